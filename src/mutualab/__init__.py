@@ -1,0 +1,1 @@
+"""Mutualab: booking service for shared public places."""
