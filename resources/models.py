@@ -1,0 +1,135 @@
+"""Catalogue tables: places, their opening hours and exceptions, resources, units, blackouts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from mutualab.models import created_at_field, utc_column
+
+RESOURCE_KINDS = ("machine", "space", "software_seats", "network_access", "other")
+
+
+class Place(SQLModel, table=True):
+    """A fablab, tiers-lieu or media library that lends equipment and spaces."""
+
+    __tablename__ = "place"
+    __table_args__ = (
+        CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="ck_place_lat"),
+        CheckConstraint(
+            "longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="ck_place_lon"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=80, unique=True, index=True)
+    name: str = Field(max_length=200)
+    address: str = Field(max_length=300)
+    postcode: str = Field(max_length=10, index=True)
+    town: str = Field(max_length=120, index=True)
+    latitude: float | None = None
+    longitude: float | None = None
+    timezone: str = Field(default="Europe/Paris", max_length=64)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+    website: str | None = Field(default=None, max_length=500)
+    description: str = Field(default="", max_length=5000)
+    operator_name: str = Field(max_length=200)
+    operator_siret: str | None = Field(default=None, max_length=14)
+    # Département code for regional holidays (e.g. "57" for Moselle); None = national only.
+    holiday_subdivision: str | None = Field(default=None, max_length=3)
+    closed_on_public_holidays: bool = True
+    active: bool = True
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class OpeningHour(SQLModel, table=True):
+    """One weekly opening span of a place, in the place's local time (weekday 0 = Monday)."""
+
+    __tablename__ = "opening_hour"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_opening_hour_weekday"),
+        Index("ix_opening_hour_place_weekday", "place_id", "weekday"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    place_id: int = Field(foreign_key="place.id", ondelete="CASCADE")
+    weekday: int
+    opens: time
+    closes: time
+
+
+class PlaceException(SQLModel, table=True):
+    """A dated closure or special opening that replaces a place's weekly hours for one day."""
+
+    __tablename__ = "place_exception"
+    __table_args__ = (UniqueConstraint("place_id", "day", name="uq_place_exception_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    place_id: int = Field(foreign_key="place.id", ondelete="CASCADE", index=True)
+    day: date
+    closed: bool
+    # [["09:00", "12:00"], ...] when open with special hours.
+    spans: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reason: str = Field(default="", max_length=200)
+
+
+class Resource(SQLModel, table=True):
+    """Something to book at a place: a machine, a space, a pool of seats, a network access."""
+
+    __tablename__ = "resource"
+    __table_args__ = (
+        CheckConstraint("capacity >= 1 AND capacity <= 1000", name="ck_resource_capacity"),
+        CheckConstraint("slot_minutes >= 5", name="ck_resource_slot"),
+        CheckConstraint("min_minutes >= slot_minutes", name="ck_resource_min"),
+        CheckConstraint("max_minutes IS NULL OR max_minutes >= min_minutes", name="ck_resource_max"),
+        CheckConstraint("buffer_minutes >= 0", name="ck_resource_buffer"),
+        Index("ix_resource_place_kind", "place_id", "kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    place_id: int = Field(foreign_key="place.id", ondelete="RESTRICT")
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=32)
+    description: str = Field(default="", max_length=5000)
+    photo_url: str | None = Field(default=None, max_length=500)
+    capacity: int = 1
+    active: bool = True
+    slot_minutes: int = 30
+    min_minutes: int = 30
+    max_minutes: int | None = 480
+    buffer_minutes: int = 0
+    min_notice_minutes: int = 60
+    max_advance_days: int = 90
+    created_at: datetime = created_at_field()
+
+
+class ResourceUnit(SQLModel, table=True):
+    """One bookable copy of a resource: a pool of 12 seats has 12 units."""
+
+    __tablename__ = "resource_unit"
+    __table_args__ = (UniqueConstraint("resource_id", "position", name="uq_resource_unit_pos"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    resource_id: int = Field(foreign_key="resource.id", ondelete="CASCADE", index=True)
+    position: int
+    label: str = Field(max_length=100)
+    active: bool = True
+
+
+class Blackout(SQLModel, table=True):
+    """A maintenance window during which a resource cannot be booked."""
+
+    __tablename__ = "blackout"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ck_blackout_range"),
+        Index("ix_blackout_resource_start", "resource_id", "starts_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    resource_id: int = Field(foreign_key="resource.id", ondelete="CASCADE")
+    starts_at: datetime = utc_column()
+    ends_at: datetime = utc_column()
+    reason: str = Field(default="", max_length=200)

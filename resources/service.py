@@ -1,0 +1,343 @@
+"""Catalogue business rules: places, opening hours, resources, units and blackouts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
+
+from mutualab.errors import ConflictError, InvalidInputError, NotFoundError
+from mutualab.models import utcnow
+from resources import hours
+from resources.opendata import PlaceRecord
+from resources.models import Blackout, OpeningHour, Place, PlaceException, Resource
+from resources.repository import CatalogueRepository, PlaceFilter, ResourceFilter
+from resources.schedule import DayException, WeeklyOpening
+from resources.schemas import (
+    BlackoutCreate,
+    BlackoutRead,
+    HolidayRead,
+    LocalSpan,
+    OpeningHoursUpdate,
+    OpeningSpan,
+    OpenSpanRead,
+    Page,
+    PlaceCreate,
+    PlaceExceptionRead,
+    PlaceExceptionWrite,
+    PlaceRead,
+    PlaceSummary,
+    PlaceUpdate,
+    ResourceCreate,
+    ResourceRead,
+    ResourceUpdate,
+    check_durations,
+)
+
+MAX_SPAN_QUERY_DAYS = 400
+
+
+def _hhmm(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _parse_hhmm(value: str) -> time:
+    return time.fromisoformat(value)
+
+
+def weekly_of(rows: Sequence[OpeningHour]) -> list[WeeklyOpening]:
+    """Table rows as schedule values."""
+    return [WeeklyOpening(row.weekday, row.opens, row.closes) for row in rows]
+
+
+def exception_of(row: PlaceException) -> DayException:
+    """A table row as a schedule value."""
+    spans = tuple((_parse_hhmm(a), _parse_hhmm(b)) for a, b in row.spans)
+    return DayException(day=row.day, closed=row.closed, spans=spans, reason=row.reason)
+
+
+def resource_read(row: Resource) -> ResourceRead:
+    """The public view of a resource."""
+    return ResourceRead.model_validate(row, from_attributes=True)
+
+
+class CatalogueService:
+    """What managers and the public may do with the catalogue."""
+
+    def __init__(self, repository: CatalogueRepository) -> None:
+        self.repo = repository
+
+    # places ---------------------------------------------------------------
+    async def require_place(self, place_id: int) -> Place:
+        """A place, or ``not_found``."""
+        place = await self.repo.get_place(place_id)
+        if place is None:
+            raise NotFoundError(f"No place with id {place_id}.", code="place_not_found")
+        return place
+
+    async def list_places(
+        self, criteria: PlaceFilter, limit: int, offset: int
+    ) -> Page[PlaceSummary]:
+        """A page of places with the kinds of equipment each offers."""
+        rows, total = await self.repo.list_places(criteria, limit, offset)
+        kinds = await self.repo.kinds_by_place([p.id for p in rows if p.id is not None])
+        items = [
+            PlaceSummary.model_validate(
+                {**row.model_dump(), "resource_kinds": kinds.get(row.id or 0, [])}
+            )
+            for row in rows
+        ]
+        return Page[PlaceSummary](items=items, total=total, limit=limit, offset=offset)
+
+    async def place_detail(self, place_id: int, include_inactive: bool = False) -> PlaceRead:
+        """Everything public about one place."""
+        place = await self.require_place(place_id)
+        if not place.active and not include_inactive:
+            raise NotFoundError(f"No place with id {place_id}.", code="place_not_found")
+        return await self._read(place, include_inactive)
+
+    async def _read(self, place: Place, include_inactive: bool = False) -> PlaceRead:
+        assert place.id is not None
+        weekly = (await self.repo.opening_hours([place.id])).get(place.id, [])
+        resources = (await self.repo.resources_of([place.id], include_inactive)).get(place.id, [])
+        kinds = sorted({r.kind for r in resources if r.active})
+        return PlaceRead.model_validate(
+            {
+                **place.model_dump(),
+                "resource_kinds": kinds,
+                "opening_hours": [
+                    OpeningSpan(weekday=h.weekday, opens=h.opens, closes=h.closes) for h in weekly
+                ],
+                "opening_hours_osm": hours.osm_opening_hours(
+                    weekly_of(weekly), place.closed_on_public_holidays
+                ),
+                "resources": [resource_read(r) for r in resources],
+            }
+        )
+
+    async def create_place(self, data: PlaceCreate) -> PlaceRead:
+        """Add a place; its slug must be free."""
+        if await self.repo.slug_taken(data.slug):
+            raise ConflictError(f"The slug {data.slug!r} is already used.", code="slug_taken")
+        values = data.model_dump(mode="json")
+        place = Place(**values)
+        await self.repo.add(place)
+        return await self._read(place)
+
+    async def update_place(self, place_id: int, data: PlaceUpdate) -> PlaceRead:
+        """Change the given fields of a place."""
+        place = await self.require_place(place_id)
+        changes = data.model_dump(mode="json", exclude_unset=True)
+        for field, value in changes.items():
+            setattr(place, field, value)
+        place.updated_at = utcnow()
+        await self.repo.add(place)
+        return await self._read(place, include_inactive=True)
+
+    async def delete_place(self, place_id: int) -> None:
+        """Remove a place that has no resources (deactivate it otherwise)."""
+        place = await self.require_place(place_id)
+        if await self.repo.has_resources(place_id):
+            raise ConflictError(
+                "This place still has resources; deactivate it instead (active=false).",
+                code="place_has_resources",
+            )
+        await self.repo.delete(place)
+
+    async def open_data_records(self, base_url: str) -> list[PlaceRecord]:
+        """Every active place as the national open-data export needs it."""
+        places = await self.repo.all_active_places()
+        ids = [p.id for p in places if p.id is not None]
+        weekly = await self.repo.opening_hours(ids)
+        kinds = await self.repo.kinds_by_place(ids)
+        return [
+            PlaceRecord(
+                id=place.id or 0,
+                name=place.name,
+                address=place.address,
+                postcode=place.postcode,
+                town=place.town,
+                latitude=place.latitude,
+                longitude=place.longitude,
+                siret=place.operator_siret,
+                phone=place.phone,
+                email=place.email,
+                website=place.website,
+                description=place.description,
+                opening_hours_osm=hours.osm_opening_hours(
+                    weekly_of(weekly.get(place.id or 0, [])), place.closed_on_public_holidays
+                ),
+                updated_on=place.updated_at.date(),
+                equipment_kinds=frozenset(kinds.get(place.id or 0, [])),
+                base_url=base_url,
+            )
+            for place in places
+        ]
+
+    # opening hours ---------------------------------------------------------
+    async def set_opening_hours(self, place_id: int, data: OpeningHoursUpdate) -> PlaceRead:
+        """Replace a place's weekly schedule after checking it is coherent."""
+        place = await self.require_place(place_id)
+        weekly = [WeeklyOpening(s.weekday, s.opens, s.closes) for s in data.spans]
+        try:
+            hours.validate_weekly(weekly)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), field="spans", code="invalid_opening_hours") from exc
+        await self.repo.replace_opening_hours(
+            place_id,
+            [OpeningHour(place_id=place_id, weekday=w.weekday, opens=w.opens, closes=w.closes) for w in weekly],
+        )
+        place.updated_at = utcnow()
+        await self.repo.add(place)
+        return await self._read(place, include_inactive=True)
+
+    async def list_exceptions(self, place_id: int, start: date, end: date) -> list[PlaceExceptionRead]:
+        """Closures and special openings of a place between two dates."""
+        await self.require_place(place_id)
+        rows = await self.repo.exceptions(place_id, start, end)
+        return [self._exception_read(row) for row in rows]
+
+    @staticmethod
+    def _exception_read(row: PlaceException) -> PlaceExceptionRead:
+        spans = [LocalSpan(opens=_parse_hhmm(a), closes=_parse_hhmm(b)) for a, b in row.spans]
+        return PlaceExceptionRead(day=row.day, closed=row.closed, spans=spans, reason=row.reason)
+
+    async def set_exception(
+        self, place_id: int, day: date, data: PlaceExceptionWrite
+    ) -> PlaceExceptionRead:
+        """Create or replace the exception of one day."""
+        place = await self.require_place(place_id)
+        spans = [(s.opens, s.closes) for s in data.spans]
+        try:
+            hours.validate_weekly([WeeklyOpening(day.weekday(), a, b) for a, b in spans])
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), field="spans", code="invalid_opening_hours") from exc
+        row = await self.repo.exception_on(place_id, day)
+        if row is None:
+            row = PlaceException(place_id=place_id, day=day, closed=data.closed)
+        row.closed = data.closed
+        row.spans = [[_hhmm(a), _hhmm(b)] for a, b in spans]
+        row.reason = data.reason
+        await self.repo.add(row)
+        place.updated_at = utcnow()
+        await self.repo.add(place)
+        return self._exception_read(row)
+
+    async def delete_exception(self, place_id: int, day: date) -> None:
+        """Go back to the weekly hours on ``day``."""
+        await self.require_place(place_id)
+        row = await self.repo.exception_on(place_id, day)
+        if row is None:
+            raise NotFoundError(f"No exception on {day.isoformat()}.", code="exception_not_found")
+        await self.repo.delete(row)
+
+    async def open_spans(self, place_id: int, start: date, end: date) -> list[OpenSpanRead]:
+        """When the place is open between two local dates (holidays and exceptions applied)."""
+        place = await self.require_place(place_id)
+        check_date_range(start, end)
+        weekly = weekly_of((await self.repo.opening_hours([place_id])).get(place_id, []))
+        exceptions = [exception_of(r) for r in await self.repo.exceptions(place_id, start, end)]
+        spans = hours.open_spans(
+            weekly,
+            exceptions,
+            ZoneInfo(place.timezone),
+            start,
+            end,
+            public_holidays=hours.french_public_holidays(start, end, place.holiday_subdivision),
+            closed_on_public_holidays=place.closed_on_public_holidays,
+        )
+        return [OpenSpanRead(starts_at=s.start, ends_at=s.end) for s in spans]
+
+    async def holidays(self, place_id: int, start: date, end: date) -> list[HolidayRead]:
+        """Public holidays that apply to a place between two dates."""
+        place = await self.require_place(place_id)
+        check_date_range(start, end)
+        names = hours.french_public_holiday_names(start, end, place.holiday_subdivision)
+        return [HolidayRead(day=day, name=name) for day, name in sorted(names.items())]
+
+    # resources ---------------------------------------------------------------
+    async def require_resource(self, resource_id: int) -> Resource:
+        """A resource, or ``not_found``."""
+        resource = await self.repo.get_resource(resource_id)
+        if resource is None:
+            raise NotFoundError(f"No resource with id {resource_id}.", code="resource_not_found")
+        return resource
+
+    async def list_resources(
+        self, criteria: ResourceFilter, limit: int, offset: int
+    ) -> Page[ResourceRead]:
+        """A page of resources."""
+        rows, total = await self.repo.list_resources(criteria, limit, offset)
+        return Page[ResourceRead](
+            items=[resource_read(r) for r in rows], total=total, limit=limit, offset=offset
+        )
+
+    async def resource_detail(self, resource_id: int) -> ResourceRead:
+        """One active resource of an active place."""
+        resource = await self.require_resource(resource_id)
+        place = await self.require_place(resource.place_id)
+        if not (resource.active and place.active):
+            raise NotFoundError(f"No resource with id {resource_id}.", code="resource_not_found")
+        return resource_read(resource)
+
+    async def create_resource(self, place_id: int, data: ResourceCreate) -> ResourceRead:
+        """Add a resource and its units to a place."""
+        await self.require_place(place_id)
+        values = data.model_dump(mode="json")
+        resource = Resource(place_id=place_id, **values)
+        await self.repo.add(resource)
+        await self.repo.sync_units(resource)
+        return resource_read(resource)
+
+    async def update_resource(self, resource_id: int, data: ResourceUpdate) -> ResourceRead:
+        """Change a resource; a new capacity adds or retires units."""
+        resource = await self.require_resource(resource_id)
+        changes = data.model_dump(mode="json", exclude_unset=True)
+        if "max_minutes" in data.model_fields_set and data.max_minutes is None:
+            changes["max_minutes"] = None
+        merged = {**resource.model_dump(), **changes}
+        try:
+            check_durations(merged["slot_minutes"], merged["min_minutes"], merged["max_minutes"])
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), field="min_minutes", code="invalid_durations") from exc
+        for field, value in changes.items():
+            setattr(resource, field, value)
+        await self.repo.add(resource)
+        if "capacity" in changes:
+            await self.repo.sync_units(resource)
+        return resource_read(resource)
+
+    # blackouts ---------------------------------------------------------------
+    async def list_blackouts(self, resource_id: int) -> list[BlackoutRead]:
+        """Maintenance windows of a resource."""
+        await self.require_resource(resource_id)
+        return [
+            BlackoutRead.model_validate(b, from_attributes=True)
+            for b in await self.repo.blackouts(resource_id)
+        ]
+
+    async def add_blackout(self, resource_id: int, data: BlackoutCreate) -> BlackoutRead:
+        """Block a resource for maintenance."""
+        await self.require_resource(resource_id)
+        blackout = Blackout(resource_id=resource_id, **data.model_dump())
+        await self.repo.add(blackout)
+        return BlackoutRead.model_validate(blackout, from_attributes=True)
+
+    async def delete_blackout(self, resource_id: int, blackout_id: int) -> None:
+        """Lift a maintenance window."""
+        await self.require_resource(resource_id)
+        blackout = await self.repo.get_blackout(resource_id, blackout_id)
+        if blackout is None:
+            raise NotFoundError(f"No blackout with id {blackout_id}.", code="blackout_not_found")
+        await self.repo.delete(blackout)
+
+
+def check_date_range(start: date, end: date) -> None:
+    """A date range must be ordered and bounded, so no request can ask for everything."""
+    if end <= start:
+        raise InvalidInputError("'to' must be after 'from'.", field="to", code="invalid_range")
+    if end - start > timedelta(days=MAX_SPAN_QUERY_DAYS):
+        raise InvalidInputError(
+            f"Ask for at most {MAX_SPAN_QUERY_DAYS} days at once.", field="to", code="range_too_long"
+        )
+

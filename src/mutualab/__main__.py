@@ -1,0 +1,5 @@
+"""``python -m mutualab`` runs the command line."""
+
+from mutualab.cli import main
+
+main()

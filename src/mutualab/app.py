@@ -1,0 +1,80 @@
+"""The application factory: composes domains, plugins and error handling."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import swagger_ui_bundle
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+from mutualab import __version__
+from mutualab.db import Database, provide_db_session
+from mutualab.errors import EXCEPTION_HANDLERS
+from mutualab.health import health
+from mutualab.settings import Settings, get_settings
+from resources.controllers import OpenDataController, PlaceController, ResourceController
+
+SWAGGER_ASSETS = "/static/swagger"
+
+
+def _openapi_config() -> OpenAPIConfig:
+    # Swagger UI is served from the swagger-ui-bundle package: no CDN, no third-party request.
+    swagger = SwaggerRenderPlugin(
+        js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
+        path="/",
+    )
+    return OpenAPIConfig(
+        title="Mutualab",
+        version=__version__,
+        description="Booking service for shared public places: fablabs, tiers-lieux, media libraries.",
+        path="/schema",
+        render_plugins=[swagger],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", description="Admin token")
+            }
+        ),
+    )
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> Litestar:
+    """Build the ASGI application for ``settings`` (read from the environment by default)."""
+    settings = settings or get_settings()
+    owns_database = database is None
+    db = database or Database.from_settings(settings)
+
+    async def close_database() -> None:
+        if owns_database:
+            await db.dispose()
+
+    swagger_assets = create_static_files_router(
+        path=SWAGGER_ASSETS,
+        directories=[Path(swagger_ui_bundle.swagger_ui_path)],
+        include_in_schema=False,
+        opt={"auth": "public"},
+    )
+    api = Router(
+        path="/",
+        route_handlers=[PlaceController, ResourceController, OpenDataController, health],
+    )
+    app = Litestar(
+        route_handlers=[api, swagger_assets],
+        dependencies={"db_session": Provide(provide_db_session)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=_openapi_config(),
+        on_shutdown=[close_database],
+        debug=False,
+        logging_config=None,
+    )
+    app.state.settings = settings
+    app.state.database = db
+    logging.getLogger("mutualab").setLevel(logging.INFO)
+    return app

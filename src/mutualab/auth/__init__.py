@@ -1,0 +1,1 @@
+"""Identity and access: who is calling, and what they may do."""

@@ -1,0 +1,123 @@
+"""Database engine, sessions and the one-transaction-per-request dependency.
+
+SQLite gets the settings that make it a safe embedded default: WAL, foreign keys,
+a busy timeout, and ``BEGIN IMMEDIATE`` for write transactions so that a
+check-then-insert can never interleave with another writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from mutualab.settings import Settings
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+WRITE_OPTION = "mutualab_write"
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from pysqlite so our "begin" hook decides the mode.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # Writers take the write lock up front; readers keep WAL's concurrent snapshots.
+    immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_engine(url: str | URL, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An async engine tuned for the dialect of ``url``."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, echo=echo, connect_args={"timeout": 10})
+        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_async_engine(
+        parsed,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,  # recover by itself after a database restart
+        pool_timeout=10,
+        connect_args={"timeout": 5, "command_timeout": 30},
+    )
+
+
+@dataclass
+class Database:
+    """The engine and the two session factories (read and write) of one application."""
+
+    engine: AsyncEngine
+    reader: async_sessionmaker[AsyncSession]
+    writer: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """Build from configuration."""
+        return cls.from_engine(
+            create_engine(
+                settings.database_url,
+                pool_size=settings.database_pool_size,
+                echo=settings.database_echo,
+            )
+        )
+
+    @classmethod
+    def from_engine(cls, engine: AsyncEngine) -> Database:
+        """Wrap an existing engine."""
+        write_engine = engine.execution_options(**{WRITE_OPTION: True})
+
+        def factory(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+            return async_sessionmaker(bind=bind, class_=AsyncSession, expire_on_commit=False)
+
+        return cls(engine=engine, reader=factory(engine), writer=factory(write_engine))
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+def get_database(state: State) -> Database:
+    """The application's database, set up at start-up."""
+    database: Database = state.database
+    return database
+
+
+async def provide_db_session(
+    state: State, request: Request[Any, Any, Any]
+) -> AsyncGenerator[AsyncSession, None]:
+    """One transaction per request: commit on success, roll back on any error."""
+    database = get_database(state)
+    factory = database.reader if request.method in SAFE_METHODS else database.writer
+    async with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()

@@ -1,0 +1,243 @@
+"""Domain errors and their rendering as RFC 9457 problem details.
+
+Services raise :class:`AppError` subclasses (no HTTP types in domains); this module
+turns them, validation failures, unknown routes and database outages into
+``application/problem+json`` responses. No response ever carries a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.status_codes import (
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+logger = logging.getLogger("mutualab.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class AppError(Exception):
+    """A failure the caller can act on, with a stable machine-readable code."""
+
+    status_code: int = HTTP_409_CONFLICT
+    code: str = "conflict"
+    title: str = "Conflict"
+
+    def __init__(
+        self, detail: str, *, code: str | None = None, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.extra: dict[str, Any] = dict(extra or {})
+
+
+class NotFoundError(AppError):
+    """The thing does not exist, or the caller may not know that it does."""
+
+    status_code = HTTP_404_NOT_FOUND
+    code = "not_found"
+    title = "Not found"
+
+
+class ConflictError(AppError):
+    """A business rule refuses the change as things stand."""
+
+    status_code = HTTP_409_CONFLICT
+    code = "conflict"
+    title = "Conflict"
+
+
+class InvalidInputError(AppError):
+    """Well-formed input that the domain still rejects, tied to a field."""
+
+    status_code = HTTP_422_UNPROCESSABLE_ENTITY
+    code = "invalid_input"
+    title = "Invalid input"
+
+    def __init__(self, detail: str, *, field: str, code: str | None = None) -> None:
+        super().__init__(
+            detail, code=code, extra={"errors": [{"field": field, "message": detail}]}
+        )
+
+
+class UnauthenticatedError(AppError):
+    """No valid credentials."""
+
+    status_code = HTTP_401_UNAUTHORIZED
+    code = "unauthenticated"
+    title = "Authentication required"
+
+
+class ForbiddenError(AppError):
+    """Credentials are valid but do not allow this."""
+
+    status_code = HTTP_403_FORBIDDEN
+    code = "forbidden"
+    title = "Forbidden"
+
+
+def problem(
+    status: int, code: str, title: str, detail: str | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
+    """An RFC 9457 problem details response."""
+    body: dict[str, Any] = {"type": f"/problems/{code}", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body["code"] = code
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == HTTP_401_UNAUTHORIZED else None
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _instance(request: Request[Any, Any, Any]) -> str:
+    return request.url.path
+
+
+def handle_app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
+    """Render a domain error."""
+    return problem(
+        exc.status_code, exc.code, exc.title, exc.detail, instance=_instance(request), **exc.extra
+    )
+
+
+def _field_name(key: str | None) -> str:
+    return key or "body"
+
+
+def handle_validation_error(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Any]:
+    """Malformed input: 422 naming each offending field."""
+    errors: list[dict[str, Any]] = []
+    if isinstance(exc.extra, list):
+        for item in exc.extra:
+            if isinstance(item, dict):
+                errors.append(
+                    {
+                        "field": _field_name(item.get("key")),
+                        "source": item.get("source", "body"),
+                        "message": item.get("message", "invalid value"),
+                    }
+                )
+    fields = ", ".join(sorted({e["field"] for e in errors})) or "the request"
+    return problem(
+        HTTP_422_UNPROCESSABLE_ENTITY,
+        "validation_error",
+        "Invalid input",
+        f"Check {fields}.",
+        instance=_instance(request),
+        errors=errors,
+    )
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Framework HTTP errors (unknown route, wrong method, bad body) as problem details."""
+    status = exc.status_code
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
+    code = codes.get(status, "bad_request" if status < 500 else "server_error")
+    if isinstance(exc, NotAuthorizedException):
+        code = "unauthenticated"
+    title = {404: "Not found", 405: "Method not allowed"}.get(status, "Request refused")
+    detail = exc.detail if status < 500 else "The server could not complete the request."
+    return problem(status, code, title, detail, instance=_instance(request))
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached right now."""
+    if isinstance(exc, PoolTimeoutError | ConnectionError | asyncio.TimeoutError):
+        return True
+    if isinstance(exc, OSError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = exc.orig
+        if isinstance(orig, OSError | ConnectionError):
+            return True
+        name = type(orig).__name__ if orig is not None else ""
+        # asyncpg's connection-level failures, wrapped by SQLAlchemy's adapter.
+        return name in {
+            "ConnectionDoesNotExistError",
+            "CannotConnectNowError",
+            "AdminShutdownError",
+            "ConnectionFailureError",
+            "InterfaceError",
+            "TooManyConnectionsError",
+        } or "connection" in str(orig).lower() and "closed" in str(orig).lower()
+    return False
+
+
+def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+    """A constraint the services did not anticipate: refuse cleanly, never 500."""
+    logger.warning("integrity error on %s: %s", request.url.path, exc.orig)
+    return problem(
+        HTTP_409_CONFLICT,
+        "constraint_violation",
+        "Conflict",
+        "The change conflicts with existing data.",
+        instance=_instance(request),
+    )
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Last resort: database outages become 503, anything else a bare 500 (logged, not shown)."""
+    if is_database_unavailable(exc):
+        logger.warning("database unavailable on %s: %r", request.url.path, exc)
+        return Response(
+            {
+                "type": "/problems/database_unavailable",
+                "title": "Service unavailable",
+                "status": HTTP_503_SERVICE_UNAVAILABLE,
+                "detail": "The database cannot be reached; try again shortly.",
+                "code": "database_unavailable",
+            },
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+            media_type=PROBLEM_JSON,
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, IntegrityError):
+        return handle_integrity_error(request, exc)
+    logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "server_error",
+        "Internal error",
+        "The server could not complete the request.",
+        instance=_instance(request),
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    AppError: handle_app_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_exception,
+    IntegrityError: handle_integrity_error,
+    Exception: handle_unexpected,
+}
+
+__all__ = [
+    "PROBLEM_JSON",
+    "AppError",
+    "ConflictError",
+    "ForbiddenError",
+    "InvalidInputError",
+    "NotFoundError",
+    "UnauthenticatedError",
+]

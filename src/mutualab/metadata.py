@@ -1,0 +1,11 @@
+"""The complete table metadata: importing this module registers every domain's tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+from sqlmodel import SQLModel
+
+import resources.models  # noqa: F401  (registers tables)
+from mutualab.auth import models as _auth_models  # noqa: F401
+
+metadata: MetaData = SQLModel.metadata

@@ -1,0 +1,1 @@
+"""Test helpers: database provisioning and small factories."""

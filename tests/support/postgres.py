@@ -1,0 +1,149 @@
+"""Find or start a PostgreSQL server for the tests, and create a throwaway database on it.
+
+Order of preference: ``MUTUALAB_TEST_DATABASE_URL``; the local server on 127.0.0.1:5432
+(database ``test``); a private cluster started with ``pg_ctl`` when the binaries exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+LOCAL_URLS = (
+    "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+    "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
+)
+
+
+@dataclass
+class PostgresServer:
+    """A reachable server; ``admin_url`` is a database we may connect to and CREATE DATABASE from."""
+
+    admin_url: str
+    origin: str
+    cluster_dir: Path | None = None
+    created: list[str] = field(default_factory=list)
+
+    def _dsn(self, database: str | None = None) -> str:
+        url = make_url(self.admin_url)
+        if database is not None:
+            url = url.set(database=database)
+        return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def create_database(self, prefix: str = "mutualab_test") -> str:
+        """Create an empty database and return its SQLAlchemy URL."""
+        name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+        async def create() -> None:
+            conn = await asyncpg.connect(self._dsn(), timeout=5)
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(create())
+        self.created.append(name)
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_databases(self) -> None:
+        """Drop every database this run created."""
+
+        async def drop() -> None:
+            conn = await asyncpg.connect(self._dsn(), timeout=5)
+            try:
+                for name in self.created:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await conn.close()
+
+        if self.created:
+            asyncio.run(drop())
+            self.created.clear()
+
+    def stop(self) -> None:
+        """Drop our databases, and stop the private cluster if we started one."""
+        try:
+            self.drop_databases()
+        finally:
+            if self.cluster_dir is not None:
+                _run_as_postgres(
+                    [_pg_bin("pg_ctl"), "-D", str(self.cluster_dir / "data"), "-m", "immediate", "stop"]
+                )
+                shutil.rmtree(self.cluster_dir, ignore_errors=True)
+
+
+def _reachable(url: str) -> bool:
+    async def probe() -> None:
+        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = await asyncpg.connect(dsn, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        return False
+    return True
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else (shutil.which(name) or name)
+
+
+def _run_as_postgres(argv: list[str]) -> None:
+    # initdb refuses to run as root; drop to the postgres system user when we are root.
+    if os.geteuid() == 0:
+        argv = ["runuser", "-u", "postgres", "--", *argv]
+    subprocess.run(argv, check=True, capture_output=True, timeout=120)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _start_private_cluster() -> PostgresServer | None:
+    if not Path(_pg_bin("initdb")).exists():
+        return None
+    root = Path(tempfile.mkdtemp(prefix="mutualab-pg-"))
+    data = root / "data"
+    if os.geteuid() == 0:
+        shutil.chown(root, user="postgres")
+    port = _free_port()
+    _run_as_postgres([_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"])
+    _run_as_postgres(
+        [
+            _pg_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),
+            "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        ]
+    )
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+    return PostgresServer(admin_url=url, origin=f"private cluster in {root}", cluster_dir=root)
+
+
+def find_server() -> PostgresServer | None:
+    """The first PostgreSQL server available, or ``None``."""
+    configured = os.environ.get("MUTUALAB_TEST_DATABASE_URL")
+    if configured:
+        return PostgresServer(admin_url=configured, origin="MUTUALAB_TEST_DATABASE_URL")
+    for url in LOCAL_URLS:
+        if _reachable(url):
+            return PostgresServer(admin_url=url, origin="local server 127.0.0.1:5432")
+    try:
+        return _start_private_cluster()
+    except (OSError, subprocess.SubprocessError):
+        return None

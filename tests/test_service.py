@@ -1,0 +1,107 @@
+"""The shell: health, OpenAPI and its page, problem details, database outage, open data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+
+import httpx
+from resources.opendata import SCHEMA_FIELDS
+
+from mutualab.app import create_app
+from mutualab.settings import Settings
+from tests.factories import make_place, make_resource
+
+
+async def test_health_reports_the_database(client: httpx.AsyncClient, backend: str) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": backend}
+
+
+async def test_openapi_document_and_page(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/schema/openapi.json")).json()
+    assert document["openapi"].startswith("3.1")
+    assert "/api/places" in document["paths"]
+    assert "/api/opendata/lieux.csv" in document["paths"]
+    page = await client.get("/schema")
+    assert page.status_code == 200
+    assert "/static/swagger/swagger-ui-bundle.js" in page.text
+    asset = await client.get("/static/swagger/swagger-ui-bundle.js")
+    assert asset.status_code == 200
+    assert "SwaggerUIBundle" in asset.text[:2000]
+
+
+async def test_unknown_route_and_method_are_problems(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/api/unknown")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    wrong = await client.put("/api/places")
+    assert wrong.status_code == 405
+    assert wrong.json()["code"] == "method_not_allowed"
+
+
+async def test_malformed_json_is_refused_cleanly(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/api/places",
+        content=b"{not json",
+        headers={**admin_headers, "content-type": "application/json"},
+    )
+    assert response.status_code in (400, 422)
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "Traceback" not in response.text
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # nothing listens once the socket is closed
+
+
+async def test_database_down_gives_503_not_500() -> None:
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/nowhere"
+    app = create_app(Settings(database_url=url))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        health = await http.get("/health")
+        assert health.status_code == 503
+        assert health.json()["code"] == "database_unavailable"
+        listing = await http.get("/api/places")
+        assert listing.status_code == 503
+        assert listing.headers["content-type"].startswith("application/problem+json")
+        assert listing.headers["retry-after"] == "5"
+        assert "Traceback" not in listing.text
+
+
+async def test_open_data_export(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    place = await make_place(client, admin_headers, name='Fablab "Le Hangar", Lannion')
+    await client.put(
+        f"/api/places/{place['id']}/opening-hours",
+        json={"spans": [{"weekday": d, "opens": "09:00", "closes": "18:00"} for d in range(5)]},
+        headers=admin_headers,
+    )
+    await make_resource(client, admin_headers, place["id"], kind="machine")
+    await make_place(client, admin_headers, slug="no-equipment")  # offers nothing: not exported
+
+    response = await client.get("/api/opendata/lieux.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert tuple(rows[0].keys()) == SCHEMA_FIELDS
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["nom"] == 'Fablab "Le Hangar", Lannion'
+    assert row["pivot"] == "73282932000074"
+    assert row["commune"] == "Lannion"
+    assert row["code_postal"] == "22300"
+    assert row["horaires"] == "Mo-Fr 09:00-18:00; PH off"
+    assert row["id"].endswith(f"-{place['id']}")
+    assert row["date_maj"] == place["updated_at"][:10]
+
+    as_json = (await client.get("/api/opendata/lieux.json")).json()
+    assert [p["id"] for p in as_json] == [row["id"]]
+    assert as_json[0]["horaires"] == row["horaires"]
