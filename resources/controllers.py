@@ -1,14 +1,18 @@
-"""Thin HTTP controllers of the catalogue: parse, authorize, call one service method."""
+"""Thin HTTP controllers of the catalogue: parse, authorize, call one service method.
+
+Public reads and admin writes live in separate controllers so the authorization rule is
+declared once per controller (``opt["auth"]``) and can be checked from the route table.
+"""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,33 +39,40 @@ from resources.schemas import (
 )
 from resources.service import CatalogueService
 
-Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
-Offset = Annotated[int, Parameter(ge=0, le=1_000_000)]
-FromDate = Annotated[date, Parameter(query="from", description="first local date")]
-ToDate = Annotated[date, Parameter(query="to", description="local date after the last one")]
-ADMIN = {"guards": [require_admin], "security": [{"BearerToken": []}], "opt": {"auth": "admin"}}
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+Text = Annotated[str | None, QueryParameter(max_length=100, description="text to look for")]
+FromDate = Annotated[date, QueryParameter(name="from", description="first local date")]
+ToDate = Annotated[date, QueryParameter(name="to", description="local date after the last one")]
 
 
-def provide_catalogue(db_session: AsyncSession) -> CatalogueService:
+def provide_catalogue(db_session: NamedDependency[AsyncSession]) -> CatalogueService:
     """The catalogue service bound to this request's transaction."""
     return CatalogueService(CatalogueRepository(db_session))
 
 
+CATALOGUE = {"catalogue": Provide(provide_catalogue, sync_to_thread=False)}
+PUBLIC: dict[str, Any] = {"auth": "public"}
+ADMIN: dict[str, Any] = {"auth": "admin"}
+BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
+
+
 class PlaceController(Controller):
-    """Places: public reads, admin writes."""
+    """Places as the public sees them."""
 
     path = "/api/places"
     tags = ["places"]
-    dependencies = {"catalogue": Provide(provide_catalogue, sync_to_thread=False)}
+    dependencies = CATALOGUE
+    opt = PUBLIC
 
-    @get("/", opt={"auth": "public"})
+    @get("/")
     async def list_places(
         self,
-        catalogue: CatalogueService,
-        town: str | None = None,
-        postcode: str | None = None,
-        kind: ResourceKind | None = None,
-        q: Annotated[str | None, Parameter(max_length=100)] = None,
+        catalogue: NamedDependency[CatalogueService],
+        town: FromQuery[str | None] = None,
+        postcode: FromQuery[str | None] = None,
+        kind: FromQuery[ResourceKind | None] = None,
+        q: Text = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[PlaceSummary]:
@@ -69,91 +80,139 @@ class PlaceController(Controller):
         criteria = PlaceFilter(town=town, postcode=postcode, kind=kind, text=q)
         return await catalogue.list_places(criteria, limit, offset)
 
-    @get("/{place_id:int}", opt={"auth": "public"})
-    async def get_place(self, catalogue: CatalogueService, place_id: int) -> PlaceRead:
+    @get("/{place_id:int}")
+    async def get_place(
+        self, catalogue: NamedDependency[CatalogueService], place_id: FromPath[int]
+    ) -> PlaceRead:
         """One place with its opening hours and resources."""
         return await catalogue.place_detail(place_id)
 
-    @post("/", status_code=HTTP_201_CREATED, **ADMIN)
-    async def create_place(self, catalogue: CatalogueService, data: PlaceCreate) -> PlaceRead:
-        """Add a place."""
-        return await catalogue.create_place(data)
-
-    @patch("/{place_id:int}", **ADMIN)
-    async def update_place(
-        self, catalogue: CatalogueService, place_id: int, data: PlaceUpdate
-    ) -> PlaceRead:
-        """Change some fields of a place."""
-        return await catalogue.update_place(place_id, data)
-
-    @delete("/{place_id:int}", status_code=HTTP_204_NO_CONTENT, **ADMIN)
-    async def delete_place(self, catalogue: CatalogueService, place_id: int) -> None:
-        """Remove a place that has no resources."""
-        await catalogue.delete_place(place_id)
-
-    @put("/{place_id:int}/opening-hours", **ADMIN)
-    async def set_opening_hours(
-        self, catalogue: CatalogueService, place_id: int, data: OpeningHoursUpdate
-    ) -> PlaceRead:
-        """Replace the weekly opening hours of a place."""
-        return await catalogue.set_opening_hours(place_id, data)
-
-    @get("/{place_id:int}/exceptions", opt={"auth": "public"})
+    @get("/{place_id:int}/exceptions")
     async def list_exceptions(
-        self, catalogue: CatalogueService, place_id: int, from_: FromDate, to: ToDate
+        self,
+        catalogue: NamedDependency[CatalogueService],
+        place_id: FromPath[int],
+        from_: FromDate,
+        to: ToDate,
     ) -> list[PlaceExceptionRead]:
         """Closures and special openings of a place between two dates."""
         return await catalogue.list_exceptions(place_id, from_, to)
 
-    @put("/{place_id:int}/exceptions/{day:date}", **ADMIN)
-    async def set_exception(
-        self, catalogue: CatalogueService, place_id: int, day: date, data: PlaceExceptionWrite
-    ) -> PlaceExceptionRead:
-        """Close a place on a day, or open it with special hours."""
-        return await catalogue.set_exception(place_id, day, data)
-
-    @delete("/{place_id:int}/exceptions/{day:date}", status_code=HTTP_204_NO_CONTENT, **ADMIN)
-    async def delete_exception(self, catalogue: CatalogueService, place_id: int, day: date) -> None:
-        """Return to the weekly hours on a day."""
-        await catalogue.delete_exception(place_id, day)
-
-    @get("/{place_id:int}/open-spans", opt={"auth": "public"})
+    @get("/{place_id:int}/open-spans")
     async def open_spans(
-        self, catalogue: CatalogueService, place_id: int, from_: FromDate, to: ToDate
+        self,
+        catalogue: NamedDependency[CatalogueService],
+        place_id: FromPath[int],
+        from_: FromDate,
+        to: ToDate,
     ) -> list[OpenSpanRead]:
         """When a place is open between two dates, holidays and exceptions applied."""
         return await catalogue.open_spans(place_id, from_, to)
 
-    @get("/{place_id:int}/holidays", opt={"auth": "public"})
+    @get("/{place_id:int}/holidays")
     async def holidays(
-        self, catalogue: CatalogueService, place_id: int, from_: FromDate, to: ToDate
+        self,
+        catalogue: NamedDependency[CatalogueService],
+        place_id: FromPath[int],
+        from_: FromDate,
+        to: ToDate,
     ) -> list[HolidayRead]:
         """Public holidays that apply to a place between two dates."""
         return await catalogue.holidays(place_id, from_, to)
 
-    @post("/{place_id:int}/resources", status_code=HTTP_201_CREATED, **ADMIN)
+
+class PlaceAdminController(Controller):
+    """Changes to places, their hours and their resources (admin token)."""
+
+    path = "/api/places"
+    tags = ["places"]
+    dependencies = CATALOGUE
+    guards = [require_admin]
+    security = BEARER
+    opt = ADMIN
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create_place(
+        self, catalogue: NamedDependency[CatalogueService], data: JSONBody[PlaceCreate]
+    ) -> PlaceRead:
+        """Add a place."""
+        return await catalogue.create_place(data)
+
+    @patch("/{place_id:int}")
+    async def update_place(
+        self,
+        catalogue: NamedDependency[CatalogueService],
+        place_id: FromPath[int],
+        data: JSONBody[PlaceUpdate],
+    ) -> PlaceRead:
+        """Change some fields of a place."""
+        return await catalogue.update_place(place_id, data)
+
+    @delete("/{place_id:int}", status_code=HTTP_204_NO_CONTENT)
+    async def delete_place(
+        self, catalogue: NamedDependency[CatalogueService], place_id: FromPath[int]
+    ) -> None:
+        """Remove a place that has no resources."""
+        await catalogue.delete_place(place_id)
+
+    @put("/{place_id:int}/opening-hours")
+    async def set_opening_hours(
+        self,
+        catalogue: NamedDependency[CatalogueService],
+        place_id: FromPath[int],
+        data: JSONBody[OpeningHoursUpdate],
+    ) -> PlaceRead:
+        """Replace the weekly opening hours of a place."""
+        return await catalogue.set_opening_hours(place_id, data)
+
+    @put("/{place_id:int}/exceptions/{day:date}")
+    async def set_exception(
+        self,
+        catalogue: NamedDependency[CatalogueService],
+        place_id: FromPath[int],
+        day: FromPath[date],
+        data: JSONBody[PlaceExceptionWrite],
+    ) -> PlaceExceptionRead:
+        """Close a place on a day, or open it with special hours."""
+        return await catalogue.set_exception(place_id, day, data)
+
+    @delete("/{place_id:int}/exceptions/{day:date}", status_code=HTTP_204_NO_CONTENT)
+    async def delete_exception(
+        self,
+        catalogue: NamedDependency[CatalogueService],
+        place_id: FromPath[int],
+        day: FromPath[date],
+    ) -> None:
+        """Return to the weekly hours on a day."""
+        await catalogue.delete_exception(place_id, day)
+
+    @post("/{place_id:int}/resources", status_code=HTTP_201_CREATED)
     async def create_resource(
-        self, catalogue: CatalogueService, place_id: int, data: ResourceCreate
+        self,
+        catalogue: NamedDependency[CatalogueService],
+        place_id: FromPath[int],
+        data: JSONBody[ResourceCreate],
     ) -> ResourceRead:
         """Add a resource to a place."""
         return await catalogue.create_resource(place_id, data)
 
 
 class ResourceController(Controller):
-    """Resources: public reads, admin writes, maintenance blackouts."""
+    """Resources as the public sees them."""
 
     path = "/api/resources"
     tags = ["resources"]
-    dependencies = {"catalogue": Provide(provide_catalogue, sync_to_thread=False)}
+    dependencies = CATALOGUE
+    opt = PUBLIC
 
-    @get("/", opt={"auth": "public"})
+    @get("/")
     async def list_resources(
         self,
-        catalogue: CatalogueService,
-        place_id: int | None = None,
-        town: str | None = None,
-        kind: ResourceKind | None = None,
-        q: Annotated[str | None, Parameter(max_length=100)] = None,
+        catalogue: NamedDependency[CatalogueService],
+        place_id: FromQuery[int | None] = None,
+        town: FromQuery[str | None] = None,
+        kind: FromQuery[ResourceKind | None] = None,
+        q: Text = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[ResourceRead]:
@@ -161,37 +220,57 @@ class ResourceController(Controller):
         criteria = ResourceFilter(place_id=place_id, town=town, kind=kind, text=q)
         return await catalogue.list_resources(criteria, limit, offset)
 
-    @get("/{resource_id:int}", opt={"auth": "public"})
-    async def get_resource(self, catalogue: CatalogueService, resource_id: int) -> ResourceRead:
+    @get("/{resource_id:int}")
+    async def get_resource(
+        self, catalogue: NamedDependency[CatalogueService], resource_id: FromPath[int]
+    ) -> ResourceRead:
         """One resource."""
         return await catalogue.resource_detail(resource_id)
 
-    @patch("/{resource_id:int}", **ADMIN)
-    async def update_resource(
-        self, catalogue: CatalogueService, resource_id: int, data: ResourceUpdate
-    ) -> ResourceRead:
-        """Change a resource (a new capacity adds or retires units)."""
-        return await catalogue.update_resource(resource_id, data)
-
-    @get("/{resource_id:int}/blackouts", opt={"auth": "public"})
+    @get("/{resource_id:int}/blackouts")
     async def list_blackouts(
-        self, catalogue: CatalogueService, resource_id: int
+        self, catalogue: NamedDependency[CatalogueService], resource_id: FromPath[int]
     ) -> list[BlackoutRead]:
         """Maintenance windows of a resource."""
         return await catalogue.list_blackouts(resource_id)
 
-    @post("/{resource_id:int}/blackouts", status_code=HTTP_201_CREATED, **ADMIN)
+
+class ResourceAdminController(Controller):
+    """Changes to resources and their maintenance windows (admin token)."""
+
+    path = "/api/resources"
+    tags = ["resources"]
+    dependencies = CATALOGUE
+    guards = [require_admin]
+    security = BEARER
+    opt = ADMIN
+
+    @patch("/{resource_id:int}")
+    async def update_resource(
+        self,
+        catalogue: NamedDependency[CatalogueService],
+        resource_id: FromPath[int],
+        data: JSONBody[ResourceUpdate],
+    ) -> ResourceRead:
+        """Change a resource (a new capacity adds or retires units)."""
+        return await catalogue.update_resource(resource_id, data)
+
+    @post("/{resource_id:int}/blackouts", status_code=HTTP_201_CREATED)
     async def add_blackout(
-        self, catalogue: CatalogueService, resource_id: int, data: BlackoutCreate
+        self,
+        catalogue: NamedDependency[CatalogueService],
+        resource_id: FromPath[int],
+        data: JSONBody[BlackoutCreate],
     ) -> BlackoutRead:
         """Block a resource for maintenance."""
         return await catalogue.add_blackout(resource_id, data)
 
-    @delete(
-        "/{resource_id:int}/blackouts/{blackout_id:int}", status_code=HTTP_204_NO_CONTENT, **ADMIN
-    )
+    @delete("/{resource_id:int}/blackouts/{blackout_id:int}", status_code=HTTP_204_NO_CONTENT)
     async def delete_blackout(
-        self, catalogue: CatalogueService, resource_id: int, blackout_id: int
+        self,
+        catalogue: NamedDependency[CatalogueService],
+        resource_id: FromPath[int],
+        blackout_id: FromPath[int],
     ) -> None:
         """Lift a maintenance window."""
         await catalogue.delete_blackout(resource_id, blackout_id)
@@ -202,10 +281,13 @@ class OpenDataController(Controller):
 
     path = "/api/opendata"
     tags = ["open data"]
-    dependencies = {"catalogue": Provide(provide_catalogue, sync_to_thread=False)}
+    dependencies = CATALOGUE
+    opt = PUBLIC
 
-    @get("/lieux.csv", opt={"auth": "public"}, media_type="text/csv; charset=utf-8")
-    async def places_csv(self, catalogue: CatalogueService, state: State) -> Response[str]:
+    @get("/lieux.csv", media_type="text/csv; charset=utf-8")
+    async def places_csv(
+        self, catalogue: NamedDependency[CatalogueService], state: State
+    ) -> Response[str]:
         """Places as CSV following the lieux-mediation-numerique schema."""
         records = await catalogue.open_data_records(state.settings.public_base_url)
         return Response(
@@ -214,10 +296,19 @@ class OpenDataController(Controller):
             headers={"Content-Disposition": 'inline; filename="lieux-mediation-numerique.csv"'},
         )
 
-    @get("/lieux.json", opt={"auth": "public"})
+    @get("/lieux.json")
     async def places_json(
-        self, catalogue: CatalogueService, state: State
+        self, catalogue: NamedDependency[CatalogueService], state: State
     ) -> list[dict[str, str | float | None]]:
         """Places as JSON following the lieux-mediation-numerique schema."""
         records = await catalogue.open_data_records(state.settings.public_base_url)
         return opendata.to_json(records)
+
+
+CONTROLLERS = [
+    PlaceController,
+    PlaceAdminController,
+    ResourceController,
+    ResourceAdminController,
+    OpenDataController,
+]

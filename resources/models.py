@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -84,7 +85,9 @@ class Resource(SQLModel, table=True):
         CheckConstraint("capacity >= 1 AND capacity <= 1000", name="ck_resource_capacity"),
         CheckConstraint("slot_minutes >= 5", name="ck_resource_slot"),
         CheckConstraint("min_minutes >= slot_minutes", name="ck_resource_min"),
-        CheckConstraint("max_minutes IS NULL OR max_minutes >= min_minutes", name="ck_resource_max"),
+        CheckConstraint(
+            "max_minutes IS NULL OR max_minutes >= min_minutes", name="ck_resource_max"
+        ),
         CheckConstraint("buffer_minutes >= 0", name="ck_resource_buffer"),
         Index("ix_resource_place_kind", "place_id", "kind"),
     )

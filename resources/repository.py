@@ -6,8 +6,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, true
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from resources.models import Blackout, OpeningHour, Place, PlaceException, Resource, ResourceUnit
@@ -35,8 +37,16 @@ class ResourceFilter:
     include_inactive: bool = False
 
 
-def _contains(column: object, text: str) -> object:
-    return func.lower(column).contains(text.lower(), autoescape=True)  # type: ignore[arg-type]
+def _contains(column: Any, text: str) -> ColumnElement[bool]:
+    # Case-insensitive on both databases; LIKE wildcards typed by the user match literally.
+    return func.lower(column).contains(text.lower(), autoescape=True)
+
+
+def _all(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    return and_(true(), *conditions)
+
+
+Row = Place | Resource | Blackout | PlaceException
 
 
 class CatalogueRepository:
@@ -45,6 +55,16 @@ class CatalogueRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def add(self, row: Row) -> None:
+        """Insert or update a row and learn its id."""
+        self.session.add(row)
+        await self.session.flush()
+
+    async def delete(self, row: Row) -> None:
+        """Delete a row."""
+        await self.session.delete(row)
+        await self.session.flush()
+
     # places -------------------------------------------------------------
     async def get_place(self, place_id: int) -> Place | None:
         """A place by id."""
@@ -52,20 +72,17 @@ class CatalogueRepository:
 
     async def slug_taken(self, slug: str) -> bool:
         """Whether a place already uses ``slug``."""
-        found = await self.session.execute(select(Place.id).where(Place.slug == slug))
+        found = await self.session.exec(select(Place.id).where(Place.slug == slug))
         return found.first() is not None
 
-    async def list_places(
-        self, criteria: PlaceFilter, limit: int, offset: int
-    ) -> tuple[Sequence[Place], int]:
-        """A page of places matching ``criteria``, ordered by town then name, and the total."""
-        conditions = []
+    def _place_conditions(self, criteria: PlaceFilter) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
         if not criteria.include_inactive:
-            conditions.append(Place.active.is_(True))  # type: ignore[attr-defined]
+            conditions.append(col(Place.active).is_(True))
         if criteria.town:
             conditions.append(func.lower(Place.town) == criteria.town.lower())
         if criteria.postcode:
-            conditions.append(Place.postcode == criteria.postcode)
+            conditions.append(col(Place.postcode) == criteria.postcode)
         if criteria.text:
             conditions.append(
                 or_(
@@ -77,53 +94,55 @@ class CatalogueRepository:
         if criteria.kind:
             conditions.append(
                 exists().where(
-                    Resource.place_id == Place.id,
-                    Resource.kind == criteria.kind,
-                    Resource.active.is_(True),  # type: ignore[attr-defined]
+                    col(Resource.place_id) == col(Place.id),
+                    col(Resource.kind) == criteria.kind,
+                    col(Resource.active).is_(True),
                 )
             )
-        where = and_(True, *conditions)
-        total = (await self.session.execute(select(func.count()).where(where).select_from(Place))).scalar_one()
-        rows = await self.session.execute(
-            select(Place).where(where).order_by(Place.town, Place.name, Place.id).limit(limit).offset(offset)
+        return conditions
+
+    async def list_places(
+        self, criteria: PlaceFilter, limit: int, offset: int
+    ) -> tuple[Sequence[Place], int]:
+        """A page of places matching ``criteria``, ordered by town then name, and the total."""
+        where = _all(self._place_conditions(criteria))
+        total = (
+            await self.session.exec(select(func.count()).select_from(Place).where(where))
+        ).one()
+        rows = await self.session.exec(
+            select(Place)
+            .where(where)
+            .order_by(col(Place.town), col(Place.name), col(Place.id))
+            .limit(limit)
+            .offset(offset)
         )
-        return rows.scalars().all(), total
+        return rows.all(), total
 
     async def all_active_places(self) -> Sequence[Place]:
         """Every active place, for exports."""
-        rows = await self.session.execute(
-            select(Place).where(Place.active.is_(True)).order_by(Place.id)  # type: ignore[attr-defined]
+        rows = await self.session.exec(
+            select(Place).where(col(Place.active).is_(True)).order_by(col(Place.id))
         )
-        return rows.scalars().all()
+        return rows.all()
 
     async def kinds_by_place(self, place_ids: Sequence[int]) -> dict[int, list[str]]:
         """The kinds of active resources each place offers."""
-        if not place_ids:
-            return {}
-        rows = await self.session.execute(
-            select(Resource.place_id, Resource.kind)
-            .where(Resource.place_id.in_(place_ids), Resource.active.is_(True))  # type: ignore[attr-defined]
-            .distinct()
-            .order_by(Resource.place_id, Resource.kind)
-        )
         kinds: dict[int, list[str]] = defaultdict(list)
+        if not place_ids:
+            return kinds
+        rows = await self.session.exec(
+            select(Resource.place_id, Resource.kind)
+            .where(col(Resource.place_id).in_(place_ids), col(Resource.active).is_(True))
+            .distinct()
+            .order_by(col(Resource.place_id), col(Resource.kind))
+        )
         for place_id, kind in rows.all():
             kinds[place_id].append(kind)
         return kinds
 
-    async def add(self, row: Place | Resource | Blackout | PlaceException) -> None:
-        """Insert a new row and learn its id."""
-        self.session.add(row)
-        await self.session.flush()
-
-    async def delete(self, row: Place | Resource | Blackout | PlaceException) -> None:
-        """Delete a row."""
-        await self.session.delete(row)
-        await self.session.flush()
-
     async def has_resources(self, place_id: int) -> bool:
         """Whether any resource (active or not) belongs to the place."""
-        found = await self.session.execute(select(Resource.id).where(Resource.place_id == place_id))
+        found = await self.session.exec(select(Resource.id).where(Resource.place_id == place_id))
         return found.first() is not None
 
     # opening hours ---------------------------------------------------------
@@ -132,96 +151,113 @@ class CatalogueRepository:
         result: dict[int, list[OpeningHour]] = defaultdict(list)
         if not place_ids:
             return result
-        rows = await self.session.execute(
+        rows = await self.session.exec(
             select(OpeningHour)
-            .where(OpeningHour.place_id.in_(place_ids))  # type: ignore[attr-defined]
-            .order_by(OpeningHour.place_id, OpeningHour.weekday, OpeningHour.opens)
+            .where(col(OpeningHour.place_id).in_(place_ids))
+            .order_by(col(OpeningHour.place_id), col(OpeningHour.weekday), col(OpeningHour.opens))
         )
-        for row in rows.scalars().all():
+        for row in rows.all():
             result[row.place_id].append(row)
         return result
 
     async def replace_opening_hours(self, place_id: int, spans: Sequence[OpeningHour]) -> None:
         """Swap a place's whole weekly schedule."""
-        await self.session.execute(delete(OpeningHour).where(OpeningHour.place_id == place_id))  # type: ignore[arg-type]
+        await self.session.exec(delete(OpeningHour).where(col(OpeningHour.place_id) == place_id))
         self.session.add_all(spans)
         await self.session.flush()
 
     async def exceptions(self, place_id: int, start: date, end: date) -> Sequence[PlaceException]:
         """Exceptions of a place for days in [start, end)."""
-        rows = await self.session.execute(
+        rows = await self.session.exec(
             select(PlaceException)
             .where(
                 PlaceException.place_id == place_id,
-                PlaceException.day >= start,  # type: ignore[operator]
-                PlaceException.day < end,  # type: ignore[operator]
+                col(PlaceException.day) >= start,
+                col(PlaceException.day) < end,
             )
-            .order_by(PlaceException.day)
+            .order_by(col(PlaceException.day))
         )
-        return rows.scalars().all()
+        return rows.all()
 
     async def exception_on(self, place_id: int, day: date) -> PlaceException | None:
         """The exception of a place on one day."""
-        rows = await self.session.execute(
+        rows = await self.session.exec(
             select(PlaceException).where(
                 PlaceException.place_id == place_id, PlaceException.day == day
             )
         )
-        return rows.scalars().first()
+        return rows.first()
 
     # resources ---------------------------------------------------------------
     async def get_resource(self, resource_id: int) -> Resource | None:
         """A resource by id."""
         return await self.session.get(Resource, resource_id)
 
+    def _resource_conditions(self, criteria: ResourceFilter) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if not criteria.include_inactive:
+            conditions.append(col(Resource.active).is_(True))
+            conditions.append(col(Place.active).is_(True))
+        if criteria.place_id is not None:
+            conditions.append(col(Resource.place_id) == criteria.place_id)
+        if criteria.town:
+            conditions.append(func.lower(Place.town) == criteria.town.lower())
+        if criteria.kind:
+            conditions.append(col(Resource.kind) == criteria.kind)
+        if criteria.text:
+            conditions.append(
+                or_(
+                    _contains(Resource.name, criteria.text),
+                    _contains(Resource.description, criteria.text),
+                )
+            )
+        return conditions
+
     async def list_resources(
         self, criteria: ResourceFilter, limit: int, offset: int
     ) -> tuple[Sequence[Resource], int]:
         """A page of resources matching ``criteria`` and the total."""
-        conditions = []
-        if not criteria.include_inactive:
-            conditions.append(Resource.active.is_(True))  # type: ignore[attr-defined]
-            conditions.append(Place.active.is_(True))  # type: ignore[attr-defined]
-        if criteria.place_id is not None:
-            conditions.append(Resource.place_id == criteria.place_id)
-        if criteria.town:
-            conditions.append(func.lower(Place.town) == criteria.town.lower())
-        if criteria.kind:
-            conditions.append(Resource.kind == criteria.kind)
-        if criteria.text:
-            conditions.append(
-                or_(_contains(Resource.name, criteria.text), _contains(Resource.description, criteria.text))
-            )
-        where = and_(True, *conditions)
-        joined = select(Resource).join(Place, Place.id == Resource.place_id).where(where)  # type: ignore[arg-type]
+        where = _all(self._resource_conditions(criteria))
+        on_place = col(Place.id) == col(Resource.place_id)
         total = (
-            await self.session.execute(select(func.count()).select_from(joined.subquery()))
-        ).scalar_one()
-        rows = await self.session.execute(
-            joined.order_by(Resource.place_id, Resource.name, Resource.id).limit(limit).offset(offset)
+            await self.session.exec(
+                select(func.count()).select_from(Resource).join(Place, on_place).where(where)
+            )
+        ).one()
+        rows = await self.session.exec(
+            select(Resource)
+            .join(Place, on_place)
+            .where(where)
+            .order_by(col(Resource.place_id), col(Resource.name), col(Resource.id))
+            .limit(limit)
+            .offset(offset)
         )
-        return rows.scalars().all(), total
+        return rows.all(), total
 
-    async def resources_of(self, place_ids: Sequence[int], include_inactive: bool) -> dict[int, list[Resource]]:
+    async def resources_of(
+        self, place_ids: Sequence[int], include_inactive: bool
+    ) -> dict[int, list[Resource]]:
         """Resources of each place, ordered by name."""
         result: dict[int, list[Resource]] = defaultdict(list)
         if not place_ids:
             return result
-        query = select(Resource).where(Resource.place_id.in_(place_ids))  # type: ignore[attr-defined]
+        query = select(Resource).where(col(Resource.place_id).in_(place_ids))
         if not include_inactive:
-            query = query.where(Resource.active.is_(True))  # type: ignore[attr-defined]
-        rows = await self.session.execute(query.order_by(Resource.name, Resource.id))
-        for row in rows.scalars().all():
+            query = query.where(col(Resource.active).is_(True))
+        rows = await self.session.exec(query.order_by(col(Resource.name), col(Resource.id)))
+        for row in rows.all():
             result[row.place_id].append(row)
         return result
 
     async def sync_units(self, resource: Resource) -> None:
         """Make exactly ``capacity`` units active, creating the missing ones."""
         assert resource.id is not None
-        rows = await self.session.execute(
-            select(ResourceUnit).where(ResourceUnit.resource_id == resource.id).order_by(ResourceUnit.position)  # type: ignore[arg-type]
+        rows = await self.session.exec(
+            select(ResourceUnit)
+            .where(ResourceUnit.resource_id == resource.id)
+            .order_by(col(ResourceUnit.position))
         )
-        units = list(rows.scalars().all())
+        units = list(rows.all())
         for unit in units:
             unit.active = unit.position <= resource.capacity
         for position in range(len(units) + 1, resource.capacity + 1):
@@ -233,12 +269,12 @@ class CatalogueRepository:
 
     async def active_units(self, resource_id: int) -> Sequence[ResourceUnit]:
         """The active units of a resource, by position."""
-        rows = await self.session.execute(
+        rows = await self.session.exec(
             select(ResourceUnit)
-            .where(ResourceUnit.resource_id == resource_id, ResourceUnit.active.is_(True))  # type: ignore[attr-defined]
-            .order_by(ResourceUnit.position)
+            .where(ResourceUnit.resource_id == resource_id, col(ResourceUnit.active).is_(True))
+            .order_by(col(ResourceUnit.position))
         )
-        return rows.scalars().all()
+        return rows.all()
 
     # blackouts ---------------------------------------------------------------
     async def blackouts(
@@ -247,11 +283,11 @@ class CatalogueRepository:
         """Blackouts of a resource overlapping [start, end), by start."""
         query = select(Blackout).where(Blackout.resource_id == resource_id)
         if end is not None:
-            query = query.where(Blackout.starts_at < end)  # type: ignore[arg-type]
+            query = query.where(col(Blackout.starts_at) < end)
         if start is not None:
-            query = query.where(Blackout.ends_at > start)  # type: ignore[arg-type]
-        rows = await self.session.execute(query.order_by(Blackout.starts_at))  # type: ignore[arg-type]
-        return rows.scalars().all()
+            query = query.where(col(Blackout.ends_at) > start)
+        rows = await self.session.exec(query.order_by(col(Blackout.starts_at)))
+        return rows.all()
 
     async def get_blackout(self, resource_id: int, blackout_id: int) -> Blackout | None:
         """A blackout of a given resource."""

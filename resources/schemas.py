@@ -87,7 +87,7 @@ class PlaceUpdate(Strict):
 
 
 class OpeningSpan(Strict):
-    """A weekly opening span in local time; ``closes`` 00:00 means midnight at the end of the day."""
+    """A weekly opening span in local time (``closes`` 00:00 means midnight, end of the day)."""
 
     weekday: Annotated[int, Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")]
     opens: time

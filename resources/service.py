@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from mutualab.errors import ConflictError, InvalidInputError, NotFoundError
 from mutualab.models import utcnow
 from resources import hours
-from resources.opendata import PlaceRecord
 from resources.models import Blackout, OpeningHour, Place, PlaceException, Resource
+from resources.opendata import PlaceRecord
 from resources.repository import CatalogueRepository, PlaceFilter, ResourceFilter
 from resources.schedule import DayException, WeeklyOpening
 from resources.schemas import (
@@ -185,13 +185,18 @@ class CatalogueService:
             raise InvalidInputError(str(exc), field="spans", code="invalid_opening_hours") from exc
         await self.repo.replace_opening_hours(
             place_id,
-            [OpeningHour(place_id=place_id, weekday=w.weekday, opens=w.opens, closes=w.closes) for w in weekly],
+            [
+                OpeningHour(place_id=place_id, weekday=w.weekday, opens=w.opens, closes=w.closes)
+                for w in weekly
+            ],
         )
         place.updated_at = utcnow()
         await self.repo.add(place)
         return await self._read(place, include_inactive=True)
 
-    async def list_exceptions(self, place_id: int, start: date, end: date) -> list[PlaceExceptionRead]:
+    async def list_exceptions(
+        self, place_id: int, start: date, end: date
+    ) -> list[PlaceExceptionRead]:
         """Closures and special openings of a place between two dates."""
         await self.require_place(place_id)
         rows = await self.repo.exceptions(place_id, start, end)
@@ -299,7 +304,9 @@ class CatalogueService:
         try:
             check_durations(merged["slot_minutes"], merged["min_minutes"], merged["max_minutes"])
         except ValueError as exc:
-            raise InvalidInputError(str(exc), field="min_minutes", code="invalid_durations") from exc
+            raise InvalidInputError(
+                str(exc), field="min_minutes", code="invalid_durations"
+            ) from exc
         for field, value in changes.items():
             setattr(resource, field, value)
         await self.repo.add(resource)
@@ -338,6 +345,7 @@ def check_date_range(start: date, end: date) -> None:
         raise InvalidInputError("'to' must be after 'from'.", field="to", code="invalid_range")
     if end - start > timedelta(days=MAX_SPAN_QUERY_DAYS):
         raise InvalidInputError(
-            f"Ask for at most {MAX_SPAN_QUERY_DAYS} days at once.", field="to", code="range_too_long"
+            f"Ask for at most {MAX_SPAN_QUERY_DAYS} days at once.",
+            field="to",
+            code="range_too_long",
         )
-

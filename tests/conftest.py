@@ -11,8 +11,8 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import pytest
 import httpx
+import pytest
 from sqlalchemy import text
 
 from mutualab import migrate

@@ -109,7 +109,10 @@ def test_served_instance(served: tuple[str, str]) -> None:
     assert {p["town"] for p in places["items"]} == {"Lannion", "Metz"}
     for place in places["items"]:
         assert set(place["resource_kinds"]) == {
-            "machine", "network_access", "software_seats", "space"
+            "machine",
+            "network_access",
+            "software_seats",
+            "space",
         }
     detail = httpx.get(f"{base}/api/places/{places['items'][0]['id']}", timeout=5).json()
     assert any(r["capacity"] == 12 for r in detail["resources"])

@@ -7,10 +7,10 @@ import io
 import socket
 
 import httpx
-from resources.opendata import SCHEMA_FIELDS
 
 from mutualab.app import create_app
 from mutualab.settings import Settings
+from resources.opendata import SCHEMA_FIELDS
 from tests.factories import make_place, make_resource
 
 

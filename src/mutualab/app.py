@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import swagger_ui_bundle
+import swagger_ui_bundle  # type: ignore[import-untyped]
 from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -18,7 +18,7 @@ from mutualab.db import Database, provide_db_session
 from mutualab.errors import EXCEPTION_HANDLERS
 from mutualab.health import health
 from mutualab.settings import Settings, get_settings
-from resources.controllers import OpenDataController, PlaceController, ResourceController
+from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
 
 SWAGGER_ASSETS = "/static/swagger"
 
@@ -34,12 +34,14 @@ def _openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Mutualab",
         version=__version__,
-        description="Booking service for shared public places: fablabs, tiers-lieux, media libraries.",
+        description="Booking service for shared public places: fablabs, tiers-lieux, libraries.",
         path="/schema",
         render_plugins=[swagger],
         components=Components(
             security_schemes={
-                "BearerToken": SecurityScheme(type="http", scheme="bearer", description="Admin token")
+                "BearerToken": SecurityScheme(
+                    type="http", scheme="bearer", description="Admin token"
+                )
             }
         ),
     )
@@ -63,7 +65,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     api = Router(
         path="/",
-        route_handlers=[PlaceController, ResourceController, OpenDataController, health],
+        route_handlers=[*CATALOGUE_CONTROLLERS, health],
     )
     app = Litestar(
         route_handlers=[api, swagger_assets],

@@ -13,7 +13,9 @@ from mutualab.db import Database
 from mutualab.demo import seed_demo
 from mutualab.settings import Settings, get_settings
 
-host_option = click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+host_option = click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to bind."
+)
 port_option = click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
 
 

@@ -35,7 +35,9 @@ PLACES: list[dict[str, Any]] = [
         "phone": "02 96 00 00 00",
         "email": "fablab@lannion.example",
         "website": "https://fablab.lannion.example/",
-        "description": "Atelier de fabrication numérique ouvert aux habitants, écoles et entreprises.",
+        "description": (
+            "Atelier de fabrication numérique ouvert aux habitants, écoles et entreprises."
+        ),
         "operator_name": "Commune de Lannion (démo)",
         "operator_siret": "21220113100001",
     },
@@ -58,19 +60,48 @@ PLACES: list[dict[str, Any]] = [
 ]
 
 RESOURCES: list[dict[str, Any]] = [
-    {"name": "Imprimante 3D Prusa MK4", "kind": "machine", "slot_minutes": 30, "min_minutes": 60,
-     "max_minutes": 480, "description": "Impression FDM, plateau 25 × 21 cm."},
-    {"name": "Découpeuse laser 60 W", "kind": "machine", "slot_minutes": 30, "min_minutes": 30,
-     "max_minutes": 240, "buffer_minutes": 15,
-     "description": "Découpe et gravure bois, acrylique, carton. Formation sécurité requise."},
-    {"name": "Postes de conception (logiciels 3D et PAO)", "kind": "software_seats",
-     "capacity": 12, "slot_minutes": 60, "min_minutes": 60, "max_minutes": 480,
-     "description": "12 postes avec suite de conception 3D et de mise en page."},
-    {"name": "Salle connectée fibre", "kind": "network_access", "slot_minutes": 60,
-     "min_minutes": 60, "max_minutes": 600,
-     "description": "Salle de 20 places, fibre 1 Gb/s, visioconférence."},
-    {"name": "Salle de réunion", "kind": "space", "slot_minutes": 30, "min_minutes": 30,
-     "max_minutes": 480, "description": "10 places, écran, tableau blanc."},
+    {
+        "name": "Imprimante 3D Prusa MK4",
+        "kind": "machine",
+        "slot_minutes": 30,
+        "min_minutes": 60,
+        "max_minutes": 480,
+        "description": "Impression FDM, plateau 25 x 21 cm.",
+    },
+    {
+        "name": "Découpeuse laser 60 W",
+        "kind": "machine",
+        "slot_minutes": 30,
+        "min_minutes": 30,
+        "max_minutes": 240,
+        "buffer_minutes": 15,
+        "description": "Découpe et gravure bois, acrylique, carton. Formation sécurité requise.",
+    },
+    {
+        "name": "Postes de conception (logiciels 3D et PAO)",
+        "kind": "software_seats",
+        "capacity": 12,
+        "slot_minutes": 60,
+        "min_minutes": 60,
+        "max_minutes": 480,
+        "description": "12 postes avec suite de conception 3D et de mise en page.",
+    },
+    {
+        "name": "Salle connectée fibre",
+        "kind": "network_access",
+        "slot_minutes": 60,
+        "min_minutes": 60,
+        "max_minutes": 600,
+        "description": "Salle de 20 places, fibre 1 Gb/s, visioconférence.",
+    },
+    {
+        "name": "Salle de réunion",
+        "kind": "space",
+        "slot_minutes": 30,
+        "min_minutes": 30,
+        "max_minutes": 480,
+        "description": "10 places, écran, tableau blanc.",
+    },
 ]
 
 WEEKDAY_HOURS = [(time(9), time(12, 30)), (time(13, 30), time(18))]
@@ -109,7 +140,9 @@ async def seed_demo(session: AsyncSession, today: date | None = None) -> list[st
                 place.id, ResourceCreate.model_validate(resource_data)
             )
             resource_ids.append(resource.id)
-        start = datetime.combine(closure + timedelta(days=1), time(9), tzinfo=ZoneInfo(place.timezone))
+        start = datetime.combine(
+            closure + timedelta(days=1), time(9), tzinfo=ZoneInfo(place.timezone)
+        )
         await catalogue.add_blackout(
             resource_ids[1],
             BlackoutCreate(starts_at=start, ends_at=start + timedelta(hours=3), reason="Entretien"),

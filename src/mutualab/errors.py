@@ -72,9 +72,7 @@ class InvalidInputError(AppError):
     title = "Invalid input"
 
     def __init__(self, detail: str, *, field: str, code: str | None = None) -> None:
-        super().__init__(
-            detail, code=code, extra={"errors": [{"field": field, "message": detail}]}
-        )
+        super().__init__(detail, code=code, extra={"errors": [{"field": field, "message": detail}]})
 
 
 class UnauthenticatedError(AppError):
@@ -180,7 +178,7 @@ def is_database_unavailable(exc: BaseException) -> bool:
             "ConnectionFailureError",
             "InterfaceError",
             "TooManyConnectionsError",
-        } or "connection" in str(orig).lower() and "closed" in str(orig).lower()
+        } or ("connection" in str(orig).lower() and "closed" in str(orig).lower())
     return False
 
 

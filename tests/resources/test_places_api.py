@@ -96,8 +96,13 @@ async def test_unknown_place_is_404_problem(client: Client, admin_headers: dict[
 async def test_filter_places(client: Client, admin_headers: dict[str, str]) -> None:
     lannion = await make_place(client, admin_headers)
     metz = await make_place(
-        client, admin_headers, slug="fabrique-metz", name="La Fabrique", town="Metz",
-        postcode="57000", description="Tiers-lieu",
+        client,
+        admin_headers,
+        slug="fabrique-metz",
+        name="La Fabrique",
+        town="Metz",
+        postcode="57000",
+        description="Tiers-lieu",
     )
     await make_resource(client, admin_headers, lannion["id"], kind="machine")
     await make_resource(client, admin_headers, metz["id"], kind="space", name="Salle")
@@ -150,14 +155,16 @@ async def test_delete_place_with_resources_is_refused(
     assert response.status_code == 409
     assert response.json()["code"] == "place_has_resources"
     empty = await make_place(client, admin_headers, slug="empty")
-    assert (await client.delete(f"/api/places/{empty['id']}", headers=admin_headers)).status_code == 204
+    assert (
+        await client.delete(f"/api/places/{empty['id']}", headers=admin_headers)
+    ).status_code == 204
     assert (await client.get(f"/api/places/{empty['id']}")).status_code == 404
 
 
 async def _set_hours(client: Client, headers: dict[str, str], place_id: int) -> dict[str, Any]:
-    spans = [
-        {"weekday": day, "opens": "09:00", "closes": "12:00"} for day in range(5)
-    ] + [{"weekday": day, "opens": "14:00", "closes": "18:00"} for day in range(5)]
+    spans = [{"weekday": day, "opens": "09:00", "closes": "12:00"} for day in range(5)] + [
+        {"weekday": day, "opens": "14:00", "closes": "18:00"} for day in range(5)
+    ]
     response = await client.put(
         f"/api/places/{place_id}/opening-hours", json={"spans": spans}, headers=headers
     )
@@ -176,7 +183,9 @@ async def test_opening_hours_and_osm_format(client: Client, admin_headers: dict[
         {"weekday": 0, "opens": "11:00", "closes": "13:00"},
     ]
     response = await client.put(
-        f"/api/places/{place['id']}/opening-hours", json={"spans": overlapping}, headers=admin_headers
+        f"/api/places/{place['id']}/opening-hours",
+        json={"spans": overlapping},
+        headers=admin_headers,
     )
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_opening_hours"
@@ -198,11 +207,14 @@ async def test_open_spans_apply_holidays_exceptions_and_dst(
     after = (await client.get(f"/api/places/{pid}/open-spans?from=2026-03-30&to=2026-03-31")).json()
     assert after[0]["starts_at"] == "2026-03-30T07:00:00Z"
     # Easter Monday 6 April 2026 is a public holiday: closed.
-    easter = (await client.get(f"/api/places/{pid}/open-spans?from=2026-04-06&to=2026-04-07")).json()
+    easter = (
+        await client.get(f"/api/places/{pid}/open-spans?from=2026-04-06&to=2026-04-07")
+    ).json()
     assert easter == []
     # A closure and a special opening on a holiday.
     closed = await client.put(
-        f"/api/places/{pid}/exceptions/2026-04-08", json={"closed": True, "reason": "Inventaire"},
+        f"/api/places/{pid}/exceptions/2026-04-08",
+        json={"closed": True, "reason": "Inventaire"},
         headers=admin_headers,
     )
     assert closed.status_code == 200
@@ -216,7 +228,9 @@ async def test_open_spans_apply_holidays_exceptions_and_dst(
     days = [s["starts_at"][:10] for s in week]
     assert days == ["2026-04-06", "2026-04-07", "2026-04-07"]
     assert week[0] == {"starts_at": "2026-04-06T08:00:00Z", "ends_at": "2026-04-06T14:00:00Z"}
-    listed = (await client.get(f"/api/places/{pid}/exceptions?from=2026-04-01&to=2026-05-01")).json()
+    listed = (
+        await client.get(f"/api/places/{pid}/exceptions?from=2026-04-01&to=2026-05-01")
+    ).json()
     assert [e["day"] for e in listed] == ["2026-04-06", "2026-04-08"]
     removed = await client.delete(f"/api/places/{pid}/exceptions/2026-04-08", headers=admin_headers)
     assert removed.status_code == 204
@@ -235,7 +249,8 @@ async def test_exception_payload_must_be_coherent(
     )
     assert response.status_code == 422
     bad_day = await client.put(
-        f"/api/places/{place['id']}/exceptions/2026-02-30", json={"closed": True},
+        f"/api/places/{place['id']}/exceptions/2026-02-30",
+        json={"closed": True},
         headers=admin_headers,
     )
     assert bad_day.status_code in (404, 422)
@@ -243,10 +258,14 @@ async def test_exception_payload_must_be_coherent(
 
 async def test_open_span_range_is_bounded(client: Client, admin_headers: dict[str, str]) -> None:
     place = await make_place(client, admin_headers)
-    response = await client.get(f"/api/places/{place['id']}/open-spans?from=2026-01-01&to=2028-01-01")
+    response = await client.get(
+        f"/api/places/{place['id']}/open-spans?from=2026-01-01&to=2028-01-01"
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "range_too_long"
-    backwards = await client.get(f"/api/places/{place['id']}/open-spans?from=2026-01-02&to=2026-01-01")
+    backwards = await client.get(
+        f"/api/places/{place['id']}/open-spans?from=2026-01-02&to=2026-01-01"
+    )
     assert backwards.status_code == 422
 
 
@@ -254,7 +273,9 @@ async def test_alsace_moselle_holidays(client: Client, admin_headers: dict[str, 
     metz = await make_place(client, admin_headers, slug="metz", holiday_subdivision="57")
     lannion = await make_place(client, admin_headers, slug="lannion")
     query = "from=2026-12-24&to=2026-12-28"
-    metz_days = [h["day"] for h in (await client.get(f"/api/places/{metz['id']}/holidays?{query}")).json()]
+    metz_days = [
+        h["day"] for h in (await client.get(f"/api/places/{metz['id']}/holidays?{query}")).json()
+    ]
     lannion_days = [
         h["day"] for h in (await client.get(f"/api/places/{lannion['id']}/holidays?{query}")).json()
     ]

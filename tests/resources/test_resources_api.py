@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from mutualab.db import Database
 from resources.models import ResourceUnit
@@ -14,12 +14,12 @@ Client = httpx.AsyncClient
 
 async def _units(database: Database, resource_id: int) -> list[tuple[int, bool]]:
     async with database.reader() as session:
-        rows = await session.execute(
-            select(ResourceUnit.position, ResourceUnit.active)
+        rows = await session.exec(
+            select(ResourceUnit)
             .where(ResourceUnit.resource_id == resource_id)
-            .order_by(ResourceUnit.position)
+            .order_by(col(ResourceUnit.position))
         )
-        return [(p, a) for p, a in rows.all()]
+        return [(unit.position, unit.active) for unit in rows.all()]
 
 
 async def test_pool_has_one_unit_per_seat(
@@ -46,19 +46,23 @@ async def test_pool_has_one_unit_per_seat(
 async def test_resource_validation(client: Client, admin_headers: dict[str, str]) -> None:
     place = await make_place(client, admin_headers)
     url = f"/api/places/{place['id']}/resources"
-    zero = await client.post(url, json={"name": "x", "kind": "machine", "capacity": 0}, headers=admin_headers)
+    zero = await client.post(
+        url, json={"name": "x", "kind": "machine", "capacity": 0}, headers=admin_headers
+    )
     assert zero.status_code == 422
     assert zero.json()["errors"][0]["field"] == "capacity"
     kind = await client.post(url, json={"name": "x", "kind": "robot"}, headers=admin_headers)
     assert kind.status_code == 422
     assert kind.json()["errors"][0]["field"] == "kind"
     grid = await client.post(
-        url, json={"name": "x", "kind": "machine", "slot_minutes": 30, "min_minutes": 45},
+        url,
+        json={"name": "x", "kind": "machine", "slot_minutes": 30, "min_minutes": 45},
         headers=admin_headers,
     )
     assert grid.status_code == 422
-    missing = await client.post("/api/places/999/resources", json={"name": "x", "kind": "machine"},
-                                headers=admin_headers)
+    missing = await client.post(
+        "/api/places/999/resources", json={"name": "x", "kind": "machine"}, headers=admin_headers
+    )
     assert missing.status_code == 404
     resource = await make_resource(client, admin_headers, place["id"])
     incoherent = await client.patch(
@@ -83,7 +87,9 @@ async def test_list_and_search_resources(client: Client, admin_headers: dict[str
     assert await names("town=Lannion&kind=machine") == ["Imprimante 3D Prusa"]
     assert await names("q=imprimante") == ["Imprimante 3D Prusa", "Imprimante 3D Ultimaker"]
     assert await names(f"place_id={lannion['id']}") == ["Imprimante 3D Prusa", "Salle"]
-    await client.patch(f"/api/resources/{printer['id']}", json={"active": False}, headers=admin_headers)
+    await client.patch(
+        f"/api/resources/{printer['id']}", json={"active": False}, headers=admin_headers
+    )
     assert await names("q=imprimante") == ["Imprimante 3D Ultimaker"]
     assert (await client.get(f"/api/resources/{printer['id']}")).status_code == 404
 
@@ -94,8 +100,11 @@ async def test_blackouts(client: Client, admin_headers: dict[str, str]) -> None:
     url = f"/api/resources/{laser['id']}/blackouts"
     created = await client.post(
         url,
-        json={"starts_at": "2026-03-29T01:30:00+01:00", "ends_at": "2026-03-29T04:00:00+02:00",
-              "reason": "Entretien"},
+        json={
+            "starts_at": "2026-03-29T01:30:00+01:00",
+            "ends_at": "2026-03-29T04:00:00+02:00",
+            "reason": "Entretien",
+        },
         headers=admin_headers,
     )
     assert created.status_code == 201, created.text
@@ -103,12 +112,14 @@ async def test_blackouts(client: Client, admin_headers: dict[str, str]) -> None:
     assert body["starts_at"] == "2026-03-29T00:30:00Z"
     assert body["ends_at"] == "2026-03-29T02:00:00Z"
     naive = await client.post(
-        url, json={"starts_at": "2026-03-01T09:00:00", "ends_at": "2026-03-01T10:00:00"},
+        url,
+        json={"starts_at": "2026-03-01T09:00:00", "ends_at": "2026-03-01T10:00:00"},
         headers=admin_headers,
     )
     assert naive.status_code == 422
     backwards = await client.post(
-        url, json={"starts_at": "2026-03-01T10:00:00Z", "ends_at": "2026-03-01T09:00:00Z"},
+        url,
+        json={"starts_at": "2026-03-01T10:00:00Z", "ends_at": "2026-03-01T09:00:00Z"},
         headers=admin_headers,
     )
     assert backwards.status_code == 422

@@ -7,7 +7,6 @@ Order of preference: ``MUTUALAB_TEST_DATABASE_URL``; the local server on 127.0.0
 from __future__ import annotations
 
 import asyncio
-import glob
 import os
 import shutil
 import socket
@@ -28,7 +27,7 @@ LOCAL_URLS = (
 
 @dataclass
 class PostgresServer:
-    """A reachable server; ``admin_url`` is a database we may connect to and CREATE DATABASE from."""
+    """A reachable server; ``admin_url`` names a database to connect to and CREATE DATABASE from."""
 
     admin_url: str
     origin: str
@@ -78,7 +77,14 @@ class PostgresServer:
         finally:
             if self.cluster_dir is not None:
                 _run_as_postgres(
-                    [_pg_bin("pg_ctl"), "-D", str(self.cluster_dir / "data"), "-m", "immediate", "stop"]
+                    [
+                        _pg_bin("pg_ctl"),
+                        "-D",
+                        str(self.cluster_dir / "data"),
+                        "-m",
+                        "immediate",
+                        "stop",
+                    ]
                 )
                 shutil.rmtree(self.cluster_dir, ignore_errors=True)
 
@@ -91,14 +97,14 @@ def _reachable(url: str) -> bool:
 
     try:
         asyncio.run(probe())
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     return True
 
 
 def _pg_bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else (shutil.which(name) or name)
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(found[-1]) if found else (shutil.which(name) or name)
 
 
 def _run_as_postgres(argv: list[str]) -> None:
@@ -126,8 +132,14 @@ def _start_private_cluster() -> PostgresServer | None:
     _run_as_postgres([_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"])
     _run_as_postgres(
         [
-            _pg_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),
-            "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(root / "log"),
+            "-o",
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
             "start",
         ]
     )

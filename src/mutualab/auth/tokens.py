@@ -6,12 +6,12 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mutualab.auth.models import AdminToken
 
-TOKEN_PREFIX = "mla_"
+TOKEN_PREFIX = "mla_"  # noqa: S105  (a public prefix, not a secret)
 
 
 def new_token() -> str:
@@ -32,17 +32,14 @@ async def create_admin_token(session: AsyncSession, name: str) -> str:
     return token
 
 
-async def is_valid_admin_token(
-    session: AsyncSession, token: str, configured: str | None
-) -> bool:
+async def is_valid_admin_token(session: AsyncSession, token: str, configured: str | None) -> bool:
     """Whether ``token`` is the configured admin token or a stored, unrevoked one."""
     if configured and hmac.compare_digest(token.encode(), configured.encode()):
         return True
-    row = (
-        await session.execute(
-            select(AdminToken.id).where(
-                AdminToken.token_sha256 == digest(token), AdminToken.revoked_at.is_(None)  # type: ignore[union-attr]
-            )
+    rows = await session.exec(
+        select(AdminToken).where(
+            AdminToken.token_sha256 == digest(token), col(AdminToken.revoked_at).is_(None)
         )
-    ).first()
+    )
+    row = rows.first()
     return row is not None
