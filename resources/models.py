@@ -106,6 +106,11 @@ class Resource(SQLModel, table=True):
     buffer_minutes: int = 0
     min_notice_minutes: int = 60
     max_advance_days: int = 90
+    required_training_id: int | None = Field(
+        default=None, foreign_key="training.id", ondelete="SET NULL"
+    )
+    # Bookings of this resource wait for a manager's approval.
+    requires_approval: bool = False
     created_at: datetime = created_at_field()
 
 

@@ -1,0 +1,1 @@
+"""Accounts: users, user types, organisations, roles, trainings and API tokens."""

@@ -1,0 +1,154 @@
+"""Identity tables: who books, at which rate, and who may manage what."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from mutualab.models import created_at_field, utc_column
+
+USER_ROLES = ("admin", "booker")
+TOKEN_SCOPES = ("read", "read_write")
+
+
+class UserType(SQLModel, table=True):
+    """A rate category (citizen, student, school, ...): data, so a place can add its own."""
+
+    __tablename__ = "user_type"
+
+    code: str = Field(primary_key=True, max_length=40)
+    label_fr: str = Field(max_length=100)
+    label_en: str = Field(max_length=100)
+    # A reduced rate is granted by a manager after checking proof (student card, ...).
+    reduced: bool = False
+    # Types that describe organisations (school, company, ...), not persons.
+    for_organisations: bool = False
+    # None: offered everywhere; else a custom type of one place (e.g. its members).
+    place_id: int | None = Field(default=None, foreign_key="place.id", ondelete="CASCADE")
+    position: int = 100
+
+
+class User(SQLModel, table=True):
+    """A person with a login."""
+
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    password_hash: str | None = Field(default=None, max_length=200)
+    display_name: str = Field(max_length=120)
+    # The rate the user books at; reduced types only once a manager granted them.
+    user_type_code: str = Field(default="citizen", foreign_key="user_type.code", max_length=40)
+    requested_user_type_code: str | None = Field(
+        default=None, foreign_key="user_type.code", max_length=40
+    )
+    is_platform_admin: bool = False
+    active: bool = True
+    # Bumped on password change or logout-everywhere: older sessions stop being accepted.
+    session_version: int = 1
+    created_at: datetime = created_at_field()
+    deleted_at: datetime | None = utc_column(nullable=True)
+
+
+class Organisation(SQLModel, table=True):
+    """A school, company, association or public body that books through its members."""
+
+    __tablename__ = "organisation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    user_type_code: str = Field(foreign_key="user_type.code", max_length=40)
+    siret: str | None = Field(default=None, max_length=14)
+    siren: str | None = Field(default=None, max_length=9, index=True)
+    vat_number: str | None = Field(default=None, max_length=20)
+    billing_address: str = Field(max_length=300)
+    billing_postcode: str = Field(max_length=10)
+    billing_town: str = Field(max_length=120)
+    billing_email: str | None = Field(default=None, max_length=254)
+    requires_purchase_order: bool = False
+    created_at: datetime = created_at_field()
+
+
+class Membership(SQLModel, table=True):
+    """A user's role in an organisation: admin (manages members) or booker."""
+
+    __tablename__ = "membership"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "user_id", name="uq_membership"),
+        CheckConstraint("role IN ('admin', 'booker')", name="ck_membership_role"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", ondelete="CASCADE", index=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    role: str = Field(max_length=10)
+
+
+class PlaceManager(SQLModel, table=True):
+    """A user who manages a place (its resources, hours, prices, agenda)."""
+
+    __tablename__ = "place_manager"
+    __table_args__ = (UniqueConstraint("place_id", "user_id", name="uq_place_manager"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    place_id: int = Field(foreign_key="place.id", ondelete="CASCADE", index=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+
+
+class Training(SQLModel, table=True):
+    """A training some resources require, e.g. laser cutter safety."""
+
+    __tablename__ = "training"
+
+    id: int | None = Field(default=None, primary_key=True)
+    place_id: int = Field(foreign_key="place.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=200)
+    description: str = Field(default="", max_length=2000)
+    # How long a certification lasts by default; None = no expiry.
+    validity_days: int | None = None
+
+
+class Certification(SQLModel, table=True):
+    """A manager's record that a user completed a training."""
+
+    __tablename__ = "certification"
+    __table_args__ = (UniqueConstraint("user_id", "training_id", name="uq_certification"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    training_id: int = Field(foreign_key="training.id", ondelete="CASCADE", index=True)
+    granted_on: date
+    expires_on: date | None = None
+    granted_by_user_id: int | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    created_at: datetime = created_at_field()
+
+
+class ApiToken(SQLModel, table=True):
+    """A token a user made for a program; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (CheckConstraint("scope IN ('read', 'read_write')", name="ck_token_scope"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=100)
+    token_sha256: str = Field(max_length=64, unique=True, index=True)
+    scope: str = Field(max_length=10)
+    created_at: datetime = created_at_field()
+    last_used_at: datetime | None = utc_column(nullable=True)
+    revoked_at: datetime | None = utc_column(nullable=True)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed log-in counts per key (hashed e-mail, client address), shared by all workers."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    window_started_at: datetime = utc_column()
+    locked_until: datetime | None = utc_column(nullable=True)
