@@ -8,12 +8,15 @@ from pathlib import Path
 import swagger_ui_bundle  # type: ignore[import-untyped]
 from litestar import Litestar, Router
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from mutualab import __version__
+from mutualab.auth.actor import provide_actor
+from mutualab.auth.middleware import ActorMiddleware
 from mutualab.db import Database, provide_db_session
 from mutualab.errors import EXCEPTION_HANDLERS
 from mutualab.health import health
@@ -69,7 +72,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app = Litestar(
         route_handlers=[api, swagger_assets],
-        dependencies={"db_session": Provide(provide_db_session)},
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "actor": Provide(provide_actor, sync_to_thread=False),
+        },
+        middleware=[
+            # Static assets and the OpenAPI page need no identity: skip the lookup.
+            DefineMiddleware(ActorMiddleware, exclude=["^/static/", "^/schema"]),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_openapi_config(),
         on_shutdown=[close_database],

@@ -1,4 +1,9 @@
-"""Guards: plain functions Litestar runs before a handler to allow or refuse the call."""
+"""Guards: plain functions Litestar runs before a handler to allow or refuse the call.
+
+Each handler also declares its rule in ``opt["auth"]`` (public, user, manager, admin) so the
+authorization test matrix can be generated from the route table. Finer checks (which place,
+which organisation, whose booking) happen in services, which get the :class:`Actor`.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +12,34 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from mutualab.auth.tokens import is_valid_admin_token
-from mutualab.db import get_database
-from mutualab.errors import UnauthenticatedError
-from mutualab.settings import Settings
+from mutualab.auth.actor import Actor, actor_of
+from mutualab.errors import ForbiddenError, UnauthenticatedError
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+Connection = ASGIConnection[Any, Any, Any, Any]
 
 
-def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    """The token of an ``Authorization: Bearer`` header, if any."""
-    header = connection.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return value.strip()
+def _authenticated(connection: Connection) -> Actor:
+    actor = actor_of(connection)
+    if not actor.is_authenticated:
+        raise UnauthenticatedError("Log in or send an API token (Authorization: Bearer).")
+    if connection.scope.get("method", "GET") not in SAFE_METHODS and not actor.can_write:
+        raise ForbiddenError("This API token is read-only.", code="insufficient_scope")
+    return actor
 
 
-async def require_admin(
-    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
-) -> None:
-    """Allow only callers holding an admin token (configured or created by ``create-admin``)."""
-    token = bearer_token(connection)
-    if token is None:
-        raise UnauthenticatedError("This operation needs an admin token (Authorization: Bearer).")
-    settings: Settings = connection.app.state.settings
-    configured = settings.admin_token.get_secret_value() if settings.admin_token else None
-    database = get_database(connection.app.state)
-    async with database.reader() as session:
-        if not await is_valid_admin_token(session, token, configured):
-            raise UnauthenticatedError("The admin token is not valid.")
+def require_user(connection: Connection, _handler: BaseRouteHandler) -> None:
+    """Any logged-in user (or a program with one of their tokens)."""
+    _authenticated(connection)
+
+
+def require_manager(connection: Connection, _handler: BaseRouteHandler) -> None:
+    """A manager of at least one place; which place is checked by the service."""
+    if not _authenticated(connection).is_manager:
+        raise ForbiddenError("Only the managers of a place may do this.", code="not_a_manager")
+
+
+def require_admin(connection: Connection, _handler: BaseRouteHandler) -> None:
+    """A platform administrator."""
+    if not _authenticated(connection).is_admin:
+        raise ForbiddenError("Only platform administrators may do this.", code="not_an_admin")

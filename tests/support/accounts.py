@@ -1,0 +1,80 @@
+"""Factories for people: users with a role and an API token, created straight in the database.
+
+Tests that are not about accounts use these to act as a citizen, a member of an
+organisation, a place manager or an admin, through real API tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mutualab.accounts.models import ApiToken, Membership, Organisation, PlaceManager, User
+from mutualab.auth.tokens import digest, new_token
+from mutualab.db import Database
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user created for a test, with a read-write API token."""
+
+    user_id: int
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Authorization headers for this person."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def make_user(
+    database: Database,
+    email: str,
+    *,
+    user_type: str = "citizen",
+    manages: tuple[int, ...] = (),
+    organisation_roles: tuple[tuple[int, str], ...] = (),
+    admin: bool = False,
+    scope: str = "read_write",
+) -> Person:
+    """Create a user with roles and a token; no password (they act through the token)."""
+    token = new_token()
+    async with database.writer() as session, session.begin():
+        user = User(
+            email=email,
+            display_name=email.split("@")[0],
+            user_type_code=user_type,
+            is_platform_admin=admin,
+        )
+        session.add(user)
+        await session.flush()
+        assert user.id is not None
+        session.add(ApiToken(user_id=user.id, name="test", token_sha256=digest(token), scope=scope))
+        for place_id in manages:
+            session.add(PlaceManager(place_id=place_id, user_id=user.id))
+        for organisation_id, role in organisation_roles:
+            session.add(Membership(organisation_id=organisation_id, user_id=user.id, role=role))
+    return Person(user_id=user.id, email=email, token=token)
+
+
+async def make_organisation(
+    database: Database,
+    name: str = "École Jean Jaurès",
+    *,
+    user_type: str = "school",
+    requires_purchase_order: bool = True,
+) -> int:
+    """Create an organisation and return its id."""
+    async with database.writer() as session, session.begin():
+        organisation = Organisation(
+            name=name,
+            user_type_code=user_type,
+            billing_address="1 rue de l'École",
+            billing_postcode="22300",
+            billing_town="Lannion",
+            requires_purchase_order=requires_purchase_order,
+        )
+        session.add(organisation)
+        await session.flush()
+        assert organisation.id is not None
+        return organisation.id
