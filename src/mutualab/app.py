@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from mutualab import __version__
 from mutualab.auth.actor import provide_actor
 from mutualab.auth.middleware import ActorMiddleware
+from mutualab.clock import Clock, provide_clock, system_clock
 from mutualab.db import Database, provide_db_session
 from mutualab.errors import EXCEPTION_HANDLERS
 from mutualab.health import health
@@ -50,7 +51,11 @@ def _openapi_config() -> OpenAPIConfig:
     )
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    clock: Clock = system_clock,
+) -> Litestar:
     """Build the ASGI application for ``settings`` (read from the environment by default)."""
     settings = settings or get_settings()
     owns_database = database is None
@@ -75,6 +80,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         dependencies={
             "db_session": Provide(provide_db_session),
             "actor": Provide(provide_actor, sync_to_thread=False),
+            "clock": Provide(provide_clock, sync_to_thread=False),
         },
         middleware=[
             # Static assets and the OpenAPI page need no identity: skip the lookup.
@@ -88,5 +94,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = db
+    app.state.clock = clock
     logging.getLogger("mutualab").setLevel(logging.INFO)
     return app
