@@ -64,7 +64,7 @@ def _closed_port() -> int:
 
 async def test_database_down_gives_503_not_500() -> None:
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/nowhere"
-    app = create_app(Settings(database_url=url))
+    app = create_app(Settings(database_url=url, secret_key="x" * 40))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         health = await http.get("/health")

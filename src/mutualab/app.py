@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import swagger_ui_bundle  # type: ignore[import-untyped]
+import swagger_ui_bundle
 from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -15,7 +15,18 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from mutualab import __version__
+from mutualab.accounts.controllers import (
+    AuthController,
+    MeController,
+    OrganisationController,
+)
+from mutualab.accounts.staff_controllers import (
+    CertificationController,
+    PlaceStaffController,
+    UserTypeController,
+)
 from mutualab.auth.actor import provide_actor
+from mutualab.auth.browser import csrf_middleware, session_middleware
 from mutualab.auth.middleware import ActorMiddleware
 from mutualab.clock import Clock, provide_clock, system_clock
 from mutualab.db import Database, provide_db_session
@@ -25,6 +36,14 @@ from mutualab.settings import Settings, get_settings
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
 
 SWAGGER_ASSETS = "/static/swagger"
+ACCOUNT_CONTROLLERS = [
+    AuthController,
+    MeController,
+    OrganisationController,
+    UserTypeController,
+    PlaceStaffController,
+    CertificationController,
+]
 
 
 def _openapi_config() -> OpenAPIConfig:
@@ -73,7 +92,7 @@ def create_app(
     )
     api = Router(
         path="/",
-        route_handlers=[*CATALOGUE_CONTROLLERS, health],
+        route_handlers=[*CATALOGUE_CONTROLLERS, *ACCOUNT_CONTROLLERS, health],
     )
     app = Litestar(
         route_handlers=[api, swagger_assets],
@@ -83,6 +102,8 @@ def create_app(
             "clock": Provide(provide_clock, sync_to_thread=False),
         },
         middleware=[
+            session_middleware(settings),
+            csrf_middleware(settings),
             # Static assets and the OpenAPI page need no identity: skip the lookup.
             DefineMiddleware(ActorMiddleware, exclude=["^/static/", "^/schema"]),
         ],

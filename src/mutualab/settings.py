@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,6 +11,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "mutualab.sqlite3"
+SECRET_KEY_PATH = Path("var") / "secret.key"
 
 
 class Settings(BaseSettings):
@@ -32,7 +35,42 @@ class Settings(BaseSettings):
         pattern=r"^[a-z0-9][a-z0-9-]{0,39}$",
         description="Short name of this instance, part of open-data identifiers.",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key for session cookies and CSRF tokens (32+ characters). Unset: a random "
+        "key is created once in var/secret.key and shared by the workers of this host.",
+    )
+    session_max_age_days: int = Field(default=14, ge=1, le=90)
+    # Log-in throttling: after this many failures in the window, the e-mail is locked out.
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_window_minutes: int = Field(default=15, ge=1, le=1440)
+    password_min_score: int = Field(default=3, ge=0, le=4, description="zxcvbn score, 0-4")
     debug: bool = False
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are marked Secure whenever the service is published over HTTPS."""
+        return self.public_base_url.startswith("https://")
+
+    def resolved_secret_key(self) -> bytes:
+        """The configured key, or a random one kept in ``var/secret.key`` (created once)."""
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value().encode()
+            if len(value) < 32:
+                raise ValueError("MUTUALAB_SECRET_KEY must be at least 32 characters long")
+            return value
+        path = SECRET_KEY_PATH
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # O_EXCL: when several workers start at once, exactly one writes the key.
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()
 
     @property
     def is_sqlite(self) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 
 
@@ -55,6 +56,6 @@ def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
     return user if isinstance(user, Actor) else ANONYMOUS
 
 
-def provide_actor(request: Any) -> Actor:
+def provide_actor(request: Request[Any, Any, Any]) -> Actor:
     """Dependency: the current actor (anonymous when no credentials were given)."""
     return actor_of(request)

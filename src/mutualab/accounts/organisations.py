@@ -1,0 +1,134 @@
+"""Organisations and their members: who may book on behalf of a school or a company."""
+
+from __future__ import annotations
+
+from mutualab.accounts.models import Membership, Organisation
+from mutualab.accounts.repository import AccountRepository
+from mutualab.accounts.schemas import (
+    MemberAdd,
+    MemberRead,
+    OrganisationCreate,
+    OrganisationRead,
+    OrganisationUpdate,
+)
+from mutualab.auth.actor import Actor
+from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+
+
+def organisation_read(row: Organisation) -> OrganisationRead:
+    """The members' view of an organisation."""
+    return OrganisationRead.model_validate({**row.model_dump(), "user_type": row.user_type_code})
+
+
+class OrganisationService:
+    """What members and admins of organisations may do."""
+
+    def __init__(self, repository: AccountRepository) -> None:
+        self.repo = repository
+
+    async def _visible(self, actor: Actor, organisation_id: int) -> Organisation:
+        # Non-members learn nothing, not even that the organisation exists.
+        organisation = await self.repo.organisation(organisation_id)
+        if organisation is None or not actor.member_of(organisation_id):
+            raise NotFoundError(
+                f"No organisation with id {organisation_id}.", code="organisation_not_found"
+            )
+        return organisation
+
+    async def _administered(self, actor: Actor, organisation_id: int) -> Organisation:
+        organisation = await self._visible(actor, organisation_id)
+        if not actor.administers(organisation_id):
+            raise ForbiddenError(
+                "Only the organisation's admins may do this.", code="not_organisation_admin"
+            )
+        return organisation
+
+    async def create(self, actor: Actor, data: OrganisationCreate) -> OrganisationRead:
+        """Register an organisation; its creator becomes its first admin."""
+        assert actor.user_id is not None
+        user_type = await self.repo.user_type(data.user_type)
+        if user_type is None or not user_type.for_organisations:
+            raise InvalidInputError(
+                f"{data.user_type!r} is not a type of organisation.",
+                field="user_type",
+                code="unknown_user_type",
+            )
+        if data.user_type == "company" and data.vat_number is None and data.siret is None:
+            raise InvalidInputError(
+                "A company needs its SIRET or its intra-EU VAT number.",
+                field="vat_number",
+                code="company_identity_required",
+            )
+        values = data.model_dump(mode="json", exclude={"user_type"})
+        organisation = Organisation(**values, user_type_code=data.user_type)
+        await self.repo.add(organisation)
+        assert organisation.id is not None
+        await self.repo.add(
+            Membership(organisation_id=organisation.id, user_id=actor.user_id, role="admin")
+        )
+        return organisation_read(organisation)
+
+    async def get(self, actor: Actor, organisation_id: int) -> OrganisationRead:
+        """An organisation its members may see."""
+        return organisation_read(await self._visible(actor, organisation_id))
+
+    async def update(
+        self, actor: Actor, organisation_id: int, data: OrganisationUpdate
+    ) -> OrganisationRead:
+        """Change an organisation's details (its admins)."""
+        organisation = await self._administered(actor, organisation_id)
+        for field, value in data.model_dump(mode="json", exclude_unset=True).items():
+            setattr(organisation, field, value)
+        await self.repo.add(organisation)
+        return organisation_read(organisation)
+
+    async def members(self, actor: Actor, organisation_id: int) -> list[MemberRead]:
+        """The members of an organisation."""
+        await self._visible(actor, organisation_id)
+        return [
+            MemberRead.model_validate(
+                {"user_id": u.id, "display_name": u.display_name, "email": u.email, "role": m.role}
+            )
+            for m, u in await self.repo.members(organisation_id)
+        ]
+
+    async def add_member(self, actor: Actor, organisation_id: int, data: MemberAdd) -> MemberRead:
+        """Add an existing user, or change their role."""
+        await self._administered(actor, organisation_id)
+        user = await self.repo.user_by_email(data.email)
+        if user is None or user.deleted_at is not None:
+            raise NotFoundError("No account uses this e-mail.", code="user_not_found")
+        assert user.id is not None
+        membership = await self.repo.membership(organisation_id, user.id)
+        if membership is None:
+            membership = Membership(
+                organisation_id=organisation_id, user_id=user.id, role=data.role
+            )
+        else:
+            await self._keep_an_admin(organisation_id, membership, data.role)
+            membership.role = data.role
+        await self.repo.add(membership)
+        return MemberRead(
+            user_id=user.id, display_name=user.display_name, email=user.email, role=data.role
+        )
+
+    async def remove_member(self, actor: Actor, organisation_id: int, user_id: int) -> None:
+        """Remove a member (admins), or leave (any member removing themselves)."""
+        await self._visible(actor, organisation_id)
+        if actor.user_id != user_id and not actor.administers(organisation_id):
+            raise ForbiddenError(
+                "Only the organisation's admins may remove members.",
+                code="not_organisation_admin",
+            )
+        membership = await self.repo.membership(organisation_id, user_id)
+        if membership is None:
+            raise NotFoundError("This user is not a member.", code="member_not_found")
+        await self._keep_an_admin(organisation_id, membership, None)
+        await self.repo.remove(membership)
+
+    async def _keep_an_admin(
+        self, organisation_id: int, membership: Membership, new_role: str | None
+    ) -> None:
+        demoting_an_admin = membership.role == "admin" and new_role != "admin"
+        if demoting_an_admin and await self.repo.count_admins(organisation_id) <= 1:
+            raise ConflictError("An organisation keeps at least one admin.", code="last_admin")

@@ -1,0 +1,53 @@
+"""Password hashing (argon2id) and strength checks (zxcvbn)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
+
+MIN_LENGTH = 10
+MAX_LENGTH = 256  # argon2 copes with more, but nobody types more; it bounds the hashing cost
+
+_hasher = PasswordHasher()
+# Verified when the e-mail is unknown, so a wrong e-mail costs as much as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing-only")
+
+
+class WeakPasswordError(ValueError):
+    """The password is too easy to guess; the message says why and how to do better."""
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash with a random salt."""
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches; constant work whether or not a hash exists."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """Whether the hash was made with weaker parameters than today's."""
+    return _hasher.check_needs_rehash(stored_hash)
+
+
+def check_strength(password: str, user_inputs: Sequence[str], min_score: int) -> None:
+    """Refuse short or guessable passwords, with a message a person can act on."""
+    if len(password) < MIN_LENGTH:
+        raise WeakPasswordError(f"Use at least {MIN_LENGTH} characters.")
+    if len(password) > MAX_LENGTH:
+        raise WeakPasswordError(f"Use at most {MAX_LENGTH} characters.")
+    # zxcvbn's cost grows with length; the first 100 characters say all there is to say.
+    result = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u])
+    if result["score"] < min_score:
+        feedback = result.get("feedback") or {}
+        hints = [feedback.get("warning") or "", *feedback.get("suggestions", [])]
+        advice = " ".join(h for h in hints if h) or "Add more words or characters."
+        raise WeakPasswordError(f"This password is too easy to guess. {advice}")

@@ -1,0 +1,215 @@
+"""Every query of the accounts domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, update
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from mutualab.accounts.models import (
+    ApiToken,
+    Certification,
+    LoginThrottle,
+    Membership,
+    Organisation,
+    PlaceManager,
+    Training,
+    User,
+    UserType,
+)
+
+
+class AccountRepository:
+    """Reads and writes of users, organisations, roles, trainings and tokens."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: SQLModel) -> None:
+        """Insert or update a row and learn its id."""
+        self.session.add(row)
+        await self.session.flush()
+
+    async def remove(self, row: SQLModel) -> None:
+        """Delete a row."""
+        await self.session.delete(row)
+        await self.session.flush()
+
+    # users ------------------------------------------------------------------
+    async def user(self, user_id: int) -> User | None:
+        """A user by id (deleted accounts included)."""
+        return await self.session.get(User, user_id)
+
+    async def user_by_email(self, email: str) -> User | None:
+        """A user by normalised e-mail."""
+        rows = await self.session.exec(select(User).where(User.email == email))
+        return rows.first()
+
+    async def user_type(self, code: str) -> UserType | None:
+        """A user type by code."""
+        return await self.session.get(UserType, code)
+
+    async def user_types(self, place_id: int | None = None) -> Sequence[UserType]:
+        """Platform-wide user types, plus those of one place when given."""
+        query = select(UserType).where(col(UserType.place_id).is_(None))
+        if place_id is not None:
+            query = select(UserType).where(
+                (col(UserType.place_id).is_(None)) | (col(UserType.place_id) == place_id)
+            )
+        rows = await self.session.exec(query.order_by(col(UserType.position), col(UserType.code)))
+        return rows.all()
+
+    # roles --------------------------------------------------------------------
+    async def memberships_of_user(self, user_id: int) -> Sequence[tuple[Membership, Organisation]]:
+        """A user's organisations with their role."""
+        rows = await self.session.exec(
+            select(Membership, Organisation)
+            .join(Organisation, col(Organisation.id) == col(Membership.organisation_id))
+            .where(Membership.user_id == user_id)
+            .order_by(col(Organisation.name))
+        )
+        return rows.all()
+
+    async def managed_place_ids(self, user_id: int) -> list[int]:
+        """Places a user manages."""
+        rows = await self.session.exec(
+            select(PlaceManager.place_id)
+            .where(PlaceManager.user_id == user_id)
+            .order_by(col(PlaceManager.place_id))
+        )
+        return list(rows.all())
+
+    async def managers_of(self, place_id: int) -> Sequence[tuple[PlaceManager, User]]:
+        """Managers of a place."""
+        rows = await self.session.exec(
+            select(PlaceManager, User)
+            .join(User, col(User.id) == col(PlaceManager.user_id))
+            .where(PlaceManager.place_id == place_id)
+            .order_by(col(User.display_name))
+        )
+        return rows.all()
+
+    async def place_manager(self, place_id: int, user_id: int) -> PlaceManager | None:
+        """The manager row of a user at a place."""
+        rows = await self.session.exec(
+            select(PlaceManager).where(
+                PlaceManager.place_id == place_id, PlaceManager.user_id == user_id
+            )
+        )
+        return rows.first()
+
+    async def organisation(self, organisation_id: int) -> Organisation | None:
+        """An organisation by id."""
+        return await self.session.get(Organisation, organisation_id)
+
+    async def members(self, organisation_id: int) -> Sequence[tuple[Membership, User]]:
+        """Members of an organisation."""
+        rows = await self.session.exec(
+            select(Membership, User)
+            .join(User, col(User.id) == col(Membership.user_id))
+            .where(Membership.organisation_id == organisation_id)
+            .order_by(col(User.display_name))
+        )
+        return rows.all()
+
+    async def membership(self, organisation_id: int, user_id: int) -> Membership | None:
+        """The membership of a user in an organisation."""
+        rows = await self.session.exec(
+            select(Membership).where(
+                Membership.organisation_id == organisation_id, Membership.user_id == user_id
+            )
+        )
+        return rows.first()
+
+    async def count_admins(self, organisation_id: int) -> int:
+        """How many admins an organisation has."""
+        rows = await self.session.exec(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.organisation_id == organisation_id, Membership.role == "admin")
+        )
+        return rows.one()
+
+    # trainings -------------------------------------------------------------------
+    async def training(self, training_id: int) -> Training | None:
+        """A training by id."""
+        return await self.session.get(Training, training_id)
+
+    async def trainings_of(self, place_id: int) -> Sequence[Training]:
+        """Trainings of a place."""
+        rows = await self.session.exec(
+            select(Training).where(Training.place_id == place_id).order_by(col(Training.name))
+        )
+        return rows.all()
+
+    async def certification(self, user_id: int, training_id: int) -> Certification | None:
+        """A user's certification for a training."""
+        rows = await self.session.exec(
+            select(Certification).where(
+                Certification.user_id == user_id, Certification.training_id == training_id
+            )
+        )
+        return rows.first()
+
+    async def certifications_of_user(
+        self, user_id: int
+    ) -> Sequence[tuple[Certification, Training]]:
+        """A user's certifications with their trainings."""
+        rows = await self.session.exec(
+            select(Certification, Training)
+            .join(Training, col(Training.id) == col(Certification.training_id))
+            .where(Certification.user_id == user_id)
+            .order_by(col(Training.name))
+        )
+        return rows.all()
+
+    async def holders(self, training_id: int) -> Sequence[tuple[Certification, User]]:
+        """Who holds a training's certification."""
+        rows = await self.session.exec(
+            select(Certification, User)
+            .join(User, col(User.id) == col(Certification.user_id))
+            .where(Certification.training_id == training_id)
+            .order_by(col(User.display_name))
+        )
+        return rows.all()
+
+    # tokens ------------------------------------------------------------------------
+    async def tokens_of(self, user_id: int) -> Sequence[ApiToken]:
+        """A user's API tokens, newest first."""
+        rows = await self.session.exec(
+            select(ApiToken).where(ApiToken.user_id == user_id).order_by(col(ApiToken.id).desc())
+        )
+        return rows.all()
+
+    async def token(self, user_id: int, token_id: int) -> ApiToken | None:
+        """One of a user's tokens."""
+        row = await self.session.get(ApiToken, token_id)
+        return row if row is not None and row.user_id == user_id else None
+
+    async def revoke_all_tokens(self, user_id: int, at: datetime) -> None:
+        """Revoke every live token of a user."""
+        await self.session.exec(
+            update(ApiToken)
+            .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
+            .values(revoked_at=at)
+        )
+
+    # deletion -------------------------------------------------------------------------
+    async def drop_roles(self, user_id: int) -> None:
+        """Remove memberships, manager roles and certifications of a user."""
+        for table in (Membership, PlaceManager, Certification):
+            statement: Any = delete(table).where(col(table.user_id) == user_id)
+            await self.session.exec(statement)
+
+    # throttling -----------------------------------------------------------------------
+    async def throttle(self, key: str) -> LoginThrottle | None:
+        """The failure counter of a key."""
+        return await self.session.get(LoginThrottle, key)
+
+    async def clear_throttle(self, key: str) -> None:
+        """Forget the failures of a key."""
+        await self.session.exec(delete(LoginThrottle).where(col(LoginThrottle.key) == key))

@@ -1,0 +1,198 @@
+"""What managers and admins do about people: rates, manager roles, trainings, certifications."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from mutualab.accounts.models import Certification, PlaceManager, Training, User, UserType
+from mutualab.accounts.repository import AccountRepository
+from mutualab.accounts.schemas import (
+    CertificationGrant,
+    CertificationHolder,
+    ManagerAdd,
+    ManagerRead,
+    TrainingCreate,
+    TrainingRead,
+    UserSummary,
+    UserTypeCreate,
+    UserTypeRead,
+)
+from mutualab.auth.actor import Actor
+from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+
+
+def user_summary(user: User) -> UserSummary:
+    """The managers' view of a user."""
+    return UserSummary(
+        id=user.id or 0,
+        email=user.email,
+        display_name=user.display_name,
+        user_type=user.user_type_code,
+        requested_user_type=user.requested_user_type_code,
+    )
+
+
+def _forbid_unless_manager(actor: Actor, place_id: int) -> None:
+    if not actor.manages(place_id):
+        raise ForbiddenError("You do not manage this place.", code="not_place_manager")
+
+
+class StaffService:
+    """Manager and admin operations on people."""
+
+    def __init__(self, repository: AccountRepository) -> None:
+        self.repo = repository
+
+    async def _live_user(self, user_id: int) -> User:
+        user = await self.repo.user(user_id)
+        if user is None or user.deleted_at is not None:
+            raise NotFoundError(f"No user with id {user_id}.", code="user_not_found")
+        return user
+
+    # user types -----------------------------------------------------------------------
+    async def user_types(self, place_id: int | None) -> list[UserTypeRead]:
+        """Rate categories everywhere, plus those of a place."""
+        return [
+            UserTypeRead.model_validate(t, from_attributes=True)
+            for t in await self.repo.user_types(place_id)
+        ]
+
+    async def create_user_type(self, actor: Actor, data: UserTypeCreate) -> UserTypeRead:
+        """Add a rate category: for a place (its managers) or everywhere (admins)."""
+        if data.place_id is None and not actor.is_admin:
+            raise ForbiddenError(
+                "Only platform administrators add user types for every place; "
+                "give place_id to add one for your place.",
+                code="not_an_admin",
+            )
+        if data.place_id is not None:
+            _forbid_unless_manager(actor, data.place_id)
+        if await self.repo.user_type(data.code) is not None:
+            raise ConflictError(f"The code {data.code!r} is already used.", code="code_taken")
+        row = UserType(**data.model_dump())
+        await self.repo.add(row)
+        return UserTypeRead.model_validate(row, from_attributes=True)
+
+    async def find_user(self, actor: Actor, email: str) -> UserSummary:
+        """Look a user up by e-mail (managers at the front desk)."""
+        user = await self.repo.user_by_email(email.strip().lower())
+        if user is None or user.deleted_at is not None or not actor.is_manager:
+            raise NotFoundError("No account uses this e-mail.", code="user_not_found")
+        return user_summary(user)
+
+    async def grant_user_type(self, actor: Actor, user_id: int, code: str) -> UserSummary:
+        """Give a user a rate after checking proof (student card, job-seeker certificate)."""
+        user = await self._live_user(user_id)
+        user_type = await self.repo.user_type(code)
+        if user_type is None or user_type.for_organisations:
+            raise InvalidInputError(
+                f"{code!r} is not a user type for a person.",
+                field="user_type",
+                code="unknown_user_type",
+            )
+        if user_type.place_id is not None:
+            _forbid_unless_manager(actor, user_type.place_id)
+        user.user_type_code = code
+        if user.requested_user_type_code == code:
+            user.requested_user_type_code = None
+        await self.repo.add(user)
+        return user_summary(user)
+
+    # managers --------------------------------------------------------------------------
+    async def managers(self, actor: Actor, place_id: int) -> list[ManagerRead]:
+        """The managers of a place."""
+        _forbid_unless_manager(actor, place_id)
+        return [
+            ManagerRead(user_id=u.id or 0, display_name=u.display_name, email=u.email)
+            for _, u in await self.repo.managers_of(place_id)
+        ]
+
+    async def add_manager(self, place_id: int, data: ManagerAdd) -> ManagerRead:
+        """Make a user a manager of a place (platform admins)."""
+        user = await self.repo.user_by_email(data.email)
+        if user is None or user.deleted_at is not None:
+            raise NotFoundError("No account uses this e-mail.", code="user_not_found")
+        assert user.id is not None
+        if await self.repo.place_manager(place_id, user.id) is None:
+            await self.repo.add(PlaceManager(place_id=place_id, user_id=user.id))
+        return ManagerRead(user_id=user.id, display_name=user.display_name, email=user.email)
+
+    async def remove_manager(self, place_id: int, user_id: int) -> None:
+        """Withdraw a manager role (platform admins)."""
+        row = await self.repo.place_manager(place_id, user_id)
+        if row is None:
+            raise NotFoundError("This user does not manage this place.", code="manager_not_found")
+        await self.repo.remove(row)
+
+    # trainings --------------------------------------------------------------------------
+    async def trainings(self, place_id: int) -> list[TrainingRead]:
+        """The trainings of a place (public: people need to know what to attend)."""
+        return [
+            TrainingRead.model_validate(t, from_attributes=True)
+            for t in await self.repo.trainings_of(place_id)
+        ]
+
+    async def create_training(
+        self, actor: Actor, place_id: int, data: TrainingCreate
+    ) -> TrainingRead:
+        """Add a training to a place."""
+        _forbid_unless_manager(actor, place_id)
+        row = Training(place_id=place_id, **data.model_dump())
+        await self.repo.add(row)
+        return TrainingRead.model_validate(row, from_attributes=True)
+
+    async def _managed_training(self, actor: Actor, training_id: int) -> Training:
+        training = await self.repo.training(training_id)
+        if training is None:
+            raise NotFoundError(f"No training with id {training_id}.", code="training_not_found")
+        _forbid_unless_manager(actor, training.place_id)
+        return training
+
+    async def holders(self, actor: Actor, training_id: int) -> list[CertificationHolder]:
+        """Who holds a training's certification (the place's managers)."""
+        await self._managed_training(actor, training_id)
+        return [
+            CertificationHolder(
+                id=c.id or 0,
+                user_id=u.id or 0,
+                display_name=u.display_name,
+                granted_on=c.granted_on,
+                expires_on=c.expires_on,
+            )
+            for c, u in await self.repo.holders(training_id)
+        ]
+
+    async def certify(
+        self, actor: Actor, training_id: int, data: CertificationGrant
+    ) -> CertificationHolder:
+        """Record (or renew) a user's certification; the training's validity sets the expiry."""
+        training = await self._managed_training(actor, training_id)
+        user = await self._live_user(data.user_id)
+        expires_on = data.expires_on
+        if expires_on is None and training.validity_days is not None:
+            expires_on = data.granted_on + timedelta(days=training.validity_days)
+        row = await self.repo.certification(data.user_id, training_id)
+        if row is None:
+            row = Certification(
+                user_id=data.user_id, training_id=training_id, granted_on=data.granted_on
+            )
+        row.granted_on, row.expires_on = data.granted_on, expires_on
+        row.granted_by_user_id = actor.user_id
+        await self.repo.add(row)
+        return CertificationHolder(
+            id=row.id or 0,
+            user_id=data.user_id,
+            display_name=user.display_name,
+            granted_on=row.granted_on,
+            expires_on=row.expires_on,
+        )
+
+    async def revoke_certification(self, actor: Actor, training_id: int, user_id: int) -> None:
+        """Withdraw a certification."""
+        await self._managed_training(actor, training_id)
+        row = await self.repo.certification(user_id, training_id)
+        if row is None:
+            raise NotFoundError(
+                "This user holds no such certification.", code="certification_not_found"
+            )
+        await self.repo.remove(row)
