@@ -16,7 +16,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.auth.guards import require_admin
+from mutualab.auth.actor import Actor
+from mutualab.auth.guards import require_admin, require_manager
 from resources import opendata
 from resources.repository import CatalogueRepository, PlaceFilter, ResourceFilter
 from resources.schemas import (
@@ -54,6 +55,8 @@ def provide_catalogue(db_session: NamedDependency[AsyncSession]) -> CatalogueSer
 CATALOGUE = {"catalogue": Provide(provide_catalogue, sync_to_thread=False)}
 PUBLIC: dict[str, Any] = {"auth": "public"}
 ADMIN: dict[str, Any] = {"auth": "admin"}
+MANAGER: dict[str, Any] = {"auth": "manager"}
+Me = NamedDependency[Actor]
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 
@@ -122,7 +125,7 @@ class PlaceController(Controller):
 
 
 class PlaceAdminController(Controller):
-    """Changes to places, their hours and their resources (admin token)."""
+    """Creating and removing places (platform administrators)."""
 
     path = "/api/places"
     tags = ["places"]
@@ -138,16 +141,6 @@ class PlaceAdminController(Controller):
         """Add a place."""
         return await catalogue.create_place(data)
 
-    @patch("/{place_id:int}")
-    async def update_place(
-        self,
-        catalogue: NamedDependency[CatalogueService],
-        place_id: FromPath[int],
-        data: JSONBody[PlaceUpdate],
-    ) -> PlaceRead:
-        """Change some fields of a place."""
-        return await catalogue.update_place(place_id, data)
-
     @delete("/{place_id:int}", status_code=HTTP_204_NO_CONTENT)
     async def delete_place(
         self, catalogue: NamedDependency[CatalogueService], place_id: FromPath[int]
@@ -155,46 +148,72 @@ class PlaceAdminController(Controller):
         """Remove a place that has no resources."""
         await catalogue.delete_place(place_id)
 
+
+class PlaceManagerController(Controller):
+    """Changes to a place, its hours and its resources (managers of that place)."""
+
+    path = "/api/places"
+    tags = ["places"]
+    dependencies = CATALOGUE
+    guards = [require_manager]
+    security = BEARER
+    opt = MANAGER
+
+    @patch("/{place_id:int}")
+    async def update_place(
+        self,
+        catalogue: NamedDependency[CatalogueService],
+        actor: Me,
+        place_id: FromPath[int],
+        data: JSONBody[PlaceUpdate],
+    ) -> PlaceRead:
+        """Change some fields of a place."""
+        return await catalogue.update_place(actor, place_id, data)
+
     @put("/{place_id:int}/opening-hours")
     async def set_opening_hours(
         self,
         catalogue: NamedDependency[CatalogueService],
+        actor: Me,
         place_id: FromPath[int],
         data: JSONBody[OpeningHoursUpdate],
     ) -> PlaceRead:
         """Replace the weekly opening hours of a place."""
-        return await catalogue.set_opening_hours(place_id, data)
+        return await catalogue.set_opening_hours(actor, place_id, data)
 
     @put("/{place_id:int}/exceptions/{day:date}")
     async def set_exception(
         self,
         catalogue: NamedDependency[CatalogueService],
+        actor: Me,
         place_id: FromPath[int],
         day: FromPath[date],
         data: JSONBody[PlaceExceptionWrite],
     ) -> PlaceExceptionRead:
         """Close a place on a day, or open it with special hours."""
-        return await catalogue.set_exception(place_id, day, data)
+        return await catalogue.set_exception(actor, place_id, day, data)
 
     @delete("/{place_id:int}/exceptions/{day:date}", status_code=HTTP_204_NO_CONTENT)
     async def delete_exception(
         self,
         catalogue: NamedDependency[CatalogueService],
+        actor: Me,
         place_id: FromPath[int],
         day: FromPath[date],
     ) -> None:
         """Return to the weekly hours on a day."""
-        await catalogue.delete_exception(place_id, day)
+        await catalogue.delete_exception(actor, place_id, day)
 
     @post("/{place_id:int}/resources", status_code=HTTP_201_CREATED)
     async def create_resource(
         self,
         catalogue: NamedDependency[CatalogueService],
+        actor: Me,
         place_id: FromPath[int],
         data: JSONBody[ResourceCreate],
     ) -> ResourceRead:
         """Add a resource to a place."""
-        return await catalogue.create_resource(place_id, data)
+        return await catalogue.create_resource(actor, place_id, data)
 
 
 class ResourceController(Controller):
@@ -236,44 +255,47 @@ class ResourceController(Controller):
 
 
 class ResourceAdminController(Controller):
-    """Changes to resources and their maintenance windows (admin token)."""
+    """Changes to resources and their maintenance windows (managers of their place)."""
 
     path = "/api/resources"
     tags = ["resources"]
     dependencies = CATALOGUE
-    guards = [require_admin]
+    guards = [require_manager]
     security = BEARER
-    opt = ADMIN
+    opt = MANAGER
 
     @patch("/{resource_id:int}")
     async def update_resource(
         self,
         catalogue: NamedDependency[CatalogueService],
+        actor: Me,
         resource_id: FromPath[int],
         data: JSONBody[ResourceUpdate],
     ) -> ResourceRead:
         """Change a resource (a new capacity adds or retires units)."""
-        return await catalogue.update_resource(resource_id, data)
+        return await catalogue.update_resource(actor, resource_id, data)
 
     @post("/{resource_id:int}/blackouts", status_code=HTTP_201_CREATED)
     async def add_blackout(
         self,
         catalogue: NamedDependency[CatalogueService],
+        actor: Me,
         resource_id: FromPath[int],
         data: JSONBody[BlackoutCreate],
     ) -> BlackoutRead:
         """Block a resource for maintenance."""
-        return await catalogue.add_blackout(resource_id, data)
+        return await catalogue.add_blackout(actor, resource_id, data)
 
     @delete("/{resource_id:int}/blackouts/{blackout_id:int}", status_code=HTTP_204_NO_CONTENT)
     async def delete_blackout(
         self,
         catalogue: NamedDependency[CatalogueService],
+        actor: Me,
         resource_id: FromPath[int],
         blackout_id: FromPath[int],
     ) -> None:
         """Lift a maintenance window."""
-        await catalogue.delete_blackout(resource_id, blackout_id)
+        await catalogue.delete_blackout(actor, resource_id, blackout_id)
 
 
 class OpenDataController(Controller):
@@ -308,6 +330,7 @@ class OpenDataController(Controller):
 CONTROLLERS = [
     PlaceController,
     PlaceAdminController,
+    PlaceManagerController,
     ResourceController,
     ResourceAdminController,
     OpenDataController,

@@ -70,6 +70,11 @@ class CatalogueRepository:
         """A place by id."""
         return await self.session.get(Place, place_id)
 
+    async def place_by_slug(self, slug: str) -> Place | None:
+        """A place by slug."""
+        rows = await self.session.exec(select(Place).where(Place.slug == slug))
+        return rows.first()
+
     async def slug_taken(self, slug: str) -> bool:
         """Whether a place already uses ``slug``."""
         found = await self.session.exec(select(Place.id).where(Place.slug == slug))
@@ -293,3 +298,74 @@ class CatalogueRepository:
         """A blackout of a given resource."""
         row = await self.session.get(Blackout, blackout_id)
         return row if row is not None and row.resource_id == resource_id else None
+
+    # for the booking domain (through CatalogueService) ------------------------
+    async def resources_by_ids(self, resource_ids: Sequence[int]) -> dict[int, Resource]:
+        """Resources by id (active or not)."""
+        if not resource_ids:
+            return {}
+        rows = await self.session.exec(
+            select(Resource).where(col(Resource.id).in_(sorted(set(resource_ids))))
+        )
+        return {row.id: row for row in rows.all() if row.id is not None}
+
+    async def places_by_ids(self, place_ids: Sequence[int]) -> dict[int, Place]:
+        """Places by id (active or not)."""
+        if not place_ids:
+            return {}
+        rows = await self.session.exec(
+            select(Place).where(col(Place.id).in_(sorted(set(place_ids))))
+        )
+        return {row.id: row for row in rows.all() if row.id is not None}
+
+    async def active_units_of(
+        self, resource_ids: Sequence[int], *, lock: bool = False
+    ) -> dict[int, list[ResourceUnit]]:
+        """Active units of each resource, by position.
+
+        With ``lock``, the rows are locked (``FOR UPDATE``, PostgreSQL) in ascending id order,
+        the same order for every caller, so writers that lock several resources never
+        deadlock; SQLite ignores the clause (its writers are serialised by ``BEGIN IMMEDIATE``).
+        """
+        result: dict[int, list[ResourceUnit]] = {rid: [] for rid in resource_ids}
+        if not resource_ids:
+            return result
+        query = select(ResourceUnit).where(
+            col(ResourceUnit.resource_id).in_(sorted(set(resource_ids))),
+            col(ResourceUnit.active).is_(True),
+        )
+        if lock:
+            query = query.order_by(col(ResourceUnit.id)).with_for_update()
+        rows = list((await self.session.exec(query)).all())
+        for row in sorted(rows, key=lambda unit: (unit.resource_id, unit.position)):
+            result[row.resource_id].append(row)
+        return result
+
+    async def units_by_ids(self, unit_ids: Sequence[int]) -> dict[int, ResourceUnit]:
+        """Units by id."""
+        if not unit_ids:
+            return {}
+        rows = await self.session.exec(
+            select(ResourceUnit).where(col(ResourceUnit.id).in_(sorted(set(unit_ids))))
+        )
+        return {row.id: row for row in rows.all() if row.id is not None}
+
+    async def blackouts_of(
+        self, resource_ids: Sequence[int], start: datetime, end: datetime
+    ) -> dict[int, list[Blackout]]:
+        """Blackouts of several resources overlapping [start, end), by start."""
+        result: dict[int, list[Blackout]] = {rid: [] for rid in resource_ids}
+        if not resource_ids:
+            return result
+        rows = await self.session.exec(
+            select(Blackout)
+            .where(
+                col(Blackout.resource_id).in_(sorted(set(resource_ids))),
+                col(Blackout.starts_at) < end,
+                col(Blackout.ends_at) > start,
+            )
+            .order_by(col(Blackout.starts_at))
+        )
+        for row in rows.all():
+            result[row.resource_id].append(row)
+        return result

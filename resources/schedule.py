@@ -16,7 +16,7 @@ class WeeklyOpening:
 
     weekday: int
     opens: time
-    closes: time  # strictly after ``opens``; spans never cross midnight
+    closes: time  # after ``opens``; time(0) means 24:00; spans never cross midnight
 
 
 @dataclass(frozen=True, slots=True)

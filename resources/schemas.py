@@ -17,7 +17,8 @@ ResourceKind = Literal["machine", "space", "software_seats", "network_access", "
 Postcode = Annotated[str, Field(pattern=r"^\d{5}$", examples=["22300"])]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=5000)]
-Subdivision = Annotated[str, Field(pattern=r"^(\d{2}|2A|2B|97\d)$")]
+# Département code: metropolitan 01-95 with Corsica 2A/2B, overseas 971-976.
+Subdivision = Annotated[str, Field(pattern=r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])$")]
 Email = Annotated[
     str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", examples=["fablab@ville.fr"])
 ]

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from mutualab.errors import ConflictError, InvalidInputError, NotFoundError
+from mutualab.auth.actor import Actor
+from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from mutualab.models import utcnow
 from resources import hours
-from resources.models import Blackout, OpeningHour, Place, PlaceException, Resource
+from resources.models import (
+    Blackout,
+    OpeningHour,
+    Place,
+    PlaceException,
+    Resource,
+    ResourceUnit,
+)
 from resources.opendata import PlaceRecord
 from resources.repository import CatalogueRepository, PlaceFilter, ResourceFilter
-from resources.schedule import DayException, WeeklyOpening
+from resources.schedule import DayException, Span, WeeklyOpening
 from resources.schemas import (
     BlackoutCreate,
     BlackoutRead,
@@ -68,6 +76,19 @@ class CatalogueService:
         self.repo = repository
 
     # places ---------------------------------------------------------------
+    async def managed_place(self, actor: Actor, place_id: int) -> Place:
+        """A place the actor manages: ``not_found`` if absent, ``forbidden`` if not theirs."""
+        place = await self.require_place(place_id)
+        if not actor.manages(place_id):
+            raise ForbiddenError("You do not manage this place.", code="not_place_manager")
+        return place
+
+    async def managed_resource(self, actor: Actor, resource_id: int) -> Resource:
+        """A resource of a place the actor manages."""
+        resource = await self.require_resource(resource_id)
+        await self.managed_place(actor, resource.place_id)
+        return resource
+
     async def require_place(self, place_id: int) -> Place:
         """A place, or ``not_found``."""
         place = await self.repo.get_place(place_id)
@@ -124,9 +145,9 @@ class CatalogueService:
         await self.repo.add(place)
         return await self._read(place)
 
-    async def update_place(self, place_id: int, data: PlaceUpdate) -> PlaceRead:
+    async def update_place(self, actor: Actor, place_id: int, data: PlaceUpdate) -> PlaceRead:
         """Change the given fields of a place."""
-        place = await self.require_place(place_id)
+        place = await self.managed_place(actor, place_id)
         changes = data.model_dump(mode="json", exclude_unset=True)
         for field, value in changes.items():
             setattr(place, field, value)
@@ -175,9 +196,11 @@ class CatalogueService:
         ]
 
     # opening hours ---------------------------------------------------------
-    async def set_opening_hours(self, place_id: int, data: OpeningHoursUpdate) -> PlaceRead:
+    async def set_opening_hours(
+        self, actor: Actor, place_id: int, data: OpeningHoursUpdate
+    ) -> PlaceRead:
         """Replace a place's weekly schedule after checking it is coherent."""
-        place = await self.require_place(place_id)
+        place = await self.managed_place(actor, place_id)
         weekly = [WeeklyOpening(s.weekday, s.opens, s.closes) for s in data.spans]
         try:
             hours.validate_weekly(weekly)
@@ -208,10 +231,10 @@ class CatalogueService:
         return PlaceExceptionRead(day=row.day, closed=row.closed, spans=spans, reason=row.reason)
 
     async def set_exception(
-        self, place_id: int, day: date, data: PlaceExceptionWrite
+        self, actor: Actor, place_id: int, day: date, data: PlaceExceptionWrite
     ) -> PlaceExceptionRead:
         """Create or replace the exception of one day."""
-        place = await self.require_place(place_id)
+        place = await self.managed_place(actor, place_id)
         spans = [(s.opens, s.closes) for s in data.spans]
         try:
             hours.validate_weekly([WeeklyOpening(day.weekday(), a, b) for a, b in spans])
@@ -228,9 +251,9 @@ class CatalogueService:
         await self.repo.add(place)
         return self._exception_read(row)
 
-    async def delete_exception(self, place_id: int, day: date) -> None:
+    async def delete_exception(self, actor: Actor, place_id: int, day: date) -> None:
         """Go back to the weekly hours on ``day``."""
-        await self.require_place(place_id)
+        await self.managed_place(actor, place_id)
         row = await self.repo.exception_on(place_id, day)
         if row is None:
             raise NotFoundError(f"No exception on {day.isoformat()}.", code="exception_not_found")
@@ -285,18 +308,22 @@ class CatalogueService:
             raise NotFoundError(f"No resource with id {resource_id}.", code="resource_not_found")
         return resource_read(resource)
 
-    async def create_resource(self, place_id: int, data: ResourceCreate) -> ResourceRead:
+    async def create_resource(
+        self, actor: Actor, place_id: int, data: ResourceCreate
+    ) -> ResourceRead:
         """Add a resource and its units to a place."""
-        await self.require_place(place_id)
+        await self.managed_place(actor, place_id)
         values = data.model_dump(mode="json")
         resource = Resource(place_id=place_id, **values)
         await self.repo.add(resource)
         await self.repo.sync_units(resource)
         return resource_read(resource)
 
-    async def update_resource(self, resource_id: int, data: ResourceUpdate) -> ResourceRead:
+    async def update_resource(
+        self, actor: Actor, resource_id: int, data: ResourceUpdate
+    ) -> ResourceRead:
         """Change a resource; a new capacity adds or retires units."""
-        resource = await self.require_resource(resource_id)
+        resource = await self.managed_resource(actor, resource_id)
         changes = data.model_dump(mode="json", exclude_unset=True)
         if "max_minutes" in data.model_fields_set and data.max_minutes is None:
             changes["max_minutes"] = None
@@ -323,20 +350,99 @@ class CatalogueService:
             for b in await self.repo.blackouts(resource_id)
         ]
 
-    async def add_blackout(self, resource_id: int, data: BlackoutCreate) -> BlackoutRead:
+    async def add_blackout(
+        self, actor: Actor, resource_id: int, data: BlackoutCreate
+    ) -> BlackoutRead:
         """Block a resource for maintenance."""
-        await self.require_resource(resource_id)
+        await self.managed_resource(actor, resource_id)
         blackout = Blackout(resource_id=resource_id, **data.model_dump())
         await self.repo.add(blackout)
         return BlackoutRead.model_validate(blackout, from_attributes=True)
 
-    async def delete_blackout(self, resource_id: int, blackout_id: int) -> None:
+    async def delete_blackout(self, actor: Actor, resource_id: int, blackout_id: int) -> None:
         """Lift a maintenance window."""
-        await self.require_resource(resource_id)
+        await self.managed_resource(actor, resource_id)
         blackout = await self.repo.get_blackout(resource_id, blackout_id)
         if blackout is None:
             raise NotFoundError(f"No blackout with id {blackout_id}.", code="blackout_not_found")
         await self.repo.delete(blackout)
+
+    # for the booking domain (it calls this service, never the repository) -------
+    async def bookable_resources(self, resource_ids: Sequence[int]) -> list[Resource]:
+        """Active resources of active places, in the order asked; ``resource_not_found`` else."""
+        resources = await self.repo.resources_by_ids(resource_ids)
+        places = await self.repo.places_by_ids([r.place_id for r in resources.values()])
+        found: list[Resource] = []
+        for resource_id in resource_ids:
+            resource = resources.get(resource_id)
+            place = places.get(resource.place_id) if resource is not None else None
+            if resource is None or place is None or not (resource.active and place.active):
+                raise NotFoundError(
+                    f"No resource with id {resource_id}.", code="resource_not_found"
+                )
+            found.append(resource)
+        return found
+
+    async def active_place(self, place_id: int) -> Place:
+        """An active place, or ``place_not_found``."""
+        place = await self.repo.get_place(place_id)
+        if place is None or not place.active:
+            raise NotFoundError(f"No place with id {place_id}.", code="place_not_found")
+        return place
+
+    async def places_by_ids(self, place_ids: Sequence[int]) -> dict[int, Place]:
+        """Places by id (active or not)."""
+        return await self.repo.places_by_ids(place_ids)
+
+    async def resources_by_ids(self, resource_ids: Sequence[int]) -> dict[int, Resource]:
+        """Resources by id (active or not), e.g. to name the resources of old bookings."""
+        return await self.repo.resources_by_ids(resource_ids)
+
+    async def active_resources_of(self, place_id: int) -> list[Resource]:
+        """The active resources of a place, by name."""
+        return (await self.repo.resources_of([place_id], include_inactive=False)).get(place_id, [])
+
+    async def find_resources(
+        self, town: str | None, kind: str | None, limit: int
+    ) -> list[tuple[Resource, Place]]:
+        """Active resources of active places matching a town and a kind, with their place."""
+        rows, _ = await self.repo.list_resources(
+            ResourceFilter(town=town, kind=kind), limit=limit, offset=0
+        )
+        places = await self.repo.places_by_ids([r.place_id for r in rows])
+        return [(row, places[row.place_id]) for row in rows if row.place_id in places]
+
+    async def open_spans_utc(self, place: Place, start: date, end: date) -> list[Span]:
+        """When ``place`` is open on local dates [start, end), as UTC spans (no range cap)."""
+        assert place.id is not None
+        weekly = weekly_of((await self.repo.opening_hours([place.id])).get(place.id, []))
+        exceptions = [exception_of(r) for r in await self.repo.exceptions(place.id, start, end)]
+        return hours.open_spans(
+            weekly,
+            exceptions,
+            ZoneInfo(place.timezone),
+            start,
+            end,
+            public_holidays=hours.french_public_holidays(start, end, place.holiday_subdivision),
+            closed_on_public_holidays=place.closed_on_public_holidays,
+        )
+
+    async def blackout_spans(
+        self, resource_ids: Sequence[int], start: datetime, end: datetime
+    ) -> dict[int, list[Span]]:
+        """Maintenance windows of several resources overlapping [start, end)."""
+        rows = await self.repo.blackouts_of(resource_ids, start, end)
+        return {rid: [Span(b.starts_at, b.ends_at) for b in found] for rid, found in rows.items()}
+
+    async def units_of(
+        self, resource_ids: Sequence[int], *, lock: bool = False
+    ) -> dict[int, list[ResourceUnit]]:
+        """Active units of each resource by position; ``lock`` takes their row locks in id order."""
+        return await self.repo.active_units_of(resource_ids, lock=lock)
+
+    async def units_by_ids(self, unit_ids: Sequence[int]) -> dict[int, ResourceUnit]:
+        """Units by id, e.g. for their labels."""
+        return await self.repo.units_by_ids(unit_ids)
 
 
 def check_date_range(start: date, end: date) -> None:

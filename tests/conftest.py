@@ -20,9 +20,9 @@ from mutualab.app import create_app
 from mutualab.db import Database
 from mutualab.metadata import metadata
 from mutualab.settings import Settings
+from tests.support.accounts import make_user
 from tests.support.postgres import PostgresServer, find_server
 
-ADMIN_TOKEN = "test-admin-token-not-a-secret"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -128,7 +128,6 @@ def settings(database_url: str) -> Settings:
     """Settings of the app under test."""
     return Settings(
         database_url=database_url,
-        admin_token=ADMIN_TOKEN,
         public_base_url="https://mutualab.test",
         instance_slug="test",
         secret_key="test-secret-key-not-used-anywhere-else-0123456789",
@@ -146,9 +145,10 @@ async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.
 
 
 @pytest.fixture
-def admin_headers() -> dict[str, str]:
-    """Credentials allowed to write the catalogue."""
-    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+async def admin_headers(database: Database) -> dict[str, str]:
+    """Credentials of a platform administrator (may create places and write any catalogue)."""
+    admin = await make_user(database, "admin@mutualab.test", admin=True)
+    return admin.headers
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

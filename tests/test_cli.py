@@ -30,8 +30,11 @@ def fresh_database_url(
 
 def mutualab(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``python -m mutualab ARGS`` with the given database."""
-    env = {**os.environ, "MUTUALAB_DATABASE_URL": database_url}
-    env.pop("MUTUALAB_ADMIN_TOKEN", None)
+    env = {
+        **os.environ,
+        "MUTUALAB_DATABASE_URL": database_url,
+        "MUTUALAB_ADMIN_PASSWORD": "admin-passphrase-for-tests-91",
+    }
     return subprocess.run(
         [sys.executable, "-m", "mutualab", *args],
         env=env,
@@ -54,7 +57,9 @@ def served(fresh_database_url: str) -> Iterator[tuple[str, str]]:
     """A migrated, seeded instance served by ``mutualab serve``; yields (base URL, admin token)."""
     assert mutualab(fresh_database_url, "db", "upgrade").returncode == 0
     assert mutualab(fresh_database_url, "seed-demo").returncode == 0
-    token = mutualab(fresh_database_url, "create-admin", "--name", "ci").stdout.strip()
+    created = mutualab(fresh_database_url, "create-admin", "--email", "root@example.fr")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
     port = _free_port()
     env = {**os.environ, "MUTUALAB_DATABASE_URL": fresh_database_url}
     process = subprocess.Popen(
@@ -96,6 +101,7 @@ def test_migrate_seed_and_downgrade(fresh_database_url: str) -> None:
     first = mutualab(fresh_database_url, "seed-demo")
     assert first.returncode == 0, first.stderr
     assert "fablab-tregor-lannion" in first.stdout
+    assert "camille@demo.mutualab.example" in first.stdout  # demo people, password shown once
     again = mutualab(fresh_database_url, "seed-demo")
     assert "already loaded" in again.stdout
     down = mutualab(fresh_database_url, "db", "downgrade", "base")

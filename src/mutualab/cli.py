@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 import click
 import uvicorn
 
 from mutualab import migrate
-from mutualab.auth.tokens import create_admin_token
+from mutualab.accounts.bootstrap import ensure_admin, ensure_demo_people
 from mutualab.db import Database
-from mutualab.demo import seed_demo
+from mutualab.demo import demo_place_ids, seed_demo
 from mutualab.settings import Settings, get_settings
 
 host_option = click.option(
@@ -45,20 +46,28 @@ def serve(host: str, port: int, workers: int) -> None:
     _serve(host, port, workers)
 
 
-async def _seed(settings: Settings) -> list[str]:
+async def _seed(settings: Settings) -> tuple[list[str], list[str]]:
+    """Demo places, then demo people (printed with their password the first time only)."""
     database = Database.from_settings(settings)
+    password = secrets.token_urlsafe(9)
     try:
         async with database.writer() as session, session.begin():
-            return await seed_demo(session)
+            created = await seed_demo(session)
+            place_ids = await demo_place_ids(session)
+            people = await ensure_demo_people(session, place_ids, password)
     finally:
         await database.dispose()
+    lines = [f"  {p.email:<36} {p.role}" for p in people]
+    if lines:
+        lines.insert(0, f"Demo accounts (password for all: {password}):")
+    return created, lines
 
 
-async def _new_admin_token(settings: Settings, name: str) -> str:
+async def _admin(settings: Settings, email: str, name: str, password: str | None) -> str:
     database = Database.from_settings(settings)
     try:
         async with database.writer() as session, session.begin():
-            return await create_admin_token(session, name)
+            return await ensure_admin(session, email, name, password)
     finally:
         await database.dispose()
 
@@ -70,10 +79,10 @@ def demo(host: str, port: int) -> None:
     """Migrate the configured database (SQLite by default), load demo data and serve."""
     settings = get_settings()
     migrate.upgrade(settings.database_url)
-    created = asyncio.run(_seed(settings))
+    created, people = asyncio.run(_seed(settings))
     click.echo(f"Demo data: {', '.join(created) if created else 'already loaded'}.")
-    token = asyncio.run(_new_admin_token(settings, "demo"))
-    click.echo(f"Admin token for this demo (catalogue writes): {token}")
+    for line in people:
+        click.echo(line)
     click.echo(f"Open http://{host}:{port}/ — API docs at http://{host}:{port}/schema")
     _serve(host, port, 1)
 
@@ -100,15 +109,26 @@ def db_downgrade(revision: str) -> None:
 
 
 @main.command("create-admin")
-@click.option("--name", default="admin", show_default=True, help="Whom the token is for.")
-def create_admin(name: str) -> None:
-    """Create an admin token, print it once (only its hash is stored)."""
-    token = asyncio.run(_new_admin_token(get_settings(), name))
+@click.option("--email", required=True, help="E-mail of the administrator (created if new).")
+@click.option("--name", default="Administrator", show_default=True, help="Display name.")
+@click.option(
+    "--password",
+    envvar="MUTUALAB_ADMIN_PASSWORD",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Log-in password (prompted; or MUTUALAB_ADMIN_PASSWORD).",
+)
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create or promote a platform administrator; print an API token once (stored hashed)."""
+    token = asyncio.run(_admin(get_settings(), email, name, password))
     click.echo(token)
 
 
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """Load the demo places and resources (skipped if already there)."""
-    created = asyncio.run(_seed(get_settings()))
+    created, people = asyncio.run(_seed(get_settings()))
     click.echo(f"Created: {', '.join(created)}" if created else "Demo data already loaded.")
+    for line in people:
+        click.echo(line)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from mutualab.auth.actor import Actor
 from resources.repository import CatalogueRepository
 from resources.schemas import (
     BlackoutCreate,
@@ -104,6 +105,9 @@ RESOURCES: list[dict[str, Any]] = [
     },
 ]
 
+# The seeding runs as the platform itself.
+SYSTEM = Actor(is_admin=True, via="system")
+
 WEEKDAY_HOURS = [(time(9), time(12, 30)), (time(13, 30), time(18))]
 SATURDAY_HOURS = [(time(10), time(17))]
 
@@ -129,23 +133,35 @@ async def seed_demo(session: AsyncSession, today: date | None = None) -> list[st
         if await repository.slug_taken(place_data["slug"]):
             continue
         place = await catalogue.create_place(PlaceCreate.model_validate(place_data))
-        await catalogue.set_opening_hours(place.id, _weekly())
+        await catalogue.set_opening_hours(SYSTEM, place.id, _weekly())
         closure = today + timedelta(days=(2 - today.weekday()) % 7 + 7)  # a Wednesday, next week
         await catalogue.set_exception(
-            place.id, closure, PlaceExceptionWrite(closed=True, reason="Inventaire annuel")
+            SYSTEM, place.id, closure, PlaceExceptionWrite(closed=True, reason="Inventaire annuel")
         )
         resource_ids = []
         for resource_data in RESOURCES:
             resource = await catalogue.create_resource(
-                place.id, ResourceCreate.model_validate(resource_data)
+                SYSTEM, place.id, ResourceCreate.model_validate(resource_data)
             )
             resource_ids.append(resource.id)
         start = datetime.combine(
             closure + timedelta(days=1), time(9), tzinfo=ZoneInfo(place.timezone)
         )
         await catalogue.add_blackout(
+            SYSTEM,
             resource_ids[1],
             BlackoutCreate(starts_at=start, ends_at=start + timedelta(hours=3), reason="Entretien"),
         )
         created.append(place_data["slug"])
     return created
+
+
+async def demo_place_ids(session: AsyncSession) -> list[int]:
+    """Ids of the demo places, in the order of ``PLACES``."""
+    repository = CatalogueRepository(session)
+    ids = []
+    for place_data in PLACES:
+        place = await repository.place_by_slug(place_data["slug"])
+        if place is not None and place.id is not None:
+            ids.append(place.id)
+    return ids

@@ -7,6 +7,5 @@ from sqlmodel import SQLModel
 
 import resources.models  # noqa: F401  (registers tables)
 from mutualab.accounts import models as _accounts_models  # noqa: F401
-from mutualab.auth import models as _auth_models  # noqa: F401
 
 metadata: MetaData = SQLModel.metadata

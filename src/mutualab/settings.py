@@ -27,8 +27,6 @@ class Settings(BaseSettings):
     )
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_echo: bool = False
-    # Temporary protection of catalogue writes until accounts and roles exist (issue 3).
-    admin_token: SecretStr | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     instance_slug: str = Field(
         default="local",

@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 
+from mutualab.db import Database
 from tests.factories import make_place, make_resource, place_payload
+from tests.support.accounts import make_user
 
 Client = httpx.AsyncClient
 
@@ -64,24 +66,43 @@ async def test_duplicate_slug_is_a_conflict(client: Client, admin_headers: dict[
     assert response.json()["code"] == "slug_taken"
 
 
-async def test_writes_need_the_admin_token(client: Client, admin_headers: dict[str, str]) -> None:
+async def test_catalogue_writes_follow_roles(
+    client: Client, admin_headers: dict[str, str], database: Database
+) -> None:
     anonymous = await client.post("/api/places", json=place_payload())
     assert anonymous.status_code == 401
     assert anonymous.json()["code"] == "unauthenticated"
-    wrong = await client.post(
+    revoked = await client.post(
         "/api/places", json=place_payload(), headers={"Authorization": "Bearer nope"}
     )
-    assert wrong.status_code == 401
+    assert revoked.status_code == 401
     place = await make_place(client, admin_headers)
-    for method, path in [
-        ("PATCH", f"/api/places/{place['id']}"),
-        ("PUT", f"/api/places/{place['id']}/opening-hours"),
-        ("POST", f"/api/places/{place['id']}/resources"),
-        ("DELETE", f"/api/places/{place['id']}"),
-    ]:
-        response = await client.request(method, path, json={})
-        assert response.status_code == 401, (method, path)
-    assert (await client.get(f"/api/places/{place['id']}")).status_code == 200
+    other = await make_place(client, admin_headers, slug="other")
+    citizen = await make_user(database, "citizen@example.fr")
+    manager = await make_user(database, "manager@example.fr", manages=(place["id"],))
+    stranger = await make_user(database, "stranger@example.fr", manages=(other["id"],))
+    reader = await make_user(database, "reader@example.fr", manages=(place["id"],), scope="read")
+    # Only platform admins create places.
+    by_manager = await client.post(
+        "/api/places", json=place_payload(slug="x"), headers=manager.headers
+    )
+    assert by_manager.status_code == 403
+    writes = [
+        ("PATCH", f"/api/places/{place['id']}", {"name": "Renamed"}),
+        ("PUT", f"/api/places/{place['id']}/opening-hours", {"spans": []}),
+        ("POST", f"/api/places/{place['id']}/resources", {"name": "Laser", "kind": "machine"}),
+    ]
+    for method, path, body in writes:
+        assert (await client.request(method, path, json=body)).status_code == 401, path
+        for person, expected in [(citizen, 403), (stranger, 403), (reader, 403)]:
+            response = await client.request(method, path, json=body, headers=person.headers)
+            assert response.status_code == expected, (path, person.email, response.text)
+        allowed = await client.request(method, path, json=body, headers=manager.headers)
+        assert allowed.status_code in (200, 201), (path, allowed.text)
+    assert (await client.get(f"/api/places/{place['id']}")).json()["name"] == "Renamed"
+    assert (
+        await client.delete(f"/api/places/{other['id']}", headers=manager.headers)
+    ).status_code == 403
 
 
 async def test_unknown_place_is_404_problem(client: Client, admin_headers: dict[str, str]) -> None:

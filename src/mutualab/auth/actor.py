@@ -22,7 +22,7 @@ class Actor:
     organisation_roles: Mapping[int, str] = field(default_factory=dict)
     # False for read-only API tokens.
     can_write: bool = True
-    via: str = "anonymous"  # "session", "api_token", "admin_token"
+    via: str = "anonymous"  # or "session", "api_token"
 
     @property
     def is_authenticated(self) -> bool:

@@ -10,12 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mutualab.auth.actor import ANONYMOUS, Actor
 from mutualab.auth.identity import actor_for_api_token, actor_for_session
-from mutualab.auth.tokens import is_valid_admin_token
 from mutualab.db import get_database
 from mutualab.errors import UnauthenticatedError
-from mutualab.settings import Settings
-
-ADMIN_ACTOR = Actor(is_admin=True, via="admin_token")
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -55,10 +51,6 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
         session_data: Any,
     ) -> Actor:
         if token is not None:
-            settings: Settings = connection.app.state.settings
-            configured = settings.admin_token.get_secret_value() if settings.admin_token else None
-            if await is_valid_admin_token(session, token, configured):
-                return ADMIN_ACTOR
             actor = await actor_for_api_token(session, token)
             if actor is None:
                 raise UnauthenticatedError("The token is not valid (unknown or revoked).")

@@ -1,4 +1,4 @@
-"""initial schema: catalogue, accounts, admin tokens
+"""initial schema: catalogue and accounts
 
 Revision ID: 0001
 Revises:
@@ -29,20 +29,6 @@ DEFAULT_USER_TYPES = [
 
 
 def upgrade() -> None:
-    op.create_table(
-        "admin_token",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("token_sha256", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_admin_token")),
-    )
-    with op.batch_alter_table("admin_token", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_admin_token_token_sha256"), ["token_sha256"], unique=True
-        )
-
     op.create_table(
         "login_throttle",
         sa.Column("key", sa.String(length=64), nullable=False),
@@ -490,7 +476,4 @@ def downgrade() -> None:
 
     op.drop_table("place")
     op.drop_table("login_throttle")
-    with op.batch_alter_table("admin_token", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_admin_token_token_sha256"))
 
-    op.drop_table("admin_token")

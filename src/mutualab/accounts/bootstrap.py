@@ -1,0 +1,94 @@
+"""Creating the first administrator and the demo people, outside any HTTP request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from mutualab.accounts.models import ApiToken, Membership, Organisation, PlaceManager, User
+from mutualab.accounts.passwords import hash_password
+from mutualab.accounts.repository import AccountRepository
+from mutualab.auth.tokens import digest, new_token
+
+
+async def ensure_admin(
+    session: AsyncSession, email: str, display_name: str, password: str | None
+) -> str:
+    """Create (or promote) a platform administrator and return a new read-write API token."""
+    repo = AccountRepository(session)
+    email = email.strip().lower()
+    user = await repo.user_by_email(email)
+    if user is None:
+        user = User(email=email, display_name=display_name)
+    user.is_platform_admin = True
+    user.active = True
+    if password:
+        user.password_hash = hash_password(password)
+    await repo.add(user)
+    assert user.id is not None
+    token = new_token()
+    await repo.add(
+        ApiToken(
+            user_id=user.id, name="create-admin", token_sha256=digest(token), scope="read_write"
+        )
+    )
+    return token
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    """A demo account and what it is for."""
+
+    email: str
+    role: str
+
+
+async def ensure_demo_people(
+    session: AsyncSession, place_ids: list[int], password: str
+) -> list[DemoPerson]:
+    """Demo accounts: a manager per place, a citizen, a student, a teacher of a school."""
+    repo = AccountRepository(session)
+    people: list[DemoPerson] = []
+
+    async def person(email: str, name: str, role: str, **fields: object) -> User:
+        user = await repo.user_by_email(email)
+        if user is None:
+            user = User(email=email, display_name=name, password_hash=hash_password(password))
+            for key, value in fields.items():
+                setattr(user, key, value)
+            await repo.add(user)
+            people.append(DemoPerson(email, role))
+        return user
+
+    for index, place_id in enumerate(place_ids, start=1):
+        manager = await person(
+            f"gestion{index}@demo.mutualab.example",
+            f"Gestionnaire {index}",
+            f"manager of place {place_id}",
+        )
+        assert manager.id is not None
+        if await repo.place_manager(place_id, manager.id) is None:
+            await repo.add(PlaceManager(place_id=place_id, user_id=manager.id))
+    await person("camille@demo.mutualab.example", "Camille Martin", "citizen")
+    await person(
+        "lea@demo.mutualab.example",
+        "Léa Bernard",
+        "student (reduced rate granted)",
+        user_type_code="student",
+    )
+    teacher = await person("prof@demo.mutualab.example", "M. Lefèvre", "teacher, admin of a school")
+    assert teacher.id is not None
+    if not await repo.memberships_of_user(teacher.id):
+        school = Organisation(
+            name="Collège Jean Jaurès (démo)",
+            user_type_code="school",
+            billing_address="5 rue des Écoles",
+            billing_postcode="22300",
+            billing_town="Lannion",
+            requires_purchase_order=True,
+        )
+        await repo.add(school)
+        assert school.id is not None
+        await repo.add(Membership(organisation_id=school.id, user_id=teacher.id, role="admin"))
+    return people
