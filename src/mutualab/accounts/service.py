@@ -245,7 +245,8 @@ class AccountService:
             user_id=user.id, name=data.name, token_sha256=digest(value), scope=data.scope
         )
         await self.repo.add(row)
-        return TokenCreated.model_validate({**row.model_dump(), "token": value})
+        shown = TokenRead.model_validate(row, from_attributes=True)
+        return TokenCreated(**shown.model_dump(), token=value)
 
     async def revoke_token(self, actor: Actor, token_id: int) -> None:
         """Revoke one of the user's tokens (it stops working at once)."""
