@@ -22,8 +22,8 @@ from functools import lru_cache
 from typing import Literal, get_args
 from urllib.parse import quote
 
-import ics  # type: ignore[import-untyped]
-from ics.grammar.parse import ContentLine  # type: ignore[import-untyped]
+import ics
+from ics.grammar.parse import ContentLine
 
 __all__ = [
     "BUSY_SUMMARY",

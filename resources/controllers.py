@@ -7,7 +7,7 @@ declared once per controller (``opt["auth"]``) and can be checked from the route
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import State
@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mutualab.auth.actor import Actor
 from mutualab.auth.guards import require_admin, require_manager
+from mutualab.auth.rules import ADMIN, BEARER, PLACE_MANAGER, PUBLIC
 from resources import opendata
 from resources.repository import CatalogueRepository, PlaceFilter, ResourceFilter
 from resources.schemas import (
@@ -53,11 +54,7 @@ def provide_catalogue(db_session: NamedDependency[AsyncSession]) -> CatalogueSer
 
 
 CATALOGUE = {"catalogue": Provide(provide_catalogue, sync_to_thread=False)}
-PUBLIC: dict[str, Any] = {"auth": "public"}
-ADMIN: dict[str, Any] = {"auth": "admin"}
-MANAGER: dict[str, Any] = {"auth": "manager"}
 Me = NamedDependency[Actor]
-BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 
 class PlaceController(Controller):
@@ -157,7 +154,7 @@ class PlaceManagerController(Controller):
     dependencies = CATALOGUE
     guards = [require_manager]
     security = BEARER
-    opt = MANAGER
+    opt = PLACE_MANAGER
 
     @patch("/{place_id:int}")
     async def update_place(
@@ -262,7 +259,7 @@ class ResourceAdminController(Controller):
     dependencies = CATALOGUE
     guards = [require_manager]
     security = BEARER
-    opt = MANAGER
+    opt = PLACE_MANAGER
 
     @patch("/{resource_id:int}")
     async def update_resource(

@@ -14,6 +14,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
+from booking.controllers import CONTROLLERS as BOOKING_CONTROLLERS
 from mutualab import __version__
 from mutualab.accounts.controllers import (
     AuthController,
@@ -92,7 +93,12 @@ def create_app(
     )
     api = Router(
         path="/",
-        route_handlers=[*CATALOGUE_CONTROLLERS, *ACCOUNT_CONTROLLERS, health],
+        route_handlers=[
+            *CATALOGUE_CONTROLLERS,
+            *ACCOUNT_CONTROLLERS,
+            *BOOKING_CONTROLLERS,
+            health,
+        ],
     )
     app = Litestar(
         route_handlers=[api, swagger_assets],

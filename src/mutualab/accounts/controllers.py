@@ -35,12 +35,9 @@ from mutualab.auth.actor import Actor
 from mutualab.auth.browser import csrf_token_of
 from mutualab.auth.guards import require_user
 from mutualab.auth.identity import SESSION_USER_KEY, SESSION_VERSION_KEY, actor_for_user
+from mutualab.auth.rules import BEARER, ORGANISATION, PUBLIC, SELF, USER
 from mutualab.clock import Clock
 from mutualab.errors import handle_app_error
-
-PUBLIC: dict[str, Any] = {"auth": "public"}
-USER: dict[str, Any] = {"auth": "user"}
-BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 
 def provide_accounts(
@@ -124,7 +121,7 @@ class AuthController(Controller):
         actor = await actor_for_user(db_session, outcome.user, can_write=True, via="session")
         return Response(await accounts.me(actor))
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, guards=[require_user], opt=USER)
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, guards=[require_user], opt=SELF)
     async def log_out(self, request: Request[Any, Any, Any]) -> None:
         """End the browser session."""
         request.clear_session()
@@ -138,7 +135,7 @@ class MeController(Controller):
     dependencies = ACCOUNTS
     guards = [require_user]
     security = BEARER
-    opt = USER
+    opt = SELF
 
     @get("/")
     async def me(
@@ -225,9 +222,9 @@ class OrganisationController(Controller):
     dependencies = {"organisations": Provide(provide_organisations, sync_to_thread=False)}
     guards = [require_user]
     security = BEARER
-    opt = USER
+    opt = ORGANISATION
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post("/", status_code=HTTP_201_CREATED, opt=USER)
     async def create(
         self,
         organisations: NamedDependency[OrganisationService],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency, Provide
@@ -26,11 +26,8 @@ from mutualab.accounts.schemas import (
 from mutualab.accounts.staff import StaffService
 from mutualab.auth.actor import Actor
 from mutualab.auth.guards import require_admin, require_manager
+from mutualab.auth.rules import ADMIN, BEARER, MANAGER, PLACE_MANAGER, PUBLIC
 
-PUBLIC: dict[str, Any] = {"auth": "public"}
-MANAGER: dict[str, Any] = {"auth": "manager"}
-ADMIN: dict[str, Any] = {"auth": "admin"}
-BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 EmailQuery = Annotated[str, QueryParameter(min_length=3, max_length=254)]
 
 
@@ -62,7 +59,7 @@ class UserTypeController(Controller):
         "/user-types",
         status_code=HTTP_201_CREATED,
         guards=[require_manager],
-        opt=MANAGER,
+        opt=PLACE_MANAGER,
         security=BEARER,
     )
     async def create_user_type(
@@ -91,7 +88,7 @@ class PlaceStaffController(Controller):
     tags = ["places"]
     dependencies = STAFF
 
-    @get("/managers", guards=[require_manager], opt=MANAGER, security=BEARER)
+    @get("/managers", guards=[require_manager], opt=PLACE_MANAGER, security=BEARER)
     async def managers(self, staff: Staff, actor: Me, place_id: FromPath[int]) -> list[ManagerRead]:
         """Managers of a place (its managers)."""
         return await staff.managers(actor, place_id)
@@ -131,7 +128,7 @@ class PlaceStaffController(Controller):
         "/trainings",
         status_code=HTTP_201_CREATED,
         guards=[require_manager],
-        opt=MANAGER,
+        opt=PLACE_MANAGER,
         security=BEARER,
     )
     async def create_training(
@@ -149,7 +146,7 @@ class CertificationController(Controller):
     dependencies = STAFF
     guards = [require_manager]
     security = BEARER
-    opt = MANAGER
+    opt = PLACE_MANAGER
 
     @get("/")
     async def holders(
