@@ -36,6 +36,7 @@ async def make_user(
     organisation_roles: tuple[tuple[int, str], ...] = (),
     admin: bool = False,
     scope: str = "read_write",
+    password_hash: str | None = None,
 ) -> Person:
     """Create a user with roles and a token; no password (they act through the token)."""
     token = new_token()
@@ -45,6 +46,7 @@ async def make_user(
             display_name=email.split("@")[0],
             user_type_code=user_type,
             is_platform_admin=admin,
+            password_hash=password_hash,
         )
         session.add(user)
         await session.flush()

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-PUBLIC: dict[str, Any] = {"auth": "public"}
-USER: dict[str, Any] = {"auth": "user"}
+# Every rule names both keys: Litestar merges a handler's opt over its controller's.
+PUBLIC: dict[str, Any] = {"auth": "public", "scope": None}
+USER: dict[str, Any] = {"auth": "user", "scope": None}
 SELF: dict[str, Any] = {"auth": "user", "scope": "self"}
 ORGANISATION: dict[str, Any] = {"auth": "user", "scope": "organisation"}
 BOOKING: dict[str, Any] = {"auth": "user", "scope": "booking"}
-MANAGER: dict[str, Any] = {"auth": "manager"}  # any manager (front-desk look-ups)
+MANAGER: dict[str, Any] = {"auth": "manager", "scope": None}  # any manager (front-desk look-ups)
 PLACE_MANAGER: dict[str, Any] = {"auth": "manager", "scope": "place"}
-ADMIN: dict[str, Any] = {"auth": "admin"}
+ADMIN: dict[str, Any] = {"auth": "admin", "scope": None}
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]

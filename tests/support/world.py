@@ -1,0 +1,155 @@
+"""A small world for authorization tests: two places, their managers, organisations, people.
+
+Built straight in the database (fast), with a suffix so several worlds can share one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from mutualab.accounts.models import ApiToken, Certification, Training
+from mutualab.accounts.passwords import hash_password
+from mutualab.auth.tokens import digest, new_token
+from mutualab.db import Database
+from resources.models import Blackout, OpeningHour, Place, PlaceException, Resource
+from resources.repository import CatalogueRepository
+from tests.support.accounts import Person, make_organisation, make_user
+
+_counter = itertools.count(1)
+EXCEPTION_DAY = date(2027, 3, 2)
+LOGIN_PASSWORD = "matrix-login-passphrase-31"
+_login_hash = hash_password(LOGIN_PASSWORD)
+
+ROLES = (
+    "anonymous",
+    "citizen",
+    "member_other_org",
+    "member_right_org",
+    "manager_other_place",
+    "manager_right_place",
+    "admin",
+)
+
+
+@dataclass
+class World:
+    """Ids of everything the matrix needs, and one person per role."""
+
+    suffix: int
+    place_a: int
+    place_b: int
+    resource_a: int
+    blackout_a: int
+    training_a: int
+    organisation_x: int
+    organisation_y: int
+    booker_of_x: int  # a plain member of X, target of member routes
+    booker_email: str
+    login_email: str  # a user with LOGIN_PASSWORD
+    people: dict[str, Person] = field(default_factory=dict)
+    spare_tokens: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)  # filled by domains (bookings, ...)
+
+    def headers(self, role: str) -> dict[str, str]:
+        """Credentials of a role (none for anonymous)."""
+        return {} if role == "anonymous" else self.people[role].headers
+
+
+async def _place(database: Database, slug: str) -> tuple[int, int, int]:
+    async with database.writer() as session, session.begin():
+        place = Place(
+            slug=slug,
+            name=slug,
+            address="1 rue",
+            postcode="22300",
+            town="Lannion",
+            operator_name="Commune",
+        )
+        session.add(place)
+        await session.flush()
+        assert place.id is not None
+        for weekday in range(7):
+            session.add(
+                OpeningHour(place_id=place.id, weekday=weekday, opens=time(8), closes=time(20))
+            )
+        resource = Resource(place_id=place.id, name="Laser", kind="machine", capacity=2)
+        session.add(resource)
+        await session.flush()
+        await CatalogueRepository(session).sync_units(resource)
+        assert resource.id is not None
+        session.add(PlaceException(place_id=place.id, day=EXCEPTION_DAY, closed=True))
+        start = datetime(2027, 6, 1, 8, tzinfo=UTC)
+        blackout = Blackout(
+            resource_id=resource.id, starts_at=start, ends_at=start.replace(hour=10)
+        )
+        session.add(blackout)
+        await session.flush()
+        assert blackout.id is not None
+        return place.id, resource.id, blackout.id
+
+
+async def build_world(database: Database) -> World:
+    """Create a fresh world with unique names."""
+    n = next(_counter)
+    place_a, resource_a, blackout_a = await _place(database, f"place-a-{n}")
+    place_b, _, _ = await _place(database, f"place-b-{n}")
+    org_x = await make_organisation(database, f"Org X {n}")
+    org_y = await make_organisation(database, f"Org Y {n}")
+    people = {
+        "citizen": await make_user(database, f"citizen-{n}@example.fr"),
+        "member_other_org": await make_user(
+            database, f"other-org-{n}@example.fr", organisation_roles=((org_y, "admin"),)
+        ),
+        "member_right_org": await make_user(
+            database, f"right-org-{n}@example.fr", organisation_roles=((org_x, "admin"),)
+        ),
+        "manager_other_place": await make_user(
+            database, f"manager-b-{n}@example.fr", manages=(place_b,)
+        ),
+        "manager_right_place": await make_user(
+            database, f"manager-a-{n}@example.fr", manages=(place_a,)
+        ),
+        "admin": await make_user(database, f"admin-{n}@example.fr", admin=True),
+    }
+    booker = await make_user(
+        database, f"booker-x-{n}@example.fr", organisation_roles=((org_x, "booker"),)
+    )
+    login = await make_user(database, f"login-{n}@example.fr", password_hash=_login_hash)
+    spare: dict[str, int] = {}
+    async with database.writer() as session, session.begin():
+        training = Training(place_id=place_a, name="Sécurité laser")
+        session.add(training)
+        await session.flush()
+        assert training.id is not None
+        session.add(
+            Certification(
+                user_id=people["citizen"].user_id,
+                training_id=training.id,
+                granted_on=date(2026, 1, 5),
+            )
+        )
+        for role, person in people.items():
+            token = ApiToken(
+                user_id=person.user_id, name="spare", token_sha256=digest(new_token()), scope="read"
+            )
+            session.add(token)
+            await session.flush()
+            assert token.id is not None
+            spare[role] = token.id
+    return World(
+        suffix=n,
+        place_a=place_a,
+        place_b=place_b,
+        resource_a=resource_a,
+        blackout_a=blackout_a,
+        training_a=training.id,
+        organisation_x=org_x,
+        organisation_y=org_y,
+        booker_of_x=booker.user_id,
+        booker_email=booker.email,
+        login_email=login.email,
+        people=people,
+        spare_tokens=spare,
+    )
