@@ -248,7 +248,9 @@ class QuoteRequestLine:
         for name, instant in (("start", self.start), ("end", self.end)):
             if not isinstance(instant, datetime) or instant.utcoffset() is None:
                 raise ValueError(f"{name} of {self.label!r} must be a timezone-aware datetime")
-        if self.end <= self.start:
+        # In UTC: Python compares two datetimes of one zone by wall clock, which is wrong in
+        # the repeated autumn hour (02:33 CEST is before 02:00 CET).
+        if self.end.astimezone(UTC) <= self.start.astimezone(UTC):
             raise ValueError(f"{self.label!r} ends before it starts: {self.start} - {self.end}")
         if isinstance(self.quantity, bool) or not isinstance(self.quantity, int):
             raise TypeError(f"quantity must be an integer, got {self.quantity!r}")

@@ -63,7 +63,8 @@ class Busy:
 
     def __post_init__(self) -> None:
         _require_aware(self.start, self.end)
-        if self.end <= self.start:
+        # Compared in UTC: within one zone Python compares wall clocks, wrong in autumn's 2nd hour.
+        if self.end.astimezone(UTC) <= self.start.astimezone(UTC):
             raise ValueError(f"busy range ends before it starts: {self.start} - {self.end}")
         if self.units <= 0:
             raise ValueError(f"busy range must hold at least one unit, got {self.units}")

@@ -84,7 +84,8 @@ class CalendarEvent:
         for field in ("starts_at", "ends_at", "stamp"):
             if getattr(self, field).utcoffset() is None:
                 raise ValueError(f"{field} must be timezone-aware")
-        if self.ends_at <= self.starts_at:
+        # Compared in UTC: within one zone Python compares wall clocks, wrong in autumn's 2nd hour.
+        if self.ends_at.astimezone(UTC) <= self.starts_at.astimezone(UTC):
             raise ValueError("ends_at must be after starts_at")
         if isinstance(self.sequence, bool) or not 0 <= self.sequence <= _MAX_INTEGER:
             raise ValueError("sequence must be an integer between 0 and 2**31 - 1")

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, true
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from mutualab.accounts.models import Training
 from resources.models import Blackout, OpeningHour, Place, PlaceException, Resource, ResourceUnit
 
 
@@ -280,6 +281,13 @@ class CatalogueRepository:
             .order_by(col(ResourceUnit.position))
         )
         return rows.all()
+
+    async def training_of_place(self, training_id: int, place_id: int) -> bool:
+        """Whether a training exists and belongs to the place."""
+        rows = await self.session.exec(
+            select(Training.id).where(Training.id == training_id, Training.place_id == place_id)
+        )
+        return rows.first() is not None
 
     # blackouts ---------------------------------------------------------------
     async def blackouts(

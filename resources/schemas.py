@@ -147,6 +147,10 @@ class ResourceCreate(Strict):
     buffer_minutes: Annotated[int, Field(ge=0, le=1440)] = 0
     min_notice_minutes: Annotated[int, Field(ge=0, le=43200)] = 60
     max_advance_days: Annotated[int, Field(ge=1, le=730)] = 90
+    required_training_id: int | None = Field(
+        default=None, description="a training of the same place that bookers must hold"
+    )
+    requires_approval: bool = False
 
     @model_validator(mode="after")
     def _durations_consistent(self) -> ResourceCreate:
@@ -169,6 +173,8 @@ class ResourceUpdate(Strict):
     buffer_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
     min_notice_minutes: Annotated[int, Field(ge=0, le=43200)] | None = None
     max_advance_days: Annotated[int, Field(ge=1, le=730)] | None = None
+    required_training_id: int | None = None
+    requires_approval: bool | None = None
 
 
 def check_durations(slot: int, minimum: int, maximum: int | None) -> None:
@@ -196,6 +202,8 @@ class ResourceRead(BaseModel):
     buffer_minutes: int
     min_notice_minutes: int
     max_advance_days: int
+    required_training_id: int | None
+    requires_approval: bool
 
 
 class PlaceSummary(BaseModel):

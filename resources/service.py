@@ -313,6 +313,7 @@ class CatalogueService:
     ) -> ResourceRead:
         """Add a resource and its units to a place."""
         await self.managed_place(actor, place_id)
+        await self._check_training(place_id, data.required_training_id)
         values = data.model_dump(mode="json")
         resource = Resource(place_id=place_id, **values)
         await self.repo.add(resource)
@@ -325,8 +326,8 @@ class CatalogueService:
         """Change a resource; a new capacity adds or retires units."""
         resource = await self.managed_resource(actor, resource_id)
         changes = data.model_dump(mode="json", exclude_unset=True)
-        if "max_minutes" in data.model_fields_set and data.max_minutes is None:
-            changes["max_minutes"] = None
+        if "required_training_id" in changes:
+            await self._check_training(resource.place_id, data.required_training_id)
         merged = {**resource.model_dump(), **changes}
         try:
             check_durations(merged["slot_minutes"], merged["min_minutes"], merged["max_minutes"])
@@ -340,6 +341,14 @@ class CatalogueService:
         if "capacity" in changes:
             await self.repo.sync_units(resource)
         return resource_read(resource)
+
+    async def _check_training(self, place_id: int, training_id: int | None) -> None:
+        if training_id is not None and not await self.repo.training_of_place(training_id, place_id):
+            raise InvalidInputError(
+                "The required training must be one of this place's trainings.",
+                field="required_training_id",
+                code="unknown_training",
+            )
 
     # blackouts ---------------------------------------------------------------
     async def list_blackouts(self, resource_id: int) -> list[BlackoutRead]:

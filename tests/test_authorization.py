@@ -22,6 +22,7 @@ from litestar.routes import HTTPRoute
 from mutualab.app import create_app
 from mutualab.db import Database
 from mutualab.settings import Settings
+from tests.support.booking import MutableClock
 from tests.support.world import EXCEPTION_DAY, LOGIN_PASSWORD, ROLES, World, build_world
 
 LOGGED_IN = frozenset(ROLES) - {"anonymous"}
@@ -157,7 +158,82 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         body=lambda w, r: {"user_id": w.people["citizen"].user_id, "granted_on": "2026-11-01"}
     ),
     ("DELETE", "/api/trainings/{training_id}/certifications/{user_id}"): Example(),
+    # bookings (the world's clock: Monday 1 March 2027, 09:00 in Paris)
+    ("GET", "/api/resources/{resource_id}/availability"): Example(
+        query=lambda w, r: "from=2027-03-08&to=2027-03-09"
+    ),
+    ("GET", "/api/places/{place_id}/availability"): Example(query=lambda w, r: "date=2027-03-08"),
+    ("GET", "/api/availability/search"): Example(
+        query=lambda w, r: (
+            "town=Lannion&kind=machine&starts_at=2027-03-08T13:00:00Z&ends_at=2027-03-08T15:00:00Z"
+        )
+    ),
+    ("POST", "/api/bookings"): Example(body=lambda w, r: _booking(w.resource_a, 10)),
+    ("GET", "/api/bookings/{booking_id}"): Example(),
+    ("POST", "/api/bookings/{booking_id}/cancel"): Example(body=lambda w, r: {}),
+    ("POST", "/api/bookings/{booking_id}/reschedule"): Example(
+        body=lambda w, r: {"starts_at": "2027-03-11T09:00:00Z", "ends_at": "2027-03-11T10:00:00Z"}
+    ),
+    ("POST", "/api/bookings/{booking_id}/approve"): Example(body=lambda w, r: {}),
+    ("POST", "/api/bookings/{booking_id}/refuse"): Example(body=lambda w, r: {}),
+    ("GET", "/api/me/bookings"): Example(),
+    ("GET", "/api/organisations/{organisation_id}/bookings"): Example(),
+    ("POST", "/api/series"): Example(body=lambda w, r: _series(w.resource_a)),
+    ("GET", "/api/series/{series_id}"): Example(),
+    ("POST", "/api/series/{series_id}/cancel"): Example(
+        body=lambda w, r: {"from_date": "2027-03-18"}
+    ),
+    ("GET", "/api/places/{place_id}/agenda"): Example(query=_range),
+    ("GET", "/api/places/{place_id}/booking-policies"): Example(),
+    ("PUT", "/api/places/{place_id}/booking-policies"): Example(
+        body=lambda w, r: {"policies": [{"user_type_code": "school", "max_advance_days": 120}]}
+    ),
+    # calendars
+    ("POST", "/api/me/calendar-feed"): Example(),
+    ("DELETE", "/api/me/calendar-feed"): Example(),
+    ("POST", "/api/organisations/{organisation_id}/calendar-feed"): Example(),
+    ("DELETE", "/api/organisations/{organisation_id}/calendar-feed"): Example(),
+    ("GET", "/api/bookings/{booking_id}/calendar.ics"): Example(),
+    ("GET", "/calendar/feeds/{token}/bookings.ics"): Example(),
+    ("GET", "/calendar/resources/{resource_id}/busy.ics"): Example(),
+    ("GET", "/calendar/places/{place_id}/busy.ics"): Example(),
 }
+
+
+def _booking(resource_id: int, day: int) -> dict[str, Any]:
+    return {
+        "items": [{"resource_id": resource_id, "quantity": 1}],
+        "starts_at": f"2027-03-{day:02d}T09:00:00Z",
+        "ends_at": f"2027-03-{day:02d}T10:00:00Z",
+    }
+
+
+def _series(resource_id: int) -> dict[str, Any]:
+    return {
+        "items": [{"resource_id": resource_id, "quantity": 1}],
+        "rule": "FREQ=WEEKLY;COUNT=3",
+        "first_date": "2027-03-04",
+        "start_time": "14:00",
+        "duration_minutes": 60,
+    }
+
+
+async def furnish(http: httpx.AsyncClient, op: Operation, world: World) -> None:
+    """Bookings of the world's citizen, made only for the operations that need them."""
+    citizen = world.people["citizen"].headers
+    if "{booking_id" in op.template:
+        booking = await http.post(
+            "/api/bookings", json=_booking(world.resource_a, 9), headers=citizen
+        )
+        pending = await http.post("/api/bookings", json=_booking(world.room_a, 9), headers=citizen)
+        assert booking.status_code == pending.status_code == 201, (booking.text, pending.text)
+        assert pending.json()["status"] == "pending_approval"
+        decided = "/approve" in op.template or "/refuse" in op.template
+        world.ids["booking_id"] = pending.json()["id"] if decided else booking.json()["id"]
+    if "{series_id" in op.template:
+        series = await http.post("/api/series", json=_series(world.resource_a), headers=citizen)
+        assert series.status_code == 201, series.text
+        world.ids["series_id"] = series.json()["id"]
 
 
 def _path_value(name: str, path: str, world: World, role: str) -> str:
@@ -170,6 +246,8 @@ def _path_value(name: str, path: str, world: World, role: str) -> str:
         return str(world.people["citizen"].user_id)  # certifications, user types
     if name == "token_id":
         return str(world.spare_tokens.get(role, 0))
+    if name == "token":
+        return world.feed_token
     values = {
         "place_id": world.place_a,
         "resource_id": world.resource_a,
@@ -265,7 +343,7 @@ async def _call(http: httpx.AsyncClient, op: Operation, world: World, role: str)
 
 
 async def test_authorization_matrix(database: Database, settings: Settings) -> None:
-    app = create_app(settings, database=database)
+    app = create_app(settings, database=database, clock=MutableClock())
     transport = httpx.ASGITransport(app=app)
     failures: list[str] = []
     checked = 0
@@ -273,6 +351,7 @@ async def test_authorization_matrix(database: Database, settings: Settings) -> N
         for op in operations(app):
             allowed_roles = ALLOWED[(op.auth, op.scope)]
             world = await build_world(database)
+            await furnish(http, op, world)
             # Refused roles first: they must change nothing, so one world serves them all.
             for role in [r for r in ROLES if r not in allowed_roles]:
                 problem = _outcome_problem(op, role, False, await _call(http, op, world, role))
@@ -282,6 +361,7 @@ async def test_authorization_matrix(database: Database, settings: Settings) -> N
             for role in [r for r in ROLES if r in allowed_roles]:
                 if op.method in UNSAFE:
                     world = await build_world(database)  # a change must not spoil the next role
+                    await furnish(http, op, world)
                 problem = _outcome_problem(op, role, True, await _call(http, op, world, role))
                 checked += 1
                 if problem:

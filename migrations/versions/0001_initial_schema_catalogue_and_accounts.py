@@ -476,4 +476,3 @@ def downgrade() -> None:
 
     op.drop_table("place")
     op.drop_table("login_throttle")
-

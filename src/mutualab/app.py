@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from booking.controllers import CONTROLLERS as BOOKING_CONTROLLERS
+from booking.feeds.controllers import CONTROLLERS as FEED_CONTROLLERS
 from mutualab import __version__
 from mutualab.accounts.controllers import (
     AuthController,
@@ -97,6 +98,7 @@ def create_app(
             *CATALOGUE_CONTROLLERS,
             *ACCOUNT_CONTROLLERS,
             *BOOKING_CONTROLLERS,
+            *FEED_CONTROLLERS,
             health,
         ],
     )

@@ -128,3 +128,37 @@ async def test_blackouts(client: Client, admin_headers: dict[str, str]) -> None:
     assert (await client.delete(f"{url}/{body['id']}")).status_code == 401
     assert (await client.delete(f"{url}/{body['id']}", headers=admin_headers)).status_code == 204
     assert (await client.delete(f"{url}/{body['id']}", headers=admin_headers)).status_code == 404
+
+
+async def test_required_training_belongs_to_the_place(
+    client: Client, admin_headers: dict[str, str]
+) -> None:
+    place = await make_place(client, admin_headers)
+    other = await make_place(client, admin_headers, slug="other")
+    training = await client.post(
+        f"/api/places/{place['id']}/trainings", json={"name": "Laser"}, headers=admin_headers
+    )
+    foreign = await client.post(
+        f"/api/places/{other['id']}/trainings", json={"name": "CNC"}, headers=admin_headers
+    )
+    laser = await make_resource(
+        client,
+        admin_headers,
+        place["id"],
+        name="Laser",
+        required_training_id=training.json()["id"],
+        requires_approval=True,
+    )
+    assert laser["required_training_id"] == training.json()["id"]
+    assert laser["requires_approval"] is True
+    refused = await client.patch(
+        f"/api/resources/{laser['id']}",
+        json={"required_training_id": foreign.json()["id"]},
+        headers=admin_headers,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "unknown_training"
+    cleared = await client.patch(
+        f"/api/resources/{laser['id']}", json={"required_training_id": None}, headers=admin_headers
+    )
+    assert cleared.json()["required_training_id"] is None

@@ -9,6 +9,7 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
+from booking.feeds.models import CalendarFeed
 from mutualab.accounts.models import ApiToken, Certification, Training
 from mutualab.accounts.passwords import hash_password
 from mutualab.auth.tokens import digest, new_token
@@ -41,6 +42,7 @@ class World:
     place_a: int
     place_b: int
     resource_a: int
+    room_a: int  # bookings of it wait for a manager's approval
     blackout_a: int
     training_a: int
     organisation_x: int
@@ -50,6 +52,7 @@ class World:
     login_email: str  # a user with LOGIN_PASSWORD
     people: dict[str, Person] = field(default_factory=dict)
     spare_tokens: dict[str, int] = field(default_factory=dict)
+    feed_token: str = ""  # organisation X's private calendar feed
     ids: dict[str, int] = field(default_factory=dict)  # filled by domains (bookings, ...)
 
     def headers(self, role: str) -> dict[str, str]:
@@ -57,7 +60,7 @@ class World:
         return {} if role == "anonymous" else self.people[role].headers
 
 
-async def _place(database: Database, slug: str) -> tuple[int, int, int]:
+async def _place(database: Database, slug: str) -> tuple[int, int, int, int]:
     async with database.writer() as session, session.begin():
         place = Place(
             slug=slug,
@@ -75,9 +78,11 @@ async def _place(database: Database, slug: str) -> tuple[int, int, int]:
                 OpeningHour(place_id=place.id, weekday=weekday, opens=time(8), closes=time(20))
             )
         resource = Resource(place_id=place.id, name="Laser", kind="machine", capacity=2)
-        session.add(resource)
+        room = Resource(place_id=place.id, name="Salle", kind="space", requires_approval=True)
+        session.add_all([resource, room])
         await session.flush()
         await CatalogueRepository(session).sync_units(resource)
+        await CatalogueRepository(session).sync_units(room)
         assert resource.id is not None
         session.add(PlaceException(place_id=place.id, day=EXCEPTION_DAY, closed=True))
         start = datetime(2027, 6, 1, 8, tzinfo=UTC)
@@ -86,15 +91,15 @@ async def _place(database: Database, slug: str) -> tuple[int, int, int]:
         )
         session.add(blackout)
         await session.flush()
-        assert blackout.id is not None
-        return place.id, resource.id, blackout.id
+        assert blackout.id is not None and room.id is not None
+        return place.id, resource.id, blackout.id, room.id
 
 
 async def build_world(database: Database) -> World:
     """Create a fresh world with unique names."""
     n = next(_counter)
-    place_a, resource_a, blackout_a = await _place(database, f"place-a-{n}")
-    place_b, _, _ = await _place(database, f"place-b-{n}")
+    place_a, resource_a, blackout_a, room_a = await _place(database, f"place-a-{n}")
+    place_b, _, _, _ = await _place(database, f"place-b-{n}")
     org_x = await make_organisation(database, f"Org X {n}")
     org_y = await make_organisation(database, f"Org Y {n}")
     people = {
@@ -138,11 +143,16 @@ async def build_world(database: Database) -> World:
             await session.flush()
             assert token.id is not None
             spare[role] = token.id
+            session.add(CalendarFeed(user_id=person.user_id, token_sha256=digest(new_token())))
+        feed_token = new_token()
+        session.add(CalendarFeed(organisation_id=org_x, token_sha256=digest(feed_token)))
+        session.add(CalendarFeed(organisation_id=org_y, token_sha256=digest(new_token())))
     return World(
         suffix=n,
         place_a=place_a,
         place_b=place_b,
         resource_a=resource_a,
+        room_a=room_a,
         blackout_a=blackout_a,
         training_a=training.id,
         organisation_x=org_x,
@@ -152,4 +162,5 @@ async def build_world(database: Database) -> World:
         login_email=login.email,
         people=people,
         spare_tokens=spare,
+        feed_token=feed_token,
     )

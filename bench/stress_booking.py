@@ -1,0 +1,286 @@
+"""Stress the no-double-booking guarantee across server processes, on PostgreSQL.
+
+Creates a throwaway PostgreSQL database (the test suite's server discovery: the local server on
+127.0.0.1:5432, MUTUALAB_TEST_DATABASE_URL, or a private cluster), migrates and seeds it, starts
+``mutualab serve --workers 2`` (uvicorn, two processes) on a free local port, then fires rounds
+of concurrent bookings from distinct users (one token each) at overlapping ranges:
+
+* printer rounds: CLIENTS requests for one single-unit printer, four staggered two-hour ranges
+  sharing half an hour: exactly 1 must win;
+* pool rounds: CLIENTS requests for 1 seat of a 12-seat pool, same range: exactly 12 must win.
+
+Prints successes, conflicts, errors, overlaps found in the database (must be 0) and requests per
+second; exits non-zero if any guarantee failed. Bounded: at most ROUNDS rounds and BUDGET
+seconds of firing, then the server is stopped and the database dropped (well under 2 minutes).
+
+Run: cd /work/main && .venv/bin/python bench/stress_booking.py [--rounds 20] [--clients 50]
+Traffic goes to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from datetime import time as wall_time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the tests' helpers are used
+
+from mutualab import migrate  # noqa: E402
+from mutualab.accounts.models import ApiToken, User  # noqa: E402
+from mutualab.auth.tokens import digest, new_token  # noqa: E402
+from mutualab.db import Database, create_engine  # noqa: E402
+from resources.models import OpeningHour, Place, Resource  # noqa: E402
+from resources.repository import CatalogueRepository  # noqa: E402
+from tests.support.postgres import find_server  # noqa: E402
+
+PARIS = ZoneInfo("Europe/Paris")
+BUDGET_SECONDS = 60.0
+POOL_SIZE = 12
+OVERLAPS = text(
+    """
+    SELECT count(*) FROM booking_allocation a
+    JOIN booking_allocation b
+      ON a.unit_id = b.unit_id AND a.id < b.id AND a.active AND b.active
+     AND a.starts_at < b.blocked_until AND b.starts_at < a.blocked_until
+    """
+)
+
+
+@dataclass
+class Tally:
+    """What the rounds produced."""
+
+    successes: int = 0
+    conflicts: int = 0
+    errors: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    rounds: int = 0
+    wrong_rounds: list[str] = field(default_factory=list)
+
+
+async def seed(url: str, users: int) -> tuple[int, int, list[str]]:
+    """A place open around the clock, a printer, a 12-seat pool and users with tokens."""
+    database = Database.from_engine(create_engine(url, pool_size=2))
+    tokens: list[str] = []
+    try:
+        async with database.writer() as session, session.begin():
+            place = Place(
+                slug="stress",
+                name="Fablab de charge",
+                address="1 rue du Test",
+                postcode="22300",
+                town="Lannion",
+                timezone="Europe/Paris",
+                operator_name="Commune",
+                closed_on_public_holidays=False,
+            )
+            session.add(place)
+            await session.flush()
+            assert place.id is not None
+            session.add_all(
+                OpeningHour(place_id=place.id, weekday=d, opens=wall_time(0), closes=wall_time(0))
+                for d in range(7)
+            )
+            printer = Resource(place_id=place.id, name="Imprimante", kind="machine")
+            pool = Resource(
+                place_id=place.id,
+                name="Poste",
+                kind="software_seats",
+                capacity=POOL_SIZE,
+                slot_minutes=60,
+                min_minutes=60,
+            )
+            session.add_all([printer, pool])
+            await session.flush()
+            repository = CatalogueRepository(session)
+            await repository.sync_units(printer)
+            await repository.sync_units(pool)
+            for n in range(users):
+                user = User(email=f"stress{n}@example.org", display_name=f"stress{n}")
+                session.add(user)
+                await session.flush()
+                assert user.id is not None
+                token = new_token()
+                session.add(
+                    ApiToken(
+                        user_id=user.id,
+                        name="bench",
+                        token_sha256=digest(token),
+                        scope="read_write",
+                    )
+                )
+                tokens.append(token)
+            assert printer.id is not None and pool.id is not None
+            return printer.id, pool.id, tokens
+    finally:
+        await database.dispose()
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    """``mutualab serve`` with two worker processes."""
+    env = {
+        **os.environ,
+        "MUTUALAB_DATABASE_URL": url,
+        "MUTUALAB_DATABASE_POOL_SIZE": "20",
+        "MUTUALAB_SECRET_KEY": "stress-bench-secret-key-not-used-elsewhere-0123456789",
+    }
+    command = [sys.executable, "-m", "mutualab", "serve", "--host", "127.0.0.1"]
+    return subprocess.Popen(
+        [*command, "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def wait_ready(base: str) -> None:
+    """Poll /health until the server answers (30 s at most)."""
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient(base_url=base, timeout=2) as http:
+        while time.monotonic() < deadline:
+            try:
+                if (await http.get("/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the server did not answer /health within 30 s")
+
+
+async def fire(
+    http: httpx.AsyncClient, tokens: list[str], printer: int, pool: int, rounds: int, clients: int
+) -> Tally:
+    """Fire the rounds; each round books a fresh day so winners are counted per round."""
+    tally = Tally()
+    first_day = (datetime.now(UTC).astimezone(PARIS) + timedelta(days=2)).date()
+    started = time.monotonic()
+    for number in range(rounds):
+        if time.monotonic() - started > BUDGET_SECONDS:
+            break
+        day = first_day + timedelta(days=number // 2)
+        base = datetime.combine(day, wall_time(10), tzinfo=PARIS)
+        on_pool = number % 2 == 1
+        bodies = []
+        for n in range(clients):
+            start = base if on_pool else base + timedelta(minutes=30 * (n % 4))
+            bodies.append(
+                {
+                    "items": [{"resource_id": pool if on_pool else printer, "quantity": 1}],
+                    "starts_at": start.isoformat(),
+                    "ends_at": (start + timedelta(hours=2)).isoformat(),
+                }
+            )
+
+        async def post(token: str, body: dict[str, object]) -> int:
+            try:
+                response = await http.post(
+                    "/api/bookings", json=body, headers={"Authorization": f"Bearer {token}"}
+                )
+            except httpx.HTTPError:
+                return 0
+            return response.status_code
+
+        statuses = await asyncio.gather(*(post(tokens[n], body) for n, body in enumerate(bodies)))
+        wins = statuses.count(201)
+        tally.successes += wins
+        tally.conflicts += statuses.count(409)
+        tally.errors += sum(1 for s in statuses if s not in (201, 409))
+        tally.requests += len(statuses)
+        tally.rounds += 1
+        expected = POOL_SIZE if on_pool else 1
+        if wins != min(expected, clients):
+            kind = "pool" if on_pool else "printer"
+            tally.wrong_rounds.append(f"round {number} ({kind}): {wins} winners")
+    tally.seconds = time.monotonic() - started
+    return tally
+
+
+async def overlaps(url: str) -> int:
+    """Pairs of active allocations of one unit with overlapping blocked ranges."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            found: int = (await conn.execute(OVERLAPS)).scalar_one()
+            return found
+    finally:
+        await engine.dispose()
+
+
+def main() -> int:
+    """Run the bench and print its figures; non-zero exit if a guarantee failed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20, help="rounds (alternating kinds)")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent requests per round")
+    args = parser.parse_args()
+    rounds = max(1, min(args.rounds, 100))
+    clients = max(1, min(args.clients, 200))
+    server = find_server()
+    if server is None:
+        print("No PostgreSQL server found: nothing to stress.")
+        return 2
+    url = server.create_database("mutualab_stress")
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        migrate.upgrade(url)
+        printer, pool, tokens = asyncio.run(seed(url, clients))
+        port = free_port()
+        process = start_server(url, port)
+        base = f"http://127.0.0.1:{port}"
+
+        async def run() -> Tally:
+            await wait_ready(base)
+            limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+            async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+                return await fire(http, tokens, printer, pool, rounds, clients)
+
+        tally = asyncio.run(run())
+        found = asyncio.run(overlaps(url))
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        server.stop()
+    rate = tally.requests / tally.seconds if tally.seconds else 0.0
+    print("server: mutualab serve --workers 2 (uvicorn) on PostgreSQL")
+    print(f"rounds: {tally.rounds} x {clients} concurrent requests (printer and 12-seat pool)")
+    print(f"successes: {tally.successes}")
+    print(f"conflicts: {tally.conflicts}")
+    print(f"errors: {tally.errors}")
+    print(f"overlaps found: {found}")
+    print(f"requests/second: {rate:.1f} ({tally.requests} requests in {tally.seconds:.1f} s)")
+    for problem in tally.wrong_rounds:
+        print(f"WRONG: {problem}")
+    ok = found == 0 and tally.errors == 0 and not tally.wrong_rounds
+    print("result: OK" if ok else "result: FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,326 @@
+"""Thin HTTP controllers of bookings: parse, authorize, call one service method.
+
+Guards check the coarse rule (``opt["auth"]``); which place and whose booking is checked by
+the service with the :class:`Actor` (a booking you may not see is a 404, never a 403).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from litestar import Controller, get, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from booking.repository import BookingRepository
+from booking.schemas import (
+    Agenda,
+    BookingCreate,
+    BookingPage,
+    BookingRead,
+    BookingStatus,
+    CancelRequest,
+    Decision,
+    PlaceAvailability,
+    PoliciesUpdate,
+    PolicyRead,
+    Reschedule,
+    ResourceAvailability,
+    SearchHit,
+    SeriesCancel,
+    SeriesCreate,
+    SeriesCreated,
+    SeriesRead,
+)
+from booking.service import BookingService
+from mutualab.auth.actor import Actor
+from mutualab.auth.guards import require_manager, require_user
+from mutualab.auth.rules import (
+    BEARER,
+    BOOKING,
+    ORGANISATION,
+    PLACE_MANAGER,
+    PUBLIC,
+    SELF,
+    USER,
+)
+from mutualab.clock import Clock
+from mutualab.errors import InvalidInputError
+from resources.repository import CatalogueRepository
+from resources.schemas import ResourceKind
+from resources.service import CatalogueService
+
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+FromDate = Annotated[
+    date | None, QueryParameter(name="from", description="first local date (default: today)")
+]
+ToDate = Annotated[
+    date | None, QueryParameter(name="to", description="local date after the last one")
+]
+FromInstant = Annotated[
+    datetime | None, QueryParameter(name="from", description="bookings ending after this")
+]
+ToInstant = Annotated[
+    datetime | None, QueryParameter(name="to", description="bookings starting before this")
+]
+Units = Annotated[int, QueryParameter(ge=-1000, le=1000, description="units needed")]
+OnBehalf = Annotated[
+    int | None,
+    QueryParameter(description="see the rules of this organisation (you must be a member)"),
+]
+Statuses = Annotated[list[BookingStatus] | None, QueryParameter(description="only these")]
+
+
+def provide_bookings(
+    db_session: NamedDependency[AsyncSession], clock: NamedDependency[Clock]
+) -> BookingService:
+    """The booking service bound to this request's transaction and the app's clock."""
+    return BookingService(
+        BookingRepository(db_session), CatalogueService(CatalogueRepository(db_session)), clock
+    )
+
+
+BOOKINGS = {"bookings": Provide(provide_bookings, sync_to_thread=False)}
+Bookings = NamedDependency[BookingService]
+Me = NamedDependency[Actor]
+
+
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    if value is not None and value.utcoffset() is None:
+        raise InvalidInputError(
+            "Give a time zone offset (e.g. 2027-03-02T14:00:00Z).",
+            field=field,
+            code="naive_datetime",
+        )
+    return value
+
+
+class AvailabilityController(Controller):
+    """When resources can be booked (public; a logged-in user sees their own rules)."""
+
+    path = "/api"
+    tags = ["availability"]
+    dependencies = BOOKINGS
+    opt = PUBLIC
+
+    @get("/resources/{resource_id:int}/availability", opt=PUBLIC)
+    async def resource_availability(
+        self,
+        bookings: Bookings,
+        actor: Me,
+        resource_id: FromPath[int],
+        from_: FromDate = None,
+        to: ToDate = None,
+        duration_minutes: FromQuery[int | None] = None,
+        units: Units = 1,
+        organisation_id: OnBehalf = None,
+    ) -> ResourceAvailability:
+        """Bookable slots of a resource between two local dates, with free units."""
+        return await bookings.resource_availability(
+            actor, resource_id, from_, to, duration_minutes, units, organisation_id
+        )
+
+    @get("/places/{place_id:int}/availability", opt=PUBLIC)
+    async def place_availability(
+        self,
+        bookings: Bookings,
+        actor: Me,
+        place_id: FromPath[int],
+        date_: Annotated[date | None, QueryParameter(name="date")] = None,
+        organisation_id: OnBehalf = None,
+    ) -> PlaceAvailability:
+        """Bookable slots of every resource of a place on one local day."""
+        return await bookings.place_availability(actor, place_id, date_, organisation_id)
+
+    @get("/availability/search", opt=PUBLIC)
+    async def search(
+        self,
+        bookings: Bookings,
+        actor: Me,
+        starts_at: FromQuery[datetime],
+        ends_at: FromQuery[datetime],
+        town: FromQuery[str | None] = None,
+        kind: FromQuery[ResourceKind | None] = None,
+        units: Units = 1,
+    ) -> list[SearchHit]:
+        """Resources free for a whole time range, e.g. 3D printers in Lannion on Tuesday."""
+        start = _aware(starts_at, "starts_at")
+        end = _aware(ends_at, "ends_at")
+        assert start is not None and end is not None
+        return await bookings.search(actor, town, kind, start, end, units)
+
+
+class BookingController(Controller):
+    """Bookings of the logged-in user."""
+
+    path = "/api"
+    tags = ["bookings"]
+    dependencies = BOOKINGS
+    guards = [require_user]
+    security = BEARER
+    opt = USER
+
+    @post("/bookings", status_code=HTTP_201_CREATED, opt=USER)
+    async def create(
+        self, bookings: Bookings, actor: Me, data: JSONBody[BookingCreate]
+    ) -> BookingRead:
+        """Book units of one or more resources of a place for a time range."""
+        return await bookings.create(actor, data)
+
+    @get("/bookings/{booking_id:int}", opt=BOOKING)
+    async def get_booking(
+        self, bookings: Bookings, actor: Me, booking_id: FromPath[int]
+    ) -> BookingRead:
+        """One booking (yours, your organisation's, or of a place you manage)."""
+        return await bookings.get(actor, booking_id)
+
+    @post("/bookings/{booking_id:int}/cancel", status_code=HTTP_200_OK, opt=BOOKING)
+    async def cancel(
+        self,
+        bookings: Bookings,
+        actor: Me,
+        booking_id: FromPath[int],
+        data: JSONBody[CancelRequest | None] = None,
+    ) -> BookingRead:
+        """Cancel a booking (users: until the place's cancellation deadline)."""
+        return await bookings.cancel(actor, booking_id, data.reason if data else "")
+
+    @post("/bookings/{booking_id:int}/reschedule", status_code=HTTP_200_OK, opt=BOOKING)
+    async def reschedule(
+        self,
+        bookings: Bookings,
+        actor: Me,
+        booking_id: FromPath[int],
+        data: JSONBody[Reschedule],
+    ) -> BookingRead:
+        """Move a booking atomically: the old range is kept if the new one is refused."""
+        return await bookings.reschedule(actor, booking_id, data)
+
+    @get("/me/bookings", opt=SELF)
+    async def my_bookings(
+        self,
+        bookings: Bookings,
+        actor: Me,
+        from_: FromInstant = None,
+        to: ToInstant = None,
+        status: Statuses = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> BookingPage:
+        """Your bookings, personal and on behalf of organisations, by start."""
+        return await bookings.list_mine(
+            actor, _aware(from_, "from"), _aware(to, "to"), status, limit, offset
+        )
+
+    @get("/organisations/{organisation_id:int}/bookings", opt=ORGANISATION)
+    async def organisation_bookings(
+        self,
+        bookings: Bookings,
+        actor: Me,
+        organisation_id: FromPath[int],
+        from_: FromInstant = None,
+        to: ToInstant = None,
+        status: Statuses = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> BookingPage:
+        """Bookings made on behalf of an organisation you are a member of."""
+        return await bookings.list_organisation(
+            actor, organisation_id, _aware(from_, "from"), _aware(to, "to"), status, limit, offset
+        )
+
+    @post("/series", status_code=HTTP_201_CREATED, opt=USER)
+    async def create_series(
+        self, bookings: Bookings, actor: Me, data: JSONBody[SeriesCreate]
+    ) -> SeriesCreated:
+        """Book every occurrence of a recurrence rule (all or nothing, or skip conflicts)."""
+        return await bookings.create_series(actor, data)
+
+    @get("/series/{series_id:int}", opt=BOOKING)
+    async def get_series(
+        self, bookings: Bookings, actor: Me, series_id: FromPath[int]
+    ) -> SeriesRead:
+        """A series and its bookings."""
+        return await bookings.get_series(actor, series_id)
+
+    @post("/series/{series_id:int}/cancel", status_code=HTTP_200_OK, opt=BOOKING)
+    async def cancel_series(
+        self,
+        bookings: Bookings,
+        actor: Me,
+        series_id: FromPath[int],
+        data: JSONBody[SeriesCancel],
+    ) -> SeriesRead:
+        """Cancel the bookings of a series from a local date on."""
+        return await bookings.cancel_series(actor, series_id, data.from_date)
+
+
+class BookingManagerController(Controller):
+    """What the managers of a place do with its bookings."""
+
+    path = "/api"
+    tags = ["bookings"]
+    dependencies = BOOKINGS
+    guards = [require_manager]
+    security = BEARER
+    opt = PLACE_MANAGER
+
+    @post("/bookings/{booking_id:int}/approve", status_code=HTTP_200_OK, opt=PLACE_MANAGER)
+    async def approve(
+        self,
+        bookings: Bookings,
+        actor: Me,
+        booking_id: FromPath[int],
+        data: JSONBody[Decision | None] = None,
+    ) -> BookingRead:
+        """Confirm a booking awaiting approval."""
+        return await bookings.approve(actor, booking_id, data.reason if data else "")
+
+    @post("/bookings/{booking_id:int}/refuse", status_code=HTTP_200_OK, opt=PLACE_MANAGER)
+    async def refuse(
+        self,
+        bookings: Bookings,
+        actor: Me,
+        booking_id: FromPath[int],
+        data: JSONBody[Decision | None] = None,
+    ) -> BookingRead:
+        """Refuse a booking awaiting approval; its units are freed."""
+        return await bookings.refuse(actor, booking_id, data.reason if data else "")
+
+    @get("/places/{place_id:int}/agenda", opt=PLACE_MANAGER)
+    async def agenda(
+        self,
+        bookings: Bookings,
+        actor: Me,
+        place_id: FromPath[int],
+        from_: FromDate = None,
+        to: ToDate = None,
+        include_cancelled: FromQuery[bool] = False,
+    ) -> Agenda:
+        """The place's bookings day by day, with who booked."""
+        return await bookings.agenda(actor, place_id, from_, to, include_cancelled)
+
+    @get("/places/{place_id:int}/booking-policies", opt=PLACE_MANAGER)
+    async def policies(
+        self, bookings: Bookings, actor: Me, place_id: FromPath[int]
+    ) -> list[PolicyRead]:
+        """The booking policies of the place."""
+        return await bookings.policies(actor, place_id)
+
+    @put("/places/{place_id:int}/booking-policies", opt=PLACE_MANAGER)
+    async def set_policies(
+        self,
+        bookings: Bookings,
+        actor: Me,
+        place_id: FromPath[int],
+        data: JSONBody[PoliciesUpdate],
+    ) -> list[PolicyRead]:
+        """Replace the booking policies of the place."""
+        return await bookings.set_policies(actor, place_id, data)
+
+
+CONTROLLERS = [AvailabilityController, BookingController, BookingManagerController]

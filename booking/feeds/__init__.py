@@ -1,0 +1,1 @@
+"""Calendar export: private subscription feeds, public busy feeds and single-booking files."""

@@ -1,0 +1,370 @@
+"""Every query of the booking domain lives here; nowhere else in the domain writes SQL."""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, or_, text, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from booking.models import (
+    ACTIVE_STATUSES,
+    EXCLUSION_NAME,
+    Booking,
+    BookingAllocation,
+    BookingItem,
+    BookingPolicy,
+    BookingSeries,
+)
+from booking.rules import MAX_BLOCKED
+from mutualab.accounts.models import Organisation, User, UserType
+
+Row = Booking | BookingItem | BookingAllocation | BookingPolicy | BookingSeries
+# (resource_id, unit_id, starts_at, blocked_until) of an allocation that blocks its unit.
+BusyRow = tuple[int, int, datetime, datetime]
+
+
+def is_exclusion_violation(exc: IntegrityError) -> bool:
+    """Whether a failed insert hit the no-overlap exclusion constraint (SQLSTATE 23P01)."""
+    orig = exc.orig
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        if candidate is None:
+            continue
+        if getattr(candidate, "sqlstate", None) == "23P01":
+            return True
+        if getattr(candidate, "pgcode", None) == "23P01":
+            return True
+    return EXCLUSION_NAME in str(orig)
+
+
+def _blocking(now: datetime) -> ColumnElement[bool]:
+    # Active, and not a hold that has already expired (it stops blocking at once, even before
+    # a sweep marks it expired).
+    return and_(
+        col(BookingAllocation.active).is_(True),
+        or_(
+            col(BookingAllocation.hold_expires_at).is_(None),
+            col(BookingAllocation.hold_expires_at) > now,
+        ),
+    )
+
+
+def _live_booking(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        col(Booking.status).in_(ACTIVE_STATUSES),
+        or_(col(Booking.hold_expires_at).is_(None), col(Booking.hold_expires_at) > now),
+    )
+
+
+class BookingRepository:
+    """Reads and writes of bookings, allocations, series and policies."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def dialect(self) -> str:
+        """``postgresql`` or ``sqlite``."""
+        return self.session.bind.dialect.name if self.session.bind is not None else ""
+
+    async def add(self, *rows: Row) -> None:
+        """Insert or update rows and learn their ids."""
+        self.session.add_all(rows)
+        await self.session.flush()
+
+    # bookings -------------------------------------------------------------------
+    async def get(self, booking_id: int, *, lock: bool = False) -> Booking | None:
+        """A booking by id; ``lock`` takes its row lock (PostgreSQL) and re-reads it."""
+        query = select(Booking).where(Booking.id == booking_id)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return (await self.session.exec(query)).first()
+
+    async def reference_taken(self, reference: str) -> bool:
+        """Whether a booking already has this reference."""
+        rows = await self.session.exec(select(Booking.id).where(Booking.reference == reference))
+        return rows.first() is not None
+
+    async def items_of(self, booking_ids: Sequence[int]) -> dict[int, list[BookingItem]]:
+        """Items of each booking, by resource id."""
+        result: dict[int, list[BookingItem]] = defaultdict(list)
+        if booking_ids:
+            rows = await self.session.exec(
+                select(BookingItem)
+                .where(col(BookingItem.booking_id).in_(booking_ids))
+                .order_by(col(BookingItem.booking_id), col(BookingItem.resource_id))
+            )
+            for row in rows.all():
+                result[row.booking_id].append(row)
+        return result
+
+    async def allocations_of(
+        self, booking_ids: Sequence[int]
+    ) -> dict[int, list[BookingAllocation]]:
+        """Allocations of each booking, by id."""
+        result: dict[int, list[BookingAllocation]] = defaultdict(list)
+        if booking_ids:
+            rows = await self.session.exec(
+                select(BookingAllocation)
+                .where(col(BookingAllocation.booking_id).in_(booking_ids))
+                .order_by(col(BookingAllocation.id))
+            )
+            for row in rows.all():
+                result[row.booking_id].append(row)
+        return result
+
+    async def deactivate_allocations(self, booking_id: int) -> None:
+        """Free every unit a booking holds (the rows stay, as history)."""
+        await self.session.exec(
+            update(BookingAllocation)
+            .where(col(BookingAllocation.booking_id) == booking_id)
+            .values(active=False)
+        )
+
+    async def delete_allocations(self, booking_id: int) -> None:
+        """Forget a booking's allocations (before it gets new ones)."""
+        await self.session.exec(
+            delete(BookingAllocation).where(col(BookingAllocation.booking_id) == booking_id)
+        )
+
+    async def clear_hold(self, booking_id: int) -> None:
+        """A confirmed hold: its allocations no longer expire."""
+        await self.session.exec(
+            update(BookingAllocation)
+            .where(col(BookingAllocation.booking_id) == booking_id)
+            .values(hold_expires_at=None)
+        )
+
+    async def busy(
+        self,
+        resource_ids: Sequence[int],
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        exclude_booking_id: int | None = None,
+    ) -> list[BusyRow]:
+        """Blocking allocations of the resources that overlap [start, end)."""
+        if not resource_ids:
+            return []
+        # The lower bound on starts_at keeps this an index range scan: no allocation blocks
+        # longer than MAX_BLOCKED.
+        query = select(
+            BookingAllocation.resource_id,
+            BookingAllocation.unit_id,
+            BookingAllocation.starts_at,
+            BookingAllocation.blocked_until,
+        ).where(
+            col(BookingAllocation.resource_id).in_(sorted(set(resource_ids))),
+            col(BookingAllocation.active).is_(True),
+            col(BookingAllocation.starts_at) >= start - MAX_BLOCKED,
+            col(BookingAllocation.starts_at) < end,
+            col(BookingAllocation.blocked_until) > start,
+            _blocking(now),
+        )
+        if exclude_booking_id is not None:
+            query = query.where(col(BookingAllocation.booking_id) != exclude_booking_id)
+        rows = await self.session.exec(query)
+        return [(r, u, s, e) for r, u, s, e in rows.all()]
+
+    async def release_expired_holds(
+        self, now: datetime, unit_ids: Sequence[int] | None = None
+    ) -> list[int]:
+        """Mark expired holds expired and free their units; return their booking ids.
+
+        Locks are taken booking first, then allocations (as cancel does), so a sweep and a
+        cancellation of the same hold cannot deadlock.
+        """
+        if unit_ids is None:
+            query = select(Booking.id).where(
+                col(Booking.status) == "held", col(Booking.hold_expires_at) <= now
+            )
+        elif not unit_ids:
+            return []
+        else:
+            query = (
+                select(BookingAllocation.booking_id)
+                .where(
+                    col(BookingAllocation.unit_id).in_(unit_ids),
+                    col(BookingAllocation.active).is_(True),
+                    col(BookingAllocation.hold_expires_at) <= now,
+                )
+                .distinct()
+            )
+        found = (await self.session.exec(query)).all()
+        booking_ids = sorted({booking_id for booking_id in found if booking_id is not None})
+        if not booking_ids:
+            return []
+        expired = await self.session.exec(
+            update(Booking)
+            .where(
+                col(Booking.id).in_(booking_ids),
+                col(Booking.status) == "held",
+                col(Booking.hold_expires_at) <= now,
+            )
+            .values(status="expired", updated_at=now, sequence=Booking.sequence + 1)
+            .returning(col(Booking.id))
+        )
+        released = sorted(expired.scalars().all())
+        # Allocations of bookings confirmed or cancelled meanwhile are left to their owner.
+        if released:
+            await self.session.exec(
+                update(BookingAllocation)
+                .where(col(BookingAllocation.booking_id).in_(released))
+                .values(active=False)
+            )
+        return released
+
+    def _listing(
+        self,
+        condition: ColumnElement[bool],
+        start: datetime | None,
+        end: datetime | None,
+        statuses: Sequence[str] | None,
+    ) -> ColumnElement[bool]:
+        parts = [condition]
+        if start is not None:
+            parts.append(col(Booking.ends_at) > start)
+        if end is not None:
+            parts.append(col(Booking.starts_at) < end)
+        if statuses:
+            parts.append(col(Booking.status).in_(statuses))
+        return and_(true(), *parts)
+
+    async def page(
+        self,
+        *,
+        booker_user_id: int | None = None,
+        organisation_id: int | None = None,
+        place_id: int | None = None,
+        series_id: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        statuses: Sequence[str] | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> tuple[list[Booking], int]:
+        """Bookings matching every given criterion, by start, and their total."""
+        condition = and_(
+            true(),
+            *(
+                column == value
+                for column, value in (
+                    (col(Booking.booker_user_id), booker_user_id),
+                    (col(Booking.organisation_id), organisation_id),
+                    (col(Booking.place_id), place_id),
+                    (col(Booking.series_id), series_id),
+                )
+                if value is not None
+            ),
+        )
+        where = self._listing(condition, start, end, statuses)
+        total = (
+            await self.session.exec(select(func.count()).select_from(Booking).where(where))
+        ).one()
+        rows = await self.session.exec(
+            select(Booking)
+            .where(where)
+            .order_by(col(Booking.starts_at), col(Booking.id))
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows.all()), total
+
+    async def minutes_booked(
+        self,
+        *,
+        place_id: int,
+        booker_user_id: int,
+        organisation_id: int | None,
+        resource_id: int | None,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        exclude_booking_id: int | None = None,
+    ) -> int:
+        """Minutes of live bookings of one scope (a user alone, or an organisation) starting
+        in [start, end): at the place, or only those including ``resource_id``."""
+        query = select(Booking.starts_at, Booking.ends_at).where(
+            col(Booking.place_id) == place_id,
+            col(Booking.starts_at) >= start,
+            col(Booking.starts_at) < end,
+            _live_booking(now),
+        )
+        if organisation_id is not None:
+            query = query.where(col(Booking.organisation_id) == organisation_id)
+        else:
+            query = query.where(
+                col(Booking.booker_user_id) == booker_user_id,
+                col(Booking.organisation_id).is_(None),
+            )
+        if resource_id is not None:
+            query = query.where(
+                col(Booking.id).in_(
+                    select(BookingItem.booking_id).where(BookingItem.resource_id == resource_id)
+                )
+            )
+        if exclude_booking_id is not None:
+            query = query.where(col(Booking.id) != exclude_booking_id)
+        rows = (await self.session.exec(query)).all()
+        return sum(int((e - s).total_seconds() // 60) for s, e in rows)
+
+    async def lock_quota(self, key: str) -> None:
+        """Serialise quota checks of one booker scope (PostgreSQL; SQLite writers already are)."""
+        if self.dialect == "postgresql":
+            number = zlib.crc32(key.encode()) - 2**31
+            await self.session.exec(  # type: ignore[call-overload]
+                text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=number)
+            )
+
+    # series -----------------------------------------------------------------
+    async def get_series(self, series_id: int) -> BookingSeries | None:
+        """A series by id."""
+        return await self.session.get(BookingSeries, series_id)
+
+    # policies ---------------------------------------------------------------
+    async def policies_of(self, place_id: int) -> list[BookingPolicy]:
+        """The booking policies of a place."""
+        rows = await self.session.exec(
+            select(BookingPolicy)
+            .where(BookingPolicy.place_id == place_id)
+            .order_by(col(BookingPolicy.id))
+        )
+        return list(rows.all())
+
+    async def replace_policies(self, place_id: int, policies: Sequence[BookingPolicy]) -> None:
+        """Swap every policy of a place."""
+        await self.session.exec(
+            delete(BookingPolicy).where(col(BookingPolicy.place_id) == place_id)
+        )
+        self.session.add_all(policies)
+        await self.session.flush()
+
+    # people (shared kernel tables, read only) ------------------------------------
+    async def organisation(self, organisation_id: int) -> Organisation | None:
+        """An organisation by id."""
+        return await self.session.get(Organisation, organisation_id)
+
+    async def organisations(self, ids: Sequence[int]) -> dict[int, Organisation]:
+        """Organisations by id."""
+        if not ids:
+            return {}
+        rows = await self.session.exec(
+            select(Organisation).where(col(Organisation.id).in_(sorted(set(ids))))
+        )
+        return {row.id: row for row in rows.all() if row.id is not None}
+
+    async def users(self, ids: Sequence[int]) -> dict[int, User]:
+        """Users by id."""
+        if not ids:
+            return {}
+        rows = await self.session.exec(select(User).where(col(User.id).in_(sorted(set(ids)))))
+        return {row.id: row for row in rows.all() if row.id is not None}
+
+    async def user_type_codes(self) -> set[str]:
+        """Every user type code."""
+        return set((await self.session.exec(select(UserType.code))).all())

@@ -1,0 +1,312 @@
+"""Request and response models of the booking API (never table models).
+
+Rules that depend on the resource (alignment, duration, capacity) or that have their own
+problem code (``end_before_start``, ``invalid_quantity``) are checked by the service, so the
+caller gets a code it can translate rather than a generic validation error.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mutualab.types import UtcDatetime
+
+BookingStatus = Literal["held", "pending_approval", "confirmed", "cancelled", "refused", "expired"]
+SeriesMode = Literal["all_or_nothing", "skip_conflicts"]
+Notes = Annotated[str, Field(max_length=1000)]
+Quantity = Annotated[int, Field(ge=-1000, le=1000, description="units of the resource")]
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields, so typos are reported rather than ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ItemRequest(Strict):
+    """A resource and how many of its units to book."""
+
+    resource_id: int
+    quantity: Quantity = 1
+
+
+Items = Annotated[list[ItemRequest], Field(min_length=1, max_length=20)]
+
+
+class BookingCreate(Strict):
+    """Book units of one or more resources of one place, for a time range."""
+
+    items: Items
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    organisation_id: int | None = Field(
+        default=None, description="book on behalf of this organisation (its rate applies)"
+    )
+    notes: Notes = ""
+    hold_minutes: Annotated[int, Field(ge=1, le=24 * 60)] | None = Field(
+        default=None, description="keep the booking held (awaiting payment) this long"
+    )
+
+
+class Reschedule(Strict):
+    """Move a booking to another time range (same resources and quantities)."""
+
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+
+
+class Decision(Strict):
+    """A manager's optional explanation."""
+
+    reason: Annotated[str, Field(max_length=500)] = ""
+
+
+class CancelRequest(Strict):
+    """Why the booking is cancelled (optional)."""
+
+    reason: Annotated[str, Field(max_length=500)] = ""
+
+
+class ItemRead(BaseModel):
+    """A booked resource, with the labels of the units it got."""
+
+    resource_id: int
+    resource_name: str
+    quantity: int
+    units: list[str]
+
+
+class BookingRead(BaseModel):
+    """A booking; times in UTC and in the place's local time."""
+
+    id: int
+    reference: str
+    status: BookingStatus
+    place_id: int
+    timezone: str
+    booker_user_id: int
+    organisation_id: int | None
+    user_type_code: str
+    starts_at: datetime
+    ends_at: datetime
+    local_starts_at: datetime
+    local_ends_at: datetime
+    hold_expires_at: datetime | None
+    series_id: int | None
+    sequence: int
+    notes: str
+    status_reason: str
+    items: list[ItemRead]
+    created_at: datetime
+    updated_at: datetime
+    cancelled_at: datetime | None
+
+
+class BookingPage(BaseModel):
+    """One page of bookings."""
+
+    items: list[BookingRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class SlotRead(BaseModel):
+    """A bookable slot and how many units are free for all of it."""
+
+    starts_at: datetime
+    ends_at: datetime
+    local_starts_at: datetime
+    local_ends_at: datetime
+    free_units: int
+
+
+class ResourceAvailability(BaseModel):
+    """Bookable slots of one resource."""
+
+    resource_id: int
+    resource_name: str
+    place_id: int
+    timezone: str
+    capacity: int
+    duration_minutes: int
+    units: int
+    slots: list[SlotRead]
+
+
+class PlaceAvailability(BaseModel):
+    """Bookable slots of every active resource of a place for one local day."""
+
+    place_id: int
+    date: date
+    timezone: str
+    resources: list[ResourceAvailability]
+
+
+class SearchHit(BaseModel):
+    """A resource free for the whole requested range."""
+
+    resource_id: int
+    resource_name: str
+    kind: str
+    place_id: int
+    place_name: str
+    town: str
+    timezone: str
+    free_units: int
+    requires_training: bool
+    requires_approval: bool
+    local_starts_at: datetime
+    local_ends_at: datetime
+
+
+class SeriesCreate(Strict):
+    """Book the same resources at the same local time on every occurrence of a rule."""
+
+    items: Items
+    rule: Annotated[
+        str,
+        Field(
+            min_length=8,
+            max_length=500,
+            examples=["FREQ=WEEKLY;BYDAY=TU;UNTIL=20271215"],
+            description="RFC 5545 RRULE subset: FREQ=WEEKLY|DAILY, INTERVAL, BYDAY, UNTIL|COUNT",
+        ),
+    ]
+    first_date: date = Field(description="local date the series starts from")
+    start_time: time = Field(description="local wall-clock start time, e.g. 14:00")
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
+    exdates: Annotated[list[date], Field(max_length=200)] = Field(
+        default_factory=list, description="local dates to skip (RFC 5545 EXDATE)"
+    )
+    mode: SeriesMode = "all_or_nothing"
+    organisation_id: int | None = None
+    notes: Notes = ""
+
+
+class OccurrenceRead(BaseModel):
+    """One occurrence of a series: booked, or in conflict with the reason code."""
+
+    date: date
+    starts_at: datetime
+    ends_at: datetime
+    local_starts_at: datetime
+    # "free": not in conflict, but not booked either (all_or_nothing refused the series).
+    status: Literal["booked", "conflict", "free"]
+    reason: str | None = None
+    detail: str | None = None
+    booking_id: int | None = None
+    reference: str | None = None
+
+
+class SeriesRead(BaseModel):
+    """A series and its bookings."""
+
+    id: int
+    place_id: int
+    booker_user_id: int
+    organisation_id: int | None
+    rule: str
+    first_date: date
+    start_time: time
+    duration_minutes: int
+    timezone: str
+    exdates: list[date]
+    mode: SeriesMode
+    notes: str
+    cancelled_from: date | None
+    created_at: datetime
+    bookings: list[BookingRead]
+
+
+class SeriesCreated(SeriesRead):
+    """A new series: every occurrence, booked or in conflict with its reason."""
+
+    occurrences: list[OccurrenceRead]
+
+
+class SeriesCancel(Strict):
+    """Cancel every booking of the series from this local date on."""
+
+    from_date: date
+
+
+class PolicyWrite(Strict):
+    """A rule of a place, optionally narrowed to a resource and/or a user type."""
+
+    resource_id: int | None = None
+    user_type_code: Annotated[str, Field(max_length=40)] | None = None
+    max_advance_days: Annotated[int, Field(ge=1, le=730)] | None = None
+    min_notice_minutes: Annotated[int, Field(ge=0, le=43200)] | None = None
+    weekly_quota_minutes: Annotated[int, Field(ge=0, le=10080)] | None = None
+    requires_approval: bool | None = None
+    cancel_deadline_hours: Annotated[int, Field(ge=0, le=2160)] | None = None
+
+
+class PoliciesUpdate(Strict):
+    """Every booking policy of a place (replaces the previous ones)."""
+
+    policies: Annotated[list[PolicyWrite], Field(max_length=200)]
+
+
+class PolicyRead(PolicyWrite):
+    """A stored policy."""
+
+    id: int
+
+
+class PersonRead(BaseModel):
+    """Who booked, as a manager sees it."""
+
+    user_id: int
+    display_name: str
+    email: str
+
+
+class OrganisationRef(BaseModel):
+    """The organisation a booking was made for."""
+
+    id: int
+    name: str
+
+
+class AgendaEntry(BaseModel):
+    """A booking in a manager's agenda."""
+
+    booking: BookingRead
+    booker: PersonRead
+    organisation: OrganisationRef | None
+
+
+class AgendaDay(BaseModel):
+    """The bookings starting on one local day."""
+
+    date: date
+    entries: list[AgendaEntry]
+
+
+class Agenda(BaseModel):
+    """A place's bookings, day by day, in its local time."""
+
+    place_id: int
+    timezone: str
+    days: list[AgendaDay]
+
+
+__all__ = [
+    "Agenda",
+    "BookingCreate",
+    "BookingPage",
+    "BookingRead",
+    "PlaceAvailability",
+    "PoliciesUpdate",
+    "PolicyRead",
+    "ResourceAvailability",
+    "SearchHit",
+    "SeriesCreate",
+    "SeriesCreated",
+    "SeriesRead",
+]
