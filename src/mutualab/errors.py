@@ -7,7 +7,6 @@ turns them, validation failures, unknown routes and database outages into
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -157,29 +156,33 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return problem(status, code, title, detail, instance=_instance(request))
 
 
+# asyncpg's connection-level failures, as SQLAlchemy's adapter wraps them.
+_CONNECTION_ERRORS = frozenset(
+    {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "AdminShutdownError",
+        "ConnectionFailureError",
+        "TooManyConnectionsError",
+    }
+)
+
+
 def is_database_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` means the database cannot be reached right now."""
-    if isinstance(exc, PoolTimeoutError | ConnectionError | asyncio.TimeoutError):
+    """Whether ``exc`` means the database cannot be reached (or is too busy) right now."""
+    if isinstance(exc, PoolTimeoutError | ConnectionError | TimeoutError):
         return True
-    if isinstance(exc, OSError):
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
         return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        orig = exc.orig
-        if isinstance(orig, OSError | ConnectionError):
-            return True
-        name = type(orig).__name__ if orig is not None else ""
-        # asyncpg's connection-level failures, wrapped by SQLAlchemy's adapter.
-        return name in {
-            "ConnectionDoesNotExistError",
-            "CannotConnectNowError",
-            "AdminShutdownError",
-            "ConnectionFailureError",
-            "InterfaceError",
-            "TooManyConnectionsError",
-        } or ("connection" in str(orig).lower() and "closed" in str(orig).lower())
-    return False
+    orig = exc.orig
+    if isinstance(orig, ConnectionError | TimeoutError):
+        return True
+    if type(orig).__name__ in _CONNECTION_ERRORS:
+        return True
+    # SQLite gives up after its busy timeout when another process holds the write lock.
+    return "database is locked" in str(orig)
 
 
 def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
