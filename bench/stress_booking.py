@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -33,30 +31,24 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the tests' helpers are used
 
 from mutualab import migrate  # noqa: E402
-from mutualab.accounts.models import ApiToken, User  # noqa: E402
-from mutualab.auth.tokens import digest, new_token  # noqa: E402
-from mutualab.db import Database, create_engine  # noqa: E402
-from resources.models import OpeningHour, Place, Resource  # noqa: E402
-from resources.repository import CatalogueRepository  # noqa: E402
+from mutualab.db import create_engine  # noqa: E402
 from tests.support.postgres import find_server  # noqa: E402
+from tests.support.served import (  # noqa: E402
+    OVERLAPS,
+    POOL_SIZE,
+    free_port,
+    seed,
+    start_server,
+    wait_ready,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 BUDGET_SECONDS = 60.0
-POOL_SIZE = 12
-OVERLAPS = text(
-    """
-    SELECT count(*) FROM booking_allocation a
-    JOIN booking_allocation b
-      ON a.unit_id = b.unit_id AND a.id < b.id AND a.active AND b.active
-     AND a.starts_at < b.blocked_until AND b.starts_at < a.blocked_until
-    """
-)
 
 
 @dataclass
@@ -70,104 +62,6 @@ class Tally:
     seconds: float = 0.0
     rounds: int = 0
     wrong_rounds: list[str] = field(default_factory=list)
-
-
-async def seed(url: str, users: int) -> tuple[int, int, list[str]]:
-    """A place open around the clock, a printer, a 12-seat pool and users with tokens."""
-    database = Database.from_engine(create_engine(url, pool_size=2))
-    tokens: list[str] = []
-    try:
-        async with database.writer() as session, session.begin():
-            place = Place(
-                slug="stress",
-                name="Fablab de charge",
-                address="1 rue du Test",
-                postcode="22300",
-                town="Lannion",
-                timezone="Europe/Paris",
-                operator_name="Commune",
-                closed_on_public_holidays=False,
-            )
-            session.add(place)
-            await session.flush()
-            assert place.id is not None
-            session.add_all(
-                OpeningHour(place_id=place.id, weekday=d, opens=wall_time(0), closes=wall_time(0))
-                for d in range(7)
-            )
-            printer = Resource(place_id=place.id, name="Imprimante", kind="machine")
-            pool = Resource(
-                place_id=place.id,
-                name="Poste",
-                kind="software_seats",
-                capacity=POOL_SIZE,
-                slot_minutes=60,
-                min_minutes=60,
-            )
-            session.add_all([printer, pool])
-            await session.flush()
-            repository = CatalogueRepository(session)
-            await repository.sync_units(printer)
-            await repository.sync_units(pool)
-            for n in range(users):
-                user = User(email=f"stress{n}@example.org", display_name=f"stress{n}")
-                session.add(user)
-                await session.flush()
-                assert user.id is not None
-                token = new_token()
-                session.add(
-                    ApiToken(
-                        user_id=user.id,
-                        name="bench",
-                        token_sha256=digest(token),
-                        scope="read_write",
-                    )
-                )
-                tokens.append(token)
-            assert printer.id is not None and pool.id is not None
-            return printer.id, pool.id, tokens
-    finally:
-        await database.dispose()
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    """``mutualab serve`` with two worker processes."""
-    env = {
-        **os.environ,
-        "MUTUALAB_DATABASE_URL": url,
-        "MUTUALAB_DATABASE_POOL_SIZE": "20",
-        "MUTUALAB_SECRET_KEY": "stress-bench-secret-key-not-used-elsewhere-0123456789",
-    }
-    command = [sys.executable, "-m", "mutualab", "serve", "--host", "127.0.0.1"]
-    return subprocess.Popen(
-        [*command, "--port", str(port), "--workers", "2"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-async def wait_ready(base: str) -> None:
-    """Poll /health until the server answers (30 s at most)."""
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(base_url=base, timeout=2) as http:
-        while time.monotonic() < deadline:
-            try:
-                if (await http.get("/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("the server did not answer /health within 30 s")
 
 
 async def fire(

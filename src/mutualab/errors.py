@@ -156,16 +156,17 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return problem(status, code, title, detail, instance=_instance(request))
 
 
-# asyncpg's connection-level failures, as SQLAlchemy's adapter wraps them.
-_CONNECTION_ERRORS = frozenset(
-    {
-        "ConnectionDoesNotExistError",
-        "CannotConnectNowError",
-        "AdminShutdownError",
-        "ConnectionFailureError",
-        "TooManyConnectionsError",
-    }
-)
+# SQLSTATEs that mean "the server cannot serve you right now": connection exceptions (08...),
+# shutting down / starting up (57P01-57P03), too many connections (53300).
+_UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def _causes(exc: BaseException | None) -> list[BaseException]:
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain and len(chain) < 10:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return chain
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
@@ -176,13 +177,17 @@ def is_database_unavailable(exc: BaseException) -> bool:
         return False
     if exc.connection_invalidated:
         return True
-    orig = exc.orig
-    if isinstance(orig, ConnectionError | TimeoutError):
-        return True
-    if type(orig).__name__ in _CONNECTION_ERRORS:
-        return True
-    # SQLite gives up after its busy timeout when another process holds the write lock.
-    return "database is locked" in str(orig)
+    # The driver's own exception sits behind SQLAlchemy's and the adapter's wrappers.
+    for cause in _causes(exc.orig):
+        if isinstance(cause, ConnectionError | TimeoutError):
+            return True
+        state = str(getattr(cause, "sqlstate", "") or getattr(cause, "pgcode", "") or "")
+        if state.startswith("08") or state in _UNAVAILABLE_STATES:
+            return True
+        # SQLite gives up after its busy timeout when another process holds the write lock.
+        if "database is locked" in str(cause):
+            return True
+    return False
 
 
 def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:

@@ -33,6 +33,7 @@ class PostgresServer:
     origin: str
     cluster_dir: Path | None = None
     created: list[str] = field(default_factory=list)
+    start_options: str = ""
 
     def _dsn(self, database: str | None = None) -> str:
         url = make_url(self.admin_url)
@@ -69,6 +70,30 @@ class PostgresServer:
         if self.created:
             asyncio.run(drop())
             self.created.clear()
+
+    def pause(self) -> None:
+        """Stop the private cluster abruptly (fast shutdown), as an outage would."""
+        assert self.cluster_dir is not None, "only a private cluster may be stopped"
+        _run_as_postgres(
+            [_pg_bin("pg_ctl"), "-D", str(self.cluster_dir / "data"), "-m", "fast", "stop"]
+        )
+
+    def resume(self) -> None:
+        """Start the private cluster again and wait until it accepts connections."""
+        assert self.cluster_dir is not None, "only a private cluster may be started"
+        _run_as_postgres(
+            [
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(self.cluster_dir / "data"),
+                "-w",
+                "-l",
+                str(self.cluster_dir / "log"),
+                "-o",
+                self.start_options,
+                "start",
+            ]
+        )
 
     def stop(self) -> None:
         """Drop our databases, and stop the private cluster if we started one."""
@@ -121,7 +146,8 @@ def _free_port() -> int:
         return port
 
 
-def _start_private_cluster() -> PostgresServer | None:
+def start_private_cluster() -> PostgresServer | None:
+    """A throwaway cluster of our own (as the postgres user), or None without the binaries."""
     if not Path(_pg_bin("initdb")).exists():
         return None
     root = Path(tempfile.mkdtemp(prefix="mutualab-pg-"))
@@ -130,21 +156,15 @@ def _start_private_cluster() -> PostgresServer | None:
         shutil.chown(root, user="postgres")
     port = _free_port()
     _run_as_postgres([_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"])
-    _run_as_postgres(
-        [
-            _pg_bin("pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(root / "log"),
-            "-o",
-            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        ]
-    )
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
-    return PostgresServer(admin_url=url, origin=f"private cluster in {root}", cluster_dir=root)
+    server = PostgresServer(
+        admin_url=url,
+        origin=f"private cluster in {root}",
+        cluster_dir=root,
+        start_options=f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
+    )
+    server.resume()
+    return server
 
 
 def find_server() -> PostgresServer | None:
@@ -156,6 +176,6 @@ def find_server() -> PostgresServer | None:
         if _reachable(url):
             return PostgresServer(admin_url=url, origin="local server 127.0.0.1:5432")
     try:
-        return _start_private_cluster()
+        return start_private_cluster()
     except (OSError, subprocess.SubprocessError):
         return None

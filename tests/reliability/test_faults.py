@@ -1,0 +1,224 @@
+"""Faults under load against a real served instance: a worker killed, the database restarted.
+
+Every request books a distinct slot for its own user, so the expected outcome of each one is
+known: booked (201) or refused (an error status) — never half-written, never overlapping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from mutualab import migrate
+from mutualab.db import create_engine
+from tests.support.postgres import PostgresServer, start_private_cluster
+from tests.support.served import OVERLAPS, free_port, seed, start_server, wait_ready
+
+PARIS = ZoneInfo("Europe/Paris")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@dataclass
+class Attempt:
+    """One booking request and what came back."""
+
+    user: int
+    starts_at: datetime
+    status: int | None = None  # None: the connection broke, no answer
+    body: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Load:
+    """Clients booking distinct slots until told to stop."""
+
+    base: str
+    tokens: list[str]
+    printer: int
+    attempts: list[Attempt] = field(default_factory=list)
+    stop: bool = False
+
+    async def client(self, user: int, first_day: datetime) -> None:
+        async with httpx.AsyncClient(base_url=self.base, timeout=10) as http:
+            for slot in range(60):
+                if self.stop:
+                    return
+                # Day per user, hour per request: no two requests want the same unit-range.
+                start = first_day + timedelta(days=user, minutes=30 * slot)
+                attempt = Attempt(user, start)
+                self.attempts.append(attempt)
+                body = {
+                    "items": [{"resource_id": self.printer, "quantity": 1}],
+                    "starts_at": start.isoformat(),
+                    "ends_at": (start + timedelta(minutes=30)).isoformat(),
+                }
+                headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+                try:
+                    response = await http.post("/api/bookings", json=body, headers=headers)
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+                    continue
+                attempt.status = response.status_code
+                if response.headers.get("content-type", "").endswith("json"):
+                    attempt.body = response.json()
+
+
+def _first_day() -> datetime:
+    tomorrow = datetime.now(UTC).astimezone(PARIS).date() + timedelta(days=2)
+    return datetime(tomorrow.year, tomorrow.month, tomorrow.day, 0, 0, tzinfo=PARIS)
+
+
+async def _outcomes(url: str) -> tuple[dict[tuple[str, datetime], int], int, int]:
+    """Bookings by (user e-mail, start) with their allocation count; overlaps; half-written."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT u.email, b.starts_at, count(a.id) FROM booking b "
+                        "JOIN user_account u ON u.id = b.booker_user_id "
+                        "LEFT JOIN booking_allocation a ON a.booking_id = b.id AND a.active "
+                        "WHERE b.status = 'confirmed' GROUP BY u.email, b.starts_at"
+                    )
+                )
+            ).all()
+            overlaps = (await conn.execute(OVERLAPS)).scalar_one()
+            orphans = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM booking b WHERE NOT EXISTS "
+                        "(SELECT 1 FROM booking_item i WHERE i.booking_id = b.id)"
+                    )
+                )
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    booked = {(email, starts.astimezone(UTC)): count for email, starts, count in rows}
+    return booked, overlaps, orphans
+
+
+def _check(attempts: list[Attempt], booked: dict[tuple[str, datetime], int]) -> dict[str, int]:
+    """Every 201 is stored whole; every error status stored nothing. Returns counts."""
+    counts = {"created": 0, "refused": 0, "unanswered": 0}
+    for attempt in attempts:
+        key = (f"stress{attempt.user}@example.org", attempt.starts_at.astimezone(UTC))
+        if attempt.status == 201:
+            counts["created"] += 1
+            assert booked.get(key) == 1, f"a 201 booking is missing or incomplete: {key}"
+        elif attempt.status is None:
+            counts["unanswered"] += 1
+            # Killed between commit and answer: allowed to exist, but only whole.
+            assert booked.get(key, 1) == 1, f"half-written booking: {key}"
+        else:
+            counts["refused"] += 1
+            assert attempt.status < 500 or attempt.status == 503, (attempt.status, attempt.body)
+            assert key not in booked, f"a refused request left a booking: {key} {attempt.body}"
+    return counts
+
+
+@pytest.fixture
+def cluster() -> Iterator[PostgresServer]:
+    """A private PostgreSQL cluster this test may stop and start."""
+    server = start_private_cluster()
+    if server is None:
+        if IN_CI:
+            pytest.fail("PostgreSQL binaries are required in CI", pytrace=False)
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not installed")
+    yield server
+    server.stop()
+
+
+def _serve(
+    cluster: PostgresServer, workers: int
+) -> tuple[str, str, subprocess.Popen[bytes], int, list[str]]:
+    url = cluster.create_database("mutualab_faults")
+    migrate.upgrade(url)
+    printer, _pool, tokens = asyncio.run(seed(url, users=24))
+    port = free_port()
+    process = start_server(url, port, workers=workers)
+    base = f"http://127.0.0.1:{port}"
+    asyncio.run(wait_ready(base))
+    return url, base, process, printer, tokens
+
+
+def _children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in children.split()]
+
+
+def test_worker_killed_mid_load(cluster: PostgresServer) -> None:
+    url, base, process, printer, tokens = _serve(cluster, workers=2)
+    try:
+        load = Load(base, tokens, printer)
+
+        async def scenario() -> None:
+            clients = [asyncio.create_task(load.client(u, _first_day())) for u in range(24)]
+            await asyncio.sleep(1.0)
+            os.kill(_children(process.pid)[0], signal.SIGKILL)  # one worker, mid-request
+            await asyncio.sleep(2.0)
+            load.stop = True
+            await asyncio.gather(*clients)
+
+        asyncio.run(scenario())
+        booked, overlaps, orphans = asyncio.run(_outcomes(url))
+        counts = _check(load.attempts, booked)
+        assert overlaps == 0
+        assert orphans == 0
+        assert counts["created"] > 0
+        assert all(a.status != 500 for a in load.attempts)
+        # The surviving (or restarted) worker still serves.
+        assert httpx.get(f"{base}/health", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_database_restart_gives_503_then_recovers(cluster: PostgresServer) -> None:
+    url, base, process, printer, tokens = _serve(cluster, workers=1)
+    try:
+        load = Load(base, tokens, printer)
+        outage: dict[str, float] = {}
+
+        async def scenario() -> None:
+            clients = [asyncio.create_task(load.client(u, _first_day())) for u in range(12)]
+            await asyncio.sleep(0.8)
+            outage["down"] = time.monotonic()
+            await asyncio.to_thread(cluster.pause)
+            await asyncio.sleep(1.5)
+            await asyncio.to_thread(cluster.resume)
+            outage["up"] = time.monotonic()
+            await asyncio.sleep(2.5)
+            load.stop = True
+            await asyncio.gather(*clients)
+
+        asyncio.run(scenario())
+        statuses = [a.status for a in load.attempts]
+        assert 500 not in statuses
+        assert 503 in statuses, "the outage was not seen"
+        for attempt in load.attempts:
+            if attempt.status == 503:
+                assert attempt.body["code"] == "database_unavailable"
+        # Recovered by itself: bookings succeed again after the restart.
+        assert statuses[-12:].count(201) > 0 or 201 in statuses[statuses.index(503) :]
+        booked, overlaps, orphans = asyncio.run(_outcomes(url))
+        counts = _check(load.attempts, booked)
+        assert counts["created"] > 0
+        assert overlaps == 0
+        assert orphans == 0
+        assert httpx.get(f"{base}/health", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
