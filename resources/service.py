@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from mutualab.auth.actor import Actor
 from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from mutualab.models import utcnow
+from mutualab.patching import changes_of
 from resources import hours
 from resources.models import (
     Blackout,
@@ -43,6 +44,11 @@ from resources.schemas import (
 )
 
 MAX_SPAN_QUERY_DAYS = 400
+# Fields a PATCH may set to null (they are optional); the others cannot be emptied.
+PLACE_NULLABLE = frozenset(
+    {"latitude", "longitude", "phone", "email", "website", "operator_siret", "holiday_subdivision"}
+)
+RESOURCE_NULLABLE = frozenset({"photo_url", "max_minutes", "required_training_id"})
 
 
 def _hhmm(value: time) -> str:
@@ -148,7 +154,7 @@ class CatalogueService:
     async def update_place(self, actor: Actor, place_id: int, data: PlaceUpdate) -> PlaceRead:
         """Change the given fields of a place."""
         place = await self.managed_place(actor, place_id)
-        changes = data.model_dump(mode="json", exclude_unset=True)
+        changes = changes_of(data, PLACE_NULLABLE)
         for field, value in changes.items():
             setattr(place, field, value)
         place.updated_at = utcnow()
@@ -325,7 +331,7 @@ class CatalogueService:
     ) -> ResourceRead:
         """Change a resource; a new capacity adds or retires units."""
         resource = await self.managed_resource(actor, resource_id)
-        changes = data.model_dump(mode="json", exclude_unset=True)
+        changes = changes_of(data, RESOURCE_NULLABLE)
         if "required_training_id" in changes:
             await self._check_training(resource.place_id, data.required_training_id)
         merged = {**resource.model_dump(), **changes}

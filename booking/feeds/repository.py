@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.feeds.models import CalendarFeed
 from booking.models import ACTIVE_STATUSES, Booking, BookingItem
+from mutualab.accounts.models import Organisation
 
 
 def _in_window(start: datetime, end: datetime, ended_since: datetime) -> ColumnElement[bool]:
@@ -59,6 +60,10 @@ class FeedRepository:
             .values(revoked_at=at)
         )
         return int(result.rowcount or 0)
+
+    async def organisation_exists(self, organisation_id: int) -> bool:
+        """Whether an organisation exists."""
+        return await self.session.get(Organisation, organisation_id) is not None
 
     async def bookings(
         self,

@@ -111,8 +111,10 @@ class FeedService:
         ):
             raise NotFoundError("You have no calendar feed.", code="feed_not_found")
 
-    def _org_admin(self, actor: Actor, organisation_id: int) -> None:
-        if not actor.member_of(organisation_id):
+    async def _org_admin(self, actor: Actor, organisation_id: int) -> None:
+        # Admins may act for any organisation, but only for one that exists.
+        exists = await self.repo.organisation_exists(organisation_id)
+        if not exists or not actor.member_of(organisation_id):
             raise NotFoundError(
                 f"No organisation with id {organisation_id}.", code="organisation_not_found"
             )
@@ -123,12 +125,12 @@ class FeedService:
 
     async def create_organisation_feed(self, actor: Actor, organisation_id: int) -> FeedCreated:
         """A new private address for an organisation's bookings (its admins)."""
-        self._org_admin(actor, organisation_id)
+        await self._org_admin(actor, organisation_id)
         return await self._new_feed(None, organisation_id)
 
     async def revoke_organisation_feed(self, actor: Actor, organisation_id: int) -> None:
         """Stop an organisation's feed at once."""
-        self._org_admin(actor, organisation_id)
+        await self._org_admin(actor, organisation_id)
         if not await self.repo.revoke_feeds(organisation_id=organisation_id, at=self.clock()):
             raise NotFoundError("This organisation has no calendar feed.", code="feed_not_found")
 

@@ -91,7 +91,13 @@ class ForbiddenError(AppError):
 
 
 def problem(
-    status: int, code: str, title: str, detail: str | None = None, **extra: Any
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
 ) -> Response[dict[str, Any]]:
     """An RFC 9457 problem details response."""
     body: dict[str, Any] = {"type": f"/problems/{code}", "title": title, "status": status}
@@ -99,8 +105,10 @@ def problem(
         body["detail"] = detail
     body["code"] = code
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == HTTP_401_UNAUTHORIZED else None
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    merged = dict(headers or {})
+    if status == HTTP_401_UNAUTHORIZED:
+        merged.setdefault("WWW-Authenticate", "Bearer")
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=merged)
 
 
 def _instance(request: Request[Any, Any, Any]) -> str:
@@ -153,7 +161,8 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         code = "unauthenticated"
     title = {404: "Not found", 405: "Method not allowed"}.get(status, "Request refused")
     detail = exc.detail if status < 500 else "The server could not complete the request."
-    return problem(status, code, title, detail, instance=_instance(request))
+    # Keep the framework's headers, e.g. Allow on 405 (RFC 9110).
+    return problem(status, code, title, detail, headers=exc.headers, instance=_instance(request))
 
 
 # SQLSTATEs that mean "the server cannot serve you right now": connection exceptions (08...),
@@ -190,6 +199,17 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def is_value_out_of_range(exc: BaseException) -> bool:
+    """Whether the database refused a value it cannot store (e.g. an id beyond 64 bits)."""
+    for cause in _causes(exc):
+        if isinstance(cause, OverflowError):
+            return True
+        state = str(getattr(cause, "sqlstate", "") or getattr(cause, "pgcode", "") or "")
+        if state == "22003":  # numeric_value_out_of_range
+            return True
+    return False
+
+
 def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
     """A constraint the services did not anticipate: refuse cleanly, never 500."""
     logger.warning("integrity error on %s: %s", request.url.path, exc.orig)
@@ -220,6 +240,14 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
         )
     if isinstance(exc, IntegrityError):
         return handle_integrity_error(request, exc)
+    if is_value_out_of_range(exc):
+        return problem(
+            HTTP_422_UNPROCESSABLE_ENTITY,
+            "value_out_of_range",
+            "Invalid input",
+            "A number in the request is too large.",
+            instance=_instance(request),
+        )
     logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
     return problem(
         HTTP_500_INTERNAL_SERVER_ERROR,

@@ -13,6 +13,7 @@ from mutualab.accounts.schemas import (
 )
 from mutualab.auth.actor import Actor
 from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from mutualab.patching import changes_of
 
 
 def organisation_read(row: Organisation) -> OrganisationRead:
@@ -77,7 +78,8 @@ class OrganisationService:
     ) -> OrganisationRead:
         """Change an organisation's details (its admins)."""
         organisation = await self._administered(actor, organisation_id)
-        for field, value in data.model_dump(mode="json", exclude_unset=True).items():
+        nullable = {"siret", "vat_number", "billing_email"}
+        for field, value in changes_of(data, nullable).items():
             setattr(organisation, field, value)
         await self.repo.add(organisation)
         return organisation_read(organisation)

@@ -44,8 +44,8 @@ def check_strength(password: str, user_inputs: Sequence[str], min_score: int) ->
         raise WeakPasswordError(f"Use at least {MIN_LENGTH} characters.")
     if len(password) > MAX_LENGTH:
         raise WeakPasswordError(f"Use at most {MAX_LENGTH} characters.")
-    # zxcvbn's cost grows with length; the first 100 characters say all there is to say.
-    result = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u])
+    # zxcvbn refuses more than 72 characters; the first 72 say all there is to say.
+    result = zxcvbn(password[:72], user_inputs=[u[:72] for u in user_inputs if u])
     if result["score"] < min_score:
         feedback = result.get("feedback") or {}
         hints = [feedback.get("warning") or "", *feedback.get("suggestions", [])]
