@@ -105,3 +105,25 @@ async def test_open_data_export(client: httpx.AsyncClient, admin_headers: dict[s
     as_json = (await client.get("/api/opendata/lieux.json")).json()
     assert [p["id"] for p in as_json] == [row["id"]]
     assert as_json[0]["horaires"] == row["horaires"]
+
+
+async def test_out_of_range_numbers_and_nulls_are_refused(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    huge = 10**30
+    response = await client.get(f"/api/places/{huge}")
+    assert response.status_code == 422
+    assert response.json()["code"] == "value_out_of_range"
+    listing = await client.get(f"/api/resources?place_id={huge}")
+    assert listing.status_code == 422
+    place = await make_place(client, admin_headers)
+    emptied = await client.patch(
+        f"/api/places/{place['id']}", json={"name": None}, headers=admin_headers
+    )
+    assert emptied.status_code == 422
+    assert emptied.json()["code"] == "null_not_allowed"
+    assert emptied.json()["errors"][0]["field"] == "name"
+    cleared = await client.patch(
+        f"/api/places/{place['id']}", json={"website": None}, headers=admin_headers
+    )
+    assert cleared.status_code == 200  # an optional field may be cleared
