@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint typecheck pytest install serve migrate clean
+.PHONY: demo test soak lint typecheck pytest browser-tools browser-tests messages install serve migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +36,36 @@ typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
 pytest: $(INSTALLED)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/browser
 
-test: lint typecheck pytest ## Lint, type-check and run the whole suite (SQLite and PostgreSQL)
+# axe-core, from the npm registry into the git-ignored node_modules/ (package-lock.json pins it).
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm not found: the browser tests will skip their accessibility checks (CI fails)" >&2; \
+	fi
+
+browser-tools: $(AXE)
+
+# Chromium through Playwright, in their own pytest run (Playwright's event loop would trouble
+# pytest-asyncio). Without Chromium they are skipped with a notice, except when CI=true.
+browser-tests: $(INSTALLED) browser-tools
+	$(BIN)/python -m pytest tests/browser -p no:asyncio -W ignore::pytest.PytestConfigWarning
+
+test: lint typecheck pytest browser-tests ## Lint, type-check, run the suite (SQLite + PostgreSQL) and the browser tests
+
+soak: $(INSTALLED) ## Longer checks: schemathesis fuzzes every operation of the served OpenAPI document
+	$(BIN)/python -m pytest tests/soak -m soak
+
+LOCALES := src/mutualab/web/locale
+messages: $(INSTALLED) ## Extract the pages' texts into the .pot and merge them into each language's .po
+	$(BIN)/pybabel extract -F src/mutualab/web/babel.cfg --no-location --sort-output \
+		--project Mutualab --copyright-holder "Mutualab contributors" \
+		-o $(LOCALES)/messages.pot src/mutualab/web
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages \
+		--no-fuzzy-matching --ignore-obsolete
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var node_modules tests/artifacts

@@ -485,3 +485,37 @@ def quote(lines: Sequence[QuoteRequestLine]) -> Quote:
         total_incl_vat_cents=total_excl + total_vat,
         mentions=tuple(mentions),
     )
+
+
+def credit_breakdown(
+    breakdown: Sequence[VatBreakdownLine], amount_incl_cents: int
+) -> tuple[VatBreakdownLine, ...]:
+    """The VAT breakdown of a credit note of ``amount_incl_cents`` against an invoice's breakdown.
+
+    The amount is shared over the invoice's regimes and rates in proportion to their totals
+    including VAT (leftover cents to the largest fractions, earliest on ties), then each share is
+    split into base and VAT at its rate, half-up. Crediting the whole invoice gives back its
+    breakdown exactly; the shares always add up to ``amount_incl_cents``.
+    """
+    _check_cents("credit", amount_incl_cents)
+    totals = [entry.base_cents + entry.vat_cents for entry in breakdown]
+    whole = sum(totals)
+    if amount_incl_cents > whole:
+        raise ValueError(f"a credit of {amount_incl_cents} cents exceeds the invoice's {whole}")
+    if amount_incl_cents == whole:
+        return tuple(breakdown)
+    floors = [amount_incl_cents * total // whole for total in totals]
+    remainders = [amount_incl_cents * total % whole for total in totals]
+    for i in sorted(range(len(totals)), key=lambda i: (-remainders[i], i))[
+        : amount_incl_cents - sum(floors)
+    ]:
+        floors[i] += 1
+    result = []
+    for entry, share in zip(breakdown, floors, strict=True):
+        if entry.kind is VatKind.TAXABLE:
+            with localcontext(_CONTEXT):
+                base = _round_cents(Decimal(share) * _HUNDRED / (_HUNDRED + entry.rate))
+            result.append(VatBreakdownLine(entry.kind, entry.rate, base, share - base))
+        else:
+            result.append(VatBreakdownLine(entry.kind, entry.rate, share, 0))
+    return tuple(result)

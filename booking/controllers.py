@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from litestar import Controller, get, post, put
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -76,11 +77,15 @@ Statuses = Annotated[list[BookingStatus] | None, QueryParameter(description="onl
 
 
 def provide_bookings(
-    db_session: NamedDependency[AsyncSession], clock: NamedDependency[Clock]
+    db_session: NamedDependency[AsyncSession], clock: NamedDependency[Clock], state: State
 ) -> BookingService:
     """The booking service bound to this request's transaction and the app's clock."""
     return BookingService(
-        BookingRepository(db_session), CatalogueService(CatalogueRepository(db_session)), clock
+        BookingRepository(db_session),
+        CatalogueService(CatalogueRepository(db_session)),
+        clock,
+        # Listeners the app composed (billing reacts to cancellations): see booking.events.
+        listeners=state.get("booking_listeners", ()),
     )
 
 
@@ -115,7 +120,9 @@ class AvailabilityController(Controller):
         resource_id: FromPath[int],
         from_: FromDate = None,
         to: ToDate = None,
-        duration_minutes: FromQuery[int | None] = None,
+        duration_minutes: Annotated[
+            int | None, QueryParameter(ge=1, le=10080, description="slot length")
+        ] = None,
         units: Units = 1,
         organisation_id: OnBehalf = None,
     ) -> ResourceAvailability:

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from booking.availability import Problem, Reason, check_booking
+from booking.events import BookingChange, BookingEvent, BookingListener
 from booking.models import (
     ACTIVE_STATUSES,
     Booking,
@@ -144,11 +145,38 @@ class BookingService:
     """What users, organisations and managers may do with bookings."""
 
     def __init__(
-        self, repository: BookingRepository, catalogue: CatalogueService, clock: Clock
+        self,
+        repository: BookingRepository,
+        catalogue: CatalogueService,
+        clock: Clock,
+        listeners: Sequence[BookingListener] = (),
     ) -> None:
         self.repo = repository
         self.catalogue = catalogue
         self.clock = clock
+        # Hook for other domains (billing): called in this transaction, see booking.events.
+        self.listeners = tuple(listeners)
+
+    async def _notify(
+        self,
+        booking_ids: Sequence[int],
+        status: BookingChange,
+        now: datetime,
+        actor: Actor | None = None,
+        by_place: bool = False,
+        reason: str = "",
+    ) -> None:
+        for booking_id in booking_ids:
+            event = BookingEvent(
+                booking_id=booking_id,
+                status=status,
+                at=now,
+                actor_user_id=actor.user_id if actor is not None else None,
+                by_place=by_place,
+                reason=reason,
+            )
+            for listener in self.listeners:
+                await listener.booking_changed(self.repo.session, event)
 
     # who and what ---------------------------------------------------------------
     async def _booker(self, actor: Actor, organisation_id: int | None) -> Booker:
@@ -362,7 +390,8 @@ class BookingService:
         """Lock the units of the requested resources and release expired holds on them."""
         locked = await self.catalogue.units_of([rid for rid, _ in items], lock=True)
         unit_ids = [u.id for units in locked.values() for u in units if u.id is not None]
-        await self.repo.release_expired_holds(now, unit_ids)
+        expired = await self.repo.release_expired_holds(now, unit_ids)
+        await self._notify(expired, "expired", now)
         return locked
 
     async def _pick(
@@ -671,6 +700,7 @@ class BookingService:
             booking.updated_at = now
             await self.repo.deactivate_allocations(booking.id)
             await self.repo.add(booking)
+            await self._notify([booking.id], "expired", now)
 
     @staticmethod
     def _require_active(booking: Booking) -> None:
@@ -719,6 +749,8 @@ class BookingService:
         booking.updated_at = now
         await self.repo.deactivate_allocations(booking.id)
         await self.repo.add(booking)
+        by_place = actor.manages(booking.place_id) and actor.user_id != booking.booker_user_id
+        await self._notify([booking.id], "cancelled", now, actor, by_place, reason)
 
     async def cancel(self, actor: Actor, booking_id: int, reason: str = "") -> BookingRead:
         """Cancel a booking and free its units (users: before the place's deadline)."""
@@ -813,6 +845,7 @@ class BookingService:
         booking.sequence += 1
         booking.updated_at = now
         await self.repo.add(booking)
+        await self._notify([booking.id], "confirmed", now, actor, True, reason)
         return await self.read(booking)
 
     async def refuse(self, actor: Actor, booking_id: int, reason: str = "") -> BookingRead:
@@ -828,6 +861,7 @@ class BookingService:
         booking.updated_at = now
         await self.repo.deactivate_allocations(booking.id)
         await self.repo.add(booking)
+        await self._notify([booking.id], "refused", now, actor, True, reason)
         return await self.read(booking)
 
     async def confirm_hold(self, booking_id: int) -> BookingRead:
@@ -854,7 +888,10 @@ class BookingService:
 
     async def release_expired_holds(self, now: datetime | None = None) -> int:
         """Mark every lapsed hold expired and free its units; return how many (for the CLI)."""
-        return len(await self.repo.release_expired_holds(now or self.clock()))
+        now = now or self.clock()
+        expired = await self.repo.release_expired_holds(now)
+        await self._notify(expired, "expired", now)
+        return len(expired)
 
     # availability -------------------------------------------------------------------
     def _days(

@@ -8,12 +8,16 @@ from pathlib import Path
 import swagger_ui_bundle
 from litestar import Litestar, Router
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
+from billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
+from billing.runtime import Billing
+from billing.runtime import after_response as billing_after_response
 from booking.controllers import CONTROLLERS as BOOKING_CONTROLLERS
 from booking.feeds.controllers import CONTROLLERS as FEED_CONTROLLERS
 from mutualab import __version__
@@ -34,7 +38,9 @@ from mutualab.clock import Clock, provide_clock, system_clock
 from mutualab.db import Database, provide_db_session
 from mutualab.errors import EXCEPTION_HANDLERS
 from mutualab.health import health
+from mutualab.openapi import document_problems
 from mutualab.settings import Settings, get_settings
+from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
 
 SWAGGER_ASSETS = "/static/swagger"
@@ -82,7 +88,11 @@ def create_app(
     owns_database = database is None
     db = database or Database.from_settings(settings)
 
+    # Billing: Stripe when configured; its listener reacts to booking changes (booking.events).
+    billing = Billing.from_settings(settings, db, clock)
+
     async def close_database() -> None:
+        await billing.close()
         if owns_database:
             await db.dispose()
 
@@ -99,11 +109,12 @@ def create_app(
             *ACCOUNT_CONTROLLERS,
             *BOOKING_CONTROLLERS,
             *FEED_CONTROLLERS,
+            *BILLING_CONTROLLERS,
             health,
         ],
     )
     app = Litestar(
-        route_handlers=[api, swagger_assets],
+        route_handlers=[api, pages_router(), static_files(), swagger_assets],
         dependencies={
             "db_session": Provide(provide_db_session),
             "actor": Provide(provide_actor, sync_to_thread=False),
@@ -115,14 +126,21 @@ def create_app(
             # Static assets and the OpenAPI page need no identity: skip the lookup.
             DefineMiddleware(ActorMiddleware, exclude=["^/static/", "^/schema"]),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,
+        # Browsers asking for an unknown address get a page; programs keep problem details.
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: negotiated_http_exception},
+        template_config=template_config(),
         openapi_config=_openapi_config(),
+        on_startup=[document_problems],
         on_shutdown=[close_database],
+        # Provider calls queued by a request (refunds, cancelled PaymentIntents) run after it.
+        after_response=billing_after_response,
         debug=False,
         logging_config=None,
     )
     app.state.settings = settings
     app.state.database = db
     app.state.clock = clock
+    app.state.billing = billing
+    app.state.booking_listeners = billing.listeners
     logging.getLogger("mutualab").setLevel(logging.INFO)
     return app

@@ -8,8 +8,11 @@ import secrets
 import click
 import uvicorn
 
+from billing import maintenance
+from billing.runtime import Billing
 from mutualab import migrate
 from mutualab.accounts.bootstrap import ensure_admin, ensure_demo_people
+from mutualab.clock import system_clock
 from mutualab.db import Database
 from mutualab.demo import demo_place_ids, seed_demo
 from mutualab.settings import Settings, get_settings
@@ -132,3 +135,58 @@ def seed_demo_command() -> None:
     click.echo(f"Created: {', '.join(created)}" if created else "Demo data already loaded.")
     for line in people:
         click.echo(line)
+
+
+# billing (issue 5) -------------------------------------------------------------------------
+async def _expire_holds(settings: Settings) -> str:
+    database = Database.from_settings(settings)
+    billing = Billing.from_settings(settings, database, system_clock)
+    try:
+        released, report = await maintenance.expire_holds(billing)
+    finally:
+        await billing.close()
+        await database.dispose()
+    lines = [
+        f"{released} expired hold(s) released, {report.intents_cancelled} PaymentIntent(s) "
+        f"cancelled, {report.refunds_sent} refund(s) sent."
+    ]
+    lines += [f"error: {error}" for error in report.errors]
+    return "\n".join(lines)
+
+
+async def _verify_invoices(settings: Settings, place_id: int | None) -> list[str]:
+    database = Database.from_settings(settings)
+    billing = Billing.from_settings(settings, database, system_clock)
+    try:
+        return [str(finding) for finding in await maintenance.verify(billing, place_id)]
+    finally:
+        await billing.close()
+        await database.dispose()
+
+
+@main.group()
+def bookings() -> None:
+    """Booking maintenance."""
+
+
+@bookings.command("expire-holds")
+def expire_holds() -> None:
+    """Release lapsed holds and cancel their Stripe PaymentIntents (run it every minute)."""
+    click.echo(asyncio.run(_expire_holds(get_settings())))
+
+
+@main.group()
+def invoices() -> None:
+    """Invoices and credit notes."""
+
+
+@invoices.command("verify")
+@click.option("--place", "place_id", type=int, default=None, help="Only this place.")
+def invoices_verify(place_id: int | None) -> None:
+    """Recompute every invoice chain; exit 1 naming each document that was tampered with."""
+    findings = asyncio.run(_verify_invoices(get_settings(), place_id))
+    if findings:
+        for finding in findings:
+            click.echo(finding, err=True)
+        raise SystemExit(1)
+    click.echo("All invoices and credit notes are intact.")

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, ge=1, le=1440)
     password_min_score: int = Field(default=3, ge=0, le=4, description="zxcvbn score, 0-4")
     debug: bool = False
+    # Card payments (billing). Unset: card payments are not offered. Never commit a real key.
+    stripe_secret_key: SecretStr | None = Field(
+        default=None, description="sk_live_... / sk_test_..."
+    )
+    stripe_publishable_key: str | None = Field(default=None, description="pk_..., for Stripe.js")
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None, description="whsec_... of the webhook endpoint /api/stripe/webhook"
+    )
+    stripe_api_base: str | None = Field(
+        default=None, description="Another Stripe API address (tests: a local peer)"
+    )
+    stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
 
     @property
     def secure_cookies(self) -> bool:

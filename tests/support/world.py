@@ -9,6 +9,7 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
+from billing.models import PlaceBilling, PriceList, PriceRate
 from booking.feeds.models import CalendarFeed
 from mutualab.accounts.models import ApiToken, Certification, Training
 from mutualab.accounts.passwords import hash_password
@@ -85,6 +86,22 @@ async def _place(database: Database, slug: str) -> tuple[int, int, int, int]:
         await CatalogueRepository(session).sync_units(room)
         assert resource.id is not None
         session.add(PlaceException(place_id=place.id, day=EXCEPTION_DAY, closed=True))
+        # Billing: the laser is priced; anyone may pay on invoice or on site (no Stripe here).
+        prices = PriceList(
+            place_id=place.id, scope=f"resource:{resource.id}", resource_id=resource.id
+        )
+        session.add(prices)
+        await session.flush()
+        assert prices.id is not None
+        session.add(PriceRate(price_list_id=prices.id, user_type_code="*", hourly_cents=1500))
+        session.add(
+            PlaceBilling(
+                place_id=place.id,
+                invoice_prefix=f"W{place.id}",
+                payment_methods={"*": ["card", "invoice", "on_site"]},
+                refund_tiers=[{"hours": 48, "percent": 100, "label": ""}],
+            )
+        )
         start = datetime(2027, 6, 1, 8, tzinfo=UTC)
         blackout = Blackout(
             resource_id=resource.id, starts_at=start, ends_at=start.replace(hour=10)

@@ -1,0 +1,354 @@
+"""Thin HTTP controllers of billing: parse, authorize, call the services.
+
+Most handlers use the request's transaction (``db_session``). Checkout, refresh and the Stripe
+webhook manage their own short transactions instead, because they call Stripe and a provider call
+must never run inside a transaction: checkout commits the held booking and its payment, *then*
+creates the PaymentIntent (idempotency key per booking and attempt) and records it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, MediaType, Request, Response, get, post, put
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from billing.invoicing import DocumentService
+from billing.models import BillingDocument
+from billing.payments import SYSTEM, PaymentService, summary
+from billing.prices import PriceService
+from billing.providers.base import ProviderError, WebhookSignatureError
+from billing.render import invoice_html, invoice_pdf
+from billing.repository import BillingRepository
+from billing.runtime import Billing, transaction
+from billing.schemas import (
+    BillingSettingsRead,
+    BillingSettingsWrite,
+    BookingBilling,
+    CheckoutRead,
+    CheckoutRequest,
+    DocumentPage,
+    DocumentRead,
+    PaymentRead,
+    PriceListRead,
+    PriceListWrite,
+    QuoteRead,
+    QuoteRequest,
+    RecordPayment,
+    WebhookAck,
+)
+from mutualab.auth.actor import Actor
+from mutualab.auth.guards import require_manager, require_user
+from mutualab.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
+from mutualab.clock import Clock
+from mutualab.errors import AppError, NotFoundError
+
+Me = NamedDependency[Actor]
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+
+
+class InvalidSignature(AppError):
+    """A webhook that does not carry a valid Stripe signature."""
+
+    status_code = 400
+    code = "invalid_signature"
+    title = "Invalid signature"
+
+
+class ProviderUnavailable(AppError):
+    """The card provider could not be reached; the caller may retry."""
+
+    status_code = 503
+    code = "payment_provider_unavailable"
+    title = "Payment provider unavailable"
+
+
+def billing_of(state: State) -> Billing:
+    """The application's billing runtime."""
+    billing: Billing = state.billing
+    return billing
+
+
+def provide_prices(db_session: NamedDependency[AsyncSession], state: State) -> PriceService:
+    """Price lists, settings and quotes in this request's transaction."""
+    return billing_of(state).prices(db_session)
+
+
+def provide_payments(db_session: NamedDependency[AsyncSession], state: State) -> PaymentService:
+    """Payments in this request's transaction."""
+    return billing_of(state).services(db_session)
+
+
+PRICES = {"prices": Provide(provide_prices, sync_to_thread=False)}
+PAYMENTS = {"payments": Provide(provide_payments, sync_to_thread=False)}
+Prices = NamedDependency[PriceService]
+Payments = NamedDependency[PaymentService]
+
+
+class PriceController(Controller):
+    """Price lists and quotes (public), edited by the managers of the place."""
+
+    path = "/api"
+    tags = ["billing"]
+    dependencies = PRICES
+    opt = PUBLIC
+
+    @get("/places/{place_id:int}/price-lists", opt=PUBLIC)
+    async def price_lists(self, prices: Prices, place_id: FromPath[int]) -> list[PriceListRead]:
+        """The price lists of a place: per resource or kind, per user type, with VAT."""
+        return await prices.price_lists(place_id)
+
+    @put(
+        "/places/{place_id:int}/price-lists",
+        opt=PLACE_MANAGER,
+        guards=[require_manager],
+        security=BEARER,
+    )
+    async def set_price_list(
+        self,
+        prices: Prices,
+        actor: Me,
+        clock: NamedDependency[Clock],
+        place_id: FromPath[int],
+        data: JSONBody[PriceListWrite],
+    ) -> PriceListRead:
+        """Create or replace the price list of a resource, or of a kind of resource."""
+        return await prices.set_price_list(actor, place_id, data, clock())
+
+    @post("/quotes", status_code=HTTP_200_OK, opt=PUBLIC)
+    async def quote(self, prices: Prices, actor: Me, data: JSONBody[QuoteRequest]) -> QuoteRead:
+        """Price a booking: lines, VAT and totals, and the fingerprint checkout expects."""
+        user_type = await prices.user_type_for(actor, data.organisation_id, data.user_type)
+        priced = await prices.price(data.items, data.starts_at, data.ends_at, user_type)
+        return await prices.quote_read(priced)
+
+
+class BillingSettingsController(Controller):
+    """How a place bills: payment methods per user type, cancellation refunds, invoices."""
+
+    path = "/api/places/{place_id:int}/billing-settings"
+    tags = ["billing"]
+    dependencies = PRICES
+    guards = [require_manager]
+    security = BEARER
+    opt = PLACE_MANAGER
+
+    @get("/", opt=PLACE_MANAGER)
+    async def get_settings(
+        self, prices: Prices, actor: Me, place_id: FromPath[int]
+    ) -> BillingSettingsRead:
+        """The billing settings of the place."""
+        return await prices.get_settings(actor, place_id)
+
+    @put("/", opt=PLACE_MANAGER)
+    async def set_settings(
+        self,
+        prices: Prices,
+        actor: Me,
+        clock: NamedDependency[Clock],
+        place_id: FromPath[int],
+        data: JSONBody[BillingSettingsWrite],
+    ) -> BillingSettingsRead:
+        """Replace the billing settings of the place."""
+        return await prices.set_settings(actor, place_id, data, clock())
+
+
+async def _document(payments: PaymentService, actor: Actor, document_id: int) -> BillingDocument:
+    document = await payments.repo.document(document_id)
+    if document is None:
+        raise NotFoundError(f"No invoice with id {document_id}.", code="invoice_not_found")
+    try:
+        await payments.visible_booking(actor, document.booking_id)
+    except NotFoundError:
+        raise NotFoundError(
+            f"No invoice with id {document_id}.", code="invoice_not_found"
+        ) from None
+    return document
+
+
+class PaymentController(Controller):
+    """Checkout and payments of the logged-in user; invoices of their bookings."""
+
+    path = "/api"
+    tags = ["billing"]
+    guards = [require_user]
+    security = BEARER
+    opt = USER
+
+    @post("/checkout", status_code=HTTP_201_CREATED, opt=USER)
+    async def checkout(
+        self, state: State, actor: Me, data: JSONBody[CheckoutRequest]
+    ) -> CheckoutRead:
+        """Book and pay at the quoted price (409 price_changed if it moved)."""
+        billing = billing_of(state)
+        async with transaction(billing.database) as session:
+            services = billing.services(session)
+            payment, _, priced = await services.checkout(actor, data, billing.clock())
+            quote = await services.prices.quote_read(priced)
+            payment_id = payment.id
+        assert payment_id is not None
+        # After commit: the booking is held whatever Stripe answers; a failed call is retried by
+        # POST /api/payments/{id}/refresh or the next dispatch.
+        if payment.method == "card":
+            await billing.start_intent(payment_id)
+        async with transaction(billing.database, write=False) as session:
+            services = billing.services(session)
+            payment_row = await services.repo.payment(payment_id)
+            assert payment_row is not None
+            booking = await services.bookings.get(SYSTEM, payment_row.booking_id)
+            return CheckoutRead(
+                booking=booking, payment=await services.read(payment_row, actor), quote=quote
+            )
+
+    @get("/payments/{payment_id:int}", opt=BOOKING, dependencies=PAYMENTS)
+    async def get_payment(
+        self, payments: Payments, actor: Me, payment_id: FromPath[int]
+    ) -> PaymentRead:
+        """A payment: status, why it ended so, refunds and documents."""
+        return await payments.read(await payments.visible_payment(actor, payment_id), actor)
+
+    @post("/payments/{payment_id:int}/refresh", status_code=HTTP_200_OK, opt=BOOKING)
+    async def refresh(self, state: State, actor: Me, payment_id: FromPath[int]) -> PaymentRead:
+        """Ask Stripe for the PaymentIntent's state and apply it (after the card holder paid)."""
+        billing = billing_of(state)
+        async with transaction(billing.database, write=False) as session:
+            payment = await billing.services(session).visible_payment(actor, payment_id)
+        try:
+            if payment.method == "card" and payment.intent_id is None:
+                await billing.start_intent(payment_id)
+            elif payment.method == "card" and payment.intent_id is not None:
+                await billing.sync_intent(payment.intent_id)
+                await billing.dispatch()
+        except ProviderError as exc:
+            raise ProviderUnavailable(f"Stripe could not be reached: {exc}") from exc
+        async with transaction(billing.database, write=False) as session:
+            services = billing.services(session)
+            return await services.read(await services.visible_payment(actor, payment_id), actor)
+
+    @get("/bookings/{booking_id:int}/billing", opt=BOOKING, dependencies=PAYMENTS)
+    async def booking_billing(
+        self, payments: Payments, actor: Me, booking_id: FromPath[int]
+    ) -> BookingBilling:
+        """What a booking costs and how it was paid, refunded and invoiced."""
+        return await payments.booking_billing(actor, booking_id)
+
+    @get("/invoices/{invoice_id:int}", opt=BOOKING, dependencies=PAYMENTS)
+    async def get_invoice(
+        self, payments: Payments, actor: Me, invoice_id: FromPath[int]
+    ) -> DocumentRead:
+        """An invoice or credit note with its sealed content and chain hashes."""
+        document = await _document(payments, actor, invoice_id)
+        return DocumentRead(
+            **summary(document).model_dump(),
+            place_id=document.place_id,
+            previous_hash=document.previous_hash,
+            hash=document.hash,
+            content=document.content,
+        )
+
+    @get(
+        "/invoices/{invoice_id:int}/print",
+        opt=BOOKING,
+        dependencies=PAYMENTS,
+        media_type=MediaType.HTML,
+    )
+    async def print_invoice(
+        self, payments: Payments, actor: Me, invoice_id: FromPath[int]
+    ) -> Response[str]:
+        """The invoice or credit note as a printable page."""
+        document = await _document(payments, actor, invoice_id)
+        return Response(invoice_html(document.content, document.hash), media_type=MediaType.HTML)
+
+    @get("/invoices/{invoice_id:int}/pdf", opt=BOOKING, dependencies=PAYMENTS)
+    async def invoice_pdf(
+        self, payments: Payments, actor: Me, invoice_id: FromPath[int]
+    ) -> Response[bytes]:
+        """The invoice or credit note as a PDF file."""
+        document = await _document(payments, actor, invoice_id)
+        return Response(
+            invoice_pdf(document.content, document.hash),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{document.number}.pdf"'},
+        )
+
+
+class BillingManagerController(Controller):
+    """What the managers of a place do with payments and invoices."""
+
+    path = "/api"
+    tags = ["billing"]
+    dependencies = PAYMENTS
+    guards = [require_manager]
+    security = BEARER
+    opt = PLACE_MANAGER
+
+    @post("/payments/{payment_id:int}/record", status_code=HTTP_200_OK, opt=PLACE_MANAGER)
+    async def record(
+        self,
+        payments: Payments,
+        actor: Me,
+        clock: NamedDependency[Clock],
+        payment_id: FromPath[int],
+        data: JSONBody[RecordPayment],
+    ) -> PaymentRead:
+        """Record money received on site or by transfer (on-site payments are invoiced then)."""
+        payment = await payments.record(actor, payment_id, data, clock())
+        return await payments.read(payment, actor)
+
+    @get("/places/{place_id:int}/invoices", opt=PLACE_MANAGER)
+    async def place_invoices(
+        self,
+        payments: Payments,
+        actor: Me,
+        place_id: FromPath[int],
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> DocumentPage:
+        """The invoices and credit notes of the place, newest first."""
+        await payments.prices.catalogue.managed_place(actor, place_id)
+        rows, total = await payments.repo.documents_of_place(place_id, limit, offset)
+        return DocumentPage(
+            items=[summary(r) for r in rows], total=total, limit=limit, offset=offset
+        )
+
+
+class StripeWebhookController(Controller):
+    """Events Stripe sends: verified on the raw body, stored by id, applied once."""
+
+    path = "/api/stripe"
+    tags = ["billing"]
+    opt = PUBLIC
+
+    @post("/webhook", status_code=HTTP_200_OK, opt=PUBLIC)
+    async def webhook(self, state: State, request: Request[Any, Any, Any]) -> WebhookAck:
+        """Receive a Stripe event (400 and nothing changed when the signature is not valid)."""
+        billing = billing_of(state)
+        if billing.gateway is None:
+            raise InvalidSignature("Card payments are not configured on this instance.")
+        payload = await request.body()
+        try:
+            event = billing.gateway.verify_webhook(payload, request.headers.get("stripe-signature"))
+        except WebhookSignatureError as exc:
+            raise InvalidSignature(f"The Stripe signature is not valid: {exc}") from exc
+        try:
+            outcome = await billing.handle_webhook(event)
+        except ProviderError as exc:
+            # Not stored: Stripe delivers the event again later.
+            raise ProviderUnavailable(f"Stripe could not be reached: {exc}") from exc
+        return WebhookAck(received=True, event_id=event.id, outcome=outcome)
+
+
+CONTROLLERS = [
+    PriceController,
+    BillingSettingsController,
+    PaymentController,
+    BillingManagerController,
+    StripeWebhookController,
+]
+
+__all__ = ["CONTROLLERS", "BillingRepository", "DocumentService"]

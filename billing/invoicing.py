@@ -1,0 +1,428 @@
+"""Invoices and credit notes: gap-free numbers, French mentions, the SHA-256 chain, verification.
+
+Issuing happens inside the transaction that confirms (or pays, or cancels) the booking: the
+series counter row is locked (``FOR UPDATE`` on PostgreSQL; SQLite writers are serialised by
+``BEGIN IMMEDIATE``), the next number is taken, the content is built with that number and sealed
+after the series' last hash (:mod:`billing.ledger`), and the counter moves on. A rolled-back
+transaction takes its number back with it, so numbers never have gaps. Documents are never
+updated (triggers refuse it); a correction is a credit note.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from billing.ledger import (
+    GENESIS_HASH,
+    StoredDocument,
+    chain_hash,
+    format_number,
+    parse_number,
+    verify_chain,
+)
+from billing.models import BillingDocument, DocumentSeries, Payment, PlaceBilling
+from billing.pricing import VatBreakdownLine, VatKind, credit_breakdown
+from billing.providers.base import METHODS
+from billing.repository import BillingRepository
+from booking.schemas import BookingRead
+from mutualab.accounts.models import Organisation, User
+from resources.models import Place
+
+TITLES = {"invoice": "Facture", "credit_note": "Avoir"}
+LATE_PENALTIES = (
+    "Pénalités de retard : trois fois le taux d'intérêt légal, exigibles dès le lendemain de "
+    "la date d'échéance. Pas d'escompte pour paiement anticipé."
+)
+RECOVERY_INDEMNITY = (
+    "Indemnité forfaitaire pour frais de recouvrement due par un professionnel en cas de "
+    "retard de paiement : 40 € (art. L441-10 et D441-5 du code de commerce)."
+)
+
+
+def utc_text(instant: datetime) -> str:
+    """An instant as canonical content writes it."""
+    return instant.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def credit_prefix(prefix: str) -> str:
+    """The series prefix of credit notes (``F12`` -> ``F12-AV``)."""
+    return f"{prefix}-AV"
+
+
+def seller_of(place: Place, settings: PlaceBilling) -> dict[str, Any]:
+    """The seller's identity as an invoice must state it."""
+    siret = place.operator_siret
+    return {
+        "name": place.operator_name,
+        "trade_name": place.name,
+        "address": place.address,
+        "postcode": place.postcode,
+        "town": place.town,
+        "siret": siret,
+        "siren": siret[:9] if siret else None,
+        "vat_number": settings.seller_vat_number,
+        "legal_mention": settings.seller_legal_mention or None,
+        "email": place.email,
+    }
+
+
+def buyer_of(user: User, organisation: Organisation | None) -> dict[str, Any]:
+    """The buyer's identity: the organisation booked for, else the person."""
+    if organisation is not None:
+        return {
+            "kind": "organisation",
+            "name": organisation.name,
+            "address": organisation.billing_address,
+            "postcode": organisation.billing_postcode,
+            "town": organisation.billing_town,
+            "siret": organisation.siret,
+            "siren": organisation.siren or (organisation.siret[:9] if organisation.siret else None),
+            "vat_number": organisation.vat_number,
+            "email": organisation.billing_email,
+            "contact": user.display_name,
+        }
+    return {
+        "kind": "person",
+        "name": user.display_name,
+        "address": None,
+        "postcode": None,
+        "town": None,
+        "siret": None,
+        "siren": None,
+        "vat_number": None,
+        "email": user.email,
+        "contact": None,
+    }
+
+
+def _hours(minutes: int) -> str:
+    value = Decimal(minutes) / 60
+    return f"{value.quantize(Decimal('0.01'))}"
+
+
+def breakdown_of(quote: dict[str, Any]) -> list[VatBreakdownLine]:
+    """The stored quote's VAT breakdown as pure values."""
+    return [
+        VatBreakdownLine(VatKind(b["kind"]), Decimal(b["rate"]), b["base_cents"], b["vat_cents"])
+        for b in quote["breakdown"]
+    ]
+
+
+def _breakdown_json(lines: list[VatBreakdownLine] | tuple[VatBreakdownLine, ...]) -> list[Any]:
+    return [
+        {
+            "kind": b.kind.value,
+            "rate": f"{b.rate:.2f}",
+            "base_cents": b.base_cents,
+            "vat_cents": b.vat_cents,
+        }
+        for b in lines
+    ]
+
+
+def invoice_lines(quote: dict[str, Any]) -> list[dict[str, Any]]:
+    """Invoice lines from the quote that was charged."""
+    return [
+        {
+            "label": line["label"],
+            "quantity": line["quantity"],
+            "minutes": line["minutes"],
+            "hours": _hours(line["minutes"]),
+            "unit_price_excl_vat_cents": line["unit_price_cents"],
+            "per_unit": line["per_unit"],
+            "flat_fee_excl_vat_cents": line["flat_fee_cents"],
+            "minimum_applied": line["minimum_applied"],
+            "free": line["free"],
+            "total_excl_vat_cents": line["total_excl_vat_cents"],
+            "vat_kind": line["vat_kind"],
+            "vat_rate": line["vat_rate"],
+            "vat_cents": line["vat_cents"],
+            "total_incl_vat_cents": line["total_incl_vat_cents"],
+            "mention": line["mention"],
+        }
+        for line in quote["lines"]
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """Who sells and who buys, with the booking the document is about."""
+
+    place: Place
+    settings: PlaceBilling
+    buyer: User
+    organisation: Organisation | None
+    booking: BookingRead
+
+
+class DocumentService:
+    """Issues, reads and verifies invoices and credit notes."""
+
+    def __init__(self, repository: BillingRepository) -> None:
+        self.repo = repository
+
+    async def _issue(
+        self,
+        *,
+        kind: str,
+        party: Party,
+        payment: Payment,
+        now: datetime,
+        body: dict[str, Any],
+        corrects: BillingDocument | None = None,
+    ) -> BillingDocument:
+        place = party.place
+        assert place.id is not None and payment.id is not None
+        tz = ZoneInfo(place.timezone)
+        issued_on = now.astimezone(tz).date()
+        prefix = party.settings.invoice_prefix
+        if kind == "credit_note":
+            prefix = credit_prefix(prefix)
+        previous_year = await self.repo.last_series_before(place.id, kind, issued_on.year)
+        genesis = previous_year.last_hash if previous_year is not None else GENESIS_HASH
+        series = await self.repo.lock_series(place.id, kind, issued_on.year, prefix, genesis)
+        assert series.id is not None
+        sequence = series.last_sequence + 1
+        number = format_number(series.prefix, series.year, sequence)
+        booking = party.booking
+        local_start = booking.starts_at.astimezone(tz)
+        local_end = booking.ends_at.astimezone(tz)
+        content: dict[str, Any] = {
+            "type": kind,
+            "title": TITLES[kind],
+            "number": number,
+            "issued_on": issued_on.isoformat(),
+            "issued_at": utc_text(now),
+            "currency": payment.currency,
+            "operation_category": "Prestation de services",
+            "seller": seller_of(place, party.settings),
+            "buyer": buyer_of(party.buyer, party.organisation),
+            "booking": {
+                "id": booking.id,
+                "reference": booking.reference,
+                "starts_at": utc_text(booking.starts_at),
+                "ends_at": utc_text(booking.ends_at),
+                "local_start": local_start.strftime("%Y-%m-%d %H:%M"),
+                "local_end": local_end.strftime("%Y-%m-%d %H:%M"),
+                "timezone": tz.key,
+            },
+            "service_date": local_start.date().isoformat(),
+            "corrects": (
+                {
+                    "number": corrects.number,
+                    "issued_on": corrects.content.get("issued_on"),
+                }
+                if corrects is not None
+                else None
+            ),
+            **body,
+        }
+        document_hash = chain_hash(series.last_hash, content)
+        document = BillingDocument(
+            series_id=series.id,
+            place_id=place.id,
+            kind=kind,
+            number=number,
+            sequence=sequence,
+            issued_at=now,
+            booking_id=booking.id,
+            payment_id=payment.id,
+            buyer_user_id=party.buyer.id or 0,
+            organisation_id=party.organisation.id if party.organisation is not None else None,
+            corrects_id=corrects.id if corrects is not None else None,
+            total_incl_vat_cents=int(body["total_incl_vat_cents"]),
+            content=content,
+            previous_hash=series.last_hash,
+            hash=document_hash,
+        )
+        series.last_sequence = sequence
+        series.last_hash = document_hash
+        await self.repo.add(document, series)
+        return document
+
+    async def issue_invoice(self, party: Party, payment: Payment, now: datetime) -> BillingDocument:
+        """Invoice a booking at the price of its payment's quote."""
+        quote = payment.quote
+        method = METHODS[payment.method]
+        paid = payment.paid_at is not None
+        terms = (
+            f"Payée le {payment.paid_at.astimezone(ZoneInfo(party.place.timezone)).date()} "
+            f"({method.label_fr})."
+            if payment.paid_at is not None
+            else f"À payer au plus tard le {payment.due_on} ({method.label_fr})."
+        )
+        body = {
+            "lines": invoice_lines(quote),
+            "vat_breakdown": quote["breakdown"],
+            "total_excl_vat_cents": quote["total_excl_vat_cents"],
+            "total_vat_cents": quote["total_vat_cents"],
+            "total_incl_vat_cents": quote["total_incl_vat_cents"],
+            "mentions": quote.get("mentions", []),
+            "payment": {
+                "method": payment.method,
+                "method_label": method.label_fr,
+                "status": "paid" if paid else "due",
+                "paid_on": (
+                    payment.paid_at.astimezone(ZoneInfo(party.place.timezone)).date().isoformat()
+                    if payment.paid_at is not None
+                    else None
+                ),
+                "due_on": payment.due_on.isoformat() if payment.due_on is not None else None,
+                "purchase_order": payment.purchase_order,
+                "terms": terms,
+                "late_penalties": LATE_PENALTIES,
+                "recovery_indemnity": (
+                    RECOVERY_INDEMNITY if party.organisation is not None else None
+                ),
+            },
+            "reason": None,
+        }
+        return await self._issue(kind="invoice", party=party, payment=payment, now=now, body=body)
+
+    async def issue_credit_note(
+        self,
+        party: Party,
+        payment: Payment,
+        invoice: BillingDocument,
+        amount_incl_cents: int,
+        reason: str,
+        now: datetime,
+    ) -> BillingDocument:
+        """Credit ``amount_incl_cents`` of an invoice (the whole of it, or a share per VAT rate)."""
+        invoiced = breakdown_of({"breakdown": invoice.content["vat_breakdown"]})
+        credited = credit_breakdown(invoiced, amount_incl_cents)
+        whole = amount_incl_cents == invoice.total_incl_vat_cents
+        if whole:
+            lines = invoice.content["lines"]
+        else:
+            lines = [
+                {
+                    "label": f"Remboursement partiel de la facture {invoice.number}",
+                    "quantity": 1,
+                    "minutes": 0,
+                    "hours": "0.00",
+                    "unit_price_excl_vat_cents": entry.base_cents,
+                    "per_unit": False,
+                    "flat_fee_excl_vat_cents": 0,
+                    "minimum_applied": False,
+                    "free": False,
+                    "total_excl_vat_cents": entry.base_cents,
+                    "vat_kind": entry.kind.value,
+                    "vat_rate": f"{entry.rate:.2f}",
+                    "vat_cents": entry.vat_cents,
+                    "total_incl_vat_cents": entry.base_cents + entry.vat_cents,
+                    "mention": None,
+                }
+                for entry in credited
+                if entry.base_cents + entry.vat_cents
+            ]
+        body = {
+            "lines": lines,
+            "vat_breakdown": _breakdown_json(credited),
+            "total_excl_vat_cents": sum(b.base_cents for b in credited),
+            "total_vat_cents": sum(b.vat_cents for b in credited),
+            "total_incl_vat_cents": amount_incl_cents,
+            "mentions": invoice.content.get("mentions", []),
+            "payment": {
+                "method": payment.method,
+                "method_label": METHODS[payment.method].label_fr,
+                "status": "credit",
+                "paid_on": None,
+                "due_on": None,
+                "purchase_order": payment.purchase_order,
+                "terms": (
+                    "Remboursé sur la carte de paiement."
+                    if payment.method == "card"
+                    else "Vient en déduction du montant dû, ou remboursé par le lieu."
+                ),
+                "late_penalties": None,
+                "recovery_indemnity": None,
+            },
+            "reason": reason,
+        }
+        return await self._issue(
+            kind="credit_note", party=party, payment=payment, now=now, body=body, corrects=invoice
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something wrong in the stored documents, naming the document."""
+
+    place_id: int
+    series: str
+    number: str
+    code: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.series}, place {self.place_id}): {self.code}: {self.detail}"
+
+
+def _series_name(series: DocumentSeries) -> str:
+    return f"{series.kind} {series.prefix}-{series.year}"
+
+
+async def verify_documents(repo: BillingRepository, place_id: int | None = None) -> list[Finding]:
+    """Recompute every chain and check each row against its content; [] means intact."""
+    findings: list[Finding] = []
+    for series in await repo.all_series(place_id):
+        assert series.id is not None
+        name = _series_name(series)
+        documents = await repo.documents_of_series(series.id)
+        stored = [StoredDocument(d.number, d.content, d.previous_hash, d.hash) for d in documents]
+        for problem in verify_chain(
+            stored, prefix=series.prefix, year=series.year, previous_hash=series.genesis_hash
+        ):
+            findings.append(
+                Finding(series.place_id, name, problem.number, problem.code.value, problem.detail)
+            )
+        for document in documents:
+            content = document.content if isinstance(document.content, dict) else {}
+            checks = {
+                "kind": (document.kind, content.get("type")),
+                "total_incl_vat_cents": (
+                    document.total_incl_vat_cents,
+                    content.get("total_incl_vat_cents"),
+                ),
+                "booking": (document.booking_id, (content.get("booking") or {}).get("id")),
+            }
+            with contextlib.suppress(ValueError):
+                checks["sequence"] = (document.sequence, parse_number(document.number).sequence)
+            for field, (column, written) in checks.items():
+                if column != written:
+                    findings.append(
+                        Finding(
+                            series.place_id,
+                            name,
+                            document.number,
+                            "row_mismatch",
+                            f"column {field} is {column!r} but the sealed content says {written!r}",
+                        )
+                    )
+        last = documents[-1] if documents else None
+        if series.last_sequence != (last.sequence if last else 0) or series.last_hash != (
+            last.hash if last else series.genesis_hash
+        ):
+            findings.append(
+                Finding(
+                    series.place_id,
+                    name,
+                    last.number if last else f"{series.prefix}-{series.year}",
+                    "series_mismatch",
+                    f"the counter says {series.last_sequence} issued ending with hash "
+                    f"{series.last_hash[:12]}…, the documents end at "
+                    f"{last.sequence if last else 0}: documents were removed or added",
+                )
+            )
+    return findings
+
+
+def document_date(document: BillingDocument) -> date:
+    """The issue date written on a document."""
+    return date.fromisoformat(str(document.content["issued_on"]))

@@ -1,0 +1,22 @@
+"""Jobs the command line runs: release expired holds (cancelling their PaymentIntents), verify
+the invoice chains."""
+
+from __future__ import annotations
+
+from billing.invoicing import Finding, verify_documents
+from billing.repository import BillingRepository
+from billing.runtime import Billing, DispatchReport, transaction
+
+
+async def expire_holds(billing: Billing) -> tuple[int, DispatchReport]:
+    """Mark lapsed holds expired (billing's listener queues their PaymentIntents for cancelling),
+    then make the queued provider calls after commit."""
+    async with transaction(billing.database) as session:
+        released = await billing.bookings(session).release_expired_holds()
+    return released, await billing.dispatch()
+
+
+async def verify(billing: Billing, place_id: int | None = None) -> list[Finding]:
+    """Everything wrong with the stored invoices and credit notes ([] when intact)."""
+    async with transaction(billing.database, write=False) as session:
+        return await verify_documents(BillingRepository(session), place_id)

@@ -1,0 +1,272 @@
+"""Billing tables: price lists, place billing settings, payments, refunds, Stripe events, and the
+invoices and credit notes with their per-series counters.
+
+Money is integer cents (EUR). VAT rates are integer hundredths of a percent (``2000`` = 20.00 %)
+so that no float and no database-specific decimal type is involved. Issued documents
+(``billing_document``) are never updated: migration 0004 adds triggers that refuse UPDATE and
+DELETE on both databases, and ``mutualab invoices verify`` recomputes their hash chain.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from mutualab.models import created_at_field, utc_column
+
+VAT_KINDS = ("taxable", "exempt", "franchise", "out_of_scope")
+PAYMENT_METHODS = ("card", "on_site", "invoice", "free")
+PAYMENT_STATUSES = (
+    "pending",  # card: awaiting the PaymentIntent or the card holder
+    "requires_action",  # card: 3-D Secure to complete
+    "processing",
+    "failed",  # the last attempt was declined; the card holder may try again until expiry
+    "succeeded",
+    "canceled",
+    "refunded",
+    "partially_refunded",
+    "invoiced",  # pay on invoice: due by ``due_on``
+    "awaiting_on_site",
+    "free",
+)
+REFUND_STATUSES = ("pending", "succeeded", "failed", "manual")
+DOCUMENT_KINDS = ("invoice", "credit_note")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class PriceList(SQLModel, table=True):
+    """The rates of one resource, or of every resource of a kind at a place, and its VAT regime.
+
+    ``scope`` is ``resource:<id>`` or ``kind:<kind>``: a resource's own list wins over its kind's.
+    """
+
+    __tablename__ = "price_list"
+    __table_args__ = (
+        UniqueConstraint("place_id", "scope", name="uq_price_list_scope"),
+        CheckConstraint(_in("vat_kind", VAT_KINDS), name="ck_price_list_vat_kind"),
+        CheckConstraint(
+            "(vat_kind = 'taxable' AND vat_rate_bp > 0 AND vat_rate_bp < 10000) "
+            "OR (vat_kind <> 'taxable' AND vat_rate_bp = 0)",
+            name="ck_price_list_vat_rate",
+        ),
+        CheckConstraint(
+            "(resource_id IS NULL) <> (resource_kind IS NULL)", name="ck_price_list_target"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    place_id: int = Field(foreign_key="place.id", ondelete="CASCADE", index=True)
+    scope: str = Field(max_length=60)
+    resource_id: int | None = Field(default=None, foreign_key="resource.id", ondelete="CASCADE")
+    resource_kind: str | None = Field(default=None, max_length=32)
+    vat_kind: str = Field(default="taxable", max_length=20)
+    vat_rate_bp: int = 2000
+    vat_mention: str | None = Field(default=None, max_length=300)
+    updated_at: datetime = created_at_field()
+
+
+class PriceRate(SQLModel, table=True):
+    """The rate of a price list for one user type (``*``: every type not listed)."""
+
+    __tablename__ = "price_rate"
+    __table_args__ = (
+        UniqueConstraint("price_list_id", "user_type_code", name="uq_price_rate_type"),
+        CheckConstraint(
+            "hourly_cents >= 0 AND hourly_cents <= 100000000", name="ck_price_rate_hourly"
+        ),
+        CheckConstraint(
+            "flat_fee_cents >= 0 AND flat_fee_cents <= 100000000", name="ck_price_rate_fee"
+        ),
+        CheckConstraint(
+            "minimum_cents >= 0 AND minimum_cents <= 100000000", name="ck_price_rate_minimum"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    price_list_id: int = Field(foreign_key="price_list.id", ondelete="CASCADE", index=True)
+    # Not a foreign key: "*" stands for every other type.
+    user_type_code: str = Field(max_length=40)
+    hourly_cents: int = 0
+    per_unit: bool = False
+    flat_fee_cents: int = 0
+    minimum_cents: int = 0
+    free: bool = False
+
+
+class PlaceBilling(SQLModel, table=True):
+    """How a place bills: seller details, payment methods per user type, refunds, holds."""
+
+    __tablename__ = "place_billing"
+    __table_args__ = (
+        CheckConstraint("hold_minutes >= 5 AND hold_minutes <= 1440", name="ck_place_billing_hold"),
+        CheckConstraint(
+            "payment_terms_days >= 0 AND payment_terms_days <= 60", name="ck_place_billing_terms"
+        ),
+    )
+
+    place_id: int = Field(primary_key=True, foreign_key="place.id", ondelete="CASCADE")
+    invoice_prefix: str = Field(max_length=20)
+    seller_vat_number: str | None = Field(default=None, max_length=20)
+    seller_legal_mention: str = Field(default="", max_length=300)
+    # {"citizen": ["card", "on_site"], "school": ["invoice"], "*": ["card"]}
+    payment_methods: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    # [{"hours": 48, "percent": 100}, {"hours": 24, "percent": 50}]
+    refund_tiers: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    hold_minutes: int = 15
+    payment_terms_days: int = 30
+    updated_at: datetime = created_at_field()
+
+
+class Payment(SQLModel, table=True):
+    """How a booking is paid: one row per booking (a new card attempt keeps the row)."""
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        CheckConstraint(_in("method", PAYMENT_METHODS), name="ck_payment_method"),
+        CheckConstraint(_in("status", PAYMENT_STATUSES), name="ck_payment_status"),
+        CheckConstraint("amount_cents >= 0", name="ck_payment_amount"),
+        CheckConstraint(
+            "refunded_cents >= 0 AND refunded_cents <= amount_cents", name="ck_payment_refunded"
+        ),
+        Index("ix_payment_cancel_pending", "cancel_pending"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: int = Field(foreign_key="booking.id", ondelete="RESTRICT", unique=True)
+    place_id: int = Field(foreign_key="place.id", ondelete="RESTRICT", index=True)
+    payer_user_id: int = Field(foreign_key="user_account.id", ondelete="RESTRICT", index=True)
+    organisation_id: int | None = Field(
+        default=None, foreign_key="organisation.id", ondelete="RESTRICT"
+    )
+    user_type_code: str = Field(max_length=40)
+    method: str = Field(max_length=20)
+    status: str = Field(max_length=20)
+    amount_cents: int
+    refunded_cents: int = 0
+    currency: str = Field(default="EUR", max_length=3)
+    quote_fingerprint: str = Field(max_length=64)
+    # The quote as charged (canonical form plus line labels): the invoice is built from it.
+    quote: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    attempt: int = 1
+    intent_id: str | None = Field(default=None, max_length=255, unique=True)
+    client_secret: str | None = Field(default=None, max_length=255)
+    # The PaymentIntent must be cancelled at Stripe (after commit): hold expired, cancelled.
+    cancel_pending: bool = False
+    purchase_order: str | None = Field(default=None, max_length=100)
+    due_on: date | None = None
+    on_site_means: str | None = Field(default=None, max_length=20)
+    failure_code: str | None = Field(default=None, max_length=100)
+    failure_message: str | None = Field(default=None, max_length=500)
+    # Why the payment ended as it did, for the payer (e.g. paid after the hold expired).
+    status_reason: str | None = Field(default=None, max_length=60)
+    status_detail: str | None = Field(default=None, max_length=500)
+    paid_at: datetime | None = utc_column(nullable=True)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class Refund(SQLModel, table=True):
+    """Money given back on a payment: by Stripe (card) or by the place itself (``manual``)."""
+
+    __tablename__ = "refund"
+    __table_args__ = (
+        CheckConstraint(_in("status", REFUND_STATUSES), name="ck_refund_status"),
+        CheckConstraint("amount_cents > 0", name="ck_refund_amount"),
+        Index("ix_refund_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payment.id", ondelete="RESTRICT", index=True)
+    amount_cents: int
+    percent: int = 100
+    reason: str = Field(max_length=60)
+    detail: str = Field(default="", max_length=300)
+    status: str = Field(max_length=20)
+    idempotency_key: str = Field(max_length=100, unique=True)
+    provider_ref: str | None = Field(default=None, max_length=255)
+    failure_message: str | None = Field(default=None, max_length=500)
+    credit_note_id: int | None = Field(
+        default=None, foreign_key="billing_document.id", ondelete="RESTRICT"
+    )
+    created_at: datetime = created_at_field()
+    completed_at: datetime | None = utc_column(nullable=True)
+
+
+class StripeEvent(SQLModel, table=True):
+    """A verified webhook event, stored by id so a replay changes nothing."""
+
+    __tablename__ = "stripe_event"
+
+    id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=100)
+    intent_id: str | None = Field(default=None, max_length=255, index=True)
+    outcome: str = Field(max_length=60)
+    received_at: datetime = created_at_field()
+
+
+class DocumentSeries(SQLModel, table=True):
+    """The counter of one numbering series (a place, a kind of document, a year).
+
+    Issuing locks this row (``FOR UPDATE`` on PostgreSQL; SQLite writers are serialised), so
+    numbers are consecutive with no gap and no duplicate, and each document chains to
+    ``last_hash``.
+    """
+
+    __tablename__ = "document_series"
+    __table_args__ = (
+        UniqueConstraint("place_id", "kind", "year", name="uq_document_series"),
+        CheckConstraint(_in("kind", DOCUMENT_KINDS), name="ck_document_series_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    place_id: int = Field(foreign_key="place.id", ondelete="RESTRICT")
+    kind: str = Field(max_length=20)
+    year: int
+    prefix: str = Field(max_length=30)
+    last_sequence: int = 0
+    # The previous year's last hash (or the genesis hash): the first link of this series.
+    genesis_hash: str = Field(max_length=64)
+    last_hash: str = Field(max_length=64)
+
+
+class BillingDocument(SQLModel, table=True):
+    """An issued invoice or credit note: its canonical content and its two chain hashes."""
+
+    __tablename__ = "billing_document"
+    __table_args__ = (
+        UniqueConstraint("series_id", "sequence", name="uq_billing_document_sequence"),
+        UniqueConstraint("place_id", "number", name="uq_billing_document_number"),
+        CheckConstraint(_in("kind", DOCUMENT_KINDS), name="ck_billing_document_kind"),
+        Index("ix_billing_document_booking", "booking_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int = Field(foreign_key="document_series.id", ondelete="RESTRICT")
+    place_id: int = Field(foreign_key="place.id", ondelete="RESTRICT", index=True)
+    kind: str = Field(max_length=20)
+    number: str = Field(max_length=40)
+    sequence: int
+    issued_at: datetime = utc_column()
+    booking_id: int = Field(foreign_key="booking.id", ondelete="RESTRICT")
+    payment_id: int = Field(foreign_key="payment.id", ondelete="RESTRICT", index=True)
+    buyer_user_id: int = Field(foreign_key="user_account.id", ondelete="RESTRICT", index=True)
+    organisation_id: int | None = Field(
+        default=None, foreign_key="organisation.id", ondelete="RESTRICT", index=True
+    )
+    corrects_id: int | None = Field(
+        default=None, foreign_key="billing_document.id", ondelete="RESTRICT"
+    )
+    total_incl_vat_cents: int
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    previous_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

@@ -1,0 +1,503 @@
+"""Payments: checkout, applying what the card provider reports, cancellations and refunds.
+
+Everything here runs inside one database transaction and never calls the provider: the calls
+(create or cancel a PaymentIntent, refund) are made after commit by :mod:`billing.dispatch`,
+from the state these methods leave (a card payment without an intent, ``cancel_pending``, a
+``pending`` refund). A booking is confirmed only from the provider's own account of a
+PaymentIntent (a verified webhook, or the intent fetched back), never from the browser.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from billing.invoicing import DocumentService, Party
+from billing.models import BillingDocument, Payment, Refund
+from billing.prices import Priced, PriceService, methods_for, tiers_of
+from billing.providers.base import METHODS, IntentState
+from billing.refunds import refund_cents
+from billing.repository import BillingRepository
+from billing.schemas import (
+    BookingBilling,
+    CheckoutRequest,
+    DocumentSummary,
+    PaymentRead,
+    RecordPayment,
+    RefundRead,
+)
+from booking.events import BookingEvent
+from booking.schemas import BookingCreate, BookingRead
+from booking.service import BookingService
+from mutualab.auth.actor import Actor
+from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+
+logger = logging.getLogger("mutualab.billing")
+
+# Billing reads and confirms bookings on its own account, not on a caller's.
+SYSTEM = Actor(is_admin=True, via="system")
+PAID = ("succeeded", "partially_refunded", "refunded")
+OPEN_CARD = ("pending", "requires_action", "processing", "failed")
+
+
+def stored_quote(priced: Priced) -> dict[str, Any]:
+    """The quote as charged, kept on the payment (the invoice is built from it)."""
+    return {**priced.quote.canonical(), "mentions": list(priced.quote.mentions)}
+
+
+@dataclass(frozen=True, slots=True)
+class BillingConfig:
+    """What the services need to know of the deployment."""
+
+    card_available: bool
+    publishable_key: str | None = None
+
+
+def summary(document: BillingDocument) -> DocumentSummary:
+    """A document without its content."""
+    assert document.id is not None
+    return DocumentSummary(
+        id=document.id,
+        kind=document.kind,
+        number=document.number,
+        issued_at=document.issued_at,
+        booking_id=document.booking_id,
+        payment_id=document.payment_id,
+        total_incl_vat_cents=document.total_incl_vat_cents,
+        corrects_id=document.corrects_id,
+    )
+
+
+class PaymentService:
+    """Checkout, payment state, cancellations, refunds and the payer's views."""
+
+    def __init__(
+        self,
+        repository: BillingRepository,
+        prices: PriceService,
+        documents: DocumentService,
+        bookings: BookingService,
+        config: BillingConfig,
+    ) -> None:
+        self.repo = repository
+        self.prices = prices
+        self.documents = documents
+        self.bookings = bookings
+        self.config = config
+
+    # reads --------------------------------------------------------------------------
+    async def read(self, payment: Payment, actor: Actor) -> PaymentRead:
+        """A payment as the API shows it (the client secret only to the payer)."""
+        assert payment.id is not None
+        refunds = await self.repo.refunds_of([payment.id])
+        documents = await self.repo.documents_of_booking(payment.booking_id)
+        mine = actor.user_id is not None and actor.user_id == payment.payer_user_id
+        return PaymentRead(
+            id=payment.id,
+            booking_id=payment.booking_id,
+            place_id=payment.place_id,
+            method=payment.method,
+            status=payment.status,
+            amount_cents=payment.amount_cents,
+            refunded_cents=payment.refunded_cents,
+            currency=payment.currency,
+            attempt=payment.attempt,
+            intent_id=payment.intent_id,
+            client_secret=payment.client_secret if mine else None,
+            publishable_key=self.config.publishable_key if payment.method == "card" else None,
+            purchase_order=payment.purchase_order,
+            due_on=payment.due_on,
+            on_site_means=payment.on_site_means,
+            failure_code=payment.failure_code,
+            failure_message=payment.failure_message,
+            status_reason=payment.status_reason,
+            status_detail=payment.status_detail,
+            paid_at=payment.paid_at,
+            created_at=payment.created_at,
+            updated_at=payment.updated_at,
+            refunds=[
+                RefundRead(
+                    id=r.id or 0,
+                    amount_cents=r.amount_cents,
+                    percent=r.percent,
+                    reason=r.reason,
+                    detail=r.detail,
+                    status=r.status,
+                    credit_note_id=r.credit_note_id,
+                    created_at=r.created_at,
+                    completed_at=r.completed_at,
+                )
+                for r in refunds
+            ],
+            documents=[summary(d) for d in documents if d.payment_id == payment.id],
+        )
+
+    async def visible_booking(self, actor: Actor, booking_id: int) -> BookingRead:
+        """A booking the actor may see (its booker, its organisation, its place's managers)."""
+        return await self.bookings.get(actor, booking_id)
+
+    async def visible_payment(
+        self, actor: Actor, payment_id: int, *, lock: bool = False
+    ) -> Payment:
+        """A payment of a booking the actor may see; 404 otherwise."""
+        payment = await self.repo.payment(payment_id, lock=lock)
+        if payment is None:
+            raise NotFoundError(f"No payment with id {payment_id}.", code="payment_not_found")
+        try:
+            await self.visible_booking(actor, payment.booking_id)
+        except NotFoundError:
+            raise NotFoundError(
+                f"No payment with id {payment_id}.", code="payment_not_found"
+            ) from None
+        return payment
+
+    async def booking_billing(self, actor: Actor, booking_id: int) -> BookingBilling:
+        """The payment, refunds and documents of a booking."""
+        await self.visible_booking(actor, booking_id)
+        payment = await self.repo.payment_of_booking(booking_id)
+        documents = await self.repo.documents_of_booking(booking_id)
+        return BookingBilling(
+            booking_id=booking_id,
+            payment=await self.read(payment, actor) if payment is not None else None,
+            documents=[summary(d) for d in documents],
+        )
+
+    # checkout -----------------------------------------------------------------------
+    async def checkout(
+        self, actor: Actor, data: CheckoutRequest, now: datetime
+    ) -> tuple[Payment, BookingRead, Priced]:
+        """Re-quote, check the fingerprint, book (held for card payments) and record the payment."""
+        if actor.user_id is None:
+            raise ForbiddenError(
+                "Bookings are made by a user account, not an admin token.",
+                code="user_account_required",
+            )
+        user_type = await self.prices.user_type_for(actor, data.organisation_id, None)
+        priced = await self.prices.price(data.items, data.starts_at, data.ends_at, user_type)
+        if priced.quote.fingerprint() != data.quote_fingerprint:
+            current = await self.prices.quote_read(priced)
+            raise ConflictError(
+                "The price changed since it was quoted: check the new price and try again.",
+                code="price_changed",
+                extra={"quote": current.model_dump(mode="json")},
+            )
+        place = priced.place
+        assert place.id is not None
+        settings = await self.prices.settings_of(place.id)
+        method = "free" if priced.quote.is_free else data.method
+        if method != "free":
+            allowed = methods_for(settings, user_type)
+            if method not in allowed:
+                raise ConflictError(
+                    f"This place does not accept {METHODS[method].label_fr.lower()} for the "
+                    f"user type {user_type!r}.",
+                    code="payment_method_not_allowed",
+                    extra={"allowed": allowed},
+                )
+            if method == "card" and not self.config.card_available:
+                raise ConflictError(
+                    "Card payments are not available on this instance.",
+                    code="card_payments_unavailable",
+                )
+        organisation = (
+            await self.repo.organisation(data.organisation_id)
+            if data.organisation_id is not None
+            else None
+        )
+        if (
+            method == "invoice"
+            and organisation is not None
+            and organisation.requires_purchase_order
+            and not data.purchase_order
+        ):
+            raise InvalidInputError(
+                f"{organisation.name} pays on a purchase order: give its reference.",
+                field="purchase_order",
+                code="purchase_order_required",
+            )
+        info = METHODS[method]
+        booking = await self.bookings.create(
+            actor,
+            BookingCreate(
+                items=data.items,
+                starts_at=data.starts_at,
+                ends_at=data.ends_at,
+                organisation_id=data.organisation_id,
+                notes=data.notes,
+                hold_minutes=settings.hold_minutes if info.holds else None,
+            ),
+        )
+        if booking.status == "pending_approval" and method == "card":
+            raise ConflictError(
+                "This booking needs a manager's approval first: pay on site or on invoice.",
+                code="approval_required",
+            )
+        issued_on = now.astimezone(ZoneInfo(place.timezone)).date()
+        payment = Payment(
+            booking_id=booking.id,
+            place_id=place.id,
+            payer_user_id=actor.user_id,
+            organisation_id=data.organisation_id,
+            user_type_code=user_type,
+            method=method,
+            status=info.initial_status,
+            amount_cents=priced.quote.total_incl_vat_cents,
+            currency=priced.quote.currency,
+            quote_fingerprint=priced.quote.fingerprint(),
+            quote=stored_quote(priced),
+            purchase_order=data.purchase_order,
+            due_on=(
+                issued_on + timedelta(days=settings.payment_terms_days)
+                if method == "invoice"
+                else None
+            ),
+            created_at=now,
+            updated_at=now,
+        )
+        await self.repo.add(payment)
+        if info.invoice_on == "confirmation" and booking.status == "confirmed":
+            await self._invoice(payment, booking, now)
+        return payment, booking, priced
+
+    # documents ------------------------------------------------------------------------
+    async def _party(self, payment: Payment, booking: BookingRead) -> Party:
+        place = await self.prices.catalogue.require_place(payment.place_id)
+        buyer = await self.repo.user(payment.payer_user_id)
+        assert buyer is not None
+        organisation = (
+            await self.repo.organisation(payment.organisation_id)
+            if payment.organisation_id is not None
+            else None
+        )
+        settings = await self.prices.settings_of(payment.place_id)
+        return Party(place, settings, buyer, organisation, booking)
+
+    async def _invoice(self, payment: Payment, booking: BookingRead, now: datetime) -> None:
+        existing = [
+            d for d in await self.repo.documents_of_booking(booking.id) if d.kind == "invoice"
+        ]
+        if existing or payment.amount_cents == 0:
+            return
+        await self.documents.issue_invoice(await self._party(payment, booking), payment, now)
+
+    async def _invoice_of(self, payment: Payment) -> BillingDocument | None:
+        documents = await self.repo.documents_of_booking(payment.booking_id)
+        invoices = [d for d in documents if d.kind == "invoice" and d.payment_id == payment.id]
+        return invoices[-1] if invoices else None
+
+    # card payments ---------------------------------------------------------------------
+    async def apply_intent(self, intent: IntentState, now: datetime) -> str:
+        """Bring a payment in line with its PaymentIntent as the provider reports it.
+
+        Safe to repeat and in any order: a paid payment never goes back, a failure reported
+        after a success is ignored. Returns what was done (stored as the webhook's outcome).
+        Locks are taken booking first, then payment, as a cancellation takes them.
+        """
+        found = await self.repo.payment_of_intent(intent.id)
+        if found is None:
+            return "unknown_payment_intent"
+        assert found.id is not None
+        if intent.amount != found.amount_cents or intent.currency != found.currency:
+            logger.error(
+                "PaymentIntent %s is %s %s but payment %s expects %s %s",
+                intent.id,
+                intent.amount,
+                intent.currency,
+                found.id,
+                found.amount_cents,
+                found.currency,
+            )
+            return "amount_mismatch"
+        if intent.status == "succeeded" and found.status not in PAID:
+            return await self._paid(found.id, found.booking_id, now)
+        payment = await self.repo.payment(found.id, lock=True)
+        assert payment is not None
+        if payment.status in PAID:
+            return "already_paid"
+        if intent.status == "canceled":
+            payment.status = "canceled"
+            payment.cancel_pending = False
+        elif intent.status in ("requires_action", "processing"):
+            if payment.status == "canceled":
+                return "no_change"
+            payment.status = intent.status
+        elif intent.status == "requires_payment_method" and (
+            intent.failure_code or intent.failure_message
+        ):
+            if payment.status == "canceled":
+                return "no_change"
+            payment.status = "failed"
+            payment.failure_code = intent.failure_code
+            payment.failure_message = intent.failure_message
+        else:
+            return "no_change"
+        payment.updated_at = now
+        await self.repo.add(payment)
+        return payment.status
+
+    async def _paid(self, payment_id: int, booking_id: int, now: datetime) -> str:
+        try:
+            booking = await self.bookings.confirm_hold(booking_id)
+        except (ConflictError, NotFoundError) as exc:
+            state = exc.extra.get("booking_status", "gone")
+            payment = await self.repo.payment(payment_id, lock=True)
+            assert payment is not None
+            if payment.status in PAID:
+                return "already_paid"  # a concurrent delivery confirmed it first
+            # The money arrived but the booking is gone (its hold expired and the slot was
+            # released, or it was cancelled): give everything back and say why.
+            reason = "paid_after_hold_expired" if state == "expired" else "paid_after_cancellation"
+            payment.status = "refunded"
+            payment.paid_at = now
+            payment.refunded_cents = payment.amount_cents
+            payment.cancel_pending = False
+            payment.status_reason = reason
+            payment.status_detail = (
+                "Le paiement est arrivé après l'expiration de la réservation provisoire : le "
+                "créneau a été libéré et le paiement est intégralement remboursé."
+                if state == "expired"
+                else "Le paiement est arrivé après l'annulation de la réservation : il est "
+                "intégralement remboursé."
+            )
+            payment.updated_at = now
+            await self.repo.add(payment)
+            await self.repo.add(
+                Refund(
+                    payment_id=payment_id,
+                    amount_cents=payment.amount_cents,
+                    percent=100,
+                    reason=reason,
+                    detail=payment.status_detail,
+                    status="pending",
+                    idempotency_key=f"mutualab-refund-payment-{payment_id}-{reason}",
+                    created_at=now,
+                )
+            )
+            return reason
+        payment = await self.repo.payment(payment_id, lock=True)
+        assert payment is not None
+        payment.status = "succeeded"
+        payment.paid_at = now
+        payment.cancel_pending = False
+        payment.failure_code = None
+        payment.failure_message = None
+        payment.updated_at = now
+        await self.repo.add(payment)
+        await self._invoice(payment, booking, now)
+        return "confirmed"
+
+    # on site and on invoice --------------------------------------------------------------
+    async def record(
+        self, actor: Actor, payment_id: int, data: RecordPayment, now: datetime
+    ) -> Payment:
+        """A manager records money received on site or by transfer; on-site payments are
+        invoiced then."""
+        payment = await self.visible_payment(actor, payment_id, lock=True)
+        if not actor.manages(payment.place_id):
+            raise ForbiddenError(
+                "Only the managers of the place record payments.", code="not_a_manager"
+            )
+        if payment.status not in ("awaiting_on_site", "invoiced"):
+            raise ConflictError(
+                f"This payment is {payment.status.replace('_', ' ')}: nothing to record.",
+                code="payment_not_due",
+                extra={"payment_status": payment.status},
+            )
+        booking = await self.bookings.get(SYSTEM, payment.booking_id)
+        if booking.status != "confirmed":
+            raise ConflictError(
+                f"The booking is {booking.status.replace('_', ' ')}.", code="booking_not_confirmed"
+            )
+        payment.status = "succeeded"
+        payment.on_site_means = data.means
+        payment.paid_at = now
+        payment.updated_at = now
+        await self.repo.add(payment)
+        if METHODS[payment.method].invoice_on == "payment":
+            await self._invoice(payment, booking, now)
+        return payment
+
+    # booking events (called inside the booking's transaction) ----------------------------
+    async def booking_changed(self, event: BookingEvent) -> None:
+        """Approval invoices on-invoice bookings; cancellation refunds by the place's policy;
+        an ended hold has its PaymentIntent cancelled (after commit)."""
+        payment = await self.repo.payment_of_booking(event.booking_id, lock=True)
+        if payment is None:
+            return
+        booking = await self.bookings.get(SYSTEM, event.booking_id)
+        if event.status == "confirmed":
+            if METHODS[payment.method].invoice_on == "confirmation":
+                await self._invoice(payment, booking, event.at)
+            return
+        payment.updated_at = event.at
+        if payment.status in OPEN_CARD:
+            payment.status_reason = f"booking_{event.status}"
+            if payment.intent_id is not None:
+                payment.cancel_pending = True
+            else:
+                payment.status = "canceled"
+        elif payment.status == "awaiting_on_site":
+            payment.status = "canceled"
+            payment.status_reason = f"booking_{event.status}"
+        elif payment.status in ("succeeded", "partially_refunded", "invoiced"):
+            await self._refund_on_cancel(payment, booking, event)
+        await self.repo.add(payment)
+
+    async def _refund_on_cancel(
+        self, payment: Payment, booking: BookingRead, event: BookingEvent
+    ) -> None:
+        assert payment.id is not None
+        settings = await self.prices.settings_of(payment.place_id)
+        remaining = payment.amount_cents - payment.refunded_cents
+        decision = refund_cents(
+            remaining,
+            booking.starts_at,
+            event.at,
+            tiers_of(settings),
+            by_place=event.by_place,
+        )
+        payment.status_reason = f"cancelled_{decision.reason.value}"
+        payment.status_detail = f"{decision.percent} % ({decision.tier_label})"
+        if decision.amount_cents == 0:
+            return
+        invoice = await self._invoice_of(payment)
+        credit_note_id = None
+        if invoice is not None:
+            credit = await self.documents.issue_credit_note(
+                await self._party(payment, booking),
+                payment,
+                invoice,
+                decision.amount_cents,
+                f"Annulation de la réservation {booking.reference} : remboursement "
+                f"{decision.percent} % ({decision.tier_label}).",
+                event.at,
+            )
+            credit_note_id = credit.id
+        unpaid_invoice = payment.status == "invoiced"
+        payment.refunded_cents += decision.amount_cents
+        if unpaid_invoice:
+            # Nothing was paid: the credit note reduces what is due.
+            if payment.refunded_cents == payment.amount_cents:
+                payment.status = "canceled"
+            return
+        payment.status = (
+            "refunded" if payment.refunded_cents == payment.amount_cents else "partially_refunded"
+        )
+        await self.repo.add(
+            Refund(
+                payment_id=payment.id,
+                amount_cents=decision.amount_cents,
+                percent=decision.percent,
+                reason=f"cancellation_{decision.reason.value}",
+                detail=decision.tier_label,
+                # Card payments are refunded by the provider after commit; money received on
+                # site or by transfer is given back by the place.
+                status="pending" if payment.method == "card" else "manual",
+                idempotency_key=f"mutualab-refund-payment-{payment.id}-{payment.refunded_cents}",
+                credit_note_id=credit_note_id,
+                created_at=event.at,
+            )
+        )

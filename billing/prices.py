@@ -1,0 +1,448 @@
+"""Price lists, billing settings and quotes: the one computation that both shows and charges.
+
+A resource's own price list wins over the list of its kind at the place; within a list the rate
+of the user type wins over its ``*`` rate. A list without either refuses the booking
+(``no_rate``): the resource is not offered to that user type. A resource without any list is
+free. The quote is :func:`billing.pricing.quote` over these rates; checkout recomputes it and
+compares fingerprints, so what the user saw is what is charged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from billing.models import PlaceBilling, PriceList, PriceRate
+from billing.pricing import (
+    BARE_PREMISES_MENTION,
+    FRANCHISE_MENTION,
+    PUBLIC_BODY_MENTION,
+    Quote,
+    QuoteRequestLine,
+    Rate,
+    VatKind,
+    VatRegime,
+    excl_vat_cents,
+    incl_vat_cents,
+    quote,
+)
+from billing.refunds import RefundTier, validate_tiers
+from billing.repository import BillingRepository
+from billing.schemas import (
+    BillingSettingsRead,
+    BillingSettingsWrite,
+    PriceListRead,
+    PriceListWrite,
+    QuoteLineRead,
+    QuoteRead,
+    RateRead,
+    RefundTierIO,
+    VatBreakdownRead,
+    VatRead,
+)
+from booking.schemas import ItemRequest
+from mutualab.auth.actor import Actor
+from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError
+from resources.models import Place, Resource
+from resources.service import CatalogueService
+
+ANY_TYPE = "*"
+DEFAULT_METHODS: dict[str, list[str]] = {ANY_TYPE: ["card"]}
+DEFAULT_TIERS: list[dict[str, Any]] = [
+    {"hours": 48, "percent": 100, "label": ""},
+    {"hours": 24, "percent": 50, "label": ""},
+]
+_DEFAULT_MENTIONS = {
+    VatKind.EXEMPT: BARE_PREMISES_MENTION,
+    VatKind.FRANCHISE: FRANCHISE_MENTION,
+    VatKind.OUT_OF_SCOPE: PUBLIC_BODY_MENTION,
+}
+FREE = Rate(free=True)
+DEFAULT_VAT = VatRegime.taxable(20)
+
+
+def vat_of(row: PriceList) -> VatRegime:
+    """The VAT regime stored on a price list."""
+    kind = VatKind(row.vat_kind)
+    if kind is VatKind.TAXABLE:
+        return VatRegime(kind, Decimal(row.vat_rate_bp).scaleb(-2))
+    return VatRegime(kind, mention=row.vat_mention or _DEFAULT_MENTIONS[kind])
+
+
+def rate_of(row: PriceRate) -> Rate:
+    """The pure rate of a stored row."""
+    return Rate(
+        hourly_cents=row.hourly_cents,
+        per_unit=row.per_unit,
+        flat_fee_cents=row.flat_fee_cents,
+        minimum_cents=row.minimum_cents,
+        free=row.free,
+    )
+
+
+def _rate_text(rate: Decimal) -> str:
+    return f"{rate:.2f}"
+
+
+def default_settings(place_id: int) -> PlaceBilling:
+    """The settings of a place that never saved any."""
+    return PlaceBilling(
+        place_id=place_id,
+        invoice_prefix=f"F{place_id}",
+        payment_methods=DEFAULT_METHODS,
+        refund_tiers=DEFAULT_TIERS,
+    )
+
+
+def tiers_of(settings: PlaceBilling) -> list[RefundTier]:
+    """The cancellation policy of a place as pure refund tiers."""
+    return [
+        RefundTier.hours(int(t["hours"]), int(t["percent"]), str(t.get("label", "")))
+        for t in settings.refund_tiers
+    ]
+
+
+def methods_for(settings: PlaceBilling, user_type: str) -> list[str]:
+    """The payment methods a user type may use at a place."""
+    methods = settings.payment_methods
+    chosen = methods.get(user_type, methods.get(ANY_TYPE, []))
+    return [str(m) for m in chosen]
+
+
+@dataclass(frozen=True, slots=True)
+class Priced:
+    """A quote and what it was computed from."""
+
+    place: Place
+    user_type: str
+    resources: list[Resource]
+    quote: Quote
+    lines: list[QuoteRequestLine]
+
+
+class PriceService:
+    """Price lists, billing settings and quotes of places."""
+
+    def __init__(
+        self, repository: BillingRepository, catalogue: CatalogueService, card_available: bool
+    ) -> None:
+        self.repo = repository
+        self.catalogue = catalogue
+        self.card_available = card_available
+
+    # settings ------------------------------------------------------------------
+    async def settings_of(self, place_id: int) -> PlaceBilling:
+        """The billing settings of a place (defaults if never saved)."""
+        return await self.repo.place_billing(place_id) or default_settings(place_id)
+
+    def _settings_read(self, row: PlaceBilling) -> BillingSettingsRead:
+        return BillingSettingsRead(
+            place_id=row.place_id,
+            invoice_prefix=row.invoice_prefix,
+            seller_vat_number=row.seller_vat_number,
+            seller_legal_mention=row.seller_legal_mention,
+            payment_methods=row.payment_methods,
+            refund_tiers=[RefundTierIO.model_validate(t) for t in row.refund_tiers],
+            hold_minutes=row.hold_minutes,
+            payment_terms_days=row.payment_terms_days,
+            card_payments_available=self.card_available,
+        )
+
+    async def get_settings(self, actor: Actor, place_id: int) -> BillingSettingsRead:
+        """The billing settings of a place its managers see."""
+        await self.catalogue.managed_place(actor, place_id)
+        return self._settings_read(await self.settings_of(place_id))
+
+    async def set_settings(
+        self, actor: Actor, place_id: int, data: BillingSettingsWrite, now: datetime
+    ) -> BillingSettingsRead:
+        """Replace the billing settings of a place."""
+        await self.catalogue.managed_place(actor, place_id)
+        codes = await self.repo.user_type_codes()
+        for user_type in data.payment_methods:
+            if user_type != ANY_TYPE and user_type not in codes:
+                raise InvalidInputError(
+                    f"Unknown user type {user_type!r}.",
+                    field=f"payment_methods.{user_type}",
+                    code="unknown_user_type",
+                )
+        try:
+            tiers = [RefundTier.hours(t.hours, t.percent, t.label) for t in data.refund_tiers]
+            validate_tiers(tiers)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), field="refund_tiers", code="invalid_tiers") from exc
+        row = await self.repo.place_billing(place_id) or PlaceBilling(
+            place_id=place_id, invoice_prefix=data.invoice_prefix
+        )
+        row.invoice_prefix = data.invoice_prefix
+        row.seller_vat_number = data.seller_vat_number
+        row.seller_legal_mention = data.seller_legal_mention
+        row.payment_methods = {k: sorted(set(v)) for k, v in data.payment_methods.items()}
+        row.refund_tiers = [t.model_dump() for t in data.refund_tiers]
+        row.hold_minutes = data.hold_minutes
+        row.payment_terms_days = data.payment_terms_days
+        row.updated_at = now
+        await self.repo.add(row)
+        return self._settings_read(row)
+
+    # price lists -------------------------------------------------------------------
+    async def _read(self, rows: Sequence[PriceList]) -> list[PriceListRead]:
+        rates = await self.repo.rates_of([r.id for r in rows if r.id is not None])
+        result = []
+        for row in rows:
+            assert row.id is not None
+            vat = vat_of(row)
+            result.append(
+                PriceListRead(
+                    id=row.id,
+                    place_id=row.place_id,
+                    resource_id=row.resource_id,
+                    resource_kind=row.resource_kind,
+                    vat=VatRead(
+                        kind=vat.kind.value, rate=_rate_text(vat.rate), mention=vat.mention
+                    ),
+                    rates=[
+                        RateRead(
+                            user_type=r.user_type_code,
+                            hourly_cents=r.hourly_cents,
+                            hourly_incl_vat_cents=incl_vat_cents(r.hourly_cents, vat),
+                            per_unit=r.per_unit,
+                            flat_fee_cents=r.flat_fee_cents,
+                            flat_fee_incl_vat_cents=incl_vat_cents(r.flat_fee_cents, vat),
+                            minimum_cents=r.minimum_cents,
+                            minimum_incl_vat_cents=incl_vat_cents(r.minimum_cents, vat),
+                            free=r.free,
+                        )
+                        for r in rates[row.id]
+                    ],
+                    updated_at=row.updated_at,
+                )
+            )
+        return result
+
+    async def price_lists(self, place_id: int) -> list[PriceListRead]:
+        """Every price list of an active place (public)."""
+        await self.catalogue.active_place(place_id)
+        return await self._read(await self.repo.price_lists_of(place_id))
+
+    async def set_price_list(
+        self, actor: Actor, place_id: int, data: PriceListWrite, now: datetime
+    ) -> PriceListRead:
+        """Create or replace the price list of a resource or of a kind of resources."""
+        await self.catalogue.managed_place(actor, place_id)
+        if (data.resource_id is None) == (data.resource_kind is None):
+            raise InvalidInputError(
+                "Give either resource_id or resource_kind.",
+                field="resource_id",
+                code="price_list_target",
+            )
+        if data.resource_id is not None:
+            resource = await self.catalogue.require_resource(data.resource_id)
+            if resource.place_id != place_id:
+                raise InvalidInputError(
+                    f"Resource {data.resource_id} is not a resource of this place.",
+                    field="resource_id",
+                    code="resource_not_found",
+                )
+            scope = f"resource:{data.resource_id}"
+        else:
+            scope = f"kind:{data.resource_kind}"
+        try:
+            if data.vat.kind == "taxable":
+                vat = VatRegime.taxable(data.vat.rate if data.vat.rate is not None else 20)
+            else:
+                if data.vat.rate is not None:
+                    raise ValueError(f"a {data.vat.kind} regime has no VAT rate")
+                kind = VatKind(data.vat.kind)
+                vat = VatRegime(kind, mention=data.vat.mention or _DEFAULT_MENTIONS[kind])
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), field="vat", code="invalid_vat") from exc
+        codes = await self.repo.user_type_codes()
+        seen: set[str] = set()
+        rates: list[PriceRate] = []
+        for index, rate in enumerate(data.rates):
+            if rate.user_type in seen:
+                raise InvalidInputError(
+                    "Each user type may appear once.",
+                    field=f"rates[{index}].user_type",
+                    code="duplicate_user_type",
+                )
+            seen.add(rate.user_type)
+            if rate.user_type != ANY_TYPE and rate.user_type not in codes:
+                raise InvalidInputError(
+                    f"Unknown user type {rate.user_type!r}.",
+                    field=f"rates[{index}].user_type",
+                    code="unknown_user_type",
+                )
+
+            def stored(cents: int) -> int:
+                return excl_vat_cents(cents, vat) if data.amounts_include_vat else cents
+
+            rates.append(
+                PriceRate(
+                    price_list_id=0,
+                    user_type_code=rate.user_type,
+                    hourly_cents=stored(rate.hourly_cents),
+                    per_unit=rate.per_unit,
+                    flat_fee_cents=stored(rate.flat_fee_cents),
+                    minimum_cents=stored(rate.minimum_cents),
+                    free=rate.free,
+                )
+            )
+        row = await self.repo.price_list(place_id, scope, lock=True) or PriceList(
+            place_id=place_id,
+            scope=scope,
+            resource_id=data.resource_id,
+            resource_kind=data.resource_kind,
+        )
+        row.vat_kind = vat.kind.value
+        row.vat_rate_bp = int(vat.rate.scaleb(2))
+        row.vat_mention = vat.mention
+        row.updated_at = now
+        await self.repo.add(row)
+        assert row.id is not None
+        for rate_row in rates:
+            rate_row.price_list_id = row.id
+        await self.repo.replace_rates(row.id, rates)
+        return (await self._read([row]))[0]
+
+    # quotes ---------------------------------------------------------------------------
+    async def user_type_for(
+        self, actor: Actor, organisation_id: int | None, requested: str | None
+    ) -> str:
+        """Whose rate applies: an organisation's (members only), a requested one, or yours."""
+        if organisation_id is not None:
+            organisation = await self.repo.organisation(organisation_id)
+            if organisation is None or not actor.member_of(organisation_id):
+                raise ForbiddenError(
+                    "You may only book on behalf of an organisation you are a member of.",
+                    code="not_a_member",
+                )
+            return organisation.user_type_code
+        if requested is not None:
+            if requested not in await self.repo.user_type_codes():
+                raise InvalidInputError(
+                    f"Unknown user type {requested!r}.", field="user_type", code="unknown_user_type"
+                )
+            return requested
+        return actor.user_type_code
+
+    async def price(
+        self,
+        items: Sequence[ItemRequest],
+        start: datetime,
+        end: datetime,
+        user_type: str,
+    ) -> Priced:
+        """Price resources of one place for a user type over [start, end)."""
+        if end <= start:
+            raise InvalidInputError(
+                "The end must be after the start.", field="ends_at", code="end_before_start"
+            )
+        seen: set[int] = set()
+        for index, item in enumerate(items):
+            if item.quantity <= 0:
+                raise InvalidInputError(
+                    f"The quantity must be at least 1, not {item.quantity}.",
+                    field=f"items[{index}].quantity",
+                    code="invalid_quantity",
+                )
+            if item.resource_id in seen:
+                raise InvalidInputError(
+                    "Each resource may appear once; add up the quantities.",
+                    field=f"items[{index}].resource_id",
+                    code="duplicate_resource",
+                )
+            seen.add(item.resource_id)
+        ordered = sorted(items, key=lambda i: i.resource_id)
+        resources = await self.catalogue.bookable_resources([i.resource_id for i in ordered])
+        places = {r.place_id for r in resources}
+        if len(places) != 1:
+            raise InvalidInputError(
+                "All the resources of a booking must belong to the same place.",
+                field="items",
+                code="mixed_places",
+            )
+        place = await self.catalogue.active_place(places.pop())
+        assert place.id is not None
+        lists = {row.scope: row for row in await self.repo.price_lists_of(place.id)}
+        rates = await self.repo.rates_of([r.id for r in lists.values() if r.id is not None])
+        lines: list[QuoteRequestLine] = []
+        for item, resource in zip(ordered, resources, strict=True):
+            chosen = lists.get(f"resource:{resource.id}") or lists.get(f"kind:{resource.kind}")
+            if chosen is None:
+                rate, vat = FREE, DEFAULT_VAT
+            else:
+                assert chosen.id is not None
+                by_type = {r.user_type_code: r for r in rates[chosen.id]}
+                found = by_type.get(user_type) or by_type.get(ANY_TYPE)
+                if found is None:
+                    raise ConflictError(
+                        f"{resource.name} is not offered to the user type {user_type!r}.",
+                        code="no_rate",
+                        extra={"resource_id": resource.id, "user_type": user_type},
+                    )
+                rate, vat = rate_of(found), vat_of(chosen)
+            try:
+                lines.append(QuoteRequestLine(resource.name, rate, vat, start, end, item.quantity))
+            except ValueError as exc:
+                raise InvalidInputError(str(exc), field="ends_at", code="invalid_range") from exc
+        try:
+            priced = quote(lines)
+        except ValueError as exc:
+            raise ConflictError(str(exc), code="unpriceable") from exc
+        return Priced(place, user_type, resources, priced, lines)
+
+    async def quote_read(self, priced: Priced) -> QuoteRead:
+        """A priced request as the API shows it."""
+        assert priced.place.id is not None
+        settings = await self.settings_of(priced.place.id)
+        user_type = await self.repo.user_type(priced.user_type)
+        methods = [
+            m for m in methods_for(settings, priced.user_type) if m != "card" or self.card_available
+        ]
+        return QuoteRead(
+            place_id=priced.place.id,
+            user_type=priced.user_type,
+            currency=priced.quote.currency,
+            lines=[
+                QuoteLineRead(
+                    resource_id=resource.id or 0,
+                    label=line.label,
+                    quantity=line.quantity,
+                    minutes=line.minutes,
+                    hours=str(line.hours),
+                    unit_price_cents=line.unit_price_cents,
+                    per_unit=line.per_unit,
+                    flat_fee_cents=line.flat_fee_cents,
+                    minimum_applied=line.minimum_applied,
+                    free=line.free,
+                    total_excl_vat_cents=line.total_excl_vat_cents,
+                    vat_kind=line.vat_kind.value,
+                    vat_rate=_rate_text(line.vat_rate),
+                    vat_cents=line.vat_cents,
+                    total_incl_vat_cents=line.total_incl_vat_cents,
+                    mention=line.mention,
+                )
+                for line, resource in zip(priced.quote.lines, priced.resources, strict=True)
+            ],
+            breakdown=[
+                VatBreakdownRead(
+                    kind=b.kind.value,
+                    rate=_rate_text(b.rate),
+                    base_cents=b.base_cents,
+                    vat_cents=b.vat_cents,
+                )
+                for b in priced.quote.breakdown
+            ],
+            total_excl_vat_cents=priced.quote.total_excl_vat_cents,
+            total_vat_cents=priced.quote.total_vat_cents,
+            total_incl_vat_cents=priced.quote.total_incl_vat_cents,
+            mentions=list(priced.quote.mentions),
+            display="both" if user_type is not None and user_type.for_organisations else "incl_vat",
+            payment_methods=methods if not priced.quote.is_free else ["free"],
+            fingerprint=priced.quote.fingerprint(),
+        )

@@ -1,0 +1,324 @@
+"""Request and response models of the billing API (never table models).
+
+Amounts are integer cents excluding VAT unless a name says ``incl_vat``; VAT rates are decimal
+strings in percent ("20.00", "5.50"). Negative or absurd amounts are refused as 422 here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from billing.pricing import MAX_LINE_CENTS
+from booking.schemas import BookingRead, Items, Notes
+from mutualab.types import UtcDatetime
+from resources.schemas import ResourceKind
+
+Cents = Annotated[int, Field(ge=0, le=MAX_LINE_CENTS, description="integer cents")]
+UserTypeKey = Annotated[
+    str,
+    Field(pattern=r"^(\*|[a-z][a-z0-9_-]{1,39})$", description="a user type code, or * for any"),
+]
+VatKindName = Literal["taxable", "exempt", "franchise", "out_of_scope"]
+PayMethod = Literal["card", "on_site", "invoice"]
+Fingerprint = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields, so typos are reported rather than ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# price lists -------------------------------------------------------------------------
+class RateWrite(Strict):
+    """The price of the resource(s) for one user type."""
+
+    user_type: UserTypeKey
+    hourly_cents: Cents = 0
+    per_unit: bool = Field(default=False, description="the hourly price is per unit (seats)")
+    flat_fee_cents: Cents = 0
+    minimum_cents: Cents = 0
+    free: bool = False
+
+
+class VatWrite(Strict):
+    """The VAT regime: taxable at a rate, exempt, franchise or outside the scope of VAT."""
+
+    kind: VatKindName = "taxable"
+    rate: Annotated[Decimal, Field(gt=0, lt=100, decimal_places=2)] | None = Field(
+        default=None, description="percent, taxable only (default 20)"
+    )
+    mention: Annotated[str, Field(min_length=3, max_length=300)] | None = Field(
+        default=None, description="the legal mention (default: the usual article of the CGI)"
+    )
+
+
+class PriceListWrite(Strict):
+    """The price list of one resource, or of every resource of a kind at the place."""
+
+    resource_id: int | None = None
+    resource_kind: ResourceKind | None = None
+    vat: VatWrite = Field(default_factory=VatWrite)
+    amounts_include_vat: bool = Field(
+        default=False, description="the amounts are typed VAT included (stored excluding VAT)"
+    )
+    rates: Annotated[list[RateWrite], Field(min_length=1, max_length=60)]
+
+
+class RateRead(BaseModel):
+    """A rate, excluding and including VAT."""
+
+    user_type: str
+    hourly_cents: int
+    hourly_incl_vat_cents: int
+    per_unit: bool
+    flat_fee_cents: int
+    flat_fee_incl_vat_cents: int
+    minimum_cents: int
+    minimum_incl_vat_cents: int
+    free: bool
+
+
+class VatRead(BaseModel):
+    """A VAT regime."""
+
+    kind: VatKindName
+    rate: str
+    mention: str | None
+
+
+class PriceListRead(BaseModel):
+    """A stored price list."""
+
+    id: int
+    place_id: int
+    resource_id: int | None
+    resource_kind: str | None
+    vat: VatRead
+    rates: list[RateRead]
+    updated_at: datetime
+
+
+# settings -------------------------------------------------------------------------------
+class RefundTierIO(Strict):
+    """Refund ``percent`` of the amount paid when cancelling at least ``hours`` before."""
+
+    hours: Annotated[int, Field(ge=0, le=24 * 90)]
+    percent: Annotated[int, Field(ge=0, le=100)]
+    label: Annotated[str, Field(max_length=100)] = ""
+
+
+class BillingSettingsWrite(Strict):
+    """How a place bills."""
+
+    invoice_prefix: Annotated[
+        str, Field(pattern=r"^[A-Z][A-Z0-9]*(-[A-Z][A-Z0-9]*)*$", max_length=17)
+    ]
+    seller_vat_number: Annotated[str, Field(pattern=r"^[A-Z]{2}[0-9A-Z]{2,13}$")] | None = None
+    seller_legal_mention: Annotated[str, Field(max_length=300)] = ""
+    # No max_length on the dict itself: Litestar would then document it as an array.
+    payment_methods: dict[UserTypeKey, Annotated[list[PayMethod], Field(max_length=3)]] = Field(
+        description='user type (or "*") -> methods it may use (60 entries at most)'
+    )
+    refund_tiers: Annotated[list[RefundTierIO], Field(max_length=10)]
+    hold_minutes: Annotated[int, Field(ge=5, le=1440)] = 15
+    payment_terms_days: Annotated[int, Field(ge=0, le=60)] = 30
+
+    @field_validator("payment_methods")
+    @classmethod
+    def _few_user_types(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if len(value) > 60:
+            raise ValueError("at most 60 user types")
+        return value
+
+
+class BillingSettingsRead(BillingSettingsWrite):
+    """The billing settings of a place (defaults until a manager saves them)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    place_id: int
+    card_payments_available: bool
+
+
+# quotes and checkout ---------------------------------------------------------------------
+class QuoteRequest(Strict):
+    """What to price: resources, quantities and a time range, for whom."""
+
+    items: Items
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    organisation_id: int | None = Field(default=None, description="book for this organisation")
+    user_type: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,39}$")] | None = Field(
+        default=None, description="the rate to show (default: yours)"
+    )
+
+
+class QuoteLineRead(BaseModel):
+    """A priced line."""
+
+    resource_id: int
+    label: str
+    quantity: int
+    minutes: int
+    hours: str
+    unit_price_cents: int
+    per_unit: bool
+    flat_fee_cents: int
+    minimum_applied: bool
+    free: bool
+    total_excl_vat_cents: int
+    vat_kind: VatKindName
+    vat_rate: str
+    vat_cents: int
+    total_incl_vat_cents: int
+    mention: str | None
+
+
+class VatBreakdownRead(BaseModel):
+    """The base and VAT of one regime and rate."""
+
+    kind: VatKindName
+    rate: str
+    base_cents: int
+    vat_cents: int
+
+
+class QuoteRead(BaseModel):
+    """Lines, VAT and totals: exactly what checkout charges if the fingerprint still matches."""
+
+    place_id: int
+    user_type: str
+    currency: str
+    lines: list[QuoteLineRead]
+    breakdown: list[VatBreakdownRead]
+    total_excl_vat_cents: int
+    total_vat_cents: int
+    total_incl_vat_cents: int
+    mentions: list[str]
+    # "incl_vat" for persons (they see VAT-included prices), "both" for organisations.
+    display: Literal["incl_vat", "both"]
+    payment_methods: list[str]
+    fingerprint: str
+
+
+class CheckoutRequest(Strict):
+    """Book and pay in one step, at the quoted price."""
+
+    items: Items
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    organisation_id: int | None = None
+    notes: Notes = ""
+    method: PayMethod = "card"
+    quote_fingerprint: Fingerprint
+    purchase_order: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class RefundRead(BaseModel):
+    """A refund of a payment."""
+
+    id: int
+    amount_cents: int
+    percent: int
+    reason: str
+    detail: str
+    status: str
+    credit_note_id: int | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class DocumentSummary(BaseModel):
+    """An invoice or credit note, without its content."""
+
+    id: int
+    kind: Literal["invoice", "credit_note"]
+    number: str
+    issued_at: datetime
+    booking_id: int
+    payment_id: int
+    total_incl_vat_cents: int
+    corrects_id: int | None
+
+
+class PaymentRead(BaseModel):
+    """A payment, its refunds and documents; ``status_reason`` tells the payer what happened."""
+
+    id: int
+    booking_id: int
+    place_id: int
+    method: str
+    status: str
+    amount_cents: int
+    refunded_cents: int
+    currency: str
+    attempt: int
+    intent_id: str | None
+    # Only shown to the payer: Stripe.js confirms the card payment with it.
+    client_secret: str | None
+    publishable_key: str | None
+    purchase_order: str | None
+    due_on: date | None
+    on_site_means: str | None
+    failure_code: str | None
+    failure_message: str | None
+    status_reason: str | None
+    status_detail: str | None
+    paid_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    refunds: list[RefundRead]
+    documents: list[DocumentSummary]
+
+
+class CheckoutRead(BaseModel):
+    """The booking made at checkout and how it is being paid."""
+
+    booking: BookingRead
+    payment: PaymentRead
+    quote: QuoteRead
+
+
+class RecordPayment(Strict):
+    """A manager records money received at the place or by bank transfer."""
+
+    means: Literal["cash", "cheque", "card_terminal", "transfer"]
+
+
+class BookingBilling(BaseModel):
+    """What a booking costs and how it was paid, refunded and invoiced."""
+
+    booking_id: int
+    payment: PaymentRead | None
+    documents: list[DocumentSummary]
+
+
+class DocumentRead(DocumentSummary):
+    """An issued document with its canonical content and chain hashes."""
+
+    place_id: int
+    previous_hash: str
+    hash: str
+    content: dict[str, Any]
+
+
+class DocumentPage(BaseModel):
+    """A page of documents."""
+
+    items: list[DocumentSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class WebhookAck(BaseModel):
+    """What the webhook endpoint did with an event."""
+
+    received: bool
+    event_id: str
+    outcome: str

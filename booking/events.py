@@ -1,0 +1,39 @@
+"""Booking events other domains react to, without booking importing them.
+
+Dependencies point one way (billing -> booking), so booking cannot call billing. Instead the app
+composes listeners (``app.state.booking_listeners``), ``provide_bookings`` hands them to
+:class:`~booking.service.BookingService`, and the service calls them inside the same transaction
+whenever a booking is approved, cancelled, refused or expires: what a listener writes commits or
+rolls back with the booking change. Listeners must not leave the process (no network call): they
+record what is to be done and do it after commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+BookingChange = Literal["confirmed", "cancelled", "refused", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class BookingEvent:
+    """A booking reached a new status (``confirmed`` here means approved by a manager)."""
+
+    booking_id: int
+    status: BookingChange
+    at: datetime
+    actor_user_id: int | None = None
+    # A manager of the place (not the booker) made the change: refunds are then in full.
+    by_place: bool = False
+    reason: str = ""
+
+
+class BookingListener(Protocol):
+    """Something that reacts to booking changes inside the booking's transaction."""
+
+    async def booking_changed(self, session: AsyncSession, event: BookingEvent) -> None:
+        """React to ``event``; raising rolls the booking change back."""

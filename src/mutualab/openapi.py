@@ -1,0 +1,67 @@
+"""OpenAPI additions: every operation documents the problem details it may answer with."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Reference, Schema
+
+from mutualab.errors import PROBLEM_JSON
+
+PROBLEM_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    description="RFC 9457 problem details; `code` is stable and meant for translation.",
+    required=["type", "title", "status", "code"],
+    properties={
+        "type": Schema(type=OpenAPIType.STRING),
+        "title": Schema(type=OpenAPIType.STRING),
+        "status": Schema(type=OpenAPIType.INTEGER),
+        "detail": Schema(type=OpenAPIType.STRING),
+        "code": Schema(type=OpenAPIType.STRING),
+        "instance": Schema(type=OpenAPIType.STRING),
+        "errors": Schema(
+            type=OpenAPIType.ARRAY,
+            description="the offending fields, for 422 answers",
+            items=Schema(
+                type=OpenAPIType.OBJECT,
+                properties={
+                    "field": Schema(type=OpenAPIType.STRING),
+                    "source": Schema(type=OpenAPIType.STRING),
+                    "message": Schema(type=OpenAPIType.STRING),
+                },
+            ),
+        ),
+    },
+)
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def _problem_response(description: str) -> OpenAPIResponse:
+    return OpenAPIResponse(
+        description=description,
+        content={
+            PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
+        },
+    )
+
+
+def document_problems(app: Litestar) -> None:
+    """Declare the problem answers (400, 401, 403, 404, 409, 422, 429, 503 ...) of every operation.
+
+    Runs at start-up, before the document is first served. Litestar's own 400 entry describes
+    its default error body; ours are problem details, so it is replaced.
+    """
+    document = app.openapi_schema
+    if document.components.schemas is None:
+        document.components.schemas = {}
+    document.components.schemas["Problem"] = PROBLEM_SCHEMA
+    for path_item in (document.paths or {}).values():
+        for method in METHODS:
+            operation = getattr(path_item, method, None)
+            if operation is None:
+                continue
+            responses = operation.responses if operation.responses is not None else {}
+            responses["400"] = _problem_response("Malformed request (problem details)")
+            responses["default"] = _problem_response(
+                "Refusal or failure as RFC 9457 problem details: 401, 403, 404, 409, 422, 429, 503"
+            )
+            operation.responses = responses

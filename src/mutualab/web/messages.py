@@ -1,0 +1,83 @@
+"""Words the pages show for stable codes: kinds, statuses, roles, notices and error codes.
+
+Values are English message ids marked with ``N_`` so ``pybabel extract`` finds them; they are
+translated where they are shown (``_(...)`` in templates, :meth:`I18n.gettext` in handlers).
+"""
+
+from __future__ import annotations
+
+from mutualab.web.i18n import N_
+
+KINDS = {
+    "machine": N_("Machines (3D printers, laser cutters…)"),
+    "space": N_("Rooms and spaces"),
+    "software_seats": N_("Software seats"),
+    "network_access": N_("Network access"),
+    "other": N_("Other equipment"),
+}
+KIND_SHORT = {
+    "machine": N_("Machine"),
+    "space": N_("Room or space"),
+    "software_seats": N_("Software seats"),
+    "network_access": N_("Network access"),
+    "other": N_("Other"),
+}
+STATUSES = {
+    "held": N_("Awaiting payment"),
+    "pending_approval": N_("Awaiting approval"),
+    "confirmed": N_("Confirmed"),
+    "cancelled": N_("Cancelled"),
+    "refused": N_("Refused"),
+    "expired": N_("Expired"),
+}
+ROLES = {"admin": N_("administrator"), "booker": N_("member who books")}
+
+# ?notice=... after a redirect: a fixed list, so a link cannot make the page say anything else.
+NOTICES = {
+    "welcome": N_("Your account is created and you are logged in."),
+    "logged_in": N_("You are logged in."),
+    "logged_out": N_("You are logged out."),
+    "cancelled": N_("Your booking is cancelled."),
+    "hours_saved": N_("The opening hours are saved."),
+}
+
+# Error codes of the services -> what a person reads. Unknown codes fall back to the status.
+ERROR_CODES = {
+    "place_not_found": N_("This place does not exist or is no longer listed."),
+    "resource_not_found": N_("This equipment does not exist or can no longer be booked."),
+    "booking_not_found": N_("This booking does not exist, or it is not yours."),
+    "not_place_manager": N_("You do not manage this place."),
+    "not_a_manager": N_("Only the managers of a place may open this page."),
+    "not_an_admin": N_("Only platform administrators may open this page."),
+    "booking_not_active": N_("This booking is no longer active."),
+    "cancellation_deadline_passed": N_(
+        "The deadline for cancelling this booking has passed: please contact the place."
+    ),
+    "not_your_booking": N_("Only the person who booked, or the place's managers, may change it."),
+    "csrf": N_(
+        "This form has expired (it stayed open too long, or your browser blocks cookies). "
+        "Open it again and send it once more."
+    ),
+}
+STATUS_TITLES = {
+    400: N_("This request could not be understood"),
+    403: N_("Access refused"),
+    404: N_("Page not found"),
+    405: N_("This page cannot be used this way"),
+    409: N_("This cannot be done now"),
+    422: N_("Some information is not valid"),
+    429: N_("Too many attempts"),
+    500: N_("Something went wrong on our side"),
+    503: N_("The service is briefly unavailable"),
+}
+STATUS_DETAILS = {
+    400: N_("Check the address or the form and try again."),
+    403: N_("Your account does not give access to this page."),
+    404: N_("Check the address, or start again from the list of places."),
+    405: N_("Go back to the previous page and use its buttons."),
+    409: N_("The situation changed in the meantime. Go back and try again."),
+    422: N_("Go back, check what you typed and try again."),
+    429: N_("Wait a few minutes before trying again."),
+    500: N_("The error is recorded. Try again in a moment."),
+    503: N_("Try again in a few seconds."),
+}

@@ -1,0 +1,1 @@
+"""Page handlers: thin, they call the services and render templates."""

@@ -1,0 +1,409 @@
+"""Account pages: sign up, log in and out, my account, my bookings (with cancel).
+
+Every rule lives in the services (:class:`AccountService`, :class:`BookingService`); these
+handlers turn forms into their request models and their refusals into messages by the fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar.response import Redirect, Template
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from booking.controllers import BOOKINGS
+from booking.schemas import BookingRead
+from booking.service import BookingService
+from mutualab.accounts.controllers import ACCOUNTS, _start_session
+from mutualab.accounts.passwords import MAX_LENGTH, MIN_LENGTH, WeakPasswordError, check_strength
+from mutualab.accounts.schemas import LogIn, SignUp
+from mutualab.accounts.service import AccountService
+from mutualab.accounts.staff import StaffService
+from mutualab.accounts.staff_controllers import STAFF
+from mutualab.auth.actor import Actor
+from mutualab.auth.guards import require_user
+from mutualab.auth.rules import BOOKING, PUBLIC, SELF
+from mutualab.clock import Clock
+from mutualab.errors import AppError, ConflictError, InvalidInputError
+from mutualab.settings import Settings
+from mutualab.web.forms import Errors, FieldError, app_error_field, first_errors, ordered
+from mutualab.web.i18n import N_
+from mutualab.web.rendering import i18n_of, local_target, page, see_other
+from resources.controllers import CATALOGUE
+from resources.service import CatalogueService
+
+AnyRequest = Request[Any, Any, Any]
+ACTIVE = ("held", "pending_approval", "confirmed")
+MAX_LISTED = 200
+MAX_REASON = 500
+NextPath = Annotated[str, QueryParameter(name="next", max_length=2000)]
+SIGNUP_FIELDS = ["display_name", "email", "password", "requested_user_type"]
+
+SIGNUP_MESSAGES = {
+    "display_name": FieldError(N_("Enter your name (120 characters at most).")),
+    "email": FieldError(N_("Enter an e-mail address like name@example.fr.")),
+    "password": FieldError(N_("Choose a password.")),
+    "requested_user_type": FieldError(N_("Choose a rate from the list.")),
+}
+LOGIN_MESSAGES = {
+    "email": FieldError(N_("Enter your e-mail address.")),
+    "password": FieldError(N_("Enter your password.")),
+}
+
+
+@dataclass
+class SignUpForm:
+    """The sign-up form, as typed (validated by :class:`SignUp`)."""
+
+    display_name: str = ""
+    email: str = ""
+    password: str = ""
+    requested_user_type: str = ""
+
+
+@dataclass
+class LogInForm:
+    """The log-in form, as typed."""
+
+    email: str = ""
+    password: str = ""
+    next: str = ""
+
+
+@dataclass
+class CancelForm:
+    """The confirmation of a cancellation, with an optional reason."""
+
+    reason: str = ""
+
+
+def _password_error(detail: str) -> FieldError:
+    # The strength check words its advice in English (zxcvbn); the pages say it in their language.
+    if detail.startswith("Use at least"):
+        return FieldError(N_("Use at least %(n)s characters."), {"n": MIN_LENGTH})
+    if detail.startswith("Use at most"):
+        return FieldError(N_("Use at most %(n)s characters."), {"n": MAX_LENGTH})
+    return FieldError(
+        N_("This password is too easy to guess: add unrelated words, or make it longer.")
+    )
+
+
+def _signup_error(exc: AppError) -> Errors:
+    if exc.code == "email_taken":
+        return {"email": FieldError(N_("An account already uses this e-mail: log in instead."))}
+    if exc.code == "weak_password":
+        return {"password": _password_error(exc.detail)}
+    field = app_error_field(exc) or "email"
+    return {field: SIGNUP_MESSAGES.get(field, FieldError(N_("This value is not valid.")))}
+
+
+def _already_logged_in(actor: Actor) -> Redirect | None:
+    return see_other("/account") if actor.is_authenticated else None
+
+
+class AccountPages(Controller):
+    """Sign-up, log-in, log-out and the pages of one's own account."""
+
+    path = "/"
+    dependencies = {**ACCOUNTS, **BOOKINGS, **CATALOGUE, **STAFF}
+
+    async def _requestable_types(
+        self, request: AnyRequest, staff: StaffService
+    ) -> list[tuple[str, str]]:
+        lang = i18n_of(request).lang
+        return [
+            (t.code, t.label_fr if lang == "fr" else t.label_en)
+            for t in await staff.user_types(None)
+            if t.reduced and not t.for_organisations and t.place_id is None
+        ]
+
+    async def _signup_page(
+        self,
+        request: AnyRequest,
+        staff: StaffService,
+        form: SignUpForm,
+        errors: Errors,
+        status_code: int = 200,
+    ) -> Template:
+        return page(
+            request,
+            "signup.html",
+            status_code=status_code,
+            private=True,
+            form=form,
+            errors=errors,
+            min_password=MIN_LENGTH,
+            user_types=await self._requestable_types(request, staff),
+        )
+
+    @get("/signup", name="signup", opt=PUBLIC)
+    async def signup_form(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        staff: NamedDependency[StaffService],
+    ) -> Response[Any]:
+        """The sign-up form."""
+        return _already_logged_in(actor) or await self._signup_page(
+            request, staff, SignUpForm(), {}
+        )
+
+    @post("/signup", opt=PUBLIC)
+    async def signup(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        accounts: NamedDependency[AccountService],
+        staff: NamedDependency[StaffService],
+        db_session: NamedDependency[AsyncSession],
+        data: URLEncodedBody[SignUpForm],
+    ) -> Response[Any]:
+        """Create an account and log in, or show what to correct."""
+        if (done := _already_logged_in(actor)) is not None:
+            return done
+        kept = SignUpForm(
+            display_name=data.display_name,
+            email=data.email,
+            requested_user_type=data.requested_user_type,
+        )
+        try:
+            signup = SignUp.model_validate(
+                {
+                    "display_name": data.display_name,
+                    "email": data.email,
+                    "password": data.password,
+                    "requested_user_type": data.requested_user_type or None,
+                }
+            )
+        except ValidationError as exc:
+            errors = first_errors(exc, SIGNUP_MESSAGES)
+            if data.password and "password" not in errors:
+                # Say everything at once: the service would check the strength only later.
+                settings: Settings = request.app.state.settings
+                try:
+                    check_strength(
+                        data.password, (data.email, data.display_name), settings.password_min_score
+                    )
+                except WeakPasswordError as weak:
+                    errors["password"] = _password_error(str(weak))
+            return await self._signup_page(
+                request, staff, kept, ordered(errors, SIGNUP_FIELDS), 422
+            )
+        try:
+            user = await accounts.sign_up(signup)
+        except (InvalidInputError, ConflictError) as exc:
+            await db_session.rollback()
+            return await self._signup_page(request, staff, kept, _signup_error(exc), 422)
+        _start_session(request, user)
+        return see_other("/account", notice="welcome")
+
+    @get("/login", name="login", opt=PUBLIC)
+    async def login_form(
+        self, request: AnyRequest, actor: NamedDependency[Actor], next_path: NextPath = ""
+    ) -> Response[Any]:
+        """The log-in form."""
+        if actor.is_authenticated:
+            return see_other(local_target(next_path, "/account"))
+        return page(
+            request,
+            "login.html",
+            private=True,
+            email="",
+            next=local_target(next_path, ""),
+            errors={},
+        )
+
+    @post("/login", opt=PUBLIC)
+    async def login(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        accounts: NamedDependency[AccountService],
+        data: URLEncodedBody[LogInForm],
+    ) -> Response[Any]:
+        """Log in, or say why not (the failure is counted: repeated ones lock the e-mail)."""
+        target = local_target(data.next, "")
+        if actor.is_authenticated:
+            return see_other(target or "/account")
+        errors: Errors = {}
+        if not data.email.strip():
+            errors["email"] = LOGIN_MESSAGES["email"]
+        if not data.password:
+            errors["password"] = LOGIN_MESSAGES["password"]
+        status = 422
+        if not errors:
+            try:
+                credentials = LogIn.model_validate({"email": data.email, "password": data.password})
+            except ValidationError as exc:
+                errors = first_errors(exc, LOGIN_MESSAGES)
+            else:
+                client = request.client.host if request.client else "unknown"
+                outcome = await accounts.log_in(credentials, client)
+                if outcome.user is not None:
+                    _start_session(request, outcome.user)
+                    if target:
+                        return see_other(target)
+                    return see_other("/account", notice="logged_in")
+                # Returned, not raised: the failure counter is committed with this request.
+                assert outcome.error is not None
+                errors["email"] = _login_error(outcome.error)
+                status = outcome.error.status_code
+        return page(
+            request,
+            "login.html",
+            status_code=status,
+            private=True,
+            email=data.email,
+            next=target,
+            errors=errors,
+        )
+
+    @post("/logout", guards=[require_user], opt=SELF)
+    async def logout(self, request: AnyRequest) -> Redirect:
+        """End the browser session."""
+        request.clear_session()
+        return see_other("/", notice="logged_out")
+
+    @get("/account", name="account", guards=[require_user], opt=SELF)
+    async def account(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        accounts: NamedDependency[AccountService],
+        staff: NamedDependency[StaffService],
+        catalogue: NamedDependency[CatalogueService],
+    ) -> Template:
+        """Who I am: rate, organisations, trainings, the places I manage."""
+        me = await accounts.me(actor)
+        lang = i18n_of(request).lang
+        labels = {
+            t.code: (t.label_fr if lang == "fr" else t.label_en)
+            for t in await staff.user_types(None)
+        }
+        place_ids = {c.place_id for c in me.certifications} | set(me.managed_place_ids)
+        places = await catalogue.places_by_ids(sorted(place_ids))
+        return page(
+            request,
+            "account/index.html",
+            private=True,
+            me=me,
+            type_label=lambda code: labels.get(code, code),
+            place_names={pid: p.name for pid, p in places.items()},
+        )
+
+    @get("/account/bookings", name="my_bookings", guards=[require_user], opt=SELF)
+    async def my_bookings(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        bookings: NamedDependency[BookingService],
+        catalogue: NamedDependency[CatalogueService],
+        clock: NamedDependency[Clock],
+    ) -> Template:
+        """My bookings: upcoming first, then the past ones, latest first."""
+        found = await bookings.list_mine(actor, None, None, None, MAX_LISTED, 0)
+        now = clock()
+        upcoming = [b for b in found.items if b.ends_at > now]
+        past = [b for b in reversed(found.items) if b.ends_at <= now]
+        places = await catalogue.places_by_ids(sorted({b.place_id for b in found.items}))
+        return page(
+            request,
+            "account/bookings.html",
+            private=True,
+            upcoming=upcoming,
+            past=past,
+            place_names={pid: p.name for pid, p in places.items()},
+        )
+
+    async def _cancel_page(
+        self,
+        request: AnyRequest,
+        catalogue: CatalogueService,
+        booking: BookingRead,
+        now: datetime,
+        reason: str = "",
+        errors: Errors | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        places = await catalogue.places_by_ids([booking.place_id])
+        place = places.get(booking.place_id)
+        return page(
+            request,
+            "account/cancel.html",
+            status_code=status_code,
+            private=True,
+            booking=booking,
+            place_name=place.name if place else "",
+            active=booking.status in ACTIVE and booking.ends_at > now,
+            reason=reason,
+            errors=errors or {},
+        )
+
+    @get("/account/bookings/{booking_id:int}/cancel", guards=[require_user], opt=BOOKING)
+    async def cancel_form(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        bookings: NamedDependency[BookingService],
+        catalogue: NamedDependency[CatalogueService],
+        clock: NamedDependency[Clock],
+        booking_id: FromPath[int],
+    ) -> Template:
+        """Confirm the cancellation of a booking."""
+        booking = await bookings.get(actor, booking_id)
+        return await self._cancel_page(request, catalogue, booking, clock())
+
+    @post("/account/bookings/{booking_id:int}/cancel", guards=[require_user], opt=BOOKING)
+    async def cancel(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        bookings: NamedDependency[BookingService],
+        catalogue: NamedDependency[CatalogueService],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+        booking_id: FromPath[int],
+        data: URLEncodedBody[CancelForm],
+    ) -> Response[Any]:
+        """Cancel a booking (before the place's deadline), then back to my bookings."""
+        booking = await bookings.get(actor, booking_id)  # not yours: 404 before anything else
+        reason = data.reason.strip()
+        if len(reason) > MAX_REASON:
+            errors = {"reason": FieldError(N_("Use at most %(n)s characters."), {"n": MAX_REASON})}
+            return await self._cancel_page(
+                request, catalogue, booking, clock(), data.reason, errors, 422
+            )
+        try:
+            await bookings.cancel(actor, booking_id, reason)
+        except ConflictError as exc:
+            await db_session.rollback()
+            errors = {"reason": FieldError(_cancel_error(exc))}
+            booking = await bookings.get(actor, booking_id)
+            return await self._cancel_page(
+                request, catalogue, booking, clock(), data.reason, errors, exc.status_code
+            )
+        return see_other("/account/bookings", notice="cancelled")
+
+
+def _cancel_error(exc: AppError) -> str:
+    if exc.code == "cancellation_deadline_passed":
+        return N_("The deadline for cancelling this booking has passed: please contact the place.")
+    if exc.code == "booking_not_active":
+        return N_("This booking is no longer active.")
+    return N_("This booking cannot be cancelled now.")
+
+
+def _login_error(exc: AppError) -> FieldError:
+    if exc.code == "too_many_attempts":
+        seconds = int(exc.extra.get("retry_after", 60))
+        return FieldError(
+            N_("Too many failed attempts: try again in %(minutes)s minutes."),
+            {"minutes": max(1, round(seconds / 60))},
+        )
+    return FieldError(N_("The e-mail address or the password is wrong."))

@@ -1,0 +1,190 @@
+"""Public pages: search places, a place, a resource with its free times this week."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, time, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Template
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from booking.controllers import BOOKINGS
+from booking.service import BookingService
+from mutualab.accounts.certifications import holds_valid_certification
+from mutualab.accounts.staff import StaffService
+from mutualab.accounts.staff_controllers import STAFF
+from mutualab.auth.actor import Actor
+from mutualab.auth.rules import PUBLIC
+from mutualab.clock import Clock
+from mutualab.web.messages import KINDS
+from mutualab.web.rendering import i18n_of, page
+from mutualab.web.week import week_grid
+from resources.controllers import CATALOGUE
+from resources.repository import PlaceFilter
+from resources.schemas import OpeningSpan, PlaceRead
+from resources.service import CatalogueService
+
+PAGE_SIZE = 20
+CLOSURES_DAYS = 60
+WEEK_DAYS = 7
+MAX_WEEKS_AHEAD = 104
+_INSTANT = timedelta(microseconds=1)
+
+Town = Annotated[str | None, QueryParameter(max_length=120)]
+Kind = Annotated[str | None, QueryParameter(max_length=40)]
+PageNumber = Annotated[int, QueryParameter(name="page", ge=1, le=10_000)]
+FirstDay = Annotated[date | None, QueryParameter(name="from")]
+
+
+def hhmm(value: time, *, closing: bool = False) -> str:
+    """``09:30``; a closing time of 00:00 is midnight, shown as 24:00."""
+    if closing and value == time(0):
+        return "24:00"
+    return value.strftime("%H:%M")
+
+
+def weekly_hours(spans: list[OpeningSpan]) -> list[tuple[int, list[tuple[str, str]]]]:
+    """Opening spans grouped by weekday, Monday first, every day listed."""
+    by_day: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for span in sorted(spans, key=lambda s: (s.weekday, s.opens)):
+        by_day[span.weekday].append((hhmm(span.opens), hhmm(span.closes, closing=True)))
+    return [(day, by_day.get(day, [])) for day in range(7)]
+
+
+class PublicPages(Controller):
+    """Pages anyone may read."""
+
+    path = "/"
+    dependencies = {**CATALOGUE, **BOOKINGS, **STAFF}
+    opt = PUBLIC
+
+    @get("/", name="home", opt=PUBLIC)
+    async def home(
+        self,
+        request: Request[Any, Any, Any],
+        catalogue: NamedDependency[CatalogueService],
+        town: Town = None,
+        kind: Kind = None,
+        page_number: PageNumber = 1,
+    ) -> Template:
+        """Search places by town and kind of equipment."""
+        town = (town or "").strip()
+        kind = kind if kind in KINDS else ""
+        offset = (page_number - 1) * PAGE_SIZE
+        found = await catalogue.list_places(
+            PlaceFilter(town=town or None, kind=kind or None), PAGE_SIZE, offset
+        )
+
+        def page_url(number: int) -> str:
+            query = {k: v for k, v in (("town", town), ("kind", kind)) if v}
+            return "/?" + urlencode({**query, "page": str(number)})
+
+        return page(
+            request,
+            "home.html",
+            town=town,
+            kind=kind,
+            places=found.items,
+            total=found.total,
+            previous_url=page_url(page_number - 1) if page_number > 1 else None,
+            next_url=page_url(page_number + 1) if offset + PAGE_SIZE < found.total else None,
+        )
+
+    @get("/places/{place_id:int}", name="place", opt=PUBLIC)
+    async def place(
+        self,
+        request: Request[Any, Any, Any],
+        catalogue: NamedDependency[CatalogueService],
+        clock: NamedDependency[Clock],
+        place_id: FromPath[int],
+    ) -> Template:
+        """A place: address, opening hours, closures, equipment."""
+        place: PlaceRead = await catalogue.place_detail(place_id)
+        today = clock().astimezone(ZoneInfo(place.timezone)).date()
+        until = today + timedelta(days=CLOSURES_DAYS)
+        exceptions = await catalogue.list_exceptions(place_id, today, until)
+        closures: dict[date, dict[str, Any]] = {}
+        if place.closed_on_public_holidays:
+            for holiday in await catalogue.holidays(place_id, today, until):
+                closures[holiday.day] = {
+                    "day": holiday.day,
+                    "closed": True,
+                    "spans": [],
+                    "reason": holiday.name,
+                }
+        for exception in exceptions:  # a dated exception wins over a public holiday
+            closures[exception.day] = {
+                "day": exception.day,
+                "closed": exception.closed,
+                "spans": [(hhmm(s.opens), hhmm(s.closes, closing=True)) for s in exception.spans],
+                "reason": exception.reason,
+            }
+        return page(
+            request,
+            "place.html",
+            place=place,
+            hours=weekly_hours(place.opening_hours),
+            closures=[closures[day] for day in sorted(closures)],
+            zone=i18n_of(request).zone_name(place.timezone),
+        )
+
+    @get("/resources/{resource_id:int}", name="resource", opt=PUBLIC)
+    async def resource(
+        self,
+        request: Request[Any, Any, Any],
+        catalogue: NamedDependency[CatalogueService],
+        bookings: NamedDependency[BookingService],
+        staff: NamedDependency[StaffService],
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        clock: NamedDependency[Clock],
+        resource_id: FromPath[int],
+        first_day: FirstDay = None,
+    ) -> Template:
+        """A resource: what it is, what it needs, and when it is free in the next days."""
+        resource = await catalogue.resource_detail(resource_id)
+        row = await catalogue.require_resource(resource_id)
+        place = await catalogue.active_place(resource.place_id)
+        tz = ZoneInfo(place.timezone)
+        today = clock().astimezone(tz).date()
+        first = min(max(first_day or today, today), today + timedelta(weeks=MAX_WEEKS_AHEAD))
+        last = first + timedelta(days=WEEK_DAYS)
+        availability = await bookings.resource_availability(
+            actor, resource_id, first, last, None, 1
+        )
+        # Days without any opening are "closed", not "fully booked".
+        open_days = {
+            moment.date()
+            for span in await catalogue.open_spans_utc(place, first, last)
+            for moment in (span.start.astimezone(tz), (span.end - _INSTANT).astimezone(tz))
+        }
+        training = None
+        certified = False
+        if row.required_training_id is not None:
+            trainings = await staff.trainings(resource.place_id)
+            training = next((t for t in trainings if t.id == row.required_training_id), None)
+            if actor.user_id is not None:
+                certified = await holds_valid_certification(
+                    db_session, actor.user_id, row.required_training_id, today
+                )
+        previous = first - timedelta(days=WEEK_DAYS)
+        return page(
+            request,
+            "resource.html",
+            resource=resource,
+            place=place,
+            training=training,
+            certified=certified,
+            requires_approval=row.requires_approval,
+            week=week_grid(first, WEEK_DAYS, availability.slots, open_days),
+            slot_length=availability.duration_minutes,
+            zone=i18n_of(request).zone_name(place.timezone),
+            previous_week=max(previous, today) if first > today else None,
+            next_week=last,
+        )

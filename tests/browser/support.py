@@ -1,0 +1,98 @@
+"""What the browser tests share: where the tools are, the live server, the page checker."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page
+
+from tests.web.seed import Town
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WIDTHS = (360, 1280)
+BLOCKING_IMPACTS = ("serious", "critical")
+# Lesser axe findings (moderate, minor): reported at the end of the run, not failures.
+NOTES: set[str] = set()
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium (or ``MUTUALAB_CHROMIUM``), if installed."""
+    configured = os.environ.get("MUTUALAB_CHROMIUM")
+    if configured:
+        return configured if Path(configured).exists() else None
+    for candidate in (
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """The app served by uvicorn, with what was seeded in its database."""
+
+    backend: str
+    url: str
+    town: Town
+
+
+class PageChecker:
+    """Runs axe-core and takes the screenshots of every page a journey visits."""
+
+    def __init__(self, backend: str) -> None:
+        self.folder = ARTIFACTS / backend
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.source = AXE.read_text(encoding="utf-8")
+        self.seen: list[str] = []
+
+    def __call__(self, page: Page, name: str) -> None:
+        """Check the current page at each width: accessibility, layout, screenshot."""
+        original = page.viewport_size or {"width": 1280, "height": 900}
+        problems: list[str] = []
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            if overflow > 0:
+                problems.append(f"{name} at {width} px scrolls sideways by {overflow} px")
+            page.screenshot(path=str(self.folder / f"{name}-{width}.png"), full_page=True)
+            problems += [f"{name} at {width} px: {v}" for v in self._axe(page)]
+        page.set_viewport_size(original)
+        self.seen.append(name)
+        assert problems == [], "\n".join(problems)
+
+    def _axe(self, page: Page) -> list[str]:
+        # Evaluated through the DevTools protocol, so the pages' CSP (no script) stays on.
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            page.evaluate(self.source)
+        results: dict[str, Any] = page.evaluate(
+            "async () => await axe.run(document, {resultTypes: ['violations']})"
+        )
+        found = []
+        for violation in results["violations"]:
+            if violation["impact"] not in BLOCKING_IMPACTS:
+                NOTES.add(f"{violation['impact']} {violation['id']}: {violation['help']}")
+                continue
+            targets = [json.dumps(n["target"]) for n in violation["nodes"][:3]]
+            found.append(f"{violation['impact']} {violation['id']}: {violation['help']} {targets}")
+        return found

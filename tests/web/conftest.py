@@ -1,0 +1,36 @@
+"""Fixtures of the page tests: an app with a fixed clock, a seeded town, a browser-like client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from mutualab.app import create_app
+from mutualab.db import Database
+from mutualab.settings import Settings
+from tests.web.seed import Town, seed_town
+
+# Monday 1 March 2027, 09:00 in Paris: tomorrow is closed, the booking is on Wednesday 3 March.
+FIXED_NOW = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def town(database: Database) -> Town:
+    """Two places, a manager for each, a citizen with a booking."""
+    return await seed_town(database, FIXED_NOW)
+
+
+@pytest.fixture
+async def web(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that asks for pages like a browser, on an app whose clock is FIXED_NOW."""
+    app = create_app(settings, database=database, clock=lambda: FIXED_NOW)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="https://127.0.0.1",
+        headers={"accept": "text/html,application/xhtml+xml", "accept-language": "fr-FR,fr"},
+    ) as http:
+        yield http

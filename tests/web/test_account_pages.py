@@ -1,0 +1,199 @@
+"""Sign-up, log-in, log-out and my account through the forms, on both databases."""
+
+from __future__ import annotations
+
+import httpx
+
+from mutualab.db import Database
+from mutualab.settings import Settings
+from tests.web.helpers import by_id, csrf, elements, log_in, submit, text, unlabelled_controls
+from tests.web.seed import PASSWORD, Town
+
+GOOD = "quartz-meadow-lantern-58"
+
+
+async def test_sign_up_form_has_labels_hints_and_a_csrf_token(web: httpx.AsyncClient) -> None:
+    response = await web.get("/signup")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    assert csrf(response.text)
+    assert unlabelled_controls(response.text) == []
+    assert by_id(response.text, "password")["aria-describedby"] == "password-hint"
+    assert by_id(response.text, "email")["autocomplete"] == "email"
+    options = [e.get("value") for e in elements(response.text, "option")]
+    assert options == ["", "student", "job_seeker"]  # only reduced rates a person may ask for
+
+
+async def test_sign_up_errors_are_next_to_their_fields_and_typed_values_stay(
+    web: httpx.AsyncClient,
+) -> None:
+    response = await submit(
+        web,
+        "/signup",
+        "/signup",
+        {
+            "display_name": "",
+            "email": "camille@",
+            "password": "short",
+            "requested_user_type": "student",
+        },
+    )
+    assert response.status_code == 422
+    html = response.text
+    page = text(html)
+    assert "<title>Erreur : Créer un compte \u2013 Mutualab</title>" in html
+    assert "Il y a 3 erreurs" in page
+    summary_links = [e["href"] for e in elements(html, "a") if e["href"].startswith("#")]
+    assert summary_links == ["#main", "#display_name", "#email", "#password"]
+    for field in ("display_name", "email", "password"):
+        control = by_id(html, field)
+        assert control["aria-invalid"] == "true"
+        assert f"{field}-error" in control["aria-describedby"]
+    assert "Indiquez votre nom (120 caractères au plus)." in text(html)
+    assert "Indiquez une adresse e-mail comme nom@exemple.fr." in page
+    assert by_id(html, "email")["value"] == "camille@"  # kept
+    assert "value" not in by_id(html, "password")  # a password is never sent back
+    assert '<option value="student" selected>' in html
+
+
+async def test_sign_up_weak_password_and_taken_email_are_explained(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    weak = await submit(
+        web,
+        "/signup",
+        "/signup",
+        {"display_name": "Alex", "email": "alex@example.fr", "password": "password123"},
+    )
+    assert weak.status_code == 422
+    assert "Ce mot de passe est trop facile à deviner" in text(weak.text)
+    assert by_id(weak.text, "display_name")["value"] == "Alex"
+
+    taken = await submit(
+        web,
+        "/signup",
+        "/signup",
+        {"display_name": "Camille", "email": "Camille@Example.fr", "password": GOOD},
+    )
+    assert taken.status_code == 422
+    assert "Un compte utilise déjà cette adresse : connectez-vous plutôt." in text(taken.text)
+    assert by_id(taken.text, "email")["aria-invalid"] == "true"
+
+
+async def test_sign_up_logs_in_and_shows_my_account(web: httpx.AsyncClient) -> None:
+    response = await submit(
+        web,
+        "/signup",
+        "/signup",
+        {
+            "display_name": "Alex Durand",
+            "email": "alex@example.fr",
+            "password": GOOD,
+            "requested_user_type": "student",
+        },
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account?notice=welcome"
+    account = await web.get(response.headers["location"])
+    page = text(account.text)
+    assert "Votre compte est créé et votre session est ouverte." in page
+    assert "Nom Alex Durand" in page
+    assert "Tarif Particulier" in page
+    assert "Demandé : Étudiant, en attente de vérification" in page
+    assert (await web.get("/signup")).headers["location"] == "/account"  # already in
+
+
+async def test_forms_without_csrf_token_are_refused_with_a_page(web: httpx.AsyncClient) -> None:
+    await web.get("/signup")  # the CSRF cookie is set, but the form field is missing
+    response = await web.post(
+        "/signup", data={"display_name": "X", "email": "x@example.fr", "password": GOOD}
+    )
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Ce formulaire a expiré" in text(response.text)
+    assert 'href="/signup"' in response.text
+
+
+async def test_log_in_errors_keep_the_email_and_lock_after_repeated_failures(
+    web: httpx.AsyncClient, town: Town, settings: Settings
+) -> None:
+    empty = await submit(web, "/login", "/login", {"email": "", "password": ""})
+    assert empty.status_code == 422
+    assert "Il y a 2 erreurs" in text(empty.text)
+
+    wrong = await submit(web, "/login", "/login", {"email": town.citizen_email, "password": "nope"})
+    assert wrong.status_code == 401
+    assert "L'adresse e-mail ou le mot de passe est incorrect." in text(wrong.text)
+    assert by_id(wrong.text, "email")["value"] == town.citizen_email
+    for _ in range(settings.login_max_failures):
+        last = await submit(web, "/login", "/login", {"email": town.citizen_email, "password": "x"})
+    assert last.status_code == 429
+    assert "Trop de tentatives échouées : réessayez dans 15 minutes." in text(last.text)
+    locked = await submit(
+        web, "/login", "/login", {"email": town.citizen_email, "password": PASSWORD}
+    )
+    assert locked.status_code == 429  # even the right password waits
+
+
+async def test_private_pages_send_strangers_to_log_in_and_back(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    for path in ("/account", "/account/bookings", "/manage"):
+        response = await web.get(path)
+        assert response.status_code == 303
+        assert response.headers["location"] == f"/login?next={path.replace('/', '%2F')}"
+    login_page = await web.get("/login?next=/account/bookings")
+    assert by_id(login_page.text, "email")
+    response = await web.post(
+        "/login",
+        data={
+            "email": town.citizen_email,
+            "password": PASSWORD,
+            "next": "/account/bookings",
+            "_csrf_token": csrf(login_page.text),
+        },
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account/bookings"
+
+
+async def test_log_in_never_redirects_off_the_site(web: httpx.AsyncClient, town: Town) -> None:
+    page = await web.get("/login?next=//evil.example/")
+    assert 'name="next" value=""' in page.text
+    response = await web.post(
+        "/login",
+        data={
+            "email": town.citizen_email,
+            "password": PASSWORD,
+            "next": "https://evil.example/",
+            "_csrf_token": csrf(page.text),
+        },
+    )
+    assert response.headers["location"] == "/account?notice=logged_in"
+
+
+async def test_my_account_shows_rate_trainings_and_managed_places(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await log_in(web, town.citizen_email)
+    citizen = text((await web.get("/account")).text)
+    assert "Tarif Particulier" in citizen
+    assert "Sécurité laser (Fablab du Trégor) - depuis le samedi 30 janvier 2027" in citizen
+    assert "Vous n'appartenez à aucune organisation" in citizen
+    assert "Lieux que je gère" not in citizen
+
+    await submit(web, "/account", "/logout", {})
+    await log_in(web, town.manager_email)
+    manager = await web.get("/account")
+    assert "Lieux que je gère Fablab du Trégor" in text(manager.text)
+    assert 'href="/manage"' in manager.text
+
+
+async def test_log_out_ends_the_session(web: httpx.AsyncClient, town: Town) -> None:
+    await log_in(web, town.citizen_email)
+    assert (await web.get("/account")).status_code == 200
+    response = await submit(web, "/account", "/logout", {})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/?notice=logged_out"
+    assert "Déconnexion effectuée." in text((await web.get("/?notice=logged_out")).text)
+    assert (await web.get("/account")).status_code == 303
