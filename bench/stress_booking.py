@@ -37,11 +37,11 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the tests' helpe
 
 from mutualab import migrate  # noqa: E402
 from mutualab.db import create_engine  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
 from tests.support.postgres import find_server  # noqa: E402
 from tests.support.served import (  # noqa: E402
     OVERLAPS,
     POOL_SIZE,
-    free_port,
     seed,
     start_server,
     wait_ready,

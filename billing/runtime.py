@@ -31,13 +31,12 @@ from booking.events import BookingEvent, BookingListener
 from booking.repository import BookingRepository
 from booking.service import BookingService
 from mutualab.clock import Clock
-from mutualab.db import Database
+from mutualab.db import SAFE_METHODS, Database
 from mutualab.settings import Settings
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 
 logger = logging.getLogger("mutualab.billing")
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @asynccontextmanager

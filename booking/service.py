@@ -739,16 +739,21 @@ class BookingService:
                 },
             )
 
-    async def _cancel_row(self, actor: Actor, booking: Booking, now: datetime, reason: str) -> None:
+    async def _close_row(self, booking: Booking, status: str, now: datetime, reason: str) -> None:
+        """End a booking (cancelled, refused): free its units, bump its calendar sequence."""
         assert booking.id is not None
-        booking.status = "cancelled"
-        booking.cancelled_at = now
-        booking.cancelled_by_user_id = actor.user_id
+        booking.status = status
         booking.status_reason = reason
         booking.sequence += 1
         booking.updated_at = now
         await self.repo.deactivate_allocations(booking.id)
         await self.repo.add(booking)
+
+    async def _cancel_row(self, actor: Actor, booking: Booking, now: datetime, reason: str) -> None:
+        assert booking.id is not None
+        booking.cancelled_at = now
+        booking.cancelled_by_user_id = actor.user_id
+        await self._close_row(booking, "cancelled", now, reason)
         by_place = actor.manages(booking.place_id) and actor.user_id != booking.booker_user_id
         await self._notify([booking.id], "cancelled", now, actor, by_place, reason)
 
@@ -853,14 +858,9 @@ class BookingService:
         now = self.clock()
         booking = await self._managed(actor, booking_id)
         assert booking.id is not None
-        booking.status = "refused"
-        booking.status_reason = reason
         booking.decided_by_user_id = actor.user_id
         booking.decided_at = now
-        booking.sequence += 1
-        booking.updated_at = now
-        await self.repo.deactivate_allocations(booking.id)
-        await self.repo.add(booking)
+        await self._close_row(booking, "refused", now, reason)
         await self._notify([booking.id], "refused", now, actor, True, reason)
         return await self.read(booking)
 

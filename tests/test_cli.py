@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.net import free_port
 from tests.support.postgres import PostgresServer
 
 
@@ -45,13 +45,6 @@ def mutualab(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def served(fresh_database_url: str) -> Iterator[tuple[str, str]]:
     """A migrated, seeded instance served by ``mutualab serve``; yields (base URL, admin token)."""
@@ -60,7 +53,7 @@ def served(fresh_database_url: str) -> Iterator[tuple[str, str]]:
     created = mutualab(fresh_database_url, "create-admin", "--email", "root@example.fr")
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MUTUALAB_DATABASE_URL": fresh_database_url}
     process = subprocess.Popen(
         [sys.executable, "-m", "mutualab", "serve", "--host", "127.0.0.1", "--port", str(port)],

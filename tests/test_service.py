@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
 
 import httpx
 
@@ -12,6 +11,7 @@ from mutualab.app import create_app
 from mutualab.settings import Settings
 from resources.opendata import SCHEMA_FIELDS
 from tests.factories import make_place, make_resource
+from tests.support.net import free_port
 
 
 async def test_health_reports_the_database(client: httpx.AsyncClient, backend: str) -> None:
@@ -55,15 +55,8 @@ async def test_malformed_json_is_refused_cleanly(
     assert "Traceback" not in response.text
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port  # nothing listens once the socket is closed
-
-
 async def test_database_down_gives_503_not_500() -> None:
-    url = f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/nowhere"
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"
     app = create_app(Settings(database_url=url, secret_key="x" * 40))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:

@@ -8,7 +8,6 @@ deliver its own signed webhooks to the app served by uvicorn on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from typing import Any
 
@@ -23,6 +22,7 @@ from mutualab.settings import Settings
 from tests.billing.support import PricedLab, checkout, deliver
 from tests.support.accounts import make_user
 from tests.support.booking import MutableClock, book
+from tests.support.net import free_port
 from tests.support.stripe import (
     DECLINED,
     THREE_D_SECURE_CARD,
@@ -245,13 +245,6 @@ async def test_expired_holds_cancel_their_payment_intent(
     assert (payment["status"], payment["status_reason"]) == ("canceled", "booking_expired")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def test_localstripe_delivers_signed_webhooks_to_the_served_app(
     api: Client,
     lab: PricedLab,
@@ -260,7 +253,7 @@ async def test_localstripe_delivers_signed_webhooks_to_the_served_app(
     stripe_settings: Settings,
     clock: MutableClock,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     served = create_app(stripe_settings, database=database, clock=clock)
     server = uvicorn.Server(
         uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", lifespan="off")

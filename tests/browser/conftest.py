@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from tests.browser.support import (
     PageChecker,
     chromium_path,
 )
+from tests.support.net import free_port
 from tests.support.postgres import PostgresServer
 from tests.web.seed import Town, seed_town
 
@@ -78,13 +78,6 @@ def browser(server: LiveServer) -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _seed(database_url: str) -> Town:
@@ -134,7 +127,7 @@ def server(
         database_url = postgres.create_database("mutualab_browser")
     migrate.upgrade(database_url)
     town = asyncio.run(_seed(database_url))
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,

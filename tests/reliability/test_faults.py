@@ -23,8 +23,9 @@ from sqlalchemy import text
 
 from mutualab import migrate
 from mutualab.db import create_engine
+from tests.support.net import free_port
 from tests.support.postgres import PostgresServer, start_private_cluster
-from tests.support.served import OVERLAPS, free_port, seed, start_server, wait_ready
+from tests.support.served import OVERLAPS, seed, start_server, wait_ready
 
 PARIS = ZoneInfo("Europe/Paris")
 IN_CI = os.environ.get("CI", "").lower() == "true"

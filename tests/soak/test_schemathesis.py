@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from mutualab import migrate
-from tests.support.served import ROOT, free_port, start_server, wait_ready
+from tests.support.net import free_port
+from tests.support.served import ROOT, start_server, wait_ready
 
 CHECKS = ",".join(
     [

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import make_url
+
+from tests.support.net import free_port
 
 LOCAL_URLS = (
     "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
@@ -139,13 +140,6 @@ def _run_as_postgres(argv: list[str]) -> None:
     subprocess.run(argv, check=True, capture_output=True, timeout=120)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def start_private_cluster() -> PostgresServer | None:
     """A throwaway cluster of our own (as the postgres user), or None without the binaries."""
     if not Path(_pg_bin("initdb")).exists():
@@ -154,7 +148,7 @@ def start_private_cluster() -> PostgresServer | None:
     data = root / "data"
     if os.geteuid() == 0:
         shutil.chown(root, user="postgres")
-    port = _free_port()
+    port = free_port()
     _run_as_postgres([_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"])
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
     server = PostgresServer(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -92,14 +91,6 @@ async def seed(url: str, users: int) -> tuple[int, int, list[str]]:
             return printer.id, pool.id, tokens
     finally:
         await database.dispose()
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start_server(url: str, port: int, workers: int = 2) -> subprocess.Popen[bytes]:

@@ -26,19 +26,14 @@ from typing import Any
 
 import httpx
 
+from tests.support.net import free_port
+
 SECRET_KEY = "sk_test_mutualab_localstripe"  # localstripe accepts any sk_ key
 WEBHOOK_SECRET = "whsec_mutualab_tests"
 VISA = "pm_card_visa"
 # Declined when charged (localstripe: 4000000000000341).
 DECLINED = "pm_card_chargeCustomerFail"
 THREE_D_SECURE_CARD = "4000002500003155"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def serve(port: int, state_dir: Path) -> None:
@@ -141,7 +136,7 @@ class LocalStripe:
 @contextmanager
 def local_stripe(state_dir: Path) -> Iterator[LocalStripe]:
     """Start localstripe in a child process on a free loopback port; stop it afterwards."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.support.stripe", str(port), str(state_dir)],
         cwd=Path(__file__).resolve().parents[2],

@@ -13,9 +13,9 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from mutualab.auth.actor import Actor, actor_of
+from mutualab.db import SAFE_METHODS
 from mutualab.errors import ForbiddenError, UnauthenticatedError
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 Connection = ASGIConnection[Any, Any, Any, Any]
 
 
