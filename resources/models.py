@@ -9,8 +9,6 @@ from sqlmodel import Field, SQLModel
 
 from mutualab.models import created_at_field, utc_column
 
-RESOURCE_KINDS = ("machine", "space", "software_seats", "network_access", "other")
-
 
 class Place(SQLModel, table=True):
     """A fablab, tiers-lieu or media library that lends equipment and spaces."""

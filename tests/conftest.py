@@ -129,7 +129,6 @@ def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         public_base_url="https://mutualab.test",
-        instance_slug="test",
         secret_key="test-secret-key-not-used-anywhere-else-0123456789",
     )
 

@@ -28,11 +28,6 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_echo: bool = False
     public_base_url: str = "http://127.0.0.1:8000"
-    instance_slug: str = Field(
-        default="local",
-        pattern=r"^[a-z0-9][a-z0-9-]{0,39}$",
-        description="Short name of this instance, part of open-data identifiers.",
-    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Key for session cookies and CSRF tokens (32+ characters). Unset: a random "

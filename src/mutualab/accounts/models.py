@@ -9,9 +9,6 @@ from sqlmodel import Field, SQLModel
 
 from mutualab.models import created_at_field, utc_column
 
-USER_ROLES = ("admin", "booker")
-TOKEN_SCOPES = ("read", "read_write")
-
 
 class UserType(SQLModel, table=True):
     """A rate category (citizen, student, school, ...): data, so a place can add its own."""
