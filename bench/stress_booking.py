@@ -77,7 +77,7 @@ async def fire(
         day = first_day + timedelta(days=number // 2)
         base = datetime.combine(day, wall_time(10), tzinfo=PARIS)
         on_pool = number % 2 == 1
-        bodies = []
+        bodies: list[dict[str, object]] = []
         for n in range(clients):
             start = base if on_pool else base + timedelta(minutes=30 * (n % 4))
             bodies.append(

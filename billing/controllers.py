@@ -310,11 +310,7 @@ class BillingManagerController(Controller):
         offset: Offset = 0,
     ) -> DocumentPage:
         """The invoices and credit notes of the place, newest first."""
-        await payments.prices.catalogue.managed_place(actor, place_id)
-        rows, total = await payments.repo.documents_of_place(place_id, limit, offset)
-        return DocumentPage(
-            items=[summary(r) for r in rows], total=total, limit=limit, offset=offset
-        )
+        return await payments.place_documents(actor, place_id, limit, offset)
 
 
 class StripeWebhookController(Controller):

@@ -10,6 +10,7 @@ PaymentIntent (a verified webhook, or the intent fetched back), never from the b
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +24,9 @@ from billing.refunds import refund_cents
 from billing.repository import BillingRepository
 from billing.schemas import (
     BookingBilling,
+    CancellationRefund,
     CheckoutRequest,
+    DocumentPage,
     DocumentSummary,
     PaymentRead,
     RecordPayment,
@@ -41,6 +44,7 @@ logger = logging.getLogger("mutualab.billing")
 SYSTEM = Actor(is_admin=True, via="system")
 PAID = ("succeeded", "partially_refunded", "refunded")
 OPEN_CARD = ("pending", "requires_action", "processing", "failed")
+ACTIVE_BOOKING = ("held", "pending_approval", "confirmed")
 
 
 def stored_quote(priced: Priced) -> dict[str, Any]:
@@ -163,6 +167,56 @@ class PaymentService:
             booking_id=booking_id,
             payment=await self.read(payment, actor) if payment is not None else None,
             documents=[summary(d) for d in documents],
+            if_cancelled_now=await self.cancellation_refund(
+                payment, await self.visible_booking(actor, booking_id), self.bookings.clock()
+            ),
+        )
+
+    async def documents_of_bookings(
+        self, bookings: Sequence[BookingRead]
+    ) -> dict[int, list[DocumentSummary]]:
+        """The documents of bookings read through the booking service (so visible to the caller)."""
+        found: dict[int, list[DocumentSummary]] = {b.id: [] for b in bookings}
+        for document in await self.repo.documents_of_bookings(sorted(found)):
+            found[document.booking_id].append(summary(document))
+        return found
+
+    async def cancellation_refund(
+        self, payment: Payment | None, booking: BookingRead, now: datetime
+    ) -> CancellationRefund | None:
+        """What the booker would get back by cancelling at ``now`` (None: nothing to cancel).
+
+        The same decision :meth:`_refund_on_cancel` applies, so the page can show it first.
+        """
+        if booking.status not in ACTIVE_BOOKING:
+            return None
+        if payment is None or payment.status not in (*PAID, "invoiced"):
+            return CancellationRefund(
+                outcome="nothing_paid", amount_cents=0, percent=0, reason="nothing_paid", tier=""
+            )
+        settings = await self.prices.settings_of(payment.place_id)
+        decision = refund_cents(
+            payment.amount_cents - payment.refunded_cents,
+            booking.starts_at,
+            now,
+            tiers_of(settings),
+        )
+        return CancellationRefund(
+            outcome="less_to_pay" if payment.status == "invoiced" else "refund",
+            amount_cents=decision.amount_cents,
+            percent=decision.percent,
+            reason=decision.reason.value,
+            tier=decision.tier_label,
+        )
+
+    async def place_documents(
+        self, actor: Actor, place_id: int, limit: int, offset: int
+    ) -> DocumentPage:
+        """The invoices and credit notes of a place its managers see, newest first."""
+        await self.prices.catalogue.managed_place(actor, place_id)
+        rows, total = await self.repo.documents_of_place(place_id, limit, offset)
+        return DocumentPage(
+            items=[summary(r) for r in rows], total=total, limit=limit, offset=offset
         )
 
     # checkout -----------------------------------------------------------------------
@@ -274,6 +328,10 @@ class PaymentService:
         )
         settings = await self.prices.settings_of(payment.place_id)
         return Party(place, settings, buyer, organisation, booking)
+
+    async def invoice(self, payment: Payment, booking: BookingRead, now: datetime) -> None:
+        """Invoice a confirmed booking at its payment's quote (once; nothing for a free one)."""
+        await self._invoice(payment, booking, now)
 
     async def _invoice(self, payment: Payment, booking: BookingRead, now: datetime) -> None:
         existing = [

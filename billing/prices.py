@@ -228,6 +228,11 @@ class PriceService:
         await self.catalogue.active_place(place_id)
         return await self._read(await self.repo.price_lists_of(place_id))
 
+    async def managed_price_lists(self, actor: Actor, place_id: int) -> list[PriceListRead]:
+        """Every price list of a place, for its managers (hidden places included)."""
+        await self.catalogue.managed_place(actor, place_id)
+        return await self._read(await self.repo.price_lists_of(place_id))
+
     async def set_price_list(
         self, actor: Actor, place_id: int, data: PriceListWrite, now: datetime
     ) -> PriceListRead:

@@ -294,6 +294,17 @@ class BillingRepository:
         )
         return list(rows.all())
 
+    async def documents_of_bookings(self, booking_ids: Sequence[int]) -> list[BillingDocument]:
+        """Invoices and credit notes of several bookings, in issue order."""
+        if not booking_ids:
+            return []
+        rows = await self.session.exec(
+            select(BillingDocument)
+            .where(col(BillingDocument.booking_id).in_(list(booking_ids)))
+            .order_by(col(BillingDocument.issued_at), col(BillingDocument.id))
+        )
+        return list(rows.all())
+
     async def documents_of_place(
         self, place_id: int, limit: int, offset: int
     ) -> tuple[list[BillingDocument], int]:

@@ -6,14 +6,14 @@ strings in percent ("20.00", "5.50"). Negative or absurd amounts are refused as 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from billing.pricing import MAX_LINE_CENTS
-from booking.schemas import BookingRead, Items, Notes
+from booking.schemas import BookingRead, Items, Notes, OccurrenceRead, SeriesRead
 from mutualab.types import UtcDatetime
 from resources.schemas import ResourceKind
 
@@ -290,12 +290,27 @@ class RecordPayment(Strict):
     means: Literal["cash", "cheque", "card_terminal", "transfer"]
 
 
+class CancellationRefund(BaseModel):
+    """What cancelling the booking now would give back, by the place's refund tiers."""
+
+    # refund: money paid goes back; less_to_pay: an unpaid invoice is reduced by a credit note;
+    # nothing_paid: nothing was paid yet, so nothing comes back (and nothing is owed).
+    outcome: Literal["refund", "less_to_pay", "nothing_paid"]
+    amount_cents: int
+    percent: int
+    reason: Literal["tier", "no_tier", "started", "place_cancelled", "nothing_paid"]
+    tier: str
+
+
 class BookingBilling(BaseModel):
     """What a booking costs and how it was paid, refunded and invoiced."""
 
     booking_id: int
     payment: PaymentRead | None
     documents: list[DocumentSummary]
+    if_cancelled_now: CancellationRefund | None = Field(
+        default=None, description="what the booker gets back by cancelling now (active bookings)"
+    )
 
 
 class DocumentRead(DocumentSummary):
@@ -322,3 +337,109 @@ class WebhookAck(BaseModel):
     received: bool
     event_id: str
     outcome: str
+
+
+# series ------------------------------------------------------------------------------------
+class SeriesQuoteRequest(Strict):
+    """A recurring booking to price: the same resources at the same local time on every date."""
+
+    items: Items
+    rule: Annotated[
+        str,
+        Field(
+            min_length=8,
+            max_length=500,
+            examples=["FREQ=WEEKLY;BYDAY=TU;UNTIL=20271215"],
+            description="RFC 5545 RRULE subset: FREQ=WEEKLY|DAILY, INTERVAL, BYDAY, UNTIL|COUNT",
+        ),
+    ]
+    first_date: date = Field(description="local date the series starts from")
+    start_time: time = Field(description="local wall-clock start time, e.g. 14:00")
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
+    exdates: Annotated[list[date], Field(max_length=200)] = Field(
+        default_factory=list, description="local dates to skip (RFC 5545 EXDATE)"
+    )
+    organisation_id: int | None = Field(default=None, description="book for this organisation")
+    notes: Notes = ""
+
+
+class SeriesCheckoutRequest(SeriesQuoteRequest):
+    """Book the free occurrences of a quoted series and bill each one (conflicts are skipped)."""
+
+    method: Literal["invoice", "on_site"] = "invoice"
+    quote_fingerprint: Fingerprint
+    purchase_order: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class SeriesOccurrenceQuote(BaseModel):
+    """One date of a series: free (with its price) or in conflict (with the reason code)."""
+
+    date: date
+    starts_at: datetime
+    ends_at: datetime
+    local_starts_at: datetime
+    status: Literal["free", "conflict"]
+    reason: str | None
+    detail: str | None
+    resource_id: int | None
+    lines: list[QuoteLineRead]
+    total_excl_vat_cents: int
+    total_vat_cents: int
+    total_incl_vat_cents: int
+
+
+class SeriesQuoteRead(BaseModel):
+    """The whole series priced: one line set per free date, VAT and totals over them."""
+
+    place_id: int
+    user_type: str
+    currency: str
+    occurrences: list[SeriesOccurrenceQuote]
+    free_count: int
+    conflict_count: int
+    breakdown: list[VatBreakdownRead]
+    total_excl_vat_cents: int
+    total_vat_cents: int
+    total_incl_vat_cents: int
+    mentions: list[str]
+    display: Literal["incl_vat", "both"]
+    payment_methods: list[str]
+    # The organisation booked for pays on purchase orders: checkout on invoice needs its number.
+    purchase_order_required: bool
+    fingerprint: str
+
+
+class SeriesOccurrenceBilling(BaseModel):
+    """A booking of a series, its payment and its documents."""
+
+    booking_id: int
+    reference: str
+    status: str
+    starts_at: datetime
+    local_starts_at: datetime
+    amount_cents: int
+    payment_status: str | None
+    documents: list[DocumentSummary]
+
+
+class SeriesBillingRead(BaseModel):
+    """How a series is billed: its purchase order, each booking's invoice, the total."""
+
+    series_id: int
+    place_id: int
+    organisation_id: int | None
+    organisation_name: str | None
+    method: str | None
+    purchase_order: str | None
+    currency: str
+    occurrences: list[SeriesOccurrenceBilling]
+    # What stays due: invoiced amounts less credit notes, over the series' bookings.
+    total_incl_vat_cents: int
+
+
+class SeriesCheckoutRead(BaseModel):
+    """The series booked, each date's outcome, and how it is billed."""
+
+    series: SeriesRead
+    occurrences: list[OccurrenceRead]
+    billing: SeriesBillingRead

@@ -198,6 +198,8 @@ class OccurrenceRead(BaseModel):
     status: Literal["booked", "conflict", "free"]
     reason: str | None = None
     detail: str | None = None
+    # The resource that caused the conflict, when one did (e.g. not enough free seats).
+    resource_id: int | None = None
     booking_id: int | None = None
     reference: str | None = None
 

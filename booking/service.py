@@ -141,6 +141,10 @@ def _local(instant: datetime, tz: ZoneInfo) -> datetime:
     return instant.astimezone(tz)
 
 
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
 class BookingService:
     """What users, organisations and managers may do with bookings."""
 
@@ -1319,6 +1323,7 @@ class BookingService:
                         status="conflict",
                         reason=exc.code,
                         detail=exc.detail,
+                        resource_id=_int_or_none(exc.extra.get("resource_id")),
                     )
                 )
                 continue
@@ -1351,6 +1356,34 @@ class BookingService:
             )
         read = await self._series_read(series)
         return SeriesCreated.model_validate({**read.model_dump(), "occurrences": results})
+
+    async def preview_series(self, actor: Actor, data: SeriesCreate) -> list[OccurrenceRead]:
+        """Each occurrence of a series, free or in conflict, as booking it would find it.
+
+        The engine's own checks decide: the series is booked in a savepoint, which is then
+        rolled back, so nothing is written and nothing stays locked.
+        """
+        savepoint = await self.repo.session.begin_nested()
+        try:
+            created = await self.create_series(
+                actor, data.model_copy(update={"mode": "skip_conflicts"})
+            )
+        except ConflictError as exc:
+            await savepoint.rollback()
+            if exc.code != "series_conflict":
+                raise
+            found = exc.extra.get("occurrences", [])
+            return [OccurrenceRead.model_validate(o) for o in found]
+        except BaseException:
+            await savepoint.rollback()
+            raise
+        await savepoint.rollback()
+        return [
+            o.model_copy(update={"status": "free", "booking_id": None, "reference": None})
+            if o.status == "booked"
+            else o
+            for o in created.occurrences
+        ]
 
     def _check_series_shape(
         self, ctx: Context, items: Items, start: datetime, end: datetime, now: datetime

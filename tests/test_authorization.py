@@ -230,6 +230,12 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/api/invoices/{invoice_id}/print"): Example(),
     ("GET", "/api/invoices/{invoice_id}/pdf"): Example(),
     ("GET", "/api/places/{place_id}/invoices"): Example(),
+    ("POST", "/api/series/quote"): Example(body=lambda w, r: _series(w.resource_a)),
+    # A stale fingerprint: every caller allowed to try gets 409 price_changed, nothing is booked.
+    ("POST", "/api/series/checkout"): Example(
+        body=lambda w, r: {**_series(w.resource_a), "quote_fingerprint": "0" * 64}
+    ),
+    ("GET", "/api/series/{series_id}/billing"): Example(),
     # Without Stripe configured every webhook is refused (400), whoever sends it.
     ("POST", "/api/stripe/webhook"): Example(body=lambda w, r: {}),
     # pages (mutualab.web). Browsers post their forms URL-encoded; the empty bodies sent here
@@ -247,9 +253,46 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/account/bookings"): Example(),
     ("GET", "/account/bookings/{booking_id}/cancel"): Example(),
     ("POST", "/account/bookings/{booking_id}/cancel"): Example(),
+    # citizen journey: book a time, see the booking, pay it by card, subscribe to my calendar
+    ("GET", "/resources/{resource_id}/book"): Example(),
+    ("POST", "/resources/{resource_id}/book"): Example(),
+    ("GET", "/account/bookings/{booking_id}"): Example(),
+    ("GET", "/account/bookings/{booking_id}/pay"): Example(),
+    ("POST", "/account/bookings/{booking_id}/pay"): Example(),
+    ("POST", "/account/calendar-feed"): Example(),
     ("GET", "/manage"): Example(),
+    ("GET", "/resources/{resource_id}/series"): Example(),
+    ("POST", "/resources/{resource_id}/series"): Example(),
+    ("GET", "/series/{series_id}"): Example(),
     ("GET", "/manage/places/{place_id}/hours"): Example(),
     ("POST", "/manage/places/{place_id}/hours"): Example(),
+    # back office pages (empty forms: refused roles must never get as far as reading them)
+    ("GET", "/manage/places/{place_id}"): Example(),
+    ("GET", "/manage/places/{place_id}/details"): Example(),
+    ("POST", "/manage/places/{place_id}/details"): Example(),
+    ("GET", "/manage/places/{place_id}/resources"): Example(),
+    ("GET", "/manage/places/{place_id}/resources/new"): Example(),
+    ("POST", "/manage/places/{place_id}/resources/new"): Example(),
+    ("GET", "/manage/resources/{resource_id}"): Example(),
+    ("POST", "/manage/resources/{resource_id}"): Example(),
+    ("GET", "/manage/places/{place_id}/closures"): Example(),
+    ("POST", "/manage/places/{place_id}/closures"): Example(),
+    ("POST", "/manage/places/{place_id}/closures/{day}/delete"): Example(),
+    ("GET", "/manage/places/{place_id}/prices"): Example(),
+    ("POST", "/manage/places/{place_id}/prices"): Example(),
+    ("GET", "/manage/places/{place_id}/policy"): Example(),
+    ("POST", "/manage/places/{place_id}/policy"): Example(),
+    ("GET", "/manage/places/{place_id}/agenda"): Example(query=lambda w, r: "from=2027-03-01"),
+    ("GET", "/manage/bookings/{booking_id}"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/approve"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/refuse"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/payment"): Example(),
+    ("GET", "/manage/places/{place_id}/people"): Example(
+        query=lambda w, r: f"email={w.booker_email}"
+    ),
+    ("POST", "/manage/places/{place_id}/people/certifications"): Example(),
+    ("POST", "/manage/places/{place_id}/people/rate"): Example(),
+    ("GET", "/manage/places/{place_id}/invoices"): Example(),
 }
 
 

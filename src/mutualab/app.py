@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
 from billing.runtime import Billing
 from billing.runtime import after_response as billing_after_response
+from billing.series_controllers import CONTROLLERS as SERIES_BILLING_CONTROLLERS
 from booking.controllers import CONTROLLERS as BOOKING_CONTROLLERS
 from booking.feeds.controllers import CONTROLLERS as FEED_CONTROLLERS
 from mutualab import __version__
@@ -110,6 +111,7 @@ def create_app(
             *BOOKING_CONTROLLERS,
             *FEED_CONTROLLERS,
             *BILLING_CONTROLLERS,
+            *SERIES_BILLING_CONTROLLERS,
             health,
         ],
     )

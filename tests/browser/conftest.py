@@ -158,7 +158,7 @@ def server(
         )
     try:
         _wait_until_up(url, process, log)
-        yield LiveServer(backend=backend, url=url, town=town)
+        yield LiveServer(backend=backend, url=url, town=town, database_url=database_url)
     finally:
         process.terminate()
         try:

@@ -53,6 +53,8 @@ class LiveServer:
     backend: str
     url: str
     town: Town
+    # Tests that seed their own data (in a thread: Playwright's loop runs in this one).
+    database_url: str = ""
 
 
 class PageChecker:

@@ -13,9 +13,11 @@ from litestar.static_files import create_static_files_router
 from mutualab.auth.rules import PUBLIC
 from mutualab.web.errors import PAGE_EXCEPTION_HANDLERS, negotiated_http_exception
 from mutualab.web.pages.account import AccountPages
+from mutualab.web.pages.booking import BookingPages
 from mutualab.web.pages.language import set_language
-from mutualab.web.pages.manage import ManagePages
+from mutualab.web.pages.manage import MANAGE_PAGES
 from mutualab.web.pages.public import PublicPages
+from mutualab.web.pages.series import SeriesPages
 from mutualab.web.rendering import STATIC_DIR, STATIC_PATH, template_config
 
 __all__ = ["negotiated_http_exception", "pages_router", "static_files", "template_config"]
@@ -25,7 +27,14 @@ def pages_router() -> Router:
     """Every page, with errors shown as pages (the API keeps its problem details)."""
     return Router(
         path="/",
-        route_handlers=[PublicPages, AccountPages, ManagePages, set_language],
+        route_handlers=[
+            PublicPages,
+            AccountPages,
+            BookingPages,
+            *MANAGE_PAGES,
+            SeriesPages,
+            set_language,
+        ],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,
         include_in_schema=False,
     )

@@ -7,7 +7,7 @@ router only, plus :func:`negotiated_http_exception` for addresses that match no 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from litestar import Request, Response
@@ -18,14 +18,21 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.response import Redirect
+from litestar.response.base import ASGIResponse
 from litestar.status_codes import (
     HTTP_303_SEE_OTHER,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from litestar.types import Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import IntegrityError
 
 from mutualab import errors as api_errors
+from mutualab.auth.actor import Actor
+from mutualab.auth.browser import CSRF_COOKIE, session_middleware
+from mutualab.auth.identity import actor_for_session
+from mutualab.db import get_database
 from mutualab.errors import AppError, UnauthenticatedError
 from mutualab.web import messages
 from mutualab.web.rendering import i18n_of, login_url, page
@@ -134,5 +141,60 @@ def _wants_html(request: AnyRequest) -> bool:
 def negotiated_http_exception(request: AnyRequest, exc: HTTPException) -> Response[Any]:
     """Addresses that match no route: a page for browsers, problem details for programs."""
     if _wants_html(request):
-        return error_page(request, exc.status_code, headers=exc.headers)
+        return IdentifiedPage(lambda: error_page(request, exc.status_code, headers=exc.headers))
     return api_errors.handle_http_exception(request, exc)
+
+
+async def identify(request: AnyRequest) -> None:
+    """Read the session and CSRF cookies of a request that no middleware saw.
+
+    An address without a route is answered before the middleware runs, so its page would
+    otherwise say "log in" to someone logged in (and its log-out button would fail).
+    """
+    if isinstance(request.scope.get("user"), Actor):
+        return
+    try:
+        backend = session_middleware(request.app.state.settings).kwargs["backend"]
+        data = await backend.load_from_connection(request)
+        if data:
+            async with get_database(request.app.state).reader() as session:
+                actor = await actor_for_session(session, data)
+            if actor is not None:
+                request.scope["user"] = actor
+    except Exception:  # the page still shows, as for a stranger
+        logger.warning("could not read the session of %s", request.url.path, exc_info=True)
+    token = request.cookies.get(CSRF_COOKIE)
+    if token:
+        ScopeState.from_scope(request.scope).csrf_token = token
+
+
+class _AfterIdentifying(ASGIResponse):
+    """An ASGI response that identifies the visitor before rendering."""
+
+    __slots__ = ("_render",)
+
+    def __init__(self, render: Callable[[], Awaitable[ASGIResponse]]) -> None:
+        super().__init__(body=b"")
+        self._render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Render once the visitor is known, then send."""
+        response = await self._render()
+        await response(scope, receive, send)
+
+
+class IdentifiedPage(Response[Any]):
+    """A page built once :func:`identify` ran (exception handlers cannot await)."""
+
+    def __init__(self, build: Callable[[], Response[Any]]) -> None:
+        super().__init__(content=None)
+        self._build = build
+
+    def to_asgi_response(self, app: Any, request: AnyRequest, **kwargs: Any) -> ASGIResponse:
+        """Defer building the page to the moment it is sent."""
+
+        async def render() -> ASGIResponse:
+            await identify(request)
+            return self._build().to_asgi_response(app, request, **kwargs)
+
+        return _AfterIdentifying(render)

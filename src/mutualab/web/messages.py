@@ -38,7 +38,23 @@ NOTICES = {
     "logged_in": N_("You are logged in."),
     "logged_out": N_("You are logged out."),
     "cancelled": N_("Your booking is cancelled."),
+    "booked": N_("Your booking is made. Keep its reference."),
+    "payment_checked": N_("The payment was checked with the card provider."),
+    "payment_unknown": N_("The card provider could not be reached: check again in a moment."),
     "hours_saved": N_("The opening hours are saved."),
+    # back office
+    "place_saved": N_("The details of the place are saved."),
+    "closure_added": N_("The closure is added."),
+    "closure_removed": N_("The closure is removed: the weekly hours apply that day."),
+    "resource_created": N_("The equipment is added."),
+    "resource_saved": N_("The equipment is saved."),
+    "price_saved": N_("The rate is saved."),
+    "policy_saved": N_("The cancellation policy is saved."),
+    "booking_approved": N_("The booking is approved."),
+    "booking_refused": N_("The booking is refused."),
+    "payment_recorded": N_("The payment is recorded."),
+    "certified": N_("The certification is recorded."),
+    "rate_granted": N_("The rate is granted."),
 }
 
 # Error codes of the services -> what a person reads. Unknown codes fall back to the status.

@@ -17,6 +17,8 @@ from litestar.response import Redirect, Template
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing.controllers import PAYMENTS
+from billing.payments import PaymentService
 from booking.controllers import BOOKINGS
 from booking.schemas import BookingRead
 from booking.service import BookingService
@@ -26,12 +28,13 @@ from mutualab.accounts.schemas import LogIn, SignUp
 from mutualab.accounts.service import AccountService
 from mutualab.accounts.staff import StaffService
 from mutualab.accounts.staff_controllers import STAFF
-from mutualab.auth.actor import Actor
+from mutualab.auth.actor import Actor, actor_of
 from mutualab.auth.guards import require_user
 from mutualab.auth.rules import BOOKING, PUBLIC, SELF
 from mutualab.clock import Clock
 from mutualab.errors import AppError, ConflictError, InvalidInputError
 from mutualab.settings import Settings
+from mutualab.web.booking_forms import WORDS
 from mutualab.web.forms import Errors, FieldError, app_error_field, first_errors, ordered
 from mutualab.web.i18n import N_
 from mutualab.web.rendering import i18n_of, local_target, page, see_other
@@ -111,7 +114,7 @@ class AccountPages(Controller):
     """Sign-up, log-in, log-out and the pages of one's own account."""
 
     path = "/"
-    dependencies = {**ACCOUNTS, **BOOKINGS, **CATALOGUE, **STAFF}
+    dependencies = {**ACCOUNTS, **BOOKINGS, **CATALOGUE, **STAFF, **PAYMENTS}
 
     async def _requestable_types(
         self, request: AnyRequest, staff: StaffService
@@ -304,9 +307,10 @@ class AccountPages(Controller):
         actor: NamedDependency[Actor],
         bookings: NamedDependency[BookingService],
         catalogue: NamedDependency[CatalogueService],
+        payments: NamedDependency[PaymentService],
         clock: NamedDependency[Clock],
     ) -> Template:
-        """My bookings: upcoming first, then the past ones, latest first."""
+        """My bookings: upcoming first, then the past ones, latest first, with their invoices."""
         found = await bookings.list_mine(actor, None, None, None, MAX_LISTED, 0)
         now = clock()
         upcoming = [b for b in found.items if b.ends_at > now]
@@ -319,12 +323,15 @@ class AccountPages(Controller):
             upcoming=upcoming,
             past=past,
             place_names={pid: p.name for pid, p in places.items()},
+            documents=await payments.documents_of_bookings(found.items),
+            **WORDS,
         )
 
     async def _cancel_page(
         self,
         request: AnyRequest,
         catalogue: CatalogueService,
+        payments: PaymentService,
         booking: BookingRead,
         now: datetime,
         reason: str = "",
@@ -341,6 +348,7 @@ class AccountPages(Controller):
             booking=booking,
             place_name=place.name if place else "",
             active=booking.status in ACTIVE and booking.ends_at > now,
+            billing=await payments.booking_billing(actor_of(request), booking.id),
             reason=reason,
             errors=errors or {},
         )
@@ -352,12 +360,13 @@ class AccountPages(Controller):
         actor: NamedDependency[Actor],
         bookings: NamedDependency[BookingService],
         catalogue: NamedDependency[CatalogueService],
+        payments: NamedDependency[PaymentService],
         clock: NamedDependency[Clock],
         booking_id: FromPath[int],
     ) -> Template:
-        """Confirm the cancellation of a booking."""
+        """Confirm the cancellation of a booking, saying what it would refund."""
         booking = await bookings.get(actor, booking_id)
-        return await self._cancel_page(request, catalogue, booking, clock())
+        return await self._cancel_page(request, catalogue, payments, booking, clock())
 
     @post("/account/bookings/{booking_id:int}/cancel", guards=[require_user], opt=BOOKING)
     async def cancel(
@@ -366,6 +375,7 @@ class AccountPages(Controller):
         actor: NamedDependency[Actor],
         bookings: NamedDependency[BookingService],
         catalogue: NamedDependency[CatalogueService],
+        payments: NamedDependency[PaymentService],
         db_session: NamedDependency[AsyncSession],
         clock: NamedDependency[Clock],
         booking_id: FromPath[int],
@@ -377,7 +387,7 @@ class AccountPages(Controller):
         if len(reason) > MAX_REASON:
             errors = {"reason": FieldError(N_("Use at most %(n)s characters."), {"n": MAX_REASON})}
             return await self._cancel_page(
-                request, catalogue, booking, clock(), data.reason, errors, 422
+                request, catalogue, payments, booking, clock(), data.reason, errors, 422
             )
         try:
             await bookings.cancel(actor, booking_id, reason)
@@ -386,7 +396,7 @@ class AccountPages(Controller):
             errors = {"reason": FieldError(_cancel_error(exc))}
             booking = await bookings.get(actor, booking_id)
             return await self._cancel_page(
-                request, catalogue, booking, clock(), data.reason, errors, exc.status_code
+                request, catalogue, payments, booking, clock(), data.reason, errors, exc.status_code
             )
         return see_other("/account/bookings", notice="cancelled")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -14,7 +14,11 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing.controllers import PRICES
+from billing.prices import PriceService
+from billing.schemas import QuoteRead
 from booking.controllers import BOOKINGS
+from booking.schemas import ItemRequest
 from booking.service import BookingService
 from mutualab.accounts.certifications import holds_valid_certification
 from mutualab.accounts.staff import StaffService
@@ -22,9 +26,13 @@ from mutualab.accounts.staff_controllers import STAFF
 from mutualab.auth.actor import Actor
 from mutualab.auth.rules import PUBLIC
 from mutualab.clock import Clock
+from mutualab.errors import ConflictError
+from mutualab.web.booking_forms import book_url
 from mutualab.web.messages import KINDS
+from mutualab.web.pages.booking import rate_label
 from mutualab.web.rendering import i18n_of, page
-from mutualab.web.week import week_grid
+from mutualab.web.scripts import OWN_SCRIPTS, with_policy
+from mutualab.web.week import Period, week_grid
 from resources.controllers import CATALOGUE
 from resources.repository import PlaceFilter
 from resources.schemas import OpeningSpan, PlaceRead
@@ -40,6 +48,23 @@ Town = Annotated[str | None, QueryParameter(max_length=120)]
 Kind = Annotated[str | None, QueryParameter(max_length=40)]
 PageNumber = Annotated[int, QueryParameter(name="page", ge=1, le=10_000)]
 FirstDay = Annotated[date | None, QueryParameter(name="from")]
+Part = Annotated[str | None, QueryParameter(max_length=10)]
+
+
+async def price_for(
+    prices: PriceService, actor: Actor, resource_id: int, now: datetime, minutes: int
+) -> QuoteRead | None:
+    """What ``minutes`` of the resource cost at the actor's rate (None: not offered to it)."""
+    try:
+        priced = await prices.price(
+            [ItemRequest(resource_id=resource_id)],
+            now,
+            now + timedelta(minutes=minutes),
+            await prices.user_type_for(actor, None, None),
+        )
+    except ConflictError:
+        return None
+    return await prices.quote_read(priced)
 
 
 def hhmm(value: time, *, closing: bool = False) -> str:
@@ -61,7 +86,7 @@ class PublicPages(Controller):
     """Pages anyone may read."""
 
     path = "/"
-    dependencies = {**CATALOGUE, **BOOKINGS, **STAFF}
+    dependencies = {**CATALOGUE, **BOOKINGS, **STAFF, **PRICES}
     opt = PUBLIC
 
     @get("/", name="home", opt=PUBLIC)
@@ -145,9 +170,11 @@ class PublicPages(Controller):
         actor: NamedDependency[Actor],
         clock: NamedDependency[Clock],
         resource_id: FromPath[int],
+        prices: NamedDependency[PriceService],
         first_day: FirstDay = None,
+        part: Part = None,
     ) -> Template:
-        """A resource: what it is, what it needs, and when it is free in the next days."""
+        """A resource: what it is, what it costs me, what it needs, and when it is free."""
         resource = await catalogue.resource_detail(resource_id)
         row = await catalogue.require_resource(resource_id)
         place = await catalogue.active_place(resource.place_id)
@@ -174,10 +201,21 @@ class PublicPages(Controller):
                     db_session, actor.user_id, row.required_training_id, today
                 )
         previous = first - timedelta(days=WEEK_DAYS)
-        return page(
+        price_minutes = max(60, resource.min_minutes)
+        price = await price_for(prices, actor, resource_id, clock(), price_minutes)
+        shortest = timedelta(minutes=resource.min_minutes)
+
+        def choose(period: Period) -> str:
+            return book_url(resource_id, period.start, min(period.start + shortest, period.end))
+
+        response = page(
             request,
-            "resource.html",
+            "booking/week_part.html" if part == "week" else "resource.html",
             resource=resource,
+            price=price,
+            price_minutes=price_minutes,
+            rate=await rate_label(request, staff, actor.user_type_code),
+            choose=choose,
             place=place,
             training=training,
             certified=certified,
@@ -188,3 +226,4 @@ class PublicPages(Controller):
             previous_week=max(previous, today) if first > today else None,
             next_week=last,
         )
+        return with_policy(response, OWN_SCRIPTS)

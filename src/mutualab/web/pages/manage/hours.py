@@ -24,6 +24,7 @@ from mutualab.errors import InvalidInputError
 from mutualab.web.errors import error_page
 from mutualab.web.forms import Errors, FieldError, parse_time
 from mutualab.web.i18n import N_
+from mutualab.web.pages.manage.common import place_page
 from mutualab.web.pages.public import hhmm
 from mutualab.web.rendering import i18n_of, page, see_other
 from resources.controllers import CATALOGUE
@@ -171,12 +172,12 @@ class ManagePages(Controller):
         errors: Errors,
         status_code: int = 200,
     ) -> Template:
-        return page(
+        return place_page(
             request,
             "manage/hours.html",
+            place,
+            "/hours",
             status_code=status_code,
-            private=True,
-            place=place,
             rows=rows,
             errors=errors,
             zone=i18n_of(request).zone_name(place.timezone),

@@ -1,0 +1,515 @@
+"""What every bench script shares: a fresh database, a served app, a load generator, records.
+
+Not a script: ``throughput.py``, ``contention.py``, ``availability.py`` and ``bench_calendar.py``
+import it. Traffic goes to 127.0.0.1 only; every run is bounded in requests and seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from litestar import Litestar
+from pydantic import SecretStr
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import select
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # the scripts run from anywhere and use the tests' helpers
+
+from mutualab import migrate  # noqa: E402
+from mutualab.app import create_app  # noqa: E402
+from mutualab.db import Database, create_engine  # noqa: E402
+from mutualab.settings import Settings  # noqa: E402
+from resources.models import OpeningHour, Place, Resource  # noqa: E402
+from resources.repository import CatalogueRepository  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
+from tests.support.postgres import PostgresServer, find_server  # noqa: E402
+from tests.support.served import start_server  # noqa: E402
+
+RESULTS = ROOT / "bench" / "RESULTS.md"
+MIDNIGHT = datetime.min.time()  # opens at 00:00, closes at 00:00: open around the clock
+Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+
+
+def dsn(url: str) -> str:
+    """The asyncpg DSN of an SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# load ---------------------------------------------------------------------------------------
+def percentile(values: Sequence[float], share: float) -> float:
+    """The ``share`` (0-1) percentile, nearest-rank; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1))
+    return ordered[rank]
+
+
+@dataclass
+class LoadResult:
+    """What a timed run of requests produced."""
+
+    # HTTP status -> answers; 0 counts transport errors (client timeout of 30 s included).
+    statuses: Counter[int] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    # Server pid -> client connections it held when the clock started.
+    per_worker: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def requests(self) -> int:
+        """Requests answered or failed."""
+        return sum(self.statuses.values())
+
+    @property
+    def rate(self) -> float:
+        """Requests per second."""
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def line(self, label: str) -> str:
+        """One line of figures: rate, latency percentiles in ms, statuses."""
+        p50, p95, p99 = (percentile(self.latencies, q) * 1000 for q in (0.50, 0.95, 0.99))
+        statuses = " ".join(f"{code or 'error'}x{n}" for code, n in sorted(self.statuses.items()))
+        spread = "/".join(str(n) for n in sorted(self.per_worker.values(), reverse=True))
+        return (
+            f"{label:<28} {self.rate:8.1f} req/s  p50 {p50:7.1f}  p95 {p95:7.1f}  "
+            f"p99 {p99:7.1f} ms  ({self.requests} in {self.seconds:.1f} s; {statuses}"
+            + (f"; connections per worker {spread})" if spread else ")")
+        )
+
+    def only(self, *codes: int) -> bool:
+        """Whether every request got one of ``codes``."""
+        return bool(self.statuses) and set(self.statuses) <= set(codes)
+
+
+async def run_load(
+    base: str,
+    headers: Sequence[dict[str, str]],
+    total: int,
+    budget: float,
+    request: Request,
+    *,
+    warmup: int = 0,
+    server_pid: int | None = None,
+    workers: int = 1,
+) -> LoadResult:
+    """``len(headers)`` clients, each on its own kept-alive connection, share ``total`` requests.
+
+    The clients' connections are opened first and spread evenly over the server's ``workers``
+    processes (see :class:`Clients`); together they send ``warmup`` untimed requests, the
+    connections are touched again and the clock starts. Timing stops after ``total`` requests
+    or ``budget`` seconds, whichever comes first.
+    """
+    clients = await open_clients(base, headers, server_pid=server_pid, workers=workers)
+    result = LoadResult()
+    try:
+
+        async def drive(number: int, http: httpx.AsyncClient, tickets: Iterator[int]) -> None:
+            for _ in tickets:
+                if time.monotonic() > deadline:
+                    return
+                started = time.perf_counter()
+                try:
+                    status = (await request(http, number)).status_code
+                except httpx.HTTPError:
+                    status = 0
+                if timed:
+                    result.latencies.append(time.perf_counter() - started)
+                    result.statuses[status] += 1
+
+        timed, deadline = False, time.monotonic() + budget
+        warm = iter(range(warmup))
+        await asyncio.gather(*(drive(n, c, warm) for n, c in enumerate(clients.http)))
+        await clients.refresh()
+        if server_pid is not None:
+            result.per_worker = connections_per_worker(server_pid, make_url_port(base))
+        timed, deadline = True, time.monotonic() + budget
+        tickets = iter(range(total))
+        started = time.monotonic()
+        await asyncio.gather(*(drive(n, c, tickets) for n, c in enumerate(clients.http)))
+        result.seconds = time.monotonic() - started
+    finally:
+        await clients.aclose()
+    return result
+
+
+@dataclass
+class Clients:
+    """Simulated clients, each holding one kept-alive connection to the server."""
+
+    base: str
+    headers: Sequence[dict[str, str]]
+    warm_path: str = "/health"
+    server_pid: int | None = None
+    workers: int = 1
+    http: list[httpx.AsyncClient] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
+
+    async def _open(self, number: int) -> tuple[httpx.AsyncClient, int]:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        http = httpx.AsyncClient(
+            base_url=self.base, headers=self.headers[number], timeout=30, limits=limits
+        )
+        return http, await self._touch(http)
+
+    async def _reopen(self, number: int) -> None:
+        await self.http[number].aclose()
+        self.http[number], self.ports[number] = await self._open(number)
+
+    async def _touch(self, http: httpx.AsyncClient) -> int:
+        for attempt in range(3):
+            try:
+                answer = await http.get(self.warm_path)
+                break
+            except httpx.TransportError:
+                # The server closed the idle connection as we reused it: httpx reconnects.
+                if attempt == 2:
+                    raise
+        if answer.status_code != 200:
+            raise RuntimeError(f"GET {self.warm_path}: {answer.status_code} {answer.text[:200]}")
+        return int(answer.extensions["network_stream"].get_extra_info("client_addr")[1])
+
+    async def refresh(self) -> None:
+        """A request on every connection, then spread them evenly over the workers.
+
+        uvicorn closes connections idle for 5 s (httpx then quietly opens new ones), so call
+        this right before firing. The server's processes share one listening socket and the
+        kernel gives each connection to whichever accepts first: on a loaded machine one
+        process may take them all, so connections of the busiest are reopened until every
+        one of ``workers`` processes holds its share (at most 100 tries).
+        """
+        self.ports = list(await asyncio.gather(*(self._touch(h) for h in self.http)))
+        if self.server_pid is None or self.workers < 2 or len(self.http) < self.workers:
+            return
+        server_port = make_url_port(self.base)
+        for _ in range(100):
+            owner = _owners(self.server_pid, server_port)
+            load = Counter(owner.get(port, 0) for port in self.ports)
+            if len(load) >= self.workers and max(load.values()) - min(load.values()) <= 1:
+                return
+            busiest = load.most_common(1)[0][0]
+            await self._reopen(
+                next(n for n, port in enumerate(self.ports) if owner.get(port, 0) == busiest)
+            )
+
+    def split(self, count: int | None = None) -> list[int]:
+        """Connections of the first ``count`` clients held by each server process, largest
+        first (empty without the server's pid)."""
+        if self.server_pid is None:
+            return []
+        owner = _owners(self.server_pid, make_url_port(self.base))
+        held = Counter(owner.get(port, 0) for port in self.ports[:count])
+        return sorted(held.values(), reverse=True)
+
+    async def aclose(self) -> None:
+        """Close every connection."""
+        await asyncio.gather(*(h.aclose() for h in self.http))
+
+
+async def open_clients(
+    base: str,
+    headers: Sequence[dict[str, str]],
+    *,
+    server_pid: int | None = None,
+    workers: int = 1,
+    warm_path: str = "/health",
+) -> Clients:
+    """One client per ``headers``, connected with ``warm_path`` and spread over the workers."""
+    clients = Clients(base, headers, warm_path, server_pid, workers)
+    opened = await asyncio.gather(*(clients._open(n) for n in range(len(headers))))
+    clients.http = [http for http, _ in opened]
+    clients.ports = [port for _, port in opened]
+    await clients.refresh()
+    return clients
+
+
+def _owners(server_pid: int, port: int) -> dict[int, int]:
+    """Client port -> pid of the server process holding that connection."""
+    by_inode = _established(port)
+    found: dict[int, int] = {}
+    for pid in [server_pid, *_descendants(server_pid)]:
+        try:
+            links = [str(p.readlink()) for p in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        for link in links:
+            if link.startswith("socket:[") and link[8:-1] in by_inode:
+                found[by_inode[link[8:-1]]] = pid
+    return found
+
+
+def make_url_port(base: str) -> int:
+    """The port of ``http://127.0.0.1:PORT``."""
+    return int(base.rsplit(":", 1)[1])
+
+
+def connections_per_worker(server_pid: int, port: int) -> dict[int, int]:
+    """Established client connections held by each process of the server (Linux /proc)."""
+    return dict(Counter(_owners(server_pid, port).values()))
+
+
+def _descendants(pid: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def _established(port: int) -> dict[str, int]:
+    """Socket inode -> client port of the established connections to local ``port``."""
+    found = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            # local and remote addresses are HEX_IP:HEX_PORT; state 01 is ESTABLISHED
+            if int(cols[1].rsplit(":", 1)[1], 16) == port and cols[3] == "01":
+                found[cols[9]] = int(cols[2].rsplit(":", 1)[1], 16)
+    return found
+
+
+# database and server -----------------------------------------------------------------------
+@contextmanager
+def fresh_database(prefix: str, *, keep: bool = False) -> Iterator[tuple[PostgresServer, str]]:
+    """A new, migrated PostgreSQL database; dropped afterwards unless ``keep``."""
+    server = find_server()
+    if server is None:
+        raise SystemExit("No PostgreSQL server found (see tests/support/postgres.py).")
+    url = server.create_database(prefix)
+    try:
+        migrate.upgrade(url)
+        yield server, url
+    finally:
+        if keep:
+            server.created.clear()
+            print(f"kept database: {url}")
+        server.stop()
+
+
+@contextmanager
+def served(url: str, workers: int) -> Iterator[tuple[str, int]]:
+    """``mutualab serve --workers N`` on a free local port; yields its base URL and pid.
+
+    The server's log goes to MUTUALAB_SERVER_LOG, else to a temporary file shown on failure.
+    """
+    default_log = Path(tempfile.gettempdir()) / f"mutualab-bench-{os.getpid()}.log"
+    log = Path(os.environ.setdefault("MUTUALAB_SERVER_LOG", str(default_log)))
+    port = free_port()
+    process = start_server(url, port, workers)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        asyncio.run(_until_ready(base, process))
+        if workers > 1:
+            time.sleep(1.5)  # /health answered by one worker; let the others finish starting
+        yield base, process.pid
+    except RuntimeError:
+        tail = log.read_text(errors="replace").splitlines()[-20:] if log.exists() else []
+        print("\n".join(["server log (last lines):", *tail]), file=sys.stderr)
+        raise
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def _until_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    # Like tests.support.served.wait_ready, but patient on a loaded machine and quick to give
+    # up when the server died.
+    deadline = time.monotonic() + 120
+    async with httpx.AsyncClient(base_url=base, timeout=5) as http:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited with status {process.returncode}")
+            try:
+                if (await http.get("/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the server did not answer /health within 120 s")
+
+
+async def add_machines(
+    url: str, place_slug: str, count: int, *, new_place: bool = False
+) -> tuple[int, list[int]]:
+    """``count`` single-unit machines at a place (created open around the clock if
+    ``new_place``, else the seeded one); the place's id and the machines' ids."""
+    database = Database.from_engine(create_engine(url, pool_size=2))
+    try:
+        async with database.writer() as session, session.begin():
+            if new_place:
+                place = Place(
+                    slug=place_slug,
+                    name=f"Lieu {place_slug}",
+                    address="2 rue du Banc d'essai",
+                    postcode="29200",
+                    town="Brest",
+                    timezone="Europe/Paris",
+                    operator_name="Commune",
+                    closed_on_public_holidays=False,
+                )
+                session.add(place)
+                await session.flush()
+                assert place.id is not None
+                session.add_all(
+                    OpeningHour(place_id=place.id, weekday=d, opens=MIDNIGHT, closes=MIDNIGHT)
+                    for d in range(7)
+                )
+            else:
+                place = (await session.exec(select(Place).where(Place.slug == place_slug))).one()
+            assert place.id is not None
+            machines = [
+                Resource(place_id=place.id, name=f"Machine {n:03d}", kind="machine")
+                for n in range(count)
+            ]
+            session.add_all(machines)
+            await session.flush()
+            repository = CatalogueRepository(session)
+            for machine in machines:
+                await repository.sync_units(machine)
+            return place.id, [m.id for m in machines if m.id is not None]
+    finally:
+        await database.dispose()
+
+
+async def analyze(url: str) -> None:
+    """VACUUM ANALYZE: fresh planner statistics and visibility map (index-only scans)."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+
+
+# in-process app -----------------------------------------------------------------------------
+def in_process_app(url: str) -> Litestar:
+    """The application on ``url``, to drive with litestar's test client (SQL capture)."""
+    secret = "bench-secret-key-used-nowhere-else-0123456789abcdef"  # noqa: S105
+    return create_app(Settings(database_url=url, secret_key=SecretStr(secret)))
+
+
+@contextmanager
+def sql_log() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
+    """Every statement (with its parameters) SQLAlchemy sends while the block runs."""
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+
+    def listen(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        seen.append((statement, tuple(parameters or ())))
+
+    event.listen(Engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", listen)
+
+
+# records ------------------------------------------------------------------------------------
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """--record and --quick, shared by every script."""
+    parser.add_argument(
+        "--record", action="store_true", help=f"append a dated block to {RESULTS.name}"
+    )
+    parser.add_argument("--quick", action="store_true", help="small parameters: a smoke run")
+    parser.add_argument("--note", default="", help="a remark recorded with the block")
+
+
+def _command(args: Sequence[str]) -> str:
+    try:
+        done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip()
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), else the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+async def postgres_version(url: str) -> str:
+    """``SHOW server_version`` of the server holding ``url``."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        version: str = await conn.fetchval("SHOW server_version")
+        return version
+    finally:
+        await conn.close()
+
+
+def machine(url: str) -> list[str]:
+    """Where the figures come from: machine, cores, CPU, database, commit."""
+    commit = _command(["git", "rev-parse", "--short", "HEAD"]) or "unknown"
+    dirty = " (dirty: uncommitted changes)" if _command(["git", "status", "--porcelain"]) else ""
+    return [
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {cpu_model()}",
+        f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"PostgreSQL {asyncio.run(postgres_version(url))}, Python {platform.python_version()}",
+        f"commit: {commit}{dirty}",
+    ]
+
+
+def record(title: str, context: list[str], parameters: str, figures: list[str], note: str) -> None:
+    """Append a dated block to bench/RESULTS.md."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    command = shlex.join(
+        ["python", *(f"bench/{Path(a).name}" if a.endswith(".py") else a for a in sys.argv)]
+    )
+    lines = [
+        f"## {stamp} — {title}" + (f" — {note}" if note else ""),
+        "",
+        *(f"- {line}" for line in context),
+        f"- command: `{command}`",
+        f"- parameters: {parameters}",
+        "",
+        "```",
+        *figures,
+        "```",
+        "",
+    ]
+    with RESULTS.open("a", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    print(f"recorded in {RESULTS.relative_to(ROOT)}")

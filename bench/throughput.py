@@ -1,0 +1,280 @@
+"""Booking throughput without contention: the HTTP API against raw asyncpg inserts, on PostgreSQL.
+
+Creates a fresh PostgreSQL database, seeds a place open around the clock with MACHINES
+single-unit machines and one user (API token) per client, then for each worker count (1, 2)
+and each client count (8, 32): serves the app (``mutualab serve --workers N``), warms it, and
+times REQUESTS ``POST /api/bookings``, every one for a distinct (machine, hour) so no request
+waits for another's locks. Every answer must be 201.
+
+The ceiling: the same three rows per booking (booking, booking_item, booking_allocation,
+under the same exclusion constraint) inserted by raw asyncpg at the same concurrency, one
+transaction each. Prints req/s, p50/p95/p99 latency, statuses and API/raw ratios, and the SQL
+statements one POST /api/bookings runs (counted in-process with an SQLAlchemy event).
+
+Run: cd /work/main && .venv/bin/python bench/throughput.py [--requests 2000] [--record]
+Traffic goes to 127.0.0.1 only; each run stops after REQUESTS requests or BUDGET seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+from litestar.testing import AsyncTestClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from bench.harness import (
+    LoadResult,
+    add_common_arguments,
+    add_machines,
+    analyze,
+    dsn,
+    fresh_database,
+    in_process_app,
+    machine,
+    record,
+    run_load,
+    served,
+    sql_log,
+)
+from tests.support.served import seed
+
+WORKERS = (1, 2)
+CLIENTS = (8, 32)
+MACHINES = 100
+BOOKING = timedelta(hours=1)
+
+
+class Slots:
+    """Distinct one-hour slots: consecutive numbers go to different machines."""
+
+    def __init__(self, machines: list[int], first: datetime) -> None:
+        self.machines = machines
+        self.first = first
+        self.next = 0
+
+    def take(self) -> tuple[int, datetime]:
+        """A machine and a start nobody else gets."""
+        number, self.next = self.next, self.next + 1
+        hour, machine = divmod(number, len(self.machines))
+        return self.machines[machine], self.first + hour * BOOKING
+
+
+def booking_body(slots: Slots) -> dict[str, object]:
+    """A request for the next free slot."""
+    resource, start = slots.take()
+    return {
+        "items": [{"resource_id": resource, "quantity": 1}],
+        "starts_at": start.isoformat(),
+        "ends_at": (start + BOOKING).isoformat(),
+    }
+
+
+def api_run(
+    url: str, tokens: list[str], slots: Slots, workers: int, clients: int, args: argparse.Namespace
+) -> LoadResult:
+    """Serve with ``workers`` processes and time REQUESTS bookings from ``clients`` clients."""
+    headers = [{"Authorization": f"Bearer {t}"} for t in tokens[:clients]]
+
+    async def post(http: httpx.AsyncClient, _: int) -> httpx.Response:
+        return await http.post("/api/bookings", json=booking_body(slots))
+
+    with served(url, workers) as (base, pid):
+        return asyncio.run(
+            run_load(
+                base,
+                headers,
+                args.requests,
+                args.budget,
+                post,
+                warmup=args.warmup,
+                server_pid=pid,
+                workers=workers,
+            )
+        )
+
+
+async def raw_run(url: str, clients: int, total: int, budget: float, first: datetime) -> LoadResult:
+    """The same rows by raw asyncpg: one transaction of three INSERTs per booking."""
+    pool = await asyncpg.create_pool(dsn(url), min_size=clients, max_size=clients)
+    assert pool is not None
+    try:
+        async with pool.acquire() as conn:
+            place, user = await conn.fetchrow(
+                "SELECT place.id, min(user_account.id) FROM place, user_account GROUP BY place.id"
+            )
+            units = await conn.fetch(
+                "SELECT resource_id, id FROM resource_unit ORDER BY resource_id"
+            )
+            # Start after every booking already there (raw runs come one after another).
+            latest = await conn.fetchval("SELECT max(ends_at) FROM booking")
+        start = max(first, latest or first) + timedelta(days=1)
+        result = LoadResult()
+        numbers: Iterator[int] = iter(range(total))
+        deadline = time.monotonic() + budget
+
+        async def insert(number: int) -> None:
+            resource, unit = units[number % len(units)]
+            starts = start + (number // len(units)) * BOOKING
+            ends = starts + BOOKING
+            async with pool.acquire() as conn, conn.transaction():
+                booking = await conn.fetchval(
+                    "INSERT INTO booking (reference, place_id, booker_user_id, user_type_code,"
+                    " status, starts_at, ends_at, sequence, notes, status_reason, created_at,"
+                    " updated_at) VALUES ($1, $2, $3, 'citizen', 'confirmed', $4, $5, 0, '', '',"
+                    " now(), now()) RETURNING id",
+                    f"RAW{clients:03d}-{number:08d}",
+                    place,
+                    user,
+                    starts,
+                    ends,
+                )
+                item = await conn.fetchval(
+                    "INSERT INTO booking_item (booking_id, resource_id, quantity)"
+                    " VALUES ($1, $2, 1) RETURNING id",
+                    booking,
+                    resource,
+                )
+                await conn.execute(
+                    "INSERT INTO booking_allocation (booking_id, item_id, resource_id, unit_id,"
+                    " starts_at, blocked_until, active) VALUES ($1, $2, $3, $4, $5, $6, true)",
+                    booking,
+                    item,
+                    resource,
+                    unit,
+                    starts,
+                    ends,
+                )
+
+        async def drive(timed: bool) -> None:
+            for number in numbers:
+                if time.monotonic() > deadline:
+                    return
+                began = time.perf_counter()
+                try:
+                    await insert(number)
+                    status = 201
+                except asyncpg.ExclusionViolationError:
+                    status = 409
+                except asyncpg.PostgresError:
+                    status = 500  # anything else: a defect of this script
+                if timed:
+                    result.latencies.append(time.perf_counter() - began)
+                    result.statuses[status] += 1
+
+        # Warm every pooled connection (statement caches) before the clock starts.
+        numbers = iter(range(total, total + clients * 4))
+        await asyncio.gather(*(drive(False) for _ in range(clients)))
+        numbers, deadline = iter(range(total)), time.monotonic() + budget
+        began = time.monotonic()
+        await asyncio.gather(*(drive(True) for _ in range(clients)))
+        result.seconds = time.monotonic() - began
+        return result
+    finally:
+        await pool.close()
+
+
+def statements_per_booking(url: str, token: str, slots: Slots) -> list[str]:
+    """The SQL one POST /api/bookings runs (after a first one warmed the app), in order."""
+
+    async def run() -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with AsyncTestClient(in_process_app(url)) as client:
+            for _ in range(2):
+                seen.clear()
+                answer = await client.post(
+                    "/api/bookings", json=booking_body(slots), headers=headers
+                )
+                assert answer.status_code == 201, answer.text
+
+    with sql_log() as seen:
+        asyncio.run(run())
+    return [statement for statement, _ in seen]
+
+
+def shape(statement: str) -> str:
+    """A statement in a few words: its verb and the tables it names."""
+    verb = statement.split(None, 1)[0].upper()
+    tables = dict.fromkeys(re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(\w+)", statement, re.I))
+    return f"{verb} {', '.join(tables)}".strip()
+
+
+def main() -> int:
+    """Run every configuration, print the figures; non-zero exit if any request was not 201."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="timed requests per run")
+    parser.add_argument("--warmup", type=int, default=100, help="untimed requests first")
+    parser.add_argument("--budget", type=float, default=120.0, help="seconds cap per run")
+    add_common_arguments(parser)
+    args = parser.parse_args()
+    if args.quick:
+        args.requests, args.warmup, args.budget = 200, 32, 30.0
+    args.requests = max(1, min(args.requests, 50_000))
+    hours = (len(WORKERS) * len(CLIENTS) * (args.requests + args.warmup) + 4) // MACHINES + 1
+    if hours > 85 * 24:
+        parser.error("too many requests: the slots would pass the 90-day booking horizon")
+    figures: list[str] = []
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        figures.append(line)
+
+    ok = True
+    with fresh_database("mutualab_throughput") as (_, url):
+        context = machine(url)
+        for line in context:
+            print(line)
+        printer, pool, tokens = asyncio.run(seed(url, max(CLIENTS)))
+        _, more = asyncio.run(add_machines(url, "stress", MACHINES - 1))
+        machines = [printer, *more]
+        # Whole UTC hours from tomorrow: aligned on the 30-minute grid, past the 60-min notice.
+        tomorrow = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+        slots = Slots(machines, tomorrow)
+        asyncio.run(analyze(url))
+        statements = statements_per_booking(url, tokens[0], slots)
+        verbs = Counter(statement.split(None, 1)[0].upper() for statement in statements)
+        say(
+            f"SQL per POST /api/bookings (in-process, SQLAlchemy): {len(statements)} "
+            f"({', '.join(f'{verb} {n}' for verb, n in verbs.most_common())}), "
+            "plus BEGIN/COMMIT and the pool's pre-ping"
+        )
+        for number, statement in enumerate(statements, 1):
+            print(f"  {number:2d}. {shape(statement)}")
+        raw: dict[int, LoadResult] = {}
+        for clients in CLIENTS:
+            raw[clients] = asyncio.run(
+                raw_run(url, clients, args.requests, args.budget, tomorrow + timedelta(days=120))
+            )
+            say(raw[clients].line(f"raw asyncpg, {clients} clients"))
+            ok = ok and raw[clients].only(201)
+        del pool  # the 12-seat pool of the shared seed is not used here
+        for workers in WORKERS:
+            for clients in CLIENTS:
+                result = api_run(url, tokens, slots, workers, clients, args)
+                label = f"API {workers} worker{'s' if workers > 1 else ''}, {clients} clients"
+                say(result.line(label))
+                say(f"{'':<28} API/raw: {result.rate / raw[clients].rate:.2f}")
+                ok = ok and result.only(201)
+        say("result: OK (every request 201)" if ok else "result: FAILED (see statuses)")
+        if args.record:
+            parameters = (
+                f"{args.requests} timed requests per run after {args.warmup} warm-up, "
+                f"budget {args.budget:.0f} s, {MACHINES} single-unit machines, 1-hour bookings, "
+                "pool 20+20 connections per worker"
+            )
+            record("throughput.py", context, parameters, figures, args.note)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

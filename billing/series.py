@@ -1,0 +1,334 @@
+"""Billing a series (a term of weekly classes, say): one quote for the whole series, then one
+payment and one invoice per booked date, all carrying the purchase-order number.
+
+Why an invoice per date rather than one for the term: each session is a service of its own,
+delivered on its own date (the date French invoices must state), and a session cancelled later
+is corrected by a credit note on exactly its invoice, through the same refund policy as any
+booking. The buyer's accountant matches the invoices to the purchase order by its number,
+printed on each one, and the series' billing view sums them. Numbers stay gap-free and chained
+because every invoice goes through :class:`billing.invoicing.DocumentService`.
+
+The quote prices each free date with the same computation checkout charges; its fingerprint
+covers which dates are free and their prices, so a date taken between the preview and the
+confirmation is a ``409 price_changed`` with the new quote, never a silent change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from billing.ledger import canonical_json
+from billing.models import Payment
+from billing.payments import PaymentService, stored_quote, summary
+from billing.prices import Priced, methods_for
+from billing.providers.base import METHODS
+from billing.schemas import (
+    QuoteLineRead,
+    SeriesBillingRead,
+    SeriesCheckoutRead,
+    SeriesCheckoutRequest,
+    SeriesOccurrenceBilling,
+    SeriesOccurrenceQuote,
+    SeriesQuoteRead,
+    SeriesQuoteRequest,
+    VatBreakdownRead,
+)
+from booking.schemas import BookingRead, SeriesCreate, SeriesMode
+from mutualab.auth.actor import Actor
+from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError
+
+# Payments that no longer ask for money (their credit notes are already deducted).
+ENDED = ("canceled", "refunded")
+
+
+def _rate_text(rate: Decimal) -> str:
+    return f"{rate.quantize(Decimal('0.01'))}"
+
+
+def series_request(data: SeriesQuoteRequest, mode: SeriesMode, exdates: list[date]) -> SeriesCreate:
+    """The booking engine's request for this series."""
+    return SeriesCreate(
+        items=data.items,
+        rule=data.rule,
+        first_date=data.first_date,
+        start_time=data.start_time,
+        duration_minutes=data.duration_minutes,
+        exdates=exdates,
+        mode=mode,
+        organisation_id=data.organisation_id,
+        notes=data.notes,
+    )
+
+
+class SeriesBillingService:
+    """Quotes, books and bills series; shows how a series is billed."""
+
+    def __init__(self, payments: PaymentService) -> None:
+        self.payments = payments
+        self.prices = payments.prices
+        self.bookings = payments.bookings
+        self.repo = payments.repo
+
+    # quote ------------------------------------------------------------------------------
+    async def quote(self, actor: Actor, data: SeriesQuoteRequest) -> SeriesQuoteRead:
+        """Every date of the series, free (priced) or in conflict, and the totals."""
+        read, _ = await self._priced(actor, data)
+        return read
+
+    async def _priced(
+        self, actor: Actor, data: SeriesQuoteRequest
+    ) -> tuple[SeriesQuoteRead, dict[date, Priced]]:
+        user_type = await self.prices.user_type_for(actor, data.organisation_id, None)
+        occurrences = await self.bookings.preview_series(
+            actor, series_request(data, "skip_conflicts", list(data.exdates))
+        )
+        priced: dict[date, Priced] = {}
+        quoted: list[SeriesOccurrenceQuote] = []
+        base: dict[tuple[str, Decimal], list[int]] = defaultdict(lambda: [0, 0])
+        mentions: list[str] = []
+        sample = None
+        for occurrence in occurrences:
+            lines: list[QuoteLineRead] = []
+            totals = (0, 0, 0)
+            if occurrence.status == "free":
+                one = await self.prices.price(
+                    data.items, occurrence.starts_at, occurrence.ends_at, user_type
+                )
+                one_read = await self.prices.quote_read(one)
+                sample = sample or one_read
+                priced[occurrence.date] = one
+                lines = one_read.lines
+                totals = (
+                    one.quote.total_excl_vat_cents,
+                    one.quote.total_vat_cents,
+                    one.quote.total_incl_vat_cents,
+                )
+                for entry in one.quote.breakdown:
+                    sums = base[(entry.kind.value, entry.rate)]
+                    sums[0] += entry.base_cents
+                    sums[1] += entry.vat_cents
+                mentions += [m for m in one.quote.mentions if m not in mentions]
+            quoted.append(
+                SeriesOccurrenceQuote(
+                    date=occurrence.date,
+                    starts_at=occurrence.starts_at,
+                    ends_at=occurrence.ends_at,
+                    local_starts_at=occurrence.local_starts_at,
+                    status="free" if occurrence.status == "free" else "conflict",
+                    reason=occurrence.reason,
+                    detail=occurrence.detail,
+                    resource_id=occurrence.resource_id,
+                    lines=lines,
+                    total_excl_vat_cents=totals[0],
+                    total_vat_cents=totals[1],
+                    total_incl_vat_cents=totals[2],
+                )
+            )
+        if sample is None:
+            # No free date: price the first one anyway for the place, rate and methods.
+            first = occurrences[0]
+            sample = await self.prices.quote_read(
+                await self.prices.price(data.items, first.starts_at, first.ends_at, user_type)
+            )
+        breakdown = [
+            VatBreakdownRead(kind=kind, rate=_rate_text(rate), base_cents=b, vat_cents=v)
+            for (kind, rate), (b, v) in sorted(base.items(), key=lambda kv: (kv[0][0], kv[0][1]))
+        ]
+        free = [q for q in quoted if q.status == "free"]
+        total_incl = sum(q.total_incl_vat_cents for q in free)
+        fingerprint = hashlib.sha256(
+            canonical_json(
+                {
+                    "user_type": user_type,
+                    "dates": [
+                        [
+                            q.date.isoformat(),
+                            q.status,
+                            priced[q.date].quote.fingerprint() if q.date in priced else None,
+                        ]
+                        for q in quoted
+                    ],
+                }
+            )
+        ).hexdigest()
+        series_quote = SeriesQuoteRead(
+            place_id=sample.place_id,
+            user_type=user_type,
+            currency=sample.currency,
+            occurrences=quoted,
+            free_count=len(free),
+            conflict_count=len(quoted) - len(free),
+            breakdown=breakdown,
+            total_excl_vat_cents=sum(q.total_excl_vat_cents for q in free),
+            total_vat_cents=sum(q.total_vat_cents for q in free),
+            total_incl_vat_cents=total_incl,
+            mentions=mentions,
+            display=sample.display,
+            # One card payment per date is not offered: a series is paid on invoice or on site.
+            payment_methods=(
+                ["free"]
+                if free and total_incl == 0
+                else [m for m in sample.payment_methods if m != "card"]
+            ),
+            purchase_order_required=await self._needs_purchase_order(data.organisation_id),
+            fingerprint=fingerprint,
+        )
+        return series_quote, priced
+
+    async def _needs_purchase_order(self, organisation_id: int | None) -> bool:
+        if organisation_id is None:
+            return False
+        organisation = await self.repo.organisation(organisation_id)
+        return organisation is not None and organisation.requires_purchase_order
+
+    # checkout ---------------------------------------------------------------------------
+    async def checkout(
+        self, actor: Actor, data: SeriesCheckoutRequest, now: datetime
+    ) -> SeriesCheckoutRead:
+        """Book the free dates as quoted, skip the conflicting ones, bill each booked date."""
+        if actor.user_id is None:
+            raise ForbiddenError(
+                "Bookings are made by a user account, not an admin token.",
+                code="user_account_required",
+            )
+        quote, priced = await self._priced(actor, data)
+        if quote.fingerprint != data.quote_fingerprint:
+            raise ConflictError(
+                "The series changed since it was quoted (a date was taken, or a price moved): "
+                "check the new quote and confirm again.",
+                code="price_changed",
+                extra={"quote": quote.model_dump(mode="json")},
+            )
+        if quote.free_count == 0:
+            raise ConflictError(
+                "No date of this series is free: nothing was booked.",
+                code="series_conflict",
+                extra={"quote": quote.model_dump(mode="json")},
+            )
+        settings = await self.prices.settings_of(quote.place_id)
+        method = "free" if quote.total_incl_vat_cents == 0 else data.method
+        if method != "free" and method not in methods_for(settings, quote.user_type):
+            raise ConflictError(
+                f"This place does not accept {METHODS[method].label_fr.lower()} for the "
+                f"user type {quote.user_type!r}.",
+                code="payment_method_not_allowed",
+                extra={"allowed": quote.payment_methods},
+            )
+        if method == "invoice" and quote.purchase_order_required and not data.purchase_order:
+            raise InvalidInputError(
+                "This organisation pays on a purchase order: give its reference.",
+                field="purchase_order",
+                code="purchase_order_required",
+            )
+        skipped = {q.date for q in quote.occurrences if q.status == "conflict"}
+        # All or nothing over the free dates: if one was taken since the preview, nothing is
+        # booked and the caller sees which (409 series_conflict).
+        created = await self.bookings.create_series(
+            actor,
+            series_request(data, "all_or_nothing", sorted(skipped | set(data.exdates))),
+        )
+        tz = ZoneInfo((await self.prices.catalogue.require_place(quote.place_id)).timezone)
+        issued_on = now.astimezone(tz).date()
+        bookings = {b.id: b for b in created.bookings}
+        for occurrence in created.occurrences:
+            assert occurrence.booking_id is not None
+            await self._bill(
+                actor,
+                bookings[occurrence.booking_id],
+                priced[occurrence.date],
+                method,
+                data,
+                now,
+                issued_on + timedelta(days=settings.payment_terms_days)
+                if method == "invoice"
+                else None,
+            )
+        return SeriesCheckoutRead(
+            series=created,
+            occurrences=created.occurrences,
+            billing=await self.billing(actor, created.id),
+        )
+
+    async def _bill(
+        self,
+        actor: Actor,
+        booking: BookingRead,
+        priced: Priced,
+        method: str,
+        data: SeriesCheckoutRequest,
+        now: datetime,
+        due_on: date | None,
+    ) -> None:
+        assert actor.user_id is not None and priced.place.id is not None
+        info = METHODS[method]
+        payment = Payment(
+            booking_id=booking.id,
+            place_id=priced.place.id,
+            payer_user_id=actor.user_id,
+            organisation_id=data.organisation_id,
+            user_type_code=priced.user_type,
+            method=method,
+            status=info.initial_status,
+            amount_cents=priced.quote.total_incl_vat_cents,
+            currency=priced.quote.currency,
+            quote_fingerprint=priced.quote.fingerprint(),
+            quote=stored_quote(priced),
+            purchase_order=data.purchase_order,
+            due_on=due_on,
+            created_at=now,
+            updated_at=now,
+        )
+        await self.repo.add(payment)
+        # A date awaiting the manager's approval is invoiced when approved (billing's listener).
+        if info.invoice_on == "confirmation" and booking.status == "confirmed":
+            await self.payments.invoice(payment, booking, now)
+
+    # reads ------------------------------------------------------------------------------
+    async def billing(self, actor: Actor, series_id: int) -> SeriesBillingRead:
+        """Each booking of a series with its payment and documents, and what is due."""
+        series = await self.bookings.get_series(actor, series_id)
+        rows: list[SeriesOccurrenceBilling] = []
+        method = purchase_order = None
+        currency = "EUR"
+        due = 0
+        for booking in series.bookings:
+            payment = await self.repo.payment_of_booking(booking.id)
+            documents = await self.repo.documents_of_booking(booking.id)
+            if payment is not None:
+                method = method or payment.method
+                purchase_order = purchase_order or payment.purchase_order
+                currency = payment.currency
+                if payment.status not in ENDED:
+                    due += payment.amount_cents - payment.refunded_cents
+            rows.append(
+                SeriesOccurrenceBilling(
+                    booking_id=booking.id,
+                    reference=booking.reference,
+                    status=booking.status,
+                    starts_at=booking.starts_at,
+                    local_starts_at=booking.local_starts_at,
+                    amount_cents=payment.amount_cents if payment is not None else 0,
+                    payment_status=payment.status if payment is not None else None,
+                    documents=[summary(d) for d in documents],
+                )
+            )
+        organisation = (
+            await self.repo.organisation(series.organisation_id)
+            if series.organisation_id is not None
+            else None
+        )
+        return SeriesBillingRead(
+            series_id=series.id,
+            place_id=series.place_id,
+            organisation_id=series.organisation_id,
+            organisation_name=organisation.name if organisation is not None else None,
+            method=method,
+            purchase_order=purchase_order,
+            currency=currency,
+            occurrences=rows,
+            total_incl_vat_cents=due,
+        )

@@ -1,0 +1,174 @@
+"""The booking form of a resource, pure: the chosen time in the place's zone, and the words for
+the services' refusals and codes (no I/O, so it is tested without a server)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from mutualab.errors import AppError
+from mutualab.web.forms import Errors, FieldError, parse_time
+from mutualab.web.i18n import N_
+
+SLOT_FIELDS = ["day", "start", "end", "quantity", "method"]
+# Words for the billing services' codes, given to the templates of bookings.
+WORDS: dict[str, Any] = {
+    "METHOD_LABELS": {
+        "card": N_("By card, online"),
+        "on_site": N_("On site, at the place"),
+        "invoice": N_("On invoice"),
+        "free": N_("Free"),
+    },
+    "PAYMENT_STATUSES": {
+        "pending": N_("awaiting the card payment"),
+        "requires_action": N_("awaiting the card payment"),
+        "processing": N_("payment in progress"),
+        "failed": N_("card declined"),
+        "succeeded": N_("paid"),
+        "awaiting_on_site": N_("to pay at the place"),
+        "invoiced": N_("invoiced, to pay"),
+        "free": N_("nothing to pay"),
+        "canceled": N_("cancelled"),
+        "partially_refunded": N_("partly refunded"),
+        "refunded": N_("refunded"),
+    },
+    "DOCUMENT_KINDS": {"invoice": N_("Invoice"), "credit_note": N_("Credit note")},
+}
+
+SLOT_MESSAGES = {
+    "day": FieldError(N_("Enter a date like 2027-03-03.")),
+    "start": FieldError(N_("Enter a start time like 14:00.")),
+    "end": FieldError(N_("Enter an end time like 15:30.")),
+    "quantity": FieldError(N_("Enter how many units you need, from 1 to %(n)s.")),
+    "method": FieldError(N_("Choose how you will pay.")),
+}
+# Refusals of the services -> (the field they concern, or None for the page; what to say).
+REFUSALS: dict[str, tuple[str | None, str]] = {
+    "price_changed": (
+        None,
+        N_("The price changed since you reviewed it: check the new price below, then confirm."),
+    ),
+    "slot_unavailable": (
+        None,
+        N_("This time has just been booked by someone else: choose another time."),
+    ),
+    "end_before_start": ("end", N_("The end must be after the start.")),
+    "invalid_range": ("end", N_("The end must be after the start.")),
+    "too_short": ("end", N_("This booking is too short for this equipment.")),
+    "too_long": ("end", N_("This booking is too long for this equipment.")),
+    "not_aligned": ("start", N_("Start and end on the steps shown on the equipment's page.")),
+    "in_the_past": ("start", N_("This time has already begun: choose a later one.")),
+    "over_capacity": ("quantity", N_("Not that many units exist.")),
+    "invalid_quantity": ("quantity", N_("Book at least one unit.")),
+    "outside_opening_hours": (
+        None,
+        N_("The place is not open for the whole of this time: choose a time when it is open."),
+    ),
+    "blackout": (None, N_("The equipment is out of service at this time: choose another time.")),
+    "insufficient_notice": (None, N_("This time is too close: book further ahead.")),
+    "too_far_ahead": (None, N_("This time is too far ahead: bookings are not open yet.")),
+    "training_required": (
+        None,
+        N_("This equipment needs a training you do not hold on that day: ask the place's team."),
+    ),
+    "quota_exceeded": (None, N_("You have reached this place's booking limit for that period.")),
+    "no_rate": (None, N_("This equipment is not offered at your rate: ask the place's team.")),
+    "payment_method_not_allowed": ("method", N_("Choose one of the payment methods offered.")),
+    "card_payments_unavailable": (
+        "method",
+        N_("Card payments are not available: choose another method."),
+    ),
+    "approval_required": (
+        "method",
+        N_("The place's team approves this booking first: pay on site or on invoice."),
+    ),
+}
+FALLBACK_REFUSAL = N_("This booking cannot be made: choose another time or contact the place.")
+
+
+@dataclass
+class SlotForm:
+    """The chosen time, as typed (local time of the place)."""
+
+    day: str = ""
+    start: str = ""
+    end: str = ""
+    quantity: str = "1"
+
+
+@dataclass
+class CheckoutForm:
+    """The review page's confirmation: the time, the payment method, the quote's fingerprint."""
+
+    day: str = ""
+    start: str = ""
+    end: str = ""
+    quantity: str = "1"
+    method: str = ""
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A valid choice: UTC range and quantity."""
+
+    starts_at: datetime
+    ends_at: datetime
+    quantity: int
+
+
+def local_moment(day: date, at: time, tz: ZoneInfo) -> datetime | None:
+    """``day`` at ``at`` in ``tz``; None for a wall time the clock skips (spring forward)."""
+    moment = datetime.combine(day, at, tzinfo=tz)
+    back = moment.astimezone(UTC).astimezone(tz)
+    return moment if back.replace(tzinfo=None) == moment.replace(tzinfo=None) else None
+
+
+def parse_slot(form: SlotForm, tz: ZoneInfo, capacity: int) -> tuple[Slot | None, Errors]:
+    """The slot a form describes, or the errors of its fields."""
+    errors: Errors = {}
+    try:
+        day = date.fromisoformat(form.day.strip())
+    except ValueError:
+        day = None
+        errors["day"] = SLOT_MESSAGES["day"]
+    start_time, end_time = parse_time(form.start), parse_time(form.end)
+    if start_time is None:
+        errors["start"] = SLOT_MESSAGES["start"]
+    if end_time is None:
+        errors["end"] = SLOT_MESSAGES["end"]
+    quantity = int(form.quantity) if form.quantity.strip().isdigit() else 0
+    if not 1 <= quantity <= capacity:
+        errors["quantity"] = FieldError(SLOT_MESSAGES["quantity"].message, {"n": capacity})
+    if errors or day is None or start_time is None or end_time is None:
+        return None, errors
+    # An end at 00:00 is midnight, at the end of the day.
+    end_day = day + timedelta(days=1) if end_time == time(0) else day
+    start, end = local_moment(day, start_time, tz), local_moment(end_day, end_time, tz)
+    if start is None:
+        errors["start"] = FieldError(N_("This time does not exist that day (clock change)."))
+    if end is None:
+        errors["end"] = FieldError(N_("This time does not exist that day (clock change)."))
+    if start is None or end is None:
+        return None, errors
+    if end.astimezone(UTC) <= start.astimezone(UTC):
+        return None, {"end": FieldError(REFUSALS["end_before_start"][1])}
+    return Slot(start.astimezone(UTC), end.astimezone(UTC), quantity), {}
+
+
+def refusal(exc: AppError) -> tuple[Errors, str | None]:
+    """A service's refusal as a field error, or as a message for the whole page."""
+    field, message = REFUSALS.get(exc.code, (None, FALLBACK_REFUSAL))
+    if field is None:
+        return {}, message
+    return {field: FieldError(message)}, None
+
+
+def book_url(resource_id: int, start: datetime, end: datetime) -> str:
+    """The review page of ``resource_id`` for a local range (from the week grid)."""
+    query = {"day": start.date().isoformat(), "start": start.strftime("%H:%M")}
+    query["end"] = end.strftime("%H:%M")
+    return f"/resources/{resource_id}/book?{urlencode(query, safe=':')}"

@@ -1,0 +1,332 @@
+"""The citizen's booking pages: choose a time, review the quote, pay, see the booking.
+
+Prices, rules and payments are the services' (:class:`PriceService`, :class:`PaymentService`,
+:class:`BookingService`, :class:`FeedService`); these handlers turn the forms into their requests
+and their refusals into messages next to the fields.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar.response import Template
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from billing.controllers import PAYMENTS, billing_of
+from billing.payments import PaymentService
+from billing.prices import tiers_of
+from billing.providers.base import ProviderError
+from billing.runtime import transaction
+from billing.schemas import CheckoutRequest, QuoteRead
+from booking.controllers import BOOKINGS
+from booking.feeds.controllers import FEEDS
+from booking.feeds.service import FeedService
+from booking.schemas import BookingRead, ItemRequest
+from booking.service import BookingService
+from mutualab.accounts.staff import StaffService
+from mutualab.accounts.staff_controllers import STAFF
+from mutualab.auth.actor import Actor
+from mutualab.auth.guards import require_user
+from mutualab.auth.rules import BOOKING, SELF, USER
+from mutualab.errors import AppError, NotFoundError
+from mutualab.web.booking_forms import (
+    REFUSALS,
+    SLOT_FIELDS,
+    SLOT_MESSAGES,
+    WORDS,
+    CheckoutForm,
+    Slot,
+    SlotForm,
+    parse_slot,
+    refusal,
+)
+from mutualab.web.forms import Errors, ordered
+from mutualab.web.rendering import i18n_of, page, see_other
+from mutualab.web.scripts import with_policy
+from resources.controllers import CATALOGUE
+from resources.models import Place
+
+AnyRequest = Request[Any, Any, Any]
+Text = Annotated[str, QueryParameter(max_length=40)]
+CARD_OPEN = ("pending", "requires_action", "processing", "failed")
+STRIPE_JS = "https://js.stripe.com"
+# The card page talks to Stripe only: its script, its frames, its API.
+STRIPE_POLICY = {
+    "script-src": f"'self' {STRIPE_JS}",
+    "frame-src": f"{STRIPE_JS} https://hooks.stripe.com",
+    "connect-src": "'self' https://api.stripe.com",
+}
+
+
+async def rate_label(request: AnyRequest, staff: StaffService, code: str) -> str:
+    """A person's name for a user type, in the page's language."""
+    lang = i18n_of(request).lang
+    for user_type in await staff.user_types(None):
+        if user_type.code == code:
+            return user_type.label_fr if lang == "fr" else user_type.label_en
+    return code
+
+
+class BookingPages(Controller):
+    """Choose a time, review its quote, pay, and see the booking."""
+
+    path = "/"
+    dependencies = {**CATALOGUE, **BOOKINGS, **STAFF, **PAYMENTS, **FEEDS}
+    guards = [require_user]
+    opt = USER
+
+    async def _review(
+        self,
+        request: AnyRequest,
+        payments: PaymentService,
+        staff: StaffService,
+        actor: Actor,
+        resource_id: int,
+        form: SlotForm,
+        *,
+        errors: Errors | None = None,
+        problem: str | None = None,
+        method: str = "",
+        status_code: int = 200,
+    ) -> Template:
+        catalogue = payments.prices.catalogue
+        resource = await catalogue.resource_detail(resource_id)
+        place: Place = await catalogue.active_place(resource.place_id)
+        tz = ZoneInfo(place.timezone)
+        errors = dict(errors or {})
+        quote: QuoteRead | None = None
+        slot: Slot | None = None
+        if form.day or form.start or form.end:
+            slot, slot_errors = parse_slot(form, tz, resource.capacity)
+            errors = {**slot_errors, **errors}
+        if slot is not None:
+            user_type = await payments.prices.user_type_for(actor, None, None)
+            try:
+                priced = await payments.prices.price(
+                    [ItemRequest(resource_id=resource_id, quantity=slot.quantity)],
+                    slot.starts_at,
+                    slot.ends_at,
+                    user_type,
+                )
+                quote = await payments.prices.quote_read(priced)
+            except AppError as exc:
+                if isinstance(exc, NotFoundError):
+                    raise
+                field_errors, message = refusal(exc)
+                errors = {**field_errors, **errors}
+                problem = problem or message
+        settings = await payments.prices.settings_of(place.id or 0)
+        methods = quote.payment_methods if quote else []
+        return page(
+            request,
+            "booking/review.html",
+            **WORDS,
+            status_code=status_code if status_code != 200 or not errors else 422,
+            private=True,
+            resource=resource,
+            place=place,
+            form=form,
+            errors=ordered(errors, SLOT_FIELDS),
+            problem=problem,
+            slot=slot,
+            local=lambda moment: moment.astimezone(tz),
+            quote=quote,
+            method=method if method in methods else (methods[0] if len(methods) == 1 else ""),
+            rate=await rate_label(request, staff, quote.user_type) if quote else "",
+            tiers=tiers_of(settings),
+            zone=i18n_of(request).zone_name(place.timezone),
+        )
+
+    @get("/resources/{resource_id:int}/book", name="book", opt=USER)
+    async def review(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        payments: NamedDependency[PaymentService],
+        staff: NamedDependency[StaffService],
+        resource_id: FromPath[int],
+        day: Text = "",
+        start: Text = "",
+        end: Text = "",
+        quantity: Text = "1",
+    ) -> Template:
+        """Choose a time (local to the place) and review its quote and payment methods."""
+        form = SlotForm(day=day, start=start, end=end, quantity=quantity)
+        return await self._review(request, payments, staff, actor, resource_id, form)
+
+    @post("/resources/{resource_id:int}/book", opt=USER)
+    async def checkout(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        payments: NamedDependency[PaymentService],
+        staff: NamedDependency[StaffService],
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        resource_id: FromPath[int],
+        data: URLEncodedBody[CheckoutForm],
+    ) -> Response[Any]:
+        """Book and pay at the reviewed price, or say what changed, keeping the choice."""
+        form = SlotForm(day=data.day, start=data.start, end=data.end, quantity=data.quantity)
+        resource = await payments.prices.catalogue.resource_detail(resource_id)
+        place = await payments.prices.catalogue.active_place(resource.place_id)
+        slot, errors = parse_slot(form, ZoneInfo(place.timezone), resource.capacity)
+        if data.method not in ("card", "on_site", "invoice"):
+            errors["method"] = SLOT_MESSAGES["method"]
+        if slot is None or errors:
+            return await self._review(
+                request, payments, staff, actor, resource_id, form, errors=errors, status_code=422
+            )
+        try:
+            request_body = CheckoutRequest.model_validate(
+                {
+                    "items": [{"resource_id": resource_id, "quantity": slot.quantity}],
+                    "starts_at": slot.starts_at,
+                    "ends_at": slot.ends_at,
+                    "method": data.method,
+                    "quote_fingerprint": data.fingerprint,
+                }
+            )
+        except ValueError:
+            # A fingerprint that is not one: the page was tampered with or is very old.
+            return await self._review(
+                request,
+                payments,
+                staff,
+                actor,
+                resource_id,
+                form,
+                problem=REFUSALS["price_changed"][1],
+                status_code=409,
+            )
+        try:
+            payment, booking, _ = await payments.checkout(
+                actor, request_body, billing_of(state).clock()
+            )
+        except AppError as exc:
+            if isinstance(exc, NotFoundError):
+                raise
+            await db_session.rollback()
+            field_errors, problem = refusal(exc)
+            return await self._review(
+                request,
+                payments,
+                staff,
+                actor,
+                resource_id,
+                form,
+                errors=field_errors,
+                problem=problem,
+                method=data.method,
+                status_code=exc.status_code,
+            )
+        if payment.method == "card":
+            return see_other(f"/account/bookings/{booking.id}/pay")
+        return see_other(f"/account/bookings/{booking.id}", notice="booked")
+
+    @get("/account/bookings/{booking_id:int}", name="booking", opt=BOOKING)
+    async def booking(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        payments: NamedDependency[PaymentService],
+        booking_id: FromPath[int],
+    ) -> Template:
+        """A booking: reference, time, payment, calendar, invoices, and how to cancel it."""
+        booking = await payments.visible_booking(actor, booking_id)
+        billing = await payments.booking_billing(actor, booking_id)
+        place = await payments.prices.catalogue.require_place(booking.place_id)
+        return page(
+            request,
+            "booking/detail.html",
+            **WORDS,
+            private=True,
+            booking=booking,
+            billing=billing,
+            place=place,
+            zone=i18n_of(request).zone_name(place.timezone),
+        )
+
+    @post("/account/calendar-feed", opt=SELF)
+    async def calendar_feed(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        feeds: NamedDependency[FeedService],
+    ) -> Template:
+        """A new private address of my bookings' calendar (the previous one stops working)."""
+        feed = await feeds.create_user_feed(actor)
+        return page(request, "booking/feed.html", private=True, feed=feed)
+
+    async def _card_payment(self, state: State, actor: Actor, booking: BookingRead) -> Any:
+        billing = billing_of(state)
+        async with transaction(billing.database, write=False) as session:
+            services = billing.services(session)
+            found = await services.repo.payment_of_booking(booking.id)
+            if found is None or found.method != "card":
+                return None
+            payment_id = found.id
+        assert payment_id is not None
+        # Created after the checkout's commit; if that has not happened yet, do it now.
+        if found.intent_id is None and found.status in CARD_OPEN:
+            await billing.start_intent(payment_id)
+        async with transaction(billing.database, write=False) as session:
+            services = billing.services(session)
+            return await services.read(await services.visible_payment(actor, payment_id), actor)
+
+    @get("/account/bookings/{booking_id:int}/pay", name="pay", opt=BOOKING)
+    async def pay_form(
+        self,
+        request: AnyRequest,
+        state: State,
+        actor: NamedDependency[Actor],
+        bookings: NamedDependency[BookingService],
+        booking_id: FromPath[int],
+        payment_intent: Text = "",
+    ) -> Response[Any]:
+        """Pay a held booking by card, through Stripe's Payment Element."""
+        booking = await bookings.get(actor, booking_id)
+        payment = await self._card_payment(state, actor, booking)
+        if payment is not None and payment_intent and payment_intent == payment.intent_id:
+            # Back from Stripe: ask Stripe itself how it went, whatever the address says.
+            return await self._check_card(state, actor, booking_id)
+        if payment is None or payment.status not in CARD_OPEN or booking.status != "held":
+            return see_other(f"/account/bookings/{booking_id}")
+        response = page(
+            request,
+            "booking/pay.html",
+            private=True,
+            booking=booking,
+            payment=payment,
+            return_url=f"{request.base_url}account/bookings/{booking_id}/pay",
+        )
+        return with_policy(response, STRIPE_POLICY)
+
+    @post("/account/bookings/{booking_id:int}/pay", opt=BOOKING)
+    async def pay_check(
+        self, state: State, actor: NamedDependency[Actor], booking_id: FromPath[int]
+    ) -> Response[Any]:
+        """Ask Stripe how the card payment went (never the browser), then show the booking."""
+        return await self._check_card(state, actor, booking_id)
+
+    async def _check_card(self, state: State, actor: Actor, booking_id: int) -> Response[Any]:
+        billing = billing_of(state)
+        # Short transactions of our own: the provider is called between them, never inside.
+        async with transaction(billing.database, write=False) as session:
+            services = billing.services(session)
+            await services.visible_booking(actor, booking_id)
+            payment = await services.repo.payment_of_booking(booking_id)
+        if payment is not None and payment.method == "card" and payment.intent_id is not None:
+            try:
+                await billing.sync_intent(payment.intent_id)
+            except ProviderError:
+                return see_other(f"/account/bookings/{booking_id}", notice="payment_unknown")
+        return see_other(f"/account/bookings/{booking_id}", notice="payment_checked")
+
+
+__all__ = ["BookingPages", "rate_label"]

@@ -1,0 +1,28 @@
+"""The managers' back office, one module per part of a place: places, equipment, hours and
+closures, prices, cancellation policy, agenda and bookings, people, invoices."""
+
+from __future__ import annotations
+
+from mutualab.web.pages.manage.bookings import BookingPages
+from mutualab.web.pages.manage.closures import ClosurePages
+from mutualab.web.pages.manage.hours import ManagePages
+from mutualab.web.pages.manage.invoices import InvoicePages
+from mutualab.web.pages.manage.people import PeoplePages
+from mutualab.web.pages.manage.places import PlacePages
+from mutualab.web.pages.manage.policy import PolicyPages
+from mutualab.web.pages.manage.prices import PricePages
+from mutualab.web.pages.manage.resources import ResourcePages
+
+MANAGE_PAGES = [
+    ManagePages,
+    PlacePages,
+    ResourcePages,
+    ClosurePages,
+    PricePages,
+    PolicyPages,
+    BookingPages,
+    PeoplePages,
+    InvoicePages,
+]
+
+__all__ = ["MANAGE_PAGES", "ManagePages"]

@@ -1,0 +1,219 @@
+"""People at the front desk: find someone by e-mail, certify a training, grant a reduced rate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar.response import Template
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from mutualab.accounts.schemas import CertificationGrant, UserSummary
+from mutualab.accounts.staff import StaffService
+from mutualab.accounts.staff_controllers import STAFF
+from mutualab.auth.actor import Actor
+from mutualab.auth.guards import require_manager
+from mutualab.auth.rules import PLACE_MANAGER
+from mutualab.clock import Clock
+from mutualab.errors import AppError, NotFoundError
+from mutualab.web.forms import Errors, FieldError
+from mutualab.web.i18n import N_
+from mutualab.web.pages.manage.common import AnyRequest, parse_day, place_page
+from mutualab.web.rendering import i18n_of, see_other
+from resources.controllers import CATALOGUE
+from resources.schemas import PlaceRead
+from resources.service import CatalogueService
+
+EmailQuery = Annotated[str, QueryParameter(max_length=254)]
+
+
+@dataclass
+class CertifyForm:
+    """A certification to record, as typed."""
+
+    email: str = ""
+    training_id: str = ""
+    granted_on: str = ""
+
+
+@dataclass
+class RateForm:
+    """A rate to grant, as chosen."""
+
+    email: str = ""
+    user_type: str = ""
+
+
+class PeoplePages(Controller):
+    """The people pages of the places I manage."""
+
+    path = "/manage/places/{place_id:int}/people"
+    dependencies = {**CATALOGUE, **STAFF}
+    guards = [require_manager]
+
+    async def _page(
+        self,
+        request: AnyRequest,
+        staff: StaffService,
+        place: PlaceRead,
+        today: str,
+        *,
+        email: str = "",
+        person: UserSummary | None = None,
+        certify: CertifyForm | None = None,
+        rate: RateForm | None = None,
+        errors: Errors | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        lang = i18n_of(request).lang
+        types = await staff.user_types(place.id)
+        labels = {t.code: (t.label_fr if lang == "fr" else t.label_en) for t in types}
+        return place_page(
+            request,
+            "manage/people.html",
+            place,
+            "/people",
+            status_code=status_code,
+            email=email,
+            person=person,
+            certify=certify or CertifyForm(granted_on=today),
+            rate=rate or RateForm(user_type=person.user_type if person else ""),
+            trainings=await staff.trainings(place.id),
+            person_types=[(t.code, labels[t.code]) for t in types if not t.for_organisations],
+            type_label=lambda code: labels.get(code, code),
+            errors=errors or {},
+        )
+
+    async def _setting(
+        self, actor: Actor, catalogue: CatalogueService, clock: Clock, place_id: int
+    ) -> tuple[PlaceRead, str]:
+        await catalogue.managed_place(actor, place_id)
+        place = await catalogue.place_detail(place_id, include_inactive=True)
+        return place, clock().astimezone(ZoneInfo(place.timezone)).date().isoformat()
+
+    async def _person(self, actor: Actor, staff: StaffService, email: str) -> UserSummary | None:
+        try:
+            return await staff.find_user(actor, email)
+        except NotFoundError:
+            return None
+
+    @get("/", opt=PLACE_MANAGER)
+    async def people(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        catalogue: NamedDependency[CatalogueService],
+        staff: NamedDependency[StaffService],
+        clock: NamedDependency[Clock],
+        place_id: FromPath[int],
+        email: EmailQuery = "",
+    ) -> Template:
+        """Find a person by e-mail, then certify a training or grant a rate."""
+        place, today = await self._setting(actor, catalogue, clock, place_id)
+        email = email.strip()
+        if not email:
+            return await self._page(request, staff, place, today)
+        person = await self._person(actor, staff, email)
+        if person is None:
+            errors = {"email": FieldError(N_("No account uses this e-mail address."))}
+            return await self._page(
+                request, staff, place, today, email=email, errors=errors, status_code=404
+            )
+        return await self._page(request, staff, place, today, email=email, person=person)
+
+    async def _after_post(
+        self,
+        request: AnyRequest,
+        staff: StaffService,
+        db_session: AsyncSession,
+        place: PlaceRead,
+        today: str,
+        person: UserSummary,
+        errors: Errors,
+        certify: CertifyForm | None = None,
+        rate: RateForm | None = None,
+    ) -> Response[Any]:
+        await db_session.rollback()
+        return await self._page(
+            request,
+            staff,
+            place,
+            today,
+            email=person.email,
+            person=person,
+            certify=certify,
+            rate=rate,
+            errors=errors,
+            status_code=422,
+        )
+
+    @post("/certifications", opt=PLACE_MANAGER)
+    async def certify(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        catalogue: NamedDependency[CatalogueService],
+        staff: NamedDependency[StaffService],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+        place_id: FromPath[int],
+        data: URLEncodedBody[CertifyForm],
+    ) -> Response[Any]:
+        """Record that a person completed one of this place's trainings."""
+        place, today = await self._setting(actor, catalogue, clock, place_id)
+        person = await self._person(actor, staff, data.email)
+        if person is None:
+            return see_other(f"/manage/places/{place_id}/people")
+        trainings = {str(t.id) for t in await staff.trainings(place_id)}
+        errors: Errors = {}
+        if data.training_id not in trainings:
+            errors["training_id"] = FieldError(N_("Choose a training of this place."))
+        granted_on = parse_day(data.granted_on)
+        if granted_on is None:
+            errors["granted_on"] = FieldError(N_("Enter a date like 24/12/2027."))
+        if not errors and granted_on is not None:
+            try:
+                grant = CertificationGrant(user_id=person.id, granted_on=granted_on)
+                await staff.certify(actor, int(data.training_id), grant)
+            except (ValidationError, AppError):
+                errors["training_id"] = FieldError(N_("This certification cannot be recorded."))
+            else:
+                return see_other(
+                    f"/manage/places/{place_id}/people", email=person.email, notice="certified"
+                )
+        return await self._after_post(
+            request, staff, db_session, place, today, person, errors, certify=data
+        )
+
+    @post("/rate", opt=PLACE_MANAGER)
+    async def grant_rate(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        catalogue: NamedDependency[CatalogueService],
+        staff: NamedDependency[StaffService],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+        place_id: FromPath[int],
+        data: URLEncodedBody[RateForm],
+    ) -> Response[Any]:
+        """Give a person a rate (e.g. student) after checking their proof."""
+        place, today = await self._setting(actor, catalogue, clock, place_id)
+        person = await self._person(actor, staff, data.email)
+        if person is None:
+            return see_other(f"/manage/places/{place_id}/people")
+        try:
+            await staff.grant_user_type(actor, person.id, data.user_type)
+        except AppError:
+            errors = {"user_type": FieldError(N_("Choose a rate from the list."))}
+            return await self._after_post(
+                request, staff, db_session, place, today, person, errors, rate=data
+            )
+        return see_other(
+            f"/manage/places/{place_id}/people", email=person.email, notice="rate_granted"
+        )
