@@ -146,11 +146,6 @@ class BookingRepository:
             query = query.with_for_update().execution_options(populate_existing=True)
         return (await self.session.exec(query)).first()
 
-    async def reference_taken(self, reference: str) -> bool:
-        """Whether a booking already has this reference."""
-        rows = await self.session.exec(select(Booking.id).where(Booking.reference == reference))
-        return rows.first() is not None
-
     # The hot path of a new booking: plain inserts, no unit-of-work bookkeeping.
     async def insert_booking(self, booking: Booking) -> bool:
         """Insert a new booking and learn its id; False (nothing written) if its reference is

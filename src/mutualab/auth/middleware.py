@@ -36,9 +36,9 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
         """Open the request's database session here, so credentials and work share it.
 
         One pooled connection and one transaction per request, instead of a second checkout
-        for the credentials (SQLite writes excepted, below). The session connects lazily (a request that never touches the
-        database costs nothing) and is closed once the response is sent;
-        :func:`mutualab.db.provide_db_session` commits it or rolls it back.
+        for the credentials (SQLite writes excepted, below). The session connects lazily (a
+        request that never touches the database costs nothing) and is closed once the
+        response is sent; :func:`mutualab.db.provide_db_session` commits or rolls it back.
         """
         if scope["type"] != ScopeType.HTTP:
             await super().__call__(scope, receive, send)
