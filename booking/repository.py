@@ -56,7 +56,9 @@ _NO_BOOKING = -1  # an id no booking has: "exclude nothing" without a second sta
 # starts_at keeps them index range scans: no allocation blocks longer than MAX_BLOCKED.
 _OVERLAP = (
     _A.resource_id.in_(bindparam("resource_ids", expanding=True)),
-    _A.active.is_(True),
+    # Plain "active", not "active IS true": only then does PostgreSQL use the partial index
+    # ix_booking_allocation_resource_start (... WHERE active).
+    _A.active,
     _A.starts_at >= bindparam("earliest"),
     _A.starts_at < bindparam("end"),
     _A.blocked_until > bindparam("start"),
