@@ -30,6 +30,7 @@ from billing.repository import BillingRepository
 from booking.events import BookingEvent, BookingListener
 from booking.repository import BookingRepository
 from booking.service import BookingService
+from booking.snapshots import SnapshotCache
 from mutualab.clock import Clock
 from mutualab.db import SAFE_METHODS, Database
 from mutualab.settings import Settings
@@ -88,6 +89,8 @@ class Billing:
         self.gateway = gateway
         self.config = config
         self.listeners: tuple[BookingListener, ...] = (BillingListener(self),)
+        # The application's catalogue copies, shared with its booking controllers.
+        self.snapshots = SnapshotCache()
 
     @classmethod
     def from_settings(cls, settings: Settings, database: Database, clock: Clock) -> Billing:
@@ -121,6 +124,7 @@ class Billing:
             CatalogueService(CatalogueRepository(session)),
             self.clock,
             listeners=self.listeners if with_listeners else (),
+            snapshots=self.snapshots,
         )
 
     def prices(self, session: AsyncSession) -> PriceService:

@@ -86,6 +86,7 @@ def provide_bookings(
         clock,
         # Listeners the app composed (billing reacts to cancellations): see booking.events.
         listeners=state.get("booking_listeners", ()),
+        snapshots=state.get("catalogue_snapshots"),
     )
 
 

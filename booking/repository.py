@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, text, true, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Executable,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    text,
+    true,
+    update,
+)
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,10 +39,61 @@ from booking.models import (
 )
 from booking.rules import MAX_BLOCKED
 from mutualab.accounts.models import Organisation, User, UserType
+from resources.models import CatalogueRevision
 
 Row = Booking | BookingItem | BookingAllocation | BookingPolicy | BookingSeries
 # (resource_id, unit_id, starts_at, blocked_until) of an allocation that blocks its unit.
 BusyRow = tuple[int, int, datetime, datetime]
+# A BusyRow followed by the allocation's booking id and hold expiry (None: not a hold).
+HeldRow = tuple[int, int, datetime, datetime, int, datetime | None]
+_BOOKINGS = Booking.__table__  # type: ignore[attr-defined]
+_ITEMS = BookingItem.__table__  # type: ignore[attr-defined]
+_ALLOCATIONS = BookingAllocation.__table__  # type: ignore[attr-defined]
+_A = _ALLOCATIONS.c
+_NO_BOOKING = -1  # an id no booking has: "exclude nothing" without a second statement
+
+# The statements every booking and availability request runs, built once. The lower bound on
+# starts_at keeps them index range scans: no allocation blocks longer than MAX_BLOCKED.
+_OVERLAP = (
+    _A.resource_id.in_(bindparam("resource_ids", expanding=True)),
+    # Plain "active", not "active IS true": only then does PostgreSQL use the partial index
+    # ix_booking_allocation_resource_start (... WHERE active).
+    _A.active,
+    _A.starts_at >= bindparam("earliest"),
+    _A.starts_at < bindparam("end"),
+    _A.blocked_until > bindparam("start"),
+    _A.booking_id != bindparam("exclude"),
+)
+_BUSY = sa_select(_A.resource_id, _A.unit_id, _A.starts_at, _A.blocked_until).where(
+    *_OVERLAP,
+    # Not a hold that has already lapsed: it stops blocking at once, even before a sweep.
+    or_(_A.hold_expires_at.is_(None), _A.hold_expires_at > bindparam("now")),
+)
+_OVERLAPPING = sa_select(
+    _A.resource_id, _A.unit_id, _A.starts_at, _A.blocked_until, _A.booking_id, _A.hold_expires_at
+).where(*_OVERLAP)
+_INSERT_BOOKING = {
+    dialect: insert_of(_BOOKINGS)
+    .on_conflict_do_nothing(index_elements=["reference"])
+    .returning(_BOOKINGS.c.id)
+    for dialect, insert_of in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+_INSERT_ITEMS = insert(_ITEMS).returning(_ITEMS.c.resource_id, _ITEMS.c.id)
+_REVISION = sa_select(CatalogueRevision.__table__.c.value).where(  # type: ignore[attr-defined]
+    CatalogueRevision.__table__.c.id == 1  # type: ignore[attr-defined]
+)
+
+
+def _overlap_params(
+    resource_ids: Sequence[int], start: datetime, end: datetime, exclude: int | None
+) -> dict[str, Any]:
+    return {
+        "resource_ids": sorted(set(resource_ids)),
+        "earliest": start - MAX_BLOCKED,
+        "start": start,
+        "end": end,
+        "exclude": _NO_BOOKING if exclude is None else exclude,
+    }
 
 
 def is_exclusion_violation(exc: IntegrityError) -> bool:
@@ -40,18 +107,6 @@ def is_exclusion_violation(exc: IntegrityError) -> bool:
         if getattr(candidate, "pgcode", None) == "23P01":
             return True
     return EXCLUSION_NAME in str(orig)
-
-
-def _blocking(now: datetime) -> ColumnElement[bool]:
-    # Active, and not a hold that has already expired (it stops blocking at once, even before
-    # a sweep marks it expired).
-    return and_(
-        col(BookingAllocation.active).is_(True),
-        or_(
-            col(BookingAllocation.hold_expires_at).is_(None),
-            col(BookingAllocation.hold_expires_at) > now,
-        ),
-    )
 
 
 def _live_booking(now: datetime) -> ColumnElement[bool]:
@@ -72,6 +127,14 @@ class BookingRepository:
         """``postgresql`` or ``sqlite``."""
         return self.session.bind.dialect.name if self.session.bind is not None else ""
 
+    async def _core(
+        self,
+        statement: Executable,
+        params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    ) -> CursorResult[Any]:
+        # A Core statement on the session's connection: same transaction, no ORM machinery.
+        return await (await self.session.connection()).execute(statement, params)
+
     async def add(self, *rows: Row) -> None:
         """Insert or update rows and learn their ids."""
         self.session.add_all(rows)
@@ -85,10 +148,30 @@ class BookingRepository:
             query = query.with_for_update().execution_options(populate_existing=True)
         return (await self.session.exec(query)).first()
 
-    async def reference_taken(self, reference: str) -> bool:
-        """Whether a booking already has this reference."""
-        rows = await self.session.exec(select(Booking.id).where(Booking.reference == reference))
-        return rows.first() is not None
+    # The hot path of a new booking: plain inserts, no unit-of-work bookkeeping.
+    async def insert_booking(self, booking: Booking) -> bool:
+        """Insert a new booking and learn its id; False (nothing written) if its reference is
+        taken, so the caller draws another one without a savepoint or an extra query."""
+        statement = _INSERT_BOOKING[self.dialect]
+        new_id = (await self._core(statement, booking.model_dump(exclude={"id"}))).scalar()
+        if new_id is None:
+            return False
+        booking.id = new_id
+        return True
+
+    async def insert_items(
+        self, booking_id: int, items: Sequence[tuple[int, int]]
+    ) -> dict[int, int]:
+        """Insert (resource id, quantity) items of a new booking; their ids by resource id."""
+        rows = await self._core(
+            _INSERT_ITEMS,
+            [{"booking_id": booking_id, "resource_id": r, "quantity": q} for r, q in items],
+        )
+        return {row.resource_id: row.id for row in rows}
+
+    async def insert_allocations(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert allocation rows (column name -> value); the exclusion constraint guards them."""
+        await self._core(insert(_ALLOCATIONS), list(rows))
 
     async def items_of(self, booking_ids: Sequence[int]) -> dict[int, list[BookingItem]]:
         """Items of each booking, by resource id."""
@@ -151,52 +234,52 @@ class BookingRepository:
         """Blocking allocations of the resources that overlap [start, end)."""
         if not resource_ids:
             return []
-        # The lower bound on starts_at keeps this an index range scan: no allocation blocks
-        # longer than MAX_BLOCKED.
-        query = select(
-            BookingAllocation.resource_id,
-            BookingAllocation.unit_id,
-            BookingAllocation.starts_at,
-            BookingAllocation.blocked_until,
-        ).where(
-            col(BookingAllocation.resource_id).in_(sorted(set(resource_ids))),
-            col(BookingAllocation.active).is_(True),
-            col(BookingAllocation.starts_at) >= start - MAX_BLOCKED,
-            col(BookingAllocation.starts_at) < end,
-            col(BookingAllocation.blocked_until) > start,
-            _blocking(now),
-        )
-        if exclude_booking_id is not None:
-            query = query.where(col(BookingAllocation.booking_id) != exclude_booking_id)
-        rows = await self.session.exec(query)
-        return [(r, u, s, e) for r, u, s, e in rows.all()]
+        params = _overlap_params(resource_ids, start, end, exclude_booking_id)
+        rows = await self._core(_BUSY, {**params, "now": now})
+        return [(r.resource_id, r.unit_id, r.starts_at, r.blocked_until) for r in rows]
 
-    async def release_expired_holds(
-        self, now: datetime, unit_ids: Sequence[int] | None = None
-    ) -> list[int]:
-        """Mark expired holds expired and free their units; return their booking ids.
+    async def overlapping(
+        self,
+        resource_ids: Sequence[int],
+        start: datetime,
+        end: datetime,
+        exclude_booking_id: int | None = None,
+    ) -> list[HeldRow]:
+        """Active allocations of the resources overlapping [start, end), lapsed holds included.
+
+        Used under the units' locks: one query tells which units are busy and which lapsed
+        holds must be released before their units can be taken.
+        """
+        rows = await self._core(
+            _OVERLAPPING, _overlap_params(resource_ids, start, end, exclude_booking_id)
+        )
+        return [
+            (
+                r.resource_id,
+                r.unit_id,
+                r.starts_at,
+                r.blocked_until,
+                r.booking_id,
+                r.hold_expires_at,
+            )
+            for r in rows
+        ]
+
+    async def release_expired_holds(self, now: datetime) -> list[int]:
+        """Mark every lapsed hold expired and free its units; return their booking ids.
 
         Locks are taken booking first, then allocations (as cancel does), so a sweep and a
         cancellation of the same hold cannot deadlock.
         """
-        if unit_ids is None:
-            query = select(Booking.id).where(
-                col(Booking.status) == "held", col(Booking.hold_expires_at) <= now
-            )
-        elif not unit_ids:
-            return []
-        else:
-            query = (
-                select(BookingAllocation.booking_id)
-                .where(
-                    col(BookingAllocation.unit_id).in_(unit_ids),
-                    col(BookingAllocation.active).is_(True),
-                    col(BookingAllocation.hold_expires_at) <= now,
-                )
-                .distinct()
-            )
+        query = select(Booking.id).where(
+            col(Booking.status) == "held", col(Booking.hold_expires_at) <= now
+        )
         found = (await self.session.exec(query)).all()
-        booking_ids = sorted({booking_id for booking_id in found if booking_id is not None})
+        return await self.expire_holds([b for b in found if b is not None], now)
+
+    async def expire_holds(self, booking_ids: Sequence[int], now: datetime) -> list[int]:
+        """Of these bookings, mark the lapsed holds expired and free their units; their ids."""
+        booking_ids = sorted(set(booking_ids))
         if not booking_ids:
             return []
         expired = await self.session.exec(
@@ -327,6 +410,11 @@ class BookingRepository:
         return await self.session.get(BookingSeries, series_id)
 
     # policies ---------------------------------------------------------------
+    async def catalogue_revision(self) -> int | None:
+        """The catalogue's change counter (None if its row is missing: then nothing is kept)."""
+        value: int | None = (await self._core(_REVISION)).scalar()
+        return value
+
     async def policies_of(self, place_id: int) -> list[BookingPolicy]:
         """The booking policies of a place."""
         rows = await self.session.exec(

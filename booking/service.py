@@ -22,17 +22,15 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from booking.availability import Problem, Reason, check_booking
+from booking.availability import Problem, Reason, SlotRules, check_booking
 from booking.events import BookingChange, BookingEvent, BookingListener
 from booking.models import (
     ACTIVE_STATUSES,
     Booking,
-    BookingAllocation,
-    BookingItem,
     BookingPolicy,
     BookingSeries,
 )
-from booking.repository import BookingRepository, is_exclusion_violation
+from booking.repository import BookingRepository, BusyRow, is_exclusion_violation
 from booking.rules import (
     MAX_BOOKING,
     SHAPE_REASONS,
@@ -71,6 +69,7 @@ from booking.schemas import (
     SlotRead,
 )
 from booking.series import RuleError, expand, parse_rule
+from booking.snapshots import PlaceSnapshot, SnapshotCache, detached
 from mutualab.accounts.certifications import holds_valid_certification
 from mutualab.auth.actor import Actor
 from mutualab.clock import Clock
@@ -84,12 +83,13 @@ from mutualab.errors import (
 from resources.hours import local_to_utc
 from resources.models import Place, Resource, ResourceUnit
 from resources.schedule import Span
-from resources.service import CatalogueService
+from resources.service import CatalogueService, open_spans_of
 
 MAX_AVAILABILITY_DAYS = 31
 MAX_AGENDA_DAYS = 62
 MAX_SEARCH_RESOURCES = 200
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
+_REFERENCE_ATTEMPTS = 5  # 32**6 references: a clash is rare, five in a row never happens
 _DAY = timedelta(days=1)
 
 
@@ -100,6 +100,17 @@ class Booker:
     user_id: int
     organisation_id: int | None
     user_type_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlotPlan:
+    """What the slots of one resource are computed over: its rules and the local window."""
+
+    tz: ZoneInfo
+    window: Span
+    rules: SlotRules
+    duration: timedelta
+    quantity: int
 
 
 @dataclass(slots=True)
@@ -123,9 +134,27 @@ class Context:
 Items = list[tuple[int, int]]  # (resource_id, quantity), sorted by resource id
 
 
+@dataclass(frozen=True, slots=True)
+class NewBooking:
+    """A booking just inserted, with what was decided for it."""
+
+    booking: Booking
+    items: Items
+    units: dict[int, list[ResourceUnit]]  # the locked units of each resource
+    picked: dict[int, list[int]]  # resource id -> unit ids allocated
+
+
 def new_reference() -> str:
     """A short, random, human-friendly booking reference such as ``MLB-7K3Q9D``."""
     return "MLB-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+
+
+def _mixed_places() -> InvalidInputError:
+    return InvalidInputError(
+        "All the resources of a booking must belong to the same place.",
+        field="items",
+        code="mixed_places",
+    )
 
 
 def _problems(problems: Sequence[Problem]) -> list[dict[str, str]]:
@@ -154,10 +183,13 @@ class BookingService:
         catalogue: CatalogueService,
         clock: Clock,
         listeners: Sequence[BookingListener] = (),
+        snapshots: SnapshotCache | None = None,
     ) -> None:
         self.repo = repository
         self.catalogue = catalogue
         self.clock = clock
+        # The worker's catalogue copies (see booking.snapshots); None reads them every time.
+        self.snapshots = snapshots
         # Hook for other domains (billing): called in this transaction, see booking.events.
         self.listeners = tuple(listeners)
 
@@ -248,31 +280,75 @@ class BookingService:
         end: datetime,
         place_id: int | None = None,
     ) -> Context:
-        resources = await self.catalogue.bookable_resources(resource_ids)
-        places = {r.place_id for r in resources}
-        if len(places) > 1 or (place_id is not None and places != {place_id}):
-            raise InvalidInputError(
-                "All the resources of a booking must belong to the same place.",
-                field="items",
-                code="mixed_places",
-            )
-        place = await self.catalogue.active_place(places.pop())
+        snapshot = await self._snapshot(resource_ids)
+        place = snapshot.place
+        if place_id is not None and place.id != place_id:
+            raise _mixed_places()
         assert place.id is not None
         tz = ZoneInfo(place.timezone)
-        policies = await self.repo.policies_of(place.id)
         first = start.astimezone(tz).date() - _DAY
         last = end.astimezone(tz).date() + 2 * _DAY
-        by_id = {r.id: r for r in resources if r.id is not None}
+        by_id = {rid: snapshot.resources[rid] for rid in resource_ids}
+        policies = snapshot.policies
         return Context(
             place=place,
             tz=tz,
             resources=by_id,
-            units=await self.catalogue.units_of(list(by_id)),
+            units={rid: snapshot.units[rid] for rid in by_id},
             policies={rid: effective_policy(policies, r, user_type) for rid, r in by_id.items()},
-            open_spans=await self.catalogue.open_spans_utc(place, first, last),
+            open_spans=open_spans_of(place, snapshot.weekly, snapshot.exceptions, first, last),
             blackouts=await self.catalogue.blackout_spans(list(by_id), start, end),
             manager=actor.manages(place.id),
         )
+
+    async def _revision(self) -> int | None:
+        """The catalogue counter, when this service keeps copies and the row is there."""
+        return None if self.snapshots is None else await self.repo.catalogue_revision()
+
+    async def _snapshot(self, resource_ids: Sequence[int]) -> PlaceSnapshot:
+        """The place of these bookable resources (``resource_not_found``, ``mixed_places``)."""
+        revision = await self._revision()
+        if self.snapshots is not None and revision is not None:
+            found = self.snapshots.find(resource_ids, revision)
+            if found is not None:
+                return found
+        _, places = await self.catalogue.bookable(resource_ids)
+        if len(places) > 1:
+            raise _mixed_places()
+        [place] = places.values()
+        return await self._load_snapshot(place, revision)
+
+    async def _place_snapshot(self, place_id: int) -> PlaceSnapshot:
+        """An active place's catalogue (``place_not_found``)."""
+        revision = await self._revision()
+        if self.snapshots is not None and revision is not None:
+            found = self.snapshots.find_place(place_id, revision)
+            if found is not None:
+                return found
+        return await self._load_snapshot(await self.catalogue.active_place(place_id), revision)
+
+    async def _load_snapshot(self, place: Place, revision: int | None) -> PlaceSnapshot:
+        """A place as it is now: all its active resources, their units, rules and hours.
+
+        Kept for the next requests when ``revision`` was read before loading it.
+        """
+        assert place.id is not None
+        everything = await self.catalogue.active_resources_of(place.id)
+        by_id = {r.id: detached(r) for r in everything if r.id is not None}
+        units = await self.catalogue.units_of(list(by_id))
+        weekly, exceptions = await self.catalogue.schedule_of(place.id)
+        snapshot = PlaceSnapshot(
+            revision=-1 if revision is None else revision,
+            place=detached(place),
+            resources=by_id,
+            units={rid: [detached(u) for u in found] for rid, found in units.items()},
+            policies=[detached(p) for p in await self.repo.policies_of(place.id)],
+            weekly=weekly,
+            exceptions=exceptions,
+        )
+        if self.snapshots is not None and revision is not None:
+            self.snapshots.keep(snapshot)
+        return snapshot
 
     # rules ----------------------------------------------------------------------
     def _check(
@@ -390,34 +466,21 @@ class BookingService:
                 )
 
     # allocation -------------------------------------------------------------------
-    async def _lock(self, items: Items, now: datetime) -> dict[int, list[ResourceUnit]]:
-        """Lock the units of the requested resources and release expired holds on them."""
-        locked = await self.catalogue.units_of([rid for rid, _ in items], lock=True)
-        unit_ids = [u.id for units in locked.values() for u in units if u.id is not None]
-        expired = await self.repo.release_expired_holds(now, unit_ids)
-        await self._notify(expired, "expired", now)
-        return locked
-
-    async def _pick(
+    def _choose(
         self,
         ctx: Context,
         items: Items,
-        locked: dict[int, list[ResourceUnit]],
+        units: dict[int, list[ResourceUnit]],
+        busy: Sequence[BusyRow],
         start: datetime,
         end: datetime,
-        now: datetime,
-        exclude_booking_id: int | None = None,
     ) -> dict[int, list[int]]:
         """Free units for each item, lowest position first, or ``slot_unavailable``."""
-        latest = max(end + ctx.buffer(rid) for rid, _ in items)
-        busy = await self.repo.busy(
-            [rid for rid, _ in items], start, latest, now, exclude_booking_id
-        )
         picked: dict[int, list[int]] = {}
         for rid, quantity in items:
-            units = [u.id for u in locked[rid] if u.id is not None]
+            ids = [u.id for u in units[rid] if u.id is not None]
             free = free_units(
-                units, [(u, s, e) for r, u, s, e in busy if r == rid], start, end + ctx.buffer(rid)
+                ids, [(u, s, e) for r, u, s, e in busy if r == rid], start, end + ctx.buffer(rid)
             )
             if len(free) < quantity:
                 raise ConflictError(
@@ -429,30 +492,66 @@ class BookingService:
             picked[rid] = free[:quantity]
         return picked
 
+    def _latest(self, ctx: Context, items: Items, end: datetime) -> datetime:
+        return max(end + ctx.buffer(rid) for rid, _ in items)
+
+    async def _precheck(
+        self, ctx: Context, items: Items, start: datetime, end: datetime, now: datetime
+    ) -> None:
+        """Refuse a slot that is visibly taken before queueing for the units' locks."""
+        rids = [rid for rid, _ in items]
+        busy = await self.repo.busy(rids, start, self._latest(ctx, items, end), now)
+        self._choose(ctx, items, ctx.units, busy, start, end)
+
+    async def _lock_and_pick(
+        self,
+        ctx: Context,
+        items: Items,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        exclude_booking_id: int | None = None,
+    ) -> tuple[dict[int, list[ResourceUnit]], dict[int, list[int]]]:
+        """Lock the units (id order), release lapsed holds in the way, pick free units.
+
+        This is the check that decides: it runs under the locks every writer of these units
+        takes. Lapsed holds elsewhere on the units are left to the sweep.
+        """
+        rids = [rid for rid, _ in items]
+        locked = await self.catalogue.units_of(rids, lock=True)
+        rows = await self.repo.overlapping(
+            rids, start, self._latest(ctx, items, end), exclude_booking_id
+        )
+        lapsed = [b for *_, b, hold in rows if hold is not None and hold <= now]
+        if lapsed:
+            await self._notify(await self.repo.expire_holds(lapsed, now), "expired", now)
+        busy = [(r, u, s, e) for r, u, s, e, _, hold in rows if hold is None or hold > now]
+        return locked, self._choose(ctx, items, locked, busy, start, end)
+
     async def _allocate(
         self,
         ctx: Context,
         booking: Booking,
-        items: Sequence[BookingItem],
+        item_ids: dict[int, int],
         picked: dict[int, list[int]],
     ) -> None:
         assert booking.id is not None
-        rows = [
-            BookingAllocation(
-                booking_id=booking.id,
-                item_id=item.id,
-                resource_id=item.resource_id,
-                unit_id=unit_id,
-                starts_at=booking.starts_at,
-                blocked_until=booking.ends_at + ctx.buffer(item.resource_id),
-                active=True,
-                hold_expires_at=booking.hold_expires_at,
-            )
-            for item in items
-            if item.id is not None
-            for unit_id in picked[item.resource_id]
-        ]
-        await self.repo.add(*rows)
+        await self.repo.insert_allocations(
+            [
+                {
+                    "booking_id": booking.id,
+                    "item_id": item_id,
+                    "resource_id": rid,
+                    "unit_id": unit_id,
+                    "starts_at": booking.starts_at,
+                    "blocked_until": booking.ends_at + ctx.buffer(rid),
+                    "active": True,
+                    "hold_expires_at": booking.hold_expires_at,
+                }
+                for rid, item_id in item_ids.items()
+                for unit_id in picked[rid]
+            ]
+        )
 
     @staticmethod
     def _lost_race(exc: IntegrityError) -> AppError:
@@ -461,13 +560,6 @@ class BookingService:
                 "Someone booked these units a moment ago.", code=Reason.SLOT_UNAVAILABLE
             )
         raise exc
-
-    async def _new_reference(self) -> str:
-        for _ in range(5):
-            reference = new_reference()
-            if not await self.repo.reference_taken(reference):
-                return reference
-        raise ConflictError("Could not allocate a booking reference; try again.")
 
     def _needs_approval(self, ctx: Context, items: Items) -> bool:
         return not ctx.manager and any(ctx.policies[rid].requires_approval for rid, _ in items)
@@ -484,14 +576,17 @@ class BookingService:
         notes: str = "",
         hold_minutes: int | None = None,
         series_id: int | None = None,
-    ) -> Booking:
+    ) -> NewBooking:
+        """Check and insert one booking.
+
+        A lost race on the exclusion constraint becomes ``slot_unavailable`` and leaves the
+        transaction unusable: a caller that goes on after a refusal (a series) wraps each
+        call in a savepoint of its own.
+        """
         await self._check_rules(ctx, booker, items, start, end, now)
         await self._check_quota(ctx, booker, items, start, end, now)
-        # Refuse a slot that is visibly taken before queueing for the locks, then lock and
-        # check again: only the second check decides.
-        await self._pick(ctx, items, ctx.units, start, end, now)
-        locked = await self._lock(items, now)
-        picked = await self._pick(ctx, items, locked, start, end, now)
+        await self._precheck(ctx, items, start, end, now)
+        locked, picked = await self._lock_and_pick(ctx, items, start, end, now)
         if self._needs_approval(ctx, items):
             status, hold = "pending_approval", None
         elif hold_minutes is not None:
@@ -500,7 +595,7 @@ class BookingService:
             status, hold = "confirmed", None
         assert ctx.place.id is not None
         booking = Booking(
-            reference=await self._new_reference(),
+            reference=new_reference(),
             place_id=ctx.place.id,
             booker_user_id=booker.user_id,
             organisation_id=booker.organisation_id,
@@ -515,17 +610,39 @@ class BookingService:
             updated_at=now,
         )
         try:
-            async with self.repo.session.begin_nested():
-                await self.repo.add(booking)
-                assert booking.id is not None
-                rows = [
-                    BookingItem(booking_id=booking.id, resource_id=r, quantity=q) for r, q in items
-                ]
-                await self.repo.add(*rows)
-                await self._allocate(ctx, booking, rows, picked)
+            for _ in range(_REFERENCE_ATTEMPTS):
+                if await self.repo.insert_booking(booking):
+                    break
+                booking.reference = new_reference()
+            else:
+                raise ConflictError("Could not allocate a booking reference; try again.")
+            assert booking.id is not None
+            item_ids = await self.repo.insert_items(booking.id, items)
+            await self._allocate(ctx, booking, item_ids, picked)
         except IntegrityError as exc:
             raise self._lost_race(exc) from exc
-        return booking
+        return NewBooking(booking, items, locked, picked)
+
+    def _new_read(self, ctx: Context, new: NewBooking) -> BookingRead:
+        """The read of a booking just inserted, from what the insert already knows."""
+        labels = {u.id: u.label for units in new.units.values() for u in units}
+        return BookingRead.model_validate(
+            {
+                **_columns(new.booking, BookingRead),
+                "timezone": ctx.tz.key,
+                "local_starts_at": _local(new.booking.starts_at, ctx.tz),
+                "local_ends_at": _local(new.booking.ends_at, ctx.tz),
+                "items": [
+                    ItemRead(
+                        resource_id=rid,
+                        resource_name=ctx.resources[rid].name,
+                        quantity=quantity,
+                        units=[labels[unit_id] for unit_id in new.picked[rid]],
+                    )
+                    for rid, quantity in new.items
+                ],
+            }
+        )
 
     # reads --------------------------------------------------------------------------
     def status_of(self, booking: Booking, now: datetime) -> str:
@@ -684,7 +801,7 @@ class BookingService:
         ctx = await self._context(
             actor, [rid for rid, _ in items], booker.user_type_code, data.starts_at, data.ends_at
         )
-        booking = await self._book(
+        new = await self._book(
             ctx,
             booker,
             items,
@@ -694,7 +811,7 @@ class BookingService:
             notes=data.notes,
             hold_minutes=data.hold_minutes,
         )
-        return await self.read(booking)
+        return self._new_read(ctx, new)
 
     async def _expire_if_due(self, booking: Booking, now: datetime) -> None:
         if self.status_of(booking, now) == "expired" and booking.status == "held":
@@ -797,14 +914,13 @@ class BookingService:
             ctx, booker, items, data.starts_at, data.ends_at, now, exclude_booking_id=booking.id
         )
         # Units first, then the booking row: the order every writer uses.
-        locked = await self._lock(items, now)
+        _, picked = await self._lock_and_pick(
+            ctx, items, data.starts_at, data.ends_at, now, exclude_booking_id=booking.id
+        )
         booking = await self._visible(actor, booking_id, lock=True)
         assert booking.id is not None
         await self._expire_if_due(booking, now)
         self._require_active(booking)
-        picked = await self._pick(
-            ctx, items, locked, data.starts_at, data.ends_at, now, exclude_booking_id=booking.id
-        )
         try:
             async with self.repo.session.begin_nested():
                 await self.repo.delete_allocations(booking.id)
@@ -816,7 +932,9 @@ class BookingService:
                 booking.sequence += 1
                 booking.updated_at = now
                 await self.repo.add(booking)
-                await self._allocate(ctx, booking, item_rows, picked)
+                await self._allocate(
+                    ctx, booking, {i.resource_id: i.id for i in item_rows if i.id}, picked
+                )
         except IntegrityError as exc:
             raise self._lost_race(exc) from exc
         return await self.read(booking)
@@ -913,22 +1031,11 @@ class BookingService:
             )
         return first, last
 
-    async def _resource_slots(
-        self,
-        resource: Resource,
-        place: Place,
-        policies: Sequence[BookingPolicy],
-        user_type: str,
-        first: date,
-        last: date,
-        now: datetime,
-        duration_minutes: int | None,
-        quantity: int,
-        open_spans: list[Span] | None = None,
-    ) -> ResourceAvailability:
-        assert resource.id is not None
-        tz = ZoneInfo(place.timezone)
-        rules = slot_rules(resource, effective_policy(policies, resource, user_type))
+    @staticmethod
+    def _duration(
+        resource: Resource, rules: SlotRules, duration_minutes: int | None, now: datetime
+    ) -> timedelta:
+        """The slot length asked for (or the resource's default), within its rules."""
         duration = (
             timedelta(minutes=duration_minutes)
             if duration_minutes is not None
@@ -955,29 +1062,38 @@ class BookingService:
                 field="duration_minutes",
                 code=Reason.NOT_ALIGNED,
             )
-        units = (await self.catalogue.units_of([resource.id]))[resource.id]
+        return duration
+
+    @staticmethod
+    def _check_units(units: Sequence[ResourceUnit], quantity: int) -> None:
         if quantity <= 0 or quantity > len(units):
             code = Reason.INVALID_QUANTITY if quantity <= 0 else Reason.OVER_CAPACITY
             raise InvalidInputError(f"Ask for 1 to {len(units)} unit(s).", field="units", code=code)
-        window = day_window(first, last, tz)
-        if open_spans is None:
-            open_spans = await self.catalogue.open_spans_utc(place, first - _DAY, last + _DAY)
-        horizon = window.end + duration + rules.buffer_after
-        blackouts = (await self.catalogue.blackout_spans([resource.id], window.start, horizon))[
-            resource.id
-        ]
-        busy = await self.repo.busy([resource.id], window.start, horizon, now)
+
+    @staticmethod
+    def _availability(
+        resource: Resource,
+        units: Sequence[ResourceUnit],
+        plan: SlotPlan,
+        open_spans: list[Span],
+        blackouts: list[Span],
+        busy: Sequence[BusyRow],
+        now: datetime,
+    ) -> ResourceAvailability:
+        """The slots of one resource, from what was read for it."""
+        assert resource.id is not None
+        tz = plan.tz
         slots = unit_slots(
             units=[u.id for u in units if u.id is not None],
-            busy=[(u, s, e) for _, u, s, e in busy],
+            busy=[(u, s, e) for r, u, s, e in busy if r == resource.id],
             open_spans=open_spans,
             blackouts=blackouts,
-            rules=rules,
-            window=window,
+            rules=plan.rules,
+            window=plan.window,
             now=now,
             tz=tz,
-            duration=duration,
-            quantity=quantity,
+            duration=plan.duration,
+            quantity=plan.quantity,
         )
         return ResourceAvailability(
             resource_id=resource.id,
@@ -985,8 +1101,8 @@ class BookingService:
             place_id=resource.place_id,
             timezone=tz.key,
             capacity=len(units),
-            duration_minutes=int(duration.total_seconds() // 60),
-            units=quantity,
+            duration_minutes=int(plan.duration.total_seconds() // 60),
+            units=plan.quantity,
             slots=[
                 SlotRead(
                     starts_at=s.start,
@@ -998,6 +1114,58 @@ class BookingService:
                 for s in slots
             ],
         )
+
+    def _plan(
+        self,
+        snapshot: PlaceSnapshot,
+        resource: Resource,
+        user_type: str,
+        first: date,
+        last: date,
+        now: datetime,
+        duration_minutes: int | None,
+        quantity: int,
+    ) -> SlotPlan:
+        assert resource.id is not None
+        tz = ZoneInfo(snapshot.place.timezone)
+        rules = slot_rules(resource, effective_policy(snapshot.policies, resource, user_type))
+        duration = self._duration(resource, rules, duration_minutes, now)
+        self._check_units(snapshot.units[resource.id], quantity)
+        window = day_window(first, last, tz)
+        return SlotPlan(tz, window, rules, duration, quantity)
+
+    async def _slots_of(
+        self,
+        snapshot: PlaceSnapshot,
+        plans: dict[int, SlotPlan],
+        first: date,
+        last: date,
+        now: datetime,
+    ) -> list[ResourceAvailability]:
+        """Slots of several resources of a place: one read of blackouts, one of bookings."""
+        if not plans:
+            return []
+        place = snapshot.place
+        open_spans = open_spans_of(
+            place, snapshot.weekly, snapshot.exceptions, first - _DAY, last + _DAY
+        )
+        start = min(p.window.start for p in plans.values())
+        horizon = max(p.window.end + p.duration + p.rules.buffer_after for p in plans.values())
+        ids = list(plans)
+        blackouts = await self.catalogue.blackout_spans(ids, start, horizon)
+        busy = await self.repo.busy(ids, start, horizon, now)
+        return [
+            self._availability(
+                snapshot.resources[rid],
+                snapshot.units[rid],
+                plan,
+                open_spans,
+                blackouts.get(rid, []),
+                busy,
+                now,
+            )
+            for rid, plan in plans.items()
+        ]
 
     async def resource_availability(
         self,
@@ -1012,13 +1180,14 @@ class BookingService:
         """Bookable slots of a resource between two local dates (7 days by default)."""
         now = self.clock()
         user_type = await self._viewer_type(actor, organisation_id)
-        [resource] = await self.catalogue.bookable_resources([resource_id])
-        place = await self.catalogue.active_place(resource.place_id)
-        first, last = self._days(ZoneInfo(place.timezone), now, first, last, 7)
-        policies = await self.repo.policies_of(resource.place_id)
-        return await self._resource_slots(
-            resource, place, policies, user_type, first, last, now, duration_minutes, quantity
+        snapshot = await self._snapshot([resource_id])
+        first, last = self._days(ZoneInfo(snapshot.place.timezone), now, first, last, 7)
+        resource = snapshot.resources[resource_id]
+        plan = self._plan(
+            snapshot, resource, user_type, first, last, now, duration_minutes, quantity
         )
+        [found] = await self._slots_of(snapshot, {resource_id: plan}, first, last, now)
+        return found
 
     async def place_availability(
         self, actor: Actor, place_id: int, day: date | None, organisation_id: int | None = None
@@ -1026,17 +1195,14 @@ class BookingService:
         """Bookable slots (shortest duration, one unit) of every resource of a place on a day."""
         now = self.clock()
         user_type = await self._viewer_type(actor, organisation_id)
-        place = await self.catalogue.active_place(place_id)
-        tz = ZoneInfo(place.timezone)
+        snapshot = await self._place_snapshot(place_id)
+        tz = ZoneInfo(snapshot.place.timezone)
         first, last = self._days(tz, now, day, None, 1)
-        policies = await self.repo.policies_of(place_id)
-        spans = await self.catalogue.open_spans_utc(place, first - _DAY, last + _DAY)
-        resources = [
-            await self._resource_slots(
-                r, place, policies, user_type, first, last, now, None, 1, open_spans=spans
-            )
-            for r in await self.catalogue.active_resources_of(place_id)
-        ]
+        plans = {
+            rid: self._plan(snapshot, resource, user_type, first, last, now, None, 1)
+            for rid, resource in snapshot.resources.items()
+        }
+        resources = await self._slots_of(snapshot, plans, first, last, now)
         return PlaceAvailability(
             place_id=place_id, date=first, timezone=tz.key, resources=resources
         )
@@ -1310,9 +1476,10 @@ class BookingService:
             local_start = _local(start, tz)
             try:
                 async with self.repo.session.begin_nested():
-                    booking = await self._book(
+                    new = await self._book(
                         ctx, booker, items, start, end, now, notes=data.notes, series_id=series.id
                     )
+                    booking = new.booking
             except (ConflictError, ForbiddenError, InvalidInputError) as exc:
                 results.append(
                     OccurrenceRead(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from mutualab.models import created_at_field, utc_column
@@ -139,3 +139,18 @@ class Blackout(SQLModel, table=True):
     starts_at: datetime = utc_column()
     ends_at: datetime = utc_column()
     reason: str = Field(default="", max_length=200)
+
+
+class CatalogueRevision(SQLModel, table=True):
+    """One counter that database triggers move on every change to what bookings check.
+
+    Places, resources, units, opening hours, exceptions and booking policies bump it in the
+    transaction that changes them, so a worker may keep a copy of them in memory and trust it
+    for as long as the counter it read first has not moved (see :mod:`booking.snapshots`).
+    """
+
+    __tablename__ = "catalogue_revision"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_catalogue_revision_single"),)
+
+    id: int = Field(default=1, primary_key=True)
+    value: int = Field(default=0, sa_type=BigInteger)

@@ -8,12 +8,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, true
+from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, func, or_, true
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mutualab.accounts.models import Training
 from resources.models import Blackout, OpeningHour, Place, PlaceException, Resource, ResourceUnit
+from resources.schedule import Span
+
+_B = Blackout.__table__.c  # type: ignore[attr-defined]
+_BLACKOUT_RANGES = (
+    sa_select(_B.resource_id, _B.starts_at, _B.ends_at)
+    .where(
+        _B.resource_id.in_(bindparam("resource_ids", expanding=True)),
+        _B.starts_at < bindparam("end"),
+        _B.ends_at > bindparam("start"),
+    )
+    .order_by(_B.starts_at)
+)
 
 
 @dataclass(frozen=True)
@@ -358,22 +371,20 @@ class CatalogueRepository:
         )
         return {row.id: row for row in rows.all() if row.id is not None}
 
-    async def blackouts_of(
+    async def blackout_ranges(
         self, resource_ids: Sequence[int], start: datetime, end: datetime
-    ) -> dict[int, list[Blackout]]:
-        """Blackouts of several resources overlapping [start, end), by start."""
-        result: dict[int, list[Blackout]] = {rid: [] for rid in resource_ids}
-        if not resource_ids:
-            return result
-        rows = await self.session.exec(
-            select(Blackout)
-            .where(
-                col(Blackout.resource_id).in_(sorted(set(resource_ids))),
-                col(Blackout.starts_at) < end,
-                col(Blackout.ends_at) > start,
+    ) -> dict[int, list[Span]]:
+        """Blackout spans of several resources overlapping [start, end), by start.
+
+        Every booking and availability request asks: one statement built once, plain rows.
+        """
+        result: dict[int, list[Span]] = {rid: [] for rid in resource_ids}
+        if resource_ids:
+            connection = await self.session.connection()
+            rows = await connection.execute(
+                _BLACKOUT_RANGES,
+                {"resource_ids": sorted(set(resource_ids)), "start": start, "end": end},
             )
-            .order_by(col(Blackout.starts_at))
-        )
-        for row in rows.all():
-            result[row.resource_id].append(row)
+            for resource_id, starts_at, ends_at in rows:
+                result[resource_id].append(Span(starts_at, ends_at))
         return result

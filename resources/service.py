@@ -70,6 +70,28 @@ def exception_of(row: PlaceException) -> DayException:
     return DayException(day=row.day, closed=row.closed, spans=spans, reason=row.reason)
 
 
+def open_spans_of(
+    place: Place,
+    weekly: Sequence[WeeklyOpening],
+    exceptions: Sequence[DayException],
+    start: date,
+    end: date,
+) -> list[Span]:
+    """When ``place`` is open on local dates [start, end), as UTC spans.
+
+    ``exceptions`` may hold other days too: only those in the range count.
+    """
+    return hours.open_spans(
+        weekly,
+        [e for e in exceptions if start <= e.day < end],
+        ZoneInfo(place.timezone),
+        start,
+        end,
+        public_holidays=hours.french_public_holidays(start, end, place.holiday_subdivision),
+        closed_on_public_holidays=place.closed_on_public_holidays,
+    )
+
+
 def resource_read(row: Resource) -> ResourceRead:
     """The public view of a resource."""
     return ResourceRead.model_validate(row, from_attributes=True)
@@ -385,6 +407,12 @@ class CatalogueService:
     # for the booking domain (it calls this service, never the repository) -------
     async def bookable_resources(self, resource_ids: Sequence[int]) -> list[Resource]:
         """Active resources of active places, in the order asked; ``resource_not_found`` else."""
+        return (await self.bookable(resource_ids))[0]
+
+    async def bookable(
+        self, resource_ids: Sequence[int]
+    ) -> tuple[list[Resource], dict[int, Place]]:
+        """:meth:`bookable_resources` and their places by id (all active)."""
         resources = await self.repo.resources_by_ids(resource_ids)
         places = await self.repo.places_by_ids([r.place_id for r in resources.values()])
         found: list[Resource] = []
@@ -396,7 +424,7 @@ class CatalogueService:
                     f"No resource with id {resource_id}.", code="resource_not_found"
                 )
             found.append(resource)
-        return found
+        return found, places
 
     async def active_place(self, place_id: int) -> Place:
         """An active place, or ``place_not_found``."""
@@ -432,22 +460,19 @@ class CatalogueService:
         assert place.id is not None
         weekly = weekly_of((await self.repo.opening_hours([place.id])).get(place.id, []))
         exceptions = [exception_of(r) for r in await self.repo.exceptions(place.id, start, end)]
-        return hours.open_spans(
-            weekly,
-            exceptions,
-            ZoneInfo(place.timezone),
-            start,
-            end,
-            public_holidays=hours.french_public_holidays(start, end, place.holiday_subdivision),
-            closed_on_public_holidays=place.closed_on_public_holidays,
-        )
+        return open_spans_of(place, weekly, exceptions, start, end)
+
+    async def schedule_of(self, place_id: int) -> tuple[list[WeeklyOpening], list[DayException]]:
+        """A place's weekly hours and all its dated exceptions, as schedule values."""
+        weekly = weekly_of((await self.repo.opening_hours([place_id])).get(place_id, []))
+        exceptions = await self.repo.exceptions(place_id, date.min, date.max)
+        return weekly, [exception_of(row) for row in exceptions]
 
     async def blackout_spans(
         self, resource_ids: Sequence[int], start: datetime, end: datetime
     ) -> dict[int, list[Span]]:
         """Maintenance windows of several resources overlapping [start, end)."""
-        rows = await self.repo.blackouts_of(resource_ids, start, end)
-        return {rid: [Span(b.starts_at, b.ends_at) for b in found] for rid, found in rows.items()}
+        return await self.repo.blackout_ranges(resource_ids, start, end)
 
     async def units_of(
         self, resource_ids: Sequence[int], *, lock: bool = False

@@ -144,5 +144,6 @@ def create_app(
     app.state.clock = clock
     app.state.billing = billing
     app.state.booking_listeners = billing.listeners
+    app.state.catalogue_snapshots = billing.snapshots
     logging.getLogger("mutualab").setLevel(logging.INFO)
     return app

@@ -7,7 +7,8 @@ check-then-insert can never interleave with another writer.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from mutualab.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITE_OPTION = "mutualab_write"
+# ASGI scope key of the session the authentication middleware opened for the request.
+REQUEST_SESSION = "mutualab.db_session"
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -108,13 +111,25 @@ def get_database(state: State) -> Database:
     return database
 
 
+@asynccontextmanager
+async def _request_session(
+    state: State, request: Request[Any, Any, Any]
+) -> AsyncIterator[AsyncSession]:
+    opened = request.scope.get(REQUEST_SESSION)
+    if isinstance(opened, AsyncSession):  # the middleware's; it closes it after the response
+        yield opened
+        return
+    database = get_database(state)
+    factory = database.reader if request.method in SAFE_METHODS else database.writer
+    async with factory() as session:
+        yield session
+
+
 async def provide_db_session(
     state: State, request: Request[Any, Any, Any]
 ) -> AsyncGenerator[AsyncSession, None]:
     """One transaction per request: commit on success, roll back on any error."""
-    database = get_database(state)
-    factory = database.reader if request.method in SAFE_METHODS else database.writer
-    async with factory() as session:
+    async with _request_session(state, request) as session:
         try:
             yield session
         except BaseException:

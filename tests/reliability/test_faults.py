@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ class Load:
     printer: int
     attempts: list[Attempt] = field(default_factory=list)
     stop: bool = False
+    # Every other request checks out on invoice (quote, then checkout: an invoice is issued).
+    invoices: bool = False
 
     async def client(self, user: int, first_day: datetime) -> None:
         async with httpx.AsyncClient(base_url=self.base, timeout=10) as http:
@@ -67,13 +70,26 @@ class Load:
                 }
                 headers = {"Authorization": f"Bearer {self.tokens[user]}"}
                 try:
-                    response = await http.post("/api/bookings", json=body, headers=headers)
+                    if self.invoices and slot % 2:
+                        response = await self._checkout(http, body, headers)
+                    else:
+                        response = await http.post("/api/bookings", json=body, headers=headers)
                 except httpx.TransportError:
                     await asyncio.sleep(0.05)
                     continue
                 attempt.status = response.status_code
                 if response.headers.get("content-type", "").endswith("json"):
                     attempt.body = response.json()
+
+    @staticmethod
+    async def _checkout(
+        http: httpx.AsyncClient, body: dict[str, object], headers: dict[str, str]
+    ) -> httpx.Response:
+        quote = await http.post("/api/quotes", json=body, headers=headers)
+        if quote.status_code != 200:
+            return quote
+        order = {**body, "method": "invoice", "quote_fingerprint": quote.json()["fingerprint"]}
+        return await http.post("/api/checkout", json=order, headers=headers)
 
 
 def _first_day() -> datetime:
@@ -155,6 +171,66 @@ def _serve(
     return url, base, process, printer, tokens
 
 
+def _bill_on_invoice(url: str, base: str, token: str) -> None:
+    """Price the printer and let everyone pay on invoice (user 0 becomes the admin)."""
+
+    async def setup() -> None:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text("UPDATE user_account SET is_platform_admin = true WHERE email = :e"),
+                    {"e": "stress0@example.org"},
+                )
+                place_id = (await conn.execute(text("SELECT id FROM place"))).scalar_one()
+        finally:
+            await engine.dispose()
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            prices = await http.put(
+                f"/api/places/{place_id}/price-lists",
+                json={
+                    "resource_kind": "machine",
+                    "rates": [{"user_type": "*", "hourly_cents": 1500}],
+                },
+                headers=headers,
+            )
+            assert prices.status_code == 200, prices.text
+            billing = await http.put(
+                f"/api/places/{place_id}/billing-settings",
+                json={
+                    "invoice_prefix": "REL",
+                    "payment_methods": {"*": ["invoice"]},
+                    "refund_tiers": [],
+                },
+                headers=headers,
+            )
+            assert billing.status_code == 200, billing.text
+
+    asyncio.run(setup())
+
+
+def _invoices(url: str) -> tuple[int, int]:
+    """Confirmed bookings paid on invoice, and invoices issued."""
+
+    async def count() -> tuple[int, int]:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                paid = await conn.execute(
+                    text(
+                        "SELECT count(*) FROM payment p JOIN booking b ON b.id = p.booking_id "
+                        "WHERE b.status = 'confirmed'"
+                    )
+                )
+                issued = await conn.execute(text("SELECT count(*) FROM billing_document"))
+                return paid.scalar_one(), issued.scalar_one()
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(count())
+
+
 def _children(pid: int) -> list[int]:
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     return [int(child) for child in children.split()]
@@ -190,7 +266,8 @@ def test_worker_killed_mid_load(cluster: PostgresServer) -> None:
 def test_database_restart_gives_503_then_recovers(cluster: PostgresServer) -> None:
     url, base, process, printer, tokens = _serve(cluster, workers=1)
     try:
-        load = Load(base, tokens, printer)
+        _bill_on_invoice(url, base, tokens[0])
+        load = Load(base, tokens, printer, invoices=True)
         outage: dict[str, float] = {}
 
         async def scenario() -> None:
@@ -219,6 +296,17 @@ def test_database_restart_gives_503_then_recovers(cluster: PostgresServer) -> No
         assert counts["created"] > 0
         assert overlaps == 0
         assert orphans == 0
+        # Every booking paid on invoice has its invoice, and the chain of invoices is intact.
+        paid, issued = _invoices(url)
+        assert paid > 0 and issued == paid, (paid, issued)
+        verified = subprocess.run(
+            [sys.executable, "-m", "mutualab", "invoices", "verify"],
+            env={**os.environ, "MUTUALAB_DATABASE_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert verified.returncode == 0, verified.stdout + verified.stderr
         assert httpx.get(f"{base}/health", timeout=5).status_code == 200
     finally:
         process.terminate()

@@ -1,0 +1,88 @@
+"""What a booking checks of a place, kept in memory while the catalogue does not change.
+
+Every booking reads the same catalogue rows: the place, its resources and units, its booking
+policies, opening hours and exceptions. They change a few times a week; bookings come many
+times a second. Database triggers move one counter (:class:`resources.models.CatalogueRevision`)
+in the transaction of every change to those tables, so a worker keeps a copy per place and
+trusts it while the counter it reads first in its own transaction has not moved: one small
+read instead of six. The counter is read *before* the rows are loaded, so a copy can only be
+labelled older than what it holds (then it is reloaded once), never newer.
+
+The copies are detached, never added to a session and never changed: the booking domain
+reads them. Blackouts are dated, so they are still read per booking.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlmodel import SQLModel
+
+from booking.models import BookingPolicy
+from resources.models import Place, Resource, ResourceUnit
+from resources.schedule import DayException, WeeklyOpening
+
+MAX_PLACES = 2_000  # copies kept per worker; the least recently used goes first
+
+_Row = TypeVar("_Row", bound=SQLModel)
+
+
+def detached(row: _Row) -> _Row:
+    """A copy of a loaded row that belongs to no session."""
+    return type(row).model_validate(row.model_dump())
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceSnapshot:
+    """A place's catalogue as of one revision: active resources and their active units."""
+
+    revision: int
+    place: Place
+    resources: dict[int, Resource]
+    units: dict[int, list[ResourceUnit]]
+    policies: list[BookingPolicy]
+    weekly: list[WeeklyOpening]
+    exceptions: list[DayException]
+
+    def covers(self, resource_ids: Sequence[int]) -> bool:
+        """Whether every resource asked for is an active resource of this place."""
+        return all(rid in self.resources for rid in resource_ids)
+
+
+class SnapshotCache:
+    """Per-worker copies of place catalogues, looked up by resource id."""
+
+    def __init__(self, max_places: int = MAX_PLACES) -> None:
+        self.max_places = max_places
+        self._places: OrderedDict[int, PlaceSnapshot] = OrderedDict()
+        self._place_of: dict[int, int] = {}  # resource id -> place id
+
+    def find(self, resource_ids: Sequence[int], revision: int) -> PlaceSnapshot | None:
+        """The copy holding all these resources, if it is of ``revision``."""
+        place_id = self._place_of.get(resource_ids[0]) if resource_ids else None
+        snapshot = self.find_place(place_id, revision) if place_id is not None else None
+        return snapshot if snapshot is not None and snapshot.covers(resource_ids) else None
+
+    def find_place(self, place_id: int, revision: int) -> PlaceSnapshot | None:
+        """The copy of a place, if it is of ``revision``."""
+        snapshot = self._places.get(place_id)
+        if snapshot is None or snapshot.revision != revision:
+            return None
+        self._places.move_to_end(place_id)
+        return snapshot
+
+    def keep(self, snapshot: PlaceSnapshot) -> None:
+        """Remember a fresh copy (replacing an older one of the same place)."""
+        place_id = snapshot.place.id
+        assert place_id is not None
+        self._places[place_id] = snapshot
+        self._places.move_to_end(place_id)
+        self._place_of.update(dict.fromkeys(snapshot.resources, place_id))
+        while len(self._places) > self.max_places:
+            _, dropped = self._places.popitem(last=False)
+            for rid in dropped.resources:
+                if self._place_of.get(rid) == dropped.place.id:
+                    del self._place_of[rid]

@@ -1,0 +1,175 @@
+"""The worker's catalogue copies (booking.snapshots) never let a booking see stale rules.
+
+One app (one cache) books, then the catalogue changes through the API or behind its back (SQL),
+then the same app books again: every change must be seen by the very next booking, on both
+databases (PostgreSQL statement triggers, SQLite row triggers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from booking.snapshots import PlaceSnapshot, SnapshotCache
+from mutualab.db import Database
+from mutualab.settings import Settings
+from resources.models import Place, Resource
+from tests.support.accounts import make_user
+from tests.support.booking import Fablab, MutableClock, book, booking_client, make_fablab, paris
+
+Client = httpx.AsyncClient
+WATCHED = (
+    "place",
+    "resource",
+    "resource_unit",
+    "opening_hour",
+    "place_exception",
+    "booking_policy",
+)
+
+
+@pytest.fixture
+async def api(settings: Settings, database: Database) -> AsyncIterator[Client]:
+    """One app, so one cache, for the whole test; now is Monday 1 March 2027, 09:00."""
+    async with booking_client(settings, database, MutableClock()) as http:
+        yield http
+
+
+@pytest.fixture
+async def lab(api: Client, admin_headers: dict[str, str]) -> Fablab:
+    """A furnished fablab open every day 08:00-20:00."""
+    return await make_fablab(api, admin_headers)
+
+
+async def _revision(database: Database) -> int:
+    async with database.engine.connect() as connection:
+        value = (await connection.execute(text("SELECT value FROM catalogue_revision"))).scalar()
+    assert isinstance(value, int)
+    return value
+
+
+async def _sql(database: Database, statement: str, params: dict[str, int] | None = None) -> None:
+    async with database.engine.begin() as connection:
+        await connection.execute(text(statement), params or {})
+
+
+async def test_every_watched_table_moves_the_revision(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    changes = {
+        "place": "UPDATE place SET phone = '0102030405' WHERE id = :place",
+        "resource": "UPDATE resource SET description = 'x' WHERE id = :printer",
+        "resource_unit": "UPDATE resource_unit SET label = 'n°1' WHERE resource_id = :laser",
+        "opening_hour": "DELETE FROM opening_hour WHERE place_id = :place AND weekday = 6",
+        "place_exception": (
+            "INSERT INTO place_exception (place_id, day, closed, spans, reason) "
+            "VALUES (:place, '2027-03-09', true, '[]', 'inventaire')"
+        ),
+        "booking_policy": (
+            "INSERT INTO booking_policy (place_id, requires_approval) VALUES (:place, true)"
+        ),
+    }
+    ids = {"place": lab.place_id, "printer": lab.printer, "laser": lab.laser}
+    assert set(changes) == set(WATCHED)
+    for table, statement in changes.items():
+        before = await _revision(database)
+        await _sql(database, statement, ids)
+        assert await _revision(database) > before, table
+    # Reading, and booking, leave it alone.
+    before = await _revision(database)
+    alice = await make_user(database, "alice@example.org")
+    response = await book(api, alice, lab.printer, paris(2027, 3, 2, 14), paris(2027, 3, 2, 15))
+    assert response.status_code == 201, response.text
+    assert await _revision(database) == before
+
+
+async def test_the_next_booking_sees_every_change(
+    api: Client, lab: Fablab, admin_headers: dict[str, str], database: Database
+) -> None:
+    alice = await make_user(database, "alice@example.org")
+    tuesday = paris(2027, 3, 2, 14), paris(2027, 3, 2, 15)
+    first = await book(api, alice, lab.printer, *tuesday)
+    assert first.status_code == 201, first.text  # the place's copy is now cached
+
+    # A closure through the API.
+    closed = await api.put(
+        f"/api/places/{lab.place_id}/exceptions/2027-03-03",
+        json={"closed": True, "reason": "Inventaire"},
+        headers=admin_headers,
+    )
+    assert closed.status_code == 200, closed.text
+    refused = await book(api, alice, lab.printer, paris(2027, 3, 3, 10), paris(2027, 3, 3, 11))
+    assert refused.status_code == 409 and refused.json()["code"] == "outside_opening_hours", (
+        refused.text
+    )
+
+    # Approval required, through the API.
+    policies = await api.put(
+        f"/api/places/{lab.place_id}/booking-policies",
+        json={"policies": [{"requires_approval": True}]},
+        headers=admin_headers,
+    )
+    assert policies.status_code == 200, policies.text
+    pending = await book(api, alice, lab.printer, paris(2027, 3, 4, 10), paris(2027, 3, 4, 11))
+    assert pending.status_code == 201 and pending.json()["status"] == "pending_approval"
+
+    # Behind the API's back: the resource is switched off in SQL.
+    await _sql(database, "UPDATE resource SET active = false WHERE id = :id", {"id": lab.printer})
+    gone = await book(api, alice, lab.printer, paris(2027, 3, 5, 10), paris(2027, 3, 5, 11))
+    assert gone.status_code == 404 and gone.json()["code"] == "resource_not_found"
+
+    # A new unit of the seat pool can be booked at once.
+    seats = [(lab.seats, 12)]
+    full = await book(api, alice, seats, paris(2027, 3, 8, 10), paris(2027, 3, 8, 11))
+    assert full.status_code == 201, full.text
+    more = await api.patch(
+        f"/api/resources/{lab.seats}", json={"capacity": 13}, headers=admin_headers
+    )
+    assert more.status_code == 200, more.text
+    bob = await make_user(database, "bob@example.org")
+    thirteenth = await book(
+        api, bob, [(lab.seats, 1)], paris(2027, 3, 8, 10), paris(2027, 3, 8, 11)
+    )
+    assert thirteenth.status_code == 201, thirteenth.text
+
+
+async def test_a_booking_still_works_without_the_counter_row(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    # A database restored without the row: nothing is kept, bookings still check everything.
+    await _sql(database, "DELETE FROM catalogue_revision")
+    alice = await make_user(database, "alice@example.org")
+    response = await book(api, alice, lab.printer, paris(2027, 3, 2, 14), paris(2027, 3, 2, 15))
+    assert response.status_code == 201, response.text
+    again = await book(api, alice, lab.printer, paris(2027, 3, 2, 14), paris(2027, 3, 2, 15))
+    assert again.status_code == 409
+
+
+def _snapshot(place_id: int, revision: int, resource_ids: list[int]) -> PlaceSnapshot:
+    return PlaceSnapshot(
+        revision=revision,
+        place=Place(id=place_id, slug=f"p{place_id}", name="p", timezone="Europe/Paris"),
+        resources={
+            rid: Resource(id=rid, place_id=place_id, name="r", kind="machine")
+            for rid in resource_ids
+        },
+        units={rid: [] for rid in resource_ids},
+        policies=[],
+        weekly=[],
+        exceptions=[],
+    )
+
+
+def test_the_cache_answers_only_for_its_revision_and_forgets_the_oldest() -> None:
+    cache = SnapshotCache(max_places=2)
+    cache.keep(_snapshot(1, revision=7, resource_ids=[10, 11]))
+    assert cache.find([10, 11], 7) is not None
+    assert cache.find([10], 8) is None  # the catalogue moved on
+    assert cache.find([10, 99], 7) is None  # 99 is not one of its resources
+    cache.keep(_snapshot(2, revision=7, resource_ids=[20]))
+    cache.keep(_snapshot(3, revision=7, resource_ids=[30]))
+    assert cache.find([10], 7) is None  # place 1 was the least recently used
+    assert cache.find([20], 7) is not None and cache.find([30], 7) is not None
