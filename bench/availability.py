@@ -40,6 +40,7 @@ from litestar.testing import AsyncTestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from bench import wrk
 from bench.bulk import copy_bookings, spread
 from bench.harness import (
     add_common_arguments,
@@ -147,6 +148,13 @@ def timed_runs(
                     name = f"{label}, {workers}w, {clients} clients"
                     say(result.line(name))
                     ok = ok and result.only(200)
+            if args.wrk_seconds > 0 and wrk.available():
+                # The same reads with a C client, which leaves the cores to the server.
+                for clients in CLIENTS:
+                    for label, path in paths.items():
+                        found = wrk.get(base + path, clients, args.wrk_seconds)
+                        say(found.line(f"{label}, {workers}w, {clients} conns"))
+                        ok = ok and found.only(200)
     return ok
 
 
@@ -222,12 +230,19 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1000, help="timed requests per run")
     parser.add_argument("--warmup", type=int, default=50, help="untimed requests first")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds cap per run")
+    parser.add_argument(
+        "--wrk-seconds",
+        type=int,
+        default=10,
+        help="also time each read with wrk for this long (0: skip; needs Debian's wrk)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     parser.add_argument("--url", help="reuse a database seeded by an earlier --keep run")
     add_common_arguments(parser)
     args = parser.parse_args()
     if args.quick:
         args.bookings, args.requests, args.warmup, args.budget = 50_000, 100, 16, 20.0
+        args.wrk_seconds = min(args.wrk_seconds, 2)
     args.bookings = max(MACHINES, min(args.bookings, 5_000_000))
     figures: list[str] = []
 
@@ -269,7 +284,8 @@ def main() -> int:
         if args.record:
             parameters = (
                 f"{written} bookings over {MACHINES} machines, {args.requests} timed requests "
-                f"per run after {args.warmup} warm-up, budget {args.budget:.0f} s"
+                f"per run after {args.warmup} warm-up, budget {args.budget:.0f} s; then wrk -t2 "
+                f"for {args.wrk_seconds} s per read"
             )
             record("availability.py", context, parameters, [*figures, *plans], args.note)
     return 0 if ok else 1

@@ -23,7 +23,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from litestar.testing import AsyncTestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from bench import wrk
 from bench.harness import (
     LoadResult,
     add_common_arguments,
@@ -209,16 +210,49 @@ def shape(statement: str) -> str:
     return f"{verb} {', '.join(tables)}".strip()
 
 
+def wrk_runs(
+    url: str,
+    tokens: list[str],
+    machines: list[int],
+    first: datetime,
+    seconds: int,
+    say: Callable[[str], None],
+    raw: dict[int, LoadResult],
+) -> bool:
+    """The API runs again with wrk as the client (see bench/wrk.py); False if not all 201."""
+    ok = True
+    for number, (workers, clients) in enumerate((w, c) for w in WORKERS for c in CLIENTS):
+        # Each run (and its warm-up) books its own days: no slot is asked for twice.
+        start = first + timedelta(days=60 + 6 * number)
+        with served(url, workers) as (base, _):
+            wrk.run(base, machines, tokens[:clients], start, clients, 3)
+            result = wrk.run(
+                base, machines, tokens[:clients], start + timedelta(days=3), clients, seconds
+            )
+        label = f"API {workers} worker{'s' if workers > 1 else ''}, {clients} conns"
+        say(result.line(label))
+        say(f"{'':<28} API/raw: {result.rate / raw[clients].rate:.2f}")
+        ok = ok and result.only(201)
+    return ok
+
+
 def main() -> int:
     """Run every configuration, print the figures; non-zero exit if any request was not 201."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per run")
     parser.add_argument("--warmup", type=int, default=100, help="untimed requests first")
     parser.add_argument("--budget", type=float, default=120.0, help="seconds cap per run")
+    parser.add_argument(
+        "--wrk-seconds",
+        type=int,
+        default=15,
+        help="also time the API with wrk for this long per run (0: skip; needs Debian's wrk)",
+    )
     add_common_arguments(parser)
     args = parser.parse_args()
     if args.quick:
         args.requests, args.warmup, args.budget = 200, 32, 30.0
+        args.wrk_seconds = min(args.wrk_seconds, 3)
     args.requests = max(1, min(args.requests, 50_000))
     hours = (len(WORKERS) * len(CLIENTS) * (args.requests + args.warmup) + 4) // MACHINES + 1
     if hours > 85 * 24:
@@ -265,12 +299,18 @@ def main() -> int:
                 say(result.line(label))
                 say(f"{'':<28} API/raw: {result.rate / raw[clients].rate:.2f}")
                 ok = ok and result.only(201)
+        if args.wrk_seconds > 0 and wrk.available():
+            say("the same API runs with wrk (a C client) instead of httpx:")
+            ok = wrk_runs(url, tokens, machines, tomorrow, args.wrk_seconds, say, raw) and ok
+        elif args.wrk_seconds > 0:
+            print("wrk not installed (apt-get install wrk): the wrk runs are skipped")
         say("result: OK (every request 201)" if ok else "result: FAILED (see statuses)")
         if args.record:
             parameters = (
                 f"{args.requests} timed requests per run after {args.warmup} warm-up, "
                 f"budget {args.budget:.0f} s, {MACHINES} single-unit machines, 1-hour bookings, "
-                "pool 20+20 connections per worker"
+                "pool 20+20 connections per worker; then wrk -t2 for "
+                f"{args.wrk_seconds} s per run after a 3 s warm-up"
             )
             record("throughput.py", context, parameters, figures, args.note)
     return 0 if ok else 1
