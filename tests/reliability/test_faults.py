@@ -30,6 +30,8 @@ from tests.support.served import OVERLAPS, seed, start_server, wait_ready
 
 PARIS = ZoneInfo("Europe/Paris")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+DAYS_PER_USER = 3  # 24 users x 3 days stay within the 90 days one may book ahead
+SLOTS_PER_USER = DAYS_PER_USER * 48
 
 
 @dataclass
@@ -56,11 +58,11 @@ class Load:
 
     async def client(self, user: int, first_day: datetime) -> None:
         async with httpx.AsyncClient(base_url=self.base, timeout=10) as http:
-            for slot in range(60):
+            for slot in range(SLOTS_PER_USER):
                 if self.stop:
                     return
-                # Day per user, hour per request: no two requests want the same unit-range.
-                start = first_day + timedelta(days=user, minutes=30 * slot)
+                # Days per user, half-hour per request: no two requests want the same range.
+                start = first_day + timedelta(days=DAYS_PER_USER * user, minutes=30 * slot)
                 attempt = Attempt(user, start)
                 self.attempts.append(attempt)
                 body = {
@@ -80,6 +82,10 @@ class Load:
                 attempt.status = response.status_code
                 if response.headers.get("content-type", "").endswith("json"):
                     attempt.body = response.json()
+                if response.status_code == 503:
+                    # Back off as a client reading Retry-After would (briefly, for the test):
+                    # a 503 comes back at once, and slots must remain for after the outage.
+                    await asyncio.sleep(0.1)
 
     @staticmethod
     async def _checkout(
