@@ -328,7 +328,8 @@ def served(url: str, workers: int) -> Iterator[tuple[str, int]]:
     default_log = Path(tempfile.gettempdir()) / f"mutualab-bench-{os.getpid()}.log"
     log = Path(os.environ.setdefault("MUTUALAB_SERVER_LOG", str(default_log)))
     port = free_port()
-    process = start_server(url, port, workers)
+    # Without the access log, as behind a reverse proxy that keeps one (docs/deploy.md).
+    process = start_server(url, port, workers, access_log=False)
     base = f"http://127.0.0.1:{port}"
     try:
         asyncio.run(_until_ready(base, process))

@@ -197,21 +197,27 @@ def bookable_slots(
     capacity: int,
     rules: SlotRules,
     window: Span,
-    now: datetime,
+    now: datetime | None,
     tz: ZoneInfo,
     duration: timedelta | None = None,
     units: int = 1,
 ) -> list[Slot]:
-    """Return the grid-aligned slots starting in ``window`` that can take ``units`` now."""
+    """Return the grid-aligned slots starting in ``window`` that can take ``units`` now.
+
+    With ``now`` None, the slots at any time: :func:`reach` then tells which can be booked at
+    a given instant (the same answer, so a computed week can be kept while bookings don't
+    change).
+    """
     _require_capacity(capacity)
     _require_units(units)
     length = _slot_length(rules, duration)
-    window, now = _utc_span(window), _utc(now)
+    window = _utc_span(window)
     opening, closed, load = _Spans(open_spans), _Spans(blackouts), _Load(busy)
-    first = max(window.start, now + rules.min_notice)
-    last = window.end - _TICK
-    if rules.max_advance is not None:
-        last = min(last, now + rules.max_advance)
+    first, last = window.start, window.end - _TICK
+    if now is not None:
+        earliest, latest = reach(now, rules)
+        first = max(first, earliest)
+        last = last if latest is None else min(last, latest)
     slots: list[Slot] = []
     for span in opening.spans:
         lo, hi = max(first, span.start), min(last, span.end - length)
@@ -229,6 +235,13 @@ def bookable_slots(
     # A fall-back transition at local midnight can interleave two local days; keep time order.
     slots.sort(key=lambda slot: slot.start)
     return slots
+
+
+def reach(now: datetime, rules: SlotRules) -> tuple[datetime, datetime | None]:
+    """The first and last slot starts bookable at ``now`` (notice, horizon; None: no horizon)."""
+    now = _utc(now)
+    latest = None if rules.max_advance is None else now + rules.max_advance
+    return now + rules.min_notice, latest
 
 
 def check_booking(

@@ -202,12 +202,12 @@ def unit_slots(
     blackouts: Sequence[Span],
     rules: SlotRules,
     window: Span,
-    now: datetime,
+    now: datetime | None,
     tz: ZoneInfo,
     duration: timedelta | None = None,
     quantity: int = 1,
 ) -> list[Slot]:
-    """Bookable slots counting units one by one, as allocation does.
+    """Bookable slots counting units one by one, as allocation does (``now`` as in bookable_slots).
 
     A pooled count would offer 09:00-11:00 on a two-seat pool whose seat 1 is taken 09:00-10:00
     and seat 2 10:00-11:00, yet no single seat is free for those two hours. Units with the same

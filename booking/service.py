@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from booking.availability import Problem, Reason, SlotRules, check_booking
+from booking.availability import Problem, Reason, SlotRules, check_booking, reach
 from booking.events import BookingChange, BookingEvent, BookingListener
 from booking.models import (
     ACTIVE_STATUSES,
@@ -168,6 +168,39 @@ def _columns(row: object, model: type[BaseModel]) -> dict[str, Any]:
 
 def _local(instant: datetime, tz: ZoneInfo) -> datetime:
     return instant.astimezone(tz)
+
+
+def _slot_reads(
+    units: Sequence[ResourceUnit],
+    plan: SlotPlan,
+    open_spans: list[Span],
+    blackouts: list[Span],
+    busy: Sequence[tuple[int, datetime, datetime]],
+) -> tuple[SlotRead, ...]:
+    """Every slot of the plan's window whatever the time, ready to be sent."""
+    slots = unit_slots(
+        units=[u.id for u in units if u.id is not None],
+        busy=busy,
+        open_spans=open_spans,
+        blackouts=blackouts,
+        rules=plan.rules,
+        window=plan.window,
+        now=None,
+        tz=plan.tz,
+        duration=plan.duration,
+        quantity=plan.quantity,
+    )
+    tz = plan.tz
+    return tuple(
+        SlotRead(
+            starts_at=s.start,
+            ends_at=s.end,
+            local_starts_at=_local(s.start, tz),
+            local_ends_at=_local(s.end, tz),
+            free_units=s.free_units,
+        )
+        for s in slots
+    )
 
 
 def _int_or_none(value: object) -> int | None:
@@ -495,14 +528,6 @@ class BookingService:
     def _latest(self, ctx: Context, items: Items, end: datetime) -> datetime:
         return max(end + ctx.buffer(rid) for rid, _ in items)
 
-    async def _precheck(
-        self, ctx: Context, items: Items, start: datetime, end: datetime, now: datetime
-    ) -> None:
-        """Refuse a slot that is visibly taken before queueing for the units' locks."""
-        rids = [rid for rid, _ in items]
-        busy = await self.repo.busy(rids, start, self._latest(ctx, items, end), now)
-        self._choose(ctx, items, ctx.units, busy, start, end)
-
     async def _lock_and_pick(
         self,
         ctx: Context,
@@ -518,7 +543,12 @@ class BookingService:
         takes. Lapsed holds elsewhere on the units are left to the sweep.
         """
         rids = [rid for rid, _ in items]
-        locked = await self.catalogue.units_of(rids, lock=True)
+        locked_ids = await self.catalogue.lock_units(rids)
+        known = {u.id: u for units in ctx.units.values() for u in units}
+        if all(uid in known for ids in locked_ids.values() for uid in ids):
+            locked = {rid: [known[uid] for uid in ids] for rid, ids in locked_ids.items()}
+        else:  # a unit added since the catalogue copy was read: load them all (already locked)
+            locked = await self.catalogue.units_of(rids)
         rows = await self.repo.overlapping(
             rids, start, self._latest(ctx, items, end), exclude_booking_id
         )
@@ -585,7 +615,6 @@ class BookingService:
         """
         await self._check_rules(ctx, booker, items, start, end, now)
         await self._check_quota(ctx, booker, items, start, end, now)
-        await self._precheck(ctx, items, start, end, now)
         locked, picked = await self._lock_and_pick(ctx, items, start, end, now)
         if self._needs_approval(ctx, items):
             status, hold = "pending_approval", None
@@ -1070,50 +1099,41 @@ class BookingService:
             code = Reason.INVALID_QUANTITY if quantity <= 0 else Reason.OVER_CAPACITY
             raise InvalidInputError(f"Ask for 1 to {len(units)} unit(s).", field="units", code=code)
 
-    @staticmethod
     def _availability(
+        self,
+        snapshot: PlaceSnapshot,
         resource: Resource,
-        units: Sequence[ResourceUnit],
         plan: SlotPlan,
-        open_spans: list[Span],
+        open_spans: Callable[[], list[Span]],
         blackouts: list[Span],
         busy: Sequence[BusyRow],
         now: datetime,
     ) -> ResourceAvailability:
-        """The slots of one resource, from what was read for it."""
+        """The slots of one resource, from what was read for it (computed once per inputs)."""
         assert resource.id is not None
-        tz = plan.tz
-        slots = unit_slots(
-            units=[u.id for u in units if u.id is not None],
-            busy=[(u, s, e) for r, u, s, e in busy if r == resource.id],
-            open_spans=open_spans,
-            blackouts=blackouts,
-            rules=plan.rules,
-            window=plan.window,
-            now=now,
-            tz=tz,
-            duration=plan.duration,
-            quantity=plan.quantity,
-        )
+        units = snapshot.units[resource.id]
+        ranges = tuple((u, s, e) for r, u, s, e in busy if r == resource.id)
+        # Opening hours are not in the key: the revision and the plan's window decide them.
+        key = (snapshot.revision, resource.id, plan, tuple(blackouts), ranges)
+        memo = self.snapshots.slots if self.snapshots is not None else None
+        slots = memo.find(key) if memo is not None else None
+        if slots is None:
+            slots = _slot_reads(units, plan, open_spans(), blackouts, ranges)
+            if memo is not None:
+                memo.keep(key, slots)
+        earliest, latest = reach(now, plan.rules)
         return ResourceAvailability(
             resource_id=resource.id,
             resource_name=resource.name,
             place_id=resource.place_id,
-            timezone=tz.key,
+            timezone=plan.tz.key,
             capacity=len(units),
             duration_minutes=int(plan.duration.total_seconds() // 60),
             units=plan.quantity,
-            # Built without validation: hundreds per answer, all computed here from typed
-            # values (validating them again cost about a tenth of the request).
             slots=[
-                SlotRead.model_construct(
-                    starts_at=s.start,
-                    ends_at=s.end,
-                    local_starts_at=_local(s.start, tz),
-                    local_ends_at=_local(s.end, tz),
-                    free_units=s.free_units,
-                )
-                for s in slots
+                slot
+                for slot in slots
+                if slot.starts_at >= earliest and (latest is None or slot.starts_at <= latest)
             ],
         )
 
@@ -1148,9 +1168,18 @@ class BookingService:
         if not plans:
             return []
         place = snapshot.place
-        open_spans = open_spans_of(
-            place, snapshot.weekly, snapshot.exceptions, first - _DAY, last + _DAY
-        )
+        spans: list[list[Span]] = []
+
+        def open_spans() -> list[Span]:
+            # Only a computation the memo does not hold needs them: worked out once, if at all.
+            if not spans:
+                spans.append(
+                    open_spans_of(
+                        place, snapshot.weekly, snapshot.exceptions, first - _DAY, last + _DAY
+                    )
+                )
+            return spans[0]
+
         start = min(p.window.start for p in plans.values())
         horizon = max(p.window.end + p.duration + p.rules.buffer_after for p in plans.values())
         ids = list(plans)
@@ -1158,8 +1187,8 @@ class BookingService:
         busy = await self.repo.busy(ids, start, horizon, now)
         return [
             self._availability(
+                snapshot,
                 snapshot.resources[rid],
-                snapshot.units[rid],
                 plan,
                 open_spans,
                 blackouts.get(rid, []),

@@ -10,22 +10,27 @@ labelled older than what it holds (then it is reloaded once), never newer.
 
 The copies are detached, never added to a session and never changed: the booking domain
 reads them. Blackouts are dated, so they are still read per booking.
+
+Computed availability is kept beside them (:class:`SlotMemo`), keyed by everything it is
+computed from, the rows read in the request's own transaction included.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlmodel import SQLModel
 
 from booking.models import BookingPolicy
+from booking.schemas import SlotRead
 from resources.models import Place, Resource, ResourceUnit
 from resources.schedule import DayException, WeeklyOpening
 
 MAX_PLACES = 2_000  # copies kept per worker; the least recently used goes first
+MAX_SLOT_ANSWERS = 512  # computed availabilities kept per worker (a week: ~100 kB)
 
 _Row = TypeVar("_Row", bound=SQLModel)
 
@@ -52,11 +57,44 @@ class PlaceSnapshot:
         return all(rid in self.resources for rid in resource_ids)
 
 
+class SlotMemo:
+    """Computed slots of a resource, kept while what they are computed from does not change.
+
+    The caller's key holds every input of the computation: the catalogue revision (hours,
+    units, rules), the plan (window, the booker's rules, duration, units), the resource's
+    blackouts and its busy ranges as just read in the request's transaction. A kept answer is
+    therefore the answer a new computation would give; only the cut by the current time
+    (notice, horizon) is made per request, as it changes by the second.
+    """
+
+    def __init__(self, max_answers: int = MAX_SLOT_ANSWERS) -> None:
+        self.max_answers = max_answers
+        self._answers: OrderedDict[Hashable, tuple[SlotRead, ...]] = OrderedDict()
+
+    def find(self, key: Hashable) -> tuple[SlotRead, ...] | None:
+        """The slots computed for ``key``, if kept."""
+        slots = self._answers.get(key)
+        if slots is not None:
+            self._answers.move_to_end(key)
+        return slots
+
+    def keep(self, key: Hashable, slots: tuple[SlotRead, ...]) -> None:
+        """Remember the slots computed for ``key``; the least recently used go first."""
+        self._answers[key] = slots
+        self._answers.move_to_end(key)
+        while len(self._answers) > self.max_answers:
+            self._answers.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+
 class SnapshotCache:
-    """Per-worker copies of place catalogues, looked up by resource id."""
+    """Per-worker copies of place catalogues, looked up by resource id, and computed slots."""
 
     def __init__(self, max_places: int = MAX_PLACES) -> None:
         self.max_places = max_places
+        self.slots = SlotMemo()
         self._places: OrderedDict[int, PlaceSnapshot] = OrderedDict()
         self._place_of: dict[int, int] = {}  # resource id -> place id
 

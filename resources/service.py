@@ -480,6 +480,10 @@ class CatalogueService:
         """Active units of each resource by position; ``lock`` takes their row locks in id order."""
         return await self.repo.active_units_of(resource_ids, lock=lock)
 
+    async def lock_units(self, resource_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Lock the active units of each resource (id order); their ids by position."""
+        return await self.repo.lock_active_units(resource_ids)
+
     async def units_by_ids(self, unit_ids: Sequence[int]) -> dict[int, ResourceUnit]:
         """Units by id, e.g. for their labels."""
         return await self.repo.units_by_ids(unit_ids)

@@ -28,7 +28,7 @@ def main() -> None:
     """Mutualab: book the equipment of shared public places."""
 
 
-def _serve(host: str, port: int, workers: int) -> None:
+def _serve(host: str, port: int, workers: int, access_log: bool = True) -> None:
     uvicorn.run(
         "mutualab.app:create_app",
         factory=True,
@@ -37,6 +37,7 @@ def _serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         proxy_headers=True,
         log_level="info",
+        access_log=access_log,
     )
 
 
@@ -44,9 +45,15 @@ def _serve(host: str, port: int, workers: int) -> None:
 @host_option
 @port_option
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log every request (a reverse proxy that logs them already makes this redundant).",
+)
+def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """Serve the API and pages (the database must be migrated: `mutualab db upgrade`)."""
-    _serve(host, port, workers)
+    _serve(host, port, workers, access_log)
 
 
 async def _seed(settings: Settings) -> tuple[list[str], list[str]]:

@@ -60,7 +60,10 @@ def create_engine(url: str | URL, *, pool_size: int = 10, echo: bool = False) ->
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,  # recover by itself after a database restart
+        # No pre-ping: it cost a round trip on every request. A connection that died with a
+        # database restart fails its next statement with a disconnect error instead; SQLAlchemy
+        # then throws away every connection opened before it, the request answers 503
+        # (mutualab.errors), and the next ones get fresh connections.
         pool_timeout=10,
         connect_args={"timeout": 5, "command_timeout": 30},
     )

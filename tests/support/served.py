@@ -93,7 +93,9 @@ async def seed(url: str, users: int) -> tuple[int, int, list[str]]:
         await database.dispose()
 
 
-def start_server(url: str, port: int, workers: int = 2) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, port: int, workers: int = 2, *, access_log: bool = True
+) -> subprocess.Popen[bytes]:
     """``mutualab serve`` with ``workers`` worker processes."""
     env = {
         **os.environ,
@@ -102,6 +104,8 @@ def start_server(url: str, port: int, workers: int = 2) -> subprocess.Popen[byte
         "MUTUALAB_SECRET_KEY": "stress-bench-secret-key-not-used-elsewhere-0123456789",
     }
     command = [sys.executable, "-m", "mutualab", "serve", "--host", "127.0.0.1"]
+    if not access_log:
+        command.append("--no-access-log")
     return subprocess.Popen(
         [*command, "--port", str(port), "--workers", str(workers)],
         env=env,
