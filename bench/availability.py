@@ -8,7 +8,11 @@ booking_allocation rows; see bench/bulk.py) spread over every machine, one every
 worker processes and 8 and 32 clients it times (anonymous, kept-alive connections):
 
 * ``GET /api/resources/{printer}/availability?from=D&to=D+7`` (a week of one resource);
-* ``GET /api/places/{place}/availability?date=D`` (a day of the whole place).
+* ``GET /api/places/{place}/availability?date=D`` (a day of the whole place);
+* the week of a different machine at each request, in turn over every machine: each worker
+  keeps the slots it computed while their inputs do not change (booking.snapshots.SlotMemo),
+  so the two reads above are mostly served from that memo; this one never is (a worker keeps
+  512 answers and there are 999 machines), and shows the cost of computing.
 
 Every answer must be 200. Then it runs each request once in-process, captures the SQL the
 service sends (an SQLAlchemy event) and prints EXPLAIN (ANALYZE, BUFFERS) of each statement
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import re
 import sys
 import time
@@ -75,13 +80,18 @@ class Target:
     resource_id: int
     place_id: int
     day: date
+    machines: tuple[int, ...]
 
-    def week(self) -> str:
-        """A week of one resource."""
+    def week(self, resource_id: int | None = None) -> str:
+        """A week of one resource (the printer unless another is named)."""
         return (
-            f"/api/resources/{self.resource_id}/availability"
+            f"/api/resources/{resource_id or self.resource_id}/availability"
             f"?from={self.day.isoformat()}&to={(self.day + timedelta(days=7)).isoformat()}"
         )
+
+    def weeks(self) -> list[str]:
+        """A week of each machine, for reads that never ask for the same thing twice in a row."""
+        return [self.week(machine) for machine in self.machines]
 
     def place_day(self) -> str:
         """A day of the whole place."""
@@ -114,7 +124,7 @@ async def seed_million(url: str, bookings: int) -> tuple[Target, int]:
     finally:
         await conn.close()
     day = (datetime.now(UTC).astimezone(PARIS) + timedelta(days=7)).date()
-    return Target(printer, place, day), written
+    return Target(printer, place, day, (*near, *far)), written
 
 
 def timed_runs(
@@ -122,16 +132,21 @@ def timed_runs(
 ) -> bool:
     """Every (workers, clients, request) combination; whether every answer was 200."""
     ok = True
-    paths = {"resource week": target.week(), "place day": target.place_day()}
+    paths = {
+        "resource week": [target.week()],
+        "place day": [target.place_day()],
+        "week, machines in turn": target.weeks(),
+    }
     for workers in WORKERS:
         with served(url, workers) as (base, pid):
             for clients in CLIENTS:
-                for label, path in paths.items():
+                for label, rotation in paths.items():
+                    turns = itertools.cycle(rotation)
 
                     async def get(
-                        http: httpx.AsyncClient, _: int, path: str = path
+                        http: httpx.AsyncClient, _: int, turns: Iterator[str] = turns
                     ) -> httpx.Response:
-                        return await http.get(path)
+                        return await http.get(next(turns))
 
                     result = asyncio.run(
                         run_load(
@@ -151,8 +166,8 @@ def timed_runs(
             if args.wrk_seconds > 0 and wrk.available():
                 # The same reads with a C client, which leaves the cores to the server.
                 for clients in CLIENTS:
-                    for label, path in paths.items():
-                        found = wrk.get(base + path, clients, args.wrk_seconds)
+                    for label, rotation in paths.items():
+                        found = wrk.get_each(base, rotation, clients, args.wrk_seconds)
                         say(found.line(f"{label}, {workers}w, {clients} conns"))
                         ok = ok and found.only(200)
     return ok
@@ -300,10 +315,13 @@ async def find_target(url: str) -> tuple[Target, int]:
             " WHERE p.slug = 'stress' ORDER BY r.id LIMIT 1"
         )
         written = await conn.fetchval("SELECT count(*) FROM booking")
+        machines = await conn.fetch(
+            "SELECT id FROM resource WHERE name LIKE 'Machine %' ORDER BY id"
+        )
     finally:
         await conn.close()
     day = (datetime.now(UTC).astimezone(PARIS) + timedelta(days=7)).date()
-    return Target(printer, place, day), int(written)
+    return Target(printer, place, day, tuple(m[0] for m in machines)), int(written)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,16 @@ function setup(thread)
 end
 """
 
+_EACH = """
+local paths = {paths}
+local counter = 0
+
+function request()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter % #paths) + 1])
+end
+"""
+
 _POST = """
 local machines = {machines}
 local tokens = {tokens}
@@ -132,6 +142,16 @@ def run(
 def get(url: str, clients: int, seconds: int, threads: int = 2) -> WrkResult:
     """GET ``url`` for ``seconds`` over ``clients`` kept-alive connections."""
     return _wrk(url, _GET, clients, seconds, threads)
+
+
+def get_each(
+    base: str, paths: list[str], clients: int, seconds: int, threads: int = 2
+) -> WrkResult:
+    """GET ``paths`` in turn (each thread from the first) for ``seconds``."""
+    if len(paths) == 1:
+        return get(base + paths[0], clients, seconds, threads)
+    script = _GET + _EACH.format(paths="{" + ",".join(json.dumps(p) for p in paths) + "}")
+    return _wrk(base, script, clients, seconds, threads)
 
 
 def _wrk(url: str, script: str, clients: int, seconds: int, threads: int) -> WrkResult:

@@ -25,6 +25,7 @@ from booking.availability import (
     free_units_timeline,
     on_grid,
     place_slots,
+    reach,
 )
 from resources.hours import local_to_utc, open_spans
 from resources.schedule import Span, WeeklyOpening
@@ -794,3 +795,33 @@ def test_timeline_matches_brute_force(world: World) -> None:
             load = sum(b.units for b in world.busy if b.start <= point < b.end)
             dark = any(s.start <= point < s.end for s in world.blackouts)
             assert free == (0 if dark else max(0, world.capacity - load))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hours_ahead=st.integers(min_value=-30, max_value=24 * 16),
+    minutes=st.integers(min_value=0, max_value=59),
+    taken=st.lists(st.integers(min_value=0, max_value=24 * 8), max_size=6),
+)
+def test_slots_at_any_time_cut_by_reach_are_the_slots_now(
+    hours_ahead: int, minutes: int, taken: list[int]
+) -> None:
+    """What the availability memo relies on: compute without `now`, cut at each request."""
+    window = Span(paris(2026, 6, 1, 0), paris(2026, 6, 9, 0))
+    now = paris(2026, 6, 1, 0) + timedelta(hours=hours_ahead, minutes=minutes)
+    busy = tuple(
+        Busy(paris(2026, 6, 1, 8) + h * HOUR, paris(2026, 6, 1, 9) + h * HOUR, 1) for h in taken
+    )
+    at_any_time = bookable_slots(
+        open_spans=fablab_spans(),
+        busy=busy,
+        blackouts=(),
+        capacity=2,
+        rules=LASER,
+        window=window,
+        now=None,
+        tz=PARIS,
+    )
+    earliest, latest = reach(now, LASER)
+    cut = [s for s in at_any_time if s.start >= earliest and (latest is None or s.start <= latest)]
+    assert cut == slots(window, capacity=2, busy=busy, now=now)

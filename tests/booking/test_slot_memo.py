@@ -1,0 +1,130 @@
+"""Computed availability kept per worker (booking.snapshots.SlotMemo), on both databases.
+
+A kept answer must be the answer a new computation would give: each test changes one input
+(a booking, a blackout, opening hours, the time) and checks what the next read shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from booking.snapshots import SlotMemo
+from mutualab.app import create_app
+from mutualab.db import Database
+from mutualab.settings import Settings
+from tests.support.accounts import make_user
+from tests.support.booking import (
+    Fablab,
+    MutableClock,
+    book,
+    make_fablab,
+    open_every_day,
+    paris,
+)
+
+DAY = {"from": "2027-03-02", "to": "2027-03-03"}
+
+
+@pytest.fixture
+def clock() -> MutableClock:
+    """Now is Monday 1 March 2027, 09:00 in Paris."""
+    return MutableClock()
+
+
+@pytest.fixture
+async def served(
+    settings: Settings, database: Database, clock: MutableClock
+) -> AsyncIterator[tuple[httpx.AsyncClient, SlotMemo]]:
+    """The app on a fixed clock, and the memo of its worker."""
+    app = create_app(settings, database=database, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        yield http, app.state.catalogue_snapshots.slots
+
+
+@pytest.fixture
+async def lab(served: tuple[httpx.AsyncClient, SlotMemo], admin_headers: dict[str, str]) -> Fablab:
+    """A furnished fablab open every day 08:00-20:00."""
+    return await make_fablab(served[0], admin_headers)
+
+
+async def starts(api: httpx.AsyncClient, resource_id: int, **params: Any) -> list[str]:
+    """The local start times (HH:MM) of a resource's slots."""
+    response = await api.get(f"/api/resources/{resource_id}/availability", params=params)
+    assert response.status_code == 200, response.text
+    return [slot["local_starts_at"][11:16] for slot in response.json()["slots"]]
+
+
+async def test_the_same_read_is_computed_once(
+    served: tuple[httpx.AsyncClient, SlotMemo], lab: Fablab
+) -> None:
+    api, memo = served
+    first = await api.get(f"/api/resources/{lab.printer}/availability", params=DAY)
+    kept = len(memo)
+    again = await api.get(f"/api/resources/{lab.printer}/availability", params=DAY)
+    assert kept >= 1 and len(memo) == kept
+    assert again.json() == first.json()
+    await starts(api, lab.printer, duration_minutes=60, **DAY)  # another plan: another answer
+    assert len(memo) == kept + 1
+
+
+async def test_a_new_booking_shows_at_once(
+    served: tuple[httpx.AsyncClient, SlotMemo], lab: Fablab, database: Database
+) -> None:
+    api, _ = served
+    assert "14:00" in await starts(api, lab.printer, **DAY)
+    alice = await make_user(database, "alice@example.org")
+    made = await book(api, alice, lab.printer, paris(2027, 3, 2, 14), paris(2027, 3, 2, 15))
+    assert made.status_code == 201, made.text
+    after = await starts(api, lab.printer, **DAY)
+    assert not {"14:00", "14:30"} & set(after) and "15:00" in after
+    cancelled = await api.post(f"/api/bookings/{made.json()['id']}/cancel", headers=alice.headers)
+    assert cancelled.status_code == 200, cancelled.text
+    assert "14:00" in await starts(api, lab.printer, **DAY)
+
+
+async def test_a_blackout_and_new_hours_show_at_once(
+    served: tuple[httpx.AsyncClient, SlotMemo], lab: Fablab, admin_headers: dict[str, str]
+) -> None:
+    api, _ = served
+    before = await starts(api, lab.printer, **DAY)
+    assert {"10:00", "19:30"} <= set(before)
+    blackout = await api.post(
+        f"/api/resources/{lab.printer}/blackouts",
+        json={
+            "starts_at": paris(2027, 3, 2, 10).isoformat(),
+            "ends_at": paris(2027, 3, 2, 11).isoformat(),
+        },
+        headers=admin_headers,
+    )
+    assert blackout.status_code == 201, blackout.text
+    assert not {"10:00", "10:30"} & set(await starts(api, lab.printer, **DAY))
+    await open_every_day(api, admin_headers, lab.place_id, closes="12:00")
+    assert (await starts(api, lab.printer, **DAY))[-1] == "11:30"
+
+
+async def test_notice_is_cut_at_each_request_from_a_kept_answer(
+    served: tuple[httpx.AsyncClient, SlotMemo], lab: Fablab, clock: MutableClock
+) -> None:
+    api, memo = served
+    today = {"from": "2027-03-01", "to": "2027-03-02"}
+    # Now is 09:00 and the printer needs an hour's notice.
+    assert (await starts(api, lab.printer, **today))[0] == "10:00"
+    kept = len(memo)
+    clock.advance(hours=3)
+    assert (await starts(api, lab.printer, **today))[0] == "13:00"
+    assert len(memo) == kept  # the same computed day, cut later
+
+
+def test_the_memo_forgets_the_least_recently_used() -> None:
+    memo = SlotMemo(max_answers=2)
+    memo.keep("a", ())
+    memo.keep("b", ())
+    assert memo.find("a") == ()  # "a" is now the most recently used
+    memo.keep("c", ())
+    assert memo.find("b") is None and memo.find("a") == () and memo.find("c") == ()
+    assert len(memo) == 2
