@@ -280,7 +280,7 @@ def main() -> int:
         say(
             f"SQL per POST /api/bookings (in-process, SQLAlchemy): {len(statements)} "
             f"({', '.join(f'{verb} {n}' for verb, n in verbs.most_common())}), "
-            "plus BEGIN/COMMIT and the pool's pre-ping"
+            "plus BEGIN/COMMIT"
         )
         for number, statement in enumerate(statements, 1):
             print(f"  {number:2d}. {shape(statement)}")

@@ -1115,7 +1115,9 @@ class BookingService:
         ranges = tuple((u, s, e) for r, u, s, e in busy if r == resource.id)
         # Opening hours are not in the key: the revision and the plan's window decide them.
         key = (snapshot.revision, resource.id, plan, tuple(blackouts), ranges)
-        memo = self.snapshots.slots if self.snapshots is not None else None
+        # Without the counter row (revision -1) nothing tells a catalogue change: keep nothing.
+        keeps = self.snapshots is not None and snapshot.revision >= 0
+        memo = self.snapshots.slots if keeps and self.snapshots is not None else None
         slots = memo.find(key) if memo is not None else None
         if slots is None:
             slots = _slot_reads(units, plan, open_spans(), blackouts, ranges)

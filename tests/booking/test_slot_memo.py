@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from booking.snapshots import SlotMemo
 from mutualab.app import create_app
@@ -118,6 +119,23 @@ async def test_notice_is_cut_at_each_request_from_a_kept_answer(
     clock.advance(hours=3)
     assert (await starts(api, lab.printer, **today))[0] == "13:00"
     assert len(memo) == kept  # the same computed day, cut later
+
+
+async def test_nothing_is_kept_without_the_counter_row(
+    served: tuple[httpx.AsyncClient, SlotMemo],
+    lab: Fablab,
+    admin_headers: dict[str, str],
+    database: Database,
+) -> None:
+    # A database restored without the row: no change could be told, so nothing is kept.
+    async with database.writer() as session, session.begin():
+        await session.exec(text("DELETE FROM catalogue_revision"))  # type: ignore[call-overload]
+    api, memo = served
+    kept = len(memo)
+    assert (await starts(api, lab.printer, **DAY))[-1] == "19:30"
+    await open_every_day(api, admin_headers, lab.place_id, closes="12:00")
+    assert (await starts(api, lab.printer, **DAY))[-1] == "11:30"
+    assert len(memo) == kept
 
 
 def test_the_memo_forgets_the_least_recently_used() -> None:
