@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -1115,9 +1116,7 @@ class BookingService:
         ranges = tuple((u, s, e) for r, u, s, e in busy if r == resource.id)
         # Opening hours are not in the key: the revision and the plan's window decide them.
         key = (snapshot.revision, resource.id, plan, tuple(blackouts), ranges)
-        # Without the counter row (revision -1) nothing tells a catalogue change: keep nothing.
-        keeps = self.snapshots is not None and snapshot.revision >= 0
-        memo = self.snapshots.slots if keeps and self.snapshots is not None else None
+        memo = self.snapshots.slots if self.snapshots is not None and snapshot.dated else None
         slots = memo.find(key) if memo is not None else None
         if slots is None:
             slots = _slot_reads(units, plan, open_spans(), blackouts, ranges)
@@ -1170,17 +1169,12 @@ class BookingService:
         if not plans:
             return []
         place = snapshot.place
-        spans: list[list[Span]] = []
-
-        def open_spans() -> list[Span]:
-            # Only a computation the memo does not hold needs them: worked out once, if at all.
-            if not spans:
-                spans.append(
-                    open_spans_of(
-                        place, snapshot.weekly, snapshot.exceptions, first - _DAY, last + _DAY
-                    )
-                )
-            return spans[0]
+        # Only a computation the memo does not hold needs them: worked out once, if at all.
+        open_spans = cache(
+            lambda: open_spans_of(
+                place, snapshot.weekly, snapshot.exceptions, first - _DAY, last + _DAY
+            )
+        )
 
         start = min(p.window.start for p in plans.values())
         horizon = max(p.window.end + p.duration + p.rules.buffer_after for p in plans.values())

@@ -52,6 +52,12 @@ class PlaceSnapshot:
     weekly: list[WeeklyOpening]
     exceptions: list[DayException]
 
+    @property
+    def dated(self) -> bool:
+        """Whether a catalogue revision labels this copy (not so without the counter row, when
+        it is -1): only then can what is computed from it be kept, as a change would show."""
+        return self.revision >= 0
+
     def covers(self, resource_ids: Sequence[int]) -> bool:
         """Whether every resource asked for is an active resource of this place."""
         return all(rid in self.resources for rid in resource_ids)

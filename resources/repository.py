@@ -29,7 +29,9 @@ _BLACKOUT_RANGES = (
 )
 
 _U = ResourceUnit.__table__.c  # type: ignore[attr-defined]
-# Locks in ascending id order, the same order for every writer, so writers never deadlock.
+# Locks (FOR UPDATE, PostgreSQL) in ascending id order, the same order for every writer, so
+# writers that lock several resources never deadlock; SQLite ignores the clause (its writers
+# are serialised by BEGIN IMMEDIATE).
 _LOCK_UNITS = (
     sa_select(_U.id, _U.resource_id, _U.position)
     .where(_U.resource_id.in_(bindparam("resource_ids", expanding=True)), _U.active)
@@ -348,15 +350,8 @@ class CatalogueRepository:
         )
         return {row.id: row for row in rows.all() if row.id is not None}
 
-    async def active_units_of(
-        self, resource_ids: Sequence[int], *, lock: bool = False
-    ) -> dict[int, list[ResourceUnit]]:
-        """Active units of each resource, by position.
-
-        With ``lock``, the rows are locked (``FOR UPDATE``, PostgreSQL) in ascending id order,
-        the same order for every caller, so writers that lock several resources never
-        deadlock; SQLite ignores the clause (its writers are serialised by ``BEGIN IMMEDIATE``).
-        """
+    async def active_units_of(self, resource_ids: Sequence[int]) -> dict[int, list[ResourceUnit]]:
+        """Active units of each resource, by position (locking them: :meth:`lock_active_units`)."""
         result: dict[int, list[ResourceUnit]] = {rid: [] for rid in resource_ids}
         if not resource_ids:
             return result
@@ -364,16 +359,16 @@ class CatalogueRepository:
             col(ResourceUnit.resource_id).in_(sorted(set(resource_ids))),
             col(ResourceUnit.active).is_(True),
         )
-        if lock:
-            query = query.order_by(col(ResourceUnit.id)).with_for_update()
         rows = list((await self.session.exec(query)).all())
         for row in sorted(rows, key=lambda unit: (unit.resource_id, unit.position)):
             result[row.resource_id].append(row)
         return result
 
     async def lock_active_units(self, resource_ids: Sequence[int]) -> dict[int, list[int]]:
-        """Lock the active units of each resource (as :meth:`active_units_of` with ``lock``);
-        their ids by position. One statement built once, plain rows: every booking runs it."""
+        """Lock the active units of each resource; their ids by position.
+
+        One statement built once, plain rows: every booking runs it.
+        """
         result: dict[int, list[int]] = {rid: [] for rid in resource_ids}
         if resource_ids:
             connection = await self.session.connection()

@@ -474,11 +474,9 @@ class CatalogueService:
         """Maintenance windows of several resources overlapping [start, end)."""
         return await self.repo.blackout_ranges(resource_ids, start, end)
 
-    async def units_of(
-        self, resource_ids: Sequence[int], *, lock: bool = False
-    ) -> dict[int, list[ResourceUnit]]:
-        """Active units of each resource by position; ``lock`` takes their row locks in id order."""
-        return await self.repo.active_units_of(resource_ids, lock=lock)
+    async def units_of(self, resource_ids: Sequence[int]) -> dict[int, list[ResourceUnit]]:
+        """Active units of each resource by position."""
+        return await self.repo.active_units_of(resource_ids)
 
     async def lock_units(self, resource_ids: Sequence[int]) -> dict[int, list[int]]:
         """Lock the active units of each resource (id order); their ids by position."""
