@@ -29,7 +29,7 @@ import httpx
 from litestar import Litestar
 from pydantic import SecretStr
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlmodel import select
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,9 +51,41 @@ MIDNIGHT = datetime.min.time()  # opens at 00:00, closes at 00:00: open around t
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
 
+SOCKET_DIRS = ("/var/run/postgresql", "/run/postgresql", "/tmp")
+
+
 def dsn(url: str) -> str:
     """The asyncpg DSN of an SQLAlchemy URL."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def local_socket(url: str) -> str:
+    """``url`` over the server's Unix socket when it runs on this machine, else ``url``.
+
+    As a town's single-box install would connect (docs/deploy.md): a loopback TCP round trip
+    costs both processes more kernel time than a Unix socket one. The served app and the raw
+    asyncpg ceiling use the same transport, so their ratio stays fair.
+    """
+    parsed = make_url(url)
+    if parsed.host not in ("127.0.0.1", "localhost") or "host" in parsed.query:
+        return url
+    for folder in SOCKET_DIRS:
+        if Path(folder, f".s.PGSQL.{parsed.port or 5432}").exists():
+            local = URL.create(
+                parsed.drivername,
+                username=parsed.username,
+                password=parsed.password,
+                database=parsed.database,
+                query={**parsed.query, "host": folder, "port": str(parsed.port or 5432)},
+            )
+            return local.render_as_string(hide_password=False)
+    return url
+
+
+def transport(url: str) -> str:
+    """How the app reaches PostgreSQL, in words."""
+    query = make_url(url).query
+    return f"Unix socket in {query['host']}" if "host" in query else "TCP on 127.0.0.1"
 
 
 # load ---------------------------------------------------------------------------------------
@@ -329,7 +361,7 @@ def served(url: str, workers: int) -> Iterator[tuple[str, int]]:
     log = Path(os.environ.setdefault("MUTUALAB_SERVER_LOG", str(default_log)))
     port = free_port()
     # Without the access log, as behind a reverse proxy that keeps one (docs/deploy.md).
-    process = start_server(url, port, workers, access_log=False)
+    process = start_server(local_socket(url), port, workers, access_log=False)
     base = f"http://127.0.0.1:{port}"
     try:
         asyncio.run(_until_ready(base, process))
@@ -488,7 +520,8 @@ def machine(url: str) -> list[str]:
     return [
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {cpu_model()}",
         f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-        f"PostgreSQL {asyncio.run(postgres_version(url))}, Python {platform.python_version()}",
+        f"PostgreSQL {asyncio.run(postgres_version(url))} (app connects by "
+        f"{transport(local_socket(url))}), Python {platform.python_version()}",
         f"commit: {commit}{dirty}",
     ]
 

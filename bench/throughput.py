@@ -41,6 +41,7 @@ from bench.harness import (
     analyze,
     dsn,
     fresh_database,
+    local_socket,
     in_process_app,
     machine,
     record,
@@ -107,7 +108,7 @@ def api_run(
 
 async def raw_run(url: str, clients: int, total: int, budget: float, first: datetime) -> LoadResult:
     """The same rows by raw asyncpg: one transaction of three INSERTs per booking."""
-    pool = await asyncpg.create_pool(dsn(url), min_size=clients, max_size=clients)
+    pool = await asyncpg.create_pool(dsn(local_socket(url)), min_size=clients, max_size=clients)
     assert pool is not None
     try:
         async with pool.acquire() as conn:

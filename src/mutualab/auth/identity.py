@@ -1,13 +1,13 @@
 """Loading an :class:`Actor` from stored credentials.
 
-Every authenticated request goes through here, so it costs two statements built once: the
-credential with its user, then the user's roles (managed places and organisations) in one
-``UNION ALL``. Plain Core rows, no ORM objects: nothing here is changed afterwards.
+Every authenticated request goes through here, so it costs one statement built once: the
+credential with its user, joined to the user's roles (managed places and organisations, one
+``UNION ALL``). Plain Core rows, no ORM objects: nothing here is changed afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, literal, select, union_all
@@ -29,40 +29,51 @@ _members = Membership.__table__.c  # type: ignore[attr-defined]
 _USABLE = and_(_users.active.is_(True), _users.deleted_at.is_(None))
 _USER_COLUMNS = (_users.id, _users.user_type_code, _users.is_platform_admin)
 
+# Every role of every user: (user, place managed or organisation, role).
+_ROLES = union_all(
+    select(
+        _managers.user_id.label("user_id"),
+        _managers.place_id.label("target"),
+        literal(_MANAGER).label("role"),
+    ),
+    select(_members.user_id, _members.organisation_id, _members.role),
+).subquery("roles")
+_ROLE_COLUMNS = (_ROLES.c.target, _ROLES.c.role)
+_WITH_ROLES = User.__table__.outerjoin(_ROLES, _ROLES.c.user_id == _users.id)  # type: ignore[attr-defined]
+
+# One statement per authenticated request: the credential, its user and their roles, a row per
+# role (one row with empty role columns when there is none).
 _BY_TOKEN = (
-    select(*_USER_COLUMNS, _tokens.scope)
-    .join_from(ApiToken.__table__, User.__table__, _tokens.user_id == _users.id)  # type: ignore[attr-defined]
+    select(*_USER_COLUMNS, _tokens.scope, *_ROLE_COLUMNS)
+    .select_from(ApiToken.__table__.join(_WITH_ROLES, _tokens.user_id == _users.id))  # type: ignore[attr-defined]
     .where(
         _tokens.token_sha256 == bindparam("digest"),
         _tokens.revoked_at.is_(None),
         _USABLE,
     )
 )
-_BY_SESSION = select(*_USER_COLUMNS, _users.session_version).where(
-    _users.id == bindparam("user_id"), _USABLE
+_BY_SESSION = (
+    select(*_USER_COLUMNS, _users.session_version, *_ROLE_COLUMNS)
+    .select_from(_WITH_ROLES)
+    .where(_users.id == bindparam("user_id"), _USABLE)
 )
-_ROLES = union_all(
-    select(_managers.place_id.label("target"), literal(_MANAGER).label("role")).where(
-        _managers.user_id == bindparam("user_id")
-    ),
-    select(_members.organisation_id, _members.role).where(_members.user_id == bindparam("user_id")),
-)
+_BY_USER = select(*_ROLE_COLUMNS).where(_ROLES.c.user_id == bindparam("user_id"))
 
 
 async def _connection(session: AsyncSession | AsyncConnection) -> AsyncConnection:
     return await session.connection() if isinstance(session, AsyncSession) else session
 
 
-async def _actor(
-    connection: AsyncConnection, user: Row[Any] | User, *, can_write: bool, via: str
+def _actor(
+    user: Row[Any] | User, roles: Iterable[tuple[Any, Any]], *, can_write: bool, via: str
 ) -> Actor:
     assert user.id is not None
     places: set[int] = set()
     organisations: dict[int, str] = {}
-    for target, role in await connection.execute(_ROLES, {"user_id": user.id}):
+    for target, role in roles:
         if role == _MANAGER:
             places.add(target)
-        else:
+        elif role is not None:
             organisations[target] = role
     return Actor(
         user_id=user.id,
@@ -79,16 +90,20 @@ async def actor_for_user(
     session: AsyncSession | AsyncConnection, user: User, *, can_write: bool, via: str
 ) -> Actor:
     """The actor of a loaded user, with the places they manage and their organisations."""
-    return await _actor(await _connection(session), user, can_write=can_write, via=via)
+    connection = await _connection(session)
+    roles = await connection.execute(_BY_USER, {"user_id": user.id})
+    return _actor(user, roles.tuples(), can_write=can_write, via=via)
 
 
 async def actor_for_api_token(session: AsyncSession | AsyncConnection, token: str) -> Actor | None:
     """The actor behind an API token, or None if it is unknown, revoked or its user gone."""
     connection = await _connection(session)
-    row = (await connection.execute(_BY_TOKEN, {"digest": digest(token)})).first()
-    if row is None:
+    rows = (await connection.execute(_BY_TOKEN, {"digest": digest(token)})).all()
+    if not rows:
         return None
-    return await _actor(connection, row, can_write=row.scope == "read_write", via="api_token")
+    user = rows[0]
+    roles = [(row.target, row.role) for row in rows]
+    return _actor(user, roles, can_write=user.scope == "read_write", via="api_token")
 
 
 async def actor_for_session(
@@ -100,7 +115,7 @@ async def actor_for_session(
     if not isinstance(user_id, int) or not isinstance(version, int):
         return None
     connection = await _connection(session)
-    row = (await connection.execute(_BY_SESSION, {"user_id": user_id})).first()
-    if row is None or row.session_version != version:
+    rows = (await connection.execute(_BY_SESSION, {"user_id": user_id})).all()
+    if not rows or rows[0].session_version != version:
         return None
-    return await _actor(connection, row, can_write=True, via="session")
+    return _actor(rows[0], [(row.target, row.role) for row in rows], can_write=True, via="session")
