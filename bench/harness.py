@@ -51,7 +51,8 @@ MIDNIGHT = datetime.min.time()  # opens at 00:00, closes at 00:00: open around t
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
 
-SOCKET_DIRS = ("/var/run/postgresql", "/run/postgresql", "/tmp")
+# Where PostgreSQL puts its socket: Debian's packages, then the upstream default.
+SOCKET_DIRS = ("/var/run/postgresql", "/run/postgresql", "/tmp")  # noqa: S108
 
 
 def dsn(url: str) -> str:
@@ -513,13 +514,31 @@ async def postgres_version(url: str) -> str:
         await conn.close()
 
 
+def cpu_probe() -> float:
+    """Milliseconds of CPU a fixed pure-Python loop takes (the best of three).
+
+    Printed with every run: on a shared virtual machine the same loop was seen to take from
+    450 to 780 ms from one minute to the next, so figures of different runs compare only
+    beside it.
+    """
+    best = math.inf
+    for _ in range(3):
+        began = time.process_time()
+        total = 0
+        for number in range(2_000_000):
+            total += number * number
+        best = min(best, time.process_time() - began)
+    return best * 1000
+
+
 def machine(url: str) -> list[str]:
     """Where the figures come from: machine, cores, CPU, database, commit."""
     commit = _command(["git", "rev-parse", "--short", "HEAD"]) or "unknown"
     dirty = " (dirty: uncommitted changes)" if _command(["git", "status", "--porcelain"]) else ""
     return [
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {cpu_model()}",
-        f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+        f"CPU probe: {cpu_probe():.0f} ms (a fixed Python loop, lower is faster)",
         f"PostgreSQL {asyncio.run(postgres_version(url))} (app connects by "
         f"{transport(local_socket(url))}), Python {platform.python_version()}",
         f"commit: {commit}{dirty}",

@@ -7,9 +7,9 @@ the service with the :class:`Actor` (a booking you may not see is a 404, never a
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, post, put
+from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -37,7 +37,7 @@ from booking.schemas import (
     SeriesRead,
 )
 from booking.service import BookingService
-from mutualab.auth.actor import Actor
+from mutualab.auth.actor import actor_of
 from mutualab.auth.guards import require_manager, require_user
 from mutualab.auth.rules import (
     BEARER,
@@ -48,7 +48,6 @@ from mutualab.auth.rules import (
     SELF,
     USER,
 )
-from mutualab.clock import Clock
 from mutualab.errors import InvalidInputError
 from resources.repository import CatalogueRepository
 from resources.schemas import ResourceKind
@@ -76,14 +75,12 @@ OnBehalf = Annotated[
 Statuses = Annotated[list[BookingStatus] | None, QueryParameter(description="only these")]
 
 
-def provide_bookings(
-    db_session: NamedDependency[AsyncSession], clock: NamedDependency[Clock], state: State
-) -> BookingService:
+def provide_bookings(db_session: NamedDependency[AsyncSession], state: State) -> BookingService:
     """The booking service bound to this request's transaction and the app's clock."""
     return BookingService(
         BookingRepository(db_session),
         CatalogueService(CatalogueRepository(db_session)),
-        clock,
+        state.clock,
         # Listeners the app composed (billing reacts to cancellations): see booking.events.
         listeners=state.get("booking_listeners", ()),
         snapshots=state.get("catalogue_snapshots"),
@@ -92,7 +89,11 @@ def provide_bookings(
 
 BOOKINGS = {"bookings": Provide(provide_bookings, sync_to_thread=False)}
 Bookings = NamedDependency[BookingService]
-Me = NamedDependency[Actor]
+# The handlers read the actor off the request (actor_of) rather than take the "actor"
+# dependency: with one dependency per handler (the service, after its session) Litestar
+# resolves them one at a time; two independent ones are resolved in a task group, which cost
+# a booking request more than the rest of the dependency injection together.
+Caller = Request[Any, Any, Any]
 
 
 def _aware(value: datetime | None, field: str) -> datetime | None:
@@ -117,7 +118,7 @@ class AvailabilityController(Controller):
     async def resource_availability(
         self,
         bookings: Bookings,
-        actor: Me,
+        request: Caller,
         resource_id: FromPath[int],
         from_: FromDate = None,
         to: ToDate = None,
@@ -129,26 +130,28 @@ class AvailabilityController(Controller):
     ) -> ResourceAvailability:
         """Bookable slots of a resource between two local dates, with free units."""
         return await bookings.resource_availability(
-            actor, resource_id, from_, to, duration_minutes, units, organisation_id
+            actor_of(request), resource_id, from_, to, duration_minutes, units, organisation_id
         )
 
     @get("/places/{place_id:int}/availability", opt=PUBLIC)
     async def place_availability(
         self,
         bookings: Bookings,
-        actor: Me,
+        request: Caller,
         place_id: FromPath[int],
         date_: Annotated[date | None, QueryParameter(name="date")] = None,
         organisation_id: OnBehalf = None,
     ) -> PlaceAvailability:
         """Bookable slots of every resource of a place on one local day."""
-        return await bookings.place_availability(actor, place_id, date_, organisation_id)
+        return await bookings.place_availability(
+            actor_of(request), place_id, date_, organisation_id
+        )
 
     @get("/availability/search", opt=PUBLIC)
     async def search(
         self,
         bookings: Bookings,
-        actor: Me,
+        request: Caller,
         starts_at: FromQuery[datetime],
         ends_at: FromQuery[datetime],
         town: FromQuery[str | None] = None,
@@ -159,7 +162,7 @@ class AvailabilityController(Controller):
         start = _aware(starts_at, "starts_at")
         end = _aware(ends_at, "ends_at")
         assert start is not None and end is not None
-        return await bookings.search(actor, town, kind, start, end, units)
+        return await bookings.search(actor_of(request), town, kind, start, end, units)
 
 
 class BookingController(Controller):
@@ -174,45 +177,45 @@ class BookingController(Controller):
 
     @post("/bookings", status_code=HTTP_201_CREATED, opt=USER)
     async def create(
-        self, bookings: Bookings, actor: Me, data: JSONBody[BookingCreate]
+        self, bookings: Bookings, request: Caller, data: JSONBody[BookingCreate]
     ) -> BookingRead:
         """Book units of one or more resources of a place for a time range."""
-        return await bookings.create(actor, data)
+        return await bookings.create(actor_of(request), data)
 
     @get("/bookings/{booking_id:int}", opt=BOOKING)
     async def get_booking(
-        self, bookings: Bookings, actor: Me, booking_id: FromPath[int]
+        self, bookings: Bookings, request: Caller, booking_id: FromPath[int]
     ) -> BookingRead:
         """One booking (yours, your organisation's, or of a place you manage)."""
-        return await bookings.get(actor, booking_id)
+        return await bookings.get(actor_of(request), booking_id)
 
     @post("/bookings/{booking_id:int}/cancel", status_code=HTTP_200_OK, opt=BOOKING)
     async def cancel(
         self,
         bookings: Bookings,
-        actor: Me,
+        request: Caller,
         booking_id: FromPath[int],
         data: JSONBody[CancelRequest | None] = None,
     ) -> BookingRead:
         """Cancel a booking (users: until the place's cancellation deadline)."""
-        return await bookings.cancel(actor, booking_id, data.reason if data else "")
+        return await bookings.cancel(actor_of(request), booking_id, data.reason if data else "")
 
     @post("/bookings/{booking_id:int}/reschedule", status_code=HTTP_200_OK, opt=BOOKING)
     async def reschedule(
         self,
         bookings: Bookings,
-        actor: Me,
+        request: Caller,
         booking_id: FromPath[int],
         data: JSONBody[Reschedule],
     ) -> BookingRead:
         """Move a booking atomically: the old range is kept if the new one is refused."""
-        return await bookings.reschedule(actor, booking_id, data)
+        return await bookings.reschedule(actor_of(request), booking_id, data)
 
     @get("/me/bookings", opt=SELF)
     async def my_bookings(
         self,
         bookings: Bookings,
-        actor: Me,
+        request: Caller,
         from_: FromInstant = None,
         to: ToInstant = None,
         status: Statuses = None,
@@ -221,14 +224,14 @@ class BookingController(Controller):
     ) -> BookingPage:
         """Your bookings, personal and on behalf of organisations, by start."""
         return await bookings.list_mine(
-            actor, _aware(from_, "from"), _aware(to, "to"), status, limit, offset
+            actor_of(request), _aware(from_, "from"), _aware(to, "to"), status, limit, offset
         )
 
     @get("/organisations/{organisation_id:int}/bookings", opt=ORGANISATION)
     async def organisation_bookings(
         self,
         bookings: Bookings,
-        actor: Me,
+        request: Caller,
         organisation_id: FromPath[int],
         from_: FromInstant = None,
         to: ToInstant = None,
@@ -238,33 +241,39 @@ class BookingController(Controller):
     ) -> BookingPage:
         """Bookings made on behalf of an organisation you are a member of."""
         return await bookings.list_organisation(
-            actor, organisation_id, _aware(from_, "from"), _aware(to, "to"), status, limit, offset
+            actor_of(request),
+            organisation_id,
+            _aware(from_, "from"),
+            _aware(to, "to"),
+            status,
+            limit,
+            offset,
         )
 
     @post("/series", status_code=HTTP_201_CREATED, opt=USER)
     async def create_series(
-        self, bookings: Bookings, actor: Me, data: JSONBody[SeriesCreate]
+        self, bookings: Bookings, request: Caller, data: JSONBody[SeriesCreate]
     ) -> SeriesCreated:
         """Book every occurrence of a recurrence rule (all or nothing, or skip conflicts)."""
-        return await bookings.create_series(actor, data)
+        return await bookings.create_series(actor_of(request), data)
 
     @get("/series/{series_id:int}", opt=BOOKING)
     async def get_series(
-        self, bookings: Bookings, actor: Me, series_id: FromPath[int]
+        self, bookings: Bookings, request: Caller, series_id: FromPath[int]
     ) -> SeriesRead:
         """A series and its bookings."""
-        return await bookings.get_series(actor, series_id)
+        return await bookings.get_series(actor_of(request), series_id)
 
     @post("/series/{series_id:int}/cancel", status_code=HTTP_200_OK, opt=BOOKING)
     async def cancel_series(
         self,
         bookings: Bookings,
-        actor: Me,
+        request: Caller,
         series_id: FromPath[int],
         data: JSONBody[SeriesCancel],
     ) -> SeriesRead:
         """Cancel the bookings of a series from a local date on."""
-        return await bookings.cancel_series(actor, series_id, data.from_date)
+        return await bookings.cancel_series(actor_of(request), series_id, data.from_date)
 
 
 class BookingManagerController(Controller):
@@ -281,54 +290,54 @@ class BookingManagerController(Controller):
     async def approve(
         self,
         bookings: Bookings,
-        actor: Me,
+        request: Caller,
         booking_id: FromPath[int],
         data: JSONBody[Decision | None] = None,
     ) -> BookingRead:
         """Confirm a booking awaiting approval."""
-        return await bookings.approve(actor, booking_id, data.reason if data else "")
+        return await bookings.approve(actor_of(request), booking_id, data.reason if data else "")
 
     @post("/bookings/{booking_id:int}/refuse", status_code=HTTP_200_OK, opt=PLACE_MANAGER)
     async def refuse(
         self,
         bookings: Bookings,
-        actor: Me,
+        request: Caller,
         booking_id: FromPath[int],
         data: JSONBody[Decision | None] = None,
     ) -> BookingRead:
         """Refuse a booking awaiting approval; its units are freed."""
-        return await bookings.refuse(actor, booking_id, data.reason if data else "")
+        return await bookings.refuse(actor_of(request), booking_id, data.reason if data else "")
 
     @get("/places/{place_id:int}/agenda", opt=PLACE_MANAGER)
     async def agenda(
         self,
         bookings: Bookings,
-        actor: Me,
+        request: Caller,
         place_id: FromPath[int],
         from_: FromDate = None,
         to: ToDate = None,
         include_cancelled: FromQuery[bool] = False,
     ) -> Agenda:
         """The place's bookings day by day, with who booked."""
-        return await bookings.agenda(actor, place_id, from_, to, include_cancelled)
+        return await bookings.agenda(actor_of(request), place_id, from_, to, include_cancelled)
 
     @get("/places/{place_id:int}/booking-policies", opt=PLACE_MANAGER)
     async def policies(
-        self, bookings: Bookings, actor: Me, place_id: FromPath[int]
+        self, bookings: Bookings, request: Caller, place_id: FromPath[int]
     ) -> list[PolicyRead]:
         """The booking policies of the place."""
-        return await bookings.policies(actor, place_id)
+        return await bookings.policies(actor_of(request), place_id)
 
     @put("/places/{place_id:int}/booking-policies", opt=PLACE_MANAGER)
     async def set_policies(
         self,
         bookings: Bookings,
-        actor: Me,
+        request: Caller,
         place_id: FromPath[int],
         data: JSONBody[PoliciesUpdate],
     ) -> list[PolicyRead]:
         """Replace the booking policies of the place."""
-        return await bookings.set_policies(actor, place_id, data)
+        return await bookings.set_policies(actor_of(request), place_id, data)
 
 
 CONTROLLERS = [AvailabilityController, BookingController, BookingManagerController]

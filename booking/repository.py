@@ -9,9 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     CursorResult,
+    DateTime,
     Executable,
+    Integer,
+    Select,
     and_,
     bindparam,
     func,
@@ -79,6 +83,84 @@ _INSERT_BOOKING = {
     for dialect, insert_of in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
 }
 _INSERT_ITEMS = insert(_ITEMS).returning(_ITEMS.c.resource_id, _ITEMS.c.id)
+
+
+def _insert_whole_booking() -> Select[Any]:
+    """PostgreSQL: a new booking, its items and its allocations in one statement.
+
+    Three data-modifying CTEs (one round trip instead of three): the booking row (nothing if
+    its reference is taken), an item per (resource, quantity) and an allocation per unit,
+    joined to their item by resource. Returns (booking id, item id, resource id) per item;
+    no row when the reference was taken (then nothing was written).
+    """
+    new_booking = (
+        postgresql_insert(_BOOKINGS)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in _BOOKINGS.c if c.name != "id"})
+        .on_conflict_do_nothing(index_elements=["reference"])
+        .returning(_BOOKINGS.c.id)
+        .cte("new_booking")
+    )
+    wanted = (
+        func.unnest(
+            bindparam("item_resources", type_=ARRAY(Integer)),
+            bindparam("item_quantities", type_=ARRAY(Integer)),
+        )
+        .table_valued("resource_id", "quantity")
+        .render_derived(name="wanted")
+    )
+    new_items = (
+        insert(_ITEMS)
+        .from_select(
+            ["booking_id", "resource_id", "quantity"],
+            sa_select(new_booking.c.id, wanted.c.resource_id, wanted.c.quantity).join_from(
+                new_booking, wanted, true()
+            ),
+        )
+        .returning(_ITEMS.c.id, _ITEMS.c.resource_id)
+        .cte("new_items")
+    )
+    taken = (
+        func.unnest(
+            bindparam("unit_resources", type_=ARRAY(Integer)),
+            bindparam("unit_ids", type_=ARRAY(Integer)),
+            bindparam("unit_blocked_until", type_=ARRAY(DateTime(timezone=True))),
+        )
+        .table_valued("resource_id", "unit_id", "blocked_until")
+        .render_derived(name="taken")
+    )
+    new_allocations = insert(_ALLOCATIONS).from_select(
+        [
+            "booking_id",
+            "item_id",
+            "resource_id",
+            "unit_id",
+            "starts_at",
+            "blocked_until",
+            "active",
+            "hold_expires_at",
+        ],
+        sa_select(
+            new_booking.c.id,
+            new_items.c.id,
+            taken.c.resource_id,
+            taken.c.unit_id,
+            bindparam("allocation_starts_at", type_=DateTime(timezone=True)),
+            taken.c.blocked_until,
+            true(),
+            bindparam("allocation_hold_expires_at", type_=DateTime(timezone=True)),
+        )
+        .join_from(new_booking, new_items, true())
+        .join(taken, taken.c.resource_id == new_items.c.resource_id),
+    )
+    return (
+        sa_select(new_booking.c.id, new_items.c.id, new_items.c.resource_id)
+        .join_from(new_booking, new_items, true())
+        .add_cte(new_allocations.cte("new_allocations"))
+    )
+
+
+_INSERT_WHOLE_BOOKING = _insert_whole_booking()
+_BOOKING_COLUMNS = tuple(c.name for c in _BOOKINGS.c if c.name != "id")
 _REVISION = sa_select(CatalogueRevision.__table__.c.value).where(  # type: ignore[attr-defined]
     CatalogueRevision.__table__.c.id == 1  # type: ignore[attr-defined]
 )
@@ -149,6 +231,62 @@ class BookingRepository:
         return (await self.session.exec(query)).first()
 
     # The hot path of a new booking: plain inserts, no unit-of-work bookkeeping.
+    async def insert_new_booking(
+        self,
+        booking: Booking,
+        items: Sequence[tuple[int, int]],
+        units: Mapping[int, Sequence[int]],
+        blocked_until: Mapping[int, datetime],
+    ) -> dict[int, int] | None:
+        """Insert a new booking with its items and the allocations of the given units.
+
+        ``items`` are (resource id, quantity); ``units`` the unit ids taken per resource,
+        blocked until ``blocked_until[resource]``. Returns the item ids by resource id, or
+        None (nothing written) when the booking's reference is taken, so the caller draws
+        another one without a savepoint. The exclusion constraint guards the allocations.
+        """
+        if self.dialect != "postgresql":
+            if not await self.insert_booking(booking):
+                return None
+            assert booking.id is not None
+            item_ids = await self.insert_items(booking.id, items)
+            await self.insert_allocations(
+                [
+                    {
+                        "booking_id": booking.id,
+                        "item_id": item_ids[rid],
+                        "resource_id": rid,
+                        "unit_id": unit_id,
+                        "starts_at": booking.starts_at,
+                        "blocked_until": blocked_until[rid],
+                        "active": True,
+                        "hold_expires_at": booking.hold_expires_at,
+                    }
+                    for rid, _ in items
+                    for unit_id in units[rid]
+                ]
+            )
+            return item_ids
+        taken = [(rid, unit_id) for rid, _ in items for unit_id in units[rid]]
+        rows = await self._core(
+            _INSERT_WHOLE_BOOKING,
+            {
+                **{name: getattr(booking, name) for name in _BOOKING_COLUMNS},
+                "item_resources": [rid for rid, _ in items],
+                "item_quantities": [quantity for _, quantity in items],
+                "unit_resources": [rid for rid, _ in taken],
+                "unit_ids": [unit_id for _, unit_id in taken],
+                "unit_blocked_until": [blocked_until[rid] for rid, _ in taken],
+                "allocation_starts_at": booking.starts_at,
+                "allocation_hold_expires_at": booking.hold_expires_at,
+            },
+        )
+        found: list[tuple[Any, ...]] = [tuple(row) for row in rows]  # (booking, item, resource)
+        if not found:
+            return None
+        booking.id = found[0][0]
+        return {resource_id: item_id for _, item_id, resource_id in found}
+
     async def insert_booking(self, booking: Booking) -> bool:
         """Insert a new booking and learn its id; False (nothing written) if its reference is
         taken, so the caller draws another one without a savepoint or an extra query."""

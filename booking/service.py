@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,7 +83,7 @@ from mutualab.errors import (
 from resources.hours import local_to_utc
 from resources.models import Place, Resource, ResourceUnit
 from resources.schedule import Span
-from resources.service import CatalogueService, open_spans_of
+from resources.service import CatalogueService
 
 MAX_AVAILABILITY_DAYS = 31
 MAX_AGENDA_DAYS = 62
@@ -126,6 +125,9 @@ class Context:
     open_spans: list[Span]
     blackouts: dict[int, list[Span]]
     manager: bool
+    # The revision of a kept catalogue copy used without reading the counter first: the unit
+    # lock confirms it (then None) or the booking starts over from a fresh copy.
+    unconfirmed_revision: int | None = None
 
     def buffer(self, resource_id: int) -> timedelta:
         """The cool-down after a booking of ``resource_id``."""
@@ -143,6 +145,10 @@ class NewBooking:
     items: Items
     units: dict[int, list[ResourceUnit]]  # the locked units of each resource
     picked: dict[int, list[int]]  # resource id -> unit ids allocated
+
+
+class _StaleCopy(Exception):
+    """The kept catalogue copy a booking started from is older than the catalogue."""
 
 
 def new_reference() -> str:
@@ -313,8 +319,11 @@ class BookingService:
         start: datetime,
         end: datetime,
         place_id: int | None = None,
+        *,
+        confirm_later: bool = False,
     ) -> Context:
-        snapshot = await self._snapshot(resource_ids)
+        kept = self.snapshots.latest(resource_ids) if self.snapshots and confirm_later else None
+        snapshot = kept or await self._snapshot(resource_ids)
         place = snapshot.place
         if place_id is not None and place.id != place_id:
             raise _mixed_places()
@@ -330,9 +339,10 @@ class BookingService:
             resources=by_id,
             units={rid: snapshot.units[rid] for rid in by_id},
             policies={rid: effective_policy(policies, r, user_type) for rid, r in by_id.items()},
-            open_spans=open_spans_of(place, snapshot.weekly, snapshot.exceptions, first, last),
-            blackouts=await self.catalogue.blackout_spans(list(by_id), start, end),
+            open_spans=snapshot.open_spans(first, last),
+            blackouts=snapshot.blackouts_between(list(by_id), start, end),
             manager=actor.manages(place.id),
+            unconfirmed_revision=None if kept is None else kept.revision,
         )
 
     async def _revision(self) -> int | None:
@@ -379,6 +389,7 @@ class BookingService:
             policies=[detached(p) for p in await self.repo.policies_of(place.id)],
             weekly=weekly,
             exceptions=exceptions,
+            blackouts=await self.catalogue.blackout_spans(list(by_id)),
         )
         if self.snapshots is not None and revision is not None:
             self.snapshots.keep(snapshot)
@@ -544,7 +555,12 @@ class BookingService:
         takes. Lapsed holds elsewhere on the units are left to the sweep.
         """
         rids = [rid for rid, _ in items]
-        locked_ids = await self.catalogue.lock_units(rids)
+        lock = await self.catalogue.lock_units(rids)
+        if ctx.unconfirmed_revision is not None:
+            if lock.revision != ctx.unconfirmed_revision:
+                raise _StaleCopy
+            ctx.unconfirmed_revision = None
+        locked_ids = lock.units
         known = {u.id: u for units in ctx.units.values() for u in units}
         if all(uid in known for ids in locked_ids.values() for uid in ids):
             locked = {rid: [known[uid] for uid in ids] for rid, ids in locked_ids.items()}
@@ -639,16 +655,14 @@ class BookingService:
             created_at=now,
             updated_at=now,
         )
+        blocked_until = {rid: end + ctx.buffer(rid) for rid, _ in items}
         try:
             for _ in range(_REFERENCE_ATTEMPTS):
-                if await self.repo.insert_booking(booking):
+                if await self.repo.insert_new_booking(booking, items, picked, blocked_until):
                     break
                 booking.reference = new_reference()
             else:
                 raise ConflictError("Could not allocate a booking reference; try again.")
-            assert booking.id is not None
-            item_ids = await self.repo.insert_items(booking.id, items)
-            await self._allocate(ctx, booking, item_ids, picked)
         except IntegrityError as exc:
             raise self._lost_race(exc) from exc
         return NewBooking(booking, items, locked, picked)
@@ -828,19 +842,41 @@ class BookingService:
         items = self._items(data.items)
         self._check_range(data.starts_at, data.ends_at)
         booker = await self._booker(actor, data.organisation_id)
+        rids = [rid for rid, _ in items]
+        start, end = data.starts_at, data.ends_at
+        # First with the worker's kept copy of the catalogue, unread counter: the unit lock
+        # reads it. A copy found out of date, or a refusal decided on a copy not yet confirmed
+        # (and then found out of date), starts over from a fresh copy: nothing is written
+        # before the lock, so only a few reads are done twice.
         ctx = await self._context(
-            actor, [rid for rid, _ in items], booker.user_type_code, data.starts_at, data.ends_at
+            actor, rids, booker.user_type_code, start, end, confirm_later=True
         )
-        new = await self._book(
-            ctx,
-            booker,
-            items,
-            data.starts_at,
-            data.ends_at,
-            now,
-            notes=data.notes,
-            hold_minutes=data.hold_minutes,
-        )
+        try:
+            new = await self._book(
+                ctx,
+                booker,
+                items,
+                start,
+                end,
+                now,
+                notes=data.notes,
+                hold_minutes=data.hold_minutes,
+            )
+        except (_StaleCopy, AppError) as exc:
+            kept = ctx.unconfirmed_revision
+            if kept is None or (isinstance(exc, AppError) and await self._revision() == kept):
+                raise  # decided on a current catalogue
+            ctx = await self._context(actor, rids, booker.user_type_code, start, end)
+            new = await self._book(
+                ctx,
+                booker,
+                items,
+                start,
+                end,
+                now,
+                notes=data.notes,
+                hold_minutes=data.hold_minutes,
+            )
         return self._new_read(ctx, new)
 
     async def _expire_if_due(self, booking: Booking, now: datetime) -> None:
@@ -1165,21 +1201,18 @@ class BookingService:
         last: date,
         now: datetime,
     ) -> list[ResourceAvailability]:
-        """Slots of several resources of a place: one read of blackouts, one of bookings."""
+        """Slots of several resources of a place: one read of bookings."""
         if not plans:
             return []
-        place = snapshot.place
-        # Only a computation the memo does not hold needs them: worked out once, if at all.
-        open_spans = cache(
-            lambda: open_spans_of(
-                place, snapshot.weekly, snapshot.exceptions, first - _DAY, last + _DAY
-            )
-        )
+
+        # Only a computation the memo does not hold needs them (the copy keeps them too).
+        def open_spans() -> list[Span]:
+            return snapshot.open_spans(first - _DAY, last + _DAY)
 
         start = min(p.window.start for p in plans.values())
         horizon = max(p.window.end + p.duration + p.rules.buffer_after for p in plans.values())
         ids = list(plans)
-        blackouts = await self.catalogue.blackout_spans(ids, start, horizon)
+        blackouts = snapshot.blackouts_between(ids, start, horizon)
         busy = await self.repo.busy(ids, start, horizon, now)
         return [
             self._availability(

@@ -9,7 +9,8 @@ read instead of six. The counter is read *before* the rows are loaded, so a copy
 labelled older than what it holds (then it is reloaded once), never newer.
 
 The copies are detached, never added to a session and never changed: the booking domain
-reads them. Blackouts are dated, so they are still read per booking.
+reads them. They hold the resources' blackouts too (the triggers watch that table as well),
+so a booking reads no catalogue row but the counter.
 
 Computed availability is kept beside them (:class:`SlotMemo`), keyed by everything it is
 computed from, the rows read in the request's own transaction included.
@@ -19,7 +20,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import TypeVar
 
 from sqlmodel import SQLModel
@@ -27,10 +29,12 @@ from sqlmodel import SQLModel
 from booking.models import BookingPolicy
 from booking.schemas import SlotRead
 from resources.models import Place, Resource, ResourceUnit
-from resources.schedule import DayException, WeeklyOpening
+from resources.schedule import DayException, Span, WeeklyOpening
+from resources.service import open_spans_of
 
 MAX_PLACES = 2_000  # copies kept per worker; the least recently used goes first
 MAX_SLOT_ANSWERS = 512  # computed availabilities kept per worker (a week: ~100 kB)
+MAX_OPEN_RANGES = 64  # opening spans kept per copy (a few hundred bytes each)
 
 _Row = TypeVar("_Row", bound=SQLModel)
 
@@ -51,6 +55,30 @@ class PlaceSnapshot:
     policies: list[BookingPolicy]
     weekly: list[WeeklyOpening]
     exceptions: list[DayException]
+    blackouts: dict[int, list[Span]]  # by resource id, each by start
+    # Opening spans already worked out, by local date range: bookings of a day ask again and
+    # again, and working them out (holidays, time zone) cost a booking ~3% of its time.
+    _open: dict[tuple[date, date], list[Span]] = field(default_factory=dict, compare=False)
+
+    def open_spans(self, first: date, last: date) -> list[Span]:
+        """When the place is open on local dates [first, last), as UTC spans (do not change)."""
+        spans = self._open.get((first, last))
+        if spans is None:
+            if len(self._open) >= MAX_OPEN_RANGES:
+                self._open.clear()
+            spans = self._open[first, last] = open_spans_of(
+                self.place, self.weekly, self.exceptions, first, last
+            )
+        return spans
+
+    def blackouts_between(
+        self, resource_ids: Sequence[int], start: datetime, end: datetime
+    ) -> dict[int, list[Span]]:
+        """The blackouts of these resources overlapping [start, end), by start."""
+        return {
+            rid: [b for b in self.blackouts.get(rid, ()) if b.start < end and b.end > start]
+            for rid in resource_ids
+        }
 
     @property
     def dated(self) -> bool:
@@ -109,6 +137,16 @@ class SnapshotCache:
         place_id = self._place_of.get(resource_ids[0]) if resource_ids else None
         snapshot = self.find_place(place_id, revision) if place_id is not None else None
         return snapshot if snapshot is not None and snapshot.covers(resource_ids) else None
+
+    def latest(self, resource_ids: Sequence[int]) -> PlaceSnapshot | None:
+        """The kept copy holding all these resources, whatever its revision: the caller must
+        confirm the revision later in its transaction (see BookingService.create)."""
+        place_id = self._place_of.get(resource_ids[0]) if resource_ids else None
+        snapshot = self._places.get(place_id) if place_id is not None else None
+        if place_id is None or snapshot is None or not snapshot.covers(resource_ids):
+            return None
+        self._places.move_to_end(place_id)
+        return snapshot
 
     def find_place(self, place_id: int, revision: int) -> PlaceSnapshot | None:
         """The copy of a place, if it is of ``revision``."""

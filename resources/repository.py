@@ -14,7 +14,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mutualab.accounts.models import Training
-from resources.models import Blackout, OpeningHour, Place, PlaceException, Resource, ResourceUnit
+from resources.models import (
+    Blackout,
+    CatalogueRevision,
+    OpeningHour,
+    Place,
+    PlaceException,
+    Resource,
+    ResourceUnit,
+)
 from resources.schedule import Span
 
 _B = Blackout.__table__.c  # type: ignore[attr-defined]
@@ -27,17 +35,37 @@ _BLACKOUT_RANGES = (
     )
     .order_by(_B.starts_at)
 )
+_BLACKOUTS_OF = (
+    sa_select(_B.resource_id, _B.starts_at, _B.ends_at)
+    .where(_B.resource_id.in_(bindparam("resource_ids", expanding=True)))
+    .order_by(_B.starts_at)
+)
 
 _U = ResourceUnit.__table__.c  # type: ignore[attr-defined]
+_REVISION = CatalogueRevision.__table__.c  # type: ignore[attr-defined]
 # Locks (FOR UPDATE, PostgreSQL) in ascending id order, the same order for every writer, so
 # writers that lock several resources never deadlock; SQLite ignores the clause (its writers
-# are serialised by BEGIN IMMEDIATE).
+# are serialised by BEGIN IMMEDIATE). The catalogue counter comes in the same round trip: a
+# booking that used a kept catalogue copy learns here, under the locks, whether it was current.
 _LOCK_UNITS = (
-    sa_select(_U.id, _U.resource_id, _U.position)
+    sa_select(
+        _U.id,
+        _U.resource_id,
+        _U.position,
+        sa_select(_REVISION.value).where(_REVISION.id == 1).scalar_subquery().label("revision"),
+    )
     .where(_U.resource_id.in_(bindparam("resource_ids", expanding=True)), _U.active)
     .order_by(_U.id)
-    .with_for_update()
+    .with_for_update(of=ResourceUnit.__table__)  # type: ignore[attr-defined]
 )
+
+
+@dataclass(frozen=True)
+class LockedUnits:
+    """The active units of some resources, locked: their ids by position, per resource."""
+
+    units: dict[int, list[int]]
+    revision: int | None  # the catalogue counter (None: no unit or no counter row)
 
 
 @dataclass(frozen=True)
@@ -364,20 +392,20 @@ class CatalogueRepository:
             result[row.resource_id].append(row)
         return result
 
-    async def lock_active_units(self, resource_ids: Sequence[int]) -> dict[int, list[int]]:
-        """Lock the active units of each resource; their ids by position.
-
-        One statement built once, plain rows: every booking runs it.
-        """
+    async def lock_active_units(self, resource_ids: Sequence[int]) -> LockedUnits:
+        """Lock the active units of each resource; their ids by position, and the catalogue
+        counter. One statement built once, plain rows: every booking runs it."""
         result: dict[int, list[int]] = {rid: [] for rid in resource_ids}
+        revision: int | None = None
         if resource_ids:
             connection = await self.session.connection()
-            rows = await connection.execute(
-                _LOCK_UNITS, {"resource_ids": sorted(set(resource_ids))}
-            )
-            for unit_id, resource_id, _ in sorted(rows, key=lambda row: (row[1], row[2])):
+            rows = (
+                await connection.execute(_LOCK_UNITS, {"resource_ids": sorted(set(resource_ids))})
+            ).all()
+            for unit_id, resource_id, _, _ in sorted(rows, key=lambda row: (row[1], row[2])):
                 result[resource_id].append(unit_id)
-        return result
+            revision = rows[0].revision if rows else None
+        return LockedUnits(result, revision)
 
     async def units_by_ids(self, unit_ids: Sequence[int]) -> dict[int, ResourceUnit]:
         """Units by id."""
@@ -389,18 +417,23 @@ class CatalogueRepository:
         return {row.id: row for row in rows.all() if row.id is not None}
 
     async def blackout_ranges(
-        self, resource_ids: Sequence[int], start: datetime, end: datetime
+        self,
+        resource_ids: Sequence[int],
+        start: datetime | None = None,
+        end: datetime | None = None,
     ) -> dict[int, list[Span]]:
-        """Blackout spans of several resources overlapping [start, end), by start.
-
-        Every booking and availability request asks: one statement built once, plain rows.
-        """
+        """Blackout spans of several resources overlapping [start, end) (all of them without
+        bounds), by start. One statement built once, plain rows."""
         result: dict[int, list[Span]] = {rid: [] for rid in resource_ids}
         if resource_ids:
             connection = await self.session.connection()
+            ids = sorted(set(resource_ids))
             rows = await connection.execute(
-                _BLACKOUT_RANGES,
-                {"resource_ids": sorted(set(resource_ids)), "start": start, "end": end},
+                *(
+                    (_BLACKOUTS_OF, {"resource_ids": ids})
+                    if start is None or end is None
+                    else (_BLACKOUT_RANGES, {"resource_ids": ids, "start": start, "end": end})
+                )
             )
             for resource_id, starts_at, ends_at in rows:
                 result[resource_id].append(Span(starts_at, ends_at))

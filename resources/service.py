@@ -20,7 +20,7 @@ from resources.models import (
     ResourceUnit,
 )
 from resources.opendata import PlaceRecord
-from resources.repository import CatalogueRepository, PlaceFilter, ResourceFilter
+from resources.repository import CatalogueRepository, LockedUnits, PlaceFilter, ResourceFilter
 from resources.schedule import DayException, Span, WeeklyOpening
 from resources.schemas import (
     BlackoutCreate,
@@ -469,17 +469,22 @@ class CatalogueService:
         return weekly, [exception_of(row) for row in exceptions]
 
     async def blackout_spans(
-        self, resource_ids: Sequence[int], start: datetime, end: datetime
+        self,
+        resource_ids: Sequence[int],
+        start: datetime | None = None,
+        end: datetime | None = None,
     ) -> dict[int, list[Span]]:
-        """Maintenance windows of several resources overlapping [start, end)."""
+        """Maintenance windows of several resources overlapping [start, end) (all of them
+        without bounds), by start."""
         return await self.repo.blackout_ranges(resource_ids, start, end)
 
     async def units_of(self, resource_ids: Sequence[int]) -> dict[int, list[ResourceUnit]]:
         """Active units of each resource by position."""
         return await self.repo.active_units_of(resource_ids)
 
-    async def lock_units(self, resource_ids: Sequence[int]) -> dict[int, list[int]]:
-        """Lock the active units of each resource (id order); their ids by position."""
+    async def lock_units(self, resource_ids: Sequence[int]) -> LockedUnits:
+        """Lock the active units of each resource (id order); their ids by position, and the
+        catalogue counter as it is under the locks."""
         return await self.repo.lock_active_units(resource_ids)
 
     async def units_by_ids(self, unit_ids: Sequence[int]) -> dict[int, ResourceUnit]:

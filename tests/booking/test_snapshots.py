@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from booking.snapshots import PlaceSnapshot, SnapshotCache
 from mutualab.db import Database
 from mutualab.settings import Settings
-from resources.models import Place, Resource
+from resources.models import Blackout, Place, Resource
 from tests.support.accounts import make_user
 from tests.support.booking import Fablab, MutableClock, book, booking_client, make_fablab, paris
 
@@ -28,6 +28,7 @@ WATCHED = (
     "opening_hour",
     "place_exception",
     "booking_policy",
+    "blackout",
 )
 
 
@@ -71,6 +72,10 @@ async def test_every_watched_table_moves_the_revision(
         "booking_policy": (
             "INSERT INTO booking_policy (place_id, requires_approval) VALUES (:place, true)"
         ),
+        "blackout": (  # only the counter matters here, not the instants
+            "INSERT INTO blackout (resource_id, starts_at, ends_at, reason) "
+            "VALUES (:printer, '2027-03-10 08:00:00', '2027-03-10 10:00:00', 'révision')"
+        ),
     }
     ids = {"place": lab.place_id, "printer": lab.printer, "laser": lab.laser}
     assert set(changes) == set(WATCHED)
@@ -105,6 +110,32 @@ async def test_the_next_booking_sees_every_change(
     assert refused.status_code == 409 and refused.json()["code"] == "outside_opening_hours", (
         refused.text
     )
+
+    # A maintenance window through the API, then one behind its back (SQL).
+    maintenance = await api.post(
+        f"/api/resources/{lab.printer}/blackouts",
+        json={
+            "starts_at": paris(2027, 3, 9, 14).isoformat(),
+            "ends_at": paris(2027, 3, 9, 16).isoformat(),
+            "reason": "Révision",
+        },
+        headers=admin_headers,
+    )
+    assert maintenance.status_code == 201, maintenance.text
+    blocked = await book(api, alice, lab.printer, paris(2027, 3, 9, 15), paris(2027, 3, 9, 16))
+    assert blocked.status_code == 409 and blocked.json()["code"] == "blackout", blocked.text
+    async with database.engine.begin() as connection:
+        await connection.execute(
+            insert(Blackout.__table__),  # type: ignore[attr-defined]
+            {
+                "resource_id": lab.printer,
+                "starts_at": paris(2027, 3, 2, 16),
+                "ends_at": paris(2027, 3, 2, 18),
+                "reason": "panne",
+            },
+        )
+    broken = await book(api, alice, lab.printer, paris(2027, 3, 2, 16), paris(2027, 3, 2, 17))
+    assert broken.status_code == 409 and broken.json()["code"] == "blackout", broken.text
 
     # Approval required, through the API.
     policies = await api.put(
@@ -160,6 +191,7 @@ def _snapshot(place_id: int, revision: int, resource_ids: list[int]) -> PlaceSna
         policies=[],
         weekly=[],
         exceptions=[],
+        blackouts={},
     )
 
 
