@@ -111,6 +111,14 @@ async def test_the_next_booking_sees_every_change(
         refused.text
     )
 
+    # Open again: a copy that would refuse must not have the last word.
+    reopened = await api.delete(
+        f"/api/places/{lab.place_id}/exceptions/2027-03-03", headers=admin_headers
+    )
+    assert reopened.status_code == 204, reopened.text
+    accepted = await book(api, alice, lab.printer, paris(2027, 3, 3, 10), paris(2027, 3, 3, 11))
+    assert accepted.status_code == 201, accepted.text
+
     # A maintenance window through the API, then one behind its back (SQL).
     maintenance = await api.post(
         f"/api/resources/{lab.printer}/blackouts",
