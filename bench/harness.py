@@ -517,9 +517,8 @@ async def postgres_version(url: str) -> str:
 def cpu_probe() -> float:
     """Milliseconds of CPU a fixed pure-Python loop takes (the best of three).
 
-    Printed with every run: on a shared virtual machine the same loop was seen to take from
-    450 to 780 ms from one minute to the next, so figures of different runs compare only
-    beside it.
+    Printed with every run: on a shared virtual machine a fixed loop was seen to take 446 ms,
+    then 779 ms, within minutes, so figures of different runs compare only beside it.
     """
     best = math.inf
     for _ in range(3):
