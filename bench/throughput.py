@@ -207,7 +207,9 @@ def statements_per_booking(url: str, token: str, slots: Slots) -> list[str]:
 def shape(statement: str) -> str:
     """A statement in a few words: its verb and the tables it names."""
     verb = statement.split(None, 1)[0].upper()
-    tables = dict.fromkeys(re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(?!OF\b)(\w+)", statement, re.I))
+    tables = dict.fromkeys(
+        re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(?!OF\b)(\w+)", statement, re.I)
+    )
     return f"{verb} {', '.join(tables)}".strip()
 
 

@@ -65,7 +65,11 @@ async def _connection(session: AsyncSession | AsyncConnection) -> AsyncConnectio
 
 
 def _actor(
-    user: Row[Any] | Row[Any, Any, Any, Any, Any, Any] | User, roles: Iterable[tuple[Any, Any]], *, can_write: bool, via: str
+    user: Row[Any] | Row[Any, Any, Any, Any, Any, Any] | User,
+    roles: Iterable[tuple[Any, Any]],
+    *,
+    can_write: bool,
+    via: str,
 ) -> Actor:
     assert user.id is not None
     places: set[int] = set()
