@@ -1,0 +1,155 @@
+"""What managers see and set: a place's agenda and its booking policies."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from booking.models import (
+    ACTIVE_STATUSES,
+    BookingPolicy,
+)
+from booking.rules import (
+    day_window,
+)
+from booking.schemas import (
+    Agenda,
+    AgendaDay,
+    AgendaEntry,
+    OrganisationRef,
+    PersonRead,
+    PoliciesUpdate,
+    PolicyRead,
+)
+from booking.service.bookings import BookingsPart
+from booking.service.kernel import (
+    MAX_AGENDA_DAYS,
+)
+from mutualab.auth.actor import Actor
+from mutualab.errors import (
+    ForbiddenError,
+    InvalidInputError,
+)
+from resources.models import Place
+
+
+class AgendaPart(BookingsPart):
+    """A place's agenda and booking policies, for its managers."""
+
+    # manager views ------------------------------------------------------------------------
+    async def _managed_place(self, actor: Actor, place_id: int) -> Place:
+        place = await self.catalogue.require_place(place_id)
+        if not actor.manages(place_id):
+            raise ForbiddenError(
+                "Only the managers of this place may do this.", code="not_a_manager"
+            )
+        return place
+
+    async def agenda(
+        self,
+        actor: Actor,
+        place_id: int,
+        first: date | None,
+        last: date | None,
+        include_cancelled: bool = False,
+    ) -> Agenda:
+        """A place's bookings day by day (a week by default), with who booked."""
+        place = await self._managed_place(actor, place_id)
+        tz = ZoneInfo(place.timezone)
+        now = self.clock()
+        first = first or now.astimezone(tz).date()
+        last = last or first + timedelta(days=7)
+        if last <= first or (last - first).days > MAX_AGENDA_DAYS:
+            raise InvalidInputError(
+                f"'to' must be after 'from', at most {MAX_AGENDA_DAYS} days later.",
+                field="to",
+                code="invalid_range",
+            )
+        window = day_window(first, last, tz)
+        statuses = None if include_cancelled else list(ACTIVE_STATUSES)
+        rows, _ = await self.repo.page(
+            place_id=place_id, start=window.start, end=window.end, statuses=statuses, limit=5000
+        )
+        rows = [r for r in rows if include_cancelled or self.status_of(r, now) != "expired"]
+        reads = await self.reads(rows)
+        users = await self.repo.users([r.booker_user_id for r in rows])
+        organisations = await self.repo.organisations(
+            [r.organisation_id for r in rows if r.organisation_id is not None]
+        )
+        days: dict[date, list[AgendaEntry]] = {
+            first + timedelta(days=n): [] for n in range((last - first).days)
+        }
+        for row, read in zip(rows, reads, strict=True):
+            user = users[row.booker_user_id]
+            organisation = (
+                organisations.get(row.organisation_id) if row.organisation_id is not None else None
+            )
+            entry = AgendaEntry(
+                booking=read,
+                booker=PersonRead(
+                    user_id=row.booker_user_id, display_name=user.display_name, email=user.email
+                ),
+                organisation=(
+                    OrganisationRef(id=row.organisation_id, name=organisation.name)
+                    if organisation is not None and row.organisation_id is not None
+                    else None
+                ),
+            )
+            day = max(first, row.starts_at.astimezone(tz).date())
+            days.setdefault(day, []).append(entry)
+        return Agenda(
+            place_id=place_id,
+            timezone=tz.key,
+            days=[AgendaDay(date=d, entries=e) for d, e in sorted(days.items())],
+        )
+
+    async def policies(self, actor: Actor, place_id: int) -> list[PolicyRead]:
+        """The booking policies of a place."""
+        await self._managed_place(actor, place_id)
+        return [
+            PolicyRead.model_validate(p, from_attributes=True)
+            for p in await self.repo.policies_of(place_id)
+        ]
+
+    async def set_policies(
+        self, actor: Actor, place_id: int, data: PoliciesUpdate
+    ) -> list[PolicyRead]:
+        """Replace the booking policies of a place."""
+        await self._managed_place(actor, place_id)
+        resources = {
+            r.id
+            for r in (
+                await self.catalogue.resources_by_ids(
+                    [p.resource_id for p in data.policies if p.resource_id is not None]
+                )
+            ).values()
+            if r.place_id == place_id
+        }
+        codes = await self.repo.user_type_codes()
+        seen: set[tuple[int | None, str | None]] = set()
+        for index, policy in enumerate(data.policies):
+            if policy.resource_id is not None and policy.resource_id not in resources:
+                raise InvalidInputError(
+                    f"Resource {policy.resource_id} is not a resource of this place.",
+                    field=f"policies[{index}].resource_id",
+                    code="resource_not_found",
+                )
+            if policy.user_type_code is not None and policy.user_type_code not in codes:
+                raise InvalidInputError(
+                    f"Unknown user type {policy.user_type_code!r}.",
+                    field=f"policies[{index}].user_type_code",
+                    code="unknown_user_type",
+                )
+            key = (policy.resource_id, policy.user_type_code)
+            if key in seen:
+                raise InvalidInputError(
+                    "Two policies have the same resource and user type.",
+                    field=f"policies[{index}]",
+                    code="duplicate_policy",
+                )
+            seen.add(key)
+        await self.repo.replace_policies(
+            place_id,
+            [BookingPolicy(place_id=place_id, **p.model_dump()) for p in data.policies],
+        )
+        return await self.policies(actor, place_id)

@@ -1,0 +1,533 @@
+"""The booking service's core: who books what, the catalogue copy, rule checks, unit
+allocation and the insert of one booking."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+
+from booking.availability import Problem, Reason, check_booking
+from booking.events import BookingChange, BookingEvent, BookingListener
+from booking.models import (
+    Booking,
+)
+from booking.repository import BookingRepository, BusyRow, is_exclusion_violation
+from booking.rules import (
+    MAX_BOOKING,
+    SHAPE_REASONS,
+    effective_policy,
+    free_units,
+    minutes,
+    problem_error,
+    slot_rules,
+    week_of,
+)
+from booking.schemas import (
+    BookingRead,
+    ItemRead,
+    ItemRequest,
+)
+from booking.service.kernel import (
+    _DAY,
+    _REFERENCE_ATTEMPTS,
+    Booker,
+    Context,
+    Items,
+    NewBooking,
+    _columns,
+    _local,
+    _mixed_places,
+    _problems,
+    _StaleCopy,
+    new_reference,
+)
+from booking.snapshots import PlaceSnapshot, SnapshotCache, detached
+from mutualab.accounts.certifications import holds_valid_certification
+from mutualab.auth.actor import Actor
+from mutualab.clock import Clock
+from mutualab.errors import (
+    AppError,
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+)
+from resources.models import Place, ResourceUnit
+from resources.service import CatalogueService
+
+
+class BookingBase:
+    """Who books what, under which rules, on which units (the parts below build on it)."""
+
+    def __init__(
+        self,
+        repository: BookingRepository,
+        catalogue: CatalogueService,
+        clock: Clock,
+        listeners: Sequence[BookingListener] = (),
+        snapshots: SnapshotCache | None = None,
+    ) -> None:
+        self.repo = repository
+        self.catalogue = catalogue
+        self.clock = clock
+        # The worker's catalogue copies (see booking.snapshots); None reads them every time.
+        self.snapshots = snapshots
+        # Hook for other domains (billing): called in this transaction, see booking.events.
+        self.listeners = tuple(listeners)
+
+    async def _notify(
+        self,
+        booking_ids: Sequence[int],
+        status: BookingChange,
+        now: datetime,
+        actor: Actor | None = None,
+        by_place: bool = False,
+        reason: str = "",
+    ) -> None:
+        for booking_id in booking_ids:
+            event = BookingEvent(
+                booking_id=booking_id,
+                status=status,
+                at=now,
+                actor_user_id=actor.user_id if actor is not None else None,
+                by_place=by_place,
+                reason=reason,
+            )
+            for listener in self.listeners:
+                await listener.booking_changed(self.repo.session, event)
+
+    # who and what ---------------------------------------------------------------
+    async def _booker(self, actor: Actor, organisation_id: int | None) -> Booker:
+        if actor.user_id is None:
+            raise ForbiddenError(
+                "Bookings are made by a user account, not an admin token.",
+                code="user_account_required",
+            )
+        if organisation_id is None:
+            return Booker(actor.user_id, None, actor.user_type_code)
+        organisation = await self.repo.organisation(organisation_id)
+        if organisation is None or not actor.member_of(organisation_id):
+            raise ForbiddenError(
+                "You may only book on behalf of an organisation you are a member of.",
+                code="not_a_member",
+            )
+        return Booker(actor.user_id, organisation_id, organisation.user_type_code)
+
+    async def _viewer_type(self, actor: Actor, organisation_id: int | None) -> str:
+        if organisation_id is None:
+            return actor.user_type_code
+        organisation = await self.repo.organisation(organisation_id)
+        if organisation is None or not actor.member_of(organisation_id):
+            raise ForbiddenError("You are not a member of this organisation.", code="not_a_member")
+        return organisation.user_type_code
+
+    @staticmethod
+    def _items(requested: Sequence[ItemRequest]) -> Items:
+        seen: set[int] = set()
+        for index, item in enumerate(requested):
+            if item.quantity <= 0:
+                raise InvalidInputError(
+                    f"The quantity must be at least 1, not {item.quantity}.",
+                    field=f"items[{index}].quantity",
+                    code=Reason.INVALID_QUANTITY,
+                )
+            if item.resource_id in seen:
+                raise InvalidInputError(
+                    "Each resource may appear once; add up the quantities.",
+                    field=f"items[{index}].resource_id",
+                    code="duplicate_resource",
+                )
+            seen.add(item.resource_id)
+        return sorted((item.resource_id, item.quantity) for item in requested)
+
+    @staticmethod
+    def _check_range(start: datetime, end: datetime) -> None:
+        if end <= start:
+            raise InvalidInputError(
+                "The end must be after the start.", field="ends_at", code=Reason.END_BEFORE_START
+            )
+        if end - start > MAX_BOOKING:
+            raise InvalidInputError(
+                f"A booking lasts at most {MAX_BOOKING.days} days.",
+                field="ends_at",
+                code=Reason.TOO_LONG,
+            )
+
+    async def _context(
+        self,
+        actor: Actor,
+        resource_ids: Sequence[int],
+        user_type: str,
+        start: datetime,
+        end: datetime,
+        place_id: int | None = None,
+        *,
+        confirm_later: bool = False,
+    ) -> Context:
+        kept = self.snapshots.latest(resource_ids) if self.snapshots and confirm_later else None
+        snapshot = kept or await self._snapshot(resource_ids)
+        place = snapshot.place
+        if place_id is not None and place.id != place_id:
+            raise _mixed_places()
+        assert place.id is not None
+        tz = ZoneInfo(place.timezone)
+        first = start.astimezone(tz).date() - _DAY
+        last = end.astimezone(tz).date() + 2 * _DAY
+        by_id = {rid: snapshot.resources[rid] for rid in resource_ids}
+        policies = snapshot.policies
+        return Context(
+            place=place,
+            tz=tz,
+            resources=by_id,
+            units={rid: snapshot.units[rid] for rid in by_id},
+            policies={rid: effective_policy(policies, r, user_type) for rid, r in by_id.items()},
+            open_spans=snapshot.open_spans(first, last),
+            blackouts=snapshot.blackouts_between(list(by_id), start, end),
+            manager=actor.manages(place.id),
+            unconfirmed_revision=None if kept is None else kept.revision,
+        )
+
+    async def _revision(self) -> int | None:
+        """The catalogue counter, when this service keeps copies and the row is there."""
+        return None if self.snapshots is None else await self.repo.catalogue_revision()
+
+    async def _snapshot(self, resource_ids: Sequence[int]) -> PlaceSnapshot:
+        """The place of these bookable resources (``resource_not_found``, ``mixed_places``)."""
+        revision = await self._revision()
+        if self.snapshots is not None and revision is not None:
+            found = self.snapshots.find(resource_ids, revision)
+            if found is not None:
+                return found
+        _, places = await self.catalogue.bookable(resource_ids)
+        if len(places) > 1:
+            raise _mixed_places()
+        [place] = places.values()
+        return await self._load_snapshot(place, revision)
+
+    async def _place_snapshot(self, place_id: int) -> PlaceSnapshot:
+        """An active place's catalogue (``place_not_found``)."""
+        revision = await self._revision()
+        if self.snapshots is not None and revision is not None:
+            found = self.snapshots.find_place(place_id, revision)
+            if found is not None:
+                return found
+        return await self._load_snapshot(await self.catalogue.active_place(place_id), revision)
+
+    async def _load_snapshot(self, place: Place, revision: int | None) -> PlaceSnapshot:
+        """A place as it is now: all its active resources, their units, rules and hours.
+
+        Kept for the next requests when ``revision`` was read before loading it.
+        """
+        assert place.id is not None
+        everything = await self.catalogue.active_resources_of(place.id)
+        by_id = {r.id: detached(r) for r in everything if r.id is not None}
+        units = await self.catalogue.units_of(list(by_id))
+        weekly, exceptions = await self.catalogue.schedule_of(place.id)
+        snapshot = PlaceSnapshot(
+            revision=-1 if revision is None else revision,
+            place=detached(place),
+            resources=by_id,
+            units={rid: [detached(u) for u in found] for rid, found in units.items()},
+            policies=[detached(p) for p in await self.repo.policies_of(place.id)],
+            weekly=weekly,
+            exceptions=exceptions,
+            blackouts=await self.catalogue.blackout_spans(list(by_id)),
+        )
+        if self.snapshots is not None and revision is not None:
+            self.snapshots.keep(snapshot)
+        return snapshot
+
+    # rules ----------------------------------------------------------------------
+    def _check(
+        self, ctx: Context, items: Items, start: datetime, end: datetime, now: datetime
+    ) -> list[tuple[int, int, list[Problem]]]:
+        """Problems of each item, raising at once for a malformed request."""
+        found = []
+        for index, (rid, quantity) in enumerate(items):
+            resource = ctx.resources[rid]
+            problems = check_booking(
+                start,
+                end,
+                quantity,
+                capacity=len(ctx.units[rid]),
+                open_spans=ctx.open_spans,
+                busy=(),
+                blackouts=ctx.blackouts.get(rid, []),
+                rules=slot_rules(resource, ctx.policies[rid]),
+                now=now,
+                tz=ctx.tz,
+            )
+            shape = [p for p in problems if p.code in SHAPE_REASONS]
+            if shape:
+                field = "ends_at" if shape[0].code == Reason.END_BEFORE_START else None
+                raise problem_error(
+                    shape[0],
+                    field=field or f"items[{index}].quantity",
+                    extra={"resource_id": rid, "capacity": len(ctx.units[rid])},
+                )
+            found.append((index, rid, problems))
+        return found
+
+    async def _check_rules(
+        self,
+        ctx: Context,
+        booker: Booker,
+        items: Items,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> None:
+        checked = self._check(ctx, items, start, end, now)
+        day = start.astimezone(ctx.tz).date()
+        for rid, _ in items:
+            training = ctx.resources[rid].required_training_id
+            if training is not None and not await holds_valid_certification(
+                self.repo.session, booker.user_id, training, day
+            ):
+                raise ForbiddenError(
+                    f"{ctx.resources[rid].name} needs a training certification valid on "
+                    f"{day.isoformat()}.",
+                    code="training_required",
+                    extra={"resource_id": rid, "training_id": training},
+                )
+        for _, rid, problems in checked:
+            if problems:
+                raise problem_error(
+                    problems[0], extra={"resource_id": rid, "problems": _problems(problems)}
+                )
+
+    async def _check_quota(
+        self,
+        ctx: Context,
+        booker: Booker,
+        items: Items,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        exclude_booking_id: int | None = None,
+    ) -> None:
+        quotas: dict[int | None, int] = {}
+        for rid, _ in items:
+            policy = ctx.policies[rid]
+            if policy.weekly_quota_minutes is not None:
+                scope = policy.quota_resource_id
+                current = quotas.get(scope)
+                quota = policy.weekly_quota_minutes
+                quotas[scope] = quota if current is None else min(current, quota)
+        if not quotas:
+            return
+        who = (
+            f"organisation:{booker.organisation_id}"
+            if booker.organisation_id is not None
+            else f"user:{booker.user_id}"
+        )
+        await self.repo.lock_quota(f"quota:{ctx.place.id}:{who}")
+        monday, week = week_of(start, ctx.tz)
+        wanted = minutes(start, end)
+        assert ctx.place.id is not None
+        for scope, quota in sorted(quotas.items(), key=lambda kv: (kv[0] is not None, kv[0] or 0)):
+            used = await self.repo.minutes_booked(
+                place_id=ctx.place.id,
+                booker_user_id=booker.user_id,
+                organisation_id=booker.organisation_id,
+                resource_id=scope,
+                start=week.start,
+                end=week.end,
+                now=now,
+                exclude_booking_id=exclude_booking_id,
+            )
+            if used + wanted > quota:
+                remaining = max(0, quota - used)
+                raise ConflictError(
+                    f"This booking needs {wanted} minutes but only {remaining} remain of the "
+                    f"weekly quota of {quota} minutes (week of {monday.isoformat()}).",
+                    code="quota_exceeded",
+                    extra={
+                        "quota_minutes": quota,
+                        "used_minutes": used,
+                        "remaining_minutes": remaining,
+                        "requested_minutes": wanted,
+                        "week_of": monday.isoformat(),
+                        "resource_id": scope,
+                    },
+                )
+
+    # allocation -------------------------------------------------------------------
+    def _choose(
+        self,
+        ctx: Context,
+        items: Items,
+        units: dict[int, list[ResourceUnit]],
+        busy: Sequence[BusyRow],
+        start: datetime,
+        end: datetime,
+    ) -> dict[int, list[int]]:
+        """Free units for each item, lowest position first, or ``slot_unavailable``."""
+        picked: dict[int, list[int]] = {}
+        for rid, quantity in items:
+            ids = [u.id for u in units[rid] if u.id is not None]
+            free = free_units(
+                ids, [(u, s, e) for r, u, s, e in busy if r == rid], start, end + ctx.buffer(rid)
+            )
+            if len(free) < quantity:
+                raise ConflictError(
+                    f"{ctx.resources[rid].name}: {quantity} unit(s) requested, "
+                    f"{len(free)} free for the whole range.",
+                    code=Reason.SLOT_UNAVAILABLE,
+                    extra={"resource_id": rid, "free_units": len(free)},
+                )
+            picked[rid] = free[:quantity]
+        return picked
+
+    def _latest(self, ctx: Context, items: Items, end: datetime) -> datetime:
+        return max(end + ctx.buffer(rid) for rid, _ in items)
+
+    async def _lock_and_pick(
+        self,
+        ctx: Context,
+        items: Items,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        exclude_booking_id: int | None = None,
+    ) -> tuple[dict[int, list[ResourceUnit]], dict[int, list[int]]]:
+        """Lock the units (id order), release lapsed holds in the way, pick free units.
+
+        This is the check that decides: it runs under the locks every writer of these units
+        takes. Lapsed holds elsewhere on the units are left to the sweep.
+        """
+        rids = [rid for rid, _ in items]
+        lock = await self.catalogue.lock_units(rids)
+        if ctx.unconfirmed_revision is not None:
+            if lock.revision != ctx.unconfirmed_revision:
+                raise _StaleCopy
+            ctx.unconfirmed_revision = None
+        locked_ids = lock.units
+        known = {u.id: u for units in ctx.units.values() for u in units}
+        if all(uid in known for ids in locked_ids.values() for uid in ids):
+            locked = {rid: [known[uid] for uid in ids] for rid, ids in locked_ids.items()}
+        else:  # a unit added since the catalogue copy was read: load them all (already locked)
+            locked = await self.catalogue.units_of(rids)
+        rows = await self.repo.overlapping(
+            rids, start, self._latest(ctx, items, end), exclude_booking_id
+        )
+        lapsed = [b for *_, b, hold in rows if hold is not None and hold <= now]
+        if lapsed:
+            await self._notify(await self.repo.expire_holds(lapsed, now), "expired", now)
+        busy = [(r, u, s, e) for r, u, s, e, _, hold in rows if hold is None or hold > now]
+        return locked, self._choose(ctx, items, locked, busy, start, end)
+
+    async def _allocate(
+        self,
+        ctx: Context,
+        booking: Booking,
+        item_ids: dict[int, int],
+        picked: dict[int, list[int]],
+    ) -> None:
+        assert booking.id is not None
+        await self.repo.insert_allocations(
+            [
+                {
+                    "booking_id": booking.id,
+                    "item_id": item_id,
+                    "resource_id": rid,
+                    "unit_id": unit_id,
+                    "starts_at": booking.starts_at,
+                    "blocked_until": booking.ends_at + ctx.buffer(rid),
+                    "active": True,
+                    "hold_expires_at": booking.hold_expires_at,
+                }
+                for rid, item_id in item_ids.items()
+                for unit_id in picked[rid]
+            ]
+        )
+
+    @staticmethod
+    def _lost_race(exc: IntegrityError) -> AppError:
+        if is_exclusion_violation(exc):
+            return ConflictError(
+                "Someone booked these units a moment ago.", code=Reason.SLOT_UNAVAILABLE
+            )
+        raise exc
+
+    def _needs_approval(self, ctx: Context, items: Items) -> bool:
+        return not ctx.manager and any(ctx.policies[rid].requires_approval for rid, _ in items)
+
+    async def _book(
+        self,
+        ctx: Context,
+        booker: Booker,
+        items: Items,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        *,
+        notes: str = "",
+        hold_minutes: int | None = None,
+        series_id: int | None = None,
+    ) -> NewBooking:
+        """Check and insert one booking.
+
+        A lost race on the exclusion constraint becomes ``slot_unavailable`` and leaves the
+        transaction unusable: a caller that goes on after a refusal (a series) wraps each
+        call in a savepoint of its own.
+        """
+        await self._check_rules(ctx, booker, items, start, end, now)
+        await self._check_quota(ctx, booker, items, start, end, now)
+        locked, picked = await self._lock_and_pick(ctx, items, start, end, now)
+        if self._needs_approval(ctx, items):
+            status, hold = "pending_approval", None
+        elif hold_minutes is not None:
+            status, hold = "held", now + timedelta(minutes=hold_minutes)
+        else:
+            status, hold = "confirmed", None
+        assert ctx.place.id is not None
+        booking = Booking(
+            reference=new_reference(),
+            place_id=ctx.place.id,
+            booker_user_id=booker.user_id,
+            organisation_id=booker.organisation_id,
+            user_type_code=booker.user_type_code,
+            status=status,
+            hold_expires_at=hold,
+            starts_at=start,
+            ends_at=end,
+            series_id=series_id,
+            notes=notes,
+            created_at=now,
+            updated_at=now,
+        )
+        blocked_until = {rid: end + ctx.buffer(rid) for rid, _ in items}
+        try:
+            for _ in range(_REFERENCE_ATTEMPTS):
+                if await self.repo.insert_new_booking(booking, items, picked, blocked_until):
+                    break
+                booking.reference = new_reference()
+            else:
+                raise ConflictError("Could not allocate a booking reference; try again.")
+        except IntegrityError as exc:
+            raise self._lost_race(exc) from exc
+        return NewBooking(booking, items, locked, picked)
+
+    def _new_read(self, ctx: Context, new: NewBooking) -> BookingRead:
+        """The read of a booking just inserted, from what the insert already knows."""
+        labels = {u.id: u.label for units in new.units.values() for u in units}
+        return BookingRead.model_validate(
+            {
+                **_columns(new.booking, BookingRead),
+                "timezone": ctx.tz.key,
+                "local_starts_at": _local(new.booking.starts_at, ctx.tz),
+                "local_ends_at": _local(new.booking.ends_at, ctx.tz),
+                "items": [
+                    ItemRead(
+                        resource_id=rid,
+                        resource_name=ctx.resources[rid].name,
+                        quantity=quantity,
+                        units=[labels[unit_id] for unit_id in new.picked[rid]],
+                    )
+                    for rid, quantity in new.items
+                ],
+            }
+        )
