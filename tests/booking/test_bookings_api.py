@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from booking.repository import BookingRepository
-from booking.service import BookingService
+from booking.service import Booker, BookingService
+from mutualab.auth.actor import Actor
 from mutualab.db import Database
 from mutualab.settings import Settings
 from resources.repository import CatalogueRepository
@@ -526,3 +528,37 @@ async def test_dst_days_keep_local_wall_times(
     assert autumn.status_code == 201, autumn.text
     assert autumn.json()["starts_at"] == "2027-10-31T09:00:00Z"  # CET again, UTC+1
     assert autumn.json()["local_ends_at"] == "2027-10-31T12:00:00+01:00"
+
+
+async def test_a_unit_added_after_the_catalogue_was_read_is_locked_and_used(
+    api: Client, lab: Fablab, database: Database, clock: MutableClock, backend: str
+) -> None:
+    """The catalogue copy is read before the units are locked; a unit that appears in between
+    (another transaction commits it) is still locked, allocated and labelled right."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers: no unit can appear inside a booking's transaction")
+    alice = await make_user(database, "alice@example.org")
+    taken = await book(api, alice, lab.printer, TUESDAY_2PM, TUESDAY_3PM)
+    assert taken.status_code == 201, taken.text  # the printer's only unit is busy then
+    actor = Actor(user_id=alice.user_id, via="api_token")
+    async with database.writer() as session, session.begin():
+        service = BookingService(
+            BookingRepository(session), CatalogueService(CatalogueRepository(session)), clock
+        )
+        ctx = await service._context(actor, [lab.printer], "citizen", TUESDAY_2PM, TUESDAY_3PM)
+        async with database.engine.begin() as other:
+            await other.execute(
+                text(
+                    "INSERT INTO resource_unit (resource_id, position, label, active) "
+                    "VALUES (:resource, 2, 'n°2', true)"
+                ),
+                {"resource": lab.printer},
+            )
+        booker = Booker(alice.user_id, None, "citizen")
+        new = await service._book(
+            ctx, booker, [(lab.printer, 1)], TUESDAY_2PM, TUESDAY_3PM, clock()
+        )
+        read = service._new_read(ctx, new)
+    assert [item.units for item in read.items] == [["n°2"]]
+    again = await book(api, alice, lab.printer, TUESDAY_2PM, TUESDAY_3PM)
+    assert again.status_code == 409  # both units are taken now
