@@ -43,7 +43,6 @@ from booking.models import (
 )
 from booking.rules import MAX_BLOCKED
 from mutualab.accounts.models import Organisation, User, UserType
-from resources.models import CatalogueRevision
 
 Row = Booking | BookingItem | BookingAllocation | BookingPolicy | BookingSeries
 # (resource_id, unit_id, starts_at, blocked_until) of an allocation that blocks its unit.
@@ -161,9 +160,6 @@ def _insert_whole_booking() -> Select[Any]:
 
 _INSERT_WHOLE_BOOKING = _insert_whole_booking()
 _BOOKING_COLUMNS = tuple(c.name for c in _BOOKINGS.c if c.name != "id")
-_REVISION = sa_select(CatalogueRevision.__table__.c.value).where(  # type: ignore[attr-defined]
-    CatalogueRevision.__table__.c.id == 1  # type: ignore[attr-defined]
-)
 
 
 def _overlap_params(
@@ -250,22 +246,7 @@ class BookingRepository:
                 return None
             assert booking.id is not None
             item_ids = await self.insert_items(booking.id, items)
-            await self.insert_allocations(
-                [
-                    {
-                        "booking_id": booking.id,
-                        "item_id": item_ids[rid],
-                        "resource_id": rid,
-                        "unit_id": unit_id,
-                        "starts_at": booking.starts_at,
-                        "blocked_until": blocked_until[rid],
-                        "active": True,
-                        "hold_expires_at": booking.hold_expires_at,
-                    }
-                    for rid, _ in items
-                    for unit_id in units[rid]
-                ]
-            )
+            await self.insert_allocations(booking, item_ids, units, blocked_until)
             return item_ids
         taken = [(rid, unit_id) for rid, _ in items for unit_id in units[rid]]
         rows = await self._core(
@@ -307,9 +288,33 @@ class BookingRepository:
         )
         return {row.resource_id: row.id for row in rows}
 
-    async def insert_allocations(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert allocation rows (column name -> value); the exclusion constraint guards them."""
-        await self._core(insert(_ALLOCATIONS), list(rows))
+    async def insert_allocations(
+        self,
+        booking: Booking,
+        item_ids: Mapping[int, int],
+        units: Mapping[int, Sequence[int]],
+        blocked_until: Mapping[int, datetime],
+    ) -> None:
+        """Allocate ``units[resource]`` to the booking's item of each resource in ``item_ids``,
+        blocked until ``blocked_until[resource]``; the exclusion constraint guards them."""
+        assert booking.id is not None
+        await self._core(
+            insert(_ALLOCATIONS),
+            [
+                {
+                    "booking_id": booking.id,
+                    "item_id": item_id,
+                    "resource_id": rid,
+                    "unit_id": unit_id,
+                    "starts_at": booking.starts_at,
+                    "blocked_until": blocked_until[rid],
+                    "active": True,
+                    "hold_expires_at": booking.hold_expires_at,
+                }
+                for rid, item_id in item_ids.items()
+                for unit_id in units[rid]
+            ],
+        )
 
     async def items_of(self, booking_ids: Sequence[int]) -> dict[int, list[BookingItem]]:
         """Items of each booking, by resource id."""
@@ -548,11 +553,6 @@ class BookingRepository:
         return await self.session.get(BookingSeries, series_id)
 
     # policies ---------------------------------------------------------------
-    async def catalogue_revision(self) -> int | None:
-        """The catalogue's change counter (None if its row is missing: then nothing is kept)."""
-        value: int | None = (await self._core(_REVISION)).scalar()
-        return value
-
     async def policies_of(self, place_id: int) -> list[BookingPolicy]:
         """The booking policies of a place."""
         rows = await self.session.exec(

@@ -134,9 +134,8 @@ class SnapshotCache:
 
     def find(self, resource_ids: Sequence[int], revision: int) -> PlaceSnapshot | None:
         """The copy holding all these resources, if it is of ``revision``."""
-        place_id = self._place_of.get(resource_ids[0]) if resource_ids else None
-        snapshot = self.find_place(place_id, revision) if place_id is not None else None
-        return snapshot if snapshot is not None and snapshot.covers(resource_ids) else None
+        snapshot = self.latest(resource_ids)
+        return snapshot if snapshot is not None and snapshot.revision == revision else None
 
     def latest(self, resource_ids: Sequence[int]) -> PlaceSnapshot | None:
         """The kept copy holding all these resources, whatever its revision: the caller must

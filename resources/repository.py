@@ -26,23 +26,18 @@ from resources.models import (
 from resources.schedule import Span
 
 _B = Blackout.__table__.c  # type: ignore[attr-defined]
-_BLACKOUT_RANGES = (
-    sa_select(_B.resource_id, _B.starts_at, _B.ends_at)
-    .where(
-        _B.resource_id.in_(bindparam("resource_ids", expanding=True)),
-        _B.starts_at < bindparam("end"),
-        _B.ends_at > bindparam("start"),
-    )
-    .order_by(_B.starts_at)
-)
 _BLACKOUTS_OF = (
     sa_select(_B.resource_id, _B.starts_at, _B.ends_at)
     .where(_B.resource_id.in_(bindparam("resource_ids", expanding=True)))
     .order_by(_B.starts_at)
 )
+_BLACKOUT_RANGES = _BLACKOUTS_OF.where(
+    _B.starts_at < bindparam("end"), _B.ends_at > bindparam("start")
+)
 
 _U = ResourceUnit.__table__.c  # type: ignore[attr-defined]
 _REVISION = CatalogueRevision.__table__.c  # type: ignore[attr-defined]
+_REVISION_VALUE = sa_select(_REVISION.value).where(_REVISION.id == 1)
 # Locks (FOR UPDATE, PostgreSQL) in ascending id order, the same order for every writer, so
 # writers that lock several resources never deadlock; SQLite ignores the clause (its writers
 # are serialised by BEGIN IMMEDIATE). The catalogue counter comes in the same round trip: a
@@ -52,7 +47,7 @@ _LOCK_UNITS = (
         _U.id,
         _U.resource_id,
         _U.position,
-        sa_select(_REVISION.value).where(_REVISION.id == 1).scalar_subquery().label("revision"),
+        _REVISION_VALUE.scalar_subquery().label("revision"),
     )
     .where(_U.resource_id.in_(bindparam("resource_ids", expanding=True)), _U.active)
     .order_by(_U.id)
@@ -392,6 +387,13 @@ class CatalogueRepository:
             result[row.resource_id].append(row)
         return result
 
+    async def catalogue_revision(self) -> int | None:
+        """The catalogue's change counter (None if its row is missing: then nothing is kept)."""
+        value: int | None = (
+            await (await self.session.connection()).execute(_REVISION_VALUE)
+        ).scalar()
+        return value
+
     async def lock_active_units(self, resource_ids: Sequence[int]) -> LockedUnits:
         """Lock the active units of each resource; their ids by position, and the catalogue
         counter. One statement built once, plain rows: every booking runs it."""
@@ -427,14 +429,12 @@ class CatalogueRepository:
         result: dict[int, list[Span]] = {rid: [] for rid in resource_ids}
         if resource_ids:
             connection = await self.session.connection()
-            ids = sorted(set(resource_ids))
-            rows = await connection.execute(
-                *(
-                    (_BLACKOUTS_OF, {"resource_ids": ids})
-                    if start is None or end is None
-                    else (_BLACKOUT_RANGES, {"resource_ids": ids, "start": start, "end": end})
-                )
-            )
+            params: dict[str, Any] = {"resource_ids": sorted(set(resource_ids))}
+            statement = _BLACKOUTS_OF
+            if start is not None and end is not None:
+                statement = _BLACKOUT_RANGES
+                params.update(start=start, end=end)
+            rows = await connection.execute(statement, params)
             for resource_id, starts_at, ends_at in rows:
                 result[resource_id].append(Span(starts_at, ends_at))
         return result

@@ -482,6 +482,11 @@ class CatalogueService:
         """Active units of each resource by position."""
         return await self.repo.active_units_of(resource_ids)
 
+    async def revision(self) -> int | None:
+        """The catalogue's change counter, moved by every change a booking checks (None if
+        its row is missing)."""
+        return await self.repo.catalogue_revision()
+
     async def lock_units(self, resource_ids: Sequence[int]) -> LockedUnits:
         """Lock the active units of each resource (id order); their ids by position, and the
         catalogue counter as it is under the locks."""

@@ -191,7 +191,7 @@ class BookingBase:
 
     async def _revision(self) -> int | None:
         """The catalogue counter, when this service keeps copies and the row is there."""
-        return None if self.snapshots is None else await self.repo.catalogue_revision()
+        return None if self.snapshots is None else await self.catalogue.revision()
 
     async def _snapshot(self, resource_ids: Sequence[int]) -> PlaceSnapshot:
         """The place of these bookable resources (``resource_not_found``, ``mixed_places``)."""
@@ -426,22 +426,8 @@ class BookingBase:
         item_ids: dict[int, int],
         picked: dict[int, list[int]],
     ) -> None:
-        assert booking.id is not None
         await self.repo.insert_allocations(
-            [
-                {
-                    "booking_id": booking.id,
-                    "item_id": item_id,
-                    "resource_id": rid,
-                    "unit_id": unit_id,
-                    "starts_at": booking.starts_at,
-                    "blocked_until": booking.ends_at + ctx.buffer(rid),
-                    "active": True,
-                    "hold_expires_at": booking.hold_expires_at,
-                }
-                for rid, item_id in item_ids.items()
-                for unit_id in picked[rid]
-            ]
+            booking, item_ids, picked, ctx.blocked_until(booking.ends_at, item_ids)
         )
 
     @staticmethod
@@ -499,7 +485,7 @@ class BookingBase:
             created_at=now,
             updated_at=now,
         )
-        blocked_until = {rid: end + ctx.buffer(rid) for rid, _ in items}
+        blocked_until = ctx.blocked_until(end, [rid for rid, _ in items])
         try:
             for _ in range(_REFERENCE_ATTEMPTS):
                 if await self.repo.insert_new_booking(booking, items, picked, blocked_until):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,6 +75,10 @@ class Context:
     def buffer(self, resource_id: int) -> timedelta:
         """The cool-down after a booking of ``resource_id``."""
         return timedelta(minutes=self.resources[resource_id].buffer_minutes)
+
+    def blocked_until(self, end: datetime, resource_ids: Iterable[int]) -> dict[int, datetime]:
+        """Until when a booking ending at ``end`` holds each resource's units (cool-down)."""
+        return {rid: end + self.buffer(rid) for rid in resource_ids}
 
 
 Items = list[tuple[int, int]]  # (resource_id, quantity), sorted by resource id

@@ -7,7 +7,7 @@ credential with its user, joined to the user's roles (managed places and organis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, literal, select, union_all
@@ -60,6 +60,11 @@ _BY_SESSION = (
 _BY_USER = select(*_ROLE_COLUMNS).where(_ROLES.c.user_id == bindparam("user_id"))
 
 
+def _roles(rows: Sequence[Any]) -> list[tuple[Any, Any]]:
+    """The (target, role) pairs of the rows of a credential joined to its user's roles."""
+    return [(row.target, row.role) for row in rows]
+
+
 async def _connection(session: AsyncSession | AsyncConnection) -> AsyncConnection:
     return await session.connection() if isinstance(session, AsyncSession) else session
 
@@ -106,8 +111,7 @@ async def actor_for_api_token(session: AsyncSession | AsyncConnection, token: st
     if not rows:
         return None
     user = rows[0]
-    roles = [(row.target, row.role) for row in rows]
-    return _actor(user, roles, can_write=user.scope == "read_write", via="api_token")
+    return _actor(user, _roles(rows), can_write=user.scope == "read_write", via="api_token")
 
 
 async def actor_for_session(
@@ -122,4 +126,4 @@ async def actor_for_session(
     rows = (await connection.execute(_BY_SESSION, {"user_id": user_id})).all()
     if not rows or rows[0].session_version != version:
         return None
-    return _actor(rows[0], [(row.target, row.role) for row in rows], can_write=True, via="session")
+    return _actor(rows[0], _roles(rows), can_write=True, via="session")
