@@ -29,7 +29,8 @@ import httpx
 from litestar import Litestar
 from pydantic import SecretStr
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import Pool
 from sqlmodel import select
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -353,8 +354,10 @@ def fresh_database(prefix: str, *, keep: bool = False) -> Iterator[tuple[Postgre
 
 
 @contextmanager
-def served(url: str, workers: int) -> Iterator[tuple[str, int]]:
+def served(url: str, workers: int, pool_size: int = 20) -> Iterator[tuple[str, int]]:
     """``mutualab serve --workers N`` on a free local port; yields its base URL and pid.
+
+    Each worker keeps ``pool_size`` database connections (and as many overflow ones).
 
     The server's log goes to MUTUALAB_SERVER_LOG, else to a temporary file shown on failure.
     """
@@ -362,7 +365,7 @@ def served(url: str, workers: int) -> Iterator[tuple[str, int]]:
     log = Path(os.environ.setdefault("MUTUALAB_SERVER_LOG", str(default_log)))
     port = free_port()
     # Without the access log, as behind a reverse proxy that keeps one (docs/deploy.md).
-    process = start_server(local_socket(url), port, workers, access_log=False)
+    process = start_server(local_socket(url), port, workers, access_log=False, pool_size=pool_size)
     base = f"http://127.0.0.1:{port}"
     try:
         asyncio.run(_until_ready(base, process))
@@ -460,19 +463,28 @@ def in_process_app(url: str) -> Litestar:
 
 @contextmanager
 def sql_log() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
-    """Every statement (with its parameters) SQLAlchemy sends while the block runs."""
+    """Every statement (with its parameters) sent to PostgreSQL while the block runs, as the
+    driver sees them: SQLAlchemy's, those run on the driver's connection (mutualab.driver),
+    ``BEGIN`` and ``COMMIT`` included."""
     seen: list[tuple[str, tuple[Any, ...]]] = []
+    watched: list[Any] = []
 
-    def listen(
-        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
-    ) -> None:
-        seen.append((statement, tuple(parameters or ())))
+    def log(query: Any) -> None:
+        seen.append((query.query, tuple(query.args or ())))
 
-    event.listen(Engine, "before_cursor_execute", listen)
+    def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        driver = record.driver_connection
+        if all(driver is not other for other in watched):
+            driver.add_query_logger(log)
+            watched.append(driver)
+
+    event.listen(Pool, "checkout", checked_out)
     try:
         yield seen
     finally:
-        event.remove(Engine, "before_cursor_execute", listen)
+        event.remove(Pool, "checkout", checked_out)
+        for driver in watched:
+            driver.remove_query_logger(log)
 
 
 # records ------------------------------------------------------------------------------------

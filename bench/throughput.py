@@ -54,6 +54,9 @@ from tests.support.served import seed
 WORKERS = (1, 2)
 CLIENTS = (8, 32)
 MACHINES = 100
+# Database connections per worker: one per client, so that even a single worker serving every
+# client never opens and closes overflow connections (docs/deploy.md, connection pools).
+POOL = max(CLIENTS)
 BOOKING = timedelta(hours=1)
 
 
@@ -91,7 +94,7 @@ def api_run(
     async def post(http: httpx.AsyncClient, _: int) -> httpx.Response:
         return await http.post("/api/bookings", json=booking_body(slots))
 
-    with served(url, workers) as (base, pid):
+    with served(url, workers, POOL) as (base, pid):
         return asyncio.run(
             run_load(
                 base,
@@ -227,7 +230,7 @@ def wrk_runs(
     for number, (workers, clients) in enumerate((w, c) for w in WORKERS for c in CLIENTS):
         # Each run (and its warm-up) books its own days: no slot is asked for twice.
         start = first + timedelta(days=60 + 6 * number)
-        with served(url, workers) as (base, _):
+        with served(url, workers, POOL) as (base, _):
             wrk.run(base, machines, tokens[:clients], start, clients, 3)
             result = wrk.run(
                 base, machines, tokens[:clients], start + timedelta(days=3), clients, seconds
@@ -281,9 +284,9 @@ def main() -> int:
         statements = statements_per_booking(url, tokens[0], slots)
         verbs = Counter(statement.split(None, 1)[0].upper() for statement in statements)
         say(
-            f"SQL per POST /api/bookings (in-process, SQLAlchemy): {len(statements)} "
-            f"({', '.join(f'{verb} {n}' for verb, n in verbs.most_common())}), "
-            "plus BEGIN/COMMIT"
+            f"SQL per POST /api/bookings (in-process, as the driver sent it, BEGIN/COMMIT "
+            f"included): {len(statements)} "
+            f"({', '.join(f'{verb} {n}' for verb, n in verbs.most_common())})"
         )
         for number, statement in enumerate(statements, 1):
             print(f"  {number:2d}. {shape(statement)}")
@@ -312,7 +315,7 @@ def main() -> int:
             parameters = (
                 f"{args.requests} timed requests per run after {args.warmup} warm-up, "
                 f"budget {args.budget:.0f} s, {MACHINES} single-unit machines, 1-hour bookings, "
-                "pool 20+20 connections per worker; then wrk -t2 for "
+                f"pool {POOL}+{POOL} connections per worker; then wrk -t2 for "
                 f"{args.wrk_seconds} s per run after a 3 s warm-up"
             )
             record("throughput.py", context, parameters, figures, args.note)

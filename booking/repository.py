@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +44,7 @@ from booking.models import (
 )
 from booking.rules import MAX_BLOCKED
 from mutualab.accounts.models import Organisation, User, UserType
+from mutualab.driver import Statement, fetch
 
 Row = Booking | BookingItem | BookingAllocation | BookingPolicy | BookingSeries
 # (resource_id, unit_id, starts_at, blocked_until) of an allocation that blocks its unit.
@@ -159,6 +161,30 @@ def _insert_whole_booking() -> Select[Any]:
 
 
 _INSERT_WHOLE_BOOKING = _insert_whole_booking()
+# PostgreSQL: lock, check and insert in one call (migration 0007 explains the outcomes).
+_BOOK_UNITS = Statement.of(
+    text(
+        "SELECT outcome, booking_id, reference, resource_id, unit_id, free_units FROM book_units("
+        ":resource_ids, :quantities, :blocked_until, :earliest, :now, :revision, :references, "
+        ":place_id, :booker_user_id, :organisation_id, :user_type_code, :status, "
+        ":hold_expires_at, :starts_at, :ends_at, :series_id, :notes)"
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BookOutcome:
+    """What ``book_units`` decided: ``booked``, ``stale``, ``lapsed``, ``unavailable`` or
+    ``reference_taken``."""
+
+    outcome: str
+    booking_id: int | None = None
+    reference: str | None = None
+    units: tuple[tuple[int, int], ...] = ()  # (resource id, unit id) allocated, when booked
+    resource_id: int | None = None  # the resource short of units, when unavailable
+    free_units: int = 0
+
+
 _BOOKING_COLUMNS = tuple(c.name for c in _BOOKINGS.c if c.name != "id")
 
 
@@ -267,6 +293,59 @@ class BookingRepository:
             return None
         booking.id = found[0][0]
         return {resource_id: item_id for _, item_id, resource_id in found}
+
+    async def book_units(
+        self,
+        booking: Booking,
+        items: Sequence[tuple[int, int]],
+        blocked_until: Mapping[int, datetime],
+        now: datetime,
+        revision: int | None,
+        references: Sequence[str],
+    ) -> BookOutcome:
+        """PostgreSQL: lock the units, check, pick and insert a new booking in one call.
+
+        ``revision`` is the catalogue counter the caller's copy was read at (None: already
+        confirmed); ``references`` are tried in order. ``booking`` gets its id and reference
+        when booked. The exclusion constraint guards the allocations as in every other path.
+        """
+        rows = await fetch(
+            self.session,
+            _BOOK_UNITS,
+            {
+                "resource_ids": [rid for rid, _ in items],
+                "quantities": [quantity for _, quantity in items],
+                "blocked_until": [blocked_until[rid] for rid, _ in items],
+                "earliest": booking.starts_at - MAX_BLOCKED,
+                "now": now,
+                "revision": revision,
+                "references": list(references),
+                "place_id": booking.place_id,
+                "booker_user_id": booking.booker_user_id,
+                "organisation_id": booking.organisation_id,
+                "user_type_code": booking.user_type_code,
+                "status": booking.status,
+                "hold_expires_at": booking.hold_expires_at,
+                "starts_at": booking.starts_at,
+                "ends_at": booking.ends_at,
+                "series_id": booking.series_id,
+                "notes": booking.notes,
+            },
+        )
+        first = rows[0]
+        if first["outcome"] != "booked":
+            return BookOutcome(
+                first["outcome"],
+                resource_id=first["resource_id"],
+                free_units=first["free_units"] or 0,
+            )
+        booking.id, booking.reference = first["booking_id"], first["reference"]
+        return BookOutcome(
+            "booked",
+            booking_id=booking.id,
+            reference=booking.reference,
+            units=tuple((row["resource_id"], row["unit_id"]) for row in rows),
+        )
 
     async def insert_booking(self, booking: Booking) -> bool:
         """Insert a new booking and learn its id; False (nothing written) if its reference is

@@ -186,23 +186,36 @@ async def test_the_database_refuses_overlaps_by_itself(
 async def test_a_lost_race_is_a_409_not_a_500(
     api: Client, lab: Fablab, database: Database, backend: str
 ) -> None:
-    """Fool the application's check (an allocation filed under another resource): the
-    exclusion constraint still refuses, and the API answers 409 ``slot_unavailable``."""
+    """A writer the booking's check cannot see wins: its allocation of the printer is not
+    committed yet, and it took no lock on the unit (foreign-key checks off, as a careless bulk
+    load would run). The exclusion constraint makes the booking wait for it, then refuses:
+    409 ``slot_unavailable``, not a 500."""
     if backend != "postgresql":
         pytest.skip("the exclusion constraint exists on PostgreSQL only")
     alice, bob = await people(database, 2)
     decoy = (await book(api, alice, lab.room, paris(2027, 3, 2, 14), paris(2027, 3, 2, 15))).json()
-    async with database.engine.begin() as conn:
-        await conn.execute(
+    async with database.engine.connect() as other:
+        await other.execute(text("SET LOCAL session_replication_role = replica"))
+        await other.execute(
             text(
                 """
-                UPDATE booking_allocation
-                SET unit_id = (SELECT id FROM resource_unit WHERE resource_id = :printer)
-                WHERE booking_id = :booking
+                INSERT INTO booking_allocation
+                    (booking_id, item_id, resource_id, unit_id, starts_at, blocked_until, active)
+                SELECT booking_id, item_id, :printer,
+                       (SELECT id FROM resource_unit WHERE resource_id = :printer),
+                       starts_at, blocked_until, true
+                FROM booking_allocation WHERE booking_id = :booking
                 """
             ),
             {"printer": lab.printer, "booking": decoy["id"]},
         )
-    response = await book(api, bob, lab.printer, paris(2027, 3, 2, 14), paris(2027, 3, 2, 15))
+        racing = asyncio.create_task(
+            book(api, bob, lab.printer, paris(2027, 3, 2, 14), paris(2027, 3, 2, 15))
+        )
+        await asyncio.sleep(0.5)
+        assert not racing.done()  # held by the constraint until the other writer decides
+        await other.commit()
+        response = await racing
     assert response.status_code == 409, response.text
     assert response.json()["code"] == "slot_unavailable"
+    assert await overlapping_active_ranges(database) == 0

@@ -94,13 +94,13 @@ async def seed(url: str, users: int) -> tuple[int, int, list[str]]:
 
 
 def start_server(
-    url: str, port: int, workers: int = 2, *, access_log: bool = True
+    url: str, port: int, workers: int = 2, *, access_log: bool = True, pool_size: int = 20
 ) -> subprocess.Popen[bytes]:
-    """``mutualab serve`` with ``workers`` worker processes."""
+    """``mutualab serve`` with ``workers`` worker processes of ``pool_size`` connections."""
     env = {
         **os.environ,
         "MUTUALAB_DATABASE_URL": url,
-        "MUTUALAB_DATABASE_POOL_SIZE": "20",
+        "MUTUALAB_DATABASE_POOL_SIZE": str(pool_size),
         "MUTUALAB_SECRET_KEY": "stress-bench-secret-key-not-used-elsewhere-0123456789",
     }
     command = [sys.executable, "-m", "mutualab", "serve", "--host", "127.0.0.1"]

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, literal, select, union_all
+from sqlalchemy import and_, bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mutualab.accounts.models import ApiToken, Membership, PlaceManager, User
 from mutualab.auth.actor import Actor
 from mutualab.auth.tokens import digest
+from mutualab.driver import Statement, fetch
 
 SESSION_USER_KEY = "uid"
 SESSION_VERSION_KEY = "sv"
@@ -52,6 +53,7 @@ _BY_TOKEN = (
         _USABLE,
     )
 )
+_BY_TOKEN_DRIVER = Statement.of(_BY_TOKEN)  # every API request runs it (mutualab.driver)
 _BY_SESSION = (
     select(*_USER_COLUMNS, _users.session_version, *_ROLE_COLUMNS)
     .select_from(_WITH_ROLES)
@@ -62,7 +64,7 @@ _BY_USER = select(*_ROLE_COLUMNS).where(_ROLES.c.user_id == bindparam("user_id")
 
 def _roles(rows: Sequence[Any]) -> list[tuple[Any, Any]]:
     """The (target, role) pairs of the rows of a credential joined to its user's roles."""
-    return [(row.target, row.role) for row in rows]
+    return [(row["target"], row["role"]) for row in rows]
 
 
 async def _connection(session: AsyncSession | AsyncConnection) -> AsyncConnection:
@@ -70,13 +72,14 @@ async def _connection(session: AsyncSession | AsyncConnection) -> AsyncConnectio
 
 
 def _actor(
-    user: Row[Any] | Row[Any, Any, Any, Any, Any, Any] | User,
+    user_id: int,
+    user_type_code: str,
+    is_admin: bool,
     roles: Iterable[tuple[Any, Any]],
     *,
     can_write: bool,
     via: str,
 ) -> Actor:
-    assert user.id is not None
     places: set[int] = set()
     organisations: dict[int, str] = {}
     for target, role in roles:
@@ -85,9 +88,9 @@ def _actor(
         elif role is not None:
             organisations[target] = role
     return Actor(
-        user_id=user.id,
-        user_type_code=user.user_type_code,
-        is_admin=user.is_platform_admin,
+        user_id=user_id,
+        user_type_code=user_type_code,
+        is_admin=is_admin,
         managed_place_ids=frozenset(places),
         organisation_roles=organisations,
         can_write=can_write,
@@ -100,18 +103,32 @@ async def actor_for_user(
 ) -> Actor:
     """The actor of a loaded user, with the places they manage and their organisations."""
     connection = await _connection(session)
-    roles = await connection.execute(_BY_USER, {"user_id": user.id})
-    return _actor(user, roles.tuples(), can_write=can_write, via=via)
+    assert user.id is not None
+    return _actor(
+        user.id,
+        user.user_type_code,
+        user.is_platform_admin,
+        _roles((await connection.execute(_BY_USER, {"user_id": user.id})).mappings().all()),
+        can_write=can_write,
+        via=via,
+    )
 
 
 async def actor_for_api_token(session: AsyncSession | AsyncConnection, token: str) -> Actor | None:
     """The actor behind an API token, or None if it is unknown, revoked or its user gone."""
     connection = await _connection(session)
-    rows = (await connection.execute(_BY_TOKEN, {"digest": digest(token)})).all()
+    rows = await fetch(connection, _BY_TOKEN_DRIVER, {"digest": digest(token)})
     if not rows:
         return None
     user = rows[0]
-    return _actor(user, _roles(rows), can_write=user.scope == "read_write", via="api_token")
+    return _actor(
+        user["id"],
+        user["user_type_code"],
+        user["is_platform_admin"],
+        _roles(rows),
+        can_write=user["scope"] == "read_write",
+        via="api_token",
+    )
 
 
 async def actor_for_session(
@@ -123,7 +140,15 @@ async def actor_for_session(
     if not isinstance(user_id, int) or not isinstance(version, int):
         return None
     connection = await _connection(session)
-    rows = (await connection.execute(_BY_SESSION, {"user_id": user_id})).all()
-    if not rows or rows[0].session_version != version:
+    rows = (await connection.execute(_BY_SESSION, {"user_id": user_id})).mappings().all()
+    if not rows or rows[0]["session_version"] != version:
         return None
-    return _actor(rows[0], _roles(rows), can_write=True, via="session")
+    user = rows[0]
+    return _actor(
+        user["id"],
+        user["user_type_code"],
+        user["is_platform_admin"],
+        _roles(rows),
+        can_write=True,
+        via="session",
+    )

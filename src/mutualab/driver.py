@@ -1,0 +1,81 @@
+"""The hottest statements, run on the session's own asyncpg connection (PostgreSQL).
+
+Every booking request runs two statements: its credentials and the ``book_units()`` call.
+Through SQLAlchemy's execution layer each cost the worker about as much as in the database,
+and the adapter sends a ``BEGIN`` before the first and a ``COMMIT`` after the last. Run on
+the driver's connection of the same session, they skip that layer; and as the adapter begins
+its transaction lazily, at SQLAlchemy's first statement, a request whose only statements are
+these needs neither ``BEGIN`` nor ``COMMIT``.
+
+So only statements that are right on their own belong here: reads that need no snapshot shared
+with the rest of the request (credentials), and calls that are atomic by themselves
+(``book_units()``). Run after SQLAlchemy began the request's transaction, they are part of it.
+SQLite has no such layer to skip: there they go through SQLAlchemy as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Select, TextClause
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+_POSTGRESQL = asyncpg_dialect()  # type: ignore[no-untyped-call]
+_INTEGRITY_CLASS = "23"  # SQLSTATE class of constraint violations
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A Core statement and its PostgreSQL text, compiled once: ``$n`` in ``names`` order."""
+
+    statement: Select[Any] | TextClause
+    sql: str
+    names: tuple[str, ...]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, statement: Select[Any] | TextClause) -> Statement:
+        """Compile ``statement`` for asyncpg."""
+        compiled = statement.compile(dialect=_POSTGRESQL)
+        return cls(statement, str(compiled), tuple(compiled.positiontup or ()), compiled.params)
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments for ``params`` (literals of the statement filled in)."""
+        return [params[name] if name in params else self.defaults[name] for name in self.names]
+
+
+async def fetch(
+    session: AsyncSession | AsyncConnection, statement: Statement, params: Mapping[str, Any]
+) -> Sequence[Any]:
+    """The rows of ``statement``, each read by column name (``row["name"]``).
+
+    Errors come out as SQLAlchemy's would: ``IntegrityError`` for a violated constraint, and a
+    lost connection as a disconnect error (answered 503 by :mod:`mutualab.errors`), that
+    connection and every older pooled one thrown away.
+    """
+    connection = session if isinstance(session, AsyncConnection) else await session.connection()
+    if connection.dialect.name != "postgresql":
+        result = await connection.execute(statement.statement, dict(params))
+        return [row._mapping for row in result]
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert isinstance(driver, asyncpg.Connection)
+    try:
+        rows: list[Any] = await driver.fetch(statement.sql, *statement.arguments(params))
+    except Exception as error:
+        if str(getattr(error, "sqlstate", "")).startswith(_INTEGRITY_CLASS):
+            raise IntegrityError(statement.sql, None, error) from error
+        if not driver.is_closed():
+            raise DBAPIError(statement.sql, None, error) from error
+        # The database went away (restart, crash): what SQLAlchemy does on a disconnect. This
+        # connection is dropped (its transaction, if any, is over) and so is every pooled one
+        # opened before, which died with it; the next requests get fresh connections.
+        await connection.invalidate(error)
+        await connection.engine.dispose(close=False)
+        raise DBAPIError(statement.sql, None, error, connection_invalidated=True) from error
+    return rows

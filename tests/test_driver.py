@@ -1,0 +1,77 @@
+"""Statements run on the driver's own connection (mutualab.driver).
+
+They must read like SQLAlchemy's, fail like SQLAlchemy's (a violated constraint is an
+``IntegrityError``, a lost connection a disconnect that the pool recovers from), and be part of
+the session's transaction once SQLAlchemy began one, on their own before that.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Integer, bindparam, literal, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from mutualab.db import Database
+from mutualab.driver import Statement, fetch
+from mutualab.errors import is_database_unavailable
+
+SQUARE = Statement.of(
+    select(
+        (bindparam("number", type_=Integer) * bindparam("number", type_=Integer)).label("square"),
+        literal("fixed").label("word"),
+    )
+)
+SECOND_COUNTER = Statement.of(text("INSERT INTO catalogue_revision (id, value) VALUES (1, 0)"))
+BUMP = Statement.of(
+    text("UPDATE catalogue_revision SET value = value + 1 WHERE id = 1 RETURNING value")
+)
+COUNTER = text("SELECT value FROM catalogue_revision WHERE id = 1")
+
+
+async def test_rows_are_read_by_name_with_the_statement_literals(database: Database) -> None:
+    async with database.reader() as session:
+        rows = await fetch(session, SQUARE, {"number": 7})
+    assert [(row["square"], row["word"]) for row in rows] == [(49, "fixed")]
+
+
+async def test_a_violated_constraint_is_an_integrity_error(database: Database) -> None:
+    async with database.writer() as session:
+        with pytest.raises(IntegrityError):
+            await fetch(session, SECOND_COUNTER, {})  # the counter row is there already
+
+
+async def test_on_its_own_before_the_transaction_and_part_of_it_after(
+    database: Database, backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite runs these through SQLAlchemy, in the session's transaction")
+    async with database.reader() as session:
+        before = (await session.execute(COUNTER)).scalar_one()
+    async with database.writer() as session:
+        await fetch(session, BUMP, {})
+        await session.rollback()  # nothing had begun: the update stood on its own
+    async with database.writer() as session:
+        await session.execute(text("SELECT 1"))  # SQLAlchemy begins the transaction
+        await fetch(session, BUMP, {})
+        await session.rollback()  # and takes the update back with it
+    async with database.reader() as session:
+        assert (await session.execute(COUNTER)).scalar_one() == before + 1
+
+
+async def test_a_lost_connection_is_a_disconnect_and_the_pool_recovers(
+    database: Database, backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("a server process to terminate exists on PostgreSQL only")
+    async with database.writer() as session:
+        await fetch(session, SQUARE, {"number": 2})
+        pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar()
+        async with database.engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as caught:
+            await fetch(session, SQUARE, {"number": 3})
+        assert is_database_unavailable(caught.value)
+        assert caught.value.connection_invalidated
+    async with database.reader() as session:
+        rows = await fetch(session, SQUARE, {"number": 4})
+    assert rows[0]["square"] == 16
