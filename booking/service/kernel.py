@@ -119,7 +119,17 @@ def _problems(problems: Sequence[Problem]) -> list[dict[str, str]]:
 
 def _columns(row: object, model: type[BaseModel]) -> dict[str, Any]:
     # Attribute access (not model_dump) so that columns expired by a flush are loaded.
-    return {name: getattr(row, name) for name in model.model_fields if hasattr(row, name)}
+    key = (type(row), model)
+    names = _SHARED_FIELDS.get(key)
+    if names is None:
+        # Columns are class attributes: asking each row would fail a lookup per other field.
+        names = tuple(name for name in model.model_fields if hasattr(type(row), name))
+        _SHARED_FIELDS[key] = names
+    return {name: getattr(row, name) for name in names}
+
+
+# The fields of a read model that rows of a table class have, per (class, model).
+_SHARED_FIELDS: dict[tuple[type, type[BaseModel]], tuple[str, ...]] = {}
 
 
 def _local(instant: datetime, tz: ZoneInfo) -> datetime:

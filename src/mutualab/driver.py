@@ -63,7 +63,12 @@ async def fetch(
     if connection.dialect.name != "postgresql":
         result = await connection.execute(statement.statement, dict(params))
         return [row._mapping for row in result]
-    driver = (await connection.get_raw_connection()).driver_connection
+    sync = connection.sync_connection
+    assert sync is not None  # a connection the session handed over is started
+    # The connection the session just handed over is live: its pooled connection is at hand
+    # without another trip through SQLAlchemy's greenlet bridge.
+    pooled = sync.connection if not sync.invalidated else await connection.get_raw_connection()
+    driver = pooled.driver_connection
     assert isinstance(driver, asyncpg.Connection)
     try:
         rows: list[Any] = await driver.fetch(statement.sql, *statement.arguments(params))
