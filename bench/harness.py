@@ -29,8 +29,7 @@ import httpx
 from litestar import Litestar
 from pydantic import SecretStr
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import Pool
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlmodel import select
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -463,28 +462,35 @@ def in_process_app(url: str) -> Litestar:
 
 @contextmanager
 def sql_log() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
-    """Every statement (with its parameters) sent to PostgreSQL while the block runs, as the
-    driver sees them: SQLAlchemy's, those run on the driver's connection (mutualab.driver),
-    ``BEGIN`` and ``COMMIT`` included."""
+    """Every statement (with its parameters) sent to the database while the block runs, in
+    order: SQLAlchemy's (its cursor event), and those sent on the driver's connection past
+    SQLAlchemy (``mutualab.driver``, and ``BEGIN``/``COMMIT``), seen by wrapping asyncpg's
+    ``Connection.fetch`` and ``Connection.execute`` for the duration of the block."""
     seen: list[tuple[str, tuple[Any, ...]]] = []
-    watched: list[Any] = []
 
-    def log(query: Any) -> None:
-        seen.append((query.query, tuple(query.args or ())))
+    def listen(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        seen.append((statement, tuple(parameters or ())))
 
-    def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        driver = record.driver_connection
-        if all(driver is not other for other in watched):
-            driver.add_query_logger(log)
-            watched.append(driver)
+    originals = {name: getattr(asyncpg.Connection, name) for name in ("fetch", "execute")}
 
-    event.listen(Pool, "checkout", checked_out)
+    def recording(original: Any) -> Any:
+        async def call(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+            seen.append((query, args))
+            return await original(self, query, *args, **kwargs)
+
+        return call
+
+    event.listen(Engine, "before_cursor_execute", listen)
+    for name, original in originals.items():
+        setattr(asyncpg.Connection, name, recording(original))
     try:
         yield seen
     finally:
-        event.remove(Pool, "checkout", checked_out)
-        for driver in watched:
-            driver.remove_query_logger(log)
+        event.remove(Engine, "before_cursor_execute", listen)
+        for name, original in originals.items():
+            setattr(asyncpg.Connection, name, original)
 
 
 # records ------------------------------------------------------------------------------------

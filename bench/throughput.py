@@ -9,7 +9,7 @@ waits for another's locks. Every answer must be 201.
 The ceiling: the same three rows per booking (booking, booking_item, booking_allocation,
 under the same exclusion constraint) inserted by raw asyncpg at the same concurrency, one
 transaction each. Prints req/s, p50/p95/p99 latency, statuses and API/raw ratios, and the SQL
-statements one POST /api/bookings runs (counted in-process with an SQLAlchemy event).
+statements one POST /api/bookings sends (captured in-process at the driver).
 
 Run: cd /work/main && .venv/bin/python bench/throughput.py [--requests 2000] [--record]
 Traffic goes to 127.0.0.1 only; each run stops after REQUESTS requests or BUDGET seconds.

@@ -98,6 +98,19 @@ def _actor(
     )
 
 
+def _actor_of_rows(rows: Sequence[Any], *, can_write: bool, via: str) -> Actor:
+    """The actor of a user's rows joined to their roles (one row per role), read by name."""
+    user = rows[0]
+    return _actor(
+        user["id"],
+        user["user_type_code"],
+        user["is_platform_admin"],
+        _roles(rows),
+        can_write=can_write,
+        via=via,
+    )
+
+
 async def actor_for_user(
     session: AsyncSession | AsyncConnection, user: User, *, can_write: bool, via: str
 ) -> Actor:
@@ -120,15 +133,7 @@ async def actor_for_api_token(session: AsyncSession | AsyncConnection, token: st
     rows = await fetch(connection, _BY_TOKEN_DRIVER, {"digest": digest(token)})
     if not rows:
         return None
-    user = rows[0]
-    return _actor(
-        user["id"],
-        user["user_type_code"],
-        user["is_platform_admin"],
-        _roles(rows),
-        can_write=user["scope"] == "read_write",
-        via="api_token",
-    )
+    return _actor_of_rows(rows, can_write=rows[0]["scope"] == "read_write", via="api_token")
 
 
 async def actor_for_session(
@@ -143,12 +148,4 @@ async def actor_for_session(
     rows = (await connection.execute(_BY_SESSION, {"user_id": user_id})).mappings().all()
     if not rows or rows[0]["session_version"] != version:
         return None
-    user = rows[0]
-    return _actor(
-        user["id"],
-        user["user_type_code"],
-        user["is_platform_admin"],
-        _roles(rows),
-        can_write=True,
-        via="session",
-    )
+    return _actor_of_rows(rows, can_write=True, via="session")
