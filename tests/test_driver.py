@@ -46,16 +46,18 @@ async def test_on_its_own_before_the_transaction_and_part_of_it_after(
     if backend != "postgresql":
         pytest.skip("SQLite runs these through SQLAlchemy, in the session's transaction")
     async with database.reader() as session:
-        before = (await session.execute(COUNTER)).scalar_one()
+        before = (await (await session.connection()).execute(COUNTER)).scalar_one()
     async with database.writer() as session:
         await fetch(session, BUMP, {})
         await session.rollback()  # nothing had begun: the update stood on its own
     async with database.writer() as session:
-        await session.execute(text("SELECT 1"))  # SQLAlchemy begins the transaction
+        await (await session.connection()).execute(
+            text("SELECT 1")
+        )  # SQLAlchemy begins the transaction
         await fetch(session, BUMP, {})
         await session.rollback()  # and takes the update back with it
     async with database.reader() as session:
-        assert (await session.execute(COUNTER)).scalar_one() == before + 1
+        assert (await (await session.connection()).execute(COUNTER)).scalar_one() == before + 1
 
 
 async def test_a_lost_connection_is_a_disconnect_and_the_pool_recovers(
@@ -65,7 +67,7 @@ async def test_a_lost_connection_is_a_disconnect_and_the_pool_recovers(
         pytest.skip("a server process to terminate exists on PostgreSQL only")
     async with database.writer() as session:
         await fetch(session, SQUARE, {"number": 2})
-        pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar()
+        pid = (await (await session.connection()).execute(text("SELECT pg_backend_pid()"))).scalar()
         async with database.engine.connect() as other:
             await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         with pytest.raises(DBAPIError) as caught:

@@ -7,6 +7,7 @@ check-then-insert can never interleave with another writer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,6 +44,22 @@ def _sqlite_on_begin(conn: Connection) -> None:
     # Writers take the write lock up front; readers keep WAL's concurrent snapshots.
     immediate = conn.get_execution_options().get(WRITE_OPTION, False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+_READ_VERBS = ("SELECT", "WITH", "SHOW")
+_LOCKING = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b|advisory", re.I)
+
+
+class ReadOnlySessionError(RuntimeError):
+    """A statement that writes or locks was sent on a read session (see Database.reader)."""
+
+
+def _refuse_writes(
+    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+) -> None:
+    verb = statement.lstrip()[:6].upper()
+    if not verb.startswith(_READ_VERBS) or _LOCKING.search(statement):
+        raise ReadOnlySessionError(f"Read sessions only read; refused: {statement[:80]!r}")
 
 
 def create_engine(url: str | URL, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
@@ -92,11 +109,19 @@ class Database:
     def from_engine(cls, engine: AsyncEngine) -> Database:
         """Wrap an existing engine."""
         write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        read_engine = engine
+        if engine.dialect.name == "postgresql":
+            # Reads without BEGIN and COMMIT: two round trips fewer per read request. Under
+            # READ COMMITTED each statement sees its own snapshot inside a transaction too, so
+            # a read sees nothing different; and as nothing could be rolled back, statements
+            # that write or lock are refused on these sessions (a programming error).
+            read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+            event.listen(read_engine.sync_engine, "before_cursor_execute", _refuse_writes)
 
         def factory(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
             return async_sessionmaker(bind=bind, class_=AsyncSession, expire_on_commit=False)
 
-        return cls(engine=engine, reader=factory(engine), writer=factory(write_engine))
+        return cls(engine=engine, reader=factory(read_engine), writer=factory(write_engine))
 
     @property
     def dialect(self) -> str:

@@ -87,7 +87,9 @@ async def call(
 
 async def count(database: Database, model: type[Booking] | type[BookingAllocation]) -> int:
     async with database.reader() as session:
-        return (await session.execute(select(func.count()).select_from(model))).scalar_one()
+        return (
+            await (await session.connection()).execute(select(func.count()).select_from(model))
+        ).scalar_one()
 
 
 @pytest.mark.pg_only
@@ -98,7 +100,7 @@ async def test_it_books_the_lowest_positions_and_tries_the_references_in_order(
     taken = (await book(api, alice, lab.room, TUESDAY_2PM, TUESDAY_3PM)).json()["reference"]
     async with database.writer() as session, session.begin():
         seats = (
-            await session.execute(
+            await (await session.connection()).execute(
                 text("SELECT id FROM resource_unit WHERE resource_id = :r ORDER BY position"),
                 {"r": lab.seats},
             )
@@ -141,7 +143,9 @@ async def test_every_refusal_writes_nothing(api: Client, lab: Fablab, database: 
         12,
     )
     async with database.reader() as session:
-        revision = (await session.execute(text("SELECT value FROM catalogue_revision"))).scalar()
+        revision = (
+            await (await session.connection()).execute(text("SELECT value FROM catalogue_revision"))
+        ).scalar()
     assert isinstance(revision, int)
     stale = await call(database, new_booking(lab, alice), [(lab.laser, 1)], revision=revision - 1)
     assert stale.outcome == "stale"
