@@ -157,12 +157,21 @@ def _slot_reads(
         quantity=plan.quantity,
     )
     tz = plan.tz
+    # A slot mostly ends where the next starts: each instant is converted to local time once.
+    local: dict[datetime, datetime] = {}
+
+    def local_of(instant: datetime) -> datetime:
+        found = local.get(instant)
+        if found is None:
+            found = local[instant] = instant.astimezone(tz)
+        return found
+
     return tuple(
         SlotRead(
             starts_at=s.start,
             ends_at=s.end,
-            local_starts_at=_local(s.start, tz),
-            local_ends_at=_local(s.end, tz),
+            local_starts_at=local_of(s.start),
+            local_ends_at=local_of(s.end),
             free_units=s.free_units,
         )
         for s in slots

@@ -57,9 +57,21 @@ class ReadOnlySessionError(RuntimeError):
 def _refuse_writes(
     conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
 ) -> None:
-    verb = statement.lstrip()[:6].upper()
-    if not verb.startswith(_READ_VERBS) or _LOCKING.search(statement):
+    # SQLAlchemy hands over the same string for the same compiled statement: each is
+    # examined once (the cache is emptied if statements ever vary without end).
+    reads = _READS.get(statement)
+    if reads is None:
+        verb = statement.lstrip()[:6].upper()
+        reads = verb.startswith(_READ_VERBS) and not _LOCKING.search(statement)
+        if len(_READS) >= _READS_KEPT:
+            _READS.clear()
+        _READS[statement] = reads
+    if not reads:
         raise ReadOnlySessionError(f"Read sessions only read; refused: {statement[:80]!r}")
+
+
+_READS: dict[str, bool] = {}
+_READS_KEPT = 4096
 
 
 def create_engine(url: str | URL, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
