@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mutualab.accounts.models import Training
+from mutualab.driver import Statement, fetch
 from resources.models import (
     Blackout,
     CatalogueRevision,
@@ -38,6 +39,7 @@ _BLACKOUT_RANGES = _BLACKOUTS_OF.where(
 _U = ResourceUnit.__table__.c  # type: ignore[attr-defined]
 _REVISION = CatalogueRevision.__table__.c  # type: ignore[attr-defined]
 _REVISION_VALUE = sa_select(_REVISION.value).where(_REVISION.id == 1)
+_REVISION_DRIVER = Statement.of(_REVISION_VALUE)
 # Locks (FOR UPDATE, PostgreSQL) in ascending id order, the same order for every writer, so
 # writers that lock several resources never deadlock; SQLite ignores the clause (its writers
 # are serialised by BEGIN IMMEDIATE). The catalogue counter comes in the same round trip: a
@@ -388,11 +390,12 @@ class CatalogueRepository:
         return result
 
     async def catalogue_revision(self) -> int | None:
-        """The catalogue's change counter (None if its row is missing: then nothing is kept)."""
-        value: int | None = (
-            await (await self.session.connection()).execute(_REVISION_VALUE)
-        ).scalar()
-        return value
+        """The catalogue's change counter (None if its row is missing: then nothing is kept).
+
+        Every availability read asks for it first: on the driver's connection (PostgreSQL).
+        """
+        rows = await fetch(self.session, _REVISION_DRIVER, {})
+        return rows[0]["value"] if rows else None
 
     async def lock_active_units(self, resource_ids: Sequence[int]) -> LockedUnits:
         """Lock the active units of each resource; their ids by position, and the catalogue

@@ -157,25 +157,24 @@ def _slot_reads(
         quantity=plan.quantity,
     )
     tz = plan.tz
-    # A slot mostly ends where the next starts: each instant is converted to local time once.
-    local: dict[datetime, datetime] = {}
-
-    def local_of(instant: datetime) -> datetime:
-        found = local.get(instant)
-        if found is None:
-            found = local[instant] = instant.astimezone(tz)
-        return found
-
-    return tuple(
-        SlotRead(
-            starts_at=s.start,
-            ends_at=s.end,
-            local_starts_at=local_of(s.start),
-            local_ends_at=local_of(s.end),
-            free_units=s.free_units,
+    reads = []
+    # A slot mostly starts where the one before ended: that instant is converted once.
+    ended: datetime | None = None
+    ended_local: datetime | None = None
+    for s in slots:
+        start_local = ended_local if s.start == ended else s.start.astimezone(tz)
+        ended, ended_local = s.end, s.end.astimezone(tz)
+        assert start_local is not None
+        reads.append(
+            SlotRead(
+                starts_at=s.start,
+                ends_at=s.end,
+                local_starts_at=start_local,
+                local_ends_at=ended_local,
+                free_units=s.free_units,
+            )
         )
-        for s in slots
-    )
+    return tuple(reads)
 
 
 def _int_or_none(value: object) -> int | None:

@@ -1,6 +1,7 @@
 """The hottest statements, run on the session's own asyncpg connection (PostgreSQL).
 
-Every booking request runs two statements: its credentials and the ``book_units()`` call.
+Every booking request runs two statements: its credentials and the ``book_units()`` call;
+every availability read two others: the catalogue counter and the busy ranges.
 Through SQLAlchemy's execution layer each cost the worker about as much as in the database,
 and the adapter sends a ``BEGIN`` before the first and a ``COMMIT`` after the last. Run on
 the driver's connection of the same session, they skip that layer; and as the adapter begins
