@@ -70,10 +70,10 @@ _OVERLAP = (
     _A.blocked_until > bindparam("start"),
     _A.booking_id != bindparam("exclude"),
 )
+# Not a hold that has already lapsed: it stops blocking at once, even before a sweep.
+_NOT_LAPSED = or_(_A.hold_expires_at.is_(None), _A.hold_expires_at > bindparam("now"))
 _BUSY = sa_select(_A.resource_id, _A.unit_id, _A.starts_at, _A.blocked_until).where(
-    *_OVERLAP,
-    # Not a hold that has already lapsed: it stops blocking at once, even before a sweep.
-    or_(_A.hold_expires_at.is_(None), _A.hold_expires_at > bindparam("now")),
+    *_OVERLAP, _NOT_LAPSED
 )
 # PostgreSQL, on the driver's connection (mutualab.driver): the same read with the resources
 # as one array parameter (= ANY, which the index serves as the IN list does).
@@ -81,7 +81,7 @@ _BUSY_DRIVER = Statement.of(
     sa_select(_A.resource_id, _A.unit_id, _A.starts_at, _A.blocked_until).where(
         _A.resource_id == any_(bindparam("resource_ids", type_=ARRAY(Integer))),
         *_OVERLAP[1:],
-        or_(_A.hold_expires_at.is_(None), _A.hold_expires_at > bindparam("now")),
+        _NOT_LAPSED,
     )
 )
 _OVERLAPPING = sa_select(

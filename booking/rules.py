@@ -220,11 +220,9 @@ def unit_slots(
     groups = Counter(
         tuple(sorted(ranges, key=lambda b: (b.start, b.end))) for ranges in by_unit.values()
     )
-    if len(groups) == 1:  # every unit alike (a single machine, or a pool with nothing booked)
-        [(ranges, how_many)] = groups.items()
-        if how_many < quantity:
-            return []
-        alike = bookable_slots(
+
+    def one_unit(ranges: tuple[Busy, ...]) -> list[Slot]:
+        return bookable_slots(
             open_spans=open_spans,
             busy=ranges,
             blackouts=blackouts,
@@ -235,26 +233,21 @@ def unit_slots(
             tz=tz,
             duration=duration,
         )
+
+    if len(groups) == 1:  # every unit alike (a single machine, or a pool with nothing booked)
+        [(ranges, how_many)] = groups.items()
+        if how_many < quantity:
+            return []
         return sorted(
             (
                 slot if slot.free_units == how_many else Slot(slot.start, slot.end, how_many)
-                for slot in alike
+                for slot in one_unit(ranges)
             ),
             key=lambda slot: (slot.start, slot.end),
         )
     counts: Counter[tuple[datetime, datetime]] = Counter()
     for ranges, how_many in groups.items():
-        for slot in bookable_slots(
-            open_spans=open_spans,
-            busy=ranges,
-            blackouts=blackouts,
-            capacity=1,
-            rules=rules,
-            window=window,
-            now=now,
-            tz=tz,
-            duration=duration,
-        ):
+        for slot in one_unit(ranges):
             counts[(slot.start, slot.end)] += how_many
     return [
         Slot(start, end, free) for (start, end), free in sorted(counts.items()) if free >= quantity

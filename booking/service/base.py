@@ -408,12 +408,7 @@ class BookingBase:
             if lock.revision != ctx.unconfirmed_revision:
                 raise _StaleCopy
             ctx.unconfirmed_revision = None
-        locked_ids = lock.units
-        known = {u.id: u for units in ctx.units.values() for u in units}
-        if all(uid in known for ids in locked_ids.values() for uid in ids):
-            locked = {rid: [known[uid] for uid in ids] for rid, ids in locked_ids.items()}
-        else:  # a unit added since the catalogue copy was read: load them all (already locked)
-            locked = await self.catalogue.units_of(rids)
+        locked = await self._units(ctx, rids, lock.units)
         rows = await self.repo.overlapping(
             rids, start, self._latest(ctx, items, end), exclude_booking_id
         )
@@ -422,6 +417,16 @@ class BookingBase:
             await self._notify(await self.repo.expire_holds(lapsed, now), "expired", now)
         busy = [(r, u, s, e) for r, u, s, e, _, hold in rows if hold is None or hold > now]
         return locked, self._choose(ctx, items, locked, busy, start, end)
+
+    async def _units(
+        self, ctx: Context, rids: list[int], ids: dict[int, list[int]]
+    ) -> dict[int, list[ResourceUnit]]:
+        """The units of these ids, per resource, from the catalogue copy; all the resources'
+        units loaded afresh if one was added since the copy was read (it was locked too)."""
+        known = {u.id: u for units in ctx.units.values() for u in units}
+        if all(uid in known for found in ids.values() for uid in found):
+            return {rid: [known[uid] for uid in found] for rid, found in ids.items()}
+        return await self.catalogue.units_of(rids)
 
     async def _allocate(
         self,
@@ -536,12 +541,8 @@ class BookingBase:
         picked: dict[int, list[int]] = {rid: [] for rid, _ in items}
         for rid, unit_id in outcome.units:
             picked[rid].append(unit_id)
-        known = {u.id for units in ctx.units.values() for u in units}
-        if all(unit_id in known for _, unit_id in outcome.units):
-            locked = {rid: ctx.units[rid] for rid, _ in items}
-        else:  # a unit added since the catalogue copy was read (it was locked and is used)
-            locked = await self.catalogue.units_of([rid for rid, _ in items])
-        return NewBooking(booking, items, locked, picked)
+        units = await self._units(ctx, list(picked), picked)
+        return NewBooking(booking, items, units, picked)
 
     def _new_read(self, ctx: Context, new: NewBooking) -> BookingRead:
         """The read of a booking just inserted, from what the insert already knows."""

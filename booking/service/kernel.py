@@ -90,7 +90,7 @@ class NewBooking:
 
     booking: Booking
     items: Items
-    units: dict[int, list[ResourceUnit]]  # the locked units of each resource
+    units: dict[int, list[ResourceUnit]]  # units of each resource, at least those picked
     picked: dict[int, list[int]]  # resource id -> unit ids allocated
 
 
