@@ -1,4 +1,5 @@
-# Two commands do everything: `make demo` serves a demo on SQLite, `make test` checks it all.
+# Two commands do everything: `make demo` serves a demo on the embedded PostgreSQL, `make test`
+# checks it all.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,7 +20,7 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 
 install: $(INSTALLED) ## Create .venv and install the project with its test tools
 
-demo: $(INSTALLED) ## Migrate the SQLite database, load demo data, serve on http://127.0.0.1:8000
+demo: $(INSTALLED) ## Start the embedded PostgreSQL, migrate, load demo data, serve on http://127.0.0.1:8000
 	$(BIN)/mutualab demo --host $(HOST) --port $(PORT)
 
 serve: $(INSTALLED) ## Serve the configured database (after `make migrate`)
@@ -31,6 +32,7 @@ migrate: $(INSTALLED) ## Migrate the configured database to the latest schema
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
@@ -54,7 +56,7 @@ browser-tools: $(AXE)
 browser-tests: $(INSTALLED) browser-tools
 	$(BIN)/python -m pytest tests/browser -p no:asyncio -W ignore::pytest.PytestConfigWarning
 
-test: lint typecheck pytest browser-tests ## Lint, type-check, run the suite (SQLite + PostgreSQL) and the browser tests
+test: lint typecheck pytest browser-tests ## Lint, type-check, run the suite (PostgreSQL) and the browser tests
 
 soak: $(INSTALLED) ## Longer checks: schemathesis fuzzes every operation of the served OpenAPI document
 	$(BIN)/python -m pytest tests/soak -m soak

@@ -50,7 +50,7 @@ from booking.repository import BookingRepository
 from booking.service import BookingService
 from mutualab.auth.tokens import digest
 from mutualab.clock import system_clock
-from mutualab.db import Database, create_engine
+from mutualab.db import Database
 from mutualab.settings import Settings
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
@@ -226,7 +226,7 @@ async def feed_over_http(base: str, token: str) -> tuple[str, str, float, list[f
 
 async def in_process(url: str, feed_token: str) -> tuple[list[float], list[CalendarEvent]]:
     """FeedService.private_feed on a real session, timed; and the events it renders."""
-    database = Database.from_engine(create_engine(url, pool_size=2))
+    database = Database.connect(url, pool_size=2)
     settings = Settings(database_url=url)
     try:
         async with database.reader() as session:

@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 
 from mutualab import migrate  # noqa: E402
 from mutualab.app import create_app  # noqa: E402
-from mutualab.db import Database, create_engine  # noqa: E402
+from mutualab.db import Database  # noqa: E402
 from mutualab.settings import Settings  # noqa: E402
 from resources.models import OpeningHour, Place, Resource  # noqa: E402
 from resources.repository import CatalogueRepository  # noqa: E402
@@ -406,7 +406,7 @@ async def add_machines(
 ) -> tuple[int, list[int]]:
     """``count`` single-unit machines at a place (created open around the clock if
     ``new_place``, else the seeded one); the place's id and the machines' ids."""
-    database = Database.from_engine(create_engine(url, pool_size=2))
+    database = Database.connect(url, pool_size=2)
     try:
         async with database.writer() as session, session.begin():
             if new_place:

@@ -45,7 +45,7 @@ from mutualab.auth.actor import Actor
 from mutualab.auth.guards import require_manager, require_user
 from mutualab.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
 from mutualab.clock import Clock
-from mutualab.errors import AppError, NotFoundError
+from mutualab.errors import AppError, NotFoundError, is_database_unavailable
 
 Me = NamedDependency[Actor]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -189,21 +189,32 @@ class PaymentController(Controller):
         async with transaction(billing.database) as session:
             services = billing.services(session)
             payment, _, priced = await services.checkout(actor, data, billing.clock())
-            quote = await services.prices.quote_read(priced)
+            # The answer is read before the commit: once stored, the booking is answered 201
+            # even if the database goes away right after.
+            created = CheckoutRead(
+                booking=await services.bookings.get(SYSTEM, payment.booking_id),
+                payment=await services.read(payment, actor),
+                quote=await services.prices.quote_read(priced),
+            )
             payment_id = payment.id
         assert payment_id is not None
+        if payment.method != "card":
+            return created
         # After commit: the booking is held whatever Stripe answers; a failed call is retried by
         # POST /api/payments/{id}/refresh or the next dispatch.
-        if payment.method == "card":
+        try:
             await billing.start_intent(payment_id)
-        async with transaction(billing.database, write=False) as session:
-            services = billing.services(session)
-            payment_row = await services.repo.payment(payment_id)
-            assert payment_row is not None
-            booking = await services.bookings.get(SYSTEM, payment_row.booking_id)
-            return CheckoutRead(
-                booking=booking, payment=await services.read(payment_row, actor), quote=quote
-            )
+            async with transaction(billing.database, write=False) as session:
+                services = billing.services(session)
+                payment_row = await services.repo.payment(payment_id)
+                assert payment_row is not None
+                return created.model_copy(
+                    update={"payment": await services.read(payment_row, actor)}
+                )
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            return created  # the intent's details come with POST /api/payments/{id}/refresh
 
     @get("/payments/{payment_id:int}", opt=BOOKING, dependencies=PAYMENTS)
     async def get_payment(

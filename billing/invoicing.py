@@ -1,9 +1,9 @@
 """Invoices and credit notes: gap-free numbers, French mentions, the SHA-256 chain, verification.
 
 Issuing happens inside the transaction that confirms (or pays, or cancels) the booking: the
-series counter row is locked (``FOR UPDATE`` on PostgreSQL; SQLite writers are serialised by
-``BEGIN IMMEDIATE``), the next number is taken, the content is built with that number and sealed
-after the series' last hash (:mod:`billing.ledger`), and the counter moves on. A rolled-back
+series counter row is locked (``FOR UPDATE``), the next number is taken, the content is built
+with that number and sealed after the series' last hash (:mod:`billing.ledger`), and the
+counter moves on. A rolled-back
 transaction takes its number back with it, so numbers never have gaps. Documents are never
 updated (triggers refuse it); a correction is a credit note.
 """

@@ -217,7 +217,7 @@ class StripeEvent(SQLModel, table=True):
 class DocumentSeries(SQLModel, table=True):
     """The counter of one numbering series (a place, a kind of document, a year).
 
-    Issuing locks this row (``FOR UPDATE`` on PostgreSQL; SQLite writers are serialised), so
+    Issuing locks this row (``FOR UPDATE``), so
     numbers are consecutive with no gap and no duplicate, and each document chains to
     ``last_hash``.
     """

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Insert, func
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,20 +40,13 @@ class BillingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    @property
-    def dialect(self) -> str:
-        """``postgresql`` or ``sqlite``."""
-        return self.session.bind.dialect.name if self.session.bind is not None else ""
-
     async def add(self, *rows: Row) -> None:
         """Insert or update rows and learn their ids."""
         self.session.add_all(rows)
         await self.session.flush()
 
     def _insert(self, table: Any) -> Insert:
-        if self.dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing()
-        return sqlite.insert(table).on_conflict_do_nothing()
+        return postgresql.insert(table).on_conflict_do_nothing()
 
     # price lists -------------------------------------------------------------------
     async def price_lists_of(self, place_id: int) -> list[PriceList]:

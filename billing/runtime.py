@@ -32,7 +32,7 @@ from booking.repository import BookingRepository
 from booking.service import BookingService
 from booking.snapshots import SnapshotCache
 from mutualab.clock import Clock
-from mutualab.db import SAFE_METHODS, Database
+from mutualab.db import SAFE_METHODS, Database, commit
 from mutualab.settings import Settings
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
@@ -50,7 +50,7 @@ async def transaction(database: Database, *, write: bool = True) -> AsyncIterato
         except BaseException:
             await session.rollback()
             raise
-        await session.commit()
+        await commit(session)
 
 
 @dataclass

@@ -180,7 +180,7 @@ class BookingController(Controller):
         self, bookings: Bookings, request: Caller, data: JSONBody[BookingCreate]
     ) -> BookingRead:
         """Book units of one or more resources of a place for a time range."""
-        return await bookings.create(actor_of(request), data)
+        return await bookings.create(actor_of(request), data, alone=True)
 
     @get("/bookings/{booking_id:int}", opt=BOOKING)
     async def get_booking(

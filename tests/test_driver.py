@@ -41,10 +41,8 @@ async def test_a_violated_constraint_is_an_integrity_error(database: Database) -
 
 
 async def test_on_its_own_before_the_transaction_and_part_of_it_after(
-    database: Database, backend: str
+    database: Database,
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite runs these through SQLAlchemy, in the session's transaction")
     async with database.reader() as session:
         before = (await (await session.connection()).execute(COUNTER)).scalar_one()
     async with database.writer() as session:
@@ -61,10 +59,8 @@ async def test_on_its_own_before_the_transaction_and_part_of_it_after(
 
 
 async def test_a_lost_connection_is_a_disconnect_and_the_pool_recovers(
-    database: Database, backend: str
+    database: Database,
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("a server process to terminate exists on PostgreSQL only")
     async with database.writer() as session:
         await fetch(session, SQUARE, {"number": 2})
         pid = (await (await session.connection()).execute(text("SELECT pg_backend_pid()"))).scalar()

@@ -14,10 +14,10 @@ from tests.factories import make_place, make_resource
 from tests.support.net import free_port
 
 
-async def test_health_reports_the_database(client: httpx.AsyncClient, backend: str) -> None:
+async def test_health_reports_the_database(client: httpx.AsyncClient) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": backend}
+    assert response.json() == {"status": "ok", "database": "postgresql"}
 
 
 async def test_openapi_document_and_page(client: httpx.AsyncClient) -> None:

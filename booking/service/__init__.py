@@ -3,7 +3,7 @@
 Check order for every booking: the request's shape, then existence and visibility of the
 place and resources, then rules (training, opening hours, notice, quota), then availability.
 Availability is decided per unit: the units of the requested resources are locked in id order
-(PostgreSQL; SQLite writers are serialised by ``BEGIN IMMEDIATE``), expired holds on them are
+(``FOR UPDATE``, bounded by ``lock_timeout``), expired holds on them are
 released, free units are picked lowest position first and inserted. The exclusion constraint of
 ``booking_allocation`` is the backstop: a violation becomes a 409 ``slot_unavailable``, never a
 500.

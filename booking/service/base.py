@@ -462,6 +462,7 @@ class BookingBase:
         notes: str = "",
         hold_minutes: int | None = None,
         series_id: int | None = None,
+        alone: bool = False,
     ) -> NewBooking:
         """Check and insert one booking.
 
@@ -495,10 +496,9 @@ class BookingBase:
         )
         blocked_until = ctx.blocked_until(end, [rid for rid, _ in items])
         try:
-            if self.repo.dialect == "postgresql":
-                new = await self._book_in_one_call(ctx, booking, items, blocked_until, now)
-                if new is not None:
-                    return new
+            new = await self._book_in_one_call(ctx, booking, items, blocked_until, now, alone)
+            if new is not None:
+                return new
             locked, picked = await self._lock_and_pick(ctx, items, start, end, now)
             for _ in range(_REFERENCE_ATTEMPTS):
                 if await self.repo.insert_new_booking(booking, items, picked, blocked_until):
@@ -517,15 +517,16 @@ class BookingBase:
         items: Items,
         blocked_until: dict[int, datetime],
         now: datetime,
+        alone: bool,
     ) -> NewBooking | None:
-        """PostgreSQL: what :meth:`_lock_and_pick` and the insert do, in one round trip.
+        """What :meth:`_lock_and_pick` and the insert do, in one round trip.
 
         None when a lapsed hold is in the way: the caller goes the general way, which locks
         the units again, releases the hold and tells the listeners (billing).
         """
         references = [booking.reference, *(new_reference() for _ in range(1, _REFERENCE_ATTEMPTS))]
         outcome = await self.repo.book_units(
-            booking, items, blocked_until, now, ctx.unconfirmed_revision, references
+            booking, items, blocked_until, now, ctx.unconfirmed_revision, references, alone=alone
         )
         if outcome.outcome == "stale":
             raise _StaleCopy

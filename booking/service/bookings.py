@@ -40,6 +40,7 @@ from mutualab.errors import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
+    OutcomeUnknownError,
 )
 
 
@@ -194,8 +195,14 @@ class BookingsPart(BookingBase):
         return BookingPage(items=await self.reads(rows), total=total, limit=limit, offset=offset)
 
     # writes -------------------------------------------------------------------------
-    async def create(self, actor: Actor, data: BookingCreate) -> BookingRead:
-        """Book units of one or more resources of a place, atomically."""
+    async def create(
+        self, actor: Actor, data: BookingCreate, *, alone: bool = False
+    ) -> BookingRead:
+        """Book units of one or more resources of a place, atomically.
+
+        ``alone``: the booking is the request's whole change (nothing is written after it), so
+        it may be stored by one statement that commits on its own.
+        """
         now = self.clock()
         items = self._items(data.items)
         self._check_range(data.starts_at, data.ends_at)
@@ -213,6 +220,7 @@ class BookingsPart(BookingBase):
                 now,
                 notes=data.notes,
                 hold_minutes=data.hold_minutes,
+                alone=alone,
             )
 
         # First with the worker's kept copy of the catalogue, unread counter: the unit lock
@@ -224,6 +232,8 @@ class BookingsPart(BookingBase):
         )
         try:
             new = await book(ctx)
+        except OutcomeUnknownError:
+            raise  # not a refusal: the booking may be stored, and the connection is gone
         except (_StaleCopy, AppError) as exc:
             kept = ctx.unconfirmed_revision
             if kept is None or (isinstance(exc, AppError) and await self._revision() == kept):

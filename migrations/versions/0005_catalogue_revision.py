@@ -46,30 +46,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_catalogue_revision")),
     )
     op.execute("INSERT INTO catalogue_revision (id, value) VALUES (1, 0)")
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(PG_FUNCTION)
-        for table in WATCHED:
-            # Once per statement, not per row: a bulk change costs one bump.
-            op.execute(
-                f"CREATE TRIGGER {table}_catalogue_revision AFTER INSERT OR UPDATE OR DELETE "
-                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION bump_catalogue_revision()"
-            )
-    else:
-        for table in WATCHED:
-            for action in ("INSERT", "UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_catalogue_revision_{action.lower()} "
-                    f"AFTER {action} ON {table} BEGIN {BUMP}; END"
-                )
+    op.execute(PG_FUNCTION)
+    for table in WATCHED:
+        # Once per statement, not per row: a bulk change costs one bump.
+        op.execute(
+            f"CREATE TRIGGER {table}_catalogue_revision AFTER INSERT OR UPDATE OR DELETE "
+            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION bump_catalogue_revision()"
+        )
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in WATCHED:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_catalogue_revision ON {table}")
-        op.execute("DROP FUNCTION IF EXISTS bump_catalogue_revision()")
-    else:
-        for table in WATCHED:
-            for action in ("insert", "update", "delete"):
-                op.execute(f"DROP TRIGGER IF EXISTS {table}_catalogue_revision_{action}")
+    for table in WATCHED:
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_catalogue_revision ON {table}")
+    op.execute("DROP FUNCTION IF EXISTS bump_catalogue_revision()")
     op.drop_table("catalogue_revision")

@@ -21,28 +21,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BUMP = "UPDATE catalogue_revision SET value = value + 1 WHERE id = 1"
-ACTIONS = ("INSERT", "UPDATE", "DELETE")
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "CREATE TRIGGER blackout_catalogue_revision AFTER INSERT OR UPDATE OR DELETE "
-            "ON blackout FOR EACH STATEMENT EXECUTE FUNCTION bump_catalogue_revision()"
-        )
-    else:
-        for action in ACTIONS:
-            op.execute(
-                f"CREATE TRIGGER blackout_catalogue_revision_{action.lower()} "
-                f"AFTER {action} ON blackout BEGIN {BUMP}; END"
-            )
+    op.execute(
+        "CREATE TRIGGER blackout_catalogue_revision AFTER INSERT OR UPDATE OR DELETE "
+        "ON blackout FOR EACH STATEMENT EXECUTE FUNCTION bump_catalogue_revision()"
+    )
     # Copies kept before this revision hold no blackouts: make every worker reload.
     op.execute(BUMP)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS blackout_catalogue_revision ON blackout")
-    else:
-        for action in ACTIONS:
-            op.execute(f"DROP TRIGGER IF EXISTS blackout_catalogue_revision_{action.lower()}")
+    op.execute("DROP TRIGGER IF EXISTS blackout_catalogue_revision ON blackout")

@@ -9,7 +9,7 @@ read what overlaps them, insert the booking. This function does the three under 
 runs each statement with a fresh snapshot (a VOLATILE function in READ COMMITTED), so the
 overlap read sees every booking committed before the unit locks were granted: the same
 guarantee as the separate statements it replaces. The exclusion constraint still stands
-behind it. SQLite has no such function and keeps the separate statements.
+behind it.
 
 Outcomes (first column): ``booked`` (one row per allocated unit), ``stale`` (the catalogue
 counter is not the one the caller's copy was read at), ``lapsed`` (a lapsed hold overlaps:
@@ -152,10 +152,8 @@ $$
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(FUNCTION)
+    op.execute(FUNCTION)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP FUNCTION IF EXISTS book_units({SIGNATURE})")
+    op.execute(f"DROP FUNCTION IF EXISTS book_units({SIGNATURE})")

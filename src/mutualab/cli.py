@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import signal
+import subprocess
+from pathlib import Path
 
 import click
 import uvicorn
 
 from billing import maintenance
 from billing.runtime import Billing
-from mutualab import migrate
+from mutualab import embedded, migrate
 from mutualab.accounts.bootstrap import ensure_admin, ensure_demo_people
 from mutualab.clock import system_clock
 from mutualab.db import Database
@@ -28,7 +32,31 @@ def main() -> None:
     """Mutualab: book the equipment of shared public places."""
 
 
+def _configured() -> Settings:
+    """The settings, with the embedded PostgreSQL started when no database is configured.
+
+    The URL goes into the environment too: the workers that uvicorn spawns read their settings
+    from it. The server stops when this command exits (unless another one still uses it).
+    """
+    settings = get_settings()
+    if settings.database_url is None:
+        data_dir = embedded.DEFAULT_DATA_DIR
+        click.echo(f"No MUTUALAB_DATABASE_URL: using the embedded PostgreSQL in {data_dir}/.")
+        os.environ["MUTUALAB_DATABASE_URL"] = embedded.start(data_dir).url()
+        get_settings.cache_clear()
+        settings = get_settings()
+    return settings
+
+
+def _exit_on_terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def _serve(host: str, port: int, workers: int, access_log: bool = True) -> None:
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the handler
+    # that was there before it: make that handler an ordinary exit, so exit hooks run (they
+    # stop the embedded PostgreSQL).
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     uvicorn.run(
         "mutualab.app:create_app",
         factory=True,
@@ -53,6 +81,7 @@ def _serve(host: str, port: int, workers: int, access_log: bool = True) -> None:
 )
 def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """Serve the API and pages (the database must be migrated: `mutualab db upgrade`)."""
+    _configured()
     _serve(host, port, workers, access_log)
 
 
@@ -86,9 +115,9 @@ async def _admin(settings: Settings, email: str, name: str, password: str | None
 @host_option
 @port_option
 def demo(host: str, port: int) -> None:
-    """Migrate the configured database (SQLite by default), load demo data and serve."""
-    settings = get_settings()
-    migrate.upgrade(settings.database_url)
+    """Migrate the database (the embedded PostgreSQL by default), load demo data and serve."""
+    settings = _configured()
+    migrate.upgrade(settings.require_database_url())
     created, people = asyncio.run(_seed(settings))
     click.echo(f"Demo data: {', '.join(created) if created else 'already loaded'}.")
     for line in people:
@@ -106,7 +135,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Migrate the database up (to the latest schema by default)."""
-    migrate.upgrade(get_settings().database_url, revision)
+    migrate.upgrade(_configured().require_database_url(), revision)
     click.echo(f"Database upgraded to {revision}.")
 
 
@@ -114,8 +143,54 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION (`base` removes every table)."""
-    migrate.downgrade(get_settings().database_url, revision)
+    migrate.downgrade(_configured().require_database_url(), revision)
     click.echo(f"Database downgraded to {revision}.")
+
+
+def _libpq_url(settings: Settings) -> str:
+    # pg_dump and pg_restore take libpq's URI: the same address without SQLAlchemy's driver.
+    return settings.require_database_url().replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def _pg_tool(name: str) -> str:
+    # The embedded wheel's own tools match its server; with a server of your own, the first
+    # pg_dump on the PATH (it must not be older than the server).
+    own = embedded.bin_dir() / name
+    return str(own) if own.exists() else name
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(file: Path) -> None:
+    """Write the whole database to FILE (pg_dump's custom format, restored by `db restore`)."""
+    settings = _configured()
+    subprocess.run(  # noqa: S603 (our own tool and configured address, no shell)
+        [_pg_tool("pg_dump"), "--format=custom", "--file", str(file), _libpq_url(settings)],
+        check=True,
+    )
+    click.echo(f"Database written to {file}.")
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.confirmation_option(prompt="This replaces every table of the database. Go on?")
+def db_restore(file: Path) -> None:
+    """Replace the database's contents with FILE, a backup made by `db backup`."""
+    settings = _configured()
+    subprocess.run(  # noqa: S603 (our own tool and configured address, no shell)
+        [
+            _pg_tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "--dbname",
+            _libpq_url(settings),
+            str(file),
+        ],
+        check=True,
+    )
+    click.echo(f"Database restored from {file}.")
 
 
 @main.command("create-admin")
@@ -131,14 +206,14 @@ def db_downgrade(revision: str) -> None:
 )
 def create_admin(email: str, name: str, password: str) -> None:
     """Create or promote a platform administrator; print an API token once (stored hashed)."""
-    token = asyncio.run(_admin(get_settings(), email, name, password))
+    token = asyncio.run(_admin(_configured(), email, name, password))
     click.echo(token)
 
 
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """Load the demo places and resources (skipped if already there)."""
-    created, people = asyncio.run(_seed(get_settings()))
+    created, people = asyncio.run(_seed(_configured()))
     click.echo(f"Created: {', '.join(created)}" if created else "Demo data already loaded.")
     for line in people:
         click.echo(line)
@@ -179,7 +254,7 @@ def bookings() -> None:
 @bookings.command("expire-holds")
 def expire_holds() -> None:
     """Release lapsed holds and cancel their Stripe PaymentIntents (run it every minute)."""
-    click.echo(asyncio.run(_expire_holds(get_settings())))
+    click.echo(asyncio.run(_expire_holds(_configured())))
 
 
 @main.group()
@@ -191,7 +266,7 @@ def invoices() -> None:
 @click.option("--place", "place_id", type=int, default=None, help="Only this place.")
 def invoices_verify(place_id: int | None) -> None:
     """Recompute every invoice chain; exit 1 naming each document that was tampered with."""
-    findings = asyncio.run(_verify_invoices(get_settings(), place_id))
+    findings = asyncio.run(_verify_invoices(_configured(), place_id))
     if findings:
         for finding in findings:
             click.echo(finding, err=True)

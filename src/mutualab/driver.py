@@ -11,7 +11,6 @@ these needs neither ``BEGIN`` nor ``COMMIT``.
 So only statements that are right on their own belong here: reads that need no snapshot shared
 with the rest of the request (credentials), and calls that are atomic by themselves
 (``book_units()``). Run after SQLAlchemy began the request's transaction, they are part of it.
-SQLite has no such layer to skip: there they go through SQLAlchemy as before.
 """
 
 from __future__ import annotations
@@ -27,6 +26,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from mutualab.errors import OutcomeUnknownError
+
 _POSTGRESQL = asyncpg_dialect()  # type: ignore[no-untyped-call]
 _INTEGRITY_CLASS = "23"  # SQLSTATE class of constraint violations
 
@@ -39,12 +40,15 @@ class Statement:
     sql: str
     names: tuple[str, ...]
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    writes: bool = False
 
     @classmethod
-    def of(cls, statement: Select[Any] | TextClause) -> Statement:
-        """Compile ``statement`` for asyncpg."""
+    def of(cls, statement: Select[Any] | TextClause, *, writes: bool = False) -> Statement:
+        """Compile ``statement`` for asyncpg; ``writes``: it changes data (a function call)."""
         compiled = statement.compile(dialect=_POSTGRESQL)
-        return cls(statement, str(compiled), tuple(compiled.positiontup or ()), compiled.params)
+        return cls(
+            statement, str(compiled), tuple(compiled.positiontup or ()), compiled.params, writes
+        )
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         """The positional arguments for ``params`` (literals of the statement filled in)."""
@@ -52,16 +56,25 @@ class Statement:
 
 
 async def fetch(
-    session: AsyncSession | AsyncConnection, statement: Statement, params: Mapping[str, Any]
+    session: AsyncSession | AsyncConnection,
+    statement: Statement,
+    params: Mapping[str, Any],
+    *,
+    alone: bool = False,
 ) -> Sequence[Any]:
     """The rows of ``statement``, each read by column name (``row["name"]``).
+
+    A statement that writes runs on its own (committing by itself when no transaction was
+    begun) only if the caller says it is the request's whole change (``alone``); otherwise it
+    goes through SQLAlchemy, which begins the request's transaction first, so that it is
+    stored with the rest of the change or not at all.
 
     Errors come out as SQLAlchemy's would: ``IntegrityError`` for a violated constraint, and a
     lost connection as a disconnect error (answered 503 by :mod:`mutualab.errors`), that
     connection and every older pooled one thrown away.
     """
     connection = session if isinstance(session, AsyncConnection) else await session.connection()
-    if connection.dialect.name != "postgresql":
+    if statement.writes and not alone:
         result = await connection.execute(statement.statement, dict(params))
         return [row._mapping for row in result]
     sync = connection.sync_connection
@@ -71,6 +84,7 @@ async def fetch(
     pooled = sync.connection if not sync.invalidated else await connection.get_raw_connection()
     driver = pooled.driver_connection
     assert isinstance(driver, asyncpg.Connection)
+    on_its_own = not driver.is_in_transaction()
     try:
         rows: list[Any] = await driver.fetch(statement.sql, *statement.arguments(params))
     except Exception as error:
@@ -83,5 +97,8 @@ async def fetch(
         # opened before, which died with it; the next requests get fresh connections.
         await connection.invalidate(error)
         await connection.engine.dispose(close=False)
+        if statement.writes and on_its_own:
+            # It committed on its own, and may have done so before the connection was lost.
+            raise OutcomeUnknownError from error
         raise DBAPIError(statement.sql, None, error, connection_invalidated=True) from error
     return rows

@@ -36,6 +36,7 @@ class AppError(Exception):
     status_code: int = HTTP_409_CONFLICT
     code: str = "conflict"
     title: str = "Conflict"
+    headers: Mapping[str, str] = {}
 
     def __init__(
         self, detail: str, *, code: str | None = None, extra: Mapping[str, Any] | None = None
@@ -90,6 +91,24 @@ class ForbiddenError(AppError):
     title = "Forbidden"
 
 
+class OutcomeUnknownError(AppError):
+    """The database went away while a change was being made final: it may have been stored.
+
+    Never answered as a plain failure: the client is told to look before doing it again.
+    """
+
+    status_code = HTTP_503_SERVICE_UNAVAILABLE
+    code = "outcome_unknown"
+    title = "Outcome unknown"
+    headers = {"Retry-After": "5"}
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database stopped answering while this change was being saved: it may or may "
+            "not have been stored. Check (for example your bookings) before trying again."
+        )
+
+
 def problem(
     status: int,
     code: str,
@@ -118,7 +137,13 @@ def _instance(request: Request[Any, Any, Any]) -> str:
 def handle_app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
     """Render a domain error."""
     return problem(
-        exc.status_code, exc.code, exc.title, exc.detail, instance=_instance(request), **exc.extra
+        exc.status_code,
+        exc.code,
+        exc.title,
+        exc.detail,
+        headers=exc.headers or None,
+        instance=_instance(request),
+        **exc.extra,
     )
 
 
@@ -160,6 +185,8 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     if isinstance(exc, NotAuthorizedException):
         code = "unauthenticated"
     title = {404: "Not found", 405: "Method not allowed"}.get(status, "Request refused")
+    if status >= 500:  # never shown to the caller, so it must be in the log
+        logger.error("server error on %s: %r", request.url.path, exc, exc_info=exc)
     detail = exc.detail if status < 500 else "The server could not complete the request."
     # Keep the framework's headers, e.g. Allow on 405 (RFC 9110).
     return problem(status, code, title, detail, headers=exc.headers, instance=_instance(request))
@@ -193,8 +220,19 @@ def is_database_unavailable(exc: BaseException) -> bool:
         state = str(getattr(cause, "sqlstate", "") or getattr(cause, "pgcode", "") or "")
         if state.startswith("08") or state in _UNAVAILABLE_STATES:
             return True
-        # SQLite gives up after its busy timeout when another process holds the write lock.
-        if "database is locked" in str(cause):
+    return False
+
+
+# lock_not_available (lock_timeout ran out) and deadlock_detected (PostgreSQL broke a cycle):
+# another request holds what this one needs; the same request shortly after will go through.
+_BUSY_STATES = frozenset({"55P03", "40P01"})
+
+
+def is_database_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` means a lock was not granted in time: try again."""
+    for cause in _causes(exc):
+        state = str(getattr(cause, "sqlstate", "") or getattr(cause, "pgcode", "") or "")
+        if state in _BUSY_STATES:
             return True
     return False
 
@@ -224,6 +262,16 @@ def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError)
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Last resort: database outages become 503, anything else a bare 500 (logged, not shown)."""
+    if is_database_busy(exc):
+        logger.info("lock wait ran out on %s: %r", request.url.path, exc)
+        return problem(
+            HTTP_503_SERVICE_UNAVAILABLE,
+            "busy",
+            "Busy",
+            "Others are booking the same thing right now; try again in a moment.",
+            headers={"Retry-After": "1"},
+            instance=_instance(request),
+        )
     if is_database_unavailable(exc):
         logger.warning("database unavailable on %s: %r", request.url.path, exc)
         return Response(

@@ -34,4 +34,4 @@ async def health(state: State) -> Response[dict[str, Any]]:
             media_type=PROBLEM_JSON,
             headers={"Retry-After": "5"},
         )
-    return Response({"status": "ok", "database": database.dialect})
+    return Response({"status": "ok", "database": "postgresql"})

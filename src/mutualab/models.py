@@ -9,7 +9,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-# Named constraints, so migrations can alter them on SQLite (batch mode) and PostgreSQL alike.
+# Named constraints, so migrations can name what they alter.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -24,7 +24,7 @@ def utcnow() -> datetime:
 
 
 def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
-    """A timestamptz column that always reads back as an aware UTC datetime (also on SQLite)."""
+    """A timestamptz column that always reads back as an aware UTC datetime."""
     return Field(sa_column=Column(DateTimeUTC(timezone=True), nullable=nullable, index=index))
 
 

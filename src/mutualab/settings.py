@@ -10,23 +10,26 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SQLITE_PATH = Path("var") / "mutualab.sqlite3"
 SECRET_KEY_PATH = Path("var") / "secret.key"
 
 
 class Settings(BaseSettings):
-    """Every knob of the service; defaults give a working local instance on SQLite."""
+    """Every knob of the service; defaults give a working local instance (embedded PostgreSQL)."""
 
     model_config = SettingsConfigDict(
         env_prefix="MUTUALAB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
-    database_url: str = Field(
-        default=f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}",
-        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+asyncpg://user@host/db of a PostgreSQL server (14 or newer). "
+        "Unset: the commands start an embedded PostgreSQL kept in var/pgdata.",
     )
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_echo: bool = False
+    # How long a writer waits for a row lock (a unit, an invoice counter) before the request is
+    # answered 503 busy with Retry-After, instead of queueing up to the command timeout.
+    database_lock_timeout_ms: int = Field(default=3000, ge=100, le=60_000)
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr | None = Field(
         default=None,
@@ -77,10 +80,14 @@ class Settings(BaseSettings):
                     handle.write(secrets.token_urlsafe(48))
         return path.read_text().strip().encode()
 
-    @property
-    def is_sqlite(self) -> bool:
-        """Whether the configured database is the embedded SQLite."""
-        return self.database_url.startswith("sqlite")
+    def require_database_url(self) -> str:
+        """The configured database, or an error that says how to get one."""
+        if self.database_url is None:
+            raise RuntimeError(
+                "No database configured: set MUTUALAB_DATABASE_URL, or start the service with "
+                "`mutualab serve` / `mutualab demo`, which start the embedded PostgreSQL."
+            )
+        return self.database_url
 
 
 @lru_cache(maxsize=1)

@@ -35,12 +35,8 @@ def clock() -> MutableClock:
 
 
 @pytest.fixture
-async def api(
-    settings: Settings, database: Database, clock: MutableClock, backend: str
-) -> AsyncIterator[Client]:
-    """The app on the fixed clock (PostgreSQL only: SQLite has no such function)."""
-    if backend != "postgresql":
-        pytest.skip("book_units() is a PostgreSQL function")
+async def api(settings: Settings, database: Database, clock: MutableClock) -> AsyncIterator[Client]:
+    """The app on the fixed clock."""
     async with booking_client(settings, database, clock) as http:
         yield http
 
@@ -92,7 +88,6 @@ async def count(database: Database, model: type[Booking] | type[BookingAllocatio
         ).scalar_one()
 
 
-@pytest.mark.pg_only
 async def test_it_books_the_lowest_positions_and_tries_the_references_in_order(
     api: Client, lab: Fablab, database: Database
 ) -> None:
@@ -120,7 +115,6 @@ async def test_it_books_the_lowest_positions_and_tries_the_references_in_order(
     assert [rid for rid, _ in outcome.units] == [lab.printer, lab.seats, lab.seats]
 
 
-@pytest.mark.pg_only
 async def test_every_refusal_writes_nothing(api: Client, lab: Fablab, database: Database) -> None:
     alice = await make_user(database, "alice@example.org")
     held = await book(api, alice, lab.room, TUESDAY_2PM, TUESDAY_3PM, hold_minutes=10)
@@ -162,7 +156,6 @@ async def test_every_refusal_writes_nothing(api: Client, lab: Fablab, database: 
     assert current.outcome == "booked"  # the counter it was given is the current one
 
 
-@pytest.mark.pg_only
 async def test_the_cool_down_and_touching_ranges(
     api: Client, lab: Fablab, database: Database
 ) -> None:

@@ -144,13 +144,10 @@ async def test_concurrent_reschedules_and_cancellations(
     assert await overlapping_active_ranges(database) == 0
 
 
-@pytest.mark.pg_only
 async def test_the_database_refuses_overlaps_by_itself(
-    api: Client, lab: Fablab, database: Database, backend: str
+    api: Client, lab: Fablab, database: Database
 ) -> None:
     """The exclusion constraint, tested without the application's checks."""
-    if backend != "postgresql":
-        pytest.skip("the exclusion constraint exists on PostgreSQL only")
     alice = (await people(database, 1))[0]
     booking = (
         await book(api, alice, lab.printer, paris(2027, 3, 2, 14), paris(2027, 3, 2, 15))
@@ -182,16 +179,11 @@ async def test_the_database_refuses_overlaps_by_itself(
     await try_insert("2027-03-02T13:30:00Z", "2027-03-02T14:30:00Z", active=False)  # inactive
 
 
-@pytest.mark.pg_only
-async def test_a_lost_race_is_a_409_not_a_500(
-    api: Client, lab: Fablab, database: Database, backend: str
-) -> None:
+async def test_a_lost_race_is_a_409_not_a_500(api: Client, lab: Fablab, database: Database) -> None:
     """A writer the booking's check cannot see wins: its allocation of the printer is not
     committed yet, and it took no lock on the unit (foreign-key checks off, as a careless bulk
     load would run). The exclusion constraint makes the booking wait for it, then refuses:
     409 ``slot_unavailable``, not a 500."""
-    if backend != "postgresql":
-        pytest.skip("the exclusion constraint exists on PostgreSQL only")
     alice, bob = await people(database, 2)
     decoy = (await book(api, alice, lab.room, paris(2027, 3, 2, 14), paris(2027, 3, 2, 15))).json()
     async with database.engine.connect() as other:

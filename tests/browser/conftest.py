@@ -102,11 +102,13 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
     pytest.fail(f"the server did not answer in 60 s:\n{log.read_text()[-3000:]}", pytrace=False)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
 def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_server: PostgresServer,
 ) -> Iterator[LiveServer]:
-    """A migrated, seeded database of one kind, served by uvicorn in a subprocess."""
+    """A migrated, seeded database, served by uvicorn in a subprocess."""
     if request.config.pluginmanager.hasplugin("asyncio"):
         # Playwright's event loop would break the asyncio tests that run after these.
         _skip_loudly(
@@ -116,15 +118,9 @@ def server(
     missing = _missing_tools()
     if missing:
         _skip_or_fail("Browser tests SKIPPED: missing " + ", ".join(missing) + ".")
-    backend: str = request.param
-    work = tmp_path_factory.mktemp(f"server-{backend}")
-    if backend == "sqlite":
-        database_url = f"sqlite+aiosqlite:///{work / 'mutualab.sqlite3'}"
-    else:
-        postgres: PostgresServer | None = request.getfixturevalue("postgres_server")
-        if postgres is None:
-            pytest.skip("PostgreSQL unavailable (see the notice at the end of the run)")
-        database_url = postgres.create_database("mutualab_browser")
+    backend = "postgresql"
+    work = tmp_path_factory.mktemp("server")
+    database_url = postgres_server.create_database("mutualab_browser")
     migrate.upgrade(database_url)
     town = asyncio.run(_seed(database_url))
     port = free_port()

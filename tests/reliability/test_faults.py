@@ -133,6 +133,10 @@ async def _outcomes(url: str) -> tuple[dict[tuple[str, datetime], int], int, int
     return booked, overlaps, orphans
 
 
+def _outcome_unknown(attempt: Attempt) -> bool:
+    return attempt.status == 503 and attempt.body.get("code") == "outcome_unknown"
+
+
 def _check(attempts: list[Attempt], booked: dict[tuple[str, datetime], int]) -> dict[str, int]:
     """Every 201 is stored whole; every error status stored nothing. Returns counts."""
     counts = {"created": 0, "refused": 0, "unanswered": 0}
@@ -141,9 +145,10 @@ def _check(attempts: list[Attempt], booked: dict[tuple[str, datetime], int]) -> 
         if attempt.status == 201:
             counts["created"] += 1
             assert booked.get(key) == 1, f"a 201 booking is missing or incomplete: {key}"
-        elif attempt.status is None:
+        elif attempt.status is None or _outcome_unknown(attempt):
             counts["unanswered"] += 1
-            # Killed between commit and answer: allowed to exist, but only whole.
+            # Killed between commit and answer, or the database lost while the change was being
+            # made final (the answer says so): allowed to exist, but only whole.
             assert booked.get(key, 1) == 1, f"half-written booking: {key}"
         else:
             counts["refused"] += 1
@@ -156,10 +161,6 @@ def _check(attempts: list[Attempt], booked: dict[tuple[str, datetime], int]) -> 
 def cluster() -> Iterator[PostgresServer]:
     """A private PostgreSQL cluster this test may stop and start."""
     server = start_private_cluster()
-    if server is None:
-        if IN_CI:
-            pytest.fail("PostgreSQL binaries are required in CI", pytrace=False)
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not installed")
     yield server
     server.stop()
 
@@ -290,11 +291,13 @@ def test_database_restart_gives_503_then_recovers(cluster: PostgresServer) -> No
 
         asyncio.run(scenario())
         statuses = [a.status for a in load.attempts]
-        assert 500 not in statuses
+        assert 500 not in statuses, [
+            (a.user, a.starts_at, a.body) for a in load.attempts if a.status == 500
+        ]
         assert 503 in statuses, "the outage was not seen"
         for attempt in load.attempts:
             if attempt.status == 503:
-                assert attempt.body["code"] == "database_unavailable"
+                assert attempt.body["code"] in {"database_unavailable", "outcome_unknown"}
         # Recovered by itself: bookings succeed again after the restart.
         assert statuses[-12:].count(201) > 0 or 201 in statuses[statuses.index(503) :]
         booked, overlaps, orphans = asyncio.run(_outcomes(url))

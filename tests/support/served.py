@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from mutualab.accounts.models import ApiToken, User
 from mutualab.auth.tokens import digest, new_token
-from mutualab.db import Database, create_engine
+from mutualab.db import Database
 from resources.models import OpeningHour, Place, Resource
 from resources.repository import CatalogueRepository
 
@@ -37,7 +37,7 @@ OVERLAPS = text(
 
 async def seed(url: str, users: int) -> tuple[int, int, list[str]]:
     """A place open around the clock, a printer, a 12-seat pool and users with tokens."""
-    database = Database.from_engine(create_engine(url, pool_size=2))
+    database = Database.connect(url, pool_size=2)
     tokens: list[str] = []
     try:
         async with database.writer() as session, session.begin():

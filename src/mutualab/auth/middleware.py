@@ -36,7 +36,7 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
         """Open the request's database session here, so credentials and work share it.
 
         One pooled connection and one transaction per request, instead of a second checkout
-        for the credentials (SQLite writes excepted, below). The session connects lazily (a
+        for the credentials. The session connects lazily (a
         request that never touches the database costs nothing) and is closed once the
         response is sent; :func:`mutualab.db.provide_db_session` commits or rolls it back.
         """
@@ -45,12 +45,6 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
             return
         database = get_database(scope["app"].state)
         write = scope["method"] not in SAFE_METHODS
-        if write and database.dialect == "sqlite":
-            # SQLite takes its write lock at the first statement (BEGIN IMMEDIATE): credentials
-            # are read outside it, so handlers that run write transactions of their own
-            # (billing) do not wait on the request's.
-            await super().__call__(scope, receive, send)
-            return
         async with (database.writer if write else database.reader)() as session:
             scope[REQUEST_SESSION] = session  # type: ignore[literal-required]
             await super().__call__(scope, receive, send)
@@ -66,7 +60,7 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
         session = connection.scope.get(REQUEST_SESSION)
         if isinstance(session, AsyncSession):
             actor = await self._resolve(connection, session, token, session_data)
-        else:  # no shared session (see above): a short one of its own
+        else:  # not opened by __call__ (not an HTTP request): a short one of its own
             async with get_database(connection.app.state).reader() as own:
                 actor = await self._resolve(connection, own, token, session_data)
         return AuthenticationResult(user=actor, auth=token)
