@@ -48,10 +48,10 @@ from booking.feeds.repository import FeedRepository
 from booking.feeds.service import FeedService
 from booking.repository import BookingRepository
 from booking.service import BookingService
-from mutualab.auth.tokens import digest
-from mutualab.clock import system_clock
-from mutualab.db import Database
-from mutualab.settings import Settings
+from kernel.auth.tokens import digest
+from kernel.clock import system_clock
+from kernel.db import Database
+from kernel.settings import Settings
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 from tests.support.served import seed

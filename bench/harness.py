@@ -36,10 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the scripts run from anywhere and use the tests' helpers
 
+from kernel.db import Database  # noqa: E402
+from kernel.settings import Settings  # noqa: E402
 from mutualab import migrate  # noqa: E402
 from mutualab.app import create_app  # noqa: E402
-from mutualab.db import Database  # noqa: E402
-from mutualab.settings import Settings  # noqa: E402
 from resources.models import OpeningHour, Place, Resource  # noqa: E402
 from resources.repository import CatalogueRepository  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
@@ -464,7 +464,7 @@ def in_process_app(url: str) -> Litestar:
 def sql_log() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
     """Every statement (with its parameters) sent to the database while the block runs, in
     order: SQLAlchemy's (its cursor event), and those sent on the driver's connection past
-    SQLAlchemy (``mutualab.driver``, and ``BEGIN``/``COMMIT``), seen by wrapping asyncpg's
+    SQLAlchemy (``kernel.driver``, and ``BEGIN``/``COMMIT``), seen by wrapping asyncpg's
     ``Connection.fetch`` and ``Connection.execute`` for the duration of the block."""
     seen: list[tuple[str, tuple[Any, ...]]] = []
 

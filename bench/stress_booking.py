@@ -35,8 +35,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the tests' helpers are used
 
+from kernel.db import create_engine  # noqa: E402
 from mutualab import migrate  # noqa: E402
-from mutualab.db import create_engine  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 from tests.support.postgres import find_server  # noqa: E402
 from tests.support.served import (  # noqa: E402

@@ -41,11 +41,11 @@ from billing.schemas import (
     RecordPayment,
     WebhookAck,
 )
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_manager, require_user
-from mutualab.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
-from mutualab.clock import Clock
-from mutualab.errors import AppError, NotFoundError, is_database_unavailable
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_manager, require_user
+from kernel.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
+from kernel.clock import Clock
+from kernel.errors import AppError, NotFoundError, is_database_unavailable
 
 Me = NamedDependency[Actor]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]

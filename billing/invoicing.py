@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from accounts.models import Organisation, User
 from billing.ledger import (
     GENESIS_HASH,
     StoredDocument,
@@ -30,7 +31,6 @@ from billing.pricing import VatBreakdownLine, VatKind, credit_breakdown
 from billing.providers.base import METHODS
 from billing.repository import BillingRepository
 from booking.schemas import BookingRead
-from mutualab.accounts.models import Organisation, User
 from resources.models import Place
 
 TITLES = {"invoice": "Facture", "credit_note": "Avoir"}

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from mutualab.models import created_at_field, utc_column
+from kernel.models import created_at_field, utc_column
 
 VAT_KINDS = ("taxable", "exempt", "franchise", "out_of_scope")
 PAYMENT_METHODS = ("card", "on_site", "invoice", "free")

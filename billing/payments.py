@@ -35,8 +35,8 @@ from billing.schemas import (
 from booking.events import BookingEvent
 from booking.schemas import BookingCreate, BookingRead
 from booking.service import BookingService
-from mutualab.auth.actor import Actor
-from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from kernel.auth.actor import Actor
+from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 
 logger = logging.getLogger("mutualab.billing")
 

@@ -44,8 +44,8 @@ from billing.schemas import (
     VatRead,
 )
 from booking.schemas import ItemRequest
-from mutualab.auth.actor import Actor
-from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError
+from kernel.auth.actor import Actor
+from kernel.errors import ConflictError, ForbiddenError, InvalidInputError
 from resources.models import Place, Resource
 from resources.service import CatalogueService
 

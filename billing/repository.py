@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.models import Organisation, User, UserType
 from billing.models import (
     BillingDocument,
     DocumentSeries,
@@ -20,7 +21,6 @@ from billing.models import (
     Refund,
     StripeEvent,
 )
-from mutualab.accounts.models import Organisation, User, UserType
 
 Row = (
     BillingDocument

@@ -31,9 +31,9 @@ from booking.events import BookingEvent, BookingListener
 from booking.repository import BookingRepository
 from booking.service import BookingService
 from booking.snapshots import SnapshotCache
-from mutualab.clock import Clock
-from mutualab.db import SAFE_METHODS, Database, commit
-from mutualab.settings import Settings
+from kernel.clock import Clock
+from kernel.db import SAFE_METHODS, Database, commit
+from kernel.settings import Settings
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from billing.pricing import MAX_LINE_CENTS
 from booking.schemas import BookingRead, Items, Notes, OccurrenceRead, SeriesRead
-from mutualab.types import UtcDatetime
+from kernel.types import UtcDatetime
 from resources.schemas import ResourceKind
 
 Cents = Annotated[int, Field(ge=0, le=MAX_LINE_CENTS, description="integer cents")]

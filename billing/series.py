@@ -38,8 +38,8 @@ from billing.schemas import (
     VatBreakdownRead,
 )
 from booking.schemas import BookingRead, SeriesCreate, SeriesMode
-from mutualab.auth.actor import Actor
-from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError
+from kernel.auth.actor import Actor
+from kernel.errors import ConflictError, ForbiddenError, InvalidInputError
 
 # Payments that no longer ask for money (their credit notes are already deducted).
 ENDED = ("canceled", "refunded")

@@ -18,10 +18,10 @@ from billing.schemas import (
     SeriesQuoteRequest,
 )
 from billing.series import SeriesBillingService
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_user
-from mutualab.auth.rules import BEARER, BOOKING, USER
-from mutualab.clock import Clock
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_user
+from kernel.auth.rules import BEARER, BOOKING, USER
+from kernel.clock import Clock
 
 Me = NamedDependency[Actor]
 

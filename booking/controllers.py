@@ -37,9 +37,9 @@ from booking.schemas import (
     SeriesRead,
 )
 from booking.service import BookingService
-from mutualab.auth.actor import actor_of
-from mutualab.auth.guards import require_manager, require_user
-from mutualab.auth.rules import (
+from kernel.auth.actor import actor_of
+from kernel.auth.guards import require_manager, require_user
+from kernel.auth.rules import (
     BEARER,
     BOOKING,
     ORGANISATION,
@@ -48,7 +48,7 @@ from mutualab.auth.rules import (
     SELF,
     USER,
 )
-from mutualab.errors import InvalidInputError
+from kernel.errors import InvalidInputError
 from resources.repository import CatalogueRepository
 from resources.schemas import ResourceKind
 from resources.service import CatalogueService

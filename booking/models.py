@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from mutualab.models import created_at_field, utc_column
+from kernel.models import created_at_field, utc_column
 
 BOOKING_STATUSES = ("held", "pending_approval", "confirmed", "cancelled", "refused", "expired")
 # Statuses whose units stay blocked (a hold only until it expires).

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.models import Organisation, User, UserType
 from booking.models import (
     ACTIVE_STATUSES,
     EXCLUSION_NAME,
@@ -43,8 +44,7 @@ from booking.models import (
     BookingSeries,
 )
 from booking.rules import MAX_BLOCKED
-from mutualab.accounts.models import Organisation, User, UserType
-from mutualab.driver import Statement, fetch
+from kernel.driver import Statement, fetch
 
 Row = Booking | BookingItem | BookingAllocation | BookingPolicy | BookingSeries
 # (resource_id, unit_id, starts_at, blocked_until) of an allocation that blocks its unit.
@@ -71,7 +71,7 @@ _OVERLAP = (
 )
 # Not a hold that has already lapsed: it stops blocking at once, even before a sweep.
 _NOT_LAPSED = or_(_A.hold_expires_at.is_(None), _A.hold_expires_at > bindparam("now"))
-# Busy ranges, on the driver's connection (mutualab.driver): the resources as one array
+# Busy ranges, on the driver's connection (kernel.driver): the resources as one array
 # parameter (= ANY, which the index serves as the IN list does).
 _BUSY_DRIVER = Statement.of(
     sa_select(_A.resource_id, _A.unit_id, _A.starts_at, _A.blocked_until).where(

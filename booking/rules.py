@@ -13,7 +13,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from booking.availability import Busy, Problem, Reason, Slot, SlotRules, bookable_slots
-from mutualab.errors import AppError, ConflictError, InvalidInputError
+from kernel.errors import AppError, ConflictError, InvalidInputError
 from resources.hours import local_to_utc
 from resources.schedule import Span
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
-from mutualab.types import UtcDatetime
+from kernel.types import UtcDatetime
 
 BookingStatus = Literal["held", "pending_approval", "confirmed", "cancelled", "refused", "expired"]
 SeriesMode = Literal["all_or_nothing", "skip_conflicts"]

@@ -8,9 +8,9 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from mutualab.db import create_engine
+from kernel.db import create_engine
+from kernel.settings import Settings
 from mutualab.metadata import metadata
-from mutualab.settings import Settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -16,9 +16,9 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_admin, require_manager
-from mutualab.auth.rules import ADMIN, BEARER, PLACE_MANAGER, PUBLIC
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_admin, require_manager
+from kernel.auth.rules import ADMIN, BEARER, PLACE_MANAGER, PUBLIC
 from resources import opendata
 from resources.repository import CatalogueRepository, PlaceFilter, ResourceFilter
 from resources.schemas import (

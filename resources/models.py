@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from mutualab.models import created_at_field, utc_column
+from kernel.models import created_at_field, utc_column
 
 
 class Place(SQLModel, table=True):

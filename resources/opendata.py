@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
 
-from mutualab.legal_ids import InvalidIdentifierError, normalize_siret
+from kernel.legal_ids import InvalidIdentifierError, normalize_siret
 
 __all__ = [
     "EQUIPMENT_KINDS",

@@ -13,8 +13,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.accounts.models import Training
-from mutualab.driver import Statement, fetch
+from accounts.models import Training
+from kernel.driver import Statement, fetch
 from resources.models import (
     Blackout,
     CatalogueRevision,

@@ -10,8 +10,8 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
-from mutualab.legal_ids import Siret
-from mutualab.types import UtcDatetime
+from kernel.legal_ids import Siret
+from kernel.types import UtcDatetime
 
 ResourceKind = Literal["machine", "space", "software_seats", "network_access", "other"]
 Postcode = Annotated[str, Field(pattern=r"^\d{5}$", examples=["22300"])]

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from mutualab.auth.actor import Actor
-from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from mutualab.models import utcnow
-from mutualab.patching import changes_of
+from kernel.auth.actor import Actor
+from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from kernel.models import utcnow
+from kernel.patching import changes_of
 from resources import hours
 from resources.models import (
     Blackout,

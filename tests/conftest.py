@@ -13,11 +13,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from kernel.db import Database
+from kernel.settings import Settings
 from mutualab import migrate
 from mutualab.app import create_app
-from mutualab.db import Database
 from mutualab.metadata import metadata
-from mutualab.settings import Settings
 from tests.support.accounts import make_user
 from tests.support.postgres import PostgresServer, find_server
 

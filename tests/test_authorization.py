@@ -3,7 +3,7 @@
 Every HTTP operation is called as each role — anonymous, citizen, member of another
 organisation, member of the right organisation, manager of another place, manager of the
 right place, platform admin — and the outcome is checked against the rule the handler
-declares (``opt["auth"]`` and ``opt["scope"]``, see mutualab.auth.rules). An operation
+declares (``opt["auth"]`` and ``opt["scope"]``, see kernel.auth.rules). An operation
 without a rule, or without an example request below, fails the test: a new endpoint cannot
 slip in unguarded.
 """
@@ -19,9 +19,9 @@ import httpx
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
+from kernel.db import Database
+from kernel.settings import Settings
 from mutualab.app import create_app
-from mutualab.db import Database
-from mutualab.settings import Settings
 from tests.support.booking import MutableClock
 from tests.support.world import EXCEPTION_DAY, LOGIN_PASSWORD, ROLES, World, build_world
 

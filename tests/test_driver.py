@@ -1,4 +1,4 @@
-"""Statements run on the driver's own connection (mutualab.driver).
+"""Statements run on the driver's own connection (kernel.driver).
 
 They must read like SQLAlchemy's, fail like SQLAlchemy's (a violated constraint is an
 ``IntegrityError``, a lost connection a disconnect that the pool recovers from), and be part of
@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Integer, bindparam, literal, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from mutualab.db import Database
-from mutualab.driver import Statement, fetch
-from mutualab.errors import is_database_unavailable
+from kernel.db import Database
+from kernel.driver import Statement, fetch
+from kernel.errors import is_database_unavailable
 
 SQUARE = Statement.of(
     select(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from mutualab.legal_ids import (
+from kernel.legal_ids import (
     EuVatNumber,
     InvalidIdentifierError,
     Siren,

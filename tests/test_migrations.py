@@ -12,8 +12,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from kernel.db import create_engine
 from mutualab import migrate
-from mutualab.db import create_engine
 from mutualab.metadata import metadata
 from tests.support.postgres import PostgresServer
 

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from mutualab.db import Database
-from mutualab.driver import Statement, fetch
+from kernel.db import Database
+from kernel.driver import Statement, fetch
 
 NOW = text("SELECT clock_timestamp() AS wall, now() AS began")
 COUNTER = text("SELECT value FROM catalogue_revision WHERE id = 1")
@@ -75,7 +75,7 @@ async def test_a_read_session_refuses_writes_and_locks(database: Database, state
 async def test_the_driver_connection_of_a_read_session_is_read_only_too(
     database: Database,
 ) -> None:
-    """Statements sent past SQLAlchemy (mutualab.driver) meet the same refusal."""
+    """Statements sent past SQLAlchemy (kernel.driver) meet the same refusal."""
     async with database.writer() as session:
         await (await session.connection()).execute(WRITING_FUNCTION)
         await session.commit()

@@ -7,8 +7,8 @@ import io
 
 import httpx
 
+from kernel.settings import Settings
 from mutualab.app import create_app
-from mutualab.settings import Settings
 from resources.opendata import SCHEMA_FIELDS
 from tests.factories import make_place, make_resource
 from tests.support.net import free_port

@@ -17,10 +17,10 @@ from booking.feeds.repository import FeedRepository
 from booking.feeds.service import FeedCreated, FeedService, Rendered
 from booking.repository import BookingRepository
 from booking.service import BookingService
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_user
-from mutualab.auth.rules import BEARER, BOOKING, ORGANISATION, PUBLIC, SELF
-from mutualab.clock import Clock
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_user
+from kernel.auth.rules import BEARER, BOOKING, ORGANISATION, PUBLIC, SELF
+from kernel.clock import Clock
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 

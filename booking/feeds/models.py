@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from mutualab.models import created_at_field, utc_column
+from kernel.models import created_at_field, utc_column
 
 
 class CalendarFeed(SQLModel, table=True):

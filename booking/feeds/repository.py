@@ -9,9 +9,9 @@ from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.models import Organisation
 from booking.feeds.models import CalendarFeed
 from booking.models import ACTIVE_STATUSES, Booking, BookingItem
-from mutualab.accounts.models import Organisation
 
 
 def _in_window(start: datetime, end: datetime, ended_since: datetime) -> ColumnElement[bool]:

@@ -17,11 +17,11 @@ from booking.feeds.models import CalendarFeed
 from booking.feeds.repository import FeedRepository
 from booking.schemas import BookingRead
 from booking.service import BookingService
-from mutualab.auth.actor import Actor
-from mutualab.auth.tokens import digest, new_token
-from mutualab.clock import Clock
-from mutualab.errors import ForbiddenError, InvalidInputError, NotFoundError
-from mutualab.settings import Settings
+from kernel.auth.actor import Actor
+from kernel.auth.tokens import digest, new_token
+from kernel.clock import Clock
+from kernel.errors import ForbiddenError, InvalidInputError, NotFoundError
+from kernel.settings import Settings
 from resources.models import Place
 from resources.service import CatalogueService
 

@@ -25,8 +25,8 @@ from booking.service.bookings import BookingsPart
 from booking.service.kernel import (
     MAX_AGENDA_DAYS,
 )
-from mutualab.auth.actor import Actor
-from mutualab.errors import (
+from kernel.auth.actor import Actor
+from kernel.errors import (
     ForbiddenError,
     InvalidInputError,
 )

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
+from accounts.certifications import holds_valid_certification
 from booking.availability import Problem, Reason, check_booking
 from booking.events import BookingChange, BookingEvent, BookingListener
 from booking.models import (
@@ -45,10 +46,9 @@ from booking.service.kernel import (
     new_reference,
 )
 from booking.snapshots import PlaceSnapshot, SnapshotCache, detached
-from mutualab.accounts.certifications import holds_valid_certification
-from mutualab.auth.actor import Actor
-from mutualab.clock import Clock
-from mutualab.errors import (
+from kernel.auth.actor import Actor
+from kernel.clock import Clock
+from kernel.errors import (
     AppError,
     ConflictError,
     ForbiddenError,

@@ -34,8 +34,8 @@ from booking.service.kernel import (
     _local,
     _StaleCopy,
 )
-from mutualab.auth.actor import Actor
-from mutualab.errors import (
+from kernel.auth.actor import Actor
+from kernel.errors import (
     AppError,
     ConflictError,
     ForbiddenError,

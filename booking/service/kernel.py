@@ -22,7 +22,7 @@ from booking.rules import (
 from booking.schemas import (
     SlotRead,
 )
-from mutualab.errors import (
+from kernel.errors import (
     InvalidInputError,
 )
 from resources.models import Place, Resource, ResourceUnit

@@ -28,8 +28,8 @@ from booking.service.kernel import (
     _int_or_none,
     _local,
 )
-from mutualab.auth.actor import Actor
-from mutualab.errors import (
+from kernel.auth.actor import Actor
+from kernel.errors import (
     ConflictError,
     ForbiddenError,
     InvalidInputError,

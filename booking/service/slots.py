@@ -31,8 +31,8 @@ from booking.service.kernel import (
     _slot_reads,
 )
 from booking.snapshots import PlaceSnapshot
-from mutualab.auth.actor import Actor
-from mutualab.errors import (
+from kernel.auth.actor import Actor
+from kernel.errors import (
     InvalidInputError,
 )
 from resources.models import Place, Resource, ResourceUnit

@@ -15,32 +15,32 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
+from accounts.controllers import (
+    AuthController,
+    MeController,
+    OrganisationController,
+)
+from accounts.middleware import ActorMiddleware
+from accounts.staff_controllers import (
+    CertificationController,
+    PlaceStaffController,
+    UserTypeController,
+)
 from billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
 from billing.runtime import Billing
 from billing.runtime import after_response as billing_after_response
 from billing.series_controllers import CONTROLLERS as SERIES_BILLING_CONTROLLERS
 from booking.controllers import CONTROLLERS as BOOKING_CONTROLLERS
 from booking.feeds.controllers import CONTROLLERS as FEED_CONTROLLERS
+from kernel.auth.actor import provide_actor
+from kernel.auth.browser import csrf_middleware, session_middleware
+from kernel.clock import Clock, provide_clock, system_clock
+from kernel.db import Database, provide_db_session
+from kernel.errors import EXCEPTION_HANDLERS
+from kernel.settings import Settings, get_settings
 from mutualab import __version__
-from mutualab.accounts.controllers import (
-    AuthController,
-    MeController,
-    OrganisationController,
-)
-from mutualab.accounts.staff_controllers import (
-    CertificationController,
-    PlaceStaffController,
-    UserTypeController,
-)
-from mutualab.auth.actor import provide_actor
-from mutualab.auth.browser import csrf_middleware, session_middleware
-from mutualab.auth.middleware import ActorMiddleware
-from mutualab.clock import Clock, provide_clock, system_clock
-from mutualab.db import Database, provide_db_session
-from mutualab.errors import EXCEPTION_HANDLERS
 from mutualab.health import health
 from mutualab.openapi import document_problems
-from mutualab.settings import Settings, get_settings
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
 

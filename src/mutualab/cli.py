@@ -12,14 +12,15 @@ from pathlib import Path
 import click
 import uvicorn
 
+from accounts.bootstrap import ensure_admin, ensure_demo_people
 from billing import maintenance
 from billing.runtime import Billing
-from mutualab import embedded, migrate
-from mutualab.accounts.bootstrap import ensure_admin, ensure_demo_people
-from mutualab.clock import system_clock
-from mutualab.db import Database
+from kernel import embedded
+from kernel.clock import system_clock
+from kernel.db import Database
+from kernel.settings import Settings, get_settings
+from mutualab import migrate
 from mutualab.demo import demo_place_ids, seed_demo
-from mutualab.settings import Settings, get_settings
 
 host_option = click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to bind."

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.auth.actor import Actor
+from kernel.auth.actor import Actor
 from resources.repository import CatalogueRepository
 from resources.schemas import (
     BlackoutCreate,

@@ -8,8 +8,8 @@ from litestar import Response, get
 from litestar.datastructures import State
 from sqlalchemy import text
 
-from mutualab.db import get_database
-from mutualab.errors import PROBLEM_JSON, is_database_unavailable
+from kernel.db import get_database
+from kernel.errors import PROBLEM_JSON, is_database_unavailable
 
 
 @get("/health", opt={"auth": "public"}, tags=["service"], cache=False)

@@ -10,7 +10,7 @@ import billing.models
 import booking.feeds.models
 import booking.models
 import resources.models
-from mutualab.accounts import models as accounts_models
+from accounts import models as accounts_models
 
 metadata: MetaData = SQLModel.metadata
 # Named here so that no tool takes the imports above for unused ones.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Reference, Schema
 
-from mutualab.errors import PROBLEM_JSON
+from kernel.errors import PROBLEM_JSON
 
 PROBLEM_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,

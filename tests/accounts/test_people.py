@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from mutualab.db import Database
+from kernel.db import Database
 from tests.accounts.test_sessions import STRONG, csrf, sign_up
 from tests.factories import make_place
 from tests.support.accounts import make_user
@@ -40,7 +40,7 @@ async def test_read_only_token_cannot_write(client: httpx.AsyncClient, database:
 async def test_tokens_are_stored_hashed(client: httpx.AsyncClient, database: Database) -> None:
     from sqlmodel import select
 
-    from mutualab.accounts.models import ApiToken
+    from accounts.models import ApiToken
 
     person = await make_user(database, "hash@example.fr")
     async with database.reader() as session:

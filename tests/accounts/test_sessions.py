@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from kernel.db import Database
+from kernel.settings import Settings
 from mutualab.app import create_app
-from mutualab.db import Database
-from mutualab.settings import Settings
 
 STRONG = "violet-harbour-compass-42"
 

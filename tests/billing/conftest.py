@@ -8,8 +8,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from mutualab.db import Database
-from mutualab.settings import Settings
+from kernel.db import Database
+from kernel.settings import Settings
 from tests.billing.support import PricedLab, price_fablab
 from tests.support.accounts import make_user
 from tests.support.booking import MutableClock, booking_client, make_fablab

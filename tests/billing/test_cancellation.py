@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import httpx
 
-from mutualab.db import Database
+from kernel.db import Database
 from tests.billing.support import PricedLab, checkout, paid_booking
 from tests.support.accounts import make_organisation, make_user
 from tests.support.booking import paris

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import text
 
-from mutualab.db import Database
+from kernel.db import Database
 from tests.billing.support import PricedLab, checkout
 from tests.support.accounts import make_user
 from tests.support.booking import paris

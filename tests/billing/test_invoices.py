@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from billing.pricing import VatBreakdownLine, VatKind, credit_breakdown
-from mutualab.db import Database
+from kernel.db import Database
 from tests.billing.support import PricedLab, checkout
 from tests.support.accounts import Person, make_organisation, make_user
 from tests.support.booking import paris

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from billing.pricing import BARE_PREMISES_MENTION
-from mutualab.db import Database
+from kernel.db import Database
 from tests.billing.support import END, START, PricedLab, checkout, quote
 from tests.support.accounts import make_organisation, make_user
 from tests.support.booking import booking_body

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from accounts.models import Organisation
 from billing.invoicing import verify_documents
 from billing.repository import BillingRepository
-from mutualab.accounts.models import Organisation
-from mutualab.db import Database
+from kernel.db import Database
 from tests.billing.support import PricedLab
 from tests.support.accounts import Person, make_organisation, make_user
 from tests.support.booking import book, paris

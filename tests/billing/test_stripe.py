@@ -16,9 +16,9 @@ import uvicorn
 
 from billing import maintenance
 from billing.runtime import Billing
+from kernel.db import Database
+from kernel.settings import Settings
 from mutualab.app import create_app
-from mutualab.db import Database
-from mutualab.settings import Settings
 from tests.billing.support import PricedLab, checkout, deliver
 from tests.support.accounts import make_user
 from tests.support.booking import MutableClock, book

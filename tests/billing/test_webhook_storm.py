@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from mutualab.db import Database
+from kernel.db import Database
 from tests.billing.support import PricedLab, checkout
 from tests.support.accounts import make_user
 from tests.support.booking import MutableClock, paris

@@ -18,8 +18,8 @@ from sqlalchemy import func, select, text
 from booking.models import Booking, BookingAllocation
 from booking.repository import BookingRepository, BookOutcome
 from booking.service.kernel import _REFERENCE_ALPHABET, new_reference
-from mutualab.db import Database
-from mutualab.settings import Settings
+from kernel.db import Database
+from kernel.settings import Settings
 from tests.support.accounts import Person, make_user
 from tests.support.booking import Fablab, MutableClock, book, booking_client, make_fablab, paris
 

@@ -8,8 +8,8 @@ from datetime import date
 import httpx
 import pytest
 
-from mutualab.db import Database
-from mutualab.settings import Settings
+from kernel.db import Database
+from kernel.settings import Settings
 from tests.support.accounts import make_organisation, make_user
 from tests.support.booking import (
     Fablab,

@@ -11,9 +11,9 @@ from sqlalchemy import text
 
 from booking.repository import BookingRepository
 from booking.service import Booker, BookingService
-from mutualab.auth.actor import Actor
-from mutualab.db import Database
-from mutualab.settings import Settings
+from kernel.auth.actor import Actor
+from kernel.db import Database
+from kernel.settings import Settings
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 from tests.support.accounts import Person, make_organisation, make_user

@@ -20,8 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from booking.repository import is_exclusion_violation
-from mutualab.db import Database
-from mutualab.settings import Settings
+from kernel.db import Database
+from kernel.settings import Settings
 from tests.support.accounts import Person, make_user
 from tests.support.booking import Fablab, MutableClock, book, booking_client, make_fablab, paris
 

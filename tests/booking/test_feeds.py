@@ -10,8 +10,8 @@ import httpx
 import icalendar
 import pytest
 
-from mutualab.db import Database
-from mutualab.settings import Settings
+from kernel.db import Database
+from kernel.settings import Settings
 from tests.support.accounts import Person, make_organisation, make_user
 from tests.support.booking import Fablab, MutableClock, book, booking_client, make_fablab, paris
 

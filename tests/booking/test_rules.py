@@ -20,7 +20,7 @@ from booking.rules import (
     unit_slots,
     week_of,
 )
-from mutualab.errors import ConflictError, InvalidInputError
+from kernel.errors import ConflictError, InvalidInputError
 from resources.hours import open_spans
 from resources.schedule import Span, WeeklyOpening
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import text
 
 from booking.snapshots import SlotMemo
+from kernel.db import Database
+from kernel.settings import Settings
 from mutualab.app import create_app
-from mutualab.db import Database
-from mutualab.settings import Settings
 from tests.support.accounts import make_user
 from tests.support.booking import (
     Fablab,

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import insert, text
 
 from booking.snapshots import PlaceSnapshot, SnapshotCache
-from mutualab.db import Database
-from mutualab.settings import Settings
+from kernel.db import Database
+from kernel.settings import Settings
 from resources.models import Blackout, Place, Resource
 from tests.support.accounts import make_user
 from tests.support.booking import Fablab, MutableClock, book, booking_client, make_fablab, paris

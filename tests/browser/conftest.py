@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from kernel.db import Database
+from kernel.settings import Settings
 from mutualab import migrate
-from mutualab.db import Database
-from mutualab.settings import Settings
 from tests.browser.support import (
     AXE,
     CHROMIUM_ARGS,

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar
 from playwright.sync_api import Page, expect
 
-from mutualab.db import Database
-from mutualab.settings import Settings
+from kernel.db import Database
+from kernel.settings import Settings
 from tests.browser.support import LiveServer, PageChecker
 from tests.web.test_citizen_pages import price_for_everyone
 

@@ -16,8 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from mutualab.db import Database
-from mutualab.settings import Settings
+from kernel.db import Database
+from kernel.settings import Settings
 from resources.hours import french_public_holidays
 from tests.browser.support import LiveServer, PageChecker
 from tests.web.manage_seed import BackOffice, seed_back_office

@@ -17,8 +17,8 @@ import pytest
 from babel.dates import format_date
 from playwright.sync_api import Page, expect
 
-from mutualab.db import Database
-from mutualab.settings import Settings
+from kernel.db import Database
+from kernel.settings import Settings
 from mutualab.web.rendering import upper_first
 from tests.browser.support import LiveServer, PageChecker
 from tests.web.school import SCHOOL_NAME, School, seed_school

@@ -22,8 +22,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from kernel.db import create_engine
 from mutualab import migrate
-from mutualab.db import create_engine
 from tests.support.net import free_port
 from tests.support.postgres import PostgresServer, start_private_cluster
 from tests.support.served import OVERLAPS, seed, start_server, wait_ready

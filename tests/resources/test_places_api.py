@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from mutualab.db import Database
+from kernel.db import Database
 from tests.factories import make_place, make_resource, place_payload
 from tests.support.accounts import make_user
 

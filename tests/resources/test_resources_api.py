@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlmodel import col, select
 
-from mutualab.db import Database
+from kernel.db import Database
 from resources.models import ResourceUnit
 from tests.factories import make_place, make_resource
 

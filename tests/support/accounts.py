@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mutualab.accounts.models import ApiToken, Membership, Organisation, PlaceManager, User
-from mutualab.auth.tokens import digest, new_token
-from mutualab.db import Database
+from accounts.models import ApiToken, Membership, Organisation, PlaceManager, User
+from kernel.auth.tokens import digest, new_token
+from kernel.db import Database
 
 
 @dataclass(frozen=True)

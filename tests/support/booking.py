@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import update
 
-from mutualab.accounts.models import Certification, Training
+from accounts.models import Certification, Training
+from kernel.db import Database
+from kernel.settings import Settings
 from mutualab.app import create_app
-from mutualab.db import Database
-from mutualab.settings import Settings
 from resources.models import Resource
 from tests.factories import make_place, make_resource
 from tests.support.accounts import Person

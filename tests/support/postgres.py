@@ -19,7 +19,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from mutualab import embedded
+from kernel import embedded
 from tests.support.net import free_port
 
 LOCAL_URLS = (

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-from mutualab.accounts.models import ApiToken, User
-from mutualab.auth.tokens import digest, new_token
-from mutualab.db import Database
+from accounts.models import ApiToken, User
+from kernel.auth.tokens import digest, new_token
+from kernel.db import Database
 from resources.models import OpeningHour, Place, Resource
 from resources.repository import CatalogueRepository
 

@@ -9,12 +9,12 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
+from accounts.models import ApiToken, Certification, Training
+from accounts.passwords import hash_password
 from billing.models import PlaceBilling, PriceList, PriceRate
 from booking.feeds.models import CalendarFeed
-from mutualab.accounts.models import ApiToken, Certification, Training
-from mutualab.accounts.passwords import hash_password
-from mutualab.auth.tokens import digest, new_token
-from mutualab.db import Database
+from kernel.auth.tokens import digest, new_token
+from kernel.db import Database
 from resources.models import Blackout, OpeningHour, Place, PlaceException, Resource
 from resources.repository import CatalogueRepository
 from tests.support.accounts import Person, make_organisation, make_user

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from kernel.db import Database
+from kernel.settings import Settings
 from mutualab.app import create_app
-from mutualab.db import Database
-from mutualab.settings import Settings
 from tests.web.seed import Town, seed_town
 
 # Monday 1 March 2027, 09:00 in Paris: tomorrow is closed, the booking is on Wednesday 3 March.

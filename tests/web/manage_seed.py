@@ -15,8 +15,8 @@ from billing.payments import BillingConfig
 from billing.runtime import Billing
 from billing.schemas import BillingSettingsWrite, CheckoutRequest, PriceListWrite
 from booking.schemas import BookingCreate, ItemRequest
-from mutualab.auth.actor import Actor
-from mutualab.db import Database
+from kernel.auth.actor import Actor
+from kernel.db import Database
 from resources.schemas import ResourceUpdate
 from tests.web.seed import ADMIN, PARIS, Town
 

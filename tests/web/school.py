@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from accounts.models import Membership, Organisation
+from accounts.passwords import hash_password
 from billing.prices import PriceService
 from billing.repository import BillingRepository
 from billing.schemas import BillingSettingsWrite, PriceListWrite, RateWrite, VatWrite
 from booking.repository import BookingRepository
 from booking.schemas import BookingCreate, ItemRequest
 from booking.service import BookingService
-from mutualab.accounts.models import Membership, Organisation
-from mutualab.accounts.passwords import hash_password
-from mutualab.auth.actor import Actor
-from mutualab.db import Database
+from kernel.auth.actor import Actor
+from kernel.db import Database
 from resources.hours import french_public_holidays
 from resources.repository import CatalogueRepository
 from resources.schemas import (

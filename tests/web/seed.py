@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
+from accounts.models import Certification, Training
+from accounts.passwords import hash_password
 from booking.repository import BookingRepository
 from booking.schemas import BookingCreate, ItemRequest
 from booking.service import BookingService
-from mutualab.accounts.models import Certification, Training
-from mutualab.accounts.passwords import hash_password
-from mutualab.auth.actor import Actor
-from mutualab.db import Database
+from kernel.auth.actor import Actor
+from kernel.db import Database
 from resources.hours import french_public_holidays
 from resources.models import Resource
 from resources.repository import CatalogueRepository

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from mutualab.db import Database
-from mutualab.settings import Settings
+from kernel.db import Database
+from kernel.settings import Settings
 from tests.web.helpers import by_id, csrf, elements, log_in, submit, text, unlabelled_controls
 from tests.web.seed import PASSWORD, Town
 

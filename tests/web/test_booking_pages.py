@@ -9,8 +9,8 @@ import httpx
 from booking.repository import BookingRepository
 from booking.schemas import BookingCreate, ItemRequest
 from booking.service import BookingService
-from mutualab.auth.actor import Actor
-from mutualab.db import Database
+from kernel.auth.actor import Actor
+from kernel.db import Database
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 from tests.web.conftest import FIXED_NOW

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from mutualab.errors import ConflictError, InvalidInputError
+from kernel.errors import ConflictError, InvalidInputError
 from mutualab.web.booking_forms import SlotForm, book_url, parse_slot, refusal
 
 PARIS = ZoneInfo("Europe/Paris")

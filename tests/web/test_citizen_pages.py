@@ -23,10 +23,10 @@ from billing.schemas import BillingSettingsWrite, PriceListWrite
 from booking.repository import BookingRepository
 from booking.schemas import BookingCreate, ItemRequest
 from booking.service import BookingService
+from kernel.auth.actor import Actor
+from kernel.db import Database
+from kernel.settings import Settings
 from mutualab.app import create_app
-from mutualab.auth.actor import Actor
-from mutualab.db import Database
-from mutualab.settings import Settings
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 from tests.support.accounts import make_user

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mutualab.db import Database
+from kernel.db import Database
 from tests.web.conftest import FIXED_NOW
 from tests.web.helpers import by_id, csrf, elements, log_in, submit, text
 from tests.web.manage_seed import BackOffice, seed_back_office

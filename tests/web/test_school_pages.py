@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from mutualab.db import Database
+from kernel.db import Database
 from tests.web.conftest import FIXED_NOW
 from tests.web.helpers import by_id, csrf, elements, log_in, submit, text, unlabelled_controls
 from tests.web.school import SCHOOL_NAME, School, seed_school

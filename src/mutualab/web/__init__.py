@@ -10,7 +10,7 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
 
-from mutualab.auth.rules import PUBLIC
+from kernel.auth.rules import PUBLIC
 from mutualab.web.errors import PAGE_EXCEPTION_HANDLERS, negotiated_http_exception
 from mutualab.web.pages.account import AccountPages
 from mutualab.web.pages.booking import BookingPages

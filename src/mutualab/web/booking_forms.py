@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from mutualab.errors import AppError
+from kernel.errors import AppError
 from mutualab.web.forms import Errors, FieldError, parse_time
 from mutualab.web.i18n import N_
 

@@ -28,12 +28,12 @@ from litestar.types import Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import IntegrityError
 
-from mutualab import errors as api_errors
-from mutualab.auth.actor import Actor
-from mutualab.auth.browser import CSRF_COOKIE, session_middleware
-from mutualab.auth.identity import actor_for_session
-from mutualab.db import get_database
-from mutualab.errors import AppError, UnauthenticatedError
+from accounts.identity import actor_for_session
+from kernel import errors as api_errors
+from kernel.auth.actor import Actor
+from kernel.auth.browser import CSRF_COOKIE, session_middleware
+from kernel.db import get_database
+from kernel.errors import AppError, UnauthenticatedError
 from mutualab.web import messages
 from mutualab.web.rendering import i18n_of, login_url, page
 

@@ -14,7 +14,7 @@ from datetime import time
 
 from pydantic import ValidationError
 
-from mutualab.errors import AppError
+from kernel.errors import AppError
 from mutualab.web.i18n import N_
 
 

@@ -16,8 +16,8 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.template.config import TemplateConfig
 
-from mutualab.auth.actor import Actor, actor_of
-from mutualab.auth.browser import csrf_token_of
+from kernel.auth.actor import Actor, actor_of
+from kernel.auth.browser import csrf_token_of
 from mutualab.web import messages
 from mutualab.web.i18n import LANG_COOKIE, I18n, negotiate
 

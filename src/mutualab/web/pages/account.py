@@ -17,23 +17,23 @@ from litestar.response import Redirect, Template
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.controllers import ACCOUNTS, _start_session
+from accounts.passwords import MAX_LENGTH, MIN_LENGTH, WeakPasswordError, check_strength
+from accounts.schemas import LogIn, SignUp
+from accounts.service import AccountService
+from accounts.staff import StaffService
+from accounts.staff_controllers import STAFF
 from billing.controllers import PAYMENTS
 from billing.payments import PaymentService
 from booking.controllers import BOOKINGS
 from booking.schemas import BookingRead
 from booking.service import BookingService
-from mutualab.accounts.controllers import ACCOUNTS, _start_session
-from mutualab.accounts.passwords import MAX_LENGTH, MIN_LENGTH, WeakPasswordError, check_strength
-from mutualab.accounts.schemas import LogIn, SignUp
-from mutualab.accounts.service import AccountService
-from mutualab.accounts.staff import StaffService
-from mutualab.accounts.staff_controllers import STAFF
-from mutualab.auth.actor import Actor, actor_of
-from mutualab.auth.guards import require_user
-from mutualab.auth.rules import BOOKING, PUBLIC, SELF
-from mutualab.clock import Clock
-from mutualab.errors import AppError, ConflictError, InvalidInputError
-from mutualab.settings import Settings
+from kernel.auth.actor import Actor, actor_of
+from kernel.auth.guards import require_user
+from kernel.auth.rules import BOOKING, PUBLIC, SELF
+from kernel.clock import Clock
+from kernel.errors import AppError, ConflictError, InvalidInputError
+from kernel.settings import Settings
 from mutualab.web.booking_forms import WORDS
 from mutualab.web.forms import Errors, FieldError, app_error_field, first_errors, ordered
 from mutualab.web.i18n import N_

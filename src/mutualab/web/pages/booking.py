@@ -17,6 +17,8 @@ from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.staff import StaffService
+from accounts.staff_controllers import STAFF
 from billing.controllers import PAYMENTS, billing_of
 from billing.payments import PaymentService
 from billing.prices import tiers_of
@@ -28,12 +30,10 @@ from booking.feeds.controllers import FEEDS
 from booking.feeds.service import FeedService
 from booking.schemas import BookingRead, ItemRequest
 from booking.service import BookingService
-from mutualab.accounts.staff import StaffService
-from mutualab.accounts.staff_controllers import STAFF
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_user
-from mutualab.auth.rules import BOOKING, SELF, USER
-from mutualab.errors import AppError, NotFoundError
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_user
+from kernel.auth.rules import BOOKING, SELF, USER
+from kernel.errors import AppError, NotFoundError
 from mutualab.web.booking_forms import (
     REFUSALS,
     SLOT_FIELDS,

@@ -9,8 +9,8 @@ from litestar import Request, post
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect
 
-from mutualab.auth.rules import PUBLIC
-from mutualab.settings import Settings
+from kernel.auth.rules import PUBLIC
+from kernel.settings import Settings
 from mutualab.web.i18n import DEFAULT_LANG, LANG_COOKIE, LOCALES
 from mutualab.web.rendering import local_target, see_other
 

@@ -14,19 +14,19 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.certifications import holds_valid_certification
+from accounts.staff import StaffService
+from accounts.staff_controllers import STAFF
 from billing.controllers import PRICES
 from billing.prices import PriceService
 from billing.schemas import QuoteRead
 from booking.controllers import BOOKINGS
 from booking.schemas import ItemRequest
 from booking.service import BookingService
-from mutualab.accounts.certifications import holds_valid_certification
-from mutualab.accounts.staff import StaffService
-from mutualab.accounts.staff_controllers import STAFF
-from mutualab.auth.actor import Actor
-from mutualab.auth.rules import PUBLIC
-from mutualab.clock import Clock
-from mutualab.errors import ConflictError
+from kernel.auth.actor import Actor
+from kernel.auth.rules import PUBLIC
+from kernel.clock import Clock
+from kernel.errors import ConflictError
 from mutualab.web.booking_forms import book_url
 from mutualab.web.messages import KINDS
 from mutualab.web.pages.booking import rate_label

@@ -18,19 +18,19 @@ from litestar.response import Template
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.controllers import ACCOUNTS
+from accounts.service import AccountService
 from billing.schemas import SeriesCheckoutRequest, SeriesQuoteRead, SeriesQuoteRequest
 from billing.series import SeriesBillingService
 from billing.series_controllers import SERIES_BILLING
 from booking.controllers import BOOKINGS
 from booking.series import WEEKDAYS
 from booking.service import BookingService
-from mutualab.accounts.controllers import ACCOUNTS
-from mutualab.accounts.service import AccountService
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_user
-from mutualab.auth.rules import BOOKING, USER
-from mutualab.clock import Clock
-from mutualab.errors import AppError, ConflictError, ForbiddenError, InvalidInputError
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_user
+from kernel.auth.rules import BOOKING, USER
+from kernel.clock import Clock
+from kernel.errors import AppError, ConflictError, ForbiddenError, InvalidInputError
 from mutualab.web.forms import Errors, FieldError, app_error_field, ordered, parse_time
 from mutualab.web.i18n import N_
 from mutualab.web.rendering import i18n_of, page, see_other, upper_first

@@ -24,11 +24,11 @@ from billing.schemas import RecordPayment
 from booking.controllers import BOOKINGS
 from booking.schemas import AgendaEntry, BookingRead
 from booking.service import BookingService
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_manager
-from mutualab.auth.rules import PLACE_MANAGER
-from mutualab.clock import Clock
-from mutualab.errors import AppError, ConflictError
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_manager
+from kernel.auth.rules import PLACE_MANAGER
+from kernel.clock import Clock
+from kernel.errors import AppError, ConflictError
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, place_page

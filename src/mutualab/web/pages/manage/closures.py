@@ -13,11 +13,11 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_manager
-from mutualab.auth.rules import PLACE_MANAGER
-from mutualab.clock import Clock
-from mutualab.errors import InvalidInputError
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_manager
+from kernel.auth.rules import PLACE_MANAGER
+from kernel.clock import Clock
+from kernel.errors import InvalidInputError
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, parse_day, place_page

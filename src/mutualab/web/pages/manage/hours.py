@@ -17,10 +17,10 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_manager
-from mutualab.auth.rules import MANAGER, PLACE_MANAGER
-from mutualab.errors import InvalidInputError
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_manager
+from kernel.auth.rules import MANAGER, PLACE_MANAGER
+from kernel.errors import InvalidInputError
 from mutualab.web.errors import error_page
 from mutualab.web.forms import Errors, FieldError, parse_time
 from mutualab.web.i18n import N_

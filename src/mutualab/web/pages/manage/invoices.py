@@ -12,9 +12,9 @@ from litestar.response import Template
 
 from billing.controllers import PAYMENTS
 from billing.payments import PaymentService
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_manager
-from mutualab.auth.rules import PLACE_MANAGER
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_manager
+from kernel.auth.rules import PLACE_MANAGER
 from mutualab.web.pages.manage.common import AnyRequest, place_page
 from resources.controllers import CATALOGUE
 from resources.service import CatalogueService

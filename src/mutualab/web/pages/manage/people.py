@@ -13,14 +13,14 @@ from litestar.response import Template
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.accounts.schemas import CertificationGrant, UserSummary
-from mutualab.accounts.staff import StaffService
-from mutualab.accounts.staff_controllers import STAFF
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_manager
-from mutualab.auth.rules import PLACE_MANAGER
-from mutualab.clock import Clock
-from mutualab.errors import AppError, NotFoundError
+from accounts.schemas import CertificationGrant, UserSummary
+from accounts.staff import StaffService
+from accounts.staff_controllers import STAFF
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_manager
+from kernel.auth.rules import PLACE_MANAGER
+from kernel.clock import Clock
+from kernel.errors import AppError, NotFoundError
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, parse_day, place_page

@@ -24,11 +24,11 @@ from booking.controllers import BOOKINGS
 from booking.rules import DEFAULT_CANCEL_DEADLINE_HOURS
 from booking.schemas import PoliciesUpdate, PolicyRead, PolicyWrite
 from booking.service import BookingService
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_manager
-from mutualab.auth.rules import PLACE_MANAGER
-from mutualab.clock import Clock
-from mutualab.errors import InvalidInputError
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_manager
+from kernel.auth.rules import PLACE_MANAGER
+from kernel.clock import Clock
+from kernel.errors import InvalidInputError
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, parse_whole, place_page

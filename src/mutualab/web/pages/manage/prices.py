@@ -17,17 +17,17 @@ from litestar.response import Template
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.schemas import UserTypeRead
+from accounts.staff import StaffService
+from accounts.staff_controllers import STAFF
 from billing.controllers import PRICES
 from billing.prices import ANY_TYPE, PriceService
 from billing.schemas import PriceListRead, PriceListWrite
-from mutualab.accounts.schemas import UserTypeRead
-from mutualab.accounts.staff import StaffService
-from mutualab.accounts.staff_controllers import STAFF
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_manager
-from mutualab.auth.rules import PLACE_MANAGER
-from mutualab.clock import Clock
-from mutualab.errors import InvalidInputError
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_manager
+from kernel.auth.rules import PLACE_MANAGER
+from kernel.clock import Clock
+from kernel.errors import InvalidInputError
 from mutualab.web import messages
 from mutualab.web.forms import Errors, FieldError, ordered
 from mutualab.web.i18n import N_

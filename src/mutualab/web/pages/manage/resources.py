@@ -16,12 +16,12 @@ from litestar.response import Template
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.accounts.staff import StaffService
-from mutualab.accounts.staff_controllers import STAFF
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_manager
-from mutualab.auth.rules import PLACE_MANAGER
-from mutualab.errors import InvalidInputError
+from accounts.staff import StaffService
+from accounts.staff_controllers import STAFF
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_manager
+from kernel.auth.rules import PLACE_MANAGER
+from kernel.errors import InvalidInputError
 from mutualab.web.forms import Errors, FieldError, app_error_field, first_errors, ordered
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, place_page

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.accounts.models import ApiToken, Membership, Organisation, PlaceManager, User
-from mutualab.accounts.passwords import hash_password
-from mutualab.accounts.repository import AccountRepository
-from mutualab.auth.tokens import digest, new_token
+from accounts.models import ApiToken, Membership, Organisation, PlaceManager, User
+from accounts.passwords import hash_password
+from accounts.repository import AccountRepository
+from kernel.auth.tokens import digest, new_token
 
 
 async def ensure_admin(

@@ -15,9 +15,9 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from mutualab.auth.actor import Actor, actor_of
-from mutualab.db import SAFE_METHODS
-from mutualab.errors import ForbiddenError, UnauthenticatedError
+from kernel.auth.actor import Actor, actor_of
+from kernel.db import SAFE_METHODS
+from kernel.errors import ForbiddenError, UnauthenticatedError
 
 Connection = ASGIConnection[Any, Any, Any, Any]
 

@@ -1,7 +1,7 @@
 """The authorization rules a handler declares in ``opt`` (read by the authorization matrix test).
 
 ``auth`` says who may call at all; ``scope`` says which object the caller must be tied to,
-checked by the service with the :class:`~mutualab.auth.actor.Actor`:
+checked by the service with the :class:`~kernel.auth.actor.Actor`:
 
 - ``self``: the caller's own account;
 - ``organisation``: an organisation the caller belongs to (its admins for changes);

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mutualab.errors import InvalidInputError
+from kernel.errors import InvalidInputError
 
 
 def changes_of(data: BaseModel, nullable: Collection[str]) -> dict[str, Any]:

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from mutualab.accounts.models import ApiToken, LoginThrottle, User
-from mutualab.accounts.passwords import (
+from accounts.models import ApiToken, LoginThrottle, User
+from accounts.passwords import (
     WeakPasswordError,
     check_strength,
     hash_password,
     needs_rehash,
     verify_password,
 )
-from mutualab.accounts.repository import AccountRepository
-from mutualab.accounts.schemas import (
+from accounts.repository import AccountRepository
+from accounts.schemas import (
     CertificationRead,
     LogIn,
     MembershipRead,
@@ -28,10 +28,10 @@ from mutualab.accounts.schemas import (
     TokenCreated,
     TokenRead,
 )
-from mutualab.auth.actor import Actor
-from mutualab.auth.tokens import digest, new_token
-from mutualab.clock import Clock
-from mutualab.errors import (
+from kernel.auth.actor import Actor
+from kernel.auth.tokens import digest, new_token
+from kernel.clock import Clock
+from kernel.errors import (
     AppError,
     ConflictError,
     ForbiddenError,
@@ -39,7 +39,7 @@ from mutualab.errors import (
     NotFoundError,
     UnauthenticatedError,
 )
-from mutualab.settings import Settings
+from kernel.settings import Settings
 
 
 class TooManyAttemptsError(AppError):

@@ -7,7 +7,7 @@ from datetime import date
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.accounts.models import Certification
+from accounts.models import Certification
 
 
 async def holds_valid_certification(

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from mutualab.models import created_at_field, utc_column
+from kernel.models import created_at_field, utc_column
 
 
 class UserType(SQLModel, table=True):

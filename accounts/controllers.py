@@ -12,10 +12,11 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.accounts.models import User
-from mutualab.accounts.organisations import OrganisationService
-from mutualab.accounts.repository import AccountRepository
-from mutualab.accounts.schemas import (
+from accounts.identity import SESSION_USER_KEY, SESSION_VERSION_KEY, actor_for_user
+from accounts.models import User
+from accounts.organisations import OrganisationService
+from accounts.repository import AccountRepository
+from accounts.schemas import (
     LogIn,
     MemberAdd,
     MemberRead,
@@ -30,14 +31,13 @@ from mutualab.accounts.schemas import (
     TokenCreated,
     TokenRead,
 )
-from mutualab.accounts.service import AccountService
-from mutualab.auth.actor import Actor
-from mutualab.auth.browser import csrf_token_of
-from mutualab.auth.guards import require_user
-from mutualab.auth.identity import SESSION_USER_KEY, SESSION_VERSION_KEY, actor_for_user
-from mutualab.auth.rules import BEARER, ORGANISATION, PUBLIC, SELF, USER
-from mutualab.clock import Clock
-from mutualab.errors import handle_app_error
+from accounts.service import AccountService
+from kernel.auth.actor import Actor
+from kernel.auth.browser import csrf_token_of
+from kernel.auth.guards import require_user
+from kernel.auth.rules import BEARER, ORGANISATION, PUBLIC, SELF, USER
+from kernel.clock import Clock
+from kernel.errors import handle_app_error
 
 
 def provide_accounts(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mutualab.accounts.models import Certification, PlaceManager, Training, User, UserType
-from mutualab.accounts.repository import AccountRepository
-from mutualab.accounts.schemas import (
+from accounts.models import Certification, PlaceManager, Training, User, UserType
+from accounts.repository import AccountRepository
+from accounts.schemas import (
     CertificationGrant,
     CertificationHolder,
     ManagerAdd,
@@ -17,8 +17,8 @@ from mutualab.accounts.schemas import (
     UserTypeCreate,
     UserTypeRead,
 )
-from mutualab.auth.actor import Actor
-from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from kernel.auth.actor import Actor
+from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 
 
 def user_summary(user: User) -> UserSummary:

@@ -14,10 +14,10 @@ from sqlalchemy import and_, bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.accounts.models import ApiToken, Membership, PlaceManager, User
-from mutualab.auth.actor import Actor
-from mutualab.auth.tokens import digest
-from mutualab.driver import Statement, fetch
+from accounts.models import ApiToken, Membership, PlaceManager, User
+from kernel.auth.actor import Actor
+from kernel.auth.tokens import digest
+from kernel.driver import Statement, fetch
 
 SESSION_USER_KEY = "uid"
 SESSION_VERSION_KEY = "sv"
@@ -53,7 +53,7 @@ _BY_TOKEN = (
         _USABLE,
     )
 )
-_BY_TOKEN_DRIVER = Statement.of(_BY_TOKEN)  # every API request runs it (mutualab.driver)
+_BY_TOKEN_DRIVER = Statement.of(_BY_TOKEN)  # every API request runs it (kernel.driver)
 _BY_SESSION = (
     select(*_USER_COLUMNS, _users.session_version, *_ROLE_COLUMNS)
     .select_from(_WITH_ROLES)

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.errors import OutcomeUnknownError
+from kernel.errors import OutcomeUnknownError
 
 _POSTGRESQL = asyncpg_dialect()  # type: ignore[no-untyped-call]
 _INTEGRITY_CLASS = "23"  # SQLSTATE class of constraint violations
@@ -70,7 +70,7 @@ async def fetch(
     stored with the rest of the change or not at all.
 
     Errors come out as SQLAlchemy's would: ``IntegrityError`` for a violated constraint, and a
-    lost connection as a disconnect error (answered 503 by :mod:`mutualab.errors`), that
+    lost connection as a disconnect error (answered 503 by :mod:`kernel.errors`), that
     connection and every older pooled one thrown away.
     """
     connection = session if isinstance(session, AsyncConnection) else await session.connection()

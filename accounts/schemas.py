@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from mutualab.legal_ids import EuVatNumber, Siren, Siret
+from kernel.legal_ids import EuVatNumber, Siren, Siret
 
 
 def _normalise_email(value: str) -> str:

@@ -10,8 +10,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.accounts.repository import AccountRepository
-from mutualab.accounts.schemas import (
+from accounts.repository import AccountRepository
+from accounts.schemas import (
     CertificationGrant,
     CertificationHolder,
     ManagerAdd,
@@ -23,10 +23,10 @@ from mutualab.accounts.schemas import (
     UserTypeGrant,
     UserTypeRead,
 )
-from mutualab.accounts.staff import StaffService
-from mutualab.auth.actor import Actor
-from mutualab.auth.guards import require_admin, require_manager
-from mutualab.auth.rules import ADMIN, BEARER, MANAGER, PLACE_MANAGER, PUBLIC
+from accounts.staff import StaffService
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_admin, require_manager
+from kernel.auth.rules import ADMIN, BEARER, MANAGER, PLACE_MANAGER, PUBLIC
 
 EmailQuery = Annotated[str, QueryParameter(min_length=3, max_length=254)]
 

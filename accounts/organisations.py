@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from mutualab.accounts.models import Membership, Organisation
-from mutualab.accounts.repository import AccountRepository
-from mutualab.accounts.schemas import (
+from accounts.models import Membership, Organisation
+from accounts.repository import AccountRepository
+from accounts.schemas import (
     MemberAdd,
     MemberRead,
     OrganisationCreate,
     OrganisationRead,
     OrganisationUpdate,
 )
-from mutualab.auth.actor import Actor
-from mutualab.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from mutualab.patching import changes_of
+from kernel.auth.actor import Actor
+from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from kernel.patching import changes_of
 
 
 def organisation_read(row: Organisation) -> OrganisationRead:

@@ -10,10 +10,10 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import Receive, Scope, Send
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.auth.actor import ANONYMOUS, Actor
-from mutualab.auth.identity import actor_for_api_token, actor_for_session
-from mutualab.db import REQUEST_SESSION, SAFE_METHODS, get_database
-from mutualab.errors import UnauthenticatedError
+from accounts.identity import actor_for_api_token, actor_for_session
+from kernel.auth.actor import ANONYMOUS, Actor
+from kernel.db import REQUEST_SESSION, SAFE_METHODS, get_database
+from kernel.errors import UnauthenticatedError
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -38,7 +38,7 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
         One pooled connection and one transaction per request, instead of a second checkout
         for the credentials. The session connects lazily (a
         request that never touches the database costs nothing) and is closed once the
-        response is sent; :func:`mutualab.db.provide_db_session` commits or rolls it back.
+        response is sent; :func:`kernel.db.provide_db_session` commits or rolls it back.
         """
         if scope["type"] != ScopeType.HTTP:
             await super().__call__(scope, receive, send)

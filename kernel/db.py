@@ -20,8 +20,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.errors import OutcomeUnknownError, is_database_unavailable
-from mutualab.settings import Settings
+from kernel.errors import OutcomeUnknownError, is_database_unavailable
+from kernel.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # ASGI scope key of the session the authentication middleware opened for the request.
@@ -45,7 +45,7 @@ def create_engine(
         # No pre-ping: it cost a round trip on every request. A connection that died with a
         # database restart fails its next statement with a disconnect error instead; SQLAlchemy
         # then throws away every connection opened before it, the request answers 503
-        # (mutualab.errors), and the next ones get fresh connections.
+        # (kernel.errors), and the next ones get fresh connections.
         pool_timeout=10,
         connect_args={
             "timeout": 5,

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mutualab.accounts.models import (
+from accounts.models import (
     ApiToken,
     Certification,
     LoginThrottle,

@@ -25,7 +25,7 @@ from litestar.status_codes import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-logger = logging.getLogger("mutualab.errors")
+logger = logging.getLogger("kernel.errors")
 
 PROBLEM_JSON = "application/problem+json"
 

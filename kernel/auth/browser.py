@@ -13,7 +13,7 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.types import Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
-from mutualab.settings import Settings
+from kernel.settings import Settings
 
 SESSION_COOKIE = "mutualab_session"
 CSRF_COOKIE = "mutualab_csrf"
