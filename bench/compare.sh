@@ -68,7 +68,8 @@ if configured:
     url = make_url(configured)
     socket = str(url.query.get("host", "")).startswith("/")
     if not socket and url.host not in (None, "", "127.0.0.1", "localhost"):
-        sys.exit(f"compare.sh: MUTUALAB_TEST_DATABASE_URL is on {url.host}, not on this machine")
+        print(f"compare.sh: MUTUALAB_TEST_DATABASE_URL is on {url.host}, not here", file=sys.stderr)
+        sys.exit(2)
 EOF
 
 old_commit="$(git -C "$root" rev-parse --verify --quiet "$revision^{commit}")" || {
@@ -130,7 +131,9 @@ block="$work/block.md"
     echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — $script, $old_short against $new_short${note:+ — $note}"
     echo
     echo "- command: \`$command\` (one after the other, same PostgreSQL, same machine)"
-    echo "- old: $old_short ($(git -C "$root" log -1 --format=%s "$old_commit" | cut -c1-80)), exit status $old_status"
+    subject="$(git -C "$root" log -1 --format=%s "$old_commit")"
+    [[ ${#subject} -le 80 ]] || subject="${subject:0:79}…"
+    echo "- old: $old_short ($subject), exit status $old_status"
     echo "- new: $new_short, exit status $new_status"
     echo
     echo "old, $old_short:"
