@@ -4,7 +4,10 @@ Creates a fresh PostgreSQL database, seeds a place open around the clock with MA
 single-unit machines and one user (API token) per client, then for each worker count (1, 2)
 and each client count (8, 32): serves the app (``mutualab serve --workers N``), warms it, and
 times REQUESTS ``POST /api/bookings``, every one for a distinct (machine, hour) so no request
-waits for another's locks. Every answer must be 201.
+waits for another's locks. Every answer must be 201. Every phase (the SQL capture, each run's
+warm-up and timed requests, each wrk warm-up and run) books its own hours, which no other phase
+asks for: the machines may be booked HORIZON_DAYS ahead and the wrk phases, bounded in seconds
+only, share what the others leave, sized for far more requests a second than they can make.
 
 The ceiling: the same three rows per booking (booking, booking_item, booking_allocation,
 under the same exclusion constraint) inserted by raw asyncpg at the same concurrency, one
@@ -58,21 +61,80 @@ MACHINES = 100
 # client never opens and closes overflow connections (docs/deploy.md, connection pools).
 POOL = max(CLIENTS)
 BOOKING = timedelta(hours=1)
+# How far ahead the machines may be booked: the most the API lets a manager set
+# (resources.schemas), instead of the default 90 days, so that every run phase can have its
+# own hours. The slots used stop two days short of it (the clock moves during a run).
+HORIZON_DAYS = 730
+USABLE_HOURS = (HORIZON_DAYS - 2) * 24
+WRK_WARMUP = 3  # seconds of untimed wrk requests before each timed wrk run
+# Each wrk phase (warm-up or timed run) gets the slots of this many requests per second of its
+# duration (plus one second), or more: far above what two Python workers can serve (about 700
+# a second on the 2-core machine of the records), so no phase runs out of its own slots.
+MIN_WRK_RATE = 10_000
 
 
 class Slots:
-    """Distinct one-hour slots: consecutive numbers go to different machines."""
+    """Distinct one-hour slots: consecutive numbers go to different machines.
 
-    def __init__(self, machines: list[int], first: datetime) -> None:
+    ``count`` slots from ``first`` (whole hours of every machine), which no other phase gets.
+    """
+
+    def __init__(self, machines: list[int], first: datetime, count: int) -> None:
         self.machines = machines
         self.first = first
+        self.count = count
         self.next = 0
 
     def take(self) -> tuple[int, datetime]:
         """A machine and a start nobody else gets."""
+        if self.next >= self.count:
+            raise RuntimeError(f"more than the {self.count} slots planned for this phase")
         number, self.next = self.next, self.next + 1
         hour, machine = divmod(number, len(self.machines))
         return self.machines[machine], self.first + hour * BOOKING
+
+
+class Plan:
+    """Hands each run phase its own whole hours (every machine's), one phase after another.
+
+    Phases bounded by a request count get exactly what they can use; each wrk phase, bounded
+    only by seconds, gets what the fastest rate the hours left allow could book in that time
+    (see :func:`wrk_rate`). No two phases share a slot, so any 409 is a genuine one.
+    """
+
+    def __init__(self, machines: list[int], first: datetime) -> None:
+        self.machines = machines
+        self.first = first
+        self.hours = 0
+
+    def take(self, requests: int) -> Slots:
+        """The next whole hours holding at least ``requests`` slots."""
+        hours = -(-max(1, requests) // len(self.machines))
+        if self.hours + hours > USABLE_HOURS:
+            raise RuntimeError("the run phases need more hours than the booking horizon holds")
+        slots = Slots(self.machines, self.first + self.hours * BOOKING, hours * len(self.machines))
+        self.hours += hours
+        return slots
+
+
+def counted_requests(args: argparse.Namespace) -> list[int]:
+    """The requests of each phase bounded by a count: the SQL capture, then the httpx runs."""
+    return [2] + [args.warmup + args.requests] * (len(WORKERS) * len(CLIENTS))
+
+
+def wrk_phases(args: argparse.Namespace) -> list[int]:
+    """The seconds of each wrk phase, in order: per configuration, a warm-up then the run."""
+    return [WRK_WARMUP, args.wrk_seconds] * (len(WORKERS) * len(CLIENTS))
+
+
+def wrk_rate(args: argparse.Namespace) -> int:
+    """Requests per second a wrk phase may reach without leaving its own slots: the hours the
+    counted phases leave, shared by the wrk phases in proportion to their seconds (plus one).
+    """
+    hours = sum(-(-n // MACHINES) for n in counted_requests(args))
+    seconds = sum(s + 1 for s in wrk_phases(args))
+    # Each wrk phase takes whole hours: up to one more than its share.
+    return (USABLE_HOURS - hours - len(wrk_phases(args))) * MACHINES // seconds
 
 
 def booking_body(slots: Slots) -> dict[str, object]:
@@ -83,6 +145,17 @@ def booking_body(slots: Slots) -> dict[str, object]:
         "starts_at": start.isoformat(),
         "ends_at": (start + BOOKING).isoformat(),
     }
+
+
+async def allow_ahead(url: str, resources: list[int], days: int) -> None:
+    """Let ``resources`` be booked up to ``days`` ahead (a trigger moves the catalogue counter)."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        await conn.execute(
+            "UPDATE resource SET max_advance_days = $1 WHERE id = ANY($2::int[])", days, resources
+        )
+    finally:
+        await conn.close()
 
 
 def api_run(
@@ -219,26 +292,42 @@ def shape(statement: str) -> str:
 def wrk_runs(
     url: str,
     tokens: list[str],
-    machines: list[int],
-    first: datetime,
-    seconds: int,
+    plan: Plan,
+    args: argparse.Namespace,
     say: Callable[[str], None],
     raw: dict[int, LoadResult],
 ) -> bool:
     """The API runs again with wrk as the client (see bench/wrk.py); False if not all 201."""
     ok = True
-    for number, (workers, clients) in enumerate((w, c) for w in WORKERS for c in CLIENTS):
-        # Each run (and its warm-up) books its own days: no slot is asked for twice.
-        start = first + timedelta(days=60 + 6 * number)
+    rate = wrk_rate(args)
+    for workers, clients in ((w, c) for w in WORKERS for c in CLIENTS):
+        # The warm-up and the timed run each book their own hours, sized for `rate` requests
+        # a second: no slot is asked for twice, by this run or any other.
+        warm = plan.take(rate * (WRK_WARMUP + 1))
+        timed = plan.take(rate * (args.wrk_seconds + 1))
         with served(url, workers, POOL) as (base, _):
-            wrk.run(base, machines, tokens[:clients], start, clients, 3)
+            wrk.run(
+                base, plan.machines, tokens[:clients], warm.first, clients, WRK_WARMUP, warm.count
+            )
             result = wrk.run(
-                base, machines, tokens[:clients], start + timedelta(days=3), clients, seconds
+                base,
+                plan.machines,
+                tokens[:clients],
+                timed.first,
+                clients,
+                args.wrk_seconds,
+                timed.count,
             )
         label = f"API {workers} worker{'s' if workers > 1 else ''}, {clients} conns"
         say(result.line(label))
         say(f"{'':<28} API/raw: {result.rate / raw[clients].rate:.2f}")
-        ok = ok and result.only(201)
+        if result.overflow:
+            # Not a conflict of the service: the run outran the slots planned for it.
+            say(
+                f"WRONG: {result.overflow} requests past the {timed.count} slots planned for "
+                f"this run (over {rate} req/s): shorten --wrk-seconds"
+            )
+        ok = ok and result.only(201) and not result.overflow
     return ok
 
 
@@ -260,9 +349,14 @@ def main() -> int:
         args.requests, args.warmup, args.budget = 200, 32, 30.0
         args.wrk_seconds = min(args.wrk_seconds, 3)
     args.requests = max(1, min(args.requests, 50_000))
-    hours = (len(WORKERS) * len(CLIENTS) * (args.requests + args.warmup) + 4) // MACHINES + 1
-    if hours > 85 * 24:
-        parser.error("too many requests: the slots would pass the 90-day booking horizon")
+    args.warmup = max(0, args.warmup)
+    args.wrk_seconds = max(0, args.wrk_seconds)
+    if args.wrk_seconds and wrk_rate(args) < MIN_WRK_RATE:
+        parser.error(
+            f"too many requests or wrk seconds: each wrk phase would have slots for only "
+            f"{wrk_rate(args)} req/s (at least {MIN_WRK_RATE}) within the "
+            f"{HORIZON_DAYS}-day booking horizon"
+        )
     figures: list[str] = []
 
     def say(line: str) -> None:
@@ -277,11 +371,14 @@ def main() -> int:
         printer, pool, tokens = asyncio.run(seed(url, max(CLIENTS)))
         _, more = asyncio.run(add_machines(url, "stress", MACHINES - 1))
         machines = [printer, *more]
+        asyncio.run(allow_ahead(url, machines, HORIZON_DAYS))
         # Whole UTC hours from tomorrow: aligned on the 30-minute grid, past the 60-min notice.
         tomorrow = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
-        slots = Slots(machines, tomorrow)
+        # Every phase below books its own hours from `plan`, in this order: the SQL capture,
+        # the httpx runs, then each wrk warm-up and run.
+        plan = Plan(machines, tomorrow)
         asyncio.run(analyze(url))
-        statements = statements_per_booking(url, tokens[0], slots)
+        statements = statements_per_booking(url, tokens[0], plan.take(2))
         verbs = Counter(statement.split(None, 1)[0].upper() for statement in statements)
         say(
             f"SQL per POST /api/bookings (in-process, as the driver sent it, BEGIN/COMMIT "
@@ -292,14 +389,15 @@ def main() -> int:
             print(f"  {number:2d}. {shape(statement)}")
         raw: dict[int, LoadResult] = {}
         for clients in CLIENTS:
-            raw[clients] = asyncio.run(
-                raw_run(url, clients, args.requests, args.budget, tomorrow + timedelta(days=120))
-            )
+            # Past the horizon, where no API request can book: the raw runs' own days.
+            beyond = tomorrow + timedelta(days=HORIZON_DAYS + 7)
+            raw[clients] = asyncio.run(raw_run(url, clients, args.requests, args.budget, beyond))
             say(raw[clients].line(f"raw asyncpg, {clients} clients"))
             ok = ok and raw[clients].only(201)
         del pool  # the 12-seat pool of the shared seed is not used here
         for workers in WORKERS:
             for clients in CLIENTS:
+                slots = plan.take(args.warmup + args.requests)
                 result = api_run(url, tokens, slots, workers, clients, args)
                 label = f"API {workers} worker{'s' if workers > 1 else ''}, {clients} clients"
                 say(result.line(label))
@@ -307,7 +405,7 @@ def main() -> int:
                 ok = ok and result.only(201)
         if args.wrk_seconds > 0 and wrk.available():
             say("the same API runs with wrk (a C client) instead of httpx:")
-            ok = wrk_runs(url, tokens, machines, tomorrow, args.wrk_seconds, say, raw) and ok
+            ok = wrk_runs(url, tokens, plan, args, say, raw) and ok
         elif args.wrk_seconds > 0:
             print("wrk not installed (apt-get install wrk): the wrk runs are skipped")
         say("result: OK (every request 201)" if ok else "result: FAILED (see statuses)")
@@ -316,7 +414,9 @@ def main() -> int:
                 f"{args.requests} timed requests per run after {args.warmup} warm-up, "
                 f"budget {args.budget:.0f} s, {MACHINES} single-unit machines, 1-hour bookings, "
                 f"pool {POOL}+{POOL} connections per worker; then wrk -t2 for "
-                f"{args.wrk_seconds} s per run after a 3 s warm-up"
+                f"{args.wrk_seconds} s per run after a {WRK_WARMUP} s warm-up; every phase "
+                f"books its own slots (horizon {HORIZON_DAYS} days, each wrk phase room for "
+                f"{wrk_rate(args)} req/s)"
             )
             record("throughput.py", context, parameters, figures, args.note)
     return 0 if ok else 1

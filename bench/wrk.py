@@ -3,8 +3,10 @@
 The httpx client of :mod:`bench.harness` costs about as much CPU per request as the server on
 this 2-core machine, so it caps what it can measure. wrk (Debian's ``wrk`` package) drives the
 same ``POST /api/bookings`` from a Lua script written per run: every request books a distinct
-(machine, hour) slot with one of the clients' tokens; statuses are counted per thread and
-printed by the script, so a run with anything but 201 is seen.
+(machine, hour) slot of the SLOTS handed to that run, with one of the clients' tokens; statuses
+are counted per thread and printed by the script, so a run with anything but 201 is seen. A
+run never leaves its slots: the caller sizes them for a rate far above any it can reach, and
+requests past them (which would ask for a slot twice) are counted apart ("overflow").
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ function done(summary, latency, requests)
   local parts = {}
   for status, n in pairs(total) do table.insert(parts, status .. "x" .. n) end
   io.write("STATUSES " .. table.concat(parts, " ") .. "\\n")
+  local over = 0
+  for _, thread in ipairs(threads) do over = over + (thread:get("overflow") or 0) end
+  io.write("OVERFLOW " .. over .. "\\n")
   io.write(string.format("PERCENTILES %.3f %.3f %.3f\\n",
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
 end
@@ -62,9 +67,11 @@ local machines = {machines}
 local tokens = {tokens}
 local first = {first}
 local threads_total = {threads}
+local per_thread = {per_thread}  -- the run's slots: thread `id` gets n = id, id + threads, ...
 local counter, id = 0, 0
 local threads = {{}}
 statuses = {{}}  -- a global: done() reads every thread's copy with thread:get
+overflow = 0  -- requests past the thread's slots (they start again from its first one)
 
 function setup(thread)
   thread:set("id", #threads)
@@ -76,7 +83,8 @@ function init(args)
 end
 
 function request()
-  local n = counter * threads_total + id
+  if counter >= per_thread then overflow = overflow + 1 end
+  local n = (counter % per_thread) * threads_total + id
   counter = counter + 1
   local machine = machines[(n % #machines) + 1]
   local starts = first + math.floor(n / #machines) * 3600
@@ -101,6 +109,8 @@ class WrkResult:
     statuses: dict[int, int]
     requests: int
     seconds: float
+    # POST runs: requests past the run's slots, which asked for a slot again (see run).
+    overflow: int = 0
 
     def line(self, label: str) -> str:
         """One line of figures, like LoadResult.line."""
@@ -127,14 +137,24 @@ def run(
     first: datetime,
     clients: int,
     seconds: int,
+    slots: int,
     threads: int = 2,
 ) -> WrkResult:
-    """POST distinct bookings for ``seconds`` over ``clients`` kept-alive connections."""
+    """POST distinct bookings for ``seconds`` over ``clients`` kept-alive connections.
+
+    They book slot numbers 0 to ``slots`` - 1 only (slot n: machine n modulo their count,
+    starting ``first`` plus n // count hours), each thread every ``threads``-th number, so
+    the threads never ask for the same machine. Should a thread use up its share, it starts
+    again from its first slot, and those requests are counted in ``overflow``.
+    """
+    if slots < threads or len(machines) % threads:
+        raise ValueError("each thread needs its own machines and at least one slot")
     script = _POST.format(
         machines="{" + ",".join(str(m) for m in machines) + "}",
         tokens="{" + ",".join(json.dumps(t) for t in tokens) + "}",
         first=int(first.timestamp()),
         threads=threads,
+        per_thread=slots // threads,
     )
     return _wrk(base, script, clients, seconds, threads)
 
@@ -171,7 +191,17 @@ def _wrk(url: str, script: str, clients: int, seconds: int, threads: int) -> Wrk
     errors = re.search(r"Socket errors: (.*)", out)
     if errors:
         statuses[0] = sum(int(n) for n in re.findall(r"\d+", errors.group(1)))
-    return WrkResult(rate, p50, p95, p99, statuses, int(done.group(1)), elapsed)
+    overflow = re.search(r"OVERFLOW (\d+)", out)
+    return WrkResult(
+        rate,
+        p50,
+        p95,
+        p99,
+        statuses,
+        int(done.group(1)),
+        elapsed,
+        int(overflow.group(1)) if overflow else 0,
+    )
 
 
 def _find(pattern: str, text: str) -> str:
