@@ -32,6 +32,7 @@ from kernel.auth.actor import Actor, actor_of
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BOOKING, PUBLIC, SELF
 from kernel.clock import Clock
+from kernel.db import commit
 from kernel.errors import AppError, ConflictError, InvalidInputError
 from kernel.settings import Settings
 from mutualab.web.booking_forms import WORDS
@@ -228,6 +229,7 @@ class AccountPages(Controller):
         request: AnyRequest,
         actor: NamedDependency[Actor],
         accounts: NamedDependency[AccountService],
+        db_session: NamedDependency[AsyncSession],
         data: URLEncodedBody[LogInForm],
     ) -> Response[Any]:
         """Log in, or say why not (the failure is counted: repeated ones lock the e-mail)."""
@@ -253,7 +255,9 @@ class AccountPages(Controller):
                     if target:
                         return see_other(target)
                     return see_other("/account", notice="logged_in")
-                # Returned, not raised: the failure counter is committed with this request.
+                # A refusal that is kept: the failure counter is committed although the answer
+                # is a 401/429 (which the edge would roll back).
+                await commit(db_session)
                 assert outcome.error is not None
                 errors["email"] = _login_error(outcome.error)
                 status = outcome.error.status_code
