@@ -200,9 +200,9 @@ class AccountPages(Controller):
                 request, staff, kept, ordered(errors, SIGNUP_FIELDS), 422
             )
         try:
-            user = await accounts.sign_up(signup)
+            async with db_session.begin_nested():
+                user = await accounts.sign_up(signup)
         except (InvalidInputError, ConflictError) as exc:
-            await db_session.rollback()
             return await self._signup_page(request, staff, kept, _signup_error(exc), 422)
         _start_session(request, user)
         return see_other("/account", notice="welcome")
@@ -394,9 +394,9 @@ class AccountPages(Controller):
                 request, catalogue, payments, booking, clock(), data.reason, errors, 422
             )
         try:
-            await bookings.cancel(actor, booking_id, reason)
+            async with db_session.begin_nested():
+                await bookings.cancel(actor, booking_id, reason)
         except ConflictError as exc:
-            await db_session.rollback()
             errors = {"reason": FieldError(_cancel_error(exc))}
             booking = await bookings.get(actor, booking_id)
             return await self._cancel_page(
