@@ -37,6 +37,7 @@ from kernel.auth.browser import csrf_token_of
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BEARER, ORGANISATION, PUBLIC, SELF, USER
 from kernel.clock import Clock
+from kernel.db import commit
 from kernel.errors import handle_app_error
 
 
@@ -111,7 +112,9 @@ class AuthController(Controller):
         client = request.client.host if request.client else "unknown"
         outcome = await accounts.log_in(data, client)
         if outcome.error is not None:
-            # Returned, not raised: the failure counter must be committed with this request.
+            # A refusal that is kept: the failure counter is committed although the answer is
+            # a 401/429 (which the edge would roll back).
+            await commit(db_session)
             response = handle_app_error(request, outcome.error)
             if "retry_after" in outcome.error.extra:
                 response.headers["Retry-After"] = str(outcome.error.extra["retry_after"])

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.identity import actor_for_api_token, actor_for_session
 from kernel.auth.actor import ANONYMOUS, Actor
-from kernel.db import REQUEST_SESSION, SAFE_METHODS, get_database
+from kernel.db import REQUEST_SESSION, SAFE_METHODS, EdgeTransaction, get_database
 from kernel.errors import UnauthenticatedError
 
 
@@ -36,9 +36,10 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
         """Open the request's database session here, so credentials and work share it.
 
         One pooled connection and one transaction per request, instead of a second checkout
-        for the credentials. The session connects lazily (a
-        request that never touches the database costs nothing) and is closed once the
-        response is sent; :func:`kernel.db.provide_db_session` commits or rolls it back.
+        for the credentials. The session connects lazily (a request that never touches the
+        database costs nothing); its transaction ends as the answer starts, committed for a
+        2xx/3xx status and rolled back otherwise (:class:`kernel.db.EdgeTransaction`), and it is
+        closed once the answer is sent.
         """
         if scope["type"] != ScopeType.HTTP:
             await super().__call__(scope, receive, send)
@@ -47,7 +48,8 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
         write = scope["method"] not in SAFE_METHODS
         async with (database.writer if write else database.reader)() as session:
             scope[REQUEST_SESSION] = session  # type: ignore[literal-required]
-            await super().__call__(scope, receive, send)
+            edge = EdgeTransaction(session, scope, receive, send)
+            await super().__call__(scope, receive, edge.send)
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]

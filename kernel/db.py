@@ -1,21 +1,29 @@
-"""Database engines, sessions and the one-transaction-per-request dependency (PostgreSQL).
+"""Database engines, sessions and the one-transaction-per-request rule (PostgreSQL).
 
 Two engines share one server: writers, whose lock waits are bounded by ``lock_timeout`` (a
 timeout is answered 503 ``busy``, never a 30-second wait), and readers, whose connections
 PostgreSQL itself keeps read-only (``default_transaction_read_only``) and which run without
 ``BEGIN``/``COMMIT`` (autocommit): under READ COMMITTED each statement sees its own snapshot
 inside a transaction too, so a read sees nothing different and saves two round trips.
+
+A request's transaction ends at the edge, when its answer starts (:class:`EdgeTransaction`):
+committed when the status is 2xx or 3xx, rolled back otherwise, also when a handler rendered a
+4xx page itself after writing. No handler rolls the request's session back; one that refuses
+but must keep a change (a counted log-in failure) commits it itself with :func:`commit`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from inspect import getmro
 from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.types import Message, Receive, Scope, Send
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +35,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # ASGI scope key of the session the authentication middleware opened for the request.
 REQUEST_SESSION = "mutualab.db_session"
 DEFAULT_LOCK_TIMEOUT_MS = 3000
+
+logger = logging.getLogger("mutualab.db")
 
 
 def create_engine(
@@ -119,20 +129,6 @@ def get_database(state: State) -> Database:
     return database
 
 
-@asynccontextmanager
-async def _request_session(
-    state: State, request: Request[Any, Any, Any]
-) -> AsyncIterator[AsyncSession]:
-    opened = request.scope.get(REQUEST_SESSION)
-    if isinstance(opened, AsyncSession):  # the middleware's; it closes it after the response
-        yield opened
-        return
-    database = get_database(state)
-    factory = database.reader if request.method in SAFE_METHODS else database.writer
-    async with factory() as session:
-        yield session
-
-
 async def commit(session: AsyncSession) -> None:
     """Commit; a connection lost meanwhile is an unknown outcome, never a plain failure."""
     try:
@@ -144,14 +140,104 @@ async def commit(session: AsyncSession) -> None:
         raise
 
 
+def commits(status: int) -> bool:
+    """Whether an answer with this status makes the request's changes final (2xx and 3xx)."""
+    return 200 <= status < 400
+
+
+class EdgeTransaction:
+    """Ends the request's transaction as its answer starts: commit on 2xx/3xx, else roll back.
+
+    Wraps the ASGI ``send`` of the middleware that opened the session (:data:`REQUEST_SESSION`),
+    so the rule holds for every answer, whether a handler returned it (a 422 form page after a
+    failed write included) or an exception handler rendered it. The commit runs before the
+    first byte leaves, so a failing commit can still change the answer: a lost connection is
+    answered 503 ``outcome_unknown`` (:func:`commit`), any other failure as that exception is
+    answered by the route's exception handlers; the original answer is then dropped. (A Litestar
+    ``before_send`` hook, as advanced-alchemy's autocommit handler uses, runs outside the
+    exception handling: a failing commit there breaks the response instead.)
+    """
+
+    def __init__(self, session: AsyncSession, scope: Scope, receive: Receive, send: Send) -> None:
+        self.session = session
+        self.scope = scope
+        self.receive = receive
+        self._send = send
+        self._replaced = False
+
+    async def send(self, message: Message) -> None:
+        """Forward ``message``, ending the transaction first if it starts the answer."""
+        if self._replaced:  # the rest of an answer whose commit failed
+            return
+        if message["type"] == "http.response.start":
+            try:
+                await self.end(message["status"])
+            except Exception as exc:
+                self._replaced = True
+                await self._answer_failure(exc)
+                return
+        await self._send(message)
+
+    async def end(self, status: int) -> None:
+        """Commit for a 2xx/3xx status, roll back for any other."""
+        if commits(status):
+            await commit(self.session)
+            return
+        try:
+            await self.session.rollback()
+        except Exception:  # the answer is already a refusal; the server drops the transaction
+            logger.warning("rollback failed on %s", self.scope.get("path"), exc_info=True)
+
+    async def _answer_failure(self, exc: Exception) -> None:
+        logger.warning("commit failed on %s: %r", self.scope.get("path"), exc)
+        app = self.scope["litestar_app"]
+        route_handler = self.scope.get("route_handler")
+        handlers = (
+            route_handler.resolve_exception_handlers()
+            if route_handler is not None
+            else app.exception_handlers
+        )
+        handler = next(
+            (handlers[cls] for cls in getmro(type(exc)) if cls in handlers),
+            handlers.get(500),
+        )
+        if handler is None:  # pragma: no cover - the application registers a last resort
+            raise exc
+        request: Request[Any, Any, Any] = app.request_class(self.scope, self.receive, self._send)
+        response = handler(request, exc)
+        await response.to_asgi_response(app=None, request=request)(
+            self.scope, self.receive, self._send
+        )
+
+
+@asynccontextmanager
+async def _request_session(
+    state: State, request: Request[Any, Any, Any]
+) -> AsyncIterator[tuple[AsyncSession, bool]]:
+    opened = request.scope.get(REQUEST_SESSION)
+    if isinstance(opened, AsyncSession):  # the middleware's; ended at the edge, then closed
+        yield opened, True
+        return
+    database = get_database(state)
+    factory = database.reader if request.method in SAFE_METHODS else database.writer
+    async with factory() as session:
+        yield session, False
+
+
 async def provide_db_session(
     state: State, request: Request[Any, Any, Any]
 ) -> AsyncGenerator[AsyncSession, None]:
-    """One transaction per request: commit on success, roll back on any error."""
-    async with _request_session(state, request) as session:
+    """The request's session; its transaction ends at the edge (:class:`EdgeTransaction`).
+
+    An error rolls it back at once (locks are released before the error is rendered). A
+    session of its own, for a request the middleware skipped, commits on success instead: it is
+    closed before the answer starts.
+    """
+    async with _request_session(state, request) as (session, at_edge):
         try:
             yield session
         except BaseException:
             await session.rollback()
             raise
-        await commit(session)
+        if not at_edge:
+            await commit(session)

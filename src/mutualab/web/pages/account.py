@@ -32,6 +32,7 @@ from kernel.auth.actor import Actor, actor_of
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BOOKING, PUBLIC, SELF
 from kernel.clock import Clock
+from kernel.db import commit
 from kernel.errors import AppError, ConflictError, InvalidInputError
 from kernel.settings import Settings
 from mutualab.web.booking_forms import WORDS
@@ -199,9 +200,9 @@ class AccountPages(Controller):
                 request, staff, kept, ordered(errors, SIGNUP_FIELDS), 422
             )
         try:
-            user = await accounts.sign_up(signup)
+            async with db_session.begin_nested():
+                user = await accounts.sign_up(signup)
         except (InvalidInputError, ConflictError) as exc:
-            await db_session.rollback()
             return await self._signup_page(request, staff, kept, _signup_error(exc), 422)
         _start_session(request, user)
         return see_other("/account", notice="welcome")
@@ -228,6 +229,7 @@ class AccountPages(Controller):
         request: AnyRequest,
         actor: NamedDependency[Actor],
         accounts: NamedDependency[AccountService],
+        db_session: NamedDependency[AsyncSession],
         data: URLEncodedBody[LogInForm],
     ) -> Response[Any]:
         """Log in, or say why not (the failure is counted: repeated ones lock the e-mail)."""
@@ -253,7 +255,9 @@ class AccountPages(Controller):
                     if target:
                         return see_other(target)
                     return see_other("/account", notice="logged_in")
-                # Returned, not raised: the failure counter is committed with this request.
+                # A refusal that is kept: the failure counter is committed although the answer
+                # is a 401/429 (which the edge would roll back).
+                await commit(db_session)
                 assert outcome.error is not None
                 errors["email"] = _login_error(outcome.error)
                 status = outcome.error.status_code
@@ -390,9 +394,9 @@ class AccountPages(Controller):
                 request, catalogue, payments, booking, clock(), data.reason, errors, 422
             )
         try:
-            await bookings.cancel(actor, booking_id, reason)
+            async with db_session.begin_nested():
+                await bookings.cancel(actor, booking_id, reason)
         except ConflictError as exc:
-            await db_session.rollback()
             errors = {"reason": FieldError(_cancel_error(exc))}
             booking = await bookings.get(actor, booking_id)
             return await self._cancel_page(

@@ -205,13 +205,13 @@ class BookingPages(Controller):
                 status_code=409,
             )
         try:
-            payment, booking, _ = await payments.checkout(
-                actor, request_body, billing_of(state).clock()
-            )
+            async with db_session.begin_nested():
+                payment, booking, _ = await payments.checkout(
+                    actor, request_body, billing_of(state).clock()
+                )
         except AppError as exc:
             if isinstance(exc, NotFoundError):
                 raise
-            await db_session.rollback()
             field_errors, problem = refusal(exc)
             return await self._review(
                 request,

@@ -309,9 +309,9 @@ class SeriesPages(Controller):
         if wanted is None:
             return await again(errors, None, 422)
         try:
-            quote = await series_billing.quote(actor, wanted)
+            async with db_session.begin_nested():
+                quote = await series_billing.quote(actor, wanted)
         except (InvalidInputError, ConflictError, ForbiddenError) as exc:
-            await db_session.rollback()
             return await again(service_errors(exc), None, exc.status_code)
         if data.step != "confirm":
             return await again({}, quote, 200)
@@ -331,9 +331,9 @@ class SeriesPages(Controller):
             } or {"method": FieldError(N_("Your preview is out of date: check it again."))}
             return await again(errors, quote, 422)
         try:
-            done = await series_billing.checkout(actor, checkout, clock())
+            async with db_session.begin_nested():
+                done = await series_billing.checkout(actor, checkout, clock())
         except (InvalidInputError, ConflictError, ForbiddenError) as exc:
-            await db_session.rollback()
             if exc.code in ("price_changed", "series_conflict"):
                 fresh = await series_billing.quote(actor, wanted)
                 stale = {"method": FieldError(N_("The weeks changed since your preview."))}

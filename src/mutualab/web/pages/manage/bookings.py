@@ -210,12 +210,12 @@ class BookingPages(Controller):
             errors["reason"] = FieldError(N_("Use at most %(n)s characters."), {"n": MAX_REASON})
         else:
             try:
-                if approve:
-                    await bookings.approve(actor, booking_id, reason)
-                else:
-                    await bookings.refuse(actor, booking_id, reason)
+                async with db_session.begin_nested():
+                    if approve:
+                        await bookings.approve(actor, booking_id, reason)
+                    else:
+                        await bookings.refuse(actor, booking_id, reason)
             except ConflictError as exc:
-                await db_session.rollback()
                 errors["reason"] = FieldError(_error(DECISION_ERRORS, exc))
                 booking = await bookings.get(actor, booking_id)
             else:
@@ -296,9 +296,9 @@ class BookingPages(Controller):
                 status = 409
             else:
                 try:
-                    await payments.record(actor, billing.payment.id, means, clock())
+                    async with db_session.begin_nested():
+                        await payments.record(actor, billing.payment.id, means, clock())
                 except ConflictError as exc:
-                    await db_session.rollback()
                     errors["means"] = FieldError(_error(PAYMENT_ERRORS, exc))
                     status = 409
                 else:

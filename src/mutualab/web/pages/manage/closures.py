@@ -109,11 +109,11 @@ class ClosurePages(Controller):
             errors["reason"] = FieldError(N_("Use at most %(n)s characters."), {"n": MAX_REASON})
         if not errors and day is not None:
             try:
-                await catalogue.set_exception(
-                    actor, place_id, day, PlaceExceptionWrite(closed=True, reason=reason)
-                )
+                async with db_session.begin_nested():
+                    await catalogue.set_exception(
+                        actor, place_id, day, PlaceExceptionWrite(closed=True, reason=reason)
+                    )
             except InvalidInputError:
-                await db_session.rollback()
                 errors["day"] = FieldError(N_("This day cannot be closed."))
             else:
                 return see_other(f"/manage/places/{place_id}/closures", notice="closure_added")

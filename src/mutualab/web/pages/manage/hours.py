@@ -216,9 +216,11 @@ class ManagePages(Controller):
         spans, errors = check_rows(rows)
         if not errors:
             try:
-                await catalogue.set_opening_hours(actor, place_id, OpeningHoursUpdate(spans=spans))
+                async with db_session.begin_nested():
+                    await catalogue.set_opening_hours(
+                        actor, place_id, OpeningHoursUpdate(spans=spans)
+                    )
             except InvalidInputError:
-                await db_session.rollback()
                 first = rows[0].opens_id
                 errors = {
                     first: FieldError(N_("These hours are not consistent: check every period."))

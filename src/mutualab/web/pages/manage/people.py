@@ -130,7 +130,6 @@ class PeoplePages(Controller):
         self,
         request: AnyRequest,
         staff: StaffService,
-        db_session: AsyncSession,
         place: PlaceRead,
         today: str,
         person: UserSummary,
@@ -138,7 +137,6 @@ class PeoplePages(Controller):
         certify: CertifyForm | None = None,
         rate: RateForm | None = None,
     ) -> Response[Any]:
-        await db_session.rollback()
         return await self._page(
             request,
             staff,
@@ -179,16 +177,15 @@ class PeoplePages(Controller):
         if not errors and granted_on is not None:
             try:
                 grant = CertificationGrant(user_id=person.id, granted_on=granted_on)
-                await staff.certify(actor, int(data.training_id), grant)
+                async with db_session.begin_nested():
+                    await staff.certify(actor, int(data.training_id), grant)
             except (ValidationError, AppError):
                 errors["training_id"] = FieldError(N_("This certification cannot be recorded."))
             else:
                 return see_other(
                     f"/manage/places/{place_id}/people", email=person.email, notice="certified"
                 )
-        return await self._after_post(
-            request, staff, db_session, place, today, person, errors, certify=data
-        )
+        return await self._after_post(request, staff, place, today, person, errors, certify=data)
 
     @post("/rate", opt=PLACE_MANAGER)
     async def grant_rate(
@@ -208,12 +205,11 @@ class PeoplePages(Controller):
         if person is None:
             return see_other(f"/manage/places/{place_id}/people")
         try:
-            await staff.grant_user_type(actor, person.id, data.user_type)
+            async with db_session.begin_nested():
+                await staff.grant_user_type(actor, person.id, data.user_type)
         except AppError:
             errors = {"user_type": FieldError(N_("Choose a rate from the list."))}
-            return await self._after_post(
-                request, staff, db_session, place, today, person, errors, rate=data
-            )
+            return await self._after_post(request, staff, place, today, person, errors, rate=data)
         return see_other(
             f"/manage/places/{place_id}/people", email=person.email, notice="rate_granted"
         )

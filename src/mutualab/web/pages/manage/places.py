@@ -124,9 +124,9 @@ class PlacePages(Controller):
             errors = first_errors(exc, DETAIL_MESSAGES)
         else:
             try:
-                await catalogue.update_place(actor, place_id, update)
+                async with db_session.begin_nested():
+                    await catalogue.update_place(actor, place_id, update)
             except InvalidInputError as exc:
-                await db_session.rollback()
                 name = app_error_field(exc) or "name"
                 errors = {
                     name: DETAIL_MESSAGES.get(name, FieldError(N_("This value is not valid.")))

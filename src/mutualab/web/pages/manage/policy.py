@@ -207,12 +207,12 @@ class PolicyPages(Controller):
                 }
             )
             try:
-                await bookings.set_policies(
-                    actor, place_id, PoliciesUpdate(policies=[*kept, whole])
-                )
-                await prices.set_settings(actor, place_id, write, clock())
+                async with db_session.begin_nested():
+                    await bookings.set_policies(
+                        actor, place_id, PoliciesUpdate(policies=[*kept, whole])
+                    )
+                    await prices.set_settings(actor, place_id, write, clock())
             except (InvalidInputError, ValidationError):
-                await db_session.rollback()
                 errors = {
                     "tier-hours-0": FieldError(
                         N_(

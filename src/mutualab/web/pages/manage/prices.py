@@ -204,9 +204,9 @@ class PricePages(Controller):
             existing = next((p for p in price_lists if target_of(p) == data.target), None)
             try:
                 write = price_list_write(data, hourly, flat, existing)
-                await prices.set_price_list(actor, place_id, write, clock())
+                async with db_session.begin_nested():
+                    await prices.set_price_list(actor, place_id, write, clock())
             except (ValidationError, InvalidInputError):
-                await db_session.rollback()
                 errors = {"hourly": FieldError(N_("This price cannot be saved: check it."))}
             else:
                 return see_other(f"/manage/places/{place_id}/prices", notice="price_saved")

@@ -197,9 +197,9 @@ class ResourcePages(Controller):
             errors = errors_of(exc)
         else:
             try:
-                await catalogue.create_resource(actor, place_id, created)
+                async with db_session.begin_nested():
+                    await catalogue.create_resource(actor, place_id, created)
             except InvalidInputError as exc:
-                await db_session.rollback()
                 errors = service_error(exc)
             else:
                 return see_other(f"/manage/places/{place_id}/resources", notice="resource_created")
@@ -245,9 +245,9 @@ class ResourcePages(Controller):
             errors = errors_of(exc)
         else:
             try:
-                await catalogue.update_resource(actor, resource_id, update)
+                async with db_session.begin_nested():
+                    await catalogue.update_resource(actor, resource_id, update)
             except InvalidInputError as exc:
-                await db_session.rollback()
                 errors = service_error(exc)
             else:
                 return see_other(f"/manage/places/{place.id}/resources", notice="resource_saved")

@@ -1,0 +1,132 @@
+"""The request's transaction ends at the edge: committed for a 2xx/3xx answer, else rolled back.
+
+Handlers registered on the real application (its middleware, dependencies and exception
+handlers) write a row, flush it, then answer with a given status; what the database kept is
+read afterwards on a connection of its own. No handler commits or rolls back by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from accounts.models import Organisation
+from kernel.db import Database
+from kernel.errors import ConflictError
+from kernel.settings import Settings
+from mutualab.app import create_app
+
+
+async def _write(db_session: AsyncSession, code: str) -> None:
+    db_session.add(
+        Organisation(
+            name=code,
+            user_type_code="citizen",
+            billing_address="1 rue de l'Atelier",
+            billing_postcode="22300",
+            billing_town="Lannion",
+        )
+    )
+    await db_session.flush()
+
+
+@post("/test-edge/{status:int}", status_code=200)
+async def answer_with(
+    db_session: NamedDependency[AsyncSession], status: FromPath[int]
+) -> Response[Any]:
+    """Write, then answer ``status`` normally (a rendered 422 page is such an answer)."""
+    await _write(db_session, f"edge-{status}")
+    headers = {"Location": "/"} if 300 <= status < 400 else None
+    body = None if status == 204 else {"status": status}
+    return Response(body, status_code=status, headers=headers)
+
+
+@post("/test-edge/raise", status_code=201)
+async def raise_after_write(db_session: NamedDependency[AsyncSession]) -> None:
+    """Write, then refuse by raising."""
+    await _write(db_session, "edge-raised")
+    raise ConflictError("refused after writing")
+
+
+@post("/test-edge/lost", status_code=201)
+async def lose_connection(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> dict[str, str]:
+    """Write, then lose the connection (its backend is terminated) before the commit."""
+    await _write(db_session, "edge-lost")
+    pid = (await db_session.exec(text("SELECT pg_backend_pid()"))).scalar_one()  # type: ignore[call-overload]
+    database: Database = request.app.state.database
+    async with database.engine.connect() as other:
+        await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    return {"handler": "answered"}
+
+
+@pytest.fixture
+async def edge_client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """The application with the handlers above."""
+    app: Litestar = create_app(settings, database=database)
+    for handler in (answer_with, raise_after_write, lose_connection):
+        app.register(handler)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://127.0.0.1") as http:
+        yield http
+
+
+async def _stored(database: Database) -> set[str]:
+    async with database.engine.connect() as conn:
+        rows = await conn.execute(text("SELECT name FROM organisation"))
+        return {name for (name,) in rows}
+
+
+@pytest.mark.parametrize("status", [200, 201, 204, 303])
+async def test_a_2xx_or_3xx_answer_stores_the_writes(
+    edge_client: httpx.AsyncClient, admin_headers: dict[str, str], database: Database, status: int
+) -> None:
+    response = await edge_client.post(f"/test-edge/{status}", headers=admin_headers)
+    assert response.status_code == status
+    assert await _stored(database) == {f"edge-{status}"}
+
+
+@pytest.mark.parametrize("status", [400, 409, 422, 500, 503])
+async def test_a_refusal_returned_after_a_write_stores_nothing(
+    edge_client: httpx.AsyncClient, admin_headers: dict[str, str], database: Database, status: int
+) -> None:
+    # The handler returned normally, with a refusal: what it flushed is rolled back.
+    response = await edge_client.post(f"/test-edge/{status}", headers=admin_headers)
+    assert response.status_code == status
+    assert await _stored(database) == set()
+
+
+async def test_a_refusal_raised_after_a_write_stores_nothing(
+    edge_client: httpx.AsyncClient, admin_headers: dict[str, str], database: Database
+) -> None:
+    response = await edge_client.post("/test-edge/raise", headers=admin_headers)
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict"
+    assert await _stored(database) == set()
+
+
+async def test_a_commit_on_a_lost_connection_is_answered_outcome_unknown(
+    edge_client: httpx.AsyncClient, admin_headers: dict[str, str], database: Database
+) -> None:
+    # The commit runs before the answer starts, so its failure still decides the answer: never
+    # the handler's 201, never a broken response.
+    response = await edge_client.post("/test-edge/lost", headers=admin_headers)
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["code"] == "outcome_unknown"
+    assert "handler" not in response.json()
+    assert await _stored(database) == set()
+    # The application recovers: the next request gets a fresh connection and commits.
+    again = await edge_client.post("/test-edge/201", headers=admin_headers)
+    assert again.status_code == 201
+    assert await _stored(database) == {"edge-201"}
