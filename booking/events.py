@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-BookingChange = Literal["confirmed", "cancelled", "refused", "expired"]
+from booking.models import BookingStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,8 @@ class BookingEvent:
     """A booking reached a new status (``confirmed`` here means approved by a manager)."""
 
     booking_id: int
-    status: BookingChange
+    # confirmed, cancelled, refused or expired
+    status: BookingStatus
     at: datetime
     actor_user_id: int | None = None
     # A manager of the place (not the booker) made the change: refunds are then in full.

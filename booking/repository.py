@@ -42,6 +42,7 @@ from booking.models import (
     BookingItem,
     BookingPolicy,
     BookingSeries,
+    BookingStatus,
 )
 from booking.rules import MAX_BLOCKED
 from kernel.driver import Statement, fetch
@@ -467,7 +468,7 @@ class BookingRepository:
         cancellation of the same hold cannot deadlock.
         """
         query = select(Booking.id).where(
-            col(Booking.status) == "held", col(Booking.hold_expires_at) <= now
+            col(Booking.status) == BookingStatus.HELD, col(Booking.hold_expires_at) <= now
         )
         found = (await self.session.exec(query)).all()
         return await self.expire_holds([b for b in found if b is not None], now)
@@ -481,10 +482,10 @@ class BookingRepository:
             update(Booking)
             .where(
                 col(Booking.id).in_(booking_ids),
-                col(Booking.status) == "held",
+                col(Booking.status) == BookingStatus.HELD,
                 col(Booking.hold_expires_at) <= now,
             )
-            .values(status="expired", updated_at=now, sequence=Booking.sequence + 1)
+            .values(status=BookingStatus.EXPIRED, updated_at=now, sequence=Booking.sequence + 1)
             .returning(col(Booking.id))
         )
         released = sorted(expired.scalars().all())

@@ -11,9 +11,10 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.certifications import holds_valid_certification
 from booking.availability import Problem, Reason, check_booking
-from booking.events import BookingChange, BookingEvent, BookingListener
+from booking.events import BookingEvent, BookingListener
 from booking.models import (
     Booking,
+    BookingStatus,
 )
 from booking.repository import BookingRepository, BusyRow, is_exclusion_violation
 from booking.rules import (
@@ -80,7 +81,7 @@ class BookingBase:
     async def _notify(
         self,
         booking_ids: Sequence[int],
-        status: BookingChange,
+        status: BookingStatus,
         now: datetime,
         actor: Actor | None = None,
         by_place: bool = False,
@@ -414,7 +415,9 @@ class BookingBase:
         )
         lapsed = [b for *_, b, hold in rows if hold is not None and hold <= now]
         if lapsed:
-            await self._notify(await self.repo.expire_holds(lapsed, now), "expired", now)
+            await self._notify(
+                await self.repo.expire_holds(lapsed, now), BookingStatus.EXPIRED, now
+            )
         busy = [(r, u, s, e) for r, u, s, e, _, hold in rows if hold is None or hold > now]
         return locked, self._choose(ctx, items, locked, busy, start, end)
 
@@ -473,11 +476,11 @@ class BookingBase:
         await self._check_rules(ctx, booker, items, start, end, now)
         await self._check_quota(ctx, booker, items, start, end, now)
         if self._needs_approval(ctx, items):
-            status, hold = "pending_approval", None
+            status, hold = BookingStatus.PENDING_APPROVAL, None
         elif hold_minutes is not None:
-            status, hold = "held", now + timedelta(minutes=hold_minutes)
+            status, hold = BookingStatus.HELD, now + timedelta(minutes=hold_minutes)
         else:
-            status, hold = "confirmed", None
+            status, hold = BookingStatus.CONFIRMED, None
         assert ctx.place.id is not None
         booking = Booking(
             reference=new_reference(),

@@ -13,6 +13,7 @@ from booking.availability import Reason
 from booking.models import (
     ACTIVE_STATUSES,
     Booking,
+    BookingStatus,
 )
 from booking.rules import (
     cancellable_by_user,
@@ -51,11 +52,11 @@ class BookingsPart(BookingBase):
     def status_of(self, booking: Booking, now: datetime) -> str:
         """The status as callers should see it: a lapsed hold is expired even before a sweep."""
         if (
-            booking.status == "held"
+            booking.status == BookingStatus.HELD
             and booking.hold_expires_at is not None
             and booking.hold_expires_at <= now
         ):
-            return "expired"
+            return BookingStatus.EXPIRED
         return booking.status
 
     async def reads(self, bookings: Sequence[Booking]) -> list[BookingRead]:
@@ -243,14 +244,17 @@ class BookingsPart(BookingBase):
         return self._new_read(ctx, new)
 
     async def _expire_if_due(self, booking: Booking, now: datetime) -> None:
-        if self.status_of(booking, now) == "expired" and booking.status == "held":
+        if (
+            self.status_of(booking, now) == BookingStatus.EXPIRED
+            and booking.status == BookingStatus.HELD
+        ):
             assert booking.id is not None
-            booking.status = "expired"
+            booking.status = BookingStatus.EXPIRED
             booking.sequence += 1
             booking.updated_at = now
             await self.repo.deactivate_allocations(booking.id)
             await self.repo.add(booking)
-            await self._notify([booking.id], "expired", now)
+            await self._notify([booking.id], BookingStatus.EXPIRED, now)
 
     @staticmethod
     def _require_active(booking: Booking) -> None:
@@ -275,7 +279,7 @@ class BookingsPart(BookingBase):
 
     async def _check_deadline(self, actor: Actor, booking: Booking, now: datetime) -> None:
         # Holds and requests awaiting approval can always be withdrawn; managers always may.
-        if booking.status != "confirmed" or actor.manages(booking.place_id):
+        if booking.status != BookingStatus.CONFIRMED or actor.manages(booking.place_id):
             return
         hours = await self._deadline_hours(booking)
         if not cancellable_by_user(now, booking.starts_at, hours):
@@ -289,7 +293,9 @@ class BookingsPart(BookingBase):
                 },
             )
 
-    async def _close_row(self, booking: Booking, status: str, now: datetime, reason: str) -> None:
+    async def _close_row(
+        self, booking: Booking, status: BookingStatus, now: datetime, reason: str
+    ) -> None:
         """End a booking (cancelled, refused): free its units, bump its calendar sequence."""
         assert booking.id is not None
         booking.status = status
@@ -303,9 +309,9 @@ class BookingsPart(BookingBase):
         assert booking.id is not None
         booking.cancelled_at = now
         booking.cancelled_by_user_id = actor.user_id
-        await self._close_row(booking, "cancelled", now, reason)
+        await self._close_row(booking, BookingStatus.CANCELLED, now, reason)
         by_place = actor.manages(booking.place_id) and actor.user_id != booking.booker_user_id
-        await self._notify([booking.id], "cancelled", now, actor, by_place, reason)
+        await self._notify([booking.id], BookingStatus.CANCELLED, now, actor, by_place, reason)
 
     async def cancel(self, actor: Actor, booking_id: int, reason: str = "") -> BookingRead:
         """Cancel a booking and free its units (users: before the place's deadline)."""
@@ -355,8 +361,11 @@ class BookingsPart(BookingBase):
                 await self.repo.delete_allocations(booking.id)
                 booking.starts_at = data.starts_at
                 booking.ends_at = data.ends_at
-                if self._needs_approval(ctx, items) and booking.status != "pending_approval":
-                    booking.status = "pending_approval"
+                if (
+                    self._needs_approval(ctx, items)
+                    and booking.status != BookingStatus.PENDING_APPROVAL
+                ):
+                    booking.status = BookingStatus.PENDING_APPROVAL
                     booking.hold_expires_at = None
                 booking.sequence += 1
                 booking.updated_at = now
@@ -375,7 +384,7 @@ class BookingsPart(BookingBase):
                 "Only the managers of the place may decide on this booking.",
                 code="not_a_manager",
             )
-        if booking.status != "pending_approval":
+        if booking.status != BookingStatus.PENDING_APPROVAL:
             raise ConflictError(
                 f"Only bookings awaiting approval can be decided; this one is {booking.status}.",
                 code="booking_not_pending",
@@ -394,14 +403,14 @@ class BookingsPart(BookingBase):
             raise ConflictError(
                 "Some units of this booking are no longer held.", code=Reason.SLOT_UNAVAILABLE
             )
-        booking.status = "confirmed"
+        booking.status = BookingStatus.CONFIRMED
         booking.status_reason = reason
         booking.decided_by_user_id = actor.user_id
         booking.decided_at = now
         booking.sequence += 1
         booking.updated_at = now
         await self.repo.add(booking)
-        await self._notify([booking.id], "confirmed", now, actor, True, reason)
+        await self._notify([booking.id], BookingStatus.CONFIRMED, now, actor, True, reason)
         return await self.read(booking)
 
     async def refuse(self, actor: Actor, booking_id: int, reason: str = "") -> BookingRead:
@@ -411,8 +420,8 @@ class BookingsPart(BookingBase):
         assert booking.id is not None
         booking.decided_by_user_id = actor.user_id
         booking.decided_at = now
-        await self._close_row(booking, "refused", now, reason)
-        await self._notify([booking.id], "refused", now, actor, True, reason)
+        await self._close_row(booking, BookingStatus.REFUSED, now, reason)
+        await self._notify([booking.id], BookingStatus.REFUSED, now, actor, True, reason)
         return await self.read(booking)
 
     async def confirm_hold(self, booking_id: int) -> BookingRead:
@@ -422,14 +431,14 @@ class BookingsPart(BookingBase):
         if booking is None:
             raise NotFoundError(f"No booking with id {booking_id}.", code="booking_not_found")
         await self._expire_if_due(booking, now)
-        if booking.status != "held":
+        if booking.status != BookingStatus.HELD:
             raise ConflictError(
                 f"This booking is {booking.status.replace('_', ' ')}, not held.",
                 code="booking_not_held",
                 extra={"booking_status": booking.status},
             )
         assert booking.id is not None
-        booking.status = "confirmed"
+        booking.status = BookingStatus.CONFIRMED
         booking.hold_expires_at = None
         booking.sequence += 1
         booking.updated_at = now
@@ -441,5 +450,5 @@ class BookingsPart(BookingBase):
         """Mark every lapsed hold expired and free its units; return how many (for the CLI)."""
         now = now or self.clock()
         expired = await self.repo.release_expired_holds(now)
-        await self._notify(expired, "expired", now)
+        await self._notify(expired, BookingStatus.EXPIRED, now)
         return len(expired)
