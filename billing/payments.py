@@ -50,6 +50,7 @@ OPEN_CARD = (
     PaymentStatus.PROCESSING,
     PaymentStatus.FAILED,
 )
+ENDED_BOOKING = (BookingStatus.CANCELLED, BookingStatus.REFUSED, BookingStatus.EXPIRED)
 ACTIVE_BOOKING = (BookingStatus.HELD, BookingStatus.PENDING_APPROVAL, BookingStatus.CONFIRMED)
 
 
@@ -491,12 +492,19 @@ class PaymentService:
     # booking events (called inside the booking's transaction) ----------------------------
     async def booking_changed(self, event: BookingEvent) -> None:
         """Approval invoices on-invoice bookings; cancellation refunds by the place's policy;
-        an ended hold has its PaymentIntent cancelled (after commit)."""
+        an ended hold has its PaymentIntent cancelled (after commit). Other moves (a paid hold
+        confirmed, which billing did itself; a move that needs approval) change nothing."""
+        approved = (
+            event.status == BookingStatus.CONFIRMED
+            and event.previous == BookingStatus.PENDING_APPROVAL
+        )
+        if not approved and event.status not in ENDED_BOOKING:
+            return
         payment = await self.repo.payment_of_booking(event.booking_id, lock=True)
         if payment is None:
             return
         booking = await self.bookings.get(SYSTEM, event.booking_id)
-        if event.status == BookingStatus.CONFIRMED:
+        if approved:
             if METHODS[payment.method].invoice_on == "confirmation":
                 await self._invoice(payment, booking, event.at)
             return

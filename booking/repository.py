@@ -45,6 +45,7 @@ from booking.models import (
     BookingStatus,
 )
 from booking.rules import MAX_BLOCKED
+from booking.state import EXPIRABLE
 from kernel.driver import Statement, fetch
 
 Row = Booking | BookingItem | BookingAllocation | BookingPolicy | BookingSeries
@@ -461,20 +462,20 @@ class BookingRepository:
             for r in rows
         ]
 
-    async def release_expired_holds(self, now: datetime) -> list[int]:
-        """Mark every lapsed hold expired and free its units; return their booking ids.
-
-        Locks are taken booking first, then allocations (as cancel does), so a sweep and a
-        cancellation of the same hold cannot deadlock.
-        """
+    async def lapsed_holds(self, now: datetime) -> list[int]:
+        """The bookings whose hold has lapsed (not yet marked expired)."""
         query = select(Booking.id).where(
-            col(Booking.status) == BookingStatus.HELD, col(Booking.hold_expires_at) <= now
+            col(Booking.status).in_(EXPIRABLE), col(Booking.hold_expires_at) <= now
         )
-        found = (await self.session.exec(query)).all()
-        return await self.expire_holds([b for b in found if b is not None], now)
+        return [b for b in (await self.session.exec(query)).all() if b is not None]
 
     async def expire_holds(self, booking_ids: Sequence[int], now: datetime) -> list[int]:
-        """Of these bookings, mark the lapsed holds expired and free their units; their ids."""
+        """Of these bookings, mark the lapsed holds expired and free their units; their ids.
+
+        The bulk form of :func:`booking.state.transition` to ``expired``: the caller builds
+        the events with :func:`booking.state.expired`. Locks are taken booking first, then
+        allocations (as cancel does), so a sweep and a cancellation cannot deadlock.
+        """
         booking_ids = sorted(set(booking_ids))
         if not booking_ids:
             return []
@@ -482,7 +483,7 @@ class BookingRepository:
             update(Booking)
             .where(
                 col(Booking.id).in_(booking_ids),
-                col(Booking.status) == BookingStatus.HELD,
+                col(Booking.status).in_(EXPIRABLE),
                 col(Booking.hold_expires_at) <= now,
             )
             .values(status=BookingStatus.EXPIRED, updated_at=now, sequence=Booking.sequence + 1)

@@ -3,7 +3,7 @@ allocation and the insert of one booking."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from accounts.certifications import holds_valid_certification
 from booking.availability import Problem, Reason, check_booking
 from booking.events import BookingEvent, BookingListener
 from booking.models import (
+    ACTIVE_STATUSES,
     Booking,
     BookingStatus,
 )
@@ -47,6 +48,7 @@ from booking.service.kernel import (
     new_reference,
 )
 from booking.snapshots import PlaceSnapshot, SnapshotCache, detached
+from booking.state import expired, transition
 from kernel.auth.actor import Actor
 from kernel.clock import Clock
 from kernel.errors import (
@@ -78,26 +80,44 @@ class BookingBase:
         # Hook for other domains (billing): called in this transaction, see booking.events.
         self.listeners = tuple(listeners)
 
-    async def _notify(
-        self,
-        booking_ids: Sequence[int],
-        status: BookingStatus,
-        now: datetime,
-        actor: Actor | None = None,
-        by_place: bool = False,
-        reason: str = "",
-    ) -> None:
-        for booking_id in booking_ids:
-            event = BookingEvent(
-                booking_id=booking_id,
-                status=status,
-                at=now,
-                actor_user_id=actor.user_id if actor is not None else None,
-                by_place=by_place,
-                reason=reason,
-            )
+    async def _deliver(self, events: Iterable[BookingEvent]) -> None:
+        """Hand each event to every listener, in this transaction: the only caller of them."""
+        for event in events:
             for listener in self.listeners:
                 await listener.booking_changed(self.repo.session, event)
+
+    async def _move(
+        self,
+        booking: Booking,
+        to: BookingStatus,
+        now: datetime,
+        *,
+        reason: str | None = None,
+        actor: Actor | None = None,
+        by_place: bool = False,
+    ) -> None:
+        """Change a booking's status (:func:`booking.state.transition`), store it, free its
+        units if it ended (or stop them expiring if it left ``held``), tell the listeners."""
+        event = transition(
+            booking,
+            to,
+            now,
+            reason=reason,
+            by_user_id=actor.user_id if actor is not None else None,
+            by_place=by_place,
+        )
+        if to not in ACTIVE_STATUSES:
+            await self.repo.deactivate_allocations(event.booking_id)
+        elif event.previous == BookingStatus.HELD:
+            await self.repo.clear_hold(event.booking_id)
+        await self.repo.add(booking)
+        await self._deliver([event])
+
+    async def _expire_lapsed(self, booking_ids: Sequence[int], now: datetime) -> list[int]:
+        """Expire the lapsed holds among these bookings in bulk, and tell the listeners."""
+        released = await self.repo.expire_holds(booking_ids, now)
+        await self._deliver(expired(booking_id, now) for booking_id in released)
+        return released
 
     # who and what ---------------------------------------------------------------
     async def _booker(self, actor: Actor, organisation_id: int | None) -> Booker:
@@ -415,9 +435,7 @@ class BookingBase:
         )
         lapsed = [b for *_, b, hold in rows if hold is not None and hold <= now]
         if lapsed:
-            await self._notify(
-                await self.repo.expire_holds(lapsed, now), BookingStatus.EXPIRED, now
-            )
+            await self._expire_lapsed(lapsed, now)
         busy = [(r, u, s, e) for r, u, s, e, _, hold in rows if hold is None or hold > now]
         return locked, self._choose(ctx, items, locked, busy, start, end)
 

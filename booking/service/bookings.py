@@ -248,13 +248,7 @@ class BookingsPart(BookingBase):
             self.status_of(booking, now) == BookingStatus.EXPIRED
             and booking.status == BookingStatus.HELD
         ):
-            assert booking.id is not None
-            booking.status = BookingStatus.EXPIRED
-            booking.sequence += 1
-            booking.updated_at = now
-            await self.repo.deactivate_allocations(booking.id)
-            await self.repo.add(booking)
-            await self._notify([booking.id], BookingStatus.EXPIRED, now)
+            await self._move(booking, BookingStatus.EXPIRED, now)
 
     @staticmethod
     def _require_active(booking: Booking) -> None:
@@ -293,25 +287,11 @@ class BookingsPart(BookingBase):
                 },
             )
 
-    async def _close_row(
-        self, booking: Booking, status: BookingStatus, now: datetime, reason: str
-    ) -> None:
-        """End a booking (cancelled, refused): free its units, bump its calendar sequence."""
-        assert booking.id is not None
-        booking.status = status
-        booking.status_reason = reason
-        booking.sequence += 1
-        booking.updated_at = now
-        await self.repo.deactivate_allocations(booking.id)
-        await self.repo.add(booking)
-
     async def _cancel_row(self, actor: Actor, booking: Booking, now: datetime, reason: str) -> None:
-        assert booking.id is not None
-        booking.cancelled_at = now
-        booking.cancelled_by_user_id = actor.user_id
-        await self._close_row(booking, BookingStatus.CANCELLED, now, reason)
         by_place = actor.manages(booking.place_id) and actor.user_id != booking.booker_user_id
-        await self._notify([booking.id], BookingStatus.CANCELLED, now, actor, by_place, reason)
+        await self._move(
+            booking, BookingStatus.CANCELLED, now, reason=reason, actor=actor, by_place=by_place
+        )
 
     async def cancel(self, actor: Actor, booking_id: int, reason: str = "") -> BookingRead:
         """Cancel a booking and free its units (users: before the place's deadline)."""
@@ -365,11 +345,11 @@ class BookingsPart(BookingBase):
                     self._needs_approval(ctx, items)
                     and booking.status != BookingStatus.PENDING_APPROVAL
                 ):
-                    booking.status = BookingStatus.PENDING_APPROVAL
-                    booking.hold_expires_at = None
-                booking.sequence += 1
-                booking.updated_at = now
-                await self.repo.add(booking)
+                    await self._move(booking, BookingStatus.PENDING_APPROVAL, now, actor=actor)
+                else:
+                    booking.sequence += 1  # same status, new times: a new calendar SEQUENCE
+                    booking.updated_at = now
+                    await self.repo.add(booking)
                 await self._allocate(
                     ctx, booking, {i.resource_id: i.id for i in item_rows if i.id}, picked
                 )
@@ -403,14 +383,9 @@ class BookingsPart(BookingBase):
             raise ConflictError(
                 "Some units of this booking are no longer held.", code=Reason.SLOT_UNAVAILABLE
             )
-        booking.status = BookingStatus.CONFIRMED
-        booking.status_reason = reason
-        booking.decided_by_user_id = actor.user_id
-        booking.decided_at = now
-        booking.sequence += 1
-        booking.updated_at = now
-        await self.repo.add(booking)
-        await self._notify([booking.id], BookingStatus.CONFIRMED, now, actor, True, reason)
+        await self._move(
+            booking, BookingStatus.CONFIRMED, now, reason=reason, actor=actor, by_place=True
+        )
         return await self.read(booking)
 
     async def refuse(self, actor: Actor, booking_id: int, reason: str = "") -> BookingRead:
@@ -418,10 +393,9 @@ class BookingsPart(BookingBase):
         now = self.clock()
         booking = await self._managed(actor, booking_id)
         assert booking.id is not None
-        booking.decided_by_user_id = actor.user_id
-        booking.decided_at = now
-        await self._close_row(booking, BookingStatus.REFUSED, now, reason)
-        await self._notify([booking.id], BookingStatus.REFUSED, now, actor, True, reason)
+        await self._move(
+            booking, BookingStatus.REFUSED, now, reason=reason, actor=actor, by_place=True
+        )
         return await self.read(booking)
 
     async def confirm_hold(self, booking_id: int) -> BookingRead:
@@ -438,17 +412,10 @@ class BookingsPart(BookingBase):
                 extra={"booking_status": booking.status},
             )
         assert booking.id is not None
-        booking.status = BookingStatus.CONFIRMED
-        booking.hold_expires_at = None
-        booking.sequence += 1
-        booking.updated_at = now
-        await self.repo.clear_hold(booking.id)
-        await self.repo.add(booking)
+        await self._move(booking, BookingStatus.CONFIRMED, now)
         return await self.read(booking)
 
     async def release_expired_holds(self, now: datetime | None = None) -> int:
         """Mark every lapsed hold expired and free its units; return how many (for the CLI)."""
         now = now or self.clock()
-        expired = await self.repo.release_expired_holds(now)
-        await self._notify(expired, BookingStatus.EXPIRED, now)
-        return len(expired)
+        return len(await self._expire_lapsed(await self.repo.lapsed_holds(now), now))
