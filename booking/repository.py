@@ -13,10 +13,8 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     CursorResult,
-    DateTime,
     Executable,
     Integer,
-    Select,
     and_,
     any_,
     bindparam,
@@ -28,7 +26,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -87,88 +84,13 @@ _OVERLAPPING = sa_select(
 ).where(*_OVERLAP)
 
 
-def _insert_whole_booking() -> Select[Any]:
-    """PostgreSQL: a new booking, its items and its allocations in one statement.
-
-    Three data-modifying CTEs (one round trip instead of three): the booking row (nothing if
-    its reference is taken), an item per (resource, quantity) and an allocation per unit,
-    joined to their item by resource. Returns (booking id, item id, resource id) per item;
-    no row when the reference was taken (then nothing was written).
-    """
-    new_booking = (
-        postgresql_insert(_BOOKINGS)
-        .values({c.name: bindparam(c.name, type_=c.type) for c in _BOOKINGS.c if c.name != "id"})
-        .on_conflict_do_nothing(index_elements=["reference"])
-        .returning(_BOOKINGS.c.id)
-        .cte("new_booking")
-    )
-    wanted = (
-        func.unnest(
-            bindparam("item_resources", type_=ARRAY(Integer)),
-            bindparam("item_quantities", type_=ARRAY(Integer)),
-        )
-        .table_valued("resource_id", "quantity")
-        .render_derived(name="wanted")
-    )
-    new_items = (
-        insert(_ITEMS)
-        .from_select(
-            ["booking_id", "resource_id", "quantity"],
-            sa_select(new_booking.c.id, wanted.c.resource_id, wanted.c.quantity).join_from(
-                new_booking, wanted, true()
-            ),
-        )
-        .returning(_ITEMS.c.id, _ITEMS.c.resource_id)
-        .cte("new_items")
-    )
-    taken = (
-        func.unnest(
-            bindparam("unit_resources", type_=ARRAY(Integer)),
-            bindparam("unit_ids", type_=ARRAY(Integer)),
-            bindparam("unit_blocked_until", type_=ARRAY(DateTime(timezone=True))),
-        )
-        .table_valued("resource_id", "unit_id", "blocked_until")
-        .render_derived(name="taken")
-    )
-    new_allocations = insert(_ALLOCATIONS).from_select(
-        [
-            "booking_id",
-            "item_id",
-            "resource_id",
-            "unit_id",
-            "starts_at",
-            "blocked_until",
-            "active",
-            "hold_expires_at",
-        ],
-        sa_select(
-            new_booking.c.id,
-            new_items.c.id,
-            taken.c.resource_id,
-            taken.c.unit_id,
-            bindparam("allocation_starts_at", type_=DateTime(timezone=True)),
-            taken.c.blocked_until,
-            true(),
-            bindparam("allocation_hold_expires_at", type_=DateTime(timezone=True)),
-        )
-        .join_from(new_booking, new_items, true())
-        .join(taken, taken.c.resource_id == new_items.c.resource_id),
-    )
-    return (
-        sa_select(new_booking.c.id, new_items.c.id, new_items.c.resource_id)
-        .join_from(new_booking, new_items, true())
-        .add_cte(new_allocations.cte("new_allocations"))
-    )
-
-
-_INSERT_WHOLE_BOOKING = _insert_whole_booking()
-# Lock, check and insert in one call (migration 0007 explains the outcomes).
+# Lock, expire lapsed holds in the way, check and insert in one call (migrations 0007, 0009).
 _BOOK_UNITS = Statement.of(
     text(
         "SELECT outcome, booking_id, reference, resource_id, unit_id, free_units FROM book_units("
         ":resource_ids, :quantities, :blocked_until, :earliest, :now, :revision, :references, "
         ":place_id, :booker_user_id, :organisation_id, :user_type_code, :status, "
-        ":hold_expires_at, :starts_at, :ends_at, :series_id, :notes)"
+        ":hold_expires_at, :starts_at, :ends_at, :series_id, :notes, :release_lapsed)"
     ),
     writes=True,
 )
@@ -176,8 +98,10 @@ _BOOK_UNITS = Statement.of(
 
 @dataclass(frozen=True, slots=True)
 class BookOutcome:
-    """What ``book_units`` decided: ``booked``, ``stale``, ``lapsed``, ``unavailable`` or
-    ``reference_taken``."""
+    """What ``book_units`` decided: ``booked``, ``stale``, ``unavailable``,
+    ``reference_taken`` or (``alone`` only) ``lapsed`` (migrations 0007 and 0009 explain
+    them), and the lapsed holds in the way it expired (a refusal rolls them back with the
+    transaction)."""
 
     outcome: str
     booking_id: int | None = None
@@ -185,9 +109,7 @@ class BookOutcome:
     units: tuple[tuple[int, int], ...] = ()  # (resource id, unit id) allocated, when booked
     resource_id: int | None = None  # the resource short of units, when unavailable
     free_units: int = 0
-
-
-_BOOKING_COLUMNS = tuple(c.name for c in _BOOKINGS.c if c.name != "id")
+    expired: tuple[int, ...] = ()  # bookings whose lapsed hold was in the way, now expired
 
 
 def _overlap_params(
@@ -249,41 +171,6 @@ class BookingRepository:
             query = query.with_for_update().execution_options(populate_existing=True)
         return (await self.session.exec(query)).first()
 
-    # The hot path of a new booking: plain inserts, no unit-of-work bookkeeping.
-    async def insert_new_booking(
-        self,
-        booking: Booking,
-        items: Sequence[tuple[int, int]],
-        units: Mapping[int, Sequence[int]],
-        blocked_until: Mapping[int, datetime],
-    ) -> dict[int, int] | None:
-        """Insert a new booking with its items and the allocations of the given units.
-
-        ``items`` are (resource id, quantity); ``units`` the unit ids taken per resource,
-        blocked until ``blocked_until[resource]``. Returns the item ids by resource id, or
-        None (nothing written) when the booking's reference is taken, so the caller draws
-        another one without a savepoint. The exclusion constraint guards the allocations.
-        """
-        taken = [(rid, unit_id) for rid, _ in items for unit_id in units[rid]]
-        rows = await self._core(
-            _INSERT_WHOLE_BOOKING,
-            {
-                **{name: getattr(booking, name) for name in _BOOKING_COLUMNS},
-                "item_resources": [rid for rid, _ in items],
-                "item_quantities": [quantity for _, quantity in items],
-                "unit_resources": [rid for rid, _ in taken],
-                "unit_ids": [unit_id for _, unit_id in taken],
-                "unit_blocked_until": [blocked_until[rid] for rid, _ in taken],
-                "allocation_starts_at": booking.starts_at,
-                "allocation_hold_expires_at": booking.hold_expires_at,
-            },
-        )
-        found: list[tuple[Any, ...]] = [tuple(row) for row in rows]  # (booking, item, resource)
-        if not found:
-            return None
-        booking.id = found[0][0]
-        return {resource_id: item_id for _, item_id, resource_id in found}
-
     async def book_units(
         self,
         booking: Booking,
@@ -323,15 +210,20 @@ class BookingRepository:
                 "ends_at": booking.ends_at,
                 "series_id": booking.series_id,
                 "notes": booking.notes,
+                # On its own it commits before any listener could hear of an expiry.
+                "release_lapsed": not alone,
             },
             alone=alone,
         )
+        expired = tuple(row["booking_id"] for row in rows if row["outcome"] == "expired")
+        rows = [row for row in rows if row["outcome"] != "expired"]
         first = rows[0]
         if first["outcome"] != "booked":
             return BookOutcome(
                 first["outcome"],
                 resource_id=first["resource_id"],
                 free_units=first["free_units"] or 0,
+                expired=expired,
             )
         booking.id, booking.reference = first["booking_id"], first["reference"]
         return BookOutcome(
@@ -339,6 +231,7 @@ class BookingRepository:
             booking_id=booking.id,
             reference=booking.reference,
             units=tuple((row["resource_id"], row["unit_id"]) for row in rows),
+            expired=expired,
         )
 
     async def insert_allocations(

@@ -517,19 +517,9 @@ class BookingBase:
         )
         blocked_until = ctx.blocked_until(end, [rid for rid, _ in items])
         try:
-            new = await self._book_in_one_call(ctx, booking, items, blocked_until, now, alone)
-            if new is not None:
-                return new
-            locked, picked = await self._lock_and_pick(ctx, items, start, end, now)
-            for _ in range(_REFERENCE_ATTEMPTS):
-                if await self.repo.insert_new_booking(booking, items, picked, blocked_until):
-                    break
-                booking.reference = new_reference()
-            else:
-                raise ConflictError("Could not allocate a booking reference; try again.")
+            return await self._book_in_one_call(ctx, booking, items, blocked_until, now, alone)
         except IntegrityError as exc:
             raise self._lost_race(exc) from exc
-        return NewBooking(booking, items, locked, picked)
 
     async def _book_in_one_call(
         self,
@@ -539,20 +529,25 @@ class BookingBase:
         blocked_until: dict[int, datetime],
         now: datetime,
         alone: bool,
-    ) -> NewBooking | None:
-        """What :meth:`_lock_and_pick` and the insert do, in one round trip.
+    ) -> NewBooking:
+        """The one write path of a new booking, in one round trip (``book_units()``): lock the
+        units in id order, expire the lapsed holds in the way, pick free units, insert.
 
-        None when a lapsed hold is in the way: the caller goes the general way, which locks
-        the units again, releases the hold and tells the listeners (billing).
+        The holds it expired are told to the listeners (billing) before its outcome is read.
         """
         references = [booking.reference, *(new_reference() for _ in range(1, _REFERENCE_ATTEMPTS))]
         outcome = await self.repo.book_units(
             booking, items, blocked_until, now, ctx.unconfirmed_revision, references, alone=alone
         )
+        if outcome.outcome == "lapsed":
+            # A lapsed hold is in the way of a call that would have committed on its own: the
+            # same call again, inside the request's transaction, expires it and books.
+            outcome = await self.repo.book_units(
+                booking, items, blocked_until, now, ctx.unconfirmed_revision, references
+            )
+        await self._deliver(expired(booking_id, now) for booking_id in outcome.expired)
         if outcome.outcome == "stale":
             raise _StaleCopy
-        if outcome.outcome == "lapsed":
-            return None  # the general path confirms the copy again under its own locks
         ctx.unconfirmed_revision = None  # the call confirmed it under the locks
         if outcome.outcome == "unavailable":
             assert outcome.resource_id is not None
