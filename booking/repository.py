@@ -19,7 +19,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
-    insert,
     or_,
     text,
     true,
@@ -48,8 +47,6 @@ from kernel.driver import Statement, fetch
 Row = Booking | BookingItem | BookingAllocation | BookingPolicy | BookingSeries
 # (resource_id, unit_id, starts_at, blocked_until) of an allocation that blocks its unit.
 BusyRow = tuple[int, int, datetime, datetime]
-# A BusyRow followed by the allocation's booking id and hold expiry (None: not a hold).
-HeldRow = tuple[int, int, datetime, datetime, int, datetime | None]
 _BOOKINGS = Booking.__table__  # type: ignore[attr-defined]
 _ITEMS = BookingItem.__table__  # type: ignore[attr-defined]
 _ALLOCATIONS = BookingAllocation.__table__  # type: ignore[attr-defined]
@@ -79,9 +76,6 @@ _BUSY_DRIVER = Statement.of(
         _NOT_LAPSED,
     )
 )
-_OVERLAPPING = sa_select(
-    _A.resource_id, _A.unit_id, _A.starts_at, _A.blocked_until, _A.booking_id, _A.hold_expires_at
-).where(*_OVERLAP)
 
 
 # Lock, expire lapsed holds in the way, check and insert in one call (migrations 0007, 0009).
@@ -90,7 +84,7 @@ _BOOK_UNITS = Statement.of(
         "SELECT outcome, booking_id, reference, resource_id, unit_id, free_units FROM book_units("
         ":resource_ids, :quantities, :blocked_until, :earliest, :now, :revision, :references, "
         ":place_id, :booker_user_id, :organisation_id, :user_type_code, :status, "
-        ":hold_expires_at, :starts_at, :ends_at, :series_id, :notes, :release_lapsed)"
+        ":hold_expires_at, :starts_at, :ends_at, :series_id, :notes, :release_lapsed, :move)"
     ),
     writes=True,
 )
@@ -181,8 +175,12 @@ class BookingRepository:
         references: Sequence[str],
         *,
         alone: bool = False,
+        move: int | None = None,
     ) -> BookOutcome:
         """Lock the units, check, pick and insert a new booking in one call.
+
+        ``move``: the id of a stored booking to move to ``booking``'s range instead (its
+        allocations replaced on its items; the caller updates its row).
 
         ``revision`` is the catalogue counter the caller's copy was read at (None: already
         confirmed); ``references`` are tried in order. ``booking`` gets its id and reference
@@ -212,6 +210,7 @@ class BookingRepository:
                 "notes": booking.notes,
                 # On its own it commits before any listener could hear of an expiry.
                 "release_lapsed": not alone,
+                "move": move,
             },
             alone=alone,
         )
@@ -225,41 +224,14 @@ class BookingRepository:
                 free_units=first["free_units"] or 0,
                 expired=expired,
             )
-        booking.id, booking.reference = first["booking_id"], first["reference"]
+        if move is None:
+            booking.id, booking.reference = first["booking_id"], first["reference"]
         return BookOutcome(
             "booked",
-            booking_id=booking.id,
-            reference=booking.reference,
+            booking_id=first["booking_id"],
+            reference=first["reference"],
             units=tuple((row["resource_id"], row["unit_id"]) for row in rows),
             expired=expired,
-        )
-
-    async def insert_allocations(
-        self,
-        booking: Booking,
-        item_ids: Mapping[int, int],
-        units: Mapping[int, Sequence[int]],
-        blocked_until: Mapping[int, datetime],
-    ) -> None:
-        """Allocate ``units[resource]`` to the booking's item of each resource in ``item_ids``,
-        blocked until ``blocked_until[resource]``; the exclusion constraint guards them."""
-        assert booking.id is not None
-        await self._core(
-            insert(_ALLOCATIONS),
-            [
-                {
-                    "booking_id": booking.id,
-                    "item_id": item_id,
-                    "resource_id": rid,
-                    "unit_id": unit_id,
-                    "starts_at": booking.starts_at,
-                    "blocked_until": blocked_until[rid],
-                    "active": True,
-                    "hold_expires_at": booking.hold_expires_at,
-                }
-                for rid, item_id in item_ids.items()
-                for unit_id in units[rid]
-            ],
         )
 
     async def items_of(self, booking_ids: Sequence[int]) -> dict[int, list[BookingItem]]:
@@ -298,12 +270,6 @@ class BookingRepository:
             .values(active=False)
         )
 
-    async def delete_allocations(self, booking_id: int) -> None:
-        """Forget a booking's allocations (before it gets new ones)."""
-        await self.session.exec(
-            delete(BookingAllocation).where(col(BookingAllocation.booking_id) == booking_id)
-        )
-
     async def clear_hold(self, booking_id: int) -> None:
         """A confirmed hold: its allocations no longer expire."""
         await self.session.exec(
@@ -327,33 +293,6 @@ class BookingRepository:
         # Every availability read runs it: on the driver's connection, past SQLAlchemy.
         found = await fetch(self.session, _BUSY_DRIVER, params)
         return [(r["resource_id"], r["unit_id"], r["starts_at"], r["blocked_until"]) for r in found]
-
-    async def overlapping(
-        self,
-        resource_ids: Sequence[int],
-        start: datetime,
-        end: datetime,
-        exclude_booking_id: int | None = None,
-    ) -> list[HeldRow]:
-        """Active allocations of the resources overlapping [start, end), lapsed holds included.
-
-        Used under the units' locks: one query tells which units are busy and which lapsed
-        holds must be released before their units can be taken.
-        """
-        rows = await self._core(
-            _OVERLAPPING, _overlap_params(resource_ids, start, end, exclude_booking_id)
-        )
-        return [
-            (
-                r.resource_id,
-                r.unit_id,
-                r.starts_at,
-                r.blocked_until,
-                r.booking_id,
-                r.hold_expires_at,
-            )
-            for r in rows
-        ]
 
     async def lapsed_holds(self, now: datetime) -> list[int]:
         """The bookings whose hold has lapsed (not yet marked expired)."""

@@ -17,12 +17,11 @@ from booking.models import (
     Booking,
     BookingStatus,
 )
-from booking.repository import BookingRepository, BusyRow, is_exclusion_violation
+from booking.repository import BookingRepository, is_exclusion_violation
 from booking.rules import (
     MAX_BOOKING,
     SHAPE_REASONS,
     effective_policy,
-    free_units,
     minutes,
     problem_error,
     slot_rules,
@@ -376,27 +375,6 @@ class BookingBase:
                 )
 
     # allocation -------------------------------------------------------------------
-    def _choose(
-        self,
-        ctx: Context,
-        items: Items,
-        units: dict[int, list[ResourceUnit]],
-        busy: Sequence[BusyRow],
-        start: datetime,
-        end: datetime,
-    ) -> dict[int, list[int]]:
-        """Free units for each item, lowest position first, or ``slot_unavailable``."""
-        picked: dict[int, list[int]] = {}
-        for rid, quantity in items:
-            ids = [u.id for u in units[rid] if u.id is not None]
-            free = free_units(
-                ids, [(u, s, e) for r, u, s, e in busy if r == rid], start, end + ctx.buffer(rid)
-            )
-            if len(free) < quantity:
-                raise self._unavailable(ctx, rid, quantity, len(free))
-            picked[rid] = free[:quantity]
-        return picked
-
     @staticmethod
     def _unavailable(ctx: Context, rid: int, quantity: int, free: int) -> ConflictError:
         return ConflictError(
@@ -405,39 +383,6 @@ class BookingBase:
             code=Reason.SLOT_UNAVAILABLE,
             extra={"resource_id": rid, "free_units": free},
         )
-
-    def _latest(self, ctx: Context, items: Items, end: datetime) -> datetime:
-        return max(end + ctx.buffer(rid) for rid, _ in items)
-
-    async def _lock_and_pick(
-        self,
-        ctx: Context,
-        items: Items,
-        start: datetime,
-        end: datetime,
-        now: datetime,
-        exclude_booking_id: int | None = None,
-    ) -> tuple[dict[int, list[ResourceUnit]], dict[int, list[int]]]:
-        """Lock the units (id order), release lapsed holds in the way, pick free units.
-
-        This is the check that decides: it runs under the locks every writer of these units
-        takes. Lapsed holds elsewhere on the units are left to the sweep.
-        """
-        rids = [rid for rid, _ in items]
-        lock = await self.catalogue.lock_units(rids)
-        if ctx.unconfirmed_revision is not None:
-            if lock.revision != ctx.unconfirmed_revision:
-                raise _StaleCopy
-            ctx.unconfirmed_revision = None
-        locked = await self._units(ctx, rids, lock.units)
-        rows = await self.repo.overlapping(
-            rids, start, self._latest(ctx, items, end), exclude_booking_id
-        )
-        lapsed = [b for *_, b, hold in rows if hold is not None and hold <= now]
-        if lapsed:
-            await self._expire_lapsed(lapsed, now)
-        busy = [(r, u, s, e) for r, u, s, e, _, hold in rows if hold is None or hold > now]
-        return locked, self._choose(ctx, items, locked, busy, start, end)
 
     async def _units(
         self, ctx: Context, rids: list[int], ids: dict[int, list[int]]
@@ -448,17 +393,6 @@ class BookingBase:
         if all(uid in known for found in ids.values() for uid in found):
             return {rid: [known[uid] for uid in found] for rid, found in ids.items()}
         return await self.catalogue.units_of(rids)
-
-    async def _allocate(
-        self,
-        ctx: Context,
-        booking: Booking,
-        item_ids: dict[int, int],
-        picked: dict[int, list[int]],
-    ) -> None:
-        await self.repo.insert_allocations(
-            booking, item_ids, picked, ctx.blocked_until(booking.ends_at, item_ids)
-        )
 
     @staticmethod
     def _lost_race(exc: IntegrityError) -> AppError:
@@ -529,21 +463,35 @@ class BookingBase:
         blocked_until: dict[int, datetime],
         now: datetime,
         alone: bool,
+        move: int | None = None,
     ) -> NewBooking:
         """The one write path of a new booking, in one round trip (``book_units()``): lock the
         units in id order, expire the lapsed holds in the way, pick free units, insert.
 
         The holds it expired are told to the listeners (billing) before its outcome is read.
+        ``move``: the id of a stored booking to move to ``booking``'s range (a reschedule)
+        instead of inserting ``booking``.
         """
-        references = [booking.reference, *(new_reference() for _ in range(1, _REFERENCE_ATTEMPTS))]
+        references = (
+            []
+            if move is not None
+            else [booking.reference, *(new_reference() for _ in range(1, _REFERENCE_ATTEMPTS))]
+        )
         outcome = await self.repo.book_units(
-            booking, items, blocked_until, now, ctx.unconfirmed_revision, references, alone=alone
+            booking,
+            items,
+            blocked_until,
+            now,
+            ctx.unconfirmed_revision,
+            references,
+            alone=alone,
+            move=move,
         )
         if outcome.outcome == "lapsed":
             # A lapsed hold is in the way of a call that would have committed on its own: the
             # same call again, inside the request's transaction, expires it and books.
             outcome = await self.repo.book_units(
-                booking, items, blocked_until, now, ctx.unconfirmed_revision, references
+                booking, items, blocked_until, now, ctx.unconfirmed_revision, references, move=move
             )
         await self._deliver(expired(booking_id, now) for booking_id in outcome.expired)
         if outcome.outcome == "stale":

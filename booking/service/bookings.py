@@ -328,33 +328,43 @@ class BookingsPart(BookingBase):
         await self._check_quota(
             ctx, booker, items, data.starts_at, data.ends_at, now, exclude_booking_id=booking.id
         )
-        # Units first, then the booking row: the order every writer uses.
-        _, picked = await self._lock_and_pick(
-            ctx, items, data.starts_at, data.ends_at, now, exclude_booking_id=booking.id
+        # What the booking becomes, for the allocator: the new range, and no hold once it
+        # awaits approval.
+        approval = (
+            self._needs_approval(ctx, items) and booking.status != BookingStatus.PENDING_APPROVAL
         )
+        target = Booking(
+            **{
+                **booking.model_dump(),
+                "starts_at": data.starts_at,
+                "ends_at": data.ends_at,
+                "hold_expires_at": None if approval else booking.hold_expires_at,
+            }
+        )
+        blocked_until = ctx.blocked_until(data.ends_at, [rid for rid, _ in items])
+        try:
+            # The units first (the allocator locks them and moves the allocations), then the
+            # booking row: the order every writer uses. A refusal leaves the old range booked.
+            async with self.repo.session.begin_nested():
+                await self._book_in_one_call(
+                    ctx, target, items, blocked_until, now, alone=False, move=booking.id
+                )
+        except IntegrityError as exc:
+            raise self._lost_race(exc) from exc
         booking = await self._visible(actor, booking_id, lock=True)
         assert booking.id is not None
         await self._expire_if_due(booking, now)
         self._require_active(booking)
-        try:
-            async with self.repo.session.begin_nested():
-                await self.repo.delete_allocations(booking.id)
-                booking.starts_at = data.starts_at
-                booking.ends_at = data.ends_at
-                if (
-                    self._needs_approval(ctx, items)
-                    and booking.status != BookingStatus.PENDING_APPROVAL
-                ):
-                    await self._move(booking, BookingStatus.PENDING_APPROVAL, now, actor=actor)
-                else:
-                    booking.sequence += 1  # same status, new times: a new calendar SEQUENCE
-                    booking.updated_at = now
-                    await self.repo.add(booking)
-                await self._allocate(
-                    ctx, booking, {i.resource_id: i.id for i in item_rows if i.id}, picked
-                )
-        except IntegrityError as exc:
-            raise self._lost_race(exc) from exc
+        booking.starts_at = data.starts_at
+        booking.ends_at = data.ends_at
+        if self._needs_approval(ctx, items) and booking.status != BookingStatus.PENDING_APPROVAL:
+            await self._move(booking, BookingStatus.PENDING_APPROVAL, now, actor=actor)
+        else:
+            booking.sequence += 1  # same status, new times: a new calendar SEQUENCE
+            booking.updated_at = now
+            await self.repo.add(booking)
+            if booking.hold_expires_at is None and target.hold_expires_at is not None:
+                await self.repo.clear_hold(booking.id)  # paid meanwhile: the hold is over
         return await self.read(booking)
 
     async def _managed(self, actor: Actor, booking_id: int) -> Booking:

@@ -1,4 +1,4 @@
-"""book_units() expires the lapsed holds in its way: one write path for a new booking
+"""book_units() expires the lapsed holds in its way and moves bookings: one write path
 
 Revision ID: 0009
 Revises: 0008
@@ -13,7 +13,12 @@ caller tells the listeners of each, in the same transaction.
 
 ``p_release_lapsed`` false (a call that commits on its own, before any listener could write)
 still answers ``lapsed`` and writes nothing: the caller then calls again inside its
-transaction, with true. A plain booking is still one call. Downgrade puts 0007's back.
+transaction, with true. A plain booking is still one call.
+
+``p_move`` (a booking id) moves that booking instead of inserting one: its own allocations do
+not count as busy, they are replaced by the picked units on its existing items, and the caller
+updates the booking row. A reschedule goes the way a new booking does. Downgrade puts 0007's
+function back.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ SIGNATURE_0007 = (
     "timestamp with time zone, bigint, text[], integer, integer, integer, text, text, "
     "timestamp with time zone, timestamp with time zone, timestamp with time zone, integer, text"
 )
-SIGNATURE = f"{SIGNATURE_0007}, boolean"
+SIGNATURE = f"{SIGNATURE_0007}, boolean, integer"
 
 FUNCTION = """
 CREATE FUNCTION book_units(
@@ -55,7 +60,8 @@ CREATE FUNCTION book_units(
     p_ends_at timestamptz,
     p_series_id integer,
     p_notes text,
-    p_release_lapsed boolean            -- false: answer 'lapsed' instead (see below)
+    p_release_lapsed boolean,           -- false: answer 'lapsed' instead (see below)
+    p_move integer                      -- a booking to move here (its items kept); NULL: new
 ) RETURNS TABLE (
     outcome text, booking_id integer, reference text, resource_id integer, unit_id integer,
     free_units integer
@@ -94,6 +100,7 @@ BEGIN
         WHERE a.resource_id = ANY (p_resource_ids) AND a.active
           AND a.starts_at >= p_earliest AND a.starts_at < latest
           AND a.blocked_until > p_starts_at AND a.hold_expires_at <= p_now
+          AND a.booking_id IS DISTINCT FROM p_move
     ) THEN
         RETURN QUERY SELECT 'lapsed'::text, NULL::integer, NULL::text, NULL::integer,
             NULL::integer, NULL::integer;
@@ -106,6 +113,7 @@ BEGIN
             WHERE a.resource_id = ANY (p_resource_ids) AND a.active
               AND a.starts_at >= p_earliest AND a.starts_at < latest
               AND a.blocked_until > p_starts_at AND a.hold_expires_at <= p_now
+              AND a.booking_id IS DISTINCT FROM p_move
         )
           AND b.status = 'held' AND b.hold_expires_at <= p_now
         RETURNING b.id
@@ -126,6 +134,7 @@ BEGIN
                 AND a.starts_at >= p_earliest AND a.starts_at < p_blocked_until[i]
                 AND a.blocked_until > p_starts_at
                 AND (a.hold_expires_at IS NULL OR a.hold_expires_at > p_now)
+                AND a.booking_id IS DISTINCT FROM p_move
           );
         IF cardinality(free) < p_quantities[i] THEN
             RETURN QUERY SELECT 'unavailable'::text, NULL::integer, NULL::text,
@@ -136,6 +145,23 @@ BEGIN
         picked_resources := picked_resources
             || array_fill(p_resource_ids[i], ARRAY[p_quantities[i]]);
     END LOOP;
+    IF p_move IS NOT NULL THEN
+        -- A booking moved: its allocations replaced, on its own items; the caller updates
+        -- the booking row (times, status, sequence) under its row lock.
+        DELETE FROM booking_allocation x WHERE x.booking_id = p_move;
+        INSERT INTO booking_allocation (
+            booking_id, item_id, resource_id, unit_id, starts_at, blocked_until, active,
+            hold_expires_at
+        )
+        SELECT p_move, it.id, t.r, t.u, p_starts_at,
+            p_blocked_until[array_position(p_resource_ids, t.r)], true, p_hold_expires_at
+        FROM unnest(picked_resources, picked_units) AS t(r, u)
+        JOIN booking_item it ON it.booking_id = p_move AND it.resource_id = t.r;
+        RETURN QUERY SELECT 'booked'::text, p_move, NULL::text, t.r, t.u, NULL::integer
+            FROM unnest(picked_resources, picked_units) WITH ORDINALITY AS t(r, u, n)
+            ORDER BY t.n;
+        RETURN;
+    END IF;
     FOREACH chosen IN ARRAY p_references LOOP
         INSERT INTO booking (
             reference, place_id, booker_user_id, organisation_id, user_type_code, status,

@@ -71,6 +71,7 @@ async def call(
     references: list[str] | None = None,
     now: datetime | None = None,
     alone: bool = False,
+    move: int | None = None,
 ) -> BookOutcome:
     async with database.writer() as session, session.begin():
         return await BookingRepository(session).book_units(
@@ -81,6 +82,7 @@ async def call(
             revision,
             references or [booking.reference],
             alone=alone,
+            move=move,
         )
 
 
@@ -211,6 +213,51 @@ async def test_a_lapsed_hold_in_the_way_is_expired_by_the_same_call(
     # Nothing lapsed in the way of the next one: nothing expired.
     again = await call(database, new_booking(lab, alice, "MLB-CCCCCC"), [(lab.laser, 1)], now=later)
     assert (again.outcome, again.expired) == ("booked", ())
+
+
+async def test_a_move_replaces_the_allocations_of_the_booking_on_its_items(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    """``move``: the booking's own units do not count as busy; its allocations are replaced on
+    its items, no booking is inserted, and a refusal leaves the old ones in place."""
+    alice = await make_user(database, "alice@example.org")
+    bob = await make_user(database, "bob@example.org")
+    moved = (await book(api, alice, [(lab.seats, 2)], TUESDAY_2PM, TUESDAY_3PM)).json()
+    assert (
+        await book(api, bob, [(lab.seats, 9)], TUESDAY_3PM, TUESDAY_3PM + timedelta(hours=1))
+    ).status_code == 201
+
+    async def allocations() -> list[tuple[object, ...]]:
+        async with database.reader() as session:
+            rows = await (await session.connection()).execute(
+                text(
+                    "SELECT a.item_id, a.unit_id, a.starts_at, a.active FROM booking_allocation a "
+                    "WHERE a.booking_id = :id ORDER BY a.unit_id"
+                ),
+                {"id": moved["id"]},
+            )
+            return [tuple(row) for row in rows]
+
+    before = await allocations()
+    bookings = await count(database, Booking)
+    later = new_booking(lab, alice, "MLB-DDDDDD")
+    later.starts_at, later.ends_at = (
+        TUESDAY_2PM + timedelta(minutes=30),
+        TUESDAY_3PM + timedelta(minutes=30),
+    )
+    # Bob holds 9 of the 12 seats from 3 pm: 3 are free, alice's own 2 among them.
+    refused = await call(database, later, [(lab.seats, 4)], move=moved["id"])
+    assert (refused.outcome, refused.free_units) == ("unavailable", 3)
+    assert await allocations() == before
+    outcome = await call(database, later, [(lab.seats, 2)], move=moved["id"])
+    assert (outcome.outcome, outcome.booking_id, outcome.reference) == ("booked", moved["id"], None)
+    after = await allocations()
+    assert len(after) == 2
+    assert {row[0] for row in after} == {row[0] for row in before}  # the same item
+    assert {row[2] for row in after} == {later.starts_at}
+    assert all(row[3] for row in after)
+    assert later.id is None  # nothing inserted
+    assert await count(database, Booking) == bookings
 
 
 def test_references_are_short_unambiguous_and_use_every_letter() -> None:
