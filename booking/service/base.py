@@ -451,11 +451,11 @@ class BookingBase:
         )
         blocked_until = ctx.blocked_until(end, [rid for rid, _ in items])
         try:
-            return await self._book_in_one_call(ctx, booking, items, blocked_until, now, alone)
+            return await self._allocate(ctx, booking, items, blocked_until, now, alone)
         except IntegrityError as exc:
             raise self._lost_race(exc) from exc
 
-    async def _book_in_one_call(
+    async def _allocate(
         self,
         ctx: Context,
         booking: Booking,
@@ -465,8 +465,11 @@ class BookingBase:
         alone: bool,
         move: int | None = None,
     ) -> NewBooking:
-        """The one write path of a new booking, in one round trip (``book_units()``): lock the
-        units in id order, expire the lapsed holds in the way, pick free units, insert.
+        """The allocator: the one write path of a booking's units, in one round trip
+        (``book_units()``): lock the units of the resources in id order, expire the lapsed
+        holds in the way, read what is busy, pick free units, insert. Create, checkout (which
+        creates), series occurrences and reschedule all come here; the exclusion constraint
+        stays behind it.
 
         The holds it expired are told to the listeners (billing) before its outcome is read.
         ``move``: the id of a stored booking to move to ``booking``'s range (a reschedule)

@@ -346,7 +346,7 @@ class BookingsPart(BookingBase):
             # The units first (the allocator locks them and moves the allocations), then the
             # booking row: the order every writer uses. A refusal leaves the old range booked.
             async with self.repo.session.begin_nested():
-                await self._book_in_one_call(
+                await self._allocate(
                     ctx, target, items, blocked_until, now, alone=False, move=booking.id
                 )
         except IntegrityError as exc:
