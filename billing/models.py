@@ -10,6 +10,7 @@ DELETE on both databases, and ``mutualab invoices verify`` recomputes their hash
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
@@ -19,25 +20,40 @@ from kernel.models import created_at_field, utc_column
 
 VAT_KINDS = ("taxable", "exempt", "franchise", "out_of_scope")
 PAYMENT_METHODS = ("card", "on_site", "invoice", "free")
-PAYMENT_STATUSES = (
-    "pending",  # card: awaiting the PaymentIntent or the card holder
-    "requires_action",  # card: 3-D Secure to complete
-    "processing",
-    "failed",  # the last attempt was declined; the card holder may try again until expiry
-    "succeeded",
-    "canceled",
-    "refunded",
-    "partially_refunded",
-    "invoiced",  # pay on invoice: due by ``due_on``
-    "awaiting_on_site",
-    "free",
-)
-REFUND_STATUSES = ("pending", "succeeded", "failed", "manual")
+
+
+class PaymentStatus(StrEnum):
+    """A payment's status, one spelling each. ``cancelled`` is spelled as for bookings (migration
+    0008 renamed the stored ``canceled``); Stripe's own ``canceled`` is read where Stripe's
+    objects are (``billing/payments.py``), never stored as is."""
+
+    PENDING = "pending"  # card: awaiting the PaymentIntent or the card holder
+    REQUIRES_ACTION = "requires_action"  # card: 3-D Secure to complete
+    PROCESSING = "processing"
+    FAILED = "failed"  # the last attempt was declined; the card holder may try again until expiry
+    SUCCEEDED = "succeeded"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    INVOICED = "invoiced"  # pay on invoice: due by ``due_on``
+    AWAITING_ON_SITE = "awaiting_on_site"
+    FREE = "free"
+
+
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    MANUAL = "manual"
+
+
+PAYMENT_STATUSES: tuple[str, ...] = tuple(s.value for s in PaymentStatus)
+REFUND_STATUSES: tuple[str, ...] = tuple(s.value for s in RefundStatus)
 DOCUMENT_KINDS = ("invoice", "credit_note")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 class PriceList(SQLModel, table=True):

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from billing.invoicing import DocumentService, Party
-from billing.models import BillingDocument, Payment, Refund
+from billing.models import BillingDocument, Payment, PaymentStatus, Refund, RefundStatus
 from billing.prices import Priced, PriceService, methods_for, tiers_of
 from billing.providers.base import METHODS, IntentState
 from billing.refunds import refund_cents
@@ -33,6 +33,7 @@ from billing.schemas import (
     RefundRead,
 )
 from booking.events import BookingEvent
+from booking.models import BookingStatus
 from booking.schemas import BookingCreate, BookingRead
 from booking.service import BookingService
 from kernel.auth.actor import Actor
@@ -42,9 +43,15 @@ logger = logging.getLogger("mutualab.billing")
 
 # Billing reads and confirms bookings on its own account, not on a caller's.
 SYSTEM = Actor(is_admin=True, via="system")
-PAID = ("succeeded", "partially_refunded", "refunded")
-OPEN_CARD = ("pending", "requires_action", "processing", "failed")
-ACTIVE_BOOKING = ("held", "pending_approval", "confirmed")
+PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+OPEN_CARD = (
+    PaymentStatus.PENDING,
+    PaymentStatus.REQUIRES_ACTION,
+    PaymentStatus.PROCESSING,
+    PaymentStatus.FAILED,
+)
+ENDED_BOOKING = (BookingStatus.CANCELLED, BookingStatus.REFUSED, BookingStatus.EXPIRED)
+ACTIVE_BOOKING = (BookingStatus.HELD, BookingStatus.PENDING_APPROVAL, BookingStatus.CONFIRMED)
 
 
 def stored_quote(priced: Priced) -> dict[str, Any]:
@@ -190,7 +197,7 @@ class PaymentService:
         """
         if booking.status not in ACTIVE_BOOKING:
             return None
-        if payment is None or payment.status not in (*PAID, "invoiced"):
+        if payment is None or payment.status not in (*PAID, PaymentStatus.INVOICED):
             return CancellationRefund(
                 outcome="nothing_paid", amount_cents=0, percent=0, reason="nothing_paid", tier=""
             )
@@ -202,7 +209,7 @@ class PaymentService:
             tiers_of(settings),
         )
         return CancellationRefund(
-            outcome="less_to_pay" if payment.status == "invoiced" else "refund",
+            outcome="less_to_pay" if payment.status == PaymentStatus.INVOICED else "refund",
             amount_cents=decision.amount_cents,
             percent=decision.percent,
             reason=decision.reason.value,
@@ -284,7 +291,7 @@ class PaymentService:
                 hold_minutes=settings.hold_minutes if info.holds else None,
             ),
         )
-        if booking.status == "pending_approval" and method == "card":
+        if booking.status == BookingStatus.PENDING_APPROVAL and method == "card":
             raise ConflictError(
                 "This booking needs a manager's approval first: pay on site or on invoice.",
                 code="approval_required",
@@ -312,7 +319,7 @@ class PaymentService:
             updated_at=now,
         )
         await self.repo.add(payment)
-        if info.invoice_on == "confirmation" and booking.status == "confirmed":
+        if info.invoice_on == "confirmation" and booking.status == BookingStatus.CONFIRMED:
             await self._invoice(payment, booking, now)
         return payment, booking, priced
 
@@ -376,18 +383,18 @@ class PaymentService:
         if payment.status in PAID:
             return "already_paid"
         if intent.status == "canceled":
-            payment.status = "canceled"
+            payment.status = PaymentStatus.CANCELLED
             payment.cancel_pending = False
         elif intent.status in ("requires_action", "processing"):
-            if payment.status == "canceled":
+            if payment.status == PaymentStatus.CANCELLED:
                 return "no_change"
-            payment.status = intent.status
+            payment.status = PaymentStatus(intent.status)
         elif intent.status == "requires_payment_method" and (
             intent.failure_code or intent.failure_message
         ):
-            if payment.status == "canceled":
+            if payment.status == PaymentStatus.CANCELLED:
                 return "no_change"
-            payment.status = "failed"
+            payment.status = PaymentStatus.FAILED
             payment.failure_code = intent.failure_code
             payment.failure_message = intent.failure_message
         else:
@@ -407,8 +414,12 @@ class PaymentService:
                 return "already_paid"  # a concurrent delivery confirmed it first
             # The money arrived but the booking is gone (its hold expired and the slot was
             # released, or it was cancelled): give everything back and say why.
-            reason = "paid_after_hold_expired" if state == "expired" else "paid_after_cancellation"
-            payment.status = "refunded"
+            reason = (
+                "paid_after_hold_expired"
+                if state == BookingStatus.EXPIRED
+                else "paid_after_cancellation"
+            )
+            payment.status = PaymentStatus.REFUNDED
             payment.paid_at = now
             payment.refunded_cents = payment.amount_cents
             payment.cancel_pending = False
@@ -416,7 +427,7 @@ class PaymentService:
             payment.status_detail = (
                 "Le paiement est arrivé après l'expiration de la réservation provisoire : le "
                 "créneau a été libéré et le paiement est intégralement remboursé."
-                if state == "expired"
+                if state == BookingStatus.EXPIRED
                 else "Le paiement est arrivé après l'annulation de la réservation : il est "
                 "intégralement remboursé."
             )
@@ -429,7 +440,7 @@ class PaymentService:
                     percent=100,
                     reason=reason,
                     detail=payment.status_detail,
-                    status="pending",
+                    status=RefundStatus.PENDING,
                     idempotency_key=f"mutualab-refund-payment-{payment_id}-{reason}",
                     created_at=now,
                 )
@@ -437,7 +448,7 @@ class PaymentService:
             return reason
         payment = await self.repo.payment(payment_id, lock=True)
         assert payment is not None
-        payment.status = "succeeded"
+        payment.status = PaymentStatus.SUCCEEDED
         payment.paid_at = now
         payment.cancel_pending = False
         payment.failure_code = None
@@ -458,18 +469,18 @@ class PaymentService:
             raise ForbiddenError(
                 "Only the managers of the place record payments.", code="not_a_manager"
             )
-        if payment.status not in ("awaiting_on_site", "invoiced"):
+        if payment.status not in (PaymentStatus.AWAITING_ON_SITE, PaymentStatus.INVOICED):
             raise ConflictError(
                 f"This payment is {payment.status.replace('_', ' ')}: nothing to record.",
                 code="payment_not_due",
                 extra={"payment_status": payment.status},
             )
         booking = await self.bookings.get(SYSTEM, payment.booking_id)
-        if booking.status != "confirmed":
+        if booking.status != BookingStatus.CONFIRMED:
             raise ConflictError(
                 f"The booking is {booking.status.replace('_', ' ')}.", code="booking_not_confirmed"
             )
-        payment.status = "succeeded"
+        payment.status = PaymentStatus.SUCCEEDED
         payment.on_site_means = data.means
         payment.paid_at = now
         payment.updated_at = now
@@ -481,12 +492,19 @@ class PaymentService:
     # booking events (called inside the booking's transaction) ----------------------------
     async def booking_changed(self, event: BookingEvent) -> None:
         """Approval invoices on-invoice bookings; cancellation refunds by the place's policy;
-        an ended hold has its PaymentIntent cancelled (after commit)."""
+        an ended hold has its PaymentIntent cancelled (after commit). Other moves (a paid hold
+        confirmed, which billing did itself; a move that needs approval) change nothing."""
+        approved = (
+            event.status == BookingStatus.CONFIRMED
+            and event.previous == BookingStatus.PENDING_APPROVAL
+        )
+        if not approved and event.status not in ENDED_BOOKING:
+            return
         payment = await self.repo.payment_of_booking(event.booking_id, lock=True)
         if payment is None:
             return
         booking = await self.bookings.get(SYSTEM, event.booking_id)
-        if event.status == "confirmed":
+        if approved:
             if METHODS[payment.method].invoice_on == "confirmation":
                 await self._invoice(payment, booking, event.at)
             return
@@ -496,11 +514,15 @@ class PaymentService:
             if payment.intent_id is not None:
                 payment.cancel_pending = True
             else:
-                payment.status = "canceled"
-        elif payment.status == "awaiting_on_site":
-            payment.status = "canceled"
+                payment.status = PaymentStatus.CANCELLED
+        elif payment.status == PaymentStatus.AWAITING_ON_SITE:
+            payment.status = PaymentStatus.CANCELLED
             payment.status_reason = f"booking_{event.status}"
-        elif payment.status in ("succeeded", "partially_refunded", "invoiced"):
+        elif payment.status in (
+            PaymentStatus.SUCCEEDED,
+            PaymentStatus.PARTIALLY_REFUNDED,
+            PaymentStatus.INVOICED,
+        ):
             await self._refund_on_cancel(payment, booking, event)
         await self.repo.add(payment)
 
@@ -534,15 +556,17 @@ class PaymentService:
                 event.at,
             )
             credit_note_id = credit.id
-        unpaid_invoice = payment.status == "invoiced"
+        unpaid_invoice = payment.status == PaymentStatus.INVOICED
         payment.refunded_cents += decision.amount_cents
         if unpaid_invoice:
             # Nothing was paid: the credit note reduces what is due.
             if payment.refunded_cents == payment.amount_cents:
-                payment.status = "canceled"
+                payment.status = PaymentStatus.CANCELLED
             return
         payment.status = (
-            "refunded" if payment.refunded_cents == payment.amount_cents else "partially_refunded"
+            PaymentStatus.REFUNDED
+            if payment.refunded_cents == payment.amount_cents
+            else PaymentStatus.PARTIALLY_REFUNDED
         )
         await self.repo.add(
             Refund(
@@ -553,7 +577,7 @@ class PaymentService:
                 detail=decision.tier_label,
                 # Card payments are refunded by the provider after commit; money received on
                 # site or by transfer is given back by the place.
-                status="pending" if payment.method == "card" else "manual",
+                status=RefundStatus.PENDING if payment.method == "card" else RefundStatus.MANUAL,
                 idempotency_key=f"mutualab-refund-payment-{payment.id}-{payment.refunded_cents}",
                 credit_note_id=credit_note_id,
                 created_at=event.at,

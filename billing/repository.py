@@ -15,10 +15,12 @@ from billing.models import (
     BillingDocument,
     DocumentSeries,
     Payment,
+    PaymentStatus,
     PlaceBilling,
     PriceList,
     PriceRate,
     Refund,
+    RefundStatus,
     StripeEvent,
 )
 
@@ -136,7 +138,7 @@ class BillingRepository:
             select(Payment.id)
             .where(
                 Payment.method == "card",
-                Payment.status == "pending",
+                Payment.status == PaymentStatus.PENDING,
                 col(Payment.intent_id).is_(None),
                 col(Payment.cancel_pending).is_(False),
             )
@@ -176,7 +178,7 @@ class BillingRepository:
         """Card refunds not yet made at the provider."""
         rows = await self.session.exec(
             select(Refund.id)
-            .where(Refund.status == "pending")
+            .where(Refund.status == RefundStatus.PENDING)
             .order_by(col(Refund.id))
             .limit(limit)
         )
@@ -186,7 +188,8 @@ class BillingRepository:
         """Cents refunded or being refunded on a payment."""
         total = await self.session.exec(
             select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
-                Refund.payment_id == payment_id, col(Refund.status).in_(("pending", "succeeded"))
+                Refund.payment_id == payment_id,
+                col(Refund.status).in_((RefundStatus.PENDING, RefundStatus.SUCCEEDED)),
             )
         )
         return int(total.one())

@@ -22,7 +22,7 @@ from litestar import Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing.invoicing import DocumentService
-from billing.models import StripeEvent
+from billing.models import PaymentStatus, RefundStatus, StripeEvent
 from billing.payments import BillingConfig, PaymentService
 from billing.prices import PriceService
 from billing.providers.base import CardGateway, ProviderError, WebhookEvent
@@ -160,7 +160,7 @@ class Billing:
             if (
                 payment is None
                 or payment.intent_id is not None
-                or payment.status != "pending"
+                or payment.status != PaymentStatus.PENDING
                 or payment.cancel_pending
             ):
                 return
@@ -188,7 +188,7 @@ class Billing:
                 return
             payment.intent_id = intent.id
             payment.client_secret = intent.client_secret
-            if payment.status == "canceled":
+            if payment.status == PaymentStatus.CANCELLED:
                 # The booking ended while the intent was being created: cancel it too.
                 payment.cancel_pending = True
             payment.updated_at = self.clock()
@@ -223,8 +223,13 @@ class Billing:
             payment = await services.repo.payment(payment_id, lock=True)
             if payment is not None and payment.cancel_pending:
                 payment.cancel_pending = False
-                if payment.status in ("pending", "requires_action", "processing", "failed"):
-                    payment.status = "canceled"
+                if payment.status in (
+                    PaymentStatus.PENDING,
+                    PaymentStatus.REQUIRES_ACTION,
+                    PaymentStatus.PROCESSING,
+                    PaymentStatus.FAILED,
+                ):
+                    payment.status = PaymentStatus.CANCELLED
                 await services.repo.add(payment)
         report.intents_cancelled += 1
 
@@ -233,7 +238,7 @@ class Billing:
         async with transaction(self.database, write=False) as session:
             repo = BillingRepository(session)
             refund = await repo.refund(refund_id)
-            if refund is None or refund.status != "pending":
+            if refund is None or refund.status != RefundStatus.PENDING:
                 return
             payment = await repo.payment(refund.payment_id)
             assert payment is not None
@@ -257,14 +262,16 @@ class Billing:
         async with transaction(self.database) as session:
             repo = BillingRepository(session)
             refund = await repo.refund(refund_id, lock=True)
-            if refund is None or refund.status != "pending":
+            if refund is None or refund.status != RefundStatus.PENDING:
                 return
             refund.completed_at = self.clock()
             if result is not None:
-                refund.status = "succeeded" if result.status != "failed" else "failed"
+                refund.status = (
+                    RefundStatus.SUCCEEDED if result.status != "failed" else RefundStatus.FAILED
+                )
                 refund.provider_ref = result.id
             else:
-                refund.status = "failed"
+                refund.status = RefundStatus.FAILED
                 refund.failure_message = failure
                 logger.error("refund %s failed: %s", refund_id, failure)
             await repo.add(refund)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from billing.ledger import canonical_json
-from billing.models import Payment
+from billing.models import Payment, PaymentStatus
 from billing.payments import PaymentService, stored_quote, summary
 from billing.prices import Priced, methods_for
 from billing.providers.base import METHODS
@@ -37,12 +37,13 @@ from billing.schemas import (
     SeriesQuoteRequest,
     VatBreakdownRead,
 )
+from booking.models import BookingStatus
 from booking.schemas import BookingRead, SeriesCreate, SeriesMode
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError
 
 # Payments that no longer ask for money (their credit notes are already deducted).
-ENDED = ("canceled", "refunded")
+ENDED = (PaymentStatus.CANCELLED, PaymentStatus.REFUNDED)
 
 
 def _rate_text(rate: Decimal) -> str:
@@ -284,7 +285,7 @@ class SeriesBillingService:
         )
         await self.repo.add(payment)
         # A date awaiting the manager's approval is invoiced when approved (billing's listener).
-        if info.invoice_on == "confirmation" and booking.status == "confirmed":
+        if info.invoice_on == "confirmation" and booking.status == BookingStatus.CONFIRMED:
             await self.payments.invoice(payment, booking, now)
 
     # reads ------------------------------------------------------------------------------

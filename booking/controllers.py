@@ -16,13 +16,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.models import BookingStatus
 from booking.repository import BookingRepository
 from booking.schemas import (
     Agenda,
     BookingCreate,
     BookingPage,
     BookingRead,
-    BookingStatus,
     CancelRequest,
     Decision,
     PlaceAvailability,

@@ -12,20 +12,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-BookingChange = Literal["confirmed", "cancelled", "refused", "expired"]
+from booking.models import BookingStatus
 
 
 @dataclass(frozen=True, slots=True)
 class BookingEvent:
-    """A booking reached a new status (``confirmed`` here means approved by a manager)."""
+    """A booking reached a new status (made by :func:`booking.state.transition`).
+
+    ``confirmed`` from ``pending_approval`` is a manager's approval; from ``held``, a paid hold
+    (billing confirmed it itself). A move to ``pending_approval`` is a booking moved to a range
+    that needs approval.
+    """
 
     booking_id: int
-    status: BookingChange
+    status: BookingStatus
     at: datetime
+    # The status it left (None: not known).
+    previous: BookingStatus | None = None
     actor_user_id: int | None = None
     # A manager of the place (not the booker) made the change: refunds are then in full.
     by_place: bool = False

@@ -8,6 +8,7 @@ two active rows of the same unit whose ``[starts_at, blocked_until)`` ranges ove
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
@@ -15,9 +16,25 @@ from sqlmodel import Field, SQLModel
 
 from kernel.models import created_at_field, utc_column
 
-BOOKING_STATUSES = ("held", "pending_approval", "confirmed", "cancelled", "refused", "expired")
+
+class BookingStatus(StrEnum):
+    """A booking's status: one spelling each (the value stored in ``booking.status``)."""
+
+    HELD = "held"
+    PENDING_APPROVAL = "pending_approval"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    REFUSED = "refused"
+    EXPIRED = "expired"
+
+
+BOOKING_STATUSES: tuple[str, ...] = tuple(s.value for s in BookingStatus)
 # Statuses whose units stay blocked (a hold only until it expires).
-ACTIVE_STATUSES = ("held", "pending_approval", "confirmed")
+ACTIVE_STATUSES: tuple[str, ...] = (
+    BookingStatus.HELD,
+    BookingStatus.PENDING_APPROVAL,
+    BookingStatus.CONFIRMED,
+)
 SERIES_MODES = ("all_or_nothing", "skip_conflicts")
 
 # PostgreSQL-only objects created by hand in migration 0002 (autogenerate cannot express them).
@@ -30,7 +47,7 @@ EXCLUSION = (
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 class BookingSeries(SQLModel, table=True):

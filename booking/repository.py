@@ -13,22 +13,18 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     CursorResult,
-    DateTime,
     Executable,
     Integer,
-    Select,
     and_,
     any_,
     bindparam,
     func,
-    insert,
     or_,
     text,
     true,
     update,
 )
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,15 +38,15 @@ from booking.models import (
     BookingItem,
     BookingPolicy,
     BookingSeries,
+    BookingStatus,
 )
 from booking.rules import MAX_BLOCKED
+from booking.state import EXPIRABLE
 from kernel.driver import Statement, fetch
 
 Row = Booking | BookingItem | BookingAllocation | BookingPolicy | BookingSeries
 # (resource_id, unit_id, starts_at, blocked_until) of an allocation that blocks its unit.
 BusyRow = tuple[int, int, datetime, datetime]
-# A BusyRow followed by the allocation's booking id and hold expiry (None: not a hold).
-HeldRow = tuple[int, int, datetime, datetime, int, datetime | None]
 _BOOKINGS = Booking.__table__  # type: ignore[attr-defined]
 _ITEMS = BookingItem.__table__  # type: ignore[attr-defined]
 _ALLOCATIONS = BookingAllocation.__table__  # type: ignore[attr-defined]
@@ -80,93 +76,15 @@ _BUSY_DRIVER = Statement.of(
         _NOT_LAPSED,
     )
 )
-_OVERLAPPING = sa_select(
-    _A.resource_id, _A.unit_id, _A.starts_at, _A.blocked_until, _A.booking_id, _A.hold_expires_at
-).where(*_OVERLAP)
 
 
-def _insert_whole_booking() -> Select[Any]:
-    """PostgreSQL: a new booking, its items and its allocations in one statement.
-
-    Three data-modifying CTEs (one round trip instead of three): the booking row (nothing if
-    its reference is taken), an item per (resource, quantity) and an allocation per unit,
-    joined to their item by resource. Returns (booking id, item id, resource id) per item;
-    no row when the reference was taken (then nothing was written).
-    """
-    new_booking = (
-        postgresql_insert(_BOOKINGS)
-        .values({c.name: bindparam(c.name, type_=c.type) for c in _BOOKINGS.c if c.name != "id"})
-        .on_conflict_do_nothing(index_elements=["reference"])
-        .returning(_BOOKINGS.c.id)
-        .cte("new_booking")
-    )
-    wanted = (
-        func.unnest(
-            bindparam("item_resources", type_=ARRAY(Integer)),
-            bindparam("item_quantities", type_=ARRAY(Integer)),
-        )
-        .table_valued("resource_id", "quantity")
-        .render_derived(name="wanted")
-    )
-    new_items = (
-        insert(_ITEMS)
-        .from_select(
-            ["booking_id", "resource_id", "quantity"],
-            sa_select(new_booking.c.id, wanted.c.resource_id, wanted.c.quantity).join_from(
-                new_booking, wanted, true()
-            ),
-        )
-        .returning(_ITEMS.c.id, _ITEMS.c.resource_id)
-        .cte("new_items")
-    )
-    taken = (
-        func.unnest(
-            bindparam("unit_resources", type_=ARRAY(Integer)),
-            bindparam("unit_ids", type_=ARRAY(Integer)),
-            bindparam("unit_blocked_until", type_=ARRAY(DateTime(timezone=True))),
-        )
-        .table_valued("resource_id", "unit_id", "blocked_until")
-        .render_derived(name="taken")
-    )
-    new_allocations = insert(_ALLOCATIONS).from_select(
-        [
-            "booking_id",
-            "item_id",
-            "resource_id",
-            "unit_id",
-            "starts_at",
-            "blocked_until",
-            "active",
-            "hold_expires_at",
-        ],
-        sa_select(
-            new_booking.c.id,
-            new_items.c.id,
-            taken.c.resource_id,
-            taken.c.unit_id,
-            bindparam("allocation_starts_at", type_=DateTime(timezone=True)),
-            taken.c.blocked_until,
-            true(),
-            bindparam("allocation_hold_expires_at", type_=DateTime(timezone=True)),
-        )
-        .join_from(new_booking, new_items, true())
-        .join(taken, taken.c.resource_id == new_items.c.resource_id),
-    )
-    return (
-        sa_select(new_booking.c.id, new_items.c.id, new_items.c.resource_id)
-        .join_from(new_booking, new_items, true())
-        .add_cte(new_allocations.cte("new_allocations"))
-    )
-
-
-_INSERT_WHOLE_BOOKING = _insert_whole_booking()
-# Lock, check and insert in one call (migration 0007 explains the outcomes).
+# Lock, expire lapsed holds in the way, check and insert in one call (migrations 0007, 0009).
 _BOOK_UNITS = Statement.of(
     text(
         "SELECT outcome, booking_id, reference, resource_id, unit_id, free_units FROM book_units("
         ":resource_ids, :quantities, :blocked_until, :earliest, :now, :revision, :references, "
         ":place_id, :booker_user_id, :organisation_id, :user_type_code, :status, "
-        ":hold_expires_at, :starts_at, :ends_at, :series_id, :notes)"
+        ":hold_expires_at, :starts_at, :ends_at, :series_id, :notes, :release_lapsed, :move)"
     ),
     writes=True,
 )
@@ -174,8 +92,10 @@ _BOOK_UNITS = Statement.of(
 
 @dataclass(frozen=True, slots=True)
 class BookOutcome:
-    """What ``book_units`` decided: ``booked``, ``stale``, ``lapsed``, ``unavailable`` or
-    ``reference_taken``."""
+    """What ``book_units`` decided: ``booked``, ``stale``, ``unavailable``,
+    ``reference_taken`` or (``alone`` only) ``lapsed`` (migrations 0007 and 0009 explain
+    them), and the lapsed holds in the way it expired (a refusal rolls them back with the
+    transaction)."""
 
     outcome: str
     booking_id: int | None = None
@@ -183,9 +103,7 @@ class BookOutcome:
     units: tuple[tuple[int, int], ...] = ()  # (resource id, unit id) allocated, when booked
     resource_id: int | None = None  # the resource short of units, when unavailable
     free_units: int = 0
-
-
-_BOOKING_COLUMNS = tuple(c.name for c in _BOOKINGS.c if c.name != "id")
+    expired: tuple[int, ...] = ()  # bookings whose lapsed hold was in the way, now expired
 
 
 def _overlap_params(
@@ -247,41 +165,6 @@ class BookingRepository:
             query = query.with_for_update().execution_options(populate_existing=True)
         return (await self.session.exec(query)).first()
 
-    # The hot path of a new booking: plain inserts, no unit-of-work bookkeeping.
-    async def insert_new_booking(
-        self,
-        booking: Booking,
-        items: Sequence[tuple[int, int]],
-        units: Mapping[int, Sequence[int]],
-        blocked_until: Mapping[int, datetime],
-    ) -> dict[int, int] | None:
-        """Insert a new booking with its items and the allocations of the given units.
-
-        ``items`` are (resource id, quantity); ``units`` the unit ids taken per resource,
-        blocked until ``blocked_until[resource]``. Returns the item ids by resource id, or
-        None (nothing written) when the booking's reference is taken, so the caller draws
-        another one without a savepoint. The exclusion constraint guards the allocations.
-        """
-        taken = [(rid, unit_id) for rid, _ in items for unit_id in units[rid]]
-        rows = await self._core(
-            _INSERT_WHOLE_BOOKING,
-            {
-                **{name: getattr(booking, name) for name in _BOOKING_COLUMNS},
-                "item_resources": [rid for rid, _ in items],
-                "item_quantities": [quantity for _, quantity in items],
-                "unit_resources": [rid for rid, _ in taken],
-                "unit_ids": [unit_id for _, unit_id in taken],
-                "unit_blocked_until": [blocked_until[rid] for rid, _ in taken],
-                "allocation_starts_at": booking.starts_at,
-                "allocation_hold_expires_at": booking.hold_expires_at,
-            },
-        )
-        found: list[tuple[Any, ...]] = [tuple(row) for row in rows]  # (booking, item, resource)
-        if not found:
-            return None
-        booking.id = found[0][0]
-        return {resource_id: item_id for _, item_id, resource_id in found}
-
     async def book_units(
         self,
         booking: Booking,
@@ -292,8 +175,12 @@ class BookingRepository:
         references: Sequence[str],
         *,
         alone: bool = False,
+        move: int | None = None,
     ) -> BookOutcome:
         """Lock the units, check, pick and insert a new booking in one call.
+
+        ``move``: the id of a stored booking to move to ``booking``'s range instead (its
+        allocations replaced on its items; the caller updates its row).
 
         ``revision`` is the catalogue counter the caller's copy was read at (None: already
         confirmed); ``references`` are tried in order. ``booking`` gets its id and reference
@@ -321,50 +208,30 @@ class BookingRepository:
                 "ends_at": booking.ends_at,
                 "series_id": booking.series_id,
                 "notes": booking.notes,
+                # On its own it commits before any listener could hear of an expiry.
+                "release_lapsed": not alone,
+                "move": move,
             },
             alone=alone,
         )
+        expired = tuple(row["booking_id"] for row in rows if row["outcome"] == "expired")
+        rows = [row for row in rows if row["outcome"] != "expired"]
         first = rows[0]
         if first["outcome"] != "booked":
             return BookOutcome(
                 first["outcome"],
                 resource_id=first["resource_id"],
                 free_units=first["free_units"] or 0,
+                expired=expired,
             )
-        booking.id, booking.reference = first["booking_id"], first["reference"]
+        if move is None:
+            booking.id, booking.reference = first["booking_id"], first["reference"]
         return BookOutcome(
             "booked",
-            booking_id=booking.id,
-            reference=booking.reference,
+            booking_id=first["booking_id"],
+            reference=first["reference"],
             units=tuple((row["resource_id"], row["unit_id"]) for row in rows),
-        )
-
-    async def insert_allocations(
-        self,
-        booking: Booking,
-        item_ids: Mapping[int, int],
-        units: Mapping[int, Sequence[int]],
-        blocked_until: Mapping[int, datetime],
-    ) -> None:
-        """Allocate ``units[resource]`` to the booking's item of each resource in ``item_ids``,
-        blocked until ``blocked_until[resource]``; the exclusion constraint guards them."""
-        assert booking.id is not None
-        await self._core(
-            insert(_ALLOCATIONS),
-            [
-                {
-                    "booking_id": booking.id,
-                    "item_id": item_id,
-                    "resource_id": rid,
-                    "unit_id": unit_id,
-                    "starts_at": booking.starts_at,
-                    "blocked_until": blocked_until[rid],
-                    "active": True,
-                    "hold_expires_at": booking.hold_expires_at,
-                }
-                for rid, item_id in item_ids.items()
-                for unit_id in units[rid]
-            ],
+            expired=expired,
         )
 
     async def items_of(self, booking_ids: Sequence[int]) -> dict[int, list[BookingItem]]:
@@ -403,12 +270,6 @@ class BookingRepository:
             .values(active=False)
         )
 
-    async def delete_allocations(self, booking_id: int) -> None:
-        """Forget a booking's allocations (before it gets new ones)."""
-        await self.session.exec(
-            delete(BookingAllocation).where(col(BookingAllocation.booking_id) == booking_id)
-        )
-
     async def clear_hold(self, booking_id: int) -> None:
         """A confirmed hold: its allocations no longer expire."""
         await self.session.exec(
@@ -433,47 +294,20 @@ class BookingRepository:
         found = await fetch(self.session, _BUSY_DRIVER, params)
         return [(r["resource_id"], r["unit_id"], r["starts_at"], r["blocked_until"]) for r in found]
 
-    async def overlapping(
-        self,
-        resource_ids: Sequence[int],
-        start: datetime,
-        end: datetime,
-        exclude_booking_id: int | None = None,
-    ) -> list[HeldRow]:
-        """Active allocations of the resources overlapping [start, end), lapsed holds included.
-
-        Used under the units' locks: one query tells which units are busy and which lapsed
-        holds must be released before their units can be taken.
-        """
-        rows = await self._core(
-            _OVERLAPPING, _overlap_params(resource_ids, start, end, exclude_booking_id)
-        )
-        return [
-            (
-                r.resource_id,
-                r.unit_id,
-                r.starts_at,
-                r.blocked_until,
-                r.booking_id,
-                r.hold_expires_at,
-            )
-            for r in rows
-        ]
-
-    async def release_expired_holds(self, now: datetime) -> list[int]:
-        """Mark every lapsed hold expired and free its units; return their booking ids.
-
-        Locks are taken booking first, then allocations (as cancel does), so a sweep and a
-        cancellation of the same hold cannot deadlock.
-        """
+    async def lapsed_holds(self, now: datetime) -> list[int]:
+        """The bookings whose hold has lapsed (not yet marked expired)."""
         query = select(Booking.id).where(
-            col(Booking.status) == "held", col(Booking.hold_expires_at) <= now
+            col(Booking.status).in_(EXPIRABLE), col(Booking.hold_expires_at) <= now
         )
-        found = (await self.session.exec(query)).all()
-        return await self.expire_holds([b for b in found if b is not None], now)
+        return [b for b in (await self.session.exec(query)).all() if b is not None]
 
     async def expire_holds(self, booking_ids: Sequence[int], now: datetime) -> list[int]:
-        """Of these bookings, mark the lapsed holds expired and free their units; their ids."""
+        """Of these bookings, mark the lapsed holds expired and free their units; their ids.
+
+        The bulk form of :func:`booking.state.transition` to ``expired``: the caller builds
+        the events with :func:`booking.state.expired`. Locks are taken booking first, then
+        allocations (as cancel does), so a sweep and a cancellation cannot deadlock.
+        """
         booking_ids = sorted(set(booking_ids))
         if not booking_ids:
             return []
@@ -481,10 +315,10 @@ class BookingRepository:
             update(Booking)
             .where(
                 col(Booking.id).in_(booking_ids),
-                col(Booking.status) == "held",
+                col(Booking.status).in_(EXPIRABLE),
                 col(Booking.hold_expires_at) <= now,
             )
-            .values(status="expired", updated_at=now, sequence=Booking.sequence + 1)
+            .values(status=BookingStatus.EXPIRED, updated_at=now, sequence=Booking.sequence + 1)
             .returning(col(Booking.id))
         )
         released = sorted(expired.scalars().all())

@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
+from booking.models import BookingStatus
 from kernel.types import UtcDatetime
 
-BookingStatus = Literal["held", "pending_approval", "confirmed", "cancelled", "refused", "expired"]
 SeriesMode = Literal["all_or_nothing", "skip_conflicts"]
 Notes = Annotated[str, Field(max_length=1000)]
 Quantity = Annotated[int, Field(ge=-1000, le=1000, description="units of the resource")]

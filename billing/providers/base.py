@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from billing.models import PaymentStatus
+
 Method = Literal["card", "on_site", "invoice", "free"]
 
 
@@ -24,14 +26,18 @@ class MethodInfo:
     # When the invoice is issued: on confirmation of the booking, or once paid.
     invoice_on: Literal["confirmation", "payment", "never"]
     # The payment's status right after checkout.
-    initial_status: str
+    initial_status: PaymentStatus
 
 
 METHODS: dict[str, MethodInfo] = {
-    "card": MethodInfo("card", "Carte bancaire (en ligne)", True, "payment", "pending"),
-    "on_site": MethodInfo("on_site", "Paiement sur place", False, "payment", "awaiting_on_site"),
-    "invoice": MethodInfo("invoice", "Paiement sur facture", False, "confirmation", "invoiced"),
-    "free": MethodInfo("free", "Gratuit", False, "never", "free"),
+    "card": MethodInfo("card", "Carte bancaire (en ligne)", True, "payment", PaymentStatus.PENDING),
+    "on_site": MethodInfo(
+        "on_site", "Paiement sur place", False, "payment", PaymentStatus.AWAITING_ON_SITE
+    ),
+    "invoice": MethodInfo(
+        "invoice", "Paiement sur facture", False, "confirmation", PaymentStatus.INVOICED
+    ),
+    "free": MethodInfo("free", "Gratuit", False, "never", PaymentStatus.FREE),
 }
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from booking.calendar import CalendarEvent, render_calendar, render_event
 from booking.feeds.models import CalendarFeed
 from booking.feeds.repository import FeedRepository
+from booking.models import BookingStatus
 from booking.schemas import BookingRead
 from booking.service import BookingService
 from kernel.auth.actor import Actor
@@ -32,12 +33,12 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Ended bookings stay in feeds this long with STATUS:CANCELLED, so clients remove them.
 KEEP_ENDED = timedelta(days=30)
 STATUS_MAP: dict[str, Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]] = {
-    "confirmed": "CONFIRMED",
-    "held": "TENTATIVE",
-    "pending_approval": "TENTATIVE",
-    "cancelled": "CANCELLED",
-    "refused": "CANCELLED",
-    "expired": "CANCELLED",
+    BookingStatus.CONFIRMED: "CONFIRMED",
+    BookingStatus.HELD: "TENTATIVE",
+    BookingStatus.PENDING_APPROVAL: "TENTATIVE",
+    BookingStatus.CANCELLED: "CANCELLED",
+    BookingStatus.REFUSED: "CANCELLED",
+    BookingStatus.EXPIRED: "CANCELLED",
 }
 
 
@@ -159,7 +160,11 @@ class FeedService:
         base = self.settings.public_base_url.rstrip("/")
         events = []
         for booking in bookings:
-            if busy_only and booking.status not in ("confirmed", "held", "pending_approval"):
+            if busy_only and booking.status not in (
+                BookingStatus.CONFIRMED,
+                BookingStatus.HELD,
+                BookingStatus.PENDING_APPROVAL,
+            ):
                 continue
             place = places[booking.place_id]
             resources = ", ".join(item.resource_name for item in booking.items)

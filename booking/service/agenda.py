@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from booking.models import (
     ACTIVE_STATUSES,
     BookingPolicy,
+    BookingStatus,
 )
 from booking.rules import (
     day_window,
@@ -70,7 +71,9 @@ class AgendaPart(BookingsPart):
         rows, _ = await self.repo.page(
             place_id=place_id, start=window.start, end=window.end, statuses=statuses, limit=5000
         )
-        rows = [r for r in rows if include_cancelled or self.status_of(r, now) != "expired"]
+        rows = [
+            r for r in rows if include_cancelled or self.status_of(r, now) != BookingStatus.EXPIRED
+        ]
         reads = await self.reads(rows)
         users = await self.repo.users([r.booker_user_id for r in rows])
         organisations = await self.repo.organisations(

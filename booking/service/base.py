@@ -3,7 +3,7 @@ allocation and the insert of one booking."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,16 +11,17 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.certifications import holds_valid_certification
 from booking.availability import Problem, Reason, check_booking
-from booking.events import BookingChange, BookingEvent, BookingListener
+from booking.events import BookingEvent, BookingListener
 from booking.models import (
+    ACTIVE_STATUSES,
     Booking,
+    BookingStatus,
 )
-from booking.repository import BookingRepository, BusyRow, is_exclusion_violation
+from booking.repository import BookingRepository, is_exclusion_violation
 from booking.rules import (
     MAX_BOOKING,
     SHAPE_REASONS,
     effective_policy,
-    free_units,
     minutes,
     problem_error,
     slot_rules,
@@ -46,6 +47,7 @@ from booking.service.kernel import (
     new_reference,
 )
 from booking.snapshots import PlaceSnapshot, SnapshotCache, detached
+from booking.state import expired, transition
 from kernel.auth.actor import Actor
 from kernel.clock import Clock
 from kernel.errors import (
@@ -77,26 +79,44 @@ class BookingBase:
         # Hook for other domains (billing): called in this transaction, see booking.events.
         self.listeners = tuple(listeners)
 
-    async def _notify(
-        self,
-        booking_ids: Sequence[int],
-        status: BookingChange,
-        now: datetime,
-        actor: Actor | None = None,
-        by_place: bool = False,
-        reason: str = "",
-    ) -> None:
-        for booking_id in booking_ids:
-            event = BookingEvent(
-                booking_id=booking_id,
-                status=status,
-                at=now,
-                actor_user_id=actor.user_id if actor is not None else None,
-                by_place=by_place,
-                reason=reason,
-            )
+    async def _deliver(self, events: Iterable[BookingEvent]) -> None:
+        """Hand each event to every listener, in this transaction: the only caller of them."""
+        for event in events:
             for listener in self.listeners:
                 await listener.booking_changed(self.repo.session, event)
+
+    async def _move(
+        self,
+        booking: Booking,
+        to: BookingStatus,
+        now: datetime,
+        *,
+        reason: str | None = None,
+        actor: Actor | None = None,
+        by_place: bool = False,
+    ) -> None:
+        """Change a booking's status (:func:`booking.state.transition`), store it, free its
+        units if it ended (or stop them expiring if it left ``held``), tell the listeners."""
+        event = transition(
+            booking,
+            to,
+            now,
+            reason=reason,
+            by_user_id=actor.user_id if actor is not None else None,
+            by_place=by_place,
+        )
+        if to not in ACTIVE_STATUSES:
+            await self.repo.deactivate_allocations(event.booking_id)
+        elif event.previous == BookingStatus.HELD:
+            await self.repo.clear_hold(event.booking_id)
+        await self.repo.add(booking)
+        await self._deliver([event])
+
+    async def _expire_lapsed(self, booking_ids: Sequence[int], now: datetime) -> list[int]:
+        """Expire the lapsed holds among these bookings in bulk, and tell the listeners."""
+        released = await self.repo.expire_holds(booking_ids, now)
+        await self._deliver(expired(booking_id, now) for booking_id in released)
+        return released
 
     # who and what ---------------------------------------------------------------
     async def _booker(self, actor: Actor, organisation_id: int | None) -> Booker:
@@ -355,27 +375,6 @@ class BookingBase:
                 )
 
     # allocation -------------------------------------------------------------------
-    def _choose(
-        self,
-        ctx: Context,
-        items: Items,
-        units: dict[int, list[ResourceUnit]],
-        busy: Sequence[BusyRow],
-        start: datetime,
-        end: datetime,
-    ) -> dict[int, list[int]]:
-        """Free units for each item, lowest position first, or ``slot_unavailable``."""
-        picked: dict[int, list[int]] = {}
-        for rid, quantity in items:
-            ids = [u.id for u in units[rid] if u.id is not None]
-            free = free_units(
-                ids, [(u, s, e) for r, u, s, e in busy if r == rid], start, end + ctx.buffer(rid)
-            )
-            if len(free) < quantity:
-                raise self._unavailable(ctx, rid, quantity, len(free))
-            picked[rid] = free[:quantity]
-        return picked
-
     @staticmethod
     def _unavailable(ctx: Context, rid: int, quantity: int, free: int) -> ConflictError:
         return ConflictError(
@@ -384,39 +383,6 @@ class BookingBase:
             code=Reason.SLOT_UNAVAILABLE,
             extra={"resource_id": rid, "free_units": free},
         )
-
-    def _latest(self, ctx: Context, items: Items, end: datetime) -> datetime:
-        return max(end + ctx.buffer(rid) for rid, _ in items)
-
-    async def _lock_and_pick(
-        self,
-        ctx: Context,
-        items: Items,
-        start: datetime,
-        end: datetime,
-        now: datetime,
-        exclude_booking_id: int | None = None,
-    ) -> tuple[dict[int, list[ResourceUnit]], dict[int, list[int]]]:
-        """Lock the units (id order), release lapsed holds in the way, pick free units.
-
-        This is the check that decides: it runs under the locks every writer of these units
-        takes. Lapsed holds elsewhere on the units are left to the sweep.
-        """
-        rids = [rid for rid, _ in items]
-        lock = await self.catalogue.lock_units(rids)
-        if ctx.unconfirmed_revision is not None:
-            if lock.revision != ctx.unconfirmed_revision:
-                raise _StaleCopy
-            ctx.unconfirmed_revision = None
-        locked = await self._units(ctx, rids, lock.units)
-        rows = await self.repo.overlapping(
-            rids, start, self._latest(ctx, items, end), exclude_booking_id
-        )
-        lapsed = [b for *_, b, hold in rows if hold is not None and hold <= now]
-        if lapsed:
-            await self._notify(await self.repo.expire_holds(lapsed, now), "expired", now)
-        busy = [(r, u, s, e) for r, u, s, e, _, hold in rows if hold is None or hold > now]
-        return locked, self._choose(ctx, items, locked, busy, start, end)
 
     async def _units(
         self, ctx: Context, rids: list[int], ids: dict[int, list[int]]
@@ -427,17 +393,6 @@ class BookingBase:
         if all(uid in known for found in ids.values() for uid in found):
             return {rid: [known[uid] for uid in found] for rid, found in ids.items()}
         return await self.catalogue.units_of(rids)
-
-    async def _allocate(
-        self,
-        ctx: Context,
-        booking: Booking,
-        item_ids: dict[int, int],
-        picked: dict[int, list[int]],
-    ) -> None:
-        await self.repo.insert_allocations(
-            booking, item_ids, picked, ctx.blocked_until(booking.ends_at, item_ids)
-        )
 
     @staticmethod
     def _lost_race(exc: IntegrityError) -> AppError:
@@ -473,11 +428,11 @@ class BookingBase:
         await self._check_rules(ctx, booker, items, start, end, now)
         await self._check_quota(ctx, booker, items, start, end, now)
         if self._needs_approval(ctx, items):
-            status, hold = "pending_approval", None
+            status, hold = BookingStatus.PENDING_APPROVAL, None
         elif hold_minutes is not None:
-            status, hold = "held", now + timedelta(minutes=hold_minutes)
+            status, hold = BookingStatus.HELD, now + timedelta(minutes=hold_minutes)
         else:
-            status, hold = "confirmed", None
+            status, hold = BookingStatus.CONFIRMED, None
         assert ctx.place.id is not None
         booking = Booking(
             reference=new_reference(),
@@ -496,21 +451,11 @@ class BookingBase:
         )
         blocked_until = ctx.blocked_until(end, [rid for rid, _ in items])
         try:
-            new = await self._book_in_one_call(ctx, booking, items, blocked_until, now, alone)
-            if new is not None:
-                return new
-            locked, picked = await self._lock_and_pick(ctx, items, start, end, now)
-            for _ in range(_REFERENCE_ATTEMPTS):
-                if await self.repo.insert_new_booking(booking, items, picked, blocked_until):
-                    break
-                booking.reference = new_reference()
-            else:
-                raise ConflictError("Could not allocate a booking reference; try again.")
+            return await self._allocate(ctx, booking, items, blocked_until, now, alone)
         except IntegrityError as exc:
             raise self._lost_race(exc) from exc
-        return NewBooking(booking, items, locked, picked)
 
-    async def _book_in_one_call(
+    async def _allocate(
         self,
         ctx: Context,
         booking: Booking,
@@ -518,20 +463,42 @@ class BookingBase:
         blocked_until: dict[int, datetime],
         now: datetime,
         alone: bool,
-    ) -> NewBooking | None:
-        """What :meth:`_lock_and_pick` and the insert do, in one round trip.
+        move: int | None = None,
+    ) -> NewBooking:
+        """The allocator: the one write path of a booking's units, in one round trip
+        (``book_units()``): lock the units of the resources in id order, expire the lapsed
+        holds in the way, read what is busy, pick free units, insert. Create, checkout (which
+        creates), series occurrences and reschedule all come here; the exclusion constraint
+        stays behind it.
 
-        None when a lapsed hold is in the way: the caller goes the general way, which locks
-        the units again, releases the hold and tells the listeners (billing).
+        The holds it expired are told to the listeners (billing) before its outcome is read.
+        ``move``: the id of a stored booking to move to ``booking``'s range (a reschedule)
+        instead of inserting ``booking``.
         """
-        references = [booking.reference, *(new_reference() for _ in range(1, _REFERENCE_ATTEMPTS))]
-        outcome = await self.repo.book_units(
-            booking, items, blocked_until, now, ctx.unconfirmed_revision, references, alone=alone
+        references = (
+            []
+            if move is not None
+            else [booking.reference, *(new_reference() for _ in range(1, _REFERENCE_ATTEMPTS))]
         )
+        outcome = await self.repo.book_units(
+            booking,
+            items,
+            blocked_until,
+            now,
+            ctx.unconfirmed_revision,
+            references,
+            alone=alone,
+            move=move,
+        )
+        if outcome.outcome == "lapsed":
+            # A lapsed hold is in the way of a call that would have committed on its own: the
+            # same call again, inside the request's transaction, expires it and books.
+            outcome = await self.repo.book_units(
+                booking, items, blocked_until, now, ctx.unconfirmed_revision, references, move=move
+            )
+        await self._deliver(expired(booking_id, now) for booking_id in outcome.expired)
         if outcome.outcome == "stale":
             raise _StaleCopy
-        if outcome.outcome == "lapsed":
-            return None  # the general path confirms the copy again under its own locks
         ctx.unconfirmed_revision = None  # the call confirmed it under the locks
         if outcome.outcome == "unavailable":
             assert outcome.resource_id is not None

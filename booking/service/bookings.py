@@ -13,6 +13,7 @@ from booking.availability import Reason
 from booking.models import (
     ACTIVE_STATUSES,
     Booking,
+    BookingStatus,
 )
 from booking.rules import (
     cancellable_by_user,
@@ -51,11 +52,11 @@ class BookingsPart(BookingBase):
     def status_of(self, booking: Booking, now: datetime) -> str:
         """The status as callers should see it: a lapsed hold is expired even before a sweep."""
         if (
-            booking.status == "held"
+            booking.status == BookingStatus.HELD
             and booking.hold_expires_at is not None
             and booking.hold_expires_at <= now
         ):
-            return "expired"
+            return BookingStatus.EXPIRED
         return booking.status
 
     async def reads(self, bookings: Sequence[Booking]) -> list[BookingRead]:
@@ -243,14 +244,11 @@ class BookingsPart(BookingBase):
         return self._new_read(ctx, new)
 
     async def _expire_if_due(self, booking: Booking, now: datetime) -> None:
-        if self.status_of(booking, now) == "expired" and booking.status == "held":
-            assert booking.id is not None
-            booking.status = "expired"
-            booking.sequence += 1
-            booking.updated_at = now
-            await self.repo.deactivate_allocations(booking.id)
-            await self.repo.add(booking)
-            await self._notify([booking.id], "expired", now)
+        if (
+            self.status_of(booking, now) == BookingStatus.EXPIRED
+            and booking.status == BookingStatus.HELD
+        ):
+            await self._move(booking, BookingStatus.EXPIRED, now)
 
     @staticmethod
     def _require_active(booking: Booking) -> None:
@@ -275,7 +273,7 @@ class BookingsPart(BookingBase):
 
     async def _check_deadline(self, actor: Actor, booking: Booking, now: datetime) -> None:
         # Holds and requests awaiting approval can always be withdrawn; managers always may.
-        if booking.status != "confirmed" or actor.manages(booking.place_id):
+        if booking.status != BookingStatus.CONFIRMED or actor.manages(booking.place_id):
             return
         hours = await self._deadline_hours(booking)
         if not cancellable_by_user(now, booking.starts_at, hours):
@@ -289,23 +287,11 @@ class BookingsPart(BookingBase):
                 },
             )
 
-    async def _close_row(self, booking: Booking, status: str, now: datetime, reason: str) -> None:
-        """End a booking (cancelled, refused): free its units, bump its calendar sequence."""
-        assert booking.id is not None
-        booking.status = status
-        booking.status_reason = reason
-        booking.sequence += 1
-        booking.updated_at = now
-        await self.repo.deactivate_allocations(booking.id)
-        await self.repo.add(booking)
-
     async def _cancel_row(self, actor: Actor, booking: Booking, now: datetime, reason: str) -> None:
-        assert booking.id is not None
-        booking.cancelled_at = now
-        booking.cancelled_by_user_id = actor.user_id
-        await self._close_row(booking, "cancelled", now, reason)
         by_place = actor.manages(booking.place_id) and actor.user_id != booking.booker_user_id
-        await self._notify([booking.id], "cancelled", now, actor, by_place, reason)
+        await self._move(
+            booking, BookingStatus.CANCELLED, now, reason=reason, actor=actor, by_place=by_place
+        )
 
     async def cancel(self, actor: Actor, booking_id: int, reason: str = "") -> BookingRead:
         """Cancel a booking and free its units (users: before the place's deadline)."""
@@ -342,30 +328,43 @@ class BookingsPart(BookingBase):
         await self._check_quota(
             ctx, booker, items, data.starts_at, data.ends_at, now, exclude_booking_id=booking.id
         )
-        # Units first, then the booking row: the order every writer uses.
-        _, picked = await self._lock_and_pick(
-            ctx, items, data.starts_at, data.ends_at, now, exclude_booking_id=booking.id
+        # What the booking becomes, for the allocator: the new range, and no hold once it
+        # awaits approval.
+        approval = (
+            self._needs_approval(ctx, items) and booking.status != BookingStatus.PENDING_APPROVAL
         )
+        target = Booking(
+            **{
+                **booking.model_dump(),
+                "starts_at": data.starts_at,
+                "ends_at": data.ends_at,
+                "hold_expires_at": None if approval else booking.hold_expires_at,
+            }
+        )
+        blocked_until = ctx.blocked_until(data.ends_at, [rid for rid, _ in items])
+        try:
+            # The units first (the allocator locks them and moves the allocations), then the
+            # booking row: the order every writer uses. A refusal leaves the old range booked.
+            async with self.repo.session.begin_nested():
+                await self._allocate(
+                    ctx, target, items, blocked_until, now, alone=False, move=booking.id
+                )
+        except IntegrityError as exc:
+            raise self._lost_race(exc) from exc
         booking = await self._visible(actor, booking_id, lock=True)
         assert booking.id is not None
         await self._expire_if_due(booking, now)
         self._require_active(booking)
-        try:
-            async with self.repo.session.begin_nested():
-                await self.repo.delete_allocations(booking.id)
-                booking.starts_at = data.starts_at
-                booking.ends_at = data.ends_at
-                if self._needs_approval(ctx, items) and booking.status != "pending_approval":
-                    booking.status = "pending_approval"
-                    booking.hold_expires_at = None
-                booking.sequence += 1
-                booking.updated_at = now
-                await self.repo.add(booking)
-                await self._allocate(
-                    ctx, booking, {i.resource_id: i.id for i in item_rows if i.id}, picked
-                )
-        except IntegrityError as exc:
-            raise self._lost_race(exc) from exc
+        booking.starts_at = data.starts_at
+        booking.ends_at = data.ends_at
+        if self._needs_approval(ctx, items) and booking.status != BookingStatus.PENDING_APPROVAL:
+            await self._move(booking, BookingStatus.PENDING_APPROVAL, now, actor=actor)
+        else:
+            booking.sequence += 1  # same status, new times: a new calendar SEQUENCE
+            booking.updated_at = now
+            await self.repo.add(booking)
+            if booking.hold_expires_at is None and target.hold_expires_at is not None:
+                await self.repo.clear_hold(booking.id)  # paid meanwhile: the hold is over
         return await self.read(booking)
 
     async def _managed(self, actor: Actor, booking_id: int) -> Booking:
@@ -375,7 +374,7 @@ class BookingsPart(BookingBase):
                 "Only the managers of the place may decide on this booking.",
                 code="not_a_manager",
             )
-        if booking.status != "pending_approval":
+        if booking.status != BookingStatus.PENDING_APPROVAL:
             raise ConflictError(
                 f"Only bookings awaiting approval can be decided; this one is {booking.status}.",
                 code="booking_not_pending",
@@ -394,14 +393,9 @@ class BookingsPart(BookingBase):
             raise ConflictError(
                 "Some units of this booking are no longer held.", code=Reason.SLOT_UNAVAILABLE
             )
-        booking.status = "confirmed"
-        booking.status_reason = reason
-        booking.decided_by_user_id = actor.user_id
-        booking.decided_at = now
-        booking.sequence += 1
-        booking.updated_at = now
-        await self.repo.add(booking)
-        await self._notify([booking.id], "confirmed", now, actor, True, reason)
+        await self._move(
+            booking, BookingStatus.CONFIRMED, now, reason=reason, actor=actor, by_place=True
+        )
         return await self.read(booking)
 
     async def refuse(self, actor: Actor, booking_id: int, reason: str = "") -> BookingRead:
@@ -409,10 +403,9 @@ class BookingsPart(BookingBase):
         now = self.clock()
         booking = await self._managed(actor, booking_id)
         assert booking.id is not None
-        booking.decided_by_user_id = actor.user_id
-        booking.decided_at = now
-        await self._close_row(booking, "refused", now, reason)
-        await self._notify([booking.id], "refused", now, actor, True, reason)
+        await self._move(
+            booking, BookingStatus.REFUSED, now, reason=reason, actor=actor, by_place=True
+        )
         return await self.read(booking)
 
     async def confirm_hold(self, booking_id: int) -> BookingRead:
@@ -422,24 +415,17 @@ class BookingsPart(BookingBase):
         if booking is None:
             raise NotFoundError(f"No booking with id {booking_id}.", code="booking_not_found")
         await self._expire_if_due(booking, now)
-        if booking.status != "held":
+        if booking.status != BookingStatus.HELD:
             raise ConflictError(
                 f"This booking is {booking.status.replace('_', ' ')}, not held.",
                 code="booking_not_held",
                 extra={"booking_status": booking.status},
             )
         assert booking.id is not None
-        booking.status = "confirmed"
-        booking.hold_expires_at = None
-        booking.sequence += 1
-        booking.updated_at = now
-        await self.repo.clear_hold(booking.id)
-        await self.repo.add(booking)
+        await self._move(booking, BookingStatus.CONFIRMED, now)
         return await self.read(booking)
 
     async def release_expired_holds(self, now: datetime | None = None) -> int:
         """Mark every lapsed hold expired and free its units; return how many (for the CLI)."""
         now = now or self.clock()
-        expired = await self.repo.release_expired_holds(now)
-        await self._notify(expired, "expired", now)
-        return len(expired)
+        return len(await self._expire_lapsed(await self.repo.lapsed_holds(now), now))

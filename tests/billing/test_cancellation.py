@@ -111,7 +111,7 @@ async def test_an_invoiced_booking_is_credited_not_refunded(
     )
     assert booked.status_code == 201, booked.text
     billing = await _cancel(api, teacher.headers, booked.json()["booking"]["id"])
-    assert billing["payment"]["status"] == "canceled"
+    assert billing["payment"]["status"] == "cancelled"
     assert billing["payment"]["refunds"] == []  # no money moved: the credit note cancels the debt
     invoice, credit = billing["documents"]
     assert (invoice["kind"], credit["kind"]) == ("invoice", "credit_note")
@@ -124,5 +124,5 @@ async def test_cancelling_an_unpaid_card_booking_cancels_its_intent(
     ana = await make_user(database, "ana@example.fr")
     body = (await checkout(api, ana, lab.lab.printer, method="card")).json()
     billing = await _cancel(api, ana.headers, body["booking"]["id"])
-    assert billing["payment"]["status"] == "canceled"
+    assert billing["payment"]["status"] == "cancelled"
     assert stripe_peer.intent(body["payment"]["intent_id"])["status"] == "canceled"

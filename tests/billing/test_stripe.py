@@ -242,7 +242,7 @@ async def test_expired_holds_cancel_their_payment_intent(
     assert stripe_peer.intent(body["payment"]["intent_id"])["status"] == "canceled"
     status, payment = await _state(api, citizen, body)
     assert status == "expired"
-    assert (payment["status"], payment["status_reason"]) == ("canceled", "booking_expired")
+    assert (payment["status"], payment["status_reason"]) == ("cancelled", "booking_expired")
 
 
 async def test_localstripe_delivers_signed_webhooks_to_the_served_app(

@@ -1,7 +1,8 @@
 """``book_units()``, the PostgreSQL function a new booking is checked and inserted by.
 
 Called the way the service calls it (BookingRepository.book_units), on a furnished fablab: each
-outcome, what it writes (nothing unless booked) and which units it picks. The API tests cover
+outcome, what it writes (nothing unless booked, but the lapsed holds in its way) and which units
+it picks. The API tests cover
 the same paths end to end; these pin the function's own contract.
 """
 
@@ -69,6 +70,8 @@ async def call(
     revision: int | None = None,
     references: list[str] | None = None,
     now: datetime | None = None,
+    alone: bool = False,
+    move: int | None = None,
 ) -> BookOutcome:
     async with database.writer() as session, session.begin():
         return await BookingRepository(session).book_units(
@@ -78,6 +81,8 @@ async def call(
             now or paris(2027, 3, 1, 9),
             revision,
             references or [booking.reference],
+            alone=alone,
+            move=move,
         )
 
 
@@ -143,11 +148,6 @@ async def test_every_refusal_writes_nothing(api: Client, lab: Fablab, database: 
     assert isinstance(revision, int)
     stale = await call(database, new_booking(lab, alice), [(lab.laser, 1)], revision=revision - 1)
     assert stale.outcome == "stale"
-    # The hold on the room has lapsed 11 minutes later: the caller must release it first.
-    later = paris(2027, 3, 1, 9, 11)
-    lapsed = await call(database, new_booking(lab, alice), [(lab.room, 1)], now=later)
-    assert lapsed.outcome == "lapsed"
-
     assert (await count(database, Booking), await count(database, BookingAllocation)) == (
         bookings,
         allocations,
@@ -170,6 +170,94 @@ async def test_the_cool_down_and_touching_ranges(
     after.starts_at = TUESDAY_3PM + timedelta(minutes=15)
     after.ends_at = after.starts_at + timedelta(hours=1)
     assert (await call(database, after, [(lab.laser, 1)])).outcome == "booked"
+
+
+async def test_a_lapsed_hold_in_the_way_is_expired_by_the_same_call(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    """The hold on the room lapsed 11 minutes later: book_units expires it (its allocations
+    freed, its sequence bumped) and books the room, and says which bookings it expired so the
+    service tells the listeners."""
+    alice = await make_user(database, "alice@example.org")
+    held = (await book(api, alice, lab.room, TUESDAY_2PM, TUESDAY_3PM, hold_minutes=10)).json()
+    later = paris(2027, 3, 1, 9, 11)
+    bookings, allocations = await count(database, Booking), await count(database, BookingAllocation)
+    # A call that would commit on its own cannot have the expiry heard in its transaction: it
+    # answers "lapsed" and writes nothing; the caller calls again inside its transaction.
+    on_its_own = await call(
+        database, new_booking(lab, alice), [(lab.room, 1)], now=later, alone=True
+    )
+    assert (on_its_own.outcome, on_its_own.expired) == ("lapsed", ())
+    assert (await count(database, Booking), await count(database, BookingAllocation)) == (
+        bookings,
+        allocations,
+    )
+    booking = new_booking(lab, alice)
+    outcome = await call(database, booking, [(lab.room, 1)], now=later)
+    assert (outcome.outcome, outcome.expired) == ("booked", (held["id"],))
+    async with database.reader() as session:
+        row = (
+            await (await session.connection()).execute(
+                text("SELECT status, sequence, updated_at FROM booking WHERE id = :id"),
+                {"id": held["id"]},
+            )
+        ).one()
+        active = (
+            await (await session.connection()).execute(
+                text("SELECT bool_or(active) FROM booking_allocation WHERE booking_id = :id"),
+                {"id": held["id"]},
+            )
+        ).scalar_one()
+    assert tuple(row) == ("expired", held["sequence"] + 1, later)
+    assert active is False
+    # Nothing lapsed in the way of the next one: nothing expired.
+    again = await call(database, new_booking(lab, alice, "MLB-CCCCCC"), [(lab.laser, 1)], now=later)
+    assert (again.outcome, again.expired) == ("booked", ())
+
+
+async def test_a_move_replaces_the_allocations_of_the_booking_on_its_items(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    """``move``: the booking's own units do not count as busy; its allocations are replaced on
+    its items, no booking is inserted, and a refusal leaves the old ones in place."""
+    alice = await make_user(database, "alice@example.org")
+    bob = await make_user(database, "bob@example.org")
+    moved = (await book(api, alice, [(lab.seats, 2)], TUESDAY_2PM, TUESDAY_3PM)).json()
+    assert (
+        await book(api, bob, [(lab.seats, 9)], TUESDAY_3PM, TUESDAY_3PM + timedelta(hours=1))
+    ).status_code == 201
+
+    async def allocations() -> list[tuple[object, ...]]:
+        async with database.reader() as session:
+            rows = await (await session.connection()).execute(
+                text(
+                    "SELECT a.item_id, a.unit_id, a.starts_at, a.active FROM booking_allocation a "
+                    "WHERE a.booking_id = :id ORDER BY a.unit_id"
+                ),
+                {"id": moved["id"]},
+            )
+            return [tuple(row) for row in rows]
+
+    before = await allocations()
+    bookings = await count(database, Booking)
+    later = new_booking(lab, alice, "MLB-DDDDDD")
+    later.starts_at, later.ends_at = (
+        TUESDAY_2PM + timedelta(minutes=30),
+        TUESDAY_3PM + timedelta(minutes=30),
+    )
+    # Bob holds 9 of the 12 seats from 3 pm: 3 are free, alice's own 2 among them.
+    refused = await call(database, later, [(lab.seats, 4)], move=moved["id"])
+    assert (refused.outcome, refused.free_units) == ("unavailable", 3)
+    assert await allocations() == before
+    outcome = await call(database, later, [(lab.seats, 2)], move=moved["id"])
+    assert (outcome.outcome, outcome.booking_id, outcome.reference) == ("booked", moved["id"], None)
+    after = await allocations()
+    assert len(after) == 2
+    assert {row[0] for row in after} == {row[0] for row in before}  # the same item
+    assert {row[2] for row in after} == {later.starts_at}
+    assert all(row[3] for row in after)
+    assert later.id is None  # nothing inserted
+    assert await count(database, Booking) == bookings
 
 
 def test_references_are_short_unambiguous_and_use_every_letter() -> None:

@@ -31,7 +31,7 @@ WORDS: dict[str, Any] = {
         "awaiting_on_site": N_("to pay at the place"),
         "invoiced": N_("invoiced, to pay"),
         "free": N_("nothing to pay"),
-        "canceled": N_("cancelled"),
+        "cancelled": N_("cancelled"),
         "partially_refunded": N_("partly refunded"),
         "refunded": N_("refunded"),
     },

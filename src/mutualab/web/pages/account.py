@@ -26,6 +26,7 @@ from accounts.staff_controllers import STAFF
 from billing.controllers import PAYMENTS
 from billing.payments import PaymentService
 from booking.controllers import BOOKINGS
+from booking.models import BookingStatus
 from booking.schemas import BookingRead
 from booking.service import BookingService
 from kernel.auth.actor import Actor, actor_of
@@ -43,7 +44,7 @@ from resources.controllers import CATALOGUE
 from resources.service import CatalogueService
 
 AnyRequest = Request[Any, Any, Any]
-ACTIVE = ("held", "pending_approval", "confirmed")
+ACTIVE = (BookingStatus.HELD, BookingStatus.PENDING_APPROVAL, BookingStatus.CONFIRMED)
 MAX_LISTED = 200
 MAX_REASON = 500
 NextPath = Annotated[str, QueryParameter(name="next", max_length=2000)]

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from accounts.staff import StaffService
 from accounts.staff_controllers import STAFF
 from billing.controllers import PAYMENTS, billing_of
+from billing.models import PaymentStatus
 from billing.payments import PaymentService
 from billing.prices import tiers_of
 from billing.providers.base import ProviderError
@@ -28,6 +29,7 @@ from billing.schemas import CheckoutRequest, QuoteRead
 from booking.controllers import BOOKINGS
 from booking.feeds.controllers import FEEDS
 from booking.feeds.service import FeedService
+from booking.models import BookingStatus
 from booking.schemas import BookingRead, ItemRequest
 from booking.service import BookingService
 from kernel.auth.actor import Actor
@@ -53,7 +55,12 @@ from resources.models import Place
 
 AnyRequest = Request[Any, Any, Any]
 Text = Annotated[str, QueryParameter(max_length=40)]
-CARD_OPEN = ("pending", "requires_action", "processing", "failed")
+CARD_OPEN = (
+    PaymentStatus.PENDING,
+    PaymentStatus.REQUIRES_ACTION,
+    PaymentStatus.PROCESSING,
+    PaymentStatus.FAILED,
+)
 STRIPE_JS = "https://js.stripe.com"
 # The card page talks to Stripe only: its script, its frames, its API.
 STRIPE_POLICY = {
@@ -295,7 +302,11 @@ class BookingPages(Controller):
         if payment is not None and payment_intent and payment_intent == payment.intent_id:
             # Back from Stripe: ask Stripe itself how it went, whatever the address says.
             return await self._check_card(state, actor, booking_id)
-        if payment is None or payment.status not in CARD_OPEN or booking.status != "held":
+        if (
+            payment is None
+            or payment.status not in CARD_OPEN
+            or booking.status != BookingStatus.HELD
+        ):
             return see_other(f"/account/bookings/{booking_id}")
         response = page(
             request,

@@ -22,6 +22,7 @@ from billing.controllers import PAYMENTS
 from billing.payments import PaymentService
 from billing.schemas import RecordPayment
 from booking.controllers import BOOKINGS
+from booking.models import BookingStatus
 from booking.schemas import AgendaEntry, BookingRead
 from booking.service import BookingService
 from kernel.auth.actor import Actor
@@ -51,7 +52,7 @@ PAYMENT_STATUSES = {
     "succeeded": N_("Paid"),
     "partially_refunded": N_("Paid, partly refunded"),
     "refunded": N_("Refunded"),
-    "canceled": N_("Cancelled"),
+    "cancelled": N_("Cancelled"),
     "pending": N_("Card payment in progress"),
     "requires_action": N_("Card payment in progress"),
     "processing": N_("Card payment in progress"),
@@ -114,7 +115,9 @@ class BookingPages(Controller):
         first = day if span == 1 else week_start(day)
         agenda = await bookings.agenda(actor, place_id, first, first + timedelta(days=span))
         pending = sum(
-            e.booking.status == "pending_approval" for d in agenda.days for e in d.entries
+            e.booking.status == BookingStatus.PENDING_APPROVAL
+            for d in agenda.days
+            for e in d.entries
         )
         return place_page(
             request,
