@@ -432,7 +432,10 @@ async def test_confirming_a_hold_and_sweeping_expired_ones(
 
     async with database.writer() as session, session.begin():
         service = BookingService(
-            BookingRepository(session), CatalogueService(CatalogueRepository(session)), clock
+            BookingRepository(session),
+            CatalogueService(CatalogueRepository(session)),
+            clock,
+            listeners=(),
         )
         confirmed = await service.confirm_hold(paid["id"])
         assert confirmed.status == "confirmed"
@@ -440,7 +443,10 @@ async def test_confirming_a_hold_and_sweeping_expired_ones(
     clock.advance(minutes=11)
     async with database.writer() as session, session.begin():
         service = BookingService(
-            BookingRepository(session), CatalogueService(CatalogueRepository(session)), clock
+            BookingRepository(session),
+            CatalogueService(CatalogueRepository(session)),
+            clock,
+            listeners=(),
         )
         assert await service.release_expired_holds() == 1
         assert await service.release_expired_holds() == 0
@@ -541,7 +547,10 @@ async def test_a_unit_added_after_the_catalogue_was_read_is_locked_and_used(
     actor = Actor(user_id=alice.user_id, via="api_token")
     async with database.writer() as session, session.begin():
         service = BookingService(
-            BookingRepository(session), CatalogueService(CatalogueRepository(session)), clock
+            BookingRepository(session),
+            CatalogueService(CatalogueRepository(session)),
+            clock,
+            listeners=(),
         )
         ctx = await service._context(actor, [lab.printer], "citizen", TUESDAY_2PM, TUESDAY_3PM)
         async with database.engine.begin() as other:

@@ -180,7 +180,10 @@ async def seed_school(
             Membership(organisation_id=organisation_id, user_id=teacher.user_id, role="booker")
         )
         bookings = BookingService(
-            BookingRepository(session), CatalogueService(CatalogueRepository(session)), lambda: now
+            BookingRepository(session),
+            CatalogueService(CatalogueRepository(session)),
+            lambda: now,
+            listeners=(),
         )
         club_actor = Actor(user_id=club.user_id, via="session")
         for day, items in (

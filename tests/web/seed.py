@@ -167,7 +167,10 @@ async def seed_town(database: Database, now: datetime) -> Town:
             )
         )
         bookings = BookingService(
-            BookingRepository(session), CatalogueService(CatalogueRepository(session)), lambda: now
+            BookingRepository(session),
+            CatalogueService(CatalogueRepository(session)),
+            lambda: now,
+            listeners=(),
         )
         booking = await bookings.create(
             Actor(user_id=citizen.user_id, via="session"),

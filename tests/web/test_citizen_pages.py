@@ -258,6 +258,7 @@ async def test_a_taken_time_is_refused_with_a_clear_message(
             BookingRepository(session),
             CatalogueService(CatalogueRepository(session)),
             lambda: FIXED_NOW,
+            listeners=(),
         )
         day = datetime.fromisoformat(THURSDAY).date()
         await bookings.create(
