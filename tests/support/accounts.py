@@ -7,10 +7,20 @@ organisation, a place manager or an admin, through real API tokens.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from accounts.models import ApiToken, Membership, Organisation, PlaceManager, User
+from accounts.passwords import hash_password
 from kernel.auth.tokens import digest, new_token
 from kernel.db import Database
+
+
+@cache
+def stored_hash(password: str) -> str:
+    """A real argon2 hash of ``password``, computed once per session: seeds store it for the
+    people who log in, and logging in still verifies it through the API (hashing costs about
+    0.1 s, which every page test paid again before)."""
+    return hash_password(password)
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
 from accounts.models import ApiToken, Certification, Training
-from accounts.passwords import hash_password
 from billing.models import PlaceBilling, PriceList, PriceRate
 from booking.feeds.models import CalendarFeed
 from kernel.auth.tokens import digest, new_token
 from kernel.db import Database
 from resources.models import Blackout, OpeningHour, Place, PlaceException, Resource
 from resources.repository import CatalogueRepository
-from tests.support.accounts import Person, make_organisation, make_user
+from tests.support.accounts import Person, make_organisation, make_user, stored_hash
 
 _counter = itertools.count(1)
 EXCEPTION_DAY = date(2027, 3, 2)
 LOGIN_PASSWORD = "matrix-login-passphrase-31"
-_login_hash = hash_password(LOGIN_PASSWORD)
+_login_hash = stored_hash(LOGIN_PASSWORD)
 
 ROLES = (
     "anonymous",
