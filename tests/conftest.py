@@ -17,7 +17,7 @@ from kernel.db import Database
 from kernel.settings import Settings
 from mutualab import migrate
 from mutualab.metadata import metadata
-from tests.support.accounts import make_user
+from tests.support.accounts import TEST_PASSWORD_HASHING, make_user
 from tests.support.apps import leased_app
 from tests.support.postgres import PostgresServer, find_server
 
@@ -104,6 +104,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         public_base_url="https://mutualab.test",
         secret_key="test-secret-key-not-used-anywhere-else-0123456789",
+        **TEST_PASSWORD_HASHING,
     )
 
 
