@@ -11,9 +11,7 @@ from accounts.models import ApiToken, LoginThrottle, User
 from accounts.passwords import (
     WeakPasswordError,
     check_strength,
-    hash_password,
-    needs_rehash,
-    verify_password,
+    passwords,
 )
 from accounts.repository import AccountRepository
 from accounts.schemas import (
@@ -69,6 +67,9 @@ class AccountService:
         self.repo = repository
         self.settings = settings
         self.clock = clock
+        self.passwords = passwords(
+            settings.password_hash_time_cost, settings.password_hash_memory_kib
+        )
 
     async def require_user(self, actor: Actor) -> User:
         """The actor's own user row."""
@@ -105,7 +106,7 @@ class AccountService:
         user = User(
             email=data.email,
             display_name=data.display_name,
-            password_hash=hash_password(data.password),
+            password_hash=self.passwords.hash(data.password),
             requested_user_type_code=await self._requestable(
                 data.requested_user_type, "requested_user_type"
             ),
@@ -135,7 +136,9 @@ class AccountService:
                 )
         user = await self.repo.user_by_email(email)
         usable = user is not None and user.active and user.deleted_at is None
-        if not verify_password(user.password_hash if usable and user else None, data.password):
+        if not self.passwords.verify(
+            user.password_hash if usable and user else None, data.password
+        ):
             for key, limit in limits.items():
                 await self._record_failure(key, limit, now)
             # Same answer whether or not the e-mail exists.
@@ -144,8 +147,8 @@ class AccountService:
             )
         assert user is not None and user.password_hash is not None
         await self.repo.clear_throttle(keys[0])
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(data.password)
+        if self.passwords.needs_rehash(user.password_hash):
+            user.password_hash = self.passwords.hash(data.password)
             await self.repo.add(user)
         return LoginOutcome(user, None)
 
@@ -210,14 +213,14 @@ class AccountService:
     async def change_password(self, actor: Actor, data: PasswordChange) -> User:
         """Replace the password; every other session and token keeps working except sessions."""
         user = await self.require_user(actor)
-        if not verify_password(user.password_hash, data.current_password):
+        if not self.passwords.verify(user.password_hash, data.current_password):
             raise InvalidInputError(
                 "The current password is wrong.",
                 field="current_password",
                 code="wrong_password",
             )
         self._check_password(data.new_password, user.email, user.display_name)
-        user.password_hash = hash_password(data.new_password)
+        user.password_hash = self.passwords.hash(data.new_password)
         user.session_version += 1  # other browsers are logged out
         await self.repo.add(user)
         return user
@@ -274,7 +277,7 @@ class AccountService:
         """Erase personal data; the row stays as an anonymous tombstone so invoices keep a buyer."""
         user = await self.require_user(actor)
         assert user.id is not None
-        if actor.via == "session" and not verify_password(user.password_hash, password or ""):
+        if actor.via == "session" and not self.passwords.verify(user.password_hash, password or ""):
             raise InvalidInputError(
                 "Confirm with your password.", field="password", code="wrong_password"
             )

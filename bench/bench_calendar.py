@@ -231,7 +231,9 @@ async def in_process(url: str, feed_token: str) -> tuple[list[float], list[Calen
     try:
         async with database.reader() as session:
             catalogue = CatalogueService(CatalogueRepository(session))
-            bookings = BookingService(BookingRepository(session), catalogue, system_clock)
+            bookings = BookingService(
+                BookingRepository(session), catalogue, system_clock, listeners=()
+            )
             feeds = FeedService(
                 FeedRepository(session), bookings, catalogue, settings, system_clock
             )

@@ -1,12 +1,13 @@
 """The billing runtime: services per transaction, the booking listener, and the calls to the card
 provider made after commit.
 
-The app builds one :class:`Billing` (``app.state.billing``) and registers its listener with the
-booking domain (``app.state.booking_listeners``). Provider calls never run inside a database
-transaction: each one reads what to do in a short transaction, calls the provider, then records
-the answer in another short transaction that re-checks the row under its lock. They run right
-after the response of a request that may have left work (``after_response``), from the checkout
-and webhook handlers after their commit, and from ``mutualab bookings expire-holds``; anything a
+The composition root (``mutualab.composition``) builds one :class:`Billing`
+(``app.state.billing``) and registers its listener with the booking domain
+(``app.state.booking_listeners``). Provider calls never run inside a database transaction: each
+one reads what to do in a short transaction, calls the provider, then records the answer in
+another short transaction that re-checks the row under its lock. They run right after the
+response of a request that may have left work (``after_response``), from the checkout and
+webhook handlers after their commit, and from ``mutualab bookings expire-holds``; anything a
 crash interrupted is picked up by the next run (idempotency keys make repeats harmless).
 """
 
@@ -33,7 +34,6 @@ from booking.service import BookingService
 from booking.snapshots import SnapshotCache
 from kernel.clock import Clock
 from kernel.db import SAFE_METHODS, Database, commit
-from kernel.settings import Settings
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 
@@ -83,6 +83,8 @@ class Billing:
         clock: Clock,
         gateway: CardGateway | None,
         config: BillingConfig,
+        *,
+        snapshots: SnapshotCache | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
@@ -90,26 +92,7 @@ class Billing:
         self.config = config
         self.listeners: tuple[BookingListener, ...] = (BillingListener(self),)
         # The application's catalogue copies, shared with its booking controllers.
-        self.snapshots = SnapshotCache()
-
-    @classmethod
-    def from_settings(cls, settings: Settings, database: Database, clock: Clock) -> Billing:
-        """Stripe when a secret key is configured; no card payments otherwise."""
-        gateway: CardGateway | None = None
-        if settings.stripe_secret_key is not None:
-            from billing.providers.stripe import StripeGateway
-
-            webhook_secret = settings.stripe_webhook_secret
-            gateway = StripeGateway(
-                settings.stripe_secret_key.get_secret_value(),
-                webhook_secret.get_secret_value() if webhook_secret is not None else None,
-                api_base=settings.stripe_api_base,
-                tolerance_seconds=settings.stripe_webhook_tolerance_seconds,
-            )
-        config = BillingConfig(
-            card_available=gateway is not None, publishable_key=settings.stripe_publishable_key
-        )
-        return cls(database, clock, gateway, config)
+        self.snapshots = snapshots if snapshots is not None else SnapshotCache()
 
     async def close(self) -> None:
         """Release the provider's connections."""

@@ -82,8 +82,8 @@ def provide_bookings(db_session: NamedDependency[AsyncSession], state: State) ->
         CatalogueService(CatalogueRepository(db_session)),
         state.clock,
         # Listeners the app composed (billing reacts to cancellations): see booking.events.
-        listeners=state.get("booking_listeners", ()),
-        snapshots=state.get("catalogue_snapshots"),
+        listeners=state.booking_listeners,
+        snapshots=state.catalogue_snapshots,
     )
 
 

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_window_minutes: int = Field(default=15, ge=1, le=1440)
     password_min_score: int = Field(default=3, ge=0, le=4, description="zxcvbn score, 0-4")
+    # argon2id cost (RFC 9106's low-memory profile). Keep the defaults in production: the test
+    # suite lowers them so that logging in does not cost it ~0.1 s each time.
+    password_hash_time_cost: int = Field(default=3, ge=1, le=20)
+    password_hash_memory_kib: int = Field(default=65536, ge=8, le=4_194_304)
     debug: bool = False
     # Card payments (billing). Unset: card payments are not offered. Never commit a real key.
     stripe_secret_key: SecretStr | None = Field(

@@ -22,6 +22,7 @@ from litestar.routes import HTTPRoute
 from kernel.db import Database
 from kernel.settings import Settings
 from mutualab.app import create_app
+from tests.support.apps import leased_app
 from tests.support.booking import MutableClock
 from tests.support.world import EXCEPTION_DAY, LOGIN_PASSWORD, ROLES, World, build_world
 
@@ -465,11 +466,14 @@ async def _call(http: httpx.AsyncClient, op: Operation, world: World, role: str)
 
 
 async def test_authorization_matrix(database: Database, settings: Settings) -> None:
-    app = create_app(settings, database=database, clock=MutableClock())
-    transport = httpx.ASGITransport(app=app)
     failures: list[str] = []
     checked = 0
-    async with httpx.AsyncClient(transport=transport, base_url="https://127.0.0.1") as http:
+    async with (
+        leased_app(settings, database, MutableClock()) as app,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="https://127.0.0.1"
+        ) as http,
+    ):
         for op in operations(app):
             allowed_roles = ALLOWED[(op.auth, op.scope)]
             world = await build_world(database)

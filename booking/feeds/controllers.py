@@ -34,7 +34,9 @@ def provide_feeds(
 ) -> FeedService:
     """The feed service bound to this request's transaction."""
     catalogue = CatalogueService(CatalogueRepository(db_session))
-    bookings = BookingService(BookingRepository(db_session), catalogue, clock)
+    bookings = BookingService(
+        BookingRepository(db_session), catalogue, clock, listeners=state.booking_listeners
+    )
     return FeedService(FeedRepository(db_session), bookings, catalogue, state.settings, clock)
 
 

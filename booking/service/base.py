@@ -68,7 +68,8 @@ class BookingBase:
         repository: BookingRepository,
         catalogue: CatalogueService,
         clock: Clock,
-        listeners: Sequence[BookingListener] = (),
+        *,
+        listeners: Sequence[BookingListener],
         snapshots: SnapshotCache | None = None,
     ) -> None:
         self.repo = repository

@@ -27,7 +27,6 @@ from accounts.staff_controllers import (
     UserTypeController,
 )
 from billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
-from billing.runtime import Billing
 from billing.runtime import after_response as billing_after_response
 from billing.series_controllers import CONTROLLERS as SERIES_BILLING_CONTROLLERS
 from booking.controllers import CONTROLLERS as BOOKING_CONTROLLERS
@@ -39,6 +38,7 @@ from kernel.db import Database, provide_db_session
 from kernel.errors import EXCEPTION_HANDLERS
 from kernel.settings import Settings, get_settings
 from mutualab import __version__
+from mutualab.composition import Runtime, build_runtime
 from mutualab.health import health
 from mutualab.openapi import document_problems
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
@@ -83,19 +83,23 @@ def create_app(
     settings: Settings | None = None,
     database: Database | None = None,
     clock: Clock = system_clock,
+    *,
+    runtime: Runtime | None = None,
 ) -> Litestar:
-    """Build the ASGI application for ``settings`` (read from the environment by default)."""
-    settings = settings or get_settings()
-    owns_database = database is None
-    db = database or Database.from_settings(settings)
+    """Build the ASGI application on ``runtime``, or on one the composition root builds from
+    ``settings`` (read from the environment by default), ``database`` and ``clock``.
 
-    # Billing: Stripe when configured; its listener reacts to booking changes (booking.events).
-    billing = Billing.from_settings(settings, db, clock)
+    With no argument this is uvicorn's factory (``mutualab.app:create_app``). Handlers read the
+    runtime's parts off ``app.state``; :meth:`Runtime.install` may put another runtime built on
+    the same settings there (the tests do, between tests).
+    """
+    if runtime is None:
+        runtime = build_runtime(settings or get_settings(), database, clock)
+    settings = runtime.settings
 
-    async def close_database() -> None:
-        await billing.close()
-        if owns_database:
-            await db.dispose()
+    async def close_runtime() -> None:
+        installed: Runtime = app.state.runtime
+        await installed.close()
 
     swagger_assets = create_static_files_router(
         path=SWAGGER_ASSETS,
@@ -133,17 +137,12 @@ def create_app(
         template_config=template_config(),
         openapi_config=_openapi_config(),
         on_startup=[document_problems],
-        on_shutdown=[close_database],
+        on_shutdown=[close_runtime],
         # Provider calls queued by a request (refunds, cancelled PaymentIntents) run after it.
         after_response=billing_after_response,
         debug=False,
         logging_config=None,
     )
-    app.state.settings = settings
-    app.state.database = db
-    app.state.clock = clock
-    app.state.billing = billing
-    app.state.booking_listeners = billing.listeners
-    app.state.catalogue_snapshots = billing.snapshots
+    runtime.install(app.state)
     logging.getLogger("mutualab").setLevel(logging.INFO)
     return app

@@ -14,12 +14,11 @@ import uvicorn
 
 from accounts.bootstrap import ensure_admin, ensure_demo_people
 from billing import maintenance
-from billing.runtime import Billing
 from kernel import embedded
 from kernel.clock import system_clock
-from kernel.db import Database
 from kernel.settings import Settings, get_settings
 from mutualab import migrate
+from mutualab.composition import build_runtime
 from mutualab.demo import demo_place_ids, seed_demo
 
 host_option = click.option(
@@ -88,7 +87,8 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
 
 async def _seed(settings: Settings) -> tuple[list[str], list[str]]:
     """Demo places, then demo people (printed with their password the first time only)."""
-    database = Database.from_settings(settings)
+    runtime = build_runtime(settings)
+    database = runtime.database
     password = secrets.token_urlsafe(9)
     try:
         async with database.writer() as session, session.begin():
@@ -96,7 +96,7 @@ async def _seed(settings: Settings) -> tuple[list[str], list[str]]:
             place_ids = await demo_place_ids(session)
             people = await ensure_demo_people(session, place_ids, password)
     finally:
-        await database.dispose()
+        await runtime.close()
     lines = [f"  {p.email:<36} {p.role}" for p in people]
     if lines:
         lines.insert(0, f"Demo accounts (password for all: {password}):")
@@ -104,12 +104,12 @@ async def _seed(settings: Settings) -> tuple[list[str], list[str]]:
 
 
 async def _admin(settings: Settings, email: str, name: str, password: str | None) -> str:
-    database = Database.from_settings(settings)
+    runtime = build_runtime(settings)
     try:
-        async with database.writer() as session, session.begin():
+        async with runtime.database.writer() as session, session.begin():
             return await ensure_admin(session, email, name, password)
     finally:
-        await database.dispose()
+        await runtime.close()
 
 
 @main.command()
@@ -222,13 +222,11 @@ def seed_demo_command() -> None:
 
 # billing (issue 5) -------------------------------------------------------------------------
 async def _expire_holds(settings: Settings) -> str:
-    database = Database.from_settings(settings)
-    billing = Billing.from_settings(settings, database, system_clock)
+    runtime = build_runtime(settings, clock=system_clock)
     try:
-        released, report = await maintenance.expire_holds(billing)
+        released, report = await maintenance.expire_holds(runtime.billing)
     finally:
-        await billing.close()
-        await database.dispose()
+        await runtime.close()
     lines = [
         f"{released} expired hold(s) released, {report.intents_cancelled} PaymentIntent(s) "
         f"cancelled, {report.refunds_sent} refund(s) sent."
@@ -238,13 +236,11 @@ async def _expire_holds(settings: Settings) -> str:
 
 
 async def _verify_invoices(settings: Settings, place_id: int | None) -> list[str]:
-    database = Database.from_settings(settings)
-    billing = Billing.from_settings(settings, database, system_clock)
+    runtime = build_runtime(settings, clock=system_clock)
     try:
-        return [str(finding) for finding in await maintenance.verify(billing, place_id)]
+        return [str(finding) for finding in await maintenance.verify(runtime.billing, place_id)]
     finally:
-        await billing.close()
-        await database.dispose()
+        await runtime.close()
 
 
 @main.group()

@@ -10,7 +10,7 @@ import pytest
 
 from kernel.db import Database
 from kernel.settings import Settings
-from mutualab.app import create_app
+from tests.support.apps import leased_app
 
 STRONG = "violet-harbour-compass-42"
 
@@ -47,9 +47,12 @@ async def test_session_cookie_flags(database: Database) -> None:
         public_base_url="https://reserver.example.fr",
         secret_key="k" * 40,
     )
-    app = create_app(settings, database=database)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="https://127.0.0.1") as http:
+    async with (
+        leased_app(settings, database) as app,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="https://127.0.0.1"
+        ) as http,
+    ):
         response = await sign_up(http)
     cookie = next(
         v
@@ -140,9 +143,12 @@ async def test_repeated_failures_are_rate_limited(client: httpx.AsyncClient) -> 
 
 async def test_lockout_ends_after_the_window(database: Database, settings: Settings) -> None:
     now = [datetime(2027, 1, 4, 9, 0, tzinfo=UTC)]
-    app = create_app(settings, database=database, clock=lambda: now[0])
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="https://127.0.0.1") as http:
+    async with (
+        leased_app(settings, database, lambda: now[0]) as app,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="https://127.0.0.1"
+        ) as http,
+    ):
         assert (await sign_up(http)).status_code == 201
         headers = await csrf(http)
         for _ in range(5):
@@ -167,11 +173,12 @@ async def test_password_change_logs_out_other_sessions(
     client: httpx.AsyncClient, settings: Settings, database: Database
 ) -> None:
     assert (await sign_up(client)).status_code == 201
-    other = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(settings, database=database)),
-        base_url="https://127.0.0.1",
-    )
-    async with other:
+    async with (
+        leased_app(settings, database) as other_app,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=other_app), base_url="https://127.0.0.1"
+        ) as other,
+    ):
         login = await other.post(
             "/api/auth/login",
             json={"email": "alice@example.fr", "password": STRONG},

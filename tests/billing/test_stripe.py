@@ -15,10 +15,10 @@ import httpx
 import uvicorn
 
 from billing import maintenance
-from billing.runtime import Billing
 from kernel.db import Database
 from kernel.settings import Settings
 from mutualab.app import create_app
+from mutualab.composition import build_runtime
 from tests.billing.support import PricedLab, checkout, deliver
 from tests.support.accounts import make_user
 from tests.support.booking import MutableClock, book
@@ -233,11 +233,11 @@ async def test_expired_holds_cancel_their_payment_intent(
     citizen = await make_user(database, "ana@example.fr")
     body = (await checkout(api, citizen, lab.lab.printer, method="card")).json()
     clock.advance(minutes=16)
-    billing = Billing.from_settings(stripe_settings, database, clock)
+    runtime = build_runtime(stripe_settings, database, clock)
     try:
-        released, report = await maintenance.expire_holds(billing)
+        released, report = await maintenance.expire_holds(runtime.billing)
     finally:
-        await billing.close()
+        await runtime.close()
     assert (released, report.intents_cancelled, report.errors) == (1, 1, [])
     assert stripe_peer.intent(body["payment"]["intent_id"])["status"] == "canceled"
     status, payment = await _state(api, citizen, body)

@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 
 from kernel.db import Database
-from kernel.settings import Settings
 from tests.support.accounts import make_organisation, make_user
 from tests.support.booking import (
     Fablab,
     MutableClock,
     book,
-    booking_client,
     make_fablab,
     paris,
 )
 
 Client = httpx.AsyncClient
-
-
-@pytest.fixture
-def clock() -> MutableClock:
-    """Now is Monday 1 March 2027, 09:00 in Paris."""
-    return MutableClock()
-
-
-@pytest.fixture
-async def api(settings: Settings, database: Database, clock: MutableClock) -> AsyncIterator[Client]:
-    """The app, on the fixed clock."""
-    async with booking_client(settings, database, clock) as http:
-        yield http
-
-
-@pytest.fixture
-async def lab(api: Client, admin_headers: dict[str, str]) -> Fablab:
-    """A furnished fablab open every day 08:00-20:00."""
-    return await make_fablab(api, admin_headers)
 
 
 async def availability(api: Client, resource_id: int, **params: Any) -> dict[str, Any]:

@@ -9,43 +9,21 @@ the same paths end to end; these pin the function's own contract.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import httpx
-import pytest
 from sqlalchemy import func, select, text
 
 from booking.models import Booking, BookingAllocation
 from booking.repository import BookingRepository, BookOutcome
 from booking.service.kernel import _REFERENCE_ALPHABET, new_reference
 from kernel.db import Database
-from kernel.settings import Settings
 from tests.support.accounts import Person, make_user
-from tests.support.booking import Fablab, MutableClock, book, booking_client, make_fablab, paris
+from tests.support.booking import Fablab, book, paris
 
 Client = httpx.AsyncClient
 TUESDAY_2PM = paris(2027, 3, 2, 14)
 TUESDAY_3PM = paris(2027, 3, 2, 15)
-
-
-@pytest.fixture
-def clock() -> MutableClock:
-    """Now is Monday 1 March 2027, 09:00 in Paris."""
-    return MutableClock()
-
-
-@pytest.fixture
-async def api(settings: Settings, database: Database, clock: MutableClock) -> AsyncIterator[Client]:
-    """The app on the fixed clock."""
-    async with booking_client(settings, database, clock) as http:
-        yield http
-
-
-@pytest.fixture
-async def lab(api: Client, admin_headers: dict[str, str]) -> Fablab:
-    """A furnished fablab open every day 08:00-20:00."""
-    return await make_fablab(api, admin_headers)
 
 
 def new_booking(lab: Fablab, person: Person, reference: str = "MLB-AAAAAA") -> Booking:

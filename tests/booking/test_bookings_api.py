@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,7 +12,6 @@ from booking.repository import BookingRepository
 from booking.service import Booker, BookingService
 from kernel.auth.actor import Actor
 from kernel.db import Database
-from kernel.settings import Settings
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 from tests.support.accounts import Person, make_organisation, make_user
@@ -22,32 +20,12 @@ from tests.support.booking import (
     Fablab,
     MutableClock,
     book,
-    booking_client,
     make_fablab,
     paris,
     utc_text,
 )
 
 Client = httpx.AsyncClient
-
-
-@pytest.fixture
-def clock() -> MutableClock:
-    """Now is Monday 1 March 2027, 09:00 in Paris."""
-    return MutableClock()
-
-
-@pytest.fixture
-async def api(settings: Settings, database: Database, clock: MutableClock) -> AsyncIterator[Client]:
-    """The app, on the fixed clock."""
-    async with booking_client(settings, database, clock) as http:
-        yield http
-
-
-@pytest.fixture
-async def lab(api: Client, admin_headers: dict[str, str]) -> Fablab:
-    """A furnished fablab open every day 08:00-20:00."""
-    return await make_fablab(api, admin_headers)
 
 
 TUESDAY_2PM = paris(2027, 3, 2, 14)
@@ -432,7 +410,10 @@ async def test_confirming_a_hold_and_sweeping_expired_ones(
 
     async with database.writer() as session, session.begin():
         service = BookingService(
-            BookingRepository(session), CatalogueService(CatalogueRepository(session)), clock
+            BookingRepository(session),
+            CatalogueService(CatalogueRepository(session)),
+            clock,
+            listeners=(),
         )
         confirmed = await service.confirm_hold(paid["id"])
         assert confirmed.status == "confirmed"
@@ -440,7 +421,10 @@ async def test_confirming_a_hold_and_sweeping_expired_ones(
     clock.advance(minutes=11)
     async with database.writer() as session, session.begin():
         service = BookingService(
-            BookingRepository(session), CatalogueService(CatalogueRepository(session)), clock
+            BookingRepository(session),
+            CatalogueService(CatalogueRepository(session)),
+            clock,
+            listeners=(),
         )
         assert await service.release_expired_holds() == 1
         assert await service.release_expired_holds() == 0
@@ -541,7 +525,10 @@ async def test_a_unit_added_after_the_catalogue_was_read_is_locked_and_used(
     actor = Actor(user_id=alice.user_id, via="api_token")
     async with database.writer() as session, session.begin():
         service = BookingService(
-            BookingRepository(session), CatalogueService(CatalogueRepository(session)), clock
+            BookingRepository(session),
+            CatalogueService(CatalogueRepository(session)),
+            clock,
+            listeners=(),
         )
         ctx = await service._context(actor, [lab.printer], "citizen", TUESDAY_2PM, TUESDAY_3PM)
         async with database.engine.begin() as other:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import httpx
@@ -21,9 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from booking.repository import is_exclusion_violation
 from kernel.db import Database
-from kernel.settings import Settings
 from tests.support.accounts import Person, make_user
-from tests.support.booking import Fablab, MutableClock, book, booking_client, make_fablab, paris
+from tests.support.booking import Fablab, book, paris
 
 Client = httpx.AsyncClient
 
@@ -36,25 +34,6 @@ OVERLAPS = text(
      AND a.starts_at < b.blocked_until AND b.starts_at < a.blocked_until
     """
 )
-
-
-@pytest.fixture
-def clock() -> MutableClock:
-    """Now is Monday 1 March 2027, 09:00 in Paris."""
-    return MutableClock()
-
-
-@pytest.fixture
-async def api(settings: Settings, database: Database, clock: MutableClock) -> AsyncIterator[Client]:
-    """The app, on the fixed clock."""
-    async with booking_client(settings, database, clock) as http:
-        yield http
-
-
-@pytest.fixture
-async def lab(api: Client, admin_headers: dict[str, str]) -> Fablab:
-    """A furnished fablab open every day 08:00-20:00."""
-    return await make_fablab(api, admin_headers)
 
 
 async def people(database: Database, count: int) -> list[Person]:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from kernel.db import Database
-from kernel.settings import Settings
 from tests.support.accounts import Person, make_organisation, make_user
 from tests.support.booking import (
     Fablab,
     MutableClock,
     book,
-    booking_client,
     make_fablab,
     paris,
 )
@@ -27,13 +24,6 @@ Client = httpx.AsyncClient
 def clock() -> MutableClock:
     """Now is Monday 30 August 2027, 09:00 in Paris: the term starts next week."""
     return MutableClock(paris(2027, 8, 30, 9))
-
-
-@pytest.fixture
-async def api(settings: Settings, database: Database, clock: MutableClock) -> AsyncIterator[Client]:
-    """The app, on the fixed clock."""
-    async with booking_client(settings, database, clock) as http:
-        yield http
 
 
 @pytest.fixture

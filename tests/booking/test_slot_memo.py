@@ -16,8 +16,8 @@ from sqlalchemy import text
 from booking.snapshots import SlotMemo
 from kernel.db import Database
 from kernel.settings import Settings
-from mutualab.app import create_app
 from tests.support.accounts import make_user
+from tests.support.apps import leased_app
 from tests.support.booking import (
     Fablab,
     MutableClock,
@@ -31,19 +31,16 @@ DAY = {"from": "2027-03-02", "to": "2027-03-03"}
 
 
 @pytest.fixture
-def clock() -> MutableClock:
-    """Now is Monday 1 March 2027, 09:00 in Paris."""
-    return MutableClock()
-
-
-@pytest.fixture
 async def served(
     settings: Settings, database: Database, clock: MutableClock
 ) -> AsyncIterator[tuple[httpx.AsyncClient, SlotMemo]]:
     """The app on a fixed clock, and the memo of its worker."""
-    app = create_app(settings, database=database, clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+    async with (
+        leased_app(settings, database, clock) as app,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+        ) as http,
+    ):
         yield http, app.state.catalogue_snapshots.slots
 
 

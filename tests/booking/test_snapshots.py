@@ -7,18 +7,14 @@ databases (PostgreSQL statement triggers, SQLite row triggers).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 from sqlalchemy import insert, text
 
 from booking.snapshots import PlaceSnapshot, SnapshotCache
 from kernel.db import Database
-from kernel.settings import Settings
 from resources.models import Blackout, Place, Resource
 from tests.support.accounts import make_user
-from tests.support.booking import Fablab, MutableClock, book, booking_client, make_fablab, paris
+from tests.support.booking import Fablab, book, paris
 
 Client = httpx.AsyncClient
 WATCHED = (
@@ -30,19 +26,6 @@ WATCHED = (
     "booking_policy",
     "blackout",
 )
-
-
-@pytest.fixture
-async def api(settings: Settings, database: Database) -> AsyncIterator[Client]:
-    """One app, so one cache, for the whole test; now is Monday 1 March 2027, 09:00."""
-    async with booking_client(settings, database, MutableClock()) as http:
-        yield http
-
-
-@pytest.fixture
-async def lab(api: Client, admin_headers: dict[str, str]) -> Fablab:
-    """A furnished fablab open every day 08:00-20:00."""
-    return await make_fablab(api, admin_headers)
 
 
 async def _revision(database: Database) -> int:

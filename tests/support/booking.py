@@ -18,10 +18,10 @@ from sqlalchemy import update
 from accounts.models import Certification, Training
 from kernel.db import Database
 from kernel.settings import Settings
-from mutualab.app import create_app
 from resources.models import Resource
 from tests.factories import make_place, make_resource
 from tests.support.accounts import Person
+from tests.support.apps import leased_app
 
 PARIS = ZoneInfo("Europe/Paris")
 FIXED_NOW = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)  # Monday 1 March 2027, 09:00 in Paris
@@ -45,11 +45,11 @@ class MutableClock:
 async def booking_client(
     settings: Settings, database: Database, clock: MutableClock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client on a fresh app bound to the test database and ``clock``."""
-    app = create_app(settings, database=database, clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
-        yield http
+    """An HTTP client on the app, on a runtime bound to the test database and ``clock``."""
+    async with leased_app(settings, database, clock) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            yield http
 
 
 def paris(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:

@@ -9,20 +9,21 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from accounts.models import ApiToken, Certification, Training
-from accounts.passwords import hash_password
 from billing.models import PlaceBilling, PriceList, PriceRate
 from booking.feeds.models import CalendarFeed
 from kernel.auth.tokens import digest, new_token
 from kernel.db import Database
 from resources.models import Blackout, OpeningHour, Place, PlaceException, Resource
 from resources.repository import CatalogueRepository
-from tests.support.accounts import Person, make_organisation, make_user
+from tests.support.accounts import Person, add_organisation, add_user, stored_hash
 
 _counter = itertools.count(1)
 EXCEPTION_DAY = date(2027, 3, 2)
 LOGIN_PASSWORD = "matrix-login-passphrase-31"
-_login_hash = hash_password(LOGIN_PASSWORD)
+_login_hash = stored_hash(LOGIN_PASSWORD)
 
 ROLES = (
     "anonymous",
@@ -61,86 +62,79 @@ class World:
         return {} if role == "anonymous" else self.people[role].headers
 
 
-async def _place(database: Database, slug: str) -> tuple[int, int, int, int]:
-    async with database.writer() as session, session.begin():
-        place = Place(
-            slug=slug,
-            name=slug,
-            address="1 rue",
-            postcode="22300",
-            town="Lannion",
-            operator_name="Commune",
+async def _place(session: AsyncSession, slug: str) -> tuple[int, int, int, int]:
+    place = Place(
+        slug=slug,
+        name=slug,
+        address="1 rue",
+        postcode="22300",
+        town="Lannion",
+        operator_name="Commune",
+    )
+    session.add(place)
+    await session.flush()
+    assert place.id is not None
+    for weekday in range(7):
+        session.add(OpeningHour(place_id=place.id, weekday=weekday, opens=time(8), closes=time(20)))
+    resource = Resource(place_id=place.id, name="Laser", kind="machine", capacity=2)
+    room = Resource(place_id=place.id, name="Salle", kind="space", requires_approval=True)
+    session.add_all([resource, room])
+    await session.flush()
+    await CatalogueRepository(session).sync_units(resource)
+    await CatalogueRepository(session).sync_units(room)
+    assert resource.id is not None
+    session.add(PlaceException(place_id=place.id, day=EXCEPTION_DAY, closed=True))
+    # Billing: the laser is priced; anyone may pay on invoice or on site (no Stripe here).
+    prices = PriceList(place_id=place.id, scope=f"resource:{resource.id}", resource_id=resource.id)
+    session.add(prices)
+    await session.flush()
+    assert prices.id is not None
+    session.add(PriceRate(price_list_id=prices.id, user_type_code="*", hourly_cents=1500))
+    session.add(
+        PlaceBilling(
+            place_id=place.id,
+            invoice_prefix=f"W{place.id}",
+            payment_methods={"*": ["card", "invoice", "on_site"]},
+            refund_tiers=[{"hours": 48, "percent": 100, "label": ""}],
         )
-        session.add(place)
-        await session.flush()
-        assert place.id is not None
-        for weekday in range(7):
-            session.add(
-                OpeningHour(place_id=place.id, weekday=weekday, opens=time(8), closes=time(20))
-            )
-        resource = Resource(place_id=place.id, name="Laser", kind="machine", capacity=2)
-        room = Resource(place_id=place.id, name="Salle", kind="space", requires_approval=True)
-        session.add_all([resource, room])
-        await session.flush()
-        await CatalogueRepository(session).sync_units(resource)
-        await CatalogueRepository(session).sync_units(room)
-        assert resource.id is not None
-        session.add(PlaceException(place_id=place.id, day=EXCEPTION_DAY, closed=True))
-        # Billing: the laser is priced; anyone may pay on invoice or on site (no Stripe here).
-        prices = PriceList(
-            place_id=place.id, scope=f"resource:{resource.id}", resource_id=resource.id
-        )
-        session.add(prices)
-        await session.flush()
-        assert prices.id is not None
-        session.add(PriceRate(price_list_id=prices.id, user_type_code="*", hourly_cents=1500))
-        session.add(
-            PlaceBilling(
-                place_id=place.id,
-                invoice_prefix=f"W{place.id}",
-                payment_methods={"*": ["card", "invoice", "on_site"]},
-                refund_tiers=[{"hours": 48, "percent": 100, "label": ""}],
-            )
-        )
-        start = datetime(2027, 6, 1, 8, tzinfo=UTC)
-        blackout = Blackout(
-            resource_id=resource.id, starts_at=start, ends_at=start.replace(hour=10)
-        )
-        session.add(blackout)
-        await session.flush()
-        assert blackout.id is not None and room.id is not None
-        return place.id, resource.id, blackout.id, room.id
+    )
+    start = datetime(2027, 6, 1, 8, tzinfo=UTC)
+    blackout = Blackout(resource_id=resource.id, starts_at=start, ends_at=start.replace(hour=10))
+    session.add(blackout)
+    await session.flush()
+    assert blackout.id is not None and room.id is not None
+    return place.id, resource.id, blackout.id, room.id
 
 
 async def build_world(database: Database) -> World:
-    """Create a fresh world with unique names."""
+    """Create a fresh world with unique names (in one transaction)."""
     n = next(_counter)
-    place_a, resource_a, blackout_a, room_a = await _place(database, f"place-a-{n}")
-    place_b, _, _, _ = await _place(database, f"place-b-{n}")
-    org_x = await make_organisation(database, f"Org X {n}")
-    org_y = await make_organisation(database, f"Org Y {n}")
-    people = {
-        "citizen": await make_user(database, f"citizen-{n}@example.fr"),
-        "member_other_org": await make_user(
-            database, f"other-org-{n}@example.fr", organisation_roles=((org_y, "admin"),)
-        ),
-        "member_right_org": await make_user(
-            database, f"right-org-{n}@example.fr", organisation_roles=((org_x, "admin"),)
-        ),
-        "manager_other_place": await make_user(
-            database, f"manager-b-{n}@example.fr", manages=(place_b,)
-        ),
-        "manager_right_place": await make_user(
-            database, f"manager-a-{n}@example.fr", manages=(place_a,)
-        ),
-        "admin": await make_user(database, f"admin-{n}@example.fr", admin=True),
-    }
-    booker = await make_user(
-        database, f"booker-x-{n}@example.fr", organisation_roles=((org_x, "booker"),)
-    )
-    login = await make_user(database, f"login-{n}@example.fr", password_hash=_login_hash)
-    spare: dict[str, int] = {}
     async with database.writer() as session, session.begin():
+        place_a, resource_a, blackout_a, room_a = await _place(session, f"place-a-{n}")
+        place_b, _, _, _ = await _place(session, f"place-b-{n}")
+        org_x = await add_organisation(session, f"Org X {n}")
+        org_y = await add_organisation(session, f"Org Y {n}")
+        people = {
+            "citizen": await add_user(session, f"citizen-{n}@example.fr"),
+            "member_other_org": await add_user(
+                session, f"other-org-{n}@example.fr", organisation_roles=((org_y, "admin"),)
+            ),
+            "member_right_org": await add_user(
+                session, f"right-org-{n}@example.fr", organisation_roles=((org_x, "admin"),)
+            ),
+            "manager_other_place": await add_user(
+                session, f"manager-b-{n}@example.fr", manages=(place_b,)
+            ),
+            "manager_right_place": await add_user(
+                session, f"manager-a-{n}@example.fr", manages=(place_a,)
+            ),
+            "admin": await add_user(session, f"admin-{n}@example.fr", admin=True),
+        }
+        booker = await add_user(
+            session, f"booker-x-{n}@example.fr", organisation_roles=((org_x, "booker"),)
+        )
+        login = await add_user(session, f"login-{n}@example.fr", password_hash=_login_hash)
+        spare: dict[str, int] = {}
         training = Training(place_id=place_a, name="Sécurité laser")
         session.add(training)
         await session.flush()

@@ -10,7 +10,7 @@ import pytest
 
 from kernel.db import Database
 from kernel.settings import Settings
-from mutualab.app import create_app
+from tests.support.apps import leased_app
 from tests.web.seed import Town, seed_town
 
 # Monday 1 March 2027, 09:00 in Paris: tomorrow is closed, the booking is on Wednesday 3 March.
@@ -26,11 +26,12 @@ async def town(database: Database) -> Town:
 @pytest.fixture
 async def web(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     """A client that asks for pages like a browser, on an app whose clock is FIXED_NOW."""
-    app = create_app(settings, database=database, clock=lambda: FIXED_NOW)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="https://127.0.0.1",
-        headers={"accept": "text/html,application/xhtml+xml", "accept-language": "fr-FR,fr"},
-    ) as http:
+    async with (
+        leased_app(settings, database, lambda: FIXED_NOW) as app,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="https://127.0.0.1",
+            headers={"accept": "text/html,application/xhtml+xml", "accept-language": "fr-FR,fr"},
+        ) as http,
+    ):
         yield http

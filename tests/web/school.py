@@ -15,7 +15,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from accounts.models import Membership, Organisation
-from accounts.passwords import hash_password
 from billing.prices import PriceService
 from billing.repository import BillingRepository
 from billing.schemas import BillingSettingsWrite, PriceListWrite, RateWrite, VatWrite
@@ -34,7 +33,7 @@ from resources.schemas import (
     ResourceCreate,
 )
 from resources.service import CatalogueService
-from tests.support.accounts import make_user
+from tests.support.accounts import make_user, stored_hash
 from tests.web.seed import ADMIN, PARIS, PASSWORD
 
 SCHOOL_NAME = "Collège Tristan Corbière"
@@ -171,7 +170,7 @@ async def seed_school(
         await session.flush()
         assert organisation.id is not None
         organisation_id = organisation.id
-    password_hash = hash_password(PASSWORD)
+    password_hash = stored_hash(PASSWORD)
     teacher_email = f"prof@{slug}.example"
     teacher = await make_user(database, teacher_email, password_hash=password_hash)
     club = await make_user(database, f"club@{slug}.example")
@@ -180,7 +179,10 @@ async def seed_school(
             Membership(organisation_id=organisation_id, user_id=teacher.user_id, role="booker")
         )
         bookings = BookingService(
-            BookingRepository(session), CatalogueService(CatalogueRepository(session)), lambda: now
+            BookingRepository(session),
+            CatalogueService(CatalogueRepository(session)),
+            lambda: now,
+            listeners=(),
         )
         club_actor = Actor(user_id=club.user_id, via="session")
         for day, items in (

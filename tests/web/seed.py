@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 
 from accounts.models import Certification, Training
-from accounts.passwords import hash_password
 from booking.repository import BookingRepository
 from booking.schemas import BookingCreate, ItemRequest
 from booking.service import BookingService
@@ -31,7 +30,7 @@ from resources.schemas import (
     ResourceCreate,
 )
 from resources.service import CatalogueService
-from tests.support.accounts import make_user
+from tests.support.accounts import make_user, stored_hash
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "lantern-orchard-bicycle-73"
@@ -153,7 +152,7 @@ async def seed_town(database: Database, now: datetime) -> Town:
             .where(Resource.id == laser.id)  # type: ignore[arg-type]
             .values(required_training_id=training.id)
         )
-    password_hash = hash_password(PASSWORD)
+    password_hash = stored_hash(PASSWORD)
     citizen = await make_user(database, "camille@example.fr", password_hash=password_hash)
     await make_user(
         database, "manager@example.fr", manages=(place.id,), password_hash=password_hash
@@ -167,7 +166,10 @@ async def seed_town(database: Database, now: datetime) -> Town:
             )
         )
         bookings = BookingService(
-            BookingRepository(session), CatalogueService(CatalogueRepository(session)), lambda: now
+            BookingRepository(session),
+            CatalogueService(CatalogueRepository(session)),
+            lambda: now,
+            listeners=(),
         )
         booking = await bookings.create(
             Actor(user_id=citizen.user_id, via="session"),

@@ -25,6 +25,7 @@ async def _book_this_afternoon(database: Database, town: Town) -> tuple[int, str
             BookingRepository(session),
             CatalogueService(CatalogueRepository(session)),
             lambda: FIXED_NOW,
+            listeners=(),
         )
         today = FIXED_NOW.astimezone(PARIS).date()
         booking = await bookings.create(

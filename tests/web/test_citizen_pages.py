@@ -26,10 +26,10 @@ from booking.service import BookingService
 from kernel.auth.actor import Actor
 from kernel.db import Database
 from kernel.settings import Settings
-from mutualab.app import create_app
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 from tests.support.accounts import make_user
+from tests.support.apps import leased_app
 from tests.support.stripe import SECRET_KEY, WEBHOOK_SECRET, LocalStripe, local_stripe
 from tests.web.conftest import FIXED_NOW
 from tests.web.helpers import by_id, csrf, elements, log_in, unlabelled_controls
@@ -258,6 +258,7 @@ async def test_a_taken_time_is_refused_with_a_clear_message(
             BookingRepository(session),
             CatalogueService(CatalogueRepository(session)),
             lambda: FIXED_NOW,
+            listeners=(),
         )
         day = datetime.fromisoformat(THURSDAY).date()
         await bookings.create(
@@ -325,12 +326,14 @@ async def card_web(
             "stripe_api_base": stripe_peer.api_base,
         }
     )
-    app = create_app(with_stripe, database=database, clock=lambda: FIXED_NOW)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="https://127.0.0.1",
-        headers={"accept": "text/html", "accept-language": "fr-FR,fr"},
-    ) as http:
+    async with (
+        leased_app(with_stripe, database, lambda: FIXED_NOW) as app,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="https://127.0.0.1",
+            headers={"accept": "text/html", "accept-language": "fr-FR,fr"},
+        ) as http,
+    ):
         yield http
 
 

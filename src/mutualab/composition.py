@@ -1,0 +1,100 @@
+"""The composition root: the one place that builds what a running Mutualab is made of.
+
+A :class:`Runtime` holds the database, the clock, the card gateway (Stripe when configured),
+the catalogue snapshot cache (with its availability memo), billing and the booking listeners.
+The app (``mutualab.app.create_app``), the CLI's maintenance commands, the benches and the tests
+all build it with :func:`build_runtime`; the app installs it on ``app.state``
+(:meth:`Runtime.install`), where the handlers and dependencies read what they need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar.datastructures import State
+
+from billing.payments import BillingConfig
+from billing.providers.base import CardGateway
+from billing.runtime import Billing
+from booking.events import BookingListener
+from booking.snapshots import SnapshotCache
+from kernel.clock import Clock, system_clock
+from kernel.db import Database
+from kernel.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Everything one application (or one CLI run) works with, wired once."""
+
+    settings: Settings
+    database: Database
+    clock: Clock
+    gateway: CardGateway | None
+    snapshots: SnapshotCache
+    billing: Billing
+    # Who hears about booking changes (billing); required by every BookingService.
+    listeners: tuple[BookingListener, ...]
+    # Whether closing the runtime disposes of the database (it built it).
+    owns_database: bool
+
+    def install(self, state: State) -> None:
+        """Put the runtime, and the parts handlers read, on an application's state."""
+        state.runtime = self
+        state.settings = self.settings
+        state.database = self.database
+        state.clock = self.clock
+        state.billing = self.billing
+        state.booking_listeners = self.listeners
+        state.catalogue_snapshots = self.snapshots
+
+    async def close(self) -> None:
+        """Release the provider's connections, and the database's when the runtime owns it."""
+        await self.billing.close()
+        if self.owns_database:
+            await self.database.dispose()
+
+
+def card_gateway(settings: Settings) -> CardGateway | None:
+    """Stripe when a secret key is configured; no card payments otherwise."""
+    if settings.stripe_secret_key is None:
+        return None
+    from billing.providers.stripe import StripeGateway
+
+    webhook_secret = settings.stripe_webhook_secret
+    return StripeGateway(
+        settings.stripe_secret_key.get_secret_value(),
+        webhook_secret.get_secret_value() if webhook_secret is not None else None,
+        api_base=settings.stripe_api_base,
+        tolerance_seconds=settings.stripe_webhook_tolerance_seconds,
+    )
+
+
+def build_runtime(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    clock: Clock = system_clock,
+) -> Runtime:
+    """The runtime for ``settings`` (read from the environment by default).
+
+    ``database`` is used as given and left open on :meth:`Runtime.close` (its owner disposes of
+    it); without one, the runtime opens the configured database and closes it.
+    """
+    settings = settings or get_settings()
+    db = database or Database.from_settings(settings)
+    gateway = card_gateway(settings)
+    snapshots = SnapshotCache()
+    config = BillingConfig(
+        card_available=gateway is not None, publishable_key=settings.stripe_publishable_key
+    )
+    billing = Billing(db, clock, gateway, config, snapshots=snapshots)
+    return Runtime(
+        settings=settings,
+        database=db,
+        clock=clock,
+        gateway=gateway,
+        snapshots=snapshots,
+        billing=billing,
+        listeners=billing.listeners,
+        owns_database=database is None,
+    )

@@ -1,0 +1,74 @@
+"""The composition root: one function wires the runtime that the app, the CLI and tests use."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from booking.repository import BookingRepository
+from booking.service import BookingService
+from kernel.db import Database
+from kernel.settings import Settings
+from mutualab.app import create_app
+from mutualab.composition import build_runtime
+from resources.repository import CatalogueRepository
+from resources.service import CatalogueService
+from tests.support.apps import leased_app
+from tests.support.booking import MutableClock
+
+
+async def test_the_runtime_wires_billing_into_booking(
+    settings: Settings, database: Database
+) -> None:
+    clock = MutableClock()
+    runtime = build_runtime(settings, database, clock)
+    assert runtime.gateway is None  # no Stripe key: no card payments
+    assert runtime.listeners and runtime.listeners == runtime.billing.listeners
+    assert runtime.billing.snapshots is runtime.snapshots
+    assert (runtime.database, runtime.clock, runtime.billing.clock) == (database, clock, clock)
+    async with database.reader() as session:
+        bookings = runtime.billing.bookings(session)
+        assert bookings.listeners == runtime.listeners
+        assert bookings.snapshots is runtime.snapshots
+    await runtime.close()
+    # A database handed to the root belongs to its caller: closing the runtime keeps it open.
+    async with database.engine.connect() as connection:
+        assert (await connection.execute(text("SELECT 1"))).scalar() == 1
+
+
+async def test_a_booking_service_needs_its_listeners(database: Database) -> None:
+    async with database.reader() as session:
+        catalogue = CatalogueService(CatalogueRepository(session))
+        with pytest.raises(TypeError):
+            BookingService(BookingRepository(session), catalogue, MutableClock())  # type: ignore[call-arg]
+
+
+async def test_the_app_reads_its_runtime_off_its_state(
+    settings: Settings, database: Database
+) -> None:
+    runtime = build_runtime(settings, database)
+    app = create_app(runtime=runtime)
+    assert app.state.runtime is runtime
+    assert app.state.booking_listeners is runtime.listeners
+    assert app.state.catalogue_snapshots is runtime.snapshots
+    assert (app.state.database, app.state.billing) == (database, runtime.billing)
+
+
+async def test_apps_leased_at_once_keep_their_own_runtime(
+    settings: Settings, database: Database
+) -> None:
+    first_clock, second_clock = MutableClock(), MutableClock()
+    async with (
+        leased_app(settings, database, first_clock) as first,
+        leased_app(settings, database, second_clock) as second,
+    ):
+        assert first is not second
+        assert (first.state.clock, second.state.clock) == (first_clock, second_clock)
+        seen = [first.state.catalogue_snapshots, second.state.catalogue_snapshots]
+        assert seen[0] is not seen[1]
+    # Given back, an app keeps nothing of the test's runtime.
+    assert "runtime" not in first.state and "database" not in first.state
+    async with leased_app(settings, database) as again:
+        assert again in (first, second)  # built once, reused
+        # A new test gets a new catalogue cache (and availability memo): tables were emptied.
+        assert all(again.state.catalogue_snapshots is not cache for cache in seen)
