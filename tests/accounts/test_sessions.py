@@ -1,4 +1,4 @@
-"""Sign-up, log-in, sessions, CSRF, throttling and passwords, through the API on both databases."""
+"""Sign-up, log-in, sessions, CSRF, throttling and passwords, through the API."""
 
 from __future__ import annotations
 

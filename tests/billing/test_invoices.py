@@ -1,5 +1,5 @@
 """Invoices and credit notes: gap-free numbers under concurrency, mentions, print, PDF, and
-tampering caught by ``mutualab invoices verify`` (run as a real process), on both databases."""
+tampering caught by ``mutualab invoices verify`` (run as a real process)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Price lists per user type and VAT regime, quotes, and checkout at the quoted price (no card).
 
-Every test runs on SQLite and PostgreSQL. Amounts: the printer costs 10 EUR/h excl. VAT for
+Amounts: the printer costs 10 EUR/h excl. VAT for
 citizens, 20 EUR/h for companies (30 EUR minimum) and 15 EUR/h for anyone else, at 20 % VAT.
 """
 

@@ -1,4 +1,4 @@
-"""Series billing through the API, on both databases: a school books the room and 12 seats every
+"""Series billing through the API: a school books the room and 12 seats every
 Tuesday for six weeks on a purchase order; one quote for the series, an invoice per booked date.
 
 Prices (see tests.billing.support.price_fablab), for 14:00-16:00: the room 2 h x 25 EUR, VAT

@@ -1,4 +1,4 @@
-"""Card payments against a real local Stripe peer (localstripe), on SQLite and PostgreSQL.
+"""Card payments against a real local Stripe peer (localstripe).
 
 The tests play the browser's part (attach a test card, confirm, pass 3-D Secure) at the peer, and
 Stripe's part by signing webhook bodies with the real HMAC scheme; one test lets localstripe

@@ -2,7 +2,7 @@
 
 Stripe delivers at least once, in no particular order, and retries: the app must confirm each
 paid booking exactly once, issue each refund exactly once and invoice each payment once,
-whatever arrives and however often. Played against localstripe on both databases.
+whatever arrives and however often. Played against localstripe.
 """
 
 from __future__ import annotations

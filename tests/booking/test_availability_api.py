@@ -1,4 +1,4 @@
-"""Availability through the API on both databases: a resource, a place, a search; DST days."""
+"""Availability through the API: a resource, a place, a search; DST days."""
 
 from __future__ import annotations
 

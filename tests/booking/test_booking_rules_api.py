@@ -1,4 +1,4 @@
-"""Server-side rules on both databases: training, quotas, approval, policies, agenda."""
+"""Server-side rules: training, quotas, approval, policies, agenda."""
 
 from __future__ import annotations
 

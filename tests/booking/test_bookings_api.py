@@ -1,4 +1,4 @@
-"""Bookings through the API on both databases: book, read, cancel, reschedule, holds, lists."""
+"""Bookings through the API: book, read, cancel, reschedule, holds, lists."""
 
 from __future__ import annotations
 
@@ -203,7 +203,7 @@ async def test_bad_requests_get_a_code(
     field: str | None,
 ) -> None:
     alice = await make_user(database, "alice@example.org")
-    changes = dict(payload_changes)  # parameters are shared by both databases' runs
+    changes = dict(payload_changes)  # the parametrised dict is shared: copy it
     quantity = changes.pop("quantity", 1)
     start = changes.get("starts_at", TUESDAY_2PM)
     end = changes.get("ends_at", TUESDAY_3PM)

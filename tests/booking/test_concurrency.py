@@ -1,9 +1,9 @@
-"""No double booking under concurrency, and the database backstop on PostgreSQL.
+"""No double booking under concurrency, and the database backstop.
 
 Requests go through the HTTP API in one event loop (httpx ASGITransport + asyncio.gather),
-each from a distinct user with their own token. On PostgreSQL the writers really run in
-parallel (20+20 pooled connections) and meet on unit row locks and the exclusion constraint;
-on SQLite ``BEGIN IMMEDIATE`` serialises them. Either way: one winner per unit and range.
+each from a distinct user with their own token. The writers really run in parallel (20+20
+pooled connections) and meet on unit row locks and the exclusion constraint: one winner per
+unit and range.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Calendar export through the API, parsed back with `icalendar`, on both databases."""
+"""Calendar export through the API, parsed back with `icalendar`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Series through the API on both databases: a school's term of Tuesday classes."""
+"""Series through the API: a school's term of Tuesday classes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Computed availability kept per worker (booking.snapshots.SlotMemo), on both databases.
+"""Computed availability kept per worker (booking.snapshots.SlotMemo).
 
 A kept answer must be the answer a new computation would give: each test changes one input
 (a booking, a blackout, opening hours, the time) and checks what the next read shows.

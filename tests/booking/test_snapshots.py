@@ -1,8 +1,8 @@
 """The worker's catalogue copies (booking.snapshots) never let a booking see stale rules.
 
 One app (one cache) books, then the catalogue changes through the API or behind its back (SQL),
-then the same app books again: every change must be seen by the very next booking, on both
-databases (PostgreSQL statement triggers, SQLite row triggers).
+then the same app books again: every change must be seen by the very next booking (statement
+triggers move the catalogue counter).
 """
 
 from __future__ import annotations

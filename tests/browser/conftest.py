@@ -1,10 +1,9 @@
 """Browser tests: Debian's Chromium, driven by Playwright, against the real server.
 
 Run them in their own pytest invocation (``make test`` does): ``pytest tests/browser -p
-no:asyncio``. For each database (SQLite, then PostgreSQL) a migrated database is seeded and
-``uvicorn`` serves the app from a subprocess on 127.0.0.1 and a free port, like production.
-Pages are checked with axe-core (from npm, ``npm ci``) and photographed at 360 and 1280 px into
-``tests/artifacts/browser/``.
+no:asyncio``. A migrated PostgreSQL database is seeded and ``uvicorn`` serves the app from a
+subprocess on 127.0.0.1 and a free port, like production. Pages are checked with axe-core (from
+npm, ``npm ci``) and photographed at 360 and 1280 px into ``tests/artifacts/browser/``.
 
 Without Chromium or axe-core these tests are skipped with a loud notice, except
 when ``CI=true``: there a missing tool is a failure.

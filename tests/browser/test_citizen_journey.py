@@ -1,4 +1,4 @@
-"""The citizen journey in Chromium, on SQLite and on PostgreSQL: find a place, pick a free time,
+"""The citizen journey in Chromium: find a place, pick a free time,
 review its quote, pay on invoice, take the booking to a calendar, then cancel it after seeing
 what comes back; and a price that changes between the review and the confirmation.
 

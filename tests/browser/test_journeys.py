@@ -1,8 +1,8 @@
-"""The journeys of this slice, in Chromium, on SQLite and on PostgreSQL.
+"""The journeys of this slice, in Chromium.
 
 Each page visited is checked by axe-core (nothing serious or critical), must not scroll
 sideways at 360 px, and is photographed at 360 and 1280 px (tests/artifacts/browser/).
-Tests run in this order on each database: the last one cancels the seeded booking.
+Tests run in this order: the last one cancels the seeded booking.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The manager's back office in Chromium, on SQLite and on PostgreSQL: a closure, a price for
+"""The manager's back office in Chromium: a closure, a price for
 schools, the cancellation policy, the week agenda with requests to approve and refuse, a
 certification, an on-site payment, the invoices; and another place's manager kept out.
 

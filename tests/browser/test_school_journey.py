@@ -1,4 +1,4 @@
-"""The school journey in Chromium, on SQLite and on PostgreSQL: a teacher books a classroom and
+"""The school journey in Chromium: a teacher books a classroom and
 12 seats every Tuesday of a term, sees the weeks that conflict, gives the purchase order, pays
 on invoice and finds the invoices on the series' page.
 

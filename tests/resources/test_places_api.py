@@ -1,4 +1,4 @@
-"""The catalogue API on both databases: places, hours, exceptions, resources, blackouts."""
+"""The catalogue API: places, hours, exceptions, resources, blackouts."""
 
 from __future__ import annotations
 

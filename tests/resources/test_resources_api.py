@@ -1,4 +1,4 @@
-"""Resources, their units and maintenance blackouts through the API, on both databases."""
+"""Resources, their units and maintenance blackouts through the API."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sign-up, log-in, log-out and my account through the forms, on both databases."""
+"""Sign-up, log-in, log-out and my account through the forms."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""My bookings and cancelling one, through the pages, on both databases."""
+"""My bookings and cancelling one, through the pages."""
 
 from __future__ import annotations
 

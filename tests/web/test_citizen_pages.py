@@ -1,4 +1,4 @@
-"""The citizen's journey through the pages, on both databases: price, quote, pay, see, cancel.
+"""The citizen's journey through the pages: price, quote, pay, see, cancel.
 
 Now is Monday 1 March 2027, 09:00 in Paris. The 3D printer costs citizens 10 EUR an hour
 excluding VAT (12,00 EUR with 20 % VAT); citizens pay on site or on invoice; the fablab refunds

@@ -1,4 +1,4 @@
-"""Public pages on both databases: search, place, resource week, errors, languages."""
+"""Public pages: search, place, resource week, errors, languages."""
 
 from __future__ import annotations
 

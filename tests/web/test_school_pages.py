@@ -1,4 +1,4 @@
-"""The school journey's pages through the forms, on both databases: the weekly-booking form,
+"""The school journey's pages through the forms: the weekly-booking form,
 its preview of each week, the confirmation on a purchase order and the series' summary."""
 
 from __future__ import annotations
