@@ -40,28 +40,6 @@ _U = ResourceUnit.__table__.c  # type: ignore[attr-defined]
 _REVISION = CatalogueRevision.__table__.c  # type: ignore[attr-defined]
 _REVISION_VALUE = sa_select(_REVISION.value).where(_REVISION.id == 1)
 _REVISION_DRIVER = Statement.of(_REVISION_VALUE)
-# Locks (FOR UPDATE) in ascending id order, the same order for every writer, so writers that
-# lock several resources never deadlock. The catalogue counter comes in the same round trip: a
-# booking that used a kept catalogue copy learns here, under the locks, whether it was current.
-_LOCK_UNITS = (
-    sa_select(
-        _U.id,
-        _U.resource_id,
-        _U.position,
-        _REVISION_VALUE.scalar_subquery().label("revision"),
-    )
-    .where(_U.resource_id.in_(bindparam("resource_ids", expanding=True)), _U.active)
-    .order_by(_U.id)
-    .with_for_update(of=ResourceUnit.__table__)  # type: ignore[attr-defined]
-)
-
-
-@dataclass(frozen=True)
-class LockedUnits:
-    """The active units of some resources, locked: their ids by position, per resource."""
-
-    units: dict[int, list[int]]
-    revision: int | None  # the catalogue counter (None: no unit or no counter row)
 
 
 @dataclass(frozen=True)
@@ -375,7 +353,7 @@ class CatalogueRepository:
         return {row.id: row for row in rows.all() if row.id is not None}
 
     async def active_units_of(self, resource_ids: Sequence[int]) -> dict[int, list[ResourceUnit]]:
-        """Active units of each resource, by position (locking them: :meth:`lock_active_units`)."""
+        """Active units of each resource, by position (book_units() locks them when booking)."""
         result: dict[int, list[ResourceUnit]] = {rid: [] for rid in resource_ids}
         if not resource_ids:
             return result
@@ -395,21 +373,6 @@ class CatalogueRepository:
         """
         rows = await fetch(self.session, _REVISION_DRIVER, {})
         return rows[0]["value"] if rows else None
-
-    async def lock_active_units(self, resource_ids: Sequence[int]) -> LockedUnits:
-        """Lock the active units of each resource; their ids by position, and the catalogue
-        counter. One statement built once, plain rows: every booking runs it."""
-        result: dict[int, list[int]] = {rid: [] for rid in resource_ids}
-        revision: int | None = None
-        if resource_ids:
-            connection = await self.session.connection()
-            rows = (
-                await connection.execute(_LOCK_UNITS, {"resource_ids": sorted(set(resource_ids))})
-            ).all()
-            for unit_id, resource_id, _, _ in sorted(rows, key=lambda row: (row[1], row[2])):
-                result[resource_id].append(unit_id)
-            revision = rows[0].revision if rows else None
-        return LockedUnits(result, revision)
 
     async def units_by_ids(self, unit_ids: Sequence[int]) -> dict[int, ResourceUnit]:
         """Units by id."""

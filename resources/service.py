@@ -20,7 +20,7 @@ from resources.models import (
     ResourceUnit,
 )
 from resources.opendata import PlaceRecord
-from resources.repository import CatalogueRepository, LockedUnits, PlaceFilter, ResourceFilter
+from resources.repository import CatalogueRepository, PlaceFilter, ResourceFilter
 from resources.schedule import DayException, Span, WeeklyOpening
 from resources.schemas import (
     BlackoutCreate,
@@ -486,11 +486,6 @@ class CatalogueService:
         """The catalogue's change counter, moved by every change a booking checks (None if
         its row is missing)."""
         return await self.repo.catalogue_revision()
-
-    async def lock_units(self, resource_ids: Sequence[int]) -> LockedUnits:
-        """Lock the active units of each resource (id order); their ids by position, and the
-        catalogue counter as it is under the locks."""
-        return await self.repo.lock_active_units(resource_ids)
 
     async def units_by_ids(self, unit_ids: Sequence[int]) -> dict[int, ResourceUnit]:
         """Units by id, e.g. for their labels."""
