@@ -65,16 +65,6 @@ def hash_password(password: str) -> str:
     return _default().hash(password)
 
 
-def verify_password(stored_hash: str | None, password: str) -> bool:
-    """Whether ``password`` matches; constant work whether or not a hash exists."""
-    return _default().verify(stored_hash, password)
-
-
-def needs_rehash(stored_hash: str) -> bool:
-    """Whether the hash was made with weaker parameters than the default ones."""
-    return _default().needs_rehash(stored_hash)
-
-
 def check_strength(password: str, user_inputs: Sequence[str], min_score: int) -> None:
     """Refuse short or guessable passwords, with a message a person can act on."""
     if len(password) < MIN_LENGTH:

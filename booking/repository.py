@@ -12,8 +12,6 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
-    CursorResult,
-    Executable,
     Integer,
     and_,
     any_,
@@ -56,7 +54,6 @@ _NO_BOOKING = -1  # an id no booking has: "exclude nothing" without a second sta
 # The statements every booking and availability request runs, built once. The lower bound on
 # starts_at keeps them index range scans: no allocation blocks longer than MAX_BLOCKED.
 _OVERLAP = (
-    _A.resource_id.in_(bindparam("resource_ids", expanding=True)),
     # Plain "active", not "active IS true": only then does PostgreSQL use the partial index
     # ix_booking_allocation_resource_start (... WHERE active).
     _A.active,
@@ -72,7 +69,7 @@ _NOT_LAPSED = or_(_A.hold_expires_at.is_(None), _A.hold_expires_at > bindparam("
 _BUSY_DRIVER = Statement.of(
     sa_select(_A.resource_id, _A.unit_id, _A.starts_at, _A.blocked_until).where(
         _A.resource_id == any_(bindparam("resource_ids", type_=ARRAY(Integer))),
-        *_OVERLAP[1:],
+        *_OVERLAP,
         _NOT_LAPSED,
     )
 )
@@ -143,14 +140,6 @@ class BookingRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def _core(
-        self,
-        statement: Executable,
-        params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
-    ) -> CursorResult[Any]:
-        # A Core statement on the session's connection: same transaction, no ORM machinery.
-        return await (await self.session.connection()).execute(statement, params)
 
     async def add(self, *rows: Row) -> None:
         """Insert or update rows and learn their ids."""

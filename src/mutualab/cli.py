@@ -48,7 +48,7 @@ def _configured() -> Settings:
     return settings
 
 
-def _exit_on_terminate(signum: int, _frame: object) -> None:
+def _exit_on_terminate(_signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
 

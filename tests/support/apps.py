@@ -22,7 +22,7 @@ from kernel.clock import Clock, system_clock
 from kernel.db import Database
 from kernel.settings import Settings
 from mutualab.app import create_app
-from mutualab.composition import Runtime, build_runtime
+from mutualab.composition import build_runtime
 
 _free: dict[str, list[Litestar]] = {}
 
@@ -67,9 +67,3 @@ def _retire(app: Litestar) -> None:
         "catalogue_snapshots",
     ):
         app.state.pop(name, None)
-
-
-def installed_runtime(app: Litestar) -> Runtime:
-    """The runtime the app runs on now."""
-    runtime: Runtime = app.state.runtime
-    return runtime
