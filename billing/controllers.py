@@ -46,6 +46,7 @@ from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
 from kernel.clock import Clock
 from kernel.errors import AppError, NotFoundError, is_database_unavailable
+from kernel.idempotency import JSON_HEADERS, claim_of, created_json
 
 Me = NamedDependency[Actor]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -182,7 +183,11 @@ class PaymentController(Controller):
 
     @post("/checkout", status_code=HTTP_201_CREATED, opt=USER)
     async def checkout(
-        self, state: State, actor: Me, data: JSONBody[CheckoutRequest]
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        actor: Me,
+        data: JSONBody[CheckoutRequest],
     ) -> CheckoutRead:
         """Book and pay at the quoted price (409 price_changed if it moved)."""
         billing = billing_of(state)
@@ -197,6 +202,11 @@ class PaymentController(Controller):
                 quote=await services.prices.quote_read(priced),
             )
             payment_id = payment.id
+            claim = claim_of(request)
+            if claim is not None:
+                # This transaction is the handler's own (the card call must follow its commit):
+                # the answer a retry with the same key gets is stored in it, with the booking.
+                await claim.keep(session, HTTP_201_CREATED, JSON_HEADERS, created_json(created))
         assert payment_id is not None
         if payment.method != "card":
             return created

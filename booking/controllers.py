@@ -49,6 +49,7 @@ from kernel.auth.rules import (
     USER,
 )
 from kernel.errors import InvalidInputError
+from kernel.idempotency import claim_of
 from resources.repository import CatalogueRepository
 from resources.schemas import ResourceKind
 from resources.service import CatalogueService
@@ -180,7 +181,10 @@ class BookingController(Controller):
         self, bookings: Bookings, request: Caller, data: JSONBody[BookingCreate]
     ) -> BookingRead:
         """Book units of one or more resources of a place for a time range."""
-        return await bookings.create(actor_of(request), data, alone=True)
+        # Alone (one statement that commits by itself) unless an idempotency key must be stored
+        # with the booking, in the request's transaction.
+        alone = claim_of(request) is None
+        return await bookings.create(actor_of(request), data, alone=alone)
 
     @get("/bookings/{booking_id:int}", opt=BOOKING)
     async def get_booking(

@@ -19,11 +19,11 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from inspect import getmro
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.types import Message, Receive, Scope, Send
+from litestar.types import HTTPResponseStartEvent, Message, Receive, Scope, Send
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -35,6 +35,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # ASGI scope key of the session the authentication middleware opened for the request.
 REQUEST_SESSION = "mutualab.db_session"
 DEFAULT_LOCK_TIMEOUT_MS = 3000
+# ASGI scope key of what must be stored with the request's changes (an idempotency claim).
+ANSWER_KEEPER = "mutualab.idempotency"
 
 logger = logging.getLogger("mutualab.db")
 
@@ -140,6 +142,17 @@ async def commit(session: AsyncSession) -> None:
         raise
 
 
+class AnswerKeeper(Protocol):
+    """Stores a committed answer in the transaction that commits it (kernel.idempotency)."""
+
+    key: str
+
+    async def keep(
+        self, session: AsyncSession, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        """Write the answer with the request's changes."""
+
+
 def commits(status: int) -> bool:
     """Whether an answer with this status makes the request's changes final (2xx and 3xx)."""
     return 200 <= status < 400
@@ -156,6 +169,10 @@ class EdgeTransaction:
     answered by the route's exception handlers; the original answer is then dropped. (A Litestar
     ``before_send`` hook, as advanced-alchemy's autocommit handler uses, runs outside the
     exception handling: a failing commit there breaks the response instead.)
+
+    A request holding an idempotency key (:data:`ANSWER_KEEPER`) that commits has its whole
+    answer held back until the last body part, stored in the transaction, and then committed
+    and sent: the change and the answer a retry will get are made final together.
     """
 
     def __init__(self, session: AsyncSession, scope: Scope, receive: Receive, send: Send) -> None:
@@ -164,12 +181,20 @@ class EdgeTransaction:
         self.receive = receive
         self._send = send
         self._replaced = False
+        self._held: HTTPResponseStartEvent | None = None  # an answer held back, to be kept
+        self._body: list[bytes] = []
 
     async def send(self, message: Message) -> None:
         """Forward ``message``, ending the transaction first if it starts the answer."""
         if self._replaced:  # the rest of an answer whose commit failed
             return
+        if self._held is not None:
+            await self._hold(message)
+            return
         if message["type"] == "http.response.start":
+            if self._keeper() is not None and commits(message["status"]):
+                self._held = message
+                return
             try:
                 await self.end(message["status"])
             except Exception as exc:
@@ -177,6 +202,31 @@ class EdgeTransaction:
                 await self._answer_failure(exc)
                 return
         await self._send(message)
+
+    def _keeper(self) -> AnswerKeeper | None:
+        keeper: AnswerKeeper | None = self.scope.get(ANSWER_KEEPER)  # type: ignore[assignment]
+        return keeper
+
+    async def _hold(self, message: Message) -> None:
+        """Gather the answer; at its end, store it, commit, and send it all."""
+        if message["type"] != "http.response.body":
+            return
+        self._body.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        start, self._held = self._held, None
+        keeper = self._keeper()
+        assert start is not None and keeper is not None
+        body = b"".join(self._body)
+        try:
+            await keeper.keep(self.session, start["status"], list(start.get("headers", [])), body)
+            await self.end(start["status"])
+        except Exception as exc:
+            self._replaced = True
+            await self._answer_failure(exc)
+            return
+        await self._send(start)
+        await self._send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def end(self, status: int) -> None:
         """Commit for a 2xx/3xx status, roll back for any other."""
@@ -190,6 +240,10 @@ class EdgeTransaction:
 
     async def _answer_failure(self, exc: Exception) -> None:
         logger.warning("commit failed on %s: %r", self.scope.get("path"), exc)
+        keeper = self._keeper()
+        if isinstance(exc, OutcomeUnknownError) and keeper is not None:
+            # What the client needs to find out: the same request, with the same key.
+            exc.extra["idempotency_key"] = keeper.key
         app = self.scope["litestar_app"]
         route_handler = self.scope.get("route_handler")
         handlers = (

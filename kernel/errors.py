@@ -94,7 +94,9 @@ class ForbiddenError(AppError):
 class OutcomeUnknownError(AppError):
     """The database went away while a change was being made final: it may have been stored.
 
-    Never answered as a plain failure: the client is told to look before doing it again.
+    Never answered as a plain failure: the answer says ``"outcome": "unknown"``, and names the
+    request's idempotency key when it had one (sent again with that key, the request returns
+    what was stored, or is carried out once).
     """
 
     status_code = HTTP_503_SERVICE_UNAVAILABLE
@@ -105,7 +107,9 @@ class OutcomeUnknownError(AppError):
     def __init__(self) -> None:
         super().__init__(
             "The database stopped answering while this change was being saved: it may or may "
-            "not have been stored. Check (for example your bookings) before trying again."
+            "not have been stored. Send the same request again with the same Idempotency-Key "
+            "to get its outcome; without a key, check (for example your bookings) first.",
+            extra={"outcome": "unknown"},
         )
 
 

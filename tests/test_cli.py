@@ -86,7 +86,7 @@ def served(fresh_database_url: str) -> Iterator[tuple[str, str]]:
 def test_help_lists_every_command() -> None:
     result = mutualab(None, "--help")
     assert result.returncode == 0
-    for command in ("serve", "demo", "db", "create-admin", "seed-demo"):
+    for command in ("serve", "demo", "db", "create-admin", "seed-demo", "idempotency"):
         assert command in result.stdout
     db_help = mutualab(None, "db", "--help").stdout
     for command in ("upgrade", "downgrade", "backup", "restore"):
@@ -103,6 +103,9 @@ def test_migrate_seed_and_downgrade(fresh_database_url: str) -> None:
     assert "camille@demo.mutualab.example" in first.stdout  # demo people, password shown once
     again = mutualab(fresh_database_url, "seed-demo")
     assert "already loaded" in again.stdout
+    purged = mutualab(fresh_database_url, "idempotency", "purge")
+    assert purged.returncode == 0, purged.stderr
+    assert "0 idempotency record(s)" in purged.stdout
     down = mutualab(fresh_database_url, "db", "downgrade", "base")
     assert down.returncode == 0, down.stderr
 

@@ -69,6 +69,36 @@ async def lose_connection(
     return {"handler": "answered"}
 
 
+DIE_AT_COMMIT = (
+    """CREATE FUNCTION test_die_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_terminate_backend(pg_backend_pid());
+        RETURN NULL;
+    END $$""",
+    """CREATE CONSTRAINT TRIGGER test_die_at_commit AFTER INSERT ON organisation
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.name = 'edge-201') EXECUTE FUNCTION test_die_at_commit()""",
+)
+
+
+@pytest.fixture
+async def dying_commit(database: Database) -> AsyncIterator[None]:
+    """The connection of a transaction that stored an 'edge-201' organisation dies at COMMIT."""
+    async with database.engine.begin() as conn:
+        for statement in DIE_AT_COMMIT:
+            await conn.execute(text(statement))
+    try:
+        yield
+    finally:
+        await _heal(database)
+
+
+async def _heal(database: Database) -> None:
+    async with database.engine.begin() as conn:
+        await conn.execute(text("DROP TRIGGER IF EXISTS test_die_at_commit ON organisation"))
+        await conn.execute(text("DROP FUNCTION IF EXISTS test_die_at_commit()"))
+
+
 @pytest.fixture
 async def edge_client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     """The application with the handlers above."""
@@ -130,3 +160,30 @@ async def test_a_commit_on_a_lost_connection_is_answered_outcome_unknown(
     again = await edge_client.post("/test-edge/201", headers=admin_headers)
     assert again.status_code == 201
     assert await _stored(database) == {"edge-201"}
+
+
+async def test_an_unknown_outcome_names_the_key_to_retry_with(
+    edge_client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    database: Database,
+    dying_commit: None,
+) -> None:
+    # The connection is lost during COMMIT itself: the client cannot know what was stored.
+    headers = {**admin_headers, "Idempotency-Key": "retry-me"}
+    lost = await edge_client.post("/test-edge/201", headers=headers)
+    assert lost.status_code == 503
+    problem = lost.json()
+    assert problem["code"] == "outcome_unknown"
+    assert problem["outcome"] == "unknown"
+    assert problem["idempotency_key"] == "retry-me"
+    await _heal(database)
+    # The retry with the same key carries it out once; a second retry gets the stored answer.
+    retried = await edge_client.post("/test-edge/201", headers=headers)
+    assert retried.status_code == 201
+    replayed = await edge_client.post("/test-edge/201", headers=headers)
+    assert replayed.status_code == 201
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.json() == retried.json() == {"status": 201}
+    async with database.engine.connect() as conn:
+        count = await conn.execute(text("SELECT count(*) FROM organisation"))
+        assert count.scalar_one() == 1

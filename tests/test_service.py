@@ -25,6 +25,18 @@ async def test_openapi_document_and_page(client: httpx.AsyncClient) -> None:
     assert document["openapi"].startswith("3.1")
     assert "/api/places" in document["paths"]
     assert "/api/opendata/lieux.csv" in document["paths"]
+    # Every unsafe operation documents the idempotency key; safe ones do not take it.
+    booking = document["paths"]["/api/bookings"]
+    keys = [p for p in booking["post"]["parameters"] if p["name"] == "Idempotency-Key"]
+    assert keys and keys[0]["in"] == "header" and not keys[0]["required"]
+    assert "idempotency_key_reused" in keys[0]["description"]
+    assert "idempotency_in_progress" in keys[0]["description"]
+    cancel = document["paths"]["/api/bookings/{booking_id}/cancel"]["post"]
+    assert any(p["name"] == "Idempotency-Key" for p in cancel["parameters"])
+    listing = document["paths"]["/api/places"]["get"]
+    assert all(p["name"] != "Idempotency-Key" for p in listing.get("parameters", []))
+    problem = document["components"]["schemas"]["Problem"]["properties"]
+    assert {"outcome", "idempotency_key"} <= problem.keys()
     page = await client.get("/schema")
     assert page.status_code == 200
     assert "/static/swagger/swagger-ui-bundle.js" in page.text

@@ -31,6 +31,7 @@ from billing.runtime import after_response as billing_after_response
 from billing.series_controllers import CONTROLLERS as SERIES_BILLING_CONTROLLERS
 from booking.controllers import CONTROLLERS as BOOKING_CONTROLLERS
 from booking.feeds.controllers import CONTROLLERS as FEED_CONTROLLERS
+from kernel import idempotency
 from kernel.auth.actor import provide_actor
 from kernel.auth.browser import csrf_middleware, session_middleware
 from kernel.clock import Clock, provide_clock, system_clock
@@ -136,13 +137,16 @@ def create_app(
         exception_handlers={**EXCEPTION_HANDLERS, HTTPException: negotiated_http_exception},
         template_config=template_config(),
         openapi_config=_openapi_config(),
-        on_startup=[document_problems],
         on_shutdown=[close_runtime],
         # Provider calls queued by a request (refunds, cancelled PaymentIntents) run after it.
         after_response=billing_after_response,
+        # An unsafe request sent with an idempotency key is carried out once (kernel.idempotency).
+        before_request=idempotency.before_request,
         debug=False,
         logging_config=None,
     )
     runtime.install(app.state)
+    # The document is built now, once, with the problems and headers every operation declares.
+    document_problems(app)
     logging.getLogger("mutualab").setLevel(logging.INFO)
     return app

@@ -14,8 +14,9 @@ import uvicorn
 
 from accounts.bootstrap import ensure_admin, ensure_demo_people
 from billing import maintenance
-from kernel import embedded
+from kernel import embedded, idempotency
 from kernel.clock import system_clock
+from kernel.db import Database
 from kernel.settings import Settings, get_settings
 from mutualab import migrate
 from mutualab.composition import build_runtime
@@ -252,6 +253,29 @@ def bookings() -> None:
 def expire_holds() -> None:
     """Release lapsed holds and cancel their Stripe PaymentIntents (run it every minute)."""
     click.echo(asyncio.run(_expire_holds(_configured())))
+
+
+async def _purge_idempotency(settings: Settings) -> int:
+    database = Database.from_settings(settings)
+    try:
+        async with database.writer() as session:
+            purged = await idempotency.purge(session, system_clock())
+            await session.commit()
+    finally:
+        await database.dispose()
+    return purged
+
+
+@main.group("idempotency")
+def idempotency_group() -> None:
+    """Idempotency keys (kept 24 hours)."""
+
+
+@idempotency_group.command("purge")
+def idempotency_purge() -> None:
+    """Delete the answers kept for idempotency keys older than 24 hours (run it daily)."""
+    purged = asyncio.run(_purge_idempotency(_configured()))
+    click.echo(f"{purged} idempotency record(s) older than 24 hours deleted.")
 
 
 @main.group()

@@ -11,10 +11,12 @@ import booking.feeds.models
 import booking.models
 import resources.models
 from accounts import models as accounts_models
+from kernel import idempotency
 
 metadata: MetaData = SQLModel.metadata
 # Named here so that no tool takes the imports above for unused ones.
 REGISTERED = (
+    idempotency,
     accounts_models,
     resources.models,
     booking.models,

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Reference, Schema
+from litestar.enums import ParamType
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Parameter,
+    Reference,
+    Schema,
+)
 
+from kernel import idempotency
 from kernel.errors import PROBLEM_JSON
 
 PROBLEM_SCHEMA = Schema(
@@ -18,6 +27,14 @@ PROBLEM_SCHEMA = Schema(
         "detail": Schema(type=OpenAPIType.STRING),
         "code": Schema(type=OpenAPIType.STRING),
         "instance": Schema(type=OpenAPIType.STRING),
+        "outcome": Schema(
+            type=OpenAPIType.STRING,
+            description="`unknown` on a 503 `outcome_unknown`: the change may have been stored",
+        ),
+        "idempotency_key": Schema(
+            type=OpenAPIType.STRING,
+            description="the key to send the same request again with, to learn its outcome",
+        ),
         "errors": Schema(
             type=OpenAPIType.ARRAY,
             description="the offending fields, for 422 answers",
@@ -33,6 +50,22 @@ PROBLEM_SCHEMA = Schema(
     },
 )
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+UNSAFE_METHODS = frozenset({"put", "post", "delete", "patch"})
+IDEMPOTENCY_KEY = Parameter(
+    name=idempotency.HEADER,
+    param_in=ParamType.HEADER,
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING, max_length=idempotency.MAX_KEY_LENGTH),
+    description=(
+        "Send the request at most once: a key of yours (a UUID), kept 24 hours per caller. "
+        "The same key with the same body returns the first answer (same status and body, "
+        "header `Idempotent-Replayed: true`) without doing it again; with another body: 422 "
+        "`idempotency_key_reused`; while the first is still running: 409 "
+        "`idempotency_in_progress` (retry after `Retry-After`). Only answers that changed "
+        "something (2xx, 3xx) are kept. After a lost answer or a 503 `outcome_unknown`, send "
+        "the same request with the same key."
+    ),
+)
 
 
 def _problem_response(description: str) -> OpenAPIResponse:
@@ -47,8 +80,9 @@ def _problem_response(description: str) -> OpenAPIResponse:
 def document_problems(app: Litestar) -> None:
     """Declare the problem answers (400, 401, 403, 404, 409, 422, 429, 503 ...) of every operation.
 
-    Runs at start-up, before the document is first served. Litestar's own 400 entry describes
-    its default error body; ours are problem details, so it is replaced.
+    Runs when the app is made, before the document is first served. Litestar's own 400 entry
+    describes its default error body; ours are problem details, so it is replaced. Unsafe
+    operations also declare the ``Idempotency-Key`` header (kernel.idempotency).
     """
     document = app.openapi_schema
     if document.components.schemas is None:
@@ -65,3 +99,5 @@ def document_problems(app: Litestar) -> None:
                 "Refusal or failure as RFC 9457 problem details: 401, 403, 404, 409, 422, 429, 503"
             )
             operation.responses = responses
+            if method in UNSAFE_METHODS:
+                operation.parameters = [*(operation.parameters or []), IDEMPOTENCY_KEY]

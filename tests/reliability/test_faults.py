@@ -1,7 +1,10 @@
 """Faults under load against a real served instance: a worker killed, the database restarted.
 
-Every request books a distinct slot for its own user, so the expected outcome of each one is
-known: booked (201) or refused (an error status) — never half-written, never overlapping.
+Every request books a distinct slot for its own user and carries an idempotency key. As a
+real client does, each one is sent again with the same key after a broken connection, a 503 or
+a 409 ``idempotency_in_progress``, until its outcome is known. At the end what the clients
+believe equals what the database holds: 0 phantom, 0 lost, 0 duplicated, nothing half-written,
+never overlapping.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,17 +40,31 @@ SLOTS_PER_USER = DAYS_PER_USER * 48
 
 @dataclass
 class Attempt:
-    """One booking request and what came back."""
+    """One booking a client wants, the key it sends it with, and the answers it got."""
 
     user: int
     starts_at: datetime
-    status: int | None = None  # None: the connection broke, no answer
+    key: str = field(default_factory=lambda: str(uuid.uuid4()))
+    status: int | None = None  # the last answer; None: no answer yet (the connection broke)
     body: dict[str, object] = field(default_factory=dict)
+    sent: int = 0
+    retried_after: list[str] = field(default_factory=list)  # why each resend happened
+
+    @property
+    def settled(self) -> bool:
+        """Whether the client knows the outcome: booked, or refused for a reason of its own."""
+        return self.status is not None and not _retry(self.status, self.body)
+
+
+def _retry(status: int, body: dict[str, object]) -> bool:
+    """Answers after which a real client sends the same request again, with the same key."""
+    code = body.get("code")
+    return status == 503 or (status == 409 and code == "idempotency_in_progress")
 
 
 @dataclass
 class Load:
-    """Clients booking distinct slots until told to stop."""
+    """Clients booking distinct slots until told to stop, each retrying as a real client does."""
 
     base: str
     tokens: list[str]
@@ -55,6 +73,8 @@ class Load:
     stop: bool = False
     # Every other request checks out on invoice (quote, then checkout: an invoice is issued).
     invoices: bool = False
+    # After the stop, how long a client keeps retrying the request it has not settled.
+    settle_seconds: float = 30.0
 
     async def client(self, user: int, first_day: datetime) -> None:
         async with httpx.AsyncClient(base_url=self.base, timeout=10) as http:
@@ -65,33 +85,50 @@ class Load:
                 start = first_day + timedelta(days=DAYS_PER_USER * user, minutes=30 * slot)
                 attempt = Attempt(user, start)
                 self.attempts.append(attempt)
-                body = {
-                    "items": [{"resource_id": self.printer, "quantity": 1}],
-                    "starts_at": start.isoformat(),
-                    "ends_at": (start + timedelta(minutes=30)).isoformat(),
-                }
-                headers = {"Authorization": f"Bearer {self.tokens[user]}"}
-                try:
-                    if self.invoices and slot % 2:
-                        response = await self._checkout(http, body, headers)
-                    else:
-                        response = await http.post("/api/bookings", json=body, headers=headers)
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
-                    continue
-                attempt.status = response.status_code
-                if response.headers.get("content-type", "").endswith("json"):
-                    attempt.body = response.json()
-                if response.status_code == 503:
-                    # Back off as a client reading Retry-After would (briefly, for the test):
-                    # a 503 comes back at once, and slots must remain for after the outage.
-                    await asyncio.sleep(0.1)
+                await self._settle(http, attempt, checkout=self.invoices and slot % 2 == 1)
+
+    async def _settle(self, http: httpx.AsyncClient, attempt: Attempt, *, checkout: bool) -> None:
+        """Send the request until its outcome is known (the same key every time)."""
+        body: dict[str, object] = {
+            "items": [{"resource_id": self.printer, "quantity": 1}],
+            "starts_at": attempt.starts_at.isoformat(),
+            "ends_at": (attempt.starts_at + timedelta(minutes=30)).isoformat(),
+        }
+        headers = {
+            "Authorization": f"Bearer {self.tokens[attempt.user]}",
+            "Idempotency-Key": attempt.key,
+        }
+        deadline: float | None = None
+        while not attempt.settled:
+            if self.stop and deadline is None:
+                deadline = time.monotonic() + self.settle_seconds
+            if deadline is not None and time.monotonic() > deadline:
+                return  # left unsettled: the test fails on it
+            attempt.sent += 1
+            try:
+                if checkout:
+                    response = await self._checkout(http, body, headers)
+                else:
+                    response = await http.post("/api/bookings", json=body, headers=headers)
+            except httpx.TransportError as exc:
+                attempt.retried_after.append(type(exc).__name__)
+                await asyncio.sleep(0.05)
+                continue
+            attempt.status = response.status_code
+            is_json = response.headers.get("content-type", "").endswith("json")
+            attempt.body = response.json() if is_json else {}
+            if not attempt.settled:
+                attempt.retried_after.append(f"{attempt.status} {attempt.body.get('code')}")
+                # Back off as a client reading Retry-After would (briefly, for the test).
+                await asyncio.sleep(0.1)
 
     @staticmethod
     async def _checkout(
         http: httpx.AsyncClient, body: dict[str, object], headers: dict[str, str]
     ) -> httpx.Response:
-        quote = await http.post("/api/quotes", json=body, headers=headers)
+        # The quote is a read: no key. Its fingerprint is the same on every retry (same price).
+        quote_headers = {"Authorization": headers["Authorization"]}
+        quote = await http.post("/api/quotes", json=body, headers=quote_headers)
         if quote.status_code != 200:
             return quote
         order = {**body, "method": "invoice", "quote_fingerprint": quote.json()["fingerprint"]}
@@ -103,15 +140,16 @@ def _first_day() -> datetime:
     return datetime(tomorrow.year, tomorrow.month, tomorrow.day, 0, 0, tzinfo=PARIS)
 
 
-async def _outcomes(url: str) -> tuple[dict[tuple[str, datetime], int], int, int]:
-    """Bookings by (user e-mail, start) with their allocation count; overlaps; half-written."""
+async def _outcomes(url: str) -> tuple[dict[tuple[str, datetime], tuple[int, int]], int, int]:
+    """Bookings by (user e-mail, start): (bookings, active allocations); overlaps; half-written."""
     engine = create_engine(url, pool_size=1)
     try:
         async with engine.connect() as conn:
             rows = (
                 await conn.execute(
                     text(
-                        "SELECT u.email, b.starts_at, count(a.id) FROM booking b "
+                        "SELECT u.email, b.starts_at, count(DISTINCT b.id), count(a.id) "
+                        "FROM booking b "
                         "JOIN user_account u ON u.id = b.booker_user_id "
                         "LEFT JOIN booking_allocation a ON a.booking_id = b.id AND a.active "
                         "WHERE b.status = 'confirmed' GROUP BY u.email, b.starts_at"
@@ -129,32 +167,48 @@ async def _outcomes(url: str) -> tuple[dict[tuple[str, datetime], int], int, int
             ).scalar_one()
     finally:
         await engine.dispose()
-    booked = {(email, starts.astimezone(UTC)): count for email, starts, count in rows}
+    booked = {
+        (email, starts.astimezone(UTC)): (bookings, allocations)
+        for email, starts, bookings, allocations in rows
+    }
     return booked, overlaps, orphans
 
 
-def _outcome_unknown(attempt: Attempt) -> bool:
-    return attempt.status == 503 and attempt.body.get("code") == "outcome_unknown"
+def _reconcile(
+    attempts: list[Attempt], booked: dict[tuple[str, datetime], tuple[int, int]]
+) -> dict[str, int]:
+    """What the clients believe equals what the database holds: 0 phantom, lost, duplicated.
 
-
-def _check(attempts: list[Attempt], booked: dict[tuple[str, datetime], int]) -> dict[str, int]:
-    """Every 201 is stored whole; every error status stored nothing. Returns counts."""
-    counts = {"created": 0, "refused": 0, "unanswered": 0}
+    Every request was sent until its outcome was known (same key each time): a 201 must be
+    stored exactly once and whole; a refusal must have stored nothing; nothing else is stored.
+    """
+    unsettled = [(a.user, a.starts_at, a.status, a.body) for a in attempts if not a.settled]
+    assert unsettled == [], f"requests whose outcome the client never learned: {unsettled[:5]}"
+    believed = {
+        (f"stress{a.user}@example.org", a.starts_at.astimezone(UTC))
+        for a in attempts
+        if a.status == 201
+    }
     for attempt in attempts:
-        key = (f"stress{attempt.user}@example.org", attempt.starts_at.astimezone(UTC))
-        if attempt.status == 201:
-            counts["created"] += 1
-            assert booked.get(key) == 1, f"a 201 booking is missing or incomplete: {key}"
-        elif attempt.status is None or _outcome_unknown(attempt):
-            counts["unanswered"] += 1
-            # Killed between commit and answer, or the database lost while the change was being
-            # made final (the answer says so): allowed to exist, but only whole.
-            assert booked.get(key, 1) == 1, f"half-written booking: {key}"
-        else:
-            counts["refused"] += 1
-            assert attempt.status < 500 or attempt.status == 503, (attempt.status, attempt.body)
-            assert key not in booked, f"a refused request left a booking: {key} {attempt.body}"
-    return counts
+        assert attempt.status is not None and attempt.status < 500, (attempt.status, attempt.body)
+    lost = believed - booked.keys()
+    phantom = booked.keys() - believed
+    duplicated = {slot: n for slot, (n, _) in booked.items() if n != 1}
+    half_written = {slot: units for slot, (_, units) in booked.items() if units != 1}
+    assert not lost, f"answered 201 but not stored: {sorted(lost)[:5]}"
+    assert not phantom, f"stored but the client was told otherwise: {sorted(phantom)[:5]}"
+    assert not duplicated, f"stored more than once: {duplicated}"
+    assert not half_written, f"stored without exactly one unit: {half_written}"
+    reasons: dict[str, int] = {}
+    for attempt in attempts:
+        for why in attempt.retried_after:
+            reasons[why] = reasons.get(why, 0) + 1
+    print("resent after:", reasons)
+    return {
+        "created": len(believed),
+        "refused": sum(1 for a in attempts if a.status != 201),
+        "resent": sum(1 for a in attempts if a.sent > 1),
+    }
 
 
 @pytest.fixture
@@ -166,15 +220,20 @@ def cluster() -> Iterator[PostgresServer]:
 
 
 def _serve(
-    cluster: PostgresServer, workers: int
+    cluster: PostgresServer, workers: int, log: Path
 ) -> tuple[str, str, subprocess.Popen[bytes], int, list[str]]:
     url = cluster.create_database("mutualab_faults")
     migrate.upgrade(url)
     printer, _pool, tokens = asyncio.run(seed(url, users=24))
     port = free_port()
-    process = start_server(url, port, workers=workers)
+    process = start_server(url, port, workers=workers, log=log)
     base = f"http://127.0.0.1:{port}"
     asyncio.run(wait_ready(base))
+    # /health answered from one worker; the load starts when every worker serves.
+    deadline = time.monotonic() + 60
+    while log.read_text().count("Application startup complete") < workers:
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.1)
     return url, base, process, printer, tokens
 
 
@@ -238,31 +297,64 @@ def _invoices(url: str) -> tuple[int, int]:
     return asyncio.run(count())
 
 
-def _children(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return [int(child) for child in children.split()]
+def _client_connections(worker: int, port: int) -> int:
+    """How many established TCP connections to ``port`` the process ``worker`` holds."""
+    established: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
+                established.add(fields[9])  # the socket's inode
+    held = 0
+    for fd in Path(f"/proc/{worker}/fd").iterdir():
+        try:
+            target = str(fd.readlink())
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:[") and target[8:-1] in established:
+            held += 1
+    return held
 
 
-def test_worker_killed_mid_load(cluster: PostgresServer) -> None:
-    url, base, process, printer, tokens = _serve(cluster, workers=2)
+def _workers(pid: int) -> list[int]:
+    """The worker processes of a ``serve`` process (not multiprocessing's resource tracker)."""
+    children = [
+        int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    ]
+    return [
+        child for child in children if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def test_worker_killed_mid_load(cluster: PostgresServer, tmp_path: Path) -> None:
+    url, base, process, printer, tokens = _serve(cluster, workers=2, log=tmp_path / "serve.log")
+    port = int(base.rsplit(":", 1)[1])
     try:
         load = Load(base, tokens, printer)
 
         async def scenario() -> None:
             clients = [asyncio.create_task(load.client(u, _first_day())) for u in range(24)]
             await asyncio.sleep(1.0)
-            os.kill(_children(process.pid)[0], signal.SIGKILL)  # one worker, mid-request
+            workers = _workers(process.pid)
+            assert len(workers) == 2, workers
+            # The worker serving clients (both accept from one socket: one may hold them all).
+            busiest = max(workers, key=lambda worker: _client_connections(worker, port))
+            assert _client_connections(busiest, port) > 0
+            os.kill(busiest, signal.SIGKILL)  # mid-request: its clients are all in flight
             await asyncio.sleep(2.0)
             load.stop = True
             await asyncio.gather(*clients)
 
         asyncio.run(scenario())
         booked, overlaps, orphans = asyncio.run(_outcomes(url))
-        counts = _check(load.attempts, booked)
+        counts = _reconcile(load.attempts, booked)
+        print("worker killed:", counts)
+        # Clients of the killed worker lost their connections mid-request and sent again.
+        assert counts["resent"] > 0
         assert overlaps == 0
         assert orphans == 0
         assert counts["created"] > 0
-        assert all(a.status != 500 for a in load.attempts)
         # The surviving (or restarted) worker still serves.
         assert httpx.get(f"{base}/health", timeout=5).status_code == 200
     finally:
@@ -270,8 +362,8 @@ def test_worker_killed_mid_load(cluster: PostgresServer) -> None:
         process.wait(timeout=20)
 
 
-def test_database_restart_gives_503_then_recovers(cluster: PostgresServer) -> None:
-    url, base, process, printer, tokens = _serve(cluster, workers=1)
+def test_database_restart_gives_503_then_recovers(cluster: PostgresServer, tmp_path: Path) -> None:
+    url, base, process, printer, tokens = _serve(cluster, workers=1, log=tmp_path / "serve.log")
     try:
         _bill_on_invoice(url, base, tokens[0])
         load = Load(base, tokens, printer, invoices=True)
@@ -290,18 +382,20 @@ def test_database_restart_gives_503_then_recovers(cluster: PostgresServer) -> No
             await asyncio.gather(*clients)
 
         asyncio.run(scenario())
-        statuses = [a.status for a in load.attempts]
-        assert 500 not in statuses, [
-            (a.user, a.starts_at, a.body) for a in load.attempts if a.status == 500
-        ]
-        assert 503 in statuses, "the outage was not seen"
-        for attempt in load.attempts:
-            if attempt.status == 503:
-                assert attempt.body["code"] in {"database_unavailable", "outcome_unknown"}
-        # Recovered by itself: bookings succeed again after the restart.
-        assert statuses[-12:].count(201) > 0 or 201 in statuses[statuses.index(503) :]
+        resends = [why for a in load.attempts for why in a.retried_after]
+        assert any(why.startswith("503") for why in resends), "the outage was not seen"
+        # A 503 says why: the database is away, or it went away as a change was made final.
+        assert {why for why in resends if why.startswith("503")} <= {
+            "503 database_unavailable",
+            "503 outcome_unknown",
+            "503 busy",
+        }, resends
         booked, overlaps, orphans = asyncio.run(_outcomes(url))
-        counts = _check(load.attempts, booked)
+        counts = _reconcile(load.attempts, booked)
+        print("database restarted:", counts)
+        # Recovered by itself: requests first sent after the restart are booked.
+        after = [a for a in load.attempts if not a.retried_after][-12:]
+        assert any(a.status == 201 for a in after), [(a.status, a.body) for a in after]
         assert counts["created"] > 0
         assert overlaps == 0
         assert orphans == 0

@@ -94,9 +94,20 @@ async def seed(url: str, users: int) -> tuple[int, int, list[str]]:
 
 
 def start_server(
-    url: str, port: int, workers: int = 2, *, access_log: bool = True, pool_size: int = 20
+    url: str,
+    port: int,
+    workers: int = 2,
+    *,
+    access_log: bool = True,
+    pool_size: int = 20,
+    log: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """``mutualab serve`` with ``workers`` worker processes of ``pool_size`` connections."""
+    """``mutualab serve`` with ``workers`` worker processes of ``pool_size`` connections.
+
+    Its log goes to ``log``, else to ``MUTUALAB_SERVER_LOG`` when set (a run to look into).
+    """
+    if log is None and os.environ.get("MUTUALAB_SERVER_LOG"):
+        log = Path(os.environ["MUTUALAB_SERVER_LOG"])
     env = {
         **os.environ,
         "MUTUALAB_DATABASE_URL": url,
@@ -111,10 +122,7 @@ def start_server(
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        # MUTUALAB_SERVER_LOG keeps the server's log when a run needs looking into.
-        stderr=Path(os.environ["MUTUALAB_SERVER_LOG"]).open("ab")
-        if os.environ.get("MUTUALAB_SERVER_LOG")
-        else subprocess.DEVNULL,
+        stderr=log.open("ab") if log is not None else subprocess.DEVNULL,
     )
 
 

@@ -7,6 +7,7 @@ excluding VAT (12,00 EUR with 20 % VAT); citizens pay on site or on invoice; the
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, time, timedelta
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from icalendar import Calendar
 from pydantic import SecretStr
+from sqlalchemy import text as text_sql
 
 from billing.prices import PriceService
 from billing.repository import BillingRepository
@@ -97,17 +99,49 @@ async def _confirm(
     web: httpx.AsyncClient, town: Town, review: httpx.Response, method: str
 ) -> httpx.Response:
     assert by_id(review.text, "method")["type"] == "radio"  # the payment form is there
+    return await web.post(f"/resources/{town.printer_id}/book", data=_fields(review, method))
+
+
+def _fields(review: httpx.Response, method: str) -> dict[str, str]:
+    """What the browser sends from the review page's form."""
     match = re.search(r'name="fingerprint" value="([0-9a-f]{64})"', review.text)
     assert match, "no quote fingerprint on the review page"
-    return await web.post(
-        f"/resources/{town.printer_id}/book",
-        data={
-            **SLOT,
-            "method": method,
-            "fingerprint": match.group(1),
-            "_csrf_token": csrf(review.text),
-        },
-    )
+    once = re.search(r'name="_once" value="([0-9a-f]{32})"', review.text)
+    assert once, "no one-time key on the review page"
+    return {
+        **SLOT,
+        "method": method,
+        "fingerprint": match.group(1),
+        "_csrf_token": csrf(review.text),
+        "_once": once.group(1),
+    }
+
+
+async def _bookings(database: Database) -> int:
+    async with database.engine.connect() as conn:
+        return int((await conn.execute(text_sql("SELECT count(*) FROM booking"))).scalar_one())
+
+
+async def test_a_double_click_on_book_books_once(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await price_the_printer(database, town)
+    await log_in(web, town.citizen_email)
+    fields = _fields(await _review(web, town), "on_site")
+    url = f"/resources/{town.printer_id}/book"
+    before = await _bookings(database)
+    # Two submissions of one form at once: the second waits for the first and gets its answer.
+    first, second = await asyncio.gather(web.post(url, data=fields), web.post(url, data=fields))
+    assert first.status_code == second.status_code == 303, text(first.text)[:300]
+    assert first.headers["location"] == second.headers["location"]
+    # And the form sent again later (the back button, then "book" again) is answered the same.
+    resent = await web.post(url, data=fields)
+    assert resent.status_code == 303
+    assert resent.headers["location"] == first.headers["location"]
+    assert await _bookings(database) == before + 1
+    # A new visit of the review page is a new form: it books again (here: refused, taken).
+    again = await _confirm(web, town, await _review(web, town), "on_site")
+    assert again.status_code == 409
 
 
 async def test_the_resource_page_shows_my_price_and_links_free_times_to_booking(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,8 @@ def environment() -> Environment:
         KIND_SHORT=messages.KIND_SHORT,
         STATUSES=messages.STATUSES,
         ROLES=messages.ROLES,
+        # A fresh idempotency key per rendered form (kernel.idempotency's FORM_FIELD).
+        once_key=lambda: uuid.uuid4().hex,
     )
     return env
 

@@ -1,0 +1,39 @@
+"""A checkout sent twice with one idempotency key books, charges and invoices once."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from kernel.db import Database
+from tests.billing.support import END, START, PricedLab, quote
+from tests.support.accounts import make_user
+from tests.support.booking import booking_body
+
+
+async def _counts(database: Database) -> tuple[int, int]:
+    async with database.engine.connect() as conn:
+        bookings = (await conn.execute(text("SELECT count(*) FROM booking"))).scalar_one()
+        payments = (await conn.execute(text("SELECT count(*) FROM payment"))).scalar_one()
+    return bookings, payments
+
+
+@pytest.mark.parametrize("method", ["card", "on_site"])
+async def test_a_repeated_checkout_is_carried_out_once(
+    api: httpx.AsyncClient, lab: PricedLab, database: Database, method: str
+) -> None:
+    ana = await make_user(database, "ana@example.fr")
+    priced = await quote(api, ana, lab.lab.printer)
+    order = booking_body(
+        lab.lab.printer, START, END, method=method, quote_fingerprint=priced["fingerprint"]
+    )
+    headers = {**ana.headers, "Idempotency-Key": f"checkout-{method}"}
+    first = await api.post("/api/checkout", json=order, headers=headers)
+    assert first.status_code == 201, first.text
+    again = await api.post("/api/checkout", json=order, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["booking"]["id"] == first.json()["booking"]["id"]
+    assert again.json()["payment"]["id"] == first.json()["payment"]["id"]
+    assert await _counts(database) == (1, 1)
