@@ -46,12 +46,11 @@ from bench.harness import (
 from booking.calendar import CalendarEvent, EventStatus, render_calendar
 from booking.feeds.repository import FeedRepository
 from booking.feeds.service import FeedService
-from booking.repository import BookingRepository
-from booking.service import BookingService
 from kernel.auth.tokens import digest
 from kernel.clock import system_clock
 from kernel.db import Database
 from kernel.settings import Settings
+from mutualab.composition import build_runtime
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 from tests.support.served import seed
@@ -228,12 +227,11 @@ async def in_process(url: str, feed_token: str) -> tuple[list[float], list[Calen
     """FeedService.private_feed on a real session, timed; and the events it renders."""
     database = Database.connect(url, pool_size=2)
     settings = Settings(database_url=url)
+    runtime = build_runtime(settings, database, system_clock)
     try:
         async with database.reader() as session:
             catalogue = CatalogueService(CatalogueRepository(session))
-            bookings = BookingService(
-                BookingRepository(session), catalogue, system_clock, listeners=()
-            )
+            bookings = runtime.booking.bookings(session)
             feeds = FeedService(
                 FeedRepository(session), bookings, catalogue, settings, system_clock
             )
@@ -248,6 +246,7 @@ async def in_process(url: str, feed_token: str) -> tuple[list[float], list[Calen
             )
             events = await feeds._events(await bookings.reads(rows), busy_only=False)
     finally:
+        await runtime.close()
         await database.dispose()
     return times, events
 

@@ -12,7 +12,7 @@ async def expire_holds(billing: Billing) -> tuple[int, DispatchReport]:
     """Mark lapsed holds expired (billing's listener queues their PaymentIntents for cancelling),
     then make the queued provider calls after commit."""
     async with transaction(billing.database) as session:
-        released = await billing.bookings(session).release_expired_holds()
+        released = await billing.booking.bookings(session).release_expired_holds()
     return released, await billing.dispatch()
 
 

@@ -35,7 +35,7 @@ from billing.schemas import (
 from booking.events import BookingEvent
 from booking.models import BookingStatus
 from booking.schemas import BookingCreate, BookingRead
-from booking.service import BookingService
+from booking.service import Bookings
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 
@@ -90,7 +90,7 @@ class PaymentService:
         repository: BillingRepository,
         prices: PriceService,
         documents: DocumentService,
-        bookings: BookingService,
+        bookings: Bookings,
         config: BillingConfig,
     ) -> None:
         self.repo = repository

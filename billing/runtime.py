@@ -2,13 +2,14 @@
 provider made after commit.
 
 The composition root (``mutualab.composition``) builds one :class:`Billing`
-(``app.state.billing``) and registers its listener with the booking domain
-(``app.state.booking_listeners``). Provider calls never run inside a database transaction: each
-one reads what to do in a short transaction, calls the provider, then records the answer in
-another short transaction that re-checks the row under its lock. They run right after the
-response of a request that may have left work (``after_response``), from the checkout and
-webhook handlers after their commit, and from ``mutualab bookings expire-holds``; anything a
-crash interrupted is picked up by the next run (idempotency keys make repeats harmless).
+(``app.state.billing``) on the booking services it books through, whose listeners include
+billing's own (:class:`BillingListener`). Provider calls never run inside a database
+transaction: each one reads what to do in a short transaction, calls the provider, then records
+the answer in another short transaction that re-checks the row under its lock. They run right
+after the response of a request that may have left work (``after_response``), from the
+checkout and webhook handlers after their commit, and from ``mutualab bookings expire-holds``;
+anything a crash interrupted is picked up by the next run (idempotency keys make repeats
+harmless).
 """
 
 from __future__ import annotations
@@ -28,10 +29,9 @@ from billing.payments import BillingConfig, PaymentService
 from billing.prices import PriceService
 from billing.providers.base import CardGateway, ProviderError, WebhookEvent
 from billing.repository import BillingRepository
-from booking.events import BookingEvent, BookingListener
-from booking.repository import BookingRepository
-from booking.service import BookingService
-from booking.snapshots import SnapshotCache
+from billing.series import SeriesBillingService
+from booking.events import BookingEvent
+from booking.service import BookingServices
 from kernel.clock import Clock
 from kernel.db import SAFE_METHODS, Database, commit
 from resources.repository import CatalogueRepository
@@ -64,14 +64,24 @@ class DispatchReport:
 
 
 class BillingListener:
-    """Billing's reaction to booking changes, run inside the booking's transaction."""
+    """Billing's reaction to booking changes, run inside the booking's transaction.
 
-    def __init__(self, billing: Billing) -> None:
-        self.billing = billing
+    It is made before the booking services that call it, which billing itself books through:
+    the composition root attaches billing to it once both exist (:meth:`attach`).
+    """
+
+    def __init__(self) -> None:
+        self._billing: Billing | None = None
+
+    def attach(self, billing: Billing) -> None:
+        """React to booking changes through ``billing`` from now on."""
+        self._billing = billing
 
     async def booking_changed(self, session: AsyncSession, event: BookingEvent) -> None:
         """Refund, credit, invoice or mark the PaymentIntent for cancellation."""
-        await self.billing.services(session, with_listeners=False).booking_changed(event)
+        if self._billing is None:
+            raise RuntimeError("The billing listener hears a booking change before its billing.")
+        await self._billing.services(session).booking_changed(event)
 
 
 class Billing:
@@ -83,16 +93,14 @@ class Billing:
         clock: Clock,
         gateway: CardGateway | None,
         config: BillingConfig,
-        *,
-        snapshots: SnapshotCache | None = None,
+        booking: BookingServices,
     ) -> None:
         self.database = database
         self.clock = clock
         self.gateway = gateway
         self.config = config
-        self.listeners: tuple[BookingListener, ...] = (BillingListener(self),)
-        # The application's catalogue copies, shared with its booking controllers.
-        self.snapshots = snapshots if snapshots is not None else SnapshotCache()
+        # The application's booking services: checkout books, a payment confirms a hold.
+        self.booking = booking
 
     async def close(self) -> None:
         """Release the provider's connections."""
@@ -100,16 +108,6 @@ class Billing:
             await self.gateway.close()
 
     # services bound to a session -------------------------------------------------------
-    def bookings(self, session: AsyncSession, *, with_listeners: bool = True) -> BookingService:
-        """The booking service on ``session`` (its changes notify billing, unless told not to)."""
-        return BookingService(
-            BookingRepository(session),
-            CatalogueService(CatalogueRepository(session)),
-            self.clock,
-            listeners=self.listeners if with_listeners else (),
-            snapshots=self.snapshots,
-        )
-
     def prices(self, session: AsyncSession) -> PriceService:
         """Price lists, settings and quotes on ``session``."""
         return PriceService(
@@ -122,16 +120,20 @@ class Billing:
         """Invoices and credit notes on ``session``."""
         return DocumentService(BillingRepository(session))
 
-    def services(self, session: AsyncSession, *, with_listeners: bool = True) -> PaymentService:
+    def services(self, session: AsyncSession) -> PaymentService:
         """Payments on ``session``."""
         repo = BillingRepository(session)
         return PaymentService(
             repo,
             self.prices(session),
             DocumentService(repo),
-            self.bookings(session, with_listeners=with_listeners),
+            self.booking.bookings(session),
             self.config,
         )
+
+    def series(self, session: AsyncSession) -> SeriesBillingService:
+        """Series quotes, checkout and billing views on ``session``."""
+        return SeriesBillingService(self.services(session), self.booking.series(session))
 
     # after-commit work ----------------------------------------------------------------
     async def start_intent(self, payment_id: int, report: DispatchReport | None = None) -> None:

@@ -39,6 +39,7 @@ from billing.schemas import (
 )
 from booking.models import BookingStatus
 from booking.schemas import BookingRead, SeriesCreate, SeriesMode
+from booking.service import Series
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError
 
@@ -68,10 +69,10 @@ def series_request(data: SeriesQuoteRequest, mode: SeriesMode, exdates: list[dat
 class SeriesBillingService:
     """Quotes, books and bills series; shows how a series is billed."""
 
-    def __init__(self, payments: PaymentService) -> None:
+    def __init__(self, payments: PaymentService, series: Series) -> None:
         self.payments = payments
         self.prices = payments.prices
-        self.bookings = payments.bookings
+        self.series = series
         self.repo = payments.repo
 
     # quote ------------------------------------------------------------------------------
@@ -84,7 +85,7 @@ class SeriesBillingService:
         self, actor: Actor, data: SeriesQuoteRequest
     ) -> tuple[SeriesQuoteRead, dict[date, Priced]]:
         user_type = await self.prices.user_type_for(actor, data.organisation_id, None)
-        occurrences = await self.bookings.preview_series(
+        occurrences = await self.series.preview(
             actor, series_request(data, "skip_conflicts", list(data.exdates))
         )
         priced: dict[date, Priced] = {}
@@ -228,7 +229,7 @@ class SeriesBillingService:
         skipped = {q.date for q in quote.occurrences if q.status == "conflict"}
         # All or nothing over the free dates: if one was taken since the preview, nothing is
         # booked and the caller sees which (409 series_conflict).
-        created = await self.bookings.create_series(
+        created = await self.series.create(
             actor,
             series_request(data, "all_or_nothing", sorted(skipped | set(data.exdates))),
         )
@@ -291,7 +292,7 @@ class SeriesBillingService:
     # reads ------------------------------------------------------------------------------
     async def billing(self, actor: Actor, series_id: int) -> SeriesBillingRead:
         """Each booking of a series with its payment and documents, and what is due."""
-        series = await self.bookings.get_series(actor, series_id)
+        series = await self.series.get(actor, series_id)
         rows: list[SeriesOccurrenceBilling] = []
         method = purchase_order = None
         currency = "EUR"

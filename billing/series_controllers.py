@@ -30,7 +30,7 @@ def provide_series_billing(
     db_session: NamedDependency[AsyncSession], state: State
 ) -> SeriesBillingService:
     """Series billing in this request's transaction."""
-    return SeriesBillingService(billing_of(state).services(db_session))
+    return billing_of(state).series(db_session)
 
 
 SERIES_BILLING = {"series_billing": Provide(provide_series_billing, sync_to_thread=False)}

@@ -17,7 +17,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.models import BookingStatus
-from booking.repository import BookingRepository
 from booking.schemas import (
     Agenda,
     BookingCreate,
@@ -36,7 +35,7 @@ from booking.schemas import (
     SeriesCreated,
     SeriesRead,
 )
-from booking.service import BookingService
+from booking.service import Availability, Bookings, BookingServices, PlaceAgenda, Series
 from kernel.auth.actor import actor_of
 from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import (
@@ -50,9 +49,7 @@ from kernel.auth.rules import (
 )
 from kernel.errors import InvalidInputError
 from kernel.idempotency import claim_of
-from resources.repository import CatalogueRepository
 from resources.schemas import ResourceKind
-from resources.service import CatalogueService
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
@@ -76,20 +73,42 @@ OnBehalf = Annotated[
 Statuses = Annotated[list[BookingStatus] | None, QueryParameter(description="only these")]
 
 
-def provide_bookings(db_session: NamedDependency[AsyncSession], state: State) -> BookingService:
-    """The booking service bound to this request's transaction and the app's clock."""
-    return BookingService(
-        BookingRepository(db_session),
-        CatalogueService(CatalogueRepository(db_session)),
-        state.clock,
-        # Listeners the app composed (billing reacts to cancellations): see booking.events.
-        listeners=state.booking_listeners,
-        snapshots=state.catalogue_snapshots,
-    )
+def booking_services(state: State) -> BookingServices:
+    """The application's booking services (the composition root built them)."""
+    services: BookingServices = state.booking
+    return services
 
 
+def provide_bookings(db_session: NamedDependency[AsyncSession], state: State) -> Bookings:
+    """Single bookings in this request's transaction."""
+    return booking_services(state).bookings(db_session)
+
+
+def provide_availability(db_session: NamedDependency[AsyncSession], state: State) -> Availability:
+    """Slots and search in this request's transaction."""
+    return booking_services(state).availability(db_session)
+
+
+def provide_agenda(db_session: NamedDependency[AsyncSession], state: State) -> PlaceAgenda:
+    """A place's agenda and policies in this request's transaction."""
+    return booking_services(state).agenda(db_session)
+
+
+def provide_series(db_session: NamedDependency[AsyncSession], state: State) -> Series:
+    """Series in this request's transaction."""
+    return booking_services(state).series(db_session)
+
+
+# A handler asks for the one service it uses (by its parameter name): Litestar resolves only
+# the dependencies a handler names.
 BOOKINGS = {"bookings": Provide(provide_bookings, sync_to_thread=False)}
-Bookings = NamedDependency[BookingService]
+AVAILABILITY = {"availability": Provide(provide_availability, sync_to_thread=False)}
+AGENDA = {"agenda": Provide(provide_agenda, sync_to_thread=False)}
+SERIES = {"series": Provide(provide_series, sync_to_thread=False)}
+BookingsDep = NamedDependency[Bookings]
+AvailabilityDep = NamedDependency[Availability]
+AgendaDep = NamedDependency[PlaceAgenda]
+SeriesDep = NamedDependency[Series]
 # The handlers read the actor off the request (actor_of) rather than take the "actor"
 # dependency: with one dependency per handler (the service, after its session) Litestar
 # resolves them one at a time; two independent ones are resolved in a task group, which cost
@@ -112,13 +131,13 @@ class AvailabilityController(Controller):
 
     path = "/api"
     tags = ["availability"]
-    dependencies = BOOKINGS
+    dependencies = AVAILABILITY
     opt = PUBLIC
 
     @get("/resources/{resource_id:int}/availability", opt=PUBLIC)
     async def resource_availability(
         self,
-        bookings: Bookings,
+        availability: AvailabilityDep,
         request: Caller,
         resource_id: FromPath[int],
         from_: FromDate = None,
@@ -130,28 +149,28 @@ class AvailabilityController(Controller):
         organisation_id: OnBehalf = None,
     ) -> ResourceAvailability:
         """Bookable slots of a resource between two local dates, with free units."""
-        return await bookings.resource_availability(
+        return await availability.resource_availability(
             actor_of(request), resource_id, from_, to, duration_minutes, units, organisation_id
         )
 
     @get("/places/{place_id:int}/availability", opt=PUBLIC)
     async def place_availability(
         self,
-        bookings: Bookings,
+        availability: AvailabilityDep,
         request: Caller,
         place_id: FromPath[int],
         date_: Annotated[date | None, QueryParameter(name="date")] = None,
         organisation_id: OnBehalf = None,
     ) -> PlaceAvailability:
         """Bookable slots of every resource of a place on one local day."""
-        return await bookings.place_availability(
+        return await availability.place_availability(
             actor_of(request), place_id, date_, organisation_id
         )
 
     @get("/availability/search", opt=PUBLIC)
     async def search(
         self,
-        bookings: Bookings,
+        availability: AvailabilityDep,
         request: Caller,
         starts_at: FromQuery[datetime],
         ends_at: FromQuery[datetime],
@@ -163,7 +182,7 @@ class AvailabilityController(Controller):
         start = _aware(starts_at, "starts_at")
         end = _aware(ends_at, "ends_at")
         assert start is not None and end is not None
-        return await bookings.search(actor_of(request), town, kind, start, end, units)
+        return await availability.search(actor_of(request), town, kind, start, end, units)
 
 
 class BookingController(Controller):
@@ -171,14 +190,14 @@ class BookingController(Controller):
 
     path = "/api"
     tags = ["bookings"]
-    dependencies = BOOKINGS
+    dependencies = {**BOOKINGS, **SERIES}
     guards = [require_user]
     security = BEARER
     opt = USER
 
     @post("/bookings", status_code=HTTP_201_CREATED, opt=USER)
     async def create(
-        self, bookings: Bookings, request: Caller, data: JSONBody[BookingCreate]
+        self, bookings: BookingsDep, request: Caller, data: JSONBody[BookingCreate]
     ) -> BookingRead:
         """Book units of one or more resources of a place for a time range."""
         # Alone (one statement that commits by itself) unless an idempotency key must be stored
@@ -188,7 +207,7 @@ class BookingController(Controller):
 
     @get("/bookings/{booking_id:int}", opt=BOOKING)
     async def get_booking(
-        self, bookings: Bookings, request: Caller, booking_id: FromPath[int]
+        self, bookings: BookingsDep, request: Caller, booking_id: FromPath[int]
     ) -> BookingRead:
         """One booking (yours, your organisation's, or of a place you manage)."""
         return await bookings.get(actor_of(request), booking_id)
@@ -196,7 +215,7 @@ class BookingController(Controller):
     @post("/bookings/{booking_id:int}/cancel", status_code=HTTP_200_OK, opt=BOOKING)
     async def cancel(
         self,
-        bookings: Bookings,
+        bookings: BookingsDep,
         request: Caller,
         booking_id: FromPath[int],
         data: JSONBody[CancelRequest | None] = None,
@@ -207,7 +226,7 @@ class BookingController(Controller):
     @post("/bookings/{booking_id:int}/reschedule", status_code=HTTP_200_OK, opt=BOOKING)
     async def reschedule(
         self,
-        bookings: Bookings,
+        bookings: BookingsDep,
         request: Caller,
         booking_id: FromPath[int],
         data: JSONBody[Reschedule],
@@ -218,7 +237,7 @@ class BookingController(Controller):
     @get("/me/bookings", opt=SELF)
     async def my_bookings(
         self,
-        bookings: Bookings,
+        bookings: BookingsDep,
         request: Caller,
         from_: FromInstant = None,
         to: ToInstant = None,
@@ -234,7 +253,7 @@ class BookingController(Controller):
     @get("/organisations/{organisation_id:int}/bookings", opt=ORGANISATION)
     async def organisation_bookings(
         self,
-        bookings: Bookings,
+        bookings: BookingsDep,
         request: Caller,
         organisation_id: FromPath[int],
         from_: FromInstant = None,
@@ -256,28 +275,28 @@ class BookingController(Controller):
 
     @post("/series", status_code=HTTP_201_CREATED, opt=USER)
     async def create_series(
-        self, bookings: Bookings, request: Caller, data: JSONBody[SeriesCreate]
+        self, series: SeriesDep, request: Caller, data: JSONBody[SeriesCreate]
     ) -> SeriesCreated:
         """Book every occurrence of a recurrence rule (all or nothing, or skip conflicts)."""
-        return await bookings.create_series(actor_of(request), data)
+        return await series.create(actor_of(request), data)
 
     @get("/series/{series_id:int}", opt=BOOKING)
     async def get_series(
-        self, bookings: Bookings, request: Caller, series_id: FromPath[int]
+        self, series: SeriesDep, request: Caller, series_id: FromPath[int]
     ) -> SeriesRead:
         """A series and its bookings."""
-        return await bookings.get_series(actor_of(request), series_id)
+        return await series.get(actor_of(request), series_id)
 
     @post("/series/{series_id:int}/cancel", status_code=HTTP_200_OK, opt=BOOKING)
     async def cancel_series(
         self,
-        bookings: Bookings,
+        series: SeriesDep,
         request: Caller,
         series_id: FromPath[int],
         data: JSONBody[SeriesCancel],
     ) -> SeriesRead:
         """Cancel the bookings of a series from a local date on."""
-        return await bookings.cancel_series(actor_of(request), series_id, data.from_date)
+        return await series.cancel(actor_of(request), series_id, data.from_date)
 
 
 class BookingManagerController(Controller):
@@ -285,7 +304,7 @@ class BookingManagerController(Controller):
 
     path = "/api"
     tags = ["bookings"]
-    dependencies = BOOKINGS
+    dependencies = {**BOOKINGS, **AGENDA}
     guards = [require_manager]
     security = BEARER
     opt = PLACE_MANAGER
@@ -293,7 +312,7 @@ class BookingManagerController(Controller):
     @post("/bookings/{booking_id:int}/approve", status_code=HTTP_200_OK, opt=PLACE_MANAGER)
     async def approve(
         self,
-        bookings: Bookings,
+        bookings: BookingsDep,
         request: Caller,
         booking_id: FromPath[int],
         data: JSONBody[Decision | None] = None,
@@ -304,7 +323,7 @@ class BookingManagerController(Controller):
     @post("/bookings/{booking_id:int}/refuse", status_code=HTTP_200_OK, opt=PLACE_MANAGER)
     async def refuse(
         self,
-        bookings: Bookings,
+        bookings: BookingsDep,
         request: Caller,
         booking_id: FromPath[int],
         data: JSONBody[Decision | None] = None,
@@ -315,7 +334,7 @@ class BookingManagerController(Controller):
     @get("/places/{place_id:int}/agenda", opt=PLACE_MANAGER)
     async def agenda(
         self,
-        bookings: Bookings,
+        agenda: AgendaDep,
         request: Caller,
         place_id: FromPath[int],
         from_: FromDate = None,
@@ -323,25 +342,25 @@ class BookingManagerController(Controller):
         include_cancelled: FromQuery[bool] = False,
     ) -> Agenda:
         """The place's bookings day by day, with who booked."""
-        return await bookings.agenda(actor_of(request), place_id, from_, to, include_cancelled)
+        return await agenda.agenda(actor_of(request), place_id, from_, to, include_cancelled)
 
     @get("/places/{place_id:int}/booking-policies", opt=PLACE_MANAGER)
     async def policies(
-        self, bookings: Bookings, request: Caller, place_id: FromPath[int]
+        self, agenda: AgendaDep, request: Caller, place_id: FromPath[int]
     ) -> list[PolicyRead]:
         """The booking policies of the place."""
-        return await bookings.policies(actor_of(request), place_id)
+        return await agenda.policies(actor_of(request), place_id)
 
     @put("/places/{place_id:int}/booking-policies", opt=PLACE_MANAGER)
     async def set_policies(
         self,
-        bookings: Bookings,
+        agenda: AgendaDep,
         request: Caller,
         place_id: FromPath[int],
         data: JSONBody[PoliciesUpdate],
     ) -> list[PolicyRead]:
         """Replace the booking policies of the place."""
-        return await bookings.set_policies(actor_of(request), place_id, data)
+        return await agenda.set_policies(actor_of(request), place_id, data)
 
 
 CONTROLLERS = [AvailabilityController, BookingController, BookingManagerController]

@@ -1,12 +1,12 @@
 """Booking events other domains react to, without booking importing them.
 
 Dependencies point one way (billing -> booking), so booking cannot call billing. Instead the
-composition root (``mutualab.composition``) composes listeners (``app.state.booking_listeners``),
-``provide_bookings`` hands them to :class:`~booking.service.BookingService` (which requires
-them: an explicit ``()`` where none should hear), and the service calls them inside the same
-transaction whenever a booking is approved, cancelled, refused or expires: what a listener
-writes commits or rolls back with the booking change. Listeners must not leave the process (no
-network call): they record what is to be done and do it after commit.
+composition root (``mutualab.composition``) builds the booking services
+(:class:`booking.service.BookingServices`) with their listeners, which they require, and
+:class:`booking.changes.StateChanges`, the only way a booking's status changes, calls them
+inside the same transaction whenever a booking is approved, cancelled, refused or expires: what
+a listener writes commits or rolls back with the booking change. Listeners must not leave the
+process (no network call): they record what is to be done and do it after commit.
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ class SnapshotCache:
 
     def latest(self, resource_ids: Sequence[int]) -> PlaceSnapshot | None:
         """The kept copy holding all these resources, whatever its revision: the caller must
-        confirm the revision later in its transaction (see BookingService.create)."""
+        confirm the revision later in its transaction (see Bookings.create)."""
         place_id = self._place_of.get(resource_ids[0]) if resource_ids else None
         snapshot = self._places.get(place_id) if place_id is not None else None
         if place_id is None or snapshot is None or not snapshot.covers(resource_ids):

@@ -2,10 +2,11 @@
 
 :func:`transition` is the one place a booking's status is changed. It is pure (no database, no
 clock): it checks the move against :data:`MOVES`, writes the booking's fields and returns the
-:class:`~booking.events.BookingEvent` the listeners receive. The service persists the booking
-and hands the event to the listeners in one place, so a change without its event cannot be
-written. Bulk expiries done in SQL (the sweep, lapsed holds in a new booking's way) select
-their rows with :data:`EXPIRABLE` and build their events with :func:`expired`.
+:class:`~booking.events.BookingEvent` the listeners receive. Its one caller,
+:class:`booking.changes.StateChanges`, stores the booking and hands the event to the
+listeners, so a change without its event cannot be written. Bulk expiries done in SQL (the
+sweep, lapsed holds in a new booking's way) select their rows with :data:`EXPIRABLE` and build
+their events with :func:`expired`.
 """
 
 from __future__ import annotations
@@ -81,6 +82,18 @@ def transition(
         by_place=by_place,
         reason=reason or "",
     )
+
+
+def current_status(booking: Booking, now: datetime) -> BookingStatus:
+    """The status as callers should see it at ``now``: a lapsed hold is expired even before a
+    sweep (or a booking in its way) writes so."""
+    if (
+        booking.status == S.HELD
+        and booking.hold_expires_at is not None
+        and booking.hold_expires_at <= now
+    ):
+        return S.EXPIRED
+    return BookingStatus(booking.status)
 
 
 def expired(booking_id: int, now: datetime) -> BookingEvent:

@@ -5,14 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from booking.repository import BookingRepository
-from booking.service import BookingService
+from booking.service import BookingServices
 from kernel.db import Database
 from kernel.settings import Settings
 from mutualab.app import create_app
 from mutualab.composition import build_runtime
-from resources.repository import CatalogueRepository
-from resources.service import CatalogueService
 from tests.support.apps import leased_app
 from tests.support.booking import MutableClock
 
@@ -23,24 +20,28 @@ async def test_the_runtime_wires_billing_into_booking(
     clock = MutableClock()
     runtime = build_runtime(settings, database, clock)
     assert runtime.gateway is None  # no Stripe key: no card payments
-    assert runtime.listeners and runtime.listeners == runtime.billing.listeners
-    assert runtime.billing.snapshots is runtime.snapshots
+    assert runtime.listeners and runtime.booking.listeners == runtime.listeners
+    # Billing books through the runtime's booking services, whose changes it hears.
+    assert runtime.billing.booking is runtime.booking
+    assert runtime.booking.snapshots is runtime.snapshots
     assert (runtime.database, runtime.clock, runtime.billing.clock) == (database, clock, clock)
     async with database.reader() as session:
-        bookings = runtime.billing.bookings(session)
-        assert bookings.listeners == runtime.listeners
-        assert bookings.snapshots is runtime.snapshots
+        parts = runtime.booking.parts(session)
+        assert parts.changes.listeners == runtime.listeners
+        assert parts.copies.cache is runtime.snapshots
+        assert runtime.billing.services(session).bookings.changes.listeners == runtime.listeners
+        assert runtime.billing.series(session).series.changes.listeners == runtime.listeners
     await runtime.close()
     # A database handed to the root belongs to its caller: closing the runtime keeps it open.
     async with database.engine.connect() as connection:
         assert (await connection.execute(text("SELECT 1"))).scalar() == 1
 
 
-async def test_a_booking_service_needs_its_listeners(database: Database) -> None:
-    async with database.reader() as session:
-        catalogue = CatalogueService(CatalogueRepository(session))
-        with pytest.raises(TypeError):
-            BookingService(BookingRepository(session), catalogue, MutableClock())  # type: ignore[call-arg]
+def test_the_booking_services_need_their_listeners() -> None:
+    with pytest.raises(TypeError):
+        BookingServices(MutableClock(), None)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="listeners"):
+        BookingServices(MutableClock(), None, listeners=())
 
 
 async def test_the_app_reads_its_runtime_off_its_state(
@@ -49,7 +50,7 @@ async def test_the_app_reads_its_runtime_off_its_state(
     runtime = build_runtime(settings, database)
     app = create_app(runtime=runtime)
     assert app.state.runtime is runtime
-    assert app.state.booking_listeners is runtime.listeners
+    assert app.state.booking is runtime.booking
     assert app.state.catalogue_snapshots is runtime.snapshots
     assert (app.state.database, app.state.billing) == (database, runtime.billing)
 

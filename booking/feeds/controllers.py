@@ -13,10 +13,9 @@ from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.controllers import booking_services
 from booking.feeds.repository import FeedRepository
 from booking.feeds.service import FeedCreated, FeedService, Rendered
-from booking.repository import BookingRepository
-from booking.service import BookingService
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BEARER, BOOKING, ORGANISATION, PUBLIC, SELF
@@ -34,9 +33,7 @@ def provide_feeds(
 ) -> FeedService:
     """The feed service bound to this request's transaction."""
     catalogue = CatalogueService(CatalogueRepository(db_session))
-    bookings = BookingService(
-        BookingRepository(db_session), catalogue, clock, listeners=state.booking_listeners
-    )
+    bookings = booking_services(state).bookings(db_session)
     return FeedService(FeedRepository(db_session), bookings, catalogue, state.settings, clock)
 
 

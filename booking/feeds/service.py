@@ -17,7 +17,7 @@ from booking.feeds.models import CalendarFeed
 from booking.feeds.repository import FeedRepository
 from booking.models import BookingStatus
 from booking.schemas import BookingRead
-from booking.service import BookingService
+from booking.service import Bookings
 from kernel.auth.actor import Actor
 from kernel.auth.tokens import digest, new_token
 from kernel.clock import Clock
@@ -70,7 +70,7 @@ class FeedService:
     def __init__(
         self,
         repository: FeedRepository,
-        bookings: BookingService,
+        bookings: Bookings,
         catalogue: CatalogueService,
         settings: Settings,
         clock: Clock,

@@ -1,46 +1,129 @@
-"""Booking business rules: availability reads, bookings, approvals, series and policies.
+"""The booking services, each with one job, and what builds them on a session.
 
-Check order for every booking: the request's shape, then existence and visibility of the
-place and resources, then rules (training, opening hours, notice, quota), then availability.
-Availability is decided per unit: the units of the requested resources are locked in id order
-(``FOR UPDATE``, bounded by ``lock_timeout``), expired holds on them are
-released, free units are picked lowest position first and inserted. The exclusion constraint of
-``booking_allocation`` is the backstop: a violation becomes a 409 ``slot_unavailable``, never a
-500.
+- :class:`~booking.service.bookings.Bookings`: reads and lists of bookings; create, cancel,
+  reschedule, approve, refuse; confirm and release holds.
+- :class:`~booking.service.availability.Availability`: a resource's or a place's slots, and the
+  search for free resources.
+- :class:`~booking.service.agenda.PlaceAgenda`: a place's agenda and booking policies, for its
+  managers.
+- :class:`~booking.service.series.Series`: create, preview, read and cancel series.
 
-The service is one class assembled from parts, a module each: ``base`` (who, what, rules,
-allocation), ``bookings`` (reads and changes), ``slots`` (availability and search), ``agenda``
-(manager views and policies) and ``recurring`` (series); ``kernel`` holds what they share.
+None inherits from another: each is handed the collaborators it needs, built once per session
+by :meth:`BookingServices.parts`: the repository, the catalogue, the catalogue copies
+(:mod:`booking.copies`), admission (:mod:`booking.admission`: who books, on which catalogue,
+under which rules), the state changes (:mod:`booking.changes`: the only way a status changes,
+and the only caller of the listeners), the allocator (:mod:`booking.allocation`: the one write
+path of units) and the reader (:mod:`booking.reads`). The composition root
+(``mutualab.composition``) builds one :class:`BookingServices` with the worker's clock,
+catalogue copies and the listeners, which are required.
 """
 
 from __future__ import annotations
 
-from booking.service.agenda import AgendaPart
-from booking.service.kernel import (
-    MAX_AGENDA_DAYS,
-    MAX_AVAILABILITY_DAYS,
-    MAX_SEARCH_RESOURCES,
-    Booker,
-    Context,
-    NewBooking,
-    SlotPlan,
-    new_reference,
-)
-from booking.service.recurring import SeriesPart
-from booking.service.slots import SlotsPart
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from booking.admission import Admission
+from booking.allocation import Allocator
+from booking.changes import StateChanges
+from booking.copies import CatalogueCopies
+from booking.events import BookingListener
+from booking.reads import BookingReader
+from booking.repository import BookingRepository
+from booking.service.agenda import PlaceAgenda
+from booking.service.availability import Availability
+from booking.service.bookings import Bookings
+from booking.service.series import Series
+from booking.snapshots import SnapshotCache
+from kernel.clock import Clock
+from resources.repository import CatalogueRepository
+from resources.service import CatalogueService
 
 __all__ = [
-    "MAX_AGENDA_DAYS",
-    "MAX_AVAILABILITY_DAYS",
-    "MAX_SEARCH_RESOURCES",
-    "Booker",
-    "BookingService",
-    "Context",
-    "NewBooking",
-    "SlotPlan",
-    "new_reference",
+    "Availability",
+    "BookingParts",
+    "BookingServices",
+    "Bookings",
+    "PlaceAgenda",
+    "Series",
 ]
 
 
-class BookingService(SeriesPart, AgendaPart, SlotsPart):
-    """What users, organisations and managers may do with bookings."""
+@dataclass(frozen=True, slots=True)
+class BookingParts:
+    """The collaborators of the booking services on one session."""
+
+    repository: BookingRepository
+    catalogue: CatalogueService
+    copies: CatalogueCopies
+    admission: Admission
+    changes: StateChanges
+    allocator: Allocator
+    reader: BookingReader
+
+
+class BookingServices:
+    """Builds the booking services on a session (a request's transaction, a command's)."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        snapshots: SnapshotCache | None,
+        *,
+        listeners: Sequence[BookingListener],
+    ) -> None:
+        if not listeners:
+            raise ValueError("The booking services need their listeners (none given).")
+        self.clock = clock
+        # The worker's catalogue copies (see booking.snapshots); None reads them every time.
+        self.snapshots = snapshots
+        # Who hears of every status change, in its transaction (see booking.events).
+        self.listeners = tuple(listeners)
+
+    def parts(self, session: AsyncSession) -> BookingParts:
+        """The collaborators on ``session``."""
+        repository = BookingRepository(session)
+        catalogue = CatalogueService(CatalogueRepository(session))
+        copies = CatalogueCopies(catalogue, repository, self.snapshots)
+        changes = StateChanges(repository, listeners=self.listeners)
+        return BookingParts(
+            repository=repository,
+            catalogue=catalogue,
+            copies=copies,
+            admission=Admission(repository, catalogue, copies),
+            changes=changes,
+            allocator=Allocator(repository, catalogue, changes),
+            reader=BookingReader(repository, catalogue, self.clock),
+        )
+
+    def bookings(self, session: AsyncSession) -> Bookings:
+        """Single bookings on ``session``."""
+        p = self.parts(session)
+        return Bookings(
+            p.repository, p.copies, p.admission, p.allocator, p.changes, p.reader, self.clock
+        )
+
+    def availability(self, session: AsyncSession) -> Availability:
+        """Slots and search on ``session``."""
+        p = self.parts(session)
+        return Availability(p.repository, p.catalogue, p.copies, p.admission, self.clock)
+
+    def agenda(self, session: AsyncSession) -> PlaceAgenda:
+        """A place's agenda and policies on ``session``."""
+        p = self.parts(session)
+        return PlaceAgenda(p.repository, p.catalogue, p.reader, self.clock)
+
+    def series(self, session: AsyncSession) -> Series:
+        """Series on ``session``."""
+        p = self.parts(session)
+        return Series(
+            p.repository,
+            p.catalogue,
+            p.admission,
+            p.allocator,
+            p.changes,
+            p.reader,
+            self.clock,
+        )

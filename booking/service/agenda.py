@@ -10,6 +10,8 @@ from booking.models import (
     BookingPolicy,
     BookingStatus,
 )
+from booking.reads import BookingReader
+from booking.repository import BookingRepository
 from booking.rules import (
     day_window,
 )
@@ -22,22 +24,34 @@ from booking.schemas import (
     PoliciesUpdate,
     PolicyRead,
 )
-from booking.service.bookings import BookingsPart
-from booking.service.kernel import (
-    MAX_AGENDA_DAYS,
-)
+from booking.state import current_status
 from kernel.auth.actor import Actor
+from kernel.clock import Clock
 from kernel.errors import (
     ForbiddenError,
     InvalidInputError,
 )
 from resources.models import Place
+from resources.service import CatalogueService
+
+MAX_AGENDA_DAYS = 62
 
 
-class AgendaPart(BookingsPart):
+class PlaceAgenda:
     """A place's agenda and booking policies, for its managers."""
 
-    # manager views ------------------------------------------------------------------------
+    def __init__(
+        self,
+        repository: BookingRepository,
+        catalogue: CatalogueService,
+        reader: BookingReader,
+        clock: Clock,
+    ) -> None:
+        self.repo = repository
+        self.catalogue = catalogue
+        self.reader = reader
+        self.clock = clock
+
     async def _managed_place(self, actor: Actor, place_id: int) -> Place:
         place = await self.catalogue.require_place(place_id)
         if not actor.manages(place_id):
@@ -72,9 +86,9 @@ class AgendaPart(BookingsPart):
             place_id=place_id, start=window.start, end=window.end, statuses=statuses, limit=5000
         )
         rows = [
-            r for r in rows if include_cancelled or self.status_of(r, now) != BookingStatus.EXPIRED
+            r for r in rows if include_cancelled or current_status(r, now) != BookingStatus.EXPIRED
         ]
-        reads = await self.reads(rows)
+        reads = await self.reader.reads(rows)
         users = await self.repo.users([r.booker_user_id for r in rows])
         organisations = await self.repo.organisations(
             [r.organisation_id for r in rows if r.organisation_id is not None]

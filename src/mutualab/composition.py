@@ -1,7 +1,9 @@
 """The composition root: the one place that builds what a running Mutualab is made of.
 
 A :class:`Runtime` holds the database, the clock, the card gateway (Stripe when configured),
-the catalogue snapshot cache (with its availability memo), billing and the booking listeners.
+the catalogue snapshot cache (with its availability memo), the booking listeners, the booking
+services (:class:`booking.service.BookingServices`: bookings, availability, agenda, series, each
+built on a session) and billing.
 The app (``mutualab.app.create_app``), the CLI's maintenance commands, the benches and the tests
 all build it with :func:`build_runtime`; the app installs it on ``app.state``
 (:meth:`Runtime.install`), where the handlers and dependencies read what they need.
@@ -15,8 +17,9 @@ from litestar.datastructures import State
 
 from billing.payments import BillingConfig
 from billing.providers.base import CardGateway
-from billing.runtime import Billing
+from billing.runtime import Billing, BillingListener
 from booking.events import BookingListener
+from booking.service import BookingServices
 from booking.snapshots import SnapshotCache
 from kernel.clock import Clock, system_clock
 from kernel.db import Database
@@ -32,9 +35,11 @@ class Runtime:
     clock: Clock
     gateway: CardGateway | None
     snapshots: SnapshotCache
-    billing: Billing
-    # Who hears about booking changes (billing); required by every BookingService.
+    # Who hears about booking changes (billing), in the transaction of each change.
     listeners: tuple[BookingListener, ...]
+    # The booking services (bookings, availability, agenda, series) on a session.
+    booking: BookingServices
+    billing: Billing
     # Whether closing the runtime disposes of the database (it built it).
     owns_database: bool
 
@@ -44,8 +49,8 @@ class Runtime:
         state.settings = self.settings
         state.database = self.database
         state.clock = self.clock
+        state.booking = self.booking
         state.billing = self.billing
-        state.booking_listeners = self.listeners
         state.catalogue_snapshots = self.snapshots
 
     async def close(self) -> None:
@@ -87,14 +92,21 @@ def build_runtime(
     config = BillingConfig(
         card_available=gateway is not None, publishable_key=settings.stripe_publishable_key
     )
-    billing = Billing(db, clock, gateway, config, snapshots=snapshots)
+    # Billing hears every booking change and books through the same services: its listener
+    # exists first, and is attached to billing once billing exists.
+    billing_listener = BillingListener()
+    listeners: tuple[BookingListener, ...] = (billing_listener,)
+    booking = BookingServices(clock, snapshots, listeners=listeners)
+    billing = Billing(db, clock, gateway, config, booking)
+    billing_listener.attach(billing)
     return Runtime(
         settings=settings,
         database=db,
         clock=clock,
         gateway=gateway,
         snapshots=snapshots,
+        listeners=listeners,
+        booking=booking,
         billing=billing,
-        listeners=billing.listeners,
         owns_database=database is None,
     )

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import func, select, text
 
+from booking.allocation import REFERENCE_ALPHABET, new_reference
 from booking.models import Booking, BookingAllocation
 from booking.repository import BookingRepository, BookOutcome
-from booking.service.kernel import _REFERENCE_ALPHABET, new_reference
 from kernel.db import Database
 from tests.support.accounts import Person, make_user
 from tests.support.booking import Fablab, book, paris
@@ -242,4 +242,4 @@ def test_references_are_short_unambiguous_and_use_every_letter() -> None:
     drawn = [new_reference() for _ in range(2000)]
     assert all(re.fullmatch(r"MLB-[2-9A-HJ-NP-Z]{6}", reference) for reference in drawn)
     # 12,000 letters from 32: each is missing with a chance of about 1e-164.
-    assert {letter for reference in drawn for letter in reference[4:]} == set(_REFERENCE_ALPHABET)
+    assert {letter for reference in drawn for letter in reference[4:]} == set(REFERENCE_ALPHABET)

@@ -8,13 +8,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from booking.repository import BookingRepository
-from booking.service import Booker, BookingService
+from booking.admission import Booker
 from kernel.auth.actor import Actor
 from kernel.db import Database
-from resources.repository import CatalogueRepository
-from resources.service import CatalogueService
 from tests.support.accounts import Person, make_organisation, make_user
+from tests.support.apps import runtime_on
 from tests.support.booking import (
     FIXED_NOW,
     Fablab,
@@ -408,24 +406,21 @@ async def test_confirming_a_hold_and_sweeping_expired_ones(
     paid = (await book(api, alice, lab.printer, TUESDAY_2PM, TUESDAY_3PM, hold_minutes=10)).json()
     unpaid = (await book(api, alice, lab.room, TUESDAY_2PM, TUESDAY_3PM, hold_minutes=10)).json()
 
-    async with database.writer() as session, session.begin():
-        service = BookingService(
-            BookingRepository(session),
-            CatalogueService(CatalogueRepository(session)),
-            clock,
-            listeners=(),
-        )
-        confirmed = await service.confirm_hold(paid["id"])
+    async with (
+        runtime_on(database, clock) as runtime,
+        database.writer() as session,
+        session.begin(),
+    ):
+        confirmed = await runtime.booking.bookings(session).confirm_hold(paid["id"])
         assert confirmed.status == "confirmed"
         assert confirmed.hold_expires_at is None
     clock.advance(minutes=11)
-    async with database.writer() as session, session.begin():
-        service = BookingService(
-            BookingRepository(session),
-            CatalogueService(CatalogueRepository(session)),
-            clock,
-            listeners=(),
-        )
+    async with (
+        runtime_on(database, clock) as runtime,
+        database.writer() as session,
+        session.begin(),
+    ):
+        service = runtime.booking.bookings(session)
         assert await service.release_expired_holds() == 1
         assert await service.release_expired_holds() == 0
     room = (await api.get(f"/api/bookings/{unpaid['id']}", headers=alice.headers)).json()
@@ -523,14 +518,15 @@ async def test_a_unit_added_after_the_catalogue_was_read_is_locked_and_used(
     taken = await book(api, alice, lab.printer, TUESDAY_2PM, TUESDAY_3PM)
     assert taken.status_code == 201, taken.text  # the printer's only unit is busy then
     actor = Actor(user_id=alice.user_id, via="api_token")
-    async with database.writer() as session, session.begin():
-        service = BookingService(
-            BookingRepository(session),
-            CatalogueService(CatalogueRepository(session)),
-            clock,
-            listeners=(),
+    async with (
+        runtime_on(database, clock) as runtime,
+        database.writer() as session,
+        session.begin(),
+    ):
+        parts = runtime.booking.parts(session)
+        ctx = await parts.admission.context(
+            actor, [lab.printer], "citizen", TUESDAY_2PM, TUESDAY_3PM
         )
-        ctx = await service._context(actor, [lab.printer], "citizen", TUESDAY_2PM, TUESDAY_3PM)
         async with database.engine.begin() as other:
             await other.execute(
                 text(
@@ -540,10 +536,10 @@ async def test_a_unit_added_after_the_catalogue_was_read_is_locked_and_used(
                 {"resource": lab.printer},
             )
         booker = Booker(alice.user_id, None, "citizen")
-        new = await service._book(
-            ctx, booker, [(lab.printer, 1)], TUESDAY_2PM, TUESDAY_3PM, clock()
-        )
-        read = service._new_read(ctx, new)
+        items = [(lab.printer, 1)]
+        draft = await parts.admission.admit(ctx, booker, items, TUESDAY_2PM, TUESDAY_3PM, clock())
+        new = await parts.allocator.book(ctx, draft, items, clock())
+        read = parts.reader.new_read(ctx, new)
     assert [item.units for item in read.items] == [["n°2"]]
     again = await book(api, alice, lab.printer, TUESDAY_2PM, TUESDAY_3PM)
     assert again.status_code == 409  # both units are taken now

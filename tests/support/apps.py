@@ -22,7 +22,7 @@ from kernel.clock import Clock, system_clock
 from kernel.db import Database
 from kernel.settings import Settings
 from mutualab.app import create_app
-from mutualab.composition import build_runtime
+from mutualab.composition import Runtime, build_runtime
 
 _free: dict[str, list[Litestar]] = {}
 
@@ -62,8 +62,23 @@ def _retire(app: Litestar) -> None:
         "runtime",
         "database",
         "clock",
+        "booking",
         "billing",
-        "booking_listeners",
         "catalogue_snapshots",
     ):
         app.state.pop(name, None)
+
+
+@asynccontextmanager
+async def runtime_on(database: Database, clock: Clock = system_clock) -> AsyncIterator[Runtime]:
+    """The composition root's runtime on a test's database and clock, for work done without
+    the app (seeding bookings, calling a service directly); no card gateway."""
+    runtime = build_runtime(
+        Settings(_env_file=None, stripe_secret_key=None),  # type: ignore[call-arg]
+        database,
+        clock,
+    )
+    try:
+        yield runtime
+    finally:
+        await runtime.close()

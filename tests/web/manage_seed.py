@@ -11,13 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from billing.payments import BillingConfig
-from billing.runtime import Billing
 from billing.schemas import BillingSettingsWrite, CheckoutRequest, PriceListWrite
 from booking.schemas import BookingCreate, ItemRequest
 from kernel.auth.actor import Actor
 from kernel.db import Database
 from resources.schemas import ResourceUpdate
+from tests.support.apps import runtime_on
 from tests.web.seed import ADMIN, PARIS, Town
 
 
@@ -35,11 +34,14 @@ async def seed_back_office(
     database: Database, town: Town, now: datetime, day: date | None = None
 ) -> BackOffice:
     """Requests awaiting approval and a booking to pay on site (on the town's booking day)."""
-    billing = Billing(database, lambda: now, None, BillingConfig(card_available=False))
     citizen = Actor(user_id=town.citizen_id, via="session")
     day = day or town.booking_day
-    async with database.writer() as session, session.begin():
-        services = billing.services(session)
+    async with (
+        runtime_on(database, lambda: now) as runtime,
+        database.writer() as session,
+        session.begin(),
+    ):
+        services = runtime.billing.services(session)
         await services.prices.catalogue.update_resource(
             ADMIN, town.printer_id, ResourceUpdate(requires_approval=True)
         )

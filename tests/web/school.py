@@ -18,9 +18,7 @@ from accounts.models import Membership, Organisation
 from billing.prices import PriceService
 from billing.repository import BillingRepository
 from billing.schemas import BillingSettingsWrite, PriceListWrite, RateWrite, VatWrite
-from booking.repository import BookingRepository
 from booking.schemas import BookingCreate, ItemRequest
-from booking.service import BookingService
 from kernel.auth.actor import Actor
 from kernel.db import Database
 from resources.hours import french_public_holidays
@@ -34,6 +32,7 @@ from resources.schemas import (
 )
 from resources.service import CatalogueService
 from tests.support.accounts import make_user, stored_hash
+from tests.support.apps import runtime_on
 from tests.web.seed import ADMIN, PARIS, PASSWORD
 
 SCHOOL_NAME = "Collège Tristan Corbière"
@@ -174,16 +173,15 @@ async def seed_school(
     teacher_email = f"prof@{slug}.example"
     teacher = await make_user(database, teacher_email, password_hash=password_hash)
     club = await make_user(database, f"club@{slug}.example")
-    async with database.writer() as session, session.begin():
+    async with (
+        runtime_on(database, lambda: now) as runtime,
+        database.writer() as session,
+        session.begin(),
+    ):
         session.add(
             Membership(organisation_id=organisation_id, user_id=teacher.user_id, role="booker")
         )
-        bookings = BookingService(
-            BookingRepository(session),
-            CatalogueService(CatalogueRepository(session)),
-            lambda: now,
-            listeners=(),
-        )
+        bookings = runtime.booking.bookings(session)
         club_actor = Actor(user_id=club.user_id, via="session")
         for day, items in (
             (tuesdays[2], [ItemRequest(resource_id=room.id)]),

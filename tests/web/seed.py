@@ -14,9 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 
 from accounts.models import Certification, Training
-from booking.repository import BookingRepository
 from booking.schemas import BookingCreate, ItemRequest
-from booking.service import BookingService
 from kernel.auth.actor import Actor
 from kernel.db import Database
 from resources.hours import french_public_holidays
@@ -31,6 +29,7 @@ from resources.schemas import (
 )
 from resources.service import CatalogueService
 from tests.support.accounts import make_user, stored_hash
+from tests.support.apps import runtime_on
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "lantern-orchard-bicycle-73"
@@ -159,18 +158,17 @@ async def seed_town(database: Database, now: datetime) -> Town:
     )
     await make_user(database, "other@example.fr", manages=(other.id,), password_hash=password_hash)
     booking_day = _booking_day(today)
-    async with database.writer() as session, session.begin():
+    async with (
+        runtime_on(database, lambda: now) as runtime,
+        database.writer() as session,
+        session.begin(),
+    ):
         session.add(
             Certification(
                 user_id=citizen.user_id, training_id=training.id, granted_on=today - timedelta(30)
             )
         )
-        bookings = BookingService(
-            BookingRepository(session),
-            CatalogueService(CatalogueRepository(session)),
-            lambda: now,
-            listeners=(),
-        )
+        bookings = runtime.booking.bookings(session)
         booking = await bookings.create(
             Actor(user_id=citizen.user_id, via="session"),
             BookingCreate(

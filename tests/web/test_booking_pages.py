@@ -6,13 +6,10 @@ from datetime import datetime, time
 
 import httpx
 
-from booking.repository import BookingRepository
 from booking.schemas import BookingCreate, ItemRequest
-from booking.service import BookingService
 from kernel.auth.actor import Actor
 from kernel.db import Database
-from resources.repository import CatalogueRepository
-from resources.service import CatalogueService
+from tests.support.apps import runtime_on
 from tests.web.conftest import FIXED_NOW
 from tests.web.helpers import by_id, csrf, log_in, submit, text
 from tests.web.seed import PARIS, Town
@@ -20,13 +17,12 @@ from tests.web.seed import PARIS, Town
 
 async def _book_this_afternoon(database: Database, town: Town) -> tuple[int, str]:
     """A booking five hours ahead: too late for its booker to cancel (24-hour deadline)."""
-    async with database.writer() as session, session.begin():
-        bookings = BookingService(
-            BookingRepository(session),
-            CatalogueService(CatalogueRepository(session)),
-            lambda: FIXED_NOW,
-            listeners=(),
-        )
+    async with (
+        runtime_on(database, lambda: FIXED_NOW) as runtime,
+        database.writer() as session,
+        session.begin(),
+    ):
+        bookings = runtime.booking.bookings(session)
         today = FIXED_NOW.astimezone(PARIS).date()
         booking = await bookings.create(
             Actor(user_id=town.citizen_id, via="session"),

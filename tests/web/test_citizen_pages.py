@@ -22,16 +22,14 @@ from sqlalchemy import text as text_sql
 from billing.prices import PriceService
 from billing.repository import BillingRepository
 from billing.schemas import BillingSettingsWrite, PriceListWrite
-from booking.repository import BookingRepository
 from booking.schemas import BookingCreate, ItemRequest
-from booking.service import BookingService
 from kernel.auth.actor import Actor
 from kernel.db import Database
 from kernel.settings import Settings
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 from tests.support.accounts import make_user
-from tests.support.apps import leased_app
+from tests.support.apps import leased_app, runtime_on
 from tests.support.stripe import SECRET_KEY, WEBHOOK_SECRET, LocalStripe, local_stripe
 from tests.web.conftest import FIXED_NOW
 from tests.web.helpers import by_id, csrf, elements, log_in, unlabelled_controls
@@ -287,13 +285,12 @@ async def test_a_taken_time_is_refused_with_a_clear_message(
     await log_in(web, town.citizen_email)
     review = await _review(web, town)
     other = await make_user(database, "dominique@example.fr")
-    async with database.writer() as session, session.begin():
-        bookings = BookingService(
-            BookingRepository(session),
-            CatalogueService(CatalogueRepository(session)),
-            lambda: FIXED_NOW,
-            listeners=(),
-        )
+    async with (
+        runtime_on(database, lambda: FIXED_NOW) as runtime,
+        database.writer() as session,
+        session.begin(),
+    ):
+        bookings = runtime.booking.bookings(session)
         day = datetime.fromisoformat(THURSDAY).date()
         await bookings.create(
             Actor(user_id=other.user_id, via="session"),

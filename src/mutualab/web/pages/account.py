@@ -1,6 +1,6 @@
 """Account pages: sign up, log in and out, my account, my bookings (with cancel).
 
-Every rule lives in the services (:class:`AccountService`, :class:`BookingService`); these
+Every rule lives in the services (:class:`AccountService`, :class:`Bookings`); these
 handlers turn forms into their request models and their refusals into messages by the fields.
 """
 
@@ -28,7 +28,7 @@ from billing.payments import PaymentService
 from booking.controllers import BOOKINGS
 from booking.models import BookingStatus
 from booking.schemas import BookingRead
-from booking.service import BookingService
+from booking.service import Bookings
 from kernel.auth.actor import Actor, actor_of
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BOOKING, PUBLIC, SELF
@@ -310,7 +310,7 @@ class AccountPages(Controller):
         self,
         request: AnyRequest,
         actor: NamedDependency[Actor],
-        bookings: NamedDependency[BookingService],
+        bookings: NamedDependency[Bookings],
         catalogue: NamedDependency[CatalogueService],
         payments: NamedDependency[PaymentService],
         clock: NamedDependency[Clock],
@@ -363,7 +363,7 @@ class AccountPages(Controller):
         self,
         request: AnyRequest,
         actor: NamedDependency[Actor],
-        bookings: NamedDependency[BookingService],
+        bookings: NamedDependency[Bookings],
         catalogue: NamedDependency[CatalogueService],
         payments: NamedDependency[PaymentService],
         clock: NamedDependency[Clock],
@@ -378,7 +378,7 @@ class AccountPages(Controller):
         self,
         request: AnyRequest,
         actor: NamedDependency[Actor],
-        bookings: NamedDependency[BookingService],
+        bookings: NamedDependency[Bookings],
         catalogue: NamedDependency[CatalogueService],
         payments: NamedDependency[PaymentService],
         db_session: NamedDependency[AsyncSession],

@@ -1,7 +1,7 @@
 """The citizen's booking pages: choose a time, review the quote, pay, see the booking.
 
 Prices, rules and payments are the services' (:class:`PriceService`, :class:`PaymentService`,
-:class:`BookingService`, :class:`FeedService`); these handlers turn the forms into their requests
+:class:`Bookings`, :class:`FeedService`); these handlers turn the forms into their requests
 and their refusals into messages next to the fields.
 """
 
@@ -31,7 +31,7 @@ from booking.feeds.controllers import FEEDS
 from booking.feeds.service import FeedService
 from booking.models import BookingStatus
 from booking.schemas import BookingRead, ItemRequest
-from booking.service import BookingService
+from booking.service import Bookings
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BOOKING, SELF, USER
@@ -292,7 +292,7 @@ class BookingPages(Controller):
         request: AnyRequest,
         state: State,
         actor: NamedDependency[Actor],
-        bookings: NamedDependency[BookingService],
+        bookings: NamedDependency[Bookings],
         booking_id: FromPath[int],
         payment_intent: Text = "",
     ) -> Response[Any]:

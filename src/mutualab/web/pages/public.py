@@ -20,9 +20,9 @@ from accounts.staff_controllers import STAFF
 from billing.controllers import PRICES
 from billing.prices import PriceService
 from billing.schemas import QuoteRead
-from booking.controllers import BOOKINGS
+from booking.controllers import AVAILABILITY
 from booking.schemas import ItemRequest
-from booking.service import BookingService
+from booking.service import Availability
 from kernel.auth.actor import Actor
 from kernel.auth.rules import PUBLIC
 from kernel.clock import Clock
@@ -86,7 +86,7 @@ class PublicPages(Controller):
     """Pages anyone may read."""
 
     path = "/"
-    dependencies = {**CATALOGUE, **BOOKINGS, **STAFF, **PRICES}
+    dependencies = {**CATALOGUE, **AVAILABILITY, **STAFF, **PRICES}
     opt = PUBLIC
 
     @get("/", name="home", opt=PUBLIC)
@@ -164,7 +164,7 @@ class PublicPages(Controller):
         self,
         request: Request[Any, Any, Any],
         catalogue: NamedDependency[CatalogueService],
-        bookings: NamedDependency[BookingService],
+        availability: NamedDependency[Availability],
         staff: NamedDependency[StaffService],
         db_session: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
@@ -182,9 +182,7 @@ class PublicPages(Controller):
         today = clock().astimezone(tz).date()
         first = min(max(first_day or today, today), today + timedelta(weeks=MAX_WEEKS_AHEAD))
         last = first + timedelta(days=WEEK_DAYS)
-        availability = await bookings.resource_availability(
-            actor, resource_id, first, last, None, 1
-        )
+        free = await availability.resource_availability(actor, resource_id, first, last, None, 1)
         # Days without any opening are "closed", not "fully booked".
         open_days = {
             moment.date()
@@ -220,8 +218,8 @@ class PublicPages(Controller):
             training=training,
             certified=certified,
             requires_approval=row.requires_approval,
-            week=week_grid(first, WEEK_DAYS, availability.slots, open_days),
-            slot_length=availability.duration_minutes,
+            week=week_grid(first, WEEK_DAYS, free.slots, open_days),
+            slot_length=free.duration_minutes,
             zone=i18n_of(request).zone_name(place.timezone),
             previous_week=max(previous, today) if first > today else None,
             next_week=last,

@@ -23,9 +23,7 @@ from accounts.service import AccountService
 from billing.schemas import SeriesCheckoutRequest, SeriesQuoteRead, SeriesQuoteRequest
 from billing.series import SeriesBillingService
 from billing.series_controllers import SERIES_BILLING
-from booking.controllers import BOOKINGS
 from booking.series import WEEKDAYS
-from booking.service import BookingService
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BOOKING, USER
@@ -220,7 +218,7 @@ class SeriesPages(Controller):
     """Book a resource every week (classes, clubs) and follow the series' invoices."""
 
     path = "/"
-    dependencies = {**ACCOUNTS, **BOOKINGS, **CATALOGUE, **SERIES_BILLING}
+    dependencies = {**ACCOUNTS, **CATALOGUE, **SERIES_BILLING}
     guards = [require_user]
 
     async def _form_page(
@@ -346,13 +344,12 @@ class SeriesPages(Controller):
         self,
         request: AnyRequest,
         actor: NamedDependency[Actor],
-        bookings: NamedDependency[BookingService],
         catalogue: NamedDependency[CatalogueService],
         series_billing: NamedDependency[SeriesBillingService],
         series_id: FromPath[int],
     ) -> Template:
         """A series: its booked dates, the skipped ones, its invoices and purchase order."""
-        series = await bookings.get_series(actor, series_id)
+        series = await series_billing.series.get(actor, series_id)
         billing = await series_billing.billing(actor, series_id)
         place = await catalogue.require_place(series.place_id)
         first = series.bookings[0] if series.bookings else None

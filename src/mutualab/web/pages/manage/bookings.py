@@ -21,10 +21,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from billing.controllers import PAYMENTS
 from billing.payments import PaymentService
 from billing.schemas import RecordPayment
-from booking.controllers import BOOKINGS
+from booking.controllers import AGENDA, BOOKINGS
 from booking.models import BookingStatus
 from booking.schemas import AgendaEntry, BookingRead
-from booking.service import BookingService
+from booking.service import Bookings, PlaceAgenda
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
@@ -91,7 +91,7 @@ class BookingPages(Controller):
     """The agenda and bookings of the places I manage."""
 
     path = "/manage"
-    dependencies = {**CATALOGUE, **BOOKINGS, **PAYMENTS}
+    dependencies = {**CATALOGUE, **BOOKINGS, **AGENDA, **PAYMENTS}
     guards = [require_manager]
 
     @get("/places/{place_id:int}/agenda", opt=PLACE_MANAGER)
@@ -100,7 +100,7 @@ class BookingPages(Controller):
         request: AnyRequest,
         actor: NamedDependency[Actor],
         catalogue: NamedDependency[CatalogueService],
-        bookings: NamedDependency[BookingService],
+        agenda: NamedDependency[PlaceAgenda],
         clock: NamedDependency[Clock],
         place_id: FromPath[int],
         from_: FromDay = None,
@@ -113,18 +113,16 @@ class BookingPages(Controller):
         day = from_ or today
         span = 1 if view == "day" else 7
         first = day if span == 1 else week_start(day)
-        agenda = await bookings.agenda(actor, place_id, first, first + timedelta(days=span))
+        days = await agenda.agenda(actor, place_id, first, first + timedelta(days=span))
         pending = sum(
-            e.booking.status == BookingStatus.PENDING_APPROVAL
-            for d in agenda.days
-            for e in d.entries
+            e.booking.status == BookingStatus.PENDING_APPROVAL for d in days.days for e in d.entries
         )
         return place_page(
             request,
             "manage/agenda.html",
             place,
             "/agenda",
-            agenda=agenda,
+            agenda=days,
             view="day" if span == 1 else "week",
             first=first,
             previous=first - timedelta(days=span),
@@ -138,7 +136,7 @@ class BookingPages(Controller):
         request: AnyRequest,
         actor: Actor,
         catalogue: CatalogueService,
-        bookings: BookingService,
+        agenda: PlaceAgenda,
         payments: PaymentService,
         booking: BookingRead,
         *,
@@ -149,11 +147,11 @@ class BookingPages(Controller):
     ) -> Template:
         place = await catalogue.place_detail(booking.place_id, include_inactive=True)
         day = booking.local_starts_at.date()
-        agenda = await bookings.agenda(
+        found = await agenda.agenda(
             actor, booking.place_id, day, day + timedelta(days=1), include_cancelled=True
         )
         entry: AgendaEntry | None = next(
-            (e for d in agenda.days for e in d.entries if e.booking.id == booking.id), None
+            (e for d in found.days for e in d.entries if e.booking.id == booking.id), None
         )
         billing = await payments.booking_billing(actor, booking.id)
         return place_page(
@@ -173,7 +171,7 @@ class BookingPages(Controller):
         )
 
     async def _managed_booking(
-        self, actor: Actor, catalogue: CatalogueService, bookings: BookingService, booking_id: int
+        self, actor: Actor, catalogue: CatalogueService, bookings: Bookings, booking_id: int
     ) -> BookingRead:
         # Its booker may see it too, but only the place's managers reach its back office page.
         booking = await bookings.get(actor, booking_id)
@@ -186,20 +184,22 @@ class BookingPages(Controller):
         request: AnyRequest,
         actor: NamedDependency[Actor],
         catalogue: NamedDependency[CatalogueService],
-        bookings: NamedDependency[BookingService],
+        bookings: NamedDependency[Bookings],
+        agenda: NamedDependency[PlaceAgenda],
         payments: NamedDependency[PaymentService],
         booking_id: FromPath[int],
     ) -> Template:
         """One booking of a place I manage: who, what, when, its payment and invoices."""
         booking = await self._managed_booking(actor, catalogue, bookings, booking_id)
-        return await self._booking_page(request, actor, catalogue, bookings, payments, booking)
+        return await self._booking_page(request, actor, catalogue, agenda, payments, booking)
 
     async def _decide(
         self,
         request: AnyRequest,
         actor: Actor,
         catalogue: CatalogueService,
-        bookings: BookingService,
+        bookings: Bookings,
+        agenda: PlaceAgenda,
         payments: PaymentService,
         db_session: AsyncSession,
         booking_id: int,
@@ -229,7 +229,7 @@ class BookingPages(Controller):
             request,
             actor,
             catalogue,
-            bookings,
+            agenda,
             payments,
             booking,
             reason=data.reason,
@@ -243,7 +243,8 @@ class BookingPages(Controller):
         request: AnyRequest,
         actor: NamedDependency[Actor],
         catalogue: NamedDependency[CatalogueService],
-        bookings: NamedDependency[BookingService],
+        bookings: NamedDependency[Bookings],
+        agenda: NamedDependency[PlaceAgenda],
         payments: NamedDependency[PaymentService],
         db_session: NamedDependency[AsyncSession],
         booking_id: FromPath[int],
@@ -251,7 +252,16 @@ class BookingPages(Controller):
     ) -> Response[Any]:
         """Confirm a booking awaiting approval."""
         return await self._decide(
-            request, actor, catalogue, bookings, payments, db_session, booking_id, data, True
+            request,
+            actor,
+            catalogue,
+            bookings,
+            agenda,
+            payments,
+            db_session,
+            booking_id,
+            data,
+            True,
         )
 
     @post("/bookings/{booking_id:int}/refuse", opt=PLACE_MANAGER)
@@ -260,7 +270,8 @@ class BookingPages(Controller):
         request: AnyRequest,
         actor: NamedDependency[Actor],
         catalogue: NamedDependency[CatalogueService],
-        bookings: NamedDependency[BookingService],
+        bookings: NamedDependency[Bookings],
+        agenda: NamedDependency[PlaceAgenda],
         payments: NamedDependency[PaymentService],
         db_session: NamedDependency[AsyncSession],
         booking_id: FromPath[int],
@@ -268,7 +279,16 @@ class BookingPages(Controller):
     ) -> Response[Any]:
         """Refuse a booking awaiting approval; its units are freed."""
         return await self._decide(
-            request, actor, catalogue, bookings, payments, db_session, booking_id, data, False
+            request,
+            actor,
+            catalogue,
+            bookings,
+            agenda,
+            payments,
+            db_session,
+            booking_id,
+            data,
+            False,
         )
 
     @post("/bookings/{booking_id:int}/payment", opt=PLACE_MANAGER)
@@ -277,7 +297,8 @@ class BookingPages(Controller):
         request: AnyRequest,
         actor: NamedDependency[Actor],
         catalogue: NamedDependency[CatalogueService],
-        bookings: NamedDependency[BookingService],
+        bookings: NamedDependency[Bookings],
+        agenda: NamedDependency[PlaceAgenda],
         payments: NamedDependency[PaymentService],
         db_session: NamedDependency[AsyncSession],
         clock: NamedDependency[Clock],
@@ -310,7 +331,7 @@ class BookingPages(Controller):
             request,
             actor,
             catalogue,
-            bookings,
+            agenda,
             payments,
             booking,
             chosen_means=data.means,

@@ -20,10 +20,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from billing.controllers import PRICES
 from billing.prices import PriceService
 from billing.schemas import BillingSettingsRead, BillingSettingsWrite
-from booking.controllers import BOOKINGS
+from booking.controllers import AGENDA
 from booking.rules import DEFAULT_CANCEL_DEADLINE_HOURS
 from booking.schemas import PoliciesUpdate, PolicyRead, PolicyWrite
-from booking.service import BookingService
+from booking.service import PlaceAgenda
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
@@ -127,7 +127,7 @@ class PolicyPages(Controller):
     """The cancellation policy of the places I manage."""
 
     path = "/manage/places/{place_id:int}/policy"
-    dependencies = {**CATALOGUE, **BOOKINGS, **PRICES}
+    dependencies = {**CATALOGUE, **AGENDA, **PRICES}
     guards = [require_manager]
 
     async def _page(
@@ -158,12 +158,12 @@ class PolicyPages(Controller):
         request: AnyRequest,
         actor: NamedDependency[Actor],
         catalogue: NamedDependency[CatalogueService],
-        bookings: NamedDependency[BookingService],
+        agenda: NamedDependency[PlaceAgenda],
         prices: NamedDependency[PriceService],
         place_id: FromPath[int],
     ) -> Template:
         """The cancellation deadline, approval and refund tiers of a place, as a form."""
-        policies = await bookings.policies(actor, place_id)
+        policies = await agenda.policies(actor, place_id)
         settings = await prices.get_settings(actor, place_id)
         return await self._page(request, catalogue, place_id, form_of(policies, settings), {})
 
@@ -173,7 +173,7 @@ class PolicyPages(Controller):
         request: AnyRequest,
         actor: NamedDependency[Actor],
         catalogue: NamedDependency[CatalogueService],
-        bookings: NamedDependency[BookingService],
+        agenda: NamedDependency[PlaceAgenda],
         prices: NamedDependency[PriceService],
         db_session: NamedDependency[AsyncSession],
         clock: NamedDependency[Clock],
@@ -181,7 +181,7 @@ class PolicyPages(Controller):
         data: URLEncodedBody[PolicyForm],
     ) -> Response[Any]:
         """Save the place-wide policy and the refund tiers together, or show what to correct."""
-        policies = await bookings.policies(actor, place_id)
+        policies = await agenda.policies(actor, place_id)
         settings = await prices.get_settings(actor, place_id)
         errors, deadline, tiers = check_form(data)
         if not errors:
@@ -208,7 +208,7 @@ class PolicyPages(Controller):
             )
             try:
                 async with db_session.begin_nested():
-                    await bookings.set_policies(
+                    await agenda.set_policies(
                         actor, place_id, PoliciesUpdate(policies=[*kept, whole])
                     )
                     await prices.set_settings(actor, place_id, write, clock())

@@ -5,11 +5,22 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from booking.admission import (
+    Admission,
+    Context,
+    Items,
+    parse_items,
+    require_may_change,
+)
+from booking.allocation import Allocator
 from booking.availability import Reason
+from booking.changes import StateChanges
 from booking.models import (
     ACTIVE_STATUSES,
     BookingSeries,
 )
+from booking.reads import BookingReader, columns
+from booking.repository import BookingRepository
 from booking.rules import (
     problem_error,
 )
@@ -20,15 +31,8 @@ from booking.schemas import (
     SeriesRead,
 )
 from booking.series import RuleError, expand, parse_rule
-from booking.service.bookings import BookingsPart
-from booking.service.kernel import (
-    Context,
-    Items,
-    _columns,
-    _int_or_none,
-    _local,
-)
 from kernel.auth.actor import Actor
+from kernel.clock import Clock
 from kernel.errors import (
     ConflictError,
     ForbiddenError,
@@ -36,33 +40,55 @@ from kernel.errors import (
     NotFoundError,
 )
 from resources.hours import local_to_utc
+from resources.service import CatalogueService
 
 
-class SeriesPart(BookingsPart):
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+class Series:
     """Bookings repeated by a rule."""
 
-    # series -------------------------------------------------------------------------
+    def __init__(
+        self,
+        repository: BookingRepository,
+        catalogue: CatalogueService,
+        admission: Admission,
+        allocator: Allocator,
+        changes: StateChanges,
+        reader: BookingReader,
+        clock: Clock,
+    ) -> None:
+        self.repo = repository
+        self.catalogue = catalogue
+        self.admission = admission
+        self.allocator = allocator
+        self.changes = changes
+        self.reader = reader
+        self.clock = clock
+
     async def _series_read(self, series: BookingSeries) -> SeriesRead:
         assert series.id is not None
         rows, _ = await self.repo.page(series_id=series.id, limit=1000)
         return SeriesRead.model_validate(
             {
-                **_columns(series, SeriesRead),
+                **columns(series, SeriesRead),
                 "start_time": series.local_start,
                 "exdates": [date.fromisoformat(d) for d in series.exdates],
-                "bookings": await self.reads(rows),
+                "bookings": await self.reader.reads(rows),
             }
         )
 
-    async def create_series(self, actor: Actor, data: SeriesCreate) -> SeriesCreated:
+    async def create(self, actor: Actor, data: SeriesCreate) -> SeriesCreated:
         """Book every occurrence of a rule, all or nothing or skipping conflicts."""
         now = self.clock()
-        items = self._items(data.items)
+        items = parse_items(data.items)
         try:
             rule = parse_rule(data.rule)
         except RuleError as exc:
             raise InvalidInputError(str(exc), field="rule", code=exc.code) from exc
-        booker = await self._booker(actor, data.organisation_id)
+        booker = await self.admission.booker(actor, data.organisation_id)
         resources = await self.catalogue.bookable_resources([rid for rid, _ in items])
         place = await self.catalogue.active_place(resources[0].place_id)
         tz = ZoneInfo(place.timezone)
@@ -84,7 +110,7 @@ class SeriesPart(BookingsPart):
             )
             for day in days
         ]
-        ctx = await self._context(
+        ctx = await self.admission.context(
             actor,
             [rid for rid, _ in items],
             booker.user_type_code,
@@ -112,13 +138,13 @@ class SeriesPart(BookingsPart):
         await self.repo.add(series)
         results: list[OccurrenceRead] = []
         for day, start, end in occurrences:
-            local_start = _local(start, tz)
+            local_start = start.astimezone(tz)
             try:
                 async with self.repo.session.begin_nested():
-                    new = await self._book(
+                    draft = await self.admission.admit(
                         ctx, booker, items, start, end, now, notes=data.notes, series_id=series.id
                     )
-                    booking = new.booking
+                    booking = (await self.allocator.book(ctx, draft, items, now)).booking
             except (ConflictError, ForbiddenError, InvalidInputError) as exc:
                 results.append(
                     OccurrenceRead(
@@ -163,7 +189,7 @@ class SeriesPart(BookingsPart):
         read = await self._series_read(series)
         return SeriesCreated.model_validate({**read.model_dump(), "occurrences": results})
 
-    async def preview_series(self, actor: Actor, data: SeriesCreate) -> list[OccurrenceRead]:
+    async def preview(self, actor: Actor, data: SeriesCreate) -> list[OccurrenceRead]:
         """Each occurrence of a series, free or in conflict, as booking it would find it.
 
         The engine's own checks decide: the series is booked in a savepoint, which is then
@@ -171,9 +197,7 @@ class SeriesPart(BookingsPart):
         """
         savepoint = await self.repo.session.begin_nested()
         try:
-            created = await self.create_series(
-                actor, data.model_copy(update={"mode": "skip_conflicts"})
-            )
+            created = await self.create(actor, data.model_copy(update={"mode": "skip_conflicts"}))
         except ConflictError as exc:
             await savepoint.rollback()
             if exc.code != "series_conflict":
@@ -195,7 +219,7 @@ class SeriesPart(BookingsPart):
         self, ctx: Context, items: Items, start: datetime, end: datetime, now: datetime
     ) -> None:
         """Problems every occurrence would share (alignment, length, capacity): 422 at once."""
-        for _, rid, problems in self._check(ctx, items, start, end, now):
+        for _, rid, problems in self.admission.problems(ctx, items, start, end, now):
             for problem in problems:
                 if problem.code in (Reason.NOT_ALIGNED, Reason.TOO_SHORT, Reason.TOO_LONG):
                     field = (
@@ -217,11 +241,11 @@ class SeriesPart(BookingsPart):
             raise NotFoundError(f"No series with id {series_id}.", code="series_not_found")
         return series
 
-    async def get_series(self, actor: Actor, series_id: int) -> SeriesRead:
+    async def get(self, actor: Actor, series_id: int) -> SeriesRead:
         """A series with its bookings."""
         return await self._series_read(await self._visible_series(actor, series_id))
 
-    async def cancel_series(self, actor: Actor, series_id: int, from_date: date) -> SeriesRead:
+    async def cancel(self, actor: Actor, series_id: int, from_date: date) -> SeriesRead:
         """Cancel every live booking of a series from a local date on."""
         now = self.clock()
         series = await self._visible_series(actor, series_id)
@@ -235,15 +259,15 @@ class SeriesPart(BookingsPart):
         for row in rows:
             if row.starts_at < since:
                 continue
-            self._may_change(actor, row)
+            require_may_change(actor, row)
             assert row.id is not None
-            booking = await self._visible(actor, row.id, lock=True)
-            await self._expire_if_due(booking, now)
+            booking = await self.reader.visible(actor, row.id, lock=True)
+            await self.changes.expire_if_lapsed(booking, now)
             if booking.status in ACTIVE_STATUSES:
-                await self._check_deadline(actor, booking, now)
+                await self.admission.check_deadline(actor, booking, now)
                 targets.append(booking)
         for booking in targets:
-            await self._cancel_row(actor, booking, now, "series cancelled")
+            await self.changes.cancel(actor, booking, now, "series cancelled")
         if series.cancelled_from is None or from_date < series.cancelled_from:
             series.cancelled_from = from_date
             await self.repo.add(series)

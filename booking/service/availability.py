@@ -4,43 +4,111 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from booking.admission import Admission, check_range
 from booking.availability import Reason, SlotRules, check_booking, reach
-from booking.repository import BusyRow
+from booking.copies import CatalogueCopies
+from booking.repository import BookingRepository, BusyRow
 from booking.rules import (
     day_window,
     effective_policy,
     free_units,
     problem_error,
     slot_rules,
+    unit_slots,
 )
 from booking.schemas import (
     PlaceAvailability,
     ResourceAvailability,
     SearchHit,
-)
-from booking.service.base import BookingBase
-from booking.service.kernel import (
-    _DAY,
-    MAX_AVAILABILITY_DAYS,
-    MAX_SEARCH_RESOURCES,
-    SlotPlan,
-    _local,
-    _slot_reads,
+    SlotRead,
 )
 from booking.snapshots import PlaceSnapshot
 from kernel.auth.actor import Actor
+from kernel.clock import Clock
 from kernel.errors import (
     InvalidInputError,
 )
 from resources.models import Place, Resource, ResourceUnit
 from resources.schedule import Span
+from resources.service import CatalogueService
+
+MAX_AVAILABILITY_DAYS = 31
+MAX_SEARCH_RESOURCES = 200
+_DAY = timedelta(days=1)
 
 
-class SlotsPart(BookingBase):
+@dataclass(frozen=True, slots=True)
+class SlotPlan:
+    """What the slots of one resource are computed over: its rules and the local window."""
+
+    tz: ZoneInfo
+    window: Span
+    rules: SlotRules
+    duration: timedelta
+    quantity: int
+
+
+def _slot_reads(
+    units: Sequence[ResourceUnit],
+    plan: SlotPlan,
+    open_spans: list[Span],
+    blackouts: list[Span],
+    busy: Sequence[tuple[int, datetime, datetime]],
+) -> tuple[SlotRead, ...]:
+    """Every slot of the plan's window whatever the time, ready to be sent."""
+    slots = unit_slots(
+        units=[u.id for u in units if u.id is not None],
+        busy=busy,
+        open_spans=open_spans,
+        blackouts=blackouts,
+        rules=plan.rules,
+        window=plan.window,
+        now=None,
+        tz=plan.tz,
+        duration=plan.duration,
+        quantity=plan.quantity,
+    )
+    tz = plan.tz
+    reads = []
+    # A slot mostly starts where the one before ended: that instant is converted once.
+    ended: datetime | None = None
+    ended_local: datetime | None = None
+    for s in slots:
+        start_local = ended_local if s.start == ended else s.start.astimezone(tz)
+        ended, ended_local = s.end, s.end.astimezone(tz)
+        assert start_local is not None
+        reads.append(
+            SlotRead(
+                starts_at=s.start,
+                ends_at=s.end,
+                local_starts_at=start_local,
+                local_ends_at=ended_local,
+                free_units=s.free_units,
+            )
+        )
+    return tuple(reads)
+
+
+class Availability:
     """When resources can be booked."""
+
+    def __init__(
+        self,
+        repository: BookingRepository,
+        catalogue: CatalogueService,
+        copies: CatalogueCopies,
+        admission: Admission,
+        clock: Clock,
+    ) -> None:
+        self.repo = repository
+        self.catalogue = catalogue
+        self.copies = copies
+        self.admission = admission
+        self.clock = clock
 
     # availability -------------------------------------------------------------------
     def _days(
@@ -113,7 +181,7 @@ class SlotsPart(BookingBase):
         ranges = tuple((u, s, e) for r, u, s, e in busy if r == resource.id)
         # Opening hours are not in the key: the revision and the plan's window decide them.
         key = (snapshot.revision, resource.id, plan, tuple(blackouts), ranges)
-        memo = self.snapshots.slots if self.snapshots is not None and snapshot.dated else None
+        memo = self.copies.slots if snapshot.dated else None
         slots = memo.find(key) if memo is not None else None
         if slots is None:
             slots = _slot_reads(units, plan, open_spans(), blackouts, ranges)
@@ -200,8 +268,8 @@ class SlotsPart(BookingBase):
     ) -> ResourceAvailability:
         """Bookable slots of a resource between two local dates (7 days by default)."""
         now = self.clock()
-        user_type = await self._viewer_type(actor, organisation_id)
-        snapshot = await self._snapshot([resource_id])
+        user_type = await self.admission.viewer_type(actor, organisation_id)
+        snapshot = await self.copies.of_resources([resource_id])
         first, last = self._days(ZoneInfo(snapshot.place.timezone), now, first, last, 7)
         resource = snapshot.resources[resource_id]
         plan = self._plan(
@@ -215,8 +283,8 @@ class SlotsPart(BookingBase):
     ) -> PlaceAvailability:
         """Bookable slots (shortest duration, one unit) of every resource of a place on a day."""
         now = self.clock()
-        user_type = await self._viewer_type(actor, organisation_id)
-        snapshot = await self._place_snapshot(place_id)
+        user_type = await self.admission.viewer_type(actor, organisation_id)
+        snapshot = await self.copies.of_place(place_id)
         tz = ZoneInfo(snapshot.place.timezone)
         first, last = self._days(tz, now, day, None, 1)
         plans = {
@@ -239,7 +307,7 @@ class SlotsPart(BookingBase):
     ) -> list[SearchHit]:
         """Resources free for the whole of [start, end), e.g. 3D printers in Lannion."""
         now = self.clock()
-        self._check_range(start, end)
+        check_range(start, end)
         if quantity <= 0:
             raise InvalidInputError(
                 "Ask for at least one unit.", field="units", code=Reason.INVALID_QUANTITY
@@ -299,8 +367,8 @@ class SlotsPart(BookingBase):
                             free_units=len(free),
                             requires_training=resource.required_training_id is not None,
                             requires_approval=policy.requires_approval,
-                            local_starts_at=_local(start, tz),
-                            local_ends_at=_local(end, tz),
+                            local_starts_at=start.astimezone(tz),
+                            local_ends_at=end.astimezone(tz),
                         )
                     )
         return hits

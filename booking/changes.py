@@ -1,0 +1,99 @@
+"""The only way a stored booking changes status, and the only caller of the listeners.
+
+:meth:`StateChanges.move` applies :func:`booking.state.transition` (the allowed moves, the
+fields each writes, sequence and ``updated_at``), stores the booking, frees or keeps its units,
+and hands the event the transition returned to every listener, in the booking's transaction:
+a change cannot be written without its event being delivered. Bulk expiries done in SQL (the
+sweep, and the lapsed holds the allocator's call expired in a new booking's way) are
+delivered from here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from booking.events import BookingEvent, BookingListener
+from booking.models import ACTIVE_STATUSES, Booking, BookingStatus
+from booking.repository import BookingRepository
+from booking.state import current_status, expired, transition
+from kernel.auth.actor import Actor
+
+
+class StateChanges:
+    """Booking status changes on one session, heard by ``listeners`` (at least one)."""
+
+    def __init__(
+        self, repository: BookingRepository, *, listeners: Sequence[BookingListener]
+    ) -> None:
+        if not listeners:
+            # Billing (at least) must hear of every change: a service built without listeners
+            # would lose refunds and invoices without a word.
+            raise ValueError("Booking state changes need their listeners (none given).")
+        self.repo = repository
+        self.listeners = tuple(listeners)
+
+    async def move(
+        self,
+        booking: Booking,
+        to: BookingStatus,
+        now: datetime,
+        *,
+        reason: str | None = None,
+        actor: Actor | None = None,
+        by_place: bool = False,
+    ) -> BookingEvent:
+        """Change a booking's status, store it, free its units if it ended (or stop them
+        expiring if it left ``held``), and tell the listeners; the event they heard."""
+        event = transition(
+            booking,
+            to,
+            now,
+            reason=reason,
+            by_user_id=actor.user_id if actor is not None else None,
+            by_place=by_place,
+        )
+        if to not in ACTIVE_STATUSES:
+            await self.repo.deactivate_allocations(event.booking_id)
+        elif event.previous == BookingStatus.HELD:
+            await self.repo.clear_hold(event.booking_id)
+        await self.repo.add(booking)
+        await self._deliver([event])
+        return event
+
+    async def cancel(self, actor: Actor, booking: Booking, now: datetime, reason: str) -> None:
+        """Cancel a booking for ``actor``: by the place when a manager cancels another's."""
+        by_place = actor.manages(booking.place_id) and actor.user_id != booking.booker_user_id
+        await self.move(
+            booking, BookingStatus.CANCELLED, now, reason=reason, actor=actor, by_place=by_place
+        )
+
+    async def expire_if_lapsed(self, booking: Booking, now: datetime) -> None:
+        """Expire a locked booking whose hold has lapsed (not swept yet) before changing it."""
+        if booking.status == BookingStatus.HELD and current_status(booking, now) == (
+            BookingStatus.EXPIRED
+        ):
+            await self.move(booking, BookingStatus.EXPIRED, now)
+
+    async def retimed(self, booking: Booking, now: datetime) -> None:
+        """Store a booking given new times with its status unchanged: a new calendar SEQUENCE,
+        no event (nothing for the listeners)."""
+        booking.sequence += 1
+        booking.updated_at = now
+        await self.repo.add(booking)
+
+    async def expire_lapsed(self, booking_ids: Sequence[int], now: datetime) -> list[int]:
+        """Expire the lapsed holds among these bookings in bulk, and tell the listeners."""
+        released = await self.repo.expire_holds(booking_ids, now)
+        await self.expired_in_sql(released, now)
+        return released
+
+    async def expired_in_sql(self, booking_ids: Iterable[int], now: datetime) -> None:
+        """Tell the listeners of holds a statement already expired (``book_units()``)."""
+        await self._deliver(expired(booking_id, now) for booking_id in booking_ids)
+
+    async def _deliver(self, events: Iterable[BookingEvent]) -> None:
+        """Hand each event to every listener, in this transaction: the only caller of them."""
+        for event in events:
+            for listener in self.listeners:
+                await listener.booking_changed(self.repo.session, event)

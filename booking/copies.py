@@ -1,0 +1,99 @@
+"""The catalogue of a place as booking checks it: the worker's kept copy while the catalogue
+counter has not moved, loaded afresh (and kept) otherwise. :mod:`booking.snapshots` explains
+the copies; this is the one place that reads and keeps them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from booking.repository import BookingRepository
+from booking.snapshots import PlaceSnapshot, SlotMemo, SnapshotCache, detached
+from kernel.errors import InvalidInputError
+from resources.models import Place
+from resources.service import CatalogueService
+
+
+def mixed_places() -> InvalidInputError:
+    """The refusal of resources from more than one place in one request."""
+    return InvalidInputError(
+        "All the resources of a booking must belong to the same place.",
+        field="items",
+        code="mixed_places",
+    )
+
+
+class CatalogueCopies:
+    """Place catalogues from the worker's copies (``cache``), or from the database.
+
+    Without a cache (``None``) every request reads the catalogue, as a one-off command does.
+    """
+
+    def __init__(
+        self,
+        catalogue: CatalogueService,
+        repository: BookingRepository,
+        cache: SnapshotCache | None,
+    ) -> None:
+        self.catalogue = catalogue
+        self.repo = repository
+        self.cache = cache
+
+    @property
+    def slots(self) -> SlotMemo | None:
+        """The computed availability kept beside the copies (None without a cache)."""
+        return None if self.cache is None else self.cache.slots
+
+    def latest(self, resource_ids: Sequence[int]) -> PlaceSnapshot | None:
+        """The kept copy holding these resources, whatever its revision: its user confirms the
+        revision under the unit locks (``book_units()``) or starts over from a fresh copy."""
+        return None if self.cache is None else self.cache.latest(resource_ids)
+
+    async def revision(self) -> int | None:
+        """The catalogue counter, when copies are kept and the row is there."""
+        return None if self.cache is None else await self.catalogue.revision()
+
+    async def of_resources(self, resource_ids: Sequence[int]) -> PlaceSnapshot:
+        """The place of these bookable resources (``resource_not_found``, ``mixed_places``)."""
+        revision = await self.revision()
+        if self.cache is not None and revision is not None:
+            found = self.cache.find(resource_ids, revision)
+            if found is not None:
+                return found
+        _, places = await self.catalogue.bookable(resource_ids)
+        if len(places) > 1:
+            raise mixed_places()
+        [place] = places.values()
+        return await self._load(place, revision)
+
+    async def of_place(self, place_id: int) -> PlaceSnapshot:
+        """An active place's catalogue (``place_not_found``)."""
+        revision = await self.revision()
+        if self.cache is not None and revision is not None:
+            found = self.cache.find_place(place_id, revision)
+            if found is not None:
+                return found
+        return await self._load(await self.catalogue.active_place(place_id), revision)
+
+    async def _load(self, place: Place, revision: int | None) -> PlaceSnapshot:
+        """A place as it is now: all its active resources, their units, rules and hours.
+
+        Kept for the next requests when ``revision`` was read before loading it.
+        """
+        assert place.id is not None
+        everything = await self.catalogue.active_resources_of(place.id)
+        by_id = {r.id: detached(r) for r in everything if r.id is not None}
+        units = await self.catalogue.units_of(list(by_id))
+        weekly, exceptions = await self.catalogue.schedule_of(place.id)
+        snapshot = PlaceSnapshot(
+            revision=-1 if revision is None else revision,
+            place=detached(place),
+            resources=by_id,
+            units={rid: [detached(u) for u in found] for rid, found in units.items()},
+            policies=[detached(p) for p in await self.repo.policies_of(place.id)],
+            weekly=weekly,
+            exceptions=exceptions,
+            blackouts=await self.catalogue.blackout_spans(list(by_id)),
+        )
+        if self.cache is not None and revision is not None:
+            self.cache.keep(snapshot)
+        return snapshot
