@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -10,26 +11,53 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import Receive, Scope, Send
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from accounts.identity import actor_for_api_token, actor_for_session
+from accounts.identity import (
+    SessionLimits,
+    Use,
+    actor_for_api_token,
+    actor_for_session,
+    record_use,
+)
 from kernel.auth.actor import ANONYMOUS, Actor
+from kernel.auth.tokens import TOKEN_PATTERN
+from kernel.clock import Clock
 from kernel.db import REQUEST_SESSION, SAFE_METHODS, EdgeTransaction, get_database
 from kernel.errors import UnauthenticatedError
+from kernel.settings import Settings
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    """The token of an ``Authorization: Bearer`` header, if any."""
-    header = connection.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
+    """The token of an ``Authorization: Bearer`` header; None when there is no such header.
+
+    A header that is there but is not one bearer token of ours is refused outright (401): it
+    must not quietly fall back to the browser's cookies.
+    """
+    values = connection.headers.getall("authorization", [])
+    if not values:
         return None
-    return value.strip()
+    scheme, _, token = values[0].partition(" ")
+    if len(values) > 1 or scheme.lower() != "bearer" or not TOKEN_PATTERN.fullmatch(token):
+        raise UnauthenticatedError(
+            "Send credentials as 'Authorization: Bearer <token>', with one of your API tokens.",
+            code="malformed_authorization",
+        )
+    return token
+
+
+def session_limits(settings: Settings) -> SessionLimits:
+    """How long the browser sessions of an application last."""
+    return SessionLimits(
+        max_age=timedelta(days=settings.session_max_age_days),
+        idle=timedelta(minutes=settings.session_idle_minutes),
+    )
 
 
 class ActorMiddleware(AbstractAuthenticationMiddleware):
     """Attach an actor to every request; anonymous when no credentials are sent.
 
-    A bearer token that is sent but not valid is refused (401) rather than treated as
-    anonymous, so a program with a revoked token learns it at once.
+    A bearer token that is sent but not valid (unknown, revoked, expired, malformed) is refused
+    (401) rather than treated as anonymous, so a program with a bad token learns it at once;
+    with an ``Authorization`` header the session cookie is never read.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -59,28 +87,36 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
         session_data = connection.scope.get("session")
         if token is None and not session_data:
             return AuthenticationResult(user=ANONYMOUS, auth=None)
+        state = connection.app.state
+        clock: Clock = state.clock
+        now = clock()
         session = connection.scope.get(REQUEST_SESSION)
         if isinstance(session, AsyncSession):
-            actor = await self._resolve(connection, session, token, session_data)
+            found = await self._resolve(state.settings, session, token, session_data, now)
         else:  # not opened by __call__ (not an HTTP request): a short one of its own
-            async with get_database(connection.app.state).reader() as own:
-                actor = await self._resolve(connection, own, token, session_data)
+            async with get_database(state).reader() as own:
+                found = await self._resolve(state.settings, own, token, session_data, now)
+        if found is None:
+            return AuthenticationResult(user=ANONYMOUS, auth=None)
+        actor, use = found
+        await record_use(get_database(state), use, now)
         return AuthenticationResult(user=actor, auth=token)
 
     async def _resolve(
         self,
-        connection: ASGIConnection[Any, Any, Any, Any],
+        settings: Settings,
         session: AsyncSession,
         token: str | None,
         session_data: Any,
-    ) -> Actor:
+        now: datetime,
+    ) -> tuple[Actor, Use] | None:
         if token is not None:
-            actor = await actor_for_api_token(session, token)
-            if actor is None:
-                raise UnauthenticatedError("The token is not valid (unknown or revoked).")
-            return actor
+            found = await actor_for_api_token(session, token, now)
+            if found is None:
+                raise UnauthenticatedError(
+                    "The token is not valid (unknown, expired or revoked).", code="invalid_token"
+                )
+            return found
         if isinstance(session_data, dict):
-            actor = await actor_for_session(session, session_data)
-            if actor is not None:
-                return actor
-        return ANONYMOUS
+            return await actor_for_session(session, session_data, now, session_limits(settings))
+        return None

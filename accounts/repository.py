@@ -12,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.models import (
     ApiToken,
+    BrowserSession,
     Certification,
-    LoginThrottle,
     Membership,
     Organisation,
     PlaceManager,
@@ -205,11 +205,24 @@ class AccountRepository:
             statement: Any = delete(table).where(col(table.user_id) == user_id)
             await self.session.exec(statement)
 
-    # throttling -----------------------------------------------------------------------
-    async def throttle(self, key: str) -> LoginThrottle | None:
-        """The failure counter of a key."""
-        return await self.session.get(LoginThrottle, key)
+    # browser sessions -------------------------------------------------------------------
+    async def end_session(self, token_sha256: str) -> None:
+        """Delete one browser session (its cookie stops working at once)."""
+        await self.session.exec(
+            delete(BrowserSession).where(col(BrowserSession.token_sha256) == token_sha256)
+        )
 
-    async def clear_throttle(self, key: str) -> None:
-        """Forget the failures of a key."""
-        await self.session.exec(delete(LoginThrottle).where(col(LoginThrottle.key) == key))
+    async def end_sessions(self, user_id: int) -> None:
+        """Delete every browser session of a user."""
+        await self.session.exec(
+            delete(BrowserSession).where(col(BrowserSession.user_id) == user_id)
+        )
+
+    async def drop_stale_sessions(self, idle_since: datetime, opened_since: datetime) -> None:
+        """Delete the sessions that can no longer be used (idle or too old)."""
+        await self.session.exec(
+            delete(BrowserSession).where(
+                (col(BrowserSession.last_seen_at) <= idle_since)
+                | (col(BrowserSession.created_at) <= opened_since)
+            )
+        )

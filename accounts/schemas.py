@@ -117,6 +117,8 @@ class TokenCreate(Strict):
 
     name: Annotated[str, Field(min_length=1, max_length=100)]
     scope: Scope = "read"
+    # None: until revoked.
+    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 
 class TokenRead(BaseModel):
@@ -126,7 +128,9 @@ class TokenRead(BaseModel):
     name: str
     scope: Scope
     created_at: datetime
+    # When it was last used, to the minute (recorded at most once a minute).
     last_used_at: datetime | None
+    expires_at: datetime | None
     revoked_at: datetime | None
 
 

@@ -107,6 +107,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         body=lambda w, r: {"email": w.login_email, "password": LOGIN_PASSWORD}
     ),
     ("POST", "/api/auth/logout"): Example(),
+    ("POST", "/api/auth/logout-everywhere"): Example(),
     ("GET", "/api/me"): Example(),
     ("PATCH", "/api/me"): Example(body=lambda w, r: {"display_name": "Renamed"}),
     ("POST", "/api/me/password"): Example(
@@ -249,6 +250,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/login"): Example(),
     ("POST", "/login"): Example(),
     ("POST", "/logout"): Example(),
+    ("POST", "/logout-everywhere"): Example(),
     ("POST", "/language"): Example(),
     ("GET", "/account"): Example(),
     ("GET", "/account/bookings"): Example(),
