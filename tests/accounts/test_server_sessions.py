@@ -80,9 +80,7 @@ async def test_log_out_everywhere_ends_every_browser(
     ):
         assert (await sign_up(home)).status_code == 201
         await log_in(library)
-        token = await home.post(
-            "/api/me/tokens", json={"name": "script"}, headers=await csrf(home)
-        )
+        token = await home.post("/api/me/tokens", json={"name": "script"}, headers=await csrf(home))
         assert token.status_code == 201
         bearer = {"Authorization": f"Bearer {token.json()['token']}"}
         everywhere = await home.post("/api/auth/logout-everywhere", headers=await csrf(home))
