@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,10 +19,13 @@ from accounts.organisations import OrganisationService
 from accounts.passwords import passwords
 from accounts.repository import AccountRepository
 from accounts.schemas import (
+    InvitationRead,
     LogIn,
     MemberAdd,
     MemberRead,
+    MembershipRead,
     MeRead,
+    MyInvitation,
     OrganisationCreate,
     OrganisationRead,
     OrganisationUpdate,
@@ -71,6 +74,7 @@ def provide_organisations(db_session: NamedDependency[AsyncSession]) -> Organisa
 
 
 ACCOUNTS = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
+ORGANISATIONS = {"organisations": Provide(provide_organisations, sync_to_thread=False)}
 
 
 class CsrfToken(BaseModel):
@@ -80,7 +84,7 @@ class CsrfToken(BaseModel):
 
 
 class Erase(BaseModel):
-    """Confirmation of an account deletion (the password, for browser sessions)."""
+    """Confirmation of an account deletion: the account's password (also with an API token)."""
 
     model_config = ConfigDict(extra="forbid")
     password: str | None = Field(default=None, max_length=256)
@@ -223,9 +227,45 @@ class MeController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[Erase],
     ) -> None:
-        """Delete my account and personal data (issued invoices are kept, anonymised)."""
+        """Delete my account and personal data (my password confirms; invoices are kept,
+        anonymised)."""
         await accounts.delete_account(actor, data.password)
         request.clear_session()
+
+    @get("/invitations", dependencies=ORGANISATIONS)
+    async def my_invitations(
+        self, organisations: NamedDependency[OrganisationService], actor: NamedDependency[Actor]
+    ) -> list[MyInvitation]:
+        """The organisations that invited me (to my account's e-mail address)."""
+        return await organisations.my_invitations(actor)
+
+    @post(
+        "/invitations/{invitation_id:int}/accept",
+        status_code=HTTP_201_CREATED,
+        dependencies=ORGANISATIONS,
+    )
+    async def accept_invitation(
+        self,
+        organisations: NamedDependency[OrganisationService],
+        actor: NamedDependency[Actor],
+        invitation_id: FromPath[int],
+    ) -> MembershipRead:
+        """Join the organisation that invited me, with the role it offers."""
+        return await organisations.accept(actor, invitation_id)
+
+    @delete(
+        "/invitations/{invitation_id:int}",
+        status_code=HTTP_204_NO_CONTENT,
+        dependencies=ORGANISATIONS,
+    )
+    async def decline_invitation(
+        self,
+        organisations: NamedDependency[OrganisationService],
+        actor: NamedDependency[Actor],
+        invitation_id: FromPath[int],
+    ) -> None:
+        """Turn an invitation down."""
+        await organisations.decline(actor, invitation_id)
 
     @get("/tokens")
     async def tokens(
@@ -260,7 +300,7 @@ class OrganisationController(Controller):
 
     path = "/api/organisations"
     tags = ["organisations"]
-    dependencies = {"organisations": Provide(provide_organisations, sync_to_thread=False)}
+    dependencies = ORGANISATIONS
     guards = [require_user]
     security = BEARER
     opt = ORGANISATION
@@ -313,9 +353,35 @@ class OrganisationController(Controller):
         actor: NamedDependency[Actor],
         organisation_id: FromPath[int],
         data: JSONBody[MemberAdd],
-    ) -> MemberRead:
-        """Add a member or change their role (admins)."""
-        return await organisations.add_member(actor, organisation_id, data)
+    ) -> Response[MemberRead | InvitationRead]:
+        """Invite an e-mail address (201, whether or not it has an account), or change a
+        member's role (200) (admins)."""
+        added = await organisations.add_member(actor, organisation_id, data)
+        status = HTTP_200_OK if isinstance(added, MemberRead) else HTTP_201_CREATED
+        return Response(added, status_code=status)
+
+    @get("/{organisation_id:int}/invitations")
+    async def invitations(
+        self,
+        organisations: NamedDependency[OrganisationService],
+        actor: NamedDependency[Actor],
+        organisation_id: FromPath[int],
+    ) -> list[InvitationRead]:
+        """The addresses invited into an organisation I belong to, not answered yet."""
+        return await organisations.invitations(actor, organisation_id)
+
+    @delete(
+        "/{organisation_id:int}/invitations/{invitation_id:int}", status_code=HTTP_204_NO_CONTENT
+    )
+    async def withdraw_invitation(
+        self,
+        organisations: NamedDependency[OrganisationService],
+        actor: NamedDependency[Actor],
+        organisation_id: FromPath[int],
+        invitation_id: FromPath[int],
+    ) -> None:
+        """Withdraw an invitation (admins)."""
+        await organisations.withdraw(actor, organisation_id, invitation_id)
 
     @delete("/{organisation_id:int}/members/{user_id:int}", status_code=HTTP_204_NO_CONTENT)
     async def remove_member(

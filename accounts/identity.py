@@ -225,9 +225,7 @@ async def actor_for_session(
 
 
 async def record_use(database: Database, use: Use, now: datetime) -> None:
-    """Write down that a credential was used, if it is due, in a short transaction of its own:
-    kept whatever the request's outcome, and no lock held on the credential meanwhile."""
-    if not use.due(now):
-        return
+    """Write down that a credential was used, in a short transaction of its own: kept whatever
+    the request's outcome, and no lock held on the credential meanwhile."""
     async with database.engine.begin() as connection:
         await connection.execute(use.statement, {"credential_id": use.credential_id, "now": now})

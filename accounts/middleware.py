@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,10 @@ from kernel.clock import Clock
 from kernel.db import REQUEST_SESSION, SAFE_METHODS, EdgeTransaction, get_database
 from kernel.errors import UnauthenticatedError
 from kernel.settings import Settings
+
+logger = logging.getLogger("mutualab.accounts")
+# ASGI scope key of a credential whose use is to be written down after the answer.
+_USE_DUE = "mutualab.credential_use"
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -68,6 +73,10 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
         database costs nothing); its transaction ends as the answer starts, committed for a
         2xx/3xx status and rolled back otherwise (:class:`kernel.db.EdgeTransaction`), and it is
         closed once the answer is sent.
+
+        When the credential's use is due to be written down (once a minute), that is done last,
+        once the answer is sent and the request's connection is back in the pool: a request
+        never holds one connection while it waits for a second.
         """
         if scope["type"] != ScopeType.HTTP:
             await super().__call__(scope, receive, send)
@@ -78,6 +87,12 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
             scope[REQUEST_SESSION] = session  # type: ignore[literal-required]
             edge = EdgeTransaction(session, scope, receive, send)
             await super().__call__(scope, receive, edge.send)
+        due: tuple[Use, datetime] | None = scope.get(_USE_DUE)  # type: ignore[assignment]
+        if due is not None:
+            try:
+                await record_use(database, *due)
+            except Exception:  # the answer is sent; the next request records its use
+                logger.warning("could not record a credential's use", exc_info=True)
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -99,7 +114,8 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
         if found is None:
             return AuthenticationResult(user=ANONYMOUS, auth=None)
         actor, use = found
-        await record_use(get_database(state), use, now)
+        if use.due(now):
+            connection.scope[_USE_DUE] = (use, now)  # type: ignore[literal-required]
         return AuthenticationResult(user=actor, auth=token)
 
     async def _resolve(

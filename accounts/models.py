@@ -81,6 +81,29 @@ class Membership(SQLModel, table=True):
     role: str = Field(max_length=10)
 
 
+class Invitation(SQLModel, table=True):
+    """An e-mail address invited into an organisation, until the person behind it accepts.
+
+    Whether an account uses the address or not, an admin sees the same invitation: adding a
+    member never tells whether someone has an account, nor shows anything of it.
+    """
+
+    __tablename__ = "organisation_invitation"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "email", name="uq_invitation"),
+        CheckConstraint("role IN ('admin', 'booker')", name="ck_invitation_role"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", ondelete="CASCADE", index=True)
+    email: str = Field(max_length=254, index=True)
+    role: str = Field(max_length=10)
+    invited_by_user_id: int | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    created_at: datetime = created_at_field()
+
+
 class PlaceManager(SQLModel, table=True):
     """A user who manages a place (its resources, hours, prices, agenda)."""
 

@@ -14,6 +14,7 @@ from accounts.models import (
     ApiToken,
     BrowserSession,
     Certification,
+    Invitation,
     Membership,
     Organisation,
     PlaceManager,
@@ -124,6 +125,47 @@ class AccountRepository:
             )
         )
         return rows.first()
+
+    async def member_by_email(self, organisation_id: int, email: str) -> Membership | None:
+        """The membership of the member of an organisation with this e-mail."""
+        rows = await self.session.exec(
+            select(Membership)
+            .join(User, col(User.id) == col(Membership.user_id))
+            .where(Membership.organisation_id == organisation_id, User.email == email)
+        )
+        return rows.first()
+
+    async def invitation(self, invitation_id: int) -> Invitation | None:
+        """An invitation by id."""
+        return await self.session.get(Invitation, invitation_id)
+
+    async def invitation_to(self, organisation_id: int, email: str) -> Invitation | None:
+        """The invitation of an e-mail address into an organisation."""
+        rows = await self.session.exec(
+            select(Invitation).where(
+                Invitation.organisation_id == organisation_id, Invitation.email == email
+            )
+        )
+        return rows.first()
+
+    async def invitations_of(self, organisation_id: int) -> Sequence[Invitation]:
+        """An organisation's pending invitations, newest first."""
+        rows = await self.session.exec(
+            select(Invitation)
+            .where(Invitation.organisation_id == organisation_id)
+            .order_by(col(Invitation.id).desc())
+        )
+        return rows.all()
+
+    async def invitations_for(self, email: str) -> Sequence[tuple[Invitation, Organisation]]:
+        """The invitations addressed to an e-mail, with their organisations."""
+        rows = await self.session.exec(
+            select(Invitation, Organisation)
+            .join(Organisation, col(Organisation.id) == col(Invitation.organisation_id))
+            .where(Invitation.email == email)
+            .order_by(col(Invitation.id).desc())
+        )
+        return rows.all()
 
     async def count_admins(self, organisation_id: int) -> int:
         """How many admins an organisation has."""

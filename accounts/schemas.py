@@ -221,10 +221,29 @@ class OrganisationRead(BaseModel):
 
 
 class MemberAdd(Strict):
-    """Add an existing user to an organisation."""
+    """Invite an e-mail address into an organisation (or change a member's role)."""
 
     email: Email
     role: Role = "booker"
+
+
+class InvitationRead(BaseModel):
+    """An invitation, as the organisation sees it: the address, never who is behind it."""
+
+    id: int
+    email: str
+    role: Role
+    created_at: datetime
+
+
+class MyInvitation(BaseModel):
+    """An invitation into an organisation, as the person invited sees it."""
+
+    id: int
+    organisation_id: int
+    organisation_name: str
+    role: Role
+    created_at: datetime
 
 
 class MemberRead(BaseModel):

@@ -1,4 +1,4 @@
-"""Server-side browser sessions, attempt counters with growing delays, API token expiry
+"""Server-side browser sessions, attempt counters, token expiry, organisation invitations
 
 Revision ID: 0010
 Revises: 0009
@@ -9,8 +9,9 @@ Create Date: 2026-12-05 01:00:00.000000
 outlived) goes; so do the sessions issued before, whose cookies name no row: everyone logs in
 again once. ``login_throttle`` becomes ``attempt_counter`` (attempts in a window and the
 instant of the next allowed one, for log-ins and sign-ups); its counts are not carried over,
-they last minutes. ``api_token.expires_at`` is optional. Downgrade restores the old shapes,
-empty.
+they last minutes. ``api_token.expires_at`` is optional. ``organisation_invitation``: adding
+a member invites an e-mail address, which its owner accepts (so the answer never tells whether
+the address has an account). Downgrade restores the old shapes, empty.
 """
 
 from __future__ import annotations
@@ -64,8 +65,40 @@ def upgrade() -> None:
     )
     op.add_column("api_token", sa.Column("expires_at", _utc(), nullable=True))
 
+    op.create_table(
+        "organisation_invitation",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("role", sa.String(length=10), nullable=False),
+        sa.Column("invited_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", _utc(), nullable=False),
+        sa.CheckConstraint("role IN ('admin', 'booker')", name="ck_invitation_role"),
+        sa.ForeignKeyConstraint(
+            ["invited_by_user_id"],
+            ["user_account.id"],
+            name=op.f("fk_organisation_invitation_invited_by_user_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisation.id"],
+            name=op.f("fk_organisation_invitation_organisation_id_organisation"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_organisation_invitation")),
+        sa.UniqueConstraint("organisation_id", "email", name="uq_invitation"),
+    )
+    op.create_index(op.f("ix_organisation_invitation_email"), "organisation_invitation", ["email"])
+    op.create_index(
+        op.f("ix_organisation_invitation_organisation_id"),
+        "organisation_invitation",
+        ["organisation_id"],
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("organisation_invitation")
     op.drop_column("api_token", "expires_at")
     op.drop_table("attempt_counter")
     op.create_table(
