@@ -134,6 +134,14 @@ class AccountService:
             await self.repo.add(user)
         return user
 
+    async def _confirm(self, user: User, password: str, field: str) -> None:
+        """Check the password of a logged-in user before a grave change; the checks count as
+        log-in attempts, so a session left open is no way to guess the password."""
+        await self.throttle.attempt(self.login_email, user.email)
+        if not await self.passwords.verify(user.password_hash, password):
+            raise InvalidInputError("The password is wrong.", field=field, code="wrong_password")
+        await self.throttle.forget(self.login_email, user.email)
+
     # browser sessions -------------------------------------------------------------------
     async def start_session(self, user: User) -> str:
         """A new browser session for ``user``: the key for its cookie (stored hashed)."""
@@ -208,12 +216,7 @@ class AccountService:
     async def change_password(self, actor: Actor, data: PasswordChange) -> User:
         """Replace the password; every browser session ends (API tokens keep working)."""
         user = await self.require_user(actor)
-        if not await self.passwords.verify(user.password_hash, data.current_password):
-            raise InvalidInputError(
-                "The current password is wrong.",
-                field="current_password",
-                code="wrong_password",
-            )
+        await self._confirm(user, data.current_password, "current_password")
         self._check_password(data.new_password, user.email, user.display_name)
         user.password_hash = await self.passwords.hash(data.new_password)
         await self.repo.add(user)
@@ -282,10 +285,7 @@ class AccountService:
         """
         user = await self.require_user(actor)
         assert user.id is not None
-        if not await self.passwords.verify(user.password_hash, password or ""):
-            raise InvalidInputError(
-                "Confirm with your password.", field="password", code="wrong_password"
-            )
+        await self._confirm(user, password or "", "password")
         now = self.clock()
         await self.repo.drop_roles(user.id)
         await self.repo.revoke_all_tokens(user.id, now)

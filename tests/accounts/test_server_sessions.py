@@ -170,3 +170,23 @@ async def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(
         assert (await here.get("/api/me")).status_code == 200
         assert (await there.get("/api/me")).status_code == 401
         assert (await there.get("/api/me", headers=old)).status_code == 401
+
+
+async def test_an_open_session_is_no_way_to_guess_the_password(
+    settings: Settings, database: Database
+) -> None:
+    clock = MutableClock()
+    async with browser(settings, database, clock) as http:
+        assert (await sign_up(http)).status_code == 201
+        headers = await csrf(http)
+        guess = {"current_password": "a-guess-at-it", "new_password": "another-long-phrase-77"}
+        answers = [
+            (await http.post("/api/me/password", json=guess, headers=headers)).status_code
+            for _ in range(settings.login_max_failures + 1)
+        ]
+        assert answers == [422] * settings.login_max_failures + [429]
+        erase = await http.post("/api/me/erase", json={"password": "guess"}, headers=headers)
+        assert erase.status_code == 429
+        clock.advance(seconds=1)
+        right = {**guess, "current_password": STRONG}
+        assert (await http.post("/api/me/password", json=right, headers=headers)).status_code == 204
