@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -353,12 +353,10 @@ class OrganisationController(Controller):
         actor: NamedDependency[Actor],
         organisation_id: FromPath[int],
         data: JSONBody[MemberAdd],
-    ) -> Response[MemberRead | InvitationRead]:
-        """Invite an e-mail address (201, whether or not it has an account), or change a
-        member's role (200) (admins)."""
-        added = await organisations.add_member(actor, organisation_id, data)
-        status = HTTP_200_OK if isinstance(added, MemberRead) else HTTP_201_CREATED
-        return Response(added, status_code=status)
+    ) -> MemberRead | InvitationRead:
+        """Invite an e-mail address (the same answer whether or not it has an account), or
+        change a member's role (admins)."""
+        return await organisations.add_member(actor, organisation_id, data)
 
     @get("/{organisation_id:int}/invitations")
     async def invitations(
