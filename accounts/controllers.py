@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -12,15 +12,20 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from accounts.identity import SESSION_USER_KEY, SESSION_VERSION_KEY, actor_for_user
+from accounts.identity import SESSION_KEY, actor_for_user
+from accounts.middleware import session_limits
 from accounts.models import User
 from accounts.organisations import OrganisationService
+from accounts.passwords import passwords
 from accounts.repository import AccountRepository
 from accounts.schemas import (
+    InvitationRead,
     LogIn,
     MemberAdd,
     MemberRead,
+    MembershipRead,
     MeRead,
+    MyInvitation,
     OrganisationCreate,
     OrganisationRead,
     OrganisationUpdate,
@@ -32,20 +37,35 @@ from accounts.schemas import (
     TokenRead,
 )
 from accounts.service import AccountService
+from accounts.throttle import Throttle
 from kernel.auth.actor import Actor
 from kernel.auth.browser import csrf_token_of
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BEARER, ORGANISATION, PUBLIC, SELF, USER
 from kernel.clock import Clock
-from kernel.db import commit
-from kernel.errors import handle_app_error
+from kernel.db import get_database
+from kernel.net import client_of
+from kernel.settings import Settings
 
 
 def provide_accounts(
     db_session: NamedDependency[AsyncSession], state: State, clock: NamedDependency[Clock]
 ) -> AccountService:
     """The account service bound to this request's transaction."""
-    return AccountService(AccountRepository(db_session), state.settings, clock)
+    settings: Settings = state.settings
+    hasher = passwords(
+        settings.password_hash_time_cost,
+        settings.password_hash_memory_kib,
+        settings.password_hash_concurrency,
+    )
+    return AccountService(
+        AccountRepository(db_session),
+        settings,
+        clock,
+        hasher,
+        Throttle(get_database(state), settings, clock),
+        session_limits(settings),
+    )
 
 
 def provide_organisations(db_session: NamedDependency[AsyncSession]) -> OrganisationService:
@@ -54,6 +74,7 @@ def provide_organisations(db_session: NamedDependency[AsyncSession]) -> Organisa
 
 
 ACCOUNTS = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
+ORGANISATIONS = {"organisations": Provide(provide_organisations, sync_to_thread=False)}
 
 
 class CsrfToken(BaseModel):
@@ -63,14 +84,32 @@ class CsrfToken(BaseModel):
 
 
 class Erase(BaseModel):
-    """Confirmation of an account deletion (the password, for browser sessions)."""
+    """Confirmation of an account deletion: the account's password (also with an API token)."""
 
     model_config = ConfigDict(extra="forbid")
     password: str | None = Field(default=None, max_length=256)
 
 
-def _start_session(request: Request[Any, Any, Any], user: User) -> None:
-    request.set_session({SESSION_USER_KEY: user.id, SESSION_VERSION_KEY: user.session_version})
+def client(request: Request[Any, Any, Any]) -> str:
+    """The client's address, behind the proxies the settings trust."""
+    settings: Settings = request.app.state.settings
+    return client_of(request.scope, settings.trusted_proxies)
+
+
+async def start_session(
+    request: Request[Any, Any, Any], accounts: AccountService, user: User
+) -> None:
+    """Log this browser in as ``user``, with a new session (never one it brought along)."""
+    await end_session(request, accounts)
+    request.set_session({SESSION_KEY: await accounts.start_session(user)})
+
+
+async def end_session(request: Request[Any, Any, Any], accounts: AccountService) -> None:
+    """Log this browser out: its session is deleted, not only its cookie."""
+    key = request.session.get(SESSION_KEY) if request.session else None
+    if isinstance(key, str):
+        await accounts.end_session(key)
+    request.clear_session()
 
 
 class AuthController(Controller):
@@ -95,8 +134,8 @@ class AuthController(Controller):
         data: JSONBody[SignUp],
     ) -> MeRead:
         """Create an account (citizen rate until a manager grants another) and log in."""
-        user = await accounts.sign_up(data)
-        _start_session(request, user)
+        user = await accounts.sign_up(data, client(request))
+        await start_session(request, accounts, user)
         actor = await actor_for_user(db_session, user, can_write=True, via="session")
         return await accounts.me(actor)
 
@@ -107,26 +146,29 @@ class AuthController(Controller):
         db_session: NamedDependency[AsyncSession],
         request: Request[Any, Any, Any],
         data: JSONBody[LogIn],
-    ) -> Response[Any]:
-        """Log in with e-mail and password; repeated failures lock the e-mail for a while."""
-        client = request.client.host if request.client else "unknown"
-        outcome = await accounts.log_in(data, client)
-        if outcome.error is not None:
-            # A refusal that is kept: the failure counter is committed although the answer is
-            # a 401/429 (which the edge would roll back).
-            await commit(db_session)
-            response = handle_app_error(request, outcome.error)
-            if "retry_after" in outcome.error.extra:
-                response.headers["Retry-After"] = str(outcome.error.extra["retry_after"])
-            return response
-        assert outcome.user is not None
-        _start_session(request, outcome.user)
-        actor = await actor_for_user(db_session, outcome.user, can_write=True, via="session")
-        return Response(await accounts.me(actor))
+    ) -> MeRead:
+        """Log in with e-mail and password; repeated attempts wait longer and longer (429)."""
+        user = await accounts.log_in(data, client(request))
+        await start_session(request, accounts, user)
+        actor = await actor_for_user(db_session, user, can_write=True, via="session")
+        return await accounts.me(actor)
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, guards=[require_user], opt=SELF)
-    async def log_out(self, request: Request[Any, Any, Any]) -> None:
-        """End the browser session."""
+    async def log_out(
+        self, accounts: NamedDependency[AccountService], request: Request[Any, Any, Any]
+    ) -> None:
+        """End this browser's session, on the server too (a copy of the cookie is worthless)."""
+        await end_session(request, accounts)
+
+    @post("/logout-everywhere", status_code=HTTP_204_NO_CONTENT, guards=[require_user], opt=SELF)
+    async def log_out_everywhere(
+        self,
+        accounts: NamedDependency[AccountService],
+        actor: NamedDependency[Actor],
+        request: Request[Any, Any, Any],
+    ) -> None:
+        """End every browser session of my account, this one included (tokens stay valid)."""
+        await accounts.end_all_sessions(actor)
         request.clear_session()
 
 
@@ -168,7 +210,7 @@ class MeController(Controller):
         """Change my password; my other browser sessions end."""
         user = await accounts.change_password(actor, data)
         if actor.via == "session":
-            _start_session(request, user)
+            await start_session(request, accounts, user)
 
     @get("/export")
     async def export(
@@ -185,9 +227,45 @@ class MeController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[Erase],
     ) -> None:
-        """Delete my account and personal data (issued invoices are kept, anonymised)."""
+        """Delete my account and personal data (my password confirms; invoices are kept,
+        anonymised)."""
         await accounts.delete_account(actor, data.password)
         request.clear_session()
+
+    @get("/invitations", dependencies=ORGANISATIONS)
+    async def my_invitations(
+        self, organisations: NamedDependency[OrganisationService], actor: NamedDependency[Actor]
+    ) -> list[MyInvitation]:
+        """The organisations that invited me (to my account's e-mail address)."""
+        return await organisations.my_invitations(actor)
+
+    @post(
+        "/invitations/{invitation_id:int}/accept",
+        status_code=HTTP_201_CREATED,
+        dependencies=ORGANISATIONS,
+    )
+    async def accept_invitation(
+        self,
+        organisations: NamedDependency[OrganisationService],
+        actor: NamedDependency[Actor],
+        invitation_id: FromPath[int],
+    ) -> MembershipRead:
+        """Join the organisation that invited me, with the role it offers."""
+        return await organisations.accept(actor, invitation_id)
+
+    @delete(
+        "/invitations/{invitation_id:int}",
+        status_code=HTTP_204_NO_CONTENT,
+        dependencies=ORGANISATIONS,
+    )
+    async def decline_invitation(
+        self,
+        organisations: NamedDependency[OrganisationService],
+        actor: NamedDependency[Actor],
+        invitation_id: FromPath[int],
+    ) -> None:
+        """Turn an invitation down."""
+        await organisations.decline(actor, invitation_id)
 
     @get("/tokens")
     async def tokens(
@@ -222,7 +300,7 @@ class OrganisationController(Controller):
 
     path = "/api/organisations"
     tags = ["organisations"]
-    dependencies = {"organisations": Provide(provide_organisations, sync_to_thread=False)}
+    dependencies = ORGANISATIONS
     guards = [require_user]
     security = BEARER
     opt = ORGANISATION
@@ -275,9 +353,33 @@ class OrganisationController(Controller):
         actor: NamedDependency[Actor],
         organisation_id: FromPath[int],
         data: JSONBody[MemberAdd],
-    ) -> MemberRead:
-        """Add a member or change their role (admins)."""
+    ) -> MemberRead | InvitationRead:
+        """Invite an e-mail address (the same answer whether or not it has an account), or
+        change a member's role (admins)."""
         return await organisations.add_member(actor, organisation_id, data)
+
+    @get("/{organisation_id:int}/invitations")
+    async def invitations(
+        self,
+        organisations: NamedDependency[OrganisationService],
+        actor: NamedDependency[Actor],
+        organisation_id: FromPath[int],
+    ) -> list[InvitationRead]:
+        """The addresses invited into an organisation I belong to, not answered yet."""
+        return await organisations.invitations(actor, organisation_id)
+
+    @delete(
+        "/{organisation_id:int}/invitations/{invitation_id:int}", status_code=HTTP_204_NO_CONTENT
+    )
+    async def withdraw_invitation(
+        self,
+        organisations: NamedDependency[OrganisationService],
+        actor: NamedDependency[Actor],
+        organisation_id: FromPath[int],
+        invitation_id: FromPath[int],
+    ) -> None:
+        """Withdraw an invitation (admins)."""
+        await organisations.withdraw(actor, organisation_id, invitation_id)
 
     @delete("/{organisation_id:int}/members/{user_id:int}", status_code=HTTP_204_NO_CONTENT)
     async def remove_member(

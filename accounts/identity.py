@@ -1,30 +1,38 @@
-"""Loading an :class:`Actor` from stored credentials.
+"""Loading an :class:`Actor` from stored credentials, and recording that they were used.
 
 Every authenticated request goes through here, so it costs one statement built once: the
 credential with its user, joined to the user's roles (managed places and organisations, one
 ``UNION ALL``). Plain Core rows, no ORM objects: nothing here is changed afterwards.
+
+When a credential was last used (a token's ``last_used_at``, a session's ``last_seen_at``, which
+the idle timeout reads) comes back with it, and is written again only when it is a minute old
+(:func:`record_use`): one short write a minute per credential in use, not one per request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, literal, select, union_all
+from sqlalchemy import Update, and_, bindparam, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from accounts.models import ApiToken, Membership, PlaceManager, User
+from accounts.models import ApiToken, BrowserSession, Membership, PlaceManager, User
 from kernel.auth.actor import Actor
 from kernel.auth.tokens import digest
+from kernel.db import Database
 from kernel.driver import Statement, fetch
 
-SESSION_USER_KEY = "uid"
-SESSION_VERSION_KEY = "sv"
+SESSION_KEY = "sid"  # the browser session's random key, in the encrypted cookie
+RECORD_USE_EVERY = timedelta(minutes=1)
 _MANAGER = "place_manager"  # the role column of a managed place in the roles query
 
 _users = User.__table__.c  # type: ignore[attr-defined]
 _tokens = ApiToken.__table__.c  # type: ignore[attr-defined]
+_sessions = BrowserSession.__table__.c  # type: ignore[attr-defined]
 _managers = PlaceManager.__table__.c  # type: ignore[attr-defined]
 _members = Membership.__table__.c  # type: ignore[attr-defined]
 _USABLE = and_(_users.active.is_(True), _users.deleted_at.is_(None))
@@ -45,19 +53,50 @@ _WITH_ROLES = User.__table__.outerjoin(_ROLES, _ROLES.c.user_id == _users.id)  #
 # One statement per authenticated request: the credential, its user and their roles, a row per
 # role (one row with empty role columns when there is none).
 _BY_TOKEN = (
-    select(*_USER_COLUMNS, _tokens.scope, *_ROLE_COLUMNS)
+    select(
+        *_USER_COLUMNS,
+        _tokens.scope,
+        _tokens.id.label("credential_id"),
+        _tokens.last_used_at.label("used_at"),
+        *_ROLE_COLUMNS,
+    )
     .select_from(ApiToken.__table__.join(_WITH_ROLES, _tokens.user_id == _users.id))  # type: ignore[attr-defined]
     .where(
         _tokens.token_sha256 == bindparam("digest"),
         _tokens.revoked_at.is_(None),
+        or_(_tokens.expires_at.is_(None), _tokens.expires_at > bindparam("now")),
         _USABLE,
     )
 )
 _BY_TOKEN_DRIVER = Statement.of(_BY_TOKEN)  # every API request runs it (kernel.driver)
 _BY_SESSION = (
-    select(*_USER_COLUMNS, _users.session_version, *_ROLE_COLUMNS)
-    .select_from(_WITH_ROLES)
-    .where(_users.id == bindparam("user_id"), _USABLE)
+    select(
+        *_USER_COLUMNS,
+        _sessions.id.label("credential_id"),
+        _sessions.last_seen_at.label("used_at"),
+        *_ROLE_COLUMNS,
+    )
+    .select_from(BrowserSession.__table__.join(_WITH_ROLES, _sessions.user_id == _users.id))  # type: ignore[attr-defined]
+    .where(
+        _sessions.token_sha256 == bindparam("digest"),
+        _sessions.last_seen_at > bindparam("idle_since"),
+        _sessions.created_at > bindparam("opened_since"),
+        _USABLE,
+    )
+)
+_BY_SESSION_DRIVER = Statement.of(_BY_SESSION)
+_TOUCH_TOKEN = (
+    update(ApiToken)
+    .where(
+        _tokens.id == bindparam("credential_id"),
+        or_(_tokens.last_used_at.is_(None), _tokens.last_used_at < bindparam("now")),
+    )
+    .values(last_used_at=bindparam("now"))
+)
+_TOUCH_SESSION = (
+    update(BrowserSession)
+    .where(_sessions.id == bindparam("credential_id"), _sessions.last_seen_at < bindparam("now"))
+    .values(last_seen_at=bindparam("now"))
 )
 _BY_USER = select(*_ROLE_COLUMNS).where(_ROLES.c.user_id == bindparam("user_id"))
 
@@ -127,25 +166,66 @@ async def actor_for_user(
     )
 
 
-async def actor_for_api_token(session: AsyncSession | AsyncConnection, token: str) -> Actor | None:
-    """The actor behind an API token, or None if it is unknown, revoked or its user gone."""
+@dataclass(frozen=True)
+class Use:
+    """A credential that was just accepted, and when its use was last written down."""
+
+    statement: Update
+    credential_id: int
+    last: datetime | None
+
+    def due(self, now: datetime) -> bool:
+        """Whether this use should be written (the last one written is a minute old)."""
+        return self.last is None or now - self.last >= RECORD_USE_EVERY
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """How long a browser session lasts: in all, and without a request."""
+
+    max_age: timedelta
+    idle: timedelta
+
+
+async def actor_for_api_token(
+    session: AsyncSession | AsyncConnection, token: str, now: datetime
+) -> tuple[Actor, Use] | None:
+    """The actor behind an API token, or None if it is unknown, revoked, expired or its user
+    gone."""
     connection = await _connection(session)
-    rows = await fetch(connection, _BY_TOKEN_DRIVER, {"digest": digest(token)})
+    rows = await fetch(connection, _BY_TOKEN_DRIVER, {"digest": digest(token), "now": now})
     if not rows:
         return None
-    return _actor_of_rows(rows, can_write=rows[0]["scope"] == "read_write", via="api_token")
+    actor = _actor_of_rows(rows, can_write=rows[0]["scope"] == "read_write", via="api_token")
+    return actor, Use(_TOUCH_TOKEN, rows[0]["credential_id"], rows[0]["used_at"])
 
 
 async def actor_for_session(
-    session: AsyncSession | AsyncConnection, data: Mapping[str, Any]
-) -> Actor | None:
-    """The actor of a browser session, or None if it is stale (logout, password change)."""
-    user_id = data.get(SESSION_USER_KEY)
-    version = data.get(SESSION_VERSION_KEY)
-    if not isinstance(user_id, int) or not isinstance(version, int):
+    session: AsyncSession | AsyncConnection,
+    data: Mapping[str, Any],
+    now: datetime,
+    limits: SessionLimits,
+) -> tuple[Actor, Use] | None:
+    """The actor of a browser session, or None if it ended (log-out, password change, too long
+    idle or too old)."""
+    key = data.get(SESSION_KEY)
+    if not isinstance(key, str) or not key:
         return None
     connection = await _connection(session)
-    rows = (await connection.execute(_BY_SESSION, {"user_id": user_id})).mappings().all()
-    if not rows or rows[0]["session_version"] != version:
+    params = {
+        "digest": digest(key),
+        "idle_since": now - limits.idle,
+        "opened_since": now - limits.max_age,
+    }
+    rows = await fetch(connection, _BY_SESSION_DRIVER, params)
+    if not rows:
         return None
-    return _actor_of_rows(rows, can_write=True, via="session")
+    actor = _actor_of_rows(rows, can_write=True, via="session")
+    return actor, Use(_TOUCH_SESSION, rows[0]["credential_id"], rows[0]["used_at"])
+
+
+async def record_use(database: Database, use: Use, now: datetime) -> None:
+    """Write down that a credential was used, in a short transaction of its own: kept whatever
+    the request's outcome, and no lock held on the credential meanwhile."""
+    async with database.engine.begin() as connection:
+        await connection.execute(use.statement, {"credential_id": use.credential_id, "now": now})

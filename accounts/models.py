@@ -43,8 +43,6 @@ class User(SQLModel, table=True):
     )
     is_platform_admin: bool = False
     active: bool = True
-    # Bumped on password change or logout-everywhere: older sessions stop being accepted.
-    session_version: int = 1
     created_at: datetime = created_at_field()
     deleted_at: datetime | None = utc_column(nullable=True)
 
@@ -81,6 +79,29 @@ class Membership(SQLModel, table=True):
     organisation_id: int = Field(foreign_key="organisation.id", ondelete="CASCADE", index=True)
     user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
     role: str = Field(max_length=10)
+
+
+class Invitation(SQLModel, table=True):
+    """An e-mail address invited into an organisation, until the person behind it accepts.
+
+    Whether an account uses the address or not, an admin sees the same invitation: adding a
+    member never tells whether someone has an account, nor shows anything of it.
+    """
+
+    __tablename__ = "organisation_invitation"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "email", name="uq_invitation"),
+        CheckConstraint("role IN ('admin', 'booker')", name="ck_invitation_role"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", ondelete="CASCADE", index=True)
+    email: str = Field(max_length=254, index=True)
+    role: str = Field(max_length=10)
+    invited_by_user_id: int | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    created_at: datetime = created_at_field()
 
 
 class PlaceManager(SQLModel, table=True):
@@ -136,16 +157,36 @@ class ApiToken(SQLModel, table=True):
     token_sha256: str = Field(max_length=64, unique=True, index=True)
     scope: str = Field(max_length=10)
     created_at: datetime = created_at_field()
+    # Recorded at most once a minute (accounts.identity), not on every request.
     last_used_at: datetime | None = utc_column(nullable=True)
     revoked_at: datetime | None = utc_column(nullable=True)
+    expires_at: datetime | None = utc_column(nullable=True)
 
 
-class LoginThrottle(SQLModel, table=True):
-    """Failed log-in counts per key (hashed e-mail, client address), shared by all workers."""
+class BrowserSession(SQLModel, table=True):
+    """A logged-in browser: the cookie holds a random key, the table only its SHA-256.
 
-    __tablename__ = "login_throttle"
+    Logging out deletes the row, so a copied cookie stops working at once; a session also ends
+    after ``session_idle_minutes`` without a request and ``session_max_age_days`` in all.
+    """
+
+    __tablename__ = "browser_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    token_sha256: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = created_at_field()
+    # Recorded at most once a minute (accounts.identity), not on every request.
+    last_seen_at: datetime = utc_column(index=True)
+
+
+class AttemptCounter(SQLModel, table=True):
+    """Attempts (log-ins, sign-ups) per hashed key (an e-mail, a client address) in a window,
+    and when the next one may be made; shared by every worker (accounts.throttle)."""
+
+    __tablename__ = "attempt_counter"
 
     key: str = Field(primary_key=True, max_length=64)
-    failures: int = 0
+    attempts: int = 0
     window_started_at: datetime = utc_column()
-    locked_until: datetime | None = utc_column(nullable=True)
+    next_attempt_at: datetime = utc_column()

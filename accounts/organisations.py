@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from accounts.models import Membership, Organisation
+from accounts.models import Invitation, Membership, Organisation, User
 from accounts.repository import AccountRepository
 from accounts.schemas import (
+    InvitationRead,
     MemberAdd,
     MemberRead,
+    MembershipRead,
+    MyInvitation,
     OrganisationCreate,
     OrganisationRead,
     OrganisationUpdate,
@@ -94,25 +97,109 @@ class OrganisationService:
             for m, u in await self.repo.members(organisation_id)
         ]
 
-    async def add_member(self, actor: Actor, organisation_id: int, data: MemberAdd) -> MemberRead:
-        """Add an existing user, or change their role."""
+    async def add_member(
+        self, actor: Actor, organisation_id: int, data: MemberAdd
+    ) -> MemberRead | InvitationRead:
+        """Change a member's role, or invite an address: the same invitation whether or not an
+        account uses it (its owner accepts it from their account)."""
         await self._administered(actor, organisation_id)
-        user = await self.repo.user_by_email(data.email)
-        if user is None or user.deleted_at is not None:
-            raise NotFoundError("No account uses this e-mail.", code="user_not_found")
-        assert user.id is not None
-        membership = await self.repo.membership(organisation_id, user.id)
-        if membership is None:
-            membership = Membership(
-                organisation_id=organisation_id, user_id=user.id, role=data.role
-            )
-        else:
+        membership = await self.repo.member_by_email(organisation_id, data.email)
+        if membership is not None:
             await self._keep_an_admin(organisation_id, membership, data.role)
             membership.role = data.role
+            await self.repo.add(membership)
+            user = await self.repo.user(membership.user_id)
+            assert user is not None
+            return MemberRead(
+                user_id=membership.user_id,
+                display_name=user.display_name,
+                email=user.email,
+                role=data.role,
+            )
+        invitation = await self.repo.invitation_to(organisation_id, data.email)
+        if invitation is None:
+            invitation = Invitation(
+                organisation_id=organisation_id,
+                email=data.email,
+                role=data.role,
+                invited_by_user_id=actor.user_id,
+            )
+        invitation.role = data.role
+        await self.repo.add(invitation)
+        return InvitationRead.model_validate(invitation, from_attributes=True)
+
+    async def invitations(self, actor: Actor, organisation_id: int) -> list[InvitationRead]:
+        """The addresses invited into an organisation that have not answered yet."""
+        await self._visible(actor, organisation_id)
+        return [
+            InvitationRead.model_validate(i, from_attributes=True)
+            for i in await self.repo.invitations_of(organisation_id)
+        ]
+
+    async def withdraw(self, actor: Actor, organisation_id: int, invitation_id: int) -> None:
+        """Withdraw an invitation (admins)."""
+        await self._administered(actor, organisation_id)
+        invitation = await self.repo.invitation(invitation_id)
+        if invitation is None or invitation.organisation_id != organisation_id:
+            raise NotFoundError("No such invitation.", code="invitation_not_found")
+        await self.repo.remove(invitation)
+
+    async def _me(self, actor: Actor) -> User:
+        assert actor.user_id is not None
+        user = await self.repo.user(actor.user_id)
+        if user is None or user.deleted_at is not None:
+            raise NotFoundError("No such account.", code="user_not_found")
+        return user
+
+    async def my_invitations(self, actor: Actor) -> list[MyInvitation]:
+        """The invitations addressed to my e-mail."""
+        user = await self._me(actor)
+        return [
+            MyInvitation(
+                id=i.id or 0,
+                organisation_id=o.id or 0,
+                organisation_name=o.name,
+                role=i.role,
+                created_at=i.created_at,
+            )
+            for i, o in await self.repo.invitations_for(user.email)
+        ]
+
+    async def _mine(self, actor: Actor, invitation_id: int) -> tuple[User, Invitation]:
+        user = await self._me(actor)
+        invitation = await self.repo.invitation(invitation_id)
+        if invitation is None or invitation.email != user.email:
+            raise NotFoundError("No such invitation.", code="invitation_not_found")
+        return user, invitation
+
+    async def accept(self, actor: Actor, invitation_id: int) -> MembershipRead:
+        """Join the organisation an invitation is from, with the role it offers."""
+        user, invitation = await self._mine(actor, invitation_id)
+        assert user.id is not None
+        organisation = await self.repo.organisation(invitation.organisation_id)
+        assert organisation is not None and organisation.id is not None
+        membership = await self.repo.membership(organisation.id, user.id)
+        if membership is None:
+            membership = Membership(
+                organisation_id=organisation.id, user_id=user.id, role=invitation.role
+            )
+        else:
+            await self._keep_an_admin(organisation.id, membership, invitation.role)
+            membership.role = invitation.role
         await self.repo.add(membership)
-        return MemberRead(
-            user_id=user.id, display_name=user.display_name, email=user.email, role=data.role
+        await self.repo.remove(invitation)
+        return MembershipRead.model_validate(
+            {
+                "organisation_id": organisation.id,
+                "organisation_name": organisation.name,
+                "role": membership.role,
+            }
         )
+
+    async def decline(self, actor: Actor, invitation_id: int) -> None:
+        """Turn an invitation down."""
+        _, invitation = await self._mine(actor, invitation_id)
+        await self.repo.remove(invitation)
 
     async def remove_member(self, actor: Actor, organisation_id: int, user_id: int) -> None:
         """Remove a member (admins), or leave (any member removing themselves)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
+from anyio import CapacityLimiter, to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import RFC_9106_LOW_MEMORY
@@ -20,23 +21,45 @@ class WeakPasswordError(ValueError):
 
 class Passwords:
     """argon2id with given parameters. Hashes carry their parameters: any instance verifies any
-    hash, at the cost the hash was made with; ``needs_rehash`` tells hashes made otherwise."""
+    hash, at the cost the hash was made with; ``needs_rehash`` tells hashes made otherwise.
+
+    A hash takes tens of milliseconds of a core and ``memory_kib`` of memory: in a request it
+    runs in a worker thread (argon2 releases the GIL), at most ``concurrency`` at once per
+    process, so the event loop keeps serving everyone else meanwhile.
+    """
 
     def __init__(
         self,
         time_cost: int = RFC_9106_LOW_MEMORY.time_cost,
         memory_kib: int = RFC_9106_LOW_MEMORY.memory_cost,
+        concurrency: int = 2,
     ) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+        self._limiter = CapacityLimiter(concurrency)
         # Verified when the e-mail is unknown, so a wrong e-mail costs as much as a wrong password.
         self._dummy_hash = self._hasher.hash("not-a-real-password-used-for-timing-only")
 
-    def hash(self, password: str) -> str:
-        """An argon2id hash with a random salt."""
+    async def hash(self, password: str) -> str:
+        """An argon2id hash with a random salt, computed off the event loop."""
+        return await to_thread.run_sync(self.hash_blocking, password, limiter=self._limiter)
+
+    async def verify(self, stored_hash: str | None, password: str) -> bool:
+        """Whether ``password`` matches, computed off the event loop; constant work whether or
+        not a hash exists."""
+        return await to_thread.run_sync(
+            self._verify_blocking, stored_hash, password, limiter=self._limiter
+        )
+
+    @property
+    def in_progress(self) -> int:
+        """How many hashes (or checks) of this hasher are being computed right now."""
+        return self._limiter.borrowed_tokens
+
+    def hash_blocking(self, password: str) -> str:
+        """:meth:`hash` in the calling thread: for commands and seeds, never in a request."""
         return self._hasher.hash(password)
 
-    def verify(self, stored_hash: str | None, password: str) -> bool:
-        """Whether ``password`` matches; constant work whether or not a hash exists."""
+    def _verify_blocking(self, stored_hash: str | None, password: str) -> bool:
         try:
             return (
                 self._hasher.verify(stored_hash or self._dummy_hash, password)
@@ -51,18 +74,16 @@ class Passwords:
 
 
 @cache
-def passwords(time_cost: int, memory_kib: int) -> Passwords:
-    """The hasher for these parameters, made once (it hashes a dummy password when made)."""
-    return Passwords(time_cost, memory_kib)
-
-
-def _default() -> Passwords:
-    return passwords(RFC_9106_LOW_MEMORY.time_cost, RFC_9106_LOW_MEMORY.memory_cost)
+def passwords(time_cost: int, memory_kib: int, concurrency: int = 2) -> Passwords:
+    """The hasher for these parameters, made once per process (it hashes a dummy password when
+    made, and its limit on concurrent hashes holds for every request of the process)."""
+    return Passwords(time_cost, memory_kib, concurrency)
 
 
 def hash_password(password: str) -> str:
-    """An argon2id hash with a random salt, with the default parameters."""
-    return _default().hash(password)
+    """An argon2id hash with the default parameters, in the calling thread (commands only)."""
+    default = passwords(RFC_9106_LOW_MEMORY.time_cost, RFC_9106_LOW_MEMORY.memory_cost)
+    return default.hash_blocking(password)
 
 
 def check_strength(password: str, user_inputs: Sequence[str], min_score: int) -> None:

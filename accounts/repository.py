@@ -12,8 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.models import (
     ApiToken,
+    BrowserSession,
     Certification,
-    LoginThrottle,
+    Invitation,
     Membership,
     Organisation,
     PlaceManager,
@@ -125,6 +126,47 @@ class AccountRepository:
         )
         return rows.first()
 
+    async def member_by_email(self, organisation_id: int, email: str) -> Membership | None:
+        """The membership of the member of an organisation with this e-mail."""
+        rows = await self.session.exec(
+            select(Membership)
+            .join(User, col(User.id) == col(Membership.user_id))
+            .where(Membership.organisation_id == organisation_id, User.email == email)
+        )
+        return rows.first()
+
+    async def invitation(self, invitation_id: int) -> Invitation | None:
+        """An invitation by id."""
+        return await self.session.get(Invitation, invitation_id)
+
+    async def invitation_to(self, organisation_id: int, email: str) -> Invitation | None:
+        """The invitation of an e-mail address into an organisation."""
+        rows = await self.session.exec(
+            select(Invitation).where(
+                Invitation.organisation_id == organisation_id, Invitation.email == email
+            )
+        )
+        return rows.first()
+
+    async def invitations_of(self, organisation_id: int) -> Sequence[Invitation]:
+        """An organisation's pending invitations, newest first."""
+        rows = await self.session.exec(
+            select(Invitation)
+            .where(Invitation.organisation_id == organisation_id)
+            .order_by(col(Invitation.id).desc())
+        )
+        return rows.all()
+
+    async def invitations_for(self, email: str) -> Sequence[tuple[Invitation, Organisation]]:
+        """The invitations addressed to an e-mail, with their organisations."""
+        rows = await self.session.exec(
+            select(Invitation, Organisation)
+            .join(Organisation, col(Organisation.id) == col(Invitation.organisation_id))
+            .where(Invitation.email == email)
+            .order_by(col(Invitation.id).desc())
+        )
+        return rows.all()
+
     async def count_admins(self, organisation_id: int) -> int:
         """How many admins an organisation has."""
         rows = await self.session.exec(
@@ -205,11 +247,24 @@ class AccountRepository:
             statement: Any = delete(table).where(col(table.user_id) == user_id)
             await self.session.exec(statement)
 
-    # throttling -----------------------------------------------------------------------
-    async def throttle(self, key: str) -> LoginThrottle | None:
-        """The failure counter of a key."""
-        return await self.session.get(LoginThrottle, key)
+    # browser sessions -------------------------------------------------------------------
+    async def end_session(self, token_sha256: str) -> None:
+        """Delete one browser session (its cookie stops working at once)."""
+        await self.session.exec(
+            delete(BrowserSession).where(col(BrowserSession.token_sha256) == token_sha256)
+        )
 
-    async def clear_throttle(self, key: str) -> None:
-        """Forget the failures of a key."""
-        await self.session.exec(delete(LoginThrottle).where(col(LoginThrottle.key) == key))
+    async def end_sessions(self, user_id: int) -> None:
+        """Delete every browser session of a user."""
+        await self.session.exec(
+            delete(BrowserSession).where(col(BrowserSession.user_id) == user_id)
+        )
+
+    async def drop_stale_sessions(self, idle_since: datetime, opened_since: datetime) -> None:
+        """Delete the sessions that can no longer be used (idle or too old)."""
+        await self.session.exec(
+            delete(BrowserSession).where(
+                (col(BrowserSession.last_seen_at) <= idle_since)
+                | (col(BrowserSession.created_at) <= opened_since)
+            )
+        )

@@ -117,6 +117,8 @@ class TokenCreate(Strict):
 
     name: Annotated[str, Field(min_length=1, max_length=100)]
     scope: Scope = "read"
+    # None: until revoked.
+    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 
 class TokenRead(BaseModel):
@@ -126,7 +128,9 @@ class TokenRead(BaseModel):
     name: str
     scope: Scope
     created_at: datetime
+    # When it was last used, to the minute (recorded at most once a minute).
     last_used_at: datetime | None
+    expires_at: datetime | None
     revoked_at: datetime | None
 
 
@@ -217,10 +221,29 @@ class OrganisationRead(BaseModel):
 
 
 class MemberAdd(Strict):
-    """Add an existing user to an organisation."""
+    """Invite an e-mail address into an organisation (or change a member's role)."""
 
     email: Email
     role: Role = "booker"
+
+
+class InvitationRead(BaseModel):
+    """An invitation, as the organisation sees it: the address, never who is behind it."""
+
+    id: int
+    email: str
+    role: Role
+    created_at: datetime
+
+
+class MyInvitation(BaseModel):
+    """An invitation into an organisation, as the person invited sees it."""
+
+    id: int
+    organisation_id: int
+    organisation_name: str
+    role: Role
+    created_at: datetime
 
 
 class MemberRead(BaseModel):

@@ -1,18 +1,14 @@
-"""Accounts business rules: sign-up, log-in with throttling, passwords, tokens, personal data."""
+"""Accounts business rules: sign-up, log-in with throttling, sessions, passwords, tokens, data."""
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import secrets
+from datetime import timedelta
 from typing import Any
 
-from accounts.models import ApiToken, LoginThrottle, User
-from accounts.passwords import (
-    WeakPasswordError,
-    check_strength,
-    passwords,
-)
+from accounts.identity import SessionLimits
+from accounts.models import ApiToken, BrowserSession, User
+from accounts.passwords import Passwords, WeakPasswordError, check_strength
 from accounts.repository import AccountRepository
 from accounts.schemas import (
     CertificationRead,
@@ -26,50 +22,40 @@ from accounts.schemas import (
     TokenCreated,
     TokenRead,
 )
+from accounts.throttle import Throttle, TooManyAttemptsError, rules
 from kernel.auth.actor import Actor
 from kernel.auth.tokens import digest, new_token
 from kernel.clock import Clock
 from kernel.errors import (
-    AppError,
     ConflictError,
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
     UnauthenticatedError,
 )
+from kernel.net import throttling_key
 from kernel.settings import Settings
-
-
-class TooManyAttemptsError(AppError):
-    """Log-in refused for a while after repeated failures."""
-
-    status_code = 429
-    code = "too_many_attempts"
-    title = "Too many attempts"
-
-
-@dataclass(frozen=True)
-class LoginOutcome:
-    """The result of a log-in attempt: a user, or why not (the caller still commits)."""
-
-    user: User | None
-    error: AppError | None
-
-
-def _key(kind: str, value: str) -> str:
-    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
 
 
 class AccountService:
     """What a person may do with their own account."""
 
-    def __init__(self, repository: AccountRepository, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        repository: AccountRepository,
+        settings: Settings,
+        clock: Clock,
+        passwords: Passwords,
+        throttle: Throttle,
+        sessions: SessionLimits,
+    ) -> None:
         self.repo = repository
         self.settings = settings
         self.clock = clock
-        self.passwords = passwords(
-            settings.password_hash_time_cost, settings.password_hash_memory_kib
-        )
+        self.passwords = passwords
+        self.throttle = throttle
+        self.sessions = sessions
+        self.login_email, self.login_address, self.signup_address = rules(settings)
 
     async def require_user(self, actor: Actor) -> User:
         """The actor's own user row."""
@@ -98,71 +84,88 @@ class AccountService:
             )
         return None if code == "citizen" else code
 
-    async def sign_up(self, data: SignUp) -> User:
-        """Create an account at the citizen rate; a reduced type is only requested."""
+    async def sign_up(self, data: SignUp, client: str) -> User:
+        """Create an account at the citizen rate; a reduced type is only requested.
+
+        Sign-ups are counted per client address before anything costly (the strength check,
+        the hash, the look-up of the e-mail): a burst from one address waits its turn.
+        """
+        await self.throttle.attempt(self.signup_address, throttling_key(client))
         self._check_password(data.password, data.email, data.display_name)
+        requested = await self._requestable(data.requested_user_type, "requested_user_type")
+        password_hash = await self.passwords.hash(data.password)
         if await self.repo.user_by_email(data.email) is not None:
             raise ConflictError("An account already uses this e-mail.", code="email_taken")
         user = User(
             email=data.email,
             display_name=data.display_name,
-            password_hash=self.passwords.hash(data.password),
-            requested_user_type_code=await self._requestable(
-                data.requested_user_type, "requested_user_type"
-            ),
+            password_hash=password_hash,
+            requested_user_type_code=requested,
         )
         await self.repo.add(user)
         return user
 
-    async def log_in(self, data: LogIn, client: str) -> LoginOutcome:
-        """Check a password, counting failures per e-mail and per client address."""
+    async def log_in(self, data: LogIn, client: str) -> User:
+        """Check a password; attempts are counted per client address and per e-mail first.
+
+        Refused with 429 (Retry-After) while either must wait, 401 for a wrong password, the
+        same whether or not the e-mail has an account.
+        """
         email = data.email.strip().lower()
-        # A client address gets more slack than one e-mail: many people may share an address.
-        limits = {
-            _key("email", email): self.settings.login_max_failures,
-            _key("client", client): self.settings.login_max_failures * 4,
-        }
-        keys = list(limits)
-        now = self.clock()
-        for key in keys:
-            throttle = await self.repo.throttle(key)
-            if throttle and throttle.locked_until and throttle.locked_until > now:
-                wait = int((throttle.locked_until - now).total_seconds()) + 1
-                return LoginOutcome(
-                    None,
-                    TooManyAttemptsError(
-                        "Too many failed attempts; try again later.", extra={"retry_after": wait}
-                    ),
-                )
+        address = throttling_key(client)
+        # The address first: attempts from an address that must wait cost the e-mail nothing;
+        # and one the e-mail refuses is given back to the address. Only checked ones count.
+        await self.throttle.attempt(self.login_address, address)
+        try:
+            await self.throttle.attempt(self.login_email, email)
+        except TooManyAttemptsError:
+            await self.throttle.refund(self.login_address, address)
+            raise
         user = await self.repo.user_by_email(email)
         usable = user is not None and user.active and user.deleted_at is None
-        if not self.passwords.verify(
-            user.password_hash if usable and user else None, data.password
-        ):
-            for key, limit in limits.items():
-                await self._record_failure(key, limit, now)
-            # Same answer whether or not the e-mail exists.
-            return LoginOutcome(
-                None, UnauthenticatedError("Wrong e-mail or password.", code="invalid_credentials")
-            )
+        stored = user.password_hash if usable and user is not None else None
+        if not await self.passwords.verify(stored, data.password):
+            raise UnauthenticatedError("Wrong e-mail or password.", code="invalid_credentials")
         assert user is not None and user.password_hash is not None
-        await self.repo.clear_throttle(keys[0])
+        await self.throttle.forget(self.login_email, email)
+        await self.throttle.refund(self.login_address, address)
         if self.passwords.needs_rehash(user.password_hash):
-            user.password_hash = self.passwords.hash(data.password)
+            user.password_hash = await self.passwords.hash(data.password)
             await self.repo.add(user)
-        return LoginOutcome(user, None)
+        return user
 
-    async def _record_failure(self, key: str, limit: int, now: datetime) -> None:
-        window = timedelta(minutes=self.settings.login_window_minutes)
-        throttle = await self.repo.throttle(key)
-        if throttle is None:
-            throttle = LoginThrottle(key=key, failures=0, window_started_at=now)
-        if now - throttle.window_started_at > window:
-            throttle.failures, throttle.window_started_at = 0, now
-        throttle.failures += 1
-        if throttle.failures >= limit:
-            throttle.locked_until = now + window
-        await self.repo.add(throttle)
+    async def _confirm(self, user: User, password: str, field: str) -> None:
+        """Check the password of a logged-in user before a grave change; the checks count as
+        log-in attempts, so a session left open is no way to guess the password."""
+        await self.throttle.attempt(self.login_email, user.email)
+        if not await self.passwords.verify(user.password_hash, password):
+            raise InvalidInputError("The password is wrong.", field=field, code="wrong_password")
+        await self.throttle.forget(self.login_email, user.email)
+
+    # browser sessions -------------------------------------------------------------------
+    async def start_session(self, user: User) -> str:
+        """A new browser session for ``user``: the key for its cookie (stored hashed)."""
+        assert user.id is not None
+        now = self.clock()
+        await self.repo.drop_stale_sessions(now - self.sessions.idle, now - self.sessions.max_age)
+        await self.throttle.purge()
+        key = secrets.token_urlsafe(32)
+        await self.repo.add(
+            BrowserSession(
+                user_id=user.id, token_sha256=digest(key), created_at=now, last_seen_at=now
+            )
+        )
+        return key
+
+    async def end_session(self, key: str) -> None:
+        """Log one browser out: its cookie stops working, also in a copy of it."""
+        await self.repo.end_session(digest(key))
+
+    async def end_all_sessions(self, actor: Actor) -> None:
+        """Log out every browser of the user (API tokens keep working)."""
+        user = await self.require_user(actor)
+        assert user.id is not None
+        await self.repo.end_sessions(user.id)
 
     async def me(self, actor: Actor) -> MeRead:
         """Everything the user sees about themselves."""
@@ -211,18 +214,14 @@ class AccountService:
         return await self.me(actor)
 
     async def change_password(self, actor: Actor, data: PasswordChange) -> User:
-        """Replace the password; every other session and token keeps working except sessions."""
+        """Replace the password; every browser session ends (API tokens keep working)."""
         user = await self.require_user(actor)
-        if not self.passwords.verify(user.password_hash, data.current_password):
-            raise InvalidInputError(
-                "The current password is wrong.",
-                field="current_password",
-                code="wrong_password",
-            )
+        await self._confirm(user, data.current_password, "current_password")
         self._check_password(data.new_password, user.email, user.display_name)
-        user.password_hash = self.passwords.hash(data.new_password)
-        user.session_version += 1  # other browsers are logged out
+        user.password_hash = await self.passwords.hash(data.new_password)
         await self.repo.add(user)
+        assert user.id is not None
+        await self.repo.end_sessions(user.id)  # the caller's browser gets a new one
         return user
 
     # tokens ---------------------------------------------------------------------------
@@ -244,8 +243,13 @@ class AccountService:
                 "A read-only token cannot make a read-write one.", code="insufficient_scope"
             )
         value = new_token()
+        expires = data.expires_in_days
         row = ApiToken(
-            user_id=user.id, name=data.name, token_sha256=digest(value), scope=data.scope
+            user_id=user.id,
+            name=data.name,
+            token_sha256=digest(value),
+            scope=data.scope,
+            expires_at=self.clock() + timedelta(days=expires) if expires is not None else None,
         )
         await self.repo.add(row)
         shown = TokenRead.model_validate(row, from_attributes=True)
@@ -274,21 +278,22 @@ class AccountService:
         }
 
     async def delete_account(self, actor: Actor, password: str | None) -> None:
-        """Erase personal data; the row stays as an anonymous tombstone so invoices keep a buyer."""
+        """Erase personal data; the row stays as an anonymous tombstone so invoices keep a buyer.
+
+        The account's password is asked for, also from an API token: a token leaked from a
+        script must not be enough to erase its owner.
+        """
         user = await self.require_user(actor)
         assert user.id is not None
-        if actor.via == "session" and not self.passwords.verify(user.password_hash, password or ""):
-            raise InvalidInputError(
-                "Confirm with your password.", field="password", code="wrong_password"
-            )
+        await self._confirm(user, password or "", "password")
         now = self.clock()
         await self.repo.drop_roles(user.id)
         await self.repo.revoke_all_tokens(user.id, now)
+        await self.repo.end_sessions(user.id)
         user.email = f"deleted-{user.id}@invalid"
         user.display_name = "Compte supprimé"
         user.password_hash = None
         user.requested_user_type_code = None
         user.active = False
         user.deleted_at = now
-        user.session_version += 1
         await self.repo.add(user)

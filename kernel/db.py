@@ -8,8 +8,9 @@ inside a transaction too, so a read sees nothing different and saves two round t
 
 A request's transaction ends at the edge, when its answer starts (:class:`EdgeTransaction`):
 committed when the status is 2xx or 3xx, rolled back otherwise, also when a handler rendered a
-4xx page itself after writing. No handler rolls the request's session back; one that refuses
-but must keep a change (a counted log-in failure) commits it itself with :func:`commit`.
+4xx page itself after writing. No handler rolls the request's session back or commits it;
+a change that must be kept whatever the answer (a counted log-in attempt) is made in a short
+transaction of its own (``accounts.throttle``).
 """
 
 from __future__ import annotations

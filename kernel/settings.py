@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SECRET_KEY_PATH = Path("var") / "secret.key"
+MIN_SECRET_KEY_LENGTH = 32
+Network = IPv4Network | IPv6Network
+
+
+class SecretKeyError(RuntimeError):
+    """No usable key for session cookies and CSRF tokens: the service must not start."""
 
 
 class Settings(BaseSettings):
@@ -34,17 +44,33 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         description="Key for session cookies and CSRF tokens (32+ characters). Unset: a random "
-        "key is created once in var/secret.key and shared by the workers of this host.",
+        "key is created once in var/secret.key (one worker process on one host only).",
     )
+    # A browser session ends after this long, however active (the cookie's lifetime too)...
     session_max_age_days: int = Field(default=14, ge=1, le=90)
-    # Log-in throttling: after this many failures in the window, the e-mail is locked out.
+    # ... and after this long without a request: a shared computer left logged in is logged out.
+    session_idle_minutes: int = Field(default=30, ge=5, le=14 * 1440)
+    # Log-in throttling, per e-mail and per client address (four times as many for an address,
+    # which many people may share): this many attempts in a window go through at once, then
+    # each further one waits twice as long as the one before, never a hard lock.
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_window_minutes: int = Field(default=15, ge=1, le=1440)
+    # The longest wait imposed on one e-mail: short, so that a stranger can slow an account
+    # down but not lock its owner out. An address waits up to the whole window.
+    login_max_delay_seconds: int = Field(default=60, ge=1, le=3600)
+    # Sign-ups from one client address in a window before each further one waits (growing).
+    signups_per_address: int = Field(default=20, ge=1, le=10_000)
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges, comma-separated).
+    # Empty: the peer's address is the client's, whatever the headers say.
+    trusted_proxies: Annotated[list[Network], NoDecode] = Field(default_factory=list)
     password_min_score: int = Field(default=3, ge=0, le=4, description="zxcvbn score, 0-4")
     # argon2id cost (RFC 9106's low-memory profile). Keep the defaults in production: the test
     # suite lowers them so that logging in does not cost it ~0.1 s each time.
     password_hash_time_cost: int = Field(default=3, ge=1, le=20)
     password_hash_memory_kib: int = Field(default=65536, ge=8, le=4_194_304)
+    # Hashes computed at once by one worker process (each in a thread, memory_kib each): a burst
+    # of sign-ups queues here instead of taking the memory and the cores.
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
     debug: bool = False
     # Card payments (billing). Unset: card payments are not offered. Never commit a real key.
     stripe_secret_key: SecretStr | None = Field(
@@ -59,6 +85,22 @@ class Settings(BaseSettings):
     )
     stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
 
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # Refused at start-up, not at the first request that signs a cookie.
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(f"the secret key must be at least {MIN_SECRET_KEY_LENGTH} characters")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        # From the environment: "10.0.0.0/8, 2001:db8::1" rather than a JSON list.
+        if isinstance(value, str):
+            return [ip_network(part.strip()) for part in value.split(",") if part.strip()]
+        return value
+
     @property
     def secure_cookies(self) -> bool:
         """Cookies are marked Secure whenever the service is published over HTTPS."""
@@ -67,22 +109,17 @@ class Settings(BaseSettings):
     def resolved_secret_key(self) -> bytes:
         """The configured key, or a random one kept in ``var/secret.key`` (created once)."""
         if self.secret_key is not None:
-            value = self.secret_key.get_secret_value().encode()
-            if len(value) < 32:
-                raise ValueError("MUTUALAB_SECRET_KEY must be at least 32 characters long")
-            return value
+            return self.secret_key.get_secret_value().encode()
         path = SECRET_KEY_PATH
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # O_EXCL: when several workers start at once, exactly one writes the key.
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(secrets.token_urlsafe(48))
-        return path.read_text().strip().encode()
+            _create_key_file(path)
+        value = path.read_text().strip()
+        if len(value) < MIN_SECRET_KEY_LENGTH:
+            raise SecretKeyError(
+                f"{path} holds no usable key (fewer than {MIN_SECRET_KEY_LENGTH} characters): "
+                "delete it to have a new one made, or set MUTUALAB_SECRET_KEY."
+            )
+        return value.encode()
 
     def require_database_url(self) -> str:
         """The configured database, or an error that says how to get one."""
@@ -92,6 +129,26 @@ class Settings(BaseSettings):
                 "`mutualab serve` / `mutualab demo`, which start the embedded PostgreSQL."
             )
         return self.database_url
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a random key to ``path`` unless another process did: whole or not at all.
+
+    The key is written to a temporary file first and linked into place, which fails if the
+    file exists: a worker that loses the race reads the winner's complete key, never a file
+    still being written (an empty key would sign every session with a public one).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:  # mkstemp: readable by this user only (0600)
+            handle.write(secrets.token_urlsafe(48))
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process's key is in place
+            os.link(temporary, path)
+    finally:
+        Path(temporary).unlink()
 
 
 @lru_cache(maxsize=1)

@@ -107,6 +107,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         body=lambda w, r: {"email": w.login_email, "password": LOGIN_PASSWORD}
     ),
     ("POST", "/api/auth/logout"): Example(),
+    ("POST", "/api/auth/logout-everywhere"): Example(),
     ("GET", "/api/me"): Example(),
     ("PATCH", "/api/me"): Example(body=lambda w, r: {"display_name": "Renamed"}),
     ("POST", "/api/me/password"): Example(
@@ -120,6 +121,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/api/me/tokens"): Example(),
     ("POST", "/api/me/tokens"): Example(body=lambda w, r: {"name": "script"}),
     ("DELETE", "/api/me/tokens/{token_id}"): Example(),
+    ("GET", "/api/me/invitations"): Example(),
+    ("POST", "/api/me/invitations/{invitation_id}/accept"): Example(),
+    ("DELETE", "/api/me/invitations/{invitation_id}"): Example(),
     ("POST", "/api/organisations"): Example(
         body=lambda w, r: {
             "name": "Nouvelle école",
@@ -136,6 +140,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         body=lambda w, r: {"email": w.booker_email, "role": "admin"}
     ),
     ("DELETE", "/api/organisations/{organisation_id}/members/{user_id}"): Example(),
+    ("GET", "/api/organisations/{organisation_id}/invitations"): Example(),
+    ("DELETE", "/api/organisations/{organisation_id}/invitations/{invitation_id}"): Example(),
     ("GET", "/api/user-types"): Example(),
     ("POST", "/api/user-types"): Example(
         body=lambda w, r: {
@@ -249,6 +255,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/login"): Example(),
     ("POST", "/login"): Example(),
     ("POST", "/logout"): Example(),
+    ("POST", "/logout-everywhere"): Example(),
     ("POST", "/language"): Example(),
     ("GET", "/account"): Example(),
     ("GET", "/account/bookings"): Example(),
@@ -363,6 +370,10 @@ def _path_value(name: str, path: str, world: World, role: str) -> str:
         return str(world.people["citizen"].user_id)  # certifications, user types
     if name == "token_id":
         return str(world.spare_tokens.get(role, 0))
+    if name == "invitation_id":
+        if "/organisations/" in path:
+            return str(world.invitation_x)
+        return str(world.invitations.get(role, 0))
     if name == "token":
         return world.feed_token
     values = {

@@ -198,3 +198,30 @@ def test_the_embedded_database_without_any_configuration(tmp_path: Path) -> None
     restored = mutualab(None, "db", "restore", "--yes", str(backup), cwd=tmp_path)
     assert restored.returncode == 0, restored.stderr
     assert "already loaded" in mutualab(None, "seed-demo", cwd=tmp_path).stdout
+
+
+def test_several_workers_need_a_configured_secret_key(tmp_path: Path) -> None:
+    refused = mutualab(None, "serve", "--workers", "2", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "MUTUALAB_SECRET_KEY" in refused.stderr
+    assert not (tmp_path / "var").exists()  # refused before anything was started
+
+
+def test_create_admin_refuses_a_weak_password(tmp_path: Path) -> None:
+    weak = mutualab(
+        None, "create-admin", "--email", "root@example.fr", "--password", "password1", cwd=tmp_path
+    )
+    assert weak.returncode == 2
+    assert "--password" in weak.stderr and "characters" in weak.stderr
+    guessable = mutualab(
+        None,
+        "create-admin",
+        "--email",
+        "root@example.fr",
+        "--password",
+        "root@example.fr1",
+        cwd=tmp_path,
+    )
+    assert guessable.returncode == 2
+    assert "too easy to guess" in guessable.stderr
+    assert not (tmp_path / "var").exists()

@@ -13,6 +13,7 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.types import Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
+from kernel.auth.actor import Actor
 from kernel.settings import Settings
 
 SESSION_COOKIE = "mutualab_session"
@@ -24,10 +25,11 @@ class CSRFUnlessBearerMiddleware(CSRFMiddleware):
     """Litestar's CSRF check wherever a browser's cookies could be abused.
 
     CSRF abuses the cookies a browser adds by itself. So the check is skipped for requests
-    that carry explicit ``Authorization: Bearer`` credentials (the authentication middleware
-    then ignores cookies), and for API calls that carry no session cookie at all (they act
-    anonymously and get a clear 401). Pages, forms and the endpoints that open a session
-    (``/api/auth/``) are always checked.
+    whose bearer token the authentication middleware (which runs first) accepted: they act
+    with that token and their cookies are never read. It is skipped too for API calls that
+    carry no session cookie at all (they act anonymously and get a clear 401). Pages, forms
+    and the endpoints that open a session (``/api/auth/``) are always checked; so is anything
+    else, such as a request with a session cookie and a header that merely says "Bearer".
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -39,9 +41,10 @@ class CSRFUnlessBearerMiddleware(CSRFMiddleware):
 
 
 def _needs_no_csrf(scope: Scope) -> bool:
-    headers = dict(scope.get("headers", []))
-    if headers.get(b"authorization", b"")[:7].lower() == b"bearer ":
+    user = scope.get("user")
+    if isinstance(user, Actor) and user.via == "api_token":
         return True
+    headers = dict(scope.get("headers", []))
     path = scope.get("path", "")
     has_session = SESSION_COOKIE.encode() + b"=" in headers.get(b"cookie", b"")
     return path.startswith("/api/") and not path.startswith("/api/auth/") and not has_session

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 TOKEN_PREFIX = "mla_"  # noqa: S105  (a public prefix, not a secret)
+# What new_token() makes: the prefix and 32 random bytes in URL-safe base64 (43 characters).
+TOKEN_PATTERN = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{43}")
 
 
 def new_token() -> str:

@@ -129,9 +129,10 @@ def create_app(
         },
         middleware=[
             session_middleware(settings),
-            csrf_middleware(settings),
             # Static assets and the OpenAPI page need no identity: skip the lookup.
             DefineMiddleware(ActorMiddleware, exclude=["^/static/", "^/schema"]),
+            # After the actor: only a bearer token that was accepted skips the CSRF check.
+            csrf_middleware(settings),
         ],
         # Browsers asking for an unknown address get a page; programs keep problem details.
         exception_handlers={**EXCEPTION_HANDLERS, HTTPException: negotiated_http_exception},

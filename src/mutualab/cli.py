@@ -13,6 +13,7 @@ import click
 import uvicorn
 
 from accounts.bootstrap import ensure_admin, ensure_demo_people
+from accounts.passwords import WeakPasswordError, check_strength
 from billing import maintenance
 from kernel import embedded, idempotency
 from kernel.clock import system_clock
@@ -53,7 +54,18 @@ def _exit_on_terminate(_signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
 
-def _serve(host: str, port: int, workers: int, access_log: bool = True) -> None:
+def _require_key(settings: Settings, workers: int) -> None:
+    if workers > 1 and settings.secret_key is None:
+        # The key of an instance is configuration, the same for every worker and host that
+        # serves it; var/secret.key is a convenience for one process trying the service out.
+        raise click.UsageError(
+            "Several workers need MUTUALAB_SECRET_KEY (32+ characters), the same for all of them."
+        )
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int, access_log: bool = True) -> None:
+    settings.resolved_secret_key()  # a missing or unusable key stops us here, not in a worker
+    proxies = ",".join(str(network) for network in settings.trusted_proxies)
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the handler
     # that was there before it: make that handler an ordinary exit, so exit hooks run (they
     # stop the embedded PostgreSQL).
@@ -64,7 +76,10 @@ def _serve(host: str, port: int, workers: int, access_log: bool = True) -> None:
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself (kernel.net); uvicorn believes the same proxies
+        # only, for X-Forwarded-Proto.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
         log_level="info",
         access_log=access_log,
     )
@@ -82,8 +97,8 @@ def _serve(host: str, port: int, workers: int, access_log: bool = True) -> None:
 )
 def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """Serve the API and pages (the database must be migrated: `mutualab db upgrade`)."""
-    _configured()
-    _serve(host, port, workers, access_log)
+    _require_key(get_settings(), workers)  # before starting any database
+    _serve(_configured(), host, port, workers, access_log)
 
 
 async def _seed(settings: Settings) -> tuple[list[str], list[str]]:
@@ -125,7 +140,7 @@ def demo(host: str, port: int) -> None:
     for line in people:
         click.echo(line)
     click.echo(f"Open http://{host}:{port}/ — API docs at http://{host}:{port}/schema")
-    _serve(host, port, 1)
+    _serve(settings, host, port, 1)
 
 
 @main.group()
@@ -208,6 +223,10 @@ def db_restore(file: Path) -> None:
 )
 def create_admin(email: str, name: str, password: str) -> None:
     """Create or promote a platform administrator; print an API token once (stored hashed)."""
+    try:
+        check_strength(password, (email, name), get_settings().password_min_score)
+    except WeakPasswordError as exc:
+        raise click.BadParameter(str(exc), param_hint="--password") from exc
     token = asyncio.run(_admin(_configured(), email, name, password))
     click.echo(token)
 

@@ -91,13 +91,22 @@ async def test_organisations_and_members(client: httpx.AsyncClient, database: Da
     assert (
         await client.get(f"/api/organisations/{oid}", headers=outsider.headers)
     ).status_code == 404
-    added = await client.post(
+    invited = await client.post(
         f"/api/organisations/{oid}/members",
         json={"email": "colleague@example.fr"},
         headers=teacher.headers,
     )
-    assert added.status_code == 201
-    assert added.json()["role"] == "booker"
+    assert invited.status_code == 201
+    assert invited.json()["role"] == "booker"
+    mine = (await client.get("/api/me/invitations", headers=colleague.headers)).json()
+    assert [(i["organisation_name"], i["role"]) for i in mine] == [
+        ("Collège Anatole Le Braz", "booker")
+    ]
+    accepted = await client.post(
+        f"/api/me/invitations/{mine[0]['id']}/accept", headers=colleague.headers
+    )
+    assert accepted.status_code == 201
+    assert (await client.get("/api/me/invitations", headers=colleague.headers)).json() == []
     members = (
         await client.get(f"/api/organisations/{oid}/members", headers=colleague.headers)
     ).json()
@@ -122,6 +131,47 @@ async def test_organisations_and_members(client: httpx.AsyncClient, database: Da
     assert me["organisations"] == [
         {"organisation_id": oid, "organisation_name": "Collège Anatole Le Braz", "role": "admin"}
     ]
+
+
+async def test_adding_a_member_never_tells_whether_the_address_has_an_account(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    teacher = await make_user(database, "teacher@example.fr")
+    await make_user(database, "known@example.fr")
+    stranger = await make_user(database, "stranger@example.fr")
+    body = {
+        "name": "Collège",
+        "user_type": "school",
+        "billing_address": "1 rue",
+        "billing_postcode": "22300",
+        "billing_town": "Lannion",
+    }
+    oid = (await client.post("/api/organisations", json=body, headers=teacher.headers)).json()["id"]
+    path = f"/api/organisations/{oid}/members"
+    answers = [
+        await client.post(path, json={"email": email, "role": "booker"}, headers=teacher.headers)
+        for email in ("known@example.fr", "nobody@example.fr")
+    ]
+    assert [a.status_code for a in answers] == [201, 201]
+    different = ("id", "email", "created_at")
+    shapes = [{k: v for k, v in a.json().items() if k not in different} for a in answers]
+    assert shapes[0] == shapes[1]
+    assert set(answers[0].json()) == {"id", "email", "role", "created_at"}  # nothing of the person
+    listed = await client.get(f"{path[: -len('/members')]}/invitations", headers=teacher.headers)
+    assert sorted(i["email"] for i in listed.json()) == ["known@example.fr", "nobody@example.fr"]
+    # Nobody joins an organisation without saying so; no one else can take the invitation.
+    members = (await client.get(path, headers=teacher.headers)).json()
+    assert [m["email"] for m in members] == ["teacher@example.fr"]
+    someone_elses = answers[0].json()["id"]
+    taken = await client.post(
+        f"/api/me/invitations/{someone_elses}/accept", headers=stranger.headers
+    )
+    assert taken.status_code == 404
+    withdrawn = await client.delete(
+        f"{path[: -len('/members')]}/invitations/{answers[1].json()['id']}",
+        headers=teacher.headers,
+    )
+    assert withdrawn.status_code == 204
 
 
 async def test_organisation_identity_is_validated(

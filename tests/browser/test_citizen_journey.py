@@ -140,7 +140,7 @@ def test_a_citizen_books_pays_on_invoice_adds_it_to_a_calendar_and_cancels(
     # An address that does not exist still knows who is logged in.
     page.goto("/no/such/page")
     expect(page.get_by_role("heading", level=1)).to_have_text("Page introuvable")
-    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+    expect(page.get_by_role("button", name="Se déconnecter", exact=True)).to_be_visible()
     check_page(page, "citizen-not-found")
 
 

@@ -100,7 +100,7 @@ def test_signing_up_with_a_mistake_then_logging_out_and_in(
     expect(page).to_have_url(re.compile("/account"))
     expect(page.get_by_role("status")).to_contain_text("Votre compte est créé")
     expect(page.get_by_text("Demandé : Étudiant")).to_be_visible()
-    page.get_by_role("button", name="Se déconnecter").click()
+    page.get_by_role("button", name="Se déconnecter", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Déconnexion effectuée.")
 
     page.goto("/account")

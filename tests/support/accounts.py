@@ -27,7 +27,7 @@ def stored_hash(password: str) -> str:
     seeds store it for the people who log in (logging in verifies it through the API)."""
     time_cost = TEST_PASSWORD_HASHING["password_hash_time_cost"]
     memory_kib = TEST_PASSWORD_HASHING["password_hash_memory_kib"]
-    return passwords(time_cost, memory_kib).hash(password)
+    return passwords(time_cost, memory_kib).hash_blocking(password)
 
 
 @dataclass(frozen=True)

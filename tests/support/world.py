@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from accounts.models import ApiToken, Certification, Training
+from accounts.models import ApiToken, Certification, Invitation, Training
 from billing.models import PlaceBilling, PriceList, PriceRate
 from booking.feeds.models import CalendarFeed
 from kernel.auth.tokens import digest, new_token
@@ -54,6 +54,8 @@ class World:
     login_email: str  # a user with LOGIN_PASSWORD
     people: dict[str, Person] = field(default_factory=dict)
     spare_tokens: dict[str, int] = field(default_factory=dict)
+    invitation_x: int = 0  # an address invited into organisation X
+    invitations: dict[str, int] = field(default_factory=dict)  # each role's own, into Y
     feed_token: str = ""  # organisation X's private calendar feed
     ids: dict[str, int] = field(default_factory=dict)  # filled by domains (bookings, ...)
 
@@ -155,6 +157,17 @@ async def build_world(database: Database) -> World:
             assert token.id is not None
             spare[role] = token.id
             session.add(CalendarFeed(user_id=person.user_id, token_sha256=digest(new_token())))
+        invitations: dict[str, int] = {}
+        for role, person in people.items():
+            mine = Invitation(organisation_id=org_y, email=person.email, role="admin")
+            session.add(mine)
+            await session.flush()
+            assert mine.id is not None
+            invitations[role] = mine.id
+        invited = Invitation(organisation_id=org_x, email=f"invited-{n}@example.fr", role="booker")
+        session.add(invited)
+        await session.flush()
+        assert invited.id is not None
         feed_token = new_token()
         session.add(CalendarFeed(organisation_id=org_x, token_sha256=digest(feed_token)))
         session.add(CalendarFeed(organisation_id=org_y, token_sha256=digest(new_token())))
@@ -173,5 +186,7 @@ async def build_world(database: Database) -> World:
         login_email=login.email,
         people=people,
         spare_tokens=spare,
+        invitation_x=invited.id,
+        invitations=invitations,
         feed_token=feed_token,
     )

@@ -29,6 +29,7 @@ from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import IntegrityError
 
 from accounts.identity import actor_for_session
+from accounts.middleware import session_limits
 from kernel import errors as api_errors
 from kernel.auth.actor import Actor
 from kernel.auth.browser import CSRF_COOKIE, session_middleware
@@ -157,10 +158,13 @@ async def identify(request: AnyRequest) -> None:
         backend = session_middleware(request.app.state.settings).kwargs["backend"]
         data = await backend.load_from_connection(request)
         if data:
-            async with get_database(request.app.state).reader() as session:
-                actor = await actor_for_session(session, data)
-            if actor is not None:
-                request.scope["user"] = actor
+            state = request.app.state
+            async with get_database(state).reader() as session:
+                found = await actor_for_session(
+                    session, data, state.clock(), session_limits(state.settings)
+                )
+            if found is not None:
+                request.scope["user"] = found[0]
     except Exception:  # the page still shows, as for a stranger
         logger.warning("could not read the session of %s", request.url.path, exc_info=True)
     token = request.cookies.get(CSRF_COOKIE)

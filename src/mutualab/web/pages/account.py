@@ -6,6 +6,7 @@ handlers turn forms into their request models and their refusals into messages b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -17,12 +18,13 @@ from litestar.response import Redirect, Template
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from accounts.controllers import ACCOUNTS, _start_session
+from accounts.controllers import ACCOUNTS, client, end_session, start_session
 from accounts.passwords import MAX_LENGTH, MIN_LENGTH, WeakPasswordError, check_strength
 from accounts.schemas import LogIn, SignUp
 from accounts.service import AccountService
 from accounts.staff import StaffService
 from accounts.staff_controllers import STAFF
+from accounts.throttle import TooManyAttemptsError
 from billing.controllers import PAYMENTS
 from billing.payments import PaymentService
 from booking.controllers import BOOKINGS
@@ -33,8 +35,7 @@ from kernel.auth.actor import Actor, actor_of
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BOOKING, PUBLIC, SELF
 from kernel.clock import Clock
-from kernel.db import commit
-from kernel.errors import AppError, ConflictError, InvalidInputError
+from kernel.errors import AppError, ConflictError, InvalidInputError, UnauthenticatedError
 from kernel.settings import Settings
 from mutualab.web.booking_forms import WORDS
 from mutualab.web.forms import Errors, FieldError, app_error_field, first_errors, ordered
@@ -100,6 +101,8 @@ def _password_error(detail: str) -> FieldError:
 
 
 def _signup_error(exc: AppError) -> Errors:
+    if exc.code == "too_many_attempts":
+        return {"email": _wait_error(exc)}
     if exc.code == "email_taken":
         return {"email": FieldError(N_("An account already uses this e-mail: log in instead."))}
     if exc.code == "weak_password":
@@ -135,8 +138,9 @@ class AccountPages(Controller):
         form: SignUpForm,
         errors: Errors,
         status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
     ) -> Template:
-        return page(
+        response = page(
             request,
             "signup.html",
             status_code=status_code,
@@ -146,6 +150,8 @@ class AccountPages(Controller):
             min_password=MIN_LENGTH,
             user_types=await self._requestable_types(request, staff),
         )
+        response.headers.update(headers or {})  # Retry-After of a sign-up that must wait
+        return response
 
     @get("/signup", name="signup", opt=PUBLIC)
     async def signup_form(
@@ -202,10 +208,13 @@ class AccountPages(Controller):
             )
         try:
             async with db_session.begin_nested():
-                user = await accounts.sign_up(signup)
-        except (InvalidInputError, ConflictError) as exc:
-            return await self._signup_page(request, staff, kept, _signup_error(exc), 422)
-        _start_session(request, user)
+                user = await accounts.sign_up(signup, client(request))
+        except (InvalidInputError, ConflictError, TooManyAttemptsError) as exc:
+            status = 429 if isinstance(exc, TooManyAttemptsError) else 422
+            return await self._signup_page(
+                request, staff, kept, _signup_error(exc), status, exc.headers
+            )
+        await start_session(request, accounts, user)
         return see_other("/account", notice="welcome")
 
     @get("/login", name="login", opt=PUBLIC)
@@ -230,10 +239,9 @@ class AccountPages(Controller):
         request: AnyRequest,
         actor: NamedDependency[Actor],
         accounts: NamedDependency[AccountService],
-        db_session: NamedDependency[AsyncSession],
         data: URLEncodedBody[LogInForm],
     ) -> Response[Any]:
-        """Log in, or say why not (the failure is counted: repeated ones lock the e-mail)."""
+        """Log in, or say why not (attempts are counted: repeated ones must wait longer)."""
         target = local_target(data.next, "")
         if actor.is_authenticated:
             return see_other(target or "/account")
@@ -242,27 +250,24 @@ class AccountPages(Controller):
             errors["email"] = LOGIN_MESSAGES["email"]
         if not data.password:
             errors["password"] = LOGIN_MESSAGES["password"]
-        status = 422
+        status, headers = 422, {}
         if not errors:
             try:
                 credentials = LogIn.model_validate({"email": data.email, "password": data.password})
             except ValidationError as exc:
                 errors = first_errors(exc, LOGIN_MESSAGES)
             else:
-                client = request.client.host if request.client else "unknown"
-                outcome = await accounts.log_in(credentials, client)
-                if outcome.user is not None:
-                    _start_session(request, outcome.user)
+                try:
+                    user = await accounts.log_in(credentials, client(request))
+                except (UnauthenticatedError, TooManyAttemptsError) as exc:
+                    errors["email"] = _login_error(exc)
+                    status, headers = exc.status_code, dict(exc.headers)
+                else:
+                    await start_session(request, accounts, user)
                     if target:
                         return see_other(target)
                     return see_other("/account", notice="logged_in")
-                # A refusal that is kept: the failure counter is committed although the answer
-                # is a 401/429 (which the edge would roll back).
-                await commit(db_session)
-                assert outcome.error is not None
-                errors["email"] = _login_error(outcome.error)
-                status = outcome.error.status_code
-        return page(
+        response = page(
             request,
             "login.html",
             status_code=status,
@@ -271,12 +276,28 @@ class AccountPages(Controller):
             next=target,
             errors=errors,
         )
+        response.headers.update(headers)  # Retry-After of an attempt that must wait
+        return response
 
     @post("/logout", guards=[require_user], opt=SELF)
-    async def logout(self, request: AnyRequest) -> Redirect:
-        """End the browser session."""
-        request.clear_session()
+    async def logout(
+        self, request: AnyRequest, accounts: NamedDependency[AccountService]
+    ) -> Redirect:
+        """End the browser session, on the server too."""
+        await end_session(request, accounts)
         return see_other("/", notice="logged_out")
+
+    @post("/logout-everywhere", guards=[require_user], opt=SELF)
+    async def logout_everywhere(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        accounts: NamedDependency[AccountService],
+    ) -> Redirect:
+        """End every browser session of my account (a computer left logged in elsewhere)."""
+        await accounts.end_all_sessions(actor)
+        request.clear_session()
+        return see_other("/", notice="logged_out_everywhere")
 
     @get("/account", name="account", guards=[require_user], opt=SELF)
     async def account(
@@ -414,11 +435,19 @@ def _cancel_error(exc: AppError) -> str:
     return N_("This booking cannot be cancelled now.")
 
 
+def _wait_error(exc: AppError) -> FieldError:
+    seconds = int(exc.extra.get("retry_after", 60))
+    if seconds < 60:
+        return FieldError(
+            N_("Too many attempts: wait %(seconds)s s before trying again."), {"seconds": seconds}
+        )
+    return FieldError(
+        N_("Too many attempts: wait %(minutes)s min before trying again."),
+        {"minutes": round(seconds / 60)},
+    )
+
+
 def _login_error(exc: AppError) -> FieldError:
     if exc.code == "too_many_attempts":
-        seconds = int(exc.extra.get("retry_after", 60))
-        return FieldError(
-            N_("Too many failed attempts: try again in %(minutes)s minutes."),
-            {"minutes": max(1, round(seconds / 60))},
-        )
+        return _wait_error(exc)
     return FieldError(N_("The e-mail address or the password is wrong."))
