@@ -341,7 +341,9 @@ class StripeWebhookController(Controller):
     tags = ["billing"]
     opt = PUBLIC
 
-    @post("/webhook", status_code=HTTP_200_OK, opt=PUBLIC)
+    # Stripe's events carry whole objects (a PaymentIntent with its charges): more room than
+    # the app's default body limit, still bounded.
+    @post("/webhook", status_code=HTTP_200_OK, opt=PUBLIC, request_max_body_size=1024 * 1024)
     async def webhook(self, state: State, request: Request[Any, Any, Any]) -> WebhookAck:
         """Receive a Stripe event (400 and nothing changed when the signature is not valid)."""
         billing = billing_of(state)

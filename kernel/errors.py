@@ -12,7 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    SerializationException,
+    ValidationException,
+)
 from litestar.status_codes import (
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
@@ -184,11 +189,21 @@ def handle_validation_error(
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Framework HTTP errors (unknown route, wrong method, bad body) as problem details."""
     status = exc.status_code
-    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
+    codes = {
+        404: "not_found",
+        405: "method_not_allowed",
+        401: "unauthenticated",
+        403: "forbidden",
+        413: "payload_too_large",
+    }
     code = codes.get(status, "bad_request" if status < 500 else "server_error")
     if isinstance(exc, NotAuthorizedException):
         code = "unauthenticated"
-    title = {404: "Not found", 405: "Method not allowed"}.get(status, "Request refused")
+    title = {404: "Not found", 405: "Method not allowed", 413: "Content too large"}.get(
+        status, "Request refused"
+    )
+    if isinstance(exc.__cause__, SerializationException):  # not JSON, or nested too deeply
+        code, title = "malformed_body", "Malformed body"
     if status >= 500:  # never shown to the caller, so it must be in the log
         logger.error("server error on %s: %r", request.url.path, exc, exc_info=exc)
     detail = exc.detail if status < 500 else "The server could not complete the request."

@@ -42,6 +42,7 @@ from mutualab import __version__
 from mutualab.composition import Runtime, build_runtime
 from mutualab.health import health
 from mutualab.openapi import document_problems
+from mutualab.requests import MAX_BODY_BYTES, GuardedRequest
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
 
@@ -143,6 +144,8 @@ def create_app(
         after_response=billing_after_response,
         # An unsafe request sent with an idempotency key is carried out once (kernel.idempotency).
         before_request=idempotency.before_request,
+        request_class=GuardedRequest,
+        request_max_body_size=MAX_BODY_BYTES,
         debug=False,
         logging_config=None,
     )

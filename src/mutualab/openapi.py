@@ -96,7 +96,8 @@ def document_problems(app: Litestar) -> None:
             responses = operation.responses if operation.responses is not None else {}
             responses["400"] = _problem_response("Malformed request (problem details)")
             responses["default"] = _problem_response(
-                "Refusal or failure as RFC 9457 problem details: 401, 403, 404, 409, 422, 429, 503"
+                "Refusal or failure as RFC 9457 problem details: "
+                "401, 403, 404, 409, 413, 422, 429, 503"
             )
             operation.responses = responses
             if method in UNSAFE_METHODS:

@@ -187,6 +187,22 @@ async def test_webhooks_about_unknown_payment_intents_are_acknowledged(
     assert response.json()["outcome"] == "ignored"
 
 
+async def test_webhook_bodies_have_a_limit_of_their_own(
+    api: Client, lab: PricedLab, stripe_peer: LocalStripe
+) -> None:
+    # Larger than the app's default limit (an event carries whole objects): still read.
+    large = {"id": "pi_not_ours_456", "object": "payment_intent", "metadata": {"n": "x" * 200_000}}
+    payload, headers = signed(event("payment_intent.succeeded", large))
+    response = await api.post("/api/stripe/webhook", content=payload, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["outcome"] == "unknown_payment_intent"
+    # Bounded all the same: refused before its signature is even checked.
+    payload, headers = signed(event("payment_intent.succeeded", {**large, "metadata": "x" * 2**21}))
+    response = await api.post("/api/stripe/webhook", content=payload, headers=headers)
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
 async def test_a_payment_after_the_hold_expired_and_the_slot_was_taken_is_refunded(
     api: Client, lab: PricedLab, database: Database, stripe_peer: LocalStripe, clock: MutableClock
 ) -> None:
