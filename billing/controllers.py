@@ -22,7 +22,7 @@ from billing.models import BillingDocument
 from billing.payments import SYSTEM, PaymentService, summary
 from billing.prices import PriceService
 from billing.providers.base import ProviderError, WebhookSignatureError
-from billing.render import invoice_html, invoice_pdf
+from billing.render import PRINT_POLICY, invoice_html, invoice_pdf
 from billing.repository import BillingRepository
 from billing.runtime import Billing, transaction
 from billing.schemas import (
@@ -283,7 +283,11 @@ class PaymentController(Controller):
     ) -> Response[str]:
         """The invoice or credit note as a printable page."""
         document = await _document(payments, actor, invoice_id)
-        return Response(invoice_html(document.content, document.hash), media_type=MediaType.HTML)
+        return Response(
+            invoice_html(document.content, document.hash),
+            media_type=MediaType.HTML,
+            headers={"Content-Security-Policy": PRINT_POLICY},
+        )
 
     @get("/invoices/{invoice_id:int}/pdf", opt=BOOKING, dependencies=PAYMENTS)
     async def invoice_pdf(

@@ -47,6 +47,13 @@ def vat_label(kind: str, rate_text: str) -> str:
     return VAT_LABELS[kind].format(rate=rate(rate_text))
 
 
+# The printable page needs its own stylesheet (inline, so that it prints alone) and nothing
+# else: no script, no other resource, never framed.
+PRINT_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'none'"
+)
+
 _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 _ENV.filters.update(money=money, rate=rate, day=day)
 _ENV.globals.update(vat_label=vat_label)

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-import swagger_ui_bundle
 from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.static_files import create_static_files_router
 
 from accounts.controllers import (
     AuthController,
@@ -40,13 +36,14 @@ from kernel.errors import EXCEPTION_HANDLERS
 from kernel.settings import Settings, get_settings
 from mutualab import __version__
 from mutualab.composition import Runtime, build_runtime
+from mutualab.headers import security_headers
 from mutualab.health import health
 from mutualab.openapi import document_problems
 from mutualab.requests import MAX_BODY_BYTES, GuardedRequest
+from mutualab.swagger import SelfHostedSwagger, openapi_router, swagger_assets
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
 
-SWAGGER_ASSETS = "/static/swagger"
 ACCOUNT_CONTROLLERS = [
     AuthController,
     MeController,
@@ -58,19 +55,13 @@ ACCOUNT_CONTROLLERS = [
 
 
 def _openapi_config() -> OpenAPIConfig:
-    # Swagger UI is served from the swagger-ui-bundle package: no CDN, no third-party request.
-    swagger = SwaggerRenderPlugin(
-        js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
-        css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
-        standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
-        path="/",
-    )
     return OpenAPIConfig(
         title="Mutualab",
         version=__version__,
         description="Booking service for shared public places: fablabs, tiers-lieux, libraries.",
         path="/schema",
-        render_plugins=[swagger],
+        render_plugins=[SelfHostedSwagger()],
+        openapi_router=openapi_router(),
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(
@@ -103,12 +94,6 @@ def create_app(
         installed: Runtime = app.state.runtime
         await installed.close()
 
-    swagger_assets = create_static_files_router(
-        path=SWAGGER_ASSETS,
-        directories=[Path(swagger_ui_bundle.swagger_ui_path)],
-        include_in_schema=False,
-        opt={"auth": "public"},
-    )
     api = Router(
         path="/",
         route_handlers=[
@@ -122,7 +107,7 @@ def create_app(
         ],
     )
     app = Litestar(
-        route_handlers=[api, pages_router(), static_files(), swagger_assets],
+        route_handlers=[api, pages_router(), static_files(), swagger_assets()],
         dependencies={
             "db_session": Provide(provide_db_session),
             "actor": Provide(provide_actor, sync_to_thread=False),
@@ -144,6 +129,7 @@ def create_app(
         after_response=billing_after_response,
         # An unsafe request sent with an idempotency key is carried out once (kernel.idempotency).
         before_request=idempotency.before_request,
+        before_send=[security_headers(settings)],
         request_class=GuardedRequest,
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,

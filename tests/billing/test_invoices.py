@@ -151,6 +151,12 @@ async def test_mandatory_mentions_print_and_pdf(
 
     page = await api.get(f"/api/invoices/{invoice['id']}/print", headers=employee.headers)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    # Printable on its own (its inline stylesheet), running nothing, never framed, not kept.
+    policy = page.headers["content-security-policy"]
+    assert policy.startswith("default-src 'none'; style-src 'unsafe-inline';")
+    assert "frame-ancestors 'none'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["cache-control"] == "no-store"
     for needle in (
         "FLT-2027-000001",
         "SIRET 73282932000074",

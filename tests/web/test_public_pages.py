@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.web.helpers import by_id, elements, submit, text
+from tests.web.helpers import by_id, elements, log_in, submit, text
 from tests.web.seed import Town
 
 
@@ -159,3 +159,15 @@ async def test_a_wrong_method_on_a_page_says_which_ones_work(web: httpx.AsyncCli
     assert response.status_code == 405
     assert response.headers["content-type"].startswith("text/html")
     assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+async def test_public_pages_are_not_stored_once_someone_is_logged_in(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    anonymous = await web.get("/")
+    assert anonymous.headers["cache-control"] == "private, no-cache"
+    await log_in(web, town.citizen_email)
+    # The page now names who is logged in: a shared computer must not keep it.
+    mine = await web.get("/")
+    assert mine.headers["cache-control"] == "no-store"
+    assert mine.headers["x-frame-options"] == "DENY"

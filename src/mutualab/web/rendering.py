@@ -27,16 +27,12 @@ TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 STATIC_PATH = "/static/web"
 
-# Pages are self-contained: our stylesheet, no script, forms posting to ourselves only.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
+# Pages are self-contained: our stylesheet, no script, forms posting to ourselves only. The
+# other security headers are the app's, on every answer (mutualab.headers).
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 
 
 def i18n_of(request: Request[Any, Any, Any]) -> I18n:
@@ -131,9 +127,10 @@ def page(
         "errors": {},
     }
     headers = {
-        **SECURITY_HEADERS,
-        # Personal pages must not outlive the session in a shared browser.
-        "Cache-Control": "no-store" if private else "private, no-cache",
+        "Content-Security-Policy": PAGE_POLICY,
+        # Personal pages, and any page showing who is logged in, must not outlive the session
+        # in a shared browser.
+        "Cache-Control": "no-store" if private or actor.is_authenticated else "private, no-cache",
         "Content-Language": i18n.lang,
         "Vary": "Cookie, Accept-Language",
     }
