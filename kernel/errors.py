@@ -267,9 +267,26 @@ def is_value_out_of_range(exc: BaseException) -> bool:
     return False
 
 
+def _first(causes: list[BaseException], *names: str) -> str:
+    for cause in causes:
+        for name in names:
+            value = getattr(cause, name, None)
+            if value:
+                return str(value)
+    return "?"
+
+
+def integrity_summary(exc: IntegrityError) -> str:
+    """Which constraint an integrity error broke, without the values: the server's message
+    names them (``Key (email)=(...) already exists``), and logs keep no e-mail address."""
+    causes = _causes(exc.orig)
+    state = _first(causes, "sqlstate", "pgcode")
+    return f"SQLSTATE {state} on {_first(causes, 'table_name')}.{_first(causes, 'constraint_name')}"
+
+
 def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
     """A constraint the services did not anticipate: refuse cleanly, never 500."""
-    logger.warning("integrity error on %s: %s", request.url.path, exc.orig)
+    logger.warning("integrity error on %s: %s", request.url.path, integrity_summary(exc))
     return problem(
         HTTP_409_CONFLICT,
         "constraint_violation",

@@ -225,3 +225,38 @@ def test_create_admin_refuses_a_weak_password(tmp_path: Path) -> None:
     assert guessable.returncode == 2
     assert "too easy to guess" in guessable.stderr
     assert not (tmp_path / "var").exists()
+
+
+def test_the_access_log_keeps_no_feed_token_nor_query_string(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    assert mutualab(fresh_database_url, "db", "upgrade").returncode == 0
+    created = mutualab(fresh_database_url, "create-admin", "--email", "root@example.fr")
+    admin = {"Authorization": f"Bearer {created.stdout.strip()}"}
+    port = free_port()
+    log = tmp_path / "access.log"
+    env = {**os.environ, "MUTUALAB_DATABASE_URL": fresh_database_url}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mutualab", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base)
+        feed = httpx.post(f"{base}/api/me/calendar-feed", headers=admin, timeout=5).json()
+        path = "/" + feed["url"].split("/", 3)[3]
+        token = path.split("/")[3]
+        assert httpx.get(f"{base}{path}?from=2027-01-01", timeout=5).status_code == 200
+        users = httpx.get(f"{base}/api/users?email=lea.martin@example.fr", headers=admin, timeout=5)
+        assert users.status_code == 404  # nobody uses it
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    written = log.read_text()
+    assert '"GET /calendar/feeds/[token]/bookings.ics?[redacted] HTTP/1.1" 200' in written
+    assert '"GET /api/users?[redacted] HTTP/1.1" 404' in written
+    assert token not in written
+    assert "lea.martin" not in written

@@ -22,6 +22,7 @@ from kernel.settings import Settings, get_settings
 from mutualab import migrate
 from mutualab.composition import build_runtime
 from mutualab.demo import demo_place_ids, seed_demo
+from mutualab.logs import log_config
 
 host_option = click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to bind."
@@ -81,6 +82,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int, access_log: b
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
         log_level="info",
+        log_config=log_config(),
         access_log=access_log,
     )
 

@@ -118,7 +118,9 @@ def handle_unexpected(request: AnyRequest, exc: Exception) -> Response[Any]:
         logger.warning("database unavailable on %s: %r", request.url.path, exc)
         return error_page(request, HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, IntegrityError):
-        logger.warning("integrity error on %s: %s", request.url.path, exc.orig)
+        logger.warning(
+            "integrity error on %s: %s", request.url.path, api_errors.integrity_summary(exc)
+        )
         return error_page(request, 409)
     logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
     return error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)
