@@ -177,6 +177,14 @@ class CatalogueService:
         """Change the given fields of a place."""
         place = await self.managed_place(actor, place_id)
         changes = changes_of(data, PLACE_NULLABLE)
+        if changes.get("active", place.active) != place.active and not actor.is_admin:
+            # Opening or closing a place to the public is the platform's decision.
+            detail = "Only platform administrators open or close a place."
+            raise ForbiddenError(
+                detail,
+                code="admin_only_field",
+                extra={"errors": [{"field": "active", "message": detail}]},
+            )
         for field, value in changes.items():
             setattr(place, field, value)
         place.updated_at = utcnow()

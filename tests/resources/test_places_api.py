@@ -167,6 +167,30 @@ async def test_deactivated_place_disappears_from_public_reads(
     assert (await client.get("/api/places")).json()["total"] == 0
 
 
+async def test_only_platform_admins_open_or_close_a_place(
+    client: Client, admin_headers: dict[str, str], database: Database
+) -> None:
+    place = await make_place(client, admin_headers)
+    url = f"/api/places/{place['id']}"
+    manager = await make_user(database, "gerant@lannion.fr", manages=(place["id"],))
+    refused = await client.patch(url, json={"active": False}, headers=manager.headers)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "admin_only_field"
+    assert refused.json()["errors"] == [{"field": "active", "message": refused.json()["detail"]}]
+    assert (await client.get(url)).json()["active"] is True  # nothing changed
+    # Sending back the value a place has (a whole object read, then written) is no change.
+    same = await client.patch(
+        url, json={"name": "Renommé", "active": True}, headers=manager.headers
+    )
+    assert same.status_code == 200, same.text
+    assert same.json()["name"] == "Renommé"
+    closed = await client.patch(url, json={"active": False}, headers=admin_headers)
+    assert closed.status_code == 200
+    reopened = await client.patch(url, json={"active": True}, headers=manager.headers)
+    assert reopened.status_code == 403
+    assert (await client.get(url)).status_code == 404  # still closed to the public
+
+
 async def test_delete_place_with_resources_is_refused(
     client: Client, admin_headers: dict[str, str]
 ) -> None:
