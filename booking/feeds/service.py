@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -158,6 +159,7 @@ class FeedService:
     ) -> list[CalendarEvent]:
         places = await self.catalogue.places_by_ids(sorted({b.place_id for b in bookings}))
         base = self.settings.public_base_url.rstrip("/")
+        key = self.settings.resolved_secret_key() if busy_only else b""
         events = []
         for booking in bookings:
             if busy_only and booking.status not in (
@@ -170,7 +172,9 @@ class FeedService:
             resources = ", ".join(item.resource_name for item in booking.items)
             events.append(
                 CalendarEvent(
-                    uid=f"{'busy' if busy_only else 'booking'}-{booking.id}@{self.host}",
+                    uid=_busy_uid(key, booking.id, self.host)
+                    if busy_only
+                    else f"booking-{booking.id}@{self.host}",
                     sequence=booking.sequence,
                     summary=f"{resources} — {place.name}",
                     starts_at=booking.starts_at,
@@ -259,6 +263,13 @@ class FeedService:
             last_modified=booking.updated_at,
             name=f"reservation-{booking.reference}",
         )
+
+
+def _busy_uid(key: bytes, booking_id: int, host: str) -> str:
+    """The UID of a booking in public busy feeds: stable, but neither its id (which would count
+    the place's bookings and tie the slot to the booker's own feed) nor derivable from it."""
+    tag = hmac.new(key, f"busy-feed:{booking_id}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"busy-{tag}@{host}"
 
 
 def _location(place: Place) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -167,6 +168,7 @@ async def test_busy_feeds_show_no_personal_data(
         paris(2027, 3, 10, 12),
         notes="Prototype confidentiel",
     )
+    uids: list[str] = []
     for path in (
         f"/calendar/resources/{lab.printer}/busy.ics",
         f"/calendar/places/{lab.place_id}/busy.ics",
@@ -186,7 +188,18 @@ async def test_busy_feeds_show_no_personal_data(
             assert secret not in text, (path, secret)
         (event,) = _events(text).values()
         assert event.decoded("DTSTART") == datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
+        uids.append(str(event["UID"]))
     assert (await http.get("/calendar/resources/999/busy.ics")).status_code == 404
+    # Opaque UIDs: not the booking's id (nor its private feed's UID), stable across feeds and
+    # polls, one per booking.
+    assert re.fullmatch(r"busy-[0-9a-f]{32}@mutualab\.test", uids[0])
+    assert uids[0] != f"busy-{booked.json()['id']}@mutualab.test"
+    assert uids == [uids[0]] * 2
+    again = _events((await http.get(f"/calendar/places/{lab.place_id}/busy.ics")).text)
+    assert list(again) == [uids[0]]
+    await book(http, alice, lab.printer, paris(2027, 3, 10, 14), paris(2027, 3, 10, 15))
+    both = _events((await http.get(f"/calendar/places/{lab.place_id}/busy.ics")).text)
+    assert len(both) == 2 and uids[0] in both
 
 
 async def test_feed_range_is_capped(http: httpx.AsyncClient, database: Database) -> None:
