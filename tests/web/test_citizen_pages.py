@@ -389,6 +389,10 @@ async def test_the_card_path_holds_the_time_then_confirms_what_stripe_says(
     assert '<script src="https://js.stripe.com/v3/"></script>' in pay.text
     form = by_id(pay.text, "card-form")
     assert form["data-publishable-key"] == "pk_test_mutualab"
+    # Stripe sends the card holder back to our public address, whatever Host the request named.
+    assert form["data-return-url"] == f"https://mutualab.test{pay_url}"
+    forged = await card_web.get(pay_url, headers={"host": "evil.example"})
+    assert by_id(forged.text, "card-form")["data-return-url"] == f"https://mutualab.test{pay_url}"
     intent_id = form["data-client-secret"].split("_secret_")[0]
     assert "Payer 12,00 €" in text(pay.text)
     held = text((await card_web.get(booking_url)).text)

@@ -308,13 +308,16 @@ class BookingPages(Controller):
             or booking.status != BookingStatus.HELD
         ):
             return see_other(f"/account/bookings/{booking_id}")
+        # From our public address, never from the request's Host header: Stripe sends the card
+        # holder to this address after 3-D Secure.
+        public = state.settings.public_base_url.rstrip("/")
         response = page(
             request,
             "booking/pay.html",
             private=True,
             booking=booking,
             payment=payment,
-            return_url=f"{request.base_url}account/bookings/{booking_id}/pay",
+            return_url=f"{public}/account/bookings/{booking_id}/pay",
         )
         return with_policy(response, STRIPE_POLICY)
 
