@@ -27,6 +27,11 @@ class CalendarFeed(SQLModel, table=True):
     organisation_id: int | None = Field(
         default=None, foreign_key="organisation.id", ondelete="CASCADE", index=True
     )
+    # Who asked for this address (and saw it, once). An organisation's feed works only while
+    # its creator is still one of the organisation's admins.
+    created_by_user_id: int | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
     token_sha256: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = created_at_field()
     revoked_at: datetime | None = utc_column(nullable=True)

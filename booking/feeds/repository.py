@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from accounts.models import Organisation
+from accounts.models import Membership, Organisation, User
 from booking.feeds.models import CalendarFeed
 from booking.models import ACTIVE_STATUSES, Booking, BookingItem
 
@@ -37,10 +37,26 @@ class FeedRepository:
         await self.session.flush()
 
     async def by_token_digest(self, token_sha256: str) -> CalendarFeed | None:
-        """The live feed with this token."""
+        """The live feed with this token: not revoked, and an organisation's only while the
+        admin who created it (the one person who saw its address) is still one of its admins,
+        or a platform administrator."""
+        creator_still_admin = or_(
+            select(Membership.id)
+            .where(
+                Membership.organisation_id == CalendarFeed.organisation_id,
+                Membership.user_id == CalendarFeed.created_by_user_id,
+                Membership.role == "admin",
+            )
+            .exists(),
+            select(User.id)
+            .where(User.id == CalendarFeed.created_by_user_id, col(User.is_platform_admin))
+            .exists(),
+        )
         rows = await self.session.exec(
             select(CalendarFeed).where(
-                CalendarFeed.token_sha256 == token_sha256, col(CalendarFeed.revoked_at).is_(None)
+                CalendarFeed.token_sha256 == token_sha256,
+                col(CalendarFeed.revoked_at).is_(None),
+                or_(col(CalendarFeed.organisation_id).is_(None), creator_still_admin),
             )
         )
         return rows.first()

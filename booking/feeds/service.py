@@ -84,7 +84,9 @@ class FeedService:
         self.host = urlsplit(settings.public_base_url).hostname or "mutualab.local"
 
     # subscriptions ------------------------------------------------------------------
-    async def _new_feed(self, user_id: int | None, organisation_id: int | None) -> FeedCreated:
+    async def _new_feed(
+        self, actor: Actor, user_id: int | None, organisation_id: int | None
+    ) -> FeedCreated:
         now = self.clock()
         await self.repo.revoke_feeds(user_id=user_id, organisation_id=organisation_id, at=now)
         token = new_token()
@@ -92,6 +94,7 @@ class FeedService:
             CalendarFeed(
                 user_id=user_id,
                 organisation_id=organisation_id,
+                created_by_user_id=actor.user_id,
                 token_sha256=digest(token),
                 created_at=now,
             )
@@ -104,7 +107,7 @@ class FeedService:
         """A new private address for my bookings (the previous one stops working)."""
         if actor.user_id is None:
             raise ForbiddenError("Feeds belong to user accounts.", code="user_account_required")
-        return await self._new_feed(actor.user_id, None)
+        return await self._new_feed(actor, actor.user_id, None)
 
     async def revoke_user_feed(self, actor: Actor) -> None:
         """Stop my private feed at once."""
@@ -126,9 +129,10 @@ class FeedService:
             )
 
     async def create_organisation_feed(self, actor: Actor, organisation_id: int) -> FeedCreated:
-        """A new private address for an organisation's bookings (its admins)."""
+        """A new private address for an organisation's bookings (its admins); it works while
+        the admin who creates it stays one."""
         await self._org_admin(actor, organisation_id)
-        return await self._new_feed(None, organisation_id)
+        return await self._new_feed(actor, None, organisation_id)
 
     async def revoke_organisation_feed(self, actor: Actor, organisation_id: int) -> None:
         """Stop an organisation's feed at once."""

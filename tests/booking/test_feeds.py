@@ -250,3 +250,39 @@ async def test_organisation_feed_and_single_booking_file(
     assert "METHOD:PUBLISH" in download.text
     assert list(_events(download.text)) == [f"booking-{booked.json()['id']}@mutualab.test"]
     assert (await http.get(file_url, headers=outsider.headers)).status_code == 404
+
+
+async def test_an_organisation_feed_stops_when_the_admin_who_created_it_leaves(
+    http: httpx.AsyncClient, admin_headers: dict[str, str], database: Database
+) -> None:
+    school = await make_organisation(database)
+    teacher = await make_user(
+        database, "teacher@example.fr", organisation_roles=((school, "admin"),)
+    )
+    head = await make_user(database, "head@example.fr", organisation_roles=((school, "admin"),))
+    url = f"/api/organisations/{school}/calendar-feed"
+    teachers = urlsplit((await http.post(url, headers=teacher.headers)).json()["url"]).path
+    assert (await http.get(teachers)).status_code == 200
+    # Another admin leaving changes nothing: they never saw this address.
+    other = await make_user(database, "other@example.fr", organisation_roles=((school, "admin"),))
+    members = f"/api/organisations/{school}/members"
+    left = await http.delete(f"{members}/{other.user_id}", headers=other.headers)
+    assert left.status_code == 204
+    assert (await http.get(teachers)).status_code == 200
+    # The admin who created it leaves: the address they keep stops working at once.
+    left = await http.delete(f"{members}/{teacher.user_id}", headers=teacher.headers)
+    assert left.status_code == 204, left.text
+    assert (await http.get(teachers)).status_code == 404
+    # The remaining admin makes a new one, which works.
+    heads = urlsplit((await http.post(url, headers=head.headers)).json()["url"]).path
+    assert (await http.get(heads)).status_code == 200
+    # Demoted to booker, an admin's address stops too.
+    await make_user(database, "deputy@example.fr", organisation_roles=((school, "admin"),))
+    demoted = await http.post(
+        members, json={"email": "head@example.fr", "role": "booker"}, headers=admin_headers
+    )
+    assert demoted.status_code in (200, 201), demoted.text
+    assert (await http.get(heads)).status_code == 404
+    # A platform administrator's address for the organisation lasts while they are one.
+    platform = urlsplit((await http.post(url, headers=admin_headers)).json()["url"]).path
+    assert (await http.get(platform)).status_code == 200
