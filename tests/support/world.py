@@ -156,7 +156,13 @@ async def build_world(database: Database) -> World:
             await session.flush()
             assert token.id is not None
             spare[role] = token.id
-            session.add(CalendarFeed(user_id=person.user_id, token_sha256=digest(new_token())))
+            session.add(
+                CalendarFeed(
+                    user_id=person.user_id,
+                    created_by_user_id=person.user_id,
+                    token_sha256=digest(new_token()),
+                )
+            )
         invitations: dict[str, int] = {}
         for role, person in people.items():
             mine = Invitation(organisation_id=org_y, email=person.email, role="admin")
@@ -169,8 +175,18 @@ async def build_world(database: Database) -> World:
         await session.flush()
         assert invited.id is not None
         feed_token = new_token()
-        session.add(CalendarFeed(organisation_id=org_x, token_sha256=digest(feed_token)))
-        session.add(CalendarFeed(organisation_id=org_y, token_sha256=digest(new_token())))
+        # Each organisation's feed, made by its admin (it works while they stay one).
+        for organisation_id, creator, secret in (
+            (org_x, people["member_right_org"], feed_token),
+            (org_y, people["member_other_org"], new_token()),
+        ):
+            session.add(
+                CalendarFeed(
+                    organisation_id=organisation_id,
+                    created_by_user_id=creator.user_id,
+                    token_sha256=digest(secret),
+                )
+            )
     return World(
         suffix=n,
         place_a=place_a,
