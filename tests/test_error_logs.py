@@ -14,9 +14,11 @@ from kernel.db import Database
 EMAIL = "lea.martin@example.fr"
 
 
-async def _wait_for_a_lock_wait(database: Database) -> None:
+async def _wait_for_a_lock_wait(database: Database, signup: asyncio.Task[httpx.Response]) -> None:
     async with database.engine.connect() as watcher:
         for _ in range(200):
+            if signup.done():
+                pytest.fail(f"the sign-up ended without waiting: {signup.result().text}")
             waiting = await watcher.scalar(
                 text(
                     "SELECT count(*) FROM pg_stat_activity "
@@ -25,6 +27,7 @@ async def _wait_for_a_lock_wait(database: Database) -> None:
             )
             if waiting:
                 return
+            await watcher.rollback()  # pg_stat_activity is read once per transaction
             await asyncio.sleep(0.02)
     pytest.fail("the sign-up never waited for the other transaction")
 
@@ -42,7 +45,7 @@ async def test_an_unforeseen_unique_violation_is_logged_without_the_email(
         signup = asyncio.create_task(
             client.post("/api/auth/signup", json=body, headers={"X-CSRF-Token": token})
         )
-        await _wait_for_a_lock_wait(database)
+        await _wait_for_a_lock_wait(database, signup)
         await rival.commit()
     response = await signup
     assert response.status_code == 409
