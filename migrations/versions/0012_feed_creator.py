@@ -5,7 +5,7 @@ still one of its admins. Organisation feeds created before have no known creator
 working, and the organisation's admins create new ones.
 
 Revision ID: 0012
-Revises: 0013
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0013"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
