@@ -187,6 +187,10 @@ class Payment(SQLModel, table=True):
     status_reason: str | None = Field(default=None, max_length=60)
     status_detail: str | None = Field(default=None, max_length=500)
     paid_at: datetime | None = utc_column(nullable=True)
+    # The start the booking was paid for (at checkout). The cancellation tier is counted from
+    # the earlier of this and the booking's start, so moving a booking later never buys a
+    # better refund (migration 0014).
+    paid_starts_at: datetime = utc_column()
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 

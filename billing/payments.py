@@ -32,9 +32,10 @@ from billing.schemas import (
     RecordPayment,
     RefundRead,
 )
+from booking.charging import ChargeRequest
 from booking.events import BookingEvent
-from booking.models import BookingStatus
-from booking.schemas import BookingCreate, BookingRead
+from booking.models import Booking, BookingStatus
+from booking.schemas import BookingCreate, BookingRead, ItemRequest
 from booking.service import Bookings
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
@@ -52,6 +53,21 @@ OPEN_CARD = (
 )
 ENDED_BOOKING = (BookingStatus.CANCELLED, BookingStatus.REFUSED, BookingStatus.EXPIRED)
 ACTIVE_BOOKING = (BookingStatus.HELD, BookingStatus.PENDING_APPROVAL, BookingStatus.CONFIRMED)
+
+
+def refundable(payment: Payment) -> int:
+    """What a cancellation may still give back: the current quote, less what was refunded
+    beyond the fee a cheaper move kept (that fee is never refunded twice)."""
+    quoted = int(payment.quote.get("total_incl_vat_cents", payment.amount_cents))
+    return max(0, min(payment.amount_cents - payment.refunded_cents, quoted))
+
+
+def paid_start(payment: Payment, booking: BookingRead) -> datetime:
+    """The start a refund tier is counted from: the one paid for, or the booking's if earlier.
+
+    Moving a booking later cannot buy a better tier (nor can cancelling after such a move).
+    """
+    return min(payment.paid_starts_at, booking.starts_at)
 
 
 def stored_quote(priced: Priced) -> dict[str, Any]:
@@ -80,6 +96,31 @@ def summary(document: BillingDocument) -> DocumentSummary:
         total_incl_vat_cents=document.total_incl_vat_cents,
         corrects_id=document.corrects_id,
     )
+
+
+class ManagerCharge:
+    """A priced booking a manager makes without checkout, recorded as due once stored."""
+
+    def __init__(
+        self, payments: PaymentService, request: ChargeRequest, priced: Priced, method: str
+    ) -> None:
+        self.payments = payments
+        self.request = request
+        self.priced = priced
+        self.method = method
+
+    async def record(self, booking: Booking, now: datetime) -> None:
+        """Record the payment due (a series' dates share one quote, unless a date is longer or
+        shorter in real time, across a change of clocks)."""
+        priced = self.priced
+        if booking.ends_at - booking.starts_at != self.request.ends_at - self.request.starts_at:
+            priced = await self.payments.prices.price(
+                [ItemRequest(resource_id=rid, quantity=q) for rid, q in self.request.items],
+                booking.starts_at,
+                booking.ends_at,
+                self.request.user_type,
+            )
+        await self.payments.record_unpaid(self.request, priced, self.method, booking, now)
 
 
 class PaymentService:
@@ -203,8 +244,8 @@ class PaymentService:
             )
         settings = await self.prices.settings_of(payment.place_id)
         decision = refund_cents(
-            payment.amount_cents - payment.refunded_cents,
-            booking.starts_at,
+            refundable(payment),
+            paid_start(payment, booking),
             now,
             tiers_of(settings),
         )
@@ -290,6 +331,7 @@ class PaymentService:
                 notes=data.notes,
                 hold_minutes=settings.hold_minutes if info.holds else None,
             ),
+            checkout=True,
         )
         if booking.status == BookingStatus.PENDING_APPROVAL and method == "card":
             raise ConflictError(
@@ -315,6 +357,7 @@ class PaymentService:
                 if method == "invoice"
                 else None
             ),
+            paid_starts_at=booking.starts_at,
             created_at=now,
             updated_at=now,
         )
@@ -322,6 +365,71 @@ class PaymentService:
         if info.invoice_on == "confirmation" and booking.status == BookingStatus.CONFIRMED:
             await self._invoice(payment, booking, now)
         return payment, booking, priced
+
+    # bookings made without checkout (booking.charging) -----------------------------------
+    async def unpaid_charge(self, request: ChargeRequest) -> ManagerCharge | None:
+        """None for a free request; a manager's booking to record as due; else 409
+        ``payment_required`` with the quote and where to pay."""
+        priced = await self.prices.price(
+            [ItemRequest(resource_id=rid, quantity=q) for rid, q in request.items],
+            request.starts_at,
+            request.ends_at,
+            request.user_type,
+        )
+        if priced.quote.is_free:
+            return None
+        if not request.actor.manages(request.place_id):
+            current = await self.prices.quote_read(priced)
+            raise ConflictError(
+                "This booking has a price: book it through checkout (POST /api/checkout, or "
+                "POST /api/series/checkout for a series), which takes the payment.",
+                code="payment_required",
+                extra={
+                    "checkout": "/api/checkout",
+                    "quote": current.model_dump(mode="json"),
+                },
+            )
+        settings = await self.prices.settings_of(request.place_id)
+        allowed = methods_for(settings, request.user_type)
+        # A manager's booking is paid at the desk, unless the place takes only invoices from
+        # this user type.
+        method = "invoice" if "invoice" in allowed and "on_site" not in allowed else "on_site"
+        return ManagerCharge(self, request, priced, method)
+
+    async def record_unpaid(
+        self, request: ChargeRequest, priced: Priced, method: str, booking: Booking, now: datetime
+    ) -> Payment:
+        """The payment due of a priced booking a manager made without checkout."""
+        assert booking.id is not None
+        info = METHODS[method]
+        settings = await self.prices.settings_of(request.place_id)
+        tz = ZoneInfo(priced.place.timezone)
+        payment = Payment(
+            booking_id=booking.id,
+            place_id=request.place_id,
+            payer_user_id=request.payer_user_id,
+            organisation_id=request.organisation_id,
+            user_type_code=request.user_type,
+            method=method,
+            status=info.initial_status,
+            amount_cents=priced.quote.total_incl_vat_cents,
+            currency=priced.quote.currency,
+            quote_fingerprint=priced.quote.fingerprint(),
+            quote=stored_quote(priced),
+            due_on=(
+                now.astimezone(tz).date() + timedelta(days=settings.payment_terms_days)
+                if method == "invoice"
+                else None
+            ),
+            status_reason="booked_by_manager",
+            paid_starts_at=booking.starts_at,
+            created_at=now,
+            updated_at=now,
+        )
+        await self.repo.add(payment)
+        if info.invoice_on == "confirmation" and booking.status == BookingStatus.CONFIRMED:
+            await self._invoice(payment, await self.bookings.get(SYSTEM, booking.id), now)
+        return payment
 
     # documents ------------------------------------------------------------------------
     async def _party(self, payment: Payment, booking: BookingRead) -> Party:
@@ -491,9 +599,12 @@ class PaymentService:
 
     # booking events (called inside the booking's transaction) ----------------------------
     async def booking_changed(self, event: BookingEvent) -> None:
-        """Approval invoices on-invoice bookings; cancellation refunds by the place's policy;
-        an ended hold has its PaymentIntent cancelled (after commit). Other moves (a paid hold
-        confirmed, which billing did itself; a move that needs approval) change nothing."""
+        """A move is re-priced; approval invoices on-invoice bookings; cancellation refunds by
+        the place's policy; an ended hold has its PaymentIntent cancelled (after commit). A paid
+        hold confirmed (which billing did itself) changes nothing."""
+        if event.moved_from is not None:
+            await self._moved(event)
+            return
         approved = (
             event.status == BookingStatus.CONFIRMED
             and event.previous == BookingStatus.PENDING_APPROVAL
@@ -531,10 +642,9 @@ class PaymentService:
     ) -> None:
         assert payment.id is not None
         settings = await self.prices.settings_of(payment.place_id)
-        remaining = payment.amount_cents - payment.refunded_cents
         decision = refund_cents(
-            remaining,
-            booking.starts_at,
+            refundable(payment),
+            paid_start(payment, booking),
             event.at,
             tiers_of(settings),
             by_place=event.by_place,
@@ -583,3 +693,133 @@ class PaymentService:
                 created_at=event.at,
             )
         )
+
+    # moves (a reschedule, heard as a booking event) --------------------------------------
+    async def _moved(self, event: BookingEvent) -> None:
+        """Re-price a moved booking at its user type, as checkout would quote the new range.
+
+        The same total moves as is; a cheaper one gives the difference back by the place's
+        refund tiers (counted from the start paid for); a dearer one is a ``409 price_changed``
+        unless nothing is paid yet and the request pays the difference the same way (on site,
+        or on invoice). An invoice already issued is never changed: a credit note cancels what
+        it still bills for, and a new invoice bills the new times.
+        """
+        booking = await self.bookings.get(SYSTEM, event.booking_id)
+        payment = await self.repo.payment_of_booking(event.booking_id, lock=True)
+        priced = await self.prices.price(
+            [ItemRequest(resource_id=i.resource_id, quantity=i.quantity) for i in booking.items],
+            booking.starts_at,
+            booking.ends_at,
+            payment.user_type_code if payment is not None else booking.user_type_code,
+        )
+        new_total = priced.quote.total_incl_vat_cents
+        if payment is None:
+            if new_total:
+                # Booked free (before the resource had a price): a priced range needs checkout.
+                await self._price_changed(priced, 0, [])
+            return
+        current = int(payment.quote.get("total_incl_vat_cents", payment.amount_cents))
+        difference = new_total - current
+        refunded = 0
+        if difference > 0:
+            allowed = (
+                [payment.method]
+                if payment.status in (PaymentStatus.INVOICED, PaymentStatus.AWAITING_ON_SITE)
+                else []
+            )
+            if event.pay_difference is None or event.pay_difference not in allowed:
+                await self._price_changed(priced, difference, allowed)
+            payment.amount_cents += difference
+        elif difference < 0 and payment.status == PaymentStatus.AWAITING_ON_SITE:
+            payment.amount_cents += difference  # nothing paid yet: less is due
+        elif difference < 0 and payment.status in OPEN_CARD:
+            # The card payment under way is for the old amount.
+            await self._price_changed(priced, difference, [])
+        elif difference < 0:
+            refunded = await self._refund_move(payment, booking, -difference, event)
+        payment.quote = stored_quote(priced)
+        payment.quote_fingerprint = priced.quote.fingerprint()
+        payment.updated_at = event.at
+        await self.repo.add(payment)
+        await self._reinvoice(payment, booking, -difference - refunded, event.at)
+
+    async def _price_changed(self, priced: Priced, difference: int, allowed: list[str]) -> None:
+        current = await self.prices.quote_read(priced)
+        raise ConflictError(
+            "This move changes the price: "
+            + (
+                f"say how the difference is paid (pay_difference: {', '.join(allowed)})."
+                if allowed
+                else "cancel this booking and book the new range through checkout."
+            ),
+            code="price_changed",
+            extra={
+                "quote": current.model_dump(mode="json"),
+                "difference_cents": difference,
+                "pay_difference": allowed,
+            },
+        )
+
+    async def _refund_move(
+        self, payment: Payment, booking: BookingRead, cheaper_by: int, event: BookingEvent
+    ) -> int:
+        """Give back what a cheaper move saves, by the place's tiers; what was given back."""
+        assert payment.id is not None
+        if payment.status not in (*PAID, PaymentStatus.INVOICED):
+            return 0
+        settings = await self.prices.settings_of(payment.place_id)
+        decision = refund_cents(
+            min(cheaper_by, payment.amount_cents - payment.refunded_cents),
+            paid_start(payment, booking),
+            event.at,
+            tiers_of(settings),
+            by_place=event.by_place,
+        )
+        if decision.amount_cents == 0:
+            return 0
+        payment.refunded_cents += decision.amount_cents
+        if payment.status == PaymentStatus.INVOICED:
+            return decision.amount_cents  # nothing paid: the credit note reduces what is due
+        payment.status = PaymentStatus.PARTIALLY_REFUNDED
+        await self.repo.add(
+            Refund(
+                payment_id=payment.id,
+                amount_cents=decision.amount_cents,
+                percent=decision.percent,
+                reason=f"move_{decision.reason.value}",
+                detail=decision.tier_label,
+                status=RefundStatus.PENDING if payment.method == "card" else RefundStatus.MANUAL,
+                idempotency_key=f"mutualab-refund-payment-{payment.id}-{payment.refunded_cents}",
+                created_at=event.at,
+            )
+        )
+        return decision.amount_cents
+
+    async def _reinvoice(
+        self, payment: Payment, booking: BookingRead, kept: int, now: datetime
+    ) -> None:
+        """Credit the invoice of the old times (less the fee ``kept`` of a cheaper move) and
+        invoice the new times at the payment's new quote."""
+        invoice = await self._invoice_of(payment)
+        if invoice is None:
+            return  # not invoiced yet: the invoice, when issued, has the new times and price
+        assert invoice.id is not None
+        credited = sum(
+            d.total_incl_vat_cents
+            for d in await self.repo.documents_of_booking(payment.booking_id)
+            if d.kind == "credit_note" and d.corrects_id == invoice.id
+        )
+        amount = invoice.total_incl_vat_cents - credited - max(kept, 0)
+        party = await self._party(payment, booking)
+        if amount > 0:
+            await self.documents.issue_credit_note(
+                party,
+                payment,
+                invoice,
+                amount,
+                f"Modification de la réservation {booking.reference} : nouvelle facture pour "
+                f"le nouveau créneau.",
+                now,
+            )
+        if payment.quote.get("total_incl_vat_cents", 0):
+            await self.documents.issue_invoice(party, payment, now)

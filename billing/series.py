@@ -232,6 +232,7 @@ class SeriesBillingService:
         created = await self.series.create(
             actor,
             series_request(data, "all_or_nothing", sorted(skipped | set(data.exdates))),
+            checkout=True,
         )
         tz = ZoneInfo((await self.prices.catalogue.require_place(quote.place_id)).timezone)
         issued_on = now.astimezone(tz).date()
@@ -281,6 +282,7 @@ class SeriesBillingService:
             quote=stored_quote(priced),
             purchase_order=data.purchase_order,
             due_on=due_on,
+            paid_starts_at=booking.starts_at,
             created_at=now,
             updated_at=now,
         )

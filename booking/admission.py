@@ -64,6 +64,8 @@ class Context:
     # The revision of a kept catalogue copy used without reading the counter first: the unit
     # lock confirms it (then None) or the booking starts over from a fresh copy.
     unconfirmed_revision: int | None = None
+    # The revision of the copy used (None: read without keeping copies), confirmed or not.
+    revision: int | None = None
 
     def buffer(self, resource_id: int) -> timedelta:
         """The cool-down after a booking of ``resource_id``."""
@@ -215,6 +217,7 @@ class Admission:
             blackouts=snapshot.blackouts_between(list(by_id), start, end),
             manager=actor.manages(place.id),
             unconfirmed_revision=None if kept is None else kept.revision,
+            revision=snapshot.revision if snapshot.revision >= 0 else None,
         )
 
     # rules ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ delivered from here too.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from booking.events import BookingEvent, BookingListener
@@ -18,6 +19,11 @@ from booking.models import ACTIVE_STATUSES, Booking, BookingStatus
 from booking.repository import BookingRepository
 from booking.state import current_status, expired, transition
 from kernel.auth.actor import Actor
+
+
+def by_place(actor: Actor, booking: Booking) -> bool:
+    """Whether ``actor`` acts for the place: one of its managers, on another's booking."""
+    return actor.manages(booking.place_id) and actor.user_id != booking.booker_user_id
 
 
 class StateChanges:
@@ -42,9 +48,14 @@ class StateChanges:
         reason: str | None = None,
         actor: Actor | None = None,
         by_place: bool = False,
+        moved_from: tuple[datetime, datetime] | None = None,
+        pay_difference: str | None = None,
     ) -> BookingEvent:
         """Change a booking's status, store it, free its units if it ended (or stop them
-        expiring if it left ``held``), and tell the listeners; the event they heard."""
+        expiring if it left ``held``), and tell the listeners; the event they heard.
+
+        ``moved_from``: the booking was also moved from that range (a reschedule).
+        """
         event = transition(
             booking,
             to,
@@ -53,6 +64,8 @@ class StateChanges:
             by_user_id=actor.user_id if actor is not None else None,
             by_place=by_place,
         )
+        if moved_from is not None:
+            event = replace(event, moved_from=moved_from, pay_difference=pay_difference)
         if to not in ACTIVE_STATUSES:
             await self.repo.deactivate_allocations(event.booking_id)
         elif event.previous == BookingStatus.HELD:
@@ -63,9 +76,13 @@ class StateChanges:
 
     async def cancel(self, actor: Actor, booking: Booking, now: datetime, reason: str) -> None:
         """Cancel a booking for ``actor``: by the place when a manager cancels another's."""
-        by_place = actor.manages(booking.place_id) and actor.user_id != booking.booker_user_id
         await self.move(
-            booking, BookingStatus.CANCELLED, now, reason=reason, actor=actor, by_place=by_place
+            booking,
+            BookingStatus.CANCELLED,
+            now,
+            reason=reason,
+            actor=actor,
+            by_place=by_place(actor, booking),
         )
 
     async def expire_if_lapsed(self, booking: Booking, now: datetime) -> None:
@@ -75,12 +92,33 @@ class StateChanges:
         ):
             await self.move(booking, BookingStatus.EXPIRED, now)
 
-    async def retimed(self, booking: Booking, now: datetime) -> None:
-        """Store a booking given new times with its status unchanged: a new calendar SEQUENCE,
-        no event (nothing for the listeners)."""
+    async def retimed(
+        self,
+        booking: Booking,
+        now: datetime,
+        *,
+        moved_from: tuple[datetime, datetime],
+        actor: Actor,
+        pay_difference: str | None = None,
+    ) -> BookingEvent:
+        """Store a booking given new times with its status unchanged (a new calendar
+        SEQUENCE), and tell the listeners of the move: billing re-prices it."""
         booking.sequence += 1
         booking.updated_at = now
         await self.repo.add(booking)
+        assert booking.id is not None
+        event = BookingEvent(
+            booking_id=booking.id,
+            status=BookingStatus(booking.status),
+            at=now,
+            previous=BookingStatus(booking.status),
+            actor_user_id=actor.user_id,
+            by_place=by_place(actor, booking),
+            moved_from=moved_from,
+            pay_difference=pay_difference,
+        )
+        await self._deliver([event])
+        return event
 
     async def expire_lapsed(self, booking_ids: Sequence[int], now: datetime) -> list[int]:
         """Expire the lapsed holds among these bookings in bulk, and tell the listeners."""

@@ -4,7 +4,8 @@ Dependencies point one way (billing -> booking), so booking cannot call billing.
 composition root (``mutualab.composition``) builds the booking services
 (:class:`booking.service.BookingServices`) with their listeners, which they require, and
 :class:`booking.changes.StateChanges`, the only way a booking's status changes, calls them
-inside the same transaction whenever a booking is approved, cancelled, refused or expires: what
+inside the same transaction whenever a booking is approved, cancelled, refused, expires or is
+moved (rescheduled, with or without a change of status): what
 a listener writes commits or rolls back with the booking change. Listeners must not leave the
 process (no network call): they record what is to be done and do it after commit.
 """
@@ -38,6 +39,11 @@ class BookingEvent:
     # A manager of the place (not the booker) made the change: refunds are then in full.
     by_place: bool = False
     reason: str = ""
+    # A move: the range it left (a reschedule). The status may be unchanged (``previous`` is
+    # then ``status``): billing re-prices every move.
+    moved_from: tuple[datetime, datetime] | None = None
+    # How the booker pays a dearer move's difference, if they said (a reschedule's request).
+    pay_difference: str | None = None
 
 
 class BookingListener(Protocol):

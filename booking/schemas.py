@@ -57,6 +57,9 @@ class Reschedule(Strict):
 
     starts_at: UtcDatetime
     ends_at: UtcDatetime
+    # A move to a dearer range: how the difference is paid (where the place allows that method
+    # and the booking is not paid yet); without it such a move is a 409 ``price_changed``.
+    pay_difference: Literal["on_site", "invoice"] | None = None
 
 
 class Decision(Strict):

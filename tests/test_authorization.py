@@ -330,14 +330,25 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World) -> None:
     """Bookings of the world's citizen, made only for the operations that need them."""
     citizen = world.people["citizen"].headers
     if "{booking_id" in op.template:
+        # The laser is priced: booked through checkout (paid on site); the room is free.
+        quote = await http.post("/api/quotes", json=_quote(world.resource_a, 9), headers=citizen)
+        assert quote.status_code == 200, quote.text
         booking = await http.post(
-            "/api/bookings", json=_booking(world.resource_a, 9), headers=citizen
+            "/api/checkout",
+            json={
+                **_booking(world.resource_a, 9),
+                "method": "on_site",
+                "quote_fingerprint": quote.json()["fingerprint"],
+            },
+            headers=citizen,
         )
         pending = await http.post("/api/bookings", json=_booking(world.room_a, 9), headers=citizen)
         assert booking.status_code == pending.status_code == 201, (booking.text, pending.text)
         assert pending.json()["status"] == "pending_approval"
         decided = "/approve" in op.template or "/refuse" in op.template
-        world.ids["booking_id"] = pending.json()["id"] if decided else booking.json()["id"]
+        world.ids["booking_id"] = (
+            pending.json()["id"] if decided else booking.json()["booking"]["id"]
+        )
     if "{payment_id" in op.template or "{invoice_id" in op.template:
         # The citizen books and pays on invoice: a payment and an issued invoice.
         quote = await http.post("/api/quotes", json=_quote(world.resource_a, 11), headers=citizen)
@@ -355,9 +366,22 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World) -> None:
         world.ids["payment_id"] = paid.json()["payment"]["id"]
         world.ids["invoice_id"] = paid.json()["payment"]["documents"][0]["id"]
     if "{series_id" in op.template:
-        series = await http.post("/api/series", json=_series(world.resource_a), headers=citizen)
+        # A priced series: quoted, then checked out (paid on site).
+        quote = await http.post(
+            "/api/series/quote", json=_series(world.resource_a), headers=citizen
+        )
+        assert quote.status_code == 200, quote.text
+        series = await http.post(
+            "/api/series/checkout",
+            json={
+                **_series(world.resource_a),
+                "method": "on_site",
+                "quote_fingerprint": quote.json()["fingerprint"],
+            },
+            headers=citizen,
+        )
         assert series.status_code == 201, series.text
-        world.ids["series_id"] = series.json()["id"]
+        world.ids["series_id"] = series.json()["series"]["id"]
 
 
 def _path_value(name: str, path: str, world: World, role: str) -> str:

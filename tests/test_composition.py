@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from billing.charges import Charges
+from billing.runtime import BillingListener
 from booking.service import BookingServices
 from kernel.db import Database
 from kernel.settings import Settings
@@ -24,6 +26,9 @@ async def test_the_runtime_wires_billing_into_booking(
     # Billing books through the runtime's booking services, whose changes it hears.
     assert runtime.billing.booking is runtime.booking
     assert runtime.booking.snapshots is runtime.snapshots
+    # The charge gate is billing's, priced through the same billing.
+    assert isinstance(runtime.booking.charges, Charges)
+    assert runtime.booking.charges._billing is runtime.billing
     assert (runtime.database, runtime.clock, runtime.billing.clock) == (database, clock, clock)
     async with database.reader() as session:
         parts = runtime.booking.parts(session)
@@ -41,7 +46,10 @@ def test_the_booking_services_need_their_listeners() -> None:
     with pytest.raises(TypeError):
         BookingServices(MutableClock(), None)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="listeners"):
-        BookingServices(MutableClock(), None, listeners=())
+        BookingServices(MutableClock(), None, listeners=(), charges=Charges())
+    with pytest.raises(TypeError):
+        # Nor without the charge gate: a priced booking would be made without its payment.
+        BookingServices(MutableClock(), None, listeners=(BillingListener(),))  # type: ignore[call-arg]
 
 
 async def test_the_app_reads_its_runtime_off_its_state(

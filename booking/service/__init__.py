@@ -15,7 +15,8 @@ under which rules), the state changes (:mod:`booking.changes`: the only way a st
 and the only caller of the listeners), the allocator (:mod:`booking.allocation`: the one write
 path of units) and the reader (:mod:`booking.reads`). The composition root
 (``mutualab.composition``) builds one :class:`BookingServices` with the worker's clock,
-catalogue copies and the listeners, which are required.
+catalogue copies, the listeners and the charge gate (:mod:`booking.charging`), which are
+required.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from booking.admission import Admission
 from booking.allocation import Allocator
 from booking.changes import StateChanges
+from booking.charging import ChargeGate
 from booking.copies import CatalogueCopies
 from booking.events import BookingListener
 from booking.reads import BookingReader
@@ -73,9 +75,12 @@ class BookingServices:
         snapshots: SnapshotCache | None,
         *,
         listeners: Sequence[BookingListener],
+        charges: ChargeGate,
     ) -> None:
         if not listeners:
             raise ValueError("The booking services need their listeners (none given).")
+        # Billing's answer to "may this be booked without a payment?" (see booking.charging).
+        self.charges = charges
         self.clock = clock
         # The worker's catalogue copies (see booking.snapshots); None reads them every time.
         self.snapshots = snapshots
@@ -102,7 +107,14 @@ class BookingServices:
         """Single bookings on ``session``."""
         p = self.parts(session)
         return Bookings(
-            p.repository, p.copies, p.admission, p.allocator, p.changes, p.reader, self.clock
+            p.repository,
+            p.copies,
+            p.admission,
+            p.allocator,
+            p.changes,
+            p.reader,
+            self.clock,
+            self.charges,
         )
 
     def availability(self, session: AsyncSession) -> Availability:
@@ -126,4 +138,5 @@ class BookingServices:
             p.changes,
             p.reader,
             self.clock,
+            self.charges,
         )

@@ -17,6 +17,7 @@ from booking.admission import (
 from booking.allocation import Allocator, NewBooking, StaleCopy
 from booking.availability import Reason
 from booking.changes import StateChanges
+from booking.charging import ChargeGate, charge_request
 from booking.copies import CatalogueCopies
 from booking.models import Booking, BookingStatus
 from booking.reads import BookingReader
@@ -45,8 +46,10 @@ class Bookings:
         changes: StateChanges,
         reader: BookingReader,
         clock: Clock,
+        charges: ChargeGate,
     ) -> None:
         self.repo = repository
+        self.charges = charges
         self.copies = copies
         self.admission = admission
         self.allocator = allocator
@@ -114,12 +117,14 @@ class Bookings:
 
     # writes -------------------------------------------------------------------------
     async def create(
-        self, actor: Actor, data: BookingCreate, *, alone: bool = False
+        self, actor: Actor, data: BookingCreate, *, alone: bool = False, checkout: bool = False
     ) -> BookingRead:
         """Book units of one or more resources of a place, atomically.
 
         ``alone``: the booking is the request's whole change (nothing is written after it), so
-        it may be stored by one statement that commits on its own.
+        it may be stored by one statement that commits on its own. ``checkout``: billing's
+        checkout books, and records the payment itself; any other priced request is refused
+        (``payment_required``) unless a manager of the place makes it (then recorded as due).
         """
         now = self.clock()
         items = parse_items(data.items)
@@ -139,7 +144,19 @@ class Bookings:
                 notes=data.notes,
                 hold_minutes=data.hold_minutes,
             )
-            return await self.allocator.book(ctx, booking, items, now, alone=alone)
+            charge = (
+                None
+                if checkout
+                else await self.charges.unpaid(
+                    self.repo.session, charge_request(ctx, actor, booker, items, start, end)
+                )
+            )
+            new = await self.allocator.book(
+                ctx, booking, items, now, alone=alone and charge is None
+            )
+            if charge is not None:
+                await charge.record(new.booking, now)
+            return new
 
         # First with the worker's kept copy of the catalogue, unread counter: the unit lock
         # reads it. A copy found out of date, or a refusal decided on a copy not yet confirmed
@@ -215,12 +232,27 @@ class Bookings:
         assert booking.id is not None
         await self.changes.expire_if_lapsed(booking, now)
         require_active(booking)
+        moved_from = (booking.starts_at, booking.ends_at)
         booking.starts_at = data.starts_at
         booking.ends_at = data.ends_at
+        # Billing hears of the move (re-prices it, and may refuse it) in this transaction.
         if approval and booking.status != BookingStatus.PENDING_APPROVAL:
-            await self.changes.move(booking, BookingStatus.PENDING_APPROVAL, now, actor=actor)
+            await self.changes.move(
+                booking,
+                BookingStatus.PENDING_APPROVAL,
+                now,
+                actor=actor,
+                moved_from=moved_from,
+                pay_difference=data.pay_difference,
+            )
         else:
-            await self.changes.retimed(booking, now)
+            await self.changes.retimed(
+                booking,
+                now,
+                moved_from=moved_from,
+                actor=actor,
+                pay_difference=data.pay_difference,
+            )
             if booking.hold_expires_at is None and target.hold_expires_at is not None:
                 await self.repo.clear_hold(booking.id)  # paid meanwhile: the hold is over
         return await self.reader.read(booking)

@@ -15,6 +15,7 @@ from booking.admission import (
 from booking.allocation import Allocator
 from booking.availability import Reason
 from booking.changes import StateChanges
+from booking.charging import ChargeGate, charge_request
 from booking.models import (
     ACTIVE_STATUSES,
     BookingSeries,
@@ -59,8 +60,10 @@ class Series:
         changes: StateChanges,
         reader: BookingReader,
         clock: Clock,
+        charges: ChargeGate,
     ) -> None:
         self.repo = repository
+        self.charges = charges
         self.catalogue = catalogue
         self.admission = admission
         self.allocator = allocator
@@ -80,8 +83,15 @@ class Series:
             }
         )
 
-    async def create(self, actor: Actor, data: SeriesCreate) -> SeriesCreated:
-        """Book every occurrence of a rule, all or nothing or skipping conflicts."""
+    async def create(
+        self, actor: Actor, data: SeriesCreate, *, checkout: bool = False
+    ) -> SeriesCreated:
+        """Book every occurrence of a rule, all or nothing or skipping conflicts.
+
+        ``checkout``: billing's series checkout books, and bills each date itself; any other
+        priced series is refused (``payment_required``) unless a manager of the place books it
+        (then each date is recorded as due, on site or on invoice).
+        """
         now = self.clock()
         items = parse_items(data.items)
         try:
@@ -119,6 +129,16 @@ class Series:
         )
         self._check_series_shape(ctx, items, occurrences[0][1], occurrences[0][2], now)
         assert ctx.place.id is not None
+        # Every date lasts as long, so one date's quote is every date's (the charge is priced
+        # per date again when recorded).
+        charge = (
+            None
+            if checkout
+            else await self.charges.unpaid(
+                self.repo.session,
+                charge_request(ctx, actor, booker, items, occurrences[0][1], occurrences[0][2]),
+            )
+        )
         series = BookingSeries(
             place_id=ctx.place.id,
             booker_user_id=booker.user_id,
@@ -145,6 +165,8 @@ class Series:
                         ctx, booker, items, start, end, now, notes=data.notes, series_id=series.id
                     )
                     booking = (await self.allocator.book(ctx, draft, items, now)).booking
+                    if charge is not None:
+                        await charge.record(booking, now)
             except (ConflictError, ForbiddenError, InvalidInputError) as exc:
                 results.append(
                     OccurrenceRead(
@@ -197,7 +219,10 @@ class Series:
         """
         savepoint = await self.repo.session.begin_nested()
         try:
-            created = await self.create(actor, data.model_copy(update={"mode": "skip_conflicts"}))
+            # Nothing is stored: the caller prices the dates (billing's series quote).
+            created = await self.create(
+                actor, data.model_copy(update={"mode": "skip_conflicts"}), checkout=True
+            )
         except ConflictError as exc:
             await savepoint.rollback()
             if exc.code != "series_conflict":

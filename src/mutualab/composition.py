@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from litestar.datastructures import State
 
+from billing.charges import Charges
 from billing.payments import BillingConfig
 from billing.providers.base import CardGateway
 from billing.runtime import Billing, BillingListener
@@ -94,11 +95,14 @@ def build_runtime(
     )
     # Billing hears every booking change and books through the same services: its listener
     # exists first, and is attached to billing once billing exists.
+    # So is the charge gate (no priced booking without a payment, booking.charging).
     billing_listener = BillingListener()
+    charges = Charges()
     listeners: tuple[BookingListener, ...] = (billing_listener,)
-    booking = BookingServices(clock, snapshots, listeners=listeners)
+    booking = BookingServices(clock, snapshots, listeners=listeners, charges=charges)
     billing = Billing(db, clock, gateway, config, booking)
     billing_listener.attach(billing)
+    charges.attach(billing)
     return Runtime(
         settings=settings,
         database=db,

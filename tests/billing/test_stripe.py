@@ -21,7 +21,7 @@ from mutualab.app import create_app
 from mutualab.composition import build_runtime
 from tests.billing.support import PricedLab, checkout, deliver
 from tests.support.accounts import make_user
-from tests.support.booking import MutableClock, book
+from tests.support.booking import MutableClock
 from tests.support.net import free_port
 from tests.support.stripe import (
     DECLINED,
@@ -212,7 +212,7 @@ async def test_a_payment_after_the_hold_expired_and_the_slot_was_taken_is_refund
     clock.advance(minutes=16)
     assert stripe_peer.pay(intent_id)["status"] == "succeeded"  # too late
     rival = await make_user(database, "bob@example.fr")
-    taken = await book(api, rival, lab.lab.printer, *(_range(body)))
+    taken = await checkout(api, rival, lab.lab.printer, *(_range(body)), method="on_site")
     assert taken.status_code == 201, taken.text  # the lapsed hold released the slot
 
     status, payment = await _state(api, late_payer, body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -65,14 +66,13 @@ async def test_a_storm_of_webhooks_confirms_once_and_refunds_once(
         pay(body)
         rival = await make_user(database, f"rival{n}@example.fr")  # ...and rivals take the slots
         booking = body["booking"]
-        taken = await api.post(
-            "/api/bookings",
-            json={
-                "items": [{"resource_id": lab.lab.printer, "quantity": 1}],
-                "starts_at": booking["starts_at"],
-                "ends_at": booking["ends_at"],
-            },
-            headers=rival.headers,
+        taken = await checkout(
+            api,
+            rival,
+            lab.lab.printer,
+            datetime.fromisoformat(booking["starts_at"]),
+            datetime.fromisoformat(booking["ends_at"]),
+            method="on_site",
         )
         assert taken.status_code == 201, taken.text
     on_time = [await _checkout(api, lab, database, LATE + n) for n in range(ON_TIME)]

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing.charges import Charges
 from booking.changes import StateChanges
 from booking.events import BookingEvent
 from booking.models import Booking, BookingStatus
 from booking.repository import BookingRepository
-from booking.schemas import BookingCreate, ItemRequest
+from booking.schemas import BookingCreate, ItemRequest, Reschedule
 from booking.service import BookingServices
 from booking.state import MOVES
 from kernel.auth.actor import Actor
@@ -62,7 +63,7 @@ async def test_every_move_is_heard_once_by_every_listener_and_a_refused_one_by_n
     for source in S:
         for to in S:
             first, second = Recorder(), Recorder()
-            services = BookingServices(clock, None, listeners=(first, second))
+            services = BookingServices(clock, None, listeners=(first, second), charges=Charges())
             async with database.writer() as session:
                 await session.exec(  # type: ignore[call-overload]
                     update(Booking)
@@ -111,7 +112,7 @@ async def test_each_hold_expired_in_bulk_is_heard_once(
     ]
     clock.advance(minutes=11)
     recorder = Recorder()
-    services = BookingServices(clock, None, listeners=(recorder,))
+    services = BookingServices(clock, None, listeners=(recorder,), charges=Charges())
     bob = Actor(user_id=(await make_user(database, "bob@example.org")).user_id, via="api_token")
     async with database.writer() as session, session.begin():
         # The printer's one unit is in the way of Bob's booking: the allocator expires its hold.
@@ -131,3 +132,32 @@ async def test_each_hold_expired_in_bulk_is_heard_once(
         assert await services.bookings(session).release_expired_holds() == 0
     assert sorted(e.booking_id for e in recorder.heard) == sorted(holds)
     assert {(e.previous, e.status) for e in recorder.heard} == {(S.HELD, S.EXPIRED)}
+
+
+async def test_a_move_is_heard_once_with_the_range_it_left(
+    api: httpx.AsyncClient, lab: Fablab, database: Database, clock: MutableClock
+) -> None:
+    """A reschedule keeps the status, yet billing must hear it to re-price it (issue 16)."""
+    alice = await make_user(database, "alice@example.org")
+    created = (await book(api, alice, lab.printer, TUESDAY_2PM, TUESDAY_3PM)).json()
+    recorder = Recorder()
+    services = BookingServices(clock, None, listeners=(recorder,), charges=Charges())
+    actor = Actor(user_id=alice.user_id, via="api_token")
+    later = (TUESDAY_2PM + timedelta(days=7), TUESDAY_3PM + timedelta(days=7))
+    async with database.writer() as session, session.begin():
+        moved = await services.bookings(session).reschedule(
+            actor, created["id"], Reschedule(starts_at=later[0], ends_at=later[1])
+        )
+    assert (moved.starts_at, moved.ends_at) == later
+    [event] = recorder.heard
+    assert (event.booking_id, event.previous, event.status) == (
+        created["id"],
+        S.CONFIRMED,
+        S.CONFIRMED,
+    )
+    assert event.moved_from == (TUESDAY_2PM, TUESDAY_3PM)
+    assert (event.actor_user_id, event.by_place, event.pay_difference) == (
+        alice.user_id,
+        False,
+        None,
+    )

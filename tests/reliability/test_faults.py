@@ -71,7 +71,9 @@ class Load:
     printer: int
     attempts: list[Attempt] = field(default_factory=list)
     stop: bool = False
-    # Every other request checks out on invoice (quote, then checkout: an invoice is issued).
+    # The printer is priced: every request checks out (quote, then checkout), every other one
+    # on invoice (an invoice is issued), the others on site (a priced booking exists only with
+    # its payment: no plain POST /api/bookings then).
     invoices: bool = False
     # After the stop, how long a client keeps retrying the request it has not settled.
     settle_seconds: float = 30.0
@@ -85,9 +87,12 @@ class Load:
                 start = first_day + timedelta(days=DAYS_PER_USER * user, minutes=30 * slot)
                 attempt = Attempt(user, start)
                 self.attempts.append(attempt)
-                await self._settle(http, attempt, checkout=self.invoices and slot % 2 == 1)
+                method = ("on_site", "invoice")[slot % 2] if self.invoices else None
+                await self._settle(http, attempt, checkout=method)
 
-    async def _settle(self, http: httpx.AsyncClient, attempt: Attempt, *, checkout: bool) -> None:
+    async def _settle(
+        self, http: httpx.AsyncClient, attempt: Attempt, *, checkout: str | None
+    ) -> None:
         """Send the request until its outcome is known (the same key every time)."""
         body: dict[str, object] = {
             "items": [{"resource_id": self.printer, "quantity": 1}],
@@ -106,8 +111,8 @@ class Load:
                 return  # left unsettled: the test fails on it
             attempt.sent += 1
             try:
-                if checkout:
-                    response = await self._checkout(http, body, headers)
+                if checkout is not None:
+                    response = await self._checkout(http, body, headers, checkout)
                 else:
                     response = await http.post("/api/bookings", json=body, headers=headers)
             except httpx.TransportError as exc:
@@ -124,14 +129,14 @@ class Load:
 
     @staticmethod
     async def _checkout(
-        http: httpx.AsyncClient, body: dict[str, object], headers: dict[str, str]
+        http: httpx.AsyncClient, body: dict[str, object], headers: dict[str, str], method: str
     ) -> httpx.Response:
         # The quote is a read: no key. Its fingerprint is the same on every retry (same price).
         quote_headers = {"Authorization": headers["Authorization"]}
         quote = await http.post("/api/quotes", json=body, headers=quote_headers)
         if quote.status_code != 200:
             return quote
-        order = {**body, "method": "invoice", "quote_fingerprint": quote.json()["fingerprint"]}
+        order = {**body, "method": method, "quote_fingerprint": quote.json()["fingerprint"]}
         return await http.post("/api/checkout", json=order, headers=headers)
 
 
@@ -238,7 +243,7 @@ def _serve(
 
 
 def _bill_on_invoice(url: str, base: str, token: str) -> None:
-    """Price the printer and let everyone pay on invoice (user 0 becomes the admin)."""
+    """Price the printer and let everyone pay on invoice or on site (user 0 becomes the admin)."""
 
     async def setup() -> None:
         engine = create_engine(url, pool_size=1)
@@ -266,7 +271,7 @@ def _bill_on_invoice(url: str, base: str, token: str) -> None:
                 f"/api/places/{place_id}/billing-settings",
                 json={
                     "invoice_prefix": "REL",
-                    "payment_methods": {"*": ["invoice"]},
+                    "payment_methods": {"*": ["invoice", "on_site"]},
                     "refund_tiers": [],
                 },
                 headers=headers,
@@ -286,7 +291,7 @@ def _invoices(url: str) -> tuple[int, int]:
                 paid = await conn.execute(
                     text(
                         "SELECT count(*) FROM payment p JOIN booking b ON b.id = p.booking_id "
-                        "WHERE b.status = 'confirmed'"
+                        "WHERE b.status = 'confirmed' AND p.method = 'invoice'"
                     )
                 )
                 issued = await conn.execute(text("SELECT count(*) FROM billing_document"))

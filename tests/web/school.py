@@ -182,7 +182,11 @@ async def seed_school(
             Membership(organisation_id=organisation_id, user_id=teacher.user_id, role="booker")
         )
         bookings = runtime.booking.bookings(session)
-        club_actor = Actor(user_id=club.user_id, via="session")
+        # The club books at the desk: staff of the place, so payable on site (a priced
+        # booking is made without checkout only by the place's managers).
+        club_actor = Actor(
+            user_id=club.user_id, via="session", managed_place_ids=frozenset({place.id})
+        )
         for day, items in (
             (tuesdays[2], [ItemRequest(resource_id=room.id)]),
             (tuesdays[3], [ItemRequest(resource_id=seats.id, quantity=5)]),

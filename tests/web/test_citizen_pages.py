@@ -292,8 +292,13 @@ async def test_a_taken_time_is_refused_with_a_clear_message(
     ):
         bookings = runtime.booking.bookings(session)
         day = datetime.fromisoformat(THURSDAY).date()
+        # Booked at the desk (by the place's staff: payable on site).
         await bookings.create(
-            Actor(user_id=other.user_id, via="session"),
+            Actor(
+                user_id=other.user_id,
+                via="session",
+                managed_place_ids=frozenset({town.place_id}),
+            ),
             BookingCreate(
                 items=[ItemRequest(resource_id=town.printer_id)],
                 starts_at=datetime.combine(day, time(10), PARIS),
