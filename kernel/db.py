@@ -29,7 +29,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from kernel.errors import OutcomeUnknownError, is_database_unavailable
+from kernel.errors import OutcomeUnknownError, failure_summary, is_database_unavailable
 from kernel.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -237,10 +237,10 @@ class EdgeTransaction:
         try:
             await self.session.rollback()
         except Exception:  # the answer is already a refusal; the server drops the transaction
-            logger.warning("rollback failed on %s", self.scope.get("path"), exc_info=True)
+            logger.warning("rollback failed on %s", self.scope.get("path"))
 
     async def _answer_failure(self, exc: Exception) -> None:
-        logger.warning("commit failed on %s: %r", self.scope.get("path"), exc)
+        logger.warning("commit failed on %s: %s", self.scope.get("path"), failure_summary(exc))
         keeper = self._keeper()
         if isinstance(exc, OutcomeUnknownError) and keeper is not None:
             # What the client needs to find out: the same request, with the same key.
@@ -292,7 +292,16 @@ async def provide_db_session(
         try:
             yield session
         except BaseException:
-            await session.rollback()
+            await _roll_back(session, request.url.path)
             raise
         if not at_edge:
             await commit(session)
+
+
+async def _roll_back(session: AsyncSession, path: str) -> None:
+    """Roll back after an error; a rollback that fails (the connection is gone, so the server
+    dropped the transaction anyway) must not replace the error being answered."""
+    try:
+        await session.rollback()
+    except Exception as exc:
+        logger.warning("rollback failed on %s: %s", path, failure_summary(exc))

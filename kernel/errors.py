@@ -284,6 +284,13 @@ def integrity_summary(exc: IntegrityError) -> str:
     return f"SQLSTATE {state} on {_first(causes, 'table_name')}.{_first(causes, 'constraint_name')}"
 
 
+def failure_summary(exc: BaseException) -> str:
+    """A database failure for the logs: its kind and SQLSTATE, never its message or the
+    statement's parameters (they may hold an e-mail address or a token)."""
+    state = _first(_causes(getattr(exc, "orig", exc)), "sqlstate", "pgcode")
+    return f"{type(exc).__name__} (SQLSTATE {state})"
+
+
 def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
     """A constraint the services did not anticipate: refuse cleanly, never 500."""
     logger.warning("integrity error on %s: %s", request.url.path, integrity_summary(exc))
@@ -299,7 +306,7 @@ def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError)
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Last resort: database outages become 503, anything else a bare 500 (logged, not shown)."""
     if is_database_busy(exc):
-        logger.info("lock wait ran out on %s: %r", request.url.path, exc)
+        logger.info("lock wait ran out on %s: %s", request.url.path, failure_summary(exc))
         return problem(
             HTTP_503_SERVICE_UNAVAILABLE,
             "busy",
@@ -309,7 +316,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             instance=_instance(request),
         )
     if is_database_unavailable(exc):
-        logger.warning("database unavailable on %s: %r", request.url.path, exc)
+        logger.warning("database unavailable on %s: %s", request.url.path, failure_summary(exc))
         return Response(
             {
                 "type": "/problems/database_unavailable",

@@ -99,11 +99,29 @@ async def _heal(database: Database) -> None:
         await conn.execute(text("DROP FUNCTION IF EXISTS test_die_at_commit()"))
 
 
+@post("/test-edge/refuse-lost", status_code=201)
+async def refuse_after_losing_connection(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> None:
+    """Write, lose the connection, then refuse (a business rule decided before it noticed)."""
+    await _write(db_session, "edge-refused-lost")
+    pid = (await db_session.exec(text("SELECT pg_backend_pid()"))).scalar_one()  # type: ignore[call-overload]
+    database: Database = request.app.state.database
+    async with database.engine.connect() as other:
+        await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    raise ConflictError("refused after the connection was lost")
+
+
 @pytest.fixture
 async def edge_client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     """The application with the handlers above."""
     app: Litestar = create_app(settings, database=database)
-    for handler in (answer_with, raise_after_write, lose_connection):
+    for handler in (
+        answer_with,
+        raise_after_write,
+        lose_connection,
+        refuse_after_losing_connection,
+    ):
         app.register(handler)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://127.0.0.1") as http:
@@ -187,3 +205,13 @@ async def test_an_unknown_outcome_names_the_key_to_retry_with(
     async with database.engine.connect() as conn:
         count = await conn.execute(text("SELECT count(*) FROM organisation"))
         assert count.scalar_one() == 1
+
+
+async def test_a_refusal_after_the_connection_was_lost_is_still_the_refusal(
+    edge_client: httpx.AsyncClient, admin_headers: dict[str, str], database: Database
+) -> None:
+    # The rollback fails (the connection is gone): the answer is the refusal, never a 500.
+    response = await edge_client.post("/test-edge/refuse-lost", headers=admin_headers)
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "conflict"
+    assert await _stored(database) == set()
