@@ -175,6 +175,7 @@ class AccountService:
             email=user.email,
             display_name=user.display_name,
             user_type=user.user_type_code,
+            rates={g.place_id: g.user_type_code for g in await self.repo.rate_grants_of(user.id)},
             requested_user_type=user.requested_user_type_code,
             is_platform_admin=user.is_platform_admin,
             managed_place_ids=await self.repo.managed_place_ids(user.id),

@@ -146,7 +146,13 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         }
     ),
     ("GET", "/api/users"): Example(query=lambda w, r: f"email={w.booker_email}"),
-    ("PUT", "/api/users/{user_id}/user-type"): Example(body=lambda w, r: {"user_type": "student"}),
+    ("PUT", "/api/users/{user_id}/user-type"): Example(
+        body=lambda w, r: {"user_type": "student", "place_id": w.place_a}
+    ),
+    ("POST", "/api/organisations/{organisation_id}/verification"): Example(),
+    ("DELETE", "/api/organisations/{organisation_id}/verification"): Example(),
+    ("PUT", "/api/places/{place_id}/organisations/{organisation_id}/verification"): Example(),
+    ("DELETE", "/api/places/{place_id}/organisations/{organisation_id}/verification"): Example(),
     ("GET", "/api/places/{place_id}/managers"): Example(),
     ("POST", "/api/places/{place_id}/managers"): Example(
         body=lambda w, r: {"email": w.booker_email}

@@ -19,6 +19,7 @@ from accounts.controllers import (
     AuthController,
     MeController,
     OrganisationController,
+    PlaceVerificationController,
 )
 from accounts.middleware import ActorMiddleware
 from accounts.staff_controllers import (
@@ -50,6 +51,7 @@ ACCOUNT_CONTROLLERS = [
     AuthController,
     MeController,
     OrganisationController,
+    PlaceVerificationController,
     UserTypeController,
     PlaceStaffController,
     CertificationController,

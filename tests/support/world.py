@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from accounts.models import ApiToken, Certification, Training
+from accounts.models import ApiToken, Certification, OrganisationVerification, Training
 from billing.models import PlaceBilling, PriceList, PriceRate
 from booking.feeds.models import CalendarFeed
 from kernel.auth.tokens import digest, new_token
@@ -135,6 +135,7 @@ async def build_world(database: Database) -> World:
         )
         login = await add_user(session, f"login-{n}@example.fr", password_hash=_login_hash)
         spare: dict[str, int] = {}
+        session.add(OrganisationVerification(organisation_id=org_x, place_id=place_a))
         training = Training(place_id=place_a, name="Sécurité laser")
         session.add(training)
         await session.flush()
