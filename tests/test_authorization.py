@@ -24,6 +24,7 @@ from kernel.settings import Settings
 from mutualab.app import create_app
 from tests.support.apps import leased_app
 from tests.support.booking import MutableClock
+from tests.support.unchanged import changed_tables, table_state
 from tests.support.world import EXCEPTION_DAY, LOGIN_PASSWORD, ROLES, World, build_world
 
 LOGGED_IN = frozenset(ROLES) - {"anonymous"}
@@ -486,7 +487,11 @@ async def test_authorization_matrix(database: Database, settings: Settings) -> N
             await furnish(http, op, world)
             # Refused roles first: they must change nothing, so one world serves them all.
             for role in [r for r in ROLES if r not in allowed_roles]:
+                before = await table_state(database) if op.method in UNSAFE else None
                 problem = _outcome_problem(op, role, False, await _call(http, op, world, role))
+                if before is not None and not problem:
+                    if changed := changed_tables(before, await table_state(database)):
+                        problem = f"refused, yet changed {changed}"
                 checked += 1
                 if problem:
                     failures.append(f"{op.method} {op.template} as {role}: {problem}")

@@ -1,0 +1,31 @@
+"""What a refused call must leave alone: a cheap fingerprint of every table's rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from kernel.db import Database
+from mutualab.metadata import metadata
+
+# Per table: how many rows, and a sum of a hash of each whole row (an insert, update or
+# delete changes it, bar a collision).
+_STATE = text(
+    " UNION ALL ".join(
+        f"SELECT '{table.name}', count(*), coalesce(sum(hashtext(t::text)::bigint), 0) "
+        f'FROM "{table.name}" t'
+        for table in metadata.sorted_tables
+    )
+)
+
+TableState = dict[str, tuple[int, int]]
+
+
+async def table_state(database: Database) -> TableState:
+    """Rows and a content digest of every table."""
+    async with database.engine.connect() as conn:
+        return {name: (rows, digest) for name, rows, digest in await conn.execute(_STATE)}
+
+
+def changed_tables(before: TableState, after: TableState) -> list[str]:
+    """The tables whose rows differ."""
+    return sorted(name for name in before if before[name] != after.get(name))
