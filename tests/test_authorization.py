@@ -489,9 +489,12 @@ async def test_authorization_matrix(database: Database, settings: Settings) -> N
             for role in [r for r in ROLES if r not in allowed_roles]:
                 before = await table_state(database) if op.method in UNSAFE else None
                 problem = _outcome_problem(op, role, False, await _call(http, op, world, role))
-                if before is not None and not problem:
-                    if changed := changed_tables(before, await table_state(database)):
-                        problem = f"refused, yet changed {changed}"
+                if (
+                    before is not None
+                    and not problem
+                    and (changed := changed_tables(before, await table_state(database)))
+                ):
+                    problem = f"refused, yet changed {changed}"
                 checked += 1
                 if problem:
                     failures.append(f"{op.method} {op.template} as {role}: {problem}")
