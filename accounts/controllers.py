@@ -45,7 +45,8 @@ def provide_accounts(
     db_session: NamedDependency[AsyncSession], state: State, clock: NamedDependency[Clock]
 ) -> AccountService:
     """The account service bound to this request's transaction."""
-    return AccountService(AccountRepository(db_session), state.settings, clock)
+    parts = state.get("personal_data", ())
+    return AccountService(AccountRepository(db_session), state.settings, clock, parts)
 
 
 def provide_organisations(

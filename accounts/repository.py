@@ -246,8 +246,8 @@ class AccountRepository:
 
     # deletion -------------------------------------------------------------------------
     async def drop_roles(self, user_id: int) -> None:
-        """Remove memberships, manager roles and certifications of a user."""
-        for table in (Membership, PlaceManager, Certification):
+        """Remove memberships, manager roles, rates granted and certifications of a user."""
+        for table in (Membership, PlaceManager, RateGrant, Certification):
             statement: Any = delete(table).where(col(table.user_id) == user_id)
             await self.session.exec(statement)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from accounts.passwords import (
     check_strength,
     passwords,
 )
+from accounts.personal_data import PersonalDataPart
 from accounts.repository import AccountRepository
 from accounts.schemas import (
     CertificationRead,
@@ -63,10 +65,18 @@ def _key(kind: str, value: str) -> str:
 class AccountService:
     """What a person may do with their own account."""
 
-    def __init__(self, repository: AccountRepository, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        repository: AccountRepository,
+        settings: Settings,
+        clock: Clock,
+        personal_data: Sequence[PersonalDataPart] = (),
+    ) -> None:
         self.repo = repository
         self.settings = settings
         self.clock = clock
+        # Booking's and billing's share of a person's data (the composition root gives them).
+        self.personal_data = tuple(personal_data)
         self.passwords = passwords(
             settings.password_hash_time_cost, settings.password_hash_memory_kib
         )
@@ -265,14 +275,27 @@ class AccountService:
 
     # personal data ------------------------------------------------------------------
     async def export(self, actor: Actor) -> dict[str, Any]:
-        """Everything held about the user, as JSON-ready data."""
+        """Everything held about the user, as JSON-ready data: account, rates, organisations,
+        certifications, tokens, and the other domains' parts (bookings, series, calendar
+        feeds, payments, invoice references)."""
         me = await self.me(actor)
         tokens = await self.tokens(actor)
-        return {
+        assert actor.user_id is not None
+        grants = await self.repo.rate_grants_of(actor.user_id)
+        organisations = [
+            {**org.model_dump(mode="json"), "role": m.role}
+            for m, org in await self.repo.memberships_of_user(actor.user_id)
+        ]
+        data: dict[str, Any] = {
             "account": me.model_dump(mode="json"),
+            "rate_grants": [g.model_dump(mode="json") for g in grants],
+            "organisations": organisations,
             "api_tokens": [t.model_dump(mode="json") for t in tokens],
-            "exported_at": self.clock().isoformat(),
         }
+        for part in self.personal_data:
+            data.update(await part.export(self.repo.session, actor.user_id))
+        data["exported_at"] = self.clock().isoformat()
+        return data
 
     async def delete_account(self, actor: Actor, password: str | None) -> None:
         """Erase personal data; the row stays as an anonymous tombstone so invoices keep a buyer."""
@@ -283,6 +306,11 @@ class AccountService:
                 "Confirm with your password.", field="password", code="wrong_password"
             )
         now = self.clock()
+        # Future bookings cancelled (refunded by each place's policy), notes blanked, feeds
+        # revoked; invoices are kept (legal retention).
+        for part in self.personal_data:
+            await part.erase(self.repo.session, actor, user.id, now)
+        await self.repo.clear_throttle(_key("email", user.email))
         await self.repo.drop_roles(user.id)
         await self.repo.revoke_all_tokens(user.id, now)
         user.email = f"deleted-{user.id}@invalid"

@@ -161,14 +161,18 @@ class Bookings:
             new = await book(ctx)
         return self.reader.new_read(ctx, new)
 
-    async def cancel(self, actor: Actor, booking_id: int, reason: str = "") -> BookingRead:
-        """Cancel a booking and free its units (users: before the place's deadline)."""
+    async def cancel(
+        self, actor: Actor, booking_id: int, reason: str = "", *, enforce_deadline: bool = True
+    ) -> BookingRead:
+        """Cancel a booking and free its units (users: before the place's deadline, unless
+        their account is being erased: ``enforce_deadline`` False)."""
         now = self.clock()
         booking = await self.reader.visible(actor, booking_id, lock=True)
         require_may_change(actor, booking)
         await self.changes.expire_if_lapsed(booking, now)
         require_active(booking)
-        await self.admission.check_deadline(actor, booking, now)
+        if enforce_deadline:
+            await self.admission.check_deadline(actor, booking, now)
         await self.changes.cancel(actor, booking, now, reason)
         return await self.reader.read(booking)
 
