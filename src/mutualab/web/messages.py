@@ -37,6 +37,7 @@ NOTICES = {
     "welcome": N_("Your account is created and you are logged in."),
     "logged_in": N_("You are logged in."),
     "logged_out": N_("You are logged out."),
+    "account_erased": N_("Your account and personal data are erased."),
     "cancelled": N_("Your booking is cancelled."),
     "booked": N_("Your booking is made. Keep its reference."),
     "payment_checked": N_("The payment was checked with the card provider."),
