@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,8 +40,8 @@ from accounts.service import AccountService
 from accounts.throttle import Throttle
 from kernel.auth.actor import Actor
 from kernel.auth.browser import csrf_token_of
-from kernel.auth.guards import require_user
-from kernel.auth.rules import BEARER, ORGANISATION, PUBLIC, SELF, USER
+from kernel.auth.guards import require_admin, require_manager, require_user
+from kernel.auth.rules import ADMIN, BEARER, ORGANISATION, PLACE_MANAGER, PUBLIC, SELF, USER
 from kernel.clock import Clock
 from kernel.db import get_database
 from kernel.net import client_of
@@ -65,12 +65,18 @@ def provide_accounts(
         hasher,
         Throttle(get_database(state), settings, clock),
         session_limits(settings),
+        state.get("personal_data", ()),
     )
 
 
-def provide_organisations(db_session: NamedDependency[AsyncSession]) -> OrganisationService:
+def provide_organisations(
+    db_session: NamedDependency[AsyncSession], clock: NamedDependency[Clock]
+) -> OrganisationService:
     """The organisation service bound to this request's transaction."""
-    return OrganisationService(AccountRepository(db_session))
+    return OrganisationService(AccountRepository(db_session), clock)
+
+
+ORGANISATIONS = {"organisations": Provide(provide_organisations, sync_to_thread=False)}
 
 
 ACCOUNTS = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
@@ -391,3 +397,63 @@ class OrganisationController(Controller):
     ) -> None:
         """Remove a member (admins), or leave the organisation."""
         await organisations.remove_member(actor, organisation_id, user_id)
+
+    @post(
+        "/{organisation_id:int}/verification",
+        status_code=HTTP_200_OK,
+        guards=[require_admin],
+        opt=ADMIN,
+    )
+    async def verify(
+        self,
+        organisations: NamedDependency[OrganisationService],
+        actor: NamedDependency[Actor],
+        organisation_id: FromPath[int],
+    ) -> OrganisationRead:
+        """Verify an organisation: its rate and invoicing apply everywhere (platform admins)."""
+        return await organisations.verify(actor, organisation_id)
+
+    @delete(
+        "/{organisation_id:int}/verification",
+        status_code=HTTP_204_NO_CONTENT,
+        guards=[require_admin],
+        opt=ADMIN,
+    )
+    async def unverify(
+        self, organisations: NamedDependency[OrganisationService], organisation_id: FromPath[int]
+    ) -> None:
+        """Withdraw an organisation's verification (platform admins)."""
+        await organisations.unverify(organisation_id)
+
+
+class PlaceVerificationController(Controller):
+    """A place's own verification of an organisation, for that place's prices."""
+
+    path = "/api/places/{place_id:int}/organisations/{organisation_id:int}/verification"
+    tags = ["organisations"]
+    dependencies = ORGANISATIONS
+    guards = [require_manager]
+    security = BEARER
+    opt = PLACE_MANAGER
+
+    @put("/")
+    async def verify(
+        self,
+        organisations: NamedDependency[OrganisationService],
+        actor: NamedDependency[Actor],
+        place_id: FromPath[int],
+        organisation_id: FromPath[int],
+    ) -> OrganisationRead:
+        """Verify an organisation for my place's prices (its managers)."""
+        return await organisations.verify_for_place(actor, place_id, organisation_id)
+
+    @delete("/", status_code=HTTP_204_NO_CONTENT)
+    async def unverify(
+        self,
+        organisations: NamedDependency[OrganisationService],
+        actor: NamedDependency[Actor],
+        place_id: FromPath[int],
+        organisation_id: FromPath[int],
+    ) -> None:
+        """Withdraw my place's verification of an organisation."""
+        await organisations.unverify_for_place(actor, place_id, organisation_id)

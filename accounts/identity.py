@@ -1,8 +1,9 @@
 """Loading an :class:`Actor` from stored credentials, and recording that they were used.
 
 Every authenticated request goes through here, so it costs one statement built once: the
-credential with its user, joined to the user's roles (managed places and organisations, one
-``UNION ALL``). Plain Core rows, no ORM objects: nothing here is changed afterwards.
+credential with its user, joined to the user's roles (managed places, organisations and the
+reduced rates granted per place, one ``UNION ALL``). Plain Core rows, no ORM objects: nothing
+here is changed afterwards.
 
 When a credential was last used (a token's ``last_used_at``, a session's ``last_seen_at``, which
 the idle timeout reads) comes back with it, and is written again only when it is a minute old
@@ -20,7 +21,7 @@ from sqlalchemy import Update, and_, bindparam, literal, or_, select, union_all,
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from accounts.models import ApiToken, BrowserSession, Membership, PlaceManager, User
+from accounts.models import ApiToken, BrowserSession, Membership, PlaceManager, RateGrant, User
 from kernel.auth.actor import Actor
 from kernel.auth.tokens import digest
 from kernel.db import Database
@@ -29,12 +30,14 @@ from kernel.driver import Statement, fetch
 SESSION_KEY = "sid"  # the browser session's random key, in the encrypted cookie
 RECORD_USE_EVERY = timedelta(minutes=1)
 _MANAGER = "place_manager"  # the role column of a managed place in the roles query
+_RATE = "rate:"  # prefix of the role column of a rate granted at a place (then its code)
 
 _users = User.__table__.c  # type: ignore[attr-defined]
 _tokens = ApiToken.__table__.c  # type: ignore[attr-defined]
 _sessions = BrowserSession.__table__.c  # type: ignore[attr-defined]
 _managers = PlaceManager.__table__.c  # type: ignore[attr-defined]
 _members = Membership.__table__.c  # type: ignore[attr-defined]
+_grants = RateGrant.__table__.c  # type: ignore[attr-defined]
 _USABLE = and_(_users.active.is_(True), _users.deleted_at.is_(None))
 _USER_COLUMNS = (_users.id, _users.user_type_code, _users.is_platform_admin)
 
@@ -46,6 +49,7 @@ _ROLES = union_all(
         literal(_MANAGER).label("role"),
     ),
     select(_members.user_id, _members.organisation_id, _members.role),
+    select(_grants.user_id, _grants.place_id, literal(_RATE) + _grants.user_type_code),
 ).subquery("roles")
 _ROLE_COLUMNS = (_ROLES.c.target, _ROLES.c.role)
 _WITH_ROLES = User.__table__.outerjoin(_ROLES, _ROLES.c.user_id == _users.id)  # type: ignore[attr-defined]
@@ -121,14 +125,18 @@ def _actor(
 ) -> Actor:
     places: set[int] = set()
     organisations: dict[int, str] = {}
+    rates: dict[int, str] = {}
     for target, role in roles:
         if role == _MANAGER:
             places.add(target)
+        elif role is not None and role.startswith(_RATE):
+            rates[target] = role[len(_RATE) :]
         elif role is not None:
             organisations[target] = role
     return Actor(
         user_id=user_id,
         user_type_code=user_type_code,
+        place_rates=rates,
         is_admin=is_admin,
         managed_place_ids=frozenset(places),
         organisation_roles=organisations,

@@ -64,6 +64,30 @@ class Organisation(SQLModel, table=True):
     billing_email: str | None = Field(default=None, max_length=254)
     requires_purchase_order: bool = False
     created_at: datetime = created_at_field()
+    # Its type, legal identity and invoice payment apply everywhere once an admin verified it
+    # (places may verify it for their own prices: OrganisationVerification). A change of legal
+    # identity clears both.
+    verified_at: datetime | None = utc_column(nullable=True)
+    verified_by_user_id: int | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+
+
+class OrganisationVerification(SQLModel, table=True):
+    """A place's managers checked an organisation: its type and invoicing apply at that place."""
+
+    __tablename__ = "organisation_verification"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "place_id", name="uq_organisation_verification"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", ondelete="CASCADE", index=True)
+    place_id: int = Field(foreign_key="place.id", ondelete="CASCADE", index=True)
+    verified_by_user_id: int | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    verified_at: datetime = created_at_field()
 
 
 class Membership(SQLModel, table=True):
@@ -113,6 +137,25 @@ class PlaceManager(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     place_id: int = Field(foreign_key="place.id", ondelete="CASCADE", index=True)
     user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+
+
+class RateGrant(SQLModel, table=True):
+    """A reduced rate a place's manager granted a user after checking proof, at that place only.
+
+    The platform-wide rate stays on ``user_account.user_type_code`` (admins only).
+    """
+
+    __tablename__ = "rate_grant"
+    __table_args__ = (UniqueConstraint("user_id", "place_id", name="uq_rate_grant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    place_id: int = Field(foreign_key="place.id", ondelete="CASCADE", index=True)
+    user_type_code: str = Field(foreign_key="user_type.code", max_length=40)
+    granted_by_user_id: int | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    granted_at: datetime = created_at_field()
 
 
 class Training(SQLModel, table=True):

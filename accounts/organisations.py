@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounts.models import Invitation, Membership, Organisation, User
+from accounts.models import Invitation, Membership, Organisation, OrganisationVerification, User
 from accounts.repository import AccountRepository
 from accounts.schemas import (
     InvitationRead,
@@ -15,20 +15,35 @@ from accounts.schemas import (
     OrganisationUpdate,
 )
 from kernel.auth.actor import Actor
+from kernel.clock import Clock, system_clock
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from kernel.patching import changes_of
 
+# Changing one of these makes the organisation another legal person: verify it again.
+IDENTITY_FIELDS = frozenset({"name", "siret", "vat_number"})
 
-def organisation_read(row: Organisation) -> OrganisationRead:
+
+def organisation_read(row: Organisation, verified_place_ids: list[int]) -> OrganisationRead:
     """The members' view of an organisation."""
-    return OrganisationRead.model_validate({**row.model_dump(), "user_type": row.user_type_code})
+    return OrganisationRead.model_validate(
+        {
+            **row.model_dump(),
+            "user_type": row.user_type_code,
+            "verified_place_ids": verified_place_ids,
+        }
+    )
 
 
 class OrganisationService:
-    """What members and admins of organisations may do."""
+    """What members and admins of organisations may do; admins and places verify them."""
 
-    def __init__(self, repository: AccountRepository) -> None:
+    def __init__(self, repository: AccountRepository, clock: Clock = system_clock) -> None:
         self.repo = repository
+        self.clock = clock
+
+    async def _read(self, organisation: Organisation) -> OrganisationRead:
+        assert organisation.id is not None
+        return organisation_read(organisation, await self.repo.verified_place_ids(organisation.id))
 
     async def _visible(self, actor: Actor, organisation_id: int) -> Organisation:
         # Non-members learn nothing, not even that the organisation exists.
@@ -48,7 +63,8 @@ class OrganisationService:
         return organisation
 
     async def create(self, actor: Actor, data: OrganisationCreate) -> OrganisationRead:
-        """Register an organisation; its creator becomes its first admin."""
+        """Register an organisation; its creator becomes its first admin. Its type and paying
+        on invoice apply once verified."""
         assert actor.user_id is not None
         user_type = await self.repo.user_type(data.user_type)
         if user_type is None or not user_type.for_organisations:
@@ -70,11 +86,11 @@ class OrganisationService:
         await self.repo.add(
             Membership(organisation_id=organisation.id, user_id=actor.user_id, role="admin")
         )
-        return organisation_read(organisation)
+        return organisation_read(organisation, [])
 
     async def get(self, actor: Actor, organisation_id: int) -> OrganisationRead:
         """An organisation its members may see."""
-        return organisation_read(await self._visible(actor, organisation_id))
+        return await self._read(await self._visible(actor, organisation_id))
 
     async def update(
         self, actor: Actor, organisation_id: int, data: OrganisationUpdate
@@ -82,10 +98,67 @@ class OrganisationService:
         """Change an organisation's details (its admins)."""
         organisation = await self._administered(actor, organisation_id)
         nullable = {"siret", "vat_number", "billing_email"}
-        for field, value in changes_of(data, nullable).items():
+        changes = changes_of(data, nullable)
+        new_identity = any(
+            getattr(organisation, f) != v for f, v in changes.items() if f in IDENTITY_FIELDS
+        )
+        for field, value in changes.items():
             setattr(organisation, field, value)
+        if new_identity:
+            # Another legal identity: its rate and invoicing wait for a new verification.
+            organisation.verified_at = organisation.verified_by_user_id = None
+            await self.repo.forget_verifications(organisation_id)
         await self.repo.add(organisation)
-        return organisation_read(organisation)
+        return await self._read(organisation)
+
+    # verification ---------------------------------------------------------------------
+    async def _existing(self, organisation_id: int) -> Organisation:
+        organisation = await self.repo.organisation(organisation_id)
+        if organisation is None:
+            raise NotFoundError(
+                f"No organisation with id {organisation_id}.", code="organisation_not_found"
+            )
+        return organisation
+
+    async def verify(self, actor: Actor, organisation_id: int) -> OrganisationRead:
+        """Record that an admin checked the organisation: its rate and invoicing apply
+        everywhere (platform admins)."""
+        organisation = await self._existing(organisation_id)
+        organisation.verified_at = self.clock()
+        organisation.verified_by_user_id = actor.user_id
+        await self.repo.add(organisation)
+        return await self._read(organisation)
+
+    async def unverify(self, organisation_id: int) -> None:
+        """Withdraw the platform-wide verification (platform admins)."""
+        organisation = await self._existing(organisation_id)
+        organisation.verified_at = organisation.verified_by_user_id = None
+        await self.repo.add(organisation)
+
+    async def verify_for_place(
+        self, actor: Actor, place_id: int, organisation_id: int
+    ) -> OrganisationRead:
+        """Record that a place checked the organisation, for that place's prices only."""
+        if not actor.manages(place_id):
+            raise ForbiddenError("You do not manage this place.", code="not_place_manager")
+        organisation = await self._existing(organisation_id)
+        row = await self.repo.place_verification(organisation_id, place_id)
+        row = row or OrganisationVerification(organisation_id=organisation_id, place_id=place_id)
+        row.verified_by_user_id, row.verified_at = actor.user_id, self.clock()
+        await self.repo.add(row)
+        return await self._read(organisation)
+
+    async def unverify_for_place(self, actor: Actor, place_id: int, organisation_id: int) -> None:
+        """Withdraw a place's verification."""
+        if not actor.manages(place_id):
+            raise ForbiddenError("You do not manage this place.", code="not_place_manager")
+        row = await self.repo.place_verification(organisation_id, place_id)
+        if row is None:
+            raise NotFoundError(
+                "This place has not verified this organisation.",
+                code="verification_not_found",
+            )
+        await self.repo.remove(row)
 
     async def members(self, actor: Actor, organisation_id: int) -> list[MemberRead]:
         """The members of an organisation."""

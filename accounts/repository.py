@@ -17,7 +17,9 @@ from accounts.models import (
     Invitation,
     Membership,
     Organisation,
+    OrganisationVerification,
     PlaceManager,
+    RateGrant,
     Training,
     User,
     UserType,
@@ -176,6 +178,50 @@ class AccountRepository:
         )
         return rows.one()
 
+    # rates granted per place ---------------------------------------------------------
+    async def rate_grant(self, user_id: int, place_id: int) -> RateGrant | None:
+        """The rate a place granted a user."""
+        rows = await self.session.exec(
+            select(RateGrant).where(RateGrant.user_id == user_id, RateGrant.place_id == place_id)
+        )
+        return rows.first()
+
+    async def rate_grants_of(self, user_id: int) -> Sequence[RateGrant]:
+        """Every rate granted to a user, by place."""
+        rows = await self.session.exec(
+            select(RateGrant).where(RateGrant.user_id == user_id).order_by(col(RateGrant.place_id))
+        )
+        return rows.all()
+
+    # organisation verification ------------------------------------------------------------
+    async def place_verification(
+        self, organisation_id: int, place_id: int
+    ) -> OrganisationVerification | None:
+        """A place's verification of an organisation."""
+        rows = await self.session.exec(
+            select(OrganisationVerification).where(
+                OrganisationVerification.organisation_id == organisation_id,
+                OrganisationVerification.place_id == place_id,
+            )
+        )
+        return rows.first()
+
+    async def verified_place_ids(self, organisation_id: int) -> list[int]:
+        """The places that verified an organisation."""
+        rows = await self.session.exec(
+            select(OrganisationVerification.place_id)
+            .where(OrganisationVerification.organisation_id == organisation_id)
+            .order_by(col(OrganisationVerification.place_id))
+        )
+        return list(rows.all())
+
+    async def forget_verifications(self, organisation_id: int) -> None:
+        """Drop every place's verification of an organisation (its identity changed)."""
+        statement: Any = delete(OrganisationVerification).where(
+            col(OrganisationVerification.organisation_id) == organisation_id
+        )
+        await self.session.exec(statement)
+
     # trainings -------------------------------------------------------------------
     async def training(self, training_id: int) -> Training | None:
         """A training by id."""
@@ -242,8 +288,8 @@ class AccountRepository:
 
     # deletion -------------------------------------------------------------------------
     async def drop_roles(self, user_id: int) -> None:
-        """Remove memberships, manager roles and certifications of a user."""
-        for table in (Membership, PlaceManager, Certification):
+        """Remove memberships, manager roles, rates granted and certifications of a user."""
+        for table in (Membership, PlaceManager, RateGrant, Certification):
             statement: Any = delete(table).where(col(table.user_id) == user_id)
             await self.session.exec(statement)
 

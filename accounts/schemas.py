@@ -94,6 +94,8 @@ class MeRead(BaseModel):
     email: str
     display_name: str
     user_type: str
+    # Rates granted at some places (place id -> user type): they override user_type there.
+    rates: dict[int, str] = Field(default_factory=dict)
     requested_user_type: str | None
     is_platform_admin: bool
     managed_place_ids: list[int]
@@ -103,13 +105,28 @@ class MeRead(BaseModel):
 
 
 class UserSummary(BaseModel):
-    """What a manager sees of a user: enough to grant a rate or a certification."""
+    """What a manager sees of a user found by e-mail: enough to grant a rate or a certification.
+
+    ``rates``: the rates granted at the places the caller manages (not those of other places).
+    """
 
     id: int
     email: str
     display_name: str
     user_type: str
     requested_user_type: str | None
+    rates: dict[int, str] = Field(default_factory=dict)
+
+
+class RateGrantRead(BaseModel):
+    """A rate granted to a user, at one place or (``place_id`` null) everywhere.
+
+    No personal data: an answer to a call naming a user by id must not reveal who it is.
+    """
+
+    user_id: int
+    place_id: int | None
+    user_type: str
 
 
 class TokenCreate(Strict):
@@ -163,9 +180,14 @@ class UserTypeCreate(Strict):
 
 
 class UserTypeGrant(Strict):
-    """The rate a manager grants a user after checking proof."""
+    """The rate a manager grants a user after checking proof, valid at one place.
+
+    Without ``place_id`` the rate applies everywhere: platform administrators only.
+    ``citizen`` at a place withdraws that place's grant.
+    """
 
     user_type: TypeCode
+    place_id: int | None = None
 
 
 class OrganisationCreate(Strict):
@@ -218,6 +240,10 @@ class OrganisationRead(BaseModel):
     billing_town: str
     billing_email: str | None
     requires_purchase_order: bool
+    # Until verified (by an admin, or by a place for its own prices) members book at their own
+    # rate and cannot pay on invoice.
+    verified_at: datetime | None = None
+    verified_place_ids: list[int] = Field(default_factory=list)
 
 
 class MemberAdd(Strict):

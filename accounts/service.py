@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from accounts.identity import SessionLimits
 from accounts.models import ApiToken, BrowserSession, User
 from accounts.passwords import Passwords, WeakPasswordError, check_strength
+from accounts.personal_data import PersonalDataPart
 from accounts.repository import AccountRepository
 from accounts.schemas import (
     CertificationRead,
@@ -48,6 +50,7 @@ class AccountService:
         passwords: Passwords,
         throttle: Throttle,
         sessions: SessionLimits,
+        personal_data: Sequence[PersonalDataPart] = (),
     ) -> None:
         self.repo = repository
         self.settings = settings
@@ -56,6 +59,8 @@ class AccountService:
         self.throttle = throttle
         self.sessions = sessions
         self.login_email, self.login_address, self.signup_address = rules(settings)
+        # Booking's and billing's share of a person's data (the composition root gives them).
+        self.personal_data = tuple(personal_data)
 
     async def require_user(self, actor: Actor) -> User:
         """The actor's own user row."""
@@ -178,6 +183,7 @@ class AccountService:
             email=user.email,
             display_name=user.display_name,
             user_type=user.user_type_code,
+            rates={g.place_id: g.user_type_code for g in await self.repo.rate_grants_of(user.id)},
             requested_user_type=user.requested_user_type_code,
             is_platform_admin=user.is_platform_admin,
             managed_place_ids=await self.repo.managed_place_ids(user.id),
@@ -268,14 +274,27 @@ class AccountService:
 
     # personal data ------------------------------------------------------------------
     async def export(self, actor: Actor) -> dict[str, Any]:
-        """Everything held about the user, as JSON-ready data."""
+        """Everything held about the user, as JSON-ready data: account, rates, organisations,
+        certifications, tokens, and the other domains' parts (bookings, series, calendar
+        feeds, payments, invoice references)."""
         me = await self.me(actor)
         tokens = await self.tokens(actor)
-        return {
+        assert actor.user_id is not None
+        grants = await self.repo.rate_grants_of(actor.user_id)
+        organisations = [
+            {**org.model_dump(mode="json"), "role": m.role}
+            for m, org in await self.repo.memberships_of_user(actor.user_id)
+        ]
+        data: dict[str, Any] = {
             "account": me.model_dump(mode="json"),
+            "rate_grants": [g.model_dump(mode="json") for g in grants],
+            "organisations": organisations,
             "api_tokens": [t.model_dump(mode="json") for t in tokens],
-            "exported_at": self.clock().isoformat(),
         }
+        for part in self.personal_data:
+            data.update(await part.export(self.repo.session, actor.user_id))
+        data["exported_at"] = self.clock().isoformat()
+        return data
 
     async def delete_account(self, actor: Actor, password: str | None) -> None:
         """Erase personal data; the row stays as an anonymous tombstone so invoices keep a buyer.
@@ -287,6 +306,11 @@ class AccountService:
         assert user.id is not None
         await self._confirm(user, password or "", "password")
         now = self.clock()
+        # Future bookings cancelled (refunded by each place's policy), notes blanked, feeds
+        # revoked; invoices are kept (legal retention).
+        for part in self.personal_data:
+            await part.erase(self.repo.session, actor, user.id, now)
+        await self.throttle.forget(self.login_email, user.email)
         await self.repo.drop_roles(user.id)
         await self.repo.revoke_all_tokens(user.id, now)
         await self.repo.end_sessions(user.id)

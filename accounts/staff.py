@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from accounts.models import Certification, PlaceManager, Training, User, UserType
+from accounts.models import Certification, PlaceManager, RateGrant, Training, User, UserType
 from accounts.repository import AccountRepository
 from accounts.schemas import (
     CertificationGrant,
     CertificationHolder,
     ManagerAdd,
     ManagerRead,
+    RateGrantRead,
     TrainingCreate,
     TrainingRead,
     UserSummary,
@@ -18,17 +19,20 @@ from accounts.schemas import (
     UserTypeRead,
 )
 from kernel.auth.actor import Actor
+from kernel.auth.rates import CITIZEN
+from kernel.clock import Clock, system_clock
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 
 
-def user_summary(user: User) -> UserSummary:
-    """The managers' view of a user."""
+def user_summary(user: User, rates: dict[int, str] | None = None) -> UserSummary:
+    """The managers' view of a user (found by e-mail), with the rates of their places."""
     return UserSummary(
         id=user.id or 0,
         email=user.email,
         display_name=user.display_name,
         user_type=user.user_type_code,
         requested_user_type=user.requested_user_type_code,
+        rates=rates or {},
     )
 
 
@@ -40,8 +44,9 @@ def _forbid_unless_manager(actor: Actor, place_id: int) -> None:
 class StaffService:
     """Manager and admin operations on people."""
 
-    def __init__(self, repository: AccountRepository) -> None:
+    def __init__(self, repository: AccountRepository, clock: Clock = system_clock) -> None:
         self.repo = repository
+        self.clock = clock
 
     async def _live_user(self, user_id: int) -> User:
         user = await self.repo.user(user_id)
@@ -74,29 +79,64 @@ class StaffService:
         return UserTypeRead.model_validate(row, from_attributes=True)
 
     async def find_user(self, actor: Actor, email: str) -> UserSummary:
-        """Look a user up by e-mail (managers at the front desk)."""
+        """Look a user up by e-mail (managers at the front desk), with the rates granted at
+        the caller's places only."""
         user = await self.repo.user_by_email(email.strip().lower())
         if user is None or user.deleted_at is not None or not actor.is_manager:
             raise NotFoundError("No account uses this e-mail.", code="user_not_found")
-        return user_summary(user)
+        assert user.id is not None
+        rates = {
+            g.place_id: g.user_type_code
+            for g in await self.repo.rate_grants_of(user.id)
+            if actor.manages(g.place_id)
+        }
+        return user_summary(user, rates)
 
-    async def grant_user_type(self, actor: Actor, user_id: int, code: str) -> UserSummary:
-        """Give a user a rate after checking proof (student card, job-seeker certificate)."""
+    async def grant_user_type(
+        self, actor: Actor, user_id: int, code: str, place_id: int | None = None
+    ) -> RateGrantRead:
+        """Give a user a rate after checking proof (student card, job-seeker certificate):
+        at the caller's place, or everywhere (platform admins). ``citizen`` withdraws it."""
+        if place_id is None and not actor.is_admin:
+            raise ForbiddenError(
+                "A manager grants a rate for their own place: give place_id. Only platform "
+                "administrators grant a rate valid everywhere.",
+                code="not_an_admin",
+            )
+        if place_id is not None:
+            _forbid_unless_manager(actor, place_id)
         user = await self._live_user(user_id)
         user_type = await self.repo.user_type(code)
-        if user_type is None or user_type.for_organisations:
+        if (
+            user_type is None
+            or user_type.for_organisations
+            or user_type.place_id not in (None, place_id)
+        ):
             raise InvalidInputError(
-                f"{code!r} is not a user type for a person.",
+                f"{code!r} is not a user type for a person here.",
                 field="user_type",
                 code="unknown_user_type",
             )
-        if user_type.place_id is not None:
-            _forbid_unless_manager(actor, user_type.place_id)
-        user.user_type_code = code
+        if place_id is None:
+            user.user_type_code = code
+        else:
+            await self._grant_at(actor, user_id, place_id, code)
         if user.requested_user_type_code == code:
             user.requested_user_type_code = None
         await self.repo.add(user)
-        return user_summary(user)
+        return RateGrantRead(user_id=user_id, place_id=place_id, user_type=code)
+
+    async def _grant_at(self, actor: Actor, user_id: int, place_id: int, code: str) -> None:
+        grant = await self.repo.rate_grant(user_id, place_id)
+        if code == CITIZEN:
+            if grant is not None:
+                await self.repo.remove(grant)
+            return
+        grant = grant or RateGrant(user_id=user_id, place_id=place_id, user_type_code=code)
+        grant.user_type_code = code
+        grant.granted_by_user_id = actor.user_id
+        grant.granted_at = self.clock()
+        await self.repo.add(grant)
 
     # managers --------------------------------------------------------------------------
     async def managers(self, actor: Actor, place_id: int) -> list[ManagerRead]:

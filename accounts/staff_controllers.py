@@ -16,6 +16,7 @@ from accounts.schemas import (
     CertificationHolder,
     ManagerAdd,
     ManagerRead,
+    RateGrantRead,
     TrainingCreate,
     TrainingRead,
     UserSummary,
@@ -27,13 +28,16 @@ from accounts.staff import StaffService
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_admin, require_manager
 from kernel.auth.rules import ADMIN, BEARER, MANAGER, PLACE_MANAGER, PUBLIC
+from kernel.clock import Clock
 
 EmailQuery = Annotated[str, QueryParameter(min_length=3, max_length=254)]
 
 
-def provide_staff(db_session: NamedDependency[AsyncSession]) -> StaffService:
+def provide_staff(
+    db_session: NamedDependency[AsyncSession], clock: NamedDependency[Clock]
+) -> StaffService:
     """The staff service bound to this request's transaction."""
-    return StaffService(AccountRepository(db_session))
+    return StaffService(AccountRepository(db_session), clock)
 
 
 STAFF = {"staff": Provide(provide_staff, sync_to_thread=False)}
@@ -73,12 +77,18 @@ class UserTypeController(Controller):
         """Find a user by e-mail, to grant a rate or a certification."""
         return await staff.find_user(actor, email)
 
-    @put("/users/{user_id:int}/user-type", guards=[require_manager], opt=MANAGER, security=BEARER)
+    # The place is in the body: only its managers (or, for a rate valid everywhere, admins).
+    @put(
+        "/users/{user_id:int}/user-type",
+        guards=[require_manager],
+        opt=PLACE_MANAGER,
+        security=BEARER,
+    )
     async def grant_user_type(
         self, staff: Staff, actor: Me, user_id: FromPath[int], data: JSONBody[UserTypeGrant]
-    ) -> UserSummary:
-        """Grant a user a rate after checking proof (student, job seeker, ...)."""
-        return await staff.grant_user_type(actor, user_id, data.user_type)
+    ) -> RateGrantRead:
+        """Grant a user a rate at my place after checking proof (everywhere: admins)."""
+        return await staff.grant_user_type(actor, user_id, data.user_type, data.place_id)
 
 
 class PlaceStaffController(Controller):

@@ -291,11 +291,17 @@ class PaymentService:
         settings = await self.prices.settings_of(place.id)
         method = "free" if priced.quote.is_free else data.method
         if method != "free":
-            allowed = methods_for(settings, user_type)
+            allowed = [
+                m
+                for m in methods_for(settings, priced.user_type)
+                if m != "invoice" or priced.may_invoice
+            ]
             if method not in allowed:
                 raise ConflictError(
                     f"This place does not accept {METHODS[method].label_fr.lower()} for the "
-                    f"user type {user_type!r}.",
+                    f"user type {priced.user_type!r}"
+                    + ("" if priced.may_invoice else " (invoices: verified organisations)")
+                    + ".",
                     code="payment_method_not_allowed",
                     extra={"allowed": allowed},
                 )
@@ -344,7 +350,7 @@ class PaymentService:
             place_id=place.id,
             payer_user_id=actor.user_id,
             organisation_id=data.organisation_id,
-            user_type_code=user_type,
+            user_type_code=priced.user_type,
             method=method,
             status=info.initial_status,
             amount_cents=priced.quote.total_incl_vat_cents,

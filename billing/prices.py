@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from accounts.verification import booking_rates
 from billing.models import PlaceBilling, PriceList, PriceRate
 from billing.pricing import (
     BARE_PREMISES_MENTION,
@@ -45,7 +46,8 @@ from billing.schemas import (
 )
 from booking.schemas import ItemRequest
 from kernel.auth.actor import Actor
-from kernel.errors import ConflictError, ForbiddenError, InvalidInputError
+from kernel.auth.rates import Rates
+from kernel.errors import ConflictError, InvalidInputError
 from resources.models import Place, Resource
 from resources.service import CatalogueService
 
@@ -121,6 +123,8 @@ class Priced:
     resources: list[Resource]
     quote: Quote
     lines: list[QuoteRequestLine]
+    # Paying on invoice is for verified organisations only.
+    may_invoice: bool = False
 
 
 class PriceService:
@@ -317,32 +321,25 @@ class PriceService:
     # quotes ---------------------------------------------------------------------------
     async def user_type_for(
         self, actor: Actor, organisation_id: int | None, requested: str | None
-    ) -> str:
-        """Whose rate applies: an organisation's (members only), a requested one, or yours."""
-        if organisation_id is not None:
-            organisation = await self.repo.organisation(organisation_id)
-            if organisation is None or not actor.member_of(organisation_id):
-                raise ForbiddenError(
-                    "You may only book on behalf of an organisation you are a member of.",
-                    code="not_a_member",
-                )
-            return organisation.user_type_code
-        if requested is not None:
+    ) -> Rates | str:
+        """Whose rate applies: an organisation's (members only, once verified), a requested
+        one (quotes), or yours (at the place of the booking)."""
+        if organisation_id is None and requested is not None:
             if requested not in await self.repo.user_type_codes():
                 raise InvalidInputError(
                     f"Unknown user type {requested!r}.", field="user_type", code="unknown_user_type"
                 )
             return requested
-        return actor.user_type_code
+        return await booking_rates(self.repo.session, actor, organisation_id)
 
     async def price(
         self,
         items: Sequence[ItemRequest],
         start: datetime,
         end: datetime,
-        user_type: str,
+        booker_rates: Rates | str,
     ) -> Priced:
-        """Price resources of one place for a user type over [start, end)."""
+        """Price resources of one place for a user type (the booker's there) over [start, end)."""
         if end <= start:
             raise InvalidInputError(
                 "The end must be after the start.", field="ends_at", code="end_before_start"
@@ -373,6 +370,12 @@ class PriceService:
             )
         place = await self.catalogue.active_place(places.pop())
         assert place.id is not None
+        if isinstance(booker_rates, str):
+            # A quote at a requested rate shows every method; a booker's, only theirs.
+            user_type, may_invoice = booker_rates, True
+        else:
+            user_type = booker_rates.at(place.id)
+            may_invoice = booker_rates.may_invoice_at(place.id)
         lists = {row.scope: row for row in await self.repo.price_lists_of(place.id)}
         rates = await self.repo.rates_of([r.id for r in lists.values() if r.id is not None])
         lines: list[QuoteRequestLine] = []
@@ -399,7 +402,7 @@ class PriceService:
             priced = quote(lines)
         except ValueError as exc:
             raise ConflictError(str(exc), code="unpriceable") from exc
-        return Priced(place, user_type, resources, priced, lines)
+        return Priced(place, user_type, resources, priced, lines, may_invoice)
 
     async def quote_read(self, priced: Priced) -> QuoteRead:
         """A priced request as the API shows it."""
@@ -407,7 +410,9 @@ class PriceService:
         settings = await self.settings_of(priced.place.id)
         user_type = await self.repo.user_type(priced.user_type)
         methods = [
-            m for m in methods_for(settings, priced.user_type) if m != "card" or self.card_available
+            m
+            for m in methods_for(settings, priced.user_type)
+            if (m != "card" or self.card_available) and (m != "invoice" or priced.may_invoice)
         ]
         return QuoteRead(
             place_id=priced.place.id,

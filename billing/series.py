@@ -84,7 +84,7 @@ class SeriesBillingService:
     async def _priced(
         self, actor: Actor, data: SeriesQuoteRequest
     ) -> tuple[SeriesQuoteRead, dict[date, Priced]]:
-        user_type = await self.prices.user_type_for(actor, data.organisation_id, None)
+        rates = await self.prices.user_type_for(actor, data.organisation_id, None)
         occurrences = await self.series.preview(
             actor, series_request(data, "skip_conflicts", list(data.exdates))
         )
@@ -98,7 +98,7 @@ class SeriesBillingService:
             totals = (0, 0, 0)
             if occurrence.status == "free":
                 one = await self.prices.price(
-                    data.items, occurrence.starts_at, occurrence.ends_at, user_type
+                    data.items, occurrence.starts_at, occurrence.ends_at, rates
                 )
                 one_read = await self.prices.quote_read(one)
                 sample = sample or one_read
@@ -134,7 +134,7 @@ class SeriesBillingService:
             # No free date: price the first one anyway for the place, rate and methods.
             first = occurrences[0]
             sample = await self.prices.quote_read(
-                await self.prices.price(data.items, first.starts_at, first.ends_at, user_type)
+                await self.prices.price(data.items, first.starts_at, first.ends_at, rates)
             )
         breakdown = [
             VatBreakdownRead(kind=kind, rate=_rate_text(rate), base_cents=b, vat_cents=v)
@@ -145,7 +145,7 @@ class SeriesBillingService:
         fingerprint = hashlib.sha256(
             canonical_json(
                 {
-                    "user_type": user_type,
+                    "user_type": sample.user_type,
                     "dates": [
                         [
                             q.date.isoformat(),
@@ -159,7 +159,7 @@ class SeriesBillingService:
         ).hexdigest()
         series_quote = SeriesQuoteRead(
             place_id=sample.place_id,
-            user_type=user_type,
+            user_type=sample.user_type,
             currency=sample.currency,
             occurrences=quoted,
             free_count=len(free),
@@ -213,7 +213,10 @@ class SeriesBillingService:
             )
         settings = await self.prices.settings_of(quote.place_id)
         method = "free" if quote.total_incl_vat_cents == 0 else data.method
-        if method != "free" and method not in methods_for(settings, quote.user_type):
+        unverified_invoice = method == "invoice" and "invoice" not in quote.payment_methods
+        if method != "free" and (
+            method not in methods_for(settings, quote.user_type) or unverified_invoice
+        ):
             raise ConflictError(
                 f"This place does not accept {METHODS[method].label_fr.lower()} for the "
                 f"user type {quote.user_type!r}.",

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from accounts.certifications import holds_valid_certification
+from accounts.verification import booking_rates
 from booking.availability import Problem, Reason, check_booking
 from booking.copies import CatalogueCopies, mixed_places
 from booking.models import ACTIVE_STATUSES, Booking, BookingStatus
@@ -30,6 +31,7 @@ from booking.rules import (
 )
 from booking.schemas import ItemRequest
 from kernel.auth.actor import Actor
+from kernel.auth.rates import Rates
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError
 from resources.models import Place, Resource, ResourceUnit
 from resources.schedule import Span
@@ -46,7 +48,8 @@ class Booker:
 
     user_id: int
     organisation_id: int | None
-    user_type_code: str
+    # The rate at each place: the booking records the one of its place (Context.user_type).
+    rates: Rates
 
 
 @dataclass(slots=True)
@@ -61,6 +64,8 @@ class Context:
     open_spans: list[Span]
     blackouts: dict[int, list[Span]]
     manager: bool
+    # The booker's user type at this place: it sets the rules and the price.
+    user_type: str
     # The revision of a kept catalogue copy used without reading the counter first: the unit
     # lock confirms it (then None) or the booking starts over from a fresh copy.
     unconfirmed_revision: int | None = None
@@ -160,38 +165,26 @@ class Admission:
                 "Bookings are made by a user account, not an admin token.",
                 code="user_account_required",
             )
-        if organisation_id is None:
-            return Booker(actor.user_id, None, actor.user_type_code)
-        organisation = await self.repo.organisation(organisation_id)
-        if organisation is None or not actor.member_of(organisation_id):
-            raise ForbiddenError(
-                "You may only book on behalf of an organisation you are a member of.",
-                code="not_a_member",
-            )
-        return Booker(actor.user_id, organisation_id, organisation.user_type_code)
+        rates = await booking_rates(self.repo.session, actor, organisation_id)
+        return Booker(actor.user_id, organisation_id, rates)
 
-    async def viewer_type(self, actor: Actor, organisation_id: int | None) -> str:
-        """The user type whose rules the actor sees (their own, or an organisation's)."""
-        if organisation_id is None:
-            return actor.user_type_code
-        organisation = await self.repo.organisation(organisation_id)
-        if organisation is None or not actor.member_of(organisation_id):
-            raise ForbiddenError("You are not a member of this organisation.", code="not_a_member")
-        return organisation.user_type_code
+    async def viewer_rates(self, actor: Actor, organisation_id: int | None) -> Rates:
+        """The rates whose rules the actor sees (their own, or an organisation's)."""
+        return await booking_rates(self.repo.session, actor, organisation_id)
 
     # what -------------------------------------------------------------------------------
     async def context(
         self,
         actor: Actor,
         resource_ids: Sequence[int],
-        user_type: str,
+        rates: Rates | str,
         start: datetime,
         end: datetime,
         place_id: int | None = None,
         *,
         confirm_later: bool = False,
     ) -> Context:
-        """The catalogue of the resources' place over [start, end), for ``user_type``.
+        """The catalogue of the resources' place over [start, end), for the booker's rate there.
 
         ``confirm_later``: a kept copy is used without reading the counter; the allocator
         confirms it under the unit locks (:attr:`Context.unconfirmed_revision`).
@@ -207,6 +200,7 @@ class Admission:
         last = end.astimezone(tz).date() + 2 * _DAY
         by_id = {rid: snapshot.resources[rid] for rid in resource_ids}
         policies = snapshot.policies
+        user_type = rates if isinstance(rates, str) else rates.at(place.id)
         return Context(
             place=place,
             tz=tz,
@@ -216,6 +210,7 @@ class Admission:
             open_spans=snapshot.open_spans(first, last),
             blackouts=snapshot.blackouts_between(list(by_id), start, end),
             manager=actor.manages(place.id),
+            user_type=user_type,
             unconfirmed_revision=None if kept is None else kept.revision,
             revision=snapshot.revision if snapshot.revision >= 0 else None,
         )
@@ -372,7 +367,7 @@ class Admission:
             place_id=ctx.place.id,
             booker_user_id=booker.user_id,
             organisation_id=booker.organisation_id,
-            user_type_code=booker.user_type_code,
+            user_type_code=ctx.user_type,
             status=status,
             hold_expires_at=hold,
             starts_at=start,

@@ -66,7 +66,7 @@ def charge_request(
         place_id=ctx.place.id,
         payer_user_id=booker.user_id,
         organisation_id=booker.organisation_id,
-        user_type=booker.user_type_code,
+        user_type=ctx.user_type,
         items=tuple(items),
         resources=ctx.resources,
         starts_at=start,

@@ -24,6 +24,7 @@ from kernel.settings import Settings
 from mutualab.app import create_app
 from tests.support.apps import leased_app
 from tests.support.booking import MutableClock
+from tests.support.unchanged import changed_tables, table_state
 from tests.support.world import EXCEPTION_DAY, LOGIN_PASSWORD, ROLES, World, build_world
 
 LOGGED_IN = frozenset(ROLES) - {"anonymous"}
@@ -152,7 +153,13 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         }
     ),
     ("GET", "/api/users"): Example(query=lambda w, r: f"email={w.booker_email}"),
-    ("PUT", "/api/users/{user_id}/user-type"): Example(body=lambda w, r: {"user_type": "student"}),
+    ("PUT", "/api/users/{user_id}/user-type"): Example(
+        body=lambda w, r: {"user_type": "student", "place_id": w.place_a}
+    ),
+    ("POST", "/api/organisations/{organisation_id}/verification"): Example(),
+    ("DELETE", "/api/organisations/{organisation_id}/verification"): Example(),
+    ("PUT", "/api/places/{place_id}/organisations/{organisation_id}/verification"): Example(),
+    ("DELETE", "/api/places/{place_id}/organisations/{organisation_id}/verification"): Example(),
     ("GET", "/api/places/{place_id}/managers"): Example(),
     ("POST", "/api/places/{place_id}/managers"): Example(
         body=lambda w, r: {"email": w.booker_email}
@@ -259,6 +266,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/language"): Example(),
     ("GET", "/account"): Example(),
     ("GET", "/account/bookings"): Example(),
+    ("GET", "/account/export"): Example(),
+    ("POST", "/account/erase"): Example(),
     ("GET", "/account/bookings/{booking_id}/cancel"): Example(),
     ("POST", "/account/bookings/{booking_id}/cancel"): Example(),
     # citizen journey: book a time, see the booking, pay it by card, subscribe to my calendar
@@ -515,7 +524,14 @@ async def test_authorization_matrix(database: Database, settings: Settings) -> N
             await furnish(http, op, world)
             # Refused roles first: they must change nothing, so one world serves them all.
             for role in [r for r in ROLES if r not in allowed_roles]:
+                before = await table_state(database) if op.method in UNSAFE else None
                 problem = _outcome_problem(op, role, False, await _call(http, op, world, role))
+                if (
+                    before is not None
+                    and not problem
+                    and (changed := changed_tables(before, await table_state(database)))
+                ):
+                    problem = f"refused, yet changed {changed}"
                 checked += 1
                 if problem:
                     failures.append(f"{op.method} {op.template} as {role}: {problem}")

@@ -268,8 +268,10 @@ class Availability:
     ) -> ResourceAvailability:
         """Bookable slots of a resource between two local dates (7 days by default)."""
         now = self.clock()
-        user_type = await self.admission.viewer_type(actor, organisation_id)
+        rates = await self.admission.viewer_rates(actor, organisation_id)
         snapshot = await self.copies.of_resources([resource_id])
+        assert snapshot.place.id is not None
+        user_type = rates.at(snapshot.place.id)
         first, last = self._days(ZoneInfo(snapshot.place.timezone), now, first, last, 7)
         resource = snapshot.resources[resource_id]
         plan = self._plan(
@@ -283,8 +285,9 @@ class Availability:
     ) -> PlaceAvailability:
         """Bookable slots (shortest duration, one unit) of every resource of a place on a day."""
         now = self.clock()
-        user_type = await self.admission.viewer_type(actor, organisation_id)
+        rates = await self.admission.viewer_rates(actor, organisation_id)
         snapshot = await self.copies.of_place(place_id)
+        user_type = rates.at(place_id)
         tz = ZoneInfo(snapshot.place.timezone)
         first, last = self._days(tz, now, day, None, 1)
         plans = {
@@ -332,7 +335,7 @@ class Availability:
             busy = await self.repo.busy(ids, start, end + timedelta(days=1), now)
             for resource in resources:
                 assert resource.id is not None
-                policy = effective_policy(policies, resource, actor.user_type_code)
+                policy = effective_policy(policies, resource, actor.user_type_at(place_id))
                 rules = slot_rules(resource, policy)
                 problems = check_booking(
                     start,

@@ -24,6 +24,7 @@ from booking.reads import BookingReader
 from booking.repository import BookingRepository
 from booking.schemas import BookingCreate, BookingPage, BookingRead, Reschedule
 from kernel.auth.actor import Actor
+from kernel.auth.rates import Rates
 from kernel.clock import Clock
 from kernel.errors import (
     AppError,
@@ -163,7 +164,7 @@ class Bookings:
         # (and then found out of date), starts over from a fresh copy: nothing is written
         # before the lock, so only a few reads are done twice.
         ctx = await self.admission.context(
-            actor, rids, booker.user_type_code, start, end, confirm_later=True
+            actor, rids, booker.rates, start, end, confirm_later=True
         )
         try:
             new = await book(ctx)
@@ -173,18 +174,22 @@ class Bookings:
             kept = ctx.unconfirmed_revision
             if kept is None or (isinstance(exc, AppError) and await self.copies.revision() == kept):
                 raise  # decided on a current catalogue
-            ctx = await self.admission.context(actor, rids, booker.user_type_code, start, end)
+            ctx = await self.admission.context(actor, rids, booker.rates, start, end)
             new = await book(ctx)
         return self.reader.new_read(ctx, new)
 
-    async def cancel(self, actor: Actor, booking_id: int, reason: str = "") -> BookingRead:
-        """Cancel a booking and free its units (users: before the place's deadline)."""
+    async def cancel(
+        self, actor: Actor, booking_id: int, reason: str = "", *, enforce_deadline: bool = True
+    ) -> BookingRead:
+        """Cancel a booking and free its units (users: before the place's deadline, unless
+        their account is being erased: ``enforce_deadline`` False)."""
         now = self.clock()
         booking = await self.reader.visible(actor, booking_id, lock=True)
         require_may_change(actor, booking)
         await self.changes.expire_if_lapsed(booking, now)
         require_active(booking)
-        await self.admission.check_deadline(actor, booking, now)
+        if enforce_deadline:
+            await self.admission.check_deadline(actor, booking, now)
         await self.changes.cancel(actor, booking, now, reason)
         return await self.reader.read(booking)
 
@@ -198,7 +203,9 @@ class Bookings:
         assert booking.id is not None
         item_rows = (await self.repo.items_of([booking.id]))[booking.id]
         items = sorted((i.resource_id, i.quantity) for i in item_rows)
-        booker = Booker(booking.booker_user_id, booking.organisation_id, booking.user_type_code)
+        booker = Booker(
+            booking.booker_user_id, booking.organisation_id, Rates(booking.user_type_code)
+        )
         ctx = await self.admission.context(
             actor,
             [rid for rid, _ in items],

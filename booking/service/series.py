@@ -123,7 +123,7 @@ class Series:
         ctx = await self.admission.context(
             actor,
             [rid for rid, _ in items],
-            booker.user_type_code,
+            booker.rates,
             occurrences[0][1],
             occurrences[-1][2],
         )
@@ -143,7 +143,7 @@ class Series:
             place_id=ctx.place.id,
             booker_user_id=booker.user_id,
             organisation_id=booker.organisation_id,
-            user_type_code=booker.user_type_code,
+            user_type_code=ctx.user_type,
             rule=data.rule.strip(),
             first_date=data.first_date,
             local_start=data.start_time,

@@ -9,13 +9,17 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 
+from kernel.auth.rates import Rates
+
 
 @dataclass(frozen=True)
 class Actor:
     """The caller of a request: anonymous, a user (citizen, member, manager) or an admin."""
 
     user_id: int | None = None
+    # The platform-wide rate (admins grant it); place_rates override it at their place.
     user_type_code: str = "citizen"
+    place_rates: Mapping[int, str] = field(default_factory=dict)
     is_admin: bool = False
     managed_place_ids: frozenset[int] = frozenset()
     # organisation id -> role ("admin" or "booker")
@@ -33,6 +37,15 @@ class Actor:
     def is_manager(self) -> bool:
         """Whether the actor manages at least one place (or administers the platform)."""
         return self.is_admin or bool(self.managed_place_ids)
+
+    @property
+    def rates(self) -> Rates:
+        """The actor's own rate at each place."""
+        return Rates(self.user_type_code, self.place_rates)
+
+    def user_type_at(self, place_id: int) -> str:
+        """The actor's own rate at ``place_id``."""
+        return self.place_rates.get(place_id, self.user_type_code)
 
     def manages(self, place_id: int) -> bool:
         """Whether the actor may manage ``place_id``."""

@@ -15,6 +15,7 @@ from accounts.controllers import (
     AuthController,
     MeController,
     OrganisationController,
+    PlaceVerificationController,
 )
 from accounts.middleware import ActorMiddleware
 from accounts.staff_controllers import (
@@ -48,6 +49,7 @@ ACCOUNT_CONTROLLERS = [
     AuthController,
     MeController,
     OrganisationController,
+    PlaceVerificationController,
     UserTypeController,
     PlaceStaffController,
     CertificationController,

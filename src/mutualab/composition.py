@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from litestar.datastructures import State
 
+from accounts.personal_data import PersonalDataPart
 from billing.charges import Charges
 from billing.payments import BillingConfig
 from billing.providers.base import CardGateway
@@ -25,6 +26,7 @@ from booking.snapshots import SnapshotCache
 from kernel.clock import Clock, system_clock
 from kernel.db import Database
 from kernel.settings import Settings, get_settings
+from mutualab.personal_data import BillingData, BookingData
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Runtime:
     # The booking services (bookings, availability, agenda, series) on a session.
     booking: BookingServices
     billing: Billing
+    # What booking and billing hold about a person: exported and erased with their account.
+    personal_data: tuple[PersonalDataPart, ...]
     # Whether closing the runtime disposes of the database (it built it).
     owns_database: bool
 
@@ -52,6 +56,7 @@ class Runtime:
         state.clock = self.clock
         state.booking = self.booking
         state.billing = self.billing
+        state.personal_data = self.personal_data
         state.catalogue_snapshots = self.snapshots
 
     async def close(self) -> None:
@@ -112,5 +117,6 @@ def build_runtime(
         listeners=listeners,
         booking=booking,
         billing=billing,
+        personal_data=(BookingData(booking), BillingData()),
         owns_database=database is None,
     )

@@ -224,12 +224,18 @@ async def test_reduced_rate_granted_by_a_manager(
     ).status_code == 403
     granted = await client.put(
         f"/api/users/{user['id']}/user-type",
-        json={"user_type": "student"},
+        json={"user_type": "student", "place_id": place["id"]},
         headers=manager.headers,
     )
     assert granted.status_code == 200
-    assert granted.json() == {**user, "user_type": "student", "requested_user_type": None}
-    assert (await client.get("/api/me")).json()["user_type"] == "student"
+    assert granted.json() == {
+        "user_id": user["id"],
+        "place_id": place["id"],
+        "user_type": "student",
+    }
+    me = (await client.get("/api/me")).json()
+    assert (me["user_type"], me["rates"]) == ("citizen", {str(place["id"]): "student"})
+    assert me["requested_user_type"] is None
 
 
 async def test_place_user_types(

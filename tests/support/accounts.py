@@ -7,6 +7,7 @@ organisation, a place manager or an admin, through real API tokens.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -107,11 +108,16 @@ async def make_organisation(
     *,
     user_type: str = "school",
     requires_purchase_order: bool = True,
+    verified: bool = True,
 ) -> int:
-    """Create an organisation and return its id."""
+    """Create an organisation (verified by an admin unless told) and return its id."""
     async with database.writer() as session, session.begin():
         return await add_organisation(
-            session, name, user_type=user_type, requires_purchase_order=requires_purchase_order
+            session,
+            name,
+            user_type=user_type,
+            requires_purchase_order=requires_purchase_order,
+            verified=verified,
         )
 
 
@@ -121,9 +127,11 @@ async def add_organisation(
     *,
     user_type: str = "school",
     requires_purchase_order: bool = True,
+    verified: bool = True,
 ) -> int:
     """Like :func:`make_organisation`, in the caller's transaction."""
     organisation = Organisation(
+        verified_at=datetime.now(UTC) if verified else None,
         name=name,
         user_type_code=user_type,
         billing_address="1 rue de l'École",

@@ -8,10 +8,19 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from typing import Any
 
+from sqlalchemy import update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from accounts.models import ApiToken, Certification, Invitation, Training
+from accounts.models import (
+    ApiToken,
+    Certification,
+    Invitation,
+    OrganisationVerification,
+    Training,
+)
 from billing.models import PlaceBilling, PriceList, PriceRate
 from booking.feeds.models import CalendarFeed
 from kernel.auth.tokens import digest, new_token
@@ -49,6 +58,10 @@ class World:
     training_a: int
     organisation_x: int
     organisation_y: int
+    # The other place's objects, for calls that mix a caller's own ids with another tenant's.
+    resource_b: int
+    blackout_b: int
+    training_b: int
     booker_of_x: int  # a plain member of X, target of member routes
     booker_email: str
     login_email: str  # a user with LOGIN_PASSWORD
@@ -58,6 +71,8 @@ class World:
     invitations: dict[str, int] = field(default_factory=dict)  # each role's own, into Y
     feed_token: str = ""  # organisation X's private calendar feed
     ids: dict[str, int] = field(default_factory=dict)  # filled by domains (bookings, ...)
+    # Callers beside the roles: X's plain booker, an admin's read-only token, a revoked one.
+    callers: dict[str, Person] = field(default_factory=dict)
 
     def headers(self, role: str) -> dict[str, str]:
         """Credentials of a role (none for anonymous)."""
@@ -113,7 +128,7 @@ async def build_world(database: Database) -> World:
     n = next(_counter)
     async with database.writer() as session, session.begin():
         place_a, resource_a, blackout_a, room_a = await _place(session, f"place-a-{n}")
-        place_b, _, _, _ = await _place(session, f"place-b-{n}")
+        place_b, resource_b, blackout_b, _ = await _place(session, f"place-b-{n}")
         org_x = await add_organisation(session, f"Org X {n}")
         org_y = await add_organisation(session, f"Org Y {n}")
         people = {
@@ -136,18 +151,34 @@ async def build_world(database: Database) -> World:
             session, f"booker-x-{n}@example.fr", organisation_roles=((org_x, "booker"),)
         )
         login = await add_user(session, f"login-{n}@example.fr", password_hash=_login_hash)
-        spare: dict[str, int] = {}
-        training = Training(place_id=place_a, name="Sécurité laser")
-        session.add(training)
-        await session.flush()
-        assert training.id is not None
-        session.add(
-            Certification(
-                user_id=people["citizen"].user_id,
-                training_id=training.id,
-                granted_on=date(2026, 1, 5),
-            )
+        callers = {
+            "booker_of_x": booker,
+            "admin_read_only": await add_user(
+                session, f"admin-ro-{n}@example.fr", admin=True, scope="read"
+            ),
+            "admin_revoked": await add_user(session, f"admin-rv-{n}@example.fr", admin=True),
+        }
+        revoke: Any = (
+            update(ApiToken)
+            .where(col(ApiToken.user_id) == callers["admin_revoked"].user_id)
+            .values(revoked_at=datetime(2027, 1, 1, tzinfo=UTC))
         )
+        await session.exec(revoke)
+        spare: dict[str, int] = {}
+        session.add(OrganisationVerification(organisation_id=org_x, place_id=place_a))
+        training = Training(place_id=place_a, name="Sécurité laser")
+        training_b = Training(place_id=place_b, name="Sécurité fraiseuse")
+        session.add_all([training, training_b])
+        await session.flush()
+        assert training.id is not None and training_b.id is not None
+        for held in (training.id, training_b.id):
+            session.add(
+                Certification(
+                    user_id=people["citizen"].user_id,
+                    training_id=held,
+                    granted_on=date(2026, 1, 5),
+                )
+            )
         for role, person in people.items():
             token = ApiToken(
                 user_id=person.user_id, name="spare", token_sha256=digest(new_token()), scope="read"
@@ -197,6 +228,9 @@ async def build_world(database: Database) -> World:
         training_a=training.id,
         organisation_x=org_x,
         organisation_y=org_y,
+        resource_b=resource_b,
+        blackout_b=blackout_b,
+        training_b=training_b.id,
         booker_of_x=booker.user_id,
         booker_email=booker.email,
         login_email=login.email,
@@ -205,4 +239,5 @@ async def build_world(database: Database) -> World:
         invitation_x=invited.id,
         invitations=invitations,
         feed_token=feed_token,
+        callers=callers,
     )

@@ -164,6 +164,7 @@ async def seed_school(
             billing_postcode="29600",
             billing_town="Morlaix",
             requires_purchase_order=True,
+            verified_at=now,  # checked by a platform admin: its rate and invoices apply
         )
         session.add(organisation)
         await session.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import text as text_sql
 
 from kernel.db import Database
 from kernel.settings import Settings
@@ -197,4 +198,35 @@ async def test_log_out_ends_the_session(web: httpx.AsyncClient, town: Town) -> N
     assert response.status_code == 303
     assert response.headers["location"] == "/?notice=logged_out"
     assert "Déconnexion effectuée." in text((await web.get("/?notice=logged_out")).text)
+    assert (await web.get("/account")).status_code == 303
+
+
+async def test_my_account_page_offers_my_data_and_erasure(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await log_in(web, town.citizen_email)
+    account = await web.get("/account")
+    assert "Télécharger toutes mes données (JSON)" in text(account.text)
+    assert unlabelled_controls(account.text) == []
+    download = await web.get("/account/export")
+    assert download.status_code == 200
+    assert "attachment" in download.headers["content-disposition"]
+    assert download.json()["account"]["email"] == town.citizen_email
+    assert [b["id"] for b in download.json()["bookings"]] == [town.booking_id]
+    wrong = await submit(web, "/account", "/account/erase", {"password": "not-my-password"})
+    assert wrong.status_code == 422
+    assert by_id(wrong.text, "password")["aria-invalid"] == "true"
+    assert (await web.get("/account")).status_code == 200  # nothing erased
+    erased = await submit(web, "/account", "/account/erase", {"password": PASSWORD})
+    assert erased.status_code == 303
+    assert erased.headers["location"].startswith("/?notice=account_erased")
+    async with database.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text_sql("SELECT email, active FROM user_account WHERE id = :i"),
+                {"i": town.citizen_id},
+            )
+        ).one()
+    assert tuple(row) == (f"deleted-{town.citizen_id}@invalid", False)
+    # Logged out, and the old password opens nothing.
     assert (await web.get("/account")).status_code == 303

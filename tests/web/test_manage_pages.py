@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlalchemy import text as text_sql
 
+from kernel.db import Database
 from tests.web.helpers import by_id, csrf, elements, log_in, submit, text, unlabelled_controls
 from tests.web.seed import Town
 
@@ -120,3 +122,28 @@ async def test_a_mangled_post_never_closes_the_place(web: httpx.AsyncClient, tow
     response = await submit(web, url, url, {"opens": "09:00"})
     assert response.status_code == 400
     assert len(await _api_hours(web, town.place_id)) == 12
+
+
+async def test_the_people_page_grants_a_rate_for_this_place_only(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await log_in(web, town.manager_email)
+    people = f"/manage/places/{town.place_id}/people"
+    granted = await submit(
+        web,
+        f"{people}?email={town.citizen_email}",
+        f"{people}/rate",
+        {"email": town.citizen_email, "user_type": "student"},
+    )
+    assert granted.status_code == 303, text(granted.text)[:300]
+    async with database.engine.connect() as conn:
+        rows = await conn.execute(
+            text_sql(
+                "SELECT u.user_type_code, g.place_id, g.user_type_code FROM user_account u "
+                "JOIN rate_grant g ON g.user_id = u.id WHERE u.id = :i"
+            ),
+            {"i": town.citizen_id},
+        )
+        assert [tuple(r) for r in rows] == [("citizen", town.place_id, "student")]
+    shown = await web.get(f"{people}?email={town.citizen_email}")
+    assert by_id(shown.text, "user_type") and "Étudiant" in text(shown.text)

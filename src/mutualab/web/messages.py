@@ -38,6 +38,7 @@ NOTICES = {
     "logged_in": N_("You are logged in."),
     "logged_out": N_("You are logged out."),
     "logged_out_everywhere": N_("You are logged out on every computer and phone."),
+    "account_erased": N_("Your account and personal data are erased."),
     "cancelled": N_("Your booking is cancelled."),
     "booked": N_("Your booking is made. Keep its reference."),
     "payment_checked": N_("The payment was checked with the card provider."),

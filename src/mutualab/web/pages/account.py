@@ -83,6 +83,13 @@ class LogInForm:
 
 
 @dataclass
+class EraseForm:
+    """The confirmation of an account's erasure: the password."""
+
+    password: str = ""
+
+
+@dataclass
 class CancelForm:
     """The confirmation of a cancellation, with an optional reason."""
 
@@ -299,6 +306,37 @@ class AccountPages(Controller):
         request.clear_session()
         return see_other("/", notice="logged_out_everywhere")
 
+    async def _account_page(
+        self,
+        request: AnyRequest,
+        actor: Actor,
+        accounts: AccountService,
+        staff: StaffService,
+        catalogue: CatalogueService,
+        errors: Errors | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        me = await accounts.me(actor)
+        lang = i18n_of(request).lang
+        labels = {
+            t.code: (t.label_fr if lang == "fr" else t.label_en)
+            for t in await staff.user_types(None)
+        }
+        place_ids = (
+            {c.place_id for c in me.certifications} | set(me.managed_place_ids) | set(me.rates)
+        )
+        places = await catalogue.places_by_ids(sorted(place_ids))
+        return page(
+            request,
+            "account/index.html",
+            status_code=status_code,
+            private=True,
+            me=me,
+            type_label=lambda code: labels.get(code, code),
+            place_names={pid: p.name for pid, p in places.items()},
+            errors=errors or {},
+        )
+
     @get("/account", name="account", guards=[require_user], opt=SELF)
     async def account(
         self,
@@ -308,23 +346,43 @@ class AccountPages(Controller):
         staff: NamedDependency[StaffService],
         catalogue: NamedDependency[CatalogueService],
     ) -> Template:
-        """Who I am: rate, organisations, trainings, the places I manage."""
-        me = await accounts.me(actor)
-        lang = i18n_of(request).lang
-        labels = {
-            t.code: (t.label_fr if lang == "fr" else t.label_en)
-            for t in await staff.user_types(None)
-        }
-        place_ids = {c.place_id for c in me.certifications} | set(me.managed_place_ids)
-        places = await catalogue.places_by_ids(sorted(place_ids))
-        return page(
-            request,
-            "account/index.html",
-            private=True,
-            me=me,
-            type_label=lambda code: labels.get(code, code),
-            place_names={pid: p.name for pid, p in places.items()},
+        """Who I am: rate, organisations, trainings, the places I manage, my personal data."""
+        return await self._account_page(request, actor, accounts, staff, catalogue)
+
+    @get("/account/export", guards=[require_user], opt=SELF)
+    async def export(
+        self, actor: NamedDependency[Actor], accounts: NamedDependency[AccountService]
+    ) -> Response[Any]:
+        """Download everything held about me, as a JSON file."""
+        data = await accounts.export(actor)
+        return Response(
+            data,
+            headers={
+                "Content-Disposition": 'attachment; filename="mutualab-mes-donnees.json"',
+                "Cache-Control": "no-store",
+            },
         )
+
+    @post("/account/erase", guards=[require_user], opt=SELF)
+    async def erase(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        accounts: NamedDependency[AccountService],
+        staff: NamedDependency[StaffService],
+        catalogue: NamedDependency[CatalogueService],
+        data: URLEncodedBody[EraseForm],
+    ) -> Response[Any]:
+        """Erase my account after confirming with my password."""
+        try:
+            await accounts.delete_account(actor, data.password)
+        except InvalidInputError:
+            errors = {"password": FieldError(N_("This password is wrong."))}
+            return await self._account_page(
+                request, actor, accounts, staff, catalogue, errors, status_code=422
+            )
+        request.clear_session()
+        return see_other("/", notice="account_erased")
 
     @get("/account/bookings", name="my_bookings", guards=[require_user], opt=SELF)
     async def my_bookings(

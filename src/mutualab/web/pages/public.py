@@ -212,7 +212,7 @@ class PublicPages(Controller):
             resource=resource,
             price=price,
             price_minutes=price_minutes,
-            rate=await rate_label(request, staff, actor.user_type_code),
+            rate=await rate_label(request, staff, actor.user_type_at(resource.place_id)),
             choose=choose,
             place=place,
             training=training,

@@ -73,6 +73,8 @@ class PeoplePages(Controller):
         lang = i18n_of(request).lang
         types = await staff.user_types(place.id)
         labels = {t.code: (t.label_fr if lang == "fr" else t.label_en) for t in types}
+        # The rate the person books at here: this place's grant, else their rate everywhere.
+        place_rate = person.rates.get(place.id, person.user_type) if person else ""
         return place_page(
             request,
             "manage/people.html",
@@ -81,8 +83,9 @@ class PeoplePages(Controller):
             status_code=status_code,
             email=email,
             person=person,
+            place_rate=place_rate,
             certify=certify or CertifyForm(granted_on=today),
-            rate=rate or RateForm(user_type=person.user_type if person else ""),
+            rate=rate or RateForm(user_type=place_rate),
             trainings=await staff.trainings(place.id),
             person_types=[(t.code, labels[t.code]) for t in types if not t.for_organisations],
             type_label=lambda code: labels.get(code, code),
@@ -199,14 +202,14 @@ class PeoplePages(Controller):
         place_id: FromPath[int],
         data: URLEncodedBody[RateForm],
     ) -> Response[Any]:
-        """Give a person a rate (e.g. student) after checking their proof."""
+        """Give a person a rate at this place (e.g. student) after checking their proof."""
         place, today = await self._setting(actor, catalogue, clock, place_id)
         person = await self._person(actor, staff, data.email)
         if person is None:
             return see_other(f"/manage/places/{place_id}/people")
         try:
             async with db_session.begin_nested():
-                await staff.grant_user_type(actor, person.id, data.user_type)
+                await staff.grant_user_type(actor, person.id, data.user_type, place_id)
         except AppError:
             errors = {"user_type": FieldError(N_("Choose a rate from the list."))}
             return await self._after_post(request, staff, place, today, person, errors, rate=data)
