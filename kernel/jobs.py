@@ -23,7 +23,10 @@ from typing import Any
 from pgqueuer.adapters.persistence.qb import QueryQueueBuilder
 from pgqueuer.domain.settings import DBSettings
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from kernel.errors import AppError
 
 # The PostgreSQL schema of the queue's tables, types and trigger function.
 SCHEMA = "jobs"
@@ -165,10 +168,22 @@ async def failed_jobs(session: AsyncSession, limit: int = 100) -> list[FailedJob
     ]
 
 
+class JobAlreadyQueuedError(AppError):
+    """Another job with the failed job's dedupe key is queued or running."""
+
+    code = "job_already_queued"
+    title = "Job already queued"
+
+
 async def requeue(session: AsyncSession, job_id: int) -> bool:
     """Queue a failed job again with fresh attempts; False if no failed job has this id."""
     connection = await session.connection()
-    result = await connection.exec_driver_sql(
-        _QUERIES.build_requeue_jobs_query() + " RETURNING job_id", ([job_id],)
-    )
+    try:
+        result = await connection.exec_driver_sql(
+            _QUERIES.build_requeue_jobs_query() + " RETURNING job_id", ([job_id],)
+        )
+    except IntegrityError as exc:  # the dedupe key's unique index: its successor is pending
+        raise JobAlreadyQueuedError(
+            "A job with the same dedupe key is already queued or running; this one would repeat it."
+        ) from exc
     return result.first() is not None

@@ -11,11 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from kernel import jobs
 from kernel.db import Database
 from kernel.jobs import JobRegistry, Retry
-from tests.support.jobs import empty_queue, eventually, queued_count, workers
+from kernel.settings import Settings
+from mutualab.app import create_app
+from tests.support.jobs import empty_queue, eventually, failed_job, queued_count, workers
 
 QUICK = Retry(attempts=5, first_delay=timedelta(milliseconds=50), max_delay=timedelta(seconds=1))
 
@@ -175,6 +178,40 @@ async def test_a_periodic_task_runs_once_per_period_across_workers(queue: Databa
 
 async def _at_least(ticks: list[float], count: int) -> bool:
     return len(ticks) >= count
+
+
+async def test_a_failed_job_whose_key_was_queued_again_is_not_retried(
+    queue: Database, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    job_id = await failed_job(queue, "note", dedupe_key="booking:4:confirmation")
+    # The key is free again once its job failed: a later change queues a successor.
+    assert await _enqueue(queue, "note", {}, dedupe_key="booking:4:confirmation") is not None
+    refused = await client.post(f"/api/admin/jobs/{job_id}/retry", headers=admin_headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "job_already_queued"
+    assert await queued_count(queue, "failed") == 1
+
+
+async def test_an_app_set_to_run_a_worker_runs_the_periodic_tasks(
+    queue: Database, settings: Settings
+) -> None:
+    app = create_app(settings.model_copy(update={"in_process_worker": True}), database=queue)
+    async with app.lifespan():  # its start-up and shut-down hooks
+        await eventually(lambda: _schedules_are(queue, 2), "the worker scheduled its tasks")
+    names = await _schedule_names(queue)
+    assert names == ["bookings.expire_holds", "idempotency.purge"]
+
+
+async def _schedule_names(database: Database) -> list[str]:
+    async with database.read_engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT entrypoint FROM jobs.pgqueuer_schedules ORDER BY entrypoint")
+        )
+        return [name for (name,) in rows]
+
+
+async def _schedules_are(database: Database, count: int) -> bool:
+    return len(await _schedule_names(database)) == count
 
 
 def test_registry_refuses_a_name_twice() -> None:

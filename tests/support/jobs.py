@@ -68,10 +68,12 @@ async def workers(url: str, registry: JobRegistry, count: int = 1) -> AsyncItera
             raise errors[0]
 
 
-async def failed_job(database: Database, name: str = "matrix.job") -> int:
+async def failed_job(
+    database: Database, name: str = "matrix.job", dedupe_key: str | None = None
+) -> int:
     """A job held as failed, as a worker leaves one whose attempts are spent."""
     async with database.writer() as session, session.begin():
-        job_id = await enqueue(session, name, {})
+        job_id = await enqueue(session, name, {}, dedupe_key=dedupe_key)
         assert job_id is not None
         connection = await session.connection()
         await connection.execute(
