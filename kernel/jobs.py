@@ -83,7 +83,8 @@ class JobRegistry:
         self.jobs[name] = JobType(name, handler, retry or Retry())
 
     def every(self, name: str, cron: str, task: PeriodicTask) -> None:
-        """Run ``task()`` once per period of ``cron`` (five fields, UTC) across all workers."""
+        """Run ``task()`` once per period of ``cron`` (UTC; a sixth field counts seconds), once
+        across all workers."""
         if name in self.periodic:
             raise ValueError(f"periodic task {name!r} is already registered")
         self.periodic[name] = Periodic(name, cron, task)
