@@ -50,6 +50,10 @@ class Retry:
     first_delay: timedelta = timedelta(seconds=10)
     max_delay: timedelta = timedelta(hours=1)
 
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("a job is attempted at least once")
+
 
 @dataclass(frozen=True)
 class JobType:
