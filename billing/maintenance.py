@@ -1,5 +1,5 @@
-"""Jobs the command line runs: release expired holds (cancelling their PaymentIntents), verify
-the invoice chains."""
+"""Maintenance the workers (hold expiry, every minute) and the command line run: release
+expired holds (cancelling their PaymentIntents), verify the invoice chains."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ billing's own (:class:`BillingListener`). Provider calls never run inside a data
 transaction: each one reads what to do in a short transaction, calls the provider, then records
 the answer in another short transaction that re-checks the row under its lock. They run right
 after the response of a request that may have left work (``after_response``), from the
-checkout and webhook handlers after their commit, and from ``mutualab bookings expire-holds``;
+checkout and webhook handlers after their commit, and from the workers' periodic hold expiry
+(``mutualab.background``) or ``mutualab bookings expire-holds``;
 anything a crash interrupted is picked up by the next run (idempotency keys make repeats
 harmless).
 """

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # How long a writer waits for a row lock (a unit, an invoice counter) before the request is
     # answered 503 busy with Retry-After, instead of queueing up to the command timeout.
     database_lock_timeout_ms: int = Field(default=3000, ge=100, le=60_000)
+    # Run a background worker inside the application (`mutualab demo` and `serve` on the
+    # embedded database set it); a production instance runs `mutualab worker` instead.
+    in_process_worker: bool = False
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr | None = Field(
         default=None,

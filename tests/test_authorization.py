@@ -24,6 +24,7 @@ from kernel.settings import Settings
 from mutualab.app import create_app
 from tests.support.apps import leased_app
 from tests.support.booking import MutableClock
+from tests.support.jobs import failed_job
 from tests.support.unchanged import changed_tables, table_state
 from tests.support.world import EXCEPTION_DAY, LOGIN_PASSWORD, ROLES, World, build_world
 
@@ -61,6 +62,8 @@ def _range(_w: World, _r: str) -> str:
 
 EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/health"): Example(),
+    ("GET", "/api/admin/jobs/failed"): Example(),
+    ("POST", "/api/admin/jobs/{job_id}/retry"): Example(),
     ("GET", "/api/places"): Example(),
     ("GET", "/api/places/{place_id}"): Example(),
     ("GET", "/api/places/{place_id}/exceptions"): Example(query=_range),
@@ -335,9 +338,11 @@ def _series(resource_id: int) -> dict[str, Any]:
     }
 
 
-async def furnish(http: httpx.AsyncClient, op: Operation, world: World) -> None:
+async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database: Database) -> None:
     """Bookings of the world's citizen, made only for the operations that need them."""
     citizen = world.people["citizen"].headers
+    if "{job_id" in op.template:
+        world.ids["job_id"] = await failed_job(database)
     if "{booking_id" in op.template:
         # The laser is priced: booked through checkout (paid on site); the room is free.
         quote = await http.post("/api/quotes", json=_quote(world.resource_a, 9), headers=citizen)
@@ -521,7 +526,7 @@ async def test_authorization_matrix(database: Database, settings: Settings) -> N
         for op in operations(app):
             allowed_roles = ALLOWED[(op.auth, op.scope)]
             world = await build_world(database)
-            await furnish(http, op, world)
+            await furnish(http, op, world, database)
             # Refused roles first: they must change nothing, so one world serves them all.
             for role in [r for r in ROLES if r not in allowed_roles]:
                 before = await table_state(database) if op.method in UNSAFE else None
@@ -538,7 +543,7 @@ async def test_authorization_matrix(database: Database, settings: Settings) -> N
             for role in [r for r in ROLES if r in allowed_roles]:
                 if op.method in UNSAFE:
                     world = await build_world(database)  # a change must not spoil the next role
-                    await furnish(http, op, world)
+                    await furnish(http, op, world, database)
                 problem = _outcome_problem(op, role, True, await _call(http, op, world, role))
                 checked += 1
                 if problem:

@@ -249,7 +249,7 @@ async def test_read_only_and_revoked_tokens_change_nothing(
         if op.auth == "public":
             continue
         world = await build_world(database)
-        await furnish(http, op, world)
+        await furnish(http, op, world, database)
         url, body = _url(op, world)
         revoked = world.callers["admin_revoked"].headers
         read_only = world.callers["admin_read_only"].headers
@@ -305,7 +305,7 @@ async def test_browser_sessions_need_their_csrf_token(
         if op.method not in UNSAFE or op.template.startswith("/api/auth/login"):
             continue
         world = await build_world(database)
-        await furnish(http, op, world)
+        await furnish(http, op, world, database)
         example = EXAMPLES[op.key]
         url = op.url(world, "citizen", example)
         body = example.body(world, "citizen") if example.body else None

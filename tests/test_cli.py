@@ -86,7 +86,7 @@ def served(fresh_database_url: str) -> Iterator[tuple[str, str]]:
 def test_help_lists_every_command() -> None:
     result = mutualab(None, "--help")
     assert result.returncode == 0
-    for command in ("serve", "demo", "db", "create-admin", "seed-demo", "idempotency"):
+    for command in ("serve", "demo", "worker", "db", "create-admin", "seed-demo", "idempotency"):
         assert command in result.stdout
     db_help = mutualab(None, "db", "--help").stdout
     for command in ("upgrade", "downgrade", "backup", "restore"):
@@ -260,3 +260,50 @@ def test_the_access_log_keeps_no_feed_token_nor_query_string(
     assert '"GET /api/users?[redacted] HTTP/1.1" 404' in written
     assert token not in written
     assert "lea.martin" not in written
+
+
+def _scheduled_tasks(database_url: str) -> list[str]:
+    import asyncio
+
+    import asyncpg
+
+    from kernel.worker import libpq_dsn
+
+    async def names() -> list[str]:
+        connection = await asyncpg.connect(libpq_dsn(database_url))
+        try:
+            rows = await connection.fetch(
+                "SELECT entrypoint FROM jobs.pgqueuer_schedules ORDER BY entrypoint"
+            )
+        finally:
+            await connection.close()
+        return [row["entrypoint"] for row in rows]
+
+    return asyncio.run(names())
+
+
+def test_the_worker_command_schedules_the_periodic_tasks_and_stops_on_sigterm(
+    fresh_database_url: str,
+) -> None:
+    assert mutualab(fresh_database_url, "db", "upgrade").returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mutualab", "worker"],
+        env=_environment(fresh_database_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _scheduled_tasks(fresh_database_url) != [
+            "bookings.expire_holds",
+            "idempotency.purge",
+        ]:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the worker scheduled nothing within 60 s"
+            time.sleep(0.2)
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "Worker started" in out

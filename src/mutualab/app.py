@@ -36,9 +36,11 @@ from kernel.db import Database, provide_db_session
 from kernel.errors import EXCEPTION_HANDLERS
 from kernel.settings import Settings, get_settings
 from mutualab import __version__
+from mutualab.background import InProcessWorker
 from mutualab.composition import Runtime, build_runtime
 from mutualab.headers import security_headers
 from mutualab.health import health
+from mutualab.jobs_controller import JobAdminController
 from mutualab.openapi import document_problems
 from mutualab.requests import MAX_BODY_BYTES, GuardedRequest
 from mutualab.swagger import SelfHostedSwagger, openapi_router, swagger_assets
@@ -92,7 +94,12 @@ def create_app(
         runtime = build_runtime(settings or get_settings(), database, clock)
     settings = runtime.settings
 
+    # A trial instance (demo, embedded database) runs its background jobs itself.
+    worker = InProcessWorker(runtime) if settings.in_process_worker else None
+
     async def close_runtime() -> None:
+        if worker is not None:
+            await worker.stop()
         installed: Runtime = app.state.runtime
         await installed.close()
 
@@ -105,6 +112,7 @@ def create_app(
             *FEED_CONTROLLERS,
             *BILLING_CONTROLLERS,
             *SERIES_BILLING_CONTROLLERS,
+            JobAdminController,
             health,
         ],
     )
@@ -126,6 +134,7 @@ def create_app(
         exception_handlers={**EXCEPTION_HANDLERS, HTTPException: negotiated_http_exception},
         template_config=template_config(),
         openapi_config=_openapi_config(),
+        on_startup=[worker.start] if worker is not None else [],
         on_shutdown=[close_runtime],
         # Provider calls queued by a request (refunds, cancelled PaymentIntents) run after it.
         after_response=billing_after_response,

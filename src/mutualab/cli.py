@@ -19,7 +19,9 @@ from kernel import embedded, idempotency
 from kernel.clock import system_clock
 from kernel.db import Database
 from kernel.settings import Settings, get_settings
+from kernel.worker import run_worker
 from mutualab import migrate
+from mutualab.background import job_registry
 from mutualab.composition import build_runtime
 from mutualab.demo import demo_place_ids, seed_demo
 from mutualab.logs import log_config
@@ -46,6 +48,8 @@ def _configured() -> Settings:
         data_dir = embedded.DEFAULT_DATA_DIR
         click.echo(f"No MUTUALAB_DATABASE_URL: using the embedded PostgreSQL in {data_dir}/.")
         os.environ["MUTUALAB_DATABASE_URL"] = embedded.start(data_dir).url()
+        # Nothing else runs the background jobs of a trial instance: the app does.
+        os.environ.setdefault("MUTUALAB_IN_PROCESS_WORKER", "true")
         get_settings.cache_clear()
         settings = get_settings()
     return settings
@@ -135,6 +139,8 @@ async def _admin(settings: Settings, email: str, name: str, password: str | None
 @port_option
 def demo(host: str, port: int) -> None:
     """Migrate the database (the embedded PostgreSQL by default), load demo data and serve."""
+    os.environ.setdefault("MUTUALAB_IN_PROCESS_WORKER", "true")  # holds expire with no cron
+    get_settings.cache_clear()
     settings = _configured()
     migrate.upgrade(settings.require_database_url())
     created, people = asyncio.run(_seed(settings))
@@ -143,6 +149,26 @@ def demo(host: str, port: int) -> None:
         click.echo(line)
     click.echo(f"Open http://{host}:{port}/ — API docs at http://{host}:{port}/schema")
     _serve(settings, host, port, 1)
+
+
+async def _work(settings: Settings) -> None:
+    runtime = build_runtime(settings, clock=system_clock)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await run_worker(settings.require_database_url(), job_registry(runtime), stop)
+    finally:
+        await runtime.close()
+
+
+@main.command()
+def worker() -> None:
+    """Run the background jobs and periodic tasks (as many as wanted, on any hosts)."""
+    settings = _configured()
+    click.echo("Worker started: jobs and periodic tasks (hold expiry, clean-ups). Ctrl-C stops.")
+    asyncio.run(_work(settings))
 
 
 @main.group()
@@ -272,7 +298,7 @@ def bookings() -> None:
 
 @bookings.command("expire-holds")
 def expire_holds() -> None:
-    """Release lapsed holds and cancel their Stripe PaymentIntents (run it every minute)."""
+    """Release lapsed holds and cancel their PaymentIntents now (the workers do it every minute)."""
     click.echo(asyncio.run(_expire_holds(_configured())))
 
 
@@ -294,7 +320,8 @@ def idempotency_group() -> None:
 
 @idempotency_group.command("purge")
 def idempotency_purge() -> None:
-    """Delete the answers kept for idempotency keys older than 24 hours (run it daily)."""
+    """Delete the answers kept for idempotency keys older than 24 hours (the workers do it
+    nightly)."""
     purged = asyncio.run(_purge_idempotency(_configured()))
     click.echo(f"{purged} idempotency record(s) older than 24 hours deleted.")
 

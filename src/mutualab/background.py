@@ -1,0 +1,79 @@
+"""The background work of an instance: the jobs and periodic tasks, and a worker in-process.
+
+``mutualab worker`` runs :func:`job_registry` against the configured database, on as many
+hosts as wanted; ``mutualab demo`` and ``serve`` on the embedded database run one inside the
+application (:class:`InProcessWorker`), so a trial instance needs no second command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from billing import maintenance
+from kernel import idempotency
+from kernel.jobs import JobRegistry
+from kernel.worker import run_worker
+from mutualab.composition import Runtime
+
+logger = logging.getLogger("mutualab.worker")
+EVERY_MINUTE = "* * * * *"
+# Daily, at a quiet hour (UTC).
+NIGHTLY = "17 3 * * *"
+
+
+def job_registry(
+    runtime: Runtime, *, every_minute: str = EVERY_MINUTE, nightly: str = NIGHTLY
+) -> JobRegistry:
+    """What the workers of ``runtime`` run."""
+    registry = JobRegistry()
+
+    async def expire_holds() -> None:
+        released, report = await maintenance.expire_holds(runtime.billing)
+        if released or report.intents_cancelled or report.refunds_sent:
+            logger.info(
+                "%s hold(s) released, %s PaymentIntent(s) cancelled, %s refund(s) sent",
+                released,
+                report.intents_cancelled,
+                report.refunds_sent,
+            )
+        for error in report.errors:
+            logger.warning("hold expiry: %s", error)
+
+    async def purge_idempotency() -> None:
+        async with runtime.database.writer() as session, session.begin():
+            purged = await idempotency.purge(session, runtime.clock())
+        logger.info("%s idempotency record(s) purged", purged)
+
+    # Lapsed holds release their slot and cancel their PaymentIntent (was a cron job).
+    registry.every("bookings.expire_holds", every_minute, expire_holds)
+    registry.every("idempotency.purge", nightly, purge_idempotency)
+    return registry
+
+
+class InProcessWorker:
+    """A worker running as a task of the application's event loop (demo, embedded database)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the worker (an on_startup hook)."""
+        url = self.runtime.settings.require_database_url()
+        self._task = asyncio.create_task(
+            run_worker(url, job_registry(self.runtime), self._stop), name="mutualab-worker"
+        )
+        self._task.add_done_callback(_report_end)
+
+    async def stop(self) -> None:
+        """Let the running jobs finish, then stop (an on_shutdown hook)."""
+        self._stop.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _report_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("the in-process worker stopped", exc_info=task.exception())
