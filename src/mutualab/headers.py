@@ -8,7 +8,6 @@ feeds their own caching.
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from kernel.auth.actor import Actor
@@ -25,12 +24,16 @@ DEFAULTS: tuple[tuple[str, str], ...] = (
 )
 # One year; without includeSubDomains: a town's other sites are not ours to pin to HTTPS.
 HSTS = "max-age=31536000"
+# As ASGI carries them (lower-case bytes), made once: the hook runs on every answer.
+_RAW_DEFAULTS = tuple((name.lower().encode(), value.encode()) for name, value in DEFAULTS)
+_RAW_HSTS = (b"strict-transport-security", HSTS.encode())
+_RAW_NO_STORE = (b"cache-control", b"no-store")
 
 
-def _personal(scope: Scope, headers: MutableScopeHeaders) -> bool:
+def _personal(scope: Scope, present: set[bytes]) -> bool:
     """Whether the answer was made for one person: their credentials, or a cookie set."""
     actor = scope.get("user")
-    return (isinstance(actor, Actor) and actor.is_authenticated) or "set-cookie" in headers
+    return (isinstance(actor, Actor) and actor.is_authenticated) or b"set-cookie" in present
 
 
 def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
@@ -40,15 +43,19 @@ def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
-        for name, value in DEFAULTS:
-            if name not in headers:
-                headers[name] = value
+        # One pass over the raw headers (a header-by-header lookup cost more than the rest of
+        # the hook on a small answer).
+        headers = list(message.get("headers", ()))
+        present = {name.lower() for name, _ in headers}
+        headers.extend(header for header in _RAW_DEFAULTS if header[0] not in present)
         # Browsers ignore the header on plain HTTP; a proxy in front may terminate TLS.
         if published_over_https or scope.get("scheme") == "https":
-            headers["Strict-Transport-Security"] = HSTS
+            if _RAW_HSTS[0] in present:  # ours is the one that holds
+                headers = [header for header in headers if header[0].lower() != _RAW_HSTS[0]]
+            headers.append(_RAW_HSTS)
         # Personal answers stay out of every cache, the browser's included (a shared computer).
-        if "cache-control" not in headers and _personal(scope, headers):
-            headers["Cache-Control"] = "no-store"
+        if b"cache-control" not in present and _personal(scope, present):
+            headers.append(_RAW_NO_STORE)
+        message["headers"] = headers
 
     return add_headers
