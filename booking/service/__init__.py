@@ -118,9 +118,13 @@ class BookingServices:
         )
 
     def availability(self, session: AsyncSession) -> Availability:
-        """Slots and search on ``session``."""
-        p = self.parts(session)
-        return Availability(p.repository, p.catalogue, p.copies, p.admission, self.clock)
+        """Slots and search on ``session`` (built from only what they read: every public
+        availability request builds one)."""
+        repository = BookingRepository(session)
+        catalogue = CatalogueService(CatalogueRepository(session))
+        copies = CatalogueCopies(catalogue, repository, self.snapshots)
+        admission = Admission(repository, catalogue, copies)
+        return Availability(repository, catalogue, copies, admission, self.clock)
 
     def agenda(self, session: AsyncSession) -> PlaceAgenda:
         """A place's agenda and policies on ``session``."""
