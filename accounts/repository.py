@@ -24,6 +24,7 @@ from accounts.models import (
     User,
     UserType,
 )
+from kernel.idempotency import IdempotencyRecord, caller_of
 
 
 class AccountRepository:
@@ -298,6 +299,12 @@ class AccountRepository:
         """Delete one browser session (its cookie stops working at once)."""
         await self.session.exec(
             delete(BrowserSession).where(col(BrowserSession.token_sha256) == token_sha256)
+        )
+
+    async def forget_idempotent_answers(self, user_id: int) -> None:
+        """Delete the answers kept for a user's idempotency keys (they may hold their data)."""
+        await self.session.exec(
+            delete(IdempotencyRecord).where(col(IdempotencyRecord.caller) == caller_of(user_id))
         )
 
     async def end_sessions(self, user_id: int) -> None:

@@ -311,6 +311,7 @@ class AccountService:
         for part in self.personal_data:
             await part.erase(self.repo.session, actor, user.id, now)
         await self.throttle.forget(self.login_email, user.email)
+        await self.repo.forget_idempotent_answers(user.id)
         await self.repo.drop_roles(user.id)
         await self.repo.revoke_all_tokens(user.id, now)
         await self.repo.end_sessions(user.id)

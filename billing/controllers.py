@@ -46,7 +46,7 @@ from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
 from kernel.clock import Clock
 from kernel.errors import AppError, NotFoundError, is_database_unavailable
-from kernel.idempotency import JSON_HEADERS, claim_of, created_json
+from kernel.idempotency import IDEMPOTENCY_OPT, JSON_HEADERS, claim_of, created_json, release
 
 Me = NamedDependency[Actor]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -207,6 +207,10 @@ class PaymentController(Controller):
                 # This transaction is the handler's own (the card call must follow its commit):
                 # the answer a retry with the same key gets is stored in it, with the booking.
                 await claim.keep(session, HTTP_201_CREATED, JSON_HEADERS, created_json(created))
+        if claim is not None:
+            # Stored with the booking: the key's lock ends now, before the card call (no
+            # transaction stays open across a call to Stripe); a retry replays that answer.
+            await release(request)
         assert payment_id is not None
         if payment.method != "card":
             return created
@@ -233,7 +237,13 @@ class PaymentController(Controller):
         """A payment: status, why it ended so, refunds and documents."""
         return await payments.read(await payments.visible_payment(actor, payment_id), actor)
 
-    @post("/payments/{payment_id:int}/refresh", status_code=HTTP_200_OK, opt=BOOKING)
+    # Reads the PaymentIntent back from Stripe: as often as one likes, so no idempotency key
+    # (its lock would be held across the call to Stripe).
+    @post(
+        "/payments/{payment_id:int}/refresh",
+        status_code=HTTP_200_OK,
+        opt={**BOOKING, IDEMPOTENCY_OPT: False},
+    )
     async def refresh(self, state: State, actor: Me, payment_id: FromPath[int]) -> PaymentRead:
         """Ask Stripe for the PaymentIntent's state and apply it (after the card holder paid)."""
         billing = billing_of(state)

@@ -34,7 +34,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kernel.auth.actor import actor_of
-from kernel.db import ANSWER_KEEPER, REQUEST_SESSION
+from kernel.db import ANSWER_KEEPER, REQUEST_SESSION, commit
 from kernel.errors import AppError, InvalidInputError
 from kernel.models import created_at_field, utcnow
 
@@ -46,6 +46,9 @@ RETENTION = timedelta(hours=24)
 KEPT_HEADERS = frozenset({b"content-type", b"location", b"content-language", b"link"})
 REPLAYED_HEADER = "Idempotent-Replayed"
 JSON_HEADERS = [(b"content-type", b"application/json")]
+# A route's ``opt`` key: False for an operation that repeats harmlessly and calls out while
+# running (no key is claimed, so no lock is held across the call).
+IDEMPOTENCY_OPT = "idempotency"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _FORM = "application/x-www-form-urlencoded"
 
@@ -120,6 +123,11 @@ class Claim:
         )
 
 
+def caller_of(user_id: int) -> str:
+    """Whose keys these are: a person, whatever credentials they use."""
+    return f"user:{user_id}"
+
+
 def created_json(answer: BaseModel) -> bytes:
     """The JSON body of an answer a handler stores itself (see :meth:`Claim.keep`)."""
     return answer.model_dump_json().encode()
@@ -178,7 +186,7 @@ async def claim(request: Request[Any, Any, Any], session: AsyncSession) -> Respo
     claim is in the scope). A request without a key, without a caller or with a safe method
     is untouched.
     """
-    if request.method in _SAFE_METHODS:
+    if request.method in _SAFE_METHODS or request.route_handler.opt.get(IDEMPOTENCY_OPT) is False:
         return None
     header = request.headers.get(HEADER)
     from_form = header is None and request.headers.get("content-type", "").startswith(_FORM)
@@ -195,7 +203,7 @@ async def claim(request: Request[Any, Any, Any], session: AsyncSession) -> Respo
         if found is None:
             return None
         key = _checked(found, FORM_FIELD)
-    caller = f"user:{actor.user_id}"
+    caller = caller_of(actor.user_id)
     fingerprint = _fingerprint(request, body)
     lock = func.hashtextextended(f"{caller} {key}", 0)
     if from_form:
@@ -233,6 +241,16 @@ async def claim(request: Request[Any, Any, Any], session: AsyncSession) -> Respo
         return replay(record)
     request.scope[ANSWER_KEEPER] = Claim(caller, key, fingerprint)  # type: ignore[literal-required]
     return None
+
+
+async def release(request: Request[Any, Any, Any]) -> None:
+    """End the claim of a handler that stored its answer in a transaction of its own: the
+    request's transaction (which holds the key's lock) commits now, and nothing is kept again
+    at the edge."""
+    request.scope.pop(ANSWER_KEEPER, None)  # type: ignore[misc]
+    session = request.scope.get(REQUEST_SESSION)
+    if isinstance(session, AsyncSession):
+        await commit(session)
 
 
 async def before_request(request: Request[Any, Any, Any]) -> Response[bytes] | None:

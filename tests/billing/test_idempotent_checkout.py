@@ -37,3 +37,27 @@ async def test_a_repeated_checkout_is_carried_out_once(
     assert again.json()["booking"]["id"] == first.json()["booking"]["id"]
     assert again.json()["payment"]["id"] == first.json()["payment"]["id"]
     assert await _counts(database) == (1, 1)
+
+
+async def test_a_checked_out_card_payment_is_refreshed_without_keeping_a_key(
+    api: httpx.AsyncClient, lab: PricedLab, database: Database
+) -> None:
+    ana = await make_user(database, "ana@example.fr")
+    priced = await quote(api, ana, lab.lab.printer)
+    order = booking_body(
+        lab.lab.printer, START, END, method="card", quote_fingerprint=priced["fingerprint"]
+    )
+    headers = {**ana.headers, "Idempotency-Key": "card-1"}
+    first = await api.post("/api/checkout", json=order, headers=headers)
+    assert first.status_code == 201, first.text
+    payment_id = first.json()["payment"]["id"]
+    # Refreshing reads the PaymentIntent back from Stripe: it takes no key (none is kept, no
+    # lock is held across the call), and it answers the same each time.
+    refresh = {**ana.headers, "Idempotency-Key": "refresh-1"}
+    for _ in range(2):
+        answer = await api.post(f"/api/payments/{payment_id}/refresh", headers=refresh)
+        assert answer.status_code == 200, answer.text
+        assert "idempotent-replayed" not in answer.headers
+    async with database.engine.connect() as conn:
+        kept = await conn.execute(text("SELECT key FROM idempotency_record ORDER BY key"))
+        assert [key for (key,) in kept] == ["card-1"]

@@ -52,7 +52,10 @@ async def test_export_holds_everything_and_erase_ends_it(
         purchase_order="BC-9",
     )
     assert invoiced.status_code == 201, invoiced.text
-    feed = await api.post("/api/me/calendar-feed", headers=person.headers)
+    # Sent with an idempotency key: its answer (the feed's secret address) is kept a day.
+    feed = await api.post(
+        "/api/me/calendar-feed", headers={**person.headers, "Idempotency-Key": "feed-1"}
+    )
     assert feed.status_code == 201
     feed_path = urlparse(feed.json()["url"]).path
     assert (await api.get(feed_path)).status_code == 200
@@ -85,6 +88,15 @@ async def test_export_holds_everything_and_erase_ends_it(
     erased = await api.post("/api/me/erase", json={"password": PASSWORD}, headers=person.headers)
     assert erased.status_code == 204, erased.text
 
+    # The answers kept for the person's idempotency keys are gone with the rest.
+    assert (
+        await _scalar(
+            database,
+            "SELECT count(*) FROM idempotency_record WHERE caller = :c",
+            c=f"user:{person.user_id}",
+        )
+        == 0
+    )
     # Tokens and feeds stop working; the throttle row of the e-mail is gone.
     assert (await api.get("/api/me", headers=person.headers)).status_code == 401
     assert (await api.get(feed_path)).status_code == 404

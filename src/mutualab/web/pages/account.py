@@ -381,6 +381,18 @@ class AccountPages(Controller):
             return await self._account_page(
                 request, actor, accounts, staff, catalogue, errors, status_code=422
             )
+        except TooManyAttemptsError as exc:
+            page = await self._account_page(
+                request,
+                actor,
+                accounts,
+                staff,
+                catalogue,
+                {"password": _wait_error(exc)},
+                status_code=429,
+            )
+            page.headers.update(exc.headers)
+            return page
         request.clear_session()
         return see_other("/", notice="account_erased")
 
