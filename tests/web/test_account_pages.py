@@ -230,3 +230,19 @@ async def test_my_account_page_offers_my_data_and_erasure(
     assert tuple(row) == (f"deleted-{town.citizen_id}@invalid", False)
     # Logged out, and the old password opens nothing.
     assert (await web.get("/account")).status_code == 303
+
+
+async def test_guessing_the_password_to_erase_is_slowed_on_the_account_page(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    await log_in(web, town.citizen_email)
+    # Each wrong password counts as a log-in attempt; past the free ones, the page says wait.
+    for _ in range(20):
+        wrong = await submit(web, "/account", "/account/erase", {"password": "not-my-password"})
+        if wrong.status_code != 422:
+            break
+    assert wrong.status_code == 429, wrong.text[:300]
+    assert int(wrong.headers["retry-after"]) >= 1
+    assert by_id(wrong.text, "password")["aria-invalid"] == "true"
+    assert "Trop de tentatives" in text(wrong.text)
+    assert (await web.get("/account")).status_code == 200  # nothing erased
