@@ -83,6 +83,46 @@ class BillingConfig:
     publishable_key: str | None = None
 
 
+def due_payment(
+    *,
+    booking_id: int,
+    place_id: int,
+    payer_user_id: int,
+    organisation_id: int | None,
+    method: str,
+    priced: Priced,
+    payment_terms_days: int,
+    starts_at: datetime,
+    now: datetime,
+    purchase_order: str | None = None,
+    status_reason: str | None = None,
+) -> Payment:
+    """A new payment of a priced booking, at its quote: what checkout and a manager's unpaid
+    booking both record (due ``payment_terms_days`` after today, in the place's zone, when
+    invoiced)."""
+    info = METHODS[method]
+    issued_on = now.astimezone(ZoneInfo(priced.place.timezone)).date()
+    return Payment(
+        booking_id=booking_id,
+        place_id=place_id,
+        payer_user_id=payer_user_id,
+        organisation_id=organisation_id,
+        user_type_code=priced.user_type,
+        method=method,
+        status=info.initial_status,
+        amount_cents=priced.quote.total_incl_vat_cents,
+        currency=priced.quote.currency,
+        quote_fingerprint=priced.quote.fingerprint(),
+        quote=stored_quote(priced),
+        purchase_order=purchase_order,
+        due_on=issued_on + timedelta(days=payment_terms_days) if method == "invoice" else None,
+        status_reason=status_reason,
+        paid_starts_at=starts_at,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def summary(document: BillingDocument) -> DocumentSummary:
     """A document without its content."""
     assert document.id is not None
@@ -344,28 +384,17 @@ class PaymentService:
                 "This booking needs a manager's approval first: pay on site or on invoice.",
                 code="approval_required",
             )
-        issued_on = now.astimezone(ZoneInfo(place.timezone)).date()
-        payment = Payment(
+        payment = due_payment(
             booking_id=booking.id,
             place_id=place.id,
             payer_user_id=actor.user_id,
             organisation_id=data.organisation_id,
-            user_type_code=priced.user_type,
             method=method,
-            status=info.initial_status,
-            amount_cents=priced.quote.total_incl_vat_cents,
-            currency=priced.quote.currency,
-            quote_fingerprint=priced.quote.fingerprint(),
-            quote=stored_quote(priced),
+            priced=priced,
+            payment_terms_days=settings.payment_terms_days,
+            starts_at=booking.starts_at,
+            now=now,
             purchase_order=data.purchase_order,
-            due_on=(
-                issued_on + timedelta(days=settings.payment_terms_days)
-                if method == "invoice"
-                else None
-            ),
-            paid_starts_at=booking.starts_at,
-            created_at=now,
-            updated_at=now,
         )
         await self.repo.add(payment)
         if info.invoice_on == "confirmation" and booking.status == BookingStatus.CONFIRMED:
@@ -409,28 +438,17 @@ class PaymentService:
         assert booking.id is not None
         info = METHODS[method]
         settings = await self.prices.settings_of(request.place_id)
-        tz = ZoneInfo(priced.place.timezone)
-        payment = Payment(
+        payment = due_payment(
             booking_id=booking.id,
             place_id=request.place_id,
             payer_user_id=request.payer_user_id,
             organisation_id=request.organisation_id,
-            user_type_code=request.user_type,
             method=method,
-            status=info.initial_status,
-            amount_cents=priced.quote.total_incl_vat_cents,
-            currency=priced.quote.currency,
-            quote_fingerprint=priced.quote.fingerprint(),
-            quote=stored_quote(priced),
-            due_on=(
-                now.astimezone(tz).date() + timedelta(days=settings.payment_terms_days)
-                if method == "invoice"
-                else None
-            ),
+            priced=priced,
+            payment_terms_days=settings.payment_terms_days,
+            starts_at=booking.starts_at,
+            now=now,
             status_reason="booked_by_manager",
-            paid_starts_at=booking.starts_at,
-            created_at=now,
-            updated_at=now,
         )
         await self.repo.add(payment)
         if info.invoice_on == "confirmation" and booking.status == BookingStatus.CONFIRMED:
