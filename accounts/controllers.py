@@ -76,9 +76,6 @@ def provide_organisations(
     return OrganisationService(AccountRepository(db_session), clock)
 
 
-ORGANISATIONS = {"organisations": Provide(provide_organisations, sync_to_thread=False)}
-
-
 ACCOUNTS = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
 ORGANISATIONS = {"organisations": Provide(provide_organisations, sync_to_thread=False)}
 

@@ -55,10 +55,15 @@ ENDED_BOOKING = (BookingStatus.CANCELLED, BookingStatus.REFUSED, BookingStatus.E
 ACTIVE_BOOKING = (BookingStatus.HELD, BookingStatus.PENDING_APPROVAL, BookingStatus.CONFIRMED)
 
 
+def quoted_total(payment: Payment) -> int:
+    """What the payment's quote totals, tax included (its amount, for an older payment)."""
+    return int(payment.quote.get("total_incl_vat_cents", payment.amount_cents))
+
+
 def refundable(payment: Payment) -> int:
     """What a cancellation may still give back: the current quote, less what was refunded
     beyond the fee a cheaper move kept (that fee is never refunded twice)."""
-    quoted = int(payment.quote.get("total_incl_vat_cents", payment.amount_cents))
+    quoted = quoted_total(payment)
     return max(0, min(payment.amount_cents - payment.refunded_cents, quoted))
 
 
@@ -742,7 +747,7 @@ class PaymentService:
                 # Booked free (before the resource had a price): a priced range needs checkout.
                 await self._price_changed(priced, 0, [])
             return
-        current = int(payment.quote.get("total_incl_vat_cents", payment.amount_cents))
+        current = quoted_total(payment)
         difference = new_total - current
         refunded = 0
         if difference > 0:

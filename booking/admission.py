@@ -165,8 +165,9 @@ class Admission:
                 "Bookings are made by a user account, not an admin token.",
                 code="user_account_required",
             )
-        rates = await booking_rates(self.repo.session, actor, organisation_id)
-        return Booker(actor.user_id, organisation_id, rates)
+        return Booker(
+            actor.user_id, organisation_id, await self.viewer_rates(actor, organisation_id)
+        )
 
     async def viewer_rates(self, actor: Actor, organisation_id: int | None) -> Rates:
         """The rates whose rules the actor sees (their own, or an organisation's)."""

@@ -158,7 +158,7 @@ class Allocator:
         picked: dict[int, list[int]] = {rid: [] for rid, _ in items}
         for rid, unit_id in outcome.units:
             picked[rid].append(unit_id)
-        units = await self._units(ctx, list(picked), picked)
+        units = await self._units(ctx, picked)
         return NewBooking(booking, items, units, picked)
 
     @staticmethod
@@ -171,11 +171,11 @@ class Allocator:
         )
 
     async def _units(
-        self, ctx: Context, rids: list[int], ids: dict[int, list[int]]
+        self, ctx: Context, ids: dict[int, list[int]]
     ) -> dict[int, list[ResourceUnit]]:
         """The units of these ids, per resource, from the catalogue copy; all the resources'
         units loaded afresh if one was added since the copy was read (it was locked too)."""
         known = {u.id: u for units in ctx.units.values() for u in units}
         if all(uid in known for found in ids.values() for uid in found):
             return {rid: [known[uid] for uid in found] for rid, found in ids.items()}
-        return await self.catalogue.units_of(rids)
+        return await self.catalogue.units_of(list(ids))

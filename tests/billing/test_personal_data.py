@@ -129,16 +129,12 @@ async def test_erase_cancels_even_past_the_deadline_a_person_must_meet(
     person = await make_user(database, "late@example.fr", password_hash=stored_hash(PASSWORD))
     paid = await checkout(api, person, lab.lab.printer, START, END, method="on_site")
     assert paid.status_code == 201, paid.text
-    booked = httpx.Response(201, json=paid.json()["booking"])
+    booking_id = paid.json()["booking"]["id"]
     clock.now = START - timedelta(hours=1)
-    late = await api.post(
-        f"/api/bookings/{booked.json()['id']}/cancel", json={}, headers=person.headers
-    )
+    late = await api.post(f"/api/bookings/{booking_id}/cancel", json={}, headers=person.headers)
     assert late.status_code == 409
     assert late.json()["code"] == "cancellation_deadline_passed"
     erased = await api.post("/api/me/erase", json={"password": PASSWORD}, headers=person.headers)
     assert erased.status_code == 204
-    status = await _scalar(
-        database, "SELECT status FROM booking WHERE id = :i", i=booked.json()["id"]
-    )
+    status = await _scalar(database, "SELECT status FROM booking WHERE id = :i", i=booking_id)
     assert status == "cancelled"
