@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from litestar.datastructures import State
 
+from accounts.mail import AccountMail
 from accounts.personal_data import PersonalDataPart
 from billing.charges import Charges
 from billing.payments import BillingConfig
@@ -26,6 +27,7 @@ from booking.snapshots import SnapshotCache
 from kernel.clock import Clock, system_clock
 from kernel.db import Database
 from kernel.settings import Settings, get_settings
+from mutualab.account_mail import to_outbox
 from mutualab.personal_data import BillingData, BookingData
 
 
@@ -45,6 +47,8 @@ class Runtime:
     billing: Billing
     # What booking and billing hold about a person: exported and erased with their account.
     personal_data: tuple[PersonalDataPart, ...]
+    # Where accounts' messages go (verify an address, reset a password, invitations).
+    account_mail: AccountMail
     # Whether closing the runtime disposes of the database (it built it).
     owns_database: bool
 
@@ -57,6 +61,7 @@ class Runtime:
         state.booking = self.booking
         state.billing = self.billing
         state.personal_data = self.personal_data
+        state.account_mail = self.account_mail
         state.catalogue_snapshots = self.snapshots
 
     async def close(self) -> None:
@@ -118,5 +123,6 @@ def build_runtime(
         booking=booking,
         billing=billing,
         personal_data=(BookingData(booking), BillingData()),
+        account_mail=to_outbox,
         owns_database=database is None,
     )

@@ -17,6 +17,7 @@ from mutualab.web.pages.booking import BookingPages
 from mutualab.web.pages.language import set_language
 from mutualab.web.pages.manage import MANAGE_PAGES
 from mutualab.web.pages.public import PublicPages
+from mutualab.web.pages.recovery import RecoveryPages
 from mutualab.web.pages.series import SeriesPages
 from mutualab.web.rendering import STATIC_DIR, STATIC_PATH, template_config
 
@@ -30,6 +31,7 @@ def pages_router() -> Router:
         route_handlers=[
             PublicPages,
             AccountPages,
+            RecoveryPages,
             BookingPages,
             *MANAGE_PAGES,
             SeriesPages,
