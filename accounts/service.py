@@ -33,7 +33,6 @@ from kernel.auth.actor import Actor
 from kernel.auth.tokens import digest, new_token
 from kernel.clock import Clock
 from kernel.errors import (
-    ConflictError,
     ForbiddenError,
     InvalidInputError,
     NotFoundError,

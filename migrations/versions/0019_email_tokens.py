@@ -1,7 +1,7 @@
 """Links mailed to people: address verification and password reset tokens, stored hashed
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-05 04:00:00.000000
 
 One row per link (accounts.email_tokens): the purpose, the user, the address it was mailed to,
@@ -17,7 +17,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
