@@ -329,24 +329,21 @@ class AccountRepository:
     ) -> EmailToken | None:
         """Mark a live link used and return it; None if it is unknown, used or expired. One
         statement, so two clicks at once use it once."""
-        table = EmailToken.__table__  # type: ignore[attr-defined]
-        row = (
-            await self.session.execute(
-                update(table)
-                .where(
-                    table.c.token_hash == token_hash,
-                    table.c.purpose == purpose,
-                    table.c.used_at.is_(None),
-                    table.c.expires_at > now,
-                )
-                .values(used_at=now)
-                .returning(table.c.id)
+        statement: Any = (
+            update(EmailToken)
+            .where(
+                col(EmailToken.token_hash) == token_hash,
+                col(EmailToken.purpose) == purpose,
+                col(EmailToken.used_at).is_(None),
+                col(EmailToken.expires_at) > now,
             )
-        ).first()
-        if row is None:
+            .values(used_at=now)
+            .returning(col(EmailToken.id))
+        )
+        used_id = (await self.session.exec(statement)).scalar_one_or_none()
+        if used_id is None:
             return None
-        found = await self.session.get(EmailToken, row[0], populate_existing=True)
-        return found
+        return await self.session.get(EmailToken, used_id, populate_existing=True)
 
     async def email_token(self, token_hash: str, purpose: str) -> EmailToken | None:
         """A link by the hash of its token, whatever its state."""
@@ -359,7 +356,7 @@ class AccountRepository:
 
     async def use_all_email_tokens(self, user_id: int, purpose: str, now: datetime) -> None:
         """Mark every live link of a user for ``purpose`` used (a newer one did the job)."""
-        await self.session.execute(
+        statement: Any = (
             update(EmailToken)
             .where(
                 col(EmailToken.user_id) == user_id,
@@ -368,10 +365,10 @@ class AccountRepository:
             )
             .values(used_at=now)
         )
+        await self.session.exec(statement)
 
     async def purge_email_tokens(self, expired_before: datetime) -> int:
         """Delete the links that expired before ``expired_before``; how many."""
-        result = await self.session.execute(
-            delete(EmailToken).where(col(EmailToken.expires_at) < expired_before)
-        )
+        statement: Any = delete(EmailToken).where(col(EmailToken.expires_at) < expired_before)
+        result = await self.session.exec(statement)
         return int(getattr(result, "rowcount", 0) or 0)

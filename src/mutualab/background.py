@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from accounts import jobs as accounts_jobs
 from billing import maintenance
 from kernel import idempotency, jobs
 from kernel.events import EVENT_JOB, Subscribers
@@ -54,6 +55,7 @@ def job_registry(
     registry.every("bookings.expire_holds", every_minute, expire_holds)
     registry.every("idempotency.purge", nightly, purge_idempotency)
     registry.every("jobs.prune_history", nightly, prune_job_history)
+    accounts_jobs.register(registry, runtime.database, runtime.clock, nightly)
     # What happens after commit: each package subscribes its handlers to the published events.
     subscribers = Subscribers()
     registry.job(EVENT_JOB, subscribers.dispatcher())
