@@ -110,6 +110,15 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/api/auth/login"): Example(
         body=lambda w, r: {"email": w.login_email, "password": LOGIN_PASSWORD}
     ),
+    # Mailed links: a made-up token is refused (422) whoever sends it; a reset request is
+    # answered the same for any address.
+    ("POST", "/api/auth/verify-email"): Example(
+        body=lambda w, r: {"token": "made-up", "password": LOGIN_PASSWORD}
+    ),
+    ("POST", "/api/auth/password-reset"): Example(body=lambda w, r: {"email": w.login_email}),
+    ("POST", "/api/auth/password-reset/confirm"): Example(
+        body=lambda w, r: {"token": "made-up", "password": "granite-lantern-meadow-58"}
+    ),
     ("POST", "/api/auth/logout"): Example(),
     ("POST", "/api/auth/logout-everywhere"): Example(),
     ("GET", "/api/me"): Example(),
@@ -265,6 +274,13 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/login"): Example(),
     ("POST", "/login"): Example(),
     ("POST", "/logout"): Example(),
+    ("GET", "/check-your-inbox"): Example(),
+    ("GET", "/verify-email"): Example(query=lambda w, r: "token=made-up"),
+    ("POST", "/verify-email"): Example(),
+    ("GET", "/forgot-password"): Example(),
+    ("POST", "/forgot-password"): Example(),
+    ("GET", "/reset-password"): Example(query=lambda w, r: "token=made-up"),
+    ("POST", "/reset-password"): Example(),
     ("POST", "/logout-everywhere"): Example(),
     ("POST", "/language"): Example(),
     ("GET", "/account"): Example(),

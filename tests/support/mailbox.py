@@ -49,3 +49,9 @@ def database_of(client: httpx.AsyncClient) -> Database:
     transport: Any = client._transport
     database: Database = transport.app.state.database
     return database
+
+
+def path_of(link: str) -> str:
+    """A mailed link as a path on the tests' app (the public address is another host)."""
+    parts = urlsplit(link)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
