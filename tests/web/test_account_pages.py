@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import text as text_sql
 
+from accounts.models import Invitation, Organisation
 from kernel.db import Database
 from kernel.settings import Settings
 from tests.support.mailbox import link_in, messages_to, path_of, token_of
@@ -282,3 +283,45 @@ async def test_guessing_the_password_to_erase_is_slowed_on_the_account_page(
     assert by_id(wrong.text, "password")["aria-invalid"] == "true"
     assert "Trop de tentatives" in text(wrong.text)
     assert (await web.get("/account")).status_code == 200  # nothing erased
+
+
+async def test_the_invitations_page_joins_or_declines_an_organisation(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    invitations: dict[str, int] = {}
+    async with database.writer() as session, session.begin():
+        for name in ("Collège Jean Jaurès", "Club de robotique"):
+            organisation = Organisation(
+                name=name,
+                user_type_code="school",
+                billing_address="1 rue",
+                billing_postcode="22300",
+                billing_town="Lannion",
+            )
+            session.add(organisation)
+            await session.flush()
+            assert organisation.id is not None
+            invitation = Invitation(
+                organisation_id=organisation.id, email=town.citizen_email, role="booker"
+            )
+            session.add(invitation)
+            await session.flush()
+            assert invitation.id is not None
+            invitations[name] = invitation.id
+    await log_in(web, town.citizen_email)
+    listed = await web.get("/account/invitations")
+    assert listed.status_code == 200
+    assert unlabelled_controls(listed.text) == []
+    page = text(listed.text)
+    assert "Rejoindre Collège Jean Jaurès" in page and "Rejoindre Club de robotique" in page
+    token = csrf(listed.text)
+    school, club = invitations["Collège Jean Jaurès"], invitations["Club de robotique"]
+    joined = await web.post(f"/account/invitations/{school}/accept", data={"_csrf_token": token})
+    assert joined.headers["location"] == "/account?notice=invitation_accepted"
+    declined = await web.post(f"/account/invitations/{club}/decline", data={"_csrf_token": token})
+    assert declined.headers["location"] == "/account/invitations?notice=invitation_declined"
+    after = text((await web.get(declined.headers["location"])).text)
+    assert "Aucune organisation ne vous a invité." in after
+    account = text((await web.get("/account")).text)
+    assert "Collège Jean Jaurès" in account
+    assert "Club de robotique" not in account

@@ -14,6 +14,7 @@ from kernel.auth.rules import PUBLIC
 from mutualab.web.errors import PAGE_EXCEPTION_HANDLERS, negotiated_http_exception
 from mutualab.web.pages.account import AccountPages
 from mutualab.web.pages.booking import BookingPages
+from mutualab.web.pages.invitations import InvitationPages
 from mutualab.web.pages.language import set_language
 from mutualab.web.pages.manage import MANAGE_PAGES
 from mutualab.web.pages.public import PublicPages
@@ -32,6 +33,7 @@ def pages_router() -> Router:
             PublicPages,
             AccountPages,
             RecoveryPages,
+            InvitationPages,
             BookingPages,
             *MANAGE_PAGES,
             SeriesPages,
