@@ -127,9 +127,16 @@ class AccountService:
         """Mail a new link that confirms the address (48 hours)."""
         now = self.clock()
         token, link_id = await self.links.issue(user, Purpose.VERIFY, now)
+        # A new link again at most once an hour: repeated sign-ups are no way to flood a
+        # mailbox (the hour's link, already mailed, still works; this one is never sent).
+        key = (
+            f"verify-email-again:{user.id}:{now:%Y-%m-%dT%H}"
+            if again
+            else f"verify-email:{link_id}"
+        )
         await self._queue(
             user,
-            f"verify-email:{link_id}",
+            key,
             "account_verify",
             {"link": f"{self.base_url}/verify-email?token={token}", "hours": 48, "again": again},
             sensitive=True,

@@ -34,7 +34,6 @@ ROLES = {"admin": N_("administrator"), "booker": N_("member who books")}
 
 # ?notice=... after a redirect: a fixed list, so a link cannot make the page say anything else.
 NOTICES = {
-    "welcome": N_("Your account is created and you are logged in."),
     "logged_in": N_("You are logged in."),
     "email_verified": N_("Your e-mail address is confirmed and you are logged in."),
     "password_reset": N_("Your new password is saved; you are logged out everywhere else."),
