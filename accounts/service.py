@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from accounts.email_tokens import EmailTokens, Purpose
@@ -64,10 +65,15 @@ class AccountService:
         self.sessions = sessions
         self.login_email, self.login_address, self.signup_address = rules(settings)
         self.mail = mail
-        self.links = EmailTokens(repository, settings.resolved_secret_key())
         self.base_url = settings.public_base_url.rstrip("/")
         # Booking's and billing's share of a person's data (the composition root gives them).
         self.personal_data = tuple(personal_data)
+
+    @cached_property
+    def links(self) -> EmailTokens:
+        """The mailed links, keyed by the instance's secret (read when a link is made or used,
+        not for every request that builds this service)."""
+        return EmailTokens(self.repo, self.settings.resolved_secret_key())
 
     async def require_user(self, actor: Actor) -> User:
         """The actor's own user row."""

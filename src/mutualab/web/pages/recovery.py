@@ -21,7 +21,6 @@ from accounts.passwords import MIN_LENGTH
 from accounts.schemas import PasswordReset, PasswordResetRequest
 from accounts.service import AccountService
 from accounts.throttle import TooManyAttemptsError
-from kernel.auth.actor import Actor
 from kernel.auth.rules import PUBLIC
 from kernel.errors import AppError, InvalidInputError
 from mutualab.web.forms import Errors, FieldError
@@ -147,7 +146,7 @@ class RecoveryPages(Controller):
         return see_other("/account", notice="email_verified")
 
     @get("/forgot-password")
-    async def forgot_form(self, request: AnyRequest, actor: NamedDependency[Actor]) -> Template:
+    async def forgot_form(self, request: AnyRequest) -> Template:
         """Ask for a link to choose a new password."""
         return page(request, "account/forgot.html", private=True, email="", errors={})
 
