@@ -15,6 +15,7 @@ from kernel import idempotency
 from kernel.jobs import JobRegistry
 from kernel.worker import run_worker
 from mutualab.composition import Runtime
+from notifications import wiring as notifications
 
 logger = logging.getLogger("mutualab.worker")
 EVERY_MINUTE = "* * * * *"
@@ -48,6 +49,14 @@ def job_registry(
     # Lapsed holds release their slot and cancel their PaymentIntent (was a cron job).
     registry.every("bookings.expire_holds", every_minute, expire_holds)
     registry.every("idempotency.purge", nightly, purge_idempotency)
+    notifications.register(
+        registry,
+        database=runtime.database,
+        mailer=runtime.mailer,
+        clock=runtime.clock,
+        retention_days=runtime.settings.mail_retention_days,
+        nightly=nightly,
+    )
     return registry
 
 
