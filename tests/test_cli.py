@@ -298,6 +298,7 @@ def test_the_worker_command_schedules_the_periodic_tasks_and_stops_on_sigterm(
         while _scheduled_tasks(fresh_database_url) != [
             "bookings.expire_holds",
             "idempotency.purge",
+            "mail.purge_sent",
         ]:
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline, "the worker scheduled nothing within 60 s"
