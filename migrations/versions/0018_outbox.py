@@ -1,12 +1,11 @@
-"""E-mail outbox: messages rendered for sending and their attachments; a place's sender address
+"""E-mail outbox: messages rendered for sending, and their attachments
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-05 03:50:00.000000
 
 outbound_message: one row per e-mail, unique by key (a handler run twice queues it once),
 with its status (queued, sent, failed), attempts and last error; outbound_attachment: its files.
-place.mail_from: the From of a place's e-mails (else the instance's MUTUALAB_MAIL_FROM).
 """
 
 from __future__ import annotations
@@ -18,13 +17,12 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("place", sa.Column("mail_from", sa.String(length=320), nullable=True))
     op.create_table(
         "outbound_message",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -91,4 +89,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("outbound_attachment")
     op.drop_table("outbound_message")
-    op.drop_column("place", "mail_from")
