@@ -51,7 +51,7 @@ class MailSender:
     async def send(self, message_id: int) -> bool:
         """Send the message unless it was sent; True when it was handed over now."""
         async with self.database.writer() as session, session.begin():
-            row = await _begin_attempt(session, message_id)
+            row = await _begin_attempt(session, message_id, self.mailer.default_sender)
             if row is None:  # sent already, or purged
                 return False
             files = [
@@ -102,7 +102,9 @@ class MailSender:
         )
 
 
-async def _begin_attempt(session: AsyncSession, message_id: int) -> dict[str, Any] | None:
+async def _begin_attempt(
+    session: AsyncSession, message_id: int, default_sender: str
+) -> dict[str, Any] | None:
     """Count one attempt of an unsent message and fix its Message-ID; None when sent."""
     result = await session.exec(
         update(MESSAGES)
@@ -115,7 +117,7 @@ async def _begin_attempt(session: AsyncSession, message_id: int) -> dict[str, An
         return None
     row = dict(found._mapping)
     if row["message_id"] is None:
-        row["message_id"] = message_id_for(row)
+        row["message_id"] = message_id_for(row, row["sender"] or default_sender)
         await session.exec(
             update(MESSAGES).where(MESSAGES.c.id == message_id).values(message_id=row["message_id"])
         )
@@ -129,10 +131,11 @@ def _domain(address: str) -> str:
     return "mutualab.invalid"
 
 
-def message_id_for(row: dict[str, Any]) -> str:
-    """A Message-ID of the row, the same on every attempt (a re-send is recognisable)."""
+def message_id_for(row: dict[str, Any], sender: str) -> str:
+    """A Message-ID of the row in the sender's domain, fixed at its first attempt (a re-send
+    carries the same one, so mail clients recognise it)."""
     digest = hashlib.sha256(row["key"].encode()).hexdigest()[:20]
-    return f"<mutualab.{row['id']}.{digest}@{_domain(row['sender'] or row['recipient'])}>"
+    return f"<mutualab.{row['id']}.{digest}@{_domain(sender)}>"
 
 
 def build_email(
