@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,7 +52,7 @@ class MailSender:
         """Send the message unless it was sent; True when it was handed over now."""
         async with self.database.writer() as session, session.begin():
             row = await _begin_attempt(session, message_id, self.mailer.default_sender)
-            if row is None:  # sent already, or purged
+            if row is None:
                 return False
             files = [
                 {"filename": f.filename, "content_type": f.content_type, "data": f.data}
@@ -105,10 +105,16 @@ class MailSender:
 async def _begin_attempt(
     session: AsyncSession, message_id: int, default_sender: str
 ) -> dict[str, Any] | None:
-    """Count one attempt of an unsent message and fix its Message-ID; None when sent."""
+    """Count one attempt of an unsent message and fix its Message-ID; None when there is
+    nothing to send (sent already, purged, or a sensitive one whose link was erased)."""
     result = await session.exec(
         update(MESSAGES)
-        .where(MESSAGES.c.id == message_id, MESSAGES.c.status != SENT)
+        .where(
+            MESSAGES.c.id == message_id,
+            MESSAGES.c.status != SENT,
+            # A sensitive message whose link was erased (stale) is never sent.
+            or_(~MESSAGES.c.sensitive, MESSAGES.c.text != ""),
+        )
         .values(attempts=MESSAGES.c.attempts + 1)
         .returning(*MESSAGES.c)
     )

@@ -18,7 +18,7 @@ from kernel.mail import Mailer, SmtpServer
 from notifications import wiring
 from notifications.models import MESSAGES
 from notifications.outbox import Attachment, queue_message
-from notifications.retention import purge_sent
+from notifications.retention import erase_stale_secrets, purge_sent
 from tests.notifications.support import insert_place, outbox
 from tests.support.jobs import empty_queue, eventually, queued_count, workers
 from tests.support.smtp import Inbox, smtp_server
@@ -222,3 +222,27 @@ async def test_the_nightly_purge_removes_only_old_sent_messages(queue: Database)
     async with queue.writer() as session, session.begin():
         assert await purge_sent(session, now, keep_days=90) == 1
     assert [m["key"] for m in await outbox(queue)] == ["recent", "old-but-failed"]
+
+
+async def test_a_stale_unsent_secret_link_is_erased_and_never_sent(queue: Database) -> None:
+    await _queue(queue, "reset:stale", sensitive=True)
+    await _queue(queue, "reset:fresh", sensitive=True, to="bob@example.org")
+    async with queue.writer() as session, session.begin():
+        await session.exec(
+            update(MESSAGES)
+            .where(MESSAGES.c.key == "reset:stale")
+            .values(created_at=datetime.now(UTC) - timedelta(days=2))
+        )
+        assert await erase_stale_secrets(session, datetime.now(UTC)) == 1
+    stale, fresh = await outbox(queue)
+    assert (stale["status"], stale["text"], stale["html"]) == ("failed", "", "")
+    assert "link is erased" in stale["last_error"]
+    assert fresh["text"] != ""
+    inbox = Inbox()
+
+    async def done() -> bool:
+        return await _statuses(queue) == ["failed", "sent"] and await queued_count(queue) == 0
+
+    async with smtp_server(inbox) as port, workers(_url(queue), _registry(queue, port)):
+        await eventually(done, "the fresh one was sent and the stale one's job ended")
+    assert [d.rcpt_tos for d in inbox.received] == [["bob@example.org"]]
