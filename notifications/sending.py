@@ -65,9 +65,8 @@ class MailSender:
                 ).all()
             ]
         sender = row["sender"] or self.mailer.default_sender
-        email = build_email(row, files, sender, self.clock())
         try:
-            await self.mailer.send(email)
+            await self.mailer.send(build_email(row, files, sender, self.clock()))
         except Exception as exc:
             await self._failed(message_id, row["attempts"], exc)
             raise
