@@ -1,9 +1,9 @@
 """The composition root: the one place that builds what a running Mutualab is made of.
 
 A :class:`Runtime` holds the database, the clock, the card gateway (Stripe when configured),
-the catalogue snapshot cache (with its availability memo), the booking listeners, the booking
-services (:class:`booking.service.BookingServices`: bookings, availability, agenda, series, each
-built on a session) and billing.
+the catalogue snapshot cache (with its availability memo), the mailer (SMTP), the booking
+listeners, the booking services (:class:`booking.service.BookingServices`: bookings,
+availability, agenda, series, each built on a session) and billing.
 The app (``mutualab.app.create_app``), the CLI's maintenance commands, the benches and the tests
 all build it with :func:`build_runtime`; the app installs it on ``app.state``
 (:meth:`Runtime.install`), where the handlers and dependencies read what they need.
@@ -26,6 +26,7 @@ from booking.service import BookingServices
 from booking.snapshots import SnapshotCache
 from kernel.clock import Clock, system_clock
 from kernel.db import Database
+from kernel.mail import Mailer
 from kernel.settings import Settings, get_settings
 from mutualab.account_mail import to_outbox
 from mutualab.personal_data import BillingData, BookingData
@@ -49,6 +50,8 @@ class Runtime:
     personal_data: tuple[PersonalDataPart, ...]
     # Where accounts' messages go (verify an address, reset a password, invitations).
     account_mail: AccountMail
+    # E-mail over SMTP, called by the mail.send job only (never in a transaction).
+    mailer: Mailer
     # Whether closing the runtime disposes of the database (it built it).
     owns_database: bool
 
@@ -62,6 +65,7 @@ class Runtime:
         state.billing = self.billing
         state.personal_data = self.personal_data
         state.account_mail = self.account_mail
+        state.mailer = self.mailer
         state.catalogue_snapshots = self.snapshots
 
     async def close(self) -> None:
@@ -90,11 +94,13 @@ def build_runtime(
     settings: Settings | None = None,
     database: Database | None = None,
     clock: Clock = system_clock,
+    mailer: Mailer | None = None,
 ) -> Runtime:
     """The runtime for ``settings`` (read from the environment by default).
 
     ``database`` is used as given and left open on :meth:`Runtime.close` (its owner disposes of
-    it); without one, the runtime opens the configured database and closes it.
+    it); without one, the runtime opens the configured database and closes it. ``mailer``
+    defaults to the SMTP server of ``settings``.
     """
     settings = settings or get_settings()
     db = database or Database.from_settings(settings)
@@ -124,5 +130,6 @@ def build_runtime(
         billing=billing,
         personal_data=(BookingData(booking), BillingData()),
         account_mail=to_outbox,
+        mailer=mailer or Mailer.from_settings(settings),
         owns_database=database is None,
     )
