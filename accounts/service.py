@@ -10,7 +10,8 @@ from typing import Any
 
 from accounts.email_tokens import EmailTokens, Purpose
 from accounts.identity import SessionLimits
-from accounts.mail import AccountMail, AccountMessage
+from accounts.mail import AccountMail
+from accounts.messages import AccountMessages
 from accounts.models import ApiToken, BrowserSession, User
 from accounts.passwords import Passwords, WeakPasswordError, check_strength
 from accounts.personal_data import PersonalDataPart
@@ -75,6 +76,11 @@ class AccountService:
         not for every request that builds this service)."""
         return EmailTokens(self.repo, self.settings.resolved_secret_key())
 
+    @cached_property
+    def messages(self) -> AccountMessages:
+        """The messages of sign-up and password reset."""
+        return AccountMessages(self.repo, self.mail, self.links, self.clock, self.base_url)
+
     async def require_user(self, actor: Actor) -> User:
         """The actor's own user row."""
         if actor.user_id is None:
@@ -117,7 +123,7 @@ class AccountService:
         password_hash = await self.passwords.hash(data.password)
         existing = await self.repo.user_by_email(data.email)
         if existing is not None:
-            await self._tell_owner(existing)
+            await self.messages.address_taken(existing)
             return
         user = User(
             email=data.email,
@@ -127,66 +133,7 @@ class AccountService:
             language=data.language,
         )
         await self.repo.add(user)
-        await self._send_verification(user, again=False)
-
-    async def _send_verification(self, user: User, *, again: bool) -> None:
-        """Mail a new link that confirms the address (48 hours)."""
-        now = self.clock()
-        token, link_id = await self.links.issue(user, Purpose.VERIFY, now)
-        # A new link again at most once an hour: repeated sign-ups are no way to flood a
-        # mailbox (the hour's link, already mailed, still works; this one is never sent).
-        key = (
-            f"verify-email-again:{user.id}:{now:%Y-%m-%dT%H}"
-            if again
-            else f"verify-email:{link_id}"
-        )
-        await self._queue(
-            user,
-            key,
-            "account_verify",
-            {"link": f"{self.base_url}/verify-email?token={token}", "hours": 48, "again": again},
-            sensitive=True,
-        )
-
-    async def _tell_owner(self, user: User) -> None:
-        """Someone signed up with an address that has an account: tell its owner (once an hour
-        at most), with a new confirmation link if the account was never confirmed."""
-        if user.deleted_at is not None or not user.active:
-            return
-        if user.email_verified_at is None:
-            await self._send_verification(user, again=True)
-            return
-        hour = self.clock().strftime("%Y-%m-%dT%H")
-        await self._queue(
-            user,
-            f"signup-taken:{user.id}:{hour}",
-            "account_signup_taken",
-            {
-                "login_link": f"{self.base_url}/login",
-                "reset_link": f"{self.base_url}/forgot-password",
-            },
-        )
-
-    async def _queue(
-        self,
-        user: User,
-        key: str,
-        template: str,
-        context: dict[str, Any],
-        *,
-        sensitive: bool = False,
-    ) -> None:
-        await self.mail(
-            self.repo.session,
-            AccountMessage(
-                key=key,
-                to=user.email,
-                template=template,
-                language=user.language,
-                context={"display_name": user.display_name, **context},
-                sensitive=sensitive,
-            ),
-        )
+        await self.messages.verification_link(user, again=False)
 
     async def check_verify_link(self, token: str) -> User:
         """The account of a live verification link (its form is shown only for one)."""
@@ -230,14 +177,7 @@ class AccountService:
         user = await self.repo.user_by_email(data.email)
         if user is None or user.deleted_at is not None or not user.active:
             return
-        token, link_id = await self.links.issue(user, Purpose.RESET, self.clock())
-        await self._queue(
-            user,
-            f"password-reset:{link_id}",
-            "account_password_reset",
-            {"link": f"{self.base_url}/reset-password?token={token}", "minutes": 60},
-            sensitive=True,
-        )
+        await self.messages.reset_link(user)
 
     async def check_reset_link(self, token: str) -> User:
         """The account of a live reset link (the form is shown only for one)."""
