@@ -28,7 +28,7 @@ from kernel.clock import Clock, system_clock
 from kernel.db import Database
 from kernel.mail import Mailer
 from kernel.settings import Settings, get_settings
-from mutualab.account_mail import to_outbox
+from mutualab.account_mail import outbox_mail
 from mutualab.personal_data import BillingData, BookingData
 
 
@@ -129,7 +129,7 @@ def build_runtime(
         booking=booking,
         billing=billing,
         personal_data=(BookingData(booking), BillingData()),
-        account_mail=to_outbox,
+        account_mail=outbox_mail(settings),
         mailer=mailer or Mailer.from_settings(settings),
         owns_database=database is None,
     )

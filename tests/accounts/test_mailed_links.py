@@ -284,3 +284,14 @@ async def test_expired_links_are_purged(database: Database, client: httpx.AsyncC
     async with database.reader() as session:
         left = (await session.execute(select(EmailToken))).scalars().all()
     assert [t.email for t in left] == ["alice@example.fr"]
+
+
+async def test_in_the_demo_links_are_not_hidden_from_the_outbox(
+    settings: Settings, database: Database
+) -> None:
+    demo = settings.model_copy(update={"mail_catcher": True})
+    async with app_client(demo, database, MutableClock()) as http:
+        assert (await ask_sign_up(http)).status_code == 202
+    (mail,) = await messages_to(database, "alice@example.fr")
+    assert not mail.sensitive  # nothing leaves the machine: the newcomer reads it there
+    assert link_in(mail, "/verify-email")
