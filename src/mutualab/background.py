@@ -16,6 +16,7 @@ from kernel.events import EVENT_JOB, Subscribers
 from kernel.jobs import JobRegistry
 from kernel.worker import run_worker
 from mutualab.composition import Runtime
+from webhooks import wiring as webhooks
 
 logger = logging.getLogger("mutualab.worker")
 EVERY_MINUTE = "* * * * *"
@@ -51,6 +52,14 @@ def job_registry(
     registry.every("idempotency.purge", nightly, purge_idempotency)
     # What happens after commit: each package subscribes its handlers to the published events.
     subscribers = Subscribers()
+    webhooks.register(
+        subscribers,
+        registry,
+        database=runtime.database,
+        booking=runtime.booking,
+        billing=runtime.billing,
+        settings=runtime.settings,
+    )
     registry.job(EVENT_JOB, subscribers.dispatcher())
     return registry
 

@@ -12,6 +12,7 @@ import booking.models
 import resources.models
 from accounts import models as accounts_models
 from kernel import idempotency
+from webhooks import models as webhook_models
 
 metadata: MetaData = SQLModel.metadata
 # Named here so that no tool takes the imports above for unused ones.
@@ -22,4 +23,5 @@ REGISTERED = (
     booking.models,
     booking.feeds.models,
     billing.models,
+    webhook_models,
 )
