@@ -116,11 +116,17 @@ class Deliverer:
                 delivery.last_error = "subscription disabled"
                 await repo.add(delivery)
                 return None
+            try:
+                secret = self.box.open(subscription.secret_encrypted)
+            except ValueError:
+                # MUTUALAB_SECRET_KEY changed since: retrying would not help, rotating does.
+                delivery.status = DeliveryStatus.FAILED
+                delivery.next_attempt_at = None
+                delivery.last_error = "secret unreadable (the instance key changed): rotate it"
+                await repo.add(delivery)
+                return None
             return Message(
-                url=subscription.url,
-                secret=self.box.open(subscription.secret_encrypted),
-                key=delivery.event_key,
-                body=delivery.body,
+                url=subscription.url, secret=secret, key=delivery.event_key, body=delivery.body
             )
 
     async def _send(self, message: Message) -> Outcome:

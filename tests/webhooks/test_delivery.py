@@ -4,6 +4,7 @@ disabled when its deliveries keep failing; replayed on demand."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from billing.charges import Charges
 from booking.events import BookingEvent
 from booking.schemas import BookingCreate, ItemRequest
 from booking.service import BookingServices
+from kernel import events
 from kernel.auth.actor import Actor
 from kernel.db import Database
 from kernel.settings import Settings
@@ -24,7 +26,7 @@ from tests.support.jobs import eventually, queued_count, workers
 from tests.webhooks.receiver import Receiver, receiving
 from tests.webhooks.support import QUICK, Heard, hook_registry, subscribe, url_of
 from webhooks.events import EVENT_TYPES
-from webhooks.policy import DeliveryPolicy
+from webhooks.policy import DeliveryPolicy, backoff
 
 TUESDAY_2PM = paris(2027, 3, 2, 14)
 TUESDAY_3PM = paris(2027, 3, 2, 15)
@@ -335,3 +337,69 @@ async def test_a_replay_sends_the_same_message_again(
     second.verified(str(subscription["secret"]))
     [delivery] = await _deliveries(queue)
     assert (delivery["status"], delivery["attempts"]) == ("delivered", 2)
+
+
+async def test_a_failing_subscription_stays_on_until_failures_last_long_enough(
+    api: httpx.AsyncClient,
+    lab: Fablab,
+    manager: Person,
+    queue: Database,
+    runtime: Runtime,
+    hook_settings: Settings,
+) -> None:
+    # The delivery fails for good, but the subscription has not been failing for a day yet.
+    policy = DeliveryPolicy(
+        retry_waits=(timedelta(milliseconds=50),), disable_after=timedelta(days=1)
+    )
+    async with receiving(answers=[500] * 10) as receiver:
+        subscription = await subscribe(api, manager, receiver.url, [lab.place_id])
+        alice = await make_user(queue, "alice@example.org")
+        made = await book(api, alice, lab.printer, TUESDAY_2PM, TUESDAY_3PM)
+        assert made.status_code == 201, made.text
+        async with workers(url_of(queue), hook_registry(runtime, hook_settings, policy)):
+            await eventually(lambda: _idle(queue), "the delivery failed for good")
+    assert len(receiver.requests) == 2
+    [delivery] = await _deliveries(queue)
+    assert (delivery["status"], delivery["attempts"]) == ("failed", 2)
+    shown = await api.get(f"/api/webhooks/{subscription['id']}", headers=manager.headers)
+    assert (shown.json()["active"], shown.json()["disabled_reason"]) == (True, "")
+
+
+async def test_an_event_handled_twice_is_delivered_once(
+    api: httpx.AsyncClient,
+    lab: Fablab,
+    manager: Person,
+    queue: Database,
+    runtime: Runtime,
+    hook_settings: Settings,
+    receiver: Receiver,
+) -> None:
+    await subscribe(api, manager, receiver.url, [lab.place_id])
+    alice = await make_user(queue, "alice@example.org")
+    made = await book(api, alice, lab.printer, TUESDAY_2PM, TUESDAY_3PM)
+    assert made.status_code == 201, made.text
+    data = {"booking_id": made.json()["id"], "place_id": lab.place_id, "status": "confirmed"}
+    key = f"booking.{made.json()['id']}.created"
+    registry = hook_registry(runtime, hook_settings)
+    async with workers(url_of(queue), registry):
+        await eventually(lambda: _idle(queue), "the event was delivered")
+        # The same event again, as after a crash between a subscriber's work and the job's end.
+        async with queue.writer() as session, session.begin():
+            await events.publish(session, "booking.created", data, key=key)
+        await eventually(lambda: _idle(queue), "the event was handled again")
+    [request] = receiver.requests
+    assert request.id == key
+    assert len(await _deliveries(queue)) == 1
+
+
+def test_the_retry_waits_double_up_to_a_cap_and_end_three_days_after_the_first_attempt() -> None:
+    waits = backoff()
+    assert waits[:3] == (timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2))
+    assert max(waits) == timedelta(hours=12)
+    assert sum(waits, timedelta(0)) == timedelta(days=3)
+    # Doubling until the cap; only the last wait is shorter, to end at the horizon.
+    assert all(later >= earlier for earlier, later in itertools.pairwise(waits[:-1]))
+    policy = DeliveryPolicy()
+    assert policy.attempts == len(waits) + 1
+    assert policy.wait_after(1) == timedelta(seconds=30)
+    assert policy.wait_after(policy.attempts) is None
