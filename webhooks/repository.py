@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, cast, func, literal, or_, select
+from sqlalchemy import ARRAY, Integer, cast, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,6 +13,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kernel.auth.actor import Actor
 from resources.models import Place
 from webhooks.models import WebhookDelivery, WebhookSubscription
+
+# A subscription hears events while its creator is a platform administrator, or still manages
+# every one of its places: a manager who leaves a place takes their subscriptions' data feed with
+# them (as an organisation's calendar feed stops when its creator stops being its admin).
+CREATOR_STILL_ALLOWED = text(
+    """(
+    EXISTS (SELECT 1 FROM user_account u
+            WHERE u.id = webhook_subscription.created_by_user_id AND u.is_platform_admin)
+    OR (webhook_subscription.place_ids IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM unnest(webhook_subscription.place_ids) AS wanted(place_id)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM place_manager m
+            WHERE m.place_id = wanted.place_id
+              AND m.user_id = webhook_subscription.created_by_user_id))))"""
+)
 
 
 class WebhookRepository:
@@ -47,7 +62,8 @@ class WebhookRepository:
         return subscriptions
 
     async def matching(self, event_type: str, place_id: int | None) -> list[WebhookSubscription]:
-        """The active subscriptions to ``event_type`` that hear ``place_id``."""
+        """The active subscriptions to ``event_type`` that hear ``place_id`` (and whose creator
+        may still hear it)."""
         places = col(WebhookSubscription.place_ids)
         heard: Any = places.is_(None)
         if place_id is not None:
@@ -58,6 +74,7 @@ class WebhookRepository:
                 col(WebhookSubscription.active).is_(True),
                 literal(event_type) == func.any(col(WebhookSubscription.event_types)),
                 heard,
+                CREATOR_STILL_ALLOWED,
             )
             .order_by(col(WebhookSubscription.id))
         )

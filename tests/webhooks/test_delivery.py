@@ -403,3 +403,27 @@ def test_the_retry_waits_double_up_to_a_cap_and_end_three_days_after_the_first_a
     assert policy.attempts == len(waits) + 1
     assert policy.wait_after(1) == timedelta(seconds=30)
     assert policy.wait_after(policy.attempts) is None
+
+
+async def test_a_manager_who_leaves_the_place_no_longer_receives_its_events(
+    api: httpx.AsyncClient,
+    lab: Fablab,
+    manager: Person,
+    queue: Database,
+    runtime: Runtime,
+    hook_settings: Settings,
+    receiver: Receiver,
+) -> None:
+    await subscribe(api, manager, receiver.url, [lab.place_id])
+    async with queue.writer() as session, session.begin():
+        left = text("DELETE FROM place_manager WHERE user_id = :user").bindparams(
+            user=manager.user_id
+        )
+        await session.exec(left)  # type: ignore[call-overload]
+    alice = await make_user(queue, "alice@example.org")
+    made = await book(api, alice, lab.printer, TUESDAY_2PM, TUESDAY_3PM)
+    assert made.status_code == 201, made.text
+    async with workers(url_of(queue), hook_registry(runtime, hook_settings)):
+        await eventually(lambda: _idle(queue), "the event was handled")
+    assert receiver.requests == []
+    assert await _deliveries(queue) == []
