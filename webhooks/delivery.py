@@ -154,11 +154,16 @@ class Deliverer:
         now = self.clock()
         async with self.database.writer() as session, session.begin():
             repo = WebhookRepository(session)
+            found = await repo.delivery(delivery_id)
+            if found is None:
+                return
+            # The subscription's row first, then the delivery's: the order in which deleting a
+            # subscription takes them (its deliveries go with it), so the two never deadlock.
+            subscription = await repo.subscription(found.subscription_id, lock=True)
             delivery = await repo.delivery(delivery_id, lock=True)
             if not _due(delivery, attempt):
                 return
             assert delivery is not None and delivery.id is not None
-            subscription = await repo.subscription(delivery.subscription_id, lock=True)
             delivery.attempts = attempt
             delivery.last_attempt_at = now
             delivery.response_status = outcome.status

@@ -42,7 +42,8 @@ class WebhookRepository:
         """A subscription by id (its row locked with ``lock``), or None."""
         query = select(WebhookSubscription).where(col(WebhookSubscription.id) == subscription_id)
         if lock:
-            query = query.with_for_update()
+            # Read again under the lock, over what this session may hold from before.
+            query = query.with_for_update().execution_options(populate_existing=True)
         result = await self.session.exec(query)  # type: ignore[call-overload]
         found: WebhookSubscription | None = result.scalars().first()
         return found
@@ -120,7 +121,8 @@ class WebhookRepository:
         """A delivery by id (its row locked with ``lock``), or None."""
         query = select(WebhookDelivery).where(col(WebhookDelivery.id) == delivery_id)
         if lock:
-            query = query.with_for_update()
+            # Read again under the lock, over what this session may hold from before.
+            query = query.with_for_update().execution_options(populate_existing=True)
         result = await self.session.exec(query)  # type: ignore[call-overload]
         found: WebhookDelivery | None = result.scalars().first()
         return found
