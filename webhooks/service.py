@@ -81,6 +81,22 @@ class Subscriptions:
         """The subscriptions the actor may see."""
         return [subscription_read(s) for s in await self.repo.subscriptions_of(actor)]
 
+    async def of_place(
+        self, actor: Actor, place_id: int, recent: int
+    ) -> list[tuple[SubscriptionRead, list[DeliveryRead]]]:
+        """The subscriptions that hear ``place_id`` and the actor may see, each with its
+        ``recent`` last deliveries (the back office's page); 403 unless they manage it."""
+        if not actor.manages(place_id):
+            raise ForbiddenError("You do not manage this place.", code="not_place_manager")
+        found = []
+        for subscription in await self.repo.subscriptions_of(actor):
+            if subscription.place_ids is not None and place_id not in subscription.place_ids:
+                continue
+            assert subscription.id is not None
+            rows, _ = await self.repo.deliveries(subscription.id, None, recent, 0)
+            found.append((subscription_read(subscription), [delivery_read(r) for r in rows]))
+        return found
+
     async def _places(self, actor: Actor, place_ids: Sequence[int] | None) -> list[int] | None:
         if place_ids is None:
             if not actor.is_admin:
