@@ -166,6 +166,15 @@ async def test_addresses_must_be_https_unless_loopback_http_is_allowed(
     assert unknown.status_code == 422, unknown.text
     assert check_url("https://h.example.org/x", allow_loopback_http=False)
     assert check_url("http://127.0.0.1:9/x", allow_loopback_http=True)
-    for url in ("http://127.0.0.1:9/x", "ftp://h.example.org", "https://u:p@h.example.org"):
+    refused_urls = (
+        "http://127.0.0.1:9/x",
+        "ftp://h.example.org",
+        "https://u:p@h.example.org",
+        "https://127.0.0.1/x",
+        "https://localhost/x",
+        "https://169.254.169.254/latest",
+        "https://[::1]/x",
+    )
+    for url in refused_urls:
         with pytest.raises(InvalidInputError):
             check_url(url, allow_loopback_http=False)
