@@ -47,6 +47,7 @@ from mutualab.swagger import SelfHostedSwagger, openapi_router, swagger_assets
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
 from notifications.controllers import OutboxAdminController
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
+from webhooks.controllers import CONTROLLERS as WEBHOOK_CONTROLLERS
 
 ACCOUNT_CONTROLLERS = [
     AuthController,
@@ -113,6 +114,7 @@ def create_app(
             *FEED_CONTROLLERS,
             *BILLING_CONTROLLERS,
             *SERIES_BILLING_CONTROLLERS,
+            *WEBHOOK_CONTROLLERS,
             JobAdminController,
             OutboxAdminController,
             health,
