@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 import billing.models
 import booking.feeds.models
 import booking.models
+import notifications.models
 import resources.models
 from accounts import models as accounts_models
 from kernel import idempotency
@@ -22,4 +23,5 @@ REGISTERED = (
     booking.models,
     booking.feeds.models,
     billing.models,
+    notifications.models,
 )
