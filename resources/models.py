@@ -36,9 +36,6 @@ class Place(SQLModel, table=True):
     timezone: str = Field(default="Europe/Paris", max_length=64)
     phone: str | None = Field(default=None, max_length=40)
     email: str | None = Field(default=None, max_length=254)
-    # The From of the place's e-mails (e.g. "Fablab <contact@fablab.example>"); None: the
-    # instance's MUTUALAB_MAIL_FROM.
-    mail_from: str | None = Field(default=None, max_length=320)
     website: str | None = Field(default=None, max_length=500)
     description: str = Field(default="", max_length=5000)
     operator_name: str = Field(max_length=200)

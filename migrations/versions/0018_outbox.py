@@ -18,13 +18,12 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("place", sa.Column("mail_from", sa.String(length=320), nullable=True))
     op.create_table(
         "outbound_message",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -91,4 +90,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("outbound_attachment")
     op.drop_table("outbound_message")
-    op.drop_column("place", "mail_from")
