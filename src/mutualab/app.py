@@ -45,6 +45,7 @@ from mutualab.openapi import document_problems
 from mutualab.requests import MAX_BODY_BYTES, GuardedRequest
 from mutualab.swagger import SelfHostedSwagger, openapi_router, swagger_assets
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
+from notifications.unsubscribe_controller import UnsubscribeController
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
 
 ACCOUNT_CONTROLLERS = [
@@ -113,6 +114,7 @@ def create_app(
             *BILLING_CONTROLLERS,
             *SERIES_BILLING_CONTROLLERS,
             JobAdminController,
+            UnsubscribeController,
             health,
         ],
     )

@@ -16,6 +16,7 @@ from kernel.events import EVENT_JOB, Subscribers
 from kernel.jobs import JobRegistry
 from kernel.worker import run_worker
 from mutualab.composition import Runtime
+from notifications import messages
 
 logger = logging.getLogger("mutualab.worker")
 EVERY_MINUTE = "* * * * *"
@@ -52,6 +53,11 @@ def job_registry(
     # What happens after commit: each package subscribes its handlers to the published events.
     subscribers = Subscribers()
     registry.job(EVENT_JOB, subscribers.dispatcher())
+    messages.register(
+        subscribers,
+        registry,
+        messages.MessageParts(runtime.database, runtime.settings, runtime.clock),
+    )
     return registry
 
 
