@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,7 +27,9 @@ _PAGES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "pages"),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
-Token = Parameter(query="token", max_length=200, description="The signed token of the link.")
+Token = Annotated[
+    str, QueryParameter(min_length=1, max_length=200, description="The signed token of the link.")
+]
 
 
 async def _user(state: State, session: AsyncSession, token: str) -> User | None:
@@ -59,7 +61,7 @@ class UnsubscribeController(Controller):
         request: Request[Any, Any, Any],
         state: State,
         db_session: NamedDependency[AsyncSession],
-        token: str = Token,
+        token: Token,
     ) -> Response[str]:
         """A page asking to confirm (following a link never unsubscribes by itself)."""
         user = await _user(state, db_session, token)
@@ -67,7 +69,7 @@ class UnsubscribeController(Controller):
 
     @post("/", status_code=200)
     async def unsubscribe(
-        self, state: State, db_session: NamedDependency[AsyncSession], token: str = Token
+        self, state: State, db_session: NamedDependency[AsyncSession], token: Token
     ) -> Response[str]:
         """Turn the reminders of the link's account off (RFC 8058 one-click, or the button)."""
         user = await _user(state, db_session, token)
