@@ -28,7 +28,7 @@ async def warn_lapsing_holds(database: Database, base_url: str, clock: Clock) ->
             .where(
                 Booking.status == BookingStatus.HELD,
                 col(Booking.hold_expires_at) > now,
-                col(Booking.hold_expires_at) <= now + WARN_BEFORE,
+                col(Booking.hold_expires_at) < now + WARN_BEFORE,
             )
             .order_by(col(Booking.id))
         )
