@@ -17,6 +17,7 @@ from kernel.jobs import JobRegistry
 from kernel.worker import run_worker
 from mutualab.composition import Runtime
 from notifications import messages
+from notifications import wiring as notifications
 
 logger = logging.getLogger("mutualab.worker")
 EVERY_MINUTE = "* * * * *"
@@ -62,6 +63,14 @@ def job_registry(
         subscribers,
         registry,
         messages.MessageParts(runtime.database, runtime.settings, runtime.clock),
+    )
+    notifications.register(
+        registry,
+        database=runtime.database,
+        mailer=runtime.mailer,
+        clock=runtime.clock,
+        retention_days=runtime.settings.mail_retention_days,
+        nightly=nightly,
     )
     return registry
 
