@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from icalendar import Calendar
 from sqlalchemy import text
@@ -10,8 +11,10 @@ from sqlalchemy import text
 from kernel.clock import Clock
 from kernel.db import Database
 from kernel.events import EVENT_JOB, Subscribers
-from kernel.jobs import JobRegistry
+from kernel.jobs import JobRegistry, Retry
+from kernel.mail import Mailer, SmtpServer
 from kernel.settings import Settings
+from notifications import wiring
 from notifications.messages import MessageParts, subscribe
 from tests.support.jobs import eventually, workers
 
@@ -121,3 +124,21 @@ async def set_language(database: Database, user_id: int, language: str) -> None:
             text("UPDATE user_account SET language = :language WHERE id = :id"),
             {"language": language, "id": user_id},
         )
+
+
+def mailing_registry(
+    database: Database, settings: Settings, clock: Clock, port: int
+) -> JobRegistry:
+    """The events handed to the messages, and ``mail.send`` to the SMTP server on ``port``."""
+    jobs = registry(database, settings, clock)
+    mailer = Mailer(SmtpServer("127.0.0.1", port, timeout=10), "Mutualab <no-reply@mutualab.test>")
+    wiring.register(
+        jobs,
+        database=database,
+        mailer=mailer,
+        clock=clock,
+        retention_days=90,
+        nightly="17 3 * * *",
+        retry=Retry(attempts=3, first_delay=timedelta(milliseconds=50)),
+    )
+    return jobs
