@@ -4,6 +4,7 @@ payment received, invoice and credit note with their PDF, a cancellation with it
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import text
 
 from billing import maintenance
 from kernel.db import Database
@@ -12,7 +13,7 @@ from mutualab.composition import build_runtime
 from notifications.hold_warnings import warn_lapsing_holds
 from tests.billing.support import END, START, PricedLab, checkout, paid_booking
 from tests.notifications.messages.support import dispatch, outbox, set_language
-from tests.support.accounts import make_user
+from tests.support.accounts import make_organisation, make_user
 from tests.support.booking import MutableClock, paris
 from tests.support.stripe import LocalStripe
 
@@ -92,3 +93,31 @@ async def test_a_hold_is_warned_once_before_it_lapses_then_told_it_lapsed(
     [lapsed] = await outbox(queue, "hold_lapsed")
     assert lapsed.recipient == "ana@example.fr" and booking["reference"] in lapsed.text
     assert await warn_lapsing_holds(queue, base, clock) == 0  # nothing held any more
+
+
+async def test_an_organisations_invoice_goes_to_its_billing_address(
+    api: httpx.AsyncClient,
+    lab: PricedLab,
+    queue: Database,
+    stripe_settings: Settings,
+    clock: MutableClock,
+) -> None:
+    company = await make_organisation(
+        queue, "Atelier Bois SARL", user_type="company", requires_purchase_order=False
+    )
+    async with queue.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE organisation SET billing_email = 'compta@atelier.fr' WHERE id = :id"),
+            {"id": company},
+        )
+    max_ = await make_user(queue, "max@atelier.fr", organisation_roles=((company, "admin"),))
+    booked = await checkout(api, max_, lab.lab.printer, method="invoice", organisation_id=company)
+    assert booked.status_code == 201, booked.text
+    await dispatch(queue, stripe_settings, clock)
+
+    [invoice] = await outbox(queue, "invoice_issued")
+    assert invoice.recipient == "compta@atelier.fr"
+    assert invoice.text.startswith("Bonjour max,")  # addressed to the member who booked
+    assert "Atelier Bois SARL" in invoice.text  # for the organisation
+    [confirmed] = await outbox(queue, "booking_confirmed")
+    assert confirmed.recipient == "max@atelier.fr"
