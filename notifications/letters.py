@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import BigInteger, cast, func
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifications.message_facts import BookingFacts, PlaceFacts, Recipient
@@ -25,6 +28,20 @@ class Letter:
     template: str
     context: Mapping[str, Any]
     attachments: Sequence[Attachment] = field(default=())
+
+
+def epoch(moment: datetime) -> int:
+    """An instant in whole seconds, as keys name it (the SQL of :func:`sql_key` agrees)."""
+    return math.floor(moment.timestamp())
+
+
+def sql_key(prefix: str, ident: Any, instant: Any, template: str, email: Any) -> Any:
+    """The key of :func:`message_key` for ``<prefix>.<ident>.<template>.<epoch>``, in SQL: the
+    periodic tasks skip, by the outbox's unique key, what they already queued."""
+    seconds = cast(func.floor(func.extract("epoch", instant)), BigInteger)
+    return func.concat(
+        f"{prefix}.", ident, f".{template}.", seconds, f":{template}:", func.lower(email)
+    )
 
 
 def message_key(cause: str, template: str, email: str) -> str:

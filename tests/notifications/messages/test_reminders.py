@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from kernel.db import Database
 from kernel.settings import Settings
-from notifications.reminders import send_reminders
+from notifications.reminders import due_reminders, send_reminders
 from notifications.unsubscribe import unsubscribe_token
 from tests.notifications.messages.support import outbox, set_language
 from tests.support.accounts import make_user
@@ -35,6 +35,11 @@ async def _reminder_hours(database: Database, place_id: int, hours: int) -> None
 
 async def _reminders(database: Database) -> list[tuple[str, str]]:
     return [(m.recipient, m.key) for m in await outbox(database, "booking_reminder")]
+
+
+async def _due(database: Database, clock: MutableClock) -> list[int]:
+    async with database.writer() as session, session.begin():
+        return await due_reminders(session, clock())
 
 
 async def _reminders_on(database: Database, user_id: int) -> bool:
@@ -60,6 +65,7 @@ async def test_a_booking_is_reminded_once_within_its_places_hours_and_again_when
     clock.now = datetime(2027, 3, 1, 13, 5, tzinfo=UTC)  # 47 h 55 before
     assert await send_reminders(queue, settings, clock) == 1
     clock.advance(minutes=5)
+    assert await _due(queue, clock) == []  # skipped by the query: not even rendered again
     assert await send_reminders(queue, settings, clock) == 0  # once
 
     [sent] = await outbox(queue, "booking_reminder")

@@ -10,7 +10,7 @@ from billing import maintenance
 from kernel.db import Database
 from kernel.settings import Settings
 from mutualab.composition import build_runtime
-from notifications.hold_warnings import warn_lapsing_holds
+from notifications.hold_warnings import lapsing_holds, warn_lapsing_holds
 from tests.billing.support import END, START, PricedLab, checkout, paid_booking
 from tests.notifications.messages.support import dispatch, outbox, set_language
 from tests.support.accounts import make_organisation, make_user
@@ -77,6 +77,8 @@ async def test_a_hold_is_warned_once_before_it_lapses_then_told_it_lapsed(
     clock.advance(minutes=2)  # 13 minutes left
     assert await warn_lapsing_holds(queue, base, clock) == 1
     clock.advance(minutes=1)
+    async with queue.writer() as session, session.begin():
+        assert await lapsing_holds(session, clock()) == []  # skipped by the query
     assert await warn_lapsing_holds(queue, base, clock) == 0  # once per hold
     [warning] = await outbox(queue, "hold_lapsing")
     assert warning.recipient == "ana@example.fr"
