@@ -1,12 +1,11 @@
-"""E-mail outbox: messages rendered for sending and their attachments; a place's sender address
+"""E-mail outbox: messages rendered for sending, and their attachments
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-05 03:50:00.000000
 
 outbound_message: one row per e-mail, unique by key (a handler run twice queues it once),
 with its status (queued, sent, failed), attempts and last error; outbound_attachment: its files.
-place.mail_from: the From of a place's e-mails (else the instance's MUTUALAB_MAIL_FROM).
 """
 
 from __future__ import annotations

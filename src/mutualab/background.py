@@ -56,14 +56,7 @@ def job_registry(
     registry.every("bookings.expire_holds", every_minute, expire_holds)
     registry.every("idempotency.purge", nightly, purge_idempotency)
     registry.every("jobs.prune_history", nightly, prune_job_history)
-    # What happens after commit: each package subscribes its handlers to the published events.
-    subscribers = Subscribers()
-    registry.job(EVENT_JOB, subscribers.dispatcher())
-    messages.register(
-        subscribers,
-        registry,
-        messages.MessageParts(runtime.database, runtime.settings, runtime.clock),
-    )
+    # E-mail: the outbox's sending job and its nightly purge.
     notifications.register(
         registry,
         database=runtime.database,
@@ -71,6 +64,15 @@ def job_registry(
         clock=runtime.clock,
         retention_days=runtime.settings.mail_retention_days,
         nightly=nightly,
+    )
+    # What happens after commit: each package subscribes its handlers to the published events.
+    subscribers = Subscribers()
+    registry.job(EVENT_JOB, subscribers.dispatcher())
+    # The messages people get: from events (booking, billing, waitlist) and from time.
+    messages.register(
+        subscribers,
+        registry,
+        messages.MessageParts(runtime.database, runtime.settings, runtime.clock),
     )
     return registry
 

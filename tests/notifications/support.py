@@ -48,3 +48,21 @@ async def attachments(database: Database, message_id: int) -> list[dict[str, Any
             .order_by(ATTACHMENTS.c.position)
         )
         return [dict(row._mapping) for row in rows]
+
+
+async def queued_message(database: Database, key: str = "matrix:1", **overrides: Any) -> int:
+    """A message in the outbox with one attachment (as queue_message leaves it); its id."""
+    from notifications.outbox import Attachment, queue_message
+
+    values: dict[str, Any] = {
+        "to": "someone@example.org",
+        "template": "mail_test",
+        "language": "fr",
+        "context": {"instance": "Mutualab", "requested_by": "Ana"},
+        "attachments": [Attachment("reservation.ics", "text/calendar; method=REQUEST", b"ICS")],
+    }
+    values.update(overrides)
+    async with database.writer() as session, session.begin():
+        assert await queue_message(session, key=key, **values)
+    [message] = [m for m in await outbox(database) if m["key"] == key]
+    return int(message["id"])
