@@ -45,8 +45,8 @@ from mutualab.openapi import document_problems
 from mutualab.requests import MAX_BODY_BYTES, GuardedRequest
 from mutualab.swagger import SelfHostedSwagger, openapi_router, swagger_assets
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
-from notifications.unsubscribe_controller import UnsubscribeController
 from notifications.controllers import OutboxAdminController
+from notifications.unsubscribe_controller import UnsubscribeController
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
 
 ACCOUNT_CONTROLLERS = [
