@@ -27,6 +27,8 @@ _PAGES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "pages"),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
+# The confirmation page posts its one form to itself, and loads nothing.
+PAGE_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 Token = Annotated[
     str, QueryParameter(min_length=1, max_length=200, description="The signed token of the link.")
 ]
@@ -45,7 +47,8 @@ async def _user(state: State, session: AsyncSession, token: str) -> User | None:
 def _page(name: str, user: User | None, **context: Any) -> Response[str]:
     language = language_of(user.language if user is not None else None)
     body = _PAGES.get_template(f"{name}.{language}.html").render(lang=language, **context)
-    return Response(body, media_type=MediaType.HTML, headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store", "Content-Security-Policy": PAGE_POLICY}
+    return Response(body, media_type=MediaType.HTML, headers=headers)
 
 
 class UnsubscribeController(Controller):
