@@ -35,6 +35,7 @@ class WaitlistOffers:
             context = {
                 **booking_context(booking, to.language, self.base_url),
                 "deadline": moment(deadline, booking.place.timezone, to.language),
-                "offer_url": f"{self.base_url.rstrip('/')}/bookings/{booking.id}",
+                # "My bookings" lists the offer with its one-click "Book it" button.
+                "offer_url": f"{self.base_url.rstrip('/')}/account/bookings",
             }
             await post(session, event.key, Letter(to, "waitlist_offer", context), booking.place)

@@ -51,7 +51,7 @@ EXTRA: dict[str, dict[str, Any]] = {
     },
     "waitlist_offer": {
         "deadline": "lundi 1 mars 2027, 11:00",
-        "offer_url": "https://mutualab.test/bookings/4",
+        "offer_url": "https://mutualab.test/account/bookings",
     },
     "booking_reminder": {"unsubscribe_url": "https://mutualab.test/api/unsubscribe/reminders"},
 }

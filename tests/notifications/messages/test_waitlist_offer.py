@@ -37,6 +37,6 @@ async def test_an_offer_goes_once_to_the_person_offered_with_its_link_and_deadli
 
     [sent] = await outbox(queue, "waitlist_offer")
     assert (sent.recipient, sent.language) == ("zoe@example.org", "en")
-    assert f"{settings.public_base_url}/bookings/{booking_id}" in sent.text
+    assert f"{settings.public_base_url}/account/bookings" in sent.text  # where "Book it" is
     assert "Monday, 1 March 2027, 11:00" in sent.text  # 10:00 UTC on the place's clock
     assert "Tuesday, 2 March 2027, 14:00\u201315:00" in sent.subject
