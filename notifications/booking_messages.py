@@ -26,6 +26,7 @@ from notifications.message_facts import (
     BookingFacts,
     booking_facts,
     managers_of,
+    paid_by_card,
     refunded_for,
 )
 from notifications.outbox import Attachment
@@ -72,14 +73,21 @@ class BookingMessages:
         if event.name == f"booking.{BookingStatus.CONFIRMED}":
             if previous == BookingStatus.PENDING_APPROVAL:
                 return [self._simple(booking, "booking_approved", ics=True)]
-            return [await self._confirmed(session, booking, paid=previous == BookingStatus.HELD)]
+            # From a hold: paid by card, or a waitlist offer taken (paid at the place).
+            paid = previous == BookingStatus.HELD and await paid_by_card(session, booking.id)
+            return [await self._confirmed(session, booking, paid=paid)]
         if event.name == f"booking.{BookingStatus.REFUSED}":
             return [self._simple(booking, "booking_refused", reason=data.get("reason") or "")]
         if event.name == f"booking.{BookingStatus.CANCELLED}":
             return [await self._cancelled(session, booking, data)]
         if event.name == CHANGED:
             return [self._changed(booking, data)]
-        if event.name == f"booking.{BookingStatus.EXPIRED}" and previous == BookingStatus.HELD:
+        # A card hold unpaid; a waitlist offer left unanswered is held too, and says nothing.
+        if (
+            event.name == f"booking.{BookingStatus.EXPIRED}"
+            and previous == BookingStatus.HELD
+            and await paid_by_card(session, booking.id)
+        ):
             return [self._simple(booking, "hold_lapsed")]
         return []
 

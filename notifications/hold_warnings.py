@@ -11,11 +11,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.models import User
+from billing.models import Payment
 from booking.models import Booking, BookingStatus
 from kernel.clock import Clock
 from kernel.db import Database
 from notifications.letters import Letter, booking_context, epoch, post, sql_key
-from notifications.message_facts import booking_facts
+from notifications.message_facts import CARD, booking_facts
 from notifications.models import OutboundMessage
 from notifications.wording import moment
 
@@ -28,7 +29,10 @@ async def lapsing_holds(session: AsyncSession, now: datetime) -> list[int]:
     ids = await session.exec(
         select(Booking.id)
         .join(User, col(User.id) == Booking.booker_user_id)
+        # Card holds only: a waitlist offer is held too, with nothing to pay by card.
+        .join(Payment, col(Payment.booking_id) == Booking.id)
         .where(
+            Payment.method == CARD,
             Booking.status == BookingStatus.HELD,
             col(Booking.hold_expires_at) > now,
             col(Booking.hold_expires_at) < now + WARN_BEFORE,

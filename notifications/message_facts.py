@@ -65,6 +65,17 @@ class BookingFacts:
     resources: tuple[str, ...]
 
 
+CARD = "card"
+
+
+async def paid_by_card(session: AsyncSession, booking_id: int) -> bool:
+    """Whether the booking's payment is by card (its hold waits for a card payment)."""
+    method = (
+        await session.exec(select(Payment.method).where(Payment.booking_id == booking_id))
+    ).first()
+    return method == CARD
+
+
 def _recipient(user: User) -> Recipient:
     assert user.id is not None
     return Recipient(

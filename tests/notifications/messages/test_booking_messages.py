@@ -4,9 +4,13 @@ event is handed over again."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
+from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing import maintenance
 from billing.charges import Charges
 from booking.events import BookingEvent
 from booking.schemas import BookingCreate, ItemRequest
@@ -15,6 +19,8 @@ from kernel import events
 from kernel.auth.actor import Actor
 from kernel.db import Database
 from kernel.settings import Settings
+from mutualab.composition import build_runtime
+from notifications.hold_warnings import warn_lapsing_holds
 from tests.notifications.messages.support import dispatch, outbox, set_language
 from tests.support.accounts import make_user
 from tests.support.booking import Fablab, MutableClock, book, paris, set_resource
@@ -210,3 +216,35 @@ async def test_a_request_is_told_to_the_managers_then_its_decision_to_the_booker
     assert "salle réservée aux écoles ce jour-là" in nope.text
     assert "salle réservée aux écoles ce jour-là" in nope.html
     assert not nope.attachments
+
+
+async def test_a_hold_without_a_card_payment_is_neither_warned_nor_told_it_lapsed(
+    api: httpx.AsyncClient, lab: Fablab, queue: Database, settings: Settings, clock: MutableClock
+) -> None:
+    """As a waitlist offer is held: the person books it at one click, nothing to pay by card."""
+    zoe = await make_user(queue, "zoe@example.org")
+    created = await book(api, zoe, lab.printer, TUESDAY_2PM, TUESDAY_3PM)
+    booking_id = created.json()["id"]
+    await dispatch(queue, settings, clock)
+    lapses = clock() + timedelta(minutes=10)
+    async with queue.engine.begin() as conn:
+        for table, column in (("booking", "id"), ("booking_allocation", "booking_id")):
+            await conn.execute(
+                text(f"UPDATE {table} SET hold_expires_at = :at WHERE {column} = :id"),  # noqa: S608
+                {"at": lapses, "id": booking_id},
+            )
+        await conn.execute(
+            text("UPDATE booking SET status = 'held' WHERE id = :id"), {"id": booking_id}
+        )
+
+    assert await warn_lapsing_holds(queue, settings.public_base_url, clock) == 0
+    clock.advance(minutes=11)
+    runtime = build_runtime(settings, queue, clock)
+    try:
+        released, _ = await maintenance.expire_holds(runtime.billing)
+    finally:
+        await runtime.close()
+    assert released == 1
+    await dispatch(queue, settings, clock)
+
+    assert [m.template for m in await outbox(queue)] == ["booking_confirmed"]
