@@ -81,7 +81,10 @@ class BookingMessages:
         if event.name == f"booking.{BookingStatus.CANCELLED}":
             return [await self._cancelled(session, booking, data)]
         if event.name == CHANGED:
-            return [self._changed(booking, data)]
+            # A move to a range that needs approval is published as a move: ask the managers.
+            asked = data.get("status") == BookingStatus.PENDING_APPROVAL
+            managers = await self._managers(session, booking) if asked else []
+            return [self._changed(booking, data), *managers]
         # A card hold unpaid; a waitlist offer left unanswered is held too, and says nothing.
         if (
             event.name == f"booking.{BookingStatus.EXPIRED}"
@@ -130,7 +133,10 @@ class BookingMessages:
         )
 
     async def _requested(self, session: AsyncSession, booking: BookingFacts) -> list[Letter]:
-        letters = [self._simple(booking, "booking_requested")]
+        return [self._simple(booking, "booking_requested"), *await self._managers(session, booking)]
+
+    async def _managers(self, session: AsyncSession, booking: BookingFacts) -> list[Letter]:
+        letters = []
         base = self.base_url.rstrip("/")
         for manager in await managers_of(session, booking.place.id):
             context = self._context(

@@ -248,3 +248,32 @@ async def test_a_hold_without_a_card_payment_is_neither_warned_nor_told_it_lapse
     await dispatch(queue, settings, clock)
 
     assert [m.template for m in await outbox(queue)] == ["booking_confirmed"]
+
+
+async def test_a_move_that_needs_approval_asks_the_managers_again(
+    api: httpx.AsyncClient, lab: Fablab, queue: Database, settings: Settings, clock: MutableClock
+) -> None:
+    await set_resource(queue, lab.room, requires_approval=True)
+    alice = await make_user(queue, "alice@example.org")
+    manager = await make_user(queue, "manager@fablab.test", manages=(lab.place_id,))
+    asked = await book(api, alice, lab.room, TUESDAY_2PM, TUESDAY_3PM)
+    booking_id = asked.json()["id"]
+    ok = await api.post(f"/api/bookings/{booking_id}/approve", json={}, headers=manager.headers)
+    assert ok.status_code == 200, ok.text
+    await dispatch(queue, settings, clock)
+    assert len(await outbox(queue, "approval_requested")) == 1
+
+    moved = await api.post(
+        f"/api/bookings/{booking_id}/reschedule",
+        json={"starts_at": TUESDAY_3PM.isoformat(), "ends_at": TUESDAY_4PM.isoformat()},
+        headers=alice.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["status"] == "pending_approval"
+    await dispatch(queue, settings, clock)
+
+    _, again = await outbox(queue, "approval_requested")
+    assert again.recipient == "manager@fablab.test" and "15:00\u201316:00" in again.subject
+    [changed] = await outbox(queue, "booking_changed")
+    assert changed.recipient == "alice@example.org" and not changed.attachments
+    assert "accepté par l'équipe du lieu" in changed.text
