@@ -12,11 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from booking.feeds.models import CalendarFeed
 from booking.models import BookingStatus
 from kernel.db import Database
 from kernel.events import Event
@@ -25,6 +22,7 @@ from notifications.letters import Letter, booking_context, post
 from notifications.message_facts import (
     BookingFacts,
     booking_facts,
+    has_feed,
     managers_of,
     paid_by_card,
     refunded_for,
@@ -115,20 +113,11 @@ class BookingMessages:
         self, session: AsyncSession, booking: BookingFacts, *, paid: bool
     ) -> Letter:
         to = booking.booker
-        has_feed = (
-            await session.exec(
-                select(
-                    exists().where(
-                        col(CalendarFeed.user_id) == to.user_id,
-                        col(CalendarFeed.revoked_at).is_(None),
-                    )
-                )
-            )
-        ).one()
+        feed = await has_feed(session, to.user_id)
         return Letter(
             to,
             "booking_confirmed",
-            self._context(booking, to.language, paid=paid, has_feed=bool(has_feed)),
+            self._context(booking, to.language, paid=paid, has_feed=feed),
             self._request(booking),
         )
 

@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import exists, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.models import Organisation, PlaceManager, User
 from billing.models import Payment, Refund, RefundStatus
+from booking.feeds.models import CalendarFeed
 from booking.models import Booking, BookingItem
 from notifications.wording import language_of
 from resources.models import Place, Resource
@@ -39,10 +40,7 @@ class PlaceFacts:
     id: int
     name: str
     timezone: str
-    reminder_hours: int
     email: str | None
-    phone: str | None
-    website: str | None
     address: str
 
 
@@ -58,7 +56,6 @@ class BookingFacts:
     ends_at: datetime
     updated_at: datetime
     hold_expires_at: datetime | None
-    status_reason: str
     booker: Recipient
     organisation: str | None
     place: PlaceFacts
@@ -74,6 +71,18 @@ async def paid_by_card(session: AsyncSession, booking_id: int) -> bool:
         await session.exec(select(Payment.method).where(Payment.booking_id == booking_id))
     ).first()
     return method == CARD
+
+
+async def has_feed(session: AsyncSession, user_id: int) -> bool:
+    """Whether the user subscribes to a private calendar feed (one not revoked)."""
+    found = await session.exec(
+        select(
+            exists().where(
+                col(CalendarFeed.user_id) == user_id, col(CalendarFeed.revoked_at).is_(None)
+            )
+        )
+    )
+    return bool(found.one())
 
 
 def _recipient(user: User) -> Recipient:
@@ -93,10 +102,7 @@ def _place(place: Place) -> PlaceFacts:
         id=place.id,
         name=place.name,
         timezone=place.timezone,
-        reminder_hours=place.reminder_hours,
         email=place.email,
-        phone=place.phone,
-        website=place.website,
         address=f"{place.address}, {place.postcode} {place.town}",
     )
 
@@ -144,7 +150,6 @@ async def booking_facts(session: AsyncSession, booking_id: int) -> BookingFacts 
         ends_at=booking.ends_at,
         updated_at=booking.updated_at,
         hold_expires_at=booking.hold_expires_at,
-        status_reason=booking.status_reason,
         booker=_recipient(user),
         organisation=organisation,
         place=_place(place),

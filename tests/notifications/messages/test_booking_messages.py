@@ -277,3 +277,24 @@ async def test_a_move_that_needs_approval_asks_the_managers_again(
     [changed] = await outbox(queue, "booking_changed")
     assert changed.recipient == "alice@example.org" and not changed.attachments
     assert "accepté par l'équipe du lieu" in changed.text
+
+
+async def test_the_confirmation_says_whether_the_booking_is_in_the_persons_feed(
+    api: httpx.AsyncClient, lab: Fablab, queue: Database, settings: Settings, clock: MutableClock
+) -> None:
+    alice = await make_user(queue, "alice@example.org")
+    await set_language(queue, alice.user_id, "en")
+    before = await book(api, alice, lab.printer, TUESDAY_2PM, TUESDAY_3PM)
+    await dispatch(queue, settings, clock)
+    feed = await api.post("/api/me/calendar-feed", headers=alice.headers)
+    assert feed.status_code == 201, feed.text
+    after = await book(api, alice, lab.printer, TUESDAY_3PM, TUESDAY_4PM)
+    await dispatch(queue, settings, clock)
+
+    without, with_feed = await outbox(queue, "booking_confirmed")
+    assert before.json()["reference"] in without.text
+    assert "subscribe from the booking's page" in without.text
+    assert f"/account/bookings/{before.json()['id']}" in without.text
+    assert after.json()["reference"] in with_feed.text
+    assert "It also shows in your Mutualab calendar subscription" in with_feed.text
+    assert feed.json()["url"] not in with_feed.text  # its token is never mailed
