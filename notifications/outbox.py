@@ -55,6 +55,8 @@ async def queue_message(
     """
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise ValueError(f"a message key is 1-{MAX_KEY_LENGTH} characters")
+    if "@" not in to or any(c in to for c in "\r\n,;<>"):
+        raise ValueError("a message goes to one plain e-mail address")
     if not transactional and not unsubscribe_url:
         raise ValueError("a non-transactional message needs an unsubscribe_url")
     lang = language_of(language)

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,8 +51,8 @@ class MailSender:
     async def send(self, message_id: int) -> bool:
         """Send the message unless it was sent; True when it was handed over now."""
         async with self.database.writer() as session, session.begin():
-            row = await _begin_attempt(session, message_id)
-            if row is None:  # sent already, or purged
+            row = await _begin_attempt(session, message_id, self.mailer.default_sender)
+            if row is None:
                 return False
             files = [
                 {"filename": f.filename, "content_type": f.content_type, "data": f.data}
@@ -65,9 +65,8 @@ class MailSender:
                 ).all()
             ]
         sender = row["sender"] or self.mailer.default_sender
-        email = build_email(row, files, sender, self.clock())
         try:
-            await self.mailer.send(email)
+            await self.mailer.send(build_email(row, files, sender, self.clock()))
         except Exception as exc:
             await self._failed(message_id, row["attempts"], exc)
             raise
@@ -102,11 +101,19 @@ class MailSender:
         )
 
 
-async def _begin_attempt(session: AsyncSession, message_id: int) -> dict[str, Any] | None:
-    """Count one attempt of an unsent message and fix its Message-ID; None when sent."""
+async def _begin_attempt(
+    session: AsyncSession, message_id: int, default_sender: str
+) -> dict[str, Any] | None:
+    """Count one attempt of an unsent message and fix its Message-ID; None when there is
+    nothing to send (sent already, purged, or a sensitive one whose link was erased)."""
     result = await session.exec(
         update(MESSAGES)
-        .where(MESSAGES.c.id == message_id, MESSAGES.c.status != SENT)
+        .where(
+            MESSAGES.c.id == message_id,
+            MESSAGES.c.status != SENT,
+            # A sensitive message whose link was erased (stale) is never sent.
+            or_(~MESSAGES.c.sensitive, MESSAGES.c.text != ""),
+        )
         .values(attempts=MESSAGES.c.attempts + 1)
         .returning(*MESSAGES.c)
     )
@@ -115,7 +122,7 @@ async def _begin_attempt(session: AsyncSession, message_id: int) -> dict[str, An
         return None
     row = dict(found._mapping)
     if row["message_id"] is None:
-        row["message_id"] = message_id_for(row)
+        row["message_id"] = message_id_for(row, row["sender"] or default_sender)
         await session.exec(
             update(MESSAGES).where(MESSAGES.c.id == message_id).values(message_id=row["message_id"])
         )
@@ -129,10 +136,11 @@ def _domain(address: str) -> str:
     return "mutualab.invalid"
 
 
-def message_id_for(row: dict[str, Any]) -> str:
-    """A Message-ID of the row, the same on every attempt (a re-send is recognisable)."""
+def message_id_for(row: dict[str, Any], sender: str) -> str:
+    """A Message-ID of the row in the sender's domain, fixed at its first attempt (a re-send
+    carries the same one, so mail clients recognise it)."""
     digest = hashlib.sha256(row["key"].encode()).hexdigest()[:20]
-    return f"<mutualab.{row['id']}.{digest}@{_domain(row['sender'] or row['recipient'])}>"
+    return f"<mutualab.{row['id']}.{digest}@{_domain(sender)}>"
 
 
 def build_email(

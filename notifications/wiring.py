@@ -9,7 +9,7 @@ from kernel.db import Database
 from kernel.jobs import JobRegistry, Retry
 from kernel.mail import Mailer
 from notifications.outbox import SEND_JOB
-from notifications.retention import purge_sent
+from notifications.retention import erase_stale_secrets, purge_sent
 from notifications.sending import SEND_RETRY, MailSender
 
 logger = logging.getLogger("mutualab.mail")
@@ -25,14 +25,19 @@ def register(
     nightly: str,
     retry: Retry = SEND_RETRY,
 ) -> MailSender:
-    """Declare ``mail.send`` and the purge of old sent messages on ``registry``."""
+    """Declare ``mail.send`` and the nightly clean-up of the outbox on ``registry``."""
     sender = MailSender(database, mailer, clock, retry)
     registry.job(SEND_JOB, sender, retry)
 
     async def purge() -> None:
         async with database.writer() as session, session.begin():
             purged = await purge_sent(session, clock(), retention_days)
-        logger.info("%s sent message(s) purged from the outbox", purged)
+            erased = await erase_stale_secrets(session, clock())
+        logger.info(
+            "%s sent message(s) purged from the outbox, %s stale secret link(s) erased",
+            purged,
+            erased,
+        )
 
     registry.every("mail.purge_sent", nightly, purge)
     return sender

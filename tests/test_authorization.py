@@ -73,6 +73,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/api/admin/outbox/{message_id}/attachments/{position}"): Example(),
     ("GET", "/manage/outbox"): Example(),
     ("GET", "/manage/outbox/{message_id}"): Example(),
+    ("POST", "/manage/outbox/test"): Example(),
     ("GET", "/api/places"): Example(),
     ("GET", "/api/places/{place_id}"): Example(),
     ("GET", "/api/places/{place_id}/exceptions"): Example(query=_range),

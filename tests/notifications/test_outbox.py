@@ -129,6 +129,15 @@ async def test_an_unknown_language_falls_back_to_french_and_a_missing_value_fail
                 language="en",
                 context={"instance": "x"},
             )
+        with pytest.raises(ValueError, match="one plain e-mail address"):
+            await queue_message(
+                session,
+                key="k4",
+                to="a@example.org\r\nBcc: all@example.org",
+                template="mail_test",
+                language="en",
+                context=CONTEXT,
+            )
         with pytest.raises(LookupError):
             await queue_message(
                 session,

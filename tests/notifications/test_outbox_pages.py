@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from kernel.db import Database
-from tests.notifications.support import insert_place, queued_message
+from tests.notifications.support import insert_place, outbox, queued_message
 from tests.support.accounts import make_user
 
 
@@ -116,3 +116,29 @@ async def test_the_outbox_pages_show_messages_and_hide_a_sensitive_body(
     assert hidden.status_code == 200
     assert "token-9f8e7d" not in hidden.text
     assert "srcdoc" not in hidden.text
+
+
+async def test_an_admin_queues_a_test_message_from_the_outbox_page(
+    client: httpx.AsyncClient, database: Database, admin_headers: dict[str, str]
+) -> None:
+    form = await client.get("/manage/outbox", headers=admin_headers)
+    assert 'value="admin@mutualab.test"' in form.text  # my address, to begin with
+    refused = await client.post(
+        "/manage/outbox/test", data={"to": "not an address"}, headers=admin_headers
+    )
+    assert refused.status_code == 422
+    assert 'aria-invalid="true"' in refused.text
+    assert await outbox(database) == []
+
+    sent = await client.post(
+        "/manage/outbox/test", data={"to": " Ops@Example.org "}, headers=admin_headers
+    )
+    assert sent.status_code == 303
+    assert sent.headers["location"] == "/manage/outbox?notice=test_mail_queued"
+    [message] = await outbox(database)
+    assert (message["recipient"], message["template"], message["status"]) == (
+        "Ops@example.org",
+        "mail_test",
+        "queued",
+    )
+    assert "https://mutualab.test" in message["subject"]

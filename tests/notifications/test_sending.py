@@ -4,18 +4,21 @@ refused, failed when its attempts are spent, never for a rolled-back change."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from kernel.clock import system_clock
 from kernel.db import Database
 from kernel.jobs import JobRegistry, Retry
 from kernel.mail import Mailer, SmtpServer
 from notifications import wiring
+from notifications.models import MESSAGES
 from notifications.outbox import Attachment, queue_message
+from notifications.retention import erase_stale_secrets, purge_sent
 from tests.notifications.support import insert_place, outbox
 from tests.support.jobs import empty_queue, eventually, queued_count, workers
 from tests.support.smtp import Inbox, smtp_server
@@ -103,6 +106,7 @@ async def test_a_committed_message_is_delivered_once_with_its_parts(queue: Datab
     [stored] = await outbox(queue)
     assert email["Message-ID"] == stored["message_id"]
     assert stored["message_id"].startswith(f"<mutualab.{stored['id']}.")
+    assert stored["message_id"].endswith("@lannion.example>")
     assert stored["attempts"] == 1
     assert stored["sent_at"] is not None
     assert _parts(email) == [
@@ -145,6 +149,7 @@ async def test_none_for_a_rolled_back_change_and_one_per_key(queue: Database) ->
     assert inbox.received[0].message["From"] == INSTANCE_FROM
     [stored] = await outbox(queue)
     assert stored["sender"] == INSTANCE_FROM  # what it was sent with
+    assert stored["message_id"].endswith("@mutualab.test>")
 
 
 async def test_a_refused_message_is_retried_and_delivered_once(queue: Database) -> None:
@@ -197,3 +202,47 @@ async def test_sensitive_bodies_are_blanked_once_sent_and_bulk_mail_can_be_left(
     assert news["List-Unsubscribe"] == "<https://mutualab.test/unsubscribe/abc>"
     assert news["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "https://mutualab.test/unsubscribe/abc" in bulk["html"]
+
+
+async def test_the_nightly_purge_removes_only_old_sent_messages(queue: Database) -> None:
+    await _queue(queue, "old", attachments=[Attachment("a.ics", "text/calendar", ICS)])
+    await _queue(queue, "recent")
+    await _queue(queue, "old-but-failed")
+    now = datetime(2027, 6, 1, tzinfo=UTC)
+    async with queue.writer() as session, session.begin():
+        for key, status, days in (("old", "sent", 91), ("recent", "sent", 89)):
+            await session.exec(
+                update(MESSAGES)
+                .where(MESSAGES.c.key == key)
+                .values(status=status, sent_at=now - timedelta(days=days))
+            )
+        await session.exec(
+            update(MESSAGES).where(MESSAGES.c.key == "old-but-failed").values(status="failed")
+        )
+    async with queue.writer() as session, session.begin():
+        assert await purge_sent(session, now, keep_days=90) == 1
+    assert [m["key"] for m in await outbox(queue)] == ["recent", "old-but-failed"]
+
+
+async def test_a_stale_unsent_secret_link_is_erased_and_never_sent(queue: Database) -> None:
+    await _queue(queue, "reset:stale", sensitive=True)
+    await _queue(queue, "reset:fresh", sensitive=True, to="bob@example.org")
+    async with queue.writer() as session, session.begin():
+        await session.exec(
+            update(MESSAGES)
+            .where(MESSAGES.c.key == "reset:stale")
+            .values(created_at=datetime.now(UTC) - timedelta(days=2))
+        )
+        assert await erase_stale_secrets(session, datetime.now(UTC)) == 1
+    stale, fresh = await outbox(queue)
+    assert (stale["status"], stale["text"], stale["html"]) == ("failed", "", "")
+    assert "link is erased" in stale["last_error"]
+    assert fresh["text"] != ""
+    inbox = Inbox()
+
+    async def done() -> bool:
+        return await _statuses(queue) == ["failed", "sent"] and await queued_count(queue) == 0
+
+    async with smtp_server(inbox) as port, workers(_url(queue), _registry(queue, port)):
+        await eventually(done, "the fresh one was sent and the stale one's job ended")
+    assert [d.rcpt_tos for d in inbox.received] == [["bob@example.org"]]
