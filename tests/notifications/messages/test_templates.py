@@ -73,3 +73,6 @@ def test_every_template_renders_in_both_languages(template: str, language: str) 
     assert "None" not in rendered.text and "\n\n\n" not in rendered.text
     assert f'<html lang="{language}">' in rendered.html and "<h1" in rendered.html
     assert "Fablab de Lannion" in rendered.text and "Fablab de Lannion" in rendered.html
+    # The place's contact, a line each, in the footer.
+    assert "1 rue de la Mairie, 22300 Lannion\n" in rendered.text
+    assert "contact@fablab.example" in rendered.text
