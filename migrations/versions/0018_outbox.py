@@ -1,7 +1,7 @@
 """E-mail outbox: messages rendered for sending, and their attachments
 
 Revision ID: 0018
-Revises: 0017
+Revises: 0020
 Create Date: 2026-12-05 03:50:00.000000
 
 outbound_message: one row per e-mail, unique by key (a handler run twice queues it once),
@@ -17,7 +17,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0017"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

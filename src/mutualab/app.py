@@ -48,6 +48,7 @@ from mutualab.web import negotiated_http_exception, pages_router, static_files, 
 from notifications.controllers import OutboxAdminController
 from notifications.unsubscribe_controller import UnsubscribeController
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
+from webhooks.controllers import CONTROLLERS as WEBHOOK_CONTROLLERS
 
 ACCOUNT_CONTROLLERS = [
     AuthController,
@@ -114,6 +115,7 @@ def create_app(
             *FEED_CONTROLLERS,
             *BILLING_CONTROLLERS,
             *SERIES_BILLING_CONTROLLERS,
+            *WEBHOOK_CONTROLLERS,
             JobAdminController,
             UnsubscribeController,
             OutboxAdminController,

@@ -18,6 +18,7 @@ from kernel.worker import run_worker
 from mutualab.composition import Runtime
 from notifications import messages
 from notifications import wiring as notifications
+from webhooks import wiring as webhooks
 
 logger = logging.getLogger("mutualab.worker")
 EVERY_MINUTE = "* * * * *"
@@ -67,6 +68,14 @@ def job_registry(
     )
     # What happens after commit: each package subscribes its handlers to the published events.
     subscribers = Subscribers()
+    webhooks.register(
+        subscribers,
+        registry,
+        database=runtime.database,
+        booking=runtime.booking,
+        billing=runtime.billing,
+        settings=runtime.settings,
+    )
     registry.job(EVENT_JOB, subscribers.dispatcher())
     # The messages people get: from events (booking, billing, waitlist) and from time.
     messages.register(
