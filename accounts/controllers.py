@@ -256,7 +256,8 @@ class MeController(Controller):
         actor: NamedDependency[Actor],
         data: JSONBody[ProfileUpdate],
     ) -> MeRead:
-        """Change my display name, or ask for a reduced rate."""
+        """Change my display name, my messages' language, my reminders, or ask for a reduced
+        rate."""
         return await accounts.update_profile(actor, data)
 
     @post("/password", status_code=HTTP_204_NO_CONTENT)

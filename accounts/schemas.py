@@ -111,6 +111,9 @@ class ProfileUpdate(Strict):
 
     display_name: DisplayName | None = None
     requested_user_type: TypeCode | None = None
+    # The language of the messages they receive, and whether reminders before bookings come.
+    language: Literal["fr", "en"] | None = None
+    reminders: bool | None = None
 
 
 class CertificationRead(BaseModel):
@@ -150,6 +153,9 @@ class MeRead(BaseModel):
     organisations: list[MembershipRead]
     certifications: list[CertificationRead]
     created_at: datetime
+    # The language of their messages; whether reminders before bookings are mailed.
+    language: str = "fr"
+    reminders: bool = True
 
 
 class UserSummary(BaseModel):

@@ -303,13 +303,20 @@ class AccountService:
                 for c, t in certifications
             ],
             created_at=user.created_at,
+            language=user.language,
+            reminders=user.reminders,
         )
 
     async def update_profile(self, actor: Actor, data: ProfileUpdate) -> MeRead:
-        """Change one's display name or ask for a reduced rate."""
+        """Change one's display name, messages' language or reminders, or ask for a reduced
+        rate."""
         user = await self.require_user(actor)
         if data.display_name is not None:
             user.display_name = data.display_name
+        if data.language is not None:
+            user.language = data.language
+        if data.reminders is not None:
+            user.reminders = data.reminders
         if "requested_user_type" in data.model_fields_set:
             user.requested_user_type_code = await self._requestable(
                 data.requested_user_type, "requested_user_type"

@@ -66,6 +66,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/health"): Example(),
     ("GET", "/api/admin/jobs/failed"): Example(),
     ("POST", "/api/admin/jobs/{job_id}/retry"): Example(),
+    # Public: the signed link is the credential (a forged one is refused, 422).
+    ("GET", "/api/unsubscribe/reminders"): Example(query=lambda w, r: "token=1.forged"),
+    ("POST", "/api/unsubscribe/reminders"): Example(query=lambda w, r: "token=1.forged"),
     ("GET", "/api/admin/outbox"): Example(),
     ("GET", "/api/admin/outbox/{message_id}"): Example(),
     ("GET", "/api/admin/outbox/{message_id}/attachments/{position}"): Example(),

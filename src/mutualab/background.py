@@ -17,6 +17,7 @@ from kernel.events import EVENT_JOB, Subscribers
 from kernel.jobs import JobRegistry
 from kernel.worker import run_worker
 from mutualab.composition import Runtime
+from notifications import messages
 from notifications import wiring as notifications
 from webhooks import wiring as webhooks
 
@@ -78,6 +79,12 @@ def job_registry(
         settings=runtime.settings,
     )
     registry.job(EVENT_JOB, subscribers.dispatcher())
+    # The messages people get: from events (booking, billing, waitlist) and from time.
+    messages.register(
+        subscribers,
+        registry,
+        messages.MessageParts(runtime.database, runtime.settings, runtime.clock),
+    )
     return registry
 
 
