@@ -20,6 +20,7 @@ from mutualab.composition import Runtime
 from notifications import messages
 from notifications import wiring as notifications
 from webhooks import wiring as webhooks
+from webhooks.notice import disabled_notice
 
 logger = logging.getLogger("mutualab.worker")
 EVERY_MINUTE = "* * * * *"
@@ -77,6 +78,7 @@ def job_registry(
         booking=runtime.booking,
         billing=runtime.billing,
         settings=runtime.settings,
+        on_disabled=disabled_notice(runtime.settings),
     )
     registry.job(EVENT_JOB, subscribers.dispatcher())
     # The messages people get: from events (booking, billing, waitlist) and from time.
