@@ -79,7 +79,8 @@ async def test_a_worker_killed_before_sending_leaves_the_delivery_to_another(
         await eventually(
             lambda: _is(
                 queue,
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' "
                 "AND query ILIKE '%webhook_delivery%'",
                 1,
             ),
