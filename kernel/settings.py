@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Webhook subscriptions may name plain http:// addresses of this machine (127.0.0.1,
     # localhost): for tests and the demo only; https:// is required otherwise.
     webhooks_allow_http_loopback: bool = False
+    # Webhook subscriptions may name https:// addresses of private networks (10.0.0.0/8,
+    # 192.168.0.0/16, fd00::/8...): a door controller on the local network. Never link-local.
+    webhooks_allow_private_networks: bool = False
     secret_key: SecretStr | None = Field(
         default=None,
         description="Key for session cookies and CSRF tokens (32+ characters). Unset: a random "

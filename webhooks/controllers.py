@@ -53,6 +53,7 @@ def provide_subscriptions(db_session: NamedDependency[AsyncSession], state: Stat
         # Wall-clock time, as the deliveries keep (receivers compare it with theirs).
         system_clock,
         allow_loopback_http=settings.webhooks_allow_http_loopback,
+        allow_private_networks=settings.webhooks_allow_private_networks,
     )
 
 

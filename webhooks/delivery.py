@@ -27,6 +27,7 @@ from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from webhooks.policy import DeliveryPolicy
 from webhooks.queue import queue_attempt
 from webhooks.repository import WebhookRepository
+from webhooks.urls import Reach, refusal
 
 logger = logging.getLogger("mutualab.webhooks")
 USER_AGENT = "Mutualab-Webhooks/1"
@@ -81,6 +82,7 @@ class Deliverer:
         policy: DeliveryPolicy,
         *,
         clock: Clock = system_clock,
+        reach: Reach | None = None,
         on_disabled: DisabledNotice | None = None,
     ) -> None:
         self.database = database
@@ -89,6 +91,8 @@ class Deliverer:
         # Wall-clock time: receivers check the signature's timestamp against theirs.
         self.clock = clock
         self.on_disabled = on_disabled
+        # Where deliveries may connect beside public addresses (none by default).
+        self.reach = reach or Reach()
 
     async def __call__(self, payload: dict[str, Any]) -> None:
         """Make attempt ``payload["attempt"]`` of delivery ``payload["delivery_id"]``."""
@@ -130,22 +134,34 @@ class Deliverer:
             )
 
     async def _send(self, message: Message) -> Outcome:
-        """POST the message, signed now; never follows a redirect, never reads the answer's
-        body (a receiver could send gigabytes)."""
-        headers = signed_headers(message, self.clock())
-        timeout = self.policy.timeout.total_seconds()
+        """POST the message, signed now, if its host resolves to allowed addresses only; never
+        follows a redirect, never reads the answer's body (a receiver could send gigabytes).
+        Whatever goes wrong is a failed attempt: a delivery never stays pending for good."""
         started = time.monotonic()
         try:
-            async with (
-                httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
-                client.stream(
-                    "POST", message.url, content=message.body.encode(), headers=headers
-                ) as response,
-            ):
-                status = response.status_code
-        except httpx.HTTPError as exc:
+            return await self._post(message, started)
+        except Exception as exc:  # httpx, idna, the resolver: all a failed attempt
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            logger.warning("webhook attempt to %s failed: %s", message.url, error)
             return Outcome(None, _since(started), error[:MAX_ERROR_LENGTH])
+
+    async def _post(self, message: Message, started: float) -> Outcome:
+        url = httpx.URL(message.url)
+        host = url.raw_host.decode("ascii")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        refused = await refusal(host, port, self.reach)
+        if refused is not None:
+            # No request: the host is (or now resolves to) this machine or a private network.
+            return Outcome(None, _since(started), refused[:MAX_ERROR_LENGTH])
+        headers = signed_headers(message, self.clock())
+        timeout = self.policy.timeout.total_seconds()
+        async with (
+            httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
+            client.stream(
+                "POST", message.url, content=message.body.encode(), headers=headers
+            ) as response,
+        ):
+            status = response.status_code
         error = "" if 200 <= status < 300 else f"HTTP {status}"
         return Outcome(status, _since(started), error)
 

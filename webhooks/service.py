@@ -55,11 +55,13 @@ class Subscriptions:
         clock: Clock,
         *,
         allow_loopback_http: bool,
+        allow_private_networks: bool = False,
     ) -> None:
         self.repo = repository
         self.box = box
         self.clock = clock
         self.allow_loopback_http = allow_loopback_http
+        self.allow_private_networks = allow_private_networks
 
     async def visible(
         self, actor: Actor, subscription_id: int, *, lock: bool = False
@@ -97,6 +99,13 @@ class Subscriptions:
             found.append((subscription_read(subscription), [delivery_read(r) for r in rows]))
         return found
 
+    def _checked(self, url: str) -> str:
+        return check_url(
+            url,
+            allow_loopback_http=self.allow_loopback_http,
+            allow_private_networks=self.allow_private_networks,
+        )
+
     async def _places(self, actor: Actor, place_ids: Sequence[int] | None) -> list[int] | None:
         if place_ids is None:
             if not actor.is_admin:
@@ -119,7 +128,7 @@ class Subscriptions:
 
     async def create(self, actor: Actor, data: SubscriptionCreate) -> SubscriptionCreated:
         """A new subscription; the answer holds its secret, shown this once."""
-        url = check_url(data.url, allow_loopback_http=self.allow_loopback_http)
+        url = self._checked(data.url)
         places = await self._places(actor, data.place_ids)
         secret = new_secret()
         now = self.clock()
@@ -143,7 +152,7 @@ class Subscriptions:
         """Change a subscription; turned active again, it forgets why it was disabled."""
         subscription = await self.visible(actor, subscription_id, lock=True)
         if data.url is not None:
-            subscription.url = check_url(data.url, allow_loopback_http=self.allow_loopback_http)
+            subscription.url = self._checked(data.url)
         if data.event_types is not None:
             subscription.event_types = sorted(set(data.event_types))
         if data.place_ids is not None:

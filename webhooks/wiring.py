@@ -14,6 +14,7 @@ from webhooks.keys import SecretBox
 from webhooks.payloads import Payloads
 from webhooks.policy import DeliveryPolicy
 from webhooks.queue import DELIVER_JOB
+from webhooks.urls import Reach
 
 # The event families subscriptions may name (webhooks.events.EVENT_TYPES filters further).
 PATTERNS = ("booking.*", "payment.*", "invoice.*")
@@ -36,5 +37,11 @@ def register(
     for pattern in PATTERNS:
         subscribers.on(pattern, fanout)
     box = SecretBox(settings.resolved_secret_key())
-    deliverer = Deliverer(database, box, policy or DeliveryPolicy(), on_disabled=on_disabled)
+    reach = Reach(
+        loopback=settings.webhooks_allow_http_loopback,
+        private=settings.webhooks_allow_private_networks,
+    )
+    deliverer = Deliverer(
+        database, box, policy or DeliveryPolicy(), reach=reach, on_disabled=on_disabled
+    )
     registry.job(DELIVER_JOB, deliverer)
