@@ -434,12 +434,13 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
         world.ids["payment_id"] = paid.json()["payment"]["id"]
         world.ids["invoice_id"] = paid.json()["payment"]["documents"][0]["id"]
     if "{subscription_id" in op.template:
-        # Place A's subscription, made by an administrator; a delivery of it that failed.
-        admin = world.people["admin"].headers
-        made = await http.post("/api/webhooks", json=_subscription(world.place_a), headers=admin)
+        # Place A's subscription, made by its manager (only they and administrators change
+        # it); a delivery of it that failed.
+        creator = world.people["manager_right_place"].headers
+        made = await http.post("/api/webhooks", json=_subscription(world.place_a), headers=creator)
         assert made.status_code == 201, made.text
         world.ids["subscription_id"] = made.json()["id"]
-        pinged = await http.post(f"/api/webhooks/{made.json()['id']}/ping", headers=admin)
+        pinged = await http.post(f"/api/webhooks/{made.json()['id']}/ping", headers=creator)
         assert pinged.status_code == 202, pinged.text
         world.ids["delivery_id"] = pinged.json()["id"]
         async with database.writer() as session, session.begin():

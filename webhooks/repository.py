@@ -82,6 +82,17 @@ class WebhookRepository:
         result = await self.session.exec(query)  # type: ignore[call-overload]
         return list(result.scalars().all())
 
+    async def receiving(self, subscription_ids: Sequence[int]) -> set[int]:
+        """Those of ``subscription_ids`` that hear events: active, their creator still allowed
+        (the conditions of ``matching``)."""
+        query = select(col(WebhookSubscription.id)).where(
+            col(WebhookSubscription.id).in_(list(subscription_ids)),
+            col(WebhookSubscription.active).is_(True),
+            CREATOR_STILL_ALLOWED,
+        )
+        result = await self.session.exec(query)  # type: ignore[call-overload]
+        return set(result.scalars().all())
+
     async def existing_places(self, place_ids: Sequence[int]) -> set[int]:
         """Those of ``place_ids`` that exist."""
         query = select(col(Place.id)).where(col(Place.id).in_(list(place_ids)))

@@ -53,6 +53,10 @@ class SubscriptionRead(BaseModel):
     event_types: list[str]
     place_ids: list[int] | None
     active: bool
+    # Active, and its creator may still hear its places: false for an active subscription
+    # whose creator no longer manages one of them (it hears nothing until one who does makes
+    # a new one, or an administrator's).
+    receiving: bool
     created_by_user_id: int | None
     created_at: datetime
     updated_at: datetime

@@ -35,9 +35,19 @@ def can_see(actor: Actor, subscription: WebhookSubscription) -> bool:
     return bool(places) and set(places or ()) <= actor.managed_place_ids
 
 
-def subscription_read(subscription: WebhookSubscription) -> SubscriptionRead:
+def can_change(actor: Actor, subscription: WebhookSubscription) -> bool:
+    """Administrators change every subscription; a manager only those they made (another
+    manager of the place must not redirect a colleague's or the platform's feed)."""
+    return actor.is_admin or (
+        actor.user_id is not None and subscription.created_by_user_id == actor.user_id
+    )
+
+
+def subscription_read(subscription: WebhookSubscription, *, receiving: bool) -> SubscriptionRead:
     """A subscription as the API shows it."""
-    return SubscriptionRead.model_validate(subscription, from_attributes=True)
+    shown = (name for name in SubscriptionRead.model_fields if name != "receiving")
+    fields = {name: getattr(subscription, name) for name in shown}
+    return SubscriptionRead.model_validate({**fields, "receiving": receiving})
 
 
 def delivery_read(delivery: WebhookDelivery) -> DeliveryRead:
@@ -75,13 +85,31 @@ class Subscriptions:
             )
         return subscription
 
+    async def changeable(
+        self, actor: Actor, subscription_id: int, *, lock: bool = False
+    ) -> WebhookSubscription:
+        """A subscription the actor may change; 404 if they may not see it, 403 if only see."""
+        subscription = await self.visible(actor, subscription_id, lock=lock)
+        if not can_change(actor, subscription):
+            raise ForbiddenError(
+                "Only the subscription's creator or an administrator may change it.",
+                code="webhook_not_owner",
+            )
+        return subscription
+
     async def read(self, actor: Actor, subscription_id: int) -> SubscriptionRead:
         """A subscription the actor may see."""
-        return subscription_read(await self.visible(actor, subscription_id))
+        [found] = await self._reads([await self.visible(actor, subscription_id)])
+        return found
 
     async def all(self, actor: Actor) -> list[SubscriptionRead]:
         """The subscriptions the actor may see."""
-        return [subscription_read(s) for s in await self.repo.subscriptions_of(actor)]
+        return await self._reads(await self.repo.subscriptions_of(actor))
+
+    async def _reads(self, subscriptions: Sequence[WebhookSubscription]) -> list[SubscriptionRead]:
+        """The subscriptions as the API shows them, each saying whether it hears events."""
+        receiving = await self.repo.receiving([s.id for s in subscriptions if s.id is not None])
+        return [subscription_read(s, receiving=s.id in receiving) for s in subscriptions]
 
     async def of_place(
         self, actor: Actor, place_id: int, recent: int
@@ -91,12 +119,15 @@ class Subscriptions:
         if not actor.manages(place_id):
             raise ForbiddenError("You do not manage this place.", code="not_place_manager")
         found = []
-        for subscription in await self.repo.subscriptions_of(actor):
-            if subscription.place_ids is not None and place_id not in subscription.place_ids:
-                continue
+        heard = [
+            s
+            for s in await self.repo.subscriptions_of(actor)
+            if s.place_ids is None or place_id in s.place_ids
+        ]
+        for subscription, read in zip(heard, await self._reads(heard), strict=True):
             assert subscription.id is not None
             rows, _ = await self.repo.deliveries(subscription.id, None, recent, 0)
-            found.append((subscription_read(subscription), [delivery_read(r) for r in rows]))
+            found.append((read, [delivery_read(r) for r in rows]))
         return found
 
     def _checked(self, url: str) -> str:
@@ -144,13 +175,14 @@ class Subscriptions:
             updated_at=now,
         )
         await self.repo.add(subscription)
-        return SubscriptionCreated(**subscription_read(subscription).model_dump(), secret=secret)
+        [read] = await self._reads([subscription])
+        return SubscriptionCreated(**read.model_dump(), secret=secret)
 
     async def update(
         self, actor: Actor, subscription_id: int, data: SubscriptionUpdate
     ) -> SubscriptionRead:
         """Change a subscription; turned active again, it forgets why it was disabled."""
-        subscription = await self.visible(actor, subscription_id, lock=True)
+        subscription = await self.changeable(actor, subscription_id, lock=True)
         if data.url is not None:
             subscription.url = self._checked(data.url)
         if data.event_types is not None:
@@ -170,15 +202,16 @@ class Subscriptions:
             subscription.disabled_reason = "disabled_by_owner"
         subscription.updated_at = self.clock()
         await self.repo.add(subscription)
-        return subscription_read(subscription)
+        [read] = await self._reads([subscription])
+        return read
 
     async def delete(self, actor: Actor, subscription_id: int) -> None:
         """Delete a subscription and its delivery log (queued attempts then find nothing)."""
-        await self.repo.remove(await self.visible(actor, subscription_id, lock=True))
+        await self.repo.remove(await self.changeable(actor, subscription_id, lock=True))
 
     async def rotate(self, actor: Actor, subscription_id: int) -> SecretRotated:
         """A new secret, shown this once; from now on deliveries are signed with it only."""
-        subscription = await self.visible(actor, subscription_id, lock=True)
+        subscription = await self.changeable(actor, subscription_id, lock=True)
         secret = new_secret()
         subscription.secret_encrypted = self.box.seal(secret)
         subscription.updated_at = self.clock()
@@ -198,7 +231,7 @@ class Subscriptions:
 
     async def replay(self, actor: Actor, subscription_id: int, delivery_id: int) -> DeliveryRead:
         """Send a delivered or failed delivery again (same id and body, newly signed)."""
-        subscription = await self.visible(actor, subscription_id)
+        subscription = await self.changeable(actor, subscription_id)
         delivery = await self.repo.delivery(delivery_id, lock=True)
         if delivery is None or delivery.subscription_id != subscription.id:
             raise NotFoundError(f"No delivery with id {delivery_id}.", code="delivery_not_found")
@@ -217,7 +250,7 @@ class Subscriptions:
 
     async def ping(self, actor: Actor, subscription_id: int) -> DeliveryRead:
         """Queue a ``webhook.ping`` to the subscription's address (logged like any delivery)."""
-        subscription = await self.visible(actor, subscription_id)
+        subscription = await self.changeable(actor, subscription_id)
         _require_active(subscription)
         assert subscription.id is not None
         now = self.clock()

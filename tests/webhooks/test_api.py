@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import text
 from standardwebhooks import WebhookVerificationError
 
 from kernel.db import Database
@@ -178,3 +179,73 @@ async def test_addresses_must_be_https_unless_loopback_http_is_allowed(
     for url in refused_urls:
         with pytest.raises(InvalidInputError):
             check_url(url, allow_loopback_http=False)
+
+
+async def test_only_its_creator_or_an_administrator_changes_a_subscription(
+    api: httpx.AsyncClient,
+    lab: Fablab,
+    manager: Person,
+    queue: Database,
+    admin_headers: dict[str, str],
+) -> None:
+    colleague = await make_user(queue, "colleague@example.org", manages=(lab.place_id,))
+    admin = Person(0, "", admin_headers["Authorization"].removeprefix("Bearer "))
+    platform = await subscribe(api, admin, "https://hooks.example.org/admin", [lab.place_id])
+    own = await subscribe(api, manager, "https://hooks.example.org/own", [lab.place_id])
+    for made in (platform, own):
+        base = f"/api/webhooks/{made['id']}"
+        # Another manager of the place reads it, as before...
+        for url in (base, f"{base}/deliveries"):
+            seen = await api.get(url, headers=colleague.headers)
+            assert seen.status_code == 200, seen.text
+        # ... but may not redirect, rotate, replay, ping or delete it.
+        for method, url in (
+            ("PATCH", base),
+            ("POST", f"{base}/rotate-secret"),
+            ("POST", f"{base}/ping"),
+            ("POST", f"{base}/deliveries/1/replay"),
+            ("DELETE", base),
+        ):
+            body = {"url": "https://evil.example.org/"} if method == "PATCH" else None
+            answer = await api.request(method, url, json=body, headers=colleague.headers)
+            assert answer.status_code == 403, (method, url, answer.text)
+            assert answer.json()["code"] == "webhook_not_owner"
+    unchanged = await api.get(f"/api/webhooks/{platform['id']}", headers=admin_headers)
+    assert unchanged.json()["url"] == "https://hooks.example.org/admin"
+    # Its creator changes theirs; an administrator changes any.
+    for made, person in ((own, manager), (own, admin), (platform, admin)):
+        changed = await api.patch(
+            f"/api/webhooks/{made['id']}", json={"description": "Porte"}, headers=person.headers
+        )
+        assert changed.status_code == 200, changed.text
+
+
+async def test_a_subscription_whose_creator_left_shows_it_no_longer_receives(
+    api: httpx.AsyncClient,
+    lab: Fablab,
+    manager: Person,
+    queue: Database,
+    admin_headers: dict[str, str],
+) -> None:
+    made = await subscribe(api, manager, "https://hooks.example.org/door", [lab.place_id])
+    assert made["receiving"] is True
+    url = f"/api/webhooks/{made['id']}"
+    assert (await api.get(url, headers=manager.headers)).json()["receiving"] is True
+    async with queue.engine.begin() as conn:
+        await conn.execute(
+            text("DELETE FROM place_manager WHERE user_id = :id").bindparams(id=manager.user_id)
+        )
+    left = (await api.get(url, headers=admin_headers)).json()
+    assert (left["active"], left["receiving"]) == (True, False)
+    [listed] = (await api.get("/api/webhooks", headers=admin_headers)).json()
+    assert listed["receiving"] is False
+    # Back as a manager of the place: receiving again; turned off by an administrator: not.
+    async with queue.engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO place_manager (place_id, user_id) VALUES (:p, :u)").bindparams(
+                p=lab.place_id, u=manager.user_id
+            )
+        )
+    assert (await api.get(url, headers=admin_headers)).json()["receiving"] is True
+    off = await api.patch(url, json={"active": False}, headers=admin_headers)
+    assert (off.json()["active"], off.json()["receiving"]) == (False, False)
