@@ -25,9 +25,14 @@ def fresh_database_url(postgres_server: PostgresServer) -> str:
     return postgres_server.create_database("mutualab_cli")
 
 
+# The instance's key, for the commands that need one configured (workers on a server).
+SECRET_KEY = "cli-test-secret-key-not-used-anywhere-else-0123456789"
+
+
 def _environment(database_url: str | None) -> dict[str, str]:
     env = {**os.environ, "MUTUALAB_ADMIN_PASSWORD": "admin-passphrase-for-tests-91"}
     env.pop("MUTUALAB_DATABASE_URL", None)
+    env.pop("MUTUALAB_SECRET_KEY", None)
     if database_url is not None:
         env["MUTUALAB_DATABASE_URL"] = database_url
     return env
@@ -211,6 +216,17 @@ def test_several_workers_need_a_configured_secret_key(tmp_path: Path) -> None:
     assert not (tmp_path / "var").exists()  # refused before anything was started
 
 
+def test_a_worker_on_a_database_server_needs_the_configured_secret_key(
+    tmp_path: Path, fresh_database_url: str
+) -> None:
+    # Its own var/secret.key would differ from the web process's: webhook secrets unreadable,
+    # mailed and unsubscribe links refused.
+    refused = mutualab(fresh_database_url, "worker", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert "MUTUALAB_SECRET_KEY" in refused.stderr
+    assert not (tmp_path / "var").exists()  # refused before any key file was made
+
+
 def test_create_admin_refuses_a_weak_password(tmp_path: Path) -> None:
     weak = mutualab(
         None, "create-admin", "--email", "root@example.fr", "--password", "password1", cwd=tmp_path
@@ -292,7 +308,7 @@ def test_the_worker_command_schedules_the_periodic_tasks_and_stops_on_sigterm(
     assert mutualab(fresh_database_url, "db", "upgrade").returncode == 0
     process = subprocess.Popen(
         [sys.executable, "-m", "mutualab", "worker"],
-        env=_environment(fresh_database_url),
+        env={**_environment(fresh_database_url), "MUTUALAB_SECRET_KEY": SECRET_KEY},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

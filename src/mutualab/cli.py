@@ -70,6 +70,17 @@ def _require_key(settings: Settings, workers: int) -> None:
         )
 
 
+def _require_worker_key(settings: Settings) -> None:
+    if settings.secret_key is None and settings.database_url is not None:
+        # The key decrypts webhook secrets and signs mailed and unsubscribe links: a worker
+        # must hold the web process's. Only one beside `serve` on the embedded database (its
+        # var/ in the same directory) finds the same var/secret.key.
+        raise click.UsageError(
+            "A worker on a database server needs MUTUALAB_SECRET_KEY (32+ characters), the same "
+            "as the web process's."
+        )
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int, access_log: bool = True) -> None:
     settings.resolved_secret_key()  # a missing or unusable key stops us here, not in a worker
     proxies = ",".join(str(network) for network in settings.trusted_proxies)
@@ -187,6 +198,7 @@ async def _work(settings: Settings) -> None:
 @main.command()
 def worker() -> None:
     """Run the background jobs and periodic tasks (as many as wanted, on any hosts)."""
+    _require_worker_key(get_settings())  # before starting any database
     settings = _configured()
     click.echo("Worker started: jobs and periodic tasks (hold expiry, clean-ups). Ctrl-C stops.")
     asyncio.run(_work(settings))

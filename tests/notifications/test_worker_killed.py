@@ -50,6 +50,8 @@ async def test_a_worker_killed_before_sending_is_taken_over_and_the_message_sent
             **os.environ,
             "MUTUALAB_DATABASE_URL": _url(queue),
             "MUTUALAB_SMTP_URL": f"smtp://127.0.0.1:{port}",
+            # A worker on a database server runs with the instance's key only.
+            "MUTUALAB_SECRET_KEY": "worker-test-secret-key-not-used-anywhere-else-0123456789",
         }
         # The row is locked: the worker picks the job and stops where it counts its attempt,
         # before any SMTP, until it is killed there.
