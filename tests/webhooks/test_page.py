@@ -4,6 +4,7 @@ managers only."""
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import text
 
 from kernel.db import Database
 from tests.support.accounts import Person, make_user
@@ -36,3 +37,20 @@ async def test_the_page_lists_the_places_subscriptions_and_their_deliveries(
     assert "hooks.example.org/porte" not in refused.text
     theirs = await api.get(f"/manage/places/{other_lab.place_id}/webhooks", headers=other.headers)
     assert "hooks.example.org/metz" in theirs.text
+
+
+async def test_the_page_says_when_a_subscription_receives_nothing_since_its_creator_left(
+    api: httpx.AsyncClient, lab: Fablab, manager: Person, queue: Database
+) -> None:
+    colleague = await make_user(queue, "colleague@example.org", manages=(lab.place_id,))
+    await subscribe(api, manager, "https://hooks.example.org/porte", [lab.place_id])
+    page = f"/manage/places/{lab.place_id}/webhooks"
+    notice = "ne gère plus ce lieu"
+    assert notice not in (await api.get(page, headers=colleague.headers)).text
+    async with queue.engine.begin() as conn:
+        await conn.execute(
+            text("DELETE FROM place_manager WHERE user_id = :id").bindparams(id=manager.user_id)
+        )
+    shown = await api.get(page, headers=colleague.headers)
+    assert shown.status_code == 200, shown.text
+    assert notice in shown.text
