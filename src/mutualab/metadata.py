@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 import billing.models
 import booking.feeds.models
 import booking.models
+import booking.waitlist
 import resources.models
 from accounts import models as accounts_models
 from kernel import idempotency
@@ -21,5 +22,6 @@ REGISTERED = (
     resources.models,
     booking.models,
     booking.feeds.models,
+    booking.waitlist,
     billing.models,
 )
