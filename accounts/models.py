@@ -31,6 +31,7 @@ class User(SQLModel, table=True):
     """A person with a login."""
 
     __tablename__ = "user_account"
+    __table_args__ = (CheckConstraint("language IN ('fr', 'en')", name="ck_user_account_language"),)
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)
@@ -43,6 +44,12 @@ class User(SQLModel, table=True):
     )
     is_platform_admin: bool = False
     active: bool = True
+    # The language of the messages the person receives ("fr" or "en").
+    language: str = Field(default="fr", max_length=2, sa_column_kwargs={"server_default": "fr"})
+    # Reminders before bookings (the only messages a person may turn off).
+    reminders: bool = Field(default=True, sa_column_kwargs={"server_default": "true"})
+    # Set when the person proved the address is theirs (a link mailed to it).
+    email_verified_at: datetime | None = utc_column(nullable=True)
     created_at: datetime = created_at_field()
     deleted_at: datetime | None = utc_column(nullable=True)
 

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from accounts.models import Organisation, User
+from billing.events import document_issued
 from billing.ledger import (
     GENESIS_HASH,
     StoredDocument,
@@ -243,6 +244,7 @@ class DocumentService:
         series.last_sequence = sequence
         series.last_hash = document_hash
         await self.repo.add(document, series)
+        await document_issued(self.repo.session, document)
         return document
 
     async def issue_invoice(self, party: Party, payment: Payment, now: datetime) -> BillingDocument:

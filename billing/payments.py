@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from billing.events import payment_received
 from billing.invoicing import DocumentService, Party
 from billing.models import BillingDocument, Payment, PaymentStatus, Refund, RefundStatus
 from billing.prices import Priced, PriceService, methods_for, tiers_of
@@ -592,6 +593,7 @@ class PaymentService:
         payment.failure_message = None
         payment.updated_at = now
         await self.repo.add(payment)
+        await payment_received(self.repo.session, payment)
         await self._invoice(payment, booking, now)
         return "confirmed"
 
@@ -622,6 +624,7 @@ class PaymentService:
         payment.paid_at = now
         payment.updated_at = now
         await self.repo.add(payment)
+        await payment_received(self.repo.session, payment)
         if METHODS[payment.method].invoice_on == "payment":
             await self._invoice(payment, booking, now)
         return payment

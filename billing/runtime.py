@@ -24,6 +24,7 @@ from typing import Any
 from litestar import Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing.events import payment_refunded
 from billing.invoicing import DocumentService
 from billing.models import PaymentStatus, RefundStatus, StripeEvent
 from billing.payments import BillingConfig, PaymentService
@@ -256,6 +257,9 @@ class Billing:
                     RefundStatus.SUCCEEDED if result.status != "failed" else RefundStatus.FAILED
                 )
                 refund.provider_ref = result.id
+                refunded = await repo.payment(refund.payment_id)
+                if refund.status == RefundStatus.SUCCEEDED and refunded is not None:
+                    await payment_refunded(session, refund, refunded)
             else:
                 refund.status = RefundStatus.FAILED
                 refund.failure_message = failure

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from booking.events import BookingEvent, BookingListener
+from booking.events import BookingEvent, BookingListener, publish
 from booking.models import ACTIVE_STATUSES, Booking, BookingStatus
 from booking.repository import BookingRepository
 from booking.state import current_status, expired, transition
@@ -116,6 +116,7 @@ class StateChanges:
             by_place=by_place(actor, booking),
             moved_from=moved_from,
             pay_difference=pay_difference,
+            place_id=booking.place_id,
         )
         await self._deliver([event])
         return event
@@ -131,7 +132,9 @@ class StateChanges:
         await self._deliver(expired(booking_id, now) for booking_id in booking_ids)
 
     async def _deliver(self, events: Iterable[BookingEvent]) -> None:
-        """Hand each event to every listener, in this transaction: the only caller of them."""
+        """Hand each event to every listener, in this transaction, and publish it for after
+        commit: the only caller of them."""
         for event in events:
             for listener in self.listeners:
                 await listener.booking_changed(self.repo.session, event)
+            await publish(self.repo.session, event)

@@ -78,6 +78,7 @@ def transition(
         status=to,
         at=now,
         previous=source,
+        place_id=booking.place_id,
         actor_user_id=by_user_id,
         by_place=by_place,
         reason=reason or "",

@@ -19,6 +19,10 @@ class Place(SQLModel, table=True):
         CheckConstraint(
             "longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="ck_place_lon"
         ),
+        CheckConstraint("reminder_hours BETWEEN 0 AND 336", name="ck_place_reminder_hours"),
+        CheckConstraint(
+            "waitlist_offer_minutes BETWEEN 5 AND 10080", name="ck_place_waitlist_offer_minutes"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -39,6 +43,12 @@ class Place(SQLModel, table=True):
     # Département code for regional holidays (e.g. "57" for Moselle); None = national only.
     holiday_subdivision: str | None = Field(default=None, max_length=3)
     closed_on_public_holidays: bool = True
+    # Hours before a booking its reminder is sent (0: none).
+    reminder_hours: int = Field(default=24, sa_column_kwargs={"server_default": "24"})
+    # The sender of the place's messages (the instance's when unset).
+    mail_from: str | None = Field(default=None, max_length=254)
+    # How long a waitlist offer holds the freed units for the next in line.
+    waitlist_offer_minutes: int = Field(default=120, sa_column_kwargs={"server_default": "120"})
     active: bool = True
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()

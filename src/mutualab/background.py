@@ -12,6 +12,7 @@ import logging
 
 from billing import maintenance
 from kernel import idempotency
+from kernel.events import EVENT_JOB, Subscribers
 from kernel.jobs import JobRegistry
 from kernel.worker import run_worker
 from mutualab.composition import Runtime
@@ -48,6 +49,9 @@ def job_registry(
     # Lapsed holds release their slot and cancel their PaymentIntent (was a cron job).
     registry.every("bookings.expire_holds", every_minute, expire_holds)
     registry.every("idempotency.purge", nightly, purge_idempotency)
+    # What happens after commit: each package subscribes its handlers to the published events.
+    subscribers = Subscribers()
+    registry.job(EVENT_JOB, subscribers.dispatcher())
     return registry
 
 
