@@ -14,6 +14,7 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from booking.models import BookingStatus
+from booking.waitlist_schemas import ManagedWaitlistEntry
 from kernel.types import UtcDatetime
 
 SeriesMode = Literal["all_or_nothing", "skip_conflicts"]
@@ -303,6 +304,9 @@ class Agenda(BaseModel):
     place_id: int
     timezone: str
     days: list[AgendaDay]
+    # Live waitlist entries (waiting, offered) whose range meets the agenda's, per resource
+    # and range.
+    waitlist: list[ManagedWaitlistEntry] = Field(default_factory=list)
 
 
 __all__ = [

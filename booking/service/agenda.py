@@ -25,6 +25,7 @@ from booking.schemas import (
     PolicyRead,
 )
 from booking.state import current_status
+from booking.waitlist_reads import WaitlistReader
 from kernel.auth.actor import Actor
 from kernel.clock import Clock
 from kernel.errors import (
@@ -46,11 +47,13 @@ class PlaceAgenda:
         catalogue: CatalogueService,
         reader: BookingReader,
         clock: Clock,
+        waitlist: WaitlistReader,
     ) -> None:
         self.repo = repository
         self.catalogue = catalogue
         self.reader = reader
         self.clock = clock
+        self.waitlist = waitlist
 
     async def _managed_place(self, actor: Actor, place_id: int) -> Place:
         place = await self.catalogue.require_place(place_id)
@@ -118,6 +121,7 @@ class PlaceAgenda:
             place_id=place_id,
             timezone=tz.key,
             days=[AgendaDay(date=d, entries=e) for d, e in sorted(days.items())],
+            waitlist=await self.waitlist.managed([place_id], window.start, window.end),
         )
 
     async def policies(self, actor: Actor, place_id: int) -> list[PolicyRead]:

@@ -28,6 +28,7 @@ from billing.runtime import after_response as billing_after_response
 from billing.series_controllers import CONTROLLERS as SERIES_BILLING_CONTROLLERS
 from booking.controllers import CONTROLLERS as BOOKING_CONTROLLERS
 from booking.feeds.controllers import CONTROLLERS as FEED_CONTROLLERS
+from booking.waitlist_controllers import CONTROLLERS as WAITLIST_CONTROLLERS
 from kernel import idempotency
 from kernel.auth.actor import provide_actor
 from kernel.auth.browser import csrf_middleware, session_middleware
@@ -110,6 +111,7 @@ def create_app(
             *ACCOUNT_CONTROLLERS,
             *BOOKING_CONTROLLERS,
             *FEED_CONTROLLERS,
+            *WAITLIST_CONTROLLERS,
             *BILLING_CONTROLLERS,
             *SERIES_BILLING_CONTROLLERS,
             JobAdminController,

@@ -11,6 +11,7 @@ import asyncio
 import logging
 
 from billing import maintenance
+from booking import waitlist_events
 from kernel import idempotency
 from kernel.events import EVENT_JOB, Subscribers
 from kernel.jobs import JobRegistry
@@ -51,6 +52,7 @@ def job_registry(
     registry.every("idempotency.purge", nightly, purge_idempotency)
     # What happens after commit: each package subscribes its handlers to the published events.
     subscribers = Subscribers()
+    waitlist_events.register(subscribers, runtime.database, runtime.booking)
     registry.job(EVENT_JOB, subscribers.dispatcher())
     return registry
 
