@@ -309,11 +309,33 @@ class Agenda(BaseModel):
     waitlist: list[ManagedWaitlistEntry] = Field(default_factory=list)
 
 
+class PlaceAttention(BaseModel):
+    """What awaits a place's managers, counted."""
+
+    place_id: int
+    name: str
+    pending_approvals: int
+    waitlist_waiting: int
+    waitlist_offered: int
+
+
+class Attention(BaseModel):
+    """What awaits a manager at their places: requests to decide and waitlists."""
+
+    places: list[PlaceAttention]
+    # The first bookings awaiting approval (by start); the counts per place say how many.
+    pending_approvals: list[AgendaEntry]
+    # The first live waitlist entries (by start), waiting or offered.
+    waitlist: list[ManagedWaitlistEntry]
+
+
 __all__ = [
     "Agenda",
+    "Attention",
     "BookingCreate",
     "BookingPage",
     "BookingRead",
+    "PlaceAttention",
     "PlaceAvailability",
     "PoliciesUpdate",
     "PolicyRead",

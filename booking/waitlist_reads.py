@@ -57,11 +57,19 @@ class WaitlistReader:
         return reads
 
     async def managed(
-        self, place_ids: Sequence[int], start: datetime | None, end: datetime | None
+        self,
+        place_ids: Sequence[int],
+        start: datetime | None,
+        end: datetime | None,
+        limit: int | None = None,
     ) -> list[ManagedWaitlistEntry]:
         """Live entries of places, with who waits (the callers check that the actor manages
         them)."""
-        entries = await self.repo.of_place(place_ids, start, end)
+        entries = (
+            await self.repo.of_place(place_ids, start, end)
+            if limit is None
+            else await self.repo.of_place(place_ids, start, end, limit=limit)
+        )
         users = await self.bookings.users([e.user_id for e in entries])
         return [
             ManagedWaitlistEntry(

@@ -160,6 +160,20 @@ class WaitlistRepository:
         )
         return list(rows.all())
 
+    async def live_counts(self, place_ids: Sequence[int]) -> dict[tuple[int, str], int]:
+        """How many live entries each place has, by status."""
+        if not place_ids:
+            return {}
+        rows = await self.session.exec(
+            select(WaitlistEntry.place_id, WaitlistEntry.status, func.count())
+            .where(
+                col(WaitlistEntry.place_id).in_(sorted(set(place_ids))),
+                col(WaitlistEntry.status).in_(LIVE_STATUSES),
+            )
+            .group_by(col(WaitlistEntry.place_id), col(WaitlistEntry.status))
+        )
+        return {(place_id, status): count for place_id, status, count in rows.all()}
+
     async def claim_event(self, key: str, now: datetime) -> bool:
         """Record that the event ``key`` is being handled; False when it already was (the
         claim commits with the work, so a failed run leaves it unclaimed)."""

@@ -43,6 +43,7 @@ from mutualab.headers import security_headers
 from mutualab.health import health
 from mutualab.jobs_controller import JobAdminController
 from mutualab.openapi import document_problems
+from mutualab.overview import OverviewController
 from mutualab.requests import MAX_BODY_BYTES, GuardedRequest
 from mutualab.swagger import SelfHostedSwagger, openapi_router, swagger_assets
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
@@ -112,6 +113,7 @@ def create_app(
             *BOOKING_CONTROLLERS,
             *FEED_CONTROLLERS,
             *WAITLIST_CONTROLLERS,
+            OverviewController,
             *BILLING_CONTROLLERS,
             *SERIES_BILLING_CONTROLLERS,
             JobAdminController,
