@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from accounts.identity import actor_for_user
-from booking.admission import Admission, Context, Items, check_range
+from booking.admission import Admission, Booker, Context, Items, check_range
 from booking.allocation import Allocator
 from booking.availability import Reason
 from booking.changes import StateChanges
@@ -110,16 +110,7 @@ class Waitlist:
         ctx = await self.admission.context(
             actor, [data.resource_id], booker.rates, data.starts_at, data.ends_at
         )
-        # Every rule but blackouts: a slot out of service is full too, and comes back when
-        # the blackout is lifted.
-        blackouts, ctx.blackouts = ctx.blackouts, {}
-        await self.admission.check_rules(ctx, booker, items, data.starts_at, data.ends_at, now)
-        ctx.blackouts = blackouts
-        if (
-            not blackouts.get(data.resource_id)
-            and await self._free_units(ctx, data.resource_id, data.starts_at, data.ends_at, now)
-            >= data.quantity
-        ):
+        if not await self._full(ctx, booker, items, data.starts_at, data.ends_at, now):
             raise SlotAvailable(
                 "This slot has free units: book it rather than wait.",
                 extra={"resource_id": data.resource_id},
@@ -144,6 +135,44 @@ class Waitlist:
             assert found is not None
             return (await self.reader.reads([found]))[0], False
         return (await self.reader.reads([entry]))[0], True
+
+    async def full(
+        self, actor: Actor, resource_id: int, quantity: int, start: datetime, end: datetime
+    ) -> bool:
+        """Whether the actor could wait for this slot: it follows every rule but is full (or
+        out of service). False for a slot they may book now, or may never book."""
+        now = self.clock()
+        items: Items = [(resource_id, quantity)]
+        try:
+            check_range(start, end)
+            booker = await self.admission.booker(actor, None)
+            ctx = await self.admission.context(actor, [resource_id], booker.rates, start, end)
+            return await self._full(ctx, booker, items, start, end, now)
+        except AppError:
+            return False
+
+    async def _full(
+        self,
+        ctx: Context,
+        booker: Booker,
+        items: Items,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> bool:
+        """Whether a request that follows the rules finds its slot full (or out of service);
+        raises the refusal of a request that does not."""
+        # Every rule but blackouts: a slot out of service is full too, and comes back when
+        # the blackout is lifted.
+        blackouts, ctx.blackouts = ctx.blackouts, {}
+        try:
+            await self.admission.check_rules(ctx, booker, items, start, end, now)
+        finally:
+            ctx.blackouts = blackouts
+        [(resource_id, quantity)] = items
+        if blackouts.get(resource_id):
+            return True
+        return await self._free_units(ctx, resource_id, start, end, now) < quantity
 
     async def _free_units(
         self, ctx: Context, resource_id: int, start: datetime, end: datetime, now: datetime
