@@ -34,7 +34,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kernel.auth.actor import actor_of
-from kernel.db import ANSWER_KEEPER, REQUEST_SESSION, commit
+from kernel.db import ANSWER_KEEPER, REQUEST_SESSION, Database, commit
 from kernel.errors import AppError, InvalidInputError
 from kernel.models import created_at_field, utcnow
 
@@ -265,3 +265,9 @@ async def purge(session: AsyncSession, now: datetime) -> int:
     """Delete the records older than the retention period; returns how many went."""
     result = await session.exec(delete(RECORDS).where(RECORDS.c.created_at <= now - RETENTION))
     return int(result.rowcount or 0)
+
+
+async def purge_stale(database: Database, now: datetime) -> int:
+    """:func:`purge` in a transaction of its own (the nightly task and the CLI command)."""
+    async with database.writer() as session, session.begin():
+        return await purge(session, now)

@@ -173,6 +173,26 @@ async def failed_jobs(session: AsyncSession, limit: int = 100) -> list[FailedJob
     ]
 
 
+# How long the queue's history (its log of each job's statuses, its per-second statistics) is
+# kept: every booking queues an event, so neither may grow for ever.
+HISTORY_RETENTION = timedelta(days=30)
+
+
+async def prune_history(session: AsyncSession, now: datetime) -> int:
+    """Delete the queue's log and statistics rows older than :data:`HISTORY_RETENTION`; how
+    many went."""
+    connection = await session.connection()
+    before = {"before": now - HISTORY_RETENTION}
+    pruned = 0
+    for table in (f"{SCHEMA}.pgqueuer_log", f"{SCHEMA}.pgqueuer_statistics"):
+        result = await connection.execute(
+            text(f"DELETE FROM {table} WHERE created < :before"),  # noqa: S608 (our constants)
+            before,
+        )
+        pruned += result.rowcount or 0
+    return pruned
+
+
 class JobAlreadyQueuedError(AppError):
     """Another job with the failed job's dedupe key is queued or running."""
 

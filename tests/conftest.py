@@ -77,6 +77,10 @@ async def _empty_tables(database: Database) -> None:
                 await conn.execute(table.delete().where(table.c.place_id.is_not(None)))
             elif table.name != "catalogue_revision":
                 await conn.execute(table.delete())
+        # The queue: every booking queues its event, and a test's ids start again at 1 (a
+        # leftover event of booking 1 would be taken for the next test's).
+        await conn.execute(text("DELETE FROM jobs.pgqueuer"))
+        await conn.execute(text("DELETE FROM jobs.pgqueuer_log"))
         # The migration's single counter row (booking.snapshots reads it), after the deletes
         # (their triggers bump it).
         await conn.execute(text("DELETE FROM catalogue_revision"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,7 +18,14 @@ from kernel.db import Database
 from kernel.jobs import JobRegistry, Retry
 from kernel.settings import Settings
 from mutualab.app import create_app
-from tests.support.jobs import empty_queue, eventually, failed_job, queued_count, workers
+from tests.support.jobs import (
+    empty_queue,
+    eventually,
+    failed_job,
+    periodic_task_names,
+    queued_count,
+    workers,
+)
 
 QUICK = Retry(attempts=5, first_delay=timedelta(milliseconds=50), max_delay=timedelta(seconds=1))
 
@@ -197,9 +204,12 @@ async def test_an_app_set_to_run_a_worker_runs_the_periodic_tasks(
 ) -> None:
     app = create_app(settings.model_copy(update={"in_process_worker": True}), database=queue)
     async with app.lifespan():  # its start-up and shut-down hooks
-        await eventually(lambda: _schedules_are(queue, 2), "the worker scheduled its tasks")
-    names = await _schedule_names(queue)
-    assert names == ["bookings.expire_holds", "idempotency.purge"]
+        expected = await periodic_task_names(settings)
+        await eventually(
+            lambda: _schedules_are(queue, len(expected)), "the worker scheduled its tasks"
+        )
+    assert await _schedule_names(queue) == expected
+    assert {"bookings.expire_holds", "idempotency.purge", "jobs.prune_history"} <= set(expected)
 
 
 async def _schedule_names(database: Database) -> list[str]:
@@ -219,3 +229,35 @@ def test_registry_refuses_a_name_twice() -> None:
     registry.job("note", Recorder())
     with pytest.raises(ValueError, match="taken"):
         registry.job("note", Recorder())
+
+
+async def test_the_queue_history_older_than_its_retention_is_pruned(queue: Database) -> None:
+    """Every booking queues an event: the log of job statuses must not grow for ever."""
+    now = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    async with queue.writer() as session, session.begin():
+        for age in (jobs.HISTORY_RETENTION + timedelta(minutes=1), timedelta(days=1)):
+            await session.execute(
+                text(
+                    "INSERT INTO jobs.pgqueuer_log (created, job_id, status, priority, entrypoint) "
+                    "VALUES (:created, 1, 'successful', 0, 'note')"
+                ),
+                {"created": now - age},
+            )
+            await session.execute(
+                text(
+                    "INSERT INTO jobs.pgqueuer_statistics (created, count, priority, status, "
+                    "entrypoint) VALUES (:created, 1, 0, 'successful', 'note')"
+                ),
+                {"created": now - age},
+            )
+    async with queue.writer() as session, session.begin():
+        assert await jobs.prune_history(session, now) == 2
+    async with queue.writer() as session, session.begin():
+        assert await jobs.prune_history(session, now) == 0
+        left = await session.execute(
+            text(
+                "SELECT (SELECT count(*) FROM jobs.pgqueuer_log) + "
+                "(SELECT count(*) FROM jobs.pgqueuer_statistics)"
+            )
+        )
+        assert left.scalar_one() == 2

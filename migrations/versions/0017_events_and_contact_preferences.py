@@ -49,7 +49,10 @@ PUBLISH = """\
                 'booking_id', new_id, 'place_id', p_place_id, 'status', p_status)
         )::text, 'UTF8'),
         'event:booking.' || new_id || '.created', '{}'::jsonb, 'queued'
-    );
+    )
+    ON CONFLICT (dedupe_key)
+        WHERE status IN ('queued', 'picked') AND dedupe_key IS NOT NULL
+        DO NOTHING;
     PERFORM set_config('mutualab.quiet_jobs', '', true);
 """
 
@@ -95,7 +98,7 @@ def _book_units_0013() -> str:
 
 def _trigger_function_0016() -> str:
     statements: list[str] = _migration("0016_background_jobs.py").INSTALL
-    (function,) = [s for s in statements if "FUNCTION jobs.fn_pgqueuer_changed" in s]
+    (function,) = [s for s in statements if "CREATE FUNCTION jobs.fn_pgqueuer_changed" in s]
     return function.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 

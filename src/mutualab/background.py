@@ -12,7 +12,7 @@ import logging
 
 from billing import maintenance
 from booking import waitlist_events
-from kernel import idempotency
+from kernel import idempotency, jobs
 from kernel.events import EVENT_JOB, Subscribers
 from kernel.jobs import JobRegistry
 from kernel.worker import run_worker
@@ -43,13 +43,18 @@ def job_registry(
             logger.warning("hold expiry: %s", error)
 
     async def purge_idempotency() -> None:
-        async with runtime.database.writer() as session, session.begin():
-            purged = await idempotency.purge(session, runtime.clock())
+        purged = await idempotency.purge_stale(runtime.database, runtime.clock())
         logger.info("%s idempotency record(s) purged", purged)
+
+    async def prune_job_history() -> None:
+        async with runtime.database.writer() as session, session.begin():
+            pruned = await jobs.prune_history(session, runtime.clock())
+        logger.info("%s job history row(s) pruned", pruned)
 
     # Lapsed holds release their slot and cancel their PaymentIntent (was a cron job).
     registry.every("bookings.expire_holds", every_minute, expire_holds)
     registry.every("idempotency.purge", nightly, purge_idempotency)
+    registry.every("jobs.prune_history", nightly, prune_job_history)
     # What happens after commit: each package subscribes its handlers to the published events.
     subscribers = Subscribers()
     waitlist_events.register(subscribers, runtime.database, runtime.booking)

@@ -305,12 +305,9 @@ def expire_holds() -> None:
 async def _purge_idempotency(settings: Settings) -> int:
     database = Database.from_settings(settings)
     try:
-        async with database.writer() as session:
-            purged = await idempotency.purge(session, system_clock())
-            await session.commit()
+        return await idempotency.purge_stale(database, system_clock())
     finally:
         await database.dispose()
-    return purged
 
 
 @main.group("idempotency")

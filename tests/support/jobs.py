@@ -11,7 +11,10 @@ from sqlalchemy import text
 
 from kernel.db import Database
 from kernel.jobs import JobRegistry, enqueue
+from kernel.settings import Settings
 from kernel.worker import run_worker
+from mutualab.background import job_registry
+from mutualab.composition import build_runtime
 
 # Generous: a loaded machine is slow, a passing test never waits this long.
 DEADLINE_SECONDS = 60.0
@@ -81,3 +84,12 @@ async def failed_job(
             {"id": job_id},
         )
     return job_id
+
+
+async def periodic_task_names(settings: Settings) -> list[str]:
+    """The periodic tasks an instance's workers schedule, sorted (from its job registry)."""
+    runtime = build_runtime(settings)
+    try:
+        return sorted(job_registry(runtime).periodic)
+    finally:
+        await runtime.close()
