@@ -14,6 +14,7 @@ entries, never two to one.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -312,9 +313,15 @@ class Waitlist:
                 if booking.status != BookingStatus.HELD:
                     # Awaiting approval: an offer is a hold the person confirms themselves.
                     raise ConflictError("needs approval", code="approval_required")
+                # The place makes the offer: a priced one is held with its payment due at the
+                # place (or on invoice), as a manager's booking is, never without a payment.
+                assert ctx.place.id is not None
+                by_place = replace(
+                    actor, managed_place_ids=actor.managed_place_ids | {ctx.place.id}
+                )
                 charge = await self.charges.unpaid(
                     session,
-                    charge_request(ctx, actor, booker, items, entry.starts_at, entry.ends_at),
+                    charge_request(ctx, by_place, booker, items, entry.starts_at, entry.ends_at),
                 )
                 new = await self.allocator.book(ctx, booking, items, now)
                 if charge is not None:

@@ -390,3 +390,61 @@ async def test_managers_see_the_waitlist_in_the_agenda_and_strangers_do_not(
     assert left.status_code == 404
     by_manager = await api.delete(f"/api/waitlist/{entry_id}", headers=manager.headers)
     assert by_manager.status_code == 200, by_manager.text
+
+
+async def test_a_priced_slot_is_offered_with_its_payment_due_at_the_place(
+    api: httpx.AsyncClient,
+    lab: Fablab,
+    queue: Database,
+    runtime: Runtime,
+    admin_headers: dict[str, str],
+) -> None:
+    priced = await api.put(
+        f"/api/places/{lab.place_id}/price-lists",
+        json={"resource_id": lab.printer, "rates": [{"user_type": "*", "hourly_cents": 1000}]},
+        headers=admin_headers,
+    )
+    assert priced.status_code == 200, priced.text
+    settings = await api.put(
+        f"/api/places/{lab.place_id}/billing-settings",
+        json={
+            "invoice_prefix": "FAB",
+            "payment_methods": {"*": ["on_site"]},
+            "refund_tiers": [{"hours": 24, "percent": 100}],
+        },
+        headers=admin_headers,
+    )
+    assert settings.status_code == 200, settings.text
+    bob = await make_user(queue, "bob@example.org")
+    slot = {
+        "items": [{"resource_id": lab.printer, "quantity": 1}],
+        "starts_at": iso(TUESDAY_2PM),
+        "ends_at": iso(TUESDAY_3PM),
+    }
+    quote = await api.post("/api/quotes", json=slot, headers=bob.headers)
+    paid = await api.post(
+        "/api/checkout",
+        json={**slot, "method": "on_site", "quote_fingerprint": quote.json()["fingerprint"]},
+        headers=bob.headers,
+    )
+    assert paid.status_code == 201, paid.text
+    alice = await make_user(queue, "alice@example.org")
+    joined = await _join(api, alice, lab.printer)
+    assert joined.status_code == 201, joined.text
+    cancelled = await api.post(
+        f"/api/bookings/{paid.json()['booking']['id']}/cancel", headers=bob.headers
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    await _dispatched(runtime)
+
+    offered = await _entry(queue, joined.json()["id"])
+    assert offered.status == "offered" and offered.offer_booking_id is not None
+    billing = await api.get(
+        f"/api/bookings/{offered.offer_booking_id}/billing", headers=alice.headers
+    )
+    assert billing.status_code == 200, billing.text
+    payment = billing.json()["payment"]
+    assert (payment["method"], payment["status"]) == ("on_site", "awaiting_on_site")
+    accepted = await api.post(f"/api/waitlist/{joined.json()['id']}/accept", headers=alice.headers)
+    assert accepted.status_code == 200, accepted.text
+    assert await _booking_status(api, alice, offered.offer_booking_id) == "confirmed"
