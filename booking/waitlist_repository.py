@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.waitlist import LIVE_STATUSES, WaitlistEntry, WaitlistEvent, WaitlistStatus
@@ -184,3 +184,10 @@ class WaitlistRepository:
             .returning(col(WaitlistEvent.key))
         )
         return (await self.session.exec(statement)).first() is not None
+
+    async def forget_events(self, before: datetime) -> int:
+        """Forget the events handled before ``before`` (long past any redelivery); how many."""
+        result = await self.session.exec(
+            delete(WaitlistEvent).where(col(WaitlistEvent.handled_at) < before)
+        )
+        return int(result.rowcount or 0)

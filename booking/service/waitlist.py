@@ -14,8 +14,8 @@ entries, never two to one.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from accounts.identity import actor_for_user

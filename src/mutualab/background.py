@@ -57,7 +57,14 @@ def job_registry(
     registry.every("jobs.prune_history", nightly, prune_job_history)
     # What happens after commit: each package subscribes its handlers to the published events.
     subscribers = Subscribers()
-    waitlist_events.register(subscribers, runtime.database, runtime.booking)
+    waitlist_events.register(
+        subscribers,
+        registry,
+        runtime.database,
+        runtime.booking,
+        runtime.clock,
+        nightly=nightly,
+    )
     registry.job(EVENT_JOB, subscribers.dispatcher())
     return registry
 

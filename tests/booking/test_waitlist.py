@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from billing import maintenance
 from booking.waitlist import WaitlistEntry
+from booking.waitlist_repository import WaitlistRepository
 from kernel.db import Database
 from kernel.events import EVENT_JOB
 from mutualab.background import job_registry
@@ -448,3 +449,23 @@ async def test_a_priced_slot_is_offered_with_its_payment_due_at_the_place(
     accepted = await api.post(f"/api/waitlist/{joined.json()['id']}/accept", headers=alice.headers)
     assert accepted.status_code == 200, accepted.text
     assert await _booking_status(api, alice, offered.offer_booking_id) == "confirmed"
+
+
+async def test_handled_event_keys_are_forgotten_nightly_after_thirty_days(
+    queue: Database, runtime: Runtime, clock: MutableClock
+) -> None:
+    async with queue.writer() as session, session.begin():
+        assert await WaitlistRepository(session).claim_event("booking.1.cancelled.x", clock.now)
+    forget = job_registry(runtime, nightly=NEVER).periodic["waitlist.forget_events"].task
+    clock.advance(days=29)
+    await forget()
+    assert await _event_keys(queue) == 1
+    clock.advance(days=2)
+    await forget()
+    assert await _event_keys(queue) == 0
+
+
+async def _event_keys(database: Database) -> int:
+    async with database.engine.connect() as connection:
+        result = await connection.execute(text("SELECT count(*) FROM waitlist_event"))
+        return int(result.scalar_one())
