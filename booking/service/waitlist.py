@@ -300,7 +300,9 @@ class Waitlist:
                 ctx = await self.admission.context(
                     actor, [entry.resource_id], booker.rates, entry.starts_at, entry.ends_at
                 )
-                minutes = ctx.place.waitlist_offer_minutes
+                # Held for the place's time, but never past the start (it would hold nothing).
+                until_start = int((entry.starts_at - now).total_seconds() // 60)
+                minutes = max(1, min(ctx.place.waitlist_offer_minutes, until_start))
                 booking = await self.admission.admit(
                     ctx,
                     booker,
