@@ -3,6 +3,7 @@ list my waitlists (leave one there), the back office shows what needs its manage
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 
 import httpx
@@ -12,6 +13,7 @@ from kernel.auth.actor import Actor
 from kernel.db import Database
 from tests.support.accounts import make_user
 from tests.support.apps import runtime_on
+from tests.support.booking import set_resource
 from tests.web.conftest import FIXED_NOW
 from tests.web.helpers import csrf, log_in, text
 from tests.web.seed import PARIS, Town
@@ -75,9 +77,11 @@ async def test_a_full_time_offers_its_waitlist_which_my_bookings_list(
     async with manager:
         manager.headers.update(web.headers)
         await log_in(manager, town.manager_email)
-        home = text((await manager.get("/manage")).text)
+        home_page = await manager.get("/manage")
+        home = text(home_page.text)
         assert "Ce qui vous attend" in home
         assert "en attente, numéro 1" in home
+        assert "Aucune réservation n'attend votre accord." in home
         day = town.booking_day.isoformat()
         agenda = await manager.get(f"/manage/places/{town.place_id}/agenda?from={day}")
         assert "en attente, numéro 1" in text(agenda.text)
@@ -91,3 +95,36 @@ async def test_a_full_time_offers_its_waitlist_which_my_bookings_list(
     assert left.status_code == 303
     assert left.headers["location"] == "/account/bookings?notice=waitlist_left"
     assert "Mes listes d'attente" not in text((await web.get("/account/bookings")).text)
+
+
+async def test_the_back_office_home_approves_a_request_at_a_glance(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await set_resource(database, town.printer_id, requires_approval=True)
+    async with (
+        runtime_on(database, lambda: FIXED_NOW) as runtime,
+        database.writer() as session,
+        session.begin(),
+    ):
+        request = await runtime.booking.bookings(session).create(
+            Actor(user_id=town.citizen_id, via="session"),
+            BookingCreate(
+                items=[ItemRequest(resource_id=town.printer_id)],
+                starts_at=datetime.combine(town.booking_day, time(16), PARIS),
+                ends_at=datetime.combine(town.booking_day, time(17), PARIS),
+            ),
+        )
+    assert request.status == "pending_approval"
+    await log_in(web, town.manager_email)
+    home = await web.get("/manage")
+    action = f"/manage/bookings/{request.id}/approve"
+    assert f'action="{action}"' in home.text
+    assert "Réservations en attente de votre accord" in text(home.text)
+    once = re.search(r'name="_once" value="([0-9a-f]+)"', home.text)
+    assert once is not None
+    approved = await web.post(
+        action, data={"_csrf_token": csrf(home.text), "_once": once.group(1), "reason": ""}
+    )
+    assert approved.status_code == 303, text(approved.text)[:300]
+    after = text((await web.get("/manage")).text)
+    assert "Aucune réservation n'attend votre accord." in after
