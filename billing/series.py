@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from billing.ledger import canonical_json
-from billing.models import Payment, PaymentStatus
-from billing.payments import PaymentService, stored_quote, summary
+from billing.models import PaymentStatus
+from billing.payments import PaymentService, due_payment, summary
 from billing.prices import Priced, methods_for
 from billing.providers.base import METHODS
 from billing.schemas import (
@@ -237,8 +236,6 @@ class SeriesBillingService:
             series_request(data, "all_or_nothing", sorted(skipped | set(data.exdates))),
             checkout=True,
         )
-        tz = ZoneInfo((await self.prices.catalogue.require_place(quote.place_id)).timezone)
-        issued_on = now.astimezone(tz).date()
         bookings = {b.id: b for b in created.bookings}
         for occurrence in created.occurrences:
             assert occurrence.booking_id is not None
@@ -249,9 +246,7 @@ class SeriesBillingService:
                 method,
                 data,
                 now,
-                issued_on + timedelta(days=settings.payment_terms_days)
-                if method == "invoice"
-                else None,
+                settings.payment_terms_days,
             )
         return SeriesCheckoutRead(
             series=created,
@@ -267,31 +262,27 @@ class SeriesBillingService:
         method: str,
         data: SeriesCheckoutRequest,
         now: datetime,
-        due_on: date | None,
+        payment_terms_days: int,
     ) -> None:
         assert actor.user_id is not None and priced.place.id is not None
-        info = METHODS[method]
-        payment = Payment(
+        payment = due_payment(
             booking_id=booking.id,
             place_id=priced.place.id,
             payer_user_id=actor.user_id,
             organisation_id=data.organisation_id,
-            user_type_code=priced.user_type,
             method=method,
-            status=info.initial_status,
-            amount_cents=priced.quote.total_incl_vat_cents,
-            currency=priced.quote.currency,
-            quote_fingerprint=priced.quote.fingerprint(),
-            quote=stored_quote(priced),
+            priced=priced,
+            payment_terms_days=payment_terms_days,
+            starts_at=booking.starts_at,
+            now=now,
             purchase_order=data.purchase_order,
-            due_on=due_on,
-            paid_starts_at=booking.starts_at,
-            created_at=now,
-            updated_at=now,
         )
         await self.repo.add(payment)
         # A date awaiting the manager's approval is invoiced when approved (billing's listener).
-        if info.invoice_on == "confirmation" and booking.status == BookingStatus.CONFIRMED:
+        if (
+            METHODS[method].invoice_on == "confirmation"
+            and booking.status == BookingStatus.CONFIRMED
+        ):
             await self.payments.invoice(payment, booking, now)
 
     # reads ------------------------------------------------------------------------------
