@@ -129,13 +129,16 @@ class Waitlist:
             created_at=now,
             updated_at=now,
         )
-        if not await self.repo.insert_live(entry):
+        # Twice at most: a live entry met by the first insert may have been left meanwhile.
+        for _ in range(2):
+            if await self.repo.insert_live(entry):
+                return (await self.reader.reads([entry]))[0], True
             found = await self.repo.live_of(
                 actor.user_id, data.resource_id, data.starts_at, data.ends_at
             )
-            assert found is not None
-            return (await self.reader.reads([found]))[0], False
-        return (await self.reader.reads([entry]))[0], True
+            if found is not None:
+                return (await self.reader.reads([found]))[0], False
+        raise ConflictError("This waitlist changed meanwhile: try again.", code="busy")
 
     async def full(
         self, actor: Actor, resource_id: int, quantity: int, start: datetime, end: datetime
