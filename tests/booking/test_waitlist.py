@@ -51,7 +51,9 @@ def _url(database: Database) -> str:
     return database.engine.url.render_as_string(hide_password=False)
 
 
-async def _dispatched(runtime: Runtime, heard: list[dict[str, Any]] | None = None) -> None:
+async def _dispatched(
+    runtime: Runtime, heard: list[dict[str, Any]] | None = None, count: int = 1
+) -> None:
     """Run the shell's workers until every queued event has been handled (each event's
     payload kept in ``heard``)."""
     registry = job_registry(runtime, every_minute=NEVER, nightly=NEVER)
@@ -63,7 +65,7 @@ async def _dispatched(runtime: Runtime, heard: list[dict[str, Any]] | None = Non
             heard.append(payload)
 
     registry.jobs[EVENT_JOB] = replace(dispatch, handler=recording)
-    async with workers(_url(runtime.database), registry):
+    async with workers(_url(runtime.database), registry, count):
         await eventually(lambda: _nothing_queued(runtime.database), "the queue was worked off")
 
 
@@ -283,14 +285,15 @@ async def test_a_lifted_blackout_offers_its_slot(
     assert await _booking_status(api, alice, offered.offer_booking_id) == "held"
 
 
-async def test_two_freed_units_race_for_two_entries_each_offered_once(
+async def _two_freed_units(
     api: httpx.AsyncClient,
     lab: Fablab,
     queue: Database,
-    runtime: Runtime,
     clock: MutableClock,
     admin_headers: dict[str, str],
-) -> None:
+) -> tuple[int, list[int]]:
+    """A resource of two units, both booked, two people waiting for them, then both bookings
+    cancelled (their events queued): the resource's id and the waiting entries' ids."""
     pair = await make_resource(api, admin_headers, lab.place_id, name="Paire", capacity=2)
     holders = [await make_user(queue, f"holder{n}@example.org") for n in range(2)]
     held = []
@@ -305,10 +308,22 @@ async def test_two_freed_units_race_for_two_entries_each_offered_once(
         assert joined.status_code == 201, joined.text
         waiting.append(joined.json()["id"])
         clock.advance(seconds=1)
-    # Both cancellations commit, then their events are handled at once, on two connections.
     for booking_id in held:
         cancelled = await api.post(f"/api/bookings/{booking_id}/cancel", headers=admin_headers)
         assert cancelled.status_code == 200, cancelled.text
+    return pair["id"], waiting
+
+
+async def test_two_freed_units_race_for_two_entries_each_offered_once(
+    api: httpx.AsyncClient,
+    lab: Fablab,
+    queue: Database,
+    runtime: Runtime,
+    clock: MutableClock,
+    admin_headers: dict[str, str],
+) -> None:
+    pair_id, waiting = await _two_freed_units(api, lab, queue, clock, admin_headers)
+    # Both cancellations' events handled at once, on two connections.
     events = await _queued_events(queue, "booking.cancelled")
     assert len(events) == 2
 
@@ -324,7 +339,22 @@ async def test_two_freed_units_race_for_two_entries_each_offered_once(
     # A second delivery of the same events (at least once) offers nothing more.
     again = await asyncio.gather(*(handle(event) for event in events))
     assert again == [[], []]
-    assert await _held_bookings(queue, pair["id"]) == 2
+    assert await _held_bookings(queue, pair_id) == 2
+
+
+async def test_two_workers_offer_two_freed_units_to_two_entries(
+    api: httpx.AsyncClient,
+    lab: Fablab,
+    queue: Database,
+    runtime: Runtime,
+    clock: MutableClock,
+    admin_headers: dict[str, str],
+) -> None:
+    pair_id, waiting = await _two_freed_units(api, lab, queue, clock, admin_headers)
+    await _dispatched(runtime, count=2)
+    bookings = {(await _entry(queue, entry_id)).offer_booking_id for entry_id in waiting}
+    assert len(bookings) == 2 and None not in bookings
+    assert await _held_bookings(queue, pair_id) == 2
 
 
 async def _queued_events(database: Database, name: str) -> list[tuple[str, str, dict[str, Any]]]:
