@@ -22,7 +22,7 @@ from kernel.events import EVENT_JOB
 from mutualab.background import job_registry
 from mutualab.composition import Runtime
 from tests.factories import make_resource
-from tests.support.accounts import Person, make_user
+from tests.support.accounts import Person, make_user, stored_hash
 from tests.support.apps import runtime_on
 from tests.support.booking import Fablab, MutableClock, book, iso, paris
 from tests.support.jobs import empty_queue, eventually, queued_count, workers
@@ -499,3 +499,18 @@ async def _event_keys(database: Database) -> int:
     async with database.engine.connect() as connection:
         result = await connection.execute(text("SELECT count(*) FROM waitlist_event"))
         return int(result.scalar_one())
+
+
+async def test_my_waitlists_are_exported_and_left_when_my_account_is_erased(
+    api: httpx.AsyncClient, lab: Fablab, queue: Database
+) -> None:
+    await _full_printer(api, lab, queue)
+    password = "violet-harbour-compass-42"
+    alice = await make_user(queue, "alice@example.org", password_hash=stored_hash(password))
+    entry_id = (await _join(api, alice, lab.printer)).json()["id"]
+    export = await api.get("/api/me/export", headers=alice.headers)
+    assert export.status_code == 200, export.text
+    assert [e["id"] for e in export.json()["waitlist_entries"]] == [entry_id]
+    erased = await api.post("/api/me/erase", json={"password": password}, headers=alice.headers)
+    assert erased.status_code in (200, 204), erased.text
+    assert (await _entry(queue, entry_id)).status == "withdrawn"
