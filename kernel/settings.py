@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # embedded database set it); a production instance runs `mutualab worker` instead.
     in_process_worker: bool = False
     public_base_url: str = "http://127.0.0.1:8000"
+    # Webhook subscriptions may name plain http:// addresses of this machine (127.0.0.1,
+    # localhost): for tests and the demo only; https:// is required otherwise.
+    webhooks_allow_http_loopback: bool = False
     secret_key: SecretStr | None = Field(
         default=None,
         description="Key for session cookies and CSRF tokens (32+ characters). Unset: a random "

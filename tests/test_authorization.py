@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 from litestar import Litestar
 from litestar.routes import HTTPRoute
+from sqlalchemy import text
 
 from booking.waitlist import WaitlistEntry
 from kernel.db import Database
@@ -330,7 +331,28 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/manage/places/{place_id}/people/certifications"): Example(),
     ("POST", "/manage/places/{place_id}/people/rate"): Example(),
     ("GET", "/manage/places/{place_id}/invoices"): Example(),
+    ("GET", "/manage/places/{place_id}/webhooks"): Example(),
+    # webhooks (the subscription is place A's; https: loopback http is not allowed here)
+    ("GET", "/api/webhooks"): Example(),
+    ("POST", "/api/webhooks"): Example(body=lambda w, r: _subscription(w.place_a)),
+    ("GET", "/api/webhooks/{subscription_id}"): Example(),
+    ("PATCH", "/api/webhooks/{subscription_id}"): Example(
+        body=lambda w, r: {"description": "Porte"}
+    ),
+    ("DELETE", "/api/webhooks/{subscription_id}"): Example(),
+    ("POST", "/api/webhooks/{subscription_id}/rotate-secret"): Example(),
+    ("GET", "/api/webhooks/{subscription_id}/deliveries"): Example(),
+    ("POST", "/api/webhooks/{subscription_id}/deliveries/{delivery_id}/replay"): Example(),
+    ("POST", "/api/webhooks/{subscription_id}/ping"): Example(),
 }
+
+
+def _subscription(place_id: int) -> dict[str, Any]:
+    return {
+        "url": "https://hooks.example.org/mutualab",
+        "event_types": ["booking.created", "booking.cancelled"],
+        "place_ids": [place_id],
+    }
 
 
 def _booking(resource_id: int, day: int) -> dict[str, Any]:
@@ -398,6 +420,20 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
         assert paid.status_code == 201, paid.text
         world.ids["payment_id"] = paid.json()["payment"]["id"]
         world.ids["invoice_id"] = paid.json()["payment"]["documents"][0]["id"]
+    if "{subscription_id" in op.template:
+        # Place A's subscription, made by an administrator; a delivery of it that failed.
+        admin = world.people["admin"].headers
+        made = await http.post("/api/webhooks", json=_subscription(world.place_a), headers=admin)
+        assert made.status_code == 201, made.text
+        world.ids["subscription_id"] = made.json()["id"]
+        pinged = await http.post(f"/api/webhooks/{made.json()['id']}/ping", headers=admin)
+        assert pinged.status_code == 202, pinged.text
+        world.ids["delivery_id"] = pinged.json()["id"]
+        async with database.writer() as session, session.begin():
+            failed = text(
+                "UPDATE webhook_delivery SET status = 'failed', attempts = 1 WHERE id = :id"
+            )
+            await session.exec(failed.bindparams(id=pinged.json()["id"]))  # type: ignore[call-overload]
     if "{series_id" in op.template:
         # A priced series: quoted, then checked out (paid on site).
         quote = await http.post(

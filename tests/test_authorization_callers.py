@@ -143,6 +143,16 @@ MIXED = [
     Mixed(
         "PUT", lambda w: f"/api/places/{w.place_b}/organisations/{w.organisation_x}/verification"
     ),
+    # A webhook subscription to place B's events, by place A's manager.
+    Mixed(
+        "POST",
+        lambda w: "/api/webhooks",
+        lambda w: {
+            "url": "https://hooks.example.org/b",
+            "event_types": ["booking.created"],
+            "place_ids": [w.place_b],
+        },
+    ),
     # Bookings, quotes and series for organisation Y, which the callers do not belong to.
     Mixed("POST", lambda w: "/api/bookings", _book(lambda w: w.resource_a, organisation_id=0), Y),
     Mixed(

@@ -17,6 +17,7 @@ from kernel.events import EVENT_JOB, Subscribers
 from kernel.jobs import JobRegistry
 from kernel.worker import run_worker
 from mutualab.composition import Runtime
+from webhooks import wiring as webhooks
 
 logger = logging.getLogger("mutualab.worker")
 EVERY_MINUTE = "* * * * *"
@@ -64,6 +65,14 @@ def job_registry(
         runtime.booking,
         runtime.clock,
         nightly=nightly,
+    )
+    webhooks.register(
+        subscribers,
+        registry,
+        database=runtime.database,
+        booking=runtime.booking,
+        billing=runtime.billing,
+        settings=runtime.settings,
     )
     registry.job(EVENT_JOB, subscribers.dispatcher())
     return registry

@@ -13,6 +13,7 @@ import booking.waitlist
 import resources.models
 from accounts import models as accounts_models
 from kernel import idempotency
+from webhooks import models as webhook_models
 
 metadata: MetaData = SQLModel.metadata
 # Named here so that no tool takes the imports above for unused ones.
@@ -24,4 +25,5 @@ REGISTERED = (
     booking.feeds.models,
     booking.waitlist,
     billing.models,
+    webhook_models,
 )

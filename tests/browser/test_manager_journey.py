@@ -174,6 +174,11 @@ def test_a_manager_runs_the_place_from_the_back_office(
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Facture n° FAB-"))
     # The invoice is billing's printable A4 document (billing/render.py), not one of these
     # pages: it is wider than a phone, so it is not put through check_page.
+    # The webhooks that hear the place (none here: they are made through the API).
+    page.goto(f"/manage/places/{town.place_id}/webhooks")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Webhooks")
+    expect(page.get_by_text("Aucune adresse ne reçoit encore")).to_be_visible()
+    check_page(page, "manage-webhooks")
 
 
 def test_another_place_s_manager_cannot_open_this_back_office(
@@ -188,7 +193,16 @@ def test_another_place_s_manager_cannot_open_this_back_office(
     page.goto("/manage")
     expect(page.get_by_role("link", name=re.compile("^Gérer ce lieu"))).to_have_count(1)
     expect(page.get_by_text("Fablab du Trégor")).to_have_count(0)
-    for path in ("", "/agenda", "/closures", "/prices", "/policy", "/people", "/invoices"):
+    for path in (
+        "",
+        "/agenda",
+        "/closures",
+        "/prices",
+        "/policy",
+        "/people",
+        "/invoices",
+        "/webhooks",
+    ):
         response = page.goto(f"/manage/places/{town.place_id}{path}")
         assert response is not None and response.status == 403, path
         expect(page.get_by_role("heading", level=1)).to_have_text("Accès refusé")

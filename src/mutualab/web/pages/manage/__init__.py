@@ -1,5 +1,5 @@
 """The managers' back office, one module per part of a place: places, equipment, hours and
-closures, prices, cancellation policy, agenda and bookings, people, invoices."""
+closures, prices, cancellation policy, agenda and bookings, people, invoices, webhooks."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from mutualab.web.pages.manage.places import PlacePages
 from mutualab.web.pages.manage.policy import PolicyPages
 from mutualab.web.pages.manage.prices import PricePages
 from mutualab.web.pages.manage.resources import ResourcePages
+from mutualab.web.pages.manage.webhooks import WebhookPages
 
 MANAGE_PAGES = [
     ManagePages,
@@ -23,6 +24,7 @@ MANAGE_PAGES = [
     BookingPages,
     PeoplePages,
     InvoicePages,
+    WebhookPages,
 ]
 
 __all__ = ["MANAGE_PAGES", "ManagePages"]

@@ -36,6 +36,7 @@ SECTIONS = [
     ("/agenda", N_("Agenda")),
     ("/people", N_("People")),
     ("/invoices", N_("Invoices")),
+    ("/webhooks", N_("Webhooks")),
 ]
 
 
