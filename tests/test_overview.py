@@ -24,6 +24,7 @@ from tests.support.booking import (
     set_resource,
 )
 from tests.support.jobs import empty_queue
+from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 
 TUESDAY_2PM = paris(2027, 3, 2, 14)
 TUESDAY_3PM = paris(2027, 3, 2, 15)
@@ -64,6 +65,34 @@ async def _failed_event(database: Database, place_id: int, key: str) -> int:
     return job_id
 
 
+async def _failed_webhook(database: Database, place_id: int) -> int:
+    """A webhook delivery of ``place_id`` whose every attempt failed."""
+    async with database.writer() as session, session.begin():
+        subscription = WebhookSubscription(
+            url="https://receiver.example/hook",
+            event_types=["booking.created"],
+            place_ids=[place_id],
+            secret_encrypted="not-read-here",
+        )
+        session.add(subscription)
+        await session.flush()
+        assert subscription.id is not None
+        delivery = WebhookDelivery(
+            subscription_id=subscription.id,
+            event_key=f"booking.{place_id}.created",
+            event_type="booking.created",
+            place_id=place_id,
+            body="{}",
+            status=DeliveryStatus.FAILED,
+            attempts=12,
+            response_status=500,
+        )
+        session.add(delivery)
+        await session.flush()
+        assert delivery.id is not None
+        return delivery.id
+
+
 async def test_a_manager_sees_what_needs_them_at_their_places_only(
     api: httpx.AsyncClient,
     lab: Fablab,
@@ -101,6 +130,8 @@ async def test_a_manager_sees_what_needs_them_at_their_places_only(
     assert joined.status_code == 201, joined.text
     mine = await _failed_event(queue, lab.place_id, "mine")
     await _failed_event(queue, other_place, "theirs")
+    hook = await _failed_webhook(queue, lab.place_id)
+    await _failed_webhook(queue, other_place)
     manager = await make_user(queue, "manager@example.org", manages=(lab.place_id,))
     stranger = await make_user(queue, "stranger@example.org", manages=(other_place,))
 
@@ -119,17 +150,22 @@ async def test_a_manager_sees_what_needs_them_at_their_places_only(
     assert [e["booking"]["id"] for e in body["pending_approvals"]] == [pending.json()["id"]]
     assert body["pending_approvals"][0]["booker"]["email"] == "alice@example.org"
     assert [w["entry"]["id"] for w in body["waitlist"]] == [joined.json()["id"]]
-    assert [f["id"] for f in body["failed_deliveries"]] == [mine]
-    assert body["failed_deliveries_total"] == 1
+    assert sorted((f["kind"], f["id"]) for f in body["failed_deliveries"]) == [
+        ("job", mine),
+        ("webhook", hook),
+    ]
+    [webhook] = [f for f in body["failed_deliveries"] if f["kind"] == "webhook"]
+    assert (webhook["name"], webhook["response_status"]) == ("https://receiver.example/hook", 500)
+    assert body["failed_deliveries_total"] == 2
 
     theirs = (await api.get("/api/manager/overview", headers=stranger.headers)).json()
     assert [p["place_id"] for p in theirs["places"]] == [other_place]
     assert theirs["pending_approvals"] == theirs["waitlist"] == []
-    assert [f["place_id"] for f in theirs["failed_deliveries"]] == [other_place]
+    assert [f["place_id"] for f in theirs["failed_deliveries"]] == [other_place, other_place]
 
     everything = (await api.get("/api/manager/overview", headers=admin_headers)).json()
     assert {p["place_id"] for p in everything["places"]} == {lab.place_id, other_place}
-    assert everything["failed_deliveries_total"] == 2
+    assert everything["failed_deliveries_total"] == 4
 
     refused = await api.get("/api/manager/overview", headers=alice.headers)
     assert refused.status_code == 403

@@ -2,16 +2,16 @@
 
 Bookings awaiting their approval and live waitlists come from the booking domain
 (:meth:`booking.service.PlaceAgenda.attention`); failed deliveries are the failed background
-jobs (:mod:`kernel.jobs`): every one for a platform administrator, and for a place's manager
-the failed events of their places (an event's data names its place). No ``webhooks`` package
-exists yet: its failed deliveries will join these once it does.
+jobs (:mod:`kernel.jobs`) and the failed webhook deliveries (:mod:`webhooks`): every one for a
+platform administrator, and for a place's manager those of their places (an event's data
+names its place, as a webhook delivery does).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
@@ -29,20 +29,26 @@ from kernel.auth.rules import BEARER, MANAGER
 from resources.controllers import CATALOGUE
 from resources.repository import PlaceFilter
 from resources.service import CatalogueService
+from webhooks.repository import WebhookRepository
 
 MAX_PLACES = 200
 MAX_FAILED = 500  # failed jobs read; the newest are listed
+MAX_LISTED = 50
 
 
 class FailedDelivery(BaseModel):
-    """A background job whose attempts are spent (an event, a message, a card intent...)."""
+    """A background job whose attempts are spent (an event, a message, a card intent...), or
+    a webhook delivery that failed for good."""
 
-    id: int
-    name: str
-    event: str | None  # for an event's delivery, its name
+    kind: Literal["job", "webhook"]
+    id: int  # the job's, or the webhook delivery's
+    name: str  # the job's name, or the subscription's address
+    event: str | None  # the event delivered, if it was one
     place_id: int | None
     attempts: int
     failed_at: datetime
+    subscription_id: int | None = None  # a webhook's
+    response_status: int | None = None  # a webhook's last answer
 
 
 class ManagerOverview(BaseModel):
@@ -61,6 +67,7 @@ def _delivery(job: jobs.FailedJob) -> FailedDelivery:
     place = data.get("place_id") if isinstance(data, dict) else None
     event = job.payload.get("event")
     return FailedDelivery(
+        kind="job",
         id=job.id,
         name=job.name,
         event=event if isinstance(event, str) else None,
@@ -78,6 +85,34 @@ def visible_failures(actor: Actor, failed: Sequence[jobs.FailedJob]) -> list[Fai
     return [d for d in deliveries if d.place_id is not None and actor.manages(d.place_id)]
 
 
+async def failed_webhooks(
+    actor: Actor, session: AsyncSession, limit: int
+) -> tuple[list[FailedDelivery], int]:
+    """The failed webhook deliveries an actor may see (their places'; all for admins)."""
+    repository = WebhookRepository(session)
+    places = None if actor.is_admin else sorted(actor.managed_place_ids)
+    rows, total = await repository.failed(places, limit)
+    subscriptions = {
+        s.id: s.url
+        for s in [await repository.subscription(i) for i in {r.subscription_id for r in rows}]
+        if s is not None
+    }
+    return [
+        FailedDelivery(
+            kind="webhook",
+            id=row.id or 0,
+            name=subscriptions.get(row.subscription_id, ""),
+            event=row.event_type,
+            place_id=row.place_id,
+            attempts=row.attempts,
+            failed_at=row.last_attempt_at or row.created_at,
+            subscription_id=row.subscription_id,
+            response_status=row.response_status,
+        )
+        for row in rows
+    ], total
+
+
 async def overview(
     actor: Actor, catalogue: CatalogueService, agenda: PlaceAgenda, session: AsyncSession
 ) -> ManagerOverview:
@@ -92,12 +127,14 @@ async def overview(
         }
     attention = await agenda.attention(actor, places)
     failures = visible_failures(actor, await jobs.failed_jobs(session, limit=MAX_FAILED))
+    webhooks, webhooks_total = await failed_webhooks(actor, session, MAX_LISTED)
+    newest = sorted([*failures, *webhooks], key=lambda f: f.failed_at, reverse=True)
     return ManagerOverview(
         places=attention.places,
         pending_approvals=attention.pending_approvals,
         waitlist=attention.waitlist,
-        failed_deliveries=failures[:50],
-        failed_deliveries_total=len(failures),
+        failed_deliveries=newest[:MAX_LISTED],
+        failed_deliveries_total=len(failures) + webhooks_total,
     )
 
 
