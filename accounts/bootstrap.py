@@ -47,7 +47,8 @@ class DemoPerson:
 async def ensure_demo_people(
     session: AsyncSession, place_ids: list[int], password: str
 ) -> list[DemoPerson]:
-    """Demo accounts: a manager per place, a citizen, a student, a teacher of a school."""
+    """Demo accounts: a manager per place, a citizen, a student, a teacher of a school, and a
+    platform administrator (who reads the e-mails the demo sent, in the outbox)."""
     repo = AccountRepository(session)
     people: list[DemoPerson] = []
 
@@ -71,6 +72,12 @@ async def ensure_demo_people(
         if await repo.place_manager(place_id, manager.id) is None:
             await repo.add(PlaceManager(place_id=place_id, user_id=manager.id))
     await person("camille@demo.mutualab.example", "Camille Martin", "citizen")
+    await person(
+        "admin@demo.mutualab.example",
+        "Administration (démo)",
+        "platform administrator (e-mails sent: /manage/outbox)",
+        is_platform_admin=True,
+    )
     await person(
         "lea@demo.mutualab.example",
         "Léa Bernard",

@@ -9,7 +9,7 @@ import tempfile
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -90,6 +90,25 @@ class Settings(BaseSettings):
         default=None, description="Another Stripe API address (tests: a local peer)"
     )
     stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    # E-mail over SMTP (kernel.mail). Either one URL, or host/port/user/password/TLS. Unset: no
+    # e-mail leaves (messages wait in the outbox); `mutualab demo` starts a local catcher.
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://user:password@host:587?starttls=1, or smtps://...:465 (implicit TLS)",
+    )
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    # none | starttls | tls (implicit, port 465). Unset: tls on 465, starttls on 587, else none.
+    smtp_tls: Literal["none", "starttls", "tls"] | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # The From of the instance's e-mails (a place may set its own).
+    mail_from: str = "Mutualab <no-reply@localhost>"
+    # Set by `mutualab demo`: the SMTP server is its in-process catcher, nothing leaves.
+    mail_catcher: bool = False
+    # Sent messages are kept this long in the outbox, then purged nightly.
+    mail_retention_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("secret_key")
     @classmethod

@@ -25,6 +25,7 @@ from booking.waitlist import WaitlistEntry
 from kernel.db import Database
 from kernel.settings import Settings
 from mutualab.app import create_app
+from tests.notifications.support import queued_message
 from tests.support.apps import leased_app
 from tests.support.booking import MutableClock
 from tests.support.jobs import failed_job
@@ -67,6 +68,12 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/health"): Example(),
     ("GET", "/api/admin/jobs/failed"): Example(),
     ("POST", "/api/admin/jobs/{job_id}/retry"): Example(),
+    ("GET", "/api/admin/outbox"): Example(),
+    ("GET", "/api/admin/outbox/{message_id}"): Example(),
+    ("GET", "/api/admin/outbox/{message_id}/attachments/{position}"): Example(),
+    ("GET", "/manage/outbox"): Example(),
+    ("GET", "/manage/outbox/{message_id}"): Example(),
+    ("POST", "/manage/outbox/test"): Example(),
     ("GET", "/api/places"): Example(),
     ("GET", "/api/places/{place_id}"): Example(),
     ("GET", "/api/places/{place_id}/exceptions"): Example(query=_range),
@@ -382,6 +389,9 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
     citizen = world.people["citizen"].headers
     if "{job_id" in op.template:
         world.ids["job_id"] = await failed_job(database)
+    if "{message_id" in op.template:
+        world.ids["message_id"] = await queued_message(database, key=f"matrix:{op.template}")
+        world.ids["position"] = 0
     if "{booking_id" in op.template:
         # The laser is priced: booked through checkout (paid on site); the room is free.
         quote = await http.post("/api/quotes", json=_quote(world.resource_a, 9), headers=citizen)

@@ -104,6 +104,7 @@ def test_migrate_seed_and_downgrade(fresh_database_url: str) -> None:
     assert first.returncode == 0, first.stderr
     assert "fablab-tregor-lannion" in first.stdout
     assert "camille@demo.mutualab.example" in first.stdout  # demo people, password shown once
+    assert "admin@demo.mutualab.example" in first.stdout  # reads the demo's e-mails
     again = mutualab(fresh_database_url, "seed-demo")
     assert "already loaded" in again.stdout
     purged = mutualab(fresh_database_url, "idempotency", "purge")

@@ -47,6 +47,7 @@ from mutualab.overview import OverviewController
 from mutualab.requests import MAX_BODY_BYTES, GuardedRequest
 from mutualab.swagger import SelfHostedSwagger, openapi_router, swagger_assets
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
+from notifications.controllers import OutboxAdminController
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
 from webhooks.controllers import CONTROLLERS as WEBHOOK_CONTROLLERS
 
@@ -119,6 +120,7 @@ def create_app(
             *SERIES_BILLING_CONTROLLERS,
             *WEBHOOK_CONTROLLERS,
             JobAdminController,
+            OutboxAdminController,
             health,
         ],
     )

@@ -17,6 +17,7 @@ from kernel.events import EVENT_JOB, Subscribers
 from kernel.jobs import JobRegistry
 from kernel.worker import run_worker
 from mutualab.composition import Runtime
+from notifications import wiring as notifications
 from webhooks import wiring as webhooks
 
 logger = logging.getLogger("mutualab.worker")
@@ -56,6 +57,15 @@ def job_registry(
     registry.every("bookings.expire_holds", every_minute, expire_holds)
     registry.every("idempotency.purge", nightly, purge_idempotency)
     registry.every("jobs.prune_history", nightly, prune_job_history)
+    # E-mail: the outbox's sending job and its nightly purge.
+    notifications.register(
+        registry,
+        database=runtime.database,
+        mailer=runtime.mailer,
+        clock=runtime.clock,
+        retention_days=runtime.settings.mail_retention_days,
+        nightly=nightly,
+    )
     # What happens after commit: each package subscribes its handlers to the published events.
     subscribers = Subscribers()
     waitlist_events.register(

@@ -18,6 +18,7 @@ from billing import maintenance
 from kernel import embedded, idempotency
 from kernel.clock import system_clock
 from kernel.db import Database
+from kernel.mail import smtp_server
 from kernel.settings import Settings, get_settings
 from kernel.worker import run_worker
 from mutualab import migrate
@@ -25,6 +26,7 @@ from mutualab.background import job_registry
 from mutualab.composition import build_runtime
 from mutualab.demo import demo_place_ids, seed_demo
 from mutualab.logs import log_config
+from notifications.catcher import SmtpCatcher
 
 host_option = click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to bind."
@@ -134,6 +136,19 @@ async def _admin(settings: Settings, email: str, name: str, password: str | None
         await runtime.close()
 
 
+def demo_mail(settings: Settings) -> SmtpCatcher | None:
+    """With no SMTP server configured, a local catcher receives the demo's e-mails (read on the
+    outbox page); the environment points the app and its worker at it."""
+    if smtp_server(settings) is not None:
+        return None
+    catcher = SmtpCatcher()
+    catcher.start()
+    os.environ["MUTUALAB_SMTP_URL"] = catcher.url
+    os.environ["MUTUALAB_MAIL_CATCHER"] = "true"
+    get_settings.cache_clear()
+    return catcher
+
+
 @main.command()
 @host_option
 @port_option
@@ -141,6 +156,7 @@ def demo(host: str, port: int) -> None:
     """Migrate the database (the embedded PostgreSQL by default), load demo data and serve."""
     os.environ.setdefault("MUTUALAB_IN_PROCESS_WORKER", "true")  # holds expire with no cron
     get_settings.cache_clear()
+    catcher = demo_mail(get_settings())
     settings = _configured()
     migrate.upgrade(settings.require_database_url())
     created, people = asyncio.run(_seed(settings))
@@ -148,6 +164,11 @@ def demo(host: str, port: int) -> None:
     for line in people:
         click.echo(line)
     click.echo(f"Open http://{host}:{port}/ — API docs at http://{host}:{port}/schema")
+    if catcher is not None:
+        click.echo(
+            f"E-mails go to a local SMTP catcher ({catcher.url}), nothing leaves this machine: "
+            f"read them at http://{host}:{port}/manage/outbox (as an administrator)."
+        )
     _serve(settings, host, port, 1)
 
 

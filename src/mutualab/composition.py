@@ -1,9 +1,9 @@
 """The composition root: the one place that builds what a running Mutualab is made of.
 
 A :class:`Runtime` holds the database, the clock, the card gateway (Stripe when configured),
-the catalogue snapshot cache (with its availability memo), the booking listeners, the booking
-services (:class:`booking.service.BookingServices`: bookings, availability, agenda, series, each
-built on a session) and billing.
+the catalogue snapshot cache (with its availability memo), the mailer (SMTP), the booking
+listeners, the booking services (:class:`booking.service.BookingServices`: bookings,
+availability, agenda, series, each built on a session) and billing.
 The app (``mutualab.app.create_app``), the CLI's maintenance commands, the benches and the tests
 all build it with :func:`build_runtime`; the app installs it on ``app.state``
 (:meth:`Runtime.install`), where the handlers and dependencies read what they need.
@@ -25,6 +25,7 @@ from booking.service import BookingServices
 from booking.snapshots import SnapshotCache
 from kernel.clock import Clock, system_clock
 from kernel.db import Database
+from kernel.mail import Mailer
 from kernel.settings import Settings, get_settings
 from mutualab.personal_data import BillingData, BookingData
 
@@ -45,6 +46,8 @@ class Runtime:
     billing: Billing
     # What booking and billing hold about a person: exported and erased with their account.
     personal_data: tuple[PersonalDataPart, ...]
+    # E-mail over SMTP, called by the mail.send job only (never in a transaction).
+    mailer: Mailer
     # Whether closing the runtime disposes of the database (it built it).
     owns_database: bool
 
@@ -57,6 +60,7 @@ class Runtime:
         state.booking = self.booking
         state.billing = self.billing
         state.personal_data = self.personal_data
+        state.mailer = self.mailer
         state.catalogue_snapshots = self.snapshots
 
     async def close(self) -> None:
@@ -85,11 +89,13 @@ def build_runtime(
     settings: Settings | None = None,
     database: Database | None = None,
     clock: Clock = system_clock,
+    mailer: Mailer | None = None,
 ) -> Runtime:
     """The runtime for ``settings`` (read from the environment by default).
 
     ``database`` is used as given and left open on :meth:`Runtime.close` (its owner disposes of
-    it); without one, the runtime opens the configured database and closes it.
+    it); without one, the runtime opens the configured database and closes it. ``mailer``
+    defaults to the SMTP server of ``settings``.
     """
     settings = settings or get_settings()
     db = database or Database.from_settings(settings)
@@ -118,5 +124,6 @@ def build_runtime(
         booking=booking,
         billing=billing,
         personal_data=(BookingData(booking), BillingData()),
+        mailer=mailer or Mailer.from_settings(settings),
         owns_database=database is None,
     )

@@ -10,6 +10,7 @@ import billing.models
 import booking.feeds.models
 import booking.models
 import booking.waitlist
+import notifications.models
 import resources.models
 from accounts import models as accounts_models
 from kernel import idempotency
@@ -25,5 +26,6 @@ REGISTERED = (
     booking.feeds.models,
     booking.waitlist,
     billing.models,
+    notifications.models,
     webhook_models,
 )

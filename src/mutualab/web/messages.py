@@ -61,6 +61,7 @@ NOTICES = {
     "payment_recorded": N_("The payment is recorded."),
     "certified": N_("The certification is recorded."),
     "rate_granted": N_("The rate is granted."),
+    "test_mail_queued": N_("The test message is queued: it appears below, then as sent."),
 }
 
 # Error codes of the services -> what a person reads. Unknown codes fall back to the status.

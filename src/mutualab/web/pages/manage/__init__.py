@@ -1,5 +1,6 @@
 """The managers' back office, one module per part of a place: places, equipment, hours and
-closures, prices, cancellation policy, agenda and bookings, people, invoices, webhooks."""
+closures, prices, cancellation policy, agenda and bookings, people, invoices, webhooks; and the
+outbox of e-mails, for platform administrators."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from mutualab.web.pages.manage.bookings import BookingPages
 from mutualab.web.pages.manage.closures import ClosurePages
 from mutualab.web.pages.manage.hours import ManagePages
 from mutualab.web.pages.manage.invoices import InvoicePages
+from mutualab.web.pages.manage.outbox import OutboxPages
 from mutualab.web.pages.manage.people import PeoplePages
 from mutualab.web.pages.manage.places import PlacePages
 from mutualab.web.pages.manage.policy import PolicyPages
@@ -25,6 +27,7 @@ MANAGE_PAGES = [
     PeoplePages,
     InvoicePages,
     WebhookPages,
+    OutboxPages,
 ]
 
 __all__ = ["MANAGE_PAGES", "ManagePages"]

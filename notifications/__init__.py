@@ -1,0 +1,1 @@
+"""E-mail to people: messages rendered from templates into an outbox, sent by a job over SMTP."""
