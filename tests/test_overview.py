@@ -13,6 +13,7 @@ from kernel import jobs
 from kernel.db import Database
 from kernel.events import EVENT_JOB, job_payload
 from kernel.settings import Settings
+from notifications.models import FAILED, OutboundMessage
 from tests.support.accounts import make_user
 from tests.support.booking import (
     Fablab,
@@ -93,6 +94,27 @@ async def _failed_webhook(database: Database, place_id: int) -> int:
         return delivery.id
 
 
+async def _failed_mail(database: Database, place_id: int) -> int:
+    """An e-mail of ``place_id`` that could not be sent."""
+    async with database.writer() as session, session.begin():
+        message = OutboundMessage(
+            key="overview-test",
+            place_id=place_id,
+            recipient="someone@example.org",
+            subject="Rappel",
+            text="-",
+            html="<p>-</p>",
+            language="fr",
+            template="reminder",
+            status=FAILED,
+            attempts=5,
+        )
+        session.add(message)
+        await session.flush()
+        assert message.id is not None
+        return message.id
+
+
 async def test_a_manager_sees_what_needs_them_at_their_places_only(
     api: httpx.AsyncClient,
     lab: Fablab,
@@ -131,6 +153,7 @@ async def test_a_manager_sees_what_needs_them_at_their_places_only(
     mine = await _failed_event(queue, lab.place_id, "mine")
     await _failed_event(queue, other_place, "theirs")
     hook = await _failed_webhook(queue, lab.place_id)
+    mail = await _failed_mail(queue, lab.place_id)
     await _failed_webhook(queue, other_place)
     manager = await make_user(queue, "manager@example.org", manages=(lab.place_id,))
     stranger = await make_user(queue, "stranger@example.org", manages=(other_place,))
@@ -165,7 +188,8 @@ async def test_a_manager_sees_what_needs_them_at_their_places_only(
 
     everything = (await api.get("/api/manager/overview", headers=admin_headers)).json()
     assert {p["place_id"] for p in everything["places"]} == {lab.place_id, other_place}
-    assert everything["failed_deliveries_total"] == 4
+    assert everything["failed_deliveries_total"] == 5  # the outbox is the admins'
+    assert ("mail", mail) in {(f["kind"], f["id"]) for f in everything["failed_deliveries"]}
 
     refused = await api.get("/api/manager/overview", headers=alice.headers)
     assert refused.status_code == 403

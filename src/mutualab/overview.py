@@ -2,9 +2,10 @@
 
 Bookings awaiting their approval and live waitlists come from the booking domain
 (:meth:`booking.service.PlaceAgenda.attention`); failed deliveries are the failed background
-jobs (:mod:`kernel.jobs`) and the failed webhook deliveries (:mod:`webhooks`): every one for a
-platform administrator, and for a place's manager those of their places (an event's data
-names its place, as a webhook delivery does).
+jobs (:mod:`kernel.jobs`), the failed webhook deliveries (:mod:`webhooks`) and, for
+administrators (whose outbox it is), the e-mails that could not be sent (:mod:`notifications`):
+every one for a platform administrator, and for a place's manager those of their places (an
+event's data names its place, as a webhook delivery does).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from kernel import jobs
 from kernel.auth.actor import Actor, actor_of
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import BEARER, MANAGER
+from notifications.models import FAILED
+from notifications.reads import list_messages
 from resources.controllers import CATALOGUE
 from resources.repository import PlaceFilter
 from resources.service import CatalogueService
@@ -40,9 +43,9 @@ class FailedDelivery(BaseModel):
     """A background job whose attempts are spent (an event, a message, a card intent...), or
     a webhook delivery that failed for good."""
 
-    kind: Literal["job", "webhook"]
-    id: int  # the job's, or the webhook delivery's
-    name: str  # the job's name, or the subscription's address
+    kind: Literal["job", "webhook", "mail"]
+    id: int  # the job's, the webhook delivery's or the e-mail's
+    name: str  # the job's name, the subscription's address, or the e-mail's template
     event: str | None  # the event delivered, if it was one
     place_id: int | None
     attempts: int
@@ -113,6 +116,25 @@ async def failed_webhooks(
     ], total
 
 
+async def failed_mails(actor: Actor, session: AsyncSession) -> tuple[list[FailedDelivery], int]:
+    """The e-mails that could not be sent (administrators only: the outbox is theirs)."""
+    if not actor.is_admin:
+        return [], 0
+    page = await list_messages(session, status=FAILED, per_page=MAX_LISTED)
+    return [
+        FailedDelivery(
+            kind="mail",
+            id=message.id,
+            name=message.template,
+            event=None,
+            place_id=message.place_id,
+            attempts=message.attempts,
+            failed_at=message.created_at,
+        )
+        for message in page.items
+    ], page.total
+
+
 async def overview(
     actor: Actor, catalogue: CatalogueService, agenda: PlaceAgenda, session: AsyncSession
 ) -> ManagerOverview:
@@ -128,13 +150,14 @@ async def overview(
     attention = await agenda.attention(actor, places)
     failures = visible_failures(actor, await jobs.failed_jobs(session, limit=MAX_FAILED))
     webhooks, webhooks_total = await failed_webhooks(actor, session, MAX_LISTED)
-    newest = sorted([*failures, *webhooks], key=lambda f: f.failed_at, reverse=True)
+    mails, mails_total = await failed_mails(actor, session)
+    newest = sorted([*failures, *webhooks, *mails], key=lambda f: f.failed_at, reverse=True)
     return ManagerOverview(
         places=attention.places,
         pending_approvals=attention.pending_approvals,
         waitlist=attention.waitlist,
         failed_deliveries=newest[:MAX_LISTED],
-        failed_deliveries_total=len(failures) + webhooks_total,
+        failed_deliveries_total=len(failures) + webhooks_total + mails_total,
     )
 
 
