@@ -8,7 +8,12 @@ from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_201_CREATED,
+    HTTP_202_ACCEPTED,
+    HTTP_204_NO_CONTENT,
+)
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,11 +35,16 @@ from accounts.schemas import (
     OrganisationRead,
     OrganisationUpdate,
     PasswordChange,
+    PasswordReset,
+    PasswordResetAccepted,
+    PasswordResetRequest,
     ProfileUpdate,
     SignUp,
+    SignUpAccepted,
     TokenCreate,
     TokenCreated,
     TokenRead,
+    VerifyEmail,
 )
 from accounts.service import AccountService
 from accounts.throttle import Throttle
@@ -65,15 +75,19 @@ def provide_accounts(
         hasher,
         Throttle(get_database(state), settings, clock),
         session_limits(settings),
+        state.account_mail,
         state.get("personal_data", ()),
     )
 
 
 def provide_organisations(
-    db_session: NamedDependency[AsyncSession], clock: NamedDependency[Clock]
+    db_session: NamedDependency[AsyncSession], state: State, clock: NamedDependency[Clock]
 ) -> OrganisationService:
     """The organisation service bound to this request's transaction."""
-    return OrganisationService(AccountRepository(db_session), clock)
+    settings: Settings = state.settings
+    return OrganisationService(
+        AccountRepository(db_session), state.account_mail, settings.public_base_url, clock
+    )
 
 
 ACCOUNTS = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
@@ -107,6 +121,14 @@ async def start_session(
     request.set_session({SESSION_KEY: await accounts.start_session(user)})
 
 
+async def _logged_in(
+    request: Request[Any, Any, Any], accounts: AccountService, session: AsyncSession, user: User
+) -> MeRead:
+    await start_session(request, accounts, user)
+    actor = await actor_for_user(session, user, can_write=True, via="session")
+    return await accounts.me(actor)
+
+
 async def end_session(request: Request[Any, Any, Any], accounts: AccountService) -> None:
     """Log this browser out: its session is deleted, not only its cookie."""
     key = request.session.get(SESSION_KEY) if request.session else None
@@ -128,19 +150,56 @@ class AuthController(Controller):
         """The CSRF token a browser client must echo on unsafe requests."""
         return CsrfToken(csrf_token=csrf_token_of(request))
 
-    @post("/signup", status_code=HTTP_201_CREATED)
+    @post("/signup", status_code=HTTP_202_ACCEPTED)
     async def sign_up(
+        self,
+        accounts: NamedDependency[AccountService],
+        request: Request[Any, Any, Any],
+        data: JSONBody[SignUp],
+    ) -> SignUpAccepted:
+        """Create an account (citizen rate until a manager grants another), confirmed by the
+        link mailed to the address; the same answer whether or not the address has one."""
+        await accounts.sign_up(data, client(request))
+        return SignUpAccepted()
+
+    @post("/verify-email", status_code=HTTP_200_OK)
+    async def verify_email(
         self,
         accounts: NamedDependency[AccountService],
         db_session: NamedDependency[AsyncSession],
         request: Request[Any, Any, Any],
-        data: JSONBody[SignUp],
+        data: JSONBody[VerifyEmail],
     ) -> MeRead:
-        """Create an account (citizen rate until a manager grants another) and log in."""
-        user = await accounts.sign_up(data, client(request))
-        await start_session(request, accounts, user)
-        actor = await actor_for_user(db_session, user, can_write=True, via="session")
-        return await accounts.me(actor)
+        """Confirm my address with the mailed link's token and my password, and log in (a used
+        or expired link is 410, a mistyped one 422)."""
+        user = await accounts.verify_email(data.token, data.password)
+        return await _logged_in(request, accounts, db_session, user)
+
+    @post("/password-reset", status_code=HTTP_202_ACCEPTED)
+    async def request_password_reset(
+        self,
+        accounts: NamedDependency[AccountService],
+        request: Request[Any, Any, Any],
+        data: JSONBody[PasswordResetRequest],
+    ) -> PasswordResetAccepted:
+        """Mail a link to choose a new password (valid 1 hour); the same answer whether or not
+        the address has an account; repeated requests wait longer and longer (429)."""
+        await accounts.request_password_reset(data, client(request))
+        return PasswordResetAccepted()
+
+    @post("/password-reset/confirm", status_code=HTTP_200_OK)
+    async def reset_password(
+        self,
+        accounts: NamedDependency[AccountService],
+        db_session: NamedDependency[AsyncSession],
+        request: Request[Any, Any, Any],
+        data: JSONBody[PasswordReset],
+    ) -> MeRead:
+        """Set a new password with the mailed link's token: every other browser session ends,
+        the address counts as confirmed, and this client logs in (410 for a used or expired
+        link, 422 for a mistyped one or a weak password)."""
+        user = await accounts.reset_password(data)
+        return await _logged_in(request, accounts, db_session, user)
 
     @post("/login", status_code=200)
     async def log_in(
@@ -152,9 +211,7 @@ class AuthController(Controller):
     ) -> MeRead:
         """Log in with e-mail and password; repeated attempts wait longer and longer (429)."""
         user = await accounts.log_in(data, client(request))
-        await start_session(request, accounts, user)
-        actor = await actor_for_user(db_session, user, can_write=True, via="session")
-        return await accounts.me(actor)
+        return await _logged_in(request, accounts, db_session, user)
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, guards=[require_user], opt=SELF)
     async def log_out(
@@ -199,7 +256,8 @@ class MeController(Controller):
         actor: NamedDependency[Actor],
         data: JSONBody[ProfileUpdate],
     ) -> MeRead:
-        """Change my display name, or ask for a reduced rate."""
+        """Change my display name, my messages' language, my reminders, or ask for a reduced
+        rate."""
         return await accounts.update_profile(actor, data)
 
     @post("/password", status_code=HTTP_204_NO_CONTENT)

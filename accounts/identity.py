@@ -39,7 +39,12 @@ _managers = PlaceManager.__table__.c  # type: ignore[attr-defined]
 _members = Membership.__table__.c  # type: ignore[attr-defined]
 _grants = RateGrant.__table__.c  # type: ignore[attr-defined]
 _USABLE = and_(_users.active.is_(True), _users.deleted_at.is_(None))
-_USER_COLUMNS = (_users.id, _users.user_type_code, _users.is_platform_admin)
+_USER_COLUMNS = (
+    _users.id,
+    _users.user_type_code,
+    _users.is_platform_admin,
+    _users.email_verified_at.is_not(None).label("email_verified"),
+)
 
 # Every role of every user: (user, place managed or organisation, role).
 _ROLES = union_all(
@@ -122,6 +127,7 @@ def _actor(
     *,
     can_write: bool,
     via: str,
+    email_verified: bool,
 ) -> Actor:
     places: set[int] = set()
     organisations: dict[int, str] = {}
@@ -142,6 +148,7 @@ def _actor(
         organisation_roles=organisations,
         can_write=can_write,
         via=via,
+        email_verified=email_verified,
     )
 
 
@@ -155,6 +162,7 @@ def _actor_of_rows(rows: Sequence[Any], *, can_write: bool, via: str) -> Actor:
         _roles(rows),
         can_write=can_write,
         via=via,
+        email_verified=bool(user["email_verified"]),
     )
 
 
@@ -171,6 +179,7 @@ async def actor_for_user(
         _roles((await connection.execute(_BY_USER, {"user_id": user.id})).mappings().all()),
         can_write=can_write,
         via=via,
+        email_verified=user.email_verified_at is not None,
     )
 
 

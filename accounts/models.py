@@ -240,3 +240,23 @@ class AttemptCounter(SQLModel, table=True):
     attempts: int = 0
     window_started_at: datetime = utc_column()
     next_attempt_at: datetime = utc_column()
+
+
+class EmailToken(SQLModel, table=True):
+    """A link mailed to a person (verify the address, reset the password): single-use,
+    expiring, and stored only as a keyed hash of its token (accounts.email_tokens)."""
+
+    __tablename__ = "email_token"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('verify', 'reset')", name="ck_email_token_purpose"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    purpose: str = Field(max_length=10)
+    token_hash: str = Field(max_length=64, unique=True)
+    # The address the link was mailed to: it proves that one, not a later one.
+    email: str = Field(max_length=254)
+    created_at: datetime = created_at_field()
+    expires_at: datetime = utc_column()
+    used_at: datetime | None = utc_column(nullable=True)

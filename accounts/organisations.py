@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from accounts.mail import AccountMail, AccountMessage
 from accounts.models import Invitation, Membership, Organisation, OrganisationVerification, User
 from accounts.repository import AccountRepository
 from accounts.schemas import (
@@ -16,7 +17,13 @@ from accounts.schemas import (
 )
 from kernel.auth.actor import Actor
 from kernel.clock import Clock, system_clock
-from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from kernel.errors import (
+    ConflictError,
+    EmailNotVerifiedError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
 from kernel.patching import changes_of
 
 # Changing one of these makes the organisation another legal person: verify it again.
@@ -37,8 +44,16 @@ def organisation_read(row: Organisation, verified_place_ids: list[int]) -> Organ
 class OrganisationService:
     """What members and admins of organisations may do; admins and places verify them."""
 
-    def __init__(self, repository: AccountRepository, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        repository: AccountRepository,
+        mail: AccountMail,
+        base_url: str,
+        clock: Clock = system_clock,
+    ) -> None:
         self.repo = repository
+        self.mail = mail
+        self.base_url = base_url.rstrip("/")
         self.clock = clock
 
     async def _read(self, organisation: Organisation) -> OrganisationRead:
@@ -175,7 +190,7 @@ class OrganisationService:
     ) -> MemberRead | InvitationRead:
         """Change a member's role, or invite an address: the same invitation whether or not an
         account uses it (its owner accepts it from their account)."""
-        await self._administered(actor, organisation_id)
+        organisation = await self._administered(actor, organisation_id)
         membership = await self.repo.member_by_email(organisation_id, data.email)
         if membership is not None:
             await self._keep_an_admin(organisation_id, membership, data.role)
@@ -199,7 +214,34 @@ class OrganisationService:
             )
         invitation.role = data.role
         await self.repo.add(invitation)
+        await self._mail_invitation(actor, organisation, invitation)
         return InvitationRead.model_validate(invitation, from_attributes=True)
+
+    async def _mail_invitation(
+        self, actor: Actor, organisation: Organisation, invitation: Invitation
+    ) -> None:
+        """Tell the invited address (once per invitation and role), in its owner's language
+        when it has an account; the admin's answer says nothing of that."""
+        owner = await self.repo.user_by_email(invitation.email)
+        inviter = await self.repo.user(actor.user_id) if actor.user_id is not None else None
+        has_account = owner is not None and owner.deleted_at is None
+        await self.mail(
+            self.repo.session,
+            AccountMessage(
+                key=f"organisation-invitation:{invitation.id}:{invitation.role}",
+                to=invitation.email,
+                template="organisation_invitation",
+                language=owner.language if owner is not None else "fr",
+                context={
+                    "organisation": organisation.name,
+                    "inviter": inviter.display_name if inviter is not None else "",
+                    "role": invitation.role,
+                    "has_account": has_account,
+                    "invitations_link": f"{self.base_url}/account/invitations",
+                    "signup_link": f"{self.base_url}/signup",
+                },
+            ),
+        )
 
     async def invitations(self, actor: Actor, organisation_id: int) -> list[InvitationRead]:
         """The addresses invited into an organisation that have not answered yet."""
@@ -249,6 +291,12 @@ class OrganisationService:
         """Join the organisation an invitation is from, with the role it offers."""
         user, invitation = await self._mine(actor, invitation_id)
         assert user.id is not None
+        if user.email_verified_at is None:
+            # Else whoever signed up first with a teacher's address would join the school.
+            raise EmailNotVerifiedError(
+                "Confirm your e-mail address (the link we mailed you) before joining an "
+                "organisation."
+            )
         organisation = await self.repo.organisation(invitation.organisation_id)
         assert organisation is not None and organisation.id is not None
         membership = await self.repo.membership(organisation.id, user.id)

@@ -14,6 +14,7 @@ from accounts.models import (
     ApiToken,
     BrowserSession,
     Certification,
+    EmailToken,
     Invitation,
     Membership,
     Organisation,
@@ -321,3 +322,53 @@ class AccountRepository:
                 | (col(BrowserSession.created_at) <= opened_since)
             )
         )
+
+    # links mailed to people ---------------------------------------------------------
+    async def use_email_token(
+        self, token_hash: str, purpose: str, now: datetime
+    ) -> EmailToken | None:
+        """Mark a live link used and return it; None if it is unknown, used or expired. One
+        statement, so two clicks at once use it once."""
+        statement: Any = (
+            update(EmailToken)
+            .where(
+                col(EmailToken.token_hash) == token_hash,
+                col(EmailToken.purpose) == purpose,
+                col(EmailToken.used_at).is_(None),
+                col(EmailToken.expires_at) > now,
+            )
+            .values(used_at=now)
+            .returning(col(EmailToken.id))
+        )
+        used_id = (await self.session.exec(statement)).scalar_one_or_none()
+        if used_id is None:
+            return None
+        return await self.session.get(EmailToken, used_id, populate_existing=True)
+
+    async def email_token(self, token_hash: str, purpose: str) -> EmailToken | None:
+        """A link by the hash of its token, whatever its state."""
+        rows = await self.session.exec(
+            select(EmailToken).where(
+                EmailToken.token_hash == token_hash, EmailToken.purpose == purpose
+            )
+        )
+        return rows.first()
+
+    async def use_all_email_tokens(self, user_id: int, purpose: str, now: datetime) -> None:
+        """Mark every live link of a user for ``purpose`` used (a newer one did the job)."""
+        statement: Any = (
+            update(EmailToken)
+            .where(
+                col(EmailToken.user_id) == user_id,
+                col(EmailToken.purpose) == purpose,
+                col(EmailToken.used_at).is_(None),
+            )
+            .values(used_at=now)
+        )
+        await self.session.exec(statement)
+
+    async def purge_email_tokens(self, expired_before: datetime) -> int:
+        """Delete the links that expired before ``expired_before``; how many."""
+        statement: Any = delete(EmailToken).where(col(EmailToken.expires_at) < expired_before)
+        result = await self.session.exec(statement)
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -29,6 +29,9 @@ Password = Annotated[str, Field(min_length=1, max_length=256, repr=False)]
 DisplayName = Annotated[str, Field(min_length=1, max_length=120)]
 TypeCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,39}$", examples=["student"])]
 Role = Literal["admin", "booker"]
+Language = Literal["fr", "en"]
+# The token of a mailed link (43 URL-safe characters when made here; more is refused).
+LinkToken = Annotated[str, Field(min_length=1, max_length=100, repr=False)]
 Scope = Literal["read", "read_write"]
 
 
@@ -45,6 +48,48 @@ class SignUp(Strict):
     password: Password
     display_name: DisplayName
     requested_user_type: TypeCode | None = None
+    # The language of the messages the account receives.
+    language: Language = "fr"
+
+
+class SignUpAccepted(BaseModel):
+    """The answer to every well-formed sign-up, whether or not the address had an account."""
+
+    status: Literal["check_your_inbox"] = "check_your_inbox"
+    detail: str = (
+        "If this address can be used for a new account, we have sent it a link to confirm it: "
+        "open it to finish. If the address already has an account, its owner was told."
+    )
+
+
+class VerifyEmail(Strict):
+    """The token of a verification link and the account's password (the person who signed up)."""
+
+    token: LinkToken
+    password: Password
+
+
+class PasswordResetRequest(Strict):
+    """The address of the account whose password was forgotten."""
+
+    email: Email
+
+
+class PasswordResetAccepted(BaseModel):
+    """The answer to every password reset request, whether or not the address has an account."""
+
+    status: Literal["check_your_inbox"] = "check_your_inbox"
+    detail: str = (
+        "If an account uses this address, we have sent it a link to choose a new password "
+        "(valid one hour)."
+    )
+
+
+class PasswordReset(Strict):
+    """The token of a reset link and the new password."""
+
+    token: LinkToken
+    password: Password
 
 
 class LogIn(Strict):
@@ -66,6 +111,9 @@ class ProfileUpdate(Strict):
 
     display_name: DisplayName | None = None
     requested_user_type: TypeCode | None = None
+    # The language of the messages they receive, and whether reminders before bookings come.
+    language: Literal["fr", "en"] | None = None
+    reminders: bool | None = None
 
 
 class CertificationRead(BaseModel):
@@ -92,6 +140,9 @@ class MeRead(BaseModel):
 
     id: int
     email: str
+    # Whether the address was proved (a link mailed to it); needed for organisations, the
+    # manager role and paying on invoice.
+    email_verified: bool = False
     display_name: str
     user_type: str
     # Rates granted at some places (place id -> user type): they override user_type there.
@@ -102,6 +153,9 @@ class MeRead(BaseModel):
     organisations: list[MembershipRead]
     certifications: list[CertificationRead]
     created_at: datetime
+    # The language of their messages; whether reminders before bookings are mailed.
+    language: str = "fr"
+    reminders: bool = True
 
 
 class UserSummary(BaseModel):

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
+from accounts.email_tokens import EmailTokens, Purpose
 from accounts.identity import SessionLimits
+from accounts.mail import AccountMail
+from accounts.messages import AccountMessages
 from accounts.models import ApiToken, BrowserSession, User
 from accounts.passwords import Passwords, WeakPasswordError, check_strength
 from accounts.personal_data import PersonalDataPart
@@ -18,18 +22,19 @@ from accounts.schemas import (
     MembershipRead,
     MeRead,
     PasswordChange,
+    PasswordReset,
+    PasswordResetRequest,
     ProfileUpdate,
     SignUp,
     TokenCreate,
     TokenCreated,
     TokenRead,
 )
-from accounts.throttle import Throttle, TooManyAttemptsError, rules
+from accounts.throttle import Rule, Throttle, TooManyAttemptsError, rules
 from kernel.auth.actor import Actor
 from kernel.auth.tokens import digest, new_token
 from kernel.clock import Clock
 from kernel.errors import (
-    ConflictError,
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
@@ -50,6 +55,7 @@ class AccountService:
         passwords: Passwords,
         throttle: Throttle,
         sessions: SessionLimits,
+        mail: AccountMail,
         personal_data: Sequence[PersonalDataPart] = (),
     ) -> None:
         self.repo = repository
@@ -59,8 +65,21 @@ class AccountService:
         self.throttle = throttle
         self.sessions = sessions
         self.login_email, self.login_address, self.signup_address = rules(settings)
+        self.mail = mail
+        self.base_url = settings.public_base_url.rstrip("/")
         # Booking's and billing's share of a person's data (the composition root gives them).
         self.personal_data = tuple(personal_data)
+
+    @cached_property
+    def links(self) -> EmailTokens:
+        """The mailed links, keyed by the instance's secret (read when a link is made or used,
+        not for every request that builds this service)."""
+        return EmailTokens(self.repo, self.settings.resolved_secret_key())
+
+    @cached_property
+    def messages(self) -> AccountMessages:
+        """The messages of sign-up and password reset."""
+        return AccountMessages(self.repo, self.mail, self.links, self.clock, self.base_url)
 
     async def require_user(self, actor: Actor) -> User:
         """The actor's own user row."""
@@ -89,9 +108,12 @@ class AccountService:
             )
         return None if code == "citizen" else code
 
-    async def sign_up(self, data: SignUp, client: str) -> User:
-        """Create an account at the citizen rate; a reduced type is only requested.
+    async def sign_up(self, data: SignUp, client: str) -> None:
+        """Create an account at the citizen rate (a reduced type is only requested), to be
+        confirmed by the link mailed to the address.
 
+        The answer is the same whether or not the address has an account (no one learns who
+        has one): an existing account's owner is told by mail instead, and nothing is changed.
         Sign-ups are counted per client address before anything costly (the strength check,
         the hash, the look-up of the e-mail): a burst from one address waits its turn.
         """
@@ -99,15 +121,85 @@ class AccountService:
         self._check_password(data.password, data.email, data.display_name)
         requested = await self._requestable(data.requested_user_type, "requested_user_type")
         password_hash = await self.passwords.hash(data.password)
-        if await self.repo.user_by_email(data.email) is not None:
-            raise ConflictError("An account already uses this e-mail.", code="email_taken")
+        existing = await self.repo.user_by_email(data.email)
+        if existing is not None:
+            await self.messages.address_taken(existing)
+            return
         user = User(
             email=data.email,
             display_name=data.display_name,
             password_hash=password_hash,
             requested_user_type_code=requested,
+            language=data.language,
         )
         await self.repo.add(user)
+        await self.messages.verification_link(user, again=False)
+
+    async def check_verify_link(self, token: str) -> User:
+        """The account of a live verification link (its form is shown only for one)."""
+        return await self.links.check(token, Purpose.VERIFY, self.clock())
+
+    async def verify_email(self, token: str, password: str) -> User:
+        """Confirm an address with the link mailed to it and the account's password.
+
+        The password shows that whoever opens the link also made the account: someone who
+        signed up with another person's address cannot have it confirmed by that person's
+        click. Then the account may log in.
+        """
+        now = self.clock()
+        user = await self.links.check(token, Purpose.VERIFY, now)
+        await self._confirm(user, password, "password")
+        await self.links.redeem(token, Purpose.VERIFY, now)
+        await self._verified(user, now)
+        return user
+
+    async def _verified(self, user: User, now: datetime) -> None:
+        assert user.id is not None
+        if user.email_verified_at is None:
+            user.email_verified_at = now
+            await self.repo.add(user)
+        await self.repo.use_all_email_tokens(user.id, Purpose.VERIFY, now)
+
+    # password reset ----------------------------------------------------------------
+    def _reset_rules(self) -> tuple[Rule, Rule]:
+        # Counted like log-ins: per address asked for, and (with more slack) per client.
+        return (
+            Rule("reset-email", self.login_email.free, self.login_email.max_delay),
+            Rule("reset-address", self.login_address.free, self.login_address.max_delay),
+        )
+
+    async def request_password_reset(self, data: PasswordResetRequest, client: str) -> None:
+        """Mail a link to choose a new password (1 hour), if an account uses the address; the
+        answer is the same either way."""
+        per_email, per_address = self._reset_rules()
+        await self.throttle.attempt(per_address, throttling_key(client))
+        await self.throttle.attempt(per_email, data.email)
+        user = await self.repo.user_by_email(data.email)
+        if user is None or user.deleted_at is not None or not user.active:
+            return
+        await self.messages.reset_link(user)
+
+    async def check_reset_link(self, token: str) -> User:
+        """The account of a live reset link (the form is shown only for one)."""
+        return await self.links.check(token, Purpose.RESET, self.clock())
+
+    async def reset_password(self, data: PasswordReset) -> User:
+        """Set a new password with a reset link: the link is used, every browser session of the
+        account ends (the caller's browser starts a new one), and the address counts as
+        verified (the link proved it). API tokens keep working: the account page lists them."""
+        now = self.clock()
+        user = await self.links.check(data.token, Purpose.RESET, now)
+        # Checked before the link is used: a weak password does not cost the link.
+        self._check_password(data.password, user.email, user.display_name)
+        password_hash = await self.passwords.hash(data.password)
+        await self.links.redeem(data.token, Purpose.RESET, now)
+        assert user.id is not None
+        user.password_hash = password_hash
+        await self.repo.add(user)
+        await self.repo.use_all_email_tokens(user.id, Purpose.RESET, now)
+        await self._verified(user, now)
+        await self.repo.end_sessions(user.id)
+        await self.throttle.forget(self.login_email, user.email)
         return user
 
     async def log_in(self, data: LogIn, client: str) -> User:
@@ -130,8 +222,13 @@ class AccountService:
         usable = user is not None and user.active and user.deleted_at is None
         stored = user.password_hash if usable and user is not None else None
         if not await self.passwords.verify(stored, data.password):
-            raise UnauthenticatedError("Wrong e-mail or password.", code="invalid_credentials")
+            raise _wrong_credentials()
         assert user is not None and user.password_hash is not None
+        if user.email_verified_at is None:
+            # Answered like a wrong password, or trying the password one signed up with would
+            # tell whether the address had an account. Its owner confirms it with the link (a
+            # new one comes with signing up again, or a password reset).
+            raise _wrong_credentials()
         await self.throttle.forget(self.login_email, email)
         await self.throttle.refund(self.login_address, address)
         if self.passwords.needs_rehash(user.password_hash):
@@ -181,6 +278,7 @@ class AccountService:
         return MeRead(
             id=user.id,
             email=user.email,
+            email_verified=user.email_verified_at is not None,
             display_name=user.display_name,
             user_type=user.user_type_code,
             rates={g.place_id: g.user_type_code for g in await self.repo.rate_grants_of(user.id)},
@@ -205,13 +303,20 @@ class AccountService:
                 for c, t in certifications
             ],
             created_at=user.created_at,
+            language=user.language,
+            reminders=user.reminders,
         )
 
     async def update_profile(self, actor: Actor, data: ProfileUpdate) -> MeRead:
-        """Change one's display name or ask for a reduced rate."""
+        """Change one's display name, messages' language or reminders, or ask for a reduced
+        rate."""
         user = await self.require_user(actor)
         if data.display_name is not None:
             user.display_name = data.display_name
+        if data.language is not None:
+            user.language = data.language
+        if data.reminders is not None:
+            user.reminders = data.reminders
         if "requested_user_type" in data.model_fields_set:
             user.requested_user_type_code = await self._requestable(
                 data.requested_user_type, "requested_user_type"
@@ -322,3 +427,11 @@ class AccountService:
         user.active = False
         user.deleted_at = now
         await self.repo.add(user)
+
+
+def _wrong_credentials() -> UnauthenticatedError:
+    return UnauthenticatedError(
+        "Wrong e-mail or password. A new account logs in once its address is confirmed with "
+        "the link we mailed; lost it? Ask for a password reset.",
+        code="invalid_credentials",
+    )

@@ -21,7 +21,13 @@ from accounts.schemas import (
 from kernel.auth.actor import Actor
 from kernel.auth.rates import CITIZEN
 from kernel.clock import Clock, system_clock
-from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from kernel.errors import (
+    ConflictError,
+    EmailNotVerifiedError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
 
 
 def user_summary(user: User, rates: dict[int, str] | None = None) -> UserSummary:
@@ -153,6 +159,11 @@ class StaffService:
         if user is None or user.deleted_at is not None:
             raise NotFoundError("No account uses this e-mail.", code="user_not_found")
         assert user.id is not None
+        if user.email_verified_at is None:
+            raise EmailNotVerifiedError(
+                "This person has not confirmed their e-mail address yet: a manager's address "
+                "must be proved first."
+            )
         if await self.repo.place_manager(place_id, user.id) is None:
             await self.repo.add(PlaceManager(place_id=place_id, user_id=user.id))
         return ManagerRead(user_id=user.id, display_name=user.display_name, email=user.email)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from billing.events import payment_received
 from billing.invoicing import DocumentService, Party
 from billing.models import BillingDocument, Payment, PaymentStatus, Refund, RefundStatus
-from billing.prices import Priced, PriceService, methods_for, tiers_of
+from billing.prices import Priced, PriceService, methods_for, refuse_unverified_invoice, tiers_of
 from billing.providers.base import METHODS, IntentState
 from billing.refunds import refund_cents
 from billing.repository import BillingRepository
@@ -336,6 +336,7 @@ class PaymentService:
         assert place.id is not None
         settings = await self.prices.settings_of(place.id)
         method = "free" if priced.quote.is_free else data.method
+        refuse_unverified_invoice(method, settings, priced.user_type, priced.invoice_refusal)
         if method != "free":
             allowed = [
                 m

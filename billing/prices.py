@@ -46,8 +46,8 @@ from billing.schemas import (
 )
 from booking.schemas import ItemRequest
 from kernel.auth.actor import Actor
-from kernel.auth.rates import Rates
-from kernel.errors import ConflictError, InvalidInputError
+from kernel.auth.rates import EMAIL_NOT_VERIFIED, Rates
+from kernel.errors import ConflictError, EmailNotVerifiedError, InvalidInputError
 from resources.models import Place, Resource
 from resources.service import CatalogueService
 
@@ -114,6 +114,21 @@ def methods_for(settings: PlaceBilling, user_type: str) -> list[str]:
     return [str(m) for m in chosen]
 
 
+def refuse_unverified_invoice(
+    method: str, settings: PlaceBilling, user_type: str, refusal: str | None
+) -> None:
+    """409 ``email_not_verified`` when paying on invoice, which the place offers to the user
+    type, waits only for the booker to prove their address (``Rates.invoice_refusal``)."""
+    if (
+        method == "invoice"
+        and refusal == EMAIL_NOT_VERIFIED
+        and "invoice" in methods_for(settings, user_type)
+    ):
+        raise EmailNotVerifiedError(
+            "Confirm your e-mail address (the link we mailed you) before paying on invoice."
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Priced:
     """A quote and what it was computed from."""
@@ -123,8 +138,10 @@ class Priced:
     resources: list[Resource]
     quote: Quote
     lines: list[QuoteRequestLine]
-    # Paying on invoice is for verified organisations only.
+    # Paying on invoice is for verified people, and verified organisations only.
     may_invoice: bool = False
+    # Why not, when not (kernel.auth.rates.Rates.invoice_refusal).
+    invoice_refusal: str | None = None
 
 
 class PriceService:
@@ -372,10 +389,10 @@ class PriceService:
         assert place.id is not None
         if isinstance(booker_rates, str):
             # A quote at a requested rate shows every method; a booker's, only theirs.
-            user_type, may_invoice = booker_rates, True
+            user_type, refusal = booker_rates, None
         else:
             user_type = booker_rates.at(place.id)
-            may_invoice = booker_rates.may_invoice_at(place.id)
+            refusal = booker_rates.invoice_refusal(place.id)
         lists = {row.scope: row for row in await self.repo.price_lists_of(place.id)}
         rates = await self.repo.rates_of([r.id for r in lists.values() if r.id is not None])
         lines: list[QuoteRequestLine] = []
@@ -402,7 +419,7 @@ class PriceService:
             priced = quote(lines)
         except ValueError as exc:
             raise ConflictError(str(exc), code="unpriceable") from exc
-        return Priced(place, user_type, resources, priced, lines, may_invoice)
+        return Priced(place, user_type, resources, priced, lines, refusal is None, refusal)
 
     async def quote_read(self, priced: Priced) -> QuoteRead:
         """A priced request as the API shows it."""

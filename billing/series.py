@@ -23,7 +23,7 @@ from decimal import Decimal
 from billing.ledger import canonical_json
 from billing.models import PaymentStatus
 from billing.payments import PaymentService, due_payment, summary
-from billing.prices import Priced, methods_for
+from billing.prices import Priced, methods_for, refuse_unverified_invoice
 from billing.providers.base import METHODS
 from billing.schemas import (
     QuoteLineRead,
@@ -212,6 +212,8 @@ class SeriesBillingService:
             )
         settings = await self.prices.settings_of(quote.place_id)
         method = "free" if quote.total_incl_vat_cents == 0 else data.method
+        refusal = next((p.invoice_refusal for p in priced.values()), None)
+        refuse_unverified_invoice(method, settings, quote.user_type, refusal)
         unverified_invoice = method == "invoice" and "invoice" not in quote.payment_methods
         if method != "free" and (
             method not in methods_for(settings, quote.user_type) or unverified_invoice

@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_PRODID",
     "CalendarEvent",
     "EventStatus",
+    "booking_uid",
     "render_calendar",
     "render_event",
 ]
@@ -113,10 +114,19 @@ def render_calendar(
     return _document(lines, _vevents(events))
 
 
-def render_event(event: CalendarEvent, *, prodid: str = DEFAULT_PRODID) -> str:
-    """Render one booking as a METHOD:PUBLISH VCALENDAR (download or e-mail attachment)."""
+def render_event(
+    event: CalendarEvent, *, prodid: str = DEFAULT_PRODID, method: str = "PUBLISH"
+) -> str:
+    """Render one booking as a VCALENDAR: PUBLISH for a download, REQUEST or CANCEL (RFC 5546)
+    for an e-mail attachment."""
     # No calendar name nor refresh interval: a one-off file is imported, not subscribed to.
-    return _document(_header_lines(prodid, "PUBLISH"), _vevents([event]))
+    return _document(_header_lines(prodid, method), _vevents([event]))
+
+
+def booking_uid(booking_id: int, host: str) -> str:
+    """The UID of a booking in its owner's calendars (feeds, files, e-mails): the same
+    everywhere, so each update replaces the event rather than adding one."""
+    return f"booking-{booking_id}@{host}"
 
 
 def _document(header: list[str], vevents: list[str]) -> str:

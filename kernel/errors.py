@@ -96,6 +96,25 @@ class ForbiddenError(AppError):
     title = "Forbidden"
 
 
+class GoneError(AppError):
+    """The thing existed but can no longer be used (an expired or used link)."""
+
+    status_code = 410
+    code = "gone"
+    title = "Gone"
+
+
+class EmailNotVerifiedError(ConflictError):
+    """The person has not proved their e-mail address yet (the link mailed to it)."""
+
+    code = "email_not_verified"
+
+    def __init__(
+        self, detail: str = "Verify your e-mail address first (the link we mailed you)."
+    ) -> None:
+        super().__init__(detail)
+
+
 class OutcomeUnknownError(AppError):
     """The database went away while a change was being made final: it may have been stored.
 

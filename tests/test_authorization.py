@@ -68,6 +68,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/health"): Example(),
     ("GET", "/api/admin/jobs/failed"): Example(),
     ("POST", "/api/admin/jobs/{job_id}/retry"): Example(),
+    # Public: the signed link is the credential (a forged one is refused, 422).
+    ("GET", "/api/unsubscribe/reminders"): Example(query=lambda w, r: "token=1.forged"),
+    ("POST", "/api/unsubscribe/reminders"): Example(query=lambda w, r: "token=1.forged"),
     ("GET", "/api/admin/outbox"): Example(),
     ("GET", "/api/admin/outbox/{message_id}"): Example(),
     ("GET", "/api/admin/outbox/{message_id}/attachments/{position}"): Example(),
@@ -119,6 +122,15 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ),
     ("POST", "/api/auth/login"): Example(
         body=lambda w, r: {"email": w.login_email, "password": LOGIN_PASSWORD}
+    ),
+    # Mailed links: a made-up token is refused (422) whoever sends it; a reset request is
+    # answered the same for any address.
+    ("POST", "/api/auth/verify-email"): Example(
+        body=lambda w, r: {"token": "made-up", "password": LOGIN_PASSWORD}
+    ),
+    ("POST", "/api/auth/password-reset"): Example(body=lambda w, r: {"email": w.login_email}),
+    ("POST", "/api/auth/password-reset/confirm"): Example(
+        body=lambda w, r: {"token": "made-up", "password": "granite-lantern-meadow-58"}
     ),
     ("POST", "/api/auth/logout"): Example(),
     ("POST", "/api/auth/logout-everywhere"): Example(),
@@ -287,6 +299,16 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/login"): Example(),
     ("POST", "/login"): Example(),
     ("POST", "/logout"): Example(),
+    ("GET", "/check-your-inbox"): Example(),
+    ("GET", "/account/invitations"): Example(),
+    ("POST", "/account/invitations/{invitation_id}/accept"): Example(),
+    ("POST", "/account/invitations/{invitation_id}/decline"): Example(),
+    ("GET", "/verify-email"): Example(query=lambda w, r: "token=made-up"),
+    ("POST", "/verify-email"): Example(),
+    ("GET", "/forgot-password"): Example(),
+    ("POST", "/forgot-password"): Example(),
+    ("GET", "/reset-password"): Example(query=lambda w, r: "token=made-up"),
+    ("POST", "/reset-password"): Example(),
     ("POST", "/logout-everywhere"): Example(),
     ("POST", "/language"): Example(),
     ("GET", "/account"): Example(),

@@ -304,6 +304,8 @@ _NOT_THEIRS = {
     ("DELETE", "/api/me/calendar-feed"),
     ("POST", "/api/me/invitations/{invitation_id}/accept"),
     ("DELETE", "/api/me/invitations/{invitation_id}"),
+    ("POST", "/account/invitations/{invitation_id}/accept"),
+    ("POST", "/account/invitations/{invitation_id}/decline"),
 }
 
 

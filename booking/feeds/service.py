@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import anyio
 from pydantic import BaseModel
 
-from booking.calendar import CalendarEvent, render_calendar, render_event
+from booking.calendar import CalendarEvent, booking_uid, render_calendar, render_event
 from booking.feeds.models import CalendarFeed
 from booking.feeds.repository import FeedRepository
 from booking.models import BookingStatus
@@ -178,7 +178,7 @@ class FeedService:
                 CalendarEvent(
                     uid=_busy_uid(key, booking.id, self.host)
                     if busy_only
-                    else f"booking-{booking.id}@{self.host}",
+                    else booking_uid(booking.id, self.host),
                     sequence=booking.sequence,
                     summary=f"{resources} — {place.name}",
                     starts_at=booking.starts_at,

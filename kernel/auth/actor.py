@@ -27,6 +27,8 @@ class Actor:
     # False for read-only API tokens.
     can_write: bool = True
     via: str = "anonymous"  # or "session", "api_token"
+    # Whether the user proved their e-mail address (paying on invoice waits for it).
+    email_verified: bool = False
 
     @property
     def is_authenticated(self) -> bool:
@@ -41,7 +43,7 @@ class Actor:
     @property
     def rates(self) -> Rates:
         """The actor's own rate at each place."""
-        return Rates(self.user_type_code, self.place_rates)
+        return Rates(self.user_type_code, self.place_rates, email_verified=self.email_verified)
 
     def user_type_at(self, place_id: int) -> str:
         """The actor's own rate at ``place_id``."""

@@ -1,7 +1,7 @@
 """Waitlist: entries waiting for a full slot, their offers, the events handled
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-05 04:00:00.000000
 
 waitlist_entry: a user waiting for units of a resource over a range (booking.waitlist), in
@@ -18,7 +18,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -48,6 +48,7 @@ from mutualab.requests import MAX_BODY_BYTES, GuardedRequest
 from mutualab.swagger import SelfHostedSwagger, openapi_router, swagger_assets
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
 from notifications.controllers import OutboxAdminController
+from notifications.unsubscribe_controller import UnsubscribeController
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
 from webhooks.controllers import CONTROLLERS as WEBHOOK_CONTROLLERS
 
@@ -120,6 +121,7 @@ def create_app(
             *SERIES_BILLING_CONTROLLERS,
             *WEBHOOK_CONTROLLERS,
             JobAdminController,
+            UnsubscribeController,
             OutboxAdminController,
             health,
         ],

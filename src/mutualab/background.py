@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from accounts import jobs as accounts_jobs
 from billing import maintenance
 from booking import waitlist_events
 from kernel import idempotency, jobs
@@ -17,8 +18,10 @@ from kernel.events import EVENT_JOB, Subscribers
 from kernel.jobs import JobRegistry
 from kernel.worker import run_worker
 from mutualab.composition import Runtime
+from notifications import messages
 from notifications import wiring as notifications
 from webhooks import wiring as webhooks
+from webhooks.notice import disabled_notice
 
 logger = logging.getLogger("mutualab.worker")
 EVERY_MINUTE = "* * * * *"
@@ -57,6 +60,7 @@ def job_registry(
     registry.every("bookings.expire_holds", every_minute, expire_holds)
     registry.every("idempotency.purge", nightly, purge_idempotency)
     registry.every("jobs.prune_history", nightly, prune_job_history)
+    accounts_jobs.register(registry, runtime.database, runtime.clock, nightly)
     # E-mail: the outbox's sending job and its nightly purge.
     notifications.register(
         registry,
@@ -83,8 +87,15 @@ def job_registry(
         booking=runtime.booking,
         billing=runtime.billing,
         settings=runtime.settings,
+        on_disabled=disabled_notice(runtime.settings),
     )
     registry.job(EVENT_JOB, subscribers.dispatcher())
+    # The messages people get: from events (booking, billing, waitlist) and from time.
+    messages.register(
+        subscribers,
+        registry,
+        messages.MessageParts(runtime.database, runtime.settings, runtime.clock),
+    )
     return registry
 
 

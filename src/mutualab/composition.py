@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from litestar.datastructures import State
 
+from accounts.mail import AccountMail
 from accounts.personal_data import PersonalDataPart
 from billing.charges import Charges
 from billing.payments import BillingConfig
@@ -27,6 +28,7 @@ from kernel.clock import Clock, system_clock
 from kernel.db import Database
 from kernel.mail import Mailer
 from kernel.settings import Settings, get_settings
+from mutualab.account_mail import outbox_mail
 from mutualab.personal_data import BillingData, BookingData
 
 
@@ -46,6 +48,8 @@ class Runtime:
     billing: Billing
     # What booking and billing hold about a person: exported and erased with their account.
     personal_data: tuple[PersonalDataPart, ...]
+    # Where accounts' messages go (verify an address, reset a password, invitations).
+    account_mail: AccountMail
     # E-mail over SMTP, called by the mail.send job only (never in a transaction).
     mailer: Mailer
     # Whether closing the runtime disposes of the database (it built it).
@@ -60,6 +64,7 @@ class Runtime:
         state.booking = self.booking
         state.billing = self.billing
         state.personal_data = self.personal_data
+        state.account_mail = self.account_mail
         state.mailer = self.mailer
         state.catalogue_snapshots = self.snapshots
 
@@ -124,6 +129,7 @@ def build_runtime(
         booking=booking,
         billing=billing,
         personal_data=(BookingData(booking), BillingData()),
+        account_mail=outbox_mail(settings),
         mailer=mailer or Mailer.from_settings(settings),
         owns_database=database is None,
     )

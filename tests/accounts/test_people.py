@@ -11,7 +11,7 @@ from tests.support.accounts import make_user
 
 
 async def test_api_tokens_are_shown_once_and_revocable(client: httpx.AsyncClient) -> None:
-    assert (await sign_up(client)).status_code == 201
+    assert (await sign_up(client)).status_code == 200
     headers = await csrf(client)
     created = await client.post(
         "/api/me/tokens", json={"name": "script", "scope": "read_write"}, headers=headers
@@ -50,7 +50,7 @@ async def test_tokens_are_stored_hashed(client: httpx.AsyncClient, database: Dat
 
 
 async def test_export_and_erase_personal_data(client: httpx.AsyncClient) -> None:
-    assert (await sign_up(client)).status_code == 201
+    assert (await sign_up(client)).status_code == 200
     export = await client.get("/api/me/export")
     assert export.status_code == 200
     assert export.json()["account"]["email"] == "alice@example.fr"
@@ -67,7 +67,7 @@ async def test_export_and_erase_personal_data(client: httpx.AsyncClient) -> None
     )
     assert login.status_code == 401
     # The address is free again: the tombstone keeps no personal data.
-    assert (await sign_up(client)).status_code == 201
+    assert (await sign_up(client)).status_code == 200
 
 
 async def test_organisations_and_members(client: httpx.AsyncClient, database: Database) -> None:
@@ -211,7 +211,7 @@ async def test_organisation_identity_is_validated(
 async def test_reduced_rate_granted_by_a_manager(
     client: httpx.AsyncClient, database: Database, admin_headers: dict[str, str]
 ) -> None:
-    assert (await sign_up(client, requested_user_type="student")).status_code == 201
+    assert (await sign_up(client, requested_user_type="student")).status_code == 200
     place = await make_place(client, admin_headers)
     manager = await make_user(database, "desk@example.fr", manages=(place["id"],))
     citizen = await make_user(database, "nosy@example.fr")

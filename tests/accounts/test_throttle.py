@@ -64,7 +64,7 @@ async def test_parallel_guesses_are_each_counted_and_only_the_free_ones_checked(
 ) -> None:
     clock = MutableClock()
     async with app_client(settings, database, clock) as http:
-        assert (await sign_up(http)).status_code == 201
+        assert (await sign_up(http)).status_code == 200
         headers = await csrf(http)
         guesses = await asyncio.gather(
             *(http.post("/api/auth/login", json=WRONG, headers=headers) for _ in range(20))
@@ -85,7 +85,7 @@ async def test_each_further_failure_waits_twice_as_long_up_to_a_minute(
 ) -> None:
     clock = MutableClock()
     async with app_client(settings, database, clock) as http:
-        assert (await sign_up(http)).status_code == 201
+        assert (await sign_up(http)).status_code == 200
         for _ in range(settings.login_max_failures):
             assert (await log_in(http, WRONG)).status_code == 401
         waits = []
@@ -108,7 +108,7 @@ async def test_a_right_password_starts_the_count_again(
 ) -> None:
     clock = MutableClock()
     async with app_client(settings, database, clock) as http:
-        assert (await sign_up(http)).status_code == 201
+        assert (await sign_up(http)).status_code == 200
         for _ in range(settings.login_max_failures - 1):
             assert (await log_in(http, WRONG)).status_code == 401
         assert (await log_in(http, RIGHT)).status_code == 200
@@ -121,7 +121,7 @@ async def test_failures_are_forgotten_after_the_window(
 ) -> None:
     clock = MutableClock()
     async with app_client(settings, database, clock) as http:
-        assert (await sign_up(http)).status_code == 201
+        assert (await sign_up(http)).status_code == 200
         for _ in range(settings.login_max_failures):
             await log_in(http, WRONG)
         assert (await log_in(http, RIGHT)).status_code == 429
@@ -186,7 +186,7 @@ async def test_sign_ups_are_throttled_per_address_before_any_hashing(
             headers = {**await csrf(http), "X-Forwarded-For": "198.51.100.7"}
             body = {"email": f"new{n}@example.fr", "password": STRONG, "display_name": "N"}
             created = await http.post("/api/auth/signup", json=body, headers=headers)
-            assert created.status_code == 201
+            assert created.status_code == 202
             http.cookies.clear()
         headers = {**await csrf(http), "X-Forwarded-For": "198.51.100.7"}
         body = {"email": "burst@example.fr", "password": STRONG, "display_name": "B"}
@@ -197,4 +197,4 @@ async def test_sign_ups_are_throttled_per_address_before_any_hashing(
             users = await connection.execute(select(func.count()).select_from(User))
             assert users.scalar_one() == 3  # nothing was created for the refused one
         headers["X-Forwarded-For"] = "198.51.100.8"
-        assert (await http.post("/api/auth/signup", json=body, headers=headers)).status_code == 201
+        assert (await http.post("/api/auth/signup", json=body, headers=headers)).status_code == 202

@@ -236,3 +236,43 @@ async def test_factory_organisations_are_verified(
     teacher = await make_user(database, "prof4@example.fr", organisation_roles=((school, "admin"),))
     found = await quote(api, teacher, lab.lab.printer, organisation_id=school)
     assert found["user_type"] == "citizen"
+
+
+async def test_paying_on_invoice_waits_for_the_bookers_verified_address(
+    api: httpx.AsyncClient, lab: PricedLab, admin_headers: dict[str, str], database: Database
+) -> None:
+    teacher = await make_user(database, "prof-new@example.fr", verified=False)
+    school = await _school(api, teacher)
+    verified = await api.post(f"/api/organisations/{school}/verification", headers=admin_headers)
+    assert verified.status_code == 200, verified.text
+    found = await quote(api, teacher, lab.lab.printer, organisation_id=school)
+    assert found["user_type"] == "school"
+    assert "invoice" not in found["payment_methods"]
+    refused = await checkout(
+        api,
+        teacher,
+        lab.lab.printer,
+        method="invoice",
+        organisation_id=school,
+        purchase_order="BC-1",
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "email_not_verified"
+    async with database.writer() as session, session.begin():
+        await session.exec(
+            text(  # type: ignore[call-overload]
+                "UPDATE user_account SET email_verified_at = now() WHERE id = :id"
+            ).bindparams(id=teacher.user_id)
+        )
+    assert (await quote(api, teacher, lab.lab.printer, organisation_id=school))[
+        "payment_methods"
+    ] == ["invoice"]
+    paid = await checkout(
+        api,
+        teacher,
+        lab.lab.printer,
+        method="invoice",
+        organisation_id=school,
+        purchase_order="BC-1",
+    )
+    assert paid.status_code == 201, paid.text

@@ -98,3 +98,27 @@ class PageChecker:
             targets = [json.dumps(n["target"]) for n in violation["nodes"][:3]]
             found.append(f"{violation['impact']} {violation['id']}: {violation['help']} {targets}")
         return found
+
+
+def mailed_link(server: LiveServer, to: str, template: str, path: str) -> str:
+    """The latest link to ``path`` mailed to ``to`` (read from the served database's outbox,
+    in a thread: Playwright's event loop runs in this one), as a path on the server."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kernel.db import Database
+    from kernel.settings import Settings
+    from tests.support.mailbox import link_in, messages_to, path_of
+
+    async def read() -> str:
+        settings = Settings(database_url=server.database_url, database_pool_size=2)
+        database = Database.from_settings(settings)
+        try:
+            found = await messages_to(database, to, template)
+        finally:
+            await database.dispose()
+        assert found, f"nothing mailed to {to} with {template}"
+        return path_of(link_in(found[-1], path))
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, read()).result()

@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 
 from kernel.db import Database
 from kernel.settings import Settings
-from tests.browser.support import LiveServer, PageChecker
+from tests.browser.support import LiveServer, PageChecker, mailed_link
 from tests.web.test_citizen_pages import price_for_everyone
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -48,13 +48,18 @@ def _price_room(server: LiveServer, hourly_cents: int) -> None:
         pool.submit(asyncio.run, price()).result()
 
 
-def _sign_up(page: Page, name: str, email: str) -> None:
+def _sign_up(page: Page, server: LiveServer, name: str, email: str) -> None:
     page.goto("/signup")
     page.get_by_label("Votre nom").fill(name)
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Créer mon compte").click()
-    expect(page.get_by_role("status")).to_contain_text("Votre compte est créé")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Consultez votre boîte de réception")
+    # The link mailed to the address, and the password, confirm the account and log in.
+    page.goto(mailed_link(server, email, "account_verify", "/verify-email"))
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Confirmer mon adresse").click()
+    expect(page.get_by_role("status")).to_contain_text("Votre adresse électronique est confirmée")
 
 
 def _open_next_week_of_the_room(page: Page, check_page: PageChecker, name: str) -> None:
@@ -78,7 +83,7 @@ def test_a_citizen_books_pays_on_invoice_adds_it_to_a_calendar_and_cancels(
     page: Page, server: LiveServer, check_page: PageChecker
 ) -> None:
     _price_room(server, 1000)
-    _sign_up(page, "Lou Kerhervé", f"lou-{server.backend}@example.fr")
+    _sign_up(page, server, "Lou Kerhervé", f"lou-{server.backend}@example.fr")
     _open_next_week_of_the_room(page, check_page, "citizen-resource")
 
     page.locator("#week .period-link").first.click()
@@ -148,7 +153,7 @@ def test_a_price_change_before_confirming_is_explained_and_the_choice_kept(
     page: Page, server: LiveServer, check_page: PageChecker
 ) -> None:
     _price_room(server, 1000)
-    _sign_up(page, "Yann Le Bras", f"yann-{server.backend}@example.fr")
+    _sign_up(page, server, "Yann Le Bras", f"yann-{server.backend}@example.fr")
     _open_next_week_of_the_room(page, check_page, "citizen-resource-2")
     page.locator("#week .period-link").nth(1).click()
     day, start = page.get_by_label("Date").input_value(), page.get_by_label("Début").input_value()

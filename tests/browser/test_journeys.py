@@ -11,7 +11,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.support import LiveServer, PageChecker
+from tests.browser.support import LiveServer, PageChecker, mailed_link
 from tests.web.seed import PASSWORD
 
 
@@ -96,9 +96,15 @@ def test_signing_up_with_a_mistake_then_logging_out_and_in(
     expect(page.get_by_label("Mot de passe")).to_be_focused()
     page.get_by_label("Mot de passe").fill("quartz-meadow-lantern-58")
     page.get_by_role("button", name="Créer mon compte").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Consultez votre boîte de réception")
+    check_page(page, "signup-check-inbox")
+    page.goto(mailed_link(server, "alex@example.fr", "account_verify", "/verify-email"))
+    check_page(page, "verify-email")
+    page.get_by_label("Mot de passe").fill("quartz-meadow-lantern-58")
+    page.get_by_role("button", name="Confirmer mon adresse").click()
 
     expect(page).to_have_url(re.compile("/account"))
-    expect(page.get_by_role("status")).to_contain_text("Votre compte est créé")
+    expect(page.get_by_role("status")).to_contain_text("Votre adresse électronique est confirmée")
     expect(page.get_by_text("Demandé : Étudiant")).to_be_visible()
     page.get_by_role("button", name="Se déconnecter", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Déconnexion effectuée.")

@@ -55,6 +55,7 @@ async def make_user(
     admin: bool = False,
     scope: str = "read_write",
     password_hash: str | None = None,
+    verified: bool = True,
 ) -> Person:
     """Create a user with roles and a token; no password (they act through the token)."""
     async with database.writer() as session, session.begin():
@@ -67,6 +68,7 @@ async def make_user(
             admin=admin,
             scope=scope,
             password_hash=password_hash,
+            verified=verified,
         )
 
 
@@ -80,8 +82,13 @@ async def add_user(
     admin: bool = False,
     scope: str = "read_write",
     password_hash: str | None = None,
+    verified: bool = True,
 ) -> Person:
-    """Like :func:`make_user`, in the caller's transaction (several at once: one commit)."""
+    """Like :func:`make_user`, in the caller's transaction (several at once: one commit).
+
+    People made here proved their address (``verified``) unless a test says otherwise: only
+    sign-up makes unverified accounts.
+    """
     token = new_token()
     user = User(
         email=email,
@@ -89,6 +96,7 @@ async def add_user(
         user_type_code=user_type,
         is_platform_admin=admin,
         password_hash=password_hash,
+        email_verified_at=datetime.now(UTC) if verified else None,
     )
     session.add(user)
     await session.flush()

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from datetime import time as wall_time
 from pathlib import Path
 
@@ -73,7 +74,12 @@ async def seed(url: str, users: int) -> tuple[int, int, list[str]]:
             await repository.sync_units(printer)
             await repository.sync_units(pool)
             for n in range(users):
-                user = User(email=f"stress{n}@example.org", display_name=f"stress{n}")
+                # Verified addresses: the fault tests pay on invoice.
+                user = User(
+                    email=f"stress{n}@example.org",
+                    display_name=f"stress{n}",
+                    email_verified_at=datetime.now(UTC),
+                )
                 session.add(user)
                 await session.flush()
                 assert user.id is not None

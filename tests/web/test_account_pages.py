@@ -5,8 +5,10 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import text as text_sql
 
+from accounts.models import Invitation, Organisation
 from kernel.db import Database
 from kernel.settings import Settings
+from tests.support.mailbox import link_in, messages_to, path_of, token_of
 from tests.web.helpers import by_id, csrf, elements, log_in, submit, text, unlabelled_controls
 from tests.web.seed import PASSWORD, Town
 
@@ -57,8 +59,8 @@ async def test_sign_up_errors_are_next_to_their_fields_and_typed_values_stay(
     assert '<option value="student" selected>' in html
 
 
-async def test_sign_up_weak_password_and_taken_email_are_explained(
-    web: httpx.AsyncClient, town: Town
+async def test_sign_up_weak_password_is_explained_and_a_taken_address_answers_like_a_new_one(
+    web: httpx.AsyncClient, town: Town, database: Database
 ) -> None:
     weak = await submit(
         web,
@@ -70,18 +72,30 @@ async def test_sign_up_weak_password_and_taken_email_are_explained(
     assert "Ce mot de passe est trop facile à deviner" in text(weak.text)
     assert by_id(weak.text, "display_name")["value"] == "Alex"
 
-    taken = await submit(
-        web,
-        "/signup",
-        "/signup",
-        {"display_name": "Camille", "email": "Camille@Example.fr", "password": GOOD},
-    )
-    assert taken.status_code == 422
-    assert "Un compte utilise déjà cette adresse : connectez-vous plutôt." in text(taken.text)
-    assert by_id(taken.text, "email")["aria-invalid"] == "true"
+    answers = []
+    for email in ("Camille@Example.fr", "nouveau@example.fr"):  # taken, then new
+        web.cookies.clear()
+        answer = await submit(
+            web, "/signup", "/signup", {"display_name": "C", "email": email, "password": GOOD}
+        )
+        shown = await web.get(answer.headers["location"])
+        answers.append((answer.status_code, answer.headers["location"], text(shown.text)))
+        assert (await web.get("/account")).status_code == 303  # no session either way
+    assert answers[0] == answers[1]
+    assert answers[0][:2] == (303, "/check-your-inbox?sent=signup")
+    assert "Consultez votre boîte de réception" in answers[0][2]
+    # The owner of the taken address is told; the new one gets its link.
+    assert [m.template for m in await messages_to(database, town.citizen_email)] == [
+        "account_signup_taken"
+    ]
+    assert [m.template for m in await messages_to(database, "nouveau@example.fr")] == [
+        "account_verify"
+    ]
 
 
-async def test_sign_up_logs_in_and_shows_my_account(web: httpx.AsyncClient) -> None:
+async def test_sign_up_then_the_mailed_link_and_the_password_log_in(
+    web: httpx.AsyncClient, database: Database
+) -> None:
     response = await submit(
         web,
         "/signup",
@@ -93,15 +107,38 @@ async def test_sign_up_logs_in_and_shows_my_account(web: httpx.AsyncClient) -> N
             "requested_user_type": "student",
         },
     )
-    assert response.status_code == 303
-    assert response.headers["location"] == "/account?notice=welcome"
-    account = await web.get(response.headers["location"])
+    assert response.headers["location"] == "/check-your-inbox?sent=signup"
+    (mail,) = await messages_to(database, "alex@example.fr", "account_verify")
+    assert mail.sensitive and mail.language == "fr"
+    link = link_in(mail, "/verify-email")
+    form = await web.get(path_of(link))
+    assert form.status_code == 200
+    assert unlabelled_controls(form.text) == []
+    wrong = await web.post(
+        "/verify-email",
+        data={"token": token_of(link), "password": "nope", "_csrf_token": csrf(form.text)},
+    )
+    assert wrong.status_code == 422
+    assert by_id(wrong.text, "password")["aria-invalid"] == "true"
+    right = await web.post(
+        "/verify-email",
+        data={"token": token_of(link), "password": GOOD, "_csrf_token": csrf(form.text)},
+    )
+    assert right.status_code == 303
+    assert right.headers["location"] == "/account?notice=email_verified"
+    account = await web.get(right.headers["location"])
     page = text(account.text)
-    assert "Votre compte est créé et votre session est ouverte." in page
+    assert "Votre adresse électronique est confirmée et votre session est ouverte." in page
     assert "Nom Alex Durand" in page
     assert "Tarif Particulier" in page
     assert "Demandé : Étudiant, en attente de vérification" in page
     assert (await web.get("/signup")).headers["location"] == "/account"  # already in
+    again = await web.get(path_of(link))
+    assert again.status_code == 410
+    assert "Ce lien a déjà servi" in text(again.text)
+    tampered = await web.get("/verify-email?token=" + token_of(link)[:-2] + "xx")
+    assert tampered.status_code == 422
+    assert "Ce lien n'est pas valide" in text(tampered.text)
 
 
 async def test_forms_without_csrf_token_are_refused_with_a_page(web: httpx.AsyncClient) -> None:
@@ -246,3 +283,45 @@ async def test_guessing_the_password_to_erase_is_slowed_on_the_account_page(
     assert by_id(wrong.text, "password")["aria-invalid"] == "true"
     assert "Trop de tentatives" in text(wrong.text)
     assert (await web.get("/account")).status_code == 200  # nothing erased
+
+
+async def test_the_invitations_page_joins_or_declines_an_organisation(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    invitations: dict[str, int] = {}
+    async with database.writer() as session, session.begin():
+        for name in ("Collège Jean Jaurès", "Club de robotique"):
+            organisation = Organisation(
+                name=name,
+                user_type_code="school",
+                billing_address="1 rue",
+                billing_postcode="22300",
+                billing_town="Lannion",
+            )
+            session.add(organisation)
+            await session.flush()
+            assert organisation.id is not None
+            invitation = Invitation(
+                organisation_id=organisation.id, email=town.citizen_email, role="booker"
+            )
+            session.add(invitation)
+            await session.flush()
+            assert invitation.id is not None
+            invitations[name] = invitation.id
+    await log_in(web, town.citizen_email)
+    listed = await web.get("/account/invitations")
+    assert listed.status_code == 200
+    assert unlabelled_controls(listed.text) == []
+    page = text(listed.text)
+    assert "Rejoindre Collège Jean Jaurès" in page and "Rejoindre Club de robotique" in page
+    token = csrf(listed.text)
+    school, club = invitations["Collège Jean Jaurès"], invitations["Club de robotique"]
+    joined = await web.post(f"/account/invitations/{school}/accept", data={"_csrf_token": token})
+    assert joined.headers["location"] == "/account?notice=invitation_accepted"
+    declined = await web.post(f"/account/invitations/{club}/decline", data={"_csrf_token": token})
+    assert declined.headers["location"] == "/account/invitations?notice=invitation_declined"
+    after = text((await web.get(declined.headers["location"])).text)
+    assert "Aucune organisation ne vous a invité." in after
+    account = text((await web.get("/account")).text)
+    assert "Collège Jean Jaurès" in account
+    assert "Club de robotique" not in account

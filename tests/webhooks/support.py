@@ -13,6 +13,7 @@ from kernel.jobs import JobRegistry
 from kernel.settings import Settings
 from mutualab.composition import Runtime
 from tests.support.accounts import Person
+from webhooks.delivery import DisabledNotice
 from webhooks.policy import DeliveryPolicy
 from webhooks.wiring import register
 
@@ -35,6 +36,7 @@ def hook_registry(
     settings: Settings,
     policy: DeliveryPolicy = QUICK,
     heard: Heard | None = None,
+    on_disabled: DisabledNotice | None = None,
 ) -> JobRegistry:
     """The events' dispatch and the webhook jobs, as the shell wires them, with ``policy``."""
     subscribers = Subscribers()
@@ -47,6 +49,7 @@ def hook_registry(
         billing=runtime.billing,
         settings=settings,
         policy=policy,
+        on_disabled=on_disabled,
     )
     if heard is not None:
         subscribers.on("*", heard)

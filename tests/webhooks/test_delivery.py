@@ -18,14 +18,18 @@ from booking.service import BookingServices
 from kernel import events
 from kernel.auth.actor import Actor
 from kernel.db import Database
+from kernel.mail import Mailer, SmtpServer
 from kernel.settings import Settings
 from mutualab.composition import Runtime
+from notifications import wiring as notifications
 from tests.support.accounts import Person, make_user
 from tests.support.booking import Fablab, MutableClock, book, paris, set_resource
 from tests.support.jobs import eventually, queued_count, workers
+from tests.support.smtp import Inbox, smtp_server
 from tests.webhooks.receiver import Receiver, receiving
 from tests.webhooks.support import QUICK, Heard, hook_registry, subscribe, url_of
 from webhooks.events import EVENT_TYPES
+from webhooks.notice import disabled_notice
 from webhooks.policy import DeliveryPolicy, backoff
 
 TUESDAY_2PM = paris(2027, 3, 2, 14)
@@ -270,14 +274,31 @@ async def test_a_subscription_whose_deliveries_keep_failing_is_disabled(
     policy = DeliveryPolicy(
         retry_waits=(timedelta(milliseconds=50),) * 2, disable_after=timedelta(0)
     )
-    async with receiving(answers=[500] * 10) as receiver:
+    inbox = Inbox()
+    async with receiving(answers=[500] * 10) as receiver, smtp_server(inbox) as port:
         subscription = await subscribe(api, manager, receiver.url, [lab.place_id])
         alice = await make_user(queue, "alice@example.org")
         made = await book(api, alice, lab.printer, TUESDAY_2PM, TUESDAY_3PM)
         assert made.status_code == 201, made.text
-        registry = hook_registry(runtime, hook_settings, policy)
+        registry = hook_registry(
+            runtime, hook_settings, policy, on_disabled=disabled_notice(hook_settings)
+        )
+        # The notice goes out by e-mail: the outbox's sending job, to a real SMTP server.
+        notifications.register(
+            registry,
+            database=queue,
+            mailer=Mailer(SmtpServer("127.0.0.1", port, timeout=10), "hooks@mutualab.test"),
+            clock=runtime.clock,
+            retention_days=90,
+            nightly="17 3 * * *",
+        )
         async with workers(url_of(queue), registry):
             await eventually(lambda: _idle(queue), "the delivery failed for good")
+        [notice] = inbox.to(manager.email)
+        assert notice["Subject"] == f"Webhook désactivé : {receiver.url}"
+        assert (
+            f"/manage/places/{lab.place_id}/webhooks" in notice.get_body(("plain",)).get_content()
+        )
         [delivery] = await _deliveries(queue)
         assert (delivery["status"], delivery["attempts"], delivery["last_error"]) == (
             "failed",
@@ -296,6 +317,7 @@ async def test_a_subscription_whose_deliveries_keep_failing_is_disabled(
             await eventually(lambda: _idle(queue), "the later event was handled")
         assert len(receiver.requests) == 3
         assert len(await _deliveries(queue)) == 1
+        assert len(inbox.received) == 1  # told once
         ping = await api.post(f"/api/webhooks/{subscription['id']}/ping", headers=manager.headers)
         assert ping.status_code == 409
         assert ping.json()["code"] == "webhook_disabled"

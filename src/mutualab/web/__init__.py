@@ -14,9 +14,11 @@ from kernel.auth.rules import PUBLIC
 from mutualab.web.errors import PAGE_EXCEPTION_HANDLERS, negotiated_http_exception
 from mutualab.web.pages.account import AccountPages
 from mutualab.web.pages.booking import BookingPages
+from mutualab.web.pages.invitations import InvitationPages
 from mutualab.web.pages.language import set_language
 from mutualab.web.pages.manage import MANAGE_PAGES
 from mutualab.web.pages.public import PublicPages
+from mutualab.web.pages.recovery import RecoveryPages
 from mutualab.web.pages.series import SeriesPages
 from mutualab.web.pages.waitlist import WaitlistPages
 from mutualab.web.rendering import STATIC_DIR, STATIC_PATH, template_config
@@ -31,6 +33,8 @@ def pages_router() -> Router:
         route_handlers=[
             PublicPages,
             AccountPages,
+            RecoveryPages,
+            InvitationPages,
             BookingPages,
             *MANAGE_PAGES,
             SeriesPages,

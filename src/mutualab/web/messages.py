@@ -34,8 +34,11 @@ ROLES = {"admin": N_("administrator"), "booker": N_("member who books")}
 
 # ?notice=... after a redirect: a fixed list, so a link cannot make the page say anything else.
 NOTICES = {
-    "welcome": N_("Your account is created and you are logged in."),
     "logged_in": N_("You are logged in."),
+    "email_verified": N_("Your e-mail address is confirmed and you are logged in."),
+    "password_reset": N_("Your new password is saved; you are logged out everywhere else."),
+    "invitation_accepted": N_("You joined the organisation."),
+    "invitation_declined": N_("The invitation is declined."),
     "logged_out": N_("You are logged out."),
     "logged_out_everywhere": N_("You are logged out on every computer and phone."),
     "account_erased": N_("Your account and personal data are erased."),

@@ -113,8 +113,6 @@ def _password_error(detail: str) -> FieldError:
 def _signup_error(exc: AppError) -> Errors:
     if exc.code == "too_many_attempts":
         return {"email": _wait_error(exc)}
-    if exc.code == "email_taken":
-        return {"email": FieldError(N_("An account already uses this e-mail: log in instead."))}
     if exc.code == "weak_password":
         return {"password": _password_error(exc.detail)}
     field = app_error_field(exc) or "email"
@@ -185,7 +183,7 @@ class AccountPages(Controller):
         db_session: NamedDependency[AsyncSession],
         data: URLEncodedBody[SignUpForm],
     ) -> Response[Any]:
-        """Create an account and log in, or show what to correct."""
+        """Create an account to confirm by mail, or show what to correct."""
         if (done := _already_logged_in(actor)) is not None:
             return done
         kept = SignUpForm(
@@ -200,6 +198,7 @@ class AccountPages(Controller):
                     "email": data.email,
                     "password": data.password,
                     "requested_user_type": data.requested_user_type or None,
+                    "language": i18n_of(request).lang,
                 }
             )
         except ValidationError as exc:
@@ -218,14 +217,14 @@ class AccountPages(Controller):
             )
         try:
             async with db_session.begin_nested():
-                user = await accounts.sign_up(signup, client(request))
+                await accounts.sign_up(signup, client(request))
         except (InvalidInputError, ConflictError, TooManyAttemptsError) as exc:
             status = 429 if isinstance(exc, TooManyAttemptsError) else 422
             return await self._signup_page(
                 request, staff, kept, _signup_error(exc), status, exc.headers
             )
-        await start_session(request, accounts, user)
-        return see_other("/account", notice="welcome")
+        # The same page whether or not the address had an account; the link logs in.
+        return see_other("/check-your-inbox", sent="signup")
 
     @get("/login", name="login", opt=PUBLIC)
     async def login_form(
