@@ -55,7 +55,7 @@ def test_a_citizen_joins_the_waitlist_of_a_full_time_and_leaves_it(
     page: Page, server: LiveServer, check_page: PageChecker
 ) -> None:
     _fill_printer(server, 17)
-    _sign_up(page, "Maël Le Goff", f"mael-{server.backend}@example.fr")
+    _sign_up(page, server, "Maël Le Goff", f"mael-{server.backend}@example.fr")
     town = server.town
     page.goto(
         f"/resources/{town.printer_id}/book?day={town.booking_day.isoformat()}"
