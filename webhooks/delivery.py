@@ -9,6 +9,7 @@ delivery's row lock, so an attempt re-run by another worker records nothing twic
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -149,12 +150,13 @@ class Deliverer:
         url = httpx.URL(message.url)
         host = url.raw_host.decode("ascii")
         port = url.port or (443 if url.scheme == "https" else 80)
-        refused = await refusal(host, port, self.reach)
+        timeout = self.policy.timeout.total_seconds()
+        async with asyncio.timeout(timeout):  # a resolver that never answers fails the attempt
+            refused = await refusal(host, port, self.reach)
         if refused is not None:
             # No request: the host is (or now resolves to) this machine or a private network.
             return Outcome(None, _since(started), refused[:MAX_ERROR_LENGTH])
         headers = signed_headers(message, self.clock())
-        timeout = self.policy.timeout.total_seconds()
         async with (
             httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
             client.stream(
