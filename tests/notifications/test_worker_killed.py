@@ -50,6 +50,9 @@ async def test_a_worker_killed_before_sending_is_taken_over_and_the_message_sent
             **os.environ,
             "MUTUALAB_DATABASE_URL": _url(queue),
             "MUTUALAB_SMTP_URL": f"smtp://127.0.0.1:{port}",
+            # It waits for the locked row as long as the test needs, rather than giving up
+            # after the default lock timeout (and being retried by a later worker).
+            "MUTUALAB_DATABASE_LOCK_TIMEOUT_MS": "60000",
         }
         # The row is locked: the worker picks the job and stops where it counts its attempt,
         # before any SMTP, until it is killed there.
