@@ -17,7 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kernel.jobs import enqueue
 from kernel.models import utcnow
 from notifications.models import ATTACHMENTS, MAX_KEY_LENGTH, MESSAGES, QUEUED
-from notifications.rendering import language_of, render
+from notifications.rendering import render
+from notifications.wording import language_of
 from resources.models import Place
 
 SEND_JOB = "mail.send"
