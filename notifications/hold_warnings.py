@@ -16,9 +16,10 @@ from billing.models import Payment
 from booking.models import Booking, BookingStatus
 from kernel.clock import Clock
 from kernel.db import Database
-from notifications.letters import Letter, booking_context, booking_url, epoch, post, sql_key
+from notifications.letters import Letter, booking_context, epoch, post, sql_key
 from notifications.message_facts import CARD, booking_facts
 from notifications.models import OutboundMessage
+from notifications.urls import booking_url
 from notifications.wording import moment
 
 logger = logging.getLogger("mutualab.mail")
