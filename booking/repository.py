@@ -376,6 +376,29 @@ class BookingRepository:
         )
         return list(rows.all()), total
 
+    async def awaiting_approval(
+        self, place_ids: Sequence[int], now: datetime, limit: int
+    ) -> tuple[list[Booking], dict[int, int]]:
+        """Bookings of these places awaiting a manager's approval and not over yet (the first
+        ``limit`` by start), and how many each place has."""
+        if not place_ids:
+            return [], {}
+        where = and_(
+            col(Booking.place_id).in_(sorted(set(place_ids))),
+            col(Booking.status) == BookingStatus.PENDING_APPROVAL,
+            col(Booking.ends_at) > now,
+        )
+        counts = await self.session.exec(
+            select(Booking.place_id, func.count()).where(where).group_by(col(Booking.place_id))
+        )
+        rows = await self.session.exec(
+            select(Booking)
+            .where(where)
+            .order_by(col(Booking.starts_at), col(Booking.id))
+            .limit(limit)
+        )
+        return list(rows.all()), {place_id: count for place_id, count in counts.all()}
+
     async def minutes_booked(
         self,
         *,

@@ -14,6 +14,7 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from booking.models import BookingStatus
+from booking.waitlist_schemas import ManagedWaitlistEntry
 from kernel.types import UtcDatetime
 
 SeriesMode = Literal["all_or_nothing", "skip_conflicts"]
@@ -303,13 +304,38 @@ class Agenda(BaseModel):
     place_id: int
     timezone: str
     days: list[AgendaDay]
+    # Live waitlist entries (waiting, offered) whose range meets the agenda's, per resource
+    # and range.
+    waitlist: list[ManagedWaitlistEntry] = Field(default_factory=list)
+
+
+class PlaceAttention(BaseModel):
+    """What awaits a place's managers, counted."""
+
+    place_id: int
+    name: str
+    pending_approvals: int
+    waitlist_waiting: int
+    waitlist_offered: int
+
+
+class Attention(BaseModel):
+    """What awaits a manager at their places: requests to decide and waitlists."""
+
+    places: list[PlaceAttention]
+    # The first bookings awaiting approval (by start); the counts per place say how many.
+    pending_approvals: list[AgendaEntry]
+    # The first live waitlist entries (by start), waiting or offered.
+    waitlist: list[ManagedWaitlistEntry]
 
 
 __all__ = [
     "Agenda",
+    "Attention",
     "BookingCreate",
     "BookingPage",
     "BookingRead",
+    "PlaceAttention",
     "PlaceAvailability",
     "PoliciesUpdate",
     "PolicyRead",

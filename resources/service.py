@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from kernel import events
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from kernel.models import utcnow
@@ -405,12 +406,21 @@ class CatalogueService:
         return BlackoutRead.model_validate(blackout, from_attributes=True)
 
     async def delete_blackout(self, actor: Actor, resource_id: int, blackout_id: int) -> None:
-        """Lift a maintenance window."""
-        await self.managed_resource(actor, resource_id)
+        """Lift a maintenance window (published: its units may go to a waitlist)."""
+        resource = await self.managed_resource(actor, resource_id)
         blackout = await self.repo.get_blackout(resource_id, blackout_id)
         if blackout is None:
             raise NotFoundError(f"No blackout with id {blackout_id}.", code="blackout_not_found")
+        lifted = {
+            "place_id": resource.place_id,
+            "resource_id": resource_id,
+            "starts_at": blackout.starts_at.isoformat(),
+            "ends_at": blackout.ends_at.isoformat(),
+        }
         await self.repo.delete(blackout)
+        await events.publish(
+            self.repo.session, "blackout.lifted", lifted, key=f"blackout.{blackout_id}.lifted"
+        )
 
     # for the booking domain (it calls this service, never the repository) -------
     async def bookable_resources(self, resource_ids: Sequence[int]) -> list[Resource]:

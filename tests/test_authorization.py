@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from sqlalchemy import text
 
+from booking.waitlist import WaitlistEntry
 from kernel.db import Database
 from kernel.settings import Settings
 from mutualab.app import create_app
@@ -225,6 +227,18 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("PUT", "/api/places/{place_id}/booking-policies"): Example(
         body=lambda w, r: {"policies": [{"user_type_code": "school", "max_advance_days": 120}]}
     ),
+    # waitlists (the citizen waits for the laser; a free slot is 409 slot_available)
+    ("POST", "/api/waitlist"): Example(
+        body=lambda w, r: {
+            "resource_id": w.resource_a,
+            "starts_at": "2027-03-10T09:00:00Z",
+            "ends_at": "2027-03-10T10:00:00Z",
+        }
+    ),
+    ("GET", "/api/me/waitlist"): Example(),
+    ("DELETE", "/api/waitlist/{entry_id}"): Example(),
+    ("POST", "/api/waitlist/{entry_id}/accept"): Example(),
+    ("GET", "/api/manager/overview"): Example(),
     # calendars
     ("POST", "/api/me/calendar-feed"): Example(),
     ("DELETE", "/api/me/calendar-feed"): Example(),
@@ -311,6 +325,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/account/bookings/{booking_id}/pay"): Example(),
     ("POST", "/account/calendar-feed"): Example(),
     ("GET", "/manage"): Example(),
+    ("POST", "/resources/{resource_id}/waitlist"): Example(),
+    ("POST", "/account/waitlist/{entry_id}/leave"): Example(),
+    ("POST", "/account/waitlist/{entry_id}/accept"): Example(),
     ("GET", "/resources/{resource_id}/series"): Example(),
     ("POST", "/resources/{resource_id}/series"): Example(),
     ("GET", "/series/{series_id}"): Example(),
@@ -417,6 +434,8 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
         world.ids["booking_id"] = (
             pending.json()["id"] if decided else booking.json()["booking"]["id"]
         )
+    if "{entry_id" in op.template:
+        world.ids["entry_id"] = await _waitlist_entry(database, world)
     if "{payment_id" in op.template or "{invoice_id" in op.template:
         # The citizen books and pays on invoice: a payment and an issued invoice.
         quote = await http.post("/api/quotes", json=_quote(world.resource_a, 11), headers=citizen)
@@ -464,6 +483,23 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
         )
         assert series.status_code == 201, series.text
         world.ids["series_id"] = series.json()["series"]["id"]
+
+
+async def _waitlist_entry(database: Database, world: World) -> int:
+    """The citizen waiting for the laser of place A (stored directly: the slot need not be
+    full for the matrix)."""
+    async with database.writer() as session, session.begin():
+        entry = WaitlistEntry(
+            place_id=world.place_a,
+            resource_id=world.resource_a,
+            starts_at=datetime(2027, 3, 12, 9, tzinfo=UTC),
+            ends_at=datetime(2027, 3, 12, 10, tzinfo=UTC),
+            user_id=world.people["citizen"].user_id,
+        )
+        session.add(entry)
+        await session.flush()
+        assert entry.id is not None
+        return entry.id
 
 
 def _path_value(name: str, path: str, world: World, role: str) -> str:

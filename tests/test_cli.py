@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from kernel.settings import Settings
+from mutualab.cli import demo_environment
 from tests.support.jobs import periodic_task_names
 from tests.support.net import free_port
 from tests.support.postgres import PostgresServer
@@ -310,3 +311,19 @@ def test_the_worker_command_schedules_the_periodic_tasks_and_stops_on_sigterm(
         out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "Worker started" in out
+
+
+def test_the_demo_links_its_e_mails_to_the_address_it_serves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A demo on another port mails links that open it; a configured address is kept."""
+    for name in ("MUTUALAB_PUBLIC_BASE_URL", "MUTUALAB_IN_PROCESS_WORKER"):
+        # Set first, so that the test's end restores the variable the demo will set.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    demo_environment("127.0.0.1", 8123)
+    assert Settings().public_base_url == "http://127.0.0.1:8123"
+    assert Settings().in_process_worker is True
+    monkeypatch.setenv("MUTUALAB_PUBLIC_BASE_URL", "https://lab.example.fr")
+    demo_environment("127.0.0.1", 8123)
+    assert Settings().public_base_url == "https://lab.example.fr"

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kernel.auth.actor import Actor
 from resources.models import Place
-from webhooks.models import WebhookDelivery, WebhookSubscription
+from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 
 # A subscription hears events while its creator is a platform administrator, or still manages
 # every one of its places: a manager who leaves a place takes their subscriptions' data feed with
@@ -142,6 +142,25 @@ class WebhookRepository:
             .order_by(col(WebhookDelivery.id).desc())
             .limit(limit)
             .offset(offset)
+        )
+        result = await self.session.exec(query)  # type: ignore[call-overload]
+        return result.scalars().all(), int(total)
+
+    async def failed(
+        self, place_ids: Sequence[int] | None, limit: int
+    ) -> tuple[Sequence[WebhookDelivery], int]:
+        """The failed deliveries of these places (None: of every place and none), newest
+        first, and how many there are (a manager's overview)."""
+        where: list[Any] = [col(WebhookDelivery.status) == DeliveryStatus.FAILED]
+        if place_ids is not None:
+            where.append(col(WebhookDelivery.place_id).in_(sorted(set(place_ids))))
+        total_query = select(func.count()).select_from(WebhookDelivery).where(*where)
+        total = (await self.session.exec(total_query)).scalar_one()  # type: ignore[call-overload]
+        query = (
+            select(WebhookDelivery)
+            .where(*where)
+            .order_by(col(WebhookDelivery.id).desc())
+            .limit(limit)
         )
         result = await self.session.exec(query)  # type: ignore[call-overload]
         return result.scalars().all(), int(total)

@@ -7,6 +7,7 @@
 - :class:`~booking.service.agenda.PlaceAgenda`: a place's agenda and booking policies, for its
   managers.
 - :class:`~booking.service.series.Series`: create, preview, read and cancel series.
+- :class:`~booking.service.waitlist.Waitlist`: waitlists of full slots and their offers.
 
 None inherits from another: each is handed the collaborators it needs, built once per session
 by :meth:`BookingServices.parts`: the repository, the catalogue, the catalogue copies
@@ -38,7 +39,10 @@ from booking.service.agenda import PlaceAgenda
 from booking.service.availability import Availability
 from booking.service.bookings import Bookings
 from booking.service.series import Series
+from booking.service.waitlist import Waitlist
 from booking.snapshots import SnapshotCache
+from booking.waitlist_reads import WaitlistReader
+from booking.waitlist_repository import WaitlistRepository
 from kernel.clock import Clock
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
@@ -50,6 +54,7 @@ __all__ = [
     "Bookings",
     "PlaceAgenda",
     "Series",
+    "Waitlist",
 ]
 
 
@@ -129,7 +134,8 @@ class BookingServices:
     def agenda(self, session: AsyncSession) -> PlaceAgenda:
         """A place's agenda and policies on ``session``."""
         p = self.parts(session)
-        return PlaceAgenda(p.repository, p.catalogue, p.reader, self.clock)
+        waitlist = WaitlistReader(WaitlistRepository(session), p.repository, p.catalogue)
+        return PlaceAgenda(p.repository, p.catalogue, p.reader, self.clock, waitlist)
 
     def series(self, session: AsyncSession) -> Series:
         """Series on ``session``."""
@@ -141,6 +147,21 @@ class BookingServices:
             p.allocator,
             p.changes,
             p.reader,
+            self.clock,
+            self.charges,
+        )
+
+    def waitlist(self, session: AsyncSession) -> Waitlist:
+        """Waitlists and their offers on ``session``."""
+        p = self.parts(session)
+        repository = WaitlistRepository(session)
+        return Waitlist(
+            repository,
+            WaitlistReader(repository, p.repository, p.catalogue),
+            p.repository,
+            p.admission,
+            p.allocator,
+            p.changes,
             self.clock,
             self.charges,
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from booking.models import (
     ACTIVE_STATUSES,
+    Booking,
     BookingPolicy,
     BookingStatus,
 )
@@ -19,12 +21,16 @@ from booking.schemas import (
     Agenda,
     AgendaDay,
     AgendaEntry,
+    Attention,
     OrganisationRef,
     PersonRead,
+    PlaceAttention,
     PoliciesUpdate,
     PolicyRead,
 )
 from booking.state import current_status
+from booking.waitlist import WaitlistStatus
+from booking.waitlist_reads import WaitlistReader
 from kernel.auth.actor import Actor
 from kernel.clock import Clock
 from kernel.errors import (
@@ -35,6 +41,7 @@ from resources.models import Place
 from resources.service import CatalogueService
 
 MAX_AGENDA_DAYS = 62
+MAX_ATTENTION = 50  # requests and waitlist entries listed on a manager's overview
 
 
 class PlaceAgenda:
@@ -46,11 +53,13 @@ class PlaceAgenda:
         catalogue: CatalogueService,
         reader: BookingReader,
         clock: Clock,
+        waitlist: WaitlistReader,
     ) -> None:
         self.repo = repository
         self.catalogue = catalogue
         self.reader = reader
         self.clock = clock
+        self.waitlist = waitlist
 
     async def _managed_place(self, actor: Actor, place_id: int) -> Place:
         place = await self.catalogue.require_place(place_id)
@@ -88,37 +97,71 @@ class PlaceAgenda:
         rows = [
             r for r in rows if include_cancelled or current_status(r, now) != BookingStatus.EXPIRED
         ]
-        reads = await self.reader.reads(rows)
-        users = await self.repo.users([r.booker_user_id for r in rows])
-        organisations = await self.repo.organisations(
-            [r.organisation_id for r in rows if r.organisation_id is not None]
-        )
         days: dict[date, list[AgendaEntry]] = {
             first + timedelta(days=n): [] for n in range((last - first).days)
         }
-        for row, read in zip(rows, reads, strict=True):
-            user = users[row.booker_user_id]
-            organisation = (
-                organisations.get(row.organisation_id) if row.organisation_id is not None else None
-            )
-            entry = AgendaEntry(
-                booking=read,
-                booker=PersonRead(
-                    user_id=row.booker_user_id, display_name=user.display_name, email=user.email
-                ),
-                organisation=(
-                    OrganisationRef(id=row.organisation_id, name=organisation.name)
-                    if organisation is not None and row.organisation_id is not None
-                    else None
-                ),
-            )
+        for row, entry in zip(rows, await self._entries(rows), strict=True):
             day = max(first, row.starts_at.astimezone(tz).date())
             days.setdefault(day, []).append(entry)
         return Agenda(
             place_id=place_id,
             timezone=tz.key,
             days=[AgendaDay(date=d, entries=e) for d, e in sorted(days.items())],
+            waitlist=await self.waitlist.managed([place_id], window.start, window.end),
         )
+
+    async def attention(self, actor: Actor, places: Mapping[int, str]) -> Attention:
+        """What awaits the actor at these places (id -> name; those they do not manage are
+        left out): bookings to approve or refuse, and live waitlists."""
+        managed = {pid: name for pid, name in places.items() if actor.manages(pid)}
+        ids = sorted(managed)
+        now = self.clock()
+        pending, pending_counts = await self.repo.awaiting_approval(ids, now, MAX_ATTENTION)
+        waitlist = await self.waitlist.repo.live_counts(ids)
+        return Attention(
+            places=[
+                PlaceAttention(
+                    place_id=pid,
+                    name=managed[pid],
+                    pending_approvals=pending_counts.get(pid, 0),
+                    waitlist_waiting=waitlist.get((pid, WaitlistStatus.WAITING), 0),
+                    waitlist_offered=waitlist.get((pid, WaitlistStatus.OFFERED), 0),
+                )
+                for pid in ids
+            ],
+            pending_approvals=await self._entries(pending),
+            waitlist=await self.waitlist.managed(ids, now, None, limit=MAX_ATTENTION),
+        )
+
+    async def _entries(self, rows: Sequence[Booking]) -> list[AgendaEntry]:
+        """Bookings as the agenda shows them, with who booked and for which organisation."""
+        reads = await self.reader.reads(rows)
+        users = await self.repo.users([r.booker_user_id for r in rows])
+        organisations = await self.repo.organisations(
+            [r.organisation_id for r in rows if r.organisation_id is not None]
+        )
+        entries = []
+        for row, read in zip(rows, reads, strict=True):
+            user = users[row.booker_user_id]
+            organisation = (
+                organisations.get(row.organisation_id) if row.organisation_id is not None else None
+            )
+            entries.append(
+                AgendaEntry(
+                    booking=read,
+                    booker=PersonRead(
+                        user_id=row.booker_user_id,
+                        display_name=user.display_name,
+                        email=user.email,
+                    ),
+                    organisation=(
+                        OrganisationRef(id=row.organisation_id, name=organisation.name)
+                        if organisation is not None and row.organisation_id is not None
+                        else None
+                    ),
+                )
+            )
+        return entries
 
     async def policies(self, actor: Actor, place_id: int) -> list[PolicyRead]:
         """The booking policies of a place."""

@@ -28,6 +28,7 @@ from billing.runtime import after_response as billing_after_response
 from billing.series_controllers import CONTROLLERS as SERIES_BILLING_CONTROLLERS
 from booking.controllers import CONTROLLERS as BOOKING_CONTROLLERS
 from booking.feeds.controllers import CONTROLLERS as FEED_CONTROLLERS
+from booking.waitlist_controllers import CONTROLLERS as WAITLIST_CONTROLLERS
 from kernel import idempotency
 from kernel.auth.actor import provide_actor
 from kernel.auth.browser import csrf_middleware, session_middleware
@@ -42,6 +43,7 @@ from mutualab.headers import security_headers
 from mutualab.health import health
 from mutualab.jobs_controller import JobAdminController
 from mutualab.openapi import document_problems
+from mutualab.overview import OverviewController
 from mutualab.requests import MAX_BODY_BYTES, GuardedRequest
 from mutualab.swagger import SelfHostedSwagger, openapi_router, swagger_assets
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
@@ -113,6 +115,8 @@ def create_app(
             *ACCOUNT_CONTROLLERS,
             *BOOKING_CONTROLLERS,
             *FEED_CONTROLLERS,
+            *WAITLIST_CONTROLLERS,
+            OverviewController,
             *BILLING_CONTROLLERS,
             *SERIES_BILLING_CONTROLLERS,
             *WEBHOOK_CONTROLLERS,

@@ -12,6 +12,7 @@ import logging
 
 from accounts import jobs as accounts_jobs
 from billing import maintenance
+from booking import waitlist_events
 from kernel import idempotency, jobs
 from kernel.events import EVENT_JOB, Subscribers
 from kernel.jobs import JobRegistry
@@ -73,6 +74,14 @@ def job_registry(
     )
     # What happens after commit: each package subscribes its handlers to the published events.
     subscribers = Subscribers()
+    waitlist_events.register(
+        subscribers,
+        registry,
+        runtime.database,
+        runtime.booking,
+        runtime.clock,
+        nightly=nightly,
+    )
     webhooks.register(
         subscribers,
         registry,

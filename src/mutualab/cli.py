@@ -149,12 +149,19 @@ def demo_mail(settings: Settings) -> SmtpCatcher | None:
     return catcher
 
 
+def demo_environment(host: str, port: int) -> None:
+    """What the demo sets unless told otherwise: a worker in-process (holds expire with no
+    cron), and the served address as the public one (the links of its e-mails)."""
+    os.environ.setdefault("MUTUALAB_IN_PROCESS_WORKER", "true")
+    os.environ.setdefault("MUTUALAB_PUBLIC_BASE_URL", f"http://{host}:{port}")
+
+
 @main.command()
 @host_option
 @port_option
 def demo(host: str, port: int) -> None:
     """Migrate the database (the embedded PostgreSQL by default), load demo data and serve."""
-    os.environ.setdefault("MUTUALAB_IN_PROCESS_WORKER", "true")  # holds expire with no cron
+    demo_environment(host, port)
     get_settings.cache_clear()
     catcher = demo_mail(get_settings())
     settings = _configured()

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 import billing.models
 import booking.feeds.models
 import booking.models
+import booking.waitlist
 import notifications.models
 import resources.models
 from accounts import models as accounts_models
@@ -23,6 +24,7 @@ REGISTERED = (
     resources.models,
     booking.models,
     booking.feeds.models,
+    booking.waitlist,
     billing.models,
     notifications.models,
     webhook_models,

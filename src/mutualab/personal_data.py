@@ -1,12 +1,12 @@
 """A person's data held by booking and billing: exported with the account, erased with it.
 
-Booking: bookings (with their resources) and series are exported; on erasure the person's
-future bookings are cancelled through the booking service (so billing refunds them by the
-place's policy, as for any cancellation, even past the deadline a person must otherwise meet),
-free-text notes are blanked and calendar feeds revoked. Billing: payments and the references of
-invoices and credit notes are exported; invoices are kept on erasure: French law requires
-keeping them for ten years (Code de commerce, L123-22), and they stay addressed to the buyer
-named when they were issued.
+Booking: bookings (with their resources), series and waitlist entries are exported; on erasure
+the person's future bookings are cancelled through the booking service (so billing refunds them
+by the place's policy, as for any cancellation, even past the deadline a person must otherwise
+meet), they leave their waitlists, free-text notes are blanked and calendar feeds revoked.
+Billing: payments and the references of invoices and credit notes are exported; invoices are
+kept on erasure: French law requires keeping them for ten years (Code de commerce, L123-22), and
+they stay addressed to the buyer named when they were issued.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from billing.models import BillingDocument, Payment, Refund
 from booking.feeds.models import CalendarFeed
 from booking.models import ACTIVE_STATUSES, Booking, BookingItem, BookingSeries
 from booking.service import BookingServices
+from booking.waitlist import LIVE_STATUSES
+from booking.waitlist_repository import WaitlistRepository
 from kernel.auth.actor import Actor
 
 ERASED_REASON = "Compte supprimé"
@@ -79,10 +81,14 @@ class BookingData:
             ],
             "booking_series": [_plain(s) for s in series],
             "calendar_feeds": [_plain(f) for f in feeds],
+            "waitlist_entries": [
+                _plain(e) for e in await WaitlistRepository(session).of_user(user_id)
+            ],
         }
 
     async def erase(self, session: AsyncSession, actor: Actor, user_id: int, now: datetime) -> None:
-        """Cancel the person's own future bookings, blank their notes, revoke their feeds."""
+        """Cancel the person's own future bookings, blank their notes, revoke their feeds,
+        leave their waitlists."""
         future = (
             await session.exec(
                 select(Booking.id)
@@ -99,6 +105,10 @@ class BookingData:
         for booking_id in future:
             assert booking_id is not None
             await bookings.cancel(actor, booking_id, ERASED_REASON, enforce_deadline=False)
+        waitlist = self.services.waitlist(session)
+        for entry in await WaitlistRepository(session).of_user(user_id):
+            if entry.status in LIVE_STATUSES and entry.id is not None:
+                await waitlist.leave(actor, entry.id)
         statements: list[Any] = [
             update(Booking).where(col(Booking.booker_user_id) == user_id).values(notes=""),
             update(BookingSeries)

@@ -20,6 +20,7 @@ from mutualab.web.pages.manage import MANAGE_PAGES
 from mutualab.web.pages.public import PublicPages
 from mutualab.web.pages.recovery import RecoveryPages
 from mutualab.web.pages.series import SeriesPages
+from mutualab.web.pages.waitlist import WaitlistPages
 from mutualab.web.rendering import STATIC_DIR, STATIC_PATH, template_config
 
 __all__ = ["negotiated_http_exception", "pages_router", "static_files", "template_config"]
@@ -37,6 +38,7 @@ def pages_router() -> Router:
             BookingPages,
             *MANAGE_PAGES,
             SeriesPages,
+            WaitlistPages,
             set_language,
         ],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,

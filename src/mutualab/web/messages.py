@@ -47,6 +47,10 @@ NOTICES = {
     "payment_checked": N_("The payment was checked with the card provider."),
     "payment_unknown": N_("The card provider could not be reached: check again in a moment."),
     "hours_saved": N_("The opening hours are saved."),
+    "waitlist_joined": N_("You are on the waitlist: if units free up, they are held for you."),
+    "waitlist_left": N_("You have left the waitlist."),
+    "waitlist_closed": N_("This waitlist entry is no longer waiting or offered."),
+    "waitlist_no": N_("This time cannot be waited for: book it if it is free, or choose another."),
     # back office
     "place_saved": N_("The details of the place are saved."),
     "closure_added": N_("The closure is added."),

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -30,7 +31,9 @@ from billing.payments import PaymentService
 from booking.controllers import BOOKINGS
 from booking.models import BookingStatus
 from booking.schemas import BookingRead
-from booking.service import Bookings
+from booking.service import Bookings, Waitlist
+from booking.waitlist import LIVE_STATUSES
+from booking.waitlist_controllers import WAITLIST
 from kernel.auth.actor import Actor, actor_of
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BOOKING, PUBLIC, SELF
@@ -124,7 +127,7 @@ class AccountPages(Controller):
     """Sign-up, log-in, log-out and the pages of one's own account."""
 
     path = "/"
-    dependencies = {**ACCOUNTS, **BOOKINGS, **CATALOGUE, **STAFF, **PAYMENTS}
+    dependencies = {**ACCOUNTS, **BOOKINGS, **CATALOGUE, **STAFF, **PAYMENTS, **WAITLIST}
 
     async def _requestable_types(
         self, request: AnyRequest, staff: StaffService
@@ -403,14 +406,21 @@ class AccountPages(Controller):
         bookings: NamedDependency[Bookings],
         catalogue: NamedDependency[CatalogueService],
         payments: NamedDependency[PaymentService],
+        waitlist: NamedDependency[Waitlist],
         clock: NamedDependency[Clock],
     ) -> Template:
-        """My bookings: upcoming first, then the past ones, latest first, with their invoices."""
+        """My bookings: upcoming first, then the past ones, latest first, with their invoices;
+        and my waitlists (waiting, or an offer to book)."""
         found = await bookings.list_mine(actor, None, None, None, MAX_LISTED, 0)
         now = clock()
         upcoming = [b for b in found.items if b.ends_at > now]
         past = [b for b in reversed(found.items) if b.ends_at <= now]
-        places = await catalogue.places_by_ids(sorted({b.place_id for b in found.items}))
+        waiting = [
+            e for e in await waitlist.mine(actor) if e.status in LIVE_STATUSES and e.ends_at > now
+        ]
+        places = await catalogue.places_by_ids(
+            sorted({b.place_id for b in found.items} | {e.place_id for e in waiting})
+        )
         return page(
             request,
             "account/bookings.html",
@@ -419,6 +429,8 @@ class AccountPages(Controller):
             past=past,
             place_names={pid: p.name for pid, p in places.items()},
             documents=await payments.documents_of_bookings(found.items),
+            waitlist=waiting,
+            zones={pid: ZoneInfo(p.timezone) for pid, p in places.items()},
             **WORDS,
         )
 

@@ -31,7 +31,8 @@ from booking.feeds.controllers import FEEDS
 from booking.feeds.service import FeedService
 from booking.models import BookingStatus
 from booking.schemas import BookingRead, ItemRequest
-from booking.service import Bookings
+from booking.service import Bookings, Waitlist
+from booking.waitlist_controllers import WAITLIST
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BOOKING, SELF, USER
@@ -83,7 +84,7 @@ class BookingPages(Controller):
     """Choose a time, review its quote, pay, and see the booking."""
 
     path = "/"
-    dependencies = {**CATALOGUE, **BOOKINGS, **STAFF, **PAYMENTS, **FEEDS}
+    dependencies = {**CATALOGUE, **BOOKINGS, **STAFF, **PAYMENTS, **FEEDS, **WAITLIST}
     guards = [require_user]
     opt = USER
 
@@ -92,6 +93,7 @@ class BookingPages(Controller):
         request: AnyRequest,
         payments: PaymentService,
         staff: StaffService,
+        waitlist: Waitlist,
         actor: Actor,
         resource_id: int,
         form: SlotForm,
@@ -129,6 +131,10 @@ class BookingPages(Controller):
                 problem = problem or message
         settings = await payments.prices.settings_of(place.id or 0)
         methods = quote.payment_methods if quote else []
+        # A full slot (or one out of service) that follows the rules: offer its waitlist.
+        full = slot is not None and await waitlist.full(
+            actor, resource_id, slot.quantity, slot.starts_at, slot.ends_at
+        )
         return page(
             request,
             "booking/review.html",
@@ -147,6 +153,7 @@ class BookingPages(Controller):
             rate=await rate_label(request, staff, quote.user_type) if quote else "",
             tiers=tiers_of(settings),
             zone=i18n_of(request).zone_name(place.timezone),
+            full=full,
         )
 
     @get("/resources/{resource_id:int}/book", name="book", opt=USER)
@@ -156,6 +163,7 @@ class BookingPages(Controller):
         actor: NamedDependency[Actor],
         payments: NamedDependency[PaymentService],
         staff: NamedDependency[StaffService],
+        waitlist: NamedDependency[Waitlist],
         resource_id: FromPath[int],
         day: Text = "",
         start: Text = "",
@@ -164,7 +172,7 @@ class BookingPages(Controller):
     ) -> Template:
         """Choose a time (local to the place) and review its quote and payment methods."""
         form = SlotForm(day=day, start=start, end=end, quantity=quantity)
-        return await self._review(request, payments, staff, actor, resource_id, form)
+        return await self._review(request, payments, staff, waitlist, actor, resource_id, form)
 
     @post("/resources/{resource_id:int}/book", opt=USER)
     async def checkout(
@@ -173,6 +181,7 @@ class BookingPages(Controller):
         actor: NamedDependency[Actor],
         payments: NamedDependency[PaymentService],
         staff: NamedDependency[StaffService],
+        waitlist: NamedDependency[Waitlist],
         db_session: NamedDependency[AsyncSession],
         state: State,
         resource_id: FromPath[int],
@@ -187,7 +196,15 @@ class BookingPages(Controller):
             errors["method"] = SLOT_MESSAGES["method"]
         if slot is None or errors:
             return await self._review(
-                request, payments, staff, actor, resource_id, form, errors=errors, status_code=422
+                request,
+                payments,
+                staff,
+                waitlist,
+                actor,
+                resource_id,
+                form,
+                errors=errors,
+                status_code=422,
             )
         try:
             request_body = CheckoutRequest.model_validate(
@@ -205,6 +222,7 @@ class BookingPages(Controller):
                 request,
                 payments,
                 staff,
+                waitlist,
                 actor,
                 resource_id,
                 form,
@@ -224,6 +242,7 @@ class BookingPages(Controller):
                 request,
                 payments,
                 staff,
+                waitlist,
                 actor,
                 resource_id,
                 form,

@@ -129,6 +129,7 @@ class BookingPages(Controller):
             following=first + timedelta(days=span),
             today=today,
             pending=pending,
+            zone=ZoneInfo(place.timezone),
         )
 
     async def _booking_page(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -17,10 +18,13 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.controllers import AGENDA
+from booking.service import PlaceAgenda
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import MANAGER, PLACE_MANAGER
 from kernel.errors import InvalidInputError
+from mutualab.overview import overview
 from mutualab.web.errors import error_page
 from mutualab.web.forms import Errors, FieldError, parse_time
 from mutualab.web.i18n import N_
@@ -143,7 +147,7 @@ class ManagePages(Controller):
     """Back office pages, for managers of at least one place."""
 
     path = "/manage"
-    dependencies = CATALOGUE
+    dependencies = {**CATALOGUE, **AGENDA}
     guards = [require_manager]
 
     @get("/", name="manage", opt=MANAGER)
@@ -152,8 +156,11 @@ class ManagePages(Controller):
         request: AnyRequest,
         actor: NamedDependency[Actor],
         catalogue: NamedDependency[CatalogueService],
+        agenda: NamedDependency[PlaceAgenda],
+        db_session: NamedDependency[AsyncSession],
     ) -> Template:
-        """The places I manage and their equipment."""
+        """What needs me (requests to decide, waitlists, failed deliveries), then the places I
+        manage and their equipment."""
         if actor.is_admin:
             listed = await catalogue.list_places(
                 PlaceFilter(include_inactive=True), MAX_LISTED_PLACES, 0
@@ -162,7 +169,17 @@ class ManagePages(Controller):
         else:
             place_ids = sorted(actor.managed_place_ids)
         places = [await catalogue.place_detail(pid, include_inactive=True) for pid in place_ids]
-        return page(request, "manage/index.html", private=True, places=places)
+        needs = await overview(actor, catalogue, agenda, db_session)
+        zones = {p.id: ZoneInfo(p.timezone) for p in places}
+        return page(
+            request,
+            "manage/index.html",
+            private=True,
+            places=places,
+            overview=needs,
+            zones=zones,
+            admin=actor.is_admin,
+        )
 
     async def _hours_page(
         self,
