@@ -6,6 +6,7 @@ the :class:`accounts.mail.AccountMail` port, in the caller's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from accounts.email_tokens import EmailTokens, Purpose
@@ -13,6 +14,11 @@ from accounts.mail import AccountMail, AccountMessage
 from accounts.models import User
 from accounts.repository import AccountRepository
 from kernel.clock import Clock
+
+# One password-reset mail per account per this many minutes (a quarter of an hour).
+RESET_WINDOW_MINUTES = 15
+# The message key of a link mailed on its own (not in a window).
+_LINK_KEYS = {Purpose.VERIFY: "verify-email", Purpose.RESET: "password-reset"}
 
 
 class AccountMessages:
@@ -35,20 +41,19 @@ class AccountMessages:
     async def verification_link(self, user: User, *, again: bool) -> None:
         """Mail a new link that confirms the address (48 hours)."""
         now = self.clock()
-        token, link_id = await self.links.issue(user, Purpose.VERIFY, now)
         # A new link again at most once an hour: repeated sign-ups are no way to flood a
-        # mailbox (the hour's link, already mailed, still works; this one is never sent).
-        key = (
-            f"verify-email-again:{user.id}:{now:%Y-%m-%dT%H}"
-            if again
-            else f"verify-email:{link_id}"
-        )
-        await self._queue(
+        # mailbox (the hour's link, already mailed, still works; no other is made).
+        key = f"verify-email-again:{user.id}:{now:%Y-%m-%dT%H}" if again else None
+        await self._mail_link(
             user,
+            Purpose.VERIFY,
             key,
             "account_verify",
-            {"link": f"{self.base_url}/verify-email?token={token}", "hours": 48, "again": again},
-            sensitive=True,
+            lambda token: {
+                "link": f"{self.base_url}/verify-email?token={token}",
+                "hours": 48,
+                "again": again,
+            },
         )
 
     async def address_taken(self, user: User) -> None:
@@ -71,15 +76,43 @@ class AccountMessages:
         )
 
     async def reset_link(self, user: User) -> None:
-        """Mail a new link to choose a password (1 hour)."""
-        token, link_id = await self.links.issue(user, Purpose.RESET, self.clock())
-        await self._queue(
+        """Mail a new link to choose a password (1 hour), once a quarter of an hour at most:
+        requests are no way to flood a mailbox (the quarter's link, mailed, still works)."""
+        now = self.clock()
+        await self._mail_link(
             user,
-            f"password-reset:{link_id}",
+            Purpose.RESET,
+            f"password-reset:{user.id}:{now:%Y-%m-%dT%H}:{now.minute // RESET_WINDOW_MINUTES}",
             "account_password_reset",
-            {"link": f"{self.base_url}/reset-password?token={token}", "minutes": 60},
+            lambda token: {"link": f"{self.base_url}/reset-password?token={token}", "minutes": 60},
+        )
+
+    async def _mail_link(
+        self,
+        user: User,
+        purpose: Purpose,
+        key: str | None,
+        template: str,
+        context: Callable[[str], dict[str, Any]],
+    ) -> None:
+        """Make a link and mail it under ``key`` (``None``: the link's own); when ``key`` was
+        queued already, nothing is mailed and the link is not kept either."""
+        session = self.repo.session
+        # The message key's unique insert is the check (race-free): the link is made in a
+        # savepoint, undone when its mail is not queued.
+        savepoint = await session.begin_nested()
+        token, link_id = await self.links.issue(user, purpose, self.clock())
+        queued = await self._queue(
+            user,
+            key or f"{_LINK_KEYS[purpose]}:{link_id}",
+            template,
+            context(token),
             sensitive=True,
         )
+        if queued:
+            await savepoint.commit()
+        else:
+            await savepoint.rollback()
 
     async def _queue(
         self,
@@ -89,8 +122,8 @@ class AccountMessages:
         context: dict[str, Any],
         *,
         sensitive: bool = False,
-    ) -> None:
-        await self.mail(
+    ) -> bool:
+        return await self.mail(
             self.repo.session,
             AccountMessage(
                 key=key,

@@ -13,6 +13,7 @@ The kernel knows no event name: domains publish them, the shell wires the subscr
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from kernel.jobs import JobHandler, enqueue
 # The job that carries every event to the subscribers.
 EVENT_JOB = "events.dispatch"
 MAX_KEY_LENGTH = 200
+logger = logging.getLogger("mutualab.events")
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,9 @@ class Subscribers:
         return [handler for pattern, handler in self.handlers if _matches(pattern, name)]
 
     def dispatcher(self) -> JobHandler:
-        """The handler of :data:`EVENT_JOB`: each subscriber in turn; one failing fails the job
-        (it is retried, and the others, idempotent, find their work done)."""
+        """The handler of :data:`EVENT_JOB`: every subscriber in turn, even after one failed
+        (a webhook receiver down must not hold back the e-mails); then any failure fails the
+        job, which is retried, and the others, idempotent, find their work done."""
 
         async def dispatch(payload: dict[str, Any]) -> None:
             event = Event(
@@ -80,8 +83,19 @@ class Subscribers:
                 key=str(payload.get("key", "")),
                 data=dict(payload.get("data") or {}),
             )
+            failures: list[Exception] = []
             for handler in self.of(event.name):
-                await handler(event)
+                try:
+                    await handler(event)
+                except Exception as exc:
+                    logger.exception("a subscriber of %s (%s) failed", event.name, event.key)
+                    failures.append(exc)
+            if len(failures) == 1:
+                raise failures[0]
+            if failures:
+                raise ExceptionGroup(
+                    f"{len(failures)} subscribers of {event.name} failed", failures
+                )
 
         return dispatch
 

@@ -13,14 +13,22 @@ from urllib.parse import urlsplit
 from booking.calendar import CalendarEvent, booking_uid, render_event
 from notifications.message_facts import BookingFacts
 from notifications.outbox import Attachment
+from notifications.urls import booking_url
+from notifications.wording import language_of
 
 Method = Literal["REQUEST", "CANCEL"]
 
 
-def booking_attachment(booking: BookingFacts, base_url: str, method: Method) -> Attachment:
-    """The booking as a calendar file for ``method``."""
+# The event's description, in the recipient's language (notifications.wording.LANGUAGES).
+DESCRIPTION = {"fr": "Référence : {reference}\n{url}", "en": "Reference: {reference}\n{url}"}
+
+
+def booking_attachment(
+    booking: BookingFacts, base_url: str, method: Method, language: str
+) -> Attachment:
+    """The booking as a calendar file for ``method``, worded in ``language``."""
     host = urlsplit(base_url).hostname or "mutualab.local"
-    url = f"{base_url.rstrip('/')}/bookings/{booking.id}"
+    url = booking_url(base_url, booking.id)
     place = booking.place
     event = CalendarEvent(
         uid=booking_uid(booking.id, host),
@@ -31,7 +39,7 @@ def booking_attachment(booking: BookingFacts, base_url: str, method: Method) -> 
         stamp=booking.updated_at,
         status="CANCELLED" if method == "CANCEL" else "CONFIRMED",
         location=f"{place.name}, {place.address}",
-        description=f"Référence : {booking.reference}\n{url}",
+        description=DESCRIPTION[language_of(language)].format(reference=booking.reference, url=url),
         url=url,
         organizer_name=place.name,
         organizer_email=place.email,

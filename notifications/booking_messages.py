@@ -100,7 +100,7 @@ class BookingMessages:
         # the calendar (its own message removes it).
         if booking.status != BookingStatus.CONFIRMED:
             return []
-        return [booking_attachment(booking, self.base_url, "REQUEST")]
+        return [booking_attachment(booking, self.base_url, "REQUEST", booking.booker.language)]
 
     def _simple(
         self, booking: BookingFacts, template: str, *, ics: bool = False, **extra: Any
@@ -153,7 +153,7 @@ class BookingMessages:
             to,
             "booking_cancelled",
             context,
-            [booking_attachment(booking, self.base_url, "CANCEL")],
+            [booking_attachment(booking, self.base_url, "CANCEL", to.language)],
         )
 
     def _changed(self, booking: BookingFacts, data: dict[str, Any]) -> Letter:

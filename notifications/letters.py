@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifications.message_facts import BookingFacts, PlaceFacts, Recipient
 from notifications.outbox import Attachment, queue_message
+from notifications.urls import booking_url
 from notifications.wording import span
 
 # Outbox keys stay bounded whatever the address: long ones end in a digest of themselves.
@@ -76,11 +77,6 @@ async def post(
         transactional=unsubscribe_url is None,
         unsubscribe_url=unsubscribe_url,
     )
-
-
-def booking_url(base_url: str, booking_id: int) -> str:
-    """The booker's page of a booking (its details, payment, calendar subscription)."""
-    return f"{base_url.rstrip('/')}/account/bookings/{booking_id}"
 
 
 def booking_context(booking: BookingFacts, language: str, base_url: str) -> dict[str, Any]:

@@ -17,7 +17,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kernel.jobs import enqueue
 from kernel.models import utcnow
 from notifications.models import ATTACHMENTS, MAX_KEY_LENGTH, MESSAGES, QUEUED
-from notifications.rendering import language_of, render
+from notifications.rendering import render
+from notifications.sealing import BodySeal
+from notifications.wording import language_of
 from resources.models import Place
 
 SEND_JOB = "mail.send"
@@ -46,12 +48,14 @@ async def queue_message(
     attachments: Sequence[Attachment] = (),
     transactional: bool = True,
     sensitive: bool = False,
+    seal: BodySeal | None = None,
     unsubscribe_url: str | None = None,
 ) -> bool:
     """Render ``template`` for ``to`` and queue it; False when ``key`` was already queued.
 
     ``context`` holds plain data; with ``place_id``, ``place`` (name and contact) is added
-    unless given. A non-transactional message needs its ``unsubscribe_url``.
+    unless given. A non-transactional message needs its ``unsubscribe_url``; a ``sensitive``
+    one (a link that logs in) its ``seal``: its bodies are stored encrypted until sent.
     """
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise ValueError(f"a message key is 1-{MAX_KEY_LENGTH} characters")
@@ -59,6 +63,8 @@ async def queue_message(
         raise ValueError("a message goes to one plain e-mail address")
     if not transactional and not unsubscribe_url:
         raise ValueError("a non-transactional message needs an unsubscribe_url")
+    if sensitive and seal is None:
+        raise ValueError("a sensitive message needs a seal to encrypt its bodies")
     lang = language_of(language)
     values: dict[str, Any] = dict(context)
     sender: str | None = None
@@ -69,6 +75,10 @@ async def queue_message(
         values["place"] = {field: None for field in PLACE_FIELDS} | dict(values["place"])
     values["unsubscribe_url"] = None if transactional else unsubscribe_url
     rendered = render(template, lang, values)
+    text, html = rendered.text, rendered.html
+    if sensitive:
+        assert seal is not None  # checked above
+        text, html = seal.seal(text), seal.seal(html)
 
     inserted = await session.exec(
         insert(MESSAGES)
@@ -78,8 +88,8 @@ async def queue_message(
             recipient=to,
             sender=sender,
             subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
+            text=text,
+            html=html,
             language=lang,
             template=template,
             transactional=transactional,

@@ -7,6 +7,7 @@ time is reminded again. Reminders are optional mail: they carry a one-click unsu
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func
@@ -24,6 +25,7 @@ from notifications.models import OutboundMessage
 from notifications.unsubscribe import unsubscribe_url
 from resources.models import Place
 
+logger = logging.getLogger("mutualab.mail")
 TEMPLATE = "booking_reminder"
 # The longest window a place may set (a check constraint); bounds the query first.
 MAX_HOURS = 336
@@ -57,18 +59,27 @@ async def due_reminders(session: AsyncSession, now: datetime) -> list[int]:
 async def send_reminders(database: Database, settings: Settings, clock: Clock) -> int:
     """Queue the reminders due now; how many were new."""
     now = clock()
-    base_url = settings.public_base_url
     queued = 0
     async with database.writer() as session, session.begin():
         for booking_id in await due_reminders(session, now):
-            booking = await booking_facts(session, booking_id)
-            if booking is None or not booking.booker.reminders:
-                continue
-            to = booking.booker
-            link = unsubscribe_url(settings, to.user_id)
-            context = booking_context(booking, to.language, base_url)
-            cause = f"booking.{booking.id}.{TEMPLATE}.{epoch(booking.starts_at)}"
-            letter = Letter(to, TEMPLATE, context)
-            if await post(session, cause, letter, booking.place, unsubscribe_url=link):
-                queued += 1
+            # One booking that cannot be written (a broken row) must not roll back the others
+            # at every run: each in its own savepoint, its failure logged.
+            try:
+                async with session.begin_nested():
+                    queued += await _remind(session, settings, booking_id)
+            except Exception:
+                logger.exception("the reminder of booking #%s could not be queued", booking_id)
     return queued
+
+
+async def _remind(session: AsyncSession, settings: Settings, booking_id: int) -> bool:
+    """Queue the reminder of one booking; False when there was nothing new to queue."""
+    booking = await booking_facts(session, booking_id)
+    if booking is None or not booking.booker.reminders:
+        return False
+    to = booking.booker
+    link = unsubscribe_url(settings, to.user_id)
+    context = booking_context(booking, to.language, settings.public_base_url)
+    cause = f"booking.{booking.id}.{TEMPLATE}.{epoch(booking.starts_at)}"
+    letter = Letter(to, TEMPLATE, context)
+    return await post(session, cause, letter, booking.place, unsubscribe_url=link)

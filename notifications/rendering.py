@@ -18,9 +18,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from notifications.wording import language_of
+
 TEMPLATES = Path(__file__).parent / "templates"
-LANGUAGES = ("fr", "en")
-DEFAULT_LANGUAGE = "fr"
 _SPACES = re.compile(r"\s+")
 
 
@@ -44,14 +44,6 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-
-
-def language_of(language: str | None) -> str:
-    """The language a message is written in: the one asked for when we have it, else French."""
-    if language is None:
-        return DEFAULT_LANGUAGE
-    short = language.strip().lower().replace("_", "-").split("-")[0]
-    return short if short in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def exists(template: str) -> bool:

@@ -26,6 +26,7 @@ from kernel.db import Database
 from kernel.jobs import Retry
 from kernel.mail import Mailer
 from notifications.models import FAILED, MESSAGES, QUEUED, SENT, OutboundAttachment
+from notifications.sealing import BodySeal
 
 logger = logging.getLogger("mutualab.mail")
 # SMTP servers are often down for minutes, sometimes for an hour: about two hours of tries.
@@ -37,11 +38,17 @@ class MailSender:
     """Sends outbox messages by id (the ``mail.send`` job's handler)."""
 
     def __init__(
-        self, database: Database, mailer: Mailer, clock: Clock, retry: Retry = SEND_RETRY
+        self,
+        database: Database,
+        mailer: Mailer,
+        clock: Clock,
+        seal: BodySeal,
+        retry: Retry = SEND_RETRY,
     ) -> None:
         self.database = database
         self.mailer = mailer
         self.clock = clock
+        self.seal = seal
         self.retry = retry
 
     async def __call__(self, payload: dict[str, Any]) -> None:
@@ -65,6 +72,13 @@ class MailSender:
                 ).all()
             ]
         sender = row["sender"] or self.mailer.default_sender
+        if row["sensitive"]:
+            # Opened only now, in memory: the database keeps the bodies encrypted.
+            try:
+                row |= {"text": self.seal.open(row["text"]), "html": self.seal.open(row["html"])}
+            except ValueError as exc:  # sealed under another instance key: no retry helps
+                await self._give_up(message_id, exc)
+                return False
         try:
             await self.mailer.send(build_email(row, files, sender, self.clock()))
         except Exception as exc:
@@ -82,6 +96,15 @@ class MailSender:
             await session.exec(update(MESSAGES).where(MESSAGES.c.id == message_id).values(values))
         logger.info("message #%s (%s) sent", message_id, row["template"])
         return True
+
+    async def _give_up(self, message_id: int, exc: Exception) -> None:
+        async with self.database.writer() as session, session.begin():
+            await session.exec(
+                update(MESSAGES)
+                .where(MESSAGES.c.id == message_id, MESSAGES.c.status != SENT)
+                .values(status=FAILED, last_error=str(exc)[:MAX_ERROR_LENGTH])
+            )
+        logger.error("message #%s not sent: %s", message_id, exc)
 
     async def _failed(self, message_id: int, attempts: int, exc: Exception) -> None:
         spent = attempts >= self.retry.attempts

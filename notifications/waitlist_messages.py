@@ -10,6 +10,7 @@ from kernel.db import Database
 from kernel.events import Event
 from notifications.letters import Letter, booking_context, post
 from notifications.message_facts import booking_facts, user_recipient
+from notifications.urls import bookings_url
 from notifications.wording import moment
 
 
@@ -36,6 +37,6 @@ class WaitlistOffers:
                 **booking_context(booking, to.language, self.base_url),
                 "deadline": moment(deadline, booking.place.timezone, to.language),
                 # "My bookings" lists the offer with its one-click "Book it" button.
-                "offer_url": f"{self.base_url.rstrip('/')}/account/bookings",
+                "offer_url": bookings_url(self.base_url),
             }
             await post(session, event.key, Letter(to, "waitlist_offer", context), booking.place)

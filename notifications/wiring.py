@@ -10,6 +10,7 @@ from kernel.jobs import JobRegistry, Retry
 from kernel.mail import Mailer
 from notifications.outbox import SEND_JOB
 from notifications.retention import erase_stale_secrets, purge_sent
+from notifications.sealing import BodySeal
 from notifications.sending import SEND_RETRY, MailSender
 
 logger = logging.getLogger("mutualab.mail")
@@ -23,10 +24,12 @@ def register(
     clock: Clock,
     retention_days: int,
     nightly: str,
+    seal: BodySeal,
     retry: Retry = SEND_RETRY,
 ) -> MailSender:
-    """Declare ``mail.send`` and the nightly clean-up of the outbox on ``registry``."""
-    sender = MailSender(database, mailer, clock, retry)
+    """Declare ``mail.send`` and the nightly clean-up of the outbox on ``registry``; ``seal``
+    opens the sensitive bodies (the instance's, as the outbox sealed them with)."""
+    sender = MailSender(database, mailer, clock, seal, retry)
     registry.job(SEND_JOB, sender, retry)
 
     async def purge() -> None:

@@ -15,9 +15,13 @@ DEFAULT_LANGUAGE = "fr"
 LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 
-def language_of(value: str | None) -> str:
-    """A supported language, French otherwise."""
-    return value if value in LANGUAGES else DEFAULT_LANGUAGE
+def language_of(language: str | None) -> str:
+    """The language a message is written in: the one asked for when we have it (``en-GB``:
+    English), else French."""
+    if language is None:
+        return DEFAULT_LANGUAGE
+    short = language.strip().lower().replace("_", "-").split("-")[0]
+    return short if short in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def local(moment: datetime, timezone: str) -> datetime:

@@ -85,6 +85,10 @@ class PlaceUpdate(Strict):
     holiday_subdivision: Subdivision | None = None
     closed_on_public_holidays: bool | None = None
     active: bool | None = None
+    # Hours before a booking its reminder is mailed (0: none); at most two weeks.
+    reminder_hours: Annotated[int, Field(ge=0, le=336)] | None = None
+    # The sender of the place's e-mails (null: the instance's).
+    mail_from: Email | None = None
 
 
 class OpeningSpan(Strict):

@@ -47,7 +47,16 @@ from resources.schemas import (
 MAX_SPAN_QUERY_DAYS = 400
 # Fields a PATCH may set to null (they are optional); the others cannot be emptied.
 PLACE_NULLABLE = frozenset(
-    {"latitude", "longitude", "phone", "email", "website", "operator_siret", "holiday_subdivision"}
+    {
+        "latitude",
+        "longitude",
+        "phone",
+        "email",
+        "website",
+        "operator_siret",
+        "holiday_subdivision",
+        "mail_from",
+    }
 )
 RESOURCE_NULLABLE = frozenset({"photo_url", "max_minutes", "required_training_id"})
 

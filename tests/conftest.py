@@ -20,6 +20,7 @@ from mutualab.metadata import metadata
 from tests.support.accounts import TEST_PASSWORD_HASHING, make_user
 from tests.support.apps import leased_app
 from tests.support.invariants import unpaid_priced_bookings
+from tests.support.mailbox import TEST_SECRET_KEY
 from tests.support.postgres import PostgresServer, find_server
 
 
@@ -117,7 +118,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         public_base_url="https://mutualab.test",
-        secret_key="test-secret-key-not-used-anywhere-else-0123456789",
+        secret_key=TEST_SECRET_KEY,
         **TEST_PASSWORD_HASHING,
     )
 

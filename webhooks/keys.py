@@ -8,10 +8,11 @@ instance's secret key, so a copy of the database alone does not reveal it.
 from __future__ import annotations
 
 import base64
-import hashlib
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken
+
+from kernel.keys import derive_key
 
 SECRET_PREFIX = "whsec_"  # noqa: S105  (a public prefix, not a secret)
 # 24 random bytes, as the specification suggests (between 24 and 64).
@@ -28,7 +29,7 @@ class SecretBox:
 
     def __init__(self, instance_key: bytes) -> None:
         # A key for this use only, derived from the instance's secret (as the cookies' are).
-        derived = hashlib.sha256(b"webhook-secrets" + instance_key).digest()
+        derived = derive_key(instance_key, "webhook-secrets")
         self._fernet = Fernet(base64.urlsafe_b64encode(derived))
 
     def seal(self, secret: str) -> str:

@@ -7,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from accounts.mail import AccountMail, AccountMessage
 from kernel.settings import Settings
 from notifications.outbox import queue_message
+from notifications.sealing import BodySeal
 
 
 def outbox_mail(settings: Settings) -> AccountMail:
@@ -16,6 +17,7 @@ def outbox_mail(settings: Settings) -> AccountMail:
     from the outbox page, so a newcomer who signs up can open theirs there.
     """
     hide_links = not settings.mail_catcher
+    seal = BodySeal(settings.resolved_secret_key())
 
     async def to_outbox(session: AsyncSession, message: AccountMessage) -> bool:
         return await queue_message(
@@ -26,6 +28,7 @@ def outbox_mail(settings: Settings) -> AccountMail:
             language=message.language,
             context=message.context,
             sensitive=message.sensitive and hide_links,
+            seal=seal,
         )
 
     return to_outbox

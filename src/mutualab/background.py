@@ -20,6 +20,7 @@ from kernel.worker import run_worker
 from mutualab.composition import Runtime
 from notifications import messages
 from notifications import wiring as notifications
+from notifications.sealing import BodySeal
 from webhooks import wiring as webhooks
 from webhooks.notice import disabled_notice
 
@@ -69,6 +70,7 @@ def job_registry(
         clock=runtime.clock,
         retention_days=runtime.settings.mail_retention_days,
         nightly=nightly,
+        seal=BodySeal(runtime.settings.resolved_secret_key()),
     )
     # What happens after commit: each package subscribes its handlers to the published events.
     subscribers = Subscribers()

@@ -20,7 +20,7 @@ from tests.notifications.support import outbox
 from tests.support.accounts import make_user, stored_hash
 from tests.support.booking import MutableClock
 from tests.support.jobs import empty_queue, eventually, queued_count, workers
-from tests.support.mailbox import token_of
+from tests.support.mailbox import SEAL, token_of
 from tests.support.smtp import Inbox, smtp_server
 
 NEW_PASSWORD = "juniper-lighthouse-canvas-81"
@@ -44,6 +44,7 @@ def _registry(database: Database, port: int) -> JobRegistry:
         clock=system_clock,
         retention_days=90,
         nightly="17 3 * * *",
+        seal=SEAL,
     )
     return registry
 

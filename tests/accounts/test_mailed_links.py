@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select, text
+from sqlmodel import col
 
 from accounts.jobs import purge_expired_links
 from accounts.models import EmailToken
@@ -138,6 +139,43 @@ async def test_a_confirmation_link_expires_after_48_hours(
         assert (await ask_sign_up(http)).status_code == 202
         assert len(await messages_to(database, "alice@example.fr", "account_verify")) == 2
         assert (await _verify(http, new_token)).status_code == 200
+
+
+async def _tokens(database: Database, purpose: str) -> int:
+    async with database.reader() as session:
+        found = await session.execute(select(EmailToken).where(col(EmailToken.purpose) == purpose))
+        return len(found.scalars().all())
+
+
+async def test_repeated_sign_ups_within_the_hour_store_no_link_that_is_never_mailed(
+    settings: Settings, database: Database
+) -> None:
+    async with app_client(settings, database, MutableClock()) as http:
+        for _ in range(3):
+            assert (await ask_sign_up(http)).status_code == 202
+        # The first mail and the hour's second; the third request mails nothing, keeps nothing.
+        assert len(await messages_to(database, "alice@example.fr", "account_verify")) == 2
+        assert await _tokens(database, "verify") == 2
+
+
+async def test_a_reset_link_is_mailed_once_per_quarter_hour_per_account(
+    settings: Settings, database: Database
+) -> None:
+    await make_user(database, "alice@example.fr", password_hash=stored_hash(STRONG))
+    clock = MutableClock()
+    async with app_client(settings, database, clock) as http:
+        for _ in range(3):
+            asked = await _post(http, "/api/auth/password-reset", {"email": "alice@example.fr"})
+            assert asked.status_code == 202
+        assert len(await messages_to(database, "alice@example.fr")) == 1
+        assert await _tokens(database, "reset") == 1
+        first = await _reset_token(database, "alice@example.fr")
+        clock.advance(minutes=15)
+        asked = await _post(http, "/api/auth/password-reset", {"email": "alice@example.fr"})
+        assert asked.status_code == 202
+        assert len(await messages_to(database, "alice@example.fr")) == 2
+        assert await _tokens(database, "reset") == 2
+        assert await _reset_token(database, "alice@example.fr") != first
 
 
 async def test_a_taken_address_is_answered_like_a_new_one_and_its_owner_is_told(

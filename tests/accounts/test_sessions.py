@@ -11,7 +11,7 @@ import pytest
 from kernel.db import Database
 from kernel.settings import Settings
 from tests.support.apps import leased_app
-from tests.support.mailbox import database_of, mailed_token
+from tests.support.mailbox import TEST_SECRET_KEY, database_of, mailed_token
 
 STRONG = "violet-harbour-compass-42"
 
@@ -65,7 +65,7 @@ async def test_session_cookie_flags(database: Database) -> None:
     settings = Settings(
         database_url=str(database.engine.url.render_as_string(hide_password=False)),
         public_base_url="https://reserver.example.fr",
-        secret_key="k" * 40,
+        secret_key=TEST_SECRET_KEY,  # the key the mailed links are read back with
     )
     async with (
         leased_app(settings, database) as app,

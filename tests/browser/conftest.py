@@ -36,6 +36,7 @@ from tests.browser.support import (
     PageChecker,
     chromium_path,
 )
+from tests.support.mailbox import TEST_SECRET_KEY
 from tests.support.net import free_port
 from tests.support.postgres import PostgresServer
 from tests.web.seed import Town, seed_town
@@ -129,7 +130,8 @@ def server(
         "MUTUALAB_DATABASE_URL": database_url,
         "MUTUALAB_DATABASE_POOL_SIZE": "4",
         "MUTUALAB_PUBLIC_BASE_URL": url,
-        "MUTUALAB_SECRET_KEY": "browser-tests-only-secret-key-0123456789",
+        # The tests' key: they read the sealed links of the outbox (tests.support.mailbox).
+        "MUTUALAB_SECRET_KEY": TEST_SECRET_KEY,
     }
     log = work / "server.log"
     with log.open("wb") as output:

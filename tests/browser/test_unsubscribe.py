@@ -10,10 +10,11 @@ from playwright.sync_api import Page, expect
 from kernel.settings import Settings
 from notifications.unsubscribe import PATH, unsubscribe_token
 from tests.browser.support import LiveServer, PageChecker
+from tests.support.mailbox import TEST_SECRET_KEY
 from tests.web.seed import PASSWORD
 
 # The live server's secret (tests/browser/conftest.py), which signs the links it mails.
-SERVER_SECRET = "browser-tests-only-secret-key-0123456789"
+SERVER_SECRET = TEST_SECRET_KEY  # the live server's (tests/browser/conftest.py)
 
 
 def test_a_signed_in_person_turns_reminders_off_from_the_link(

@@ -53,6 +53,7 @@ async def attachments(database: Database, message_id: int) -> list[dict[str, Any
 async def queued_message(database: Database, key: str = "matrix:1", **overrides: Any) -> int:
     """A message in the outbox with one attachment (as queue_message leaves it); its id."""
     from notifications.outbox import Attachment, queue_message
+    from tests.support.mailbox import SEAL
 
     values: dict[str, Any] = {
         "to": "someone@example.org",
@@ -60,6 +61,7 @@ async def queued_message(database: Database, key: str = "matrix:1", **overrides:
         "language": "fr",
         "context": {"instance": "Mutualab", "requested_by": "Ana"},
         "attachments": [Attachment("reservation.ics", "text/calendar; method=REQUEST", b"ICS")],
+        "seal": SEAL,
     }
     values.update(overrides)
     async with database.writer() as session, session.begin():

@@ -19,8 +19,10 @@ from notifications import wiring
 from notifications.models import MESSAGES
 from notifications.outbox import Attachment, queue_message
 from notifications.retention import erase_stale_secrets, purge_sent
+from notifications.sealing import BodySeal
 from tests.notifications.support import insert_place, outbox
 from tests.support.jobs import empty_queue, eventually, queued_count, workers
+from tests.support.mailbox import SEAL
 from tests.support.smtp import Inbox, smtp_server
 
 QUICK = Retry(attempts=3, first_delay=timedelta(milliseconds=50), max_delay=timedelta(seconds=1))
@@ -53,6 +55,7 @@ def _registry(database: Database, port: int, retry: Retry = QUICK) -> JobRegistr
         retention_days=90,
         nightly="17 3 * * *",
         retry=retry,
+        seal=SEAL,
     )
     return registry
 
@@ -66,6 +69,7 @@ async def _queue(database: Database, key: str, to: str = "ana@example.org", **kw
             template=kw.pop("template", "mail_test"),
             language=kw.pop("language", "en"),
             context=kw.pop("context", CONTEXT),
+            seal=kw.pop("seal", SEAL),
             **kw,
         )
 
@@ -202,6 +206,53 @@ async def test_sensitive_bodies_are_blanked_once_sent_and_bulk_mail_can_be_left(
     assert news["List-Unsubscribe"] == "<https://mutualab.test/unsubscribe/abc>"
     assert news["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "https://mutualab.test/unsubscribe/abc" in bulk["html"]
+
+
+async def test_a_sensitive_body_is_kept_encrypted_until_it_is_sent(queue: Database) -> None:
+    await _queue(queue, "reset", sensitive=True)
+    [stored] = await outbox(queue)
+    # A copy of the database alone does not give the link away.
+    assert "This test message" not in stored["text"] + stored["html"]
+    assert "This test message" in SEAL.open(stored["text"])
+    assert SEAL.open(stored["html"]).startswith("<!DOCTYPE html>")
+    inbox = Inbox()
+    async with smtp_server(inbox) as port, workers(_url(queue), _registry(queue, port)):
+        await eventually(lambda: _all_sent(queue, 1), "it was sent")
+    [mail] = inbox.to("ana@example.org")
+    assert "This test message" in str(mail.get_body(preferencelist=("plain",)))
+    assert "<!DOCTYPE html>" in str(mail.get_body(preferencelist=("html",)))
+
+
+async def test_a_sensitive_body_sealed_under_another_key_is_failed_not_sent(
+    queue: Database,
+) -> None:
+    async with queue.writer() as session, session.begin():
+        await queue_message(
+            session,
+            key="reset:other-instance",
+            to="ana@example.org",
+            template="mail_test",
+            language="en",
+            context=CONTEXT,
+            sensitive=True,
+            seal=BodySeal(b"another-instance-key-0123456789-0123456789"),
+        )
+    inbox = Inbox()
+    async with smtp_server(inbox) as port, workers(_url(queue), _registry(queue, port)):
+
+        async def failed() -> bool:
+            return await _statuses(queue) == ["failed"] and await queued_count(queue) == 0
+
+        await eventually(failed, "it was given up")
+    assert inbox.received == []
+    [stored] = await outbox(queue)
+    assert "another instance key" in stored["last_error"]
+
+
+async def test_a_sensitive_message_cannot_be_queued_without_a_seal(queue: Database) -> None:
+    with pytest.raises(ValueError, match="seal"):
+        await _queue(queue, "reset:unsealed", sensitive=True, seal=None)
+    assert await outbox(queue) == []
 
 
 async def test_the_nightly_purge_removes_only_old_sent_messages(queue: Database) -> None:

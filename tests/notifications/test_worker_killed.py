@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from kernel.db import Database
+from kernel.settings import Settings
 from tests.notifications.support import outbox
 from tests.notifications.test_sending import _all_sent, _queue, _registry, _url
 from tests.support.jobs import DEADLINE_SECONDS, empty_queue, eventually, workers
@@ -40,7 +41,7 @@ async def _waiting_on_the_row(database: Database) -> bool:
 
 
 async def test_a_worker_killed_before_sending_is_taken_over_and_the_message_sent_once(
-    queue: Database,
+    queue: Database, settings: Settings
 ) -> None:
     assert await _queue(queue, "killed:1")
     [message] = await outbox(queue)
@@ -50,8 +51,11 @@ async def test_a_worker_killed_before_sending_is_taken_over_and_the_message_sent
             **os.environ,
             "MUTUALAB_DATABASE_URL": _url(queue),
             "MUTUALAB_SMTP_URL": f"smtp://127.0.0.1:{port}",
-            # A worker on a database server runs with the instance's key only.
-            "MUTUALAB_SECRET_KEY": "worker-test-secret-key-not-used-anywhere-else-0123456789",
+            # A worker on a database server runs with the instance's key only (the app's).
+            "MUTUALAB_SECRET_KEY": settings.resolved_secret_key().decode(),
+            # It waits for the locked row as long as the test needs, rather than giving up
+            # after the default lock timeout (and being retried by a later worker).
+            "MUTUALAB_DATABASE_LOCK_TIMEOUT_MS": "60000",
         }
         # The row is locked: the worker picks the job and stops where it counts its attempt,
         # before any SMTP, until it is killed there.

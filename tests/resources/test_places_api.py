@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
 from kernel.db import Database
 from tests.factories import make_place, make_resource, place_payload
@@ -156,6 +157,46 @@ async def test_patch_place_changes_only_given_fields(
     assert response.json()["name"] == "Nouveau nom"
     assert response.json()["town"] == "Lannion"
     assert response.json()["updated_at"] >= place["updated_at"]
+
+
+async def _mail_settings(database: Database, place_id: int) -> tuple[int, str | None]:
+    async with database.reader() as session:
+        row = (
+            await session.exec(
+                text("SELECT reminder_hours, mail_from FROM place WHERE id = :id").bindparams(
+                    id=place_id
+                )
+            )
+        ).one()
+        return int(row[0]), row[1]
+
+
+async def test_a_places_reminder_lead_and_sender_are_set_validated_and_removed(
+    client: Client, admin_headers: dict[str, str], database: Database
+) -> None:
+    place = await make_place(client, admin_headers)
+    url = f"/api/places/{place['id']}"
+    assert await _mail_settings(database, place["id"]) == (24, None)  # the defaults
+    wrong = await client.patch(
+        url, json={"reminder_hours": 337, "mail_from": "Fablab <x"}, headers=admin_headers
+    )
+    assert wrong.status_code == 422
+    assert {e["field"] for e in wrong.json()["errors"]} == {"reminder_hours", "mail_from"}
+    negative = await client.patch(url, json={"reminder_hours": -1}, headers=admin_headers)
+    assert negative.status_code == 422
+    saved = await client.patch(
+        url,
+        json={"reminder_hours": 48, "mail_from": "fablab@lannion.example"},
+        headers=admin_headers,
+    )
+    assert saved.status_code == 200, saved.text
+    assert await _mail_settings(database, place["id"]) == (48, "fablab@lannion.example")
+    # 0 turns reminders off; null gives the place the instance's sender back.
+    off = await client.patch(
+        url, json={"reminder_hours": 0, "mail_from": None}, headers=admin_headers
+    )
+    assert off.status_code == 200, off.text
+    assert await _mail_settings(database, place["id"]) == (0, None)
 
 
 async def test_deactivated_place_disappears_from_public_reads(

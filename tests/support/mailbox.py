@@ -11,8 +11,17 @@ from sqlalchemy import select
 
 from kernel.db import Database
 from notifications.models import MESSAGES
+from notifications.sealing import BodySeal
 
 _LINK = re.compile(r"https?://\S+")
+# The secret key of the tests' settings (tests/conftest.py), and the outbox's seal under it.
+TEST_SECRET_KEY = "test-secret-key-not-used-anywhere-else-0123456789"
+SEAL = BodySeal(TEST_SECRET_KEY.encode())
+
+
+def text_of(message: Any) -> str:
+    """A stored message's plain text as mailed (a sensitive one is kept encrypted)."""
+    return SEAL.open(message.text) if message.sensitive else str(message.text)
 
 
 async def messages_to(database: Database, to: str, template: str | None = None) -> list[Any]:
@@ -26,10 +35,11 @@ async def messages_to(database: Database, to: str, template: str | None = None) 
 
 def link_in(message: Any, path: str) -> str:
     """The first link of a message's plain text to ``path`` (a page of the instance)."""
-    for found in _LINK.findall(message.text):
+    text = text_of(message)
+    for found in _LINK.findall(text):
         if urlsplit(found).path == path:
             return str(found)
-    raise AssertionError(f"no link to {path} in {message.text!r}")
+    raise AssertionError(f"no link to {path} in {text!r}")
 
 
 def token_of(link: str) -> str:

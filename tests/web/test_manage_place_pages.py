@@ -65,6 +65,36 @@ async def test_details_are_saved_and_errors_keep_what_was_typed(
     assert place["phone"] is None
 
 
+async def test_the_reminder_lead_and_sender_of_the_place_are_set_in_its_details(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    await log_in(web, town.manager_email)
+    url = f"/manage/places/{town.place_id}/details"
+    form = await web.get(url)
+    assert unlabelled_controls(form.text) == []
+    assert "Rappel avant une réservation, en heures" in text(form.text)
+    assert by_id(form.text, "reminder_hours")["value"] == "24"
+    assert by_id(form.text, "mail_from")["value"] == ""
+    fields = {
+        "name": "Fablab du Trégor",
+        "address": "3 rue de la Mairie",
+        "postcode": "22300",
+        "town": "Lannion",
+        "reminder_hours": "400",
+        "mail_from": "pas-une-adresse",
+    }
+    wrong = await submit(web, url, url, fields)
+    assert wrong.status_code == 422
+    assert by_id(wrong.text, "reminder_hours")["aria-invalid"] == "true"
+    assert by_id(wrong.text, "mail_from")["aria-invalid"] == "true"
+    assert by_id(wrong.text, "mail_from")["value"] == "pas-une-adresse"
+    fields |= {"reminder_hours": "48", "mail_from": "fablab@tregor.example"}
+    assert (await submit(web, url, url, fields)).status_code == 303
+    again = await web.get(url)
+    assert by_id(again.text, "reminder_hours")["value"] == "48"
+    assert by_id(again.text, "mail_from")["value"] == "fablab@tregor.example"
+
+
 async def test_equipment_is_added_changed_and_deactivated(
     web: httpx.AsyncClient, town: Town
 ) -> None:

@@ -22,6 +22,7 @@ from kernel.mail import Mailer, SmtpServer
 from kernel.settings import Settings
 from mutualab.composition import Runtime
 from notifications import wiring as notifications
+from notifications.sealing import BodySeal
 from tests.support.accounts import Person, make_user
 from tests.support.booking import Fablab, MutableClock, book, paris, set_resource
 from tests.support.jobs import eventually, queued_count, workers
@@ -291,6 +292,7 @@ async def test_a_subscription_whose_deliveries_keep_failing_is_disabled(
             clock=runtime.clock,
             retention_days=90,
             nightly="17 3 * * *",
+            seal=BodySeal(hook_settings.resolved_secret_key()),
         )
         async with workers(url_of(queue), registry):
             await eventually(lambda: _idle(queue), "the delivery failed for good")

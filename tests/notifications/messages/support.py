@@ -16,6 +16,7 @@ from kernel.mail import Mailer, SmtpServer
 from kernel.settings import Settings
 from notifications import wiring
 from notifications.messages import MessageParts, subscribe
+from notifications.sealing import BodySeal
 from tests.support.jobs import eventually, workers
 
 
@@ -139,6 +140,7 @@ def mailing_registry(
         clock=clock,
         retention_days=90,
         nightly="17 3 * * *",
+        seal=BodySeal(settings.resolved_secret_key()),
         retry=Retry(attempts=3, first_delay=timedelta(milliseconds=50)),
     )
     return jobs

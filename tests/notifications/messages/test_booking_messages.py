@@ -58,6 +58,10 @@ async def test_a_confirmed_booking_is_mailed_once_to_its_booker_with_its_ics(
     assert str(event["UID"]) == f"booking-{booking['id']}@{HOST}"
     assert event["SEQUENCE"] == booking["sequence"] == 0
     assert event.decoded("DTSTART") == TUESDAY_2PM
+    # The booker's page of the booking (the one the message links to), worded in English.
+    page = f"https://{HOST}/account/bookings/{booking['id']}"
+    assert str(event["URL"]) == page and page in sent.text
+    assert str(event["DESCRIPTION"]) == f"Reference: {booking['reference']}\n{page}"
 
 
 async def test_an_event_handed_over_again_queues_nothing_twice(

@@ -50,6 +50,26 @@ async def _reminders_on(database: Database, user_id: int) -> bool:
         return bool(result.scalar_one())
 
 
+async def test_a_booking_that_fails_to_render_does_not_hold_back_the_others(
+    api: httpx.AsyncClient, lab: Fablab, queue: Database, settings: Settings, clock: MutableClock
+) -> None:
+    alice = await make_user(queue, "alice@example.org")
+    bob = await make_user(queue, "bob@example.org")
+    first = await book(api, alice, lab.printer, WEDNESDAY_2PM, WEDNESDAY_3PM)
+    second = await book(api, bob, lab.printer, WEDNESDAY_3PM, WEDNESDAY_4PM)
+    assert first.status_code == second.status_code == 201, (first.text, second.text)
+    # Alice's row is made inconsistent: her reminder, due first, cannot be queued.
+    async with queue.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE user_account SET email = 'no-address' WHERE id = :id"),
+            {"id": alice.user_id},
+        )
+    clock.now = datetime(2027, 3, 2, 14, 30, tzinfo=UTC)  # under 24 h before both
+    assert await send_reminders(queue, settings, clock) == 1
+    assert [to for to, _ in await _reminders(queue)] == ["bob@example.org"]
+    assert await send_reminders(queue, settings, clock) == 0  # Alice's fails again, alone
+
+
 async def test_a_booking_is_reminded_once_within_its_places_hours_and_again_when_moved(
     api: httpx.AsyncClient, lab: Fablab, queue: Database, settings: Settings, clock: MutableClock
 ) -> None:

@@ -97,6 +97,31 @@ async def test_a_hold_is_warned_once_before_it_lapses_then_told_it_lapsed(
     assert await warn_lapsing_holds(queue, base, clock) == 0  # nothing held any more
 
 
+async def test_a_hold_that_fails_to_render_does_not_hold_back_the_other_warnings(
+    api: httpx.AsyncClient,
+    lab: PricedLab,
+    queue: Database,
+    stripe_settings: Settings,
+    clock: MutableClock,
+) -> None:
+    ana = await make_user(queue, "ana@example.fr")
+    bob = await make_user(queue, "bob@example.fr")
+    printer = lab.lab.printer
+    first = await checkout(api, ana, printer, paris(2027, 3, 2, 14), paris(2027, 3, 2, 16))
+    second = await checkout(api, bob, printer, paris(2027, 3, 2, 16), paris(2027, 3, 2, 18))
+    assert first.status_code == second.status_code == 201, (first.text, second.text)
+    # Ana's row is made inconsistent: her warning (first by booking id) cannot be queued.
+    async with queue.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE user_account SET email = 'no-address' WHERE id = :id"),
+            {"id": ana.user_id},
+        )
+    clock.advance(minutes=2)
+    assert await warn_lapsing_holds(queue, stripe_settings.public_base_url, clock) == 1
+    [warning] = await outbox(queue, "hold_lapsing")
+    assert warning.recipient == "bob@example.fr"
+
+
 async def test_an_organisations_invoice_goes_to_its_billing_address(
     api: httpx.AsyncClient,
     lab: PricedLab,

@@ -21,12 +21,24 @@ from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, place_page
 from mutualab.web.rendering import see_other
 from resources.controllers import CATALOGUE
+from resources.models import Place
 from resources.schemas import PlaceRead, PlaceUpdate
 from resources.service import CatalogueService
 
-DETAIL_FIELDS = ["name", "address", "postcode", "town", "phone", "email", "website", "description"]
+DETAIL_FIELDS = [
+    "name",
+    "address",
+    "postcode",
+    "town",
+    "phone",
+    "email",
+    "website",
+    "description",
+    "reminder_hours",
+    "mail_from",
+]
 # Optional details: an empty field removes them.
-OPTIONAL = ("phone", "email", "website")
+OPTIONAL = ("phone", "email", "website", "mail_from")
 DETAIL_MESSAGES = {
     "name": FieldError(N_("Enter the name of the place (120 characters at most).")),
     "address": FieldError(N_("Enter the street address.")),
@@ -36,6 +48,8 @@ DETAIL_MESSAGES = {
     "email": FieldError(N_("Enter an e-mail address like name@example.fr.")),
     "website": FieldError(N_("Enter a web address starting with https://.")),
     "description": FieldError(N_("This description is too long.")),
+    "reminder_hours": FieldError(N_("Enter a number of hours from 0 to %(n)s."), {"n": 336}),
+    "mail_from": FieldError(N_("Enter an e-mail address like name@example.fr.")),
 }
 
 
@@ -51,10 +65,13 @@ class DetailsForm:
     email: str = ""
     website: str = ""
     description: str = ""
+    # Not public: how the place's e-mails are sent (empty hours: unchanged).
+    reminder_hours: str = ""
+    mail_from: str = ""
 
 
-def details_of(place: PlaceRead) -> DetailsForm:
-    """The form filled with what is stored."""
+def details_of(place: PlaceRead, stored: Place) -> DetailsForm:
+    """The form filled with what is stored (``stored``: what the public does not see)."""
     return DetailsForm(
         name=place.name,
         address=place.address,
@@ -64,6 +81,8 @@ def details_of(place: PlaceRead) -> DetailsForm:
         email=place.email or "",
         website=place.website or "",
         description=place.description,
+        reminder_hours=str(stored.reminder_hours),
+        mail_from=stored.mail_from or "",
     )
 
 
@@ -96,11 +115,10 @@ class PlacePages(Controller):
         place_id: FromPath[int],
     ) -> Template:
         """The public details of a place, as a form."""
-        await catalogue.managed_place(actor, place_id)
+        stored = await catalogue.managed_place(actor, place_id)
         place = await catalogue.place_detail(place_id, include_inactive=True)
-        return place_page(
-            request, "manage/details.html", place, "/details", form=details_of(place), errors={}
-        )
+        form = details_of(place, stored)
+        return place_page(request, "manage/details.html", place, "/details", form=form, errors={})
 
     @post("/details", opt=PLACE_MANAGER)
     async def save_details(
@@ -117,6 +135,9 @@ class PlacePages(Controller):
         values: dict[str, Any] = asdict(data)
         for name in OPTIONAL:
             values[name] = values[name].strip() or None
+        # An empty lead leaves it as it is (a form posted before the field existed).
+        if not values["reminder_hours"].strip():
+            del values["reminder_hours"]
         errors: Errors
         try:
             update = PlaceUpdate.model_validate(values)

@@ -1,0 +1,13 @@
+"""The instance's pages that messages link to, built in one place."""
+
+from __future__ import annotations
+
+
+def bookings_url(base_url: str) -> str:
+    """The booker's list of bookings ("My bookings", where waitlist offers are booked)."""
+    return f"{base_url.rstrip('/')}/account/bookings"
+
+
+def booking_url(base_url: str, booking_id: int) -> str:
+    """The booker's page of a booking (its details, payment, calendar subscription)."""
+    return f"{bookings_url(base_url)}/{booking_id}"
