@@ -249,8 +249,6 @@ class AccountService:
         """A new browser session for ``user``: the key for its cookie (stored hashed)."""
         assert user.id is not None
         now = self.clock()
-        await self.repo.drop_stale_sessions(now - self.sessions.idle, now - self.sessions.max_age)
-        await self.throttle.purge()
         key = secrets.token_urlsafe(32)
         await self.repo.add(
             BrowserSession(

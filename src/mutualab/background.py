@@ -61,7 +61,7 @@ def job_registry(
     registry.every("bookings.expire_holds", every_minute, expire_holds)
     registry.every("idempotency.purge", nightly, purge_idempotency)
     registry.every("jobs.prune_history", nightly, prune_job_history)
-    accounts_jobs.register(registry, runtime.database, runtime.clock, nightly)
+    accounts_jobs.register(registry, runtime.database, runtime.clock, nightly, runtime.settings)
     # E-mail: the outbox's sending job and its nightly purge.
     notifications.register(
         registry,
