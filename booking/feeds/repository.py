@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,6 +35,14 @@ class FeedRepository:
         """Store a new feed."""
         self.session.add(feed)
         await self.session.flush()
+
+    async def purge_revoked(self, revoked_before: datetime) -> int:
+        """Delete the feeds revoked before ``revoked_before`` (a revoked address answers 404
+        whether or not its row is kept); how many went."""
+        result = await self.session.exec(
+            delete(CalendarFeed).where(col(CalendarFeed.revoked_at) < revoked_before)
+        )
+        return int(result.rowcount or 0)
 
     async def by_token_digest(self, token_sha256: str) -> CalendarFeed | None:
         """The live feed with this token: not revoked, and an organisation's only while the

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from accounts import jobs as accounts_jobs
 from billing import maintenance
 from booking import waitlist_events
+from booking.feeds.repository import FeedRepository
 from kernel import idempotency, jobs
 from kernel.events import EVENT_JOB, Subscribers
 from kernel.jobs import JobRegistry
@@ -28,6 +30,8 @@ logger = logging.getLogger("mutualab.worker")
 EVERY_MINUTE = "* * * * *"
 # Daily, at a quiet hour (UTC).
 NIGHTLY = "17 3 * * *"
+# How long a revoked calendar feed's row is kept (for the person's own history), then deleted.
+REVOKED_FEEDS_KEPT = timedelta(days=30)
 
 
 def job_registry(
@@ -52,6 +56,13 @@ def job_registry(
         purged = await idempotency.purge_stale(runtime.database, runtime.clock())
         logger.info("%s idempotency record(s) purged", purged)
 
+    async def purge_revoked_feeds() -> None:
+        async with runtime.database.writer() as session, session.begin():
+            purged = await FeedRepository(session).purge_revoked(
+                runtime.clock() - REVOKED_FEEDS_KEPT
+            )
+        logger.info("%s revoked calendar feed(s) purged", purged)
+
     async def prune_job_history() -> None:
         async with runtime.database.writer() as session, session.begin():
             pruned = await jobs.prune_history(session, runtime.clock())
@@ -61,6 +72,7 @@ def job_registry(
     registry.every("bookings.expire_holds", every_minute, expire_holds)
     registry.every("idempotency.purge", nightly, purge_idempotency)
     registry.every("jobs.prune_history", nightly, prune_job_history)
+    registry.every("feeds.purge_revoked", nightly, purge_revoked_feeds)
     accounts_jobs.register(registry, runtime.database, runtime.clock, nightly, runtime.settings)
     # E-mail: the outbox's sending job and its nightly purge.
     notifications.register(

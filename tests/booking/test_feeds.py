@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
 import icalendar
 import pytest
+from sqlmodel import select
 
+from booking.feeds.models import CalendarFeed
+from booking.feeds.repository import FeedRepository
 from kernel.db import Database
 from kernel.settings import Settings
 from tests.support.accounts import Person, make_organisation, make_user
@@ -286,3 +289,25 @@ async def test_an_organisation_feed_stops_when_the_admin_who_created_it_leaves(
     # A platform administrator's address for the organisation lasts while they are one.
     platform = urlsplit((await http.post(url, headers=admin_headers)).json()["url"]).path
     assert (await http.get(platform)).status_code == 200
+
+
+async def test_feeds_revoked_long_ago_are_purged_and_others_kept(database: Database) -> None:
+    """The nightly clean-up of old feed data: a revoked address answers 404 with or without its
+    row, so rows revoked before the cut are deleted; live and recently revoked ones stay."""
+    owner = await make_user(database, "feeds@example.org")
+    cut = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    async with database.writer() as session, session.begin():
+        for n, revoked in enumerate([None, cut - timedelta(days=1), cut + timedelta(hours=1)]):
+            session.add(
+                CalendarFeed(
+                    user_id=owner.user_id,
+                    token_sha256=f"{n:064x}",
+                    revoked_at=revoked,
+                )
+            )
+    async with database.writer() as session, session.begin():
+        assert await FeedRepository(session).purge_revoked(cut) == 1
+    async with database.writer() as session, session.begin():
+        assert await FeedRepository(session).purge_revoked(cut) == 0
+        left = await session.exec(select(CalendarFeed.revoked_at))
+        assert sorted(left.all(), key=str) == sorted([None, cut + timedelta(hours=1)], key=str)
