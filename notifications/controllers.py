@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -17,31 +16,12 @@ from kernel.auth.guards import require_admin
 from kernel.auth.rules import ADMIN, BEARER
 from kernel.errors import NotFoundError
 from notifications import reads
-from notifications.reads import PER_PAGE
+from notifications.reads import PER_PAGE, OutboxMessageRead
 
 StatusFilter = Annotated[
     Literal["queued", "sent", "failed"] | None, QueryParameter(description="only this status")
 ]
 PageNumber = Annotated[int, QueryParameter(ge=1, le=100_000)]
-
-
-class OutboxMessageRead(BaseModel):
-    """One message of the outbox."""
-
-    id: int
-    status: str
-    recipient: str
-    sender: str | None
-    subject: str
-    template: str
-    language: str
-    place_id: int | None
-    transactional: bool
-    sensitive: bool
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
 
 
 class OutboxPageRead(BaseModel):
@@ -70,11 +50,6 @@ class OutboxMessageDetail(OutboxMessageRead):
     text: str | None
     html: str | None
     attachments: list[OutboxAttachmentRead]
-
-
-def summary_read(summary: reads.MessageSummary) -> OutboxMessageRead:
-    """The API shape of a summary."""
-    return OutboxMessageRead.model_validate(summary, from_attributes=True)
 
 
 def attachment_url(message_id: int, position: int) -> str:
@@ -107,7 +82,7 @@ class OutboxAdminController(Controller):
         """The messages, newest first (of one status when given), 50 a page."""
         found = await reads.list_messages(db_session, status=status, page=page)
         return OutboxPageRead(
-            items=[summary_read(item) for item in found.items],
+            items=found.items,
             total=found.total,
             page=page,
             per_page=PER_PAGE,
@@ -122,7 +97,7 @@ class OutboxAdminController(Controller):
         if detail is None:
             raise NotFoundError("No message has this id.")
         return OutboxMessageDetail(
-            **summary_read(detail.summary).model_dump(),
+            **detail.summary.model_dump(),
             message_id=detail.message_id,
             text=detail.text,
             html=detail.html,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,9 +16,8 @@ from notifications.models import STATUSES, OutboundAttachment, OutboundMessage
 PER_PAGE = 50
 
 
-@dataclass(frozen=True)
-class MessageSummary:
-    """One line of the outbox."""
+class OutboxMessageRead(BaseModel):
+    """One line of the outbox (the admin API answers it as is)."""
 
     id: int
     status: str
@@ -49,7 +49,7 @@ class AttachmentSummary:
 class MessageDetail:
     """One message with its bodies (None when sensitive) and its files."""
 
-    summary: MessageSummary
+    summary: OutboxMessageRead
     message_id: str | None
     text: str | None
     html: str | None
@@ -60,13 +60,13 @@ class MessageDetail:
 class OutboxPage:
     """A page of the outbox and how many messages it holds in all."""
 
-    items: list[MessageSummary]
+    items: list[OutboxMessageRead]
     total: int
 
 
-def _summary(message: OutboundMessage) -> MessageSummary:
+def _summary(message: OutboundMessage) -> OutboxMessageRead:
     assert message.id is not None
-    return MessageSummary(
+    return OutboxMessageRead(
         id=message.id,
         status=message.status,
         recipient=message.recipient,
