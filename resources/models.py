@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from kernel.models import created_at_field, utc_column
@@ -49,6 +49,10 @@ class Place(SQLModel, table=True):
     mail_from: str | None = Field(default=None, max_length=254)
     # How long a waitlist offer holds the freed units for the next in line.
     waitlist_offer_minutes: int = Field(default=120, sa_column_kwargs={"server_default": "120"})
+    # Where and when a person pays on site ("at the desk, before the session"), shown with quotes.
+    on_site_payment: str = Field(
+        default="", max_length=500, sa_column_kwargs={"server_default": ""}
+    )
     active: bool = True
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
@@ -149,6 +153,36 @@ class Blackout(SQLModel, table=True):
     starts_at: datetime = utc_column()
     ends_at: datetime = utc_column()
     reason: str = Field(default="", max_length=200)
+
+
+class Photo(SQLModel, table=True):
+    """The picture of a place (no resource) or of one of its resources; files in photo storage."""
+
+    __tablename__ = "photo"
+    __table_args__ = (
+        Index(
+            "uq_photo_place",
+            "place_id",
+            unique=True,
+            postgresql_where=text("resource_id IS NULL"),
+        ),
+        Index(
+            "uq_photo_resource",
+            "resource_id",
+            unique=True,
+            postgresql_where=text("resource_id IS NOT NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    place_id: int = Field(foreign_key="place.id", ondelete="CASCADE")
+    resource_id: int | None = Field(default=None, foreign_key="resource.id", ondelete="CASCADE")
+    # The stored files' name: a new upload gets a new key, so cached copies never go stale.
+    key: str = Field(max_length=80, unique=True)
+    alt: str = Field(max_length=300)
+    width: int
+    height: int
+    created_at: datetime = created_at_field()
 
 
 class CatalogueRevision(SQLModel, table=True):

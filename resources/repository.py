@@ -24,6 +24,7 @@ from resources.models import (
     Resource,
     ResourceUnit,
 )
+from resources.place_search import Where, distance_km, place_matches, text_contains, within
 from resources.schedule import Span
 
 _B = Blackout.__table__.c  # type: ignore[attr-defined]
@@ -149,6 +150,112 @@ class CatalogueRepository:
             .offset(offset)
         )
         return rows.all(), total
+
+    async def centre_of(self, where: Where) -> tuple[float, float] | None:
+        """The middle of the active places of the town or postcode typed (None: none has
+        coordinates)."""
+        match = place_matches(Place.town, Place.postcode, where)
+        if match is None:
+            return None
+        row = (
+            await self.session.exec(
+                select(func.avg(Place.latitude), func.avg(Place.longitude)).where(
+                    col(Place.active).is_(True),
+                    col(Place.latitude).is_not(None),
+                    col(Place.longitude).is_not(None),
+                    match,
+                )
+            )
+        ).one()
+        if row[0] is None or row[1] is None:
+            return None
+        return float(row[0]), float(row[1])
+
+    @staticmethod
+    def _location(where: Where, centre: tuple[float, float] | None) -> list[ColumnElement[bool]]:
+        """Places in the town typed, or within the radius of the centre, or both."""
+        match = place_matches(Place.town, Place.postcode, where)
+        near = (
+            within(col(Place.latitude), col(Place.longitude), centre, where.radius_km)
+            if centre is not None and where.radius_km
+            else None
+        )
+        either = [c for c in (match, near) if c is not None]
+        return [or_(*either)] if either else []
+
+    async def search_places(
+        self,
+        where: Where,
+        centre: tuple[float, float] | None,
+        kind: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[Place], int]:
+        """A page of active places where the person looks, nearest first when there is a
+        centre, and the total."""
+        conditions = self._place_conditions(PlaceFilter(kind=kind)) + self._location(where, centre)
+        where_all = _all(conditions)
+        total = (
+            await self.session.exec(select(func.count()).select_from(Place).where(where_all))
+        ).one()
+        order: list[Any] = [col(Place.town), col(Place.name), col(Place.id)]
+        if centre is not None:
+            order.insert(0, distance_km(col(Place.latitude), col(Place.longitude), *centre))
+        rows = await self.session.exec(
+            select(Place).where(where_all).order_by(*order).limit(limit).offset(offset)
+        )
+        return rows.all(), total
+
+    async def search_resources(
+        self,
+        where: Where,
+        centre: tuple[float, float] | None,
+        kind: str | None,
+        text: str | None,
+        limit: int,
+    ) -> list[tuple[Resource, Place, float | None]]:
+        """Active resources of active places where the person looks, of a kind or holding a
+        word, with their place and its distance from the centre (nearest first)."""
+        conditions = self._resource_conditions(ResourceFilter(kind=kind))
+        conditions += self._location(where, centre)
+        if text and text.strip():
+            conditions.append(
+                or_(
+                    text_contains(Resource.name, text),
+                    text_contains(Resource.description, text),
+                    text_contains(Place.name, text),
+                )
+            )
+        distance = (
+            distance_km(col(Place.latitude), col(Place.longitude), *centre)
+            if centre is not None
+            else None
+        )
+        columns: list[Any] = [Resource, Place]
+        if distance is not None:
+            columns.append(distance)
+        rows = await self.session.exec(
+            select(*columns)
+            .join(Place, col(Place.id) == col(Resource.place_id))
+            .where(_all(conditions))
+            .order_by(
+                *([distance.asc().nulls_last()] if distance is not None else []),
+                col(Place.name),
+                col(Resource.name),
+                col(Resource.id),
+            )
+            .limit(limit)
+        )
+        found: list[tuple[Resource, Place, float | None]] = []
+        for row in rows.all():
+            found.append(
+                (
+                    row[0],
+                    row[1],
+                    float(row[2]) if distance is not None and row[2] is not None else None,
+                )
+            )
+        return found
 
     async def all_active_places(self) -> Sequence[Place]:
         """Every active place, for exports."""

@@ -89,6 +89,8 @@ class PlaceUpdate(Strict):
     reminder_hours: Annotated[int, Field(ge=0, le=336)] | None = None
     # The sender of the place's e-mails (null: the instance's).
     mail_from: Email | None = None
+    # Where and when people pay on site, shown with every quote that offers it.
+    on_site_payment: Annotated[str, Field(max_length=500)] | None = None
 
 
 class OpeningSpan(Strict):
@@ -237,6 +239,7 @@ class PlaceRead(PlaceSummary):
     operator_siret: str | None
     holiday_subdivision: str | None
     closed_on_public_holidays: bool
+    on_site_payment: str
     opening_hours: list[OpeningSpan]
     opening_hours_osm: str
     resources: list[ResourceRead]

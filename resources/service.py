@@ -21,6 +21,7 @@ from resources.models import (
     ResourceUnit,
 )
 from resources.opendata import PlaceRecord
+from resources.place_search import Where
 from resources.repository import CatalogueRepository, PlaceFilter, ResourceFilter
 from resources.schedule import DayException, Span, WeeklyOpening
 from resources.schemas import (
@@ -139,6 +140,11 @@ class CatalogueService:
     ) -> Page[PlaceSummary]:
         """A page of places with the kinds of equipment each offers."""
         rows, total = await self.repo.list_places(criteria, limit, offset)
+        return await self._summaries(rows, total, limit, offset)
+
+    async def _summaries(
+        self, rows: Sequence[Place], total: int, limit: int, offset: int
+    ) -> Page[PlaceSummary]:
         kinds = await self.repo.kinds_by_place([p.id for p in rows if p.id is not None])
         items = [
             PlaceSummary.model_validate(
@@ -481,6 +487,29 @@ class CatalogueService:
         )
         places = await self.repo.places_by_ids([r.place_id for r in rows])
         return [(row, places[row.place_id]) for row in rows if row.place_id in places]
+
+    async def centre(self, where: Where) -> tuple[float, float] | None:
+        """Where a radius is counted from: the person's position, else the middle of the
+        places of the town or postcode typed."""
+        if where.latitude is not None and where.longitude is not None:
+            return where.latitude, where.longitude
+        return await self.repo.centre_of(where) if where.radius_km else None
+
+    async def search_places(
+        self, where: Where, kind: str | None, limit: int, offset: int
+    ) -> Page[PlaceSummary]:
+        """Active places where the person looks (town typed loosely, postcode, radius)."""
+        centre = await self.centre(where)
+        rows, total = await self.repo.search_places(where, centre, kind, limit, offset)
+        return await self._summaries(rows, total, limit, offset)
+
+    async def search_resources(
+        self, where: Where, kind: str | None, text: str | None, limit: int
+    ) -> list[tuple[Resource, Place, float | None]]:
+        """Active resources where the person looks, of a kind or holding a word, with their
+        place and distance (nearest first when there is a centre)."""
+        centre = await self.centre(where)
+        return await self.repo.search_resources(where, centre, kind, text, limit)
 
     async def open_spans_utc(self, place: Place, start: date, end: date) -> list[Span]:
         """When ``place`` is open on local dates [start, end), as UTC spans (no range cap)."""
