@@ -49,6 +49,7 @@ from kernel.auth.rules import (
 )
 from kernel.errors import InvalidInputError
 from kernel.idempotency import claim_of
+from resources.place_search import MAX_RADIUS_KM, Where
 from resources.schemas import ResourceKind
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -174,15 +175,65 @@ class AvailabilityController(Controller):
         request: Caller,
         starts_at: FromQuery[datetime],
         ends_at: FromQuery[datetime],
-        town: FromQuery[str | None] = None,
+        town: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=120,
+                description="a town, accents and small typos tolerated ('Lanion'), or a "
+                "postcode or its start ('22300', '22')",
+            ),
+        ] = None,
         kind: FromQuery[ResourceKind | None] = None,
         units: Units = 1,
+        q: Annotated[
+            str | None,
+            QueryParameter(max_length=100, description="a word of the resource or its place"),
+        ] = None,
+        latitude: Annotated[
+            float | None, QueryParameter(ge=-90, le=90, description="search around this point")
+        ] = None,
+        longitude: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
+        radius_km: Annotated[
+            int | None,
+            QueryParameter(
+                ge=1,
+                le=MAX_RADIUS_KM,
+                description="also places this far from the point, else from the town's places",
+            ),
+        ] = None,
+        free_times: Annotated[
+            bool,
+            QueryParameter(
+                description="list the free times of duration_minutes (each resource's "
+                "shortest by default) inside the range, instead of asking for all of it"
+            ),
+        ] = False,
+        duration_minutes: Annotated[
+            int | None, QueryParameter(ge=5, le=10080, description="length of a free time")
+        ] = None,
     ) -> list[SearchHit]:
-        """Resources free for a whole time range, e.g. 3D printers in Lannion on Tuesday."""
+        """Resources free for a whole time range, or free times inside it, e.g. machines near
+        Lannion next Tuesday afternoon, soonest first."""
         start = _aware(starts_at, "starts_at")
         end = _aware(ends_at, "ends_at")
         assert start is not None and end is not None
-        return await availability.search(actor_of(request), town, kind, start, end, units)
+        if (latitude is None) != (longitude is None):
+            missing = "longitude" if longitude is None else "latitude"
+            raise InvalidInputError(
+                "Give both latitude and longitude.", field=missing, code="point_incomplete"
+            )
+        where = Where(text=town, latitude=latitude, longitude=longitude, radius_km=radius_km)
+        return await availability.search(
+            actor_of(request),
+            where,
+            kind,
+            start,
+            end,
+            units,
+            text=q,
+            free_times=free_times,
+            duration_minutes=duration_minutes,
+        )
 
 
 class BookingController(Controller):

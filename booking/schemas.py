@@ -154,8 +154,18 @@ class PlaceAvailability(msgspec.Struct, frozen=True):
     resources: list[ResourceAvailability]
 
 
+class FreeTime(BaseModel):
+    """A time a search found free, in UTC and in the place's local time."""
+
+    starts_at: datetime
+    ends_at: datetime
+    local_starts_at: datetime
+    local_ends_at: datetime
+    free_units: int
+
+
 class SearchHit(BaseModel):
-    """A resource free for the whole requested range."""
+    """A resource free for the whole requested range, or at the free times listed in it."""
 
     resource_id: int
     resource_name: str
@@ -169,6 +179,14 @@ class SearchHit(BaseModel):
     requires_approval: bool
     local_starts_at: datetime
     local_ends_at: datetime
+    distance_km: float | None = Field(
+        default=None, description="from the point or the town searched around, when a radius is"
+    )
+    free_times: list[FreeTime] = Field(
+        default_factory=list,
+        description="the free times of the asked length inside the range, soonest first "
+        "(free_times=true); else the range itself",
+    )
 
 
 class SeriesCreate(Strict):

@@ -21,6 +21,7 @@ from booking.rules import (
     unit_slots,
 )
 from booking.schemas import (
+    FreeTime,
     PlaceAvailability,
     ResourceAvailability,
     SearchHit,
@@ -33,11 +34,13 @@ from kernel.errors import (
     InvalidInputError,
 )
 from resources.models import Place, Resource, ResourceUnit
+from resources.place_search import Where
 from resources.schedule import Span
 from resources.service import CatalogueService
 
 MAX_AVAILABILITY_DAYS = 31
 MAX_SEARCH_RESOURCES = 200
+MAX_FREE_TIMES = 48
 _DAY = timedelta(days=1)
 
 
@@ -302,76 +305,193 @@ class Availability:
     async def search(
         self,
         actor: Actor,
-        town: str | None,
+        where: Where,
         kind: str | None,
         start: datetime,
         end: datetime,
         quantity: int,
+        *,
+        text: str | None = None,
+        free_times: bool = False,
+        duration_minutes: int | None = None,
     ) -> list[SearchHit]:
-        """Resources free for the whole of [start, end), e.g. 3D printers in Lannion."""
-        now = self.clock()
+        """Resources free for the whole of [start, end), e.g. 3D printers in Lannion; or, with
+        ``free_times``, those with free times of a length inside it, soonest first."""
         check_range(start, end)
         if quantity <= 0:
             raise InvalidInputError(
                 "Ask for at least one unit.", field="units", code=Reason.INVALID_QUANTITY
             )
-        candidates = await self.catalogue.find_resources(town, kind, MAX_SEARCH_RESOURCES)
+        if free_times and end - start > timedelta(days=MAX_AVAILABILITY_DAYS):
+            raise InvalidInputError(
+                f"Ask for at most {MAX_AVAILABILITY_DAYS} days at once.",
+                field="ends_at",
+                code="range_too_long",
+            )
+        candidates = await self.catalogue.search_resources(where, kind, text, MAX_SEARCH_RESOURCES)
         by_place: dict[int, list[Resource]] = defaultdict(list)
         places: dict[int, Place] = {}
-        for resource, place in candidates:
+        distances: dict[int, float | None] = {}
+        for resource, place, distance in candidates:
             by_place[resource.place_id].append(resource)
             places[resource.place_id] = place
+            distances[resource.place_id] = distance
         hits: list[SearchHit] = []
         for place_id, resources in by_place.items():
-            place = places[place_id]
-            tz = ZoneInfo(place.timezone)
-            ids = [r.id for r in resources if r.id is not None]
-            spans = await self.catalogue.open_spans_utc(
-                place, start.astimezone(tz).date() - _DAY, end.astimezone(tz).date() + 2 * _DAY
+            found = (
+                await self._free_times_at(
+                    actor, places[place_id], resources, start, end, quantity, duration_minutes
+                )
+                if free_times
+                else await self._free_for_all_of(
+                    actor, places[place_id], resources, start, end, quantity
+                )
             )
-            policies = await self.repo.policies_of(place_id)
-            units = await self.catalogue.units_of(ids)
-            blackouts = await self.catalogue.blackout_spans(ids, start, end)
-            busy = await self.repo.busy(ids, start, end + timedelta(days=1), now)
-            for resource in resources:
-                assert resource.id is not None
-                policy = effective_policy(policies, resource, actor.user_type_at(place_id))
-                rules = slot_rules(resource, policy)
-                problems = check_booking(
-                    start,
-                    end,
-                    quantity,
-                    capacity=len(units[resource.id]),
-                    open_spans=spans,
-                    busy=(),
-                    blackouts=blackouts[resource.id],
-                    rules=rules,
-                    now=now,
-                    tz=tz,
+            hits.extend(
+                hit.model_copy(update={"distance_km": distances[place_id]}) for hit in found
+            )
+        hits.sort(
+            key=lambda h: (
+                h.free_times[0].starts_at if h.free_times else h.local_starts_at,
+                h.distance_km if h.distance_km is not None else 0.0,
+                h.place_name,
+                h.resource_name,
+            )
+        )
+        return hits
+
+    @staticmethod
+    def _hit(
+        resource: Resource,
+        place: Place,
+        tz: ZoneInfo,
+        requires_approval: bool,
+        start: datetime,
+        end: datetime,
+        free: list[FreeTime],
+    ) -> SearchHit:
+        assert resource.id is not None and place.id is not None
+        return SearchHit(
+            resource_id=resource.id,
+            resource_name=resource.name,
+            kind=resource.kind,
+            place_id=place.id,
+            place_name=place.name,
+            town=place.town,
+            timezone=tz.key,
+            free_units=max(t.free_units for t in free),
+            requires_training=resource.required_training_id is not None,
+            requires_approval=requires_approval,
+            local_starts_at=start.astimezone(tz),
+            local_ends_at=end.astimezone(tz),
+            free_times=free,
+        )
+
+    async def _free_for_all_of(
+        self,
+        actor: Actor,
+        place: Place,
+        resources: list[Resource],
+        start: datetime,
+        end: datetime,
+        quantity: int,
+    ) -> list[SearchHit]:
+        """The resources of one place free for the whole range."""
+        assert place.id is not None
+        now = self.clock()
+        tz = ZoneInfo(place.timezone)
+        ids = [r.id for r in resources if r.id is not None]
+        spans = await self.catalogue.open_spans_utc(
+            place, start.astimezone(tz).date() - _DAY, end.astimezone(tz).date() + 2 * _DAY
+        )
+        policies = await self.repo.policies_of(place.id)
+        units = await self.catalogue.units_of(ids)
+        blackouts = await self.catalogue.blackout_spans(ids, start, end)
+        busy = await self.repo.busy(ids, start, end + timedelta(days=1), now)
+        hits: list[SearchHit] = []
+        for resource in resources:
+            assert resource.id is not None
+            policy = effective_policy(policies, resource, actor.user_type_at(place.id))
+            rules = slot_rules(resource, policy)
+            problems = check_booking(
+                start,
+                end,
+                quantity,
+                capacity=len(units[resource.id]),
+                open_spans=spans,
+                busy=(),
+                blackouts=blackouts[resource.id],
+                rules=rules,
+                now=now,
+                tz=tz,
+            )
+            if problems:
+                continue
+            free = free_units(
+                [u.id for u in units[resource.id] if u.id is not None],
+                [(u, s, e) for r, u, s, e in busy if r == resource.id],
+                start,
+                end + rules.buffer_after,
+            )
+            if len(free) >= quantity:
+                whole = FreeTime(
+                    starts_at=start,
+                    ends_at=end,
+                    local_starts_at=start.astimezone(tz),
+                    local_ends_at=end.astimezone(tz),
+                    free_units=len(free),
                 )
-                if problems:
-                    continue
-                free = free_units(
-                    [u.id for u in units[resource.id] if u.id is not None],
-                    [(u, s, e) for r, u, s, e in busy if r == resource.id],
-                    start,
-                    end + rules.buffer_after,
+                hits.append(
+                    self._hit(resource, place, tz, policy.requires_approval, start, end, [whole])
                 )
-                if len(free) >= quantity:
-                    hits.append(
-                        SearchHit(
-                            resource_id=resource.id,
-                            resource_name=resource.name,
-                            kind=resource.kind,
-                            place_id=place_id,
-                            place_name=place.name,
-                            town=place.town,
-                            timezone=tz.key,
-                            free_units=len(free),
-                            requires_training=resource.required_training_id is not None,
-                            requires_approval=policy.requires_approval,
-                            local_starts_at=start.astimezone(tz),
-                            local_ends_at=end.astimezone(tz),
-                        )
-                    )
+        return hits
+
+    async def _free_times_at(
+        self,
+        actor: Actor,
+        place: Place,
+        resources: list[Resource],
+        start: datetime,
+        end: datetime,
+        quantity: int,
+        duration_minutes: int | None,
+    ) -> list[SearchHit]:
+        """The resources of one place with free times of the length asked (each resource's
+        shortest by default) inside the range; a resource the length does not suit is left out."""
+        assert place.id is not None
+        now = self.clock()
+        snapshot = await self.copies.of_place(place.id)
+        tz = ZoneInfo(place.timezone)
+        first = start.astimezone(tz).date()
+        last = (end - timedelta(microseconds=1)).astimezone(tz).date() + _DAY
+        user_type = actor.user_type_at(place.id)
+        plans: dict[int, SlotPlan] = {}
+        for resource in resources:
+            if resource.id is None or resource.id not in snapshot.resources:
+                continue
+            try:
+                plans[resource.id] = self._plan(
+                    snapshot, resource, user_type, first, last, now, duration_minutes, quantity
+                )
+            except InvalidInputError:
+                continue  # the length or the number of units does not suit this resource
+        hits: list[SearchHit] = []
+        for found in await self._slots_of(snapshot, plans, first, last, now):
+            fitting = [
+                FreeTime(
+                    starts_at=slot.starts_at,
+                    ends_at=slot.ends_at,
+                    local_starts_at=slot.local_starts_at,
+                    local_ends_at=slot.local_ends_at,
+                    free_units=slot.free_units,
+                )
+                for slot in found.slots
+                if slot.starts_at >= start and slot.ends_at <= end and slot.free_units >= quantity
+            ][:MAX_FREE_TIMES]
+            if fitting:
+                resource = snapshot.resources[found.resource_id]
+                policy = effective_policy(snapshot.policies, resource, user_type)
+                hits.append(
+                    self._hit(resource, place, tz, policy.requires_approval, start, end, fitting)
+                )
         return hits

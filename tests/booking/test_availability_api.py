@@ -232,3 +232,70 @@ async def test_search_free_resources_by_town_and_kind(
         params={**params, "starts_at": "2027-03-02T14:00:00"},
     )
     assert naive.status_code == 422
+
+
+async def test_search_lists_the_free_times_that_fit_soonest_first(
+    api: Client, lab: Fablab, database: Database, admin_headers: dict[str, str]
+) -> None:
+    await make_fablab(
+        api,
+        admin_headers,
+        slug="fabrique-metz",
+        town="Metz",
+        postcode="57000",
+        latitude=49.1193,
+        longitude=6.1757,
+    )
+    alice = await make_user(database, "alice@example.org")
+    await book(api, alice, lab.printer, paris(2027, 3, 2, 14), paris(2027, 3, 2, 15))
+    params = {
+        "town": "Lanion",  # typed with a letter left out
+        "kind": "machine",
+        "starts_at": "2027-03-02T14:00:00+01:00",
+        "ends_at": "2027-03-02T16:00:00+01:00",
+        "free_times": "true",
+    }
+    response = await api.get("/api/availability/search", params=params)
+    assert response.status_code == 200, response.text
+    hits = response.json()
+    # The laser is free from 14:00 (an hour, its shortest), the printer from 15:00 (30 min).
+    assert [h["resource_name"] for h in hits] == ["Découpeuse laser", "Imprimante 3D"]
+    laser, printer = hits
+    assert [t["local_starts_at"][11:16] for t in laser["free_times"]] == [
+        "14:00",
+        "14:30",
+        "15:00",
+    ]
+    assert {t["local_ends_at"][11:16] for t in laser["free_times"]} == {"15:00", "15:30", "16:00"}
+    assert [t["local_starts_at"][11:16] for t in printer["free_times"]] == ["15:00", "15:30"]
+    # An hour at least: both; the printer only once its booking ends.
+    hour = await api.get(
+        "/api/availability/search",
+        params={**params, "town": "22300", "duration_minutes": 60},
+    )
+    assert [(h["resource_name"], len(h["free_times"])) for h in hour.json()] == [
+        ("Découpeuse laser", 3),
+        ("Imprimante 3D", 1),
+    ]
+    # A word instead of a kind, accents left out.
+    word = await api.get(
+        "/api/availability/search",
+        params={**{k: v for k, v in params.items() if k != "kind"}, "q": "decoupeuse"},
+    )
+    assert [h["resource_name"] for h in word.json()] == ["Découpeuse laser"]
+    # Around a point 10 km north of Lannion, 15 km: Lannion's machines, with their distance.
+    near = await api.get(
+        "/api/availability/search",
+        params={
+            **{k: v for k, v in params.items() if k != "town"},
+            "latitude": 48.8147,
+            "longitude": -3.4420,
+            "radius_km": 15,
+        },
+    )
+    assert {h["town"] for h in near.json()} == {"Lannion"}
+    assert 8 < near.json()[0]["distance_km"] < 12
+    half = await api.get(
+        "/api/availability/search", params={**params, "latitude": 48.8, "radius_km": 15}
+    )
+    assert (half.status_code, half.json()["errors"][0]["field"]) == (422, "longitude")

@@ -100,9 +100,12 @@ async def make_fablab(
     slug: str = "fablab-lannion",
     town: str = "Lannion",
     postcode: str = "22300",
+    **place_fields: Any,
 ) -> Fablab:
-    """Create a furnished place through the API."""
-    place = await make_place(client, admin_headers, slug=slug, town=town, postcode=postcode)
+    """Create a furnished place through the API (``place_fields``: more of its details)."""
+    place = await make_place(
+        client, admin_headers, slug=slug, town=town, postcode=postcode, **place_fields
+    )
     await open_every_day(client, admin_headers, place["id"])
     printer = await make_resource(client, admin_headers, place["id"], name="Imprimante 3D")
     laser = await make_resource(
