@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test soak lint typecheck pytest browser-tools browser-tests messages install serve migrate clean
+.PHONY: demo test soak lint typecheck pytest browser-tools web-assets browser-tests messages install serve migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,10 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 
 install: $(INSTALLED) ## Create .venv and install the project with its test tools
 
-demo: $(INSTALLED) ## Start the embedded PostgreSQL, migrate, load demo data, serve on http://127.0.0.1:8000
+demo: $(INSTALLED) web-assets ## Start the embedded PostgreSQL, migrate, load demo data, serve on http://127.0.0.1:8000
 	$(BIN)/mutualab demo --host $(HOST) --port $(PORT)
 
-serve: $(INSTALLED) ## Serve the configured database (after `make migrate`)
+serve: $(INSTALLED) web-assets ## Serve the configured database (after `make migrate`)
 	$(BIN)/mutualab serve --host $(HOST) --port $(PORT)
 
 migrate: $(INSTALLED) ## Migrate the configured database to the latest schema
@@ -50,6 +50,12 @@ $(AXE): package.json package-lock.json
 	fi
 
 browser-tools: $(AXE)
+
+# Leaflet, for the maps, from the same install (the pages work without it: address and link).
+LEAFLET := node_modules/leaflet/dist/leaflet.js
+$(LEAFLET): $(AXE)
+
+web-assets: $(LEAFLET)
 
 # Chromium through Playwright, in their own pytest run (Playwright's event loop would trouble
 # pytest-asyncio). Without Chromium they are skipped with a notice, except when CI=true.

@@ -85,6 +85,11 @@ def rate_of(row: PriceRate) -> Rate:
     )
 
 
+def _regime(kind: VatKind, rate: Decimal) -> VatRegime:
+    """The regime of a quoted line, to show its prices VAT included."""
+    return VatRegime(kind, rate if kind is VatKind.TAXABLE else Decimal(0))
+
+
 def _rate_text(rate: Decimal) -> str:
     return f"{rate:.2f}"
 
@@ -443,8 +448,14 @@ class PriceService:
                     minutes=line.minutes,
                     hours=str(line.hours),
                     unit_price_cents=line.unit_price_cents,
+                    unit_price_incl_vat_cents=incl_vat_cents(
+                        line.unit_price_cents, _regime(line.vat_kind, line.vat_rate)
+                    ),
                     per_unit=line.per_unit,
                     flat_fee_cents=line.flat_fee_cents,
+                    flat_fee_incl_vat_cents=incl_vat_cents(
+                        line.flat_fee_cents, _regime(line.vat_kind, line.vat_rate)
+                    ),
                     minimum_applied=line.minimum_applied,
                     free=line.free,
                     total_excl_vat_cents=line.total_excl_vat_cents,

@@ -167,8 +167,12 @@ class QuoteLineRead(BaseModel):
     minutes: int
     hours: str
     unit_price_cents: int
+    unit_price_incl_vat_cents: int = Field(
+        description="the hourly price as a person sees it, VAT included (per unit if per_unit)"
+    )
     per_unit: bool
     flat_fee_cents: int
+    flat_fee_incl_vat_cents: int = Field(description="the fee per booking, VAT included")
     minimum_applied: bool
     free: bool
     total_excl_vat_cents: int

@@ -173,6 +173,8 @@ class SearchHit(BaseModel):
     place_id: int
     place_name: str
     town: str
+    latitude: float | None = None
+    longitude: float | None = None
     timezone: str
     free_units: int
     requires_training: bool

@@ -112,6 +112,17 @@ class Settings(BaseSettings):
     mail_catcher: bool = False
     # Sent messages are kept this long in the outbox, then purged nightly.
     mail_retention_days: int = Field(default=90, ge=1, le=3650)
+    # The map tiles of place and search pages ({z}/{x}/{y}); the pages' CSP allows its origin.
+    map_tiles_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        pattern=r"^https?://[^/\s'\";]+/\S*\{z\}\S*\{x\}\S*\{y\}\S*$",
+    )
+    map_attribution: str = Field(
+        default="© contributeurs d'OpenStreetMap", max_length=300
+    )
+    # Where uploaded photos are kept (resized copies only; the upload itself is not kept).
+    photos_dir: Path = Path("var") / "photos"
+    photo_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=50 * 1024 * 1024)
 
     @field_validator("secret_key")
     @classmethod

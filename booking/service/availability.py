@@ -378,6 +378,8 @@ class Availability:
             place_id=place.id,
             place_name=place.name,
             town=place.town,
+            latitude=place.latitude,
+            longitude=place.longitude,
             timezone=tz.key,
             free_units=max(t.free_units for t in free),
             requires_training=resource.required_training_id is not None,

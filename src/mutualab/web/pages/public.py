@@ -26,15 +26,18 @@ from booking.service import Availability
 from kernel.auth.actor import Actor
 from kernel.auth.rules import PUBLIC
 from kernel.clock import Clock
-from kernel.errors import ConflictError
+from kernel.errors import ConflictError, InvalidInputError
 from mutualab.web.booking_forms import book_url
+from mutualab.web.forms import FieldError, app_error_field
+from mutualab.web.i18n import N_
+from mutualab.web.maps import map_context, map_points, map_policy
 from mutualab.web.messages import KINDS
 from mutualab.web.pages.booking import rate_label
 from mutualab.web.rendering import i18n_of, page
 from mutualab.web.scripts import OWN_SCRIPTS, with_policy
+from mutualab.web.search_form import LENGTHS, RADII, SEARCH_ZONE, SearchForm
 from mutualab.web.week import Period, week_grid
 from resources.controllers import CATALOGUE
-from resources.repository import PlaceFilter
 from resources.schemas import OpeningSpan, PlaceRead
 from resources.service import CatalogueService
 
@@ -46,6 +49,9 @@ _INSTANT = timedelta(microseconds=1)
 
 Town = Annotated[str | None, QueryParameter(max_length=120)]
 Kind = Annotated[str | None, QueryParameter(max_length=40)]
+Short = Annotated[str | None, QueryParameter(max_length=40)]
+Word = Annotated[str | None, QueryParameter(max_length=100)]
+MAX_HITS = 50
 PageNumber = Annotated[int, QueryParameter(name="page", ge=1, le=10_000)]
 FirstDay = Annotated[date | None, QueryParameter(name="from")]
 Part = Annotated[str | None, QueryParameter(max_length=10)]
@@ -94,32 +100,117 @@ class PublicPages(Controller):
         self,
         request: Request[Any, Any, Any],
         catalogue: NamedDependency[CatalogueService],
+        availability: NamedDependency[Availability],
+        prices: NamedDependency[PriceService],
+        actor: NamedDependency[Actor],
+        clock: NamedDependency[Clock],
         town: Town = None,
         kind: Kind = None,
+        radius: Short = None,
+        lat: Short = None,
+        lon: Short = None,
+        q: Word = None,
+        day: Short = None,
+        start: Short = None,
+        end: Short = None,
+        length: Short = None,
         page_number: PageNumber = 1,
     ) -> Template:
-        """Search places by town and kind of equipment."""
-        town = (town or "").strip()
-        kind = kind if kind in KINDS else ""
-        offset = (page_number - 1) * PAGE_SIZE
-        found = await catalogue.list_places(
-            PlaceFilter(town=town or None, kind=kind or None), PAGE_SIZE, offset
+        """Find machines, rooms and seats free at a time near a place, or places."""
+        form = SearchForm(
+            town=(town or "").strip(),
+            radius=radius or "",
+            latitude=lat or "",
+            longitude=lon or "",
+            kind=kind if kind in KINDS else "",
+            q=(q or "").strip(),
+            day=day or "",
+            start=start or "",
+            end=end or "",
+            length=length or "",
         )
+        where = form.where()
+        context: dict[str, Any] = {"form": form, "radii": RADII, "lengths": LENGTHS}
+        if form.by_time:
+            context |= await self._free_times(form, availability, prices, actor, clock)
+        else:
+            offset = (page_number - 1) * PAGE_SIZE
+            found = await catalogue.search_places(where, form.kind or None, PAGE_SIZE, offset)
 
-        def page_url(number: int) -> str:
-            query = {k: v for k, v in (("town", town), ("kind", kind)) if v}
-            return "/?" + urlencode({**query, "page": str(number)})
+            def page_url(number: int) -> str:
+                query = {k: v for k, v in request.query_params.items() if k != "page" and v}
+                return "/?" + urlencode({**query, "page": str(number)})
 
-        return page(
+            context |= {
+                "places": found.items,
+                "total": found.total,
+                "previous_url": page_url(page_number - 1) if page_number > 1 else None,
+                "next_url": page_url(page_number + 1) if offset + PAGE_SIZE < found.total else None,
+            }
+        response = page(
             request,
             "home.html",
-            town=town,
-            kind=kind,
-            places=found.items,
-            total=found.total,
-            previous_url=page_url(page_number - 1) if page_number > 1 else None,
-            next_url=page_url(page_number + 1) if offset + PAGE_SIZE < found.total else None,
+            town=form.town,
+            kind=form.kind,
+            errors=form.errors,
+            map_places=map_points(context.get("places") or context.get("hit_places") or []),
+            **map_context(request),
+            **context,
         )
+        return with_policy(response, map_policy(request))
+
+    @staticmethod
+    async def _free_times(
+        form: SearchForm,
+        availability: Availability,
+        prices: PriceService,
+        actor: Actor,
+        clock: Clock,
+    ) -> dict[str, Any]:
+        """The free times that fit, soonest first, with the price of each at the actor's rate."""
+        now = clock()
+        window = form.window(now.astimezone(SEARCH_ZONE).date())
+        if window is None:
+            return {"hits": [], "searched": False}
+        try:
+            hits = await availability.search(
+                actor,
+                form.where(),
+                form.kind or None,
+                window[0],
+                window[1],
+                1,
+                text=form.q or None,
+                free_times=True,
+                duration_minutes=form.minutes(),
+            )
+        except InvalidInputError as exc:
+            form.errors[app_error_field(exc) or "day"] = FieldError(N_("This value is not valid."))
+            return {"hits": [], "searched": False}
+        hits = hits[:MAX_HITS]
+        quotes = {}
+        for hit in hits:
+            first = hit.free_times[0]
+            minutes = int((first.ends_at - first.starts_at).total_seconds() // 60)
+            quotes[hit.resource_id] = await price_for(prices, actor, hit.resource_id, now, minutes)
+        places: dict[int, dict[str, Any]] = {}
+        for hit in hits:
+            places.setdefault(
+                hit.place_id,
+                {
+                    "id": hit.place_id,
+                    "name": hit.place_name,
+                    "latitude": hit.latitude,
+                    "longitude": hit.longitude,
+                },
+            )
+        return {
+            "hits": hits,
+            "quotes": quotes,
+            "searched": True,
+            "book_url": book_url,
+            "hit_places": list(places.values()),
+        }
 
     @get("/places/{place_id:int}", name="place", opt=PUBLIC)
     async def place(
