@@ -6,6 +6,7 @@ page. A date turns the search from places into free times of machines, rooms and
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ MAX_DAYS_AHEAD = 365
 # Times typed on the home page are French local times: the places of the instance are in
 # France; a place in another zone reads them in its own zone through the UTC range.
 SEARCH_ZONE = ZoneInfo("Europe/Paris")
+_FRENCH_DATE = re.compile(r"(?P<day>\d{1,2})/(?P<month>\d{1,2})/(?P<year>\d{4})")
 
 
 @dataclass
@@ -65,9 +67,8 @@ class SearchForm:
 
     def window(self, today: date) -> tuple[datetime, datetime] | None:
         """The asked range in UTC, or None with the errors recorded."""
-        try:
-            day = date.fromisoformat(self.day.strip())
-        except ValueError:
+        day = _day(self.day.strip())
+        if day is None:
             self.errors["day"] = FieldError(N_("Enter a date, for example 2027-03-02."))
             return None
         if day < today or day > today + timedelta(days=MAX_DAYS_AHEAD):
@@ -94,6 +95,17 @@ class SearchForm:
             self.errors["end"] = FieldError(N_("The end must be after the start."))
             return None
         return first, last
+
+
+def _day(text: str) -> date | None:
+    """A date as a date field sends it (2027-03-02), or as typed in France (02/03/2027)."""
+    french = _FRENCH_DATE.fullmatch(text)
+    if french is not None:
+        text = f"{french['year']}-{int(french['month']):02d}-{int(french['day']):02d}"
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _coordinate(text: str, bound: int) -> float | None:

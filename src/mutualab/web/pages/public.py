@@ -241,14 +241,17 @@ class PublicPages(Controller):
                 "spans": [(hhmm(s.opens), hhmm(s.closes, closing=True)) for s in exception.spans],
                 "reason": exception.reason,
             }
-        return page(
+        response = page(
             request,
             "place.html",
             place=place,
             hours=weekly_hours(place.opening_hours),
             closures=[closures[day] for day in sorted(closures)],
             zone=i18n_of(request).zone_name(place.timezone),
+            map_places=map_points([place]),
+            **map_context(request),
         )
+        return with_policy(response, map_policy(request))
 
     @get("/resources/{resource_id:int}", name="resource", opt=PUBLIC)
     async def resource(

@@ -34,6 +34,7 @@ DETAIL_FIELDS = [
     "email",
     "website",
     "description",
+    "on_site_payment",
     "reminder_hours",
     "mail_from",
 ]
@@ -48,6 +49,7 @@ DETAIL_MESSAGES = {
     "email": FieldError(N_("Enter an e-mail address like name@example.fr.")),
     "website": FieldError(N_("Enter a web address starting with https://.")),
     "description": FieldError(N_("This description is too long.")),
+    "on_site_payment": FieldError(N_("Use at most %(n)s characters."), {"n": 500}),
     "reminder_hours": FieldError(N_("Enter a number of hours from 0 to %(n)s."), {"n": 336}),
     "mail_from": FieldError(N_("Enter an e-mail address like name@example.fr.")),
 }
@@ -65,6 +67,7 @@ class DetailsForm:
     email: str = ""
     website: str = ""
     description: str = ""
+    on_site_payment: str = ""
     # Not public: how the place's e-mails are sent (empty hours: unchanged).
     reminder_hours: str = ""
     mail_from: str = ""
@@ -81,6 +84,7 @@ def details_of(place: PlaceRead, stored: Place) -> DetailsForm:
         email=place.email or "",
         website=place.website or "",
         description=place.description,
+        on_site_payment=place.on_site_payment,
         reminder_hours=str(stored.reminder_hours),
         mail_from=stored.mail_from or "",
     )
