@@ -149,7 +149,10 @@ async def test_the_resource_page_shows_my_price_and_links_free_times_to_booking(
     anonymous = await web.get(f"/resources/{town.printer_id}")
     assert anonymous.status_code == 200
     page = text(anonymous.text)
-    assert "Prix 12,00 € TTC pour 1 h" in page
+    # The parts of the price, not one folded amount; the VAT is in it, not on top.
+    assert "Prix Tarif horaire : 12,00 € de l'heure Pour 1 h : 12,00 € au total" in page
+    assert "dont 2,00 € de TVA dans ce montant" in page
+    assert "Frais de réservation" not in page  # the printer has no fee
     assert "Tarif public (Particulier). Connectez-vous pour voir le vôtre" in page
     # The week grid's enhancement is our own script, and the only one allowed.
     assert "script-src 'self'" in anonymous.headers["content-security-policy"]
@@ -185,9 +188,9 @@ async def test_a_citizen_reviews_the_quote_pays_on_site_and_sees_the_booking(
     page = text(review.text)
     assert "Jeudi 4 mars 2027, 10:00-11:00" in page
     assert "Votre tarif : Particulier" in page
-    assert "Imprimante 3D 1 h 12,00 €" in page
-    assert "TVA 20 % 2,00 €" in page
-    assert "Total à payer 12,00 €" in page
+    assert "Imprimante 3D 12,00 € de l'heure 1 h 12,00 €" in page
+    # The VAT is included in the total, said so below it, not added as a line above it.
+    assert "Total à payer 12,00 € dont TVA à 20 % 2,00 €" in page
     assert "Sur place, au lieu" in page and "Sur facture" in page
     assert "Par carte" not in page  # no Stripe keys on this instance
     assert "100 % remboursés jusqu'à 48 h avant le début" in page
