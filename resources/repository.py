@@ -19,6 +19,7 @@ from resources.models import (
     Blackout,
     CatalogueRevision,
     OpeningHour,
+    Photo,
     Place,
     PlaceException,
     Resource,
@@ -256,6 +257,31 @@ class CatalogueRepository:
                 )
             )
         return found
+
+    async def photos_of(self, place_id: int) -> list[Photo]:
+        """The photos of a place and of its resources."""
+        rows = await self.session.exec(select(Photo).where(Photo.place_id == place_id))
+        return list(rows.all())
+
+    async def photos_of_resources(self, resource_ids: Sequence[int]) -> dict[int, Photo]:
+        """The photos of these resources, by resource."""
+        if not resource_ids:
+            return {}
+        rows = await self.session.exec(
+            select(Photo).where(col(Photo.resource_id).in_(list(resource_ids)))
+        )
+        return {row.resource_id: row for row in rows.all() if row.resource_id is not None}
+
+    async def replace_photo(self, photo: Photo) -> None:
+        """Store a photo in place of the one its place or resource had."""
+        same = (
+            col(Photo.resource_id) == photo.resource_id
+            if photo.resource_id is not None
+            else and_(col(Photo.place_id) == photo.place_id, col(Photo.resource_id).is_(None))
+        )
+        await self.session.exec(delete(Photo).where(same))
+        self.session.add(photo)
+        await self.session.flush()
 
     async def all_active_places(self) -> Sequence[Place]:
         """Every active place, for exports."""

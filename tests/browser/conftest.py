@@ -130,6 +130,7 @@ def server(
         "MUTUALAB_DATABASE_URL": database_url,
         "MUTUALAB_DATABASE_POOL_SIZE": "4",
         "MUTUALAB_PUBLIC_BASE_URL": url,
+        "MUTUALAB_PHOTOS_DIR": str(work / "photos"),
         # The tests' key: they read the sealed links of the outbox (tests.support.mailbox).
         "MUTUALAB_SECRET_KEY": TEST_SECRET_KEY,
     }

@@ -53,6 +53,7 @@ NOTICES = {
     "waitlist_no": N_("This time cannot be waited for: book it if it is free, or choose another."),
     # back office
     "place_saved": N_("The details of the place are saved."),
+    "photo_saved": N_("The photo is saved: it shows on the public pages."),
     "closure_added": N_("The closure is added."),
     "closure_removed": N_("The closure is removed: the weekly hours apply that day."),
     "resource_created": N_("The equipment is added."),

@@ -10,6 +10,7 @@ from mutualab.web.pages.manage.hours import ManagePages
 from mutualab.web.pages.manage.invoices import InvoicePages
 from mutualab.web.pages.manage.outbox import OutboxPages
 from mutualab.web.pages.manage.people import PeoplePages
+from mutualab.web.pages.manage.photos import PhotoPages
 from mutualab.web.pages.manage.places import PlacePages
 from mutualab.web.pages.manage.policy import PolicyPages
 from mutualab.web.pages.manage.prices import PricePages
@@ -20,6 +21,7 @@ MANAGE_PAGES = [
     ManagePages,
     PlacePages,
     ResourcePages,
+    PhotoPages,
     ClosurePages,
     PricePages,
     PolicyPages,

@@ -29,6 +29,7 @@ SECTIONS = [
     ("", N_("Overview")),
     ("/details", N_("Details")),
     ("/resources", N_("Equipment")),
+    ("/photos", N_("Photos")),
     ("/hours", N_("Opening hours")),
     ("/closures", N_("Closures")),
     ("/prices", N_("Prices")),
