@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+import anyio
+
 from kernel.auth.actor import Actor
 from kernel.errors import InvalidInputError, NotFoundError
 from resources.models import Photo
@@ -70,10 +72,11 @@ class PhotoService:
                 field="alt",
                 code="photo_alt_required",
             )
-        prepared = prepare(data, max_bytes)
+        # Decoding, resizing and writing take a while: off the event loop.
+        prepared = await anyio.to_thread.run_sync(prepare, data, max_bytes)
         # A new key for every upload: addresses never serve a stale copy from a cache.
         key = uuid.uuid4().hex
-        self.store.save(key, prepared)
+        await anyio.to_thread.run_sync(self.store.save, key, prepared)
         photo = Photo(
             place_id=place_id,
             resource_id=resource_id,

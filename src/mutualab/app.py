@@ -48,7 +48,7 @@ from mutualab.requests import MAX_BODY_BYTES, GuardedRequest
 from mutualab.swagger import SelfHostedSwagger, openapi_router, swagger_assets
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
 from mutualab.web.maps import leaflet_files
-from mutualab.web.photo_files import photo_files
+from mutualab.web.photos import photo_files
 from notifications.controllers import OutboxAdminController
 from notifications.unsubscribe_controller import UnsubscribeController
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS

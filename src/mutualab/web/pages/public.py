@@ -33,11 +33,13 @@ from mutualab.web.i18n import N_
 from mutualab.web.maps import map_context, map_points, map_policy
 from mutualab.web.messages import KINDS
 from mutualab.web.pages.booking import rate_label
+from mutualab.web.photos import PHOTOS
 from mutualab.web.rendering import i18n_of, page
 from mutualab.web.scripts import OWN_SCRIPTS, with_policy
 from mutualab.web.search_form import LENGTHS, RADII, SEARCH_ZONE, SearchForm
 from mutualab.web.week import Period, week_grid
 from resources.controllers import CATALOGUE
+from resources.photo_service import PhotoService
 from resources.schemas import OpeningSpan, PlaceRead
 from resources.service import CatalogueService
 
@@ -92,7 +94,7 @@ class PublicPages(Controller):
     """Pages anyone may read."""
 
     path = "/"
-    dependencies = {**CATALOGUE, **AVAILABILITY, **STAFF, **PRICES}
+    dependencies = {**CATALOGUE, **AVAILABILITY, **STAFF, **PRICES, **PHOTOS}
     opt = PUBLIC
 
     @get("/", name="home", opt=PUBLIC)
@@ -102,6 +104,7 @@ class PublicPages(Controller):
         catalogue: NamedDependency[CatalogueService],
         availability: NamedDependency[Availability],
         prices: NamedDependency[PriceService],
+        photos: NamedDependency[PhotoService],
         actor: NamedDependency[Actor],
         clock: NamedDependency[Clock],
         town: Town = None,
@@ -133,6 +136,9 @@ class PublicPages(Controller):
         context: dict[str, Any] = {"form": form, "radii": RADII, "lengths": LENGTHS}
         if form.by_time:
             context |= await self._free_times(form, availability, prices, actor, clock)
+            context["photos"] = await photos.of_resources(
+                [hit.resource_id for hit in context["hits"]]
+            )
         else:
             offset = (page_number - 1) * PAGE_SIZE
             found = await catalogue.search_places(where, form.kind or None, PAGE_SIZE, offset)
@@ -217,6 +223,7 @@ class PublicPages(Controller):
         self,
         request: Request[Any, Any, Any],
         catalogue: NamedDependency[CatalogueService],
+        photos: NamedDependency[PhotoService],
         clock: NamedDependency[Clock],
         place_id: FromPath[int],
     ) -> Template:
@@ -241,6 +248,7 @@ class PublicPages(Controller):
                 "spans": [(hhmm(s.opens), hhmm(s.closes, closing=True)) for s in exception.spans],
                 "reason": exception.reason,
             }
+        place_photo, resource_photos = await photos.of_place(place_id)
         response = page(
             request,
             "place.html",
@@ -250,6 +258,8 @@ class PublicPages(Controller):
             zone=i18n_of(request).zone_name(place.timezone),
             map_places=map_points([place]),
             **map_context(request),
+            place_photo=place_photo,
+            photos=resource_photos,
         )
         return with_policy(response, map_policy(request))
 
@@ -265,6 +275,7 @@ class PublicPages(Controller):
         clock: NamedDependency[Clock],
         resource_id: FromPath[int],
         prices: NamedDependency[PriceService],
+        photos: NamedDependency[PhotoService],
         first_day: FirstDay = None,
         part: Part = None,
     ) -> Template:
@@ -304,6 +315,7 @@ class PublicPages(Controller):
             request,
             "booking/week_part.html" if part == "week" else "resource.html",
             resource=resource,
+            photo=(await photos.of_resources([resource_id])).get(resource_id),
             price=price,
             price_minutes=price_minutes,
             rate=await rate_label(request, staff, actor.user_type_at(resource.place_id)),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.datastructures import State, UploadFile
-from litestar.di import NamedDependency, Provide
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Template
@@ -19,11 +19,10 @@ from kernel.errors import InvalidInputError
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, place_page
+from mutualab.web.photos import PHOTOS
 from mutualab.web.rendering import see_other
 from resources.controllers import CATALOGUE
 from resources.photo_service import PhotoService
-from resources.photos import DiskPhotoStore
-from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 
 # The largest photo a setting may allow (kernel.settings), and room for the form around it.
@@ -36,16 +35,6 @@ MESSAGES = {
     ),
     "photo_missing": FieldError(N_("Choose a photo to send.")),
 }
-
-
-def provide_photos(db_session: AsyncSession, state: State) -> PhotoService:
-    """The photo service of this request, its files on the configured disk."""
-    repository = CatalogueRepository(db_session)
-    store = DiskPhotoStore(state.settings.photos_dir)
-    return PhotoService(repository, CatalogueService(repository), store)
-
-
-PHOTOS = {"photos": Provide(provide_photos, sync_to_thread=False)}
 
 
 class PhotoPages(Controller):
