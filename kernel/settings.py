@@ -117,9 +117,7 @@ class Settings(BaseSettings):
         default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         pattern=r"^https?://[^/\s'\";]+/\S*\{z\}\S*\{x\}\S*\{y\}\S*$",
     )
-    map_attribution: str = Field(
-        default="© contributeurs d'OpenStreetMap", max_length=300
-    )
+    map_attribution: str = Field(default="© contributeurs d'OpenStreetMap", max_length=300)
     # Where uploaded photos are kept (resized copies only; the upload itself is not kept).
     photos_dir: Path = Path("var") / "photos"
     photo_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=50 * 1024 * 1024)
