@@ -6,7 +6,7 @@ from pathlib import Path
 
 from litestar import Router
 from litestar.datastructures import CacheControlHeader, State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.static_files import create_static_files_router
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,7 +17,7 @@ from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 
 
-def provide_photos(db_session: AsyncSession, state: State) -> PhotoService:
+def provide_photos(db_session: NamedDependency[AsyncSession], state: State) -> PhotoService:
     """The photo service of this request, its files on the configured disk."""
     repository = CatalogueRepository(db_session)
     store = DiskPhotoStore(state.settings.photos_dir)
