@@ -85,9 +85,9 @@ def rate_of(row: PriceRate) -> Rate:
     )
 
 
-def _regime(kind: VatKind, rate: Decimal) -> VatRegime:
-    """The regime of a quoted line, to show its prices VAT included."""
-    return VatRegime(kind, rate if kind is VatKind.TAXABLE else Decimal(0))
+def _incl(cents: int, kind: VatKind, rate: Decimal) -> int:
+    """A quoted line's price excl. VAT as a person sees it: VAT included where it is charged."""
+    return incl_vat_cents(cents, VatRegime(kind, rate)) if kind is VatKind.TAXABLE else cents
 
 
 def _rate_text(rate: Decimal) -> str:
@@ -448,13 +448,13 @@ class PriceService:
                     minutes=line.minutes,
                     hours=str(line.hours),
                     unit_price_cents=line.unit_price_cents,
-                    unit_price_incl_vat_cents=incl_vat_cents(
-                        line.unit_price_cents, _regime(line.vat_kind, line.vat_rate)
+                    unit_price_incl_vat_cents=_incl(
+                        line.unit_price_cents, line.vat_kind, line.vat_rate
                     ),
                     per_unit=line.per_unit,
                     flat_fee_cents=line.flat_fee_cents,
-                    flat_fee_incl_vat_cents=incl_vat_cents(
-                        line.flat_fee_cents, _regime(line.vat_kind, line.vat_rate)
+                    flat_fee_incl_vat_cents=_incl(
+                        line.flat_fee_cents, line.vat_kind, line.vat_rate
                     ),
                     minimum_applied=line.minimum_applied,
                     free=line.free,

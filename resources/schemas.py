@@ -64,6 +64,8 @@ class PlaceCreate(Strict):
     operator_siret: Siret | None = None
     holiday_subdivision: Subdivision | None = None
     closed_on_public_holidays: bool = True
+    # Where and when people pay on site, shown with every quote that offers it.
+    on_site_payment: Annotated[str, Field(max_length=500)] = ""
 
 
 class PlaceUpdate(Strict):

@@ -41,6 +41,7 @@ PLACES: list[dict[str, Any]] = [
         ),
         "operator_name": "Commune de Lannion (démo)",
         "operator_siret": "21220113100001",
+        "on_site_payment": "À l'accueil du fablab, avant la séance : carte, espèces ou chèque.",
     },
     {
         "slug": "tiers-lieu-la-fabrique-metz",
@@ -55,6 +56,7 @@ PLACES: list[dict[str, Any]] = [
         "description": "Tiers-lieu numérique : atelier, salles équipées, postes de conception.",
         "operator_name": "Association La Fabrique (démo)",
         "operator_siret": "21570463600004",
+        "on_site_payment": "Au comptoir de La Fabrique, le jour même : carte ou espèces.",
         # Moselle keeps Alsace-Moselle's extra public holidays (Good Friday, 26 December).
         "holiday_subdivision": "57",
     },

@@ -367,3 +367,22 @@ async def test_alsace_moselle_holidays(client: Client, admin_headers: dict[str, 
     ]
     assert metz_days == ["2026-12-25", "2026-12-26"]
     assert lannion_days == ["2026-12-25"]
+
+
+async def test_a_place_says_where_and_when_to_pay_on_site(
+    client: Client, admin_headers: dict[str, str]
+) -> None:
+    place = await make_place(client, admin_headers, on_site_payment="À l'accueil, avant la séance.")
+    assert place["on_site_payment"] == "À l'accueil, avant la séance."
+    changed = await client.patch(
+        f"/api/places/{place['id']}",
+        json={"on_site_payment": "Au comptoir, le jour même : carte ou espèces."},
+        headers=admin_headers,
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["on_site_payment"] == "Au comptoir, le jour même : carte ou espèces."
+    too_long = await client.patch(
+        f"/api/places/{place['id']}", json={"on_site_payment": "x" * 501}, headers=admin_headers
+    )
+    assert too_long.status_code == 422
+    assert [e["field"] for e in too_long.json()["errors"]] == ["on_site_payment"]
