@@ -45,7 +45,9 @@ async def test_every_kind_of_answer_carries_the_security_headers(
         "wrong method": await client.put("/api/places"),
         "unknown page": await client.get("/nowhere", headers=PAGE),
         "redirect": await client.get("/account", headers=PAGE),
-        "page": await client.get("/", headers=PAGE),
+        "page": await client.get("/login", headers=PAGE),
+        "page with a map": await client.get("/", headers=PAGE),
+        "Leaflet": await client.get("/static/leaflet/leaflet.css"),
         "open data CSV": await client.get("/api/opendata/lieux.csv"),
         "busy feed": await client.get(f"/calendar/places/{place['id']}/busy.ics"),
         "stylesheet": await client.get("/static/web/mutualab.css"),
@@ -62,8 +64,11 @@ async def test_every_kind_of_answer_carries_the_security_headers(
     # Answers that are not pages load nothing at all.
     for what in ("API", "problem 422", "unknown address", "open data CSV", "busy feed"):
         assert answers[what].headers["content-security-policy"].startswith("default-src 'none'")
-    # Pages keep their own policy.
+    # Pages keep their own policy: no script, or our own and the map tiles' images.
     assert "script-src 'none'" in answers["page"].headers["content-security-policy"]
+    mapped = answers["page with a map"].headers["content-security-policy"]
+    assert "script-src 'self';" in mapped
+    assert "img-src 'self' data: https://tile.openstreetmap.org;" in mapped
 
 
 @pytest.fixture

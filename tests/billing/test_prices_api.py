@@ -67,6 +67,10 @@ async def test_price_per_user_type_and_vat_regime(
     assert mixed["mentions"] == [BARE_PREMISES_MENTION]
     assert (seats["total_excl_vat_cents"], seats["vat_cents"]) == (200 * 12 * 2 + 500, 530)
     assert laser["total_excl_vat_cents"] == 6000
+    # The parts as a person sees them: VAT included where it is charged, per seat, fee apart.
+    assert (room["unit_price_cents"], room["unit_price_incl_vat_cents"]) == (2500, 2500)
+    assert (seats["unit_price_incl_vat_cents"], seats["per_unit"]) == (220, True)
+    assert (seats["flat_fee_cents"], seats["flat_fee_incl_vat_cents"]) == (500, 550)
     assert {(b["kind"], b["rate"]): b["base_cents"] for b in mixed["breakdown"]} == {
         ("taxable", "20.00"): 6000,
         ("taxable", "10.00"): 5300,
