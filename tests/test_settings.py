@@ -51,3 +51,29 @@ def test_an_empty_or_short_key_file_is_refused(
     (tmp_path / SECRET_KEY_PATH).write_text("short\n")
     with pytest.raises(SecretKeyError):
         Settings().resolved_secret_key()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "https://tiles.example/{z}/{x}.png",  # no {y}
+        "https://tiles.example 'unsafe-inline'/{z}/{x}/{y}.png",  # would open the CSP
+        "ftp://tiles.example/{z}/{x}/{y}.png",
+    ],
+)
+def test_a_map_tile_server_must_be_a_web_address_with_z_x_y(url: str) -> None:
+    with pytest.raises(ValidationError):
+        Settings(map_tiles_url=url)
+
+
+def test_the_pages_allow_images_from_the_tile_server_only() -> None:
+    from mutualab.web.maps import tiles_origin
+
+    assert tiles_origin("https://tile.openstreetmap.org/{z}/{x}/{y}.png") == (
+        "https://tile.openstreetmap.org"
+    )
+    assert tiles_origin("https://{s}.tile.example.fr/osm/{z}/{x}/{y}.png") == (
+        "https://*.tile.example.fr"
+    )
+    assert Settings(map_tiles_url="http://127.0.0.1:8080/{z}/{x}/{y}.png").map_tiles_url
