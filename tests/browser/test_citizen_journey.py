@@ -68,7 +68,8 @@ def _open_next_week_of_the_room(page: Page, check_page: PageChecker, name: str) 
     page.get_by_role("button", name="Rechercher").click()
     page.get_by_role("link", name="Médiathèque des Capucins").click()
     page.get_by_role("link", name="Salle de réunion").click()
-    expect(page.locator("dd", has_text="TTC pour 1 h")).to_contain_text("12,00\u00a0€")
+    # The price as its parts: 12,00 EUR an hour, VAT included (no fee for the room).
+    expect(page.locator("dd", has_text="Tarif horaire")).to_contain_text("12,00\u00a0€")
     expect(page.get_by_text("Votre tarif : Particulier.")).to_be_visible()
     check_page(page, name)
     # Next week (more than 48 h ahead: fully refundable), swapped in without a reload.

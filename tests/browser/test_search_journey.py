@@ -12,8 +12,10 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
@@ -185,3 +187,30 @@ def test_lanion_next_tuesday_afternoon_then_the_place_and_a_quote_in_parts(
     check_page(page, "search-quote")
     _phone(page, "search-quote")
     assert seats_id > 0
+
+
+def test_a_manager_adds_a_photo_shown_on_the_place_page(
+    page: Page, server: LiveServer, check_page: PageChecker, tmp_path: Path
+) -> None:
+    picture = tmp_path / "atelier.png"
+    Image.new("RGB", (1600, 900), (40, 120, 180)).save(picture, "PNG")
+    page.goto("/login")
+    page.get_by_label("Adresse e-mail").fill(server.town.manager_email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.goto(f"/manage/places/{server.town.place_id}/photos")
+    place_form = page.locator("section").filter(
+        has=page.get_by_role("heading", name="Photo du lieu")
+    )
+    place_form.get_by_label("Nouvelle photo").set_input_files(str(picture))
+    place_form.get_by_label("Ce qu'elle montre").fill("L'atelier et ses machines")
+    place_form.get_by_role("button", name="Envoyer la photo").click()
+    expect(page.get_by_text("La photo est enregistrée")).to_be_visible()
+    check_page(page, "search-manage-photos")
+
+    page.goto(f"/places/{server.town.place_id}")
+    photo = page.get_by_role("img", name="L'atelier et ses machines")
+    expect(photo).to_be_visible()
+    assert photo.evaluate("img => img.naturalWidth") == 1200
+    check_page(page, "search-place-photo")
+    _phone(page, "search-place-photo")
