@@ -120,7 +120,8 @@ class Settings(BaseSettings):
     map_attribution: str = Field(default="© contributeurs d'OpenStreetMap", max_length=300)
     # Where uploaded photos are kept (resized copies only; the upload itself is not kept).
     photos_dir: Path = Path("var") / "photos"
-    photo_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=50 * 1024 * 1024)
+    # At most 10 MiB: the upload route takes 11 MiB with its form (web.pages.manage.photos).
+    photo_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=10 * 1024 * 1024)
 
     @field_validator("secret_key")
     @classmethod

@@ -88,6 +88,10 @@ async def test_what_is_not_a_photo_or_not_described_is_refused_beside_its_field(
     assert no_alt.status_code == 422
     assert f'id="alt-{town.printer_id}"' in no_alt.text
     assert "Décrivez la photo pour les personnes qui ne la voient pas" in text(no_alt.text)
+    heavy = await _send(web, town, b"\x00" * (9 * 1024 * 1024), "Trop lourd")
+    assert heavy.status_code == 422
+    assert "Cette photo est trop lourde, ou a trop de pixels." in text(heavy.text)
+    assert "JPEG, PNG ou WebP, 8 Mo au plus." in text(heavy.text)
     empty = await _send(web, town, b"", "Rien")
     assert "Choisissez une photo à envoyer." in text(empty.text)
 

@@ -28,7 +28,7 @@ from resources.service import CatalogueService
 # The largest photo a setting may allow (kernel.settings), and room for the form around it.
 MAX_UPLOAD_BODY = 11 * 1024 * 1024
 MESSAGES = {
-    "photo_too_large": FieldError(N_("This photo is too large: %(n)s MB at most."), {"n": 8}),
+    "photo_too_large": FieldError(N_("This photo is too large, or has too many pixels.")),
     "photo_not_an_image": FieldError(N_("Send a photo in JPEG, PNG or WebP.")),
     "photo_alt_required": FieldError(
         N_("Describe the photo for people who cannot see it (300 characters at most).")
@@ -63,6 +63,7 @@ class PhotoPages(Controller):
             status_code=status_code,
             place_photo=place_photo,
             resource_photos=resource_photos,
+            max_mb=round(request.app.state.settings.photo_max_bytes / (1024 * 1024), 1),
             errors=errors,
         )
 
