@@ -44,11 +44,13 @@ from resources.models import OpeningHour, Place, Resource  # noqa: E402
 from resources.repository import CatalogueRepository  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 from tests.support.postgres import PostgresServer, find_server  # noqa: E402
-from tests.support.served import start_server  # noqa: E402
+from tests.support.served import OVERLAPS, start_server  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 MIDNIGHT = datetime.min.time()  # opens at 00:00, closes at 00:00: open around the clock
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+# Resource names by kind ("Machine 007": availability.py finds its machines by that name).
+KIND_NAMES = {"machine": "Machine", "space": "Salle", "software_seats": "Postes"}
 
 
 # Where PostgreSQL puts its socket: Debian's packages, then the upstream default.
@@ -99,6 +101,20 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[rank]
 
 
+def tail(p50: float, p99: float) -> str:
+    """The ratio p99/p50 in words (the issue's tail target is at most 4)."""
+    return f"p99/p50 {p99 / p50:.1f}" if p50 else "p99/p50 -"
+
+
+def verdict(name: str, value: float, limit: float, unit: str = "", *, most: bool = True) -> str:
+    """A PASS/FAIL line against a target: ``value`` at most (or, ``most=False``, at least)
+    ``limit``. Printed, never asserted: the figures depend on the machine."""
+    met = value <= limit if most else value >= limit
+    sign = "<=" if most else ">="
+    found = "PASS" if met else "FAIL"
+    return f"{found} {name}: {value:,.1f}{unit} (target {sign} {limit:,g}{unit})"
+
+
 @dataclass
 class LoadResult:
     """What a timed run of requests produced."""
@@ -134,6 +150,17 @@ class LoadResult:
     def only(self, *codes: int) -> bool:
         """Whether every request got one of ``codes``."""
         return bool(self.statuses) and set(self.statuses) <= set(codes)
+
+    def percentiles(self) -> tuple[float, float, float]:
+        """p50, p95 and p99 in milliseconds."""
+        p50, p95, p99 = (percentile(self.latencies, q) * 1000 for q in (0.50, 0.95, 0.99))
+        return p50, p95, p99
+
+    @property
+    def tail(self) -> str:
+        """p99/p50, in words."""
+        p50, _, p99 = self.percentiles()
+        return tail(p50, p99)
 
 
 async def run_load(
@@ -401,25 +428,47 @@ async def _until_ready(base: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the server did not answer /health within 120 s")
 
 
+def _new_place(slug: str, town: str, postcode: str) -> Place:
+    return Place(
+        slug=slug,
+        name=f"Lieu {slug}",
+        address="2 rue du Banc d'essai",
+        postcode=postcode,
+        town=town,
+        timezone="Europe/Paris",
+        operator_name="Commune",
+        closed_on_public_holidays=False,
+    )
+
+
 async def add_machines(
     url: str, place_slug: str, count: int, *, new_place: bool = False
 ) -> tuple[int, list[int]]:
     """``count`` single-unit machines at a place (created open around the clock if
     ``new_place``, else the seeded one); the place's id and the machines' ids."""
+    place_id, made = await add_resources(
+        url, place_slug, {"machine": (count, 1)}, new_place=new_place
+    )
+    return place_id, made["machine"]
+
+
+async def add_resources(
+    url: str,
+    place_slug: str,
+    kinds: dict[str, tuple[int, int]],
+    *,
+    new_place: bool = False,
+    town: str = "Brest",
+    postcode: str = "29200",
+) -> tuple[int, dict[str, list[int]]]:
+    """Resources at a place (created open around the clock in ``town`` if ``new_place``, else
+    the seeded one): for each kind (``machine``, ``space``, ``software_seats``...), how many and
+    their capacity in units. The place's id and the resources' ids by kind."""
     database = Database.connect(url, pool_size=2)
     try:
         async with database.writer() as session, session.begin():
             if new_place:
-                place = Place(
-                    slug=place_slug,
-                    name=f"Lieu {place_slug}",
-                    address="2 rue du Banc d'essai",
-                    postcode="29200",
-                    town="Brest",
-                    timezone="Europe/Paris",
-                    operator_name="Commune",
-                    closed_on_public_holidays=False,
-                )
+                place = _new_place(place_slug, town, postcode)
                 session.add(place)
                 await session.flush()
                 assert place.id is not None
@@ -430,18 +479,94 @@ async def add_machines(
             else:
                 place = (await session.exec(select(Place).where(Place.slug == place_slug))).one()
             assert place.id is not None
-            machines = [
-                Resource(place_id=place.id, name=f"Machine {n:03d}", kind="machine")
-                for n in range(count)
-            ]
-            session.add_all(machines)
+            made: dict[str, list[Resource]] = {}
+            for kind, (count, capacity) in kinds.items():
+                label = KIND_NAMES.get(kind, kind)
+                made[kind] = [
+                    Resource(
+                        place_id=place.id,
+                        name=f"{label} {n:03d}",
+                        kind=kind,
+                        capacity=capacity,
+                        # Seats and rooms are booked by the hour, as a class or a meeting is.
+                        slot_minutes=30 if kind == "machine" else 60,
+                        min_minutes=30 if kind == "machine" else 60,
+                    )
+                    for n in range(count)
+                ]
+                session.add_all(made[kind])
             await session.flush()
             repository = CatalogueRepository(session)
-            for machine in machines:
-                await repository.sync_units(machine)
-            return place.id, [m.id for m in machines if m.id is not None]
+            for resources in made.values():
+                for resource in resources:
+                    await repository.sync_units(resource)
+            return place.id, {
+                kind: [r.id for r in resources if r.id is not None]
+                for kind, resources in made.items()
+            }
     finally:
         await database.dispose()
+
+
+async def allow_ahead(url: str, resources: list[int], days: int) -> None:
+    """Let ``resources`` be booked up to ``days`` ahead (a trigger moves the catalogue counter)."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        await conn.execute(
+            "UPDATE resource SET max_advance_days = $1 WHERE id = ANY($2::int[])", days, resources
+        )
+    finally:
+        await conn.close()
+
+
+# What the service booked (its references are MLB-...; COPY seeds S..., raw inserts RAW...)
+# against the booking.created events queued for them. book_units() queues one events.dispatch
+# job per booking it inserts, in the same statement (migration 0017), keyed
+# event:booking.<id>.created; the bench's server runs no worker (MUTUALAB_IN_PROCESS_WORKER is
+# unset and no `mutualab worker` runs), so every job is still in jobs.pgqueuer afterwards.
+BOOKED_AND_QUEUED = """
+WITH made AS (SELECT id FROM booking WHERE reference LIKE 'MLB-%'),
+queued AS (
+    SELECT split_part(dedupe_key, '.', 2)::int AS id
+    FROM jobs.pgqueuer
+    WHERE entrypoint = 'events.dispatch' AND dedupe_key LIKE 'event:booking.%.created'
+)
+SELECT (SELECT count(*) FROM made) AS made,
+       (SELECT count(*) FROM queued) AS queued,
+       (SELECT count(*) FROM (SELECT id FROM made EXCEPT SELECT id FROM queued) m) AS missing,
+       (SELECT count(*) FROM (SELECT id FROM queued EXCEPT SELECT id FROM made) o) AS orphans
+"""
+
+
+async def booked_and_queued(url: str) -> tuple[int, int, int, int]:
+    """Bookings the service made, booking.created jobs queued, bookings without their job,
+    and jobs without their booking. Run after the timed runs: it reads whole tables."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        row = await conn.fetchrow(BOOKED_AND_QUEUED)
+    finally:
+        await conn.close()
+    assert row is not None
+    return int(row["made"]), int(row["queued"]), int(row["missing"]), int(row["orphans"])
+
+
+def jobs_line(made: int, queued: int, missing: int, orphans: int) -> str:
+    """Bookings made against booking.created jobs queued, and whether they match."""
+    verdict = "match" if made == queued and not missing and not orphans else "WRONG: must match"
+    return (
+        f"bookings made by the service {made}, booking.created jobs queued {queued} "
+        f"(bookings without their job {missing}, jobs without their booking {orphans}): {verdict}"
+    )
+
+
+async def overlaps(url: str) -> int:
+    """Active allocations of one unit whose blocked ranges overlap (must be 0)."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        found: int = await conn.fetchval(str(OVERLAPS))
+    finally:
+        await conn.close()
+    return found
 
 
 async def analyze(url: str) -> None:
@@ -548,16 +673,33 @@ def cpu_probe() -> float:
     return best * 1000
 
 
-def machine(url: str) -> list[str]:
-    """Where the figures come from: machine, cores, CPU, database, commit."""
+def load_now() -> str:
+    """The load average and a CPU probe, as one line (printed beside figures to compare)."""
+    return (
+        f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+        f"CPU probe: {cpu_probe():.0f} ms (a fixed Python loop, lower is faster)"
+    )
+
+
+def machine(url: str | None = None) -> list[str]:
+    """Where the figures come from: machine, cores, CPU, load, database, commit.
+
+    Without ``url`` (a run with no database), the PostgreSQL line is left out.
+    """
     commit = _command(["git", "rev-parse", "--short", "HEAD"]) or "unknown"
     dirty = " (dirty: uncommitted changes)" if _command(["git", "status", "--porcelain"]) else ""
+    database = (
+        [
+            f"PostgreSQL {asyncio.run(postgres_version(url))} (app connects by "
+            f"{transport(local_socket(url))}), Python {platform.python_version()}"
+        ]
+        if url
+        else [f"no database, Python {platform.python_version()}"]
+    )
     return [
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {cpu_model()}",
-        f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-        f"CPU probe: {cpu_probe():.0f} ms (a fixed Python loop, lower is faster)",
-        f"PostgreSQL {asyncio.run(postgres_version(url))} (app connects by "
-        f"{transport(local_socket(url))}), Python {platform.python_version()}",
+        f"{load_now().replace('load average:', 'load average at start:', 1)}",
+        *database,
         f"commit: {commit}{dirty}",
     ]
 
