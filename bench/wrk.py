@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
+TIMEOUT = 30  # seconds a request may take before wrk counts it as a socket error
+
 # Statuses are counted per thread and summed in done(), which prints them with the percentiles.
 _TAIL = """
 function response(status, headers, body)
@@ -155,7 +157,7 @@ end
 function request()
   local n = next_number()
   return wrk.format("POST", "/api/bookings/" .. bookings[n + 1] .. "/cancel",
-    headers_for(tokens[owners[n + 1] + 1]), '{{"reason":"banc d\'essai"}}')
+    headers_for(tokens[owners[n + 1] + 1]), '{{"reason":"banc de charge"}}')
 end
 """
 
@@ -315,10 +317,11 @@ class Running:
     def result(self) -> WrkResult:
         """Wait for wrk to finish and read what it printed."""
         try:
-            out, _ = self.process.communicate(timeout=self.seconds + 60)
+            out, err = self.process.communicate(timeout=self.seconds + TIMEOUT + 60)
         finally:
             self.folder.cleanup()
-        return _parse(out)
+        # A Lua error shows on stderr, and done() then prints nothing of ours.
+        return _parse(out + (f"\nwrk's errors:\n{err}" if err.strip() else ""))
 
 
 def start(url: str, script: str, clients: int, seconds: int, threads: int = 2) -> Running:
@@ -327,10 +330,19 @@ def start(url: str, script: str, clients: int, seconds: int, threads: int = 2) -
     folder = tempfile.TemporaryDirectory()
     path = Path(folder.name) / "load.lua"
     path.write_text(script + _TAIL)
-    command = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "-s", str(path), url]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
+    # wrk gives up on a request after 2 s by default and counts it as a socket error; wait as
+    # long as the httpx client of bench/harness.py does (30 s), so a slow answer is timed.
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{clients}",
+        f"-d{seconds}s",
+        f"--timeout={TIMEOUT}s",
+        "-s",
+        str(path),
+        url,
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return Running(process, folder, seconds)
 
 
