@@ -106,13 +106,15 @@ def tail(p50: float, p99: float) -> str:
     return f"p99/p50 {p99 / p50:.1f}" if p50 else "p99/p50 -"
 
 
-def verdict(name: str, value: float, limit: float, unit: str = "", *, most: bool = True) -> str:
+def verdict(
+    name: str, value: float, limit: float, unit: str = "", *, most: bool = True, digits: int = 1
+) -> str:
     """A PASS/FAIL line against a target: ``value`` at most (or, ``most=False``, at least)
     ``limit``. Printed, never asserted: the figures depend on the machine."""
     met = value <= limit if most else value >= limit
     sign = "<=" if most else ">="
     found = "PASS" if met else "FAIL"
-    return f"{found} {name}: {value:,.1f}{unit} (target {sign} {limit:,g}{unit})"
+    return f"{found} {name}: {value:,.{digits}f}{unit} (target {sign} {limit:,g}{unit})"
 
 
 @dataclass
