@@ -3,10 +3,14 @@
 The httpx client of :mod:`bench.harness` costs about as much CPU per request as the server on
 this 2-core machine, so it caps what it can measure. wrk (Debian's ``wrk`` package) drives the
 same ``POST /api/bookings`` from a Lua script written per run: every request books a distinct
-(machine, hour) slot of the SLOTS handed to that run, with one of the clients' tokens; statuses
-are counted per thread and printed by the script, so a run with anything but 201 is seen. A
-run never leaves its slots: the caller sizes them for a rate far above any it can reach, and
-requests past them (which would ask for a slot twice) are counted apart ("overflow").
+(machine, hour) slot of the SLOTS handed to that run, with one of the clients' tokens and an
+``Idempotency-Key`` of its own; statuses are counted per thread and printed by the script, so
+a run with anything but 201 is seen. A run never leaves its slots: the caller sizes them for a
+rate far above any it can reach, and requests past them (which would ask for a slot twice) are
+counted apart ("overflow"). The same scheme sends series and cancellations (``mixed.py``), and
+GETs in turn; :func:`start` runs several wrk processes at once (one per operation of a mix:
+wrk's Lua cannot tell which connection an answer belongs to, nor read a clock, so one wrk per
+operation is how each gets its own percentiles).
 """
 
 from __future__ import annotations
