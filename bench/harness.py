@@ -11,6 +11,7 @@ import asyncio
 import math
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -381,6 +382,39 @@ def fresh_database(prefix: str, *, keep: bool = False) -> Iterator[tuple[Postgre
         server.stop()
 
 
+def server_log() -> Path:
+    """Where served apps write their log: MUTUALAB_SERVER_LOG, else a temporary file."""
+    default_log = Path(tempfile.gettempdir()) / f"mutualab-bench-{os.getpid()}.log"
+    return Path(os.environ.setdefault("MUTUALAB_SERVER_LOG", str(default_log)))
+
+
+def log_problems(since: int, limit: int = 5) -> list[str]:
+    """What the server logged as going wrong after byte ``since`` of its log: distinct
+    messages (numbers and paths' ids as N), most frequent first, with their count."""
+    log = server_log()
+    try:
+        with log.open("rb") as stream:
+            stream.seek(since)
+            lines = stream.read().decode(errors="replace").splitlines()
+    except OSError:
+        return []
+    words = ("error", "unavailable", "traceback", "exception", "busy", "timeout")
+    shapes = Counter(
+        re.sub(r"\d+", "N", line.strip())[:200]
+        for line in lines
+        if any(word in line.lower() for word in words)
+    )
+    return [f"{n} x {shape}" for shape, n in shapes.most_common(limit)]
+
+
+def log_size() -> int:
+    """The server log's size in bytes now (0 if there is none yet)."""
+    try:
+        return server_log().stat().st_size
+    except OSError:
+        return 0
+
+
 @contextmanager
 def served(url: str, workers: int, pool_size: int = 20) -> Iterator[tuple[str, int]]:
     """``mutualab serve --workers N`` on a free local port; yields its base URL and pid.
@@ -389,8 +423,7 @@ def served(url: str, workers: int, pool_size: int = 20) -> Iterator[tuple[str, i
 
     The server's log goes to MUTUALAB_SERVER_LOG, else to a temporary file shown on failure.
     """
-    default_log = Path(tempfile.gettempdir()) / f"mutualab-bench-{os.getpid()}.log"
-    log = Path(os.environ.setdefault("MUTUALAB_SERVER_LOG", str(default_log)))
+    log = server_log()
     port = free_port()
     # Without the access log, as behind a reverse proxy that keeps one (docs/deploy.md).
     process = start_server(local_socket(url), port, workers, access_log=False, pool_size=pool_size)

@@ -60,6 +60,8 @@ from bench.harness import (
     fresh_database,
     jobs_line,
     load_now,
+    log_problems,
+    log_size,
     machine,
     overlaps,
     record,
@@ -92,7 +94,11 @@ SEEDED_AHEAD = timedelta(days=60)  # the seeded bookings reach this far ahead
 WEEKS = 15  # a series' length
 SERIES_HOURS = list(range(7, 21))  # local start hours of the series
 HORIZON_DAYS = 730  # how far ahead the resources may be booked (the API's most)
-POOL = 32  # database connections per worker: one per connection it may serve
+# Database connections per worker (and as many overflow ones). Not one per wrk connection:
+# 64 connections on 2 workers with 32 each (64 with overflow) ran the shared PostgreSQL out of
+# connections (max_connections 100, SQLSTATE 53300: 503 answers); and two cores gain nothing
+# from more backends than requests they can serve at once.
+POOL = 16
 WORKERS = 2
 # Connections per operation: the issue's 70/20/5/5 of 64 clients.
 CONNECTIONS = {
@@ -351,6 +357,9 @@ def main() -> int:
     parser.add_argument("--bookings", type=int, default=200_000, help="bookings to seed")
     parser.add_argument("--seconds", type=int, default=60, help="length of the timed mix")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of untimed mix first")
+    parser.add_argument(
+        "--pool", type=int, default=POOL, help="database connections per worker (as many overflow)"
+    )
     add_common_arguments(parser)
     args = parser.parse_args()
     if args.quick:
@@ -380,16 +389,23 @@ def main() -> int:
         free_day = (datetime.now(UTC) + SEEDED_AHEAD + timedelta(days=2)).date()
         warm, timed = phases(seeded, free_day, args.warmup, args.seconds)
         paths = read_paths(seeded, today)
-        with served(url, WORKERS, POOL) as (base, _):
+        say(
+            f"server: mutualab serve --workers {WORKERS} (uvicorn), {args.pool} database "
+            f"connections per worker (+{args.pool} overflow); wrk -t1 per operation"
+        )
+        with served(url, WORKERS, args.pool) as (base, _):
             for running in start_mix(base, seeded, paths, warm, args.warmup).values():
                 running.result()
             time.sleep(2)  # requests wrk left in flight finish before the timed run
             say(f"after the warm-up: {load_now()}")
+            logged = log_size()
             started = start_mix(base, seeded, paths, timed, args.seconds)
             results = {name: running.result() for name, running in started.items()}
         # The server is stopped: requests left in flight when wrk stopped are over.
         say(f"after the run: {load_now()}")
         ok, overall, errors = report(results, args.seconds, say)
+        for problem in log_problems(logged):
+            say(f"server log: {problem}")
         found = asyncio.run(overlaps(url))
         made, queued, missing, orphans = asyncio.run(booked_and_queued(url))
         answered = results["booking"].statuses.get(201, 0) + WEEKS * results["series"].statuses.get(
@@ -427,7 +443,8 @@ def main() -> int:
         )
         if args.record:
             parameters = (
-                f"{seeded.written} bookings seeded, {PLACES} places, 2 workers (pool {POOL}), "
+                f"{seeded.written} bookings seeded, {PLACES} places, 2 workers (pool {args.pool}+"
+                f"{args.pool}), "
                 f"wrk -t1 per operation, connections {CONNECTIONS}, {args.warmup} s warm-up, "
                 f"{args.seconds} s timed"
             )

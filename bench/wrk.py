@@ -352,9 +352,11 @@ def start(url: str, script: str, clients: int, seconds: int, threads: int = 2) -
 
 def _parse(out: str) -> WrkResult:
     rate = float(_find(r"Requests/sec:\s+([\d.]+)", out))
-    done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
+    # wrk writes the duration with a unit of its choice: "15.10s", "850.00ms", "1.00m" (a run
+    # of a minute or more).
+    done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h)\b", out)
     assert done is not None, out
-    elapsed = float(done.group(2)) / (1000 if done.group(3) == "ms" else 1)
+    elapsed = float(done.group(2)) * _SECONDS[done.group(3)]
     p50, p95, p99 = (float(x) for x in _find(r"PERCENTILES (\S+ \S+ \S+)", out).split())
     statuses = {
         int(code): int(n) for code, n in re.findall(r"(\d+)x(\d+)", _find(r"STATUSES ?(.*)", out))
@@ -373,6 +375,9 @@ def _parse(out: str) -> WrkResult:
         elapsed,
         int(overflow.group(1)) if overflow else 0,
     )
+
+
+_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def _find(pattern: str, text: str) -> str:
