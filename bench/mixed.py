@@ -38,6 +38,7 @@ import asyncio
 import random
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -45,6 +46,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from litestar.testing import AsyncTestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
@@ -58,6 +60,7 @@ from bench.harness import (
     booked_and_queued,
     dsn,
     fresh_database,
+    in_process_app,
     jobs_line,
     load_now,
     log_problems,
@@ -66,6 +69,7 @@ from bench.harness import (
     overlaps,
     record,
     served,
+    sql_log,
     tail,
     verdict,
 )
@@ -302,6 +306,72 @@ async def stored_by(url: str, phase: Phase) -> int:
     return found
 
 
+def alone(
+    url: str, seeded: Seeded, paths: dict[str, list[str]], warm: Phase, timed: Phase
+) -> dict[str, tuple[int, float]]:
+    """Each operation once, in process, after one untimed request of its kind: the SQL
+    statements it sent (``harness.sql_log``) and its wall time in ms.
+
+    Writes use slots no run reached: the warm-up's last hour of the last two machines and its
+    last two series (the last place's, 20:00 on the block's seventh day), and the last two
+    bookings the timed run could have cancelled.
+    """
+    token = {"Authorization": f"Bearer {seeded.tokens[0]}"}
+    hour = warm.booking_until - timedelta(hours=1)
+    series_day = warm.series_day + timedelta(days=6)
+    found: dict[str, tuple[int, float]] = {}
+
+    def booking(n: int) -> tuple[str, dict[str, object], dict[str, str]]:
+        body: dict[str, object] = {
+            "items": [{"resource_id": seeded.machines[-1 - n], "quantity": 1}],
+            "starts_at": hour.isoformat(),
+            "ends_at": (hour + timedelta(hours=1)).isoformat(),
+        }
+        return "/api/bookings", body, {**token, "Idempotency-Key": uuid.uuid4().hex}
+
+    def series(n: int) -> tuple[str, dict[str, object], dict[str, str]]:
+        room, pool = seeded.rooms_and_pools[-1 - n]
+        body: dict[str, object] = {
+            "items": [
+                {"resource_id": room, "quantity": 1},
+                {"resource_id": pool, "quantity": SEATS},
+            ],
+            "rule": f"FREQ=WEEKLY;COUNT={WEEKS}",
+            "first_date": series_day.isoformat(),
+            "start_time": f"{SERIES_HOURS[-1]:02d}:00",
+            "duration_minutes": 60,
+        }
+        return "/api/series", body, {**token, "Idempotency-Key": uuid.uuid4().hex}
+
+    def cancellation(n: int) -> tuple[str, dict[str, object], dict[str, str]]:
+        booking_id, owner = timed.cancellations[-1 - n]
+        headers = {"Authorization": f"Bearer {seeded.tokens[owner]}"}
+        return f"/api/bookings/{booking_id}/cancel", {"reason": "banc de charge"}, headers
+
+    async def run() -> None:
+        async with AsyncTestClient(in_process_app(url)) as client:
+            for name in READS:
+                await client.get(paths[name][-1])
+                began = time.perf_counter()
+                with sql_log() as seen:
+                    answer = await client.get(paths[name][0])
+                found[name] = len(seen), (time.perf_counter() - began) * 1000
+                assert answer.status_code == 200, answer.text
+            writes = {"booking": booking, "series": series, "cancellation": cancellation}
+            for name, make in writes.items():
+                path, body, headers = make(1)
+                await client.post(path, json=body, headers=headers)
+                path, body, headers = make(0)
+                began = time.perf_counter()
+                with sql_log() as seen:
+                    answer = await client.post(path, json=body, headers=headers)
+                found[name] = len(seen), (time.perf_counter() - began) * 1000
+                assert answer.status_code in (200, 201), answer.text
+
+    asyncio.run(run())
+    return found
+
+
 def start_mix(
     base: str, seeded: Seeded, paths: dict[str, list[str]], phase: Phase, seconds: int
 ) -> dict[str, wrk.Running]:
@@ -363,7 +433,7 @@ def main() -> int:
     add_common_arguments(parser)
     args = parser.parse_args()
     if args.quick:
-        args.bookings, args.seconds, args.warmup = 20_000, 10, 2
+        args.bookings, args.seconds, args.warmup = 10_000, 8, 2
     args.bookings = max(1_000, min(args.bookings, 2_000_000))
     args.seconds, args.warmup = max(1, args.seconds), max(1, args.warmup)
     if not wrk.available():
@@ -406,6 +476,12 @@ def main() -> int:
         ok, overall, errors = report(results, args.seconds, say)
         for problem in log_problems(logged):
             say(f"server log: {problem}")
+        # After the timed run, so it weighs on no timing: what one request of each costs alone.
+        costs = alone(url, seeded, paths, warm, timed)
+        say(
+            "one request alone, in process (SQL statements, BEGIN/COMMIT included; ms): "
+            + ", ".join(f"{name} {n} ({ms:.0f} ms)" for name, (n, ms) in costs.items())
+        )
         found = asyncio.run(overlaps(url))
         made, queued, missing, orphans = asyncio.run(booked_and_queued(url))
         answered = results["booking"].statuses.get(201, 0) + WEEKS * results["series"].statuses.get(
