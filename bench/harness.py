@@ -398,13 +398,30 @@ def log_problems(since: int, limit: int = 5) -> list[str]:
             lines = stream.read().decode(errors="replace").splitlines()
     except OSError:
         return []
-    words = ("error", "unavailable", "traceback", "exception", "busy", "timeout")
+    words = ("error", "unavailable", "exception", "busy", "timeout")
+    # A record's first line only: not its traceback (indented lines, "Traceback", and the
+    # exception's own line that ends it).
+    heads = [
+        line
+        for line in lines
+        if line.strip()
+        and not line[0].isspace()
+        and not line.startswith("Traceback")
+        and not re.match(r"^[\w.]+(Error|Exception)\b", line)
+    ]
     shapes = Counter(
         re.sub(r"\d+", "N", line.strip())[:200]
-        for line in lines
+        for line in heads
         if any(word in line.lower() for word in words)
     )
-    return [f"{n} x {shape}" for shape, n in shapes.most_common(limit)]
+    return [
+        f"{n} x {shape}" + (WRK_STOP if "client disconnected prematurely" in shape else "")
+        for shape, n in shapes.most_common(limit)
+    ]
+
+
+# A request whose client went away, as wrk's are when it stops on the clock.
+WRK_STOP = " (a client left: wrk closes its connections when its time is up)"
 
 
 def log_size() -> int:
