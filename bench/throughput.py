@@ -163,7 +163,7 @@ def api_run(
         key = {"Idempotency-Key": uuid.uuid4().hex}
         return await http.post("/api/bookings", json=booking_body(slots), headers=key)
 
-    with served(url, workers, POOL) as (base, pid):
+    with served(url, workers, args.pool) as (base, pid):
         return asyncio.run(
             run_load(
                 base,
@@ -322,7 +322,7 @@ def wrk_runs(
         # a second: no slot is asked for twice, by this run or any other.
         warm = plan.take(rate * (WRK_WARMUP + 1))
         timed = plan.take(rate * (args.wrk_seconds + 1))
-        with served(url, workers, POOL) as (base, _):
+        with served(url, workers, args.pool) as (base, _):
             wrk.run(
                 base, plan.machines, tokens[:clients], warm.first, clients, WRK_WARMUP, warm.count
             )
@@ -354,6 +354,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per run")
     parser.add_argument("--warmup", type=int, default=100, help="untimed requests first")
     parser.add_argument("--budget", type=float, default=120.0, help="seconds cap per run")
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=POOL,
+        help="database connections per worker (and as many overflow ones)",
+    )
     parser.add_argument(
         "--wrk-seconds",
         type=int,
@@ -432,7 +438,7 @@ def main() -> int:
             parameters = (
                 f"{args.requests} timed requests per run after {args.warmup} warm-up, "
                 f"budget {args.budget:.0f} s, {MACHINES} single-unit machines, 1-hour bookings, "
-                f"pool {POOL}+{POOL} connections per worker; then wrk -t2 for "
+                f"pool {args.pool}+{args.pool} connections per worker; then wrk -t2 for "
                 f"{args.wrk_seconds} s per run after a {WRK_WARMUP} s warm-up; every phase "
                 f"books its own slots (horizon {HORIZON_DAYS} days, each wrk phase room for "
                 f"{wrk_rate(args)} req/s)"

@@ -11,7 +11,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 
 from kernel.db import Database
 from kernel.idempotency import purge
@@ -65,8 +66,13 @@ async def test_the_same_booking_sent_twice_with_one_key_books_once(
 
 @contextmanager
 def sent_statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement asyncpg sends while the block runs (SQLAlchemy's and the driver's)."""
+    """Every statement sent while the block runs: SQLAlchemy's (its cursor event) and those
+    sent on the driver's connection past it (asyncpg's query methods)."""
     seen: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        seen.append(statement)
+
     for name in ("fetch", "execute", "fetchrow", "fetchval"):
         original = getattr(asyncpg.Connection, name)
 
@@ -78,8 +84,12 @@ def sent_statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
             return call
 
         monkeypatch.setattr(asyncpg.Connection, name, recording())
-    yield seen
-    monkeypatch.undo()
+    event.listen(Engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", listen)
+        monkeypatch.undo()
 
 
 async def test_a_keyed_booking_is_the_credentials_and_one_statement(
