@@ -108,6 +108,11 @@ def _fields(review: httpx.Response, method: str) -> dict[str, str]:
     assert once, "no one-time key on the review page"
     return {
         **SLOT,
+        # The time the quote on screen was made for, as the page holds it.
+        **{
+            f"shown_{name}": by_id(review.text, f"shown-{name}")["value"]
+            for name in ("day", "start", "end", "quantity")
+        },
         "method": method,
         "fingerprint": match.group(1),
         "_csrf_token": csrf(review.text),
@@ -140,6 +145,45 @@ async def test_a_double_click_on_book_books_once(
     # A new visit of the review page is a new form: it books again (here: refused, taken).
     again = await _confirm(web, town, await _review(web, town), "on_site")
     assert again.status_code == 409
+
+
+async def test_confirming_a_time_other_than_the_one_shown_re_quotes_and_asks_again(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await price_the_printer(database, town)
+    await log_in(web, town.citizen_email)
+    url = f"/resources/{town.printer_id}/book"
+    review = await _review(web, town)
+    before = await _bookings(database)
+    # "Fin" changed to 12:00 on screen, then "confirm" pressed without updating the price.
+    changed = await web.post(url, data={**_fields(review, "on_site"), "end": "12:00"})
+    assert changed.status_code == 409
+    page = text(changed.text)
+    assert "Vous avez changé l'horaire" in page
+    assert "Jeudi 4 mars 2027, 10:00-12:00" in page
+    assert "Total à payer 24,00 €" in page
+    assert await _bookings(database) == before  # neither time is booked
+    # The new page shows the new time: confirming it books it.
+    booked = await web.post(url, data=_fields(changed, "on_site") | {"end": "12:00"})
+    assert booked.status_code == 303, text(booked.text)[:400]
+    assert by_id(changed.text, "shown-end")["value"] == "12:00"
+    detail = text((await web.get(booked.headers["location"])).text)
+    assert "Jeudi 4 mars 2027, 10:00-12:00" in detail
+
+
+async def test_update_the_price_shows_the_typed_time_at_its_own_address(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await price_the_printer(database, town)
+    await log_in(web, town.citizen_email)
+    review = await _review(web, town)
+    fields = _fields(review, "") | {"end": "11:30", "intent": "quote"}
+    answer = await web.post(f"/resources/{town.printer_id}/book", data=fields)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == (
+        f"/resources/{town.printer_id}/book?day={THURSDAY}&start=10:00&end=11:30&quantity=1"
+    )
+    assert "Total à payer 18,00 €" in text((await web.get(answer.headers["location"])).text)
 
 
 async def test_the_resource_page_shows_my_price_and_links_free_times_to_booking(

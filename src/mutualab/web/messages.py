@@ -44,6 +44,9 @@ NOTICES = {
     "account_erased": N_("Your account and personal data are erased."),
     "cancelled": N_("Your booking is cancelled."),
     "booked": N_("Your booking is made. Keep its reference."),
+    "requested": N_(
+        "Your request is sent: the place's team approves or refuses it, and you get an e-mail."
+    ),
     "payment_checked": N_("The payment was checked with the card provider."),
     "payment_unknown": N_("The card provider could not be reached: check again in a moment."),
     "hours_saved": N_("The opening hours are saved."),
