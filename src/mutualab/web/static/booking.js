@@ -30,6 +30,9 @@
       // Children only: the live region stays the same element, so the change is announced.
       current.replaceChildren(...fresh.childNodes);
     }
+    // The waitlist's fields (in #quoted) belong to a form of their own, after this one.
+    const waitlist = html.getElementById("waitlist-form");
+    if (waitlist && !document.getElementById("waitlist-form")) form.after(waitlist);
     if (chosen) {
       const again = form.querySelector(`input[name=method][value="${chosen.value}"]`);
       if (again) again.checked = true;
