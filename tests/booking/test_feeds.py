@@ -86,7 +86,9 @@ async def test_private_feed_across_daylight_saving_changes(
     assert str(spring["SUMMARY"]) == "Imprimante 3D — Fablab de Lannion"
     assert "1 rue de la Mairie, 22300 Lannion" in str(spring["LOCATION"])
     assert march.json()["reference"] in str(spring["DESCRIPTION"])
-    assert str(spring["URL"]) == f"https://mutualab.test/bookings/{march.json()['id']}"
+    assert str(spring["URL"]) == f"https://mutualab.test/account/bookings/{march.json()['id']}"
+    [alarm] = spring.walk("VALARM")  # the place's default reminder, an hour before
+    assert alarm.decoded("TRIGGER") == -timedelta(minutes=60)
     assert str(spring["STATUS"]) == "CONFIRMED"
     assert int(spring["SEQUENCE"]) == 0
     assert spring.decoded("DTSTAMP") == datetime.fromisoformat(march.json()["updated_at"])

@@ -11,7 +11,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, time, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -260,10 +260,25 @@ async def test_a_citizen_reviews_the_quote_pays_on_site_and_sees_the_booking(
     event = next(iter(Calendar.from_ical(ics.text).walk("VEVENT")))
     assert event.decoded("dtstart").astimezone(PARIS) == datetime(2027, 3, 4, 10, tzinfo=PARIS)
     assert reference.group(1) in str(event.get("summary")) + str(event.get("description"))
+    # Its link opens this very booking page; its reminder is the place's (an hour by default).
+    link = urlsplit(str(event.get("url")))
+    assert link.path == f"/account/bookings/{booking_id}"
+    assert (await web.get(link.path)).status_code == 200
+    [alarm] = event.walk("VALARM")
+    assert alarm.decoded("TRIGGER") == -timedelta(hours=1)
 
     feed = await web.post("/account/calendar-feed", data={"_csrf_token": csrf(confirmation.text)})
     assert feed.status_code == 200
     url = by_id(feed.text, "feed-url")["value"]
+    # Google and Outlook subscribe from the address itself; the copy button waits for copy.js.
+    links = {a.get("href", "") for a in elements(feed.text, "a")}
+    webcal = "webcal://" + url.split("://", 1)[1]
+    assert f"https://calendar.google.com/calendar/render?cid={quote(webcal, safe='')}" in links
+    assert f"https://outlook.live.com/calendar/0/addfromweb?url={quote(url, safe='')}" in links
+    assert "Ajouter à Google Agenda" in text(feed.text)
+    copy = [b for b in elements(feed.text, "button") if b.get("data-copy") == "feed-url"]
+    assert copy and "hidden" in copy[0]
+    assert "script-src 'self'" in feed.headers["content-security-policy"]
     assert re.fullmatch(r"https?://[^/]+/calendar/feeds/[^/]+/bookings\.ics", url), url
     subscribed = await web.get(urlsplit(url).path)
     assert subscribed.status_code == 200 and reference.group(1) in subscribed.text

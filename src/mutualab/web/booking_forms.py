@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from kernel.errors import AppError
@@ -188,6 +188,19 @@ def refusal(exc: AppError) -> tuple[Errors, str | None]:
     if field is None:
         return {}, message
     return {field: FieldError(message)}, None
+
+
+GOOGLE_ADD = "https://calendar.google.com/calendar/render?cid="
+OUTLOOK_ADD = "https://outlook.live.com/calendar/0/addfromweb?url="
+
+
+def subscribe_links(url: str, webcal_url: str) -> dict[str, str]:
+    """Links that open Google Calendar and Outlook.com on "subscribe to this feed" (link-outs:
+    the calendar fetches the feed itself, from our public address)."""
+    return {
+        "google": GOOGLE_ADD + quote(webcal_url, safe=""),
+        "outlook": OUTLOOK_ADD + quote(url, safe=""),
+    }
 
 
 def review_url(resource_id: int, form: SlotForm) -> str:

@@ -48,6 +48,7 @@ from mutualab.web.booking_forms import (
     parse_slot,
     refusal,
     review_url,
+    subscribe_links,
 )
 from mutualab.web.forms import Errors, ordered
 from mutualab.web.rendering import i18n_of, page, see_other
@@ -332,7 +333,17 @@ class BookingPages(Controller):
     ) -> Template:
         """A new private address of my bookings' calendar (the previous one stops working)."""
         feed = await feeds.create_user_feed(actor)
-        return page(request, "booking/feed.html", private=True, feed=feed)
+        # copy.js: the address's copy button.
+        return with_policy(
+            page(
+                request,
+                "booking/feed.html",
+                private=True,
+                feed=feed,
+                links=subscribe_links(feed.url, feed.webcal_url),
+            ),
+            OWN_SCRIPTS,
+        )
 
     async def _card_payment(self, state: State, actor: Actor, booking: BookingRead) -> Any:
         billing = billing_of(state)
