@@ -32,7 +32,7 @@ host_option = click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to bind."
 )
 # Binding to these serves every interface; they are not addresses a browser opens.
-WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")  # noqa: S104 (recognised, not bound)
 port_option = click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
 
 
