@@ -27,6 +27,7 @@ from kernel.auth.actor import Actor
 from kernel.db import Database
 from kernel.settings import Settings
 from resources.repository import CatalogueRepository
+from resources.schemas import ResourceUpdate
 from resources.service import CatalogueService
 from tests.support.accounts import make_user
 from tests.support.apps import leased_app, runtime_on
@@ -171,6 +172,31 @@ async def test_confirming_a_time_other_than_the_one_shown_re_quotes_and_asks_aga
     assert "Jeudi 4 mars 2027, 10:00-12:00" in detail
 
 
+async def test_a_booking_the_place_approves_first_is_sent_as_a_request(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await price_the_printer(database, town)
+    async with database.writer() as session, session.begin():
+        await CatalogueService(CatalogueRepository(session)).update_resource(
+            ADMIN, town.printer_id, ResourceUpdate(requires_approval=True)
+        )
+    await log_in(web, town.citizen_email)
+    review = await _review(web, town)
+    page = text(review.text)
+    assert "Envoyer la demande" in page and "Confirmer la réservation" not in page
+    assert "L'équipe du lieu doit d'abord accepter cette réservation" in page
+    sent = await _confirm(web, town, review, "on_site")
+    assert sent.status_code == 303, text(sent.text)[:400]
+    assert sent.headers["location"].endswith("?notice=requested")
+    shown = text((await web.get(sent.headers["location"])).text)
+    assert "Votre demande est envoyée : l'équipe du lieu l'accepte ou la refuse" in shown
+    assert re.search(r"Demande de réservation MLB-[0-9A-Z]{6}", shown)
+    assert "Demande en attente de validation" in shown
+    assert "Votre réservation est faite" not in shown
+    listing = text((await web.get("/account/bookings")).text)
+    assert "Demande en attente de validation" in listing.split("Passées ou annulées")[0]
+
+
 async def test_update_the_price_shows_the_typed_time_at_its_own_address(
     web: httpx.AsyncClient, town: Town, database: Database
 ) -> None:
@@ -205,9 +231,13 @@ async def test_the_resource_page_shows_my_price_and_links_free_times_to_booking(
     assert "<html" not in part.text and 'id="week"' in part.text
     assert "Disponibilités du jeudi 4 mars au mercredi 10 mars" in text(part.text)
 
+    # Every week "for your organisation": offered to visitors, not to a citizen of none.
+    series = f'href="/resources/{town.printer_id}/series"'
+    assert series in anonymous.text
     await log_in(web, town.citizen_email)
-    mine = text((await web.get(f"/resources/{town.printer_id}")).text)
-    assert "Votre tarif : Particulier." in mine
+    mine = await web.get(f"/resources/{town.printer_id}")
+    assert "Votre tarif : Particulier." in text(mine.text)
+    assert series not in mine.text
 
 
 async def test_anonymous_people_log_in_before_booking_and_come_back(

@@ -24,7 +24,7 @@ KIND_SHORT = {
 }
 STATUSES = {
     "held": N_("Awaiting payment"),
-    "pending_approval": N_("Awaiting approval"),
+    "pending_approval": N_("Request awaiting approval"),
     "confirmed": N_("Confirmed"),
     "cancelled": N_("Cancelled"),
     "refused": N_("Refused"),
