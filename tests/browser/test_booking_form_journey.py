@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.support import LiveServer, PageChecker
 from tests.browser.test_citizen_journey import PARIS, _price_room, _sign_up
 
-BOOKED = "Votre réservation est faite. Gardez sa référence."
+BOOKED = "Votre réservation est confirmée. Gardez sa référence."
 
 
 @pytest.fixture

@@ -192,7 +192,7 @@ async def test_a_booking_the_place_approves_first_is_sent_as_a_request(
     assert "Votre demande est envoyée : l'équipe du lieu l'accepte ou la refuse" in shown
     assert re.search(r"Demande de réservation MLB-[0-9A-Z]{6}", shown)
     assert "Demande en attente de validation" in shown
-    assert "Votre réservation est faite" not in shown
+    assert "Votre réservation est confirmée" not in shown
     listing = text((await web.get("/account/bookings")).text)
     assert "Demande en attente de validation" in listing.split("Passées ou annulées")[0]
 
@@ -279,7 +279,7 @@ async def test_a_citizen_reviews_the_quote_pays_on_site_and_sees_the_booking(
     page = text(confirmation.text)
     reference = re.search(r"Réservation (MLB-[0-9A-Z]{6})", page)
     assert reference, page[:400]
-    assert "Votre réservation est faite. Gardez sa référence." in page
+    assert "Votre réservation est confirmée. Gardez sa référence." in page
     assert "Jeudi 4 mars 2027, 10:00-11:00" in page
     assert "12,00 € - Sur place, au lieu - à payer sur place" in page
     ics_url = f"/api/bookings/{booking_id}/calendar.ics"
