@@ -80,7 +80,7 @@ def test_without_javascript_a_changed_time_is_re_quoted_and_asked_again(
 ) -> None:
     page = page_without_js
     _price_room(server, 1000)
-    _sign_up(page, server, "Nolwenn Riou", f"nolwenn-{server.backend}@example.fr")
+    _sign_up(page, server, "Nolwenn Riou", f"riou-{server.backend}@example.fr")
     start = _review_a_free_time(page, server, 3)
     end = _an_hour_after(start)
     expect(page.get_by_role("row", name=re.compile("Total à payer"))).to_contain_text("6,00")
