@@ -193,6 +193,7 @@ async def test_a_booking_the_place_approves_first_is_sent_as_a_request(
     assert re.search(r"Demande de réservation MLB-[0-9A-Z]{6}", shown)
     assert "Demande en attente de validation" in shown
     assert "Votre réservation est confirmée" not in shown
+    assert "Retirer cette demande" in shown
     listing = text((await web.get("/account/bookings")).text)
     assert "Demande en attente de validation" in listing.split("Passées ou annulées")[0]
 
