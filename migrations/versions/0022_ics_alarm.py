@@ -1,7 +1,7 @@
 """Places: the reminder their bookings' calendar files carry
 
 Revision ID: 0022
-Revises: 0021
+Revises: 0025
 Create Date: 2026-12-05 07:00:00.000000
 
 place.ics_alarm_minutes: how long before a booking the VALARM of its .ics (download, feed,
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | None = "0021"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
