@@ -23,6 +23,7 @@ class Place(SQLModel, table=True):
         CheckConstraint(
             "waitlist_offer_minutes BETWEEN 5 AND 10080", name="ck_place_waitlist_offer_minutes"
         ),
+        CheckConstraint("ics_alarm_minutes BETWEEN 0 AND 10080", name="ck_place_ics_alarm_minutes"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -53,6 +54,8 @@ class Place(SQLModel, table=True):
     on_site_payment: str = Field(
         default="", max_length=500, sa_column_kwargs={"server_default": ""}
     )
+    # Minutes before a booking the calendar reminds of it (VALARM of its .ics; 0: none).
+    ics_alarm_minutes: int = Field(default=60, sa_column_kwargs={"server_default": "60"})
     active: bool = True
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()

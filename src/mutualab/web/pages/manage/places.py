@@ -37,6 +37,7 @@ DETAIL_FIELDS = [
     "on_site_payment",
     "reminder_hours",
     "mail_from",
+    "ics_alarm_minutes",
 ]
 # Optional details: an empty field removes them.
 OPTIONAL = ("phone", "email", "website", "mail_from")
@@ -52,6 +53,7 @@ DETAIL_MESSAGES = {
     "on_site_payment": FieldError(N_("Use at most %(n)s characters."), {"n": 500}),
     "reminder_hours": FieldError(N_("Enter a number of hours from 0 to %(n)s."), {"n": 336}),
     "mail_from": FieldError(N_("Enter an e-mail address like name@example.fr.")),
+    "ics_alarm_minutes": FieldError(N_("Enter a number of minutes from 0 to %(n)s."), {"n": 10080}),
 }
 
 
@@ -71,6 +73,7 @@ class DetailsForm:
     # Not public: how the place's e-mails are sent (empty hours: unchanged).
     reminder_hours: str = ""
     mail_from: str = ""
+    ics_alarm_minutes: str = ""
 
 
 def details_of(place: PlaceRead, stored: Place) -> DetailsForm:
@@ -87,6 +90,7 @@ def details_of(place: PlaceRead, stored: Place) -> DetailsForm:
         on_site_payment=place.on_site_payment,
         reminder_hours=str(stored.reminder_hours),
         mail_from=stored.mail_from or "",
+        ics_alarm_minutes=str(stored.ics_alarm_minutes),
     )
 
 
@@ -140,8 +144,9 @@ class PlacePages(Controller):
         for name in OPTIONAL:
             values[name] = values[name].strip() or None
         # An empty lead leaves it as it is (a form posted before the field existed).
-        if not values["reminder_hours"].strip():
-            del values["reminder_hours"]
+        for name in ("reminder_hours", "ics_alarm_minutes"):
+            if not values[name].strip():
+                del values[name]
         errors: Errors
         try:
             update = PlaceUpdate.model_validate(values)
