@@ -258,6 +258,9 @@ class SeriesBillingService:
         )
         # The dates booked later (beyond the horizon today) are billed the same way.
         await self.series.remember_billing(created.id, method, data.purchase_order)
+        created = created.model_copy(
+            update={"payment_method": method, "purchase_order": data.purchase_order}
+        )
         bookings = {b.id: b for b in created.bookings}
         for occurrence in created.occurrences:
             if occurrence.booking_id is None:
