@@ -329,3 +329,24 @@ async def test_my_bookings_lead_to_the_series_which_cancels_from_a_date(
     # The API says the same.
     api = await web.get(f"/api/series/{series_url.rsplit('/', 1)[1]}")
     assert api.json()["cancelled_from"] == "2027-04-06"
+
+
+async def test_the_invoices_write_dates_and_hours_in_french(
+    web: httpx.AsyncClient, school: School
+) -> None:
+    await log_in(web, school.teacher_email)
+    shown = await preview(web, school)
+    done = await confirm(web, school, shown.text, purchase_order=PO)
+    summary = await web.get(done.headers["location"])
+    invoice = next(
+        e["href"] for e in elements(summary.text, "a") if e["href"].startswith("/api/invoices/")
+    )
+    printed = text((await web.get(invoice)).text)
+    assert "du 09/03/2027 14:00 au 09/03/2027 16:00 (heure locale, Europe/Paris)" in printed
+    assert "2027-03-09" not in printed
+    assert " 2 h " in printed and "2.00" not in printed
+    # On invoice: due 30 days after it is issued (1 March), in French format.
+    assert "À payer au plus tard le 31/03/2027" in printed
+    assert "TVA intracommunautaire FR40732829320" in printed
+    pdf = await web.get(invoice.replace("/print", "/pdf"))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
