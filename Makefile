@@ -21,7 +21,7 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 install: $(INSTALLED) ## Create .venv and install the project with its test tools
 
 demo: $(INSTALLED) ## Start the embedded PostgreSQL, migrate, load demo data, serve on http://127.0.0.1:8000
-	$(BIN)/mutualab demo --host $(HOST) --port $(PORT)
+	$(BIN)/mutualab demo --host $(HOST) --port $(PORT) $(if $(RESET_PASSWORDS),--reset-passwords)
 
 serve: $(INSTALLED) ## Serve the configured database (after `make migrate`)
 	$(BIN)/mutualab serve --host $(HOST) --port $(PORT)

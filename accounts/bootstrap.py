@@ -110,3 +110,18 @@ async def ensure_demo_people(
         assert school.id is not None
         await repo.add(Membership(organisation_id=school.id, user_id=teacher.id, role="admin"))
     return people
+
+
+DEMO_DOMAIN = "@demo.mutualab.example"
+
+
+async def reset_demo_passwords(session: AsyncSession, password: str) -> list[str]:
+    """Give every demo account ``password`` (a demo whose first printout was lost); returns
+    their addresses. Only the demo's made-up addresses are touched."""
+    repo = AccountRepository(session)
+    emails = []
+    for user in await repo.users_with_email_suffix(DEMO_DOMAIN):
+        user.password_hash = hash_password(password)
+        await repo.add(user)
+        emails.append(user.email)
+    return emails

@@ -54,6 +54,13 @@ class AccountRepository:
         rows = await self.session.exec(select(User).where(User.email == email))
         return rows.first()
 
+    async def users_with_email_suffix(self, suffix: str) -> Sequence[User]:
+        """The users whose address ends with ``suffix`` (e.g. the demo's domain), by address."""
+        rows = await self.session.exec(
+            select(User).where(col(User.email).endswith(suffix)).order_by(col(User.email))
+        )
+        return rows.all()
+
     async def user_type(self, code: str) -> UserType | None:
         """A user type by code."""
         return await self.session.get(UserType, code)

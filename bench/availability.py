@@ -98,8 +98,8 @@ class Target:
         return f"/api/places/{self.place_id}/availability?date={self.day.isoformat()}"
 
 
-async def seed_million(url: str, bookings: int) -> tuple[Target, int]:
-    """The places, machines and ``bookings`` bookings; what to ask for and how many rows."""
+async def seed_places(url: str) -> tuple[Target, list[tuple[int, int, int]], list[int]]:
+    """The places and machines: what to ask for, every (place, resource, unit), the users."""
     printer, _, _ = await seed(url, 32)
     place, near = await add_machines(url, "stress", PLACE_MACHINES)
     _, far = await add_machines(url, "far", MACHINES - PLACE_MACHINES - 1, new_place=True)
@@ -111,20 +111,33 @@ async def seed_million(url: str, bookings: int) -> tuple[Target, int]:
             [printer, *near, *far],
         )
         users = [r[0] for r in await conn.fetch("SELECT id FROM user_account ORDER BY id")]
-        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-        rows = spread(
-            [(p, r, u) for p, r, u in units],
-            users,
-            max(1, bookings // len(units)),
-            now - timedelta(days=500),
-            EVERY,
-            LENGTH,
-        )
-        written = await copy_bookings(conn, rows, now=now)
     finally:
         await conn.close()
     day = (datetime.now(UTC).astimezone(PARIS) + timedelta(days=7)).date()
-    return Target(printer, place, day, (*near, *far)), written
+    target = Target(printer, place, day, (*near, *far))
+    return target, [(p, r, u) for p, r, u in units], users
+
+
+async def seed_bookings(
+    url: str, units: list[tuple[int, int, int]], users: list[int], per_unit: int, first: datetime
+) -> int:
+    """``per_unit`` bookings of every unit, one every EVERY from ``first``; how many."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        rows = spread(units, users, max(1, per_unit), first, EVERY, LENGTH)
+        return await copy_bookings(conn, rows, now=now)
+    finally:
+        await conn.close()
+
+
+async def seed_million(url: str, bookings: int) -> tuple[Target, int]:
+    """The places, machines and ``bookings`` bookings; what to ask for and how many rows."""
+    target, units, users = await seed_places(url)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    first = now - timedelta(days=500)
+    written = await seed_bookings(url, units, users, bookings // len(units), first)
+    return target, written
 
 
 def timed_runs(

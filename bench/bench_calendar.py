@@ -42,6 +42,7 @@ from bench.harness import (
     machine,
     record,
     served,
+    verdict,
 )
 from booking.calendar import CalendarEvent, EventStatus, render_calendar
 from booking.feeds.repository import FeedRepository
@@ -57,6 +58,7 @@ from tests.support.served import seed
 
 EVENTS = 1_000
 RUNS = 7
+MAX_RATIO = 1.5  # the issue's target for the feed against the ics library alone
 FEED_NAME = "Mutualab — mes réservations"
 PARIS = ZoneInfo("Europe/Paris")
 PLACES = [
@@ -255,6 +257,8 @@ def served_feed(args: argparse.Namespace, say: Callable[[str], None]) -> list[st
     """The real path: seeded database, served app, private feed; the machine context."""
     with fresh_database("mutualab_calendar") as (_, url):
         context = machine(url)
+        for line in context:
+            print(line)
         token = asyncio.run(seed_feed_owner(url, args.events))
         with served(url, 1) as (base, _):
             feed_token, body, first_ms, warm_ms = asyncio.run(feed_over_http(base, token))
@@ -272,6 +276,27 @@ def served_feed(args: argparse.Namespace, say: Callable[[str], None]) -> list[st
     say(
         f"ratios to ics alone: HTTP GET {warm / bare_ms:.2f}x, in process {best / bare_ms:.2f}x, "
         f"render_calendar {mine / bare_ms:.2f}x"
+    )
+    # The issue's target: a year's feed of 1,000 bookings in at most 1.5 x what ics alone
+    # needs for the same events; the served GET (what a calendar client waits for) and the
+    # generation in process (query, read models, render).
+    say(
+        verdict(
+            f"feed time / ics time, {count} bookings, HTTP GET",
+            warm / bare_ms,
+            MAX_RATIO,
+            "x",
+            digits=2,
+        )
+    )
+    say(
+        verdict(
+            f"feed time / ics time, {count} bookings, in process",
+            best / bare_ms,
+            MAX_RATIO,
+            "x",
+            digits=2,
+        )
     )
     if count != args.events:
         say(f"WRONG: the feed holds {count} events, not {args.events}")
@@ -293,7 +318,10 @@ def main() -> int:
         figures.append(line)
 
     say(f"Python {sys.version.split()[0]}, ics {ics.__version__}")
-    context = [] if args.render_only else served_feed(args, say)
+    context = machine() if args.render_only else served_feed(args, say)
+    if args.render_only:
+        for line in context:
+            print(line)
     render_only(say)
     ok = not any(line.startswith("WRONG") for line in figures)
     if args.record:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One bench script on an older revision, then on this checkout, in one run (bench/README.md).
 #
-#   bench/compare.sh [--record] [--note TEXT] [--keep] REVISION SCRIPT [SCRIPT ARGUMENTS...]
+#   bench/compare.sh [--record] [--note TEXT] [--keep] [--bench-here] REVISION SCRIPT [ARGS...]
 #   bench/compare.sh 7742dd8 throughput.py --quick
 #
 # Makes a git worktree of REVISION in a temporary directory, installs it into its own virtual
@@ -10,23 +10,27 @@
 # the other with the same arguments, and prints both outputs one after the other as a block
 # for bench/RESULTS.md (--record appends it there). The scripts' progress goes to stderr, the
 # block to stdout. Exit status: that of this checkout's run (the old one's is in the block).
+# --bench-here: the old tree is measured with this checkout's bench/ (its code, these
+# scripts); so it is, with a note, when REVISION has no bench/SCRIPT (a new script).
 #
 # The bench scripts serve on 127.0.0.1 and reach PostgreSQL as the test suite does; this
 # refuses a MUTUALAB_TEST_DATABASE_URL that is not on 127.0.0.1, localhost or a Unix socket.
 set -euo pipefail
 
 usage() {
-    sed -n '2,16s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,18s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 
 record=0
 keep=0
+bench_here=0
 note=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --record) record=1; shift ;;
         --keep) keep=1; shift ;;
+        --bench-here) bench_here=1; shift ;;
         --note) [[ $# -ge 2 ]] || usage; note="$2"; shift 2 ;;
         -h|--help) usage ;;
         --) shift; break ;;
@@ -97,9 +101,17 @@ trap cleanup EXIT
 
 echo "compare.sh: worktree of $old_short in $old" >&2
 git -C "$root" worktree add --quiet --detach "$old" "$old_commit"
-if [[ ! -f "$old/bench/$script" ]]; then
-    echo "compare.sh: $old_short has no bench/$script" >&2
-    exit 2
+if [[ ! -f "$old/bench/$script" && "$bench_here" == 0 ]]; then
+    echo "compare.sh: $old_short has no bench/$script: measuring it with this checkout's bench/" >&2
+    bench_here=1
+fi
+old_bench="its own bench/$script"
+if [[ "$bench_here" == 1 ]]; then
+    # The old code measured by these scripts: the same measurement on both sides.
+    rm -rf "$old/bench"
+    cp -R "$root/bench" "$old/bench"
+    rm -rf "$old/bench/__pycache__"
+    old_bench="this checkout's bench/$script (copied into its tree)"
 fi
 echo "compare.sh: installing $old_short into $old/.venv" >&2
 python3 -m venv "$old/.venv"
@@ -133,7 +145,7 @@ block="$work/block.md"
     echo "- command: \`$command\` (one after the other, same PostgreSQL, same machine)"
     subject="$(git -C "$root" log -1 --format=%s "$old_commit")"
     [[ ${#subject} -le 80 ]] || subject="${subject:0:79}…"
-    echo "- old: $old_short ($subject), exit status $old_status"
+    echo "- old: $old_short ($subject), measured with $old_bench, exit status $old_status"
     echo "- new: $new_short, exit status $new_status"
     echo
     echo "old, $old_short:"

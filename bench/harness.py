@@ -11,6 +11,7 @@ import asyncio
 import math
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -44,11 +45,13 @@ from resources.models import OpeningHour, Place, Resource  # noqa: E402
 from resources.repository import CatalogueRepository  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 from tests.support.postgres import PostgresServer, find_server  # noqa: E402
-from tests.support.served import start_server  # noqa: E402
+from tests.support.served import OVERLAPS, start_server  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 MIDNIGHT = datetime.min.time()  # opens at 00:00, closes at 00:00: open around the clock
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+# Resource names by kind ("Machine 007": availability.py finds its machines by that name).
+KIND_NAMES = {"machine": "Machine", "space": "Salle", "software_seats": "Postes"}
 
 
 # Where PostgreSQL puts its socket: Debian's packages, then the upstream default.
@@ -99,6 +102,22 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[rank]
 
 
+def tail(p50: float, p99: float) -> str:
+    """The ratio p99/p50 in words (the issue's tail target is at most 4)."""
+    return f"p99/p50 {p99 / p50:.1f}" if p50 else "p99/p50 -"
+
+
+def verdict(
+    name: str, value: float, limit: float, unit: str = "", *, most: bool = True, digits: int = 1
+) -> str:
+    """A PASS/FAIL line against a target: ``value`` at most (or, ``most=False``, at least)
+    ``limit``. Printed, never asserted: the figures depend on the machine."""
+    met = value <= limit if most else value >= limit
+    sign = "<=" if most else ">="
+    found = "PASS" if met else "FAIL"
+    return f"{found} {name}: {value:,.{digits}f}{unit} (target {sign} {limit:,g}{unit})"
+
+
 @dataclass
 class LoadResult:
     """What a timed run of requests produced."""
@@ -134,6 +153,17 @@ class LoadResult:
     def only(self, *codes: int) -> bool:
         """Whether every request got one of ``codes``."""
         return bool(self.statuses) and set(self.statuses) <= set(codes)
+
+    def percentiles(self) -> tuple[float, float, float]:
+        """p50, p95 and p99 in milliseconds."""
+        p50, p95, p99 = (percentile(self.latencies, q) * 1000 for q in (0.50, 0.95, 0.99))
+        return p50, p95, p99
+
+    @property
+    def tail(self) -> str:
+        """p99/p50, in words."""
+        p50, _, p99 = self.percentiles()
+        return tail(p50, p99)
 
 
 async def run_load(
@@ -352,6 +382,56 @@ def fresh_database(prefix: str, *, keep: bool = False) -> Iterator[tuple[Postgre
         server.stop()
 
 
+def server_log() -> Path:
+    """Where served apps write their log: MUTUALAB_SERVER_LOG, else a temporary file."""
+    default_log = Path(tempfile.gettempdir()) / f"mutualab-bench-{os.getpid()}.log"
+    return Path(os.environ.setdefault("MUTUALAB_SERVER_LOG", str(default_log)))
+
+
+def log_problems(since: int, limit: int = 5) -> list[str]:
+    """What the server logged as going wrong after byte ``since`` of its log: distinct
+    messages (numbers and paths' ids as N), most frequent first, with their count."""
+    log = server_log()
+    try:
+        with log.open("rb") as stream:
+            stream.seek(since)
+            lines = stream.read().decode(errors="replace").splitlines()
+    except OSError:
+        return []
+    words = ("error", "unavailable", "exception", "busy", "timeout")
+    # A record's first line only: not its traceback (indented lines, "Traceback", and the
+    # exception's own line that ends it).
+    heads = [
+        line
+        for line in lines
+        if line.strip()
+        and not line[0].isspace()
+        and not line.startswith("Traceback")
+        and not re.match(r"^[\w.]+(Error|Exception)\b", line)
+    ]
+    shapes = Counter(
+        re.sub(r"\d+", "N", line.strip())[:200]
+        for line in heads
+        if any(word in line.lower() for word in words)
+    )
+    return [
+        f"{n} x {shape}" + (WRK_STOP if "client disconnected prematurely" in shape else "")
+        for shape, n in shapes.most_common(limit)
+    ]
+
+
+# A request whose client went away, as wrk's are when it stops on the clock.
+WRK_STOP = " (a client left: wrk closes its connections when its time is up)"
+
+
+def log_size() -> int:
+    """The server log's size in bytes now (0 if there is none yet)."""
+    try:
+        return server_log().stat().st_size
+    except OSError:
+        return 0
+
+
 @contextmanager
 def served(url: str, workers: int, pool_size: int = 20) -> Iterator[tuple[str, int]]:
     """``mutualab serve --workers N`` on a free local port; yields its base URL and pid.
@@ -360,8 +440,7 @@ def served(url: str, workers: int, pool_size: int = 20) -> Iterator[tuple[str, i
 
     The server's log goes to MUTUALAB_SERVER_LOG, else to a temporary file shown on failure.
     """
-    default_log = Path(tempfile.gettempdir()) / f"mutualab-bench-{os.getpid()}.log"
-    log = Path(os.environ.setdefault("MUTUALAB_SERVER_LOG", str(default_log)))
+    log = server_log()
     port = free_port()
     # Without the access log, as behind a reverse proxy that keeps one (docs/deploy.md).
     process = start_server(local_socket(url), port, workers, access_log=False, pool_size=pool_size)
@@ -401,25 +480,47 @@ async def _until_ready(base: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the server did not answer /health within 120 s")
 
 
+def _new_place(slug: str, town: str, postcode: str) -> Place:
+    return Place(
+        slug=slug,
+        name=f"Lieu {slug}",
+        address="2 rue du Banc d'essai",
+        postcode=postcode,
+        town=town,
+        timezone="Europe/Paris",
+        operator_name="Commune",
+        closed_on_public_holidays=False,
+    )
+
+
 async def add_machines(
     url: str, place_slug: str, count: int, *, new_place: bool = False
 ) -> tuple[int, list[int]]:
     """``count`` single-unit machines at a place (created open around the clock if
     ``new_place``, else the seeded one); the place's id and the machines' ids."""
+    place_id, made = await add_resources(
+        url, place_slug, {"machine": (count, 1)}, new_place=new_place
+    )
+    return place_id, made["machine"]
+
+
+async def add_resources(
+    url: str,
+    place_slug: str,
+    kinds: dict[str, tuple[int, int]],
+    *,
+    new_place: bool = False,
+    town: str = "Brest",
+    postcode: str = "29200",
+) -> tuple[int, dict[str, list[int]]]:
+    """Resources at a place (created open around the clock in ``town`` if ``new_place``, else
+    the seeded one): for each kind (``machine``, ``space``, ``software_seats``...), how many and
+    their capacity in units. The place's id and the resources' ids by kind."""
     database = Database.connect(url, pool_size=2)
     try:
         async with database.writer() as session, session.begin():
             if new_place:
-                place = Place(
-                    slug=place_slug,
-                    name=f"Lieu {place_slug}",
-                    address="2 rue du Banc d'essai",
-                    postcode="29200",
-                    town="Brest",
-                    timezone="Europe/Paris",
-                    operator_name="Commune",
-                    closed_on_public_holidays=False,
-                )
+                place = _new_place(place_slug, town, postcode)
                 session.add(place)
                 await session.flush()
                 assert place.id is not None
@@ -430,18 +531,94 @@ async def add_machines(
             else:
                 place = (await session.exec(select(Place).where(Place.slug == place_slug))).one()
             assert place.id is not None
-            machines = [
-                Resource(place_id=place.id, name=f"Machine {n:03d}", kind="machine")
-                for n in range(count)
-            ]
-            session.add_all(machines)
+            made: dict[str, list[Resource]] = {}
+            for kind, (count, capacity) in kinds.items():
+                label = KIND_NAMES.get(kind, kind)
+                made[kind] = [
+                    Resource(
+                        place_id=place.id,
+                        name=f"{label} {n:03d}",
+                        kind=kind,
+                        capacity=capacity,
+                        # Seats and rooms are booked by the hour, as a class or a meeting is.
+                        slot_minutes=30 if kind == "machine" else 60,
+                        min_minutes=30 if kind == "machine" else 60,
+                    )
+                    for n in range(count)
+                ]
+                session.add_all(made[kind])
             await session.flush()
             repository = CatalogueRepository(session)
-            for machine in machines:
-                await repository.sync_units(machine)
-            return place.id, [m.id for m in machines if m.id is not None]
+            for resources in made.values():
+                for resource in resources:
+                    await repository.sync_units(resource)
+            return place.id, {
+                kind: [r.id for r in resources if r.id is not None]
+                for kind, resources in made.items()
+            }
     finally:
         await database.dispose()
+
+
+async def allow_ahead(url: str, resources: list[int], days: int) -> None:
+    """Let ``resources`` be booked up to ``days`` ahead (a trigger moves the catalogue counter)."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        await conn.execute(
+            "UPDATE resource SET max_advance_days = $1 WHERE id = ANY($2::int[])", days, resources
+        )
+    finally:
+        await conn.close()
+
+
+# What the service booked (its references are MLB-...; COPY seeds S..., raw inserts RAW...)
+# against the booking.created events queued for them. book_units() queues one events.dispatch
+# job per booking it inserts, in the same statement (migration 0017), keyed
+# event:booking.<id>.created; the bench's server runs no worker (MUTUALAB_IN_PROCESS_WORKER is
+# unset and no `mutualab worker` runs), so every job is still in jobs.pgqueuer afterwards.
+BOOKED_AND_QUEUED = """
+WITH made AS (SELECT id FROM booking WHERE reference LIKE 'MLB-%'),
+queued AS (
+    SELECT split_part(dedupe_key, '.', 2)::int AS id
+    FROM jobs.pgqueuer
+    WHERE entrypoint = 'events.dispatch' AND dedupe_key LIKE 'event:booking.%.created'
+)
+SELECT (SELECT count(*) FROM made) AS made,
+       (SELECT count(*) FROM queued) AS queued,
+       (SELECT count(*) FROM (SELECT id FROM made EXCEPT SELECT id FROM queued) m) AS missing,
+       (SELECT count(*) FROM (SELECT id FROM queued EXCEPT SELECT id FROM made) o) AS orphans
+"""
+
+
+async def booked_and_queued(url: str) -> tuple[int, int, int, int]:
+    """Bookings the service made, booking.created jobs queued, bookings without their job,
+    and jobs without their booking. Run after the timed runs: it reads whole tables."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        row = await conn.fetchrow(BOOKED_AND_QUEUED)
+    finally:
+        await conn.close()
+    assert row is not None
+    return int(row["made"]), int(row["queued"]), int(row["missing"]), int(row["orphans"])
+
+
+def jobs_line(made: int, queued: int, missing: int, orphans: int) -> str:
+    """Bookings made against booking.created jobs queued, and whether they match."""
+    verdict = "match" if made == queued and not missing and not orphans else "WRONG: must match"
+    return (
+        f"bookings made by the service {made}, booking.created jobs queued {queued} "
+        f"(bookings without their job {missing}, jobs without their booking {orphans}): {verdict}"
+    )
+
+
+async def overlaps(url: str) -> int:
+    """Active allocations of one unit whose blocked ranges overlap (must be 0)."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        found: int = await conn.fetchval(str(OVERLAPS))
+    finally:
+        await conn.close()
+    return found
 
 
 async def analyze(url: str) -> None:
@@ -548,16 +725,33 @@ def cpu_probe() -> float:
     return best * 1000
 
 
-def machine(url: str) -> list[str]:
-    """Where the figures come from: machine, cores, CPU, database, commit."""
+def load_now() -> str:
+    """The load average and a CPU probe, as one line (printed beside figures to compare)."""
+    return (
+        f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+        f"CPU probe: {cpu_probe():.0f} ms (a fixed Python loop, lower is faster)"
+    )
+
+
+def machine(url: str | None = None) -> list[str]:
+    """Where the figures come from: machine, cores, CPU, load, database, commit.
+
+    Without ``url`` (a run with no database), the PostgreSQL line is left out.
+    """
     commit = _command(["git", "rev-parse", "--short", "HEAD"]) or "unknown"
     dirty = " (dirty: uncommitted changes)" if _command(["git", "status", "--porcelain"]) else ""
+    database = (
+        [
+            f"PostgreSQL {asyncio.run(postgres_version(url))} (app connects by "
+            f"{transport(local_socket(url))}), Python {platform.python_version()}"
+        ]
+        if url
+        else [f"no database, Python {platform.python_version()}"]
+    )
     return [
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {cpu_model()}",
-        f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-        f"CPU probe: {cpu_probe():.0f} ms (a fixed Python loop, lower is faster)",
-        f"PostgreSQL {asyncio.run(postgres_version(url))} (app connects by "
-        f"{transport(local_socket(url))}), Python {platform.python_version()}",
+        f"{load_now().replace('load average:', 'load average at start:', 1)}",
+        *database,
         f"commit: {commit}{dirty}",
     ]
 

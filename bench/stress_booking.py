@@ -35,6 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the tests' helpers are used
 
+from bench.harness import add_common_arguments, local_socket, machine, record  # noqa: E402
 from kernel.db import create_engine  # noqa: E402
 from mutualab import migrate  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
@@ -128,8 +129,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20, help="rounds (alternating kinds)")
     parser.add_argument("--clients", type=int, default=50, help="concurrent requests per round")
+    add_common_arguments(parser)
     args = parser.parse_args()
-    rounds = max(1, min(args.rounds, 100))
+    rounds = max(1, min(4 if args.quick else args.rounds, 100))
     clients = max(1, min(args.clients, 200))
     server = find_server()
     if server is None:
@@ -139,9 +141,12 @@ def main() -> int:
     process: subprocess.Popen[bytes] | None = None
     try:
         migrate.upgrade(url)
+        context = machine(url)
+        for line in context:
+            print(line)
         printer, pool, tokens = asyncio.run(seed(url, clients))
         port = free_port()
-        process = start_server(url, port)
+        process = start_server(local_socket(url), port)  # as the other benches serve
         base = f"http://127.0.0.1:{port}"
 
         async def run() -> Tally:
@@ -162,17 +167,23 @@ def main() -> int:
                 process.wait()
         server.stop()
     rate = tally.requests / tally.seconds if tally.seconds else 0.0
-    print("server: mutualab serve --workers 2 (uvicorn) on PostgreSQL")
-    print(f"rounds: {tally.rounds} x {clients} concurrent requests (printer and 12-seat pool)")
-    print(f"successes: {tally.successes}")
-    print(f"conflicts: {tally.conflicts}")
-    print(f"errors: {tally.errors}")
-    print(f"overlaps found: {found}")
-    print(f"requests/second: {rate:.1f} ({tally.requests} requests in {tally.seconds:.1f} s)")
-    for problem in tally.wrong_rounds:
-        print(f"WRONG: {problem}")
     ok = found == 0 and tally.errors == 0 and not tally.wrong_rounds
-    print("result: OK" if ok else "result: FAILED")
+    figures = [
+        "server: mutualab serve --workers 2 (uvicorn) on PostgreSQL",
+        f"rounds: {tally.rounds} x {clients} concurrent requests (printer and 12-seat pool)",
+        f"successes: {tally.successes}",
+        f"conflicts: {tally.conflicts}",
+        f"errors: {tally.errors}",
+        f"overlaps found: {found}",
+        f"requests/second: {rate:.1f} ({tally.requests} requests in {tally.seconds:.1f} s)",
+        *(f"WRONG: {problem}" for problem in tally.wrong_rounds),
+        "result: OK" if ok else "result: FAILED",
+    ]
+    for line in figures:
+        print(line)
+    if args.record:
+        parameters = f"{rounds} rounds of {clients} concurrent requests, budget {BUDGET_SECONDS} s"
+        record("stress_booking.py", context, parameters, figures, args.note)
     return 0 if ok else 1
 
 

@@ -25,6 +25,7 @@ import asyncio
 import re
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -41,10 +42,13 @@ from bench.harness import (
     LoadResult,
     add_common_arguments,
     add_machines,
+    allow_ahead,
     analyze,
+    booked_and_queued,
     dsn,
     fresh_database,
     in_process_app,
+    jobs_line,
     local_socket,
     machine,
     record,
@@ -118,8 +122,9 @@ class Plan:
 
 
 def counted_requests(args: argparse.Namespace) -> list[int]:
-    """The requests of each phase bounded by a count: the SQL capture, then the httpx runs."""
-    return [2] + [args.warmup + args.requests] * (len(WORKERS) * len(CLIENTS))
+    """The requests of each phase bounded by a count: the SQL captures (with and without an
+    idempotency key), then the httpx runs."""
+    return [2, 2] + [args.warmup + args.requests] * (len(WORKERS) * len(CLIENTS))
 
 
 def wrk_phases(args: argparse.Namespace) -> list[int]:
@@ -147,17 +152,6 @@ def booking_body(slots: Slots) -> dict[str, object]:
     }
 
 
-async def allow_ahead(url: str, resources: list[int], days: int) -> None:
-    """Let ``resources`` be booked up to ``days`` ahead (a trigger moves the catalogue counter)."""
-    conn = await asyncpg.connect(dsn(url))
-    try:
-        await conn.execute(
-            "UPDATE resource SET max_advance_days = $1 WHERE id = ANY($2::int[])", days, resources
-        )
-    finally:
-        await conn.close()
-
-
 def api_run(
     url: str, tokens: list[str], slots: Slots, workers: int, clients: int, args: argparse.Namespace
 ) -> LoadResult:
@@ -165,9 +159,11 @@ def api_run(
     headers = [{"Authorization": f"Bearer {t}"} for t in tokens[:clients]]
 
     async def post(http: httpx.AsyncClient, _: int) -> httpx.Response:
-        return await http.post("/api/bookings", json=booking_body(slots))
+        # A key of its own on every request, as a client that retries safely sends it.
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        return await http.post("/api/bookings", json=booking_body(slots), headers=key)
 
-    with served(url, workers, POOL) as (base, pid):
+    with served(url, workers, args.pool) as (base, pid):
         return asyncio.run(
             run_load(
                 base,
@@ -262,13 +258,16 @@ async def raw_run(url: str, clients: int, total: int, budget: float, first: date
         await pool.close()
 
 
-def statements_per_booking(url: str, token: str, slots: Slots) -> list[str]:
-    """The SQL one POST /api/bookings runs (after a first one warmed the app), in order."""
+def statements_per_booking(url: str, token: str, slots: Slots, *, keyed: bool) -> list[str]:
+    """The SQL one POST /api/bookings runs (after a first one warmed the app), in order;
+    ``keyed``: sent with an Idempotency-Key, as the timed runs send it."""
 
     async def run() -> None:
-        headers = {"Authorization": f"Bearer {token}"}
         async with AsyncTestClient(in_process_app(url)) as client:
             for _ in range(2):
+                headers = {"Authorization": f"Bearer {token}"}
+                if keyed:
+                    headers["Idempotency-Key"] = uuid.uuid4().hex
                 seen.clear()
                 answer = await client.post(
                     "/api/bookings", json=booking_body(slots), headers=headers
@@ -286,7 +285,25 @@ def shape(statement: str) -> str:
     tables = dict.fromkeys(
         re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(?!OF\b)(\w+)", statement, re.I)
     )
-    return f"{verb} {', '.join(tables)}".strip()
+    if not tables and verb == "SELECT":
+        # A bare call, such as the idempotency key's advisory lock: name the function.
+        tables = dict.fromkeys(re.findall(r"\b(\w+)\s*\(", statement)[:1])
+    return f"{verb.rstrip(';')} {', '.join(tables)}".strip()
+
+
+def sql_per_booking(
+    url: str, token: str, plan: Plan, say: Callable[[str], None], *, keyed: bool
+) -> None:
+    """Print the statements of one booking request, with or without an idempotency key."""
+    statements = statements_per_booking(url, token, plan.take(2), keyed=keyed)
+    verbs = Counter(statement.split(None, 1)[0].upper() for statement in statements)
+    say(
+        f"SQL per POST /api/bookings {'with' if keyed else 'without'} an Idempotency-Key "
+        f"(in-process, as the driver sent it, BEGIN/COMMIT included): {len(statements)} "
+        f"({', '.join(f'{verb} {n}' for verb, n in verbs.most_common())})"
+    )
+    for number, statement in enumerate(statements, 1):
+        print(f"  {number:2d}. {shape(statement)}")
 
 
 def wrk_runs(
@@ -305,7 +322,7 @@ def wrk_runs(
         # a second: no slot is asked for twice, by this run or any other.
         warm = plan.take(rate * (WRK_WARMUP + 1))
         timed = plan.take(rate * (args.wrk_seconds + 1))
-        with served(url, workers, POOL) as (base, _):
+        with served(url, workers, args.pool) as (base, _):
             wrk.run(
                 base, plan.machines, tokens[:clients], warm.first, clients, WRK_WARMUP, warm.count
             )
@@ -320,7 +337,7 @@ def wrk_runs(
             )
         label = f"API {workers} worker{'s' if workers > 1 else ''}, {clients} conns"
         say(result.line(label))
-        say(f"{'':<28} API/raw: {result.rate / raw[clients].rate:.2f}")
+        say(f"{'':<28} API/raw: {result.rate / raw[clients].rate:.2f}, {result.tail}")
         if result.overflow:
             # Not a conflict of the service: the run outran the slots planned for it.
             say(
@@ -337,6 +354,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per run")
     parser.add_argument("--warmup", type=int, default=100, help="untimed requests first")
     parser.add_argument("--budget", type=float, default=120.0, help="seconds cap per run")
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=POOL,
+        help="database connections per worker (and as many overflow ones)",
+    )
     parser.add_argument(
         "--wrk-seconds",
         type=int,
@@ -378,15 +401,9 @@ def main() -> int:
         # the httpx runs, then each wrk warm-up and run.
         plan = Plan(machines, tomorrow)
         asyncio.run(analyze(url))
-        statements = statements_per_booking(url, tokens[0], plan.take(2))
-        verbs = Counter(statement.split(None, 1)[0].upper() for statement in statements)
-        say(
-            f"SQL per POST /api/bookings (in-process, as the driver sent it, BEGIN/COMMIT "
-            f"included): {len(statements)} "
-            f"({', '.join(f'{verb} {n}' for verb, n in verbs.most_common())})"
-        )
-        for number, statement in enumerate(statements, 1):
-            print(f"  {number:2d}. {shape(statement)}")
+        # The timed runs send a key with every booking; the keyless path is printed beside.
+        sql_per_booking(url, tokens[0], plan, say, keyed=True)
+        sql_per_booking(url, tokens[0], plan, say, keyed=False)
         raw: dict[int, LoadResult] = {}
         for clients in CLIENTS:
             # Past the horizon, where no API request can book: the raw runs' own days.
@@ -401,19 +418,27 @@ def main() -> int:
                 result = api_run(url, tokens, slots, workers, clients, args)
                 label = f"API {workers} worker{'s' if workers > 1 else ''}, {clients} clients"
                 say(result.line(label))
-                say(f"{'':<28} API/raw: {result.rate / raw[clients].rate:.2f}")
+                say(f"{'':<28} API/raw: {result.rate / raw[clients].rate:.2f}, {result.tail}")
                 ok = ok and result.only(201)
         if args.wrk_seconds > 0 and wrk.available():
             say("the same API runs with wrk (a C client) instead of httpx:")
             ok = wrk_runs(url, tokens, plan, args, say, raw) and ok
         elif args.wrk_seconds > 0:
             print("wrk not installed (apt-get install wrk): the wrk runs are skipped")
-        say("result: OK (every request 201)" if ok else "result: FAILED (see statuses)")
+        # Counted once every timed run is over, so the count does not weigh on the timings.
+        made, queued, missing, orphans = asyncio.run(booked_and_queued(url))
+        say(jobs_line(made, queued, missing, orphans))
+        ok = ok and made == queued and not missing and not orphans
+        say(
+            "result: OK (every request 201, a job per booking)"
+            if ok
+            else "result: FAILED (see statuses and jobs)"
+        )
         if args.record:
             parameters = (
                 f"{args.requests} timed requests per run after {args.warmup} warm-up, "
                 f"budget {args.budget:.0f} s, {MACHINES} single-unit machines, 1-hour bookings, "
-                f"pool {POOL}+{POOL} connections per worker; then wrk -t2 for "
+                f"pool {args.pool}+{args.pool} connections per worker; then wrk -t2 for "
                 f"{args.wrk_seconds} s per run after a {WRK_WARMUP} s warm-up; every phase "
                 f"books its own slots (horizon {HORIZON_DAYS} days, each wrk phase room for "
                 f"{wrk_rate(args)} req/s)"

@@ -23,6 +23,7 @@ from booking.changes import StateChanges
 from booking.models import Booking
 from booking.repository import BookingRepository, is_exclusion_violation
 from kernel.errors import AppError, ConflictError
+from kernel.idempotency import HEADER, Claim, in_progress, key_reused
 from resources.models import ResourceUnit
 from resources.service import CatalogueService
 
@@ -39,6 +40,15 @@ def new_reference() -> str:
 
 class StaleCopy(Exception):
     """The kept catalogue copy a booking started from is older than the catalogue."""
+
+
+class AlreadyBooked(Exception):
+    """The request's idempotency key already made a booking: the answer is that booking (or,
+    ``booking_id`` None, the answer kept with the key)."""
+
+    def __init__(self, booking_id: int | None) -> None:
+        super().__init__(booking_id)
+        self.booking_id = booking_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +91,13 @@ class Allocator:
         now: datetime,
         *,
         alone: bool = False,
+        once: Claim | None = None,
     ) -> NewBooking:
         """Insert ``booking`` (drafted by :meth:`booking.admission.Admission.admit`) on free
         units of ``items``; it gets its id and reference.
+
+        ``once``: the request's idempotency key, claimed by the same call (a keyed booking is
+        two statements too); a key that already booked raises :class:`AlreadyBooked`.
 
         ``alone``: the booking is the request's whole change (nothing is written after it), so
         the call may commit on its own: a plain booking is then two statements, the
@@ -93,7 +107,9 @@ class Allocator:
         """
         blocked_until = ctx.blocked_until(booking.ends_at, [rid for rid, _ in items])
         try:
-            return await self._allocate(ctx, booking, items, blocked_until, now, alone=alone)
+            return await self._allocate(
+                ctx, booking, items, blocked_until, now, alone=alone, once=once
+            )
         except IntegrityError as exc:
             raise lost_race(exc) from exc
 
@@ -123,6 +139,7 @@ class Allocator:
         *,
         alone: bool,
         move: int | None = None,
+        once: Claim | None = None,
     ) -> NewBooking:
         """One round trip (``book_units()``); a second one only when a lapsed hold is in the
         way of a call that would have committed on its own. The holds it expired are told to
@@ -139,16 +156,30 @@ class Allocator:
             references,
             alone=alone,
             move=move,
+            once=once,
         )
         if outcome.outcome == "lapsed":
             # The same call again, inside the request's transaction, expires it and books.
             outcome = await self.repo.book_units(
-                booking, items, blocked_until, now, ctx.unconfirmed_revision, references, move=move
+                booking,
+                items,
+                blocked_until,
+                now,
+                ctx.unconfirmed_revision,
+                references,
+                move=move,
+                once=once,
             )
         await self.changes.expired_in_sql(outcome.expired, now)
         if outcome.outcome == "stale":
             raise StaleCopy
         ctx.unconfirmed_revision = None  # the call confirmed it under the locks
+        if outcome.outcome == "in_progress":
+            raise in_progress()
+        if outcome.outcome == "key_reused":
+            raise key_reused(HEADER)
+        if outcome.outcome == "replay":
+            raise AlreadyBooked(outcome.booking_id)
         if outcome.outcome == "unavailable":
             assert outcome.resource_id is not None
             quantity = dict(items)[outcome.resource_id]

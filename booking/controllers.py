@@ -7,15 +7,16 @@ the service with the :class:`Actor` (a booking you may not see is a 404, never a
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.allocation import AlreadyBooked
 from booking.models import BookingStatus
 from booking.schemas import (
     Agenda,
@@ -48,7 +49,13 @@ from kernel.auth.rules import (
     USER,
 )
 from kernel.errors import InvalidInputError
-from kernel.idempotency import claim_of
+from kernel.idempotency import (
+    IDEMPOTENCY_OPT,
+    INLINE,
+    REPLAYED_HEADER,
+    inline_claim,
+    stored_answer,
+)
 from resources.schemas import ResourceKind
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -195,15 +202,26 @@ class BookingController(Controller):
     security = BEARER
     opt = USER
 
-    @post("/bookings", status_code=HTTP_201_CREATED, opt=USER)
+    @post("/bookings", status_code=HTTP_201_CREATED, opt={**USER, IDEMPOTENCY_OPT: INLINE})
     async def create(
         self, bookings: BookingsDep, request: Caller, data: JSONBody[BookingCreate]
-    ) -> BookingRead:
+    ) -> Response[BookingRead]:
         """Book units of one or more resources of a place for a time range."""
-        # Alone (one statement that commits by itself) unless an idempotency key must be stored
-        # with the booking, in the request's transaction.
-        alone = claim_of(request) is None
-        return await bookings.create(actor_of(request), data, alone=alone)
+        # One statement that commits by itself, the idempotency key's claim and record included
+        # (migration 0025); a key that booked before answers with that booking.
+        once = await inline_claim(request)
+        actor = actor_of(request)
+        try:
+            booked = await bookings.create(actor, data, alone=True, once=once)
+        except AlreadyBooked as done:
+            assert once is not None
+            if done.booking_id is None:  # kept before migration 0025: its stored body
+                return cast("Response[BookingRead]", await stored_answer(request, once))
+            replayed = await bookings.get(actor, done.booking_id)
+            return Response(
+                replayed, status_code=HTTP_201_CREATED, headers={REPLAYED_HEADER: "true"}
+            )
+        return Response(booked, status_code=HTTP_201_CREATED)
 
     @get("/bookings/{booking_id:int}", opt=BOOKING)
     async def get_booking(

@@ -150,7 +150,9 @@ class BookingItem(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    booking_id: int = Field(foreign_key="booking.id", ondelete="CASCADE", index=True)
+    # No index of its own: uq_booking_item_resource (booking_id, resource_id) serves it, and
+    # one index fewer is one write fewer per booking.
+    booking_id: int = Field(foreign_key="booking.id", ondelete="CASCADE")
     resource_id: int = Field(foreign_key="resource.id", ondelete="RESTRICT", index=True)
     quantity: int
 

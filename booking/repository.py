@@ -41,6 +41,7 @@ from booking.models import (
 from booking.rules import MAX_BLOCKED
 from booking.state import EXPIRABLE
 from kernel.driver import Statement, fetch
+from kernel.idempotency import Claim
 
 Row = Booking | BookingItem | BookingAllocation | BookingPolicy | BookingSeries
 # (resource_id, unit_id, starts_at, blocked_until) of an allocation that blocks its unit.
@@ -81,7 +82,8 @@ _BOOK_UNITS = Statement.of(
         "SELECT outcome, booking_id, reference, resource_id, unit_id, free_units FROM book_units("
         ":resource_ids, :quantities, :blocked_until, :earliest, :now, :revision, :references, "
         ":place_id, :booker_user_id, :organisation_id, :user_type_code, :status, "
-        ":hold_expires_at, :starts_at, :ends_at, :series_id, :notes, :release_lapsed, :move)"
+        ":hold_expires_at, :starts_at, :ends_at, :series_id, :notes, :release_lapsed, :move, "
+        ":once_caller, :once_key, :once_fingerprint)"
     ),
     writes=True,
 )
@@ -91,8 +93,9 @@ _BOOK_UNITS = Statement.of(
 class BookOutcome:
     """What ``book_units`` decided: ``booked``, ``stale``, ``unavailable``,
     ``reference_taken`` or (``alone`` only) ``lapsed`` (migrations 0007 and 0009 explain
-    them), and the lapsed holds in the way it expired (a refusal rolls them back with the
-    transaction)."""
+    them), or for a keyed request ``in_progress``, ``replay`` (of ``booking_id``) or
+    ``key_reused`` (migration 0025); and the lapsed holds in the way it expired (a refusal
+    rolls them back with the transaction)."""
 
     outcome: str
     booking_id: int | None = None
@@ -165,8 +168,12 @@ class BookingRepository:
         *,
         alone: bool = False,
         move: int | None = None,
+        once: Claim | None = None,
     ) -> BookOutcome:
         """Lock the units, check, pick and insert a new booking in one call.
+
+        ``once``: the request's idempotency key, claimed and recorded with the booking by the
+        same call (migration 0025).
 
         ``move``: the id of a stored booking to move to ``booking``'s range instead (its
         allocations replaced on its items; the caller updates its row).
@@ -200,6 +207,9 @@ class BookingRepository:
                 # On its own it commits before any listener could hear of an expiry.
                 "release_lapsed": not alone,
                 "move": move,
+                "once_caller": once.caller if once else None,
+                "once_key": once.key if once else None,
+                "once_fingerprint": once.fingerprint if once else None,
             },
             alone=alone,
         )
@@ -209,6 +219,7 @@ class BookingRepository:
         if first["outcome"] != "booked":
             return BookOutcome(
                 first["outcome"],
+                booking_id=first["booking_id"],
                 resource_id=first["resource_id"],
                 free_units=first["free_units"] or 0,
                 expired=expired,

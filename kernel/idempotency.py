@@ -47,8 +47,10 @@ KEPT_HEADERS = frozenset({b"content-type", b"location", b"content-language", b"l
 REPLAYED_HEADER = "Idempotent-Replayed"
 JSON_HEADERS = [(b"content-type", b"application/json")]
 # A route's ``opt`` key: False for an operation that repeats harmlessly and calls out while
-# running (no key is claimed, so no lock is held across the call).
+# running (no key is claimed, so no lock is held across the call); INLINE for one whose single
+# write statement claims and records the key itself (see :func:`inline_claim`).
 IDEMPOTENCY_OPT = "idempotency"
+INLINE = "inline"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _FORM = "application/x-www-form-urlencoded"
 
@@ -66,6 +68,9 @@ class IdempotencyRecord(SQLModel, table=True):
     headers: list[list[str]] = Field(sa_column=Column(JSONB, nullable=False))
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = created_at_field()
+    # A booking made with the key by book_units() itself (no stored body: the booking is the
+    # answer, read again on a replay; migration 0025).
+    booking_id: int | None = None
 
 
 RECORDS = IdempotencyRecord.__table__  # type: ignore[attr-defined]
@@ -121,6 +126,22 @@ class Claim:
                 set_={name: statement.excluded[name] for name in values},
             )
         )
+
+
+def key_reused(field: str) -> IdempotencyKeyReusedError:
+    """The refusal of a key sent again with another request."""
+    return IdempotencyKeyReusedError(
+        "This idempotency key was used for another request; use a new key for a new request.",
+        extra={"errors": [{"field": field, "message": "already used for another request"}]},
+    )
+
+
+def in_progress() -> IdempotencyInProgressError:
+    """The answer while another request holds the key."""
+    return IdempotencyInProgressError(
+        "A request with this idempotency key is still being carried out; "
+        "send it again in a moment to get its answer."
+    )
 
 
 def caller_of(user_id: int) -> str:
@@ -186,7 +207,8 @@ async def claim(request: Request[Any, Any, Any], session: AsyncSession) -> Respo
     claim is in the scope). A request without a key, without a caller or with a safe method
     is untouched.
     """
-    if request.method in _SAFE_METHODS or request.route_handler.opt.get(IDEMPOTENCY_OPT) is False:
+    opt = request.route_handler.opt.get(IDEMPOTENCY_OPT)
+    if request.method in _SAFE_METHODS or opt is False or opt == INLINE:
         return None
     header = request.headers.get(HEADER)
     from_form = header is None and request.headers.get("content-type", "").startswith(_FORM)
@@ -211,10 +233,7 @@ async def claim(request: Request[Any, Any, Any], session: AsyncSession) -> Respo
         # show the browser what it got.
         await session.exec(select(func.pg_advisory_xact_lock(lock)))
     elif not (await session.exec(select(func.pg_try_advisory_xact_lock(lock)))).one():
-        raise IdempotencyInProgressError(
-            "A request with this idempotency key is still being carried out; "
-            "send it again in a moment to get its answer."
-        )
+        raise in_progress()
     record = (
         await session.exec(
             select(IdempotencyRecord).where(
@@ -226,21 +245,32 @@ async def claim(request: Request[Any, Any, Any], session: AsyncSession) -> Respo
     ).first()
     if record is not None:
         if record.fingerprint != fingerprint:
-            raise IdempotencyKeyReusedError(
-                "This idempotency key was used for another request; use a new key for a new "
-                "request.",
-                extra={
-                    "errors": [
-                        {
-                            "field": HEADER if header else FORM_FIELD,
-                            "message": "already used for another request",
-                        }
-                    ]
-                },
-            )
+            raise key_reused(HEADER if header else FORM_FIELD)
         return replay(record)
     request.scope[ANSWER_KEEPER] = Claim(caller, key, fingerprint)  # type: ignore[literal-required]
     return None
+
+
+async def inline_claim(request: Request[Any, Any, Any]) -> Claim | None:
+    """The key of a request whose write statement claims it (an ``INLINE`` route): checked and
+    fingerprinted here, with no statement; None when no key was sent."""
+    header = request.headers.get(HEADER)
+    actor = actor_of(request)
+    if header is None or actor.user_id is None:
+        return None
+    key = _checked(header.strip(), HEADER)
+    return Claim(caller_of(actor.user_id), key, _fingerprint(request, await request.body()))
+
+
+async def stored_answer(request: Request[Any, Any, Any], claim: Claim) -> Response[bytes]:
+    """The answer a request kept for ``claim``'s key (a replay of a key whose record holds a
+    body rather than a booking: one kept before migration 0025)."""
+    session = request.scope.get(REQUEST_SESSION)
+    assert isinstance(session, AsyncSession)
+    record = await session.get(IdempotencyRecord, (claim.caller, claim.key))
+    if record is None:  # purged meanwhile: the request is new again, sent once more
+        raise in_progress()
+    return replay(record)
 
 
 async def release(request: Request[Any, Any, Any]) -> None:

@@ -33,6 +33,7 @@ from kernel.errors import (
     NotFoundError,
     OutcomeUnknownError,
 )
+from kernel.idempotency import Claim
 
 
 class Bookings:
@@ -118,7 +119,13 @@ class Bookings:
 
     # writes -------------------------------------------------------------------------
     async def create(
-        self, actor: Actor, data: BookingCreate, *, alone: bool = False, checkout: bool = False
+        self,
+        actor: Actor,
+        data: BookingCreate,
+        *,
+        alone: bool = False,
+        checkout: bool = False,
+        once: Claim | None = None,
     ) -> BookingRead:
         """Book units of one or more resources of a place, atomically.
 
@@ -126,6 +133,8 @@ class Bookings:
         it may be stored by one statement that commits on its own. ``checkout``: billing's
         checkout books, and records the payment itself; any other priced request is refused
         (``payment_required``) unless a manager of the place makes it (then recorded as due).
+        ``once``: the request's idempotency key, claimed by the booking's own statement
+        (:class:`booking.allocation.AlreadyBooked` when it booked before).
         """
         now = self.clock()
         items = parse_items(data.items)
@@ -153,7 +162,7 @@ class Bookings:
                 )
             )
             new = await self.allocator.book(
-                ctx, booking, items, now, alone=alone and charge is None
+                ctx, booking, items, now, alone=alone and charge is None, once=once
             )
             if charge is not None:
                 await charge.record(new.booking, now)

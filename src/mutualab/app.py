@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from litestar import Litestar, Router
@@ -81,6 +82,14 @@ def _openapi_config() -> OpenAPIConfig:
     )
 
 
+def freeze_startup_heap() -> None:
+    """Take what the worker built before serving (the app, the models, the metadata: most of
+    the heap, and alive until exit) out of the garbage collector's rounds: a full collection
+    no longer walks it, which took tens of milliseconds from whichever requests were running."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(
     settings: Settings | None = None,
     database: Database | None = None,
@@ -144,7 +153,7 @@ def create_app(
         exception_handlers={**EXCEPTION_HANDLERS, HTTPException: negotiated_http_exception},
         template_config=template_config(),
         openapi_config=_openapi_config(),
-        on_startup=[worker.start] if worker is not None else [],
+        on_startup=[freeze_startup_heap, *([worker.start] if worker is not None else [])],
         on_shutdown=[close_runtime],
         # Provider calls queued by a request (refunds, cancelled PaymentIntents) run after it.
         after_response=billing_after_response,

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import uvicorn
 
-from accounts.bootstrap import ensure_admin, ensure_demo_people
+from accounts.bootstrap import ensure_admin, ensure_demo_people, reset_demo_passwords
 from accounts.passwords import WeakPasswordError, check_strength
 from billing import maintenance
 from kernel import embedded, idempotency
@@ -24,7 +24,8 @@ from kernel.worker import run_worker
 from mutualab import migrate
 from mutualab.background import job_registry
 from mutualab.composition import build_runtime
-from mutualab.demo import demo_place_ids, seed_demo
+from mutualab.demo import PLACES, demo_place_ids, seed_demo
+from mutualab.demo_activity import seed_activity
 from mutualab.logs import log_config
 from notifications.catcher import SmtpCatcher
 
@@ -120,8 +121,9 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     _serve(_configured(), host, port, workers, access_log)
 
 
-async def _seed(settings: Settings) -> tuple[list[str], list[str]]:
-    """Demo places, then demo people (printed with their password the first time only)."""
+async def _seed(settings: Settings, reset_passwords: bool = False) -> tuple[list[str], list[str]]:
+    """Demo places, people and activity; the people are printed with their password the first
+    time, or with a fresh one when ``reset_passwords``."""
     runtime = build_runtime(settings)
     database = runtime.database
     password = secrets.token_urlsafe(9)
@@ -130,9 +132,18 @@ async def _seed(settings: Settings) -> tuple[list[str], list[str]]:
             created = await seed_demo(session)
             place_ids = await demo_place_ids(session)
             people = await ensure_demo_people(session, place_ids, password)
+            new_place_ids = [
+                place_id
+                for place_id, slug in zip(place_ids, [p["slug"] for p in PLACES], strict=True)
+                if slug in created
+            ]
+            await seed_activity(runtime, session, new_place_ids, runtime.clock().date())
+            reset = await reset_demo_passwords(session, password) if reset_passwords else []
     finally:
         await runtime.close()
     lines = [f"  {p.email:<36} {p.role}" for p in people]
+    if reset and not lines:
+        lines = [f"  {email}" for email in reset]
     if lines:
         lines.insert(0, f"Demo accounts (password for all: {password}):")
     return created, lines
@@ -170,17 +181,27 @@ def demo_environment(host: str, port: int) -> None:
 @main.command()
 @host_option
 @port_option
-def demo(host: str, port: int) -> None:
+@click.option(
+    "--reset-passwords",
+    is_flag=True,
+    help="Give the demo accounts a new password, printed (the first one is shown only once).",
+)
+def demo(host: str, port: int, reset_passwords: bool) -> None:
     """Migrate the database (the embedded PostgreSQL by default), load demo data and serve."""
     demo_environment(host, port)
     get_settings.cache_clear()
     catcher = demo_mail(get_settings())
     settings = _configured()
     migrate.upgrade(settings.require_database_url())
-    created, people = asyncio.run(_seed(settings))
+    created, people = asyncio.run(_seed(settings, reset_passwords))
     click.echo(f"Demo data: {', '.join(created) if created else 'already loaded'}.")
     for line in people:
         click.echo(line)
+    if not people:
+        click.echo(
+            "Demo passwords are printed the first time only: "
+            "`make demo RESET_PASSWORDS=1` prints new ones."
+        )
     click.echo(f"Open http://{host}:{port}/ — API docs at http://{host}:{port}/schema")
     if catcher is not None:
         click.echo(
@@ -300,9 +321,10 @@ def create_admin(email: str, name: str, password: str) -> None:
 
 
 @main.command("seed-demo")
-def seed_demo_command() -> None:
-    """Load the demo places and resources (skipped if already there)."""
-    created, people = asyncio.run(_seed(_configured()))
+@click.option("--reset-passwords", is_flag=True, help="Give the demo accounts a new password.")
+def seed_demo_command(reset_passwords: bool) -> None:
+    """Load the demo places, people and activity (skipped if already there)."""
+    created, people = asyncio.run(_seed(_configured(), reset_passwords))
     click.echo(f"Created: {', '.join(created)}" if created else "Demo data already loaded.")
     for line in people:
         click.echo(line)

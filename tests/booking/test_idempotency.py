@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
+import asyncpg
 import httpx
-from sqlalchemy import text
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 
 from kernel.db import Database
 from kernel.idempotency import purge
@@ -55,6 +62,71 @@ async def test_the_same_booking_sent_twice_with_one_key_books_once(
     # Without a key the same request is a new one, refused because the slot is taken.
     unkeyed = await api.post("/api/bookings", json=body, headers=alice.headers)
     assert unkeyed.status_code == 409
+
+
+@contextmanager
+def sent_statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every statement sent while the block runs: SQLAlchemy's (its cursor event) and those
+    sent on the driver's connection past it (asyncpg's query methods)."""
+    seen: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        seen.append(statement)
+
+    for name in ("fetch", "execute", "fetchrow", "fetchval"):
+        original = getattr(asyncpg.Connection, name)
+
+        def recording(original: Any = original) -> Any:
+            async def call(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
+                seen.append(query)
+                return await original(self, query, *args, **kw)
+
+            return call
+
+        monkeypatch.setattr(asyncpg.Connection, name, recording())
+    event.listen(Engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", listen)
+        monkeypatch.undo()
+
+
+async def test_a_keyed_booking_is_the_credentials_and_one_statement(
+    api: Client, lab: Fablab, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = await make_user(database, "alice@example.org")
+    warm = booking_body(lab.printer, TUESDAY_2PM, TUESDAY_3PM)
+    assert (
+        await api.post("/api/bookings", json=warm, headers=keyed(alice.headers, "a"))
+    ).is_success
+    body = booking_body(lab.printer, TUESDAY_3PM, TUESDAY_4PM)
+    with sent_statements(monkeypatch) as seen:
+        made = await api.post("/api/bookings", json=body, headers=keyed(alice.headers, "b"))
+    assert made.status_code == 201, made.text
+    assert len(seen) == 2, seen
+    assert "book_units" in seen[1]
+    assert await _count(database, "SELECT count(*) FROM idempotency_record") == 2
+
+
+async def test_the_same_keyed_booking_sent_at_once_books_once(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    alice = await make_user(database, "alice@example.org")
+    body = booking_body(lab.printer, TUESDAY_2PM, TUESDAY_3PM)
+    answers = await asyncio.gather(
+        *(
+            api.post("/api/bookings", json=body, headers=keyed(alice.headers, "twin"))
+            for _ in range(6)
+        )
+    )
+    # Each one booked, replayed the booking, or found the key held: never a second booking.
+    assert {a.status_code for a in answers} <= {201, 409}, [a.text for a in answers]
+    made = {a.json()["id"] for a in answers if a.status_code == 201}
+    assert len(made) == 1
+    for refused in (a for a in answers if a.status_code == 409):
+        assert refused.json()["code"] == "idempotency_in_progress"
+    assert await _count(database, "SELECT count(*) FROM booking") == 1
 
 
 async def test_a_key_used_for_another_request_is_refused(

@@ -1,0 +1,282 @@
+"""What makes the demo look like a place in use: prices, payment methods, a training, bookings.
+
+Loaded once, right after the demo places and people (``mutualab demo`` and ``seed-demo``),
+through the same services the API calls, so every booking is priced, paid or due, and heard of
+(its confirmation e-mail goes to the demo's mail catcher) as a real one would be:
+
+- each place sells at a rate per user type (VAT 20 %), lets people pay on site, and lets
+  schools, companies, associations and public bodies pay on invoice;
+- the laser cutter requires the place's safety training: Camille holds it, Léa does not;
+- the meeting room waits for a manager's approval: Léa's request is pending;
+- Camille (on site) and the school (on invoice, with a purchase order) have bookings over the
+  coming weeks; the school is verified at both places, so its rate and invoices apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from accounts.identity import actor_for_user
+from accounts.models import OrganisationVerification
+from accounts.repository import AccountRepository
+from accounts.schemas import CertificationGrant, TrainingCreate
+from accounts.staff import StaffService
+from billing.schemas import BillingSettingsWrite, CheckoutRequest, PriceListWrite
+from booking.schemas import BookingCreate, ItemRequest
+from kernel.auth.actor import Actor
+from mutualab.composition import Runtime
+from mutualab.demo import RESOURCES, SYSTEM
+from resources.hours import french_public_holidays
+from resources.repository import CatalogueRepository
+from resources.schemas import ResourceUpdate
+
+# Rates per user type, excluding VAT, in cents per hour (seats: per seat and hour).
+RATES: dict[str, list[dict[str, Any]]] = {
+    "machine:Imprimante 3D Prusa MK4": [
+        {"user_type": "*", "hourly_cents": 300, "flat_fee_cents": 100},
+        {"user_type": "student", "hourly_cents": 150},
+        {"user_type": "school", "hourly_cents": 200},
+        {"user_type": "company", "hourly_cents": 900, "flat_fee_cents": 500},
+    ],
+    "machine:Découpeuse laser 60 W": [
+        {"user_type": "*", "hourly_cents": 1000, "flat_fee_cents": 200},
+        {"user_type": "student", "hourly_cents": 500, "flat_fee_cents": 200},
+        {"user_type": "school", "hourly_cents": 600},
+        {"user_type": "company", "hourly_cents": 2500, "flat_fee_cents": 500},
+    ],
+    "software_seats": [
+        {"user_type": "*", "hourly_cents": 250, "per_unit": True},
+        {"user_type": "school", "hourly_cents": 150, "per_unit": True},
+        {"user_type": "company", "hourly_cents": 800, "per_unit": True},
+    ],
+    "network_access": [
+        {"user_type": "*", "hourly_cents": 500},
+        {"user_type": "school", "hourly_cents": 300},
+        {"user_type": "company", "hourly_cents": 2000},
+    ],
+    # Free for people and associations; companies rent it.
+    "space": [
+        {"user_type": "*", "hourly_cents": 0, "free": True},
+        {"user_type": "company", "hourly_cents": 1500},
+    ],
+}
+
+PAYMENT_METHODS = {
+    "*": ["card", "on_site"],
+    "association": ["invoice", "on_site"],
+    "school": ["invoice", "on_site"],
+    "company": ["invoice", "card"],
+    "public_body": ["invoice"],
+}
+REFUND_TIERS = [
+    {"hours": 48, "percent": 100, "label": "48 h avant ou plus"},
+    {"hours": 24, "percent": 50, "label": "entre 24 et 48 h avant"},
+]
+PURCHASE_ORDER = "BC-2027-014"
+
+
+@dataclass(frozen=True)
+class DemoCast:
+    """The demo people the activity is made by (see ``accounts.bootstrap``)."""
+
+    citizen: Actor
+    student: Actor
+    teacher: Actor
+    school_id: int
+
+
+async def _actor(session: AsyncSession, email: str) -> Actor:
+    user = await AccountRepository(session).user_by_email(email)
+    assert user is not None, f"demo person {email} missing"
+    return await actor_for_user(session, user, can_write=True, via="session")
+
+
+async def cast_of(session: AsyncSession) -> DemoCast:
+    """The demo's citizen, student and teacher (with their school)."""
+    teacher = await _actor(session, "prof@demo.mutualab.example")
+    (school_id,) = teacher.organisation_roles
+    return DemoCast(
+        citizen=await _actor(session, "camille@demo.mutualab.example"),
+        student=await _actor(session, "lea@demo.mutualab.example"),
+        teacher=teacher,
+        school_id=school_id,
+    )
+
+
+def _scope(resource: dict[str, Any]) -> str:
+    return f"machine:{resource['name']}" if resource["kind"] == "machine" else resource["kind"]
+
+
+def next_monday(today: date) -> date:
+    """The Monday of next week (the demo's bookings start there, past any notice period)."""
+    return today + timedelta(days=7 - today.weekday())
+
+
+@dataclass(frozen=True)
+class DemoPlace:
+    """A demo place and the ids of its five resources."""
+
+    place_id: int
+    zone: ZoneInfo
+    resources: dict[str, int]
+    holidays: frozenset[date]
+
+    def resource(self, name: str) -> list[ItemRequest]:
+        """One unit of the resource named ``name``."""
+        return [ItemRequest(resource_id=self.resources[name])]
+
+
+LASER = "Découpeuse laser 60 W"
+PRINTER = "Imprimante 3D Prusa MK4"
+SEATS = "Postes de conception (logiciels 3D et PAO)"
+NETWORK = "Salle connectée fibre"
+ROOM = "Salle de réunion"
+
+
+async def seed_activity(
+    runtime: Runtime, session: AsyncSession, place_ids: list[int], today: date
+) -> int:
+    """Prices, payment methods, a training and bookings at the demo places created just now;
+    returns how many bookings were made."""
+    cast = await cast_of(session)
+    catalogue = CatalogueRepository(session)
+    made = 0
+    for index, place_id in enumerate(place_ids):
+        place = await catalogue.get_place(place_id)
+        assert place is not None
+        rows = (await catalogue.resources_of([place_id], include_inactive=False))[place_id]
+        demo = DemoPlace(
+            place_id,
+            ZoneInfo(place.timezone),
+            {r.name: r.id for r in rows if r.id is not None},
+            french_public_holidays(today, today + timedelta(days=180), place.holiday_subdivision),
+        )
+        await _sell(runtime, session, demo, index)
+        await _rules(runtime, session, demo, cast, today)
+        # Each place's bookings start a week after the previous place's.
+        made += await _book(
+            runtime, session, demo, cast, next_monday(today) + timedelta(weeks=index)
+        )
+    return made
+
+
+async def _sell(runtime: Runtime, session: AsyncSession, demo: DemoPlace, index: int) -> None:
+    """Rates per user type on every resource; on-site and invoice payments."""
+    now = runtime.clock()
+    prices = runtime.billing.services(session).prices
+    await prices.set_settings(
+        SYSTEM,
+        demo.place_id,
+        BillingSettingsWrite.model_validate(
+            {
+                "invoice_prefix": ("LAN", "MTZ")[index % 2] + ("" if index < 2 else str(index)),
+                "seller_vat_number": ("FR40212201131", "FR83215704636")[index % 2],
+                "payment_methods": PAYMENT_METHODS,
+                "refund_tiers": REFUND_TIERS,
+            }
+        ),
+        now,
+    )
+    for spec in RESOURCES:
+        await prices.set_price_list(
+            SYSTEM,
+            demo.place_id,
+            PriceListWrite.model_validate(
+                {"resource_id": demo.resources[spec["name"]], "rates": RATES[_scope(spec)]}
+            ),
+            now,
+        )
+
+
+async def _rules(
+    runtime: Runtime, session: AsyncSession, demo: DemoPlace, cast: DemoCast, today: date
+) -> None:
+    """The laser's training (Camille certified), the room's approval, the school verified."""
+    staff = StaffService(AccountRepository(session), runtime.clock)
+    catalogue = runtime.billing.services(session).prices.catalogue
+    training = await staff.create_training(
+        SYSTEM,
+        demo.place_id,
+        TrainingCreate(
+            name="Sécurité découpeuse laser",
+            description="Une heure : réglages, matériaux interdits, arrêt d'urgence.",
+            validity_days=365,
+        ),
+    )
+    assert cast.citizen.user_id is not None
+    await staff.certify(
+        SYSTEM,
+        training.id,
+        CertificationGrant(user_id=cast.citizen.user_id, granted_on=today - timedelta(days=30)),
+    )
+    await catalogue.update_resource(
+        SYSTEM, demo.resources[LASER], ResourceUpdate(required_training_id=training.id)
+    )
+    await catalogue.update_resource(
+        SYSTEM, demo.resources[ROOM], ResourceUpdate(requires_approval=True)
+    )
+    session.add(OrganisationVerification(organisation_id=cast.school_id, place_id=demo.place_id))
+    await session.flush()
+
+
+async def _book(
+    runtime: Runtime, session: AsyncSession, demo: DemoPlace, cast: DemoCast, monday: date
+) -> int:
+    """Bookings over three weeks from ``monday``: paid on site, on invoice, and a request."""
+    now = runtime.clock()
+    services = runtime.billing.services(session)
+
+    def at(week: int, weekday: int, hour: int) -> datetime:
+        day = monday + timedelta(weeks=week, days=weekday)
+        while day in demo.holidays:  # closed: the same day a week later
+            day += timedelta(weeks=1)
+        return datetime.combine(day, time(hour), demo.zone)
+
+    async def checkout(
+        actor: Actor, user_type: str, items: list[ItemRequest], start: datetime, hours: int,
+        **fields: Any,
+    ) -> None:  # fmt: skip
+        end = start + timedelta(hours=hours)
+        priced = await services.prices.price(items, start, end, user_type)
+        request = CheckoutRequest(
+            items=items,
+            starts_at=start,
+            ends_at=end,
+            quote_fingerprint=priced.quote.fingerprint(),
+            **fields,
+        )
+        await services.checkout(actor, request, now)
+
+    school = {"method": "invoice", "organisation_id": cast.school_id}
+    # Tuesday (1) to Saturday (5) are open; no Wednesday: one of them is the closure.
+    await checkout(cast.citizen, "citizen", demo.resource(LASER), at(0, 3, 14), 2, method="on_site")
+    await checkout(
+        cast.citizen, "citizen", demo.resource(PRINTER), at(1, 1, 10), 2, method="on_site"
+    )
+    seats = [ItemRequest(resource_id=demo.resources[SEATS], quantity=12)]
+    await checkout(
+        cast.teacher, "school", seats, at(1, 1, 14), 2, **school, purchase_order=PURCHASE_ORDER
+    )
+    await checkout(
+        cast.teacher, "school", demo.resource(NETWORK), at(2, 4, 9), 2, **school,
+        purchase_order=PURCHASE_ORDER,
+    )  # fmt: skip
+    await checkout(
+        cast.student, "student", demo.resource(PRINTER), at(2, 5, 10), 3, method="on_site"
+    )
+    # Free, but waiting for a manager: a request.
+    await services.bookings.create(
+        cast.student,
+        BookingCreate(
+            items=demo.resource(ROOM),
+            starts_at=at(1, 4, 15),
+            ends_at=at(1, 4, 16),
+            notes="Réunion du club de robotique",
+        ),
+    )
+    return 6

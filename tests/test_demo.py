@@ -1,0 +1,133 @@
+"""The demo data shows the product: prices, payment methods, a training, requests, bookings."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import Row, text
+
+from accounts.bootstrap import ensure_demo_people, reset_demo_passwords
+from accounts.passwords import passwords
+from booking.schemas import BookingCreate, ItemRequest
+from kernel.db import Database
+from kernel.errors import ConflictError, ForbiddenError
+from mutualab.demo import demo_place_ids, seed_demo
+from mutualab.demo_activity import LASER, cast_of, next_monday, seed_activity
+from tests.support.apps import runtime_on
+
+PARIS = ZoneInfo("Europe/Paris")
+# A Saturday whose next six weeks hold Christmas: the demo moves bookings off public holidays.
+TODAY = date(2026, 12, 5)
+
+
+async def _rows(database: Database, sql: str, **params: object) -> list[Row[Any]]:
+    async with database.engine.connect() as connection:
+        return list((await connection.execute(text(sql), params)).all())
+
+
+async def _seeded(database: Database) -> list[int]:
+    async with (
+        runtime_on(database, lambda: datetime(2026, 12, 5, 9, tzinfo=UTC)) as runtime,
+        database.writer() as session,
+        session.begin(),
+    ):
+        await seed_demo(session, TODAY)
+        place_ids = await demo_place_ids(session)
+        await ensure_demo_people(session, place_ids, "first-demo-password")
+        assert await seed_activity(runtime, session, place_ids, TODAY) == 12
+    return place_ids
+
+
+async def test_every_demo_place_sells_per_user_type_and_takes_on_site_and_invoice(
+    database: Database, client: httpx.AsyncClient
+) -> None:
+    place_ids = await _seeded(database)
+    for place_id in place_ids:
+        lists = (await client.get(f"/api/places/{place_id}/price-lists")).json()
+        assert len(lists) == 5  # one per resource
+        ((laser_id,),) = await _rows(
+            database,
+            "SELECT id FROM resource WHERE place_id = :p AND name = :n",
+            p=place_id,
+            n=LASER,
+        )
+        laser = next(p for p in lists if p["resource_id"] == laser_id)
+        hourly = {r["user_type"]: r["hourly_cents"] for r in laser["rates"]}
+        assert hourly["*"] > hourly["student"] > 0 and hourly["company"] > hourly["*"]
+    methods = await _rows(database, "SELECT payment_methods FROM place_billing")
+    assert len(methods) == len(place_ids)
+    for (by_type,) in methods:
+        assert "on_site" in by_type["*"] and "invoice" in by_type["school"]
+
+
+async def test_the_demo_has_a_training_a_request_and_bookings_over_the_weeks(
+    database: Database,
+) -> None:
+    place_ids = await _seeded(database)
+    rows = await _rows(
+        database,
+        "SELECT b.status, b.starts_at, b.place_id, p.method "
+        "FROM booking b LEFT JOIN payment p ON p.booking_id = b.id",
+    )
+    assert sorted(r.status for r in rows if r.status != "confirmed") == ["pending_approval"] * 2
+    assert {r.method for r in rows} >= {"on_site", "invoice"}
+    weeks = {r.starts_at.isocalendar()[1] for r in rows}
+    assert len(weeks) >= 3
+    public_holidays = {date(2026, 12, 25), date(2027, 1, 1)}
+    assert not {r.starts_at.astimezone(PARIS).date() for r in rows} & public_holidays
+    assert all(r.starts_at > datetime.combine(next_monday(TODAY), time(), PARIS) for r in rows)
+    assert {r.place_id for r in rows} == set(place_ids)
+
+
+async def test_the_laser_needs_the_training_camille_holds_and_lea_does_not(
+    database: Database,
+) -> None:
+    place_ids = await _seeded(database)
+    day = next_monday(TODAY) + timedelta(weeks=5, days=1)
+    async with (
+        runtime_on(database, lambda: datetime(2026, 12, 5, 9, tzinfo=UTC)) as runtime,
+        database.writer() as session,
+        session.begin(),
+    ):
+        cast = await cast_of(session)
+        ((laser,),) = await _rows(
+            database,
+            "SELECT id FROM resource WHERE place_id = :p AND name = :n",
+            p=place_ids[0],
+            n=LASER,
+        )
+        bookings = runtime.booking.bookings(session)
+
+        def request(hour: int) -> BookingCreate:
+            return BookingCreate(
+                items=[ItemRequest(resource_id=laser)],
+                starts_at=datetime.combine(day, time(hour), PARIS),
+                ends_at=datetime.combine(day, time(hour + 1), PARIS),
+            )
+
+        with pytest.raises(ForbiddenError) as refused:
+            await bookings.create(cast.student, request(10))
+        assert refused.value.code == "training_required"
+        # Camille passes the training rule; the laser is priced, so only checkout may book it.
+        with pytest.raises(ConflictError) as priced:
+            await bookings.create(cast.citizen, request(15))
+        assert priced.value.code == "payment_required"
+
+
+async def test_reset_passwords_gives_every_demo_account_the_new_one(database: Database) -> None:
+    await _seeded(database)
+    async with database.writer() as session, session.begin():
+        emails = await reset_demo_passwords(session, "a-fresh-demo-password")
+    rows = await _rows(database, "SELECT email, password_hash FROM user_account")
+    hashes: dict[str, str] = {row[0]: row[1] for row in rows}
+    checker = passwords(time_cost=1, memory_kib=64)
+    for email in emails:
+        assert await checker.verify(hashes[email], "a-fresh-demo-password")
+        assert not await checker.verify(hashes[email], "first-demo-password")
+    assert "camille@demo.mutualab.example" in emails
+    assert "admin@demo.mutualab.example" in emails
+    assert all(email.endswith("@demo.mutualab.example") for email in emails)
