@@ -343,7 +343,8 @@ class SeriesBillingService:
                     actor,
                     bookings[occurrence.booking_id],
                     priced,
-                    "free" if free else (series.payment_method or "invoice"),
+                    # No method recorded: a manager's series, recorded as due on site.
+                    "free" if free else (series.payment_method or "on_site"),
                     series.organisation_id,
                     series.purchase_order,
                     now,
