@@ -77,6 +77,8 @@ class CalendarEvent:
     organizer_name: str | None = None
     organizer_email: str | None = None
     busy_only: bool = False
+    # A reminder this many minutes before the start (VALARM); None or 0: none.
+    alarm_minutes: int | None = None
 
     def __post_init__(self) -> None:
         """Reject events no calendar client could represent faithfully."""
@@ -92,6 +94,8 @@ class CalendarEvent:
             raise ValueError("sequence must be an integer between 0 and 2**31 - 1")
         if self.status not in _STATUSES:
             raise ValueError(f"status must be one of {sorted(_STATUSES)}")
+        if self.alarm_minutes is not None and not 0 <= self.alarm_minutes <= _MAX_INTEGER:
+            raise ValueError("alarm_minutes must be a non-negative integer")
 
 
 def render_calendar(
@@ -205,7 +209,22 @@ def _vevent(event: CalendarEvent, starts_at: datetime, ends_at: datetime, stamp:
     ics_event.extra.append(ContentLine("SEQUENCE", value=str(event.sequence)))
     if not busy:
         ics_event.extra.extend(_contact_lines(event))
-    return _CRLF.join(_fold(line) for line in str(ics_event.serialize()).split(_CRLF))
+    lines = str(ics_event.serialize()).split(_CRLF)
+    if not busy and event.alarm_minutes:
+        # Before END:VEVENT: a VALARM is a component of the event (RFC 5545 §3.6.6).
+        lines[-1:-1] = _alarm_lines(event)
+    return _CRLF.join(_fold(line) for line in lines)
+
+
+def _alarm_lines(event: CalendarEvent) -> list[str]:
+    """A display reminder ``alarm_minutes`` before the start."""
+    return [
+        "BEGIN:VALARM",
+        "ACTION:DISPLAY",
+        f"DESCRIPTION:{_escape(_clean(event.summary)) or 'Mutualab'}",
+        f"TRIGGER:-PT{event.alarm_minutes}M",
+        "END:VALARM",
+    ]
 
 
 def _contact_lines(event: CalendarEvent) -> list[ContentLine]:

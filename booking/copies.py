@@ -77,8 +77,17 @@ class CatalogueCopies:
     async def _load(self, place: Place, revision: int | None) -> PlaceSnapshot:
         """A place as it is now: all its active resources, their units, rules and hours.
 
-        Kept for the next requests when ``revision`` was read before loading it.
+        Kept for the next requests when ``revision`` was read before loading it (and read
+        once for all the requests that want it at the same time).
         """
+        assert place.id is not None
+        if self.cache is not None and revision is not None:
+            return await self.cache.load_once(
+                place.id, revision, lambda: self._read(place, revision)
+            )
+        return await self._read(place, revision)
+
+    async def _read(self, place: Place, revision: int | None) -> PlaceSnapshot:
         assert place.id is not None
         everything = await self.catalogue.active_resources_of(place.id)
         by_id = {r.id: detached(r) for r in everything if r.id is not None}
@@ -94,6 +103,4 @@ class CatalogueCopies:
             exceptions=exceptions,
             blackouts=await self.catalogue.blackout_spans(list(by_id)),
         )
-        if self.cache is not None and revision is not None:
-            self.cache.keep(snapshot)
         return snapshot

@@ -18,8 +18,10 @@ computed from, the rows read in the request's own transaction included.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeVar
@@ -131,6 +133,37 @@ class SnapshotCache:
         self.slots = SlotMemo()
         self._places: OrderedDict[int, PlaceSnapshot] = OrderedDict()
         self._place_of: dict[int, int] = {}  # resource id -> place id
+        # Copies being read, by (place id, revision): the requests that want one meanwhile
+        # wait for it instead of reading it too.
+        self._loading: dict[tuple[int, int], asyncio.Future[PlaceSnapshot]] = {}
+
+    async def load_once(
+        self, place_id: int, revision: int, load: Callable[[], Awaitable[PlaceSnapshot]]
+    ) -> PlaceSnapshot:
+        """The copy of ``place_id`` at ``revision``, read by ``load`` once however many
+        requests ask for it at the same time (the first one reads and keeps it, the others
+        wait for it: after a catalogue change, a term's opening morning would otherwise read a
+        big place's catalogue once per waiting request). A request whose reader failed reads
+        it itself."""
+        key = (place_id, revision)
+        pending = self._loading.get(key)
+        if pending is not None:
+            with contextlib.suppress(Exception):  # its reader failed: read it ourselves
+                return await asyncio.shield(pending)
+        future: asyncio.Future[PlaceSnapshot] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            snapshot = await load()
+        except BaseException as exc:
+            future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("stopped"))
+            future.exception()  # retrieved: no warning when nobody was waiting
+            raise
+        finally:
+            if self._loading.get(key) is future:
+                del self._loading[key]
+        future.set_result(snapshot)
+        self.keep(snapshot)
+        return snapshot
 
     def find(self, resource_ids: Sequence[int], revision: int) -> PlaceSnapshot | None:
         """The copy holding all these resources, if it is of ``revision``."""

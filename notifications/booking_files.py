@@ -43,6 +43,7 @@ def booking_attachment(
         url=url,
         organizer_name=place.name,
         organizer_email=place.email,
+        alarm_minutes=None if method == "CANCEL" else place.ics_alarm_minutes,
     )
     return Attachment(
         filename=f"reservation-{booking.reference}.ics",

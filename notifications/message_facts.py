@@ -42,6 +42,8 @@ class PlaceFacts:
     timezone: str
     email: str | None
     address: str
+    # The reminder of its bookings' calendar files, in minutes before (0: none).
+    ics_alarm_minutes: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ def _place(place: Place) -> PlaceFacts:
         timezone=place.timezone,
         email=place.email,
         address=f"{place.address}, {place.postcode} {place.town}",
+        ics_alarm_minutes=place.ics_alarm_minutes,
     )
 
 

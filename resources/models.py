@@ -26,6 +26,7 @@ class Place(SQLModel, table=True):
         CheckConstraint(
             "school_zone IS NULL OR school_zone IN ('A', 'B', 'C')", name="ck_place_school_zone"
         ),
+        CheckConstraint("ics_alarm_minutes BETWEEN 0 AND 10080", name="ck_place_ics_alarm_minutes"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -54,6 +55,8 @@ class Place(SQLModel, table=True):
     mail_from: str | None = Field(default=None, max_length=254)
     # How long a waitlist offer holds the freed units for the next in line.
     waitlist_offer_minutes: int = Field(default=120, sa_column_kwargs={"server_default": "120"})
+    # Minutes before a booking the calendar reminds of it (VALARM of its .ics; 0: none).
+    ics_alarm_minutes: int = Field(default=60, sa_column_kwargs={"server_default": "60"})
     active: bool = True
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()

@@ -94,6 +94,8 @@ class PlaceUpdate(Strict):
     active: bool | None = None
     # Hours before a booking its reminder is mailed (0: none); at most two weeks.
     reminder_hours: Annotated[int, Field(ge=0, le=336)] | None = None
+    # Minutes before a booking the calendar files remind of it (0: none); at most a week.
+    ics_alarm_minutes: Annotated[int, Field(ge=0, le=10080)] | None = None
     # The sender of the place's e-mails (null: the instance's).
     mail_from: Email | None = None
 

@@ -340,6 +340,12 @@ def test_the_demo_links_its_e_mails_to_the_address_it_serves(
     demo_environment("127.0.0.1", 8123)
     assert Settings().public_base_url == "http://127.0.0.1:8123"
     assert Settings().in_process_worker is True
+    monkeypatch.delenv("MUTUALAB_PUBLIC_BASE_URL")
+    demo_environment("0.0.0.0", 8080)  # noqa: S104 (every interface: open this machine)
+    assert Settings().public_base_url == "http://127.0.0.1:8080"
+    monkeypatch.delenv("MUTUALAB_PUBLIC_BASE_URL")
+    demo_environment("::1", 8080)
+    assert Settings().public_base_url == "http://[::1]:8080"
     monkeypatch.setenv("MUTUALAB_PUBLIC_BASE_URL", "https://lab.example.fr")
     demo_environment("127.0.0.1", 8123)
     assert Settings().public_base_url == "https://lab.example.fr"

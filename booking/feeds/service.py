@@ -173,6 +173,8 @@ class FeedService:
             ):
                 continue
             place = places[booking.place_id]
+            # The booker's page of the booking (pages/booking.py), at the public address.
+            page = f"{base}/account/bookings/{booking.id}"
             resources = ", ".join(item.resource_name for item in booking.items)
             events.append(
                 CalendarEvent(
@@ -186,11 +188,12 @@ class FeedService:
                     stamp=booking.updated_at,
                     status=STATUS_MAP[booking.status],
                     location=_location(place),
-                    description=(f"Référence : {booking.reference}\n{base}/bookings/{booking.id}"),
-                    url=f"{base}/bookings/{booking.id}",
+                    description=f"Référence : {booking.reference}\n{page}",
+                    url=page,
                     organizer_name=place.name,
                     organizer_email=place.email,
                     busy_only=busy_only,
+                    alarm_minutes=place.ics_alarm_minutes,
                 )
             )
         return events

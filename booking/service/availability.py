@@ -280,6 +280,19 @@ class Availability:
         [found] = await self._slots_of(snapshot, {resource_id: plan}, first, last, now)
         return found
 
+    async def needs_approval(
+        self, actor: Actor, resource_id: int, organisation_id: int | None = None
+    ) -> bool:
+        """Whether ``actor``'s booking of the resource would be a request a manager approves."""
+        snapshot = await self.copies.of_resources([resource_id])
+        assert snapshot.place.id is not None
+        if actor.manages(snapshot.place.id):
+            return False
+        rates = await self.admission.viewer_rates(actor, organisation_id)
+        resource = snapshot.resources[resource_id]
+        policy = effective_policy(snapshot.policies, resource, rates.at(snapshot.place.id))
+        return policy.requires_approval
+
     async def place_availability(
         self, actor: Actor, place_id: int, day: date | None, organisation_id: int | None = None
     ) -> PlaceAvailability:

@@ -1,7 +1,7 @@
 """Series: dates booked when the horizon opens, their billing; places: school-holiday zone
 
 Revision ID: 0024
-Revises: 0025
+Revises: 0022
 Create Date: 2026-12-05 07:00:00.000000
 
 booking_series.pending_dates: the local dates beyond the booking horizon when the series was
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024"
-down_revision: str | None = "0025"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -32,6 +32,8 @@ from notifications.catcher import SmtpCatcher
 host_option = click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to bind."
 )
+# Binding to these serves every interface; they are not addresses a browser opens.
+WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")  # noqa: S104 (recognised, not bound)
 port_option = click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
 
 
@@ -175,7 +177,12 @@ def demo_environment(host: str, port: int) -> None:
     """What the demo sets unless told otherwise: a worker in-process (holds expire with no
     cron), and the served address as the public one (the links of its e-mails)."""
     os.environ.setdefault("MUTUALAB_IN_PROCESS_WORKER", "true")
-    os.environ.setdefault("MUTUALAB_PUBLIC_BASE_URL", f"http://{host}:{port}")
+    # Listening on every interface is no address to open: this machine's is (set the public
+    # address to the one others use, e.g. http://192.168.1.20:8080).
+    shown = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"  # an IPv6 address in a URL
+    os.environ.setdefault("MUTUALAB_PUBLIC_BASE_URL", f"http://{shown}:{port}")
 
 
 @main.command()
@@ -202,11 +209,12 @@ def demo(host: str, port: int, reset_passwords: bool) -> None:
             "Demo passwords are printed the first time only: "
             "`make demo RESET_PASSWORDS=1` prints new ones."
         )
-    click.echo(f"Open http://{host}:{port}/ — API docs at http://{host}:{port}/schema")
+    public = settings.public_base_url.rstrip("/")
+    click.echo(f"Open {public}/ — API docs at {public}/schema")
     if catcher is not None:
         click.echo(
             f"E-mails go to a local SMTP catcher ({catcher.url}), nothing leaves this machine: "
-            f"read them at http://{host}:{port}/manage/outbox (as an administrator)."
+            f"read them at {public}/manage/outbox (as an administrator)."
         )
     _serve(settings, host, port, 1)
 

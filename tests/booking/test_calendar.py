@@ -565,3 +565,24 @@ def test_any_text_round_trips_to_its_cleaned_form(summary: str, description: str
     assert_wire_format(text)
     assert str(parsed.get("SUMMARY", "")) == cleaned(summary)
     assert str(parsed.get("DESCRIPTION", "")) == cleaned(description)
+
+
+def test_an_alarm_reminds_of_the_booking_before_its_start() -> None:
+    text = render_event(make_event(alarm_minutes=90))
+    assert_wire_format(text)
+    [alarm] = only_vevent(text).walk("VALARM")
+
+    assert str(alarm["ACTION"]) == "DISPLAY"
+    assert alarm.decoded("TRIGGER") == -timedelta(minutes=90)
+    assert str(alarm["DESCRIPTION"]) == make_event().summary
+
+
+def test_no_alarm_when_none_or_zero_and_never_in_busy_feeds() -> None:
+    for event in (
+        make_event(),
+        make_event(alarm_minutes=0),
+        make_event(alarm_minutes=60, busy_only=True),
+    ):
+        assert "VALARM" not in render_calendar([event], name="Agenda")
+    with pytest.raises(ValueError, match="alarm_minutes"):
+        make_event(alarm_minutes=-5)

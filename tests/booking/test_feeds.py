@@ -16,6 +16,7 @@ from booking.feeds.models import CalendarFeed
 from booking.feeds.repository import FeedRepository
 from kernel.db import Database
 from kernel.settings import Settings
+from mutualab.cli import demo_environment
 from tests.support.accounts import Person, make_organisation, make_user
 from tests.support.booking import Fablab, MutableClock, book, booking_client, make_fablab, paris
 
@@ -86,7 +87,9 @@ async def test_private_feed_across_daylight_saving_changes(
     assert str(spring["SUMMARY"]) == "Imprimante 3D — Fablab de Lannion"
     assert "1 rue de la Mairie, 22300 Lannion" in str(spring["LOCATION"])
     assert march.json()["reference"] in str(spring["DESCRIPTION"])
-    assert str(spring["URL"]) == f"https://mutualab.test/bookings/{march.json()['id']}"
+    assert str(spring["URL"]) == f"https://mutualab.test/account/bookings/{march.json()['id']}"
+    [alarm] = spring.walk("VALARM")  # the place's default reminder, an hour before
+    assert alarm.decoded("TRIGGER") == -timedelta(minutes=60)
     assert str(spring["STATUS"]) == "CONFIRMED"
     assert int(spring["SEQUENCE"]) == 0
     assert spring.decoded("DTSTAMP") == datetime.fromisoformat(march.json()["updated_at"])
@@ -311,3 +314,44 @@ async def test_feeds_revoked_long_ago_are_purged_and_others_kept(database: Datab
         assert await FeedRepository(session).purge_revoked(cut) == 0
         left = await session.exec(select(CalendarFeed.revoked_at))
         assert sorted(left.all(), key=str) == sorted([None, cut + timedelta(hours=1)], key=str)
+
+
+async def test_a_demo_on_another_port_links_feeds_files_and_open_data_to_that_port(
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+    database: Database,
+    admin_headers: dict[str, str],
+) -> None:
+    """`make demo PORT=8231`: every absolute link comes from the one public address it sets."""
+    for name in ("MUTUALAB_PUBLIC_BASE_URL", "MUTUALAB_IN_PROCESS_WORKER"):
+        # Set first, so that the test's end restores the variable the demo will set.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    demo_environment("127.0.0.1", 8231)
+    public = Settings(_env_file=None).public_base_url  # type: ignore[call-arg]
+    assert public == "http://127.0.0.1:8231"
+    demo = settings.model_copy(update={"public_base_url": public})
+    async with booking_client(demo, database, MutableClock()) as http:
+        lab = await _all_day_fablab(http, admin_headers)
+        alice = await make_user(database, "alice@example.fr")
+        booked = await book(http, alice, lab.printer, paris(2027, 3, 2, 10), paris(2027, 3, 2, 11))
+        assert booked.status_code == 201, booked.text
+        page = f"{public}/account/bookings/{booked.json()['id']}"
+
+        created = (await http.post("/api/me/calendar-feed", headers=alice.headers)).json()
+        assert created["url"].startswith(f"{public}/calendar/feeds/")
+        assert created["webcal_url"].startswith("webcal://127.0.0.1:8231/calendar/feeds/")
+        [event] = _events((await http.get(urlsplit(created["url"]).path)).text).values()
+        assert str(event["URL"]) == page
+
+        file = await http.get(
+            f"/api/bookings/{booked.json()['id']}/calendar.ics", headers=alice.headers
+        )
+        [event] = _events(file.text).values()
+        assert str(event["URL"]) == page and page in str(event["DESCRIPTION"])
+
+        places = (await http.get("/api/opendata/lieux.json")).json()
+        assert places
+        for place in places:
+            assert "-127.0.0.1-8231-" in place["id"]  # the instance, in the national id
+            assert place["prise_rdv"].startswith(f"{public}/places/")

@@ -7,8 +7,12 @@ triggers move the catalogue counter).
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import httpx
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
+from sqlalchemy.engine import Engine
 
 from booking.snapshots import PlaceSnapshot, SnapshotCache
 from kernel.db import Database
@@ -184,6 +188,34 @@ def _snapshot(place_id: int, revision: int, resource_ids: list[int]) -> PlaceSna
         exceptions=[],
         blackouts={},
     )
+
+
+async def test_requests_that_find_no_copy_at_once_read_the_catalogue_once(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    # A catalogue change: every kept copy is out of date, as on a term's opening morning.
+    await _sql(
+        database, "UPDATE place SET phone = '0102030405' WHERE id = :place", {"place": lab.place_id}
+    )
+    read_units: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if "FROM resource_unit" in statement:
+            read_units.append(statement)
+
+    week = {"from": "2027-03-02", "to": "2027-03-09"}
+    event.listen(Engine, "before_cursor_execute", listen)
+    try:
+        answers = await asyncio.gather(
+            *(
+                api.get(f"/api/resources/{rid}/availability", params=week)
+                for rid in (lab.printer, lab.laser) * 6
+            )
+        )
+    finally:
+        event.remove(Engine, "before_cursor_execute", listen)
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    assert len(read_units) == 1, read_units
 
 
 def test_the_cache_answers_only_for_its_revision_and_forgets_the_oldest() -> None:

@@ -27,7 +27,7 @@ from tests.web.test_citizen_pages import price_for_everyone
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "quartz-meadow-lantern-58"
-BOOKED = "Votre réservation est faite. Gardez sa référence."
+BOOKED = "Votre réservation est confirmée. Gardez sa référence."
 
 
 def _price_room(server: LiveServer, hourly_cents: int) -> None:
@@ -101,7 +101,7 @@ def test_a_citizen_books_pays_on_invoice_adds_it_to_a_calendar_and_cancels(
     page.get_by_role("button", name="Confirmer la réservation").click()
 
     expect(page.get_by_role("status")).to_have_text(
-        "Votre réservation est faite. Gardez sa référence."
+        "Votre réservation est confirmée. Gardez sa référence."
     )
     heading = page.get_by_role("heading", level=1)
     expect(heading).to_have_text(re.compile(r"^Réservation MLB-[0-9A-Z]{6}$"))
@@ -171,7 +171,7 @@ def test_a_price_change_before_confirming_is_explained_and_the_choice_kept(
     check_page(page, "citizen-price-changed")
     page.get_by_role("button", name="Confirmer la réservation").click()
     expect(page.get_by_role("status")).to_have_text(
-        "Votre réservation est faite. Gardez sa référence."
+        "Votre réservation est confirmée. Gardez sa référence."
     )
     payment = page.locator("dd", has_text="Sur place, au lieu")
     expect(payment).to_contain_text("9,00\u00a0€")

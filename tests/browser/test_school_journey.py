@@ -61,7 +61,9 @@ def test_a_teacher_books_a_term_of_tuesdays_on_a_purchase_order(
     expect(page).to_have_url(re.compile("/account"))
 
     page.goto(f"/resources/{school.room_id}")
-    page.get_by_role("link", name="Réserver chaque semaine (une classe, un club)").click()
+    page.get_by_role(
+        "link", name="Réserver chaque semaine pour votre organisation (une classe, un club)"
+    ).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Réserver Salle de classe chaque semaine"
     )

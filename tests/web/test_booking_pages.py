@@ -60,6 +60,10 @@ async def test_my_bookings_lists_them_in_local_time_and_cancels_one(
     page = text(after.text)
     assert "Votre réservation est annulée." in page
     assert f"Annulée Référence {town.booking_reference}" in page
+    # Not to come any more, though its date is: it leaves "À venir".
+    upcoming, cancelled = page.split("Passées ou annulées")
+    assert town.booking_reference not in upcoming and town.booking_reference in cancelled
+    assert "Aucune réservation à venir" in upcoming
     assert f'href="{cancel_url}"' not in after.text  # nothing left to cancel
     again = text((await web.get(cancel_url)).text)
     assert "Cette réservation n'est plus active : il n'y a rien à annuler." in again

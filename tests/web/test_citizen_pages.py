@@ -11,7 +11,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, time, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -27,6 +27,7 @@ from kernel.auth.actor import Actor
 from kernel.db import Database
 from kernel.settings import Settings
 from resources.repository import CatalogueRepository
+from resources.schemas import ResourceUpdate
 from resources.service import CatalogueService
 from tests.support.accounts import make_user
 from tests.support.apps import leased_app, runtime_on
@@ -108,6 +109,11 @@ def _fields(review: httpx.Response, method: str) -> dict[str, str]:
     assert once, "no one-time key on the review page"
     return {
         **SLOT,
+        # The time the quote on screen was made for, as the page holds it.
+        **{
+            f"shown_{name}": by_id(review.text, f"shown-{name}")["value"]
+            for name in ("day", "start", "end", "quantity")
+        },
         "method": method,
         "fingerprint": match.group(1),
         "_csrf_token": csrf(review.text),
@@ -142,6 +148,71 @@ async def test_a_double_click_on_book_books_once(
     assert again.status_code == 409
 
 
+async def test_confirming_a_time_other_than_the_one_shown_re_quotes_and_asks_again(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await price_the_printer(database, town)
+    await log_in(web, town.citizen_email)
+    url = f"/resources/{town.printer_id}/book"
+    review = await _review(web, town)
+    before = await _bookings(database)
+    # "Fin" changed to 12:00 on screen, then "confirm" pressed without updating the price.
+    changed = await web.post(url, data={**_fields(review, "on_site"), "end": "12:00"})
+    assert changed.status_code == 409
+    page = text(changed.text)
+    assert "Vous avez changé l'horaire" in page
+    assert "Jeudi 4 mars 2027, 10:00-12:00" in page
+    assert "Total à payer 24,00 €" in page
+    assert await _bookings(database) == before  # neither time is booked
+    # The new page shows the new time: confirming it books it.
+    booked = await web.post(url, data=_fields(changed, "on_site") | {"end": "12:00"})
+    assert booked.status_code == 303, text(booked.text)[:400]
+    assert by_id(changed.text, "shown-end")["value"] == "12:00"
+    detail = text((await web.get(booked.headers["location"])).text)
+    assert "Jeudi 4 mars 2027, 10:00-12:00" in detail
+
+
+async def test_a_booking_the_place_approves_first_is_sent_as_a_request(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await price_the_printer(database, town)
+    async with database.writer() as session, session.begin():
+        await CatalogueService(CatalogueRepository(session)).update_resource(
+            ADMIN, town.printer_id, ResourceUpdate(requires_approval=True)
+        )
+    await log_in(web, town.citizen_email)
+    review = await _review(web, town)
+    page = text(review.text)
+    assert "Envoyer la demande" in page and "Confirmer la réservation" not in page
+    assert "L'équipe du lieu doit d'abord accepter cette réservation" in page
+    sent = await _confirm(web, town, review, "on_site")
+    assert sent.status_code == 303, text(sent.text)[:400]
+    assert sent.headers["location"].endswith("?notice=requested")
+    shown = text((await web.get(sent.headers["location"])).text)
+    assert "Votre demande est envoyée : l'équipe du lieu l'accepte ou la refuse" in shown
+    assert re.search(r"Demande de réservation MLB-[0-9A-Z]{6}", shown)
+    assert "Demande en attente de validation" in shown
+    assert "Votre réservation est confirmée" not in shown
+    assert "Retirer cette demande" in shown
+    listing = text((await web.get("/account/bookings")).text)
+    assert "Demande en attente de validation" in listing.split("Passées ou annulées")[0]
+
+
+async def test_update_the_price_shows_the_typed_time_at_its_own_address(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await price_the_printer(database, town)
+    await log_in(web, town.citizen_email)
+    review = await _review(web, town)
+    fields = _fields(review, "") | {"end": "11:30", "intent": "quote"}
+    answer = await web.post(f"/resources/{town.printer_id}/book", data=fields)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == (
+        f"/resources/{town.printer_id}/book?day={THURSDAY}&start=10:00&end=11:30&quantity=1"
+    )
+    assert "Total à payer 18,00 €" in text((await web.get(answer.headers["location"])).text)
+
+
 async def test_the_resource_page_shows_my_price_and_links_free_times_to_booking(
     web: httpx.AsyncClient, town: Town, database: Database
 ) -> None:
@@ -161,9 +232,13 @@ async def test_the_resource_page_shows_my_price_and_links_free_times_to_booking(
     assert "<html" not in part.text and 'id="week"' in part.text
     assert "Disponibilités du jeudi 4 mars au mercredi 10 mars" in text(part.text)
 
+    # Every week "for your organisation": offered to visitors, not to a citizen of none.
+    series = f'href="/resources/{town.printer_id}/series"'
+    assert series in anonymous.text
     await log_in(web, town.citizen_email)
-    mine = text((await web.get(f"/resources/{town.printer_id}")).text)
-    assert "Votre tarif : Particulier." in mine
+    mine = await web.get(f"/resources/{town.printer_id}")
+    assert "Votre tarif : Particulier." in text(mine.text)
+    assert series not in mine.text
 
 
 async def test_anonymous_people_log_in_before_booking_and_come_back(
@@ -205,7 +280,7 @@ async def test_a_citizen_reviews_the_quote_pays_on_site_and_sees_the_booking(
     page = text(confirmation.text)
     reference = re.search(r"Réservation (MLB-[0-9A-Z]{6})", page)
     assert reference, page[:400]
-    assert "Votre réservation est faite. Gardez sa référence." in page
+    assert "Votre réservation est confirmée. Gardez sa référence." in page
     assert "Jeudi 4 mars 2027, 10:00-11:00" in page
     assert "12,00 € - Sur place, au lieu - à payer sur place" in page
     ics_url = f"/api/bookings/{booking_id}/calendar.ics"
@@ -216,10 +291,25 @@ async def test_a_citizen_reviews_the_quote_pays_on_site_and_sees_the_booking(
     event = next(iter(Calendar.from_ical(ics.text).walk("VEVENT")))
     assert event.decoded("dtstart").astimezone(PARIS) == datetime(2027, 3, 4, 10, tzinfo=PARIS)
     assert reference.group(1) in str(event.get("summary")) + str(event.get("description"))
+    # Its link opens this very booking page; its reminder is the place's (an hour by default).
+    link = urlsplit(str(event.get("url")))
+    assert link.path == f"/account/bookings/{booking_id}"
+    assert (await web.get(link.path)).status_code == 200
+    [alarm] = event.walk("VALARM")
+    assert alarm.decoded("TRIGGER") == -timedelta(hours=1)
 
     feed = await web.post("/account/calendar-feed", data={"_csrf_token": csrf(confirmation.text)})
     assert feed.status_code == 200
     url = by_id(feed.text, "feed-url")["value"]
+    # Google and Outlook subscribe from the address itself; the copy button waits for copy.js.
+    links = {a.get("href", "") for a in elements(feed.text, "a")}
+    webcal = "webcal://" + url.split("://", 1)[1]
+    assert f"https://calendar.google.com/calendar/render?cid={quote(webcal, safe='')}" in links
+    assert f"https://outlook.live.com/calendar/0/addfromweb?url={quote(url, safe='')}" in links
+    assert "Ajouter à Google Agenda" in text(feed.text)
+    copy = [b for b in elements(feed.text, "button") if b.get("data-copy") == "feed-url"]
+    assert copy and "hidden" in copy[0]
+    assert "script-src 'self'" in feed.headers["content-security-policy"]
     assert re.fullmatch(r"https?://[^/]+/calendar/feeds/[^/]+/bookings\.ics", url), url
     subscribed = await web.get(urlsplit(url).path)
     assert subscribed.status_code == 200 and reference.group(1) in subscribed.text

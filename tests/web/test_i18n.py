@@ -51,7 +51,7 @@ def test_french_dates_times_and_money() -> None:
     assert fr.weekday(0) == "lundi"
     assert fr.duration(90) == "1 h 30"
     assert fr.duration(45) == "45 min"
-    assert fr.zone_name("Europe/Paris") == "heure : France"
+    assert fr.zone_name("Europe/Paris") == "heure de Paris"
     assert fr.ngettext("%(num)s place", "%(num)s places", 0) == "0 lieu"
     assert fr.ngettext("%(num)s place", "%(num)s places", 2) == "2 lieux"
 

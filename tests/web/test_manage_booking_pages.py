@@ -45,7 +45,7 @@ async def test_the_week_agenda_shows_every_booking_with_its_booker(
     wednesday = page[page.index("Mercredi 3 mars") : page.index("Jeudi 4 mars")]
     assert "10:00-11:00 3 x Poste CAO - camille" in wednesday
     assert "14:00-15:00 1 x Imprimante 3D - camille" in wednesday
-    assert wednesday.count("En attente de validation") == 2
+    assert wednesday.count("Demande en attente de validation") == 2
     assert f'href="/manage/bookings/{office.first_request_id}"' in response.text
     day = await web.get(f"/manage/places/{town.place_id}/agenda?view=day&from=2027-03-03")
     assert day.status_code == 200

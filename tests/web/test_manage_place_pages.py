@@ -95,6 +95,30 @@ async def test_the_reminder_lead_and_sender_of_the_place_are_set_in_its_details(
     assert by_id(again.text, "mail_from")["value"] == "fablab@tregor.example"
 
 
+async def test_the_calendar_reminder_of_the_place_is_set_in_its_details(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    await log_in(web, town.manager_email)
+    url = f"/manage/places/{town.place_id}/details"
+    form = await web.get(url)
+    assert unlabelled_controls(form.text) == []
+    assert "Rappel des agendas avant une réservation, en minutes" in text(form.text)
+    assert by_id(form.text, "ics_alarm_minutes")["value"] == "60"
+    fields = {
+        "name": "Fablab du Trégor",
+        "address": "3 rue de la Mairie",
+        "postcode": "22300",
+        "town": "Lannion",
+        "ics_alarm_minutes": "20000",
+    }
+    wrong = await submit(web, url, url, fields)
+    assert wrong.status_code == 422
+    assert by_id(wrong.text, "ics_alarm_minutes")["aria-invalid"] == "true"
+    assert "de 0 à 10080" in text(wrong.text)
+    assert (await submit(web, url, url, fields | {"ics_alarm_minutes": "30"})).status_code == 303
+    assert by_id((await web.get(url)).text, "ics_alarm_minutes")["value"] == "30"
+
+
 async def test_equipment_is_added_changed_and_deactivated(
     web: httpx.AsyncClient, town: Town
 ) -> None:

@@ -51,7 +51,7 @@ async def test_place_page_shows_address_hours_closures_and_equipment(
     assert response.status_code == 200
     page = text(response.text)
     assert "3 rue de la Mairie 22300 Lannion" in page
-    assert "Heure locale (heure : France)" in page
+    assert "Horaires à l'heure de Paris." in page
     assert "Lundi 09:00-12:30, 14:00-18:00" in page
     assert "09:00\u201312:30" in response.text  # an en dash between times
     assert "Dimanche Fermé" in page

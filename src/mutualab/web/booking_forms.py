@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from kernel.errors import AppError
@@ -47,6 +47,10 @@ SLOT_MESSAGES = {
 }
 # Refusals of the services -> (the field they concern, or None for the page; what to say).
 REFUSALS: dict[str, tuple[str | None, str]] = {
+    "slot_changed": (
+        None,
+        N_("You changed the time: here is the price for the new time. Check it, then confirm."),
+    ),
     "price_changed": (
         None,
         N_("The price changed since you reviewed it: check the new price below, then confirm."),
@@ -101,14 +105,33 @@ class SlotForm:
 
 @dataclass
 class CheckoutForm:
-    """The review page's confirmation: the time, the payment method, the quote's fingerprint."""
+    """The review page's one form: the time as now typed, the time and quote shown (the quote's
+    fingerprint), the payment method, and what was pressed (``quote``: update the price)."""
 
     day: str = ""
     start: str = ""
     end: str = ""
     quantity: str = "1"
+    shown_day: str = ""
+    shown_start: str = ""
+    shown_end: str = ""
+    shown_quantity: str = ""
     method: str = ""
     fingerprint: str = ""
+    intent: str = ""
+
+    def typed(self) -> SlotForm:
+        """The time in the visible fields."""
+        return SlotForm(day=self.day, start=self.start, end=self.end, quantity=self.quantity)
+
+    def shown(self) -> SlotForm:
+        """The time the shown quote was made for."""
+        return SlotForm(
+            day=self.shown_day,
+            start=self.shown_start,
+            end=self.shown_end,
+            quantity=self.shown_quantity,
+        )
 
 
 @dataclass(frozen=True)
@@ -165,6 +188,25 @@ def refusal(exc: AppError) -> tuple[Errors, str | None]:
     if field is None:
         return {}, message
     return {field: FieldError(message)}, None
+
+
+GOOGLE_ADD = "https://calendar.google.com/calendar/render?cid="
+OUTLOOK_ADD = "https://outlook.live.com/calendar/0/addfromweb?url="
+
+
+def subscribe_links(url: str, webcal_url: str) -> dict[str, str]:
+    """Links that open Google Calendar and Outlook.com on "subscribe to this feed" (link-outs:
+    the calendar fetches the feed itself, from our public address)."""
+    return {
+        "google": GOOGLE_ADD + quote(webcal_url, safe=""),
+        "outlook": OUTLOOK_ADD + quote(url, safe=""),
+    }
+
+
+def review_url(resource_id: int, form: SlotForm) -> str:
+    """The review page of ``resource_id`` for a time as typed."""
+    query = {"day": form.day, "start": form.start, "end": form.end, "quantity": form.quantity}
+    return f"/resources/{resource_id}/book?{urlencode(query, safe=':')}"
 
 
 def book_url(resource_id: int, start: datetime, end: datetime) -> str:

@@ -143,5 +143,6 @@ class I18n:
         return format_decimal(value, locale=self.locale)
 
     def zone_name(self, zone: str) -> str:
-        """A person's name for a time zone, e.g. ``heure : France``."""
-        return get_timezone_location(ZoneInfo(zone), locale=self.locale)
+        """A person's name for a time zone, by its city: ``heure de Paris``, ``Paris time``."""
+        city = get_timezone_location(ZoneInfo(zone), locale=self.locale, return_city=True)
+        return self.gettext(N_("%(city)s time"), city=city)

@@ -24,7 +24,7 @@ KIND_SHORT = {
 }
 STATUSES = {
     "held": N_("Awaiting payment"),
-    "pending_approval": N_("Awaiting approval"),
+    "pending_approval": N_("Request awaiting approval"),
     "confirmed": N_("Confirmed"),
     "cancelled": N_("Cancelled"),
     "refused": N_("Refused"),
@@ -44,6 +44,9 @@ NOTICES = {
     "account_erased": N_("Your account and personal data are erased."),
     "cancelled": N_("Your booking is cancelled."),
     "booked": N_("Your booking is made. Keep its reference."),
+    "requested": N_(
+        "Your request is sent: the place's team approves or refuses it, and you get an e-mail."
+    ),
     "payment_checked": N_("The payment was checked with the card provider."),
     "payment_unknown": N_("The card provider could not be reached: check again in a moment."),
     "hours_saved": N_("The opening hours are saved."),

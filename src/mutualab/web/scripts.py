@@ -1,7 +1,8 @@
 """Pages that run a script: their Content-Security-Policy opens exactly what they need.
 
 Pages carry no script by default (``script-src 'none'``); the few progressive enhancements
-(the week grid's previous/next without a reload, Stripe's card form) open their page only.
+(the week grid's previous/next without a reload, the booking form's quote following the time,
+the feed address's copy button, Stripe's card form) open their page only.
 """
 
 from __future__ import annotations

@@ -212,6 +212,9 @@ async def test_a_request_is_told_to_the_managers_then_its_decision_to_the_booker
     assert all("alice@example.org" in m.text and "/manage/bookings/" in m.text for m in asked)
     received = await outbox(queue, "booking_requested")
     assert [m.recipient for m in received] == ["alice@example.org"] * 2
+    # A request is named as one, its reference too (alice reads French).
+    assert all("Demande : MLB-" in m.text for m in received)
+    assert all("Réservation :" not in m.text for m in received)
     [yes] = await outbox(queue, "booking_approved")
     assert yes.recipient == "alice@example.org" and approved.json()["reference"] in yes.text
     assert yes.calendar()["METHOD"] == "REQUEST"

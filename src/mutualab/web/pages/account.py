@@ -409,12 +409,13 @@ class AccountPages(Controller):
         waitlist: NamedDependency[Waitlist],
         clock: NamedDependency[Clock],
     ) -> Template:
-        """My bookings: upcoming first, then the past ones, latest first, with their invoices;
-        and my waitlists (waiting, or an offer to book)."""
+        """My bookings: the live upcoming ones first, then the past, cancelled or refused ones,
+        latest first, with their invoices; and my waitlists (waiting, or an offer to book)."""
         found = await bookings.list_mine(actor, None, None, None, MAX_LISTED, 0)
         now = clock()
-        upcoming = [b for b in found.items if b.ends_at > now]
-        past = [b for b in reversed(found.items) if b.ends_at <= now]
+        # A cancelled, refused or lapsed booking is not to come, whatever its date.
+        upcoming = [b for b in found.items if b.ends_at > now and b.status in ACTIVE]
+        past = [b for b in reversed(found.items) if b not in upcoming]
         waiting = [
             e for e in await waitlist.mine(actor) if e.status in LIVE_STATUSES and e.ends_at > now
         ]

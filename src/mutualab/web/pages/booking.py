@@ -26,12 +26,12 @@ from billing.prices import tiers_of
 from billing.providers.base import ProviderError
 from billing.runtime import transaction
 from billing.schemas import CheckoutRequest, QuoteRead
-from booking.controllers import BOOKINGS
+from booking.controllers import AVAILABILITY, BOOKINGS
 from booking.feeds.controllers import FEEDS
 from booking.feeds.service import FeedService
 from booking.models import BookingStatus
 from booking.schemas import BookingRead, ItemRequest
-from booking.service import Bookings, Waitlist
+from booking.service import Availability, Bookings, Waitlist
 from booking.waitlist_controllers import WAITLIST
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
@@ -47,10 +47,12 @@ from mutualab.web.booking_forms import (
     SlotForm,
     parse_slot,
     refusal,
+    review_url,
+    subscribe_links,
 )
 from mutualab.web.forms import Errors, ordered
 from mutualab.web.rendering import i18n_of, page, see_other
-from mutualab.web.scripts import with_policy
+from mutualab.web.scripts import OWN_SCRIPTS, with_policy
 from resources.controllers import CATALOGUE
 from resources.models import Place
 
@@ -84,7 +86,15 @@ class BookingPages(Controller):
     """Choose a time, review its quote, pay, and see the booking."""
 
     path = "/"
-    dependencies = {**CATALOGUE, **BOOKINGS, **STAFF, **PAYMENTS, **FEEDS, **WAITLIST}
+    dependencies = {
+        **CATALOGUE,
+        **BOOKINGS,
+        **AVAILABILITY,
+        **STAFF,
+        **PAYMENTS,
+        **FEEDS,
+        **WAITLIST,
+    }
     guards = [require_user]
     opt = USER
 
@@ -94,6 +104,7 @@ class BookingPages(Controller):
         payments: PaymentService,
         staff: StaffService,
         waitlist: Waitlist,
+        availability: Availability,
         actor: Actor,
         resource_id: int,
         form: SlotForm,
@@ -135,7 +146,7 @@ class BookingPages(Controller):
         full = slot is not None and await waitlist.full(
             actor, resource_id, slot.quantity, slot.starts_at, slot.ends_at
         )
-        return page(
+        response = page(
             request,
             "booking/review.html",
             **WORDS,
@@ -154,7 +165,11 @@ class BookingPages(Controller):
             tiers=tiers_of(settings),
             zone=i18n_of(request).zone_name(place.timezone),
             full=full,
+            request_only=await availability.needs_approval(actor, resource_id),
+            shown=form if slot is not None else None,
         )
+        # booking.js re-quotes a changed time without a reload.
+        return with_policy(response, OWN_SCRIPTS)
 
     @get("/resources/{resource_id:int}/book", name="book", opt=USER)
     async def review(
@@ -164,6 +179,7 @@ class BookingPages(Controller):
         payments: NamedDependency[PaymentService],
         staff: NamedDependency[StaffService],
         waitlist: NamedDependency[Waitlist],
+        availability: NamedDependency[Availability],
         resource_id: FromPath[int],
         day: Text = "",
         start: Text = "",
@@ -172,7 +188,9 @@ class BookingPages(Controller):
     ) -> Template:
         """Choose a time (local to the place) and review its quote and payment methods."""
         form = SlotForm(day=day, start=start, end=end, quantity=quantity)
-        return await self._review(request, payments, staff, waitlist, actor, resource_id, form)
+        return await self._review(
+            request, payments, staff, waitlist, availability, actor, resource_id, form
+        )
 
     @post("/resources/{resource_id:int}/book", opt=USER)
     async def checkout(
@@ -182,16 +200,21 @@ class BookingPages(Controller):
         payments: NamedDependency[PaymentService],
         staff: NamedDependency[StaffService],
         waitlist: NamedDependency[Waitlist],
+        availability: NamedDependency[Availability],
         db_session: NamedDependency[AsyncSession],
         state: State,
         resource_id: FromPath[int],
         data: URLEncodedBody[CheckoutForm],
     ) -> Response[Any]:
-        """Book and pay at the reviewed price, or say what changed, keeping the choice."""
-        form = SlotForm(day=data.day, start=data.start, end=data.end, quantity=data.quantity)
+        """Book the time and quote shown, or re-quote a changed time and ask again."""
+        form = data.typed()
+        if data.intent == "quote":
+            # "Update the price": the review page of the typed time, at its own address.
+            return see_other(review_url(resource_id, form))
         resource = await payments.prices.catalogue.resource_detail(resource_id)
         place = await payments.prices.catalogue.active_place(resource.place_id)
-        slot, errors = parse_slot(form, ZoneInfo(place.timezone), resource.capacity)
+        tz = ZoneInfo(place.timezone)
+        slot, errors = parse_slot(form, tz, resource.capacity)
         if data.method not in ("card", "on_site", "invoice"):
             errors["method"] = SLOT_MESSAGES["method"]
         if slot is None or errors:
@@ -200,11 +223,30 @@ class BookingPages(Controller):
                 payments,
                 staff,
                 waitlist,
+                availability,
                 actor,
                 resource_id,
                 form,
                 errors=errors,
+                method=data.method,
                 status_code=422,
+            )
+        shown, _ = parse_slot(data.shown(), tz, resource.capacity)
+        if shown != slot:
+            # The fields say another time than the quote on screen (changed, then confirmed
+            # without updating the price): never book either silently; show this one's price.
+            return await self._review(
+                request,
+                payments,
+                staff,
+                waitlist,
+                availability,
+                actor,
+                resource_id,
+                form,
+                problem=REFUSALS["slot_changed"][1],
+                method=data.method,
+                status_code=409,
             )
         try:
             request_body = CheckoutRequest.model_validate(
@@ -223,6 +265,7 @@ class BookingPages(Controller):
                 payments,
                 staff,
                 waitlist,
+                availability,
                 actor,
                 resource_id,
                 form,
@@ -243,6 +286,7 @@ class BookingPages(Controller):
                 payments,
                 staff,
                 waitlist,
+                availability,
                 actor,
                 resource_id,
                 form,
@@ -253,6 +297,8 @@ class BookingPages(Controller):
             )
         if payment.method == "card":
             return see_other(f"/account/bookings/{booking.id}/pay")
+        if booking.status == BookingStatus.PENDING_APPROVAL:
+            return see_other(f"/account/bookings/{booking.id}", notice="requested")
         return see_other(f"/account/bookings/{booking.id}", notice="booked")
 
     @get("/account/bookings/{booking_id:int}", name="booking", opt=BOOKING)
@@ -287,7 +333,17 @@ class BookingPages(Controller):
     ) -> Template:
         """A new private address of my bookings' calendar (the previous one stops working)."""
         feed = await feeds.create_user_feed(actor)
-        return page(request, "booking/feed.html", private=True, feed=feed)
+        # copy.js: the address's copy button.
+        return with_policy(
+            page(
+                request,
+                "booking/feed.html",
+                private=True,
+                feed=feed,
+                links=subscribe_links(feed.url, feed.webcal_url),
+            ),
+            OWN_SCRIPTS,
+        )
 
     async def _card_payment(self, state: State, actor: Actor, booking: BookingRead) -> Any:
         billing = billing_of(state)

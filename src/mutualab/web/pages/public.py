@@ -74,6 +74,15 @@ def hhmm(value: time, *, closing: bool = False) -> str:
     return value.strftime("%H:%M")
 
 
+def offers_series(actor: Actor, place_id: int) -> bool:
+    """Whether to offer booking every week: series are booked for an organisation (a school,
+    a club: its rate, its invoices), so to its members, and to the place's managers; a visitor
+    not logged in sees the offer too (logging in tells)."""
+    if not actor.is_authenticated:
+        return True
+    return bool(actor.organisation_roles) or actor.manages(place_id)
+
+
 def weekly_hours(spans: list[OpeningSpan]) -> list[tuple[int, list[tuple[str, str]]]]:
     """Opening spans grouped by weekday, Monday first, every day listed."""
     by_day: dict[int, list[tuple[str, str]]] = defaultdict(list)
@@ -218,6 +227,7 @@ class PublicPages(Controller):
             training=training,
             certified=certified,
             requires_approval=row.requires_approval,
+            offer_series=offers_series(actor, resource.place_id),
             week=week_grid(first, WEEK_DAYS, free.slots, open_days),
             slot_length=free.duration_minutes,
             zone=i18n_of(request).zone_name(place.timezone),

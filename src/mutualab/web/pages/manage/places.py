@@ -36,6 +36,7 @@ DETAIL_FIELDS = [
     "description",
     "reminder_hours",
     "mail_from",
+    "ics_alarm_minutes",
 ]
 # Optional details: an empty field removes them.
 OPTIONAL = ("phone", "email", "website", "mail_from")
@@ -50,6 +51,7 @@ DETAIL_MESSAGES = {
     "description": FieldError(N_("This description is too long.")),
     "reminder_hours": FieldError(N_("Enter a number of hours from 0 to %(n)s."), {"n": 336}),
     "mail_from": FieldError(N_("Enter an e-mail address like name@example.fr.")),
+    "ics_alarm_minutes": FieldError(N_("Enter a number of minutes from 0 to %(n)s."), {"n": 10080}),
 }
 
 
@@ -68,6 +70,7 @@ class DetailsForm:
     # Not public: how the place's e-mails are sent (empty hours: unchanged).
     reminder_hours: str = ""
     mail_from: str = ""
+    ics_alarm_minutes: str = ""
 
 
 def details_of(place: PlaceRead, stored: Place) -> DetailsForm:
@@ -83,6 +86,7 @@ def details_of(place: PlaceRead, stored: Place) -> DetailsForm:
         description=place.description,
         reminder_hours=str(stored.reminder_hours),
         mail_from=stored.mail_from or "",
+        ics_alarm_minutes=str(stored.ics_alarm_minutes),
     )
 
 
@@ -136,8 +140,9 @@ class PlacePages(Controller):
         for name in OPTIONAL:
             values[name] = values[name].strip() or None
         # An empty lead leaves it as it is (a form posted before the field existed).
-        if not values["reminder_hours"].strip():
-            del values["reminder_hours"]
+        for name in ("reminder_hours", "ics_alarm_minutes"):
+            if not values[name].strip():
+                del values[name]
         errors: Errors
         try:
             update = PlaceUpdate.model_validate(values)
