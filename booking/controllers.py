@@ -48,7 +48,7 @@ from kernel.auth.rules import (
     SELF,
     USER,
 )
-from kernel.errors import InvalidInputError
+from kernel.errors import InvalidInputError, OutcomeUnknownError
 from kernel.idempotency import (
     IDEMPOTENCY_OPT,
     INLINE,
@@ -213,6 +213,10 @@ class BookingController(Controller):
         actor = actor_of(request)
         try:
             booked = await bookings.create(actor, data, alone=True, once=once)
+        except OutcomeUnknownError as unknown:
+            if once is not None:  # what the client needs: the same request, with the same key
+                unknown.extra["idempotency_key"] = once.key
+            raise
         except AlreadyBooked as done:
             assert once is not None
             if done.booking_id is None:  # kept before migration 0025: its stored body

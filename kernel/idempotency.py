@@ -262,6 +262,25 @@ async def inline_claim(request: Request[Any, Any, Any]) -> Claim | None:
     return Claim(caller_of(actor.user_id), key, _fingerprint(request, await request.body()))
 
 
+async def settled(session: AsyncSession, claim: Claim) -> IdempotencyRecord | None:
+    """What became of ``claim``'s key, asked when an ``INLINE`` request is refused before its
+    write statement (a retry of a request that went through may now break a rule the first one
+    passed: its quota is spent, its start is near): the key's live record, if any; raises
+    ``in_progress`` while another request holds the key. Two statements, in this order: the
+    lock, then a read that sees what its holder committed."""
+    lock = func.hashtextextended(f"{claim.caller} {claim.key}", 0)
+    if not (await session.exec(select(func.pg_try_advisory_xact_lock(lock)))).one():
+        raise in_progress()
+    found = await session.exec(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.caller == claim.caller,
+            IdempotencyRecord.key == claim.key,
+            col(IdempotencyRecord.created_at) > utcnow() - RETENTION,
+        )
+    )
+    return found.first()
+
+
 async def stored_answer(request: Request[Any, Any, Any], claim: Claim) -> Response[bytes]:
     """The answer a request kept for ``claim``'s key (a replay of a key whose record holds a
     body rather than a booking: one kept before migration 0025)."""

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -104,6 +105,17 @@ def test_help_lists_every_command() -> None:
     assert "--host" in serve_help and "--port" in serve_help
 
 
+def _bookings(url: str) -> int:
+    async def count() -> int:
+        connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            return int(await connection.fetchval("SELECT count(*) FROM booking"))
+        finally:
+            await connection.close()
+
+    return asyncio.run(count())
+
+
 def test_migrate_seed_and_downgrade(fresh_database_url: str) -> None:
     assert mutualab(fresh_database_url, "db", "upgrade").returncode == 0
     first = mutualab(fresh_database_url, "seed-demo")
@@ -111,8 +123,14 @@ def test_migrate_seed_and_downgrade(fresh_database_url: str) -> None:
     assert "fablab-tregor-lannion" in first.stdout
     assert "camille@demo.mutualab.example" in first.stdout  # demo people, password shown once
     assert "admin@demo.mutualab.example" in first.stdout  # reads the demo's e-mails
+    assert _bookings(fresh_database_url) == 12  # the demo's activity, at both places
     again = mutualab(fresh_database_url, "seed-demo")
     assert "already loaded" in again.stdout
+    assert "password" not in again.stdout
+    assert _bookings(fresh_database_url) == 12  # loaded once
+    reset = mutualab(fresh_database_url, "seed-demo", "--reset-passwords")
+    assert reset.returncode == 0, reset.stderr
+    assert "password for all" in reset.stdout and "camille@demo.mutualab.example" in reset.stdout
     purged = mutualab(fresh_database_url, "idempotency", "purge")
     assert purged.returncode == 0, purged.stderr
     assert "0 idempotency record(s)" in purged.stdout

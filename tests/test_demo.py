@@ -29,16 +29,17 @@ async def _rows(database: Database, sql: str, **params: object) -> list[Row[Any]
         return list((await connection.execute(text(sql), params)).all())
 
 
-async def _seeded(database: Database) -> list[int]:
+async def _seeded(database: Database, today: date = TODAY) -> list[int]:
+    morning = datetime.combine(today, time(9), UTC)
     async with (
-        runtime_on(database, lambda: datetime(2026, 12, 5, 9, tzinfo=UTC)) as runtime,
+        runtime_on(database, lambda: morning) as runtime,
         database.writer() as session,
         session.begin(),
     ):
-        await seed_demo(session, TODAY)
+        await seed_demo(session, today)
         place_ids = await demo_place_ids(session)
         await ensure_demo_people(session, place_ids, "first-demo-password")
-        assert await seed_activity(runtime, session, place_ids, TODAY) == 12
+        assert await seed_activity(runtime, session, place_ids, today) == 12
     return place_ids
 
 
@@ -64,10 +65,12 @@ async def test_every_demo_place_sells_per_user_type_and_takes_on_site_and_invoic
         assert "on_site" in by_type["*"] and "invoice" in by_type["school"]
 
 
+# Whatever the weekday the demo starts on (the closure and the blackout move with it).
+@pytest.mark.parametrize("today", [TODAY + timedelta(days=n) for n in range(7)], ids=str)
 async def test_the_demo_has_a_training_a_request_and_bookings_over_the_weeks(
-    database: Database,
+    database: Database, today: date
 ) -> None:
-    place_ids = await _seeded(database)
+    place_ids = await _seeded(database, today)
     rows = await _rows(
         database,
         "SELECT b.status, b.starts_at, b.place_id, p.method "
@@ -79,7 +82,7 @@ async def test_the_demo_has_a_training_a_request_and_bookings_over_the_weeks(
     assert len(weeks) >= 3
     public_holidays = {date(2026, 12, 25), date(2027, 1, 1)}
     assert not {r.starts_at.astimezone(PARIS).date() for r in rows} & public_holidays
-    assert all(r.starts_at > datetime.combine(next_monday(TODAY), time(), PARIS) for r in rows)
+    assert all(r.starts_at > datetime.combine(next_monday(today), time(), PARIS) for r in rows)
     assert {r.place_id for r in rows} == set(place_ids)
 
 

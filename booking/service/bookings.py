@@ -14,7 +14,7 @@ from booking.admission import (
     require_active,
     require_may_change,
 )
-from booking.allocation import Allocator, NewBooking, StaleCopy
+from booking.allocation import Allocator, AlreadyBooked, NewBooking, StaleCopy
 from booking.availability import Reason
 from booking.changes import StateChanges
 from booking.charging import ChargeGate, charge_request
@@ -33,7 +33,7 @@ from kernel.errors import (
     NotFoundError,
     OutcomeUnknownError,
 )
-from kernel.idempotency import Claim
+from kernel.idempotency import HEADER, Claim, key_reused, settled
 
 
 class Bookings:
@@ -134,8 +134,20 @@ class Bookings:
         checkout books, and records the payment itself; any other priced request is refused
         (``payment_required``) unless a manager of the place makes it (then recorded as due).
         ``once``: the request's idempotency key, claimed by the booking's own statement
-        (:class:`booking.allocation.AlreadyBooked` when it booked before).
+        (:class:`booking.allocation.AlreadyBooked` when it booked before, also when the retry
+        is refused by a rule the first request passed).
         """
+        try:
+            return await self._create(actor, data, alone=alone, checkout=checkout, once=once)
+        except AppError as refusal:
+            if once is None or isinstance(refusal, OutcomeUnknownError):
+                raise
+            await self._answered_before(once)
+            raise
+
+    async def _create(
+        self, actor: Actor, data: BookingCreate, *, alone: bool, checkout: bool, once: Claim | None
+    ) -> BookingRead:
         now = self.clock()
         items = parse_items(data.items)
         check_range(data.starts_at, data.ends_at)
@@ -186,6 +198,16 @@ class Bookings:
             ctx = await self.admission.context(actor, rids, booker.rates, start, end)
             new = await book(ctx)
         return self.reader.new_read(ctx, new)
+
+    async def _answered_before(self, once: Claim) -> None:
+        """A keyed request refused: if its key already booked (the first answer was lost, and
+        the retry now breaks a rule the first one passed), that booking is the answer."""
+        record = await settled(self.repo.session, once)
+        if record is None:
+            return  # a new request: the refusal stands
+        if record.fingerprint != once.fingerprint:
+            raise key_reused(HEADER)
+        raise AlreadyBooked(record.booking_id)
 
     async def cancel(
         self, actor: Actor, booking_id: int, reason: str = "", *, enforce_deadline: bool = True

@@ -90,6 +90,12 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def unfreeze_heap() -> None:
+    """Give the frozen objects back to the collector (an app stopped inside a longer-lived
+    process, as in the tests, leaves nothing behind that could never be collected)."""
+    gc.unfreeze()
+
+
 def create_app(
     settings: Settings | None = None,
     database: Database | None = None,
@@ -154,7 +160,7 @@ def create_app(
         template_config=template_config(),
         openapi_config=_openapi_config(),
         on_startup=[freeze_startup_heap, *([worker.start] if worker is not None else [])],
-        on_shutdown=[close_runtime],
+        on_shutdown=[close_runtime, unfreeze_heap],
         # Provider calls queued by a request (refunds, cancelled PaymentIntents) run after it.
         after_response=billing_after_response,
         # An unsafe request sent with an idempotency key is carried out once (kernel.idempotency).

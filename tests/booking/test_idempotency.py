@@ -18,7 +18,7 @@ from kernel.db import Database
 from kernel.idempotency import purge
 from kernel.models import utcnow
 from tests.support.accounts import make_user
-from tests.support.booking import Fablab, booking_body, paris
+from tests.support.booking import Fablab, MutableClock, booking_body, paris
 
 Client = httpx.AsyncClient
 
@@ -127,6 +127,48 @@ async def test_the_same_keyed_booking_sent_at_once_books_once(
     for refused in (a for a in answers if a.status_code == 409):
         assert refused.json()["code"] == "idempotency_in_progress"
     assert await _count(database, "SELECT count(*) FROM booking") == 1
+
+
+async def test_a_retry_refused_by_the_quota_its_first_sending_spent_is_a_replay(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    manager = await make_user(database, "manager@example.org", manages=(lab.place_id,))
+    alice = await make_user(database, "alice@example.org")
+    policies = await api.put(
+        f"/api/places/{lab.place_id}/booking-policies",
+        json={"policies": [{"weekly_quota_minutes": 60}]},
+        headers=manager.headers,
+    )
+    assert policies.status_code == 200, policies.text
+    body = booking_body(lab.printer, TUESDAY_2PM, TUESDAY_3PM)
+    first = await api.post("/api/bookings", json=body, headers=keyed(alice.headers, "q1"))
+    assert first.status_code == 201, first.text
+    # The answer was lost; the same request again would break the quota the first one used.
+    again = await api.post("/api/bookings", json=body, headers=keyed(alice.headers, "q1"))
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    # Another request with that key is still refused as reused, not by the quota.
+    other = booking_body(lab.printer, TUESDAY_3PM, TUESDAY_4PM)
+    reused = await api.post("/api/bookings", json=other, headers=keyed(alice.headers, "q1"))
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
+    # Without a key, the quota refuses a new booking.
+    fresh = await api.post("/api/bookings", json=other, headers=keyed(alice.headers, "q2"))
+    assert fresh.status_code == 409 and fresh.json()["code"] == "quota_exceeded", fresh.text
+
+
+async def test_a_retry_sent_after_the_notice_closed_is_a_replay(
+    api: Client, lab: Fablab, database: Database, clock: MutableClock
+) -> None:
+    alice = await make_user(database, "alice@example.org")
+    start = paris(2027, 3, 1, 10, 30)  # the clock says 09:00; the notice is an hour
+    body = booking_body(lab.printer, start, paris(2027, 3, 1, 11, 30))
+    first = await api.post("/api/bookings", json=body, headers=keyed(alice.headers, "late"))
+    assert first.status_code == 201, first.text
+    clock.advance(minutes=31)
+    again = await api.post("/api/bookings", json=body, headers=keyed(alice.headers, "late"))
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
 
 
 async def test_a_key_used_for_another_request_is_refused(
