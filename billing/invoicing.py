@@ -101,6 +101,10 @@ def buyer_of(user: User, organisation: Organisation | None) -> dict[str, Any]:
     }
 
 
+def _french_day(day: date | None) -> str:
+    return f"{day:%d/%m/%Y}" if day is not None else ""
+
+
 def _hours(minutes: int) -> str:
     value = Decimal(minutes) / 60
     return f"{value.quantize(Decimal('0.01'))}"
@@ -252,11 +256,12 @@ class DocumentService:
         quote = payment.quote
         method = METHODS[payment.method]
         paid = payment.paid_at is not None
+        # Dates in French format (05/01/2027): the terms are prose, stored as printed.
         terms = (
-            f"Payée le {payment.paid_at.astimezone(ZoneInfo(party.place.timezone)).date()} "
+            f"Payée le {payment.paid_at.astimezone(ZoneInfo(party.place.timezone)):%d/%m/%Y} "
             f"({method.label_fr})."
             if payment.paid_at is not None
-            else f"À payer au plus tard le {payment.due_on} ({method.label_fr})."
+            else f"À payer au plus tard le {_french_day(payment.due_on)} ({method.label_fr})."
         )
         body = {
             "lines": invoice_lines(quote),

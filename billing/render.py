@@ -42,6 +42,18 @@ def day(text: str | None) -> str:
     return date.fromisoformat(text).strftime("%d/%m/%Y") if text else ""
 
 
+def local_time(text: str) -> str:
+    """``2027-01-05 14:00`` (as stored) -> ``05/01/2027 14:00``."""
+    day_text, _, clock = text.partition(" ")
+    return f"{day(day_text)} {clock}".strip()
+
+
+def hours(text: str) -> str:
+    """``"2.00"`` (as stored) -> ``2 h``; ``"1.50"`` -> ``1,5 h``."""
+    value = Decimal(text).normalize()
+    return f"{value:f}".replace(".", ",") + " h"
+
+
 def vat_label(kind: str, rate_text: str) -> str:
     """How a line's VAT regime is shown."""
     return VAT_LABELS[kind].format(rate=rate(rate_text))
@@ -55,7 +67,7 @@ PRINT_POLICY = (
 )
 
 _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-_ENV.filters.update(money=money, rate=rate, day=day)
+_ENV.filters.update(money=money, rate=rate, day=day, local_time=local_time, hours=hours)
 _ENV.globals.update(vat_label=vat_label)
 _TEMPLATE = _ENV.from_string(
     """<!doctype html>
@@ -91,8 +103,8 @@ du {{ c.corrects.issued_on|day }}.</p>{% endif %}
 {% if c.buyer.vat_number %}TVA intracommunautaire {{ c.buyer.vat_number }}<br>{% endif %}
 {% if c.buyer.email %}{{ c.buyer.email }}{% endif %}</p></div>
 </div>
-<p>Réservation {{ c.booking.reference }} : du {{ c.booking.local_start }} au
-{{ c.booking.local_end }} ({{ c.booking.timezone }}).
+<p>Réservation {{ c.booking.reference }} : du {{ c.booking.local_start|local_time }} au
+{{ c.booking.local_end|local_time }} (heure locale, {{ c.booking.timezone }}).
 {% if c.payment.purchase_order %}Bon de commande n° {{ c.payment.purchase_order }}.{% endif %}</p>
 <table>
 <thead><tr><th>Désignation</th><th class="n">Qté</th><th class="n">Heures</th>
@@ -100,7 +112,7 @@ du {{ c.corrects.issued_on|day }}.</p>{% endif %}
 <th class="n">TVA</th><th class="n">Montant TVA</th><th class="n">Total TTC</th></tr></thead>
 <tbody>{% for l in c.lines %}<tr><td>{{ l.label }}{% if l.minimum_applied %}
 (minimum de facturation){% endif %}{% if l.free %} (gratuit){% endif %}</td>
-<td class="n">{{ l.quantity }}</td><td class="n">{{ l.hours }}</td>
+<td class="n">{{ l.quantity }}</td><td class="n">{{ l.hours|hours }}</td>
 <td class="n">{{ l.unit_price_excl_vat_cents|money }}{% if l.per_unit %} /unité{% endif %} /h</td>
 <td class="n">{{ l.flat_fee_excl_vat_cents|money }}</td>
 <td class="n">{{ l.total_excl_vat_cents|money }}</td>
@@ -203,8 +215,8 @@ def invoice_pdf(content: dict[str, Any], document_hash: str) -> bytes:
     pdf.ln(2)
     order = content["payment"].get("purchase_order")
     text(
-        f"Réservation {booking['reference']} : du {booking['local_start']} au "
-        f"{booking['local_end']} ({booking['timezone']})."
+        f"Réservation {booking['reference']} : du {local_time(booking['local_start'])} au "
+        f"{local_time(booking['local_end'])} (heure locale, {booking['timezone']})."
         + (f" Bon de commande n° {order}." if order else "")
     )
     pdf.ln(2)
@@ -229,7 +241,7 @@ def invoice_pdf(content: dict[str, Any], document_hash: str) -> bytes:
                 [
                     _latin1(line["label"] + (" (minimum)" if line["minimum_applied"] else "")),
                     str(line["quantity"]),
-                    line["hours"],
+                    hours(line["hours"]),
                     _latin1(money(line["unit_price_excl_vat_cents"])),
                     _latin1(money(line["flat_fee_excl_vat_cents"])),
                     _latin1(money(line["total_excl_vat_cents"])),

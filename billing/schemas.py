@@ -375,6 +375,10 @@ class SeriesCheckoutRequest(SeriesQuoteRequest):
     purchase_order: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
 
+# ``date`` is a field's name in the model below.
+LocalDay = date
+
+
 class SeriesOccurrenceQuote(BaseModel):
     """One date of a series: free (with its price) or in conflict (with the reason code)."""
 
@@ -382,10 +386,13 @@ class SeriesOccurrenceQuote(BaseModel):
     starts_at: datetime
     ends_at: datetime
     local_starts_at: datetime
-    status: Literal["free", "conflict"]
+    # "pending": beyond the booking horizon, booked (and billed) when the horizon reaches it.
+    status: Literal["free", "conflict", "pending"]
     reason: str | None
     detail: str | None
     resource_id: int | None
+    # A pending date: the local day its booking opens.
+    bookable_from: LocalDay | None = None
     lines: list[QuoteLineRead]
     total_excl_vat_cents: int
     total_vat_cents: int
@@ -401,6 +408,8 @@ class SeriesQuoteRead(BaseModel):
     occurrences: list[SeriesOccurrenceQuote]
     free_count: int
     conflict_count: int
+    # Dates beyond the horizon: priced on their rows, not in the totals (billed when booked).
+    pending_count: int = 0
     breakdown: list[VatBreakdownRead]
     total_excl_vat_cents: int
     total_vat_cents: int

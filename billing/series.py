@@ -37,10 +37,11 @@ from billing.schemas import (
     VatBreakdownRead,
 )
 from booking.models import BookingStatus
-from booking.schemas import BookingRead, SeriesCreate, SeriesMode
+from booking.schemas import BookingRead, ItemRequest, SeriesCreate, SeriesMode
 from booking.service import Series
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError
+from kernel.events import publish
 
 # Payments that no longer ask for money (their credit notes are already deducted).
 ENDED = (PaymentStatus.CANCELLED, PaymentStatus.REFUNDED)
@@ -95,6 +96,17 @@ class SeriesBillingService:
         for occurrence in occurrences:
             lines: list[QuoteLineRead] = []
             totals = (0, 0, 0)
+            if occurrence.status == "pending":
+                # Shown at today's prices; billed at the prices of the day it is booked.
+                later = await self.prices.price(
+                    data.items, occurrence.starts_at, occurrence.ends_at, rates
+                )
+                lines = (await self.prices.quote_read(later)).lines
+                totals = (
+                    later.quote.total_excl_vat_cents,
+                    later.quote.total_vat_cents,
+                    later.quote.total_incl_vat_cents,
+                )
             if occurrence.status == "free":
                 one = await self.prices.price(
                     data.items, occurrence.starts_at, occurrence.ends_at, rates
@@ -119,10 +131,15 @@ class SeriesBillingService:
                     starts_at=occurrence.starts_at,
                     ends_at=occurrence.ends_at,
                     local_starts_at=occurrence.local_starts_at,
-                    status="free" if occurrence.status == "free" else "conflict",
+                    status=(
+                        occurrence.status
+                        if occurrence.status in ("free", "pending")
+                        else "conflict"
+                    ),
                     reason=occurrence.reason,
                     detail=occurrence.detail,
                     resource_id=occurrence.resource_id,
+                    bookable_from=occurrence.bookable_from,
                     lines=lines,
                     total_excl_vat_cents=totals[0],
                     total_vat_cents=totals[1],
@@ -162,7 +179,8 @@ class SeriesBillingService:
             currency=sample.currency,
             occurrences=quoted,
             free_count=len(free),
-            conflict_count=len(quoted) - len(free),
+            conflict_count=sum(1 for q in quoted if q.status == "conflict"),
+            pending_count=sum(1 for q in quoted if q.status == "pending"),
             breakdown=breakdown,
             total_excl_vat_cents=sum(q.total_excl_vat_cents for q in free),
             total_vat_cents=sum(q.total_vat_cents for q in free),
@@ -204,7 +222,7 @@ class SeriesBillingService:
                 code="price_changed",
                 extra={"quote": quote.model_dump(mode="json")},
             )
-        if quote.free_count == 0:
+        if quote.free_count + quote.pending_count == 0:
             raise ConflictError(
                 "No date of this series is free: nothing was booked.",
                 code="series_conflict",
@@ -238,15 +256,22 @@ class SeriesBillingService:
             series_request(data, "all_or_nothing", sorted(skipped | set(data.exdates))),
             checkout=True,
         )
+        # The dates booked later (beyond the horizon today) are billed the same way.
+        await self.series.remember_billing(created.id, method, data.purchase_order)
+        created = created.model_copy(
+            update={"payment_method": method, "purchase_order": data.purchase_order}
+        )
         bookings = {b.id: b for b in created.bookings}
         for occurrence in created.occurrences:
-            assert occurrence.booking_id is not None
+            if occurrence.booking_id is None:
+                continue
             await self._bill(
                 actor,
                 bookings[occurrence.booking_id],
                 priced[occurrence.date],
                 method,
-                data,
+                data.organisation_id,
+                data.purchase_order,
                 now,
                 settings.payment_terms_days,
             )
@@ -262,7 +287,8 @@ class SeriesBillingService:
         booking: BookingRead,
         priced: Priced,
         method: str,
-        data: SeriesCheckoutRequest,
+        organisation_id: int | None,
+        purchase_order: str | None,
         now: datetime,
         payment_terms_days: int,
     ) -> None:
@@ -271,13 +297,13 @@ class SeriesBillingService:
             booking_id=booking.id,
             place_id=priced.place.id,
             payer_user_id=actor.user_id,
-            organisation_id=data.organisation_id,
+            organisation_id=organisation_id,
             method=method,
             priced=priced,
             payment_terms_days=payment_terms_days,
             starts_at=booking.starts_at,
             now=now,
-            purchase_order=data.purchase_order,
+            purchase_order=purchase_order,
         )
         await self.repo.add(payment)
         # A date awaiting the manager's approval is invoiced when approved (billing's listener).
@@ -286,6 +312,61 @@ class SeriesBillingService:
             and booking.status == BookingStatus.CONFIRMED
         ):
             await self.payments.invoice(payment, booking, now)
+
+    # the horizon ------------------------------------------------------------------------
+    async def book_pending(self, actor: Actor, series_id: int, now: datetime) -> list[date]:
+        """Book and bill the series' dates the horizon now reaches (``actor``: its booker);
+        returns the dates that could no longer be had, each published as
+        ``series.date_lost`` for the booker to be told."""
+        outcome = await self.series.book_pending(actor, series_id)
+        series = outcome.series
+        if series is None or not outcome.dates:
+            return []
+        assert series.id is not None
+        booked = [d for d in outcome.dates if d.status == "booked"]
+        if booked:
+            read = await self.series.get(actor, series.id)
+            bookings = {b.id: b for b in read.bookings}
+            rates = await self.prices.user_type_for(actor, series.organisation_id, None)
+            settings = await self.prices.settings_of(series.place_id)
+            items = [
+                ItemRequest(resource_id=i["resource_id"], quantity=i["quantity"])
+                for i in series.items
+            ]
+            for occurrence in booked:
+                assert occurrence.booking_id is not None
+                priced = await self.prices.price(
+                    items, occurrence.starts_at, occurrence.ends_at, rates
+                )
+                free = priced.quote.total_incl_vat_cents == 0
+                await self._bill(
+                    actor,
+                    bookings[occurrence.booking_id],
+                    priced,
+                    # No method recorded: a manager's series, recorded as due on site.
+                    "free" if free else (series.payment_method or "on_site"),
+                    series.organisation_id,
+                    series.purchase_order,
+                    now,
+                    settings.payment_terms_days,
+                )
+        lost = [d for d in outcome.dates if d.status == "conflict"]
+        for occurrence in lost:
+            await publish(
+                self.repo.session,
+                "series.date_lost",
+                {
+                    "series_id": series.id,
+                    "user_id": series.booker_user_id,
+                    "place_id": series.place_id,
+                    "date": occurrence.date.isoformat(),
+                    "starts_at": occurrence.starts_at.isoformat(),
+                    "ends_at": occurrence.ends_at.isoformat(),
+                    "reason": occurrence.reason,
+                },
+                key=f"series.{series.id}.lost.{occurrence.date.isoformat()}",
+            )
+        return [d.date for d in lost]
 
     # reads ------------------------------------------------------------------------------
     async def billing(self, actor: Actor, series_id: int) -> SeriesBillingRead:
@@ -321,6 +402,8 @@ class SeriesBillingService:
             if series.organisation_id is not None
             else None
         )
+        method = method or series.payment_method
+        purchase_order = purchase_order or series.purchase_order
         return SeriesBillingRead(
             series_id=series.id,
             place_id=series.place_id,

@@ -79,6 +79,15 @@ class BookingSeries(SQLModel, table=True):
     mode: str = Field(max_length=20)
     notes: str = Field(default="", max_length=1000)
     cancelled_from: date | None = None
+    # Local dates beyond the booking horizon when the series was made: the workers book them
+    # once the horizon reaches them (booking.service.series.Series.book_pending).
+    pending_dates: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default=text("'[]'")),
+    )
+    # How the dates booked later are billed: as the first ones were (billing.series).
+    payment_method: str | None = Field(default=None, max_length=20)
+    purchase_order: str | None = Field(default=None, max_length=100)
     created_at: datetime = created_at_field()
 
 

@@ -456,9 +456,27 @@ class BookingRepository:
         )
 
     # series -----------------------------------------------------------------
-    async def get_series(self, series_id: int) -> BookingSeries | None:
-        """A series by id."""
-        return await self.session.get(BookingSeries, series_id)
+    async def get_series(self, series_id: int, *, lock: bool = False) -> BookingSeries | None:
+        """A series by id; ``lock`` takes its row lock (one worker books its pending dates)."""
+        if not lock:
+            return await self.session.get(BookingSeries, series_id)
+        query = (
+            select(BookingSeries)
+            .where(col(BookingSeries.id) == series_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.exec(query)).first()
+
+    async def series_with_pending_dates(self, limit: int) -> list[int]:
+        """Ids of the series with dates waiting for the booking horizon, oldest first."""
+        query = (
+            select(BookingSeries.id)
+            .where(func.json_array_length(col(BookingSeries.pending_dates)) > 0)
+            .order_by(col(BookingSeries.id))
+            .limit(limit)
+        )
+        return [i for i in (await self.session.exec(query)).all() if i is not None]
 
     # policies ---------------------------------------------------------------
     async def policies_of(self, place_id: int) -> list[BookingPolicy]:

@@ -215,6 +215,10 @@ class SeriesCreate(Strict):
     notes: Notes = ""
 
 
+# ``date`` is a field's name in the model below.
+LocalDay = date
+
+
 class OccurrenceRead(BaseModel):
     """One occurrence of a series: booked, or in conflict with the reason code."""
 
@@ -223,13 +227,16 @@ class OccurrenceRead(BaseModel):
     ends_at: datetime
     local_starts_at: datetime
     # "free": not in conflict, but not booked either (all_or_nothing refused the series).
-    status: Literal["booked", "conflict", "free"]
+    # "pending": beyond the booking horizon; booked by the workers when it opens.
+    status: Literal["booked", "conflict", "free", "pending"]
     reason: str | None = None
     detail: str | None = None
     # The resource that caused the conflict, when one did (e.g. not enough free seats).
     resource_id: int | None = None
     booking_id: int | None = None
     reference: str | None = None
+    # A pending date: the local day its booking opens (the horizon reaches it).
+    bookable_from: LocalDay | None = None
 
 
 class SeriesRead(BaseModel):
@@ -248,6 +255,11 @@ class SeriesRead(BaseModel):
     mode: SeriesMode
     notes: str
     cancelled_from: date | None
+    # Dates beyond the booking horizon, booked by the workers when it reaches them.
+    pending_dates: list[date]
+    # How the dates booked later are billed (set by billing's checkout).
+    payment_method: str | None
+    purchase_order: str | None
     created_at: datetime
     bookings: list[BookingRead]
 

@@ -11,3 +11,8 @@ def bookings_url(base_url: str) -> str:
 def booking_url(base_url: str, booking_id: int) -> str:
     """The booker's page of a booking (its details, payment, calendar subscription)."""
     return f"{bookings_url(base_url)}/{booking_id}"
+
+
+def series_url(base_url: str, series_id: int) -> str:
+    """The booker's page of a weekly series (its dates, invoices, purchase order)."""
+    return f"{base_url.rstrip('/')}/series/{series_id}"

@@ -23,6 +23,9 @@ class Place(SQLModel, table=True):
         CheckConstraint(
             "waitlist_offer_minutes BETWEEN 5 AND 10080", name="ck_place_waitlist_offer_minutes"
         ),
+        CheckConstraint(
+            "school_zone IS NULL OR school_zone IN ('A', 'B', 'C')", name="ck_place_school_zone"
+        ),
         CheckConstraint("ics_alarm_minutes BETWEEN 0 AND 10080", name="ck_place_ics_alarm_minutes"),
     )
 
@@ -44,6 +47,8 @@ class Place(SQLModel, table=True):
     # Département code for regional holidays (e.g. "57" for Moselle); None = national only.
     holiday_subdivision: str | None = Field(default=None, max_length=3)
     closed_on_public_holidays: bool = True
+    # School-holiday zone (A, B or C); None: the one of the postcode's département.
+    school_zone: str | None = Field(default=None, max_length=1)
     # Hours before a booking its reminder is sent (0: none).
     reminder_hours: int = Field(default=24, sa_column_kwargs={"server_default": "24"})
     # The sender of the place's messages (the instance's when unset).

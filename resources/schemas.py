@@ -39,6 +39,10 @@ TimeZoneName = Annotated[str, AfterValidator(_check_zone), Field(examples=["Euro
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
+# The school-holiday zones of metropolitan France.
+SchoolZone = Literal["A", "B", "C"]
+
+
 class Strict(BaseModel):
     """Request bodies refuse unknown fields, so typos are reported rather than ignored."""
 
@@ -63,6 +67,8 @@ class PlaceCreate(Strict):
     operator_name: Name
     operator_siret: Siret | None = None
     holiday_subdivision: Subdivision | None = None
+    # School-holiday zone; null: the one of the postcode's département.
+    school_zone: SchoolZone | None = None
     closed_on_public_holidays: bool = True
     # Where and when people pay on site, shown with every quote that offers it.
     on_site_payment: Annotated[str, Field(max_length=500)] = ""
@@ -85,6 +91,7 @@ class PlaceUpdate(Strict):
     operator_name: Name | None = None
     operator_siret: Siret | None = None
     holiday_subdivision: Subdivision | None = None
+    school_zone: SchoolZone | None = None
     closed_on_public_holidays: bool | None = None
     active: bool | None = None
     # Hours before a booking its reminder is mailed (0: none); at most two weeks.
@@ -242,6 +249,7 @@ class PlaceRead(PlaceSummary):
     operator_name: str
     operator_siret: str | None
     holiday_subdivision: str | None
+    school_zone: str | None
     closed_on_public_holidays: bool
     on_site_payment: str
     opening_hours: list[OpeningSpan]

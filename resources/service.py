@@ -56,6 +56,7 @@ PLACE_NULLABLE = frozenset(
         "website",
         "operator_siret",
         "holiday_subdivision",
+        "school_zone",
         "mail_from",
     }
 )

@@ -331,6 +331,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/resources/{resource_id}/series"): Example(),
     ("POST", "/resources/{resource_id}/series"): Example(),
     ("GET", "/series/{series_id}"): Example(),
+    ("POST", "/series/{series_id}/cancel"): Example(),
     ("GET", "/manage/places/{place_id}/hours"): Example(),
     ("POST", "/manage/places/{place_id}/hours"): Example(),
     # back office pages (empty forms: refused roles must never get as far as reading them)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from booking.admission import (
     Admission,
+    Booker,
     Context,
     Items,
     parse_items,
@@ -15,7 +17,7 @@ from booking.admission import (
 from booking.allocation import Allocator
 from booking.availability import Reason
 from booking.changes import StateChanges
-from booking.charging import ChargeGate, charge_request
+from booking.charging import ChargeGate, UnpaidCharge, charge_request
 from booking.models import (
     ACTIVE_STATUSES,
     BookingSeries,
@@ -46,6 +48,14 @@ from resources.service import CatalogueService
 
 def _int_or_none(value: object) -> int | None:
     return value if isinstance(value, int) else None
+
+
+@dataclass(frozen=True)
+class PendingOutcome:
+    """What booking a series' pending dates did: the series, and each date booked or lost."""
+
+    series: BookingSeries | None
+    dates: list[OccurrenceRead]
 
 
 class Series:
@@ -79,6 +89,7 @@ class Series:
                 **columns(series, SeriesRead),
                 "start_time": series.local_start,
                 "exdates": [date.fromisoformat(d) for d in series.exdates],
+                "pending_dates": [date.fromisoformat(d) for d in series.pending_dates],
                 "bookings": await self.reader.reads(rows),
             }
         )
@@ -156,45 +167,13 @@ class Series:
             created_at=now,
         )
         await self.repo.add(series)
-        results: list[OccurrenceRead] = []
-        for day, start, end in occurrences:
-            local_start = start.astimezone(tz)
-            try:
-                async with self.repo.session.begin_nested():
-                    draft = await self.admission.admit(
-                        ctx, booker, items, start, end, now, notes=data.notes, series_id=series.id
-                    )
-                    booking = (await self.allocator.book(ctx, draft, items, now)).booking
-                    if charge is not None:
-                        await charge.record(booking, now)
-            except (ConflictError, ForbiddenError, InvalidInputError) as exc:
-                results.append(
-                    OccurrenceRead(
-                        date=day,
-                        starts_at=start,
-                        ends_at=end,
-                        local_starts_at=local_start,
-                        status="conflict",
-                        reason=exc.code,
-                        detail=exc.detail,
-                        resource_id=_int_or_none(exc.extra.get("resource_id")),
-                    )
-                )
-                continue
-            results.append(
-                OccurrenceRead(
-                    date=day,
-                    starts_at=start,
-                    ends_at=end,
-                    local_starts_at=local_start,
-                    status="booked",
-                    booking_id=booking.id,
-                    reference=booking.reference,
-                )
-            )
+        results = await self._book_dates(ctx, booker, items, occurrences, series, charge, now)
+        series.pending_dates = [r.date.isoformat() for r in results if r.status == "pending"]
+        await self.repo.add(series)
         conflicts = [r for r in results if r.status == "conflict"]
-        booked = len(results) - len(conflicts)
-        if (data.mode == "all_or_nothing" and conflicts) or booked == 0:
+        # Dates beyond the horizon are not conflicts: they wait for it (the workers book them).
+        waiting = len(results) - len(conflicts)
+        if (data.mode == "all_or_nothing" and conflicts) or waiting == 0:
             # Nothing is written: the transaction rolls back with this error.
             listed = [
                 r.model_copy(update={"status": "free", "booking_id": None, "reference": None})
@@ -210,6 +189,130 @@ class Series:
             )
         read = await self._series_read(series)
         return SeriesCreated.model_validate({**read.model_dump(), "occurrences": results})
+
+    async def _book_dates(
+        self,
+        ctx: Context,
+        booker: Booker,
+        items: Items,
+        occurrences: list[tuple[date, datetime, datetime]],
+        series: BookingSeries,
+        charge: UnpaidCharge | None,
+        now: datetime,
+    ) -> list[OccurrenceRead]:
+        """Book each date in a savepoint of its own: booked, pending (beyond the horizon) or in
+        conflict (with the engine's reason)."""
+        tz = ZoneInfo(series.timezone)
+        ahead = min(ctx.policies[rid].max_advance_days for rid, _ in items)
+        results: list[OccurrenceRead] = []
+        for day, start, end in occurrences:
+            local_start = start.astimezone(tz)
+            try:
+                async with self.repo.session.begin_nested():
+                    draft = await self.admission.admit(
+                        ctx, booker, items, start, end, now, notes=series.notes, series_id=series.id
+                    )
+                    booking = (await self.allocator.book(ctx, draft, items, now)).booking
+                    if charge is not None:
+                        await charge.record(booking, now)
+            except (ConflictError, ForbiddenError, InvalidInputError) as exc:
+                pending = exc.code == Reason.TOO_FAR_AHEAD
+                results.append(
+                    OccurrenceRead(
+                        date=day,
+                        starts_at=start,
+                        ends_at=end,
+                        local_starts_at=local_start,
+                        status="pending" if pending else "conflict",
+                        reason=exc.code,
+                        detail=exc.detail,
+                        resource_id=_int_or_none(exc.extra.get("resource_id")),
+                        bookable_from=(
+                            (start - timedelta(days=ahead)).astimezone(tz).date()
+                            if pending
+                            else None
+                        ),
+                    )
+                )
+                continue
+            results.append(
+                OccurrenceRead(
+                    date=day,
+                    starts_at=start,
+                    ends_at=end,
+                    local_starts_at=local_start,
+                    status="booked",
+                    booking_id=booking.id,
+                    reference=booking.reference,
+                )
+            )
+        return results
+
+    async def horizon_days(
+        self, actor: Actor, resource_ids: list[int], organisation_id: int | None
+    ) -> int:
+        """How many days ahead this person (for this organisation) may book all these
+        resources: the horizon the series form states."""
+        now = self.clock()
+        booker = await self.admission.booker(actor, organisation_id)
+        ctx = await self.admission.context(
+            actor, resource_ids, booker.rates, now, now + timedelta(hours=1)
+        )
+        return min(ctx.policies[rid].max_advance_days for rid in resource_ids)
+
+    async def remember_billing(
+        self, series_id: int, method: str, purchase_order: str | None
+    ) -> None:
+        """How the series' later dates are billed: as its first ones (billing's checkout)."""
+        series = await self.repo.get_series(series_id)
+        assert series is not None
+        series.payment_method = method
+        series.purchase_order = purchase_order
+        await self.repo.add(series)
+
+    async def pending_series(self, limit: int = 500) -> list[int]:
+        """The series that have dates waiting for the horizon, oldest first."""
+        return await self.repo.series_with_pending_dates(limit)
+
+    async def book_pending(self, actor: Actor, series_id: int) -> PendingOutcome:
+        """Book the series' pending dates the horizon now reaches; drop those that can no
+        longer be had (listed among the skipped dates, for the booker to be told)."""
+        now = self.clock()
+        series = await self.repo.get_series(series_id, lock=True)
+        if series is None or not series.pending_dates:
+            return PendingOutcome(series, [])
+        assert series.id is not None
+        tz = ZoneInfo(series.timezone)
+        length = timedelta(minutes=series.duration_minutes)
+        days = [date.fromisoformat(d) for d in series.pending_dates]
+        if series.cancelled_from is not None:
+            days = [d for d in days if d < series.cancelled_from]
+        occurrences = [
+            (
+                day,
+                local_to_utc(datetime.combine(day, series.local_start), tz),
+                local_to_utc(datetime.combine(day, series.local_start) + length, tz),
+            )
+            for day in days
+        ]
+        results: list[OccurrenceRead] = []
+        if occurrences:
+            items: Items = sorted((int(i["resource_id"]), int(i["quantity"])) for i in series.items)
+            booker = await self.admission.booker(actor, series.organisation_id)
+            await self.catalogue.bookable_resources([rid for rid, _ in items])
+            ctx = await self.admission.context(
+                actor,
+                [rid for rid, _ in items],
+                booker.rates,
+                occurrences[0][1],
+                occurrences[-1][2],
+            )
+            results = await self._book_dates(ctx, booker, items, occurrences, series, None, now)
+        lost = [r.date.isoformat() for r in results if r.status == "conflict"]
+        series.pending_dates = [r.date.isoformat() for r in results if r.status == "pending"]
+        series.exdates = sorted({*series.exdates, *lost})
+        await self.repo.add(series)
+        return PendingOutcome(series, [r for r in results if r.status != "pending"])
 
     async def preview(self, actor: Actor, data: SeriesCreate) -> list[OccurrenceRead]:
         """Each occurrence of a series, free or in conflict, as booking it would find it.
@@ -295,5 +398,9 @@ class Series:
             await self.changes.cancel(actor, booking, now, "series cancelled")
         if series.cancelled_from is None or from_date < series.cancelled_from:
             series.cancelled_from = from_date
-            await self.repo.add(series)
+        # Dates still waiting for the horizon are not booked later either.
+        series.pending_dates = [
+            d for d in series.pending_dates if date.fromisoformat(d) < from_date
+        ]
+        await self.repo.add(series)
         return await self._series_read(series)

@@ -1,7 +1,7 @@
 """Find by time and place: tolerant town search, photos, where and when to pay on site
 
 Revision ID: 0023
-Revises: 0022
+Revises: 0024
 Create Date: 2026-12-05 07:00:00.000000
 
 unaccent and pg_trgm: the home page's search matches towns with accents left out and typos
@@ -19,7 +19,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | None = "0022"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

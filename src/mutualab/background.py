@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from accounts import jobs as accounts_jobs
-from billing import maintenance
+from billing import maintenance, series_horizon
 from booking import waitlist_events
 from booking.feeds.repository import FeedRepository
 from kernel import idempotency, jobs
@@ -28,6 +28,8 @@ from webhooks.notice import disabled_notice
 
 logger = logging.getLogger("mutualab.worker")
 EVERY_MINUTE = "* * * * *"
+# Hourly: a series' dates are booked within the hour the booking horizon reaches them.
+HOURLY = "23 * * * *"
 # Daily, at a quiet hour (UTC).
 NIGHTLY = "17 3 * * *"
 # How long a revoked calendar feed's row is kept (for the person's own history), then deleted.
@@ -35,7 +37,11 @@ REVOKED_FEEDS_KEPT = timedelta(days=30)
 
 
 def job_registry(
-    runtime: Runtime, *, every_minute: str = EVERY_MINUTE, nightly: str = NIGHTLY
+    runtime: Runtime,
+    *,
+    every_minute: str = EVERY_MINUTE,
+    nightly: str = NIGHTLY,
+    hourly: str = HOURLY,
 ) -> JobRegistry:
     """What the workers of ``runtime`` run."""
     registry = JobRegistry()
@@ -68,8 +74,19 @@ def job_registry(
             pruned = await jobs.prune_history(session, runtime.clock())
         logger.info("%s job history row(s) pruned", pruned)
 
+    async def book_pending_series_dates() -> None:
+        report = await series_horizon.book_pending_dates(runtime.billing)
+        if report.series:
+            logger.info(
+                "%s series with dates waiting for the horizon, %s date(s) lost, %s failed",
+                report.series,
+                len(report.lost),
+                len(report.failed),
+            )
+
     # Lapsed holds release their slot and cancel their PaymentIntent (was a cron job).
     registry.every("bookings.expire_holds", every_minute, expire_holds)
+    registry.every("series.book_pending", hourly, book_pending_series_dates)
     registry.every("idempotency.purge", nightly, purge_idempotency)
     registry.every("jobs.prune_history", nightly, prune_job_history)
     registry.every("feeds.purge_revoked", nightly, purge_revoked_feeds)

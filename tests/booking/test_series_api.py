@@ -138,17 +138,24 @@ async def test_skip_conflicts_books_the_free_occurrences(
     assert len(response.json()["bookings"]) == 12
 
 
-async def test_occurrences_beyond_the_rules_are_reported(
+async def test_occurrences_beyond_the_horizon_wait_for_it(
     api: Client, lab: Fablab, school: int, teacher: Person
 ) -> None:
-    """Booked as a citizen (no school policy): the resources' own 90 days ahead apply."""
-    body = term(lab, school, mode="skip_conflicts", organisation_id=None)
+    """Booked as a citizen (no school policy): the resources' own 90 days ahead apply; the
+    later Tuesdays are not conflicts but wait for the horizon, even all or nothing."""
+    body = term(lab, school, organisation_id=None)
     response = await api.post("/api/series", json=body, headers=teacher.headers)
     assert response.status_code == 201, response.text
-    reasons = {o["reason"] for o in response.json()["occurrences"] if o["status"] == "conflict"}
-    assert reasons == {"too_far_ahead"}
-    conflicts = [o["date"] for o in response.json()["occurrences"] if o["status"] == "conflict"]
-    assert conflicts == ["2027-11-30", "2027-12-07", "2027-12-14"]
+    occurrences = response.json()["occurrences"]
+    assert not [o for o in occurrences if o["status"] == "conflict"]
+    pending = [(o["date"], o["bookable_from"]) for o in occurrences if o["status"] == "pending"]
+    # 90 days before each Tuesday's 14:00.
+    assert pending == [
+        ("2027-11-30", "2027-09-01"),
+        ("2027-12-07", "2027-09-08"),
+        ("2027-12-14", "2027-09-15"),
+    ]
+    assert response.json()["pending_dates"] == ["2027-11-30", "2027-12-07", "2027-12-14"]
     assert len(response.json()["bookings"]) == 11
 
 

@@ -70,6 +70,9 @@ def test_a_teacher_books_a_term_of_tuesdays_on_a_purchase_order(
     expect(page.get_by_label("Réserver pour")).to_have_value(str(school.organisation_id))
     check_page(page, "school-series-form")
 
+    # This journey is about conflicts: the term's weeks are all kept, holidays or not
+    # (tests/browser/test_term_journey.py skips them).
+    page.get_by_label("Sauter les vacances scolaires (zone B)").uncheck()
     page.get_by_label("Jour de la semaine").select_option(label="Mardi")
     page.get_by_label("Premier jour de la période").fill(school.tuesdays[0].isoformat())
     page.get_by_label("Dernier jour de la période").fill(school.tuesdays[-1].isoformat())

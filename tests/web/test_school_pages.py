@@ -9,10 +9,13 @@ import httpx
 import pytest
 
 from kernel.db import Database
+from resources.repository import CatalogueRepository
+from resources.schemas import ResourceUpdate
+from resources.service import CatalogueService
 from tests.web.conftest import FIXED_NOW
 from tests.web.helpers import by_id, csrf, elements, log_in, submit, text, unlabelled_controls
 from tests.web.school import SCHOOL_NAME, School, seed_school
-from tests.web.seed import Town
+from tests.web.seed import ADMIN, Town
 
 PO = "BC-2027-118"
 
@@ -225,3 +228,125 @@ async def test_the_preview_speaks_english_too(web: httpx.AsyncClient, school: Sc
     assert "3 weeks can be booked, 3 weeks conflict and will be skipped" in page
     assert "Conflict - Not enough free seats of Postes informatiques." in page
     assert "Tuesday, 9 March 2027, 14:00 Available €108.30" in page
+
+
+async def _ahead(database: Database, school: School, days: int) -> None:
+    """The room and the seats may be booked ``days`` ahead (through the catalogue service)."""
+    async with database.writer() as session, session.begin():
+        catalogue = CatalogueService(CatalogueRepository(session))
+        for resource_id in (school.room_id, school.seats_id):
+            await catalogue.update_resource(
+                ADMIN, resource_id, ResourceUpdate(max_advance_days=days)
+            )
+
+
+async def test_the_form_states_the_horizon_and_skips_the_school_holidays_of_the_zone(
+    web: httpx.AsyncClient, school: School
+) -> None:
+    await log_in(web, school.teacher_email)
+    form = await web.get(form_url(school))
+    page = text(form.text)
+    # Now is 1 March 2027; the room may be booked 365 days ahead.
+    assert (
+        "Vous pouvez réserver jusqu'à 365 jours à l'avance, soit jusqu'au mardi 29 février 2028"
+        in page
+    )
+    # Morlaix (29) is in zone B; a teacher's form skips the holidays unless unticked.
+    assert "Sauter les vacances scolaires (zone B)" in page
+    assert by_id(form.text, "skip_holidays").get("checked") is not None
+    assert unlabelled_controls(form.text) == []
+
+    response = await preview(web, school, last_date="2027-05-11", skip_holidays="1")
+    assert response.status_code == 200, text(response.text)[:500]
+    page = text(response.text)
+    assert "Vacances de printemps, du samedi 17 avril 2027 au dimanche 2 mai 2027" in page
+    rows = re.findall(r"<tr class=\"week-\w+\">\s*<th scope=\"row\">([^<,]+)", response.text)
+    assert "Mardi 13 avril 2027" in rows and "Mardi 4 mai 2027" in rows
+    assert "Mardi 20 avril 2027" not in rows and "Mardi 27 avril 2027" not in rows
+    # Unticked, the holiday weeks are back.
+    again = await preview(web, school, last_date="2027-05-11")
+    rows = re.findall(r"<tr class=\"week-\w+\">\s*<th scope=\"row\">([^<,]+)", again.text)
+    assert "Mardi 20 avril 2027" in rows and "Mardi 27 avril 2027" in rows
+
+
+async def test_weeks_beyond_the_horizon_are_to_be_booked_when_it_opens(
+    web: httpx.AsyncClient, school: School, database: Database
+) -> None:
+    await _ahead(database, school, 30)
+    await log_in(web, school.teacher_email)
+    form = text((await web.get(form_url(school))).text)
+    assert "jusqu'à 30 jours à l'avance, soit jusqu'au mercredi 31 mars 2027" in form
+    shown = await preview(web, school)
+    page = text(shown.text)
+    rows = re.findall(r"<tr class=\"week-(\w+)\">\s*<th scope=\"row\">([^<,]+)", shown.text)
+    assert rows[-2:] == [("pending", "Mardi 6 avril 2027"), ("pending", "Mardi 13 avril 2027")]
+    assert "À réserver à l'ouverture Réservation automatique le dimanche 7 mars 2027" in page
+    assert "2 semaines à réserver à l'ouverture" in page
+    assert "Conflit - Trop lointain" not in page
+    done = await confirm(web, school, shown.text, purchase_order=PO)
+    assert done.status_code == 303, text(done.text)[:800]
+    summary = text((await web.get(done.headers["location"])).text)
+    assert "2 dates à réserver à l'ouverture" in summary
+    assert "Mardi 6 avril 2027" in summary and "Mardi 13 avril 2027" in summary
+    assert f"Bon de commande {PO}" in summary
+
+
+async def test_my_bookings_lead_to_the_series_which_cancels_from_a_date(
+    web: httpx.AsyncClient, school: School
+) -> None:
+    await log_in(web, school.teacher_email)
+    shown = await preview(web, school)
+    done = await confirm(web, school, shown.text, purchase_order=PO)
+    series_url = done.headers["location"]
+    mine = await web.get("/account/bookings")
+    links = [e["href"] for e in elements(mine.text, "a") if e["href"] == series_url]
+    assert len(links) == 3  # each booking of the series links to it
+    booking = next(
+        e["href"] for e in elements(mine.text, "a") if e["href"].startswith("/account/bookings/")
+    )
+    detail = await web.get(booking)
+    assert f"Bon de commande {PO}" in text(detail.text)
+    assert any(e["href"] == series_url for e in elements(detail.text, "a"))
+
+    summary = await web.get(series_url)
+    options = [e["value"] for e in elements(summary.text, "option")]
+    assert options == ["2027-03-09", "2027-04-06", "2027-04-13"]
+    wrong = await web.post(
+        f"{series_url}/cancel",
+        data={"from_date": "2027-03-16", "_csrf_token": csrf(summary.text)},
+    )
+    assert wrong.status_code == 422
+    assert "Choisissez une date de la série dans la liste." in text(wrong.text)
+    cancelled = await web.post(
+        f"{series_url}/cancel",
+        data={"from_date": "2027-04-06", "_csrf_token": csrf(summary.text)},
+    )
+    assert cancelled.status_code == 303
+    after = await web.get(series_url)
+    page = text(after.text)
+    assert page.count("Annulée") == 2
+    assert [e["value"] for e in elements(after.text, "option")] == ["2027-03-09"]
+    # The API says the same.
+    api = await web.get(f"/api/series/{series_url.rsplit('/', 1)[1]}")
+    assert api.json()["cancelled_from"] == "2027-04-06"
+
+
+async def test_the_invoices_write_dates_and_hours_in_french(
+    web: httpx.AsyncClient, school: School
+) -> None:
+    await log_in(web, school.teacher_email)
+    shown = await preview(web, school)
+    done = await confirm(web, school, shown.text, purchase_order=PO)
+    summary = await web.get(done.headers["location"])
+    invoice = next(
+        e["href"] for e in elements(summary.text, "a") if e["href"].startswith("/api/invoices/")
+    )
+    printed = text((await web.get(invoice)).text)
+    assert "du 09/03/2027 14:00 au 09/03/2027 16:00 (heure locale, Europe/Paris)" in printed
+    assert "2027-03-09" not in printed
+    assert " 2 h " in printed and "2.00" not in printed
+    # On invoice: due 30 days after it is issued (1 March), in French format.
+    assert "À payer au plus tard le 31/03/2027" in printed
+    assert "TVA intracommunautaire FR40732829320" in printed
+    pdf = await web.get(invoice.replace("/print", "/pdf"))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -23,6 +24,8 @@ from accounts.service import AccountService
 from billing.schemas import SeriesCheckoutRequest, SeriesQuoteRead, SeriesQuoteRequest
 from billing.series import SeriesBillingService
 from billing.series_controllers import SERIES_BILLING
+from booking.models import ACTIVE_STATUSES
+from booking.schemas import SeriesRead
 from booking.series import WEEKDAYS
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
@@ -35,6 +38,7 @@ from mutualab.web.rendering import i18n_of, page, see_other, upper_first
 from resources.controllers import CATALOGUE
 from resources.repository import ResourceFilter
 from resources.schemas import ResourceRead
+from resources.school_holidays import Holiday, holiday_dates, holidays, zone_of
 from resources.service import CatalogueService
 
 AnyRequest = Request[Any, Any, Any]
@@ -50,6 +54,7 @@ FIELDS = [
     "notes",
     "purchase_order",
     "method",
+    "from_date",
 ]
 MAX_NOTES = 1000
 MAX_SEATS = 1000
@@ -108,8 +113,17 @@ class SeriesForm:
     notes: str = ""
     purchase_order: str = ""
     method: str = "invoice"
+    # "1": leave out the school-holiday weeks of the place's zone.
+    skip_holidays: str = ""
     quote_fingerprint: str = ""
     step: str = "preview"
+
+
+@dataclass
+class CancelForm:
+    """Cancel a series from a date on."""
+
+    from_date: str = ""
 
 
 def _date(text: str) -> date | None:
@@ -124,8 +138,16 @@ def _int(text: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 10 else None
 
 
+def skipped_holidays(form: SeriesForm, zone: str | None) -> list[Holiday]:
+    """The school holidays of the place's zone over the term, when the form skips them."""
+    first, last = _date(form.first_date), _date(form.last_date)
+    if form.skip_holidays != "1" or zone is None or first is None or last is None:
+        return []
+    return holidays(zone, first, last)
+
+
 def series_request(
-    form: SeriesForm, room_id: int, seat_ids: set[int]
+    form: SeriesForm, room_id: int, seat_ids: set[int], zone: str | None = None
 ) -> tuple[SeriesQuoteRequest | None, Errors]:
     """The service's request for what was typed, or the errors to show by the fields."""
     errors: Errors = {}
@@ -166,6 +188,12 @@ def series_request(
     minutes = (datetime.combine(first, end) - datetime.combine(first, start)) // timedelta(
         minutes=1
     )
+    # The holiday weeks are left out as exclusion dates: the rule stays "every <day>".
+    exdates = sorted(
+        day
+        for day in (holiday_dates(zone, first, last) if zone and form.skip_holidays == "1" else ())
+        if day.weekday() == weekday
+    )
     try:
         request = SeriesQuoteRequest.model_validate(
             {
@@ -174,6 +202,7 @@ def series_request(
                 "first_date": first,
                 "start_time": start,
                 "duration_minutes": minutes,
+                "exdates": exdates,
                 "organisation_id": organisation,
                 "notes": form.notes,
             }
@@ -227,6 +256,7 @@ class SeriesPages(Controller):
         actor: Actor,
         accounts: AccountService,
         catalogue: CatalogueService,
+        series_billing: SeriesBillingService,
         resource_id: int,
         form: SeriesForm,
         errors: Errors,
@@ -238,6 +268,16 @@ class SeriesPages(Controller):
         pools = await self._pools(catalogue, room)
         me = await accounts.me(actor)
         known = {room.id: room, **{p.id: p for p in pools}}
+        zone = zone_of(place.postcode, place.school_zone)
+        organisation = _int(form.organisation_id) if form.organisation_id else None
+        try:
+            # The horizon of this person (their school's rate) for the room: stated up front.
+            ahead: int | None = await series_billing.series.horizon_days(
+                actor, [room.id], organisation
+            )
+        except AppError:
+            ahead = None
+        today = series_billing.series.clock().astimezone(ZoneInfo(place.timezone)).date()
         return page(
             request,
             "series/form.html",
@@ -255,6 +295,10 @@ class SeriesPages(Controller):
             weekdays=[(i, upper_first(i18n_of(request).weekday(i))) for i in range(7)],
             pool_options=[(p.id, f"{p.name} ({p.capacity})") for p in pools],
             kept=asdict(form),
+            zone=zone,
+            horizon_days=ahead,
+            horizon_date=today + timedelta(days=ahead) if ahead is not None else None,
+            skipped_holidays=skipped_holidays(form, zone),
         )
 
     @staticmethod
@@ -271,14 +315,16 @@ class SeriesPages(Controller):
         actor: NamedDependency[Actor],
         accounts: NamedDependency[AccountService],
         catalogue: NamedDependency[CatalogueService],
+        series_billing: NamedDependency[SeriesBillingService],
         resource_id: FromPath[int],
     ) -> Template:
         """The form to book a resource every week of a term."""
         me = await accounts.me(actor)
-        # Teachers book for their school: its rate and its invoices.
+        # Teachers book for their school: its rate and its invoices, and no class in holidays.
         first = str(me.organisations[0].organisation_id) if me.organisations else ""
+        form = SeriesForm(organisation_id=first, skip_holidays="1" if first else "")
         return await self._form_page(
-            request, actor, accounts, catalogue, resource_id, SeriesForm(organisation_id=first), {}
+            request, actor, accounts, catalogue, series_billing, resource_id, form, {}
         )
 
     @post("/resources/{resource_id:int}/series", opt=USER)
@@ -296,12 +342,23 @@ class SeriesPages(Controller):
     ) -> Response[Any]:
         """Show each week (free or conflicting) and the price, or book and bill the series."""
         room = await catalogue.resource_detail(resource_id)
+        place = await catalogue.active_place(room.place_id)
         pools = await self._pools(catalogue, room)
-        wanted, errors = series_request(data, room.id, {p.id for p in pools})
+        zone = zone_of(place.postcode, place.school_zone)
+        wanted, errors = series_request(data, room.id, {p.id for p in pools}, zone)
 
         async def again(errors: Errors, quote: SeriesQuoteRead | None, status: int) -> Template:
             return await self._form_page(
-                request, actor, accounts, catalogue, resource_id, data, errors, quote, status
+                request,
+                actor,
+                accounts,
+                catalogue,
+                series_billing,
+                resource_id,
+                data,
+                errors,
+                quote,
+                status,
             )
 
         if wanted is None:
@@ -339,16 +396,17 @@ class SeriesPages(Controller):
             return await again(service_errors(exc), quote, exc.status_code)
         return see_other(f"/series/{done.series.id}")
 
-    @get("/series/{series_id:int}", name="series", opt=BOOKING)
-    async def series(
+    async def _summary(
         self,
         request: AnyRequest,
-        actor: NamedDependency[Actor],
-        catalogue: NamedDependency[CatalogueService],
-        series_billing: NamedDependency[SeriesBillingService],
-        series_id: FromPath[int],
+        actor: Actor,
+        catalogue: CatalogueService,
+        series_billing: SeriesBillingService,
+        series_id: int,
+        errors: Errors | None = None,
+        status_code: int = 200,
     ) -> Template:
-        """A series: its booked dates, the skipped ones, its invoices and purchase order."""
+        now = series_billing.series.clock()
         series = await series_billing.series.get(actor, series_id)
         billing = await series_billing.billing(actor, series_id)
         place = await catalogue.require_place(series.place_id)
@@ -357,6 +415,7 @@ class SeriesPages(Controller):
             request,
             "series/summary.html",
             private=True,
+            status_code=status_code,
             series=series,
             billing=billing,
             place=place,
@@ -367,7 +426,60 @@ class SeriesPages(Controller):
             ).time(),
             methods=METHODS,
             weekday=series.bookings[0].local_starts_at.weekday() if series.bookings else None,
+            cancellable=_cancellable(series, now),
+            errors=errors or {},
         )
+
+    @get("/series/{series_id:int}", name="series", opt=BOOKING)
+    async def series(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        catalogue: NamedDependency[CatalogueService],
+        series_billing: NamedDependency[SeriesBillingService],
+        series_id: FromPath[int],
+    ) -> Template:
+        """A series: its booked, waiting and skipped dates, its invoices and purchase order."""
+        return await self._summary(request, actor, catalogue, series_billing, series_id)
+
+    @post("/series/{series_id:int}/cancel", opt=BOOKING)
+    async def cancel(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        catalogue: NamedDependency[CatalogueService],
+        series_billing: NamedDependency[SeriesBillingService],
+        db_session: NamedDependency[AsyncSession],
+        series_id: FromPath[int],
+        data: URLEncodedBody[CancelForm],
+    ) -> Response[Any]:
+        """Cancel every date of a series from the chosen one on (and those still waiting)."""
+        series = await series_billing.series.get(actor, series_id)
+        chosen = _date(data.from_date)
+        if chosen is None or chosen not in _cancellable(series, series_billing.series.clock()):
+            errors = {"from_date": FieldError(N_("Choose a date of the series from the list."))}
+            return await self._summary(
+                request, actor, catalogue, series_billing, series_id, errors, 422
+            )
+        try:
+            async with db_session.begin_nested():
+                await series_billing.series.cancel(actor, series_id, chosen)
+        except (ConflictError, ForbiddenError, InvalidInputError) as exc:
+            errors = {"from_date": FieldError(N_("These dates can no longer be cancelled here."))}
+            return await self._summary(
+                request, actor, catalogue, series_billing, series_id, errors, exc.status_code
+            )
+        return see_other(f"/series/{series_id}")
+
+
+def _cancellable(series: SeriesRead, now: datetime) -> list[date]:
+    """The dates a series can be cancelled from: its live bookings to come and waiting dates."""
+    live = {
+        b.local_starts_at.date()
+        for b in series.bookings
+        if b.status in ACTIVE_STATUSES and b.starts_at > now
+    }
+    return sorted(live | set(series.pending_dates))
 
 
 __all__ = ["SeriesForm", "SeriesPages"]
