@@ -299,7 +299,12 @@ class PaymentController(Controller):
             headers={"Content-Security-Policy": PRINT_POLICY},
         )
 
-    @get("/invoices/{invoice_id:int}/pdf", opt=BOOKING, dependencies=PAYMENTS)
+    @get(
+        "/invoices/{invoice_id:int}/pdf",
+        opt=BOOKING,
+        dependencies=PAYMENTS,
+        media_type="application/pdf",
+    )
     async def invoice_pdf(
         self, payments: Payments, actor: Me, invoice_id: FromPath[int]
     ) -> Response[bytes]:
