@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.exc import DBAPIError
+
 from booking.admission import (
     Admission,
     Booker,
@@ -202,7 +204,13 @@ class Bookings:
     async def _answered_before(self, once: Claim) -> None:
         """A keyed request refused: if its key already booked (the first answer was lost, and
         the retry now breaks a rule the first one passed), that booking is the answer."""
-        record = await settled(self.repo.session, once)
+        try:
+            record = await settled(self.repo.session, once)
+        except DBAPIError:
+            # The refusal came from the database and ended the transaction (a lost race on the
+            # exclusion constraint, inside a larger change): a key that booked would have been
+            # answered under the unit locks, so the refusal stands.
+            return
         if record is None:
             return  # a new request: the refusal stands
         if record.fingerprint != once.fingerprint:
