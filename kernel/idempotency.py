@@ -227,27 +227,15 @@ async def claim(request: Request[Any, Any, Any], session: AsyncSession) -> Respo
         key = _checked(found, FORM_FIELD)
     caller = caller_of(actor.user_id)
     fingerprint = _fingerprint(request, body)
-    lock = func.hashtextextended(f"{caller} {key}", 0)
-    if from_form:
-        # A double click: wait for the first submission (bounded by lock_timeout), then
-        # show the browser what it got.
-        await session.exec(select(func.pg_advisory_xact_lock(lock)))
-    elif not (await session.exec(select(func.pg_try_advisory_xact_lock(lock)))).one():
-        raise in_progress()
-    record = (
-        await session.exec(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.caller == caller,
-                IdempotencyRecord.key == key,
-                col(IdempotencyRecord.created_at) > utcnow() - RETENTION,
-            )
-        )
-    ).first()
+    held = Claim(caller, key, fingerprint)
+    # A double click on a form waits for the first submission (bounded by lock_timeout), then
+    # shows the browser what it got; an API call with a held key is told so.
+    record = await settled(session, held, wait=from_form)
     if record is not None:
         if record.fingerprint != fingerprint:
             raise key_reused(HEADER if header else FORM_FIELD)
         return replay(record)
-    request.scope[ANSWER_KEEPER] = Claim(caller, key, fingerprint)  # type: ignore[literal-required]
+    request.scope[ANSWER_KEEPER] = held  # type: ignore[literal-required]
     return None
 
 
@@ -262,14 +250,20 @@ async def inline_claim(request: Request[Any, Any, Any]) -> Claim | None:
     return Claim(caller_of(actor.user_id), key, _fingerprint(request, await request.body()))
 
 
-async def settled(session: AsyncSession, claim: Claim) -> IdempotencyRecord | None:
-    """What became of ``claim``'s key, asked when an ``INLINE`` request is refused before its
-    write statement (a retry of a request that went through may now break a rule the first one
-    passed: its quota is spent, its start is near): the key's live record, if any; raises
-    ``in_progress`` while another request holds the key. Two statements, in this order: the
-    lock, then a read that sees what its holder committed."""
+async def settled(
+    session: AsyncSession, claim: Claim, *, wait: bool = False
+) -> IdempotencyRecord | None:
+    """What became of ``claim``'s key: its live record, if any. Two statements, in this order:
+    the key's transaction lock (``wait``: until its holder ends; else ``in_progress`` while
+    another request holds it), then a read that sees what the holder committed.
+
+    Asked before a request runs (:func:`claim`), and by an ``INLINE`` request refused before
+    its write statement (a retry of one that went through may now break a rule the first
+    passed: its quota is spent, its start is near)."""
     lock = func.hashtextextended(f"{claim.caller} {claim.key}", 0)
-    if not (await session.exec(select(func.pg_try_advisory_xact_lock(lock)))).one():
+    if wait:
+        await session.exec(select(func.pg_advisory_xact_lock(lock)))
+    elif not (await session.exec(select(func.pg_try_advisory_xact_lock(lock)))).one():
         raise in_progress()
     found = await session.exec(
         select(IdempotencyRecord).where(

@@ -26,6 +26,7 @@ from accounts.models import OrganisationVerification
 from accounts.repository import AccountRepository
 from accounts.schemas import CertificationGrant, TrainingCreate
 from accounts.staff import StaffService
+from billing.payments import PaymentService
 from billing.schemas import BillingSettingsWrite, CheckoutRequest, PriceListWrite
 from booking.schemas import BookingCreate, ItemRequest
 from kernel.auth.actor import Actor
@@ -145,6 +146,10 @@ async def seed_activity(
     returns how many bookings were made."""
     cast = await cast_of(session)
     catalogue = CatalogueRepository(session)
+    services = runtime.billing.services(session)
+    accounts = AccountRepository(session)
+    staff = StaffService(accounts, runtime.clock)
+    now = runtime.clock()
     made = 0
     for index, place_id in enumerate(place_ids):
         place = await catalogue.get_place(place_id)
@@ -156,19 +161,16 @@ async def seed_activity(
             {r.name: r.id for r in rows if r.id is not None},
             french_public_holidays(today, today + timedelta(days=180), place.holiday_subdivision),
         )
-        await _sell(runtime, session, demo, index)
-        await _rules(runtime, session, demo, cast, today)
+        await _sell(services, demo, index, now)
+        await _rules(services, staff, accounts, demo, cast, today)
         # Each place's bookings start a week after the previous place's.
-        made += await _book(
-            runtime, session, demo, cast, next_monday(today) + timedelta(weeks=index)
-        )
+        made += await _book(services, demo, cast, next_monday(today) + timedelta(weeks=index), now)
     return made
 
 
-async def _sell(runtime: Runtime, session: AsyncSession, demo: DemoPlace, index: int) -> None:
+async def _sell(services: PaymentService, demo: DemoPlace, index: int, now: datetime) -> None:
     """Rates per user type on every resource; on-site and invoice payments."""
-    now = runtime.clock()
-    prices = runtime.billing.services(session).prices
+    prices = services.prices
     await prices.set_settings(
         SYSTEM,
         demo.place_id,
@@ -194,11 +196,15 @@ async def _sell(runtime: Runtime, session: AsyncSession, demo: DemoPlace, index:
 
 
 async def _rules(
-    runtime: Runtime, session: AsyncSession, demo: DemoPlace, cast: DemoCast, today: date
+    services: PaymentService,
+    staff: StaffService,
+    accounts: AccountRepository,
+    demo: DemoPlace,
+    cast: DemoCast,
+    today: date,
 ) -> None:
     """The laser's training (Camille certified), the room's approval, the school verified."""
-    staff = StaffService(AccountRepository(session), runtime.clock)
-    catalogue = runtime.billing.services(session).prices.catalogue
+    catalogue = services.prices.catalogue
     training = await staff.create_training(
         SYSTEM,
         demo.place_id,
@@ -220,16 +226,15 @@ async def _rules(
     await catalogue.update_resource(
         SYSTEM, demo.resources[ROOM], ResourceUpdate(requires_approval=True)
     )
-    session.add(OrganisationVerification(organisation_id=cast.school_id, place_id=demo.place_id))
-    await session.flush()
+    await accounts.add(
+        OrganisationVerification(organisation_id=cast.school_id, place_id=demo.place_id)
+    )
 
 
 async def _book(
-    runtime: Runtime, session: AsyncSession, demo: DemoPlace, cast: DemoCast, monday: date
+    services: PaymentService, demo: DemoPlace, cast: DemoCast, monday: date, now: datetime
 ) -> int:
     """Bookings over three weeks from ``monday``: paid on site, on invoice, and a request."""
-    now = runtime.clock()
-    services = runtime.billing.services(session)
 
     def at(week: int, weekday: int, hour: int) -> datetime:
         day = monday + timedelta(weeks=week, days=weekday)

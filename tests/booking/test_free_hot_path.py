@@ -7,34 +7,12 @@ list; a price list set since moves the revision, and the next booking sees it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import httpx
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from kernel.db import Database
 from tests.support.accounts import make_user
 from tests.support.booking import Fablab, book, paris
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The statements SQLAlchemy sends while the block runs."""
-    seen: list[str] = []
-
-    def listen(
-        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
-    ) -> None:
-        seen.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", listen)
+from tests.support.sql import sent_statements
 
 
 def pricing(seen: list[str]) -> list[str]:
@@ -45,11 +23,11 @@ async def test_a_free_booking_reads_no_price_once_the_view_is_kept(
     api: httpx.AsyncClient, lab: Fablab, database: Database, admin_headers: dict[str, str]
 ) -> None:
     ana = await make_user(database, "ana@example.fr")
-    with statements() as first:
+    with sent_statements() as first:
         made = await book(api, ana, lab.printer, paris(2027, 3, 2, 10), paris(2027, 3, 2, 11))
     assert made.status_code == 201, made.text
     assert pricing(first)  # the place's view, read once
-    with statements() as second:
+    with sent_statements() as second:
         made = await book(api, ana, lab.printer, paris(2027, 3, 2, 12), paris(2027, 3, 2, 13))
     assert made.status_code == 201, made.text
     assert pricing(second) == []

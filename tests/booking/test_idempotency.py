@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
-import asyncpg
 import httpx
-import pytest
-from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
 
 from kernel.db import Database
 from kernel.idempotency import purge
 from kernel.models import utcnow
 from tests.support.accounts import make_user
 from tests.support.booking import Fablab, MutableClock, booking_body, paris
+from tests.support.sql import sent_statements
 
 Client = httpx.AsyncClient
 
@@ -64,36 +59,8 @@ async def test_the_same_booking_sent_twice_with_one_key_books_once(
     assert unkeyed.status_code == 409
 
 
-@contextmanager
-def sent_statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement sent while the block runs: SQLAlchemy's (its cursor event) and those
-    sent on the driver's connection past it (asyncpg's query methods)."""
-    seen: list[str] = []
-
-    def listen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        seen.append(statement)
-
-    for name in ("fetch", "execute", "fetchrow", "fetchval"):
-        original = getattr(asyncpg.Connection, name)
-
-        def recording(original: Any = original) -> Any:
-            async def call(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
-                seen.append(query)
-                return await original(self, query, *args, **kw)
-
-            return call
-
-        monkeypatch.setattr(asyncpg.Connection, name, recording())
-    event.listen(Engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", listen)
-        monkeypatch.undo()
-
-
 async def test_a_keyed_booking_is_the_credentials_and_one_statement(
-    api: Client, lab: Fablab, database: Database, monkeypatch: pytest.MonkeyPatch
+    api: Client, lab: Fablab, database: Database
 ) -> None:
     alice = await make_user(database, "alice@example.org")
     warm = booking_body(lab.printer, TUESDAY_2PM, TUESDAY_3PM)
@@ -101,7 +68,7 @@ async def test_a_keyed_booking_is_the_credentials_and_one_statement(
         await api.post("/api/bookings", json=warm, headers=keyed(alice.headers, "a"))
     ).is_success
     body = booking_body(lab.printer, TUESDAY_3PM, TUESDAY_4PM)
-    with sent_statements(monkeypatch) as seen:
+    with sent_statements() as seen:
         made = await api.post("/api/bookings", json=body, headers=keyed(alice.headers, "b"))
     assert made.status_code == 201, made.text
     assert len(seen) == 2, seen

@@ -8,17 +8,16 @@ triggers move the catalogue counter).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import httpx
-from sqlalchemy import event, insert, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import insert, text
 
 from booking.snapshots import PlaceSnapshot, SnapshotCache
 from kernel.db import Database
 from resources.models import Blackout, Place, Resource
 from tests.support.accounts import make_user
 from tests.support.booking import Fablab, book, paris
+from tests.support.sql import sent_statements
 
 Client = httpx.AsyncClient
 WATCHED = (
@@ -197,23 +196,15 @@ async def test_requests_that_find_no_copy_at_once_read_the_catalogue_once(
     await _sql(
         database, "UPDATE place SET phone = '0102030405' WHERE id = :place", {"place": lab.place_id}
     )
-    read_units: list[str] = []
-
-    def listen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        if "FROM resource_unit" in statement:
-            read_units.append(statement)
-
     week = {"from": "2027-03-02", "to": "2027-03-09"}
-    event.listen(Engine, "before_cursor_execute", listen)
-    try:
+    with sent_statements() as seen:
         answers = await asyncio.gather(
             *(
                 api.get(f"/api/resources/{rid}/availability", params=week)
                 for rid in (lab.printer, lab.laser) * 6
             )
         )
-    finally:
-        event.remove(Engine, "before_cursor_execute", listen)
+    read_units = [statement for statement in seen if "FROM resource_unit" in statement]
     assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
     assert len(read_units) == 1, read_units
 

@@ -12,6 +12,15 @@ from tests.web.seed import Town
 API = {"accept": "application/json"}
 
 
+# The place's required details as the seeded town has them (the forms send them all back).
+PLACE_DETAILS = {
+    "name": "Fablab du Trégor",
+    "address": "3 rue de la Mairie",
+    "postcode": "22300",
+    "town": "Lannion",
+}
+
+
 async def _api(web: httpx.AsyncClient, path: str) -> Any:
     response = await web.get(path, headers=API)
     assert response.status_code == 200, response.text
@@ -76,10 +85,7 @@ async def test_the_reminder_lead_and_sender_of_the_place_are_set_in_its_details(
     assert by_id(form.text, "reminder_hours")["value"] == "24"
     assert by_id(form.text, "mail_from")["value"] == ""
     fields = {
-        "name": "Fablab du Trégor",
-        "address": "3 rue de la Mairie",
-        "postcode": "22300",
-        "town": "Lannion",
+        **PLACE_DETAILS,
         "reminder_hours": "400",
         "mail_from": "pas-une-adresse",
     }
@@ -105,10 +111,7 @@ async def test_the_calendar_reminder_of_the_place_is_set_in_its_details(
     assert "Rappel des agendas avant une réservation, en minutes" in text(form.text)
     assert by_id(form.text, "ics_alarm_minutes")["value"] == "60"
     fields = {
-        "name": "Fablab du Trégor",
-        "address": "3 rue de la Mairie",
-        "postcode": "22300",
-        "town": "Lannion",
+        **PLACE_DETAILS,
         "ics_alarm_minutes": "20000",
     }
     wrong = await submit(web, url, url, fields)

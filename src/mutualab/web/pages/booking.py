@@ -7,6 +7,7 @@ and their refusals into messages next to the fields.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -208,6 +209,10 @@ class BookingPages(Controller):
     ) -> Response[Any]:
         """Book the time and quote shown, or re-quote a changed time and ask again."""
         form = data.typed()
+        # The review page of this request, again: only why and how it is shown differ.
+        show_again = partial(
+            self._review, request, payments, staff, waitlist, availability, actor, resource_id, form
+        )
         if data.intent == "quote":
             # "Update the price": the review page of the typed time, at its own address.
             return see_other(review_url(resource_id, form))
@@ -218,15 +223,7 @@ class BookingPages(Controller):
         if data.method not in ("card", "on_site", "invoice"):
             errors["method"] = SLOT_MESSAGES["method"]
         if slot is None or errors:
-            return await self._review(
-                request,
-                payments,
-                staff,
-                waitlist,
-                availability,
-                actor,
-                resource_id,
-                form,
+            return await show_again(
                 errors=errors,
                 method=data.method,
                 status_code=422,
@@ -235,15 +232,7 @@ class BookingPages(Controller):
         if shown != slot:
             # The fields say another time than the quote on screen (changed, then confirmed
             # without updating the price): never book either silently; show this one's price.
-            return await self._review(
-                request,
-                payments,
-                staff,
-                waitlist,
-                availability,
-                actor,
-                resource_id,
-                form,
+            return await show_again(
                 problem=REFUSALS["slot_changed"][1],
                 method=data.method,
                 status_code=409,
@@ -260,15 +249,7 @@ class BookingPages(Controller):
             )
         except ValueError:
             # A fingerprint that is not one: the page was tampered with or is very old.
-            return await self._review(
-                request,
-                payments,
-                staff,
-                waitlist,
-                availability,
-                actor,
-                resource_id,
-                form,
+            return await show_again(
                 problem=REFUSALS["price_changed"][1],
                 status_code=409,
             )
@@ -281,15 +262,7 @@ class BookingPages(Controller):
             if isinstance(exc, NotFoundError):
                 raise
             field_errors, problem = refusal(exc)
-            return await self._review(
-                request,
-                payments,
-                staff,
-                waitlist,
-                availability,
-                actor,
-                resource_id,
-                form,
+            return await show_again(
                 errors=field_errors,
                 problem=problem,
                 method=data.method,
