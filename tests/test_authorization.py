@@ -239,6 +239,17 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("DELETE", "/api/waitlist/{entry_id}"): Example(),
     ("POST", "/api/waitlist/{entry_id}/accept"): Example(),
     ("GET", "/api/manager/overview"): Example(),
+    # statistics, exports and the yearly report (a place's managers; the platform's: admins)
+    ("GET", "/api/places/{place_id}/statistics"): Example(query=lambda w, r: "at=2027-03"),
+    ("GET", "/api/places/{place_id}/statistics/export"): Example(
+        query=lambda w, r: "period=year&at=2027&format=csv"
+    ),
+    ("GET", "/api/places/{place_id}/exports/{dataset}"): Example(
+        query=lambda w, r: "from=2027-03-01&to=2027-04-01&format=csv"
+    ),
+    ("GET", "/api/places/{place_id}/activity-report"): Example(query=lambda w, r: "year=2027"),
+    ("GET", "/api/statistics"): Example(query=lambda w, r: "period=quarter&at=2027-Q1"),
+    ("GET", "/api/statistics/export"): Example(query=lambda w, r: "at=2027-03"),
     # calendars
     ("POST", "/api/me/calendar-feed"): Example(),
     ("DELETE", "/api/me/calendar-feed"): Example(),
@@ -529,6 +540,7 @@ def _path_value(name: str, path: str, world: World, role: str) -> str:
         "training_id": world.training_a,
         "organisation_id": world.organisation_x,
         "day": EXCEPTION_DAY.isoformat(),
+        "dataset": "bookings",
         **world.ids,
     }
     return str(values[name])

@@ -45,6 +45,7 @@ from mutualab.health import health
 from mutualab.jobs_controller import JobAdminController
 from mutualab.openapi import document_problems
 from mutualab.overview import OverviewController
+from mutualab.reports.controllers import CONTROLLERS as REPORT_CONTROLLERS
 from mutualab.requests import MAX_BODY_BYTES, GuardedRequest
 from mutualab.swagger import SelfHostedSwagger, openapi_router, swagger_assets
 from mutualab.web import negotiated_http_exception, pages_router, static_files, template_config
@@ -134,6 +135,7 @@ def create_app(
             *FEED_CONTROLLERS,
             *WAITLIST_CONTROLLERS,
             OverviewController,
+            *REPORT_CONTROLLERS,
             *BILLING_CONTROLLERS,
             *SERIES_BILLING_CONTROLLERS,
             *WEBHOOK_CONTROLLERS,

@@ -1,0 +1,234 @@
+"""Statistics of a period as plain figures, computed from the period's facts (no I/O).
+
+What counts (docs/statistics.md says the same for managers):
+
+- a *booking* is a confirmed one, attributed to the period of its local start; held,
+  pending, refused and expired ones are not bookings;
+- *hours* are the bookings' lengths; *occupancy* of a resource is its booked unit-hours (a
+  pool's seats each count) over its open unit-hours: the place's opening hours in its zone,
+  exceptions and public holidays applied, less the resource's blackouts, times its units;
+- *unique people* booked in the period; *new* ones had their first confirmed booking (at the
+  place, or anywhere for the platform) in it;
+- the *cancellation rate* is cancelled ÷ (confirmed + cancelled) bookings of the period;
+- *revenue* is what the period's bookings were billed, net of refunds (integer cents incl.
+  VAT): paid, invoiced or due on site; a booking of several resources shares it out by its
+  quote's lines.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from pydantic import BaseModel
+
+from booking.models import BookingStatus
+from mutualab.reports.facts import BookingFact, PaymentFact, ResourceFact
+from mutualab.reports.periods import Period
+
+TENTH = Decimal("0.1")
+
+
+class ResourceOccupancy(BaseModel):
+    """Booked over open unit-minutes of one resource in the period."""
+
+    resource_id: int
+    place_id: int
+    name: str
+    kind: str
+    units: int
+    open_minutes: int  # unit-minutes: open minutes times units in service
+    booked_minutes: int  # unit-minutes booked (confirmed bookings)
+    occupancy_percent: Decimal | None  # None when it was never open
+
+
+class UserTypeFigures(BaseModel):
+    """Bookings, hours and people of one user type."""
+
+    user_type: str
+    label: str
+    bookings: int
+    booked_minutes: int
+    people: int
+
+
+class Amount(BaseModel):
+    """A share of the revenue: by resource, user type or payment method."""
+
+    key: str
+    label: str
+    cents: int
+
+
+class Statistics(BaseModel):
+    """A place's (or the platform's) activity over a month, a quarter or a year."""
+
+    scope: Literal["place", "platform"]
+    place_id: int | None
+    period: str  # 2027-03, 2027-Q1 or 2027
+    kind: Literal["month", "quarter", "year"]
+    first_day: date
+    last_day: date
+    bookings: int
+    booked_minutes: int
+    unique_people: int
+    new_people: int
+    cancelled: int
+    cancellation_percent: Decimal | None
+    # Not recorded yet on this instance (check-in comes with its own change): None.
+    no_shows: int | None
+    no_show_percent: Decimal | None
+    # Sessions (workshops with attendees) do not exist yet: None.
+    sessions: int | None
+    attendees: int | None
+    occupancy: list[ResourceOccupancy]
+    by_user_type: list[UserTypeFigures]
+    revenue_cents: int
+    revenue_by_resource: list[Amount]
+    revenue_by_user_type: list[Amount]
+    revenue_by_method: list[Amount]
+
+
+def percent(part: int, whole: int) -> Decimal | None:
+    """``part`` of ``whole`` in percent, to a tenth (half up); None for an empty whole."""
+    if whole <= 0:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+def share_out(total: int, weights: Sequence[int]) -> list[int]:
+    """``total`` cents shared by ``weights``, whole cents adding up to ``total`` exactly."""
+    whole = sum(weights)
+    if whole <= 0:
+        weights, whole = [1] * len(weights), len(weights)
+    shares, given, running = [], 0, 0
+    for weight in weights:
+        running += weight
+        upto = total * running // whole
+        shares.append(upto - given)
+        given = upto
+    return shares
+
+
+def compute(
+    *,
+    scope: Literal["place", "platform"],
+    place_id: int | None,
+    period: Period,
+    bookings: Sequence[BookingFact],
+    payments: Sequence[PaymentFact],
+    resources: Sequence[ResourceFact],
+    open_minutes: Mapping[int, int],
+    first_days: Mapping[int, date],
+    user_type_labels: Mapping[str, str],
+    method_labels: Mapping[str, str],
+) -> Statistics:
+    """The figures of ``period`` from its facts (``open_minutes``: per resource, one unit)."""
+    confirmed = [b for b in bookings if b.status == BookingStatus.CONFIRMED]
+    cancelled = sum(1 for b in bookings if b.status == BookingStatus.CANCELLED)
+    people = {b.booker_user_id for b in confirmed}
+    new_people = {
+        person
+        for person in people
+        if person in first_days and period.start <= first_days[person] < period.end
+    }
+    booked: Counter[int] = Counter()
+    for booking in confirmed:
+        for resource_id, quantity in booking.items:
+            booked[resource_id] += quantity * booking.minutes
+    occupancy = [
+        ResourceOccupancy(
+            resource_id=r.id,
+            place_id=r.place_id,
+            name=r.name,
+            kind=r.kind,
+            units=r.units,
+            open_minutes=open_minutes.get(r.id, 0) * r.units,
+            booked_minutes=booked[r.id],
+            occupancy_percent=percent(booked[r.id], open_minutes.get(r.id, 0) * r.units),
+        )
+        for r in resources
+        if r.active or booked[r.id]
+    ]
+    return Statistics(
+        scope=scope,
+        place_id=place_id,
+        period=period.key,
+        kind=period.kind,
+        first_day=period.start,
+        last_day=date.fromordinal(period.end.toordinal() - 1),
+        bookings=len(confirmed),
+        booked_minutes=sum(b.minutes for b in confirmed),
+        unique_people=len(people),
+        new_people=len(new_people),
+        cancelled=cancelled,
+        cancellation_percent=percent(cancelled, len(confirmed) + cancelled),
+        no_shows=None,
+        no_show_percent=None,
+        sessions=None,
+        attendees=None,
+        occupancy=occupancy,
+        by_user_type=_by_user_type(confirmed, user_type_labels),
+        **_revenue(bookings, payments, resources, user_type_labels, method_labels),
+    )
+
+
+def _by_user_type(
+    confirmed: Sequence[BookingFact], labels: Mapping[str, str]
+) -> list[UserTypeFigures]:
+    grouped: dict[str, list[BookingFact]] = defaultdict(list)
+    for booking in confirmed:
+        grouped[booking.user_type_code].append(booking)
+    return [
+        UserTypeFigures(
+            user_type=code,
+            label=labels.get(code, code),
+            bookings=len(rows),
+            booked_minutes=sum(b.minutes for b in rows),
+            people=len({b.booker_user_id for b in rows}),
+        )
+        for code, rows in sorted(grouped.items(), key=lambda item: (-len(item[1]), item[0]))
+    ]
+
+
+def _amounts(totals: Mapping[str, int], labels: Mapping[str, str]) -> list[Amount]:
+    return [
+        Amount(key=key, label=labels.get(key, key), cents=cents)
+        for key, cents in sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def _revenue(
+    bookings: Sequence[BookingFact],
+    payments: Sequence[PaymentFact],
+    resources: Sequence[ResourceFact],
+    user_type_labels: Mapping[str, str],
+    method_labels: Mapping[str, str],
+) -> dict[str, object]:
+    items = {b.id: b.items for b in bookings}
+    by_resource: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    by_method: Counter[str] = Counter()
+    for payment in payments:
+        by_type[payment.user_type_code] += payment.net_cents
+        by_method[payment.method] += payment.net_cents
+        taken = items.get(payment.booking_id, ())
+        weights = (
+            list(payment.line_totals)
+            if len(payment.line_totals) == len(taken)
+            else [quantity for _, quantity in taken]
+        )
+        for (resource_id, _), cents in zip(
+            taken, share_out(payment.net_cents, weights), strict=True
+        ):
+            by_resource[str(resource_id)] += cents
+    names = {str(r.id): r.name for r in resources}
+    return {
+        "revenue_cents": sum(p.net_cents for p in payments),
+        "revenue_by_resource": _amounts(by_resource, names),
+        "revenue_by_user_type": _amounts(by_type, user_type_labels),
+        "revenue_by_method": _amounts(by_method, method_labels),
+    }
