@@ -254,3 +254,19 @@ async def test_the_bookings_export_holds_the_place_s_bookings_only(
         headers=seeded.manager.headers,
     )
     assert inverted.status_code == 422
+
+
+async def test_the_statistics_page_shows_the_figures_charts_and_export_links(
+    api: httpx.AsyncClient, seeded: Seeded, admin_headers: dict[str, str]
+) -> None:
+    url = f"/manage/places/{seeded.lab.place_id}/statistics?period=month&at=2027-03"
+    html = (await api.get(url, headers=seeded.manager.headers)).text
+    assert "<svg" in html and "Occupation par équipement" in html
+    assert "78,70" in html  # the month's revenue, in French
+    assert f"/api/places/{seeded.lab.place_id}/exports/bookings?from=2027-03-01" in html
+    bad = await api.get(url.replace("2027-03", "mars"), headers=seeded.manager.headers)
+    assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text
+    platform = await api.get("/manage/statistics?period=year&at=2027", headers=admin_headers)
+    assert platform.status_code == 200, platform.text
+    refused = await api.get("/manage/statistics", headers=seeded.manager.headers)
+    assert refused.status_code == 403

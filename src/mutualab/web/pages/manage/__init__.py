@@ -1,6 +1,6 @@
 """The managers' back office, one module per part of a place: places, equipment, hours and
-closures, prices, cancellation policy, agenda and bookings, people, invoices, webhooks; and the
-outbox of e-mails, for platform administrators."""
+closures, prices, cancellation policy, agenda and bookings, people, invoices, statistics and
+exports, webhooks; the outbox of e-mails and the platform's statistics, for administrators."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from mutualab.web.pages.manage.places import PlacePages
 from mutualab.web.pages.manage.policy import PolicyPages
 from mutualab.web.pages.manage.prices import PricePages
 from mutualab.web.pages.manage.resources import ResourcePages
+from mutualab.web.pages.manage.statistics import StatisticsPages
 from mutualab.web.pages.manage.webhooks import WebhookPages
 
 MANAGE_PAGES = [
@@ -28,6 +29,7 @@ MANAGE_PAGES = [
     BookingPages,
     PeoplePages,
     InvoicePages,
+    StatisticsPages,
     WebhookPages,
     OutboxPages,
 ]

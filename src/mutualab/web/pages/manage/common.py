@@ -37,6 +37,7 @@ SECTIONS = [
     ("/agenda", N_("Agenda")),
     ("/people", N_("People")),
     ("/invoices", N_("Invoices")),
+    ("/statistics", N_("Statistics")),
     ("/webhooks", N_("Webhooks")),
 ]
 
