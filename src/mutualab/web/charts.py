@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-WIDTH = 600
-ROW = 44
-BAR_AREA = 460  # the longest bar; the rest of the width holds its value
+# In SVG units: shown at most 30rem wide, about one unit a pixel on a phone.
+WIDTH = 360
+ROW = 40
+BAR_AREA = 250  # the longest bar; the rest of the width holds its value
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
@@ -58,6 +59,16 @@ def _hours(i18n: I18n, minutes: int) -> str:
     return i18n.gettext(N_("%(hours)s h"), hours=i18n.number(tenths))
 
 
+def period_label(i18n: I18n, period: Period) -> str:
+    """``novembre 2026``, ``T1 2027`` or ``2027``."""
+    if period.kind == "month":
+        return format_date(period.start, "LLLL y", locale=i18n.locale)
+    if period.kind == "quarter":
+        number = (period.start.month - 1) // 3 + 1
+        return i18n.gettext(N_("Q%(number)s %(year)s"), number=number, year=period.start.year)
+    return str(period.start.year)
+
+
 def charts(stats: Statistics, i18n: I18n) -> dict[str, Any]:
     """The charts of the page, from the figures."""
 
@@ -103,6 +114,7 @@ def _context(stats: Statistics, chosen: Period, i18n: I18n, today: date) -> dict
         "methods": METHODS,
         "last_month": last_month,
         "period_last_day": chosen.end - timedelta(days=1),
+        "label_of": lambda period: period_label(i18n, period),
     }
 
 
