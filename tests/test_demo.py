@@ -39,7 +39,7 @@ async def _seeded(database: Database, today: date = TODAY) -> list[int]:
         await seed_demo(session, today)
         place_ids = await demo_place_ids(session)
         await ensure_demo_people(session, place_ids, "first-demo-password")
-        assert await seed_activity(runtime, session, place_ids, today) == 12
+        assert await seed_activity(runtime, session, place_ids, today) == 12 + 2 * 18
     return place_ids
 
 
@@ -71,11 +71,13 @@ async def test_the_demo_has_a_training_a_request_and_bookings_over_the_weeks(
     database: Database, today: date
 ) -> None:
     place_ids = await _seeded(database, today)
-    rows = await _rows(
+    every = await _rows(
         database,
         "SELECT b.status, b.starts_at, b.place_id, p.method "
         "FROM booking b LEFT JOIN payment p ON p.booking_id = b.id",
     )
+    # The coming weeks (the months before are the history, below).
+    rows = [r for r in every if r.starts_at.astimezone(PARIS).date() >= today]
     assert sorted(r.status for r in rows if r.status != "confirmed") == ["pending_approval"] * 2
     assert {r.method for r in rows} >= {"on_site", "invoice"}
     weeks = {r.starts_at.isocalendar()[1] for r in rows}
@@ -134,3 +136,45 @@ async def test_reset_passwords_gives_every_demo_account_the_new_one(database: Da
     assert "camille@demo.mutualab.example" in emails
     assert "admin@demo.mutualab.example" in emails
     assert all(email.endswith("@demo.mutualab.example") for email in emails)
+
+
+async def test_the_three_months_before_have_their_activity_and_last_month_s_statistics(
+    database: Database, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    place_ids = await _seeded(database)
+    rows = await _rows(
+        database,
+        "SELECT b.place_id, b.status, b.starts_at, p.method, p.status AS paid, b.created_at "
+        "FROM booking b JOIN payment p ON p.booking_id = b.id WHERE b.starts_at < :today",
+        today=datetime.combine(TODAY, time(), PARIS),
+    )
+    months = {(r.place_id, r.starts_at.astimezone(PARIS).strftime("%Y-%m")) for r in rows}
+    assert months == {(p, m) for p in place_ids for m in ("2026-09", "2026-10", "2026-11")}
+    for place_id, month in months:
+        these = [
+            r
+            for r in rows
+            if r.place_id == place_id and r.starts_at.astimezone(PARIS).strftime("%Y-%m") == month
+        ]
+        assert sorted(r.status for r in these) == ["cancelled"] + ["confirmed"] * 5
+        # Booked two days before the month, as a person would have; desk payments recorded.
+        assert all(r.created_at < r.starts_at for r in these)
+        assert sorted(r.paid for r in these if r.status == "confirmed") == [
+            "invoiced", "invoiced", "succeeded", "succeeded", "succeeded",
+        ]  # fmt: skip
+    # The invoices of each place are numbered in the order of their dates.
+    documents = await _rows(
+        database,
+        "SELECT place_id, sequence, issued_at FROM billing_document "
+        "WHERE kind = 'invoice' ORDER BY place_id, sequence",
+    )
+    for place_id in place_ids:
+        issued = [d.issued_at for d in documents if d.place_id == place_id]
+        assert issued == sorted(issued) and len(issued) >= 12
+    stats = await client.get(
+        f"/api/places/{place_ids[0]}/statistics?period=month&at=2026-11", headers=admin_headers
+    )
+    assert stats.status_code == 200, stats.text
+    figures = stats.json()
+    assert (figures["bookings"], figures["cancelled"], figures["unique_people"]) == (5, 1, 3)
+    assert figures["revenue_cents"] > 0 and figures["by_user_type"]

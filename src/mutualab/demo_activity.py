@@ -9,13 +9,16 @@ through the same services the API calls, so every booking is priced, paid or due
 - the laser cutter requires the place's safety training: Camille holds it, Léa does not;
 - the meeting room waits for a manager's approval: Léa's request is pending;
 - Camille (on site) and the school (on invoice, with a purchase order) have bookings over the
-  coming weeks; the school is verified at both places, so its rate and invoices apply.
+  coming weeks; the school is verified at both places, so its rate and invoices apply;
+- the three months before have their activity (the statistics count it): bookings paid at
+  the desk (recorded after the session), invoiced to the school, and a cancelled one. They are
+  made on a clock set back to before each month, as they would have been.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,11 +30,12 @@ from accounts.repository import AccountRepository
 from accounts.schemas import CertificationGrant, TrainingCreate
 from accounts.staff import StaffService
 from billing.payments import PaymentService
-from billing.schemas import BillingSettingsWrite, CheckoutRequest, PriceListWrite
+from billing.schemas import BillingSettingsWrite, CheckoutRequest, PriceListWrite, RecordPayment
 from booking.schemas import BookingCreate, ItemRequest
 from kernel.auth.actor import Actor
-from mutualab.composition import Runtime
+from mutualab.composition import Runtime, build_runtime
 from mutualab.demo import RESOURCES, SYSTEM
+from mutualab.reports.periods import containing
 from resources.hours import french_public_holidays
 from resources.repository import CatalogueRepository
 from resources.schemas import ResourceUpdate
@@ -163,6 +167,7 @@ async def seed_activity(
         )
         await _sell(services, demo, index, now)
         await _rules(services, staff, accounts, demo, cast, today)
+        made += await _history(runtime, session, demo, cast, today)
         # Each place's bookings start a week after the previous place's.
         made += await _book(services, demo, cast, next_monday(today) + timedelta(weeks=index), now)
     return made
@@ -285,3 +290,92 @@ async def _book(
         ),
     )
     return 6
+
+
+class _SetBack:
+    """A clock the demo sets back to when its past bookings were made."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+# The past months' plan: (who, resource, units, open day of the month, hour, hours, how paid).
+_PAST = (
+    ("citizen", PRINTER, 1, 0, 10, 2, "cash"),
+    ("student", PRINTER, 1, 1, 14, 3, "cheque"),
+    ("teacher", SEATS, 12, 2, 9, 2, "invoice"),
+    ("teacher", NETWORK, 1, 3, 14, 2, "invoice"),
+    ("citizen", SEATS, 1, 4, 10, 1, "card_terminal"),
+    ("student", NETWORK, 1, 5, 16, 1, "cancelled"),
+)
+
+
+def _open_days(demo: DemoPlace, start: date) -> list[date]:
+    """Tuesdays, Thursdays and Fridays of the month's first 24 days (open, no holiday), so each
+    month's payments are recorded before the next month's bookings."""
+    holidays = french_public_holidays(start, start + timedelta(days=31))
+    return [
+        day
+        for day in (start + timedelta(days=n) for n in range(1, 24))
+        if day.weekday() in (1, 3, 4) and day not in holidays
+    ]
+
+
+async def _history(
+    runtime: Runtime, session: AsyncSession, demo: DemoPlace, cast: DemoCast, today: date
+) -> int:
+    """The three months before ``today``: six bookings a month, each made two days before its
+    month on a clock set back then, the desk payments recorded after each session."""
+    clock = _SetBack()
+    past = build_runtime(runtime.settings, database=runtime.database, clock=clock)
+    services = past.billing.services(session)
+    actors = {"citizen": cast.citizen, "student": cast.student, "teacher": cast.teacher}
+    month = containing("month", today)
+    made = 0
+    try:
+        for back in (3, 2, 1):
+            start = month.start
+            for _ in range(back):
+                start = containing("month", start - timedelta(days=1)).start
+            days = _open_days(demo, start)
+            clock.now = datetime.combine(start - timedelta(days=2), time(9), demo.zone)
+            to_record = []
+            for who, name, units, index, hour, hours, how in _PAST:
+                begin = datetime.combine(days[index % len(days)], time(hour), demo.zone)
+                items = [ItemRequest(resource_id=demo.resources[name], quantity=units)]
+                user_type = {"citizen": "citizen", "student": "student"}.get(who, "school")
+                priced = await services.prices.price(
+                    items, begin, begin + timedelta(hours=hours), user_type
+                )
+                school = (
+                    {"organisation_id": cast.school_id, "purchase_order": PURCHASE_ORDER}
+                    if who == "teacher"
+                    else {}
+                )
+                payment, booking, _ = await services.checkout(
+                    actors[who],
+                    CheckoutRequest(
+                        items=items,
+                        starts_at=begin,
+                        ends_at=begin + timedelta(hours=hours),
+                        quote_fingerprint=priced.quote.fingerprint(),
+                        method="invoice" if how == "invoice" else "on_site",
+                        **school,
+                    ),
+                    clock.now,
+                )
+                made += 1
+                if how == "cancelled":
+                    await services.bookings.cancel(actors[who], booking.id, "Empêchement")
+                elif how != "invoice":
+                    to_record.append((booking.ends_at, payment.id, how))
+            for ended, payment_id, means in sorted(to_record):
+                assert payment_id is not None
+                clock.now = ended + timedelta(minutes=15)
+                await services.record(SYSTEM, payment_id, RecordPayment(means=means), clock.now)
+    finally:
+        await past.close()
+    return made
