@@ -10,140 +10,19 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 import httpx
-import pytest
 from openpyxl import load_workbook
 
 from kernel.db import Database
-from kernel.settings import Settings
-from tests.billing.support import checkout, price_fablab
-from tests.support.accounts import Person, make_user
-from tests.support.booking import Fablab, MutableClock, booking_client, make_fablab, paris
+from tests.reports.support import Seeded, ok
+from tests.support.accounts import make_user
 
 MARCH = [date(2027, 3, 1) + timedelta(days=n) for n in range(31)]
 CLOSED = {date(2027, 3, 10), date(2027, 3, 29)}  # the closure, Easter Monday
 OPEN_MINUTES = sum(12 * 60 for day in MARCH if day not in CLOSED)
-
-
-@dataclass
-class Seeded:
-    """The place, its people and what the test booked."""
-
-    lab: Fablab
-    manager: Person
-    citizen_a: Person
-    student_b: Person
-    citizen_c: Person
-    references: set[str]
-
-
-@pytest.fixture
-async def api(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on a clock the test moves."""
-    clock = MutableClock(paris(2027, 2, 1, 9))
-    async with booking_client(settings, database, clock) as http:
-        http.clock = clock  # type: ignore[attr-defined]
-        yield http
-
-
-async def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def _book(api: httpx.AsyncClient, person: Person, items: Any, start: Any, end: Any) -> str:
-    made = await _ok(await checkout(api, person, items, start, end, method="on_site"), 201)
-    assert made["payment"]["status"] == "awaiting_on_site"
-    return str(made["booking"]["reference"])
-
-
-@pytest.fixture
-async def seeded(
-    api: httpx.AsyncClient, admin_headers: dict[str, str], database: Database
-) -> Seeded:
-    """February, March and April bookings at a priced fablab, and one at another place."""
-    lab = await make_fablab(api, admin_headers)
-    manager = await make_user(database, "gestion@fablab.test", manages=(lab.place_id,))
-    await price_fablab(api, lab, manager)
-    settings = await _ok(
-        await api.get(f"/api/places/{lab.place_id}/billing-settings", headers=manager.headers)
-    )
-    settings["payment_methods"]["*"] = ["card", "on_site"]
-    await _ok(
-        await api.put(
-            f"/api/places/{lab.place_id}/billing-settings",
-            json={k: settings[k] for k in ("invoice_prefix", "payment_methods", "refund_tiers")},
-            headers=manager.headers,
-        )
-    )
-    citizen_a = await make_user(database, "a@test.fr")
-    student_b = await make_user(database, "b@test.fr", user_type="student")
-    citizen_c = await make_user(database, "c@test.fr")
-    await _ok(
-        await api.put(
-            f"/api/places/{lab.place_id}/exceptions/2027-03-10",
-            json={"closed": True},
-            headers=manager.headers,
-        )
-    )
-    await _ok(
-        await api.post(
-            f"/api/resources/{lab.printer}/blackouts",
-            json={
-                "starts_at": paris(2027, 3, 15, 10).isoformat(),
-                "ends_at": paris(2027, 3, 15, 12).isoformat(),
-            },
-            headers=manager.headers,
-        ),
-        201,
-    )
-    clock: MutableClock = api.clock  # type: ignore[attr-defined]
-    # February: A's first booking here.
-    await _book(api, citizen_a, lab.printer, paris(2027, 2, 20, 10), paris(2027, 2, 20, 12))
-    clock.now = paris(2027, 3, 1, 9)
-    references = {
-        await _book(api, citizen_a, lab.printer, paris(2027, 3, 2, 10), paris(2027, 3, 2, 12)),
-        await _book(api, student_b, [(lab.seats, 3)], paris(2027, 3, 3, 14), paris(2027, 3, 3, 16)),
-        await _book(api, citizen_c, lab.laser, paris(2027, 3, 4, 9), paris(2027, 3, 4, 10)),
-    }
-    cancelled = await _ok(
-        await checkout(
-            api, citizen_a, lab.printer, paris(2027, 3, 12, 10), paris(2027, 3, 12, 11),
-            method="on_site",
-        ),
-        201,
-    )  # fmt: skip
-    references.add(cancelled["booking"]["reference"])
-    await _ok(
-        await api.post(
-            f"/api/bookings/{cancelled['booking']['id']}/cancel",
-            json={},
-            headers=citizen_a.headers,
-        )
-    )
-    await _book(api, student_b, lab.printer, paris(2027, 4, 6, 10), paris(2027, 4, 6, 12))
-    # Another place's booking, which the fablab's figures and exports never show.
-    other = await make_fablab(api, admin_headers, slug="autre-lieu", town="Lannion")
-    await _ok(
-        await api.post(
-            "/api/bookings",
-            json={
-                "items": [{"resource_id": other.room, "quantity": 1}],
-                "starts_at": paris(2027, 3, 5, 10).isoformat(),
-                "ends_at": paris(2027, 3, 5, 11).isoformat(),
-            },
-            headers=citizen_c.headers,
-        ),
-        201,
-    )
-    return Seeded(lab, manager, citizen_a, student_b, citizen_c, references)
 
 
 def _pct(part: int, whole: int) -> Decimal:
@@ -154,7 +33,7 @@ async def test_march_statistics_equal_the_figures_counted_from_the_bookings(
     api: httpx.AsyncClient, seeded: Seeded
 ) -> None:
     lab = seeded.lab
-    stats = await _ok(
+    stats = await ok(
         await api.get(
             f"/api/places/{lab.place_id}/statistics?period=month&at=2027-03",
             headers=seeded.manager.headers,
@@ -207,10 +86,10 @@ async def test_a_quarter_and_a_year_add_up_the_months(
     api: httpx.AsyncClient, seeded: Seeded
 ) -> None:
     url = f"/api/places/{seeded.lab.place_id}/statistics"
-    quarter = await _ok(
+    quarter = await ok(
         await api.get(f"{url}?period=quarter&at=2027-Q1", headers=seeded.manager.headers)
     )
-    year = await _ok(await api.get(f"{url}?period=year&at=2027", headers=seeded.manager.headers))
+    year = await ok(await api.get(f"{url}?period=year&at=2027", headers=seeded.manager.headers))
     assert (quarter["bookings"], quarter["unique_people"], quarter["new_people"]) == (4, 3, 3)
     assert quarter["booked_minutes"] == 120 + 300
     assert (year["bookings"], year["new_people"]) == (5, 3)
@@ -231,7 +110,7 @@ async def test_only_the_place_managers_and_admins_see_it_and_bad_periods_are_422
     assert wrong.status_code == 422
     assert wrong.json()["errors"][0]["field"] == "at"
     platform = await api.get("/api/statistics?period=month&at=2027-03", headers=admin_headers)
-    assert (await _ok(platform))["bookings"] == 4  # the other place's room too
+    assert (await ok(platform))["bookings"] == 4  # the other place's room too
     refused = await api.get("/api/statistics", headers=seeded.manager.headers)
     assert refused.status_code == 403
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from mutualab.reports.facts import UNBILLED
 from mutualab.reports.sheets import Cell, Sheet, euros, hours
 
 Dataset = Literal["bookings", "people", "invoices", "payments"]
@@ -250,6 +251,11 @@ def _invoices(rows: Sequence[Any], zone: ZoneInfo) -> Sheet:
     )
 
 
+def _net(row: Any) -> int:
+    """What the payment bills, net of refunds: nothing for one cancelled before it was paid."""
+    return 0 if row.status in UNBILLED else int(row.amount_cents - row.refunded_cents)
+
+
 def _payments(rows: Sequence[Any], zone: ZoneInfo) -> Sheet:
     columns = (
         "Réservation",
@@ -281,7 +287,7 @@ def _payments(rows: Sequence[Any], zone: ZoneInfo) -> Sheet:
                 PAYMENT_STATUS.get(r.status, r.status),
                 euros(r.amount_cents),
                 euros(r.refunded_cents),
-                euros(r.amount_cents - r.refunded_cents),
+                euros(_net(r)),
                 r.due_on,
                 r.purchase_order,
                 _local(r.paid_at, zone),
