@@ -1,6 +1,6 @@
 """Statistics of a period as plain figures, computed from the period's facts (no I/O).
 
-What counts (docs/statistics.md says the same for managers):
+What counts (docs/architecture.md, "Statistics and exports", says the same):
 
 - a *booking* is a confirmed one, attributed to the period of its local start; held,
   pending, refused and expired ones are not bookings;
