@@ -23,10 +23,12 @@ from kernel.settings import Settings
 from mutualab.reports.periods import containing
 from resources.hours import french_public_holidays
 from tests.browser.support import LiveServer, PageChecker
+from tests.support.accounts import make_user, stored_hash
 from tests.support.apps import runtime_on
 from tests.web.seed import OPEN_DAYS, PARIS, PASSWORD, Town
 
 SHOTS = Path("/work/shots/stats")
+ADMIN_EMAIL = "stats-admin@example.org"
 _seeded: dict[str, str] = {}
 
 
@@ -41,7 +43,8 @@ def _last_month_day(today: date) -> date:
 
 
 async def _seed(database_url: str, town: Town) -> str:
-    """Two seats booked by the citizen last month (booked three days before): its reference."""
+    """Two seats booked by the citizen last month (booked three days before): its reference;
+    and a platform administrator."""
     day = _last_month_day(datetime.now(PARIS).date())
     then = datetime.combine(day - timedelta(days=3), time(9), PARIS).astimezone(UTC)
     database = Database.from_settings(Settings(database_url=database_url, database_pool_size=2))
@@ -59,7 +62,9 @@ async def _seed(database_url: str, town: Town) -> str:
                     ends_at=datetime.combine(day, time(12), PARIS),
                 ),
             )
-            return booking.reference
+            reference = booking.reference
+        await make_user(database, ADMIN_EMAIL, admin=True, password_hash=stored_hash(PASSWORD))
+        return reference
     finally:
         await database.dispose()
 
@@ -90,15 +95,19 @@ def _shoot(page: Page, name: str) -> None:
     page.set_viewport_size(original)
 
 
+def _log_in(page: Page, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(re.compile("/account"))
+
+
 def test_a_manager_opens_the_statistics_and_downloads_last_month_s_bookings(
     page: Page, server: LiveServer, last_month_reference: str, check_page: PageChecker
 ) -> None:
     town = server.town
-    page.goto("/login")
-    page.get_by_label("Adresse e-mail").fill(town.manager_email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page).to_have_url(re.compile("/account"))
+    _log_in(page, town.manager_email)
     page.goto(f"/manage/places/{town.place_id}")
     menu = page.get_by_role("navigation", name="Rubriques de la gestion")
     menu.get_by_role("link", name="Statistiques").click()
@@ -129,3 +138,20 @@ def test_a_manager_opens_the_statistics_and_downloads_last_month_s_bookings(
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:2] == ("Référence", "Début")
     assert last_month_reference in {row[0] for row in rows[1:]}
+
+
+def test_an_administrator_reads_the_platform_s_statistics_per_quarter(
+    page: Page, last_month_reference: str, check_page: PageChecker
+) -> None:
+    _log_in(page, ADMIN_EMAIL)
+    page.goto("/manage")
+    page.get_by_role("link", name="Statistiques de la plateforme").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Statistiques de la plateforme")
+    page.get_by_label("Par", exact=True).select_option(label="trimestre")
+    quarter = containing("quarter", _last_month_day(datetime.now(PARIS).date()))
+    page.get_by_role("textbox", name=re.compile("^Période")).fill(quarter.key)
+    page.get_by_role("button", name="Afficher").click()
+    expect(page.get_by_role("heading", level=2).first).to_contain_text(str(quarter.start.year))
+    expect(page.get_by_role("table", name="Occupation par équipement")).to_contain_text("Poste CAO")
+    check_page(page, "platform-statistics")
+    _shoot(page, "platform-statistics")

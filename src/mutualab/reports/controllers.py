@@ -147,7 +147,7 @@ class PlaceReportController(Controller):
         format: Format = "xlsx",
     ) -> Response[bytes]:
         """Bookings, people, invoices and credit notes, or payments of the place, by dates."""
-        place = await statistics.catalogue.managed_place(actor, place_id)
+        place = await statistics.managed_place(actor, place_id)
         check_range(start, end)
         sheet = await exports.sheet(dataset, place_id, ZoneInfo(place.timezone), start, end)
         body = xlsx_bytes([sheet]) if format == "xlsx" else csv_bytes(sheet)
@@ -163,7 +163,7 @@ class PlaceReportController(Controller):
         year: Year,
     ) -> Response[bytes]:
         """The year's activity report for funders, as a PDF."""
-        place = await statistics.catalogue.managed_place(actor, place_id)
+        place = await statistics.managed_place(actor, place_id)
         stats = await statistics.for_place(actor, place_id, periods.parse("year", str(year)))
         body = activity_pdf(place.name, place.town, stats, clock().date())
         return Response(

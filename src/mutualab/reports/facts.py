@@ -61,9 +61,9 @@ GROUP BY b.booker_user_id
 """)
 
 _RESOURCES = text("""
-SELECT r.id, r.place_id, r.name, r.kind, r.active,
+SELECT r.id, r.place_id, p.name AS place_name, r.name, r.kind, r.active,
        (SELECT count(*) FROM resource_unit u WHERE u.resource_id = r.id AND u.active) AS units
-FROM resource r
+FROM resource r JOIN place p ON p.id = r.place_id
 WHERE CAST(:all_places AS boolean) OR r.place_id = ANY(:place_ids)
 ORDER BY r.place_id, r.id
 """)
@@ -108,6 +108,7 @@ class ResourceFact:
 
     id: int
     place_id: int
+    place_name: str
     name: str
     kind: str
     active: bool
@@ -179,6 +180,8 @@ class Facts:
     async def resources(self, place_ids: Sequence[int] | None) -> list[ResourceFact]:
         """Every resource of the scope, with its units in service."""
         return [
-            ResourceFact(row.id, row.place_id, row.name, row.kind, row.active, int(row.units))
+            ResourceFact(
+                row.id, row.place_id, row.place_name, row.name, row.kind, row.active, int(row.units)
+            )
             for row in await self._rows(_RESOURCES, _scope(place_ids))
         ]

@@ -37,6 +37,7 @@ class ResourceOccupancy(BaseModel):
 
     resource_id: int
     place_id: int
+    place_name: str
     name: str
     kind: str
     units: int
@@ -143,6 +144,7 @@ def compute(
         ResourceOccupancy(
             resource_id=r.id,
             place_id=r.place_id,
+            place_name=r.place_name,
             name=r.name,
             kind=r.kind,
             units=r.units,
@@ -172,7 +174,7 @@ def compute(
         attendees=None,
         occupancy=occupancy,
         by_user_type=_by_user_type(confirmed, user_type_labels),
-        **_revenue(bookings, payments, resources, user_type_labels, method_labels),
+        **_revenue(bookings, payments, resources, user_type_labels, method_labels, scope),
     )
 
 
@@ -207,6 +209,7 @@ def _revenue(
     resources: Sequence[ResourceFact],
     user_type_labels: Mapping[str, str],
     method_labels: Mapping[str, str],
+    scope: str,
 ) -> dict[str, object]:
     items = {b.id: b.items for b in bookings}
     by_resource: Counter[str] = Counter()
@@ -225,7 +228,10 @@ def _revenue(
             taken, share_out(payment.net_cents, weights), strict=True
         ):
             by_resource[str(resource_id)] += cents
-    names = {str(r.id): r.name for r in resources}
+    # Names repeat across places: the platform's figures name the place too.
+    names = {
+        str(r.id): r.name if scope == "place" else f"{r.name} ({r.place_name})" for r in resources
+    }
     return {
         "revenue_cents": sum(p.net_cents for p in payments),
         "revenue_by_resource": _amounts(by_resource, names),

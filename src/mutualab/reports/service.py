@@ -14,6 +14,7 @@ from mutualab.reports.facts import Facts, ResourceFact
 from mutualab.reports.figures import Statistics, compute
 from mutualab.reports.occupancy import open_minutes
 from mutualab.reports.periods import Period
+from resources.models import Place
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 
@@ -33,6 +34,10 @@ class StatisticsService:
         self.facts = Facts(session)
         self.catalogue = CatalogueService(CatalogueRepository(session))
         self.accounts = AccountRepository(session)
+
+    async def managed_place(self, actor: Actor, place_id: int) -> Place:
+        """A place the actor manages (``not_found``, ``forbidden`` otherwise): its exports'."""
+        return await self.catalogue.managed_place(actor, place_id)
 
     async def for_place(self, actor: Actor, place_id: int, period: Period) -> Statistics:
         """A place's figures over ``period``: its managers' and the administrators'."""

@@ -21,7 +21,7 @@ from kernel.clock import Clock
 from kernel.errors import InvalidInputError
 from mutualab.reports import periods
 from mutualab.reports.controllers import STATISTICS
-from mutualab.reports.figures import Statistics
+from mutualab.reports.figures import ResourceOccupancy, Statistics
 from mutualab.reports.periods import Period, PeriodKind
 from mutualab.reports.service import StatisticsService
 from mutualab.web.charts import bar_chart
@@ -69,6 +69,11 @@ def period_label(i18n: I18n, period: Period) -> str:
     return str(period.start.year)
 
 
+def resource_name(stats: Statistics, row: ResourceOccupancy) -> str:
+    """A resource's name, with its place's on the platform's page (names repeat there)."""
+    return row.name if stats.scope == "place" else f"{row.name} ({row.place_name})"
+
+
 def charts(stats: Statistics, i18n: I18n) -> dict[str, Any]:
     """The charts of the page, from the figures."""
 
@@ -77,7 +82,10 @@ def charts(stats: Statistics, i18n: I18n) -> dict[str, Any]:
 
     return {
         "occupancy": bar_chart(
-            [(r.name, r.occupancy_percent, pct(r.occupancy_percent)) for r in stats.occupancy]
+            [
+                (resource_name(stats, r), r.occupancy_percent, pct(r.occupancy_percent))
+                for r in stats.occupancy
+            ]
         ),
         "hours_by_type": bar_chart(
             [
@@ -111,6 +119,7 @@ def _context(stats: Statistics, chosen: Period, i18n: I18n, today: date) -> dict
         "kind_labels": KIND_LABELS,
         "charts": charts(stats, i18n),
         "hours": lambda minutes: _hours(i18n, minutes),
+        "resource_name": lambda row: resource_name(stats, row),
         "methods": METHODS,
         "last_month": last_month,
         "period_last_day": chosen.end - timedelta(days=1),
@@ -163,6 +172,7 @@ class StatisticsPages(Controller):
         at: AtQuery = None,
     ) -> Template:
         """Every place's figures together, for the platform's administrators."""
+        # Places may lie in several zones; the platform's "this month" is France's.
         today = clock().astimezone(ZoneInfo("Europe/Paris")).date()
         chosen, invalid = _period(period, at, today)
         stats = await statistics.platform(actor, chosen)
