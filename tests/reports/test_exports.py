@@ -100,3 +100,25 @@ async def test_the_statistics_workbook_and_the_yearly_report(
     refused = await api.get(f"{place}/activity-report?year=2027", headers=seeded.citizen_a.headers)
     assert refused.status_code == 403
     assert FPDF  # fpdf2 wrote it: a reader opens what it writes (checked by the header)
+
+
+async def test_malformed_queries_are_refused_as_bad_input(
+    api: httpx.AsyncClient, seeded: Seeded
+) -> None:
+    place = f"/api/places/{seeded.lab.place_id}"
+    for query in (
+        f"{place}/statistics?period=week",
+        f"{place}/statistics?period=month&at=2027-03-01T00:00",
+        f"{place}/statistics/export?format=pdf",
+        f"{place}/exports/secrets?{MARCH}",
+        f"{place}/exports/bookings?from=2027-03-01",
+        f"{place}/exports/bookings?from=2020-01-01&to=2027-01-01",
+        f"{place}/activity-report?year=1789",
+        "/api/statistics?at=2027-Q9&period=quarter",
+    ):
+        answer = await api.get(query, headers=seeded.manager.headers)
+        if query.startswith("/api/statistics"):
+            assert answer.status_code == 403, query  # a manager: refused before reading it
+            continue
+        assert answer.status_code in (400, 422), (query, answer.status_code, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json"), query
