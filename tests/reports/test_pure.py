@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kernel.errors import InvalidInputError
-from mutualab.reports.figures import percent, share_out
+from mutualab.reports.facts import BookingFact, ResourceFact
+from mutualab.reports.figures import Statistics, compute, percent, share_out
 from mutualab.reports.occupancy import open_minutes
 from mutualab.reports.periods import containing, parse
 from mutualab.web.charts import BAR_AREA, bar_chart
@@ -75,3 +76,27 @@ def test_bars_are_scaled_to_the_largest_value() -> None:
     chart = bar_chart([("a", 10, "10"), ("b", 5, "5"), ("c", None, "-")])
     assert [bar.width for bar in chart.bars] == [BAR_AREA, BAR_AREA // 2, 0]
     assert bar_chart([("a", 0, "0")]).bars[0].width == 0
+
+
+def _fact(booking_id: int, status: str, person: int) -> BookingFact:
+    return BookingFact(booking_id, 1, person, "citizen", status, _at(10), _at(12), None, ((7, 1),))
+
+
+def test_no_shows_count_where_they_are_recorded_and_weigh_on_the_rates() -> None:
+    facts = [_fact(1, "confirmed", 1), _fact(2, "confirmed", 2), _fact(3, "no_show", 3)]
+    facts.append(_fact(4, "cancelled", 4))
+    resources = [ResourceFact(7, 1, "Fablab", "Laser", "machine", True, 1)]
+
+    def figures(records: bool) -> Statistics:
+        return compute(
+            scope="place", place_id=1, period=parse("month", "2027-03"), bookings=facts,
+            payments=[], resources=resources, open_minutes={7: 600}, first_days={},
+            user_type_labels={}, method_labels={}, records_no_shows=records,
+        )  # fmt: skip
+
+    recorded = figures(True)
+    assert (recorded.bookings, recorded.no_shows, recorded.booked_minutes) == (2, 1, 240)
+    assert recorded.no_show_percent == Decimal("33.3")
+    assert recorded.cancellation_percent == Decimal("25.0")  # 1 of 4 due to happen
+    assert recorded.occupancy[0].booked_minutes == 240  # a no-show did not use the laser
+    assert figures(False).no_shows is None and figures(False).no_show_percent is None

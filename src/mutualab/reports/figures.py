@@ -9,7 +9,9 @@ What counts (docs/architecture.md, "Statistics and exports", says the same):
   exceptions and public holidays applied, less the resource's blackouts, times its units;
 - *unique people* booked in the period; *new* ones had their first confirmed booking (at the
   place, or anywhere for the platform) in it;
-- the *cancellation rate* is cancelled ÷ (confirmed + cancelled) bookings of the period;
+- the *cancellation rate* is cancelled ÷ (confirmed + cancelled + no-show) bookings of the
+  period; the *no-show rate*, no-show ÷ (confirmed + no-show), once bookings can be released
+  for want of a check-in (the status ``no_show``; until then the figure is ``None``);
 - *revenue* is what the period's bookings were billed, net of refunds (integer cents incl.
   VAT): paid, invoiced or due on site; a booking of several resources shares it out by its
   quote's lines.
@@ -25,11 +27,14 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from booking.models import BookingStatus
+from booking.models import BOOKING_STATUSES, BookingStatus
 from mutualab.reports.facts import BookingFact, PaymentFact, ResourceFact
 from mutualab.reports.periods import Period
 
 TENTH = Decimal("0.1")
+# Released for want of a check-in: a status this instance may not know yet.
+NO_SHOW = "no_show"
+RECORDS_NO_SHOWS = NO_SHOW in BOOKING_STATUSES
 
 
 class ResourceOccupancy(BaseModel):
@@ -79,7 +84,7 @@ class Statistics(BaseModel):
     new_people: int
     cancelled: int
     cancellation_percent: Decimal | None
-    # Not recorded yet on this instance (check-in comes with its own change): None.
+    # None where no-shows are not recorded (no check-in on this instance).
     no_shows: int | None
     no_show_percent: Decimal | None
     # Sessions (workshops with attendees) do not exist yet: None.
@@ -126,10 +131,12 @@ def compute(
     first_days: Mapping[int, date],
     user_type_labels: Mapping[str, str],
     method_labels: Mapping[str, str],
+    records_no_shows: bool = RECORDS_NO_SHOWS,
 ) -> Statistics:
     """The figures of ``period`` from its facts (``open_minutes``: per resource, one unit)."""
     confirmed = [b for b in bookings if b.status == BookingStatus.CONFIRMED]
     cancelled = sum(1 for b in bookings if b.status == BookingStatus.CANCELLED)
+    no_shows = sum(1 for b in bookings if b.status == NO_SHOW)
     people = {b.booker_user_id for b in confirmed}
     new_people = {
         person
@@ -167,9 +174,9 @@ def compute(
         unique_people=len(people),
         new_people=len(new_people),
         cancelled=cancelled,
-        cancellation_percent=percent(cancelled, len(confirmed) + cancelled),
-        no_shows=None,
-        no_show_percent=None,
+        cancellation_percent=percent(cancelled, len(confirmed) + cancelled + no_shows),
+        no_shows=no_shows if records_no_shows else None,
+        no_show_percent=percent(no_shows, len(confirmed) + no_shows) if records_no_shows else None,
         sessions=None,
         attendees=None,
         occupancy=occupancy,
