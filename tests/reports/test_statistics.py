@@ -92,6 +92,14 @@ async def test_a_quarter_and_a_year_add_up_the_months(
     year = await ok(await api.get(f"{url}?period=year&at=2027", headers=seeded.manager.headers))
     assert (quarter["bookings"], quarter["unique_people"], quarter["new_people"]) == (4, 3, 3)
     assert quarter["booked_minutes"] == 120 + 300
+    assert [
+        (m["month"], m["bookings"], m["booked_minutes"], m["people"]) for m in quarter["by_month"]
+    ] == [
+        ("2027-01", 0, 0, 0),
+        ("2027-02", 1, 120, 1),
+        ("2027-03", 3, 300, 3),
+    ]
+    assert len(year["by_month"]) == 12 and year["by_month"][3]["bookings"] == 1  # April
     assert (year["bookings"], year["new_people"]) == (5, 3)
     assert (
         year["revenue_cents"] == 2400 + 2400 + 1870 + 3600 + 3600

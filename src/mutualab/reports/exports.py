@@ -92,6 +92,7 @@ BOOKING_STATUS = {
     "cancelled": "Annulée",
     "refused": "Refusée",
     "expired": "Expirée",
+    "no_show": "Absent (non pointé)",
 }
 PAYMENT_STATUS = {
     "pending": "En attente",

@@ -30,7 +30,7 @@ UNBILLED = (
 
 _BOOKINGS = text("""
 SELECT b.id, b.place_id, b.booker_user_id, b.user_type_code, b.status, b.starts_at, b.ends_at,
-       b.series_id,
+       b.series_id, CAST(b.starts_at AT TIME ZONE p.timezone AS date) AS local_day,
        COALESCE((SELECT json_agg(json_build_array(i.resource_id, i.quantity) ORDER BY i.id)
                  FROM booking_item i WHERE i.booking_id = b.id), '[]') AS items
 FROM booking b JOIN place p ON p.id = b.place_id
@@ -82,6 +82,7 @@ class BookingFact:
     ends_at: datetime
     series_id: int | None
     items: tuple[tuple[int, int], ...]
+    local_day: date | None = None  # the start's day in its place's zone
 
     @property
     def minutes(self) -> int:
@@ -145,6 +146,7 @@ class Facts:
                 ends_at=row.ends_at,
                 series_id=row.series_id,
                 items=tuple((int(r), int(q)) for r, q in row.items),
+                local_day=row.local_day,
             )
             for row in rows
         ]

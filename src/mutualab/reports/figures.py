@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from booking.models import BOOKING_STATUSES, BookingStatus
 from mutualab.reports.facts import BookingFact, PaymentFact, ResourceFact
-from mutualab.reports.periods import Period
+from mutualab.reports.periods import Period, containing
 
 TENTH = Decimal("0.1")
 # Released for want of a check-in: a status this instance may not know yet.
@@ -56,6 +56,15 @@ class UserTypeFigures(BaseModel):
 
     user_type: str
     label: str
+    bookings: int
+    booked_minutes: int
+    people: int
+
+
+class MonthFigures(BaseModel):
+    """Bookings, hours and people of one month of a quarter or a year."""
+
+    month: str  # 2027-03
     bookings: int
     booked_minutes: int
     people: int
@@ -92,6 +101,7 @@ class Statistics(BaseModel):
     attendees: int | None
     occupancy: list[ResourceOccupancy]
     by_user_type: list[UserTypeFigures]
+    by_month: list[MonthFigures]  # every month of a quarter or a year; empty for a month
     revenue_cents: int
     revenue_by_resource: list[Amount]
     revenue_by_user_type: list[Amount]
@@ -181,6 +191,7 @@ def compute(
         attendees=None,
         occupancy=occupancy,
         by_user_type=_by_user_type(confirmed, user_type_labels),
+        by_month=_by_month(confirmed, period),
         **_revenue(bookings, payments, resources, user_type_labels, method_labels, scope),
     )
 
@@ -201,6 +212,25 @@ def _by_user_type(
         )
         for code, rows in sorted(grouped.items(), key=lambda item: (-len(item[1]), item[0]))
     ]
+
+
+def _by_month(confirmed: Sequence[BookingFact], period: Period) -> list[MonthFigures]:
+    if period.kind == "month":
+        return []
+    months: list[MonthFigures] = []
+    month = containing("month", period.start)
+    while month.start < period.end:
+        rows = [b for b in confirmed if b.local_day and month.start <= b.local_day < month.end]
+        months.append(
+            MonthFigures(
+                month=month.key,
+                bookings=len(rows),
+                booked_minutes=sum(b.minutes for b in rows),
+                people=len({b.booker_user_id for b in rows}),
+            )
+        )
+        month = month.following()
+    return months
 
 
 def _amounts(totals: Mapping[str, int], labels: Mapping[str, str]) -> list[Amount]:

@@ -42,6 +42,11 @@ def sheets(stats: Statistics) -> list[Sheet]:
             for r in stats.occupancy
         ],
     )
+    by_month = Sheet(
+        "Par mois",
+        ("Mois", "Réservations", "Heures", "Personnes"),
+        [(m.month, m.bookings, hours(m.booked_minutes), m.people) for m in stats.by_month],
+    )
     by_type = Sheet(
         "Catégories",
         ("Catégorie", "Réservations", "Heures", "Personnes"),
@@ -54,6 +59,7 @@ def sheets(stats: Statistics) -> list[Sheet]:
     return [
         summary(stats),
         occupancy,
+        *([by_month] if stats.by_month else []),
         by_type,
         revenue(
             "Recettes par équipement",

@@ -87,6 +87,16 @@ def charts(stats: Statistics, i18n: I18n) -> dict[str, Any]:
                 for r in stats.occupancy
             ]
         ),
+        "by_month": bar_chart(
+            [
+                (
+                    period_label(i18n, periods.parse("month", m.month)),
+                    m.booked_minutes,
+                    _hours(i18n, m.booked_minutes),
+                )
+                for m in stats.by_month
+            ]
+        ),
         "hours_by_type": bar_chart(
             [
                 (t.label, t.booked_minutes, _hours(i18n, t.booked_minutes))
@@ -124,6 +134,7 @@ def _context(stats: Statistics, chosen: Period, i18n: I18n, today: date) -> dict
         "last_month": last_month,
         "period_last_day": chosen.end - timedelta(days=1),
         "label_of": lambda period: period_label(i18n, period),
+        "month_label": lambda key: period_label(i18n, periods.parse("month", key)),
     }
 
 
