@@ -212,3 +212,21 @@ async def requeue(session: AsyncSession, job_id: int) -> bool:
             "A job with the same dedupe key is already queued or running; this one would repeat it."
         ) from exc
     return result.first() is not None
+
+
+async def last_job_id(session: AsyncSession) -> int:
+    """The id of the newest job in the queue (0 for an empty queue)."""
+    connection = await session.connection()
+    result = await connection.execute(text(f"SELECT COALESCE(max(id), 0) FROM {_TABLE}"))  # noqa: S608 (our constant)
+    return int(result.scalar_one())
+
+
+async def forget_queued_since(session: AsyncSession, after_id: int) -> int:
+    """Drop the jobs queued after ``after_id`` and not yet taken; how many went. For made-up
+    history only (the demo's past months): what it would have sent went out back then."""
+    connection = await session.connection()
+    result = await connection.execute(
+        text(f"DELETE FROM {_TABLE} WHERE id > :after AND status = 'queued'"),  # noqa: S608 (our constant)
+        {"after": after_id},
+    )
+    return result.rowcount or 0

@@ -171,6 +171,17 @@ async def test_the_three_months_before_have_their_activity_and_last_month_s_stat
     for place_id in place_ids:
         issued = [d.issued_at for d in documents if d.place_id == place_id]
         assert issued == sorted(issued) and len(issued) >= 12
+    # Their e-mails and events went out back then: none waits in the queue.
+    queued = await _rows(
+        database,
+        "SELECT convert_from(payload, 'UTF8')::jsonb -> 'data' ->> 'booking_id' AS booking "
+        "FROM jobs.pgqueuer WHERE entrypoint = 'events.dispatch'",
+    )
+    past = {str(r.id) for r in await _rows(
+        database, "SELECT id FROM booking WHERE starts_at < :today",
+        today=datetime.combine(TODAY, time(), PARIS),
+    )}  # fmt: skip
+    assert queued and not {r.booking for r in queued} & past
     stats = await client.get(
         f"/api/places/{place_ids[0]}/statistics?period=month&at=2026-11", headers=admin_headers
     )
