@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from billing.invoice_periods import Period, due_day, grouped, issue_day, period_of
@@ -28,6 +28,7 @@ from kernel.auth.actor import Actor
 
 logger = logging.getLogger("mutualab.billing")
 SYSTEM = Actor(is_admin=True, via="system")
+LOOK_AHEAD = timedelta(days=100)
 
 
 @dataclass
@@ -75,7 +76,19 @@ class GroupedInvoices:
         today = now.astimezone(tz).date()
         groups: dict[GroupKey, list[tuple[Payment, BookingRead]]] = {}
         periods: dict[GroupKey, Period] = {}
-        for payment in await self.repo.uninvoiced_payments(place_id, payment_ids):
+        # A period is three months at most: a session further off is not due yet (a moved
+        # booking keeps the earlier start it was paid for, so it is looked at no later).
+        horizon = None if settings.invoice_issue == "at_booking" else now + LOOK_AHEAD
+        locked = await self.repo.uninvoiced_payments(place_id, payment_ids, starting_before=horizon)
+        # Read again now that they are ours: another issuer may have invoiced them while this
+        # one waited for their locks (its invoice lines were not in the first statement's view).
+        still = {
+            p.id
+            for p in await self.repo.uninvoiced_payments(
+                place_id, [p.id for p in locked if p.id is not None], lock=False
+            )
+        }
+        for payment in [p for p in locked if p.id in still]:
             booking = await self.bookings.get(SYSTEM, payment.booking_id)
             if booking.status != BookingStatus.CONFIRMED:
                 continue  # awaiting approval: invoiced once approved; ended: never

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Insert, func
@@ -342,10 +343,16 @@ class BillingRepository:
 
     # grouped invoices ---------------------------------------------------------------
     async def uninvoiced_payments(
-        self, place_id: int, payment_ids: Sequence[int] | None = None
+        self,
+        place_id: int,
+        payment_ids: Sequence[int] | None = None,
+        *,
+        starting_before: datetime | None = None,
+        lock: bool = True,
     ) -> list[Payment]:
-        """Payments on invoice at a place still owing money and billed by no invoice yet,
-        locked (``FOR UPDATE``) so two issuers wait for each other."""
+        """Payments on invoice at a place still owing money and billed by no invoice yet
+        (paid for a start before ``starting_before``), locked (``FOR UPDATE``) so two issuers
+        wait for each other."""
         invoiced = select(BillingDocument.id).where(
             BillingDocument.payment_id == Payment.id, BillingDocument.kind == "invoice"
         )
@@ -361,11 +368,13 @@ class BillingRepository:
                 ~lined.exists(),
             )
             .order_by(col(Payment.paid_starts_at), col(Payment.id))
-            .with_for_update()
-            .execution_options(populate_existing=True)
         )
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
         if payment_ids is not None:
             query = query.where(col(Payment.id).in_(list(payment_ids)))
+        if starting_before is not None:
+            query = query.where(Payment.paid_starts_at < starting_before)
         return list((await self.session.exec(query)).all())
 
     async def invoice_line_of(self, payment_id: int) -> InvoiceLine | None:

@@ -9,6 +9,7 @@ seats 53.00 EUR + 10 % VAT; tests.billing.support.price_fablab).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,9 @@ from tests.billing.support import PricedLab, checkout
 from tests.support.accounts import Person, make_organisation, make_user
 from tests.support.apps import runtime_on
 from tests.support.booking import MutableClock, make_fablab, paris
+from tests.support.jobs import empty_queue
+from tests.support.mailbox import messages_to, text_of
+from tests.support.waitlist import dispatched
 
 Client = httpx.AsyncClient
 PER_DATE = 10830
@@ -42,9 +46,11 @@ SETTINGS: dict[str, Any] = {
 
 @pytest.fixture
 async def runtime(database: Database, clock: MutableClock) -> AsyncIterator[Runtime]:
-    """The workers' runtime, on the test's clock."""
+    """The workers' runtime, on the test's clock, with an empty queue."""
+    await empty_queue(database)
     async with runtime_on(database, clock) as built:
         yield built
+    await empty_queue(database)
 
 
 @pytest.fixture
@@ -240,6 +246,16 @@ async def test_issued_after_the_month_by_the_job_once_and_due_from_then(
     statuses = [row["payment_status"] for row in after["occurrences"]]
     assert statuses == ["invoiced"] * 4 + ["cancelled", "invoiced"]
 
+    # Mailed after commit, with its PDF: the period and its sessions, not one booking.
+    await dispatched(runtime)
+    [mail] = await messages_to(database, teacher.email, "invoice_issued")
+    body = text_of(mail)
+    assert "la facture n° FLT-2027-000001 d'un montant de 433,20" in body
+    assert "Période : mars 2027" in body
+    assert f"Bon de commande : {PO}" in body
+    assert "- mardi 23 mars 2027, 14:00\u201316:00" in body
+    assert "Réservation :" not in body
+
     clock.now = paris(2027, 5, 1, 0, 23)
     assert (await grouped_job.issue_due_invoices(runtime.billing)).issued == ["FLT-2027-000002"]
     assert len(await _documents(database, lab.place_id)) == 2
@@ -419,3 +435,26 @@ async def test_no_vat_invoice_is_issued_without_the_number(
     assert report.issued == []
     assert report.refused == [f"place {fablab.place_id}: {PO} 2027-03: no VAT number"]
     assert await _documents(database, fablab.place_id) == []
+
+
+async def test_two_issuers_at_once_issue_each_invoice_once(
+    api: Client,
+    lab: PricedLab,
+    school: int,
+    teacher: Person,
+    database: Database,
+    clock: MutableClock,
+    runtime: Runtime,
+) -> None:
+    await _grouping(api, lab, "month", "period_end")
+    await _term(api, lab, school, teacher)
+    clock.now = paris(2027, 4, 1, 0, 23)
+    first, second = await asyncio.gather(
+        grouped_job.issue_due_invoices(runtime.billing),
+        grouped_job.issue_due_invoices(runtime.billing),
+    )
+    assert sorted(first.issued + second.issued) == ["FLT-2027-000001"]
+    assert first.failed == second.failed == []
+    [march] = await _documents(database, lab.place_id)
+    assert len(march.content["sessions"]) == 5
+    await _intact(database, lab.place_id)
