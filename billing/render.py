@@ -74,12 +74,15 @@ _TEMPLATE = _ENV.from_string(
 <html lang="fr"><head><meta charset="utf-8">
 <title>{{ c.title }} {{ c.number }}</title>
 <style>
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#111}
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111}
+.scroll{overflow-x:auto}
+code{overflow-wrap:anywhere}
 table{width:100%;border-collapse:collapse;margin:1rem 0}
 th,td{border-bottom:1px solid #ccc;padding:.3rem;text-align:left;vertical-align:top}
 td.n,th.n{text-align:right;white-space:nowrap}
 .parties{display:flex;gap:2rem}.parties>div{flex:1}
 footer{font-size:.8rem;color:#444;margin-top:2rem}
+@media (max-width:40rem){.parties{flex-direction:column;gap:0}}
 @media print{body{margin:0}}
 </style></head>
 <body>
@@ -114,7 +117,7 @@ du {{ c.booking.local_start|local_time }} au {{ c.booking.local_end|local_time }
 (heure locale, {{ c.booking.timezone }}).
 {% if c.payment.purchase_order %}Bon de commande n° {{ c.payment.purchase_order }}.{% endif %}</p>
 {% endif %}
-<table>
+<div class="scroll" role="region" aria-label="Lignes" tabindex="0"><table>
 <thead><tr><th>Désignation</th><th class="n">Qté</th><th class="n">Heures</th>
 <th class="n">Prix unitaire HT</th><th class="n">Forfait HT</th><th class="n">Total HT</th>
 <th class="n">TVA</th><th class="n">Montant TVA</th><th class="n">Total TTC</th></tr></thead>
@@ -126,7 +129,7 @@ du {{ c.booking.local_start|local_time }} au {{ c.booking.local_end|local_time }
 <td class="n">{{ l.total_excl_vat_cents|money }}</td>
 <td class="n">{{ vat_label(l.vat_kind, l.vat_rate) }}</td>
 <td class="n">{{ l.vat_cents|money }}</td><td class="n">{{ l.total_incl_vat_cents|money }}</td></tr>
-{% endfor %}</tbody></table>
+{% endfor %}</tbody></table></div>
 <table style="width:auto;margin-left:auto">
 <thead><tr><th>Taux</th><th class="n">Base HT</th><th class="n">TVA</th></tr></thead>
 <tbody>{% for b in c.vat_breakdown %}<tr><td>{{ vat_label(b.kind, b.rate) }}</td>

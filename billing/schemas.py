@@ -464,6 +464,10 @@ class SeriesBillingRead(BaseModel):
     occurrences: list[SeriesOccurrenceBilling]
     # Every invoice and credit note of the series once (a grouped invoice bills several dates).
     documents: list[DocumentSummary] = Field(default_factory=list)
+    # How the place invoices what is paid on invoice (its billing settings).
+    invoice_period: Literal["booking", "month", "quarter"] = "booking"
+    invoice_issue: Literal["at_booking", "period_start", "period_end"] = "at_booking"
+    payment_terms_days: int = 30
     # What stays due: invoiced amounts less credit notes, over the series' bookings.
     total_incl_vat_cents: int
 

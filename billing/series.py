@@ -418,7 +418,11 @@ class SeriesBillingService:
         )
         method = method or series.payment_method
         purchase_order = purchase_order or series.purchase_order
+        settings = await self.prices.settings_of(series.place_id)
         return SeriesBillingRead(
+            invoice_period=settings.invoice_period,
+            invoice_issue=settings.invoice_issue,
+            payment_terms_days=settings.payment_terms_days,
             series_id=series.id,
             place_id=series.place_id,
             organisation_id=series.organisation_id,
