@@ -164,6 +164,7 @@ def _latin1(text: object) -> str:
         .replace("€", "EUR")
         .replace("\u2019", "'")
         .replace("\u2014", "-")
+        .replace("\u2013", "-")
     )
     return value.encode("latin-1", "replace").decode("latin-1")
 

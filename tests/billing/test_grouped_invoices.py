@@ -10,6 +10,9 @@ seats 53.00 EUR + 10 % VAT; tests.billing.support.price_fablab).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
+import zlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -132,6 +135,16 @@ async def _documents(database: Database, place_id: int) -> list[BillingDocument]
         return list(rows.all())
 
 
+def pdf_text(pdf: bytes) -> str:
+    """The text drawn by fpdf2's content streams (Latin-1, deflated)."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+    text = b""
+    for stream in streams:
+        with contextlib.suppress(zlib.error):
+            text += zlib.decompress(stream)
+    return text.decode("latin-1")
+
+
 async def _intact(database: Database, place_id: int) -> None:
     async with database.reader() as session:
         assert await verify_documents(BillingRepository(session), place_id) == []
@@ -193,6 +206,16 @@ async def test_one_invoice_per_month_at_booking_in_french_with_the_vat_number(
     pdf = await api.get(f"/api/invoices/{invoices[0]['id']}/pdf", headers=teacher.headers)
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF")
+    printed_pdf = pdf_text(pdf.content)
+    for needle in (
+        "Date d'émission : 01/03/2027 - Date d'échéance : 31/03/2027",
+        "Période facturée : mars 2027 \\(5 séances",
+        "TVA intracommunautaire FR40732829320",
+        "(2 h)",
+        "mardi 2 mars 2027,",
+    ):
+        assert needle in printed_pdf, needle
+    assert "2.00" not in printed_pdf
 
     async with database.reader() as session:
         lines = list((await session.exec(select(InvoiceLine))).all())
@@ -457,4 +480,31 @@ async def test_two_issuers_at_once_issue_each_invoice_once(
     assert first.failed == second.failed == []
     [march] = await _documents(database, lab.place_id)
     assert len(march.content["sessions"]) == 5
+    await _intact(database, lab.place_id)
+
+
+async def test_a_session_moved_after_issue_is_credited_and_invoiced_on_its_own(
+    api: Client, lab: PricedLab, school: int, teacher: Person, database: Database
+) -> None:
+    await _grouping(api, lab, "month", "at_booking")
+    billing = await _term(api, lab, school, teacher)
+    march = billing["documents"][0]
+    second = billing["occurrences"][1]
+    moved = await api.post(
+        f"/api/bookings/{second['booking_id']}/reschedule",
+        json={"starts_at": "2027-03-10T13:00:00Z", "ends_at": "2027-03-10T15:00:00Z"},
+        headers=teacher.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    after = await _billing(api, teacher, billing["series_id"])
+    kinds = [(d["kind"], d["corrects_id"], d["total_incl_vat_cents"]) for d in after["documents"]]
+    assert kinds == [
+        ("invoice", None, 5 * PER_DATE),
+        ("invoice", None, PER_DATE),
+        ("credit_note", march["id"], PER_DATE),
+        ("invoice", None, PER_DATE),
+    ]
+    own = await _content(api, teacher, after["documents"][3]["id"])
+    assert own["booking"]["local_start"] == "2027-03-10 14:00"
+    assert after["total_incl_vat_cents"] == 6 * PER_DATE
     await _intact(database, lab.place_id)
