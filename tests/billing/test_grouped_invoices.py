@@ -508,3 +508,36 @@ async def test_a_session_moved_after_issue_is_credited_and_invoiced_on_its_own(
     assert own["booking"]["local_start"] == "2027-03-10 14:00"
     assert after["total_incl_vat_cents"] == 6 * PER_DATE
     await _intact(database, lab.place_id)
+
+
+async def test_a_session_awaiting_approval_is_invoiced_once_approved(
+    api: Client, lab: PricedLab, school: int, teacher: Person, database: Database
+) -> None:
+    await _grouping(api, lab, "month", "at_booking")
+    policies = await api.put(
+        f"/api/places/{lab.place_id}/booking-policies",
+        json={"policies": [{"requires_approval": True}]},
+        headers=lab.manager.headers,
+    )
+    assert policies.status_code == 200, policies.text
+    response = await checkout(
+        api,
+        teacher,
+        lab.lab.room,
+        paris(2027, 3, 2, 10),
+        paris(2027, 3, 2, 12),
+        method="invoice",
+        organisation_id=school,
+        purchase_order=PO,
+    )
+    assert response.status_code == 201, response.text
+    booking_id = response.json()["booking"]["id"]
+    assert response.json()["booking"]["status"] == "pending_approval"
+    assert await _documents(database, lab.place_id) == []
+    approved = await api.post(
+        f"/api/bookings/{booking_id}/approve", json={}, headers=lab.manager.headers
+    )
+    assert approved.status_code == 200, approved.text
+    [invoice] = await _documents(database, lab.place_id)
+    assert invoice.content["period"]["label"] == "mars 2027"
+    assert [s["booking_id"] for s in invoice.content["sessions"]] == [booking_id]
