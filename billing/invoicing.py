@@ -506,6 +506,18 @@ async def verify_documents(repo: BillingRepository, place_id: int | None = None)
             }
             with contextlib.suppress(ValueError):
                 checks["sequence"] = (document.sequence, parse_number(document.number).sequence)
+            if content.get("sessions") is not None and document.id is not None:
+                # A grouped invoice: the rows saying what it bills match its sealed sessions.
+                checks["sessions"] = (
+                    [
+                        (line.booking_id, line.payment_id, line.total_incl_vat_cents)
+                        for line in await repo.lines_of(document.id)
+                    ],
+                    [
+                        (s.get("booking_id"), s.get("payment_id"), s.get("total_incl_vat_cents"))
+                        for s in content["sessions"]
+                    ],
+                )
             for field, (column, written) in checks.items():
                 if column != written:
                     findings.append(

@@ -6,7 +6,8 @@ Create Date: 2026-12-05 10:00:00.000000
 
 place_billing.invoice_period (booking, month, quarter) and invoice_issue (at_booking,
 period_start, period_end): how a place invoices the bookings paid on invoice. invoice_line: the
-sessions a grouped invoice bills, one payment in one grouped invoice at most.
+sessions a grouped invoice bills, one payment in one grouped invoice at most, never changed
+(the trigger of issued documents).
 """
 
 from __future__ import annotations
@@ -70,9 +71,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_invoice_line_document_id", "invoice_line", ["document_id"])
     op.create_index("ix_invoice_line_booking_id", "invoice_line", ["booking_id"])
+    # What an issued invoice bills is as immutable as the invoice (the function of 0004).
+    op.execute(
+        "CREATE TRIGGER invoice_line_immutable BEFORE UPDATE OR DELETE ON invoice_line "
+        "FOR EACH ROW EXECUTE FUNCTION billing_document_immutable()"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS invoice_line_immutable ON invoice_line")
     op.drop_index("ix_invoice_line_booking_id", table_name="invoice_line")
     op.drop_index("ix_invoice_line_document_id", table_name="invoice_line")
     op.drop_table("invoice_line")

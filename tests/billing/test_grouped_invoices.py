@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from billing import grouped_job
@@ -541,3 +543,33 @@ async def test_a_session_awaiting_approval_is_invoiced_once_approved(
     [invoice] = await _documents(database, lab.place_id)
     assert invoice.content["period"]["label"] == "mars 2027"
     assert [s["booking_id"] for s in invoice.content["sessions"]] == [booking_id]
+
+
+async def test_what_an_invoice_bills_is_never_changed_and_tampering_is_found(
+    api: Client, lab: PricedLab, school: int, teacher: Person, database: Database
+) -> None:
+    await _grouping(api, lab, "month", "at_booking")
+    billing = await _term(api, lab, school, teacher)
+    april = billing["documents"][1]
+    with pytest.raises(DBAPIError):
+        async with database.engine.begin() as conn:
+            await conn.execute(text("UPDATE invoice_line SET total_incl_vat_cents = 1"))
+    with pytest.raises(DBAPIError):
+        async with database.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM invoice_line"))
+    await _intact(database, lab.place_id)
+
+    # Someone with the owner's rights moves the April session onto the March invoice.
+    async with database.engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE invoice_line DISABLE TRIGGER USER"))
+        await conn.execute(
+            text("UPDATE invoice_line SET document_id = :march WHERE document_id = :april"),
+            {"march": billing["documents"][0]["id"], "april": april["id"]},
+        )
+        await conn.execute(text("ALTER TABLE invoice_line ENABLE TRIGGER USER"))
+    async with database.reader() as session:
+        findings = await verify_documents(BillingRepository(session), lab.place_id)
+    assert [(f.number, f.code) for f in findings] == [
+        (billing["documents"][0]["number"], "row_mismatch"),
+        (april["number"], "row_mismatch"),
+    ]
