@@ -363,6 +363,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/manage/places/{place_id}/people/certifications"): Example(),
     ("POST", "/manage/places/{place_id}/people/rate"): Example(),
     ("GET", "/manage/places/{place_id}/invoices"): Example(),
+    ("POST", "/manage/places/{place_id}/invoices/settings"): Example(),
     ("GET", "/manage/places/{place_id}/webhooks"): Example(),
     # webhooks (the subscription is place A's; https: loopback http is not allowed here)
     ("GET", "/api/webhooks"): Example(),

@@ -209,3 +209,28 @@ def test_a_teacher_books_a_term_skipping_the_february_holidays_and_gets_one_invo
     ).to_be_visible()
     expect(page.get_by_text(f"TVA intracommunautaire {VAT_NUMBER}")).to_be_visible()
     _shoot(page, check_page, "grouped-invoice-page")
+
+
+def test_a_manager_groups_the_place_s_invoices_per_month(
+    page: Page, server: LiveServer, check_page: PageChecker
+) -> None:
+    town = server.town
+    page.goto("/login")
+    page.get_by_label("Adresse e-mail").fill(town.manager_email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.goto(f"/manage/places/{town.place_id}/invoices")
+    expect(page.get_by_role("heading", name="Facturation du lieu")).to_be_visible()
+    page.get_by_label("Ce que couvre une facture").select_option(
+        label="Par bon de commande et par mois"
+    )
+    page.get_by_label("Quand les factures sont émises").select_option("period_end")
+    page.get_by_label("Délai de paiement (jours après l'émission de la facture)").fill("45")
+    page.get_by_label(re.compile("^Numéro de TVA intracommunautaire du lieu")).fill(VAT_NUMBER)
+    _shoot(page, check_page, "grouped-invoice-settings")
+    page.get_by_role("button", name="Enregistrer la facturation").click()
+    expect(page.get_by_text("La facturation du lieu est enregistrée.")).to_be_visible()
+    expect(
+        page.get_by_label("Délai de paiement (jours après l'émission de la facture)")
+    ).to_have_value("45")
+    expect(page.get_by_label("Quand les factures sont émises")).to_have_value("period_end")
