@@ -377,6 +377,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/invoices"): Example(),
     ("GET", "/manage/places/{place_id}/statistics"): Example(query=lambda w, r: "at=2027-03"),
     ("GET", "/manage/statistics"): Example(query=lambda w, r: "period=year&at=2027"),
+    ("POST", "/manage/places/{place_id}/invoices/settings"): Example(),
     ("GET", "/manage/places/{place_id}/webhooks"): Example(),
     # webhooks (the subscription is place A's; https: loopback http is not allowed here)
     ("GET", "/api/webhooks"): Example(),

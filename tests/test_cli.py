@@ -134,6 +134,9 @@ def test_migrate_seed_and_downgrade(fresh_database_url: str) -> None:
     purged = mutualab(fresh_database_url, "idempotency", "purge")
     assert purged.returncode == 0, purged.stderr
     assert "0 idempotency record(s)" in purged.stdout
+    grouped = mutualab(fresh_database_url, "invoices", "issue-grouped")
+    assert grouped.returncode == 0, grouped.stderr
+    assert grouped.stdout.strip() == "0 grouped invoice(s) issued."
     down = mutualab(fresh_database_url, "db", "downgrade", "base")
     assert down.returncode == 0, down.stderr
 

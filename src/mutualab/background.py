@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from accounts import jobs as accounts_jobs
-from billing import maintenance, series_horizon
+from billing import grouped_job, maintenance, series_horizon
 from booking import waitlist_events
 from booking.feeds.repository import FeedRepository
 from kernel import idempotency, jobs
@@ -84,9 +84,21 @@ def job_registry(
                 len(report.failed),
             )
 
+    async def issue_grouped_invoices() -> None:
+        report = await grouped_job.issue_due_invoices(runtime.billing)
+        if report.issued or report.refused or report.failed:
+            logger.info(
+                "%s grouped invoice(s) issued, %s waiting for a VAT number, %s place(s) failed",
+                len(report.issued),
+                len(report.refused),
+                len(report.failed),
+            )
+
     # Lapsed holds release their slot and cancel their PaymentIntent (was a cron job).
     registry.every("bookings.expire_holds", every_minute, expire_holds)
     registry.every("series.book_pending", hourly, book_pending_series_dates)
+    # After the horizon's bookings: the dates it just booked are invoiced in the same hour.
+    registry.every("invoices.issue_grouped", hourly, issue_grouped_invoices)
     registry.every("idempotency.purge", nightly, purge_idempotency)
     registry.every("jobs.prune_history", nightly, prune_job_history)
     registry.every("feeds.purge_revoked", nightly, purge_revoked_feeds)

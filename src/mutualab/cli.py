@@ -14,7 +14,7 @@ import uvicorn
 
 from accounts.bootstrap import ensure_admin, ensure_demo_people, reset_demo_passwords
 from accounts.passwords import WeakPasswordError, check_strength
-from billing import maintenance
+from billing import grouped_job, maintenance
 from kernel import embedded, idempotency
 from kernel.clock import system_clock
 from kernel.db import Database
@@ -361,6 +361,20 @@ async def _verify_invoices(settings: Settings, place_id: int | None) -> list[str
         await runtime.close()
 
 
+async def _issue_grouped(settings: Settings) -> str:
+    runtime = build_runtime(settings, clock=system_clock)
+    try:
+        report = await grouped_job.issue_due_invoices(runtime.billing)
+    finally:
+        await runtime.close()
+    lines = [f"{len(report.issued)} grouped invoice(s) issued{': ' if report.issued else '.'}"]
+    if report.issued:
+        lines[0] += ", ".join(report.issued) + "."
+    lines += [f"waiting: {why}" for why in report.refused]
+    lines += [f"error: place {place_id}" for place_id in report.failed]
+    return "\n".join(lines)
+
+
 @main.group()
 def bookings() -> None:
     """Booking maintenance."""
@@ -408,3 +422,9 @@ def invoices_verify(place_id: int | None) -> None:
             click.echo(finding, err=True)
         raise SystemExit(1)
     click.echo("All invoices and credit notes are intact.")
+
+
+@invoices.command("issue-grouped")
+def invoices_issue_grouped() -> None:
+    """Issue the grouped invoices whose day has come now (the workers do it every hour)."""
+    click.echo(asyncio.run(_issue_grouped(_configured())))

@@ -20,7 +20,7 @@ from litestar.template.config import TemplateConfig
 from kernel.auth.actor import Actor, actor_of
 from kernel.auth.browser import csrf_token_of
 from mutualab.web import messages
-from mutualab.web.i18n import LANG_COOKIE, I18n, negotiate
+from mutualab.web.i18n import LANG_COOKIE, I18n, negotiate, translations
 
 WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -65,7 +65,8 @@ def _gettext(context: Context, message: str) -> str:
 
 @pass_context
 def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
-    return _i18n(context).ngettext(singular, plural, n)
+    # Unformatted: the newstyle callable fills ``%(num)s`` and the template's other names.
+    return translations(_i18n(context).lang).ngettext(singular, plural, n)
 
 
 def upper_first(text: str) -> str:
