@@ -231,9 +231,7 @@ class Commune(SQLModel, table=True):
             postgresql_ops={"search_name": "gin_trgm_ops"},
         ),
         Index("ix_commune_postcodes", "postcodes", postgresql_using="gin"),
-        CheckConstraint(
-            "latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="ck_commune_lat"
-        ),
+        CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="ck_commune_lat"),
         CheckConstraint(
             "longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="ck_commune_lon"
         ),

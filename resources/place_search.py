@@ -11,6 +11,7 @@ radius asked looks :data:`DEFAULT_RADIUS_KM` around it rather than answer nothin
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +63,16 @@ class Located:
     postcode: str | None = None
     # No place in the town typed and no radius asked: the places within DEFAULT_RADIUS_KM.
     widened: bool = False
+
+
+def kilometres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in kilometres between two points (haversine, as in SQL)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    half = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, half)))
 
 
 def normalised(value: Any) -> ColumnElement[str]:

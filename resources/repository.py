@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.models import Training
 from kernel.driver import Statement, fetch
+from resources.communes import best_match
 from resources.models import (
     Blackout,
     CatalogueRevision,
@@ -26,7 +27,6 @@ from resources.models import (
     Resource,
     ResourceUnit,
 )
-from resources.communes import best_match
 from resources.place_search import (
     Located,
     Where,

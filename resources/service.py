@@ -513,7 +513,12 @@ class CatalogueService:
         )
 
     async def search_places(
-        self, where: Where, kind: str | None, limit: int, offset: int, located: Located | None = None
+        self,
+        where: Where,
+        kind: str | None,
+        limit: int,
+        offset: int,
+        located: Located | None = None,
     ) -> Page[PlaceSummary]:
         """Active places where the person looks (town typed loosely, postcode, radius)."""
         located = located or await self.locate(where)

@@ -18,8 +18,8 @@ from kernel.db import Database
 from kernel.settings import Settings
 from mutualab import migrate
 from mutualab.metadata import metadata
-from tests.support.accounts import TEST_PASSWORD_HASHING, make_user
 from tests.support import communes
+from tests.support.accounts import TEST_PASSWORD_HASHING, make_user
 from tests.support.apps import leased_app
 from tests.support.invariants import unpaid_priced_bookings
 from tests.support.mailbox import TEST_SECRET_KEY
