@@ -296,16 +296,22 @@ class CatalogueRepository:
         )
         return {row.resource_id: row for row in rows.all() if row.resource_id is not None}
 
-    async def replace_photo(self, photo: Photo) -> None:
-        """Store a photo in place of the one its place or resource had."""
-        same = (
-            col(Photo.resource_id) == photo.resource_id
-            if photo.resource_id is not None
-            else and_(col(Photo.place_id) == photo.place_id, col(Photo.resource_id).is_(None))
-        )
-        await self.session.exec(delete(Photo).where(same))
+    async def replace_photo(self, photo: Photo) -> str | None:
+        """Store a photo in place of the one its place or resource had; the old one's key."""
+        old = await self.remove_photo(photo.place_id, photo.resource_id)
         self.session.add(photo)
         await self.session.flush()
+        return old
+
+    async def remove_photo(self, place_id: int, resource_id: int | None) -> str | None:
+        """Delete the photo of a place (no resource) or of a resource; its key, if it had one."""
+        same = (
+            col(Photo.resource_id) == resource_id
+            if resource_id is not None
+            else and_(col(Photo.place_id) == place_id, col(Photo.resource_id).is_(None))
+        )
+        removed = await self.session.exec(delete(Photo).where(same).returning(col(Photo.key)))
+        return removed.scalar()
 
     async def all_active_places(self) -> Sequence[Place]:
         """Every active place, for exports."""
