@@ -3,8 +3,6 @@ the search around a town with no place (Perros-Guirec, about 9 km north of Lanni
 
 from __future__ import annotations
 
-import math
-
 import httpx
 import pytest
 from sqlmodel import select
@@ -13,21 +11,12 @@ from kernel.db import Database
 from mutualab.geo import SOURCES, load_communes
 from resources.commune_data import build
 from resources.models import Commune
-from resources.place_search import DEFAULT_RADIUS_KM, Where
+from resources.place_search import DEFAULT_RADIUS_KM, Where, kilometres
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 from tests.factories import make_place, make_resource
 
 Client = httpx.AsyncClient
-
-
-def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371 * math.asin(math.sqrt(h))
 
 
 @pytest.fixture
@@ -62,7 +51,11 @@ async def test_the_packages_give_every_commune_with_its_postcodes_and_centre(
     assert perros.search_name == "perros guirec" and not perros.centre_approximate
     assert perros.latitude is not None and perros.longitude is not None
     assert lannion.latitude is not None and lannion.longitude is not None
-    assert 8 < _km((perros.latitude, perros.longitude), (lannion.latitude, lannion.longitude)) < 10
+    assert (
+        8
+        < kilometres((perros.latitude, perros.longitude), (lannion.latitude, lannion.longitude))
+        < 10
+    )
     assert paris_1.postcodes == ["75001"]
     # Nearly all have a centre, their own or their neighbours'.
     assert len(total) > 34_000 and len(with_centre) / len(total) > 0.95
