@@ -342,6 +342,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/resources"): Example(),
     ("GET", "/manage/places/{place_id}/photos"): Example(),
     ("POST", "/manage/places/{place_id}/photos"): Example(),
+    ("POST", "/manage/places/{place_id}/photos/remove"): Example(),
     ("GET", "/manage/places/{place_id}/resources/new"): Example(),
     ("POST", "/manage/places/{place_id}/resources/new"): Example(),
     ("GET", "/manage/resources/{resource_id}"): Example(),

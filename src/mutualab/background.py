@@ -20,9 +20,11 @@ from kernel.events import EVENT_JOB, Subscribers
 from kernel.jobs import JobRegistry
 from kernel.worker import run_worker
 from mutualab.composition import Runtime
+from mutualab.photo_store import photo_store
 from notifications import messages
 from notifications import wiring as notifications
 from notifications.sealing import BodySeal
+from resources import photo_service
 from webhooks import wiring as webhooks
 from webhooks.notice import disabled_notice
 
@@ -102,6 +104,8 @@ def job_registry(
     registry.every("idempotency.purge", nightly, purge_idempotency)
     registry.every("jobs.prune_history", nightly, prune_job_history)
     registry.every("feeds.purge_revoked", nightly, purge_revoked_feeds)
+    # The files of replaced and removed photos, once their change is committed.
+    photo_service.register(registry, photo_store(runtime.settings))
     accounts_jobs.register(registry, runtime.database, runtime.clock, nightly, runtime.settings)
     # E-mail: the outbox's sending job and its nightly purge.
     notifications.register(

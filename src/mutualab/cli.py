@@ -26,6 +26,7 @@ from mutualab.background import job_registry
 from mutualab.composition import build_runtime
 from mutualab.demo import PLACES, demo_place_ids, seed_demo
 from mutualab.demo_activity import seed_activity
+from mutualab.geo import load_communes
 from mutualab.logs import log_config
 from notifications.catcher import SmtpCatcher
 
@@ -200,6 +201,7 @@ def demo(host: str, port: int, reset_passwords: bool) -> None:
     catcher = demo_mail(get_settings())
     settings = _configured()
     migrate.upgrade(settings.require_database_url())
+    click.echo(asyncio.run(_load_communes(settings, force=False)))
     created, people = asyncio.run(_seed(settings, reset_passwords))
     click.echo(f"Demo data: {', '.join(created) if created else 'already loaded'}.")
     for line in people:
@@ -249,8 +251,31 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Migrate the database up (to the latest schema by default)."""
-    migrate.upgrade(_configured().require_database_url(), revision)
+    settings = _configured()
+    migrate.upgrade(settings.require_database_url(), revision)
     click.echo(f"Database upgraded to {revision}.")
+    if revision == "head":
+        click.echo(asyncio.run(_load_communes(settings, force=False)))
+
+
+async def _load_communes(settings: Settings, force: bool) -> str:
+    database = Database.from_settings(settings)
+    try:
+        return (await load_communes(database, force=force)).message
+    finally:
+        await database.dispose()
+
+
+@main.group()
+def geo() -> None:
+    """Reference geography: the communes of France the search centres a radius on."""
+
+
+@geo.command("load-communes")
+@click.option("--force", is_flag=True, help="Reload even when this version is loaded.")
+def geo_load_communes(force: bool) -> None:
+    """Fill the commune table from the npm packages (`npm ci`), unless already loaded."""
+    click.echo(asyncio.run(_load_communes(_configured(), force)))
 
 
 @db.command("downgrade")
