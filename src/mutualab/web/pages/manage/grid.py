@@ -115,5 +115,5 @@ class GridPages(Controller):
             closures=[c for c in closures if c.closed or c.spans],
             states=STATES,
             open_spans=open_spans,
-            first_open=grid_table.first_open,
+            first_free=grid_table.first_free,
         )

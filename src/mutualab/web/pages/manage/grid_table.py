@@ -222,7 +222,18 @@ def week_columns(monday: date, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
     ]
 
 
-def first_open(open_spans: Sequence[Span], start: datetime, end: datetime) -> datetime | None:
-    """When the place first opens within [start, end) (a free day's front-desk start)."""
-    found = [max(s.start, start) for s in open_spans if s.start < end and start < s.end]
-    return min(found) if found else None
+def first_free(
+    open_spans: Sequence[Span], cell: Cell, units: int, step: timedelta = timedelta(hours=1)
+) -> datetime | None:
+    """The first open hour of a cell with a unit free for all of it (a week's day: where the
+    front desk starts), in the cell's zone; None when there is none."""
+    if cell.blackout:
+        return None
+    for span in sorted(open_spans, key=lambda s: s.start):
+        moment = max(span.start, cell.starts_at)
+        end = min(span.end, cell.ends_at)
+        while moment + step <= end:
+            if _peak(cell.blocks, moment, moment + step) < units:
+                return moment.astimezone(cell.starts_at.tzinfo)
+            moment += step
+    return None
