@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from booking.schemas import AgendaEntry
@@ -102,11 +102,18 @@ def state_of(entry: AgendaEntry, payments: Mapping[int, str]) -> str:
     return "free"
 
 
+def _u(moment: datetime) -> datetime:
+    """In UTC: times of one zone compare by their wall clock in Python, wrong across a change
+    of clocks, so every comparison here is made in UTC."""
+    return moment.astimezone(UTC)
+
+
 def _local(day: date, hour: int, tz: ZoneInfo) -> datetime:
-    """The instant a wall-clock hour of ``day`` starts (24: the next midnight)."""
+    """The instant a wall-clock hour of ``day`` starts (24: the next midnight), as the zone
+    writes it (an hour skipped when clocks go forward reads as the hour after)."""
     if hour >= 24:
-        return datetime.combine(day + timedelta(days=1), time(0), tz)
-    return datetime.combine(day, time(hour), tz)
+        return _u(datetime.combine(day + timedelta(days=1), time(0), tz)).astimezone(tz)
+    return _u(datetime.combine(day, time(hour), tz)).astimezone(tz)
 
 
 def hours_of(day: date, open_spans: Sequence[Span], tz: ZoneInfo) -> tuple[int, int]:
@@ -136,11 +143,14 @@ def _covered(spans: Sequence[Span], start: datetime, end: datetime) -> bool:
 def _peak(blocks: Sequence[Block], start: datetime, end: datetime) -> int:
     """The most units booked at once within [start, end)."""
     points = sorted(
-        {start, *(b.starts_at for b in blocks if start < b.starts_at < end)},
+        {_u(start), *(_u(b.starts_at) for b in blocks if _u(start) < _u(b.starts_at) < _u(end))}
     )
     peak = 0
     for moment in points:
-        peak = max(peak, sum(b.quantity for b in blocks if b.starts_at <= moment < b.ends_at))
+        peak = max(
+            peak,
+            sum(b.quantity for b in blocks if _u(b.starts_at) <= moment < _u(b.ends_at)),
+        )
     return peak
 
 
@@ -179,7 +189,7 @@ def build(
         blocks = sorted(by_resource[resource.id], key=lambda b: (b.starts_at, b.booking_id))
         cells: list[Cell] = []
         for start, end in columns:
-            inside = [b for b in blocks if b.starts_at < end and start < b.ends_at]
+            inside = [b for b in blocks if _u(b.starts_at) < _u(end) and _u(start) < _u(b.ends_at)]
             cell = Cell(
                 starts_at=start,
                 ends_at=end,
@@ -211,7 +221,9 @@ def day_columns(
 ) -> list[tuple[datetime, datetime]]:
     """One column per wall-clock hour the place is open on ``day``."""
     first, last = hours_of(day, open_spans, tz)
-    return [(_local(day, h, tz), _local(day, h + 1, tz)) for h in range(first, last)]
+    columns = [(_local(day, h, tz), _local(day, h + 1, tz)) for h in range(first, last)]
+    # The hour skipped when clocks go forward does not exist: no column for it.
+    return [(start, end) for start, end in columns if _u(end) > _u(start)]
 
 
 def week_columns(monday: date, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
@@ -230,8 +242,8 @@ def first_free(
     if cell.blackout:
         return None
     for span in sorted(open_spans, key=lambda s: s.start):
-        moment = max(span.start, cell.starts_at)
-        end = min(span.end, cell.ends_at)
+        moment = max(_u(span.start), _u(cell.starts_at))
+        end = min(_u(span.end), _u(cell.ends_at))
         while moment + step <= end:
             if _peak(cell.blocks, moment, moment + step) < units:
                 return moment.astimezone(cell.starts_at.tzinfo)
