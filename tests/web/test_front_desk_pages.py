@@ -356,7 +356,7 @@ async def test_a_manager_moves_and_cancels_a_booking_with_the_refund_shown_first
     assert by_id(closed.text, "move_day")["aria-invalid"] == "true"
     # Cancelling for the place: the whole amount comes back, said before the button.
     page = plain((await web.get(url)).text)
-    assert "Annulée par le lieu : 6,00 € est remboursé (100 %)." in page
+    assert "Annulation par le lieu : 6,00 € remboursés (100 %)." in page
     cancelled = await submit(web, url, f"{url}/cancel", {"reason": "Panne de la machine"})
     assert cancelled.status_code == 303
     state = await _one(
