@@ -197,8 +197,9 @@ class BookingDeskPages(Controller):
             except AppError as exc:
                 if exc.code == "receipt_not_found":
                     raise
-                field, message = RECEIPT_REFUSALS.get(exc.code, ("note", FALLBACK_REFUSAL))
-                errors[field if field == "note" else "note"] = FieldError(message, {"n": 300})
+                # Every refusal of a reversal is shown by its one field, the note.
+                _, message = RECEIPT_REFUSALS.get(exc.code, ("note", FALLBACK_REFUSAL))
+                errors["note"] = FieldError(message, {"n": 300})
                 status = 422 if isinstance(exc, InvalidInputError) else 409
             else:
                 return see_other(f"/manage/bookings/{booking_id}", notice="receipt_reversed")
