@@ -359,6 +359,13 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/manage/bookings/{booking_id}/approve"): Example(),
     ("POST", "/manage/bookings/{booking_id}/refuse"): Example(),
     ("POST", "/manage/bookings/{booking_id}/payment"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/receive"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/receipts/{receipt_id}/reverse"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/move"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/cancel"): Example(),
+    ("GET", "/manage/places/{place_id}/grid"): Example(query=lambda w, r: "day=2027-03-01"),
+    ("GET", "/manage/places/{place_id}/desk"): Example(query=lambda w, r: "q=citizen"),
+    ("POST", "/manage/places/{place_id}/desk"): Example(),
     ("GET", "/manage/places/{place_id}/people"): Example(
         query=lambda w, r: f"email={w.booker_email}"
     ),
@@ -442,6 +449,8 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
         )
     if "{entry_id" in op.template:
         world.ids["entry_id"] = await _waitlist_entry(database, world)
+    if "{receipt_id" in op.template:
+        world.ids["receipt_id"] = await _receipt(database, world.ids["booking_id"])
     if "{payment_id" in op.template or "{invoice_id" in op.template:
         # The citizen books and pays on invoice: a payment and an issued invoice.
         quote = await http.post("/api/quotes", json=_quote(world.resource_a, 11), headers=citizen)
@@ -507,6 +516,20 @@ async def _waitlist_entry(database: Database, world: World) -> int:
         await session.flush()
         assert entry.id is not None
         return entry.id
+
+
+async def _receipt(database: Database, booking_id: int) -> int:
+    """A cheque received for the booking's payment (stored directly: the matrix only needs
+    one to reverse)."""
+    async with database.writer() as session, session.begin():
+        made = text(
+            "INSERT INTO payment_receipt (payment_id, amount_cents, means, reference, "
+            "received_on, note, created_at) SELECT id, 100, 'cheque', '1234567', "
+            "DATE '2027-03-01', '', now() FROM payment WHERE booking_id = :b RETURNING id"
+        )
+        found = await session.exec(made.bindparams(b=booking_id))  # type: ignore[call-overload]
+        receipt_id: int = found.scalar_one()
+        return receipt_id
 
 
 def _path_value(name: str, path: str, world: World, role: str) -> str:

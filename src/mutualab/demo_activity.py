@@ -21,12 +21,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.guests import walk_in
 from accounts.identity import actor_for_user
 from accounts.models import OrganisationVerification
 from accounts.repository import AccountRepository
 from accounts.schemas import CertificationGrant, TrainingCreate
 from accounts.staff import StaffService
 from billing.payments import PaymentService
+from billing.receipts import Receipts
 from billing.schemas import BillingSettingsWrite, CheckoutRequest, PriceListWrite
 from booking.schemas import BookingCreate, ItemRequest
 from kernel.auth.actor import Actor
@@ -234,7 +236,8 @@ async def _rules(
 async def _book(
     services: PaymentService, demo: DemoPlace, cast: DemoCast, monday: date, now: datetime
 ) -> int:
-    """Bookings over three weeks from ``monday``: paid on site, on invoice, and a request."""
+    """Bookings over three weeks from ``monday``: paid on site, on invoice, a walk-in's paid
+    by cheque at the desk, and a request."""
 
     def at(week: int, weekday: int, hour: int) -> datetime:
         day = monday + timedelta(weeks=week, days=weekday)
@@ -274,6 +277,27 @@ async def _book(
     await checkout(
         cast.student, "student", demo.resource(PRINTER), at(2, 5, 10), 3, method="on_site"
     )
+    # A walk-in booked at the front desk, who paid by cheque there.
+    session = services.repo.session
+    guest = await walk_in(session, demo.place_id, "Yann Le Goff", "", "06 12 34 56 78", now)
+    assert guest.id is not None
+    desk = await services.bookings.create(
+        SYSTEM,
+        BookingCreate(items=demo.resource(PRINTER), starts_at=at(0, 4, 10), ends_at=at(0, 4, 12)),
+        for_user=guest.id,
+        pay_by="on_site",
+    )
+    billing = await services.booking_billing(SYSTEM, desk.id)
+    assert billing.payment is not None
+    await Receipts(services).receive(
+        SYSTEM,
+        billing.payment.id,
+        amount_cents=billing.payment.amount_cents,
+        means="cheque",
+        reference="0012345",
+        received_on=now.astimezone(demo.zone).date(),
+        now=now,
+    )
     # Free, but waiting for a manager: a request.
     await services.bookings.create(
         cast.student,
@@ -284,4 +308,4 @@ async def _book(
             notes="Réunion du club de robotique",
         ),
     )
-    return 6
+    return 7
