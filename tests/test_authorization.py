@@ -99,6 +99,15 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ),
     ("PUT", "/api/places/{place_id}/exceptions/{day}"): Example(body=lambda w, r: {"closed": True}),
     ("DELETE", "/api/places/{place_id}/exceptions/{day}"): Example(),
+    ("POST", "/api/places/{place_id}/closures/preview"): Example(
+        body=lambda w, r: {"first_day": "2027-07-05"}
+    ),
+    ("POST", "/api/places/{place_id}/closures"): Example(
+        body=lambda w, r: {"first_day": "2027-07-05"}
+    ),
+    ("POST", "/api/resources/{resource_id}/blackouts/preview"): Example(
+        body=lambda w, r: {"starts_at": "2027-07-01T08:00:00Z", "ends_at": "2027-07-01T10:00:00Z"}
+    ),
     ("POST", "/api/places/{place_id}/resources"): Example(
         body=lambda w, r: {"name": "Fraiseuse", "kind": "machine"}
     ),
