@@ -357,6 +357,12 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/closures"): Example(),
     ("POST", "/manage/places/{place_id}/closures"): Example(),
     ("POST", "/manage/places/{place_id}/closures/{day}/delete"): Example(),
+    ("POST", "/manage/places/{place_id}/closures/confirm"): Example(),
+    ("POST", "/manage/places/{place_id}/closures/blackouts"): Example(),
+    ("POST", "/manage/places/{place_id}/closures/blackouts/confirm"): Example(),
+    ("POST", "/manage/places/{place_id}/closures/blackouts/{resource_id}/{blackout_id}/delete"): (
+        Example()
+    ),
     ("GET", "/manage/places/{place_id}/prices"): Example(),
     ("POST", "/manage/places/{place_id}/prices"): Example(),
     ("GET", "/manage/places/{place_id}/policy"): Example(),

@@ -59,6 +59,16 @@ NOTICES = {
     "photo_saved": N_("The photo is saved: it shows on the public pages."),
     "closure_added": N_("The closure is added."),
     "closure_removed": N_("The closure is removed: the weekly hours apply that day."),
+    "closure_added_cancelled": N_(
+        "The closure is added; the bookings it hit are cancelled and refunded in full, and "
+        "their holders are told by e-mail."
+    ),
+    "blackout_added": N_("The maintenance is added."),
+    "blackout_added_cancelled": N_(
+        "The maintenance is added; the bookings it hit are cancelled and refunded in full, and "
+        "their holders are told by e-mail."
+    ),
+    "blackout_removed": N_("The maintenance is removed: the equipment can be booked again."),
     "resource_created": N_("The equipment is added."),
     "resource_saved": N_("The equipment is saved."),
     "price_saved": N_("The rate is saved."),
