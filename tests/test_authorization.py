@@ -223,6 +223,11 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         body=lambda w, r: {"starts_at": "2027-03-11T09:00:00Z", "ends_at": "2027-03-11T10:00:00Z"}
     ),
     ("POST", "/api/bookings/{booking_id}/approve"): Example(body=lambda w, r: {}),
+    ("POST", "/api/bookings/{booking_id}/check-in"): Example(),
+    ("GET", "/api/places/{place_id}/no-shows"): Example(),
+    ("POST", "/api/places/{place_id}/kiosk/check-in"): Example(
+        body=lambda w, r: {"reference": "MLB-NOPE00", "email": "nobody@example.fr"}
+    ),
     ("POST", "/api/bookings/{booking_id}/refuse"): Example(body=lambda w, r: {}),
     ("GET", "/api/me/bookings"): Example(),
     ("GET", "/api/organisations/{organisation_id}/bookings"): Example(),
@@ -370,6 +375,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/agenda"): Example(query=lambda w, r: "from=2027-03-01"),
     ("GET", "/manage/bookings/{booking_id}"): Example(),
     ("POST", "/manage/bookings/{booking_id}/approve"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/check-in"): Example(),
+    ("GET", "/kiosk/places/{place_id}"): Example(),
+    ("POST", "/kiosk/places/{place_id}"): Example(),
     ("POST", "/manage/bookings/{booking_id}/refuse"): Example(),
     ("POST", "/manage/bookings/{booking_id}/payment"): Example(),
     ("GET", "/manage/places/{place_id}/people"): Example(

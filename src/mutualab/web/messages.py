@@ -29,6 +29,7 @@ STATUSES = {
     "cancelled": N_("Cancelled"),
     "refused": N_("Refused"),
     "expired": N_("Expired"),
+    "no_show": N_("No-show (not checked in)"),
 }
 ROLES = {"admin": N_("administrator"), "booker": N_("member who books")}
 
@@ -67,6 +68,11 @@ NOTICES = {
     "blackout_added_cancelled": N_(
         "The maintenance is added; the bookings it hit are cancelled and refunded in full, and "
         "their holders are told by e-mail."
+    ),
+    "checked_in": N_("The arrival is recorded."),
+    "check_in_refused": N_(
+        "This booking cannot be checked in now: only a confirmed booking, from two hours "
+        "before its start until its end."
     ),
     "blackout_removed": N_("The maintenance is removed: the equipment can be booked again."),
     "resource_created": N_("The equipment is added."),
