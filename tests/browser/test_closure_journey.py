@@ -24,17 +24,24 @@ from kernel.auth.actor import Actor
 from kernel.db import Database
 from kernel.settings import Settings
 from resources.hours import french_public_holidays
+from resources.repository import CatalogueRepository
+from resources.schemas import OpeningHoursUpdate, OpeningSpan, PlaceCreate, ResourceCreate
+from resources.service import CatalogueService
 from tests.browser.support import LiveServer, PageChecker
+from tests.support.accounts import make_user, stored_hash
 from tests.support.apps import runtime_on
-from tests.web.seed import ADMIN, OPEN_DAYS, PARIS, PASSWORD, Town
+from tests.web.seed import ADMIN, PARIS, PASSWORD, Town
 
 SHOTS = Path("/work/shots/closures")
+PLACE = "Tiers-lieu de Pleumeur"
+MANAGER = "accueil@pleumeur.example"
 
 
 @dataclass(frozen=True)
 class Day:
     """The day to close and its two bookings (ids, references)."""
 
+    place_id: int
     day: date
     cheque: tuple[int, str]
     on_site: tuple[int, str]
@@ -42,55 +49,69 @@ class Day:
 
 def _open_day_after(day: date) -> date:
     holidays = french_public_holidays(day, day + timedelta(days=30))
-    while day.weekday() not in OPEN_DAYS or day in holidays:
+    while day in holidays:
         day += timedelta(days=1)
     return day
 
 
 async def _seed(database_url: str, town: Town) -> Day:
-    # Five weeks after the town's booking: clear of what the other journeys book.
-    day = _open_day_after(town.booking_day + timedelta(days=35))
+    """A place of its own (its invoices are not the other journeys'), its manager, a priced
+    laser cutter, and two bookings of the town's citizen on one day, to pay on site."""
     database = Database.from_settings(Settings(database_url=database_url, database_pool_size=2))
     citizen = Actor(user_id=town.citizen_id, via="session")
     now = datetime.now(UTC)
+    day = _open_day_after(now.astimezone(PARIS).date() + timedelta(days=9))
     try:
         async with (
             runtime_on(database, lambda: now) as runtime,
             database.writer() as session,
             session.begin(),
         ):
-            services = runtime.billing.services(session)
-            settings = await services.prices.settings_of(town.place_id)
-            if "on_site" not in settings.payment_methods.get("*", []):
-                await services.prices.set_settings(
-                    ADMIN,
-                    town.place_id,
-                    BillingSettingsWrite(
-                        invoice_prefix="FAB",
-                        payment_methods={"*": ["card", "on_site"]},
-                        refund_tiers=[],
-                    ),
-                    now,
+            catalogue = CatalogueService(CatalogueRepository(session))
+            place = await catalogue.create_place(
+                PlaceCreate(
+                    slug="tiers-lieu-pleumeur",
+                    name=PLACE,
+                    address="1 place de la Mairie",
+                    postcode="22560",
+                    town="Pleumeur-Bodou",
+                    operator_name="Commune de Pleumeur-Bodou",
                 )
-            items = [ItemRequest(resource_id=town.laser_id)]
+            )
+            assert place.id is not None
+            await catalogue.set_opening_hours(
+                ADMIN,
+                place.id,
+                OpeningHoursUpdate(
+                    spans=[OpeningSpan(weekday=d, opens=time(8), closes=time(20)) for d in range(7)]
+                ),
+            )
+            laser = await catalogue.create_resource(
+                ADMIN, place.id, ResourceCreate(name="Découpeuse laser", kind="machine")
+            )
+            services = runtime.billing.services(session)
+            await services.prices.set_settings(
+                ADMIN,
+                place.id,
+                BillingSettingsWrite(
+                    invoice_prefix="PLB", payment_methods={"*": ["on_site"]}, refund_tiers=[]
+                ),
+                now,
+            )
+            await services.prices.set_price_list(
+                ADMIN,
+                place.id,
+                PriceListWrite.model_validate(
+                    {"resource_id": laser.id, "rates": [{"user_type": "*", "hourly_cents": 500}]}
+                ),
+                now,
+            )
+            items = [ItemRequest(resource_id=laser.id)]
             booked = []
             for hour in (10, 14):
                 start = datetime.combine(day, time(hour), PARIS)
                 end = start + timedelta(hours=1)
                 priced = await services.prices.price(items, start, end, "citizen")
-                if priced.quote.total_incl_vat_cents == 0:
-                    await services.prices.set_price_list(
-                        ADMIN,
-                        town.place_id,
-                        PriceListWrite.model_validate(
-                            {
-                                "resource_id": town.laser_id,
-                                "rates": [{"user_type": "*", "hourly_cents": 500}],
-                            }
-                        ),
-                        now,
-                    )
-                    priced = await services.prices.price(items, start, end, "citizen")
                 _, booking, _ = await services.checkout(
                     citizen,
                     CheckoutRequest(
@@ -103,9 +124,10 @@ async def _seed(database_url: str, town: Town) -> Day:
                     now,
                 )
                 booked.append((booking.id, booking.reference))
+        await make_user(database, MANAGER, manages=(place.id,), password_hash=stored_hash(PASSWORD))
     finally:
         await database.dispose()
-    return Day(day, booked[0], booked[1])
+    return Day(place.id, day, booked[0], booked[1])
 
 
 def _seeded(server: LiveServer) -> Day:
@@ -136,18 +158,17 @@ def test_a_manager_closes_a_day_and_its_two_bookings_are_cancelled_and_refunded(
     page: Page, server: LiveServer, check_page: PageChecker
 ) -> None:
     seeded = _seeded(server)
-    town = server.town
     (cheque_id, cheque_ref), (on_site_id, on_site_ref) = seeded.cheque, seeded.on_site
-    _log_in(page, town.manager_email)
+    _log_in(page, MANAGER)
 
     # The first booking is paid by cheque at the desk: it is invoiced then.
     page.goto(f"/manage/bookings/{cheque_id}")
     page.get_by_label("Payé par").select_option(label="Chèque")
     page.get_by_role("button", name="Enregistrer le paiement").click()
-    expect(page.get_by_text(re.compile(r"^Facture FAB-"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Facture PLB-"))).to_be_visible()
 
     # Closing the day lists both bookings before anything changes.
-    page.goto(f"/manage/places/{town.place_id}/closures")
+    page.goto(f"/manage/places/{seeded.place_id}/closures")
     _shoot(page, check_page, "closures")
     page.get_by_label("Jour", exact=True).fill(seeded.day.isoformat())
     page.get_by_label("Motif affiché au public").fill("Dégât des eaux")
@@ -172,13 +193,13 @@ def test_a_manager_closes_a_day_and_its_two_bookings_are_cancelled_and_refunded(
     expect(facts).to_contain_text("Annulée")
     expect(facts).to_contain_text("Dégât des eaux")
     expect(page.get_by_text("Remboursé (Chèque)", exact=True)).to_be_visible()
-    expect(page.get_by_text(re.compile(r"^Avoir FAB-AV-"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Avoir PLB-AV-"))).to_be_visible()
     _shoot(page, check_page, "closure-cancelled-booking")
     page.goto(f"/manage/bookings/{on_site_id}")
     expect(page.locator("dl.facts").first).to_contain_text("Annulée")
 
     # A maintenance of the laser cutter, added then removed.
-    page.goto(f"/manage/places/{town.place_id}/closures")
+    page.goto(f"/manage/places/{seeded.place_id}/closures")
     page.get_by_label("Équipement en maintenance").select_option(label="Découpeuse laser")
     maintenance = (seeded.day + timedelta(days=1)).isoformat()
     page.get_by_label("Premier jour").fill(maintenance)
