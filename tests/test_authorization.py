@@ -225,8 +225,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/api/bookings/{booking_id}/approve"): Example(body=lambda w, r: {}),
     ("POST", "/api/bookings/{booking_id}/check-in"): Example(),
     ("GET", "/api/places/{place_id}/no-shows"): Example(),
+    # Public: a reference too short is refused past the guards (422), with no booking read.
     ("POST", "/api/places/{place_id}/kiosk/check-in"): Example(
-        body=lambda w, r: {"reference": "MLB-NOPE00", "email": "nobody@example.fr"}
+        body=lambda w, r: {"reference": "MLB", "email": "nobody@example.fr"}
     ),
     ("POST", "/api/bookings/{booking_id}/refuse"): Example(body=lambda w, r: {}),
     ("GET", "/api/me/bookings"): Example(),
