@@ -96,7 +96,16 @@ def served(fresh_database_url: str) -> Iterator[tuple[str, str]]:
 def test_help_lists_every_command() -> None:
     result = mutualab(None, "--help")
     assert result.returncode == 0
-    for command in ("serve", "demo", "worker", "db", "create-admin", "seed-demo", "idempotency"):
+    for command in (
+        "serve",
+        "demo",
+        "worker",
+        "db",
+        "geo",
+        "create-admin",
+        "seed-demo",
+        "idempotency",
+    ):
         assert command in result.stdout
     db_help = mutualab(None, "db", "--help").stdout
     for command in ("upgrade", "downgrade", "backup", "restore"):
@@ -117,7 +126,12 @@ def _bookings(url: str) -> int:
 
 
 def test_migrate_seed_and_downgrade(fresh_database_url: str) -> None:
-    assert mutualab(fresh_database_url, "db", "upgrade").returncode == 0
+    upgraded = mutualab(fresh_database_url, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    # The communes come with the schema, once: a second load finds them up to date.
+    assert "Communes loaded: 3" in upgraded.stdout
+    loaded = mutualab(fresh_database_url, "geo", "load-communes")
+    assert loaded.returncode == 0 and "Communes up to date" in loaded.stdout
     first = mutualab(fresh_database_url, "seed-demo")
     assert first.returncode == 0, first.stderr
     assert "fablab-tregor-lannion" in first.stdout
@@ -134,6 +148,9 @@ def test_migrate_seed_and_downgrade(fresh_database_url: str) -> None:
     purged = mutualab(fresh_database_url, "idempotency", "purge")
     assert purged.returncode == 0, purged.stderr
     assert "0 idempotency record(s)" in purged.stdout
+    grouped = mutualab(fresh_database_url, "invoices", "issue-grouped")
+    assert grouped.returncode == 0, grouped.stderr
+    assert grouped.stdout.strip() == "0 grouped invoice(s) issued."
     down = mutualab(fresh_database_url, "db", "downgrade", "base")
     assert down.returncode == 0, down.stderr
 

@@ -1,7 +1,7 @@
 """Check-in and no-shows: when a person arrived, and bookings released when nobody came
 
 Revision ID: 0034
-Revises: 0023
+Revises: 0028
 Create Date: 2026-12-05 10:00:00.000000
 
 booking.checked_in_at / checked_in_by_user_id: marked by staff or at the place's kiosk.
@@ -19,7 +19,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision: str = "0034"
-down_revision: str | None = "0023"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

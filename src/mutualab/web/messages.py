@@ -59,6 +59,7 @@ NOTICES = {
     # back office
     "place_saved": N_("The details of the place are saved."),
     "photo_saved": N_("The photo is saved: it shows on the public pages."),
+    "photo_removed": N_("The photo is removed from the public pages."),
     "closure_added": N_("The closure is added."),
     "closure_removed": N_("The closure is removed: the weekly hours apply that day."),
     "closure_added_cancelled": N_(
@@ -80,6 +81,7 @@ NOTICES = {
     "resource_saved": N_("The equipment is saved."),
     "price_saved": N_("The rate is saved."),
     "policy_saved": N_("The cancellation policy is saved."),
+    "invoicing_saved": N_("How the place invoices is saved."),
     "booking_approved": N_("The booking is approved."),
     "booking_refused": N_("The booking is refused."),
     "payment_recorded": N_("The payment is recorded."),
