@@ -99,6 +99,15 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ),
     ("PUT", "/api/places/{place_id}/exceptions/{day}"): Example(body=lambda w, r: {"closed": True}),
     ("DELETE", "/api/places/{place_id}/exceptions/{day}"): Example(),
+    ("POST", "/api/places/{place_id}/closures/preview"): Example(
+        body=lambda w, r: {"first_day": "2027-07-05"}
+    ),
+    ("POST", "/api/places/{place_id}/closures"): Example(
+        body=lambda w, r: {"first_day": "2027-07-05"}
+    ),
+    ("POST", "/api/resources/{resource_id}/blackouts/preview"): Example(
+        body=lambda w, r: {"starts_at": "2027-07-01T08:00:00Z", "ends_at": "2027-07-01T10:00:00Z"}
+    ),
     ("POST", "/api/places/{place_id}/resources"): Example(
         body=lambda w, r: {"name": "Fraiseuse", "kind": "machine"}
     ),
@@ -214,6 +223,12 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         body=lambda w, r: {"starts_at": "2027-03-11T09:00:00Z", "ends_at": "2027-03-11T10:00:00Z"}
     ),
     ("POST", "/api/bookings/{booking_id}/approve"): Example(body=lambda w, r: {}),
+    ("POST", "/api/bookings/{booking_id}/check-in"): Example(),
+    ("GET", "/api/places/{place_id}/no-shows"): Example(),
+    # Public: a reference too short is refused past the guards (422), with no booking read.
+    ("POST", "/api/places/{place_id}/kiosk/check-in"): Example(
+        body=lambda w, r: {"reference": "MLB", "email": "nobody@example.fr"}
+    ),
     ("POST", "/api/bookings/{booking_id}/refuse"): Example(body=lambda w, r: {}),
     ("GET", "/api/me/bookings"): Example(),
     ("GET", "/api/organisations/{organisation_id}/bookings"): Example(),
@@ -350,6 +365,12 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/closures"): Example(),
     ("POST", "/manage/places/{place_id}/closures"): Example(),
     ("POST", "/manage/places/{place_id}/closures/{day}/delete"): Example(),
+    ("POST", "/manage/places/{place_id}/closures/confirm"): Example(),
+    ("POST", "/manage/places/{place_id}/closures/blackouts"): Example(),
+    ("POST", "/manage/places/{place_id}/closures/blackouts/confirm"): Example(),
+    ("POST", "/manage/places/{place_id}/closures/blackouts/{resource_id}/{blackout_id}/delete"): (
+        Example()
+    ),
     ("GET", "/manage/places/{place_id}/prices"): Example(),
     ("POST", "/manage/places/{place_id}/prices"): Example(),
     ("GET", "/manage/places/{place_id}/policy"): Example(),
@@ -357,6 +378,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/agenda"): Example(query=lambda w, r: "from=2027-03-01"),
     ("GET", "/manage/bookings/{booking_id}"): Example(),
     ("POST", "/manage/bookings/{booking_id}/approve"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/check-in"): Example(),
+    ("GET", "/kiosk/places/{place_id}"): Example(),
+    ("POST", "/kiosk/places/{place_id}"): Example(),
     ("POST", "/manage/bookings/{booking_id}/refuse"): Example(),
     ("POST", "/manage/bookings/{booking_id}/payment"): Example(),
     ("POST", "/manage/bookings/{booking_id}/receive"): Example(),

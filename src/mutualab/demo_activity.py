@@ -36,7 +36,8 @@ from mutualab.composition import Runtime
 from mutualab.demo import RESOURCES, SYSTEM
 from resources.hours import french_public_holidays
 from resources.repository import CatalogueRepository
-from resources.schemas import ResourceUpdate
+from resources.schemas import BlackoutCreate, PlaceUpdate, ResourceUpdate
+from resources.service import CatalogueService
 
 # Rates per user type, excluding VAT, in cents per hour (seats: per seat and hour).
 RATES: dict[str, list[dict[str, Any]]] = {
@@ -166,8 +167,28 @@ async def seed_activity(
         await _sell(services, demo, index, now)
         await _rules(services, staff, accounts, demo, cast, today)
         # Each place's bookings start a week after the previous place's.
-        made += await _book(services, demo, cast, next_monday(today) + timedelta(weeks=index), now)
+        monday = next_monday(today) + timedelta(weeks=index)
+        made += await _book(services, demo, cast, monday, now)
+        await _arrivals_and_maintenance(CatalogueService(catalogue), demo, monday)
     return made
+
+
+async def _arrivals_and_maintenance(
+    catalogue: CatalogueService, demo: DemoPlace, monday: date
+) -> None:
+    """Bookings nobody checked in are released after 15 minutes; the laser cutter has a
+    maintenance morning in the third week (clear of the bookings above)."""
+    await catalogue.update_place(SYSTEM, demo.place_id, PlaceUpdate(no_show_release_minutes=15))
+    day = monday + timedelta(weeks=2, days=3)
+    await catalogue.add_blackout(
+        SYSTEM,
+        demo.resources[LASER],
+        BlackoutCreate(
+            starts_at=datetime.combine(day, time(9), demo.zone),
+            ends_at=datetime.combine(day, time(12), demo.zone),
+            reason="Remplacement du tube laser",
+        ),
+    )
 
 
 async def _sell(services: PaymentService, demo: DemoPlace, index: int, now: datetime) -> None:
