@@ -158,3 +158,23 @@ def test_the_first_free_hour_of_a_day_skips_what_is_booked() -> None:
     wednesday = week.rows[0].cells[2]
     assert grid_table.first_free(spans, wednesday, 1) == at(14)
     assert grid_table.first_free(spans, week.rows[0].cells[3], 1) is None  # not open
+
+
+def test_a_block_is_coloured_by_what_needs_doing() -> None:
+    start = datetime(2027, 3, 2, 14, tzinfo=PARIS)
+    end = start + timedelta(hours=1)
+    held, pending, paid, due, free = (
+        _entry(1, 1, start, end, status="held"),
+        _entry(2, 1, start, end, status="pending_approval"),
+        _entry(3, 1, start, end),
+        _entry(4, 1, start, end),
+        _entry(5, 1, start, end),
+    )
+    payments = {3: "succeeded", 4: "awaiting_on_site"}
+    states = [grid_table.state_of(e, payments) for e in (held, pending, paid, due, free)]
+    assert states == ["held", "pending", "paid", "unpaid", "free"]
+    # Arrived outranks paid or not: the person is there.
+    arrived = due.model_copy(
+        update={"booking": due.booking.model_copy(update={"checked_in_at": start})}
+    )
+    assert grid_table.state_of(arrived, payments) == "arrived"

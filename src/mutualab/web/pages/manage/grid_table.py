@@ -92,7 +92,7 @@ def state_of(entry: AgendaEntry, payments: Mapping[int, str]) -> str:
         return "held"
     if booking.status == "pending_approval":
         return "pending"
-    if getattr(booking, "checked_in_at", None) is not None:
+    if booking.checked_in_at is not None:
         return "arrived"
     payment = payments.get(booking.id)
     if payment in PAID:
