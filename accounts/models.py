@@ -50,6 +50,10 @@ class User(SQLModel, table=True):
     reminders: bool = Field(default=True, sa_column_kwargs={"server_default": "true"})
     # Set when the person proved the address is theirs (a link mailed to it).
     email_verified_at: datetime | None = utc_column(nullable=True)
+    # A walk-in recorded at a place's front desk: no password, so no log-in (the address may
+    # be a placeholder under the reserved ``.invalid`` domain, never mailed).
+    guest_place_id: int | None = Field(default=None, foreign_key="place.id", ondelete="SET NULL")
+    phone: str | None = Field(default=None, max_length=30)
     created_at: datetime = created_at_field()
     deleted_at: datetime | None = utc_column(nullable=True)
 

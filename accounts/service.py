@@ -422,6 +422,7 @@ class AccountService:
         user.display_name = "Compte supprimé"
         user.password_hash = None
         user.requested_user_type_code = None
+        user.phone = None
         user.active = False
         user.deleted_at = now
         await self.repo.add(user)

@@ -234,6 +234,43 @@ class Refund(SQLModel, table=True):
     completed_at: datetime | None = utc_column(nullable=True)
 
 
+RECEIPT_MEANS = ("cash", "cheque", "card_terminal", "transfer")
+
+
+class PaymentReceipt(SQLModel, table=True):
+    """Money a place's manager received for a payment (cash, cheque, card terminal, transfer).
+
+    Never changed: a mistaken receipt is corrected by a reversal, a receipt of the opposite
+    amount naming it (``reverses_id``; once each).
+    """
+
+    __tablename__ = "payment_receipt"
+    __table_args__ = (
+        CheckConstraint(_in("means", RECEIPT_MEANS), name="ck_payment_receipt_means"),
+        CheckConstraint(
+            "(reverses_id IS NULL AND amount_cents > 0) "
+            "OR (reverses_id IS NOT NULL AND amount_cents < 0)",
+            name="ck_payment_receipt_amount",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payment.id", ondelete="RESTRICT", index=True)
+    amount_cents: int
+    means: str = Field(max_length=20)
+    # The cheque's number, the transfer's label, the terminal's ticket.
+    reference: str = Field(default="", max_length=100)
+    received_on: date
+    recorded_by_user_id: int | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    reverses_id: int | None = Field(
+        default=None, foreign_key="payment_receipt.id", ondelete="RESTRICT", unique=True
+    )
+    note: str = Field(default="", max_length=300)
+    created_at: datetime = created_at_field()
+
+
 class StripeEvent(SQLModel, table=True):
     """A verified webhook event, stored by id so a replay changes nothing."""
 

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from accounts.guests import person_rates
 from billing.events import payment_received
 from billing.grouped_invoices import GroupedInvoices, uses_grouping
 from billing.invoicing import DocumentService, Party, session_of
@@ -80,6 +81,25 @@ def paid_start(payment: Payment, booking: BookingRead) -> datetime:
 def stored_quote(priced: Priced) -> dict[str, Any]:
     """The quote as charged, kept on the payment (the invoice is built from it)."""
     return {**priced.quote.canonical(), "mentions": list(priced.quote.mentions)}
+
+
+def _live_invoices(
+    documents: Sequence[BillingDocument],
+) -> list[tuple[BillingDocument, int]]:
+    """The invoices not wholly cancelled by credit notes, with what they still bill."""
+    credited: dict[int, int] = {}
+    for document in documents:
+        if document.kind == "credit_note" and document.corrects_id is not None:
+            credited[document.corrects_id] = (
+                credited.get(document.corrects_id, 0) + document.total_incl_vat_cents
+            )
+    live = []
+    for document in documents:
+        if document.kind == "invoice" and document.id is not None:
+            left = document.total_incl_vat_cents - credited.get(document.id, 0)
+            if left > 0:
+                live.append((document, left))
+    return live
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,9 +304,15 @@ class PaymentService:
         return found
 
     async def cancellation_refund(
-        self, payment: Payment | None, booking: BookingRead, now: datetime
+        self,
+        payment: Payment | None,
+        booking: BookingRead,
+        now: datetime,
+        *,
+        by_place: bool = False,
     ) -> CancellationRefund | None:
-        """What the booker would get back by cancelling at ``now`` (None: nothing to cancel).
+        """What the booker would get back by cancelling at ``now`` (None: nothing to cancel);
+        ``by_place``: the place cancels it (everything paid comes back).
 
         The same decision :meth:`_refund_on_cancel` applies, so the page can show it first.
         """
@@ -302,6 +328,7 @@ class PaymentService:
             paid_start(payment, booking),
             now,
             tiers_of(settings),
+            by_place=by_place,
         )
         return CancellationRefund(
             outcome="less_to_pay" if payment.status == PaymentStatus.INVOICED else "refund",
@@ -441,10 +468,32 @@ class PaymentService:
             )
         settings = await self.prices.settings_of(request.place_id)
         allowed = methods_for(settings, request.user_type)
+        if request.pay_by is not None:
+            return ManagerCharge(self, request, priced, await self._desk_method(request))
         # A manager's booking is paid at the desk, unless the place takes only invoices from
         # this user type.
         method = "invoice" if "invoice" in allowed and "on_site" not in allowed else "on_site"
         return ManagerCharge(self, request, priced, method)
+
+    async def _desk_method(self, request: ChargeRequest) -> str:
+        """How the front desk said a booking is paid: on site, or on invoice for a person
+        whose address is verified (an invoice names a buyer who is who they say)."""
+        if request.pay_by not in ("on_site", "invoice"):
+            raise InvalidInputError(
+                "Pay on site or on invoice.", field="pay_by", code="invalid_payment_method"
+            )
+        if request.pay_by == "invoice":
+            refusal = (
+                await person_rates(self.repo.session, request.payer_user_id)
+            ).invoice_refusal(request.place_id)
+            if refusal is not None:
+                raise ConflictError(
+                    "This person cannot be invoiced: their e-mail address is not verified. "
+                    "Take the payment on site.",
+                    code="invoice_not_allowed",
+                    extra={"reason": refusal},
+                )
+        return request.pay_by
 
     async def record_unpaid(
         self, request: ChargeRequest, priced: Priced, method: str, booking: Booking, now: datetime
@@ -488,10 +537,8 @@ class PaymentService:
         await self._invoice(payment, booking, now)
 
     async def _invoice(self, payment: Payment, booking: BookingRead, now: datetime) -> None:
-        existing = [
-            d for d in await self.repo.documents_of_booking(booking.id) if d.kind == "invoice"
-        ]
-        if existing or payment.amount_cents == 0:
+        documents = await self.repo.documents_of_booking(booking.id)
+        if _live_invoices(documents) or payment.amount_cents == 0:
             return
         if await self.invoiced_later(payment):
             # The place groups its invoices, or issues them later: due once issued.
@@ -507,6 +554,17 @@ class PaymentService:
         if grouping and await self.repo.invoice_line_of(payment.id or 0) is None:
             payment.due_on = None
         return grouping
+
+    async def cancel_invoice(
+        self, payment: Payment, booking: BookingRead, reason: str, now: datetime
+    ) -> None:
+        """Cancel what the payment's live invoice still bills by a credit note (a payment
+        recorded by mistake had issued it); the next one is issued when it is paid."""
+        documents = await self.repo.documents_of_booking(payment.booking_id)
+        for invoice, left in _live_invoices(documents):
+            if invoice.payment_id == payment.id:
+                party = await self._party(payment, booking)
+                await self.documents.issue_credit_note(party, payment, invoice, left, reason, now)
 
     async def _invoice_of(self, payment: Payment) -> BillingDocument | None:
         documents = await self.repo.documents_of_booking(payment.booking_id)

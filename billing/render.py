@@ -86,6 +86,7 @@ footer{font-size:.8rem;color:#444;margin-top:2rem}
 @media print{body{margin:0}}
 </style></head>
 <body>
+<main>
 <h1>{{ c.title }} n° {{ c.number }}</h1>
 {% if c.period %}<p>Date d'émission : {{ c.issued_on|day }}
 {%- if c.payment.due_on %} — Date d'échéance : {{ c.payment.due_on|day }}{% endif %}
@@ -141,6 +142,7 @@ du {{ c.booking.local_start|local_time }} au {{ c.booking.local_end|local_time }
 </strong></td></tr></tbody></table>
 {% for m in c.mentions %}<p>{{ m }}</p>{% endfor %}
 {% if c.reason %}<p>Motif : {{ c.reason }}</p>{% endif %}
+</main>
 <footer>
 <p>{{ c.payment.terms }}</p>
 {% if c.payment.late_penalties %}<p>{{ c.payment.late_penalties }}</p>{% endif %}

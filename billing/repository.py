@@ -128,6 +128,17 @@ class BillingRepository:
             query = query.with_for_update().execution_options(populate_existing=True)
         return (await self.session.exec(query)).first()
 
+    async def payment_statuses(self, booking_ids: Sequence[int]) -> dict[int, str]:
+        """The payment status of each of these bookings that has a payment."""
+        if not booking_ids:
+            return {}
+        rows = await self.session.exec(
+            select(Payment.booking_id, Payment.status).where(
+                col(Payment.booking_id).in_(sorted(set(booking_ids)))
+            )
+        )
+        return {booking_id: status for booking_id, status in rows}
+
     async def payment_of_intent(self, intent_id: str, *, lock: bool = False) -> Payment | None:
         """The payment of a PaymentIntent."""
         query = select(Payment).where(Payment.intent_id == intent_id)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from accounts.certifications import holds_valid_certification
+from accounts.guests import person_rates
 from accounts.verification import booking_rates
 from booking.availability import Problem, Reason, check_booking
 from booking.copies import CatalogueCopies, mixed_places
@@ -168,6 +169,13 @@ class Admission:
         return Booker(
             actor.user_id, organisation_id, await self.viewer_rates(actor, organisation_id)
         )
+
+    async def booker_for(self, actor: Actor, user_id: int) -> Booker:
+        """A person a manager books for at the front desk, at their own rates (whether the
+        actor manages the place is checked with the catalogue)."""
+        if not actor.is_manager:
+            raise ForbiddenError("Only managers book for someone else.", code="not_a_manager")
+        return Booker(user_id, None, await person_rates(self.repo.session, user_id))
 
     async def viewer_rates(self, actor: Actor, organisation_id: int | None) -> Rates:
         """The rates whose rules the actor sees (their own, or an organisation's)."""

@@ -39,6 +39,8 @@ class ChargeRequest:
     # The catalogue revision the request was checked against (None: not known). Price lists
     # move the counter too (migration 0014), so a price view kept for it is current while it is.
     revision: int | None
+    # How a manager's booking is to be paid ("on_site" or "invoice"); None: the place's way.
+    pay_by: str | None = None
 
 
 class UnpaidCharge(Protocol):
@@ -57,7 +59,13 @@ class ChargeGate(Protocol):
 
 
 def charge_request(
-    ctx: Context, actor: Actor, booker: Booker, items: Items, start: datetime, end: datetime
+    ctx: Context,
+    actor: Actor,
+    booker: Booker,
+    items: Items,
+    start: datetime,
+    end: datetime,
+    pay_by: str | None = None,
 ) -> ChargeRequest:
     """What billing needs to price a booking request checked against ``ctx``."""
     assert ctx.place.id is not None
@@ -72,4 +80,5 @@ def charge_request(
         starts_at=start,
         ends_at=end,
         revision=ctx.revision,
+        pay_by=pay_by,
     )

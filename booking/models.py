@@ -26,6 +26,8 @@ class BookingStatus(StrEnum):
     CANCELLED = "cancelled"
     REFUSED = "refused"
     EXPIRED = "expired"
+    # Not checked in some minutes after its start: released by the place (its units freed).
+    NO_SHOW = "no_show"
 
 
 BOOKING_STATUSES: tuple[str, ...] = tuple(s.value for s in BookingStatus)
@@ -136,6 +138,11 @@ class Booking(SQLModel, table=True):
     updated_at: datetime = created_at_field()
     cancelled_at: datetime | None = utc_column(nullable=True)
     cancelled_by_user_id: int | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    # When the person arrived (marked by staff, or by the person at the place's kiosk).
+    checked_in_at: datetime | None = utc_column(nullable=True)
+    checked_in_by_user_id: int | None = Field(
         default=None, foreign_key="user_account.id", ondelete="SET NULL"
     )
 

@@ -347,6 +347,42 @@ class BookingRepository:
             parts.append(col(Booking.status).in_(statuses))
         return and_(true(), *parts)
 
+    async def by_reference(self, reference: str, *, lock: bool = False) -> Booking | None:
+        """A booking by its reference (``lock``: its row locked and read again)."""
+        query = select(Booking).where(Booking.reference == reference)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return (await self.session.exec(query)).first()
+
+    async def unattended(
+        self, place_id: int, started_by: datetime, ended_after: datetime, limit: int
+    ) -> list[int]:
+        """Confirmed bookings of a place nobody checked in, started by ``started_by`` and not
+        ended before ``ended_after`` (locked, skipping those another worker holds)."""
+        rows = await self.session.exec(
+            select(Booking.id)
+            .where(
+                Booking.place_id == place_id,
+                Booking.status == BookingStatus.CONFIRMED,
+                col(Booking.checked_in_at).is_(None),
+                col(Booking.starts_at) <= started_by,
+                col(Booking.ends_at) > ended_after,
+            )
+            .order_by(col(Booking.starts_at), col(Booking.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [booking_id for booking_id in rows.all() if booking_id is not None]
+
+    async def no_show_counts(self, place_id: int) -> dict[int, int]:
+        """How many bookings of each person the place released as no-shows."""
+        rows = await self.session.exec(
+            select(Booking.booker_user_id, func.count())
+            .where(Booking.place_id == place_id, Booking.status == BookingStatus.NO_SHOW)
+            .group_by(col(Booking.booker_user_id))
+        )
+        return {user_id: count for user_id, count in rows.all()}
+
     async def page(
         self,
         *,

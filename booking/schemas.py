@@ -108,6 +108,8 @@ class BookingRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     cancelled_at: datetime | None
+    # When the person arrived (staff or the place's kiosk); null until then.
+    checked_in_at: datetime | None = None
 
 
 class BookingPage(BaseModel):

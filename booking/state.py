@@ -20,17 +20,19 @@ from kernel.errors import ConflictError
 
 S = BookingStatus
 
-# From each status, the statuses it may move to. Cancelled, refused and expired are final.
+# From each status, the statuses it may move to. Cancelled, refused, expired and no-show are
+# final.
 MOVES: Mapping[BookingStatus, frozenset[BookingStatus]] = {
     # paid (confirmed), moved to a range that needs approval, withdrawn, or lapsed
     S.HELD: frozenset({S.CONFIRMED, S.PENDING_APPROVAL, S.CANCELLED, S.EXPIRED}),
     # approved, refused or withdrawn
     S.PENDING_APPROVAL: frozenset({S.CONFIRMED, S.REFUSED, S.CANCELLED}),
-    # moved to a range that needs approval, or cancelled
-    S.CONFIRMED: frozenset({S.PENDING_APPROVAL, S.CANCELLED}),
+    # moved to a range that needs approval, cancelled, or released when nobody came
+    S.CONFIRMED: frozenset({S.PENDING_APPROVAL, S.CANCELLED, S.NO_SHOW}),
     S.CANCELLED: frozenset(),
     S.REFUSED: frozenset(),
     S.EXPIRED: frozenset(),
+    S.NO_SHOW: frozenset(),
 }
 # The statuses a booking can expire from (what bulk expiries select in SQL).
 EXPIRABLE: tuple[BookingStatus, ...] = tuple(s for s, to in MOVES.items() if S.EXPIRED in to)

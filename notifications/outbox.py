@@ -51,7 +51,8 @@ async def queue_message(
     seal: BodySeal | None = None,
     unsubscribe_url: str | None = None,
 ) -> bool:
-    """Render ``template`` for ``to`` and queue it; False when ``key`` was already queued.
+    """Render ``template`` for ``to`` and queue it; False when ``key`` was already queued, or
+    ``to`` is under the reserved ``.invalid`` domain (RFC 6761).
 
     ``context`` holds plain data; with ``place_id``, ``place`` (name and contact) is added
     unless given. A non-transactional message needs its ``unsubscribe_url``; a ``sensitive``
@@ -65,6 +66,8 @@ async def queue_message(
         raise ValueError("a non-transactional message needs an unsubscribe_url")
     if sensitive and seal is None:
         raise ValueError("a sensitive message needs a seal to encrypt its bodies")
+    if to.lower().endswith(".invalid"):
+        return False  # a walk-in's placeholder (accounts.guests): nobody to mail
     lang = language_of(language)
     values: dict[str, Any] = dict(context)
     sender: str | None = None

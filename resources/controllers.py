@@ -22,7 +22,6 @@ from kernel.auth.rules import ADMIN, BEARER, PLACE_MANAGER, PUBLIC
 from resources import opendata
 from resources.repository import CatalogueRepository, PlaceFilter, ResourceFilter
 from resources.schemas import (
-    BlackoutCreate,
     BlackoutRead,
     HolidayRead,
     OpeningHoursUpdate,
@@ -30,7 +29,6 @@ from resources.schemas import (
     Page,
     PlaceCreate,
     PlaceExceptionRead,
-    PlaceExceptionWrite,
     PlaceRead,
     PlaceSummary,
     PlaceUpdate,
@@ -178,18 +176,6 @@ class PlaceManagerController(Controller):
         """Replace the weekly opening hours of a place."""
         return await catalogue.set_opening_hours(actor, place_id, data)
 
-    @put("/{place_id:int}/exceptions/{day:date}")
-    async def set_exception(
-        self,
-        catalogue: NamedDependency[CatalogueService],
-        actor: Me,
-        place_id: FromPath[int],
-        day: FromPath[date],
-        data: JSONBody[PlaceExceptionWrite],
-    ) -> PlaceExceptionRead:
-        """Close a place on a day, or open it with special hours."""
-        return await catalogue.set_exception(actor, place_id, day, data)
-
     @delete("/{place_id:int}/exceptions/{day:date}", status_code=HTTP_204_NO_CONTENT)
     async def delete_exception(
         self,
@@ -271,17 +257,6 @@ class ResourceAdminController(Controller):
     ) -> ResourceRead:
         """Change a resource (a new capacity adds or retires units)."""
         return await catalogue.update_resource(actor, resource_id, data)
-
-    @post("/{resource_id:int}/blackouts", status_code=HTTP_201_CREATED)
-    async def add_blackout(
-        self,
-        catalogue: NamedDependency[CatalogueService],
-        actor: Me,
-        resource_id: FromPath[int],
-        data: JSONBody[BlackoutCreate],
-    ) -> BlackoutRead:
-        """Block a resource for maintenance."""
-        return await catalogue.add_blackout(actor, resource_id, data)
 
     @delete("/{resource_id:int}/blackouts/{blackout_id:int}", status_code=HTTP_204_NO_CONTENT)
     async def delete_blackout(

@@ -37,6 +37,10 @@ class Place(SQLModel, table=True):
             "school_zone IS NULL OR school_zone IN ('A', 'B', 'C')", name="ck_place_school_zone"
         ),
         CheckConstraint("ics_alarm_minutes BETWEEN 0 AND 10080", name="ck_place_ics_alarm_minutes"),
+        CheckConstraint(
+            "no_show_release_minutes IS NULL OR no_show_release_minutes BETWEEN 5 AND 1440",
+            name="ck_place_no_show_release_minutes",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -71,6 +75,8 @@ class Place(SQLModel, table=True):
     )
     # Minutes before a booking the calendar reminds of it (VALARM of its .ics; 0: none).
     ics_alarm_minutes: int = Field(default=60, sa_column_kwargs={"server_default": "60"})
+    # Release a booking nobody checked in this many minutes after its start (None: never).
+    no_show_release_minutes: int | None = None
     active: bool = True
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()

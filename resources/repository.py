@@ -506,6 +506,15 @@ class CatalogueRepository:
         )
         return {row.id: row for row in rows.all() if row.id is not None}
 
+    async def no_show_release(self) -> dict[int, int]:
+        """Active places that release bookings nobody checked in: id -> minutes after start."""
+        rows = await self.session.exec(
+            select(Place.id, Place.no_show_release_minutes).where(
+                col(Place.no_show_release_minutes).is_not(None), col(Place.active)
+            )
+        )
+        return {pid: minutes for pid, minutes in rows.all() if pid is not None and minutes}
+
     async def places_by_ids(self, place_ids: Sequence[int]) -> dict[int, Place]:
         """Places by id (active or not)."""
         if not place_ids:

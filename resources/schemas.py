@@ -102,6 +102,8 @@ class PlaceUpdate(Strict):
     mail_from: Email | None = None
     # Where and when people pay on site, shown with every quote that offers it.
     on_site_payment: Annotated[str, Field(max_length=500)] | None = None
+    # Release a booking nobody checked in this many minutes after its start (null: never).
+    no_show_release_minutes: Annotated[int, Field(ge=5, le=1440)] | None = None
 
 
 class OpeningSpan(Strict):
@@ -252,6 +254,8 @@ class PlaceRead(PlaceSummary):
     school_zone: str | None
     closed_on_public_holidays: bool
     on_site_payment: str
+    # Minutes after its start a booking nobody checked in is released (null: never).
+    no_show_release_minutes: int | None = None
     opening_hours: list[OpeningSpan]
     opening_hours_osm: str
     resources: list[ResourceRead]

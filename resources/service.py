@@ -58,6 +58,7 @@ PLACE_NULLABLE = frozenset(
         "holiday_subdivision",
         "school_zone",
         "mail_from",
+        "no_show_release_minutes",
     }
 )
 RESOURCE_NULLABLE = frozenset({"photo_url", "max_minutes", "required_training_id"})
@@ -466,6 +467,10 @@ class CatalogueService:
         if place is None or not place.active:
             raise NotFoundError(f"No place with id {place_id}.", code="place_not_found")
         return place
+
+    async def no_show_release(self) -> dict[int, int]:
+        """Places that release bookings nobody checked in: id -> minutes after the start."""
+        return await self.repo.no_show_release()
 
     async def places_by_ids(self, place_ids: Sequence[int]) -> dict[int, Place]:
         """Places by id (active or not)."""

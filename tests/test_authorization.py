@@ -99,6 +99,15 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ),
     ("PUT", "/api/places/{place_id}/exceptions/{day}"): Example(body=lambda w, r: {"closed": True}),
     ("DELETE", "/api/places/{place_id}/exceptions/{day}"): Example(),
+    ("POST", "/api/places/{place_id}/closures/preview"): Example(
+        body=lambda w, r: {"first_day": "2027-07-05"}
+    ),
+    ("POST", "/api/places/{place_id}/closures"): Example(
+        body=lambda w, r: {"first_day": "2027-07-05"}
+    ),
+    ("POST", "/api/resources/{resource_id}/blackouts/preview"): Example(
+        body=lambda w, r: {"starts_at": "2027-07-01T08:00:00Z", "ends_at": "2027-07-01T10:00:00Z"}
+    ),
     ("POST", "/api/places/{place_id}/resources"): Example(
         body=lambda w, r: {"name": "Fraiseuse", "kind": "machine"}
     ),
@@ -214,6 +223,12 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         body=lambda w, r: {"starts_at": "2027-03-11T09:00:00Z", "ends_at": "2027-03-11T10:00:00Z"}
     ),
     ("POST", "/api/bookings/{booking_id}/approve"): Example(body=lambda w, r: {}),
+    ("POST", "/api/bookings/{booking_id}/check-in"): Example(),
+    ("GET", "/api/places/{place_id}/no-shows"): Example(),
+    # Public: a reference too short is refused past the guards (422), with no booking read.
+    ("POST", "/api/places/{place_id}/kiosk/check-in"): Example(
+        body=lambda w, r: {"reference": "MLB", "email": "nobody@example.fr"}
+    ),
     ("POST", "/api/bookings/{booking_id}/refuse"): Example(body=lambda w, r: {}),
     ("GET", "/api/me/bookings"): Example(),
     ("GET", "/api/organisations/{organisation_id}/bookings"): Example(),
@@ -361,6 +376,12 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/closures"): Example(),
     ("POST", "/manage/places/{place_id}/closures"): Example(),
     ("POST", "/manage/places/{place_id}/closures/{day}/delete"): Example(),
+    ("POST", "/manage/places/{place_id}/closures/confirm"): Example(),
+    ("POST", "/manage/places/{place_id}/closures/blackouts"): Example(),
+    ("POST", "/manage/places/{place_id}/closures/blackouts/confirm"): Example(),
+    ("POST", "/manage/places/{place_id}/closures/blackouts/{resource_id}/{blackout_id}/delete"): (
+        Example()
+    ),
     ("GET", "/manage/places/{place_id}/prices"): Example(),
     ("POST", "/manage/places/{place_id}/prices"): Example(),
     ("GET", "/manage/places/{place_id}/policy"): Example(),
@@ -368,8 +389,18 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/agenda"): Example(query=lambda w, r: "from=2027-03-01"),
     ("GET", "/manage/bookings/{booking_id}"): Example(),
     ("POST", "/manage/bookings/{booking_id}/approve"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/check-in"): Example(),
+    ("GET", "/kiosk/places/{place_id}"): Example(),
+    ("POST", "/kiosk/places/{place_id}"): Example(),
     ("POST", "/manage/bookings/{booking_id}/refuse"): Example(),
     ("POST", "/manage/bookings/{booking_id}/payment"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/receive"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/receipts/{receipt_id}/reverse"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/move"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/cancel"): Example(),
+    ("GET", "/manage/places/{place_id}/grid"): Example(query=lambda w, r: "day=2027-03-01"),
+    ("GET", "/manage/places/{place_id}/desk"): Example(query=lambda w, r: "q=citizen"),
+    ("POST", "/manage/places/{place_id}/desk"): Example(),
     ("GET", "/manage/places/{place_id}/people"): Example(
         query=lambda w, r: f"email={w.booker_email}"
     ),
@@ -455,6 +486,8 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
         )
     if "{entry_id" in op.template:
         world.ids["entry_id"] = await _waitlist_entry(database, world)
+    if "{receipt_id" in op.template:
+        world.ids["receipt_id"] = await _receipt(database, world.ids["booking_id"])
     if "{payment_id" in op.template or "{invoice_id" in op.template:
         # The citizen books and pays on invoice: a payment and an issued invoice.
         quote = await http.post("/api/quotes", json=_quote(world.resource_a, 11), headers=citizen)
@@ -520,6 +553,20 @@ async def _waitlist_entry(database: Database, world: World) -> int:
         await session.flush()
         assert entry.id is not None
         return entry.id
+
+
+async def _receipt(database: Database, booking_id: int) -> int:
+    """A cheque received for the booking's payment (stored directly: the matrix only needs
+    one to reverse)."""
+    async with database.writer() as session, session.begin():
+        made = text(
+            "INSERT INTO payment_receipt (payment_id, amount_cents, means, reference, "
+            "received_on, note, created_at) SELECT id, 100, 'cheque', '1234567', "
+            "DATE '2027-03-01', '', now() FROM payment WHERE booking_id = :b RETURNING id"
+        )
+        found = await session.exec(made.bindparams(b=booking_id))  # type: ignore[call-overload]
+        receipt_id: int = found.scalar_one()
+        return receipt_id
 
 
 def _path_value(name: str, path: str, world: World, role: str) -> str:

@@ -39,7 +39,7 @@ async def _seeded(database: Database, today: date = TODAY) -> list[int]:
         await seed_demo(session, today)
         place_ids = await demo_place_ids(session)
         await ensure_demo_people(session, place_ids, "first-demo-password")
-        assert await seed_activity(runtime, session, place_ids, today) == 12 + 2 * 18
+        assert await seed_activity(runtime, session, place_ids, today) == 14 + 2 * 18
     return place_ids
 
 
@@ -86,6 +86,15 @@ async def test_the_demo_has_a_training_a_request_and_bookings_over_the_weeks(
     assert not {r.starts_at.astimezone(PARIS).date() for r in rows} & public_holidays
     assert all(r.starts_at > datetime.combine(next_monday(today), time(), PARIS) for r in rows)
     assert {r.place_id for r in rows} == set(place_ids)
+    # At each place, a walk-in booked at the front desk (no log-in) paid by cheque there.
+    paid = await _rows(
+        database,
+        "SELECT b.place_id, p.status, r.means, r.amount_cents = p.amount_cents "
+        "FROM booking b JOIN user_account u ON u.id = b.booker_user_id "
+        "JOIN payment p ON p.booking_id = b.id JOIN payment_receipt r ON r.payment_id = p.id "
+        "WHERE u.password_hash IS NULL AND u.guest_place_id = b.place_id",
+    )
+    assert sorted(tuple(r) for r in paid) == [(p, "succeeded", "cheque", True) for p in place_ids]
 
 
 async def test_the_laser_needs_the_training_camille_holds_and_lea_does_not(

@@ -40,6 +40,7 @@ STATUS_MAP: dict[str, Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]] = {
     BookingStatus.CANCELLED: "CANCELLED",
     BookingStatus.REFUSED: "CANCELLED",
     BookingStatus.EXPIRED: "CANCELLED",
+    BookingStatus.NO_SHOW: "CANCELLED",
 }
 
 

@@ -7,6 +7,10 @@
 - :class:`~booking.service.agenda.PlaceAgenda`: a place's agenda and booking policies, for its
   managers.
 - :class:`~booking.service.series.Series`: create, preview, read and cancel series.
+- :class:`~booking.service.attendance.Attendance`: check-in (staff, kiosk), no-shows released
+  and counted.
+- :class:`~booking.service.closures.Closures`: closures and blackouts that handle the bookings
+  they hit (preview, then cancel for the place or refuse).
 - :class:`~booking.service.waitlist.Waitlist`: waitlists of full slots and their offers.
 
 None inherits from another: each is handed the collaborators it needs, built once per session
@@ -36,8 +40,10 @@ from booking.events import BookingListener
 from booking.reads import BookingReader
 from booking.repository import BookingRepository
 from booking.service.agenda import PlaceAgenda
+from booking.service.attendance import Attendance
 from booking.service.availability import Availability
 from booking.service.bookings import Bookings
+from booking.service.closures import Closures
 from booking.service.series import Series
 from booking.service.waitlist import Waitlist
 from booking.snapshots import SnapshotCache
@@ -48,10 +54,12 @@ from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 
 __all__ = [
+    "Attendance",
     "Availability",
     "BookingParts",
     "BookingServices",
     "Bookings",
+    "Closures",
     "PlaceAgenda",
     "Series",
     "Waitlist",
@@ -136,6 +144,16 @@ class BookingServices:
         p = self.parts(session)
         waitlist = WaitlistReader(WaitlistRepository(session), p.repository, p.catalogue)
         return PlaceAgenda(p.repository, p.catalogue, p.reader, self.clock, waitlist)
+
+    def attendance(self, session: AsyncSession) -> Attendance:
+        """Check-ins and no-shows on ``session``."""
+        p = self.parts(session)
+        return Attendance(p.repository, p.catalogue, p.reader, p.changes, self.clock)
+
+    def closures(self, session: AsyncSession) -> Closures:
+        """Closures and blackouts on ``session``."""
+        p = self.parts(session)
+        return Closures(p.repository, p.catalogue, p.reader, p.changes, self.clock)
 
     def series(self, session: AsyncSession) -> Series:
         """Series on ``session``."""

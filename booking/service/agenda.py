@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from booking.entries import agenda_entries
 from booking.models import (
     ACTIVE_STATUSES,
     Booking,
@@ -22,8 +23,6 @@ from booking.schemas import (
     AgendaDay,
     AgendaEntry,
     Attention,
-    OrganisationRef,
-    PersonRead,
     PlaceAttention,
     PoliciesUpdate,
     PolicyRead,
@@ -135,33 +134,7 @@ class PlaceAgenda:
 
     async def _entries(self, rows: Sequence[Booking]) -> list[AgendaEntry]:
         """Bookings as the agenda shows them, with who booked and for which organisation."""
-        reads = await self.reader.reads(rows)
-        users = await self.repo.users([r.booker_user_id for r in rows])
-        organisations = await self.repo.organisations(
-            [r.organisation_id for r in rows if r.organisation_id is not None]
-        )
-        entries = []
-        for row, read in zip(rows, reads, strict=True):
-            user = users[row.booker_user_id]
-            organisation = (
-                organisations.get(row.organisation_id) if row.organisation_id is not None else None
-            )
-            entries.append(
-                AgendaEntry(
-                    booking=read,
-                    booker=PersonRead(
-                        user_id=row.booker_user_id,
-                        display_name=user.display_name,
-                        email=user.email,
-                    ),
-                    organisation=(
-                        OrganisationRef(id=row.organisation_id, name=organisation.name)
-                        if organisation is not None and row.organisation_id is not None
-                        else None
-                    ),
-                )
-            )
-        return entries
+        return await agenda_entries(self.reader, self.repo, rows)
 
     async def policies(self, actor: Actor, place_id: int) -> list[PolicyRead]:
         """The booking policies of a place."""

@@ -128,6 +128,8 @@ class Bookings:
         alone: bool = False,
         checkout: bool = False,
         once: Claim | None = None,
+        for_user: int | None = None,
+        pay_by: str | None = None,
     ) -> BookingRead:
         """Book units of one or more resources of a place, atomically.
 
@@ -137,10 +139,20 @@ class Bookings:
         (``payment_required``) unless a manager of the place makes it (then recorded as due).
         ``once``: the request's idempotency key, claimed by the booking's own statement
         (:class:`booking.allocation.AlreadyBooked` when it booked before, also when the retry
-        is refused by a rule the first request passed).
+        is refused by a rule the first request passed). ``for_user``: a manager of the place
+        books for this person, at their rate (the front desk); ``pay_by``: how a manager's
+        priced booking is to be paid (``on_site`` or ``invoice``).
         """
         try:
-            return await self._create(actor, data, alone=alone, checkout=checkout, once=once)
+            return await self._create(
+                actor,
+                data,
+                alone=alone,
+                checkout=checkout,
+                once=once,
+                for_user=for_user,
+                pay_by=pay_by,
+            )
         except AppError as refusal:
             if once is None or isinstance(refusal, OutcomeUnknownError):
                 raise
@@ -148,16 +160,33 @@ class Bookings:
             raise
 
     async def _create(
-        self, actor: Actor, data: BookingCreate, *, alone: bool, checkout: bool, once: Claim | None
+        self,
+        actor: Actor,
+        data: BookingCreate,
+        *,
+        alone: bool,
+        checkout: bool,
+        once: Claim | None,
+        for_user: int | None,
+        pay_by: str | None,
     ) -> BookingRead:
         now = self.clock()
         items = parse_items(data.items)
         check_range(data.starts_at, data.ends_at)
-        booker = await self.admission.booker(actor, data.organisation_id)
+        booker = (
+            await self.admission.booker(actor, data.organisation_id)
+            if for_user is None
+            else await self.admission.booker_for(actor, for_user)
+        )
         rids = [rid for rid, _ in items]
         start, end = data.starts_at, data.ends_at
 
         async def book(ctx: Context) -> NewBooking:
+            if for_user is not None and not ctx.manager:
+                raise ForbiddenError(
+                    "Only the managers of the place book for someone else.",
+                    code="not_a_manager",
+                )
             booking = await self.admission.admit(
                 ctx,
                 booker,
@@ -172,7 +201,8 @@ class Bookings:
                 None
                 if checkout
                 else await self.charges.unpaid(
-                    self.repo.session, charge_request(ctx, actor, booker, items, start, end)
+                    self.repo.session,
+                    charge_request(ctx, actor, booker, items, start, end, pay_by),
                 )
             )
             new = await self.allocator.book(

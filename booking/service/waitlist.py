@@ -41,7 +41,13 @@ OFFERED_EVENT = "waitlist.offered"
 BLACKOUT_LIFTED = "blackout.lifted"
 # Booking events whose booking's units (or, for a move, its old range's) are free again.
 FREEING = frozenset(
-    {"booking.cancelled", "booking.expired", "booking.refused", "booking.rescheduled"}
+    {
+        "booking.cancelled",
+        "booking.expired",
+        "booking.refused",
+        "booking.rescheduled",
+        "booking.no_show",
+    }
 )
 # What becomes of an offered entry when its booking reaches a status.
 OFFER_OUTCOMES = {

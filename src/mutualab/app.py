@@ -27,6 +27,8 @@ from accounts.staff_controllers import (
 from billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
 from billing.runtime import after_response as billing_after_response
 from billing.series_controllers import CONTROLLERS as SERIES_BILLING_CONTROLLERS
+from booking.attendance_controllers import CONTROLLERS as ATTENDANCE_CONTROLLERS
+from booking.closure_controllers import CONTROLLERS as CLOSURE_CONTROLLERS
 from booking.controllers import CONTROLLERS as BOOKING_CONTROLLERS
 from booking.feeds.controllers import CONTROLLERS as FEED_CONTROLLERS
 from booking.waitlist_controllers import CONTROLLERS as WAITLIST_CONTROLLERS
@@ -132,6 +134,8 @@ def create_app(
             *CATALOGUE_CONTROLLERS,
             *ACCOUNT_CONTROLLERS,
             *BOOKING_CONTROLLERS,
+            *CLOSURE_CONTROLLERS,
+            *ATTENDANCE_CONTROLLERS,
             *FEED_CONTROLLERS,
             *WAITLIST_CONTROLLERS,
             OverviewController,

@@ -76,6 +76,12 @@ def job_registry(
             pruned = await jobs.prune_history(session, runtime.clock())
         logger.info("%s job history row(s) pruned", pruned)
 
+    async def release_no_shows() -> None:
+        async with runtime.database.writer() as session, session.begin():
+            released = await runtime.booking.attendance(session).release_no_shows()
+        if released:
+            logger.info("%s booking(s) nobody checked in released as no-shows", released)
+
     async def book_pending_series_dates() -> None:
         report = await series_horizon.book_pending_dates(runtime.billing)
         if report.series:
@@ -98,6 +104,8 @@ def job_registry(
 
     # Lapsed holds release their slot and cancel their PaymentIntent (was a cron job).
     registry.every("bookings.expire_holds", every_minute, expire_holds)
+    # Bookings nobody checked in, at places that release them (place.no_show_release_minutes).
+    registry.every("bookings.release_no_shows", every_minute, release_no_shows)
     registry.every("series.book_pending", hourly, book_pending_series_dates)
     # After the horizon's bookings: the dates it just booked are invoiced in the same hour.
     registry.every("invoices.issue_grouped", hourly, issue_grouped_invoices)

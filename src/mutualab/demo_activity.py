@@ -25,13 +25,20 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.guests import walk_in
 from accounts.identity import actor_for_user
 from accounts.models import OrganisationVerification
 from accounts.repository import AccountRepository
 from accounts.schemas import CertificationGrant, TrainingCreate
 from accounts.staff import StaffService
 from billing.payments import PaymentService
-from billing.schemas import BillingSettingsWrite, CheckoutRequest, PriceListWrite, RecordPayment
+from billing.receipts import Receipts
+from billing.schemas import (
+    BillingSettingsWrite,
+    CheckoutRequest,
+    PriceListWrite,
+    RecordPayment,
+)
 from booking.schemas import BookingCreate, ItemRequest
 from kernel import jobs
 from kernel.auth.actor import Actor
@@ -40,7 +47,8 @@ from mutualab.demo import RESOURCES, SYSTEM
 from mutualab.reports.periods import containing
 from resources.hours import french_public_holidays
 from resources.repository import CatalogueRepository
-from resources.schemas import ResourceUpdate
+from resources.schemas import BlackoutCreate, PlaceUpdate, ResourceUpdate
+from resources.service import CatalogueService
 
 # Rates per user type, excluding VAT, in cents per hour (seats: per seat and hour).
 RATES: dict[str, list[dict[str, Any]]] = {
@@ -171,8 +179,28 @@ async def seed_activity(
         await _rules(services, staff, accounts, demo, cast, today)
         made += await _history(runtime, session, demo, cast, today)
         # Each place's bookings start a week after the previous place's.
-        made += await _book(services, demo, cast, next_monday(today) + timedelta(weeks=index), now)
+        monday = next_monday(today) + timedelta(weeks=index)
+        made += await _book(services, demo, cast, monday, now)
+        await _arrivals_and_maintenance(CatalogueService(catalogue), demo, monday)
     return made
+
+
+async def _arrivals_and_maintenance(
+    catalogue: CatalogueService, demo: DemoPlace, monday: date
+) -> None:
+    """Bookings nobody checked in are released after 15 minutes; the laser cutter has a
+    maintenance morning in the third week (clear of the bookings above)."""
+    await catalogue.update_place(SYSTEM, demo.place_id, PlaceUpdate(no_show_release_minutes=15))
+    day = monday + timedelta(weeks=2, days=3)
+    await catalogue.add_blackout(
+        SYSTEM,
+        demo.resources[LASER],
+        BlackoutCreate(
+            starts_at=datetime.combine(day, time(9), demo.zone),
+            ends_at=datetime.combine(day, time(12), demo.zone),
+            reason="Remplacement du tube laser",
+        ),
+    )
 
 
 async def _sell(services: PaymentService, demo: DemoPlace, index: int, now: datetime) -> None:
@@ -241,7 +269,8 @@ async def _rules(
 async def _book(
     services: PaymentService, demo: DemoPlace, cast: DemoCast, monday: date, now: datetime
 ) -> int:
-    """Bookings over three weeks from ``monday``: paid on site, on invoice, and a request."""
+    """Bookings over three weeks from ``monday``: paid on site, on invoice, a walk-in's paid
+    by cheque at the desk, and a request."""
 
     def at(week: int, weekday: int, hour: int) -> datetime:
         day = monday + timedelta(weeks=week, days=weekday)
@@ -281,6 +310,27 @@ async def _book(
     await checkout(
         cast.student, "student", demo.resource(PRINTER), at(2, 5, 10), 3, method="on_site"
     )
+    # A walk-in booked at the front desk, who paid by cheque there.
+    session = services.repo.session
+    guest = await walk_in(session, demo.place_id, "Yann Le Goff", "", "06 12 34 56 78", now)
+    assert guest.id is not None
+    desk = await services.bookings.create(
+        SYSTEM,
+        BookingCreate(items=demo.resource(PRINTER), starts_at=at(0, 4, 10), ends_at=at(0, 4, 12)),
+        for_user=guest.id,
+        pay_by="on_site",
+    )
+    billing = await services.booking_billing(SYSTEM, desk.id)
+    assert billing.payment is not None
+    await Receipts(services).receive(
+        SYSTEM,
+        billing.payment.id,
+        amount_cents=billing.payment.amount_cents,
+        means="cheque",
+        reference="0012345",
+        received_on=now.astimezone(demo.zone).date(),
+        now=now,
+    )
     # Free, but waiting for a manager: a request.
     await services.bookings.create(
         cast.student,
@@ -291,7 +341,7 @@ async def _book(
             notes="Réunion du club de robotique",
         ),
     )
-    return 6
+    return 7
 
 
 class _SetBack:

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from kernel.db import Database
+from tests.support import communes
 from tests.support.accounts import make_organisation, make_user
 from tests.support.booking import (
     Fablab,
@@ -306,6 +307,7 @@ async def test_search_around_a_town_without_a_place_finds_lannions_machines(
 ) -> None:
     """Perros-Guirec (no place, about 9 km north of Lannion) typed loosely or as its postcode;
     with no radius, the default one around it."""
+    communes.required()
     base = {
         "starts_at": "2027-03-02T14:00:00+01:00",
         "ends_at": "2027-03-02T16:00:00+01:00",

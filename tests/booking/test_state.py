@@ -26,6 +26,7 @@ ALLOWED = [
     (S.PENDING_APPROVAL, S.CANCELLED),
     (S.CONFIRMED, S.PENDING_APPROVAL),
     (S.CONFIRMED, S.CANCELLED),
+    (S.CONFIRMED, S.NO_SHOW),
 ]
 REFUSED = [(a, b) for a in S for b in S if (a, b) not in ALLOWED]
 

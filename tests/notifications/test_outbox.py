@@ -147,3 +147,18 @@ async def test_an_unknown_language_falls_back_to_french_and_a_missing_value_fail
                 language="en",
                 context={},
             )
+
+
+async def test_a_walk_ins_placeholder_address_is_never_mailed(queue: Database) -> None:
+    for to in ("walk-in-0a1b2c3d@guests.invalid", "ana@example.org"):
+        async with queue.writer() as session, session.begin():
+            await queue_message(
+                session,
+                key=f"booking.1.created:mail_test:{to}",
+                to=to,
+                template="mail_test",
+                language="fr",
+                context=CONTEXT,
+            )
+    assert [m["recipient"] for m in await outbox(queue)] == ["ana@example.org"]
+    assert len(await _send_jobs(queue)) == 1

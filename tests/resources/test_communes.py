@@ -15,6 +15,7 @@ from resources.place_search import DEFAULT_RADIUS_KM, Where, kilometres
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 from tests.factories import make_place, make_resource
+from tests.support import communes
 
 Client = httpx.AsyncClient
 
@@ -38,6 +39,7 @@ async def _towns(database: Database, where: Where) -> list[str]:
 async def test_the_packages_give_every_commune_with_its_postcodes_and_centre(
     database: Database,
 ) -> None:
+    communes.required()
     async with database.reader() as session:
         perros = await session.get(Commune, "22168")
         lannion = await session.get(Commune, "22113")
@@ -62,6 +64,7 @@ async def test_the_packages_give_every_commune_with_its_postcodes_and_centre(
 
 
 async def test_loading_again_costs_nothing_until_forced(database: Database) -> None:
+    communes.required()
     again = await load_communes(database)
     assert again.count == 0 and "up to date" in again.message
     forced = await load_communes(database, force=True)
@@ -106,6 +109,7 @@ def test_a_commune_the_gazetteer_lacks_takes_its_neighbours_middle() -> None:
 async def test_a_town_without_a_place_centres_a_radius(
     database: Database, lannion: int, typed: str
 ) -> None:
+    communes.required()
     assert await _towns(database, Where(text=typed, radius_km=10)) == ["Lannion"]
     # Lannion is about 9 km away: 5 km is too short.
     assert await _towns(database, Where(text=typed, radius_km=5)) == []
@@ -114,6 +118,7 @@ async def test_a_town_without_a_place_centres_a_radius(
 async def test_with_no_radius_a_town_without_a_place_shows_the_nearest_places(
     database: Database, lannion: int
 ) -> None:
+    communes.required()
     async with database.reader() as session:
         catalogue = CatalogueService(CatalogueRepository(session))
         located = await catalogue.locate(Where(text="Perros-Guirrec"))
@@ -132,5 +137,6 @@ async def test_with_no_radius_a_town_without_a_place_shows_the_nearest_places(
 
 
 def test_the_sources_name_their_versions() -> None:
+    communes.required()
     assert SOURCES.installed()
     assert SOURCES.version().startswith("@etalab/decoupage-administratif@6.")

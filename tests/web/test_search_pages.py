@@ -20,6 +20,7 @@ from resources.models import Place
 from resources.repository import CatalogueRepository
 from resources.schemas import ResourceCreate
 from resources.service import CatalogueService
+from tests.support import communes
 from tests.web.conftest import FIXED_NOW
 from tests.web.helpers import by_id, elements, log_in
 from tests.web.seed import ADMIN, Town
@@ -108,6 +109,7 @@ async def test_a_radius_around_a_town_or_my_position_finds_lannion(
 async def test_a_town_with_no_place_is_searched_around(
     web: httpx.AsyncClient, town: Town, database: Database
 ) -> None:
+    communes.required()
     await _locate(database, town.place_id, 48.7326, -3.4566)  # Lannion
     await _locate(database, town.other_place_id, 48.3904, -4.4861)  # Brest
     # Perros-Guirec has no place: typed loosely, with a radius, its own centre counts.

@@ -13,6 +13,7 @@ from litestar.static_files import create_static_files_router
 from kernel.auth.rules import PUBLIC
 from mutualab.web.errors import PAGE_EXCEPTION_HANDLERS, negotiated_http_exception
 from mutualab.web.pages.account import AccountPages
+from mutualab.web.pages.attendance import CheckInPages, KioskPages
 from mutualab.web.pages.booking import BookingPages
 from mutualab.web.pages.invitations import InvitationPages
 from mutualab.web.pages.language import set_language
@@ -37,6 +38,8 @@ def pages_router() -> Router:
             InvitationPages,
             BookingPages,
             *MANAGE_PAGES,
+            CheckInPages,
+            KioskPages,
             SeriesPages,
             WaitlistPages,
             set_language,

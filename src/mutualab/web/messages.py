@@ -29,6 +29,7 @@ STATUSES = {
     "cancelled": N_("Cancelled"),
     "refused": N_("Refused"),
     "expired": N_("Expired"),
+    "no_show": N_("No-show (not checked in)"),
 }
 ROLES = {"admin": N_("administrator"), "booker": N_("member who books")}
 
@@ -61,6 +62,21 @@ NOTICES = {
     "photo_removed": N_("The photo is removed from the public pages."),
     "closure_added": N_("The closure is added."),
     "closure_removed": N_("The closure is removed: the weekly hours apply that day."),
+    "closure_added_cancelled": N_(
+        "The closure is added; the bookings it hit are cancelled and refunded in full, and "
+        "their holders are told by e-mail."
+    ),
+    "blackout_added": N_("The maintenance is added."),
+    "blackout_added_cancelled": N_(
+        "The maintenance is added; the bookings it hit are cancelled and refunded in full, and "
+        "their holders are told by e-mail."
+    ),
+    "checked_in": N_("The arrival is recorded."),
+    "check_in_refused": N_(
+        "This booking cannot be checked in now: only a confirmed booking, from two hours "
+        "before its start until its end."
+    ),
+    "blackout_removed": N_("The maintenance is removed: the equipment can be booked again."),
     "resource_created": N_("The equipment is added."),
     "resource_saved": N_("The equipment is saved."),
     "price_saved": N_("The rate is saved."),
@@ -69,6 +85,10 @@ NOTICES = {
     "booking_approved": N_("The booking is approved."),
     "booking_refused": N_("The booking is refused."),
     "payment_recorded": N_("The payment is recorded."),
+    "receipt_reversed": N_("The receipt is reversed: the amount is due again."),
+    "desk_booked": N_("The booking is made. Receive its payment below if it has a price."),
+    "booking_moved": N_("The booking is moved."),
+    "booking_cancelled": N_("The booking is cancelled; what was paid is refunded."),
     "certified": N_("The certification is recorded."),
     "rate_granted": N_("The rate is granted."),
     "test_mail_queued": N_("The test message is queued: it appears below, then as sent."),

@@ -4,8 +4,11 @@ exports, webhooks; the outbox of e-mails and the platform's statistics, for admi
 
 from __future__ import annotations
 
+from mutualab.web.pages.manage.booking_desk import BookingDeskPages
 from mutualab.web.pages.manage.bookings import BookingPages
 from mutualab.web.pages.manage.closures import ClosurePages
+from mutualab.web.pages.manage.desk import DeskPages
+from mutualab.web.pages.manage.grid import GridPages
 from mutualab.web.pages.manage.hours import ManagePages
 from mutualab.web.pages.manage.invoices import InvoicePages
 from mutualab.web.pages.manage.outbox import OutboxPages
@@ -27,6 +30,9 @@ MANAGE_PAGES = [
     PricePages,
     PolicyPages,
     BookingPages,
+    BookingDeskPages,
+    GridPages,
+    DeskPages,
     PeoplePages,
     InvoicePages,
     StatisticsPages,

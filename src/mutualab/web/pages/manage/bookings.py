@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Response, get, post
@@ -20,7 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing.controllers import PAYMENTS
 from billing.payments import PaymentService
-from billing.schemas import RecordPayment
+from billing.receipts import Receipts
+from billing.schemas import PaymentRead, RecordPayment
 from booking.controllers import AGENDA, BOOKINGS
 from booking.models import BookingStatus
 from booking.schemas import AgendaEntry, BookingRead
@@ -32,14 +33,15 @@ from kernel.clock import Clock
 from kernel.errors import AppError, ConflictError
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
-from mutualab.web.pages.manage.common import AnyRequest, place_page
-from mutualab.web.rendering import see_other
+from mutualab.web.pages.manage.common import AnyRequest, cents_text, place_page
+from mutualab.web.rendering import i18n_of, see_other
 from resources.controllers import CATALOGUE
 from resources.service import CatalogueService
 
 MAX_REASON = 500
 FromDay = Annotated[date | None, QueryParameter(name="from")]
 View = Annotated[str, QueryParameter(max_length=10)]
+Status = Annotated[Literal["pending_approval"] | None, QueryParameter()]
 MEANS = {
     "cash": N_("Cash"),
     "cheque": N_("Cheque"),
@@ -105,8 +107,10 @@ class BookingPages(Controller):
         place_id: FromPath[int],
         from_: FromDay = None,
         view: View = "week",
+        status: Status = None,
     ) -> Template:
-        """The bookings of a place, a day or a week (Monday to Sunday), in its local time."""
+        """The bookings of a place, a day or a week (Monday to Sunday), in its local time;
+        ``status``: only those awaiting approval (the planning's count links here)."""
         await catalogue.managed_place(actor, place_id)
         place = await catalogue.place_detail(place_id, include_inactive=True)
         today = clock().astimezone(ZoneInfo(place.timezone)).date()
@@ -117,6 +121,9 @@ class BookingPages(Controller):
         pending = sum(
             e.booking.status == BookingStatus.PENDING_APPROVAL for d in days.days for e in d.entries
         )
+        if status == "pending_approval":
+            for agenda_day in days.days:
+                agenda_day.entries = [e for e in agenda_day.entries if e.booking.status == status]
         return place_page(
             request,
             "manage/agenda.html",
@@ -129,46 +136,8 @@ class BookingPages(Controller):
             following=first + timedelta(days=span),
             today=today,
             pending=pending,
+            status=status,
             zone=ZoneInfo(place.timezone),
-        )
-
-    async def _booking_page(
-        self,
-        request: AnyRequest,
-        actor: Actor,
-        catalogue: CatalogueService,
-        agenda: PlaceAgenda,
-        payments: PaymentService,
-        booking: BookingRead,
-        *,
-        reason: str = "",
-        chosen_means: str = "",
-        errors: Errors | None = None,
-        status_code: int = 200,
-    ) -> Template:
-        place = await catalogue.place_detail(booking.place_id, include_inactive=True)
-        day = booking.local_starts_at.date()
-        found = await agenda.agenda(
-            actor, booking.place_id, day, day + timedelta(days=1), include_cancelled=True
-        )
-        entry: AgendaEntry | None = next(
-            (e for d in found.days for e in d.entries if e.booking.id == booking.id), None
-        )
-        billing = await payments.booking_billing(actor, booking.id)
-        return place_page(
-            request,
-            "manage/booking.html",
-            place,
-            "/agenda",
-            status_code=status_code,
-            booking=booking,
-            entry=entry,
-            billing=billing,
-            payment_statuses=PAYMENT_STATUSES,
-            means=MEANS,
-            chosen_means=chosen_means,
-            reason=reason,
-            errors=errors or {},
         )
 
     async def _managed_booking(
@@ -192,7 +161,7 @@ class BookingPages(Controller):
     ) -> Template:
         """One booking of a place I manage: who, what, when, its payment and invoices."""
         booking = await self._managed_booking(actor, catalogue, bookings, booking_id)
-        return await self._booking_page(request, actor, catalogue, agenda, payments, booking)
+        return await booking_page(request, actor, catalogue, agenda, payments, booking)
 
     async def _decide(
         self,
@@ -226,7 +195,7 @@ class BookingPages(Controller):
                 notice = "booking_approved" if approve else "booking_refused"
                 return see_other(f"/manage/bookings/{booking_id}", notice=notice)
         status = 409 if "reason" in errors and len(reason) <= MAX_REASON else 422
-        return await self._booking_page(
+        return await booking_page(
             request,
             actor,
             catalogue,
@@ -328,7 +297,7 @@ class BookingPages(Controller):
                     status = 409
                 else:
                     return see_other(f"/manage/bookings/{booking_id}", notice="payment_recorded")
-        return await self._booking_page(
+        return await booking_page(
             request,
             actor,
             catalogue,
@@ -341,5 +310,74 @@ class BookingPages(Controller):
         )
 
 
+def outstanding_of(payment: PaymentRead, received: int) -> int:
+    """What is still to be received for a payment due (none once paid or cancelled)."""
+    if payment.status not in ("awaiting_on_site", "invoiced"):
+        return 0
+    credited = payment.refunded_cents if payment.status == "invoiced" else 0
+    return max(0, payment.amount_cents - credited - received)
+
+
 def _error(known: dict[str, str], exc: AppError) -> str:
     return known.get(exc.code, N_("This cannot be done now: the situation changed."))
+
+
+async def booking_page(
+    request: AnyRequest,
+    actor: Actor,
+    catalogue: CatalogueService,
+    agenda: PlaceAgenda,
+    payments: PaymentService,
+    booking: BookingRead,
+    *,
+    reason: str = "",
+    chosen_means: str = "",
+    errors: Errors | None = None,
+    status_code: int = 200,
+    **form: Any,
+) -> Template:
+    """A booking's back-office page: who, what, when, its payment, receipts and invoices."""
+    place = await catalogue.place_detail(booking.place_id, include_inactive=True)
+    day = booking.local_starts_at.date()
+    found = await agenda.agenda(
+        actor, booking.place_id, day, day + timedelta(days=1), include_cancelled=True
+    )
+    entry: AgendaEntry | None = next(
+        (e for d in found.days for e in d.entries if e.booking.id == booking.id), None
+    )
+    billing = await payments.booking_billing(actor, booking.id)
+    place_cancels = await payments.cancellation_refund(
+        await payments.repo.payment_of_booking(booking.id),
+        booking,
+        payments.bookings.clock(),
+        by_place=actor.user_id != booking.booker_user_id,
+    )
+    receipts = Receipts(payments)
+    received = await receipts.of_payment(billing.payment.id) if billing.payment else []
+    tz = ZoneInfo(place.timezone)
+    due = (
+        outstanding_of(billing.payment, sum(r.amount_cents for r in received))
+        if billing.payment
+        else 0
+    )
+    return place_page(
+        request,
+        "manage/booking.html",
+        place,
+        "/agenda",
+        status_code=status_code,
+        booking=booking,
+        entry=entry,
+        billing=billing,
+        payment_statuses=PAYMENT_STATUSES,
+        means=MEANS,
+        chosen_means=chosen_means,
+        reason=reason,
+        errors=errors or {},
+        receipts=received,
+        due=due,
+        due_text=cents_text(due, i18n_of(request).lang),
+        place_cancels=place_cancels,
+        today=payments.bookings.clock().astimezone(tz).date(),
+        **form,
+    )

@@ -34,6 +34,8 @@ SECTIONS = [
     ("/closures", N_("Closures")),
     ("/prices", N_("Prices")),
     ("/policy", N_("Cancellation policy")),
+    ("/grid", N_("Planning")),
+    ("/desk", N_("Front desk")),
     ("/agenda", N_("Agenda")),
     ("/people", N_("People")),
     ("/invoices", N_("Invoices")),

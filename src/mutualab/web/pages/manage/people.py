@@ -1,4 +1,5 @@
-"""People at the front desk: find someone by e-mail, certify a training, grant a reduced rate."""
+"""People at the front desk: find someone by e-mail, certify a training, grant a reduced rate;
+the people whose bookings were released because nobody came."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from accounts.schemas import CertificationGrant, UserSummary
 from accounts.staff import StaffService
 from accounts.staff_controllers import STAFF
+from booking.attendance_controllers import ATTENDANCE
+from booking.attendance_schemas import NoShowCount
+from booking.service import Attendance
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
@@ -53,7 +57,7 @@ class PeoplePages(Controller):
     """The people pages of the places I manage."""
 
     path = "/manage/places/{place_id:int}/people"
-    dependencies = {**CATALOGUE, **STAFF}
+    dependencies = {**CATALOGUE, **STAFF, **ATTENDANCE}
     guards = [require_manager]
 
     async def _page(
@@ -69,6 +73,7 @@ class PeoplePages(Controller):
         rate: RateForm | None = None,
         errors: Errors | None = None,
         status_code: int = 200,
+        no_shows: list[NoShowCount] | None = None,
     ) -> Template:
         lang = i18n_of(request).lang
         types = await staff.user_types(place.id)
@@ -90,6 +95,10 @@ class PeoplePages(Controller):
             person_types=[(t.code, labels[t.code]) for t in types if not t.for_organisations],
             type_label=lambda code: labels.get(code, code),
             errors=errors or {},
+            no_shows=no_shows,
+            person_no_shows=next(
+                (c.no_shows for c in no_shows or [] if person and c.user_id == person.id), 0
+            ),
         )
 
     async def _setting(
@@ -112,22 +121,33 @@ class PeoplePages(Controller):
         actor: NamedDependency[Actor],
         catalogue: NamedDependency[CatalogueService],
         staff: NamedDependency[StaffService],
+        attendance: NamedDependency[Attendance],
         clock: NamedDependency[Clock],
         place_id: FromPath[int],
         email: EmailQuery = "",
     ) -> Template:
-        """Find a person by e-mail, then certify a training or grant a rate."""
+        """Find a person by e-mail, then certify a training or grant a rate; the no-shows."""
         place, today = await self._setting(actor, catalogue, clock, place_id)
+        no_shows = await attendance.no_shows(actor, place_id)
         email = email.strip()
         if not email:
-            return await self._page(request, staff, place, today)
+            return await self._page(request, staff, place, today, no_shows=no_shows)
         person = await self._person(actor, staff, email)
         if person is None:
             errors = {"email": FieldError(N_("No account uses this e-mail address."))}
             return await self._page(
-                request, staff, place, today, email=email, errors=errors, status_code=404
+                request,
+                staff,
+                place,
+                today,
+                email=email,
+                errors=errors,
+                status_code=404,
+                no_shows=no_shows,
             )
-        return await self._page(request, staff, place, today, email=email, person=person)
+        return await self._page(
+            request, staff, place, today, email=email, person=person, no_shows=no_shows
+        )
 
     async def _after_post(
         self,

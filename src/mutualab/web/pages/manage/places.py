@@ -38,6 +38,7 @@ DETAIL_FIELDS = [
     "reminder_hours",
     "mail_from",
     "ics_alarm_minutes",
+    "no_show_release_minutes",
 ]
 # Optional details: an empty field removes them.
 OPTIONAL = ("phone", "email", "website", "mail_from")
@@ -54,6 +55,10 @@ DETAIL_MESSAGES = {
     "reminder_hours": FieldError(N_("Enter a number of hours from 0 to %(n)s."), {"n": 336}),
     "mail_from": FieldError(N_("Enter an e-mail address like name@example.fr.")),
     "ics_alarm_minutes": FieldError(N_("Enter a number of minutes from 0 to %(n)s."), {"n": 10080}),
+    "no_show_release_minutes": FieldError(
+        N_("Enter a number of minutes from %(low)s to %(n)s, or leave it empty."),
+        {"low": 5, "n": 1440},
+    ),
 }
 
 
@@ -74,6 +79,8 @@ class DetailsForm:
     reminder_hours: str = ""
     mail_from: str = ""
     ics_alarm_minutes: str = ""
+    # Empty: bookings nobody checked in are never released.
+    no_show_release_minutes: str = ""
 
 
 def details_of(place: PlaceRead, stored: Place) -> DetailsForm:
@@ -91,6 +98,9 @@ def details_of(place: PlaceRead, stored: Place) -> DetailsForm:
         reminder_hours=str(stored.reminder_hours),
         mail_from=stored.mail_from or "",
         ics_alarm_minutes=str(stored.ics_alarm_minutes),
+        no_show_release_minutes=(
+            str(stored.no_show_release_minutes) if stored.no_show_release_minutes else ""
+        ),
     )
 
 
@@ -141,7 +151,7 @@ class PlacePages(Controller):
         """Change the public details of a place, or show what to correct."""
         await catalogue.managed_place(actor, place_id)
         values: dict[str, Any] = asdict(data)
-        for name in OPTIONAL:
+        for name in (*OPTIONAL, "no_show_release_minutes"):
             values[name] = values[name].strip() or None
         # An empty lead leaves it as it is (a form posted before the field existed).
         for name in ("reminder_hours", "ics_alarm_minutes"):
