@@ -352,6 +352,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/manage/places/{place_id}/prices"): Example(),
     ("GET", "/manage/places/{place_id}/policy"): Example(),
     ("POST", "/manage/places/{place_id}/policy"): Example(),
+    ("GET", "/manage/places/{place_id}/payments"): Example(),
+    ("POST", "/manage/places/{place_id}/payments"): Example(),
     ("GET", "/manage/places/{place_id}/agenda"): Example(query=lambda w, r: "from=2027-03-01"),
     ("GET", "/manage/bookings/{booking_id}"): Example(),
     ("POST", "/manage/bookings/{booking_id}/approve"): Example(),

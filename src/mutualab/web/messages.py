@@ -63,6 +63,7 @@ NOTICES = {
     "resource_saved": N_("The equipment is saved."),
     "price_saved": N_("The rate is saved."),
     "policy_saved": N_("The cancellation policy is saved."),
+    "payments_saved": N_("The payment methods are saved."),
     "booking_approved": N_("The booking is approved."),
     "booking_refused": N_("The booking is refused."),
     "payment_recorded": N_("The payment is recorded."),

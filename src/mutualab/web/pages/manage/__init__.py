@@ -9,6 +9,7 @@ from mutualab.web.pages.manage.closures import ClosurePages
 from mutualab.web.pages.manage.hours import ManagePages
 from mutualab.web.pages.manage.invoices import InvoicePages
 from mutualab.web.pages.manage.outbox import OutboxPages
+from mutualab.web.pages.manage.payments import PaymentPages
 from mutualab.web.pages.manage.people import PeoplePages
 from mutualab.web.pages.manage.photos import PhotoPages
 from mutualab.web.pages.manage.places import PlacePages
@@ -24,6 +25,7 @@ MANAGE_PAGES = [
     PhotoPages,
     ClosurePages,
     PricePages,
+    PaymentPages,
     PolicyPages,
     BookingPages,
     PeoplePages,

@@ -33,6 +33,7 @@ SECTIONS = [
     ("/hours", N_("Opening hours")),
     ("/closures", N_("Closures")),
     ("/prices", N_("Prices")),
+    ("/payments", N_("Payment methods")),
     ("/policy", N_("Cancellation policy")),
     ("/agenda", N_("Agenda")),
     ("/people", N_("People")),
