@@ -64,6 +64,7 @@ NOTICES = {
     "price_saved": N_("The rate is saved."),
     "policy_saved": N_("The cancellation policy is saved."),
     "payments_saved": N_("The payment methods are saved."),
+    "token_revoked": N_("The token is revoked: it no longer works."),
     "booking_approved": N_("The booking is approved."),
     "booking_refused": N_("The booking is refused."),
     "payment_recorded": N_("The payment is recorded."),

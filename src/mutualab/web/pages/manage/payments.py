@@ -39,6 +39,8 @@ METHODS = {
     "invoice": N_("On invoice"),
     "card": N_("By card"),
 }
+# The columns' short headings (the boxes' labels are the long words above).
+HEADINGS = {"on_site": N_("On site"), "invoice": N_("Invoice"), "card": N_("Card")}
 # A field sent once arrives as one string, several times as a list.
 Repeated = list[str] | str
 
@@ -132,6 +134,7 @@ class PaymentPages(Controller):
             status_code=status_code,
             rows=rows,
             methods=METHODS,
+            headings=HEADINGS,
             card_available=settings.card_payments_available,
             errors=errors,
         )
