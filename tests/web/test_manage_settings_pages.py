@@ -145,3 +145,90 @@ async def test_a_token_of_someone_else_cannot_be_revoked(
         assert refused.status_code == 404
     mine = {t["id"]: t for t in await _api(web, "/api/me/tokens")}
     assert mine[token_id]["name"] == "Agenda" and mine[token_id]["revoked_at"] is None
+
+
+async def test_a_training_is_created_with_its_validity_and_required_by_equipment(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    await log_in(web, town.manager_email)
+    url = f"/manage/places/{town.place_id}/trainings"
+    page = await web.get(url)
+    assert page.status_code == 200 and unlabelled_controls(page.text) == []
+    listed = text(page.text)
+    assert "Sécurité laser" in listed and "365 jours" in listed and "camille" in listed
+    assert by_id(page.text, f"resources-{town.training_id}-{town.laser_id}").get("checked") == ""
+    fields = {
+        "name": "Impression 3D",
+        "description": "Prise en main de l'imprimante.",
+        "validity_days": "730",
+        "resource_ids": [str(town.printer_id)],
+    }
+    created = await submit(web, url, url, fields)
+    assert created.status_code == 303
+    shown = await web.get(created.headers["location"])
+    assert "La formation est ajoutée." in text(shown.text)
+    trainings = {t["name"]: t for t in await _api(web, f"/api/places/{town.place_id}/trainings")}
+    new = trainings["Impression 3D"]
+    assert new["validity_days"] == 730 and new["description"] == "Prise en main de l'imprimante."
+    printer = await _api(web, f"/api/resources/{town.printer_id}")
+    assert printer["required_training_id"] == new["id"]
+
+    # The laser's training now also covers the seats, and no longer the laser.
+    link = f"{url}/{town.training_id}/resources"
+    moved = await web.post(
+        link, data={"resource_ids": [str(town.seats_id)], "_csrf_token": csrf(shown.text)}
+    )
+    assert moved.status_code == 303
+    assert (await _api(web, f"/api/resources/{town.laser_id}"))["required_training_id"] is None
+    seats = await _api(web, f"/api/resources/{town.seats_id}")
+    assert seats["required_training_id"] == town.training_id
+    assert (await _api(web, f"/api/resources/{town.printer_id}"))["required_training_id"] == new[
+        "id"
+    ]
+
+
+async def test_training_errors_are_by_their_fields_and_change_nothing(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    await log_in(web, town.manager_email)
+    url = f"/manage/places/{town.place_id}/trainings"
+    fields = {"name": "", "validity_days": "jamais", "resource_ids": [str(town.room_id)]}
+    wrong = await submit(web, url, url, fields)
+    assert wrong.status_code == 422
+    page = text(wrong.text)
+    assert "Il y a 3 erreurs" in page
+    assert "Nommez la formation" in page and "Choisissez des équipements de ce lieu." in page
+    assert by_id(wrong.text, "validity_days")["value"] == "jamais"
+    # The room is the other place's: it cannot be made to require this place's training.
+    link = f"{url}/{town.training_id}/resources"
+    forged = await web.post(
+        link, data={"resource_ids": [str(town.room_id)], "_csrf_token": csrf(wrong.text)}
+    )
+    assert forged.status_code == 422
+    assert len(await _api(web, f"/api/places/{town.place_id}/trainings")) == 1
+    assert (await _api(web, f"/api/resources/{town.room_id}"))["required_training_id"] is None
+
+
+async def test_another_manager_cannot_add_or_link_trainings_here(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    await log_in(web, town.other_manager_email)
+    own = await web.get(f"/manage/places/{town.other_place_id}/trainings")
+    assert own.status_code == 200
+    token = csrf(own.text)
+    url = f"/manage/places/{town.place_id}/trainings"
+    assert (await web.get(url)).status_code == 403
+    posted = await web.post(url, data={"name": "Intrus", "_csrf_token": token})
+    assert posted.status_code == 403
+    link = await web.post(
+        f"{url}/{town.training_id}/resources", data={"resource_ids": [], "_csrf_token": token}
+    )
+    assert link.status_code == 403
+    # Nor through their own place's address, with this place's training.
+    crossed = await web.post(
+        f"/manage/places/{town.other_place_id}/trainings/{town.training_id}/resources",
+        data={"_csrf_token": token},
+    )
+    assert crossed.status_code == 404
+    laser = await _api(web, f"/api/resources/{town.laser_id}")
+    assert laser["required_training_id"] == town.training_id

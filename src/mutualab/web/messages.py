@@ -64,6 +64,8 @@ NOTICES = {
     "price_saved": N_("The rate is saved."),
     "policy_saved": N_("The cancellation policy is saved."),
     "payments_saved": N_("The payment methods are saved."),
+    "training_created": N_("The training is added."),
+    "training_linked": N_("The equipment that requires the training is saved."),
     "token_revoked": N_("The token is revoked: it no longer works."),
     "booking_approved": N_("The booking is approved."),
     "booking_refused": N_("The booking is refused."),

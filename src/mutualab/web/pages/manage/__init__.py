@@ -16,6 +16,7 @@ from mutualab.web.pages.manage.places import PlacePages
 from mutualab.web.pages.manage.policy import PolicyPages
 from mutualab.web.pages.manage.prices import PricePages
 from mutualab.web.pages.manage.resources import ResourcePages
+from mutualab.web.pages.manage.trainings import TrainingPages
 from mutualab.web.pages.manage.webhooks import WebhookPages
 
 MANAGE_PAGES = [
@@ -29,6 +30,7 @@ MANAGE_PAGES = [
     PolicyPages,
     BookingPages,
     PeoplePages,
+    TrainingPages,
     InvoicePages,
     WebhookPages,
     OutboxPages,

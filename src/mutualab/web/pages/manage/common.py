@@ -37,6 +37,7 @@ SECTIONS = [
     ("/policy", N_("Cancellation policy")),
     ("/agenda", N_("Agenda")),
     ("/people", N_("People")),
+    ("/trainings", N_("Trainings")),
     ("/invoices", N_("Invoices")),
     ("/webhooks", N_("Webhooks")),
 ]
