@@ -355,6 +355,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/manage/places/{place_id}/prices"): Example(),
     ("GET", "/manage/places/{place_id}/policy"): Example(),
     ("POST", "/manage/places/{place_id}/policy"): Example(),
+    ("POST", "/manage/places/{place_id}/policy/rules"): Example(),
     ("GET", "/manage/places/{place_id}/payments"): Example(),
     ("GET", "/manage/places/{place_id}/trainings"): Example(),
     ("POST", "/manage/places/{place_id}/trainings"): Example(),

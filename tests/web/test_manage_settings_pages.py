@@ -13,6 +13,13 @@ from tests.web.seed import Town
 API = {"accept": "application/json"}
 
 
+def _another_browser(web: httpx.AsyncClient) -> httpx.AsyncClient:
+    """A second browser (its own cookies) on the same app."""
+    return httpx.AsyncClient(
+        transport=web._transport, base_url=str(web.base_url), headers=web.headers
+    )
+
+
 async def _api(web: httpx.AsyncClient, path: str) -> Any:
     response = await web.get(path, headers=API)
     assert response.status_code == 200, response.text
@@ -134,9 +141,7 @@ async def test_a_token_of_someone_else_cannot_be_revoked(
     created = await submit(web, url, url, {"name": "Agenda", "scope": "read_write"})
     assert created.status_code == 201
     token_id = max(t["id"] for t in await _api(web, "/api/me/tokens"))
-    other = httpx.AsyncClient(transport=web._transport, base_url=str(web.base_url))
-    async with other:
-        other.headers.update(web.headers)
+    async with _another_browser(web) as other:
         await log_in(other, town.citizen_email)
         page = await other.get(url)
         refused = await other.post(
@@ -232,3 +237,114 @@ async def test_another_manager_cannot_add_or_link_trainings_here(
     assert crossed.status_code == 404
     laser = await _api(web, f"/api/resources/{town.laser_id}")
     assert laser["required_training_id"] == town.training_id
+
+
+def _rules(codes: list[str], **typed: dict[str, str]) -> dict[str, list[str]]:
+    """The rules table's fields: the values typed for some codes, the others empty."""
+    fields: dict[str, list[str]] = {"code": codes}
+    for name in ("advance_days", "notice_hours", "quota_hours"):
+        fields[name] = [typed.get(code, {}).get(name, "") for code in codes]
+    return fields
+
+
+async def _codes(web: httpx.AsyncClient, place_id: int) -> list[str]:
+    return ["*", *(t["code"] for t in await _api(web, f"/api/user-types?place_id={place_id}"))]
+
+
+async def test_booking_rules_and_quotas_are_set_for_everyone_and_per_user_type(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    await log_in(web, town.manager_email)
+    url = f"/manage/places/{town.place_id}/policy"
+    # The place-wide deadline first: the rules keep it.
+    deadline = {"deadline_hours": "72", "tier_hours": ["48"], "tier_percent": ["100"]}
+    assert (await submit(web, url, url, deadline)).status_code == 303
+    page = await web.get(url)
+    assert page.status_code == 200 and unlabelled_controls(page.text) == []
+    codes = await _codes(web, town.place_id)
+    fields = _rules(
+        codes,
+        **{
+            "*": {"advance_days": "60", "quota_hours": "10"},
+            "citizen": {"quota_hours": "4"},
+            "student": {"notice_hours": "1,5", "advance_days": "90"},
+        },
+    )
+    saved = await submit(web, url, f"{url}/rules", fields)
+    assert saved.status_code == 303
+    shown = await web.get(saved.headers["location"])
+    assert "Les règles de réservation sont enregistrées." in text(shown.text)
+    student = codes.index("student")
+    assert by_id(shown.text, f"notice_hours-{student}")["value"] == "1,5"
+    assert by_id(shown.text, "deadline_hours")["value"] == "72"
+    policies = await _api(web, f"/api/places/{town.place_id}/booking-policies")
+    stored = {
+        p["user_type_code"]: (
+            p["max_advance_days"],
+            p["min_notice_minutes"],
+            p["weekly_quota_minutes"],
+            p["cancel_deadline_hours"],
+        )
+        for p in policies
+    }
+    assert stored == {
+        None: (60, None, 600, 72),
+        "citizen": (None, None, 240, None),
+        "student": (90, 90, None, None),
+    }
+
+    # Emptying a user type's row removes its policy; the place-wide row keeps its deadline.
+    emptied = _rules(codes, **{"*": {"advance_days": "60"}})
+    assert (await submit(web, url, f"{url}/rules", emptied)).status_code == 303
+    policies = await _api(web, f"/api/places/{town.place_id}/booking-policies")
+    assert [
+        (
+            p["user_type_code"],
+            p["max_advance_days"],
+            p["weekly_quota_minutes"],
+            p["cancel_deadline_hours"],
+        )
+        for p in policies
+    ] == [(None, 60, None, 72)]
+
+
+async def test_booking_rule_errors_are_by_their_cells_and_change_nothing(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    await log_in(web, town.manager_email)
+    url = f"/manage/places/{town.place_id}/policy"
+    codes = await _codes(web, town.place_id)
+    citizen = codes.index("citizen")
+    fields = _rules(
+        codes,
+        **{"*": {"advance_days": "0"}, "citizen": {"quota_hours": "200", "notice_hours": "x"}},
+    )
+    wrong = await submit(web, url, f"{url}/rules", fields)
+    assert wrong.status_code == 422
+    assert "Il y a 3 erreurs" in text(wrong.text)
+    assert by_id(wrong.text, f"quota_hours-{citizen}")["value"] == "200"
+    assert by_id(wrong.text, f"quota_hours-{citizen}")["aria-invalid"] == "true"
+    assert by_id(wrong.text, "advance_days-0")["aria-invalid"] == "true"
+    # A user type that is not offered here (a forged row) is refused too.
+    forged = _rules([*codes[:-1], "nobody"])
+    refused = await submit(web, url, f"{url}/rules", forged)
+    assert refused.status_code == 422
+    assert await _api(web, f"/api/places/{town.place_id}/booking-policies") == []
+
+
+async def test_another_manager_cannot_set_the_booking_rules_here(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    await log_in(web, town.other_manager_email)
+    own = await web.get(f"/manage/places/{town.other_place_id}/policy")
+    assert own.status_code == 200
+    codes = await _codes(web, town.place_id)
+    fields = _rules(codes, **{"*": {"quota_hours": "1"}})
+    posted = await web.post(
+        f"/manage/places/{town.place_id}/policy/rules",
+        data={**fields, "_csrf_token": csrf(own.text)},
+    )
+    assert posted.status_code == 403
+    async with _another_browser(web) as manager:
+        await log_in(manager, town.manager_email)
+        assert await _api(manager, f"/api/places/{town.place_id}/booking-policies") == []

@@ -63,6 +63,7 @@ NOTICES = {
     "resource_saved": N_("The equipment is saved."),
     "price_saved": N_("The rate is saved."),
     "policy_saved": N_("The cancellation policy is saved."),
+    "rules_saved": N_("The booking rules are saved."),
     "payments_saved": N_("The payment methods are saved."),
     "training_created": N_("The training is added."),
     "training_linked": N_("The equipment that requires the training is saved."),
