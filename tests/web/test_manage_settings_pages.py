@@ -6,11 +6,22 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
+from kernel.db import Database
+from tests.support.accounts import make_user, stored_hash
 from tests.web.helpers import by_id, csrf, log_in, submit, text, unlabelled_controls
-from tests.web.seed import Town
+from tests.web.seed import PASSWORD, Town
 
 API = {"accept": "application/json"}
+ADMIN_EMAIL = "admin@example.fr"
+
+
+@pytest.fixture
+async def admin(database: Database, town: Town) -> str:
+    """A platform administrator who logs in with the town's password."""
+    await make_user(database, ADMIN_EMAIL, admin=True, password_hash=stored_hash(PASSWORD))
+    return ADMIN_EMAIL
 
 
 def _another_browser(web: httpx.AsyncClient) -> httpx.AsyncClient:
@@ -348,3 +359,56 @@ async def test_another_manager_cannot_set_the_booking_rules_here(
     async with _another_browser(web) as manager:
         await log_in(manager, town.manager_email)
         assert await _api(manager, f"/api/places/{town.place_id}/booking-policies") == []
+
+
+async def test_an_admin_names_and_removes_a_manager_by_e_mail(
+    web: httpx.AsyncClient, town: Town, admin: str, database: Database
+) -> None:
+    await make_user(database, "pending@example.fr", verified=False)
+    await log_in(web, admin)
+    url = f"/manage/places/{town.place_id}/managers"
+    page = await web.get(url)
+    assert page.status_code == 200 and unlabelled_controls(page.text) == []
+    assert town.manager_email in text(page.text)
+    named = await submit(web, url, url, {"email": " Camille@Example.fr "})
+    assert named.status_code == 303
+    shown = await web.get(named.headers["location"])
+    assert "Le gestionnaire est nommé" in text(shown.text)
+    managers = await _api(web, f"/api/places/{town.place_id}/managers")
+    assert {m["email"] for m in managers} == {town.manager_email, town.citizen_email}
+
+    for typed, status, message in (
+        ("pas-une-adresse", 422, "Indiquez une adresse e-mail comme nom@exemple.fr."),
+        ("personne@example.fr", 422, "Aucun compte n'utilise cette adresse e-mail."),
+        ("pending@example.fr", 409, "n'a pas encore confirmé son adresse e-mail"),
+    ):
+        refused = await submit(web, url, url, {"email": typed})
+        assert refused.status_code == status, typed
+        assert message in text(refused.text)
+        assert by_id(refused.text, "email")["value"] == typed
+
+    removed = await web.post(
+        f"{url}/{town.citizen_id}/remove", data={"_csrf_token": csrf(shown.text)}
+    )
+    assert removed.status_code == 303
+    managers = await _api(web, f"/api/places/{town.place_id}/managers")
+    assert [m["email"] for m in managers] == [town.manager_email]
+
+
+async def test_managers_see_their_colleagues_but_only_admins_name_them(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    await log_in(web, town.manager_email)
+    url = f"/manage/places/{town.place_id}/managers"
+    page = await web.get(url)
+    assert page.status_code == 200
+    assert "Les administrateurs de la plateforme nomment" in text(page.text)
+    assert 'name="email"' not in page.text
+    token = csrf(page.text)
+    added = await web.post(url, data={"email": town.citizen_email, "_csrf_token": token})
+    assert added.status_code == 403
+    async with _another_browser(web) as other:
+        await log_in(other, town.other_manager_email)
+        assert (await other.get(url)).status_code == 403
+    managers = await _api(web, f"/api/places/{town.place_id}/managers")
+    assert [m["email"] for m in managers] == [town.manager_email]

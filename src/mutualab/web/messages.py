@@ -67,6 +67,8 @@ NOTICES = {
     "payments_saved": N_("The payment methods are saved."),
     "training_created": N_("The training is added."),
     "training_linked": N_("The equipment that requires the training is saved."),
+    "manager_added": N_("The manager is named: they see this place in their back office."),
+    "manager_removed": N_("The manager is removed from this place."),
     "token_revoked": N_("The token is revoked: it no longer works."),
     "booking_approved": N_("The booking is approved."),
     "booking_refused": N_("The booking is refused."),

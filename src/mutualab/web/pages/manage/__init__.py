@@ -8,6 +8,7 @@ from mutualab.web.pages.manage.bookings import BookingPages
 from mutualab.web.pages.manage.closures import ClosurePages
 from mutualab.web.pages.manage.hours import ManagePages
 from mutualab.web.pages.manage.invoices import InvoicePages
+from mutualab.web.pages.manage.managers import ManagerPages
 from mutualab.web.pages.manage.outbox import OutboxPages
 from mutualab.web.pages.manage.payments import PaymentPages
 from mutualab.web.pages.manage.people import PeoplePages
@@ -31,6 +32,7 @@ MANAGE_PAGES = [
     BookingPages,
     PeoplePages,
     TrainingPages,
+    ManagerPages,
     InvoicePages,
     WebhookPages,
     OutboxPages,

@@ -38,6 +38,7 @@ SECTIONS = [
     ("/agenda", N_("Agenda")),
     ("/people", N_("People")),
     ("/trainings", N_("Trainings")),
+    ("/managers", N_("Managers")),
     ("/invoices", N_("Invoices")),
     ("/webhooks", N_("Webhooks")),
 ]
