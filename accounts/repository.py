@@ -118,6 +118,13 @@ class AccountRepository:
         """An organisation by id."""
         return await self.session.get(Organisation, organisation_id)
 
+    async def all_organisations(self, limit: int) -> Sequence[Organisation]:
+        """Organisations by name, the first ``limit`` of them."""
+        rows = await self.session.exec(
+            select(Organisation).order_by(col(Organisation.name), col(Organisation.id)).limit(limit)
+        )
+        return rows.all()
+
     async def members(self, organisation_id: int) -> Sequence[tuple[Membership, User]]:
         """Members of an organisation."""
         rows = await self.session.exec(

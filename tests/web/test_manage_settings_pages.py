@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from kernel.db import Database
-from tests.support.accounts import make_user, stored_hash
+from tests.support.accounts import make_organisation, make_user, stored_hash
 from tests.web.helpers import by_id, csrf, log_in, submit, text, unlabelled_controls
 from tests.web.seed import PASSWORD, Town
 
@@ -412,3 +412,94 @@ async def test_managers_see_their_colleagues_but_only_admins_name_them(
         assert (await other.get(url)).status_code == 403
     managers = await _api(web, f"/api/places/{town.place_id}/managers")
     assert [m["email"] for m in managers] == [town.manager_email]
+
+
+async def test_an_admin_adds_a_place_with_its_first_manager(
+    web: httpx.AsyncClient, town: Town, admin: str
+) -> None:
+    await log_in(web, admin)
+    index = await web.get("/manage")
+    assert 'href="/manage/admin/places/new"' in index.text
+    url = "/manage/admin/places/new"
+    form = await web.get(url)
+    assert form.status_code == 200 and unlabelled_controls(form.text) == []
+    fields = {
+        "name": "Tiers-lieu de Plouaret",
+        "address": "1 place de l'Église",
+        "postcode": "22420",
+        "town": "Plouaret",
+        "operator_name": "Commune de Plouaret",
+        "manager_email": town.other_manager_email,
+    }
+    created = await submit(web, url, url, fields)
+    assert created.status_code == 303
+    place_id = int(created.headers["location"].split("/")[3])
+    shown = await web.get(created.headers["location"])
+    assert "Le lieu est ajouté : nommez ses gestionnaires ici." in text(shown.text)
+    place = await _api(web, f"/api/places/{place_id}")
+    assert (place["slug"], place["town"]) == ("tiers-lieu-de-plouaret", "Plouaret")
+    managers = await _api(web, f"/api/places/{place_id}/managers")
+    assert [m["email"] for m in managers] == [town.other_manager_email]
+    # The same address name again, then an unknown manager: nothing is added.
+    again = await submit(web, url, url, {**fields, "manager_email": ""})
+    assert again.status_code == 409
+    assert "Un autre lieu utilise déjà ce nom d'adresse" in text(again.text)
+    unknown = await submit(
+        web, url, url, {**fields, "slug": "plouaret-2", "manager_email": "x@example.fr"}
+    )
+    assert unknown.status_code == 422
+    assert "Aucun compte n'utilise cette adresse e-mail." in text(unknown.text)
+    assert (await _api(web, "/api/places"))["total"] == 3
+
+
+async def test_place_errors_are_by_their_fields(
+    web: httpx.AsyncClient, town: Town, admin: str
+) -> None:
+    await log_in(web, admin)
+    url = "/manage/admin/places/new"
+    typo = {"name": "", "slug": "Pas Bon", "address": "", "postcode": "2242", "town": "X"}
+    wrong = await submit(web, url, url, {**typo, "manager_email": "moi"})
+    assert wrong.status_code == 422
+    assert "Il y a 6 erreurs" in text(wrong.text)
+    assert by_id(wrong.text, "postcode")["value"] == "2242"
+    assert by_id(wrong.text, "manager_email")["aria-invalid"] == "true"
+    listed = await _api(web, "/api/places")
+    assert listed["total"] == 2
+
+
+async def test_an_admin_verifies_and_unverifies_an_organisation(
+    web: httpx.AsyncClient, town: Town, admin: str, database: Database
+) -> None:
+    organisation_id = await make_organisation(database, "Collège Le Goffic", verified=False)
+    await log_in(web, admin)
+    url = "/manage/admin/organisations"
+    page = await web.get(url)
+    assert page.status_code == 200
+    listed = text(page.text)
+    assert "Collège Le Goffic" in listed and "non validée" in listed
+    assert "Établissement scolaire" in listed
+    verified = await web.post(
+        f"{url}/{organisation_id}/verify", data={"_csrf_token": csrf(page.text)}
+    )
+    assert verified.status_code == 303
+    shown = text((await web.get(verified.headers["location"])).text)
+    assert "L'organisation est validée" in shown and "validée partout le" in shown
+    withdrawn = await web.post(
+        f"{url}/{organisation_id}/unverify", data={"_csrf_token": csrf(page.text)}
+    )
+    assert withdrawn.status_code == 303
+    assert "non validée" in text((await web.get(url)).text)
+
+
+async def test_managers_cannot_open_the_admin_pages(web: httpx.AsyncClient, town: Town) -> None:
+    await log_in(web, town.manager_email)
+    index = await web.get("/manage")
+    assert "/manage/admin/" not in index.text
+    for path in ("/manage/admin/places/new", "/manage/admin/organisations"):
+        assert (await web.get(path)).status_code == 403
+    posted = await web.post(
+        "/manage/admin/places/new",
+        data={"name": "Intrus", "postcode": "22300", "_csrf_token": csrf(index.text)},
+    )
+    assert posted.status_code == 403
+    assert (await _api(web, "/api/places"))["total"] == 2

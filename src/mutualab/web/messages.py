@@ -69,6 +69,11 @@ NOTICES = {
     "training_linked": N_("The equipment that requires the training is saved."),
     "manager_added": N_("The manager is named: they see this place in their back office."),
     "manager_removed": N_("The manager is removed from this place."),
+    "place_created": N_("The place is added: name its managers here."),
+    "organisation_verified": N_(
+        "The organisation is verified: its rate and invoicing apply everywhere."
+    ),
+    "organisation_unverified": N_("The organisation's verification is withdrawn."),
     "token_revoked": N_("The token is revoked: it no longer works."),
     "booking_approved": N_("The booking is approved."),
     "booking_refused": N_("The booking is refused."),

@@ -1,9 +1,11 @@
 """The managers' back office, one module per part of a place: places, equipment, hours and
 closures, prices, cancellation policy, agenda and bookings, people, invoices, webhooks; and the
-outbox of e-mails, for platform administrators."""
+outbox of e-mails, new places and the verification of organisations, for platform
+administrators."""
 
 from __future__ import annotations
 
+from mutualab.web.pages.manage.admin import AdminPages
 from mutualab.web.pages.manage.bookings import BookingPages
 from mutualab.web.pages.manage.closures import ClosurePages
 from mutualab.web.pages.manage.hours import ManagePages
@@ -36,6 +38,7 @@ MANAGE_PAGES = [
     InvoicePages,
     WebhookPages,
     OutboxPages,
+    AdminPages,
 ]
 
 __all__ = ["MANAGE_PAGES", "ManagePages"]
