@@ -78,6 +78,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/admin/places/new"): Example(),
     ("POST", "/manage/admin/places/new"): Example(),
     ("GET", "/manage/admin/organisations"): Example(),
+    ("GET", "/manage/admin/rate-requests"): Example(),
+    ("POST", "/manage/admin/rate-requests/{user_id}/approve"): Example(),
+    ("POST", "/manage/admin/rate-requests/{user_id}/refuse"): Example(),
     ("POST", "/manage/admin/organisations/{organisation_id}/verify"): Example(),
     ("POST", "/manage/admin/organisations/{organisation_id}/unverify"): Example(),
     ("GET", "/manage/outbox/{message_id}"): Example(),
@@ -379,6 +382,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ),
     ("POST", "/manage/places/{place_id}/people/certifications"): Example(),
     ("POST", "/manage/places/{place_id}/people/rate"): Example(),
+    ("POST", "/manage/places/{place_id}/people/rate-request"): Example(),
     ("GET", "/manage/places/{place_id}/invoices"): Example(),
     ("GET", "/manage/places/{place_id}/webhooks"): Example(),
     # webhooks (the subscription is place A's; https: loopback http is not allowed here)

@@ -7,7 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from accounts.models import User
 from kernel.db import Database
 from tests.support.accounts import make_organisation, make_user, stored_hash
 from tests.web.helpers import by_id, csrf, log_in, submit, text, unlabelled_controls
@@ -503,3 +505,87 @@ async def test_managers_cannot_open_the_admin_pages(web: httpx.AsyncClient, town
     )
     assert posted.status_code == 403
     assert (await _api(web, "/api/places"))["total"] == 2
+
+
+async def _asks_for(database: Database, user_id: int, code: str) -> None:
+    async with database.writer() as session, session.begin():
+        await session.exec(  # type: ignore[call-overload]
+            update(User).where(User.id == user_id).values(requested_user_type_code=code)  # type: ignore[arg-type]
+        )
+
+
+async def test_a_manager_approves_or_refuses_a_rate_request_at_the_front_desk(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await _asks_for(database, town.citizen_id, "student")
+    await log_in(web, town.manager_email)
+    url = f"/manage/places/{town.place_id}/people"
+    found = await web.get(f"{url}?email={town.citizen_email}")
+    assert found.status_code == 200 and unlabelled_controls(found.text) == []
+    assert "Demande de tarif : Étudiant" in text(found.text)
+    token = csrf(found.text)
+    answer = {"email": town.citizen_email, "_csrf_token": token}
+    wrong = await web.post(f"{url}/rate-request", data={**answer, "decision": "maybe"})
+    assert wrong.status_code == 422
+    assert "Acceptez ou refusez la demande." in text(wrong.text)
+    approved = await web.post(f"{url}/rate-request", data={**answer, "decision": "approve"})
+    assert approved.status_code == 303
+    shown = text((await web.get(approved.headers["location"])).text)
+    assert "La demande est acceptée" in shown and "Demande de tarif" not in shown
+    person = await _api(web, f"/api/users?email={town.citizen_email}")
+    assert person["rates"] == {str(town.place_id): "student"}
+    assert person["requested_user_type"] is None
+    # Answered: a second answer finds nothing to answer.
+    again = await web.post(f"{url}/rate-request", data={**answer, "decision": "refuse"})
+    assert again.status_code == 422
+    assert "Cette personne ne demande plus de tarif." in text(again.text)
+
+    await _asks_for(database, town.citizen_id, "job_seeker")
+    refused = await web.post(f"{url}/rate-request", data={**answer, "decision": "refuse"})
+    assert refused.status_code == 303
+    person = await _api(web, f"/api/users?email={town.citizen_email}")
+    assert person["requested_user_type"] is None
+    assert person["rates"] == {str(town.place_id): "student"}
+
+
+async def test_another_manager_cannot_answer_a_rate_request_here(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await _asks_for(database, town.citizen_id, "student")
+    await log_in(web, town.other_manager_email)
+    own = await web.get(f"/manage/places/{town.other_place_id}/people")
+    posted = await web.post(
+        f"/manage/places/{town.place_id}/people/rate-request",
+        data={"email": town.citizen_email, "decision": "approve", "_csrf_token": csrf(own.text)},
+    )
+    assert posted.status_code == 403
+    assert (await web.get("/manage/admin/rate-requests")).status_code == 403
+    person = await _api(web, f"/api/users?email={town.citizen_email}")
+    assert person["requested_user_type"] == "student"
+
+
+async def test_an_admin_answers_rate_requests_for_every_place(
+    web: httpx.AsyncClient, town: Town, admin: str, database: Database
+) -> None:
+    await _asks_for(database, town.citizen_id, "student")
+    other = await make_user(database, "yann@example.fr")
+    await _asks_for(database, other.user_id, "job_seeker")
+    await log_in(web, admin)
+    url = "/manage/admin/rate-requests"
+    page = await web.get(url)
+    assert page.status_code == 200
+    listed = text(page.text)
+    assert "Étudiant" in listed and "Demandeur d'emploi" in listed
+    token = csrf(page.text)
+    approved = await web.post(f"{url}/{town.citizen_id}/approve", data={"_csrf_token": token})
+    assert approved.status_code == 303
+    refused = await web.post(f"{url}/{other.user_id}/refuse", data={"_csrf_token": token})
+    assert refused.status_code == 303
+    assert "Personne n'attend de réponse." in text((await web.get(url)).text)
+    citizen = await _api(web, f"/api/users?email={town.citizen_email}")
+    assert citizen["user_type"] == "student"
+    yann = await _api(web, "/api/users?email=yann@example.fr")
+    assert (yann["user_type"], yann["requested_user_type"]) == ("citizen", None)
+    # Nothing left to approve: a conflict, not an error.
+    again = await web.post(f"{url}/{town.citizen_id}/approve", data={"_csrf_token": token})
+    assert again.status_code == 409

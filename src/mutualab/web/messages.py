@@ -74,6 +74,11 @@ NOTICES = {
         "The organisation is verified: its rate and invoicing apply everywhere."
     ),
     "organisation_unverified": N_("The organisation's verification is withdrawn."),
+    "rate_request_approved": N_("The request is approved: the rate applies at this place."),
+    "rate_request_approved_everywhere": N_(
+        "The request is approved: the rate applies at every place."
+    ),
+    "rate_request_refused": N_("The request is refused."),
     "token_revoked": N_("The token is revoked: it no longer works."),
     "booking_approved": N_("The booking is approved."),
     "booking_refused": N_("The booking is refused."),

@@ -1,5 +1,5 @@
-"""Platform administrators' pages: add a place with its first manager, and verify
-organisations (their rate and invoicing then apply everywhere).
+"""Platform administrators' pages: add a place with its first manager, verify organisations
+(their rate and invoicing then apply everywhere), answer the rates people asked for.
 
 The rules are the catalogue's, the staff service's and the organisation service's.
 """
@@ -209,3 +209,48 @@ class AdminPages(Controller):
         """Withdraw an organisation's verification."""
         await organisations.unverify(organisation_id)
         return see_other("/manage/admin/organisations", notice="organisation_unverified")
+
+    @get("/rate-requests")
+    async def rate_requests(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        staff: NamedDependency[StaffService],
+    ) -> Template:
+        """The people waiting for the rate they asked for, to grant everywhere or refuse."""
+        french = i18n_of(request).lang == "fr"
+        labels = {
+            t.code: t.label_fr if french else t.label_en for t in await staff.user_types(None)
+        }
+        return page(
+            request,
+            "manage/admin_rate_requests.html",
+            private=True,
+            people=await staff.rate_requests(actor),
+            type_label=lambda code: labels.get(code, code),
+        )
+
+    @post("/rate-requests/{user_id:int}/approve")
+    async def approve_rate(
+        self,
+        actor: NamedDependency[Actor],
+        staff: NamedDependency[StaffService],
+        user_id: FromPath[int],
+    ) -> Response[Any]:
+        """Grant everywhere the rate a person asked for, after checking their proof."""
+        asked = next((p for p in await staff.rate_requests(actor) if p.id == user_id), None)
+        if asked is None or asked.requested_user_type is None:
+            raise ConflictError("This user asks for no rate.", code="no_rate_request")
+        await staff.grant_user_type(actor, user_id, asked.requested_user_type, None)
+        return see_other("/manage/admin/rate-requests", notice="rate_request_approved_everywhere")
+
+    @post("/rate-requests/{user_id:int}/refuse")
+    async def refuse_rate(
+        self,
+        actor: NamedDependency[Actor],
+        staff: NamedDependency[StaffService],
+        user_id: FromPath[int],
+    ) -> Response[Any]:
+        """Turn down the rate a person asked for."""
+        await staff.refuse_rate_request(actor, user_id)
+        return see_other("/manage/admin/rate-requests", notice="rate_request_refused")
