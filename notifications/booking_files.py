@@ -7,10 +7,11 @@ removes it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 from urllib.parse import urlsplit
 
-from booking.calendar import CalendarEvent, booking_uid, render_event
+from booking.calendar import CalendarEvent, booking_uid, render_calendar, render_event
 from notifications.message_facts import BookingFacts
 from notifications.outbox import Attachment
 from notifications.urls import booking_url
@@ -27,10 +28,37 @@ def booking_attachment(
     booking: BookingFacts, base_url: str, method: Method, language: str
 ) -> Attachment:
     """The booking as a calendar file for ``method``, worded in ``language``."""
+    return Attachment(
+        filename=f"reservation-{booking.reference}.ics",
+        content_type=f"text/calendar; method={method}",
+        data=render_event(
+            booking_event(booking, base_url, method, language), method=method
+        ).encode(),
+    )
+
+
+def bookings_attachment(
+    bookings: Sequence[BookingFacts], base_url: str, language: str, filename: str
+) -> Attachment:
+    """Several bookings as one calendar file to import (PUBLISH: an iTIP request holds one
+    event only)."""
+    events = [booking_event(booking, base_url, "REQUEST", language) for booking in bookings]
+    name = bookings[0].place.name if bookings else "Mutualab"
+    return Attachment(
+        filename=filename,
+        content_type="text/calendar; method=PUBLISH",
+        data=render_calendar(events, name=name, method="PUBLISH", refresh_minutes=None).encode(),
+    )
+
+
+def booking_event(
+    booking: BookingFacts, base_url: str, method: Method, language: str
+) -> CalendarEvent:
+    """The booking's event, as its owner's feeds show it (same UID and SEQUENCE)."""
     host = urlsplit(base_url).hostname or "mutualab.local"
     url = booking_url(base_url, booking.id)
     place = booking.place
-    event = CalendarEvent(
+    return CalendarEvent(
         uid=booking_uid(booking.id, host),
         sequence=booking.sequence,
         summary=f"{', '.join(booking.resources)} — {place.name}",
@@ -44,9 +72,4 @@ def booking_attachment(
         organizer_name=place.name,
         organizer_email=place.email,
         alarm_minutes=None if method == "CANCEL" else place.ics_alarm_minutes,
-    )
-    return Attachment(
-        filename=f"reservation-{booking.reference}.ics",
-        content_type=f"text/calendar; method={method}",
-        data=render_event(event, method=method).encode(),
     )

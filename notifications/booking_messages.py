@@ -21,6 +21,7 @@ from notifications.booking_files import booking_attachment
 from notifications.letters import Letter, booking_context, post
 from notifications.message_facts import (
     BookingFacts,
+    booked_with_series,
     booking_facts,
     has_feed,
     managers_of,
@@ -61,10 +62,14 @@ class BookingMessages:
         previous = data.get("previous")
         if event.name == CREATED:
             status = data.get("status")
+            # The dates of a series booked at once are told in one message (series.booked);
+            # the managers still get each request to approve.
+            alone = not await booked_with_series(session, booking.id)
             if status == BookingStatus.CONFIRMED:
-                return [await self._confirmed(session, booking, paid=False)]
+                return [await self._confirmed(session, booking, paid=False)] if alone else []
             if status == BookingStatus.PENDING_APPROVAL:
-                return await self._requested(session, booking)
+                managers = await self._managers(session, booking)
+                return await self._requested(session, booking) if alone else managers
             return []  # a hold: told when it is paid or lapses
         if event.name == f"booking.{BookingStatus.PENDING_APPROVAL}":
             return await self._requested(session, booking)

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from accounts.models import Organisation, PlaceManager, User
 from billing.models import Payment, Refund, RefundStatus
 from booking.feeds.models import CalendarFeed
-from booking.models import Booking, BookingItem
+from booking.models import Booking, BookingItem, BookingSeries
 from notifications.wording import language_of
 from resources.models import Place, Resource
 
@@ -73,6 +73,21 @@ async def paid_by_card(session: AsyncSession, booking_id: int) -> bool:
         await session.exec(select(Payment.method).where(Payment.booking_id == booking_id))
     ).first()
     return method == CARD
+
+
+async def booked_with_series(session: AsyncSession, booking_id: int) -> bool:
+    """Whether the booking was made with its series, in the same change (one message tells
+    the whole series); a date booked later, when the horizon reached it, is not."""
+    found = await session.exec(
+        select(
+            exists().where(
+                col(Booking.id) == booking_id,
+                col(BookingSeries.id) == Booking.series_id,
+                col(BookingSeries.created_at) == Booking.created_at,
+            )
+        )
+    )
+    return bool(found.one())
 
 
 async def has_feed(session: AsyncSession, user_id: int) -> bool:

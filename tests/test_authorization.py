@@ -326,6 +326,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/account/tokens"): Example(),
     ("POST", "/account/tokens/{token_id}/revoke"): Example(),
     ("POST", "/account/erase"): Example(),
+    ("POST", "/account/messages"): Example(),
     ("GET", "/account/bookings/{booking_id}/cancel"): Example(),
     ("POST", "/account/bookings/{booking_id}/cancel"): Example(),
     # citizen journey: book a time, see the booking, pay it by card, subscribe to my calendar

@@ -28,7 +28,7 @@ from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from webhooks.policy import DeliveryPolicy
 from webhooks.queue import queue_attempt
 from webhooks.repository import WebhookRepository
-from webhooks.urls import Reach, refusal
+from webhooks.urls import Reach, resolve
 
 logger = logging.getLogger("mutualab.webhooks")
 USER_AGENT = "Mutualab-Webhooks/1"
@@ -152,15 +152,22 @@ class Deliverer:
         port = url.port or (443 if url.scheme == "https" else 80)
         timeout = self.policy.timeout.total_seconds()
         async with asyncio.timeout(timeout):  # a resolver that never answers fails the attempt
-            refused = await refusal(host, port, self.reach)
-        if refused is not None:
+            address, refused = await resolve(host, port, self.reach)
+        if address is None:
             # No request: the host is (or now resolves to) this machine or a private network.
-            return Outcome(None, _since(started), refused[:MAX_ERROR_LENGTH])
-        headers = signed_headers(message, self.clock())
+            return Outcome(None, _since(started), (refused or "")[:MAX_ERROR_LENGTH])
+        # To the address just checked, naming the host (Host header; TLS's server name and
+        # certificate check): no second lookup that could answer elsewhere.
+        headers = {**signed_headers(message, self.clock()), "Host": url.netloc.decode("ascii")}
+        tls = {"sni_hostname": host} if url.scheme == "https" else {}
         async with (
             httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
             client.stream(
-                "POST", message.url, content=message.body.encode(), headers=headers
+                "POST",
+                url.copy_with(host=str(address)),
+                content=message.body.encode(),
+                headers=headers,
+                extensions=tls,
             ) as response,
         ):
             status = response.status_code

@@ -86,9 +86,13 @@ def check_url(url: str, *, allow_loopback_http: bool, allow_private_networks: bo
     return url
 
 
-async def refusal(host: str, port: int, reach: Reach) -> str | None:
-    """Why a delivery may not connect to ``host`` now (one of its addresses is not allowed, or
-    it does not resolve), or None."""
+async def resolve(host: str, port: int, reach: Reach) -> tuple[Address | None, str | None]:
+    """The address a delivery to ``host`` connects to (the first it resolves to), or why it
+    may not connect (one of its addresses is not allowed, or it does not resolve).
+
+    The delivery connects to that very address rather than letting the HTTP client look the
+    name up again: a name may answer an allowed address to this lookup and this machine or a
+    private network to the next (DNS rebinding)."""
     host = _host(host)
     literal = literal_address(host)
     if literal is not None:
@@ -99,12 +103,17 @@ async def refusal(host: str, port: int, reach: Reach) -> str | None:
                 host, port, type=socket.SOCK_STREAM
             )
         except (OSError, UnicodeError) as exc:
-            return f"cannot resolve {host}: {exc}"
+            return None, f"cannot resolve {host}: {exc}"
         addresses = [ip_address(str(info[4][0]).split("%")[0]) for info in found]
     refused = sorted({str(a) for a in addresses if not reach.allows(a)})
     if refused or not addresses:
-        return f"address refused: {host} is {', '.join(refused)} (not a public address)"
-    return None
+        return None, f"address refused: {host} is {', '.join(refused)} (not a public address)"
+    return addresses[0], None
+
+
+async def refusal(host: str, port: int, reach: Reach) -> str | None:
+    """Why a delivery may not connect to ``host`` now, or None (see :func:`resolve`)."""
+    return (await resolve(host, port, reach))[1]
 
 
 def literal_address(host: str) -> Address | None:

@@ -195,11 +195,20 @@ class Bookings:
             raise  # not a refusal: the booking may be stored, and the connection is gone
         except (StaleCopy, AppError) as exc:
             kept = ctx.unconfirmed_revision
-            if kept is None or (isinstance(exc, AppError) and await self.copies.revision() == kept):
+            if kept is None or (isinstance(exc, AppError) and await self._still_current(kept)):
                 raise  # decided on a current catalogue
             ctx = await self.admission.context(actor, rids, booker.rates, start, end)
             new = await book(ctx)
         return self.reader.new_read(ctx, new)
+
+    async def _still_current(self, kept: int) -> bool:
+        """Whether the catalogue copy a refusal was decided on is still the current one."""
+        try:
+            return await self.copies.revision() == kept
+        except DBAPIError:
+            # The database refused and ended the transaction (the exclusion constraint, inside
+            # a larger change): decided there, not on the copy.
+            return True
 
     async def _answered_before(self, once: Claim) -> None:
         """A keyed request refused: if its key already booked (the first answer was lost, and

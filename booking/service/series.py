@@ -42,6 +42,7 @@ from kernel.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from kernel.events import publish
 from resources.hours import local_to_utc
 from resources.service import CatalogueService
 
@@ -187,8 +188,31 @@ class Series:
                 code="series_conflict",
                 extra={"occurrences": [o.model_dump(mode="json") for o in listed]},
             )
+        await self._publish_booked(series, results)
         read = await self._series_read(series)
         return SeriesCreated.model_validate({**read.model_dump(), "occurrences": results})
+
+    async def _publish_booked(self, series: BookingSeries, results: list[OccurrenceRead]) -> None:
+        """``series.booked``, for one message telling every date (the dates booked with the
+        series are not told one by one)."""
+        assert series.id is not None
+
+        def dates(status: str) -> list[str]:
+            return [r.date.isoformat() for r in results if r.status == status]
+
+        await publish(
+            self.repo.session,
+            "series.booked",
+            {
+                "series_id": series.id,
+                "place_id": series.place_id,
+                "user_id": series.booker_user_id,
+                "booking_ids": [r.booking_id for r in results if r.booking_id is not None],
+                "pending_dates": dates("pending"),
+                "conflict_dates": dates("conflict"),
+            },
+            key=f"series.{series.id}.booked",
+        )
 
     async def _book_dates(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from sqlalchemy import text
@@ -61,3 +63,47 @@ async def test_a_checked_out_card_payment_is_refreshed_without_keeping_a_key(
     async with database.engine.connect() as conn:
         kept = await conn.execute(text("SELECT key FROM idempotency_record ORDER BY key"))
         assert [key for (key,) in kept] == ["card-1"]
+
+
+async def test_a_keyed_priced_booking_that_loses_the_race_is_a_409_not_a_500(
+    api: httpx.AsyncClient, lab: PricedLab, database: Database
+) -> None:
+    """A manager books a priced machine with a key: the booking and its due payment are one
+    change, so the booking is not stored on its own. A writer the booking's check cannot see
+    (no unit lock, foreign-key checks off) holds the slot; the exclusion constraint refuses the
+    booking and ends the transaction. Asking the key about an earlier booking then fails too:
+    the refusal stands, 409 ``slot_unavailable``, never a 500."""
+    decoy = await api.post(
+        "/api/bookings",
+        json=booking_body(lab.lab.room, START, END),
+        headers=lab.manager.headers,
+    )
+    assert decoy.status_code == 201, decoy.text
+    async with database.engine.connect() as other:
+        await other.execute(text("SET LOCAL session_replication_role = replica"))
+        await other.execute(
+            text(
+                """
+                INSERT INTO booking_allocation
+                    (booking_id, item_id, resource_id, unit_id, starts_at, blocked_until, active)
+                SELECT booking_id, item_id, :printer,
+                       (SELECT id FROM resource_unit WHERE resource_id = :printer),
+                       starts_at, blocked_until, true
+                FROM booking_allocation WHERE booking_id = :booking
+                """
+            ),
+            {"printer": lab.lab.printer, "booking": decoy.json()["id"]},
+        )
+        headers = {**lab.manager.headers, "Idempotency-Key": "race-1"}
+        racing = asyncio.create_task(
+            api.post(
+                "/api/bookings", json=booking_body(lab.lab.printer, START, END), headers=headers
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not racing.done()  # held by the constraint until the other writer decides
+        await other.commit()
+        response = await racing
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "slot_unavailable"
+    assert await _counts(database) == (1, 1)  # the decoy and its due payment only

@@ -325,3 +325,33 @@ async def test_the_invitations_page_joins_or_declines_an_organisation(
     account = text((await web.get("/account")).text)
     assert "Collège Jean Jaurès" in account
     assert "Club de robotique" not in account
+
+
+async def test_my_messages_language_and_reminders_are_set_on_the_account_page(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await log_in(web, town.citizen_email)
+    page = await web.get("/account")
+    assert by_id(page.text, "reminders").get("checked") is not None  # on by default
+    assert unlabelled_controls(page.text) == []
+    saved = await submit(web, "/account", "/account/messages", {"language": "en"})
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/account?notice=messages_saved"
+    async with database.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text_sql("SELECT language, reminders FROM user_account WHERE id = :i"),
+                {"i": town.citizen_id},
+            )
+        ).one()
+    # An unticked box is not sent: reminders off.
+    assert tuple(row) == ("en", False)
+    again = await web.get("/account?notice=messages_saved")
+    assert by_id(again.text, "reminders").get("checked") is None
+    assert '<option value="en" lang="en" selected>' in again.text
+    assert "Vos préférences de messages sont enregistrées." in text(again.text)
+    wrong = await submit(
+        web, "/account", "/account/messages", {"language": "de", "reminders": "on"}
+    )
+    assert wrong.status_code == 422
+    assert by_id(wrong.text, "language")["aria-invalid"] == "true"

@@ -4,6 +4,8 @@ an address httpx cannot even parse is refused at creation and fails its attempt 
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from ipaddress import ip_address
 from typing import Any
 
@@ -174,3 +176,47 @@ async def test_an_address_httpx_cannot_parse_fails_its_attempts_instead_of_hangi
     assert delivery["status"] == "failed" and delivery["attempts"] == 4  # QUICK: 4 attempts
     assert delivery["last_error"]
     assert receiver.requests == []
+
+
+async def test_a_delivery_connects_to_the_address_it_checked_not_a_second_lookup(
+    api: httpx.AsyncClient,
+    lab: Fablab,
+    manager: Person,
+    queue: Database,
+    runtime: Runtime,
+    hook_settings: Settings,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: a name that resolves to an allowed address when checked, then elsewhere
+    when connecting. The system's resolver answers the first lookup of ``rebind.test`` with the
+    receiver's address and fails every later one: the delivery must arrive, at the address
+    checked, still naming its host."""
+    subscription = await subscribe(api, manager, receiver.url, [lab.place_id])
+    port = httpx.URL(receiver.url).port
+    async with queue.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE webhook_subscription SET url = :url"),
+            {"url": f"http://rebind.test:{port}/hook"},
+        )
+    loop = asyncio.get_running_loop()
+    system = loop.getaddrinfo
+    lookups: list[str] = []
+
+    async def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "rebind.test":
+            return await system(host, *args, **kwargs)
+        lookups.append(host)
+        if len(lookups) > 1:
+            raise socket.gaierror(socket.EAI_NONAME, "rebound elsewhere")
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", rebinding)
+    await _ping(api, manager, subscription)
+    async with workers(url_of(queue), hook_registry(runtime, hook_settings)):
+        await eventually(lambda: _settled(queue), "the delivery ended")
+    [delivery] = await _deliveries(queue)
+    assert (delivery["status"], delivery["attempts"]) == ("delivered", 1), delivery
+    assert lookups == ["rebind.test"]  # looked up once, when checked
+    [request] = receiver.requests
+    assert request.headers["host"] == f"rebind.test:{port}"

@@ -42,6 +42,7 @@ NOTICES = {
     "logged_out": N_("You are logged out."),
     "logged_out_everywhere": N_("You are logged out on every computer and phone."),
     "account_erased": N_("Your account and personal data are erased."),
+    "messages_saved": N_("Your message preferences are saved."),
     "cancelled": N_("Your booking is cancelled."),
     "booked": N_("Your booking is made. Keep its reference."),
     "requested": N_(

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.controllers import ACCOUNTS, client, end_session, start_session
 from accounts.passwords import MAX_LENGTH, MIN_LENGTH, WeakPasswordError, check_strength
-from accounts.schemas import LogIn, SignUp
+from accounts.schemas import LogIn, ProfileUpdate, SignUp
 from accounts.service import AccountService
 from accounts.staff import StaffService
 from accounts.staff_controllers import STAFF
@@ -90,6 +90,18 @@ class EraseForm:
     """The confirmation of an account's erasure: the password."""
 
     password: str = ""
+
+
+@dataclass
+class MessagesForm:
+    """The language of one's messages and whether reminders come (an unticked box is absent)."""
+
+    language: str = ""
+    reminders: str = ""
+
+
+# The languages messages are written in, as the form offers them.
+MESSAGE_LANGUAGES = {"fr": "Français", "en": "English"}
 
 
 @dataclass
@@ -336,6 +348,7 @@ class AccountPages(Controller):
             me=me,
             type_label=lambda code: labels.get(code, code),
             place_names={pid: p.name for pid, p in places.items()},
+            message_languages=MESSAGE_LANGUAGES,
             errors=errors or {},
         )
 
@@ -350,6 +363,26 @@ class AccountPages(Controller):
     ) -> Template:
         """Who I am: rate, organisations, trainings, the places I manage, my personal data."""
         return await self._account_page(request, actor, accounts, staff, catalogue)
+
+    @post("/account/messages", guards=[require_user], opt=SELF)
+    async def messages(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        accounts: NamedDependency[AccountService],
+        staff: NamedDependency[StaffService],
+        catalogue: NamedDependency[CatalogueService],
+        data: URLEncodedBody[MessagesForm],
+    ) -> Response[Any]:
+        """Choose the language of my messages and whether reminders before bookings come."""
+        if data.language not in MESSAGE_LANGUAGES:
+            errors = {"language": FieldError(N_("Choose a language from the list."))}
+            return await self._account_page(
+                request, actor, accounts, staff, catalogue, errors, status_code=422
+            )
+        update = ProfileUpdate(language=data.language, reminders=data.reminders == "on")
+        await accounts.update_profile(actor, update)
+        return see_other("/account", notice="messages_saved")
 
     @get("/account/export", guards=[require_user], opt=SELF)
     async def export(
