@@ -53,8 +53,9 @@ async def ensure_demo_people(
     session: AsyncSession, place_ids: list[int], password: str
 ) -> list[DemoPerson]:
     """Demo accounts: a manager per place, a citizen, a student, a citizen asking for a reduced
-    rate, a teacher of a school, and a platform administrator (who reads the e-mails the demo sent, in the outbox); their made-up
-    addresses count as verified, so the demo shows every feature."""
+    rate, a teacher of a school, and a platform administrator (who reads the e-mails the demo
+    sent, in the outbox); their made-up addresses count as verified, so the demo shows every
+    feature."""
     repo = AccountRepository(session)
     people: list[DemoPerson] = []
 

@@ -62,7 +62,8 @@ async def test_every_demo_place_sells_per_user_type_and_takes_on_site_and_invoic
     # Someone waits for the rate they asked for (the administrators' rate requests page).
     asking = await _rows(
         database,
-        "SELECT requested_user_type_code FROM user_account WHERE requested_user_type_code IS NOT NULL",
+        "SELECT requested_user_type_code FROM user_account "
+        "WHERE requested_user_type_code IS NOT NULL",
     )
     assert [r[0] for r in asking] == ["job_seeker"]
     methods = await _rows(database, "SELECT payment_methods FROM place_billing")
