@@ -102,23 +102,25 @@ def test_a_place_accepts_on_site_payment_for_citizens_and_a_citizen_books_a_pric
     check_page(page, "settings-citizen-booked")
 
 
-def _make_admin(server: LiveServer) -> str:
-    """A platform administrator on the served database (in a thread: Playwright's loop owns
-    this one)."""
+def _make_admin(server: LiveServer) -> tuple[str, str]:
+    """A platform administrator and a person to name manager, on the served database (in a
+    thread: Playwright's loop owns this one)."""
     email = f"admin-{server.backend}@example.fr"
+    manager = f"gerante-{server.backend}@example.fr"
 
     async def make() -> None:
         settings = Settings(database_url=server.database_url, database_pool_size=2)
         database = Database.from_settings(settings)
         try:
             await make_user(database, email, admin=True, password_hash=stored_hash(PASSWORD))
+            await make_user(database, manager)
             await make_organisation(database, "Collège Le Goffic", verified=False)
         finally:
             await database.dispose()
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, make()).result()
-    return email
+    return email, manager
 
 
 def test_a_manager_sets_trainings_rules_and_sees_the_managers(
@@ -175,25 +177,24 @@ def test_a_manager_sets_trainings_rules_and_sees_the_managers(
 def test_an_admin_adds_a_place_and_verifies_an_organisation(
     page: Page, server: LiveServer, check_page: PageChecker
 ) -> None:
-    admin = _make_admin(server)
+    admin, manager = _make_admin(server)
     _log_in(page, admin)
     page.goto("/manage")
     page.get_by_role("link", name="Ajouter un lieu").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Ajouter un lieu")
     check_page(page, "settings-admin-place")
-    page.get_by_label("Nom", exact=True).fill(f"Tiers-lieu de Plouaret {server.backend}")
-    page.get_by_label("Adresse", exact=True).fill("1 place de l'Église")
-    page.get_by_label("Code postal").fill("22420")
-    page.get_by_label("Commune").fill("Plouaret")
-    page.get_by_label("Géré par").fill("Commune de Plouaret")
-    page.get_by_label("Adresse e-mail de son premier gestionnaire").fill(
-        server.town.other_manager_email
-    )
+    # Far from the town's places, and managed by nobody of the other journeys.
+    page.get_by_label("Nom", exact=True).fill(f"Tiers-lieu de Colmar {server.backend}")
+    page.get_by_label("Adresse", exact=True).fill("1 place de la Cathédrale")
+    page.get_by_label("Code postal").fill("68000")
+    page.get_by_label("Commune").fill("Colmar")
+    page.get_by_label("Géré par").fill("Ville de Colmar")
+    page.get_by_label("Adresse e-mail de son premier gestionnaire").fill(manager)
     page.get_by_role("button", name="Ajouter le lieu").click()
     expect(page.get_by_role("status")).to_have_text(
         "Le lieu est ajouté : nommez ses gestionnaires ici."
     )
-    expect(page.get_by_text(server.town.other_manager_email)).to_be_visible()
+    expect(page.get_by_text(manager)).to_be_visible()
     check_page(page, "settings-admin-managers")
 
     page.goto("/manage")
