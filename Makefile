@@ -37,7 +37,8 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
-pytest: $(INSTALLED)
+# The suite loads the communes of France from the npm packages (resources.commune_data).
+pytest: $(INSTALLED) web-assets
 	$(BIN)/python -m pytest --ignore=tests/browser
 
 # axe-core, from the npm registry into the git-ignored node_modules/ (package-lock.json pins it).
@@ -51,11 +52,14 @@ $(AXE): package.json package-lock.json
 
 browser-tools: $(AXE)
 
-# Leaflet, for the maps, from the same install (the pages work without it: address and link).
+# Leaflet, for the maps, and the communes of France (INSEE's code, GeoNames' points), for the
+# search around any town, from the same install (without them: an address and a link; towns
+# matched to their places only).
 LEAFLET := node_modules/leaflet/dist/leaflet.js
-$(LEAFLET): $(AXE)
+COMMUNES := node_modules/@etalab/decoupage-administratif/data/communes.json
+$(LEAFLET) $(COMMUNES): $(AXE)
 
-web-assets: $(LEAFLET)
+web-assets: $(LEAFLET) $(COMMUNES)
 
 # Chromium through Playwright, in their own pytest run (Playwright's event loop would trouble
 # pytest-asyncio). Without Chromium they are skipped with a notice, except when CI=true.

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from accounts.models import Organisation, User
 from billing.events import document_issued
+from billing.invoice_periods import Period, french_date, hours_text, session_text
 from billing.ledger import (
     GENESIS_HASH,
     StoredDocument,
@@ -110,6 +111,12 @@ def _hours(minutes: int) -> str:
     return f"{value.quantize(Decimal('0.01'))}"
 
 
+def lacks_vat_number(settings: PlaceBilling, vat_cents: int) -> bool:
+    """Whether an invoice charging ``vat_cents`` of VAT would lack the seller's VAT number,
+    which it must state (CGI art. 242 nonies A): a grouped invoice is not issued then."""
+    return vat_cents > 0 and not settings.seller_vat_number
+
+
 def breakdown_of(quote: dict[str, Any]) -> list[VatBreakdownLine]:
     """The stored quote's VAT breakdown as pure values."""
     return [
@@ -138,6 +145,7 @@ def invoice_lines(quote: dict[str, Any]) -> list[dict[str, Any]]:
             "quantity": line["quantity"],
             "minutes": line["minutes"],
             "hours": _hours(line["minutes"]),
+            "hours_text": hours_text(line["minutes"]),
             "unit_price_excl_vat_cents": line["unit_price_cents"],
             "per_unit": line["per_unit"],
             "flat_fee_excl_vat_cents": line["flat_fee_cents"],
@@ -197,6 +205,19 @@ class DocumentService:
         booking = party.booking
         local_start = booking.starts_at.astimezone(tz)
         local_end = booking.ends_at.astimezone(tz)
+        booking_block: dict[str, Any] | None = {
+            "id": booking.id,
+            "reference": booking.reference,
+            "starts_at": utc_text(booking.starts_at),
+            "ends_at": utc_text(booking.ends_at),
+            "local_start": local_start.strftime("%Y-%m-%d %H:%M"),
+            "local_end": local_end.strftime("%Y-%m-%d %H:%M"),
+            "timezone": tz.key,
+        }
+        service_date: str | None = local_start.date().isoformat()
+        if "sessions" in body:
+            # A grouped invoice: its sessions and period say what and when, not one booking.
+            booking_block = service_date = None
         content: dict[str, Any] = {
             "type": kind,
             "title": TITLES[kind],
@@ -207,16 +228,8 @@ class DocumentService:
             "operation_category": "Prestation de services",
             "seller": seller_of(place, party.settings),
             "buyer": buyer_of(party.buyer, party.organisation),
-            "booking": {
-                "id": booking.id,
-                "reference": booking.reference,
-                "starts_at": utc_text(booking.starts_at),
-                "ends_at": utc_text(booking.ends_at),
-                "local_start": local_start.strftime("%Y-%m-%d %H:%M"),
-                "local_end": local_end.strftime("%Y-%m-%d %H:%M"),
-                "timezone": tz.key,
-            },
-            "service_date": local_start.date().isoformat(),
+            "booking": booking_block,
+            "service_date": service_date,
             "corrects": (
                 {
                     "number": corrects.number,
@@ -291,6 +304,90 @@ class DocumentService:
         }
         return await self._issue(kind="invoice", party=party, payment=payment, now=now, body=body)
 
+    async def issue_grouped_invoice(
+        self,
+        party: Party,
+        billed: list[tuple[Payment, BookingRead]],
+        period: Period,
+        now: datetime,
+        due_on: date,
+    ) -> BillingDocument:
+        """One invoice for several sessions of one buyer and purchase order over ``period``:
+        a block of lines per session, named by its French date, the VAT summed per rate."""
+        tz = ZoneInfo(party.place.timezone)
+        sessions: list[dict[str, Any]] = []
+        lines: list[dict[str, Any]] = []
+        vat: dict[tuple[str, str], list[int]] = {}
+        for payment, booking in billed:
+            quote = payment.quote
+            text = session_text(booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz))
+            own = [
+                {**line, "label": f"{text} — {line['label']}", "session": len(sessions)}
+                for line in invoice_lines(quote)
+            ]
+            lines += own
+            for entry in quote["breakdown"]:
+                sums = vat.setdefault((entry["kind"], entry["rate"]), [0, 0])
+                sums[0] += int(entry["base_cents"])
+                sums[1] += int(entry["vat_cents"])
+            sessions.append(
+                {
+                    "booking_id": booking.id,
+                    "reference": booking.reference,
+                    "payment_id": payment.id,
+                    "starts_at": utc_text(booking.starts_at),
+                    "ends_at": utc_text(booking.ends_at),
+                    "text": text,
+                    "lines": own,
+                    "vat_breakdown": quote["breakdown"],
+                    "total_excl_vat_cents": quote["total_excl_vat_cents"],
+                    "total_vat_cents": quote["total_vat_cents"],
+                    "total_incl_vat_cents": quote["total_incl_vat_cents"],
+                }
+            )
+        first = billed[0][0]
+        method = METHODS[first.method]
+        breakdown = [
+            {"kind": kind, "rate": rate, "base_cents": base, "vat_cents": tax}
+            for (kind, rate), (base, tax) in sorted(vat.items())
+        ]
+        mentions: list[str] = []
+        for payment, _ in billed:
+            mentions += [m for m in payment.quote.get("mentions", []) if m not in mentions]
+        body = {
+            "period": {
+                "key": period.key,
+                "label": period.label,
+                "first": period.first.isoformat(),
+                "last": period.last.isoformat(),
+                "first_text": french_date(period.first),
+                "last_text": french_date(period.last),
+                "timezone": tz.key,
+            },
+            "sessions": sessions,
+            "lines": lines,
+            "vat_breakdown": breakdown,
+            "total_excl_vat_cents": sum(int(s["total_excl_vat_cents"]) for s in sessions),
+            "total_vat_cents": sum(int(s["total_vat_cents"]) for s in sessions),
+            "total_incl_vat_cents": sum(int(s["total_incl_vat_cents"]) for s in sessions),
+            "mentions": mentions,
+            "payment": {
+                "method": first.method,
+                "method_label": method.label_fr,
+                "status": "due",
+                "paid_on": None,
+                "due_on": due_on.isoformat(),
+                "purchase_order": first.purchase_order,
+                "terms": f"À payer au plus tard le {_french_day(due_on)} ({method.label_fr}).",
+                "late_penalties": LATE_PENALTIES,
+                "recovery_indemnity": (
+                    RECOVERY_INDEMNITY if party.organisation is not None else None
+                ),
+            },
+            "reason": None,
+        }
+        return await self._issue(kind="invoice", party=party, payment=first, now=now, body=body)
+
     async def issue_credit_note(
         self,
         party: Party,
@@ -301,18 +398,26 @@ class DocumentService:
         now: datetime,
     ) -> BillingDocument:
         """Credit ``amount_incl_cents`` of an invoice (the whole of it, or a share per VAT rate)."""
-        invoiced = breakdown_of({"breakdown": invoice.content["vat_breakdown"]})
+        session = session_of(invoice, payment.id)
+        basis = session if session is not None else invoice.content
+        invoiced = breakdown_of({"breakdown": basis["vat_breakdown"]})
         credited = credit_breakdown(invoiced, amount_incl_cents)
-        whole = amount_incl_cents == invoice.total_incl_vat_cents
+        whole = amount_incl_cents == int(basis["total_incl_vat_cents"])
+        partial = (
+            f"Remboursement partiel de la séance du {session['text']}"
+            if session is not None
+            else f"Remboursement partiel de la facture {invoice.number}"
+        )
         if whole:
-            lines = invoice.content["lines"]
+            lines = basis["lines"]
         else:
             lines = [
                 {
-                    "label": f"Remboursement partiel de la facture {invoice.number}",
+                    "label": partial,
                     "quantity": 1,
                     "minutes": 0,
                     "hours": "0.00",
+                    "hours_text": "",
                     "unit_price_excl_vat_cents": entry.base_cents,
                     "per_unit": False,
                     "flat_fee_excl_vat_cents": 0,
@@ -397,10 +502,22 @@ async def verify_documents(repo: BillingRepository, place_id: int | None = None)
                     document.total_incl_vat_cents,
                     content.get("total_incl_vat_cents"),
                 ),
-                "booking": (document.booking_id, (content.get("booking") or {}).get("id")),
+                "booking": (document.booking_id, sealed_booking_id(content)),
             }
             with contextlib.suppress(ValueError):
                 checks["sequence"] = (document.sequence, parse_number(document.number).sequence)
+            if content.get("sessions") is not None and document.id is not None:
+                # A grouped invoice: the rows saying what it bills match its sealed sessions.
+                checks["sessions"] = (
+                    [
+                        (line.booking_id, line.payment_id, line.total_incl_vat_cents)
+                        for line in await repo.lines_of(document.id)
+                    ],
+                    [
+                        (s.get("booking_id"), s.get("payment_id"), s.get("total_incl_vat_cents"))
+                        for s in content["sessions"]
+                    ],
+                )
             for field, (column, written) in checks.items():
                 if column != written:
                     findings.append(
@@ -428,6 +545,23 @@ async def verify_documents(repo: BillingRepository, place_id: int | None = None)
                 )
             )
     return findings
+
+
+def sealed_booking_id(content: dict[str, Any]) -> Any:
+    """The booking a document's content names: its own, or a grouped invoice's first
+    session's."""
+    if content.get("booking"):
+        return content["booking"].get("id")
+    sessions = content.get("sessions") or [{}]
+    return sessions[0].get("booking_id")
+
+
+def session_of(document: BillingDocument, payment_id: int | None) -> dict[str, Any] | None:
+    """The session of a grouped invoice that bills ``payment_id`` (None: not grouped)."""
+    for session in document.content.get("sessions") or []:
+        if session.get("payment_id") == payment_id:
+            return dict(session)
+    return None
 
 
 def document_date(document: BillingDocument) -> date:

@@ -50,6 +50,8 @@ class RefundStatus(StrEnum):
 PAYMENT_STATUSES: tuple[str, ...] = tuple(s.value for s in PaymentStatus)
 REFUND_STATUSES: tuple[str, ...] = tuple(s.value for s in RefundStatus)
 DOCUMENT_KINDS = ("invoice", "credit_note")
+INVOICE_PERIODS = ("booking", "month", "quarter")
+INVOICE_ISSUES = ("at_booking", "period_start", "period_end")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -124,6 +126,8 @@ class PlaceBilling(SQLModel, table=True):
         CheckConstraint(
             "payment_terms_days >= 0 AND payment_terms_days <= 60", name="ck_place_billing_terms"
         ),
+        CheckConstraint(_in("invoice_period", INVOICE_PERIODS), name="ck_place_billing_period"),
+        CheckConstraint(_in("invoice_issue", INVOICE_ISSUES), name="ck_place_billing_issue"),
     )
 
     place_id: int = Field(primary_key=True, foreign_key="place.id", ondelete="CASCADE")
@@ -140,6 +144,14 @@ class PlaceBilling(SQLModel, table=True):
     )
     hold_minutes: int = 15
     payment_terms_days: int = 30
+    # Bookings paid on invoice: what one invoice covers and when it is issued
+    # (billing.invoice_periods; migration 0026).
+    invoice_period: str = Field(
+        default="booking", max_length=10, sa_column_kwargs={"server_default": "booking"}
+    )
+    invoice_issue: str = Field(
+        default="at_booking", max_length=20, sa_column_kwargs={"server_default": "at_booking"}
+    )
     updated_at: datetime = created_at_field()
 
 
@@ -290,3 +302,22 @@ class BillingDocument(SQLModel, table=True):
     content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     previous_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class InvoiceLine(SQLModel, table=True):
+    """A session billed by a grouped invoice: the payment (and booking) it invoices.
+
+    A payment is invoiced by one grouped invoice at most (``uq_invoice_line_payment``): the
+    issuing job run twice, or twice at once, issues each invoice once. The document's own
+    ``booking_id``/``payment_id`` name its first session.
+    """
+
+    __tablename__ = "invoice_line"
+    __table_args__ = (UniqueConstraint("payment_id", name="uq_invoice_line_payment"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="billing_document.id", ondelete="RESTRICT", index=True)
+    payment_id: int = Field(foreign_key="payment.id", ondelete="RESTRICT")
+    booking_id: int = Field(foreign_key="booking.id", ondelete="RESTRICT", index=True)
+    position: int
+    total_incl_vat_cents: int

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from billing.events import payment_received
-from billing.invoicing import DocumentService, Party
+from billing.grouped_invoices import GroupedInvoices, uses_grouping
+from billing.invoicing import DocumentService, Party, session_of
 from billing.models import BillingDocument, Payment, PaymentStatus, Refund, RefundStatus
 from billing.prices import Priced, PriceService, methods_for, refuse_unverified_invoice, tiers_of
 from billing.providers.base import METHODS, IntentState
@@ -132,6 +133,9 @@ def due_payment(
 def summary(document: BillingDocument) -> DocumentSummary:
     """A document without its content."""
     assert document.id is not None
+    content = document.content if isinstance(document.content, dict) else {}
+    due_text = (content.get("payment") or {}).get("due_on")
+    due_on = date.fromisoformat(due_text) if isinstance(due_text, str) else None
     return DocumentSummary(
         id=document.id,
         kind=document.kind,
@@ -141,6 +145,9 @@ def summary(document: BillingDocument) -> DocumentSummary:
         payment_id=document.payment_id,
         total_incl_vat_cents=document.total_incl_vat_cents,
         corrects_id=document.corrects_id,
+        period=(content.get("period") or {}).get("label"),
+        sessions=len(content.get("sessions") or [None]),
+        due_on=due_on,
     )
 
 
@@ -185,6 +192,7 @@ class PaymentService:
         self.documents = documents
         self.bookings = bookings
         self.config = config
+        self.grouped = GroupedInvoices(repository, prices, documents, bookings)
 
     # reads --------------------------------------------------------------------------
     async def read(self, payment: Payment, actor: Actor) -> PaymentRead:
@@ -271,8 +279,8 @@ class PaymentService:
     ) -> dict[int, list[DocumentSummary]]:
         """The documents of bookings read through the booking service (so visible to the caller)."""
         found: dict[int, list[DocumentSummary]] = {b.id: [] for b in bookings}
-        for document in await self.repo.documents_of_bookings(sorted(found)):
-            found[document.booking_id].append(summary(document))
+        for booking_id, document in await self.repo.documents_by_booking(sorted(found)):
+            found[booking_id].append(summary(document))
         return found
 
     async def cancellation_refund(
@@ -485,11 +493,29 @@ class PaymentService:
         ]
         if existing or payment.amount_cents == 0:
             return
+        if await self.invoiced_later(payment):
+            # The place groups its invoices, or issues them later: due once issued.
+            assert payment.id is not None
+            await self.grouped.issue_due(payment.place_id, now, [payment.id])
+            return
         await self.documents.issue_invoice(await self._party(payment, booking), payment, now)
+
+    async def invoiced_later(self, payment: Payment) -> bool:
+        """Whether ``payment`` is invoiced by the place's grouped invoices (then it is due from
+        their issue, not from its booking)."""
+        grouping = uses_grouping(await self.prices.settings_of(payment.place_id), payment.method)
+        if grouping and await self.repo.invoice_line_of(payment.id or 0) is None:
+            payment.due_on = None
+        return grouping
 
     async def _invoice_of(self, payment: Payment) -> BillingDocument | None:
         documents = await self.repo.documents_of_booking(payment.booking_id)
-        invoices = [d for d in documents if d.kind == "invoice" and d.payment_id == payment.id]
+        invoices = [
+            d
+            for d in documents
+            if d.kind == "invoice"
+            and (d.payment_id == payment.id or session_of(d, payment.id) is not None)
+        ]
         return invoices[-1] if invoices else None
 
     # card payments ---------------------------------------------------------------------
@@ -682,11 +708,21 @@ class PaymentService:
             tiers_of(settings),
             by_place=event.by_place,
         )
+        invoice = await self._invoice_of(payment)
+        if (
+            invoice is None
+            and payment.status == PaymentStatus.INVOICED
+            and uses_grouping(settings, payment.method)
+        ):
+            # Its grouped invoice is not issued yet: the session is simply not invoiced.
+            payment.status = PaymentStatus.CANCELLED
+            payment.status_reason = "cancelled_before_invoice"
+            payment.status_detail = "Annulée avant l'émission de la facture : rien n'est dû."
+            return
         payment.status_reason = f"cancelled_{decision.reason.value}"
         payment.status_detail = f"{decision.percent} % ({decision.tier_label})"
         if decision.amount_cents == 0:
             return
-        invoice = await self._invoice_of(payment)
         credit_note_id = None
         if invoice is not None:
             credit = await self.documents.issue_credit_note(
@@ -842,7 +878,13 @@ class PaymentService:
             for d in await self.repo.documents_of_booking(payment.booking_id)
             if d.kind == "credit_note" and d.corrects_id == invoice.id
         )
-        amount = invoice.total_incl_vat_cents - credited - max(kept, 0)
+        session = session_of(invoice, payment.id)
+        billed = (
+            int(session["total_incl_vat_cents"])
+            if session is not None
+            else invoice.total_incl_vat_cents
+        )
+        amount = billed - credited - max(kept, 0)
         party = await self._party(payment, booking)
         if amount > 0:
             await self.documents.issue_credit_note(

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from accounts.verification import booking_rates
+from billing.invoice_periods import grouped
 from billing.models import PlaceBilling, PriceList, PriceRate
 from billing.pricing import (
     BARE_PREMISES_MENTION,
@@ -174,6 +175,8 @@ class PriceService:
             refund_tiers=[RefundTierIO.model_validate(t) for t in row.refund_tiers],
             hold_minutes=row.hold_minutes,
             payment_terms_days=row.payment_terms_days,
+            invoice_period=row.invoice_period,
+            invoice_issue=row.invoice_issue,
             card_payments_available=self.card_available,
         )
 
@@ -200,6 +203,17 @@ class PriceService:
             validate_tiers(tiers)
         except ValueError as exc:
             raise InvalidInputError(str(exc), field="refund_tiers", code="invalid_tiers") from exc
+        if (
+            grouped(data.invoice_period, data.invoice_issue)
+            and not data.seller_vat_number
+            and any(vat_of(p).rate > 0 for p in await self.repo.price_lists_of(place_id))
+        ):
+            # A grouped invoice charging VAT is refused without it: say so when choosing.
+            raise InvalidInputError(
+                "This place charges VAT: its invoices must state its VAT number.",
+                field="seller_vat_number",
+                code="seller_vat_number_required",
+            )
         row = await self.repo.place_billing(place_id) or PlaceBilling(
             place_id=place_id, invoice_prefix=data.invoice_prefix
         )
@@ -210,6 +224,8 @@ class PriceService:
         row.refund_tiers = [t.model_dump() for t in data.refund_tiers]
         row.hold_minutes = data.hold_minutes
         row.payment_terms_days = data.payment_terms_days
+        row.invoice_period = data.invoice_period
+        row.invoice_issue = data.invoice_issue
         row.updated_at = now
         await self.repo.add(row)
         return self._settings_read(row)

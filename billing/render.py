@@ -74,18 +74,28 @@ _TEMPLATE = _ENV.from_string(
 <html lang="fr"><head><meta charset="utf-8">
 <title>{{ c.title }} {{ c.number }}</title>
 <style>
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#111}
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111}
+.scroll{overflow-x:auto}
+code{overflow-wrap:anywhere}
 table{width:100%;border-collapse:collapse;margin:1rem 0}
 th,td{border-bottom:1px solid #ccc;padding:.3rem;text-align:left;vertical-align:top}
 td.n,th.n{text-align:right;white-space:nowrap}
 .parties{display:flex;gap:2rem}.parties>div{flex:1}
 footer{font-size:.8rem;color:#444;margin-top:2rem}
+@media (max-width:40rem){.parties{flex-direction:column;gap:0}}
 @media print{body{margin:0}}
 </style></head>
 <body>
+<main>
 <h1>{{ c.title }} n° {{ c.number }}</h1>
-<p>Date d'émission : {{ c.issued_on|day }} — Date de la prestation : {{ c.service_date|day }}
+{% if c.period %}<p>Date d'émission : {{ c.issued_on|day }}
+{%- if c.payment.due_on %} — Date d'échéance : {{ c.payment.due_on|day }}{% endif %}
 — {{ c.operation_category }}</p>
+<p>Période facturée : {{ c.period.label }} ({{ c.sessions|length }}
+séance{% if c.sessions|length > 1 %}s{% endif %}, heure locale, {{ c.period.timezone }}).
+{% if c.payment.purchase_order %}Bon de commande n° {{ c.payment.purchase_order }}.{% endif %}</p>
+{% else %}<p>Date d'émission : {{ c.issued_on|day }}
+— Date de la prestation : {{ c.service_date|day }} — {{ c.operation_category }}</p>{% endif %}
 {% if c.corrects %}<p>Avoir sur la facture n° {{ c.corrects.number }}
 du {{ c.corrects.issued_on|day }}.</p>{% endif %}
 <div class="parties">
@@ -103,22 +113,24 @@ du {{ c.corrects.issued_on|day }}.</p>{% endif %}
 {% if c.buyer.vat_number %}TVA intracommunautaire {{ c.buyer.vat_number }}<br>{% endif %}
 {% if c.buyer.email %}{{ c.buyer.email }}{% endif %}</p></div>
 </div>
-<p>Réservation {{ c.booking.reference }} : du {{ c.booking.local_start|local_time }} au
-{{ c.booking.local_end|local_time }} (heure locale, {{ c.booking.timezone }}).
+{% if c.booking %}<p>Réservation {{ c.booking.reference }} :
+du {{ c.booking.local_start|local_time }} au {{ c.booking.local_end|local_time }}
+(heure locale, {{ c.booking.timezone }}).
 {% if c.payment.purchase_order %}Bon de commande n° {{ c.payment.purchase_order }}.{% endif %}</p>
-<table>
+{% endif %}
+<div class="scroll" role="region" aria-label="Lignes" tabindex="0"><table>
 <thead><tr><th>Désignation</th><th class="n">Qté</th><th class="n">Heures</th>
 <th class="n">Prix unitaire HT</th><th class="n">Forfait HT</th><th class="n">Total HT</th>
 <th class="n">TVA</th><th class="n">Montant TVA</th><th class="n">Total TTC</th></tr></thead>
 <tbody>{% for l in c.lines %}<tr><td>{{ l.label }}{% if l.minimum_applied %}
 (minimum de facturation){% endif %}{% if l.free %} (gratuit){% endif %}</td>
-<td class="n">{{ l.quantity }}</td><td class="n">{{ l.hours|hours }}</td>
+<td class="n">{{ l.quantity }}</td><td class="n">{{ l.hours_text or (l.hours|hours) }}</td>
 <td class="n">{{ l.unit_price_excl_vat_cents|money }}{% if l.per_unit %} /unité{% endif %} /h</td>
 <td class="n">{{ l.flat_fee_excl_vat_cents|money }}</td>
 <td class="n">{{ l.total_excl_vat_cents|money }}</td>
 <td class="n">{{ vat_label(l.vat_kind, l.vat_rate) }}</td>
 <td class="n">{{ l.vat_cents|money }}</td><td class="n">{{ l.total_incl_vat_cents|money }}</td></tr>
-{% endfor %}</tbody></table>
+{% endfor %}</tbody></table></div>
 <table style="width:auto;margin-left:auto">
 <thead><tr><th>Taux</th><th class="n">Base HT</th><th class="n">TVA</th></tr></thead>
 <tbody>{% for b in c.vat_breakdown %}<tr><td>{{ vat_label(b.kind, b.rate) }}</td>
@@ -130,6 +142,7 @@ du {{ c.corrects.issued_on|day }}.</p>{% endif %}
 </strong></td></tr></tbody></table>
 {% for m in c.mentions %}<p>{{ m }}</p>{% endfor %}
 {% if c.reason %}<p>Motif : {{ c.reason }}</p>{% endif %}
+</main>
 <footer>
 <p>{{ c.payment.terms }}</p>
 {% if c.payment.late_penalties %}<p>{{ c.payment.late_penalties }}</p>{% endif %}
@@ -153,6 +166,7 @@ def _latin1(text: object) -> str:
         .replace("€", "EUR")
         .replace("\u2019", "'")
         .replace("\u2014", "-")
+        .replace("\u2013", "-")
     )
     return value.encode("latin-1", "replace").decode("latin-1")
 
@@ -170,10 +184,19 @@ def invoice_pdf(content: dict[str, Any], document_hash: str) -> bytes:
         pdf.multi_cell(width, height, _latin1(value), new_x="LMARGIN", new_y="NEXT")
 
     text(f"{content['title']} n° {content['number']}", 16, "B", 9)
-    text(
-        f"Date d'émission : {day(content['issued_on'])} - Date de la prestation : "
-        f"{day(content['service_date'])} - {content['operation_category']}"
-    )
+    period = content.get("period")
+    if period:
+        due = content["payment"].get("due_on")
+        text(
+            f"Date d'émission : {day(content['issued_on'])}"
+            + (f" - Date d'échéance : {day(due)}" if due else "")
+            + f" - {content['operation_category']}"
+        )
+    else:
+        text(
+            f"Date d'émission : {day(content['issued_on'])} - Date de la prestation : "
+            f"{day(content['service_date'])} - {content['operation_category']}"
+        )
     if content.get("corrects"):
         corrects = content["corrects"]
         text(f"Avoir sur la facture n° {corrects['number']} du {day(corrects['issued_on'])}.")
@@ -214,11 +237,19 @@ def invoice_pdf(content: dict[str, Any], document_hash: str) -> bytes:
     booking = content["booking"]
     pdf.ln(2)
     order = content["payment"].get("purchase_order")
-    text(
-        f"Réservation {booking['reference']} : du {local_time(booking['local_start'])} au "
-        f"{local_time(booking['local_end'])} (heure locale, {booking['timezone']})."
-        + (f" Bon de commande n° {order}." if order else "")
-    )
+    if period:
+        count = len(content["sessions"])
+        text(
+            f"Période facturée : {period['label']} ({count} séance{'s' if count > 1 else ''}, "
+            f"heure locale, {period['timezone']})."
+            + (f" Bon de commande n° {order}." if order else "")
+        )
+    else:
+        text(
+            f"Réservation {booking['reference']} : du {local_time(booking['local_start'])} au "
+            f"{local_time(booking['local_end'])} (heure locale, {booking['timezone']})."
+            + (f" Bon de commande n° {order}." if order else "")
+        )
     pdf.ln(2)
     pdf.set_font("Helvetica", "", 8)
     headings = (
@@ -241,7 +272,7 @@ def invoice_pdf(content: dict[str, Any], document_hash: str) -> bytes:
                 [
                     _latin1(line["label"] + (" (minimum)" if line["minimum_applied"] else "")),
                     str(line["quantity"]),
-                    hours(line["hours"]),
+                    _latin1(line.get("hours_text") or hours(line["hours"])),
                     _latin1(money(line["unit_price_excl_vat_cents"])),
                     _latin1(money(line["flat_fee_excl_vat_cents"])),
                     _latin1(money(line["total_excl_vat_cents"])),

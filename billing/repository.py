@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Insert, func
@@ -14,6 +15,7 @@ from accounts.models import Organisation, User, UserType
 from billing.models import (
     BillingDocument,
     DocumentSeries,
+    InvoiceLine,
     Payment,
     PaymentStatus,
     PlaceBilling,
@@ -27,6 +29,7 @@ from billing.models import (
 Row = (
     BillingDocument
     | DocumentSeries
+    | InvoiceLine
     | Payment
     | PlaceBilling
     | PriceList
@@ -282,22 +285,120 @@ class BillingRepository:
         return await self.session.get(BillingDocument, document_id)
 
     async def documents_of_booking(self, booking_id: int) -> list[BillingDocument]:
-        """Invoices and credit notes of a booking, in issue order."""
+        """Invoices and credit notes of a booking (grouped invoices billing it too), in issue
+        order."""
+        return [d for _, d in await self._documents_by_booking([booking_id])]
+
+    async def documents_of_bookings(self, booking_ids: Sequence[int]) -> list[BillingDocument]:
+        """Invoices and credit notes of several bookings, in issue order (a grouped invoice
+        once)."""
+        seen: set[int | None] = set()
+        documents = []
+        for _, document in await self._documents_by_booking(booking_ids):
+            if document.id not in seen:
+                seen.add(document.id)
+                documents.append(document)
+        return documents
+
+    async def documents_by_booking(
+        self, booking_ids: Sequence[int]
+    ) -> list[tuple[int, BillingDocument]]:
+        """Each booking's invoices and credit notes (grouped ones under each booking they
+        bill), in issue order."""
+        return await self._documents_by_booking(booking_ids)
+
+    async def _documents_by_booking(
+        self, booking_ids: Sequence[int]
+    ) -> list[tuple[int, BillingDocument]]:
+        if not booking_ids:
+            return []
+        ids = list(booking_ids)
+        lines = (
+            await self.session.exec(
+                select(InvoiceLine.booking_id, InvoiceLine.document_id).where(
+                    col(InvoiceLine.booking_id).in_(ids)
+                )
+            )
+        ).all()
+        grouped = {document_id for _, document_id in lines}
         rows = await self.session.exec(
             select(BillingDocument)
-            .where(BillingDocument.booking_id == booking_id)
+            .where(
+                col(BillingDocument.booking_id).in_(ids)
+                | col(BillingDocument.id).in_(sorted(grouped))
+            )
             .order_by(col(BillingDocument.issued_at), col(BillingDocument.id))
+        )
+        billed: dict[int, set[int]] = {}
+        for booking_id, document_id in lines:
+            billed.setdefault(document_id, set()).add(booking_id)
+        pairs: list[tuple[int, BillingDocument]] = []
+        for document in rows.all():
+            assert document.id is not None
+            names = billed.get(document.id, set())
+            if document.booking_id in ids:
+                names = names | {document.booking_id}
+            pairs += [(booking_id, document) for booking_id in sorted(names)]
+        return pairs
+
+    # grouped invoices ---------------------------------------------------------------
+    async def uninvoiced_payments(
+        self,
+        place_id: int,
+        payment_ids: Sequence[int] | None = None,
+        *,
+        starting_before: datetime | None = None,
+        lock: bool = True,
+    ) -> list[Payment]:
+        """Payments on invoice at a place still owing money and billed by no invoice yet
+        (paid for a start before ``starting_before``), locked (``FOR UPDATE``) so two issuers
+        wait for each other."""
+        invoiced = select(BillingDocument.id).where(
+            BillingDocument.payment_id == Payment.id, BillingDocument.kind == "invoice"
+        )
+        lined = select(InvoiceLine.id).where(InvoiceLine.payment_id == Payment.id)
+        query = (
+            select(Payment)
+            .where(
+                Payment.place_id == place_id,
+                Payment.method == "invoice",
+                col(Payment.status).in_([PaymentStatus.INVOICED, PaymentStatus.SUCCEEDED]),
+                Payment.amount_cents > 0,
+                ~invoiced.exists(),
+                ~lined.exists(),
+            )
+            .order_by(col(Payment.paid_starts_at), col(Payment.id))
+        )
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        if payment_ids is not None:
+            query = query.where(col(Payment.id).in_(list(payment_ids)))
+        if starting_before is not None:
+            query = query.where(Payment.paid_starts_at < starting_before)
+        return list((await self.session.exec(query)).all())
+
+    async def invoice_line_of(self, payment_id: int) -> InvoiceLine | None:
+        """The grouped invoice's line billing a payment, if any."""
+        return (
+            await self.session.exec(select(InvoiceLine).where(InvoiceLine.payment_id == payment_id))
+        ).first()
+
+    async def lines_of(self, document_id: int) -> list[InvoiceLine]:
+        """The sessions a grouped invoice bills, in its order."""
+        rows = await self.session.exec(
+            select(InvoiceLine)
+            .where(InvoiceLine.document_id == document_id)
+            .order_by(col(InvoiceLine.position))
         )
         return list(rows.all())
 
-    async def documents_of_bookings(self, booking_ids: Sequence[int]) -> list[BillingDocument]:
-        """Invoices and credit notes of several bookings, in issue order."""
-        if not booking_ids:
-            return []
+    async def grouping_places(self) -> list[int]:
+        """The places whose invoices on invoice are grouped or wait for their period."""
         rows = await self.session.exec(
-            select(BillingDocument)
-            .where(col(BillingDocument.booking_id).in_(list(booking_ids)))
-            .order_by(col(BillingDocument.issued_at), col(BillingDocument.id))
+            select(PlaceBilling.place_id).where(
+                (PlaceBilling.invoice_period != "booking")
+                | (PlaceBilling.invoice_issue != "at_booking")
+            )
         )
         return list(rows.all())
 

@@ -126,7 +126,19 @@ class BillingSettingsWrite(Strict):
     )
     refund_tiers: Annotated[list[RefundTierIO], Field(max_length=10)]
     hold_minutes: Annotated[int, Field(ge=5, le=1440)] = 15
-    payment_terms_days: Annotated[int, Field(ge=0, le=60)] = 30
+    payment_terms_days: Annotated[int, Field(ge=0, le=60)] = Field(
+        default=30, description="days from an invoice's issue to its due date"
+    )
+    invoice_period: Literal["booking", "month", "quarter"] = Field(
+        default="booking",
+        description="bookings paid on invoice: one invoice per booking, or per purchase order "
+        "and calendar month or quarter of the sessions",
+    )
+    invoice_issue: Literal["at_booking", "period_start", "period_end"] = Field(
+        default="at_booking",
+        description="when an invoice is issued: at booking, on the first day of its period (of "
+        "the session, per booking), or on the day after its period ends",
+    )
 
     @field_validator("payment_methods")
     @classmethod
@@ -248,6 +260,10 @@ class DocumentSummary(BaseModel):
     payment_id: int
     total_incl_vat_cents: int
     corrects_id: int | None
+    # A grouped invoice: the period it bills (``mars 2027``) and its sessions; else None, 1.
+    period: str | None = None
+    sessions: int = 1
+    due_on: date | None = None
 
 
 class PaymentRead(BaseModel):
@@ -446,6 +462,12 @@ class SeriesBillingRead(BaseModel):
     purchase_order: str | None
     currency: str
     occurrences: list[SeriesOccurrenceBilling]
+    # Every invoice and credit note of the series once (a grouped invoice bills several dates).
+    documents: list[DocumentSummary] = Field(default_factory=list)
+    # How the place invoices what is paid on invoice (its billing settings).
+    invoice_period: Literal["booking", "month", "quarter"] = "booking"
+    invoice_issue: Literal["at_booking", "period_start", "period_end"] = "at_booking"
+    payment_terms_days: int = 30
     # What stays due: invoiced amounts less credit notes, over the series' bookings.
     total_incl_vat_cents: int
 

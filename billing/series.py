@@ -1,12 +1,13 @@
 """Billing a series (a term of weekly classes, say): one quote for the whole series, then one
-payment and one invoice per booked date, all carrying the purchase-order number.
+payment per booked date, all carrying the purchase-order number, and its invoices.
 
-Why an invoice per date rather than one for the term: each session is a service of its own,
-delivered on its own date (the date French invoices must state), and a session cancelled later
-is corrected by a credit note on exactly its invoice, through the same refund policy as any
-booking. The buyer's accountant matches the invoices to the purchase order by its number,
-printed on each one, and the series' billing view sums them. Numbers stay gap-free and chained
-because every invoice goes through :class:`billing.invoicing.DocumentService`.
+By default each date has its own invoice: each session is a service of its own, delivered on
+its own date, and a session cancelled later is corrected by a credit note on exactly its
+invoice. A place may instead group the dates paid on invoice per purchase order and month or
+quarter (:mod:`billing.grouped_invoices`): one invoice then bills each session as its own
+block of lines, dated, and a session cancelled after issue is credited by a credit note for
+its lines alone. Numbers stay gap-free and chained because every invoice goes through
+:class:`billing.invoicing.DocumentService`.
 
 The quote prices each free date with the same computation checkout charges; its fingerprint
 covers which dates are free and their prices, so a date taken between the preview and the
@@ -21,7 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from billing.ledger import canonical_json
-from billing.models import PaymentStatus
+from billing.models import BillingDocument, PaymentStatus
 from billing.payments import PaymentService, due_payment, summary
 from billing.prices import Priced, methods_for, refuse_unverified_invoice
 from billing.providers.base import METHODS
@@ -262,10 +263,11 @@ class SeriesBillingService:
             update={"payment_method": method, "purchase_order": data.purchase_order}
         )
         bookings = {b.id: b for b in created.bookings}
+        billed: list[int] = []
         for occurrence in created.occurrences:
             if occurrence.booking_id is None:
                 continue
-            await self._bill(
+            billed += await self._bill(
                 actor,
                 bookings[occurrence.booking_id],
                 priced[occurrence.date],
@@ -275,6 +277,8 @@ class SeriesBillingService:
                 now,
                 settings.payment_terms_days,
             )
+        # A place grouping its invoices issues those due now together: one per period.
+        await self.payments.grouped.issue_due(quote.place_id, now, billed)
         return SeriesCheckoutRead(
             series=created,
             occurrences=created.occurrences,
@@ -291,7 +295,9 @@ class SeriesBillingService:
         purchase_order: str | None,
         now: datetime,
         payment_terms_days: int,
-    ) -> None:
+    ) -> list[int]:
+        """Record a date's payment and invoice it now, unless the place's grouped invoices
+        will: then its payment's id, for the caller to issue them together."""
         assert actor.user_id is not None and priced.place.id is not None
         payment = due_payment(
             booking_id=booking.id,
@@ -306,12 +312,16 @@ class SeriesBillingService:
             purchase_order=purchase_order,
         )
         await self.repo.add(payment)
+        assert payment.id is not None
+        if await self.payments.invoiced_later(payment):
+            return [payment.id]
         # A date awaiting the manager's approval is invoiced when approved (billing's listener).
         if (
             METHODS[method].invoice_on == "confirmation"
             and booking.status == BookingStatus.CONFIRMED
         ):
             await self.payments.invoice(payment, booking, now)
+        return []
 
     # the horizon ------------------------------------------------------------------------
     async def book_pending(self, actor: Actor, series_id: int, now: datetime) -> list[date]:
@@ -333,13 +343,14 @@ class SeriesBillingService:
                 ItemRequest(resource_id=i["resource_id"], quantity=i["quantity"])
                 for i in series.items
             ]
+            billed: list[int] = []
             for occurrence in booked:
                 assert occurrence.booking_id is not None
                 priced = await self.prices.price(
                     items, occurrence.starts_at, occurrence.ends_at, rates
                 )
                 free = priced.quote.total_incl_vat_cents == 0
-                await self._bill(
+                billed += await self._bill(
                     actor,
                     bookings[occurrence.booking_id],
                     priced,
@@ -350,6 +361,7 @@ class SeriesBillingService:
                     now,
                     settings.payment_terms_days,
                 )
+            await self.payments.grouped.issue_due(series.place_id, now, billed)
         lost = [d for d in outcome.dates if d.status == "conflict"]
         for occurrence in lost:
             await publish(
@@ -373,12 +385,14 @@ class SeriesBillingService:
         """Each booking of a series with its payment and documents, and what is due."""
         series = await self.series.get(actor, series_id)
         rows: list[SeriesOccurrenceBilling] = []
+        every: dict[int, BillingDocument] = {}
         method = purchase_order = None
         currency = "EUR"
         due = 0
         for booking in series.bookings:
             payment = await self.repo.payment_of_booking(booking.id)
             documents = await self.repo.documents_of_booking(booking.id)
+            every.update((d.id, d) for d in documents if d.id is not None)
             if payment is not None:
                 method = method or payment.method
                 purchase_order = purchase_order or payment.purchase_order
@@ -404,7 +418,11 @@ class SeriesBillingService:
         )
         method = method or series.payment_method
         purchase_order = purchase_order or series.purchase_order
+        settings = await self.prices.settings_of(series.place_id)
         return SeriesBillingRead(
+            invoice_period=settings.invoice_period,
+            invoice_issue=settings.invoice_issue,
+            payment_terms_days=settings.payment_terms_days,
             series_id=series.id,
             place_id=series.place_id,
             organisation_id=series.organisation_id,
@@ -413,5 +431,6 @@ class SeriesBillingService:
             purchase_order=purchase_order,
             currency=currency,
             occurrences=rows,
+            documents=[summary(d) for d in sorted(every.values(), key=lambda d: d.id or 0)],
             total_incl_vat_cents=due,
         )

@@ -187,7 +187,8 @@ class AvailabilityController(Controller):
             QueryParameter(
                 max_length=120,
                 description="a town, accents and small typos tolerated ('Lanion'), or a "
-                "postcode or its start ('22300', '22')",
+                "postcode or its start ('22300', '22'); any French town, even one with no "
+                "place ('Perros-Guirec', '22700'), with no radius_km: the places 20 km around",
             ),
         ] = None,
         kind: FromQuery[ResourceKind | None] = None,
@@ -205,7 +206,8 @@ class AvailabilityController(Controller):
             QueryParameter(
                 ge=1,
                 le=MAX_RADIUS_KM,
-                description="also places this far from the point, else from the town's places",
+                description="also places this far from the point, else from the town's places, "
+                "else from the centre of the French commune typed",
             ),
         ] = None,
         free_times: Annotated[

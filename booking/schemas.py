@@ -182,7 +182,9 @@ class SearchHit(BaseModel):
     local_starts_at: datetime
     local_ends_at: datetime
     distance_km: float | None = Field(
-        default=None, description="from the point or the town searched around, when a radius is"
+        default=None,
+        description="from the point or the town searched around, when a radius is (or the 20 "
+        "km a town with no place is searched around)",
     )
     free_times: list[FreeTime] = Field(
         default_factory=list,

@@ -122,6 +122,20 @@ class Settings(BaseSettings):
     photos_dir: Path = Path("var") / "photos"
     # At most 10 MiB: the upload route takes 11 MiB with its form (web.pages.manage.photos).
     photo_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=10 * 1024 * 1024)
+    # Photos in an S3-compatible bucket instead of photos_dir (resources.photo_s3). The
+    # credentials are boto3's usual ones: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a
+    # profile, or the host's role.
+    photos_s3_bucket: str | None = Field(
+        default=None, pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$"
+    )
+    # Another provider than AWS (Scaleway, OVHcloud, MinIO, Garage...): its S3 endpoint.
+    photos_s3_endpoint_url: str | None = Field(default=None, pattern=r"^https?://[^/\s'\";]+/?$")
+    photos_s3_region: str | None = None
+    # Where browsers fetch the files (the bucket's public address, or a CDN in front of it);
+    # unset: the endpoint's path-style address of the bucket (or AWS's virtual-hosted one).
+    photos_s3_public_url: str | None = Field(default=None, pattern=r"^https?://[^\s'\";]+$")
+    # The objects' names start with this (several instances may share one bucket).
+    photos_s3_prefix: str = Field(default="photos/", pattern=r"^[A-Za-z0-9_./\-]{0,100}$")
 
     @field_validator("secret_key")
     @classmethod
@@ -138,6 +152,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [ip_network(part.strip()) for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def photos_public_url(self) -> str | None:
+        """Where browsers fetch the photos of the S3 bucket (None: from our own disk)."""
+        if self.photos_s3_bucket is None:
+            return None
+        if self.photos_s3_public_url is not None:
+            return self.photos_s3_public_url.rstrip("/")
+        if self.photos_s3_endpoint_url is not None:
+            return f"{self.photos_s3_endpoint_url.rstrip('/')}/{self.photos_s3_bucket}"
+        region = self.photos_s3_region or "us-east-1"
+        return f"https://{self.photos_s3_bucket}.s3.{region}.amazonaws.com"
 
     @property
     def secure_cookies(self) -> bool:

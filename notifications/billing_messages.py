@@ -82,8 +82,18 @@ class BillingMessages:
         # The invoice's recipient: the organisation's billing address when it has one.
         address = (document.content.get("buyer") or {}).get("email") or buyer.email
         to = replace(buyer, email=address)
-        context = await self._about_booking(session, document.booking_id, to.language)
+        content = document.content
+        period = content.get("period")
+        # A grouped invoice bills several sessions: its period and their dates, not one booking.
+        context: dict[str, Any] = (
+            {"booking": None}
+            if period
+            else await self._about_booking(session, document.booking_id, to.language)
+        )
         context["document"] = {
+            "period": period.get("label") if period else None,
+            "sessions": [s.get("text") for s in content.get("sessions") or []],
+            "purchase_order": (content.get("payment") or {}).get("purchase_order"),
             "kind": document.kind,
             "number": document.number,
             "total": money(

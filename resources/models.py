@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
 from kernel.models import created_at_field, utc_column
@@ -206,3 +216,37 @@ class CatalogueRevision(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     value: int = Field(default=0, sa_type=BigInteger)
+
+
+class Commune(SQLModel, table=True):
+    """A French commune, from the official geographic code: where a town typed on the search
+    lies when no place is there (reference rows, loaded by :mod:`resources.commune_data`)."""
+
+    __tablename__ = "commune"
+    __table_args__ = (
+        Index(
+            "ix_commune_search_name",
+            "search_name",
+            postgresql_using="gin",
+            postgresql_ops={"search_name": "gin_trgm_ops"},
+        ),
+        Index("ix_commune_postcodes", "postcodes", postgresql_using="gin"),
+        CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="ck_commune_lat"),
+        CheckConstraint(
+            "longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="ck_commune_lon"
+        ),
+    )
+
+    # The INSEE code (2A004, 75101 for an arrondissement of Paris).
+    code: str = Field(primary_key=True, max_length=5)
+    name: str = Field(max_length=100)
+    # The name as the search compares it (resources.place_search.normalised), set in SQL.
+    search_name: str = Field(max_length=100)
+    department: str = Field(max_length=3)
+    postcodes: list[str] = Field(sa_column=Column(ARRAY(String(5)), nullable=False))
+    population: int = 0
+    latitude: float | None = None
+    longitude: float | None = None
+    # True when the centre is the middle of the neighbours sharing its postcode or
+    # intercommunality (the gazetteer has no point of its own for it).
+    centre_approximate: bool = False

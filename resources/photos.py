@@ -4,7 +4,8 @@ An upload is never kept as sent: it is decoded (JPEG, PNG or WebP only, within a
 that stops decompression bombs), turned upright by its EXIF orientation, stripped of its
 metadata (a phone's GPS position included) and written again as two JPEG files, one at most
 1200 px wide or high and a 400 px thumbnail. The store is a seam: files on disk here, an
-S3-compatible bucket is another implementation of :class:`PhotoStore`.
+S3-compatible bucket in :mod:`resources.photo_s3`. Stores block (disk, network): callers run
+them in a worker thread.
 """
 
 from __future__ import annotations
@@ -100,6 +101,10 @@ class PhotoStore(Protocol):
         """The address a page shows the file of ``key`` at this size with."""
         ...
 
+    def delete(self, key: str) -> None:
+        """Remove both files of a photo (none there: nothing to do)."""
+        ...
+
 
 def file_name(key: str, side: int) -> str:
     """The file of one size of a photo."""
@@ -125,3 +130,8 @@ class DiskPhotoStore:
     def url(self, key: str, side: int) -> str:
         """``/static/photos/<key>-<side>.jpg``."""
         return f"{self.base_url}/{file_name(key, side)}"
+
+    def delete(self, key: str) -> None:
+        """Remove both files, if still there."""
+        for side in VARIANTS:
+            (self.root / file_name(key, side)).unlink(missing_ok=True)

@@ -4,11 +4,14 @@ A town matches when its name, accents and punctuation left out, starts with what
 is close to it by trigrams (``pg_trgm``: "Lanion" finds Lannion, "perros guirec" finds
 Perros-Guirec). Digits are a postcode or its start ("22" is the Côtes-d'Armor). A radius counts
 great-circle kilometres from a point: the person's own position ("near me"), else the middle of
-the places of the town they typed.
+the places of the town they typed, else the centre of the French commune they typed (a town
+with no place, "Perros-Guirec" or "22700": resources.communes). A town with no place and no
+radius asked looks :data:`DEFAULT_RADIUS_KM` around it rather than answer nothing.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +24,8 @@ PREFIX_SIMILARITY = 0.6
 PREFIX_MIN_LENGTH = 4
 EARTH_RADIUS_KM = 6371.0
 MAX_RADIUS_KM = 200
+# A town typed with no place in it, and no radius asked: the places this close to it.
+DEFAULT_RADIUS_KM = 20
 _POSTCODE = re.compile(r"\d{2,5}")
 _WORD = re.compile(r"[^\W_]")
 
@@ -44,6 +49,30 @@ class Where:
     def has_point(self) -> bool:
         """Whether the person gave their own position."""
         return self.latitude is not None and self.longitude is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """Where a search counts distances from and how far it looks, once what was typed is
+    read: the person's position, the middle of the places of the town typed, or the centre
+    of the commune typed (``town``) when no place is there."""
+
+    centre: tuple[float, float] | None = None
+    radius_km: float | None = None
+    town: str | None = None
+    postcode: str | None = None
+    # No place in the town typed and no radius asked: the places within DEFAULT_RADIUS_KM.
+    widened: bool = False
+
+
+def kilometres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in kilometres between two points (haversine, as in SQL)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    half = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, half)))
 
 
 def normalised(value: Any) -> ColumnElement[str]:

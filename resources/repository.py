@@ -15,9 +15,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.models import Training
 from kernel.driver import Statement, fetch
+from resources.communes import best_match
 from resources.models import (
     Blackout,
     CatalogueRevision,
+    Commune,
     OpeningHour,
     Photo,
     Place,
@@ -25,7 +27,14 @@ from resources.models import (
     Resource,
     ResourceUnit,
 )
-from resources.place_search import Where, distance_km, place_matches, text_contains, within
+from resources.place_search import (
+    Located,
+    Where,
+    distance_km,
+    place_matches,
+    text_contains,
+    within,
+)
 from resources.schedule import Span
 
 _B = Blackout.__table__.c  # type: ignore[attr-defined]
@@ -172,13 +181,25 @@ class CatalogueRepository:
             return None
         return float(row[0]), float(row[1])
 
+    async def any_place_in(self, where: Where) -> bool:
+        """Whether an active place is in the town or postcode typed."""
+        match = place_matches(Place.town, Place.postcode, where)
+        if match is None:
+            return False
+        query = select(exists().where(col(Place.active).is_(True), match))
+        return bool((await self.session.exec(query)).one())
+
+    async def commune_of(self, where: Where) -> Commune | None:
+        """The French commune meant by what was typed (resources.communes)."""
+        return await best_match(self.session, where)
+
     @staticmethod
-    def _location(where: Where, centre: tuple[float, float] | None) -> list[ColumnElement[bool]]:
+    def _location(where: Where, located: Located) -> list[ColumnElement[bool]]:
         """Places in the town typed, or within the radius of the centre, or both."""
         match = place_matches(Place.town, Place.postcode, where)
         near = (
-            within(col(Place.latitude), col(Place.longitude), centre, where.radius_km)
-            if centre is not None and where.radius_km
+            within(col(Place.latitude), col(Place.longitude), located.centre, located.radius_km)
+            if located.centre is not None and located.radius_km
             else None
         )
         either = [c for c in (match, near) if c is not None]
@@ -187,14 +208,16 @@ class CatalogueRepository:
     async def search_places(
         self,
         where: Where,
-        centre: tuple[float, float] | None,
+        located: Located,
         kind: str | None,
         limit: int,
         offset: int,
     ) -> tuple[Sequence[Place], int]:
         """A page of active places where the person looks, nearest first when there is a
         centre, and the total."""
-        conditions = self._place_conditions(PlaceFilter(kind=kind)) + self._location(where, centre)
+        centre = located.centre
+        conditions = self._place_conditions(PlaceFilter(kind=kind))
+        conditions += self._location(where, located)
         where_all = _all(conditions)
         total = (
             await self.session.exec(select(func.count()).select_from(Place).where(where_all))
@@ -210,15 +233,16 @@ class CatalogueRepository:
     async def search_resources(
         self,
         where: Where,
-        centre: tuple[float, float] | None,
+        located: Located,
         kind: str | None,
         text: str | None,
         limit: int,
     ) -> list[tuple[Resource, Place, float | None]]:
         """Active resources of active places where the person looks, of a kind or holding a
         word, with their place and its distance from the centre (nearest first)."""
+        centre = located.centre
         conditions = self._resource_conditions(ResourceFilter(kind=kind))
-        conditions += self._location(where, centre)
+        conditions += self._location(where, located)
         if text and text.strip():
             conditions.append(
                 or_(
@@ -272,16 +296,22 @@ class CatalogueRepository:
         )
         return {row.resource_id: row for row in rows.all() if row.resource_id is not None}
 
-    async def replace_photo(self, photo: Photo) -> None:
-        """Store a photo in place of the one its place or resource had."""
-        same = (
-            col(Photo.resource_id) == photo.resource_id
-            if photo.resource_id is not None
-            else and_(col(Photo.place_id) == photo.place_id, col(Photo.resource_id).is_(None))
-        )
-        await self.session.exec(delete(Photo).where(same))
+    async def replace_photo(self, photo: Photo) -> str | None:
+        """Store a photo in place of the one its place or resource had; the old one's key."""
+        old = await self.remove_photo(photo.place_id, photo.resource_id)
         self.session.add(photo)
         await self.session.flush()
+        return old
+
+    async def remove_photo(self, place_id: int, resource_id: int | None) -> str | None:
+        """Delete the photo of a place (no resource) or of a resource; its key, if it had one."""
+        same = (
+            col(Photo.resource_id) == resource_id
+            if resource_id is not None
+            else and_(col(Photo.place_id) == place_id, col(Photo.resource_id).is_(None))
+        )
+        removed = await self.session.exec(delete(Photo).where(same).returning(col(Photo.key)))
+        return removed.scalar()
 
     async def all_active_places(self) -> Sequence[Place]:
         """Every active place, for exports."""

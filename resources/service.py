@@ -21,7 +21,7 @@ from resources.models import (
     ResourceUnit,
 )
 from resources.opendata import PlaceRecord
-from resources.place_search import Where
+from resources.place_search import DEFAULT_RADIUS_KM, Located, Where
 from resources.repository import CatalogueRepository, PlaceFilter, ResourceFilter
 from resources.schedule import DayException, Span, WeeklyOpening
 from resources.schemas import (
@@ -489,19 +489,40 @@ class CatalogueService:
         places = await self.repo.places_by_ids([r.place_id for r in rows])
         return [(row, places[row.place_id]) for row in rows if row.place_id in places]
 
-    async def centre(self, where: Where) -> tuple[float, float] | None:
-        """Where a radius is counted from: the person's position, else the middle of the
-        places of the town or postcode typed."""
+    async def locate(self, where: Where) -> Located:
+        """Where distances count from and how far to look: the person's position, else the
+        middle of the places of the town or postcode typed, else the French commune typed;
+        a commune with no place and no radius asked gets DEFAULT_RADIUS_KM around it."""
         if where.latitude is not None and where.longitude is not None:
-            return where.latitude, where.longitude
-        return await self.repo.centre_of(where) if where.radius_km else None
+            return Located(centre=(where.latitude, where.longitude), radius_km=where.radius_km)
+        if where.radius_km:
+            centre = await self.repo.centre_of(where)
+            if centre is not None:
+                return Located(centre=centre, radius_km=where.radius_km)
+        elif not (where.text or "").strip() or await self.repo.any_place_in(where):
+            return Located()
+        commune = await self.repo.commune_of(where)
+        if commune is None or commune.latitude is None or commune.longitude is None:
+            return Located()
+        return Located(
+            centre=(commune.latitude, commune.longitude),
+            radius_km=where.radius_km or DEFAULT_RADIUS_KM,
+            town=commune.name,
+            postcode=where.postcode or (commune.postcodes[0] if commune.postcodes else None),
+            widened=not where.radius_km,
+        )
 
     async def search_places(
-        self, where: Where, kind: str | None, limit: int, offset: int
+        self,
+        where: Where,
+        kind: str | None,
+        limit: int,
+        offset: int,
+        located: Located | None = None,
     ) -> Page[PlaceSummary]:
         """Active places where the person looks (town typed loosely, postcode, radius)."""
-        centre = await self.centre(where)
-        rows, total = await self.repo.search_places(where, centre, kind, limit, offset)
+        located = located or await self.locate(where)
+        rows, total = await self.repo.search_places(where, located, kind, limit, offset)
         return await self._summaries(rows, total, limit, offset)
 
     async def search_resources(
@@ -509,8 +530,8 @@ class CatalogueService:
     ) -> list[tuple[Resource, Place, float | None]]:
         """Active resources where the person looks, of a kind or holding a word, with their
         place and distance (nearest first when there is a centre)."""
-        centre = await self.centre(where)
-        return await self.repo.search_resources(where, centre, kind, text, limit)
+        located = await self.locate(where)
+        return await self.repo.search_resources(where, located, kind, text, limit)
 
     async def open_spans_utc(self, place: Place, start: date, end: date) -> list[Span]:
         """When ``place`` is open on local dates [start, end), as UTC spans (no range cap)."""

@@ -353,6 +353,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/resources"): Example(),
     ("GET", "/manage/places/{place_id}/photos"): Example(),
     ("POST", "/manage/places/{place_id}/photos"): Example(),
+    ("POST", "/manage/places/{place_id}/photos/remove"): Example(),
     ("GET", "/manage/places/{place_id}/resources/new"): Example(),
     ("POST", "/manage/places/{place_id}/resources/new"): Example(),
     ("GET", "/manage/resources/{resource_id}"): Example(),
@@ -385,6 +386,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/manage/places/{place_id}/people/rate"): Example(),
     ("POST", "/manage/places/{place_id}/people/rate-request"): Example(),
     ("GET", "/manage/places/{place_id}/invoices"): Example(),
+    ("POST", "/manage/places/{place_id}/invoices/settings"): Example(),
     ("GET", "/manage/places/{place_id}/webhooks"): Example(),
     # webhooks (the subscription is place A's; https: loopback http is not allowed here)
     ("GET", "/api/webhooks"): Example(),

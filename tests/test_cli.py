@@ -16,6 +16,7 @@ import pytest
 
 from kernel.settings import Settings
 from mutualab.cli import demo_environment
+from mutualab.geo import SOURCES
 from tests.support.jobs import periodic_task_names
 from tests.support.net import free_port
 from tests.support.postgres import PostgresServer
@@ -96,7 +97,16 @@ def served(fresh_database_url: str) -> Iterator[tuple[str, str]]:
 def test_help_lists_every_command() -> None:
     result = mutualab(None, "--help")
     assert result.returncode == 0
-    for command in ("serve", "demo", "worker", "db", "create-admin", "seed-demo", "idempotency"):
+    for command in (
+        "serve",
+        "demo",
+        "worker",
+        "db",
+        "geo",
+        "create-admin",
+        "seed-demo",
+        "idempotency",
+    ):
         assert command in result.stdout
     db_help = mutualab(None, "db", "--help").stdout
     for command in ("upgrade", "downgrade", "backup", "restore"):
@@ -117,7 +127,17 @@ def _bookings(url: str) -> int:
 
 
 def test_migrate_seed_and_downgrade(fresh_database_url: str) -> None:
-    assert mutualab(fresh_database_url, "db", "upgrade").returncode == 0
+    upgraded = mutualab(fresh_database_url, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    # The communes come with the schema, once: a second load finds them up to date. Without
+    # their npm packages (no npm on the machine) the upgrade says so and goes on.
+    loaded = mutualab(fresh_database_url, "geo", "load-communes")
+    if SOURCES.installed():
+        assert "Communes loaded: 3" in upgraded.stdout
+        assert loaded.returncode == 0 and "Communes up to date" in loaded.stdout
+    else:
+        assert "Communes not loaded" in upgraded.stdout
+        assert loaded.returncode == 0 and "Communes not loaded" in loaded.stdout
     first = mutualab(fresh_database_url, "seed-demo")
     assert first.returncode == 0, first.stderr
     assert "fablab-tregor-lannion" in first.stdout
@@ -134,6 +154,9 @@ def test_migrate_seed_and_downgrade(fresh_database_url: str) -> None:
     purged = mutualab(fresh_database_url, "idempotency", "purge")
     assert purged.returncode == 0, purged.stderr
     assert "0 idempotency record(s)" in purged.stdout
+    grouped = mutualab(fresh_database_url, "invoices", "issue-grouped")
+    assert grouped.returncode == 0, grouped.stderr
+    assert grouped.stdout.strip() == "0 grouped invoice(s) issued."
     down = mutualab(fresh_database_url, "db", "downgrade", "base")
     assert down.returncode == 0, down.stderr
 

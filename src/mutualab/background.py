@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from accounts import jobs as accounts_jobs
-from billing import maintenance, series_horizon
+from billing import grouped_job, maintenance, series_horizon
 from booking import waitlist_events
 from booking.feeds.repository import FeedRepository
 from kernel import idempotency, jobs
@@ -20,9 +20,11 @@ from kernel.events import EVENT_JOB, Subscribers
 from kernel.jobs import JobRegistry
 from kernel.worker import run_worker
 from mutualab.composition import Runtime
+from mutualab.photo_store import photo_store
 from notifications import messages
 from notifications import wiring as notifications
 from notifications.sealing import BodySeal
+from resources import photo_service
 from webhooks import wiring as webhooks
 from webhooks.notice import disabled_notice
 
@@ -84,12 +86,26 @@ def job_registry(
                 len(report.failed),
             )
 
+    async def issue_grouped_invoices() -> None:
+        report = await grouped_job.issue_due_invoices(runtime.billing)
+        if report.issued or report.refused or report.failed:
+            logger.info(
+                "%s grouped invoice(s) issued, %s waiting for a VAT number, %s place(s) failed",
+                len(report.issued),
+                len(report.refused),
+                len(report.failed),
+            )
+
     # Lapsed holds release their slot and cancel their PaymentIntent (was a cron job).
     registry.every("bookings.expire_holds", every_minute, expire_holds)
     registry.every("series.book_pending", hourly, book_pending_series_dates)
+    # After the horizon's bookings: the dates it just booked are invoiced in the same hour.
+    registry.every("invoices.issue_grouped", hourly, issue_grouped_invoices)
     registry.every("idempotency.purge", nightly, purge_idempotency)
     registry.every("jobs.prune_history", nightly, prune_job_history)
     registry.every("feeds.purge_revoked", nightly, purge_revoked_feeds)
+    # The files of replaced and removed photos, once their change is committed.
+    photo_service.register(registry, photo_store(runtime.settings))
     accounts_jobs.register(registry, runtime.database, runtime.clock, nightly, runtime.settings)
     # E-mail: the outbox's sending job and its nightly purge.
     notifications.register(

@@ -14,7 +14,7 @@ import uvicorn
 
 from accounts.bootstrap import ensure_admin, ensure_demo_people, reset_demo_passwords
 from accounts.passwords import WeakPasswordError, check_strength
-from billing import maintenance
+from billing import grouped_job, maintenance
 from kernel import embedded, idempotency
 from kernel.clock import system_clock
 from kernel.db import Database
@@ -26,6 +26,7 @@ from mutualab.background import job_registry
 from mutualab.composition import build_runtime
 from mutualab.demo import PLACES, demo_place_ids, seed_demo
 from mutualab.demo_activity import seed_activity
+from mutualab.geo import load_communes
 from mutualab.logs import log_config
 from notifications.catcher import SmtpCatcher
 
@@ -200,6 +201,7 @@ def demo(host: str, port: int, reset_passwords: bool) -> None:
     catcher = demo_mail(get_settings())
     settings = _configured()
     migrate.upgrade(settings.require_database_url())
+    click.echo(asyncio.run(_load_communes(settings, force=False)))
     created, people = asyncio.run(_seed(settings, reset_passwords))
     click.echo(f"Demo data: {', '.join(created) if created else 'already loaded'}.")
     for line in people:
@@ -249,8 +251,31 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Migrate the database up (to the latest schema by default)."""
-    migrate.upgrade(_configured().require_database_url(), revision)
+    settings = _configured()
+    migrate.upgrade(settings.require_database_url(), revision)
     click.echo(f"Database upgraded to {revision}.")
+    if revision == "head":
+        click.echo(asyncio.run(_load_communes(settings, force=False)))
+
+
+async def _load_communes(settings: Settings, force: bool) -> str:
+    database = Database.from_settings(settings)
+    try:
+        return (await load_communes(database, force=force)).message
+    finally:
+        await database.dispose()
+
+
+@main.group()
+def geo() -> None:
+    """Reference geography: the communes of France the search centres a radius on."""
+
+
+@geo.command("load-communes")
+@click.option("--force", is_flag=True, help="Reload even when this version is loaded.")
+def geo_load_communes(force: bool) -> None:
+    """Fill the commune table from the npm packages (`npm ci`), unless already loaded."""
+    click.echo(asyncio.run(_load_communes(_configured(), force)))
 
 
 @db.command("downgrade")
@@ -361,6 +386,20 @@ async def _verify_invoices(settings: Settings, place_id: int | None) -> list[str
         await runtime.close()
 
 
+async def _issue_grouped(settings: Settings) -> str:
+    runtime = build_runtime(settings, clock=system_clock)
+    try:
+        report = await grouped_job.issue_due_invoices(runtime.billing)
+    finally:
+        await runtime.close()
+    lines = [f"{len(report.issued)} grouped invoice(s) issued{': ' if report.issued else '.'}"]
+    if report.issued:
+        lines[0] += ", ".join(report.issued) + "."
+    lines += [f"waiting: {why}" for why in report.refused]
+    lines += [f"error: place {place_id}" for place_id in report.failed]
+    return "\n".join(lines)
+
+
 @main.group()
 def bookings() -> None:
     """Booking maintenance."""
@@ -408,3 +447,9 @@ def invoices_verify(place_id: int | None) -> None:
             click.echo(finding, err=True)
         raise SystemExit(1)
     click.echo("All invoices and credit notes are intact.")
+
+
+@invoices.command("issue-grouped")
+def invoices_issue_grouped() -> None:
+    """Issue the grouped invoices whose day has come now (the workers do it every hour)."""
+    click.echo(asyncio.run(_issue_grouped(_configured())))

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from kernel.db import Database
+from tests.support import communes
 from tests.support.accounts import make_organisation, make_user
 from tests.support.booking import (
     Fablab,
@@ -299,3 +300,33 @@ async def test_search_lists_the_free_times_that_fit_soonest_first(
         "/api/availability/search", params={**params, "latitude": 48.8, "radius_km": 15}
     )
     assert (half.status_code, half.json()["errors"][0]["field"]) == (422, "longitude")
+
+
+async def test_search_around_a_town_without_a_place_finds_lannions_machines(
+    api: Client, lab: Fablab
+) -> None:
+    """Perros-Guirec (no place, about 9 km north of Lannion) typed loosely or as its postcode;
+    with no radius, the default one around it."""
+    communes.required()
+    base = {
+        "starts_at": "2027-03-02T14:00:00+01:00",
+        "ends_at": "2027-03-02T16:00:00+01:00",
+    }
+    around = await api.get(
+        "/api/availability/search",
+        params={**base, "town": "Perros-Guirec", "radius_km": 10},
+    )
+    assert around.status_code == 200, around.text
+    hits = around.json()
+    assert {h["resource_name"] for h in hits} >= {"Découpeuse laser", "Imprimante 3D"}
+    assert {h["town"] for h in hits} == {"Lannion"}
+    assert all(8 < h["distance_km"] < 10 for h in hits)
+    by_postcode = await api.get("/api/availability/search", params={**base, "town": "22700"})
+    assert {h["town"] for h in by_postcode.json()} == {"Lannion"}
+    assert len(by_postcode.json()) == len(hits)
+    assert 8 < by_postcode.json()[0]["distance_km"] < 10
+    too_short = await api.get(
+        "/api/availability/search",
+        params={**base, "town": "perros guirec", "radius_km": 5},
+    )
+    assert too_short.json() == []

@@ -36,6 +36,7 @@ from tests.browser.support import (
     PageChecker,
     chromium_path,
 )
+from tests.support import communes
 from tests.support.mailbox import TEST_SECRET_KEY
 from tests.support.net import free_port
 from tests.support.postgres import PostgresServer
@@ -122,6 +123,7 @@ def server(
     work = tmp_path_factory.mktemp("server")
     database_url = postgres_server.create_database("mutualab_browser")
     migrate.upgrade(database_url)
+    communes.load_into(database_url)
     town = asyncio.run(_seed(database_url))
     port = free_port()
     url = f"http://127.0.0.1:{port}"

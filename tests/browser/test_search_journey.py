@@ -214,3 +214,62 @@ def test_a_manager_adds_a_photo_shown_on_the_place_page(
     assert photo.evaluate("img => img.naturalWidth") == 1200
     check_page(page, "search-place-photo")
     _phone(page, "search-place-photo")
+
+
+def _place_in_lannion(server: LiveServer) -> None:
+    """Lannion's coordinates on the seeded fablab (in a thread, like _furnish)."""
+
+    async def place() -> None:
+        database = Database.from_settings(
+            Settings(database_url=server.database_url, database_pool_size=2)
+        )
+        try:
+            async with database.writer() as session, session.begin():
+                await session.execute(
+                    update(Place)
+                    .where(Place.id == server.town.place_id)  # type: ignore[arg-type]
+                    .values(latitude=48.7326, longitude=-3.4566)
+                )
+        finally:
+            await database.dispose()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, place()).result()
+
+
+def test_perros_guirec_has_no_place_and_finds_lannions_machines(
+    page: Page, server: LiveServer, check_page: PageChecker
+) -> None:
+    _place_in_lannion(server)
+    tuesday = _next_tuesday(server.town)
+    page.goto("/")
+    # Misspelt, with no place of its own: its centre, 9 km from the Lannion fablab.
+    page.get_by_label("Commune ou code postal").fill("Perros-Guirrec")
+    page.get_by_label("Autour").select_option("10")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_role("heading", level=2)).to_contain_text("1 lieu")
+    expect(page.locator("p.around")).to_have_text("À moins de 10 km de Perros-Guirec (22700).")
+    card = page.locator(".cards > li").filter(
+        has=page.get_by_role("link", name="Fablab du Trégor", exact=True)
+    )
+    expect(card).to_contain_text("22300 Lannion (9,1 km)")
+    check_page(page, "search-town-without-place")
+    _phone(page, "search-town-without-place")
+
+    # Its postcode, no radius, next Tuesday afternoon: the machines within 20 km.
+    page.get_by_label("Commune ou code postal").fill("22700")
+    page.get_by_label("Autour").select_option("")
+    page.get_by_label("Type d'équipement").select_option("machine")
+    page.get_by_label("Date", exact=False).fill(tuesday.isoformat())
+    page.locator("#start").fill("14:00")
+    page.locator("#end").fill("16:00")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.locator("p.around")).to_have_text(
+        "Aucun lieu à Perros-Guirec (22700) : voici ceux à moins de 20 km."
+    )
+    hits = page.locator(".hits > li")
+    names = [hits.nth(i).locator("h3").inner_text() for i in range(hits.count())]
+    assert {"Découpeuse laser", "Imprimante 3D"} <= set(names), names
+    expect(hits.first).to_contain_text("Lannion (9,1 km)")
+    check_page(page, "search-postcode-without-place")
+    _phone(page, "search-postcode-without-place")

@@ -188,6 +188,17 @@ async def test_another_manager_cannot_price_or_certify_here(
         },
     )
     assert certify.status_code == 403
+    invoicing = await web.post(
+        f"/manage/places/{town.place_id}/invoices/settings",
+        data={
+            "invoice_period": "month",
+            "invoice_issue": "at_booking",
+            "payment_terms_days": "30",
+            "seller_vat_number": "FR40732829320",
+            "_csrf_token": token,
+        },
+    )
+    assert invoicing.status_code == 403
     assert await _api(web, f"/api/places/{town.place_id}/price-lists") == []
 
 
@@ -203,3 +214,65 @@ async def test_the_pages_speak_english_too(web: httpx.AsyncClient, town: Town) -
     policy = text((await web.get(f"/manage/places/{town.place_id}/policy", headers=english)).text)
     assert "Refunds when a paid booking is cancelled" in policy
     assert "100 % refunded up to 48 hours before" in policy
+
+
+async def test_the_place_chooses_how_it_invoices_and_needs_its_vat_number_to_group(
+    web: httpx.AsyncClient, town: Town
+) -> None:
+    await log_in(web, town.manager_email)
+    url = f"/manage/places/{town.place_id}/invoices"
+    action = f"{url}/settings"
+    page = await web.get(url)
+    assert page.status_code == 200 and unlabelled_controls(page.text) == []
+    assert "Facturation du lieu" in text(page.text)
+    selected = [e["value"] for e in elements(page.text, "option") if "selected" in e]
+    assert selected == ["booking", "at_booking"]
+    assert by_id(page.text, "payment_terms_days")["value"] == "30"
+    # The laser is priced with 20 % VAT.
+    rate = {"target": f"resource:{town.laser_id}", "user_type": "*", "hourly": "10", "vat": "20"}
+    prices = f"/manage/places/{town.place_id}/prices"
+    assert (await submit(web, prices, prices, rate)).status_code == 303
+
+    grouped = {
+        "invoice_period": "month",
+        "invoice_issue": "period_end",
+        "payment_terms_days": "45",
+        "seller_vat_number": "",
+    }
+    refused = await submit(web, url, action, grouped)
+    assert refused.status_code == 422
+    links = [e["href"] for e in elements(refused.text, "a") if e["href"].startswith("#")]
+    assert links == ["#main", "#seller_vat_number"]
+    assert "Ce lieu facture de la TVA : saisissez son numéro de TVA" in text(refused.text)
+    assert by_id(refused.text, "payment_terms_days")["value"] == "45"
+    unchanged = await _api(web, f"/api/places/{town.place_id}/billing-settings")
+    assert unchanged["invoice_period"] == "booking"
+
+    saved = await submit(web, url, action, grouped | {"seller_vat_number": "fr 40 732829320"})
+    assert saved.status_code == 303
+    shown = await web.get(saved.headers["location"])
+    assert "La facturation du lieu est enregistrée." in text(shown.text)
+    assert by_id(shown.text, "seller_vat_number")["value"] == "FR40732829320"
+    settings = await _api(web, f"/api/places/{town.place_id}/billing-settings")
+    assert (
+        settings["invoice_period"],
+        settings["invoice_issue"],
+        settings["payment_terms_days"],
+        settings["seller_vat_number"],
+    ) == ("month", "period_end", 45, "FR40732829320")
+    # The rest of the settings are kept (the default refund tiers).
+    assert [(t["hours"], t["percent"]) for t in settings["refund_tiers"]] == [(48, 100), (24, 50)]
+
+    typo = {
+        "invoice_period": "week",
+        "invoice_issue": "period_end",
+        "payment_terms_days": "soixante",
+        "seller_vat_number": "12",
+    }
+    wrong = await submit(web, url, action, typo)
+    assert wrong.status_code == 422
+    assert "Il y a 3 erreurs" in text(wrong.text)
+    assert by_id(wrong.text, "payment_terms_days")["value"] == "soixante"
+    assert by_id(wrong.text, "seller_vat_number")["aria-invalid"] == "true"
+    again = await _api(web, f"/api/places/{town.place_id}/billing-settings")
+    assert again == settings

@@ -8,6 +8,11 @@ import io
 import httpx
 from PIL import Image
 
+from kernel.db import Database
+from kernel.settings import Settings
+from mutualab.background import job_registry
+from mutualab.composition import build_runtime
+from tests.support.jobs import empty_queue, eventually, workers
 from tests.web.helpers import csrf, elements, log_in
 from tests.web.seed import Town
 from tests.web.test_citizen_pages import text
@@ -115,3 +120,34 @@ async def test_only_the_places_managers_send_photos(web: httpx.AsyncClient, town
         files={"photo": ("p.png", _image(50, 50), "image/png")},
     )
     assert elsewhere.status_code == 404
+
+
+async def test_a_replaced_photos_files_leave_the_disk_after_the_commit(
+    web: httpx.AsyncClient, town: Town, settings: Settings, database: Database
+) -> None:
+    await empty_queue(database)
+    await log_in(web, town.manager_email)
+    assert (await _send(web, town, _image(800, 600), "L'atelier")).status_code == 303
+    shown = await web.get(f"/places/{town.place_id}")
+    [old] = [i["src"] for i in elements(shown.text, "img") if i.get("class") == "photo"]
+    key = old.rsplit("/", 1)[1].removesuffix("-1200.jpg")
+    first = [f"{key}-1200.jpg", f"{key}-400.jpg"]
+    assert all((settings.photos_dir / name).exists() for name in first)
+    assert (await _send(web, town, _image(700, 500), "L'atelier, le soir")).status_code == 303
+    # Kept until the job queued with the change runs (the worker, after the commit).
+    assert all((settings.photos_dir / name).exists() for name in first)
+    runtime = build_runtime(settings, database)
+    url = database.engine.url.render_as_string(hide_password=False)
+    try:
+        async with workers(url, job_registry(runtime)):
+
+            async def gone() -> bool:
+                return not any((settings.photos_dir / name).exists() for name in first)
+
+            await eventually(gone, "the replaced photo's files are deleted")
+    finally:
+        await runtime.close()
+        await empty_queue(database)
+    page = await web.get(f"/places/{town.place_id}")
+    [photo] = [i for i in elements(page.text, "img") if i.get("class") == "photo"]
+    assert (await web.get(photo["src"])).status_code == 200

@@ -20,6 +20,7 @@ from resources.models import Place
 from resources.repository import CatalogueRepository
 from resources.schemas import ResourceCreate
 from resources.service import CatalogueService
+from tests.support import communes
 from tests.web.conftest import FIXED_NOW
 from tests.web.helpers import by_id, elements, log_in
 from tests.web.seed import ADMIN, Town
@@ -103,6 +104,29 @@ async def test_a_radius_around_a_town_or_my_position_finds_lannion(
     assert osm == [
         "https://www.openstreetmap.org/?mlat=48.73260&mlon=-3.45660#map=17/48.73260/-3.45660"
     ]
+
+
+async def test_a_town_with_no_place_is_searched_around(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    communes.required()
+    await _locate(database, town.place_id, 48.7326, -3.4566)  # Lannion
+    await _locate(database, town.other_place_id, 48.3904, -4.4861)  # Brest
+    # Perros-Guirec has no place: typed loosely, with a radius, its own centre counts.
+    around = text((await web.get("/", params={"town": "perros guirrec", "radius": "10"})).text)
+    assert "1 lieu · perros guirrec" in around
+    assert "À moins de 10 km de Perros-Guirec (22700)." in around
+    assert "Fablab du Trégor" in around and "22300 Lannion (9,1 km)" in around
+    # With no radius, the places within 20 km rather than nothing; the same by time.
+    widened = text((await web.get("/", params={"town": "Perros-Guirec"})).text)
+    assert "Aucun lieu à Perros-Guirec (22700) : voici ceux à moins de 20 km." in widened
+    assert "Fablab du Trégor" in widened and "Médiathèque des Capucins" not in widened
+    free = text((await web.get("/", params={"town": "22700", "kind": "machine", **TUESDAY})).text)
+    assert "Aucun lieu à Perros-Guirec (22700) : voici ceux à moins de 20 km." in free
+    assert "Fablab du Trégor , Lannion (9,1 km)" in free
+    # A town with a place is searched as before, with no sentence.
+    lannion = text((await web.get("/", params={"town": "Lannion"})).text)
+    assert "Aucun lieu" not in lannion and "À moins de" not in lannion
 
 
 async def test_mistakes_in_the_search_are_shown_beside_their_fields(

@@ -17,6 +17,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
 
 from kernel.auth.rules import PUBLIC
+from mutualab.photo_store import photo_origin
 
 LEAFLET_PATH = "/static/leaflet"
 # The repository's node_modules (`npm ci` from the Makefile); absent: no maps, links only.
@@ -80,9 +81,11 @@ def tiles_origin(url: str) -> str:
 def map_policy(request: Request[Any, Any, Any]) -> dict[str, str]:
     """The CSP directives a page with a map needs: our scripts, and the tiles' images."""
     settings = request.app.state.settings
+    photos = photo_origin(settings)
     return {
         "script-src": "'self'",
-        "img-src": f"'self' data: {tiles_origin(settings.map_tiles_url)}",
+        "img-src": f"'self' data: {tiles_origin(settings.map_tiles_url)}"
+        + (f" {photos}" if photos else ""),
     }
 
 

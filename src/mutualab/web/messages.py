@@ -58,6 +58,7 @@ NOTICES = {
     # back office
     "place_saved": N_("The details of the place are saved."),
     "photo_saved": N_("The photo is saved: it shows on the public pages."),
+    "photo_removed": N_("The photo is removed from the public pages."),
     "closure_added": N_("The closure is added."),
     "closure_removed": N_("The closure is removed: the weekly hours apply that day."),
     "resource_created": N_("The equipment is added."),
@@ -81,6 +82,7 @@ NOTICES = {
     ),
     "rate_request_refused": N_("The request is refused."),
     "token_revoked": N_("The token is revoked: it no longer works."),
+    "invoicing_saved": N_("How the place invoices is saved."),
     "booking_approved": N_("The booking is approved."),
     "booking_refused": N_("The booking is refused."),
     "payment_recorded": N_("The payment is recorded."),

@@ -11,17 +11,16 @@ from litestar.static_files import create_static_files_router
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kernel.auth.rules import PUBLIC
+from mutualab.photo_store import photo_store
 from resources.photo_service import PhotoService
-from resources.photos import DiskPhotoStore
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 
 
 def provide_photos(db_session: NamedDependency[AsyncSession], state: State) -> PhotoService:
-    """The photo service of this request, its files on the configured disk."""
+    """The photo service of this request, its files in the configured store."""
     repository = CatalogueRepository(db_session)
-    store = DiskPhotoStore(state.settings.photos_dir)
-    return PhotoService(repository, CatalogueService(repository), store)
+    return PhotoService(repository, CatalogueService(repository), photo_store(state.settings))
 
 
 PHOTOS = {"photos": Provide(provide_photos, sync_to_thread=False)}

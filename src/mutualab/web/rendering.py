@@ -19,8 +19,9 @@ from litestar.template.config import TemplateConfig
 
 from kernel.auth.actor import Actor, actor_of
 from kernel.auth.browser import csrf_token_of
+from mutualab.photo_store import photo_origin
 from mutualab.web import messages
-from mutualab.web.i18n import LANG_COOKIE, I18n, negotiate
+from mutualab.web.i18n import LANG_COOKIE, I18n, negotiate, translations
 
 WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -65,7 +66,8 @@ def _gettext(context: Context, message: str) -> str:
 
 @pass_context
 def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
-    return _i18n(context).ngettext(singular, plural, n)
+    # Unformatted: the newstyle callable fills ``%(num)s`` and the template's other names.
+    return translations(_i18n(context).lang).ngettext(singular, plural, n)
 
 
 def upper_first(text: str) -> str:
@@ -126,8 +128,14 @@ def page(
         "notice": notice,
         "errors": {},
     }
+    photos = photo_origin(request.app.state.settings)
     headers = {
-        "Content-Security-Policy": PAGE_POLICY,
+        # Photos kept in a bucket come from its address.
+        "Content-Security-Policy": (
+            PAGE_POLICY.replace("img-src 'self' data:", f"img-src 'self' data: {photos}")
+            if photos
+            else PAGE_POLICY
+        ),
         # Personal pages, and any page showing who is logged in, must not outlive the session
         # in a shared browser.
         "Cache-Control": "no-store" if private or actor.is_authenticated else "private, no-cache",

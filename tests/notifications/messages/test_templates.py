@@ -47,7 +47,18 @@ EXTRA: dict[str, dict[str, Any]] = {
     "payment_received": {"amount": "24,00 €", "booking": None},
     "refund_made": {"amount": "24,00 €"},
     "invoice_issued": {
-        "document": {"kind": "credit_note", "number": "FLT-AV-2027-000001", "total": "24,00 €"}
+        "document": {
+            "kind": "invoice",
+            "number": "FLT-2027-000001",
+            "total": "216,60 €",
+            "period": "mars 2027",
+            "sessions": [
+                "mardi 2 mars 2027, 14:00\u201316:00",
+                "mardi 9 mars 2027, 14:00\u201316:00",
+            ],
+            "purchase_order": "BC-2027-042",
+        },
+        "booking": None,
     },
     "waitlist_offer": {
         "deadline": "lundi 1 mars 2027, 11:00",

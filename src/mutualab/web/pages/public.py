@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -40,7 +41,8 @@ from mutualab.web.search_form import LENGTHS, RADII, SEARCH_ZONE, SearchForm
 from mutualab.web.week import Period, week_grid
 from resources.controllers import CATALOGUE
 from resources.photo_service import PhotoService
-from resources.schemas import OpeningSpan, PlaceRead
+from resources.place_search import Located, kilometres
+from resources.schemas import OpeningSpan, PlaceRead, PlaceSummary
 from resources.service import CatalogueService
 
 PAGE_SIZE = 20
@@ -99,6 +101,17 @@ def weekly_hours(spans: list[OpeningSpan]) -> list[tuple[int, list[tuple[str, st
     return [(day, by_day.get(day, [])) for day in range(7)]
 
 
+def _distances(places: Sequence[PlaceSummary], located: Located) -> dict[int, float]:
+    """How far each place is from the centre searched around (none without a centre)."""
+    if located.centre is None:
+        return {}
+    return {
+        place.id: kilometres(located.centre, (place.latitude, place.longitude))
+        for place in places
+        if place.latitude is not None and place.longitude is not None
+    }
+
+
 class PublicPages(Controller):
     """Pages anyone may read."""
 
@@ -142,7 +155,13 @@ class PublicPages(Controller):
             length=length or "",
         )
         where = form.where()
-        context: dict[str, Any] = {"form": form, "radii": RADII, "lengths": LENGTHS}
+        located = await catalogue.locate(where)
+        context: dict[str, Any] = {
+            "form": form,
+            "radii": RADII,
+            "lengths": LENGTHS,
+            "located": located,
+        }
         if form.by_time:
             context |= await self._free_times(form, availability, prices, actor, clock)
             context["photos"] = await photos.of_resources(
@@ -150,7 +169,9 @@ class PublicPages(Controller):
             )
         else:
             offset = (page_number - 1) * PAGE_SIZE
-            found = await catalogue.search_places(where, form.kind or None, PAGE_SIZE, offset)
+            found = await catalogue.search_places(
+                where, form.kind or None, PAGE_SIZE, offset, located=located
+            )
 
             def page_url(number: int) -> str:
                 query = {k: v for k, v in request.query_params.items() if k != "page" and v}
@@ -158,6 +179,7 @@ class PublicPages(Controller):
 
             context |= {
                 "places": found.items,
+                "distances": _distances(found.items, located),
                 "total": found.total,
                 "previous_url": page_url(page_number - 1) if page_number > 1 else None,
                 "next_url": page_url(page_number + 1) if offset + PAGE_SIZE < found.total else None,

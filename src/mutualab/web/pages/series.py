@@ -96,6 +96,23 @@ TAKEN = N_("%(name)s is already booked.")
 NOT_ENOUGH = N_("Not enough free seats of %(name)s.")
 UNAVAILABLE = N_("Not available.")
 METHODS = {"invoice": N_("On invoice (purchase order)"), "on_site": N_("On site")}
+# How the place invoices a series paid on invoice (billing.invoice_periods).
+INVOICE_PERIODS = {
+    "booking": N_("One invoice per date"),
+    "month": N_("One invoice per purchase order and month"),
+    "quarter": N_("One invoice per purchase order and quarter"),
+}
+INVOICE_ISSUES = {
+    "booking.at_booking": N_("issued at booking"),
+    "booking.period_start": N_("issued on the day of the session"),
+    "booking.period_end": N_("issued the day after the session"),
+    "month.at_booking": N_("issued at booking"),
+    "month.period_start": N_("issued on the first day of the month"),
+    "month.period_end": N_("issued on the first day of the next month"),
+    "quarter.at_booking": N_("issued at booking"),
+    "quarter.period_start": N_("issued on the first day of the quarter"),
+    "quarter.period_end": N_("issued on the first day of the next quarter"),
+}
 
 
 @dataclass
@@ -425,6 +442,8 @@ class SeriesPages(Controller):
                 + timedelta(minutes=series.duration_minutes)
             ).time(),
             methods=METHODS,
+            INVOICE_PERIODS=INVOICE_PERIODS,
+            INVOICE_ISSUES=INVOICE_ISSUES,
             weekday=series.bookings[0].local_starts_at.weekday() if series.bookings else None,
             cancellable=_cancellable(series, now),
             errors=errors or {},

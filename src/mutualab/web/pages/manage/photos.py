@@ -1,14 +1,16 @@
-"""A place's photos and its equipment's: upload (multipart, with its CSRF token), see them."""
+"""A place's photos and its equipment's: upload (multipart, with its CSRF token), see them,
+remove them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, URLEncodedBody
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,6 +37,13 @@ MESSAGES = {
     ),
     "photo_missing": FieldError(N_("Choose a photo to send.")),
 }
+
+
+@dataclass
+class RemoveForm:
+    """Which photo to remove: the place's (empty) or a resource's."""
+
+    resource_id: str = ""
 
 
 class PhotoPages(Controller):
@@ -123,3 +132,16 @@ class PhotoPages(Controller):
         if not errors:
             return see_other(f"/manage/places/{place_id}/photos", notice="photo_saved")
         return await self._page(request, catalogue, photos, place_id, errors, status_code=422)
+
+    @post("/remove", opt=PLACE_MANAGER)
+    async def remove(
+        self,
+        actor: NamedDependency[Actor],
+        photos: NamedDependency[PhotoService],
+        place_id: FromPath[int],
+        data: URLEncodedBody[RemoveForm],
+    ) -> Response[Any]:
+        """Remove the photo of the place or of one piece of equipment (its files follow)."""
+        resource_id = int(data.resource_id) if data.resource_id.isdigit() else None
+        await photos.remove(actor, place_id, resource_id)
+        return see_other(f"/manage/places/{place_id}/photos", notice="photo_removed")
