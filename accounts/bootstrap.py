@@ -52,9 +52,10 @@ class DemoPerson:
 async def ensure_demo_people(
     session: AsyncSession, place_ids: list[int], password: str
 ) -> list[DemoPerson]:
-    """Demo accounts: a manager per place, a citizen, a student, a teacher of a school, and a
-    platform administrator (who reads the e-mails the demo sent, in the outbox); their made-up
-    addresses count as verified, so the demo shows every feature."""
+    """Demo accounts: a manager per place, a citizen, a student, a citizen asking for a reduced
+    rate, a teacher of a school, and a platform administrator (who reads the e-mails the demo
+    sent, in the outbox); their made-up addresses count as verified, so the demo shows every
+    feature."""
     repo = AccountRepository(session)
     people: list[DemoPerson] = []
 
@@ -94,6 +95,13 @@ async def ensure_demo_people(
         "Léa Bernard",
         "student (reduced rate granted)",
         user_type_code="student",
+    )
+    # Asked for the job-seeker rate at sign-up: a request to answer in the back office.
+    await person(
+        "yann@demo.mutualab.example",
+        "Yann Le Goff",
+        "citizen asking for the job-seeker rate (/manage/admin/rate-requests)",
+        requested_user_type_code="job_seeker",
     )
     teacher = await person("prof@demo.mutualab.example", "M. Lefèvre", "teacher, admin of a school")
     assert teacher.id is not None

@@ -135,6 +135,14 @@ class OrganisationService:
             )
         return organisation
 
+    async def all_for_admins(self, actor: Actor, limit: int = 500) -> list[OrganisationRead]:
+        """Every organisation (the first ``limit`` by name), to verify them (platform admins)."""
+        if not actor.is_admin:
+            raise ForbiddenError(
+                "Only platform administrators list every organisation.", code="not_an_admin"
+            )
+        return [await self._read(o) for o in await self.repo.all_organisations(limit)]
+
     async def verify(self, actor: Actor, organisation_id: int) -> OrganisationRead:
         """Record that an admin checked the organisation: its rate and invoicing apply
         everywhere (platform admins)."""

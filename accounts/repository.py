@@ -54,6 +54,16 @@ class AccountRepository:
         rows = await self.session.exec(select(User).where(User.email == email))
         return rows.first()
 
+    async def users_asking_for_a_rate(self, limit: int) -> Sequence[User]:
+        """Live users who asked for a rate at sign-up (or since), by name."""
+        rows = await self.session.exec(
+            select(User)
+            .where(col(User.requested_user_type_code).is_not(None), col(User.deleted_at).is_(None))
+            .order_by(col(User.display_name), col(User.id))
+            .limit(limit)
+        )
+        return rows.all()
+
     async def users_with_email_suffix(self, suffix: str) -> Sequence[User]:
         """The users whose address ends with ``suffix`` (e.g. the demo's domain), by address."""
         rows = await self.session.exec(
@@ -117,6 +127,13 @@ class AccountRepository:
     async def organisation(self, organisation_id: int) -> Organisation | None:
         """An organisation by id."""
         return await self.session.get(Organisation, organisation_id)
+
+    async def all_organisations(self, limit: int) -> Sequence[Organisation]:
+        """Organisations by name, the first ``limit`` of them."""
+        rows = await self.session.exec(
+            select(Organisation).order_by(col(Organisation.name), col(Organisation.id)).limit(limit)
+        )
+        return rows.all()
 
     async def members(self, organisation_id: int) -> Sequence[tuple[Membership, User]]:
         """Members of an organisation."""

@@ -132,6 +132,33 @@ class StaffService:
         await self.repo.add(user)
         return RateGrantRead(user_id=user_id, place_id=place_id, user_type=code)
 
+    async def rate_requests(self, actor: Actor, limit: int = 500) -> list[UserSummary]:
+        """Everyone waiting for an answer to the rate they asked for (platform admins, who
+        grant rates valid everywhere; a place's managers answer at the front desk)."""
+        if not actor.is_admin:
+            raise ForbiddenError(
+                "Only platform administrators list every rate request.", code="not_an_admin"
+            )
+        return [user_summary(u) for u in await self.repo.users_asking_for_a_rate(limit)]
+
+    async def refuse_rate_request(
+        self, actor: Actor, user_id: int, place_id: int | None = None
+    ) -> None:
+        """Turn down the rate a user asked for (no proof): at the caller's place, or for every
+        place (platform admins). Granting it answers the request too."""
+        if place_id is None and not actor.is_admin:
+            raise ForbiddenError(
+                "A manager answers a rate request for their own place: give place_id.",
+                code="not_an_admin",
+            )
+        if place_id is not None:
+            _forbid_unless_manager(actor, place_id)
+        user = await self._live_user(user_id)
+        if user.requested_user_type_code is None:
+            raise ConflictError("This user asks for no rate.", code="no_rate_request")
+        user.requested_user_type_code = None
+        await self.repo.add(user)
+
     async def _grant_at(self, actor: Actor, user_id: int, place_id: int, code: str) -> None:
         grant = await self.repo.rate_grant(user_id, place_id)
         if code == CITIZEN:

@@ -306,6 +306,7 @@ _NOT_THEIRS = {
     ("DELETE", "/api/me/invitations/{invitation_id}"),
     ("POST", "/account/invitations/{invitation_id}/accept"),
     ("POST", "/account/invitations/{invitation_id}/decline"),
+    ("POST", "/account/tokens/{token_id}/revoke"),
 }
 
 

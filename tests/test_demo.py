@@ -59,6 +59,13 @@ async def test_every_demo_place_sells_per_user_type_and_takes_on_site_and_invoic
         laser = next(p for p in lists if p["resource_id"] == laser_id)
         hourly = {r["user_type"]: r["hourly_cents"] for r in laser["rates"]}
         assert hourly["*"] > hourly["student"] > 0 and hourly["company"] > hourly["*"]
+    # Someone waits for the rate they asked for (the administrators' rate requests page).
+    asking = await _rows(
+        database,
+        "SELECT requested_user_type_code FROM user_account "
+        "WHERE requested_user_type_code IS NOT NULL",
+    )
+    assert [r[0] for r in asking] == ["job_seeker"]
     methods = await _rows(database, "SELECT payment_methods FROM place_billing")
     assert len(methods) == len(place_ids)
     for (by_type,) in methods:

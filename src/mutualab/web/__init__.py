@@ -21,6 +21,7 @@ from mutualab.web.pages.manage import MANAGE_PAGES
 from mutualab.web.pages.public import PublicPages
 from mutualab.web.pages.recovery import RecoveryPages
 from mutualab.web.pages.series import SeriesPages
+from mutualab.web.pages.tokens import TokenPages
 from mutualab.web.pages.waitlist import WaitlistPages
 from mutualab.web.rendering import STATIC_DIR, STATIC_PATH, template_config
 
@@ -36,6 +37,7 @@ def pages_router() -> Router:
             AccountPages,
             RecoveryPages,
             InvitationPages,
+            TokenPages,
             BookingPages,
             *MANAGE_PAGES,
             CheckInPages,

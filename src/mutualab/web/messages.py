@@ -81,6 +81,23 @@ NOTICES = {
     "resource_saved": N_("The equipment is saved."),
     "price_saved": N_("The rate is saved."),
     "policy_saved": N_("The cancellation policy is saved."),
+    "rules_saved": N_("The booking rules are saved."),
+    "payments_saved": N_("The payment methods are saved."),
+    "training_created": N_("The training is added."),
+    "training_linked": N_("The equipment that requires the training is saved."),
+    "manager_added": N_("The manager is named: they see this place in their back office."),
+    "manager_removed": N_("The manager is removed from this place."),
+    "place_created": N_("The place is added: name its managers here."),
+    "organisation_verified": N_(
+        "The organisation is verified: its rate and invoicing apply everywhere."
+    ),
+    "organisation_unverified": N_("The organisation's verification is withdrawn."),
+    "rate_request_approved": N_("The request is approved: the rate applies at this place."),
+    "rate_request_approved_everywhere": N_(
+        "The request is approved: the rate applies at every place."
+    ),
+    "rate_request_refused": N_("The request is refused."),
+    "token_revoked": N_("The token is revoked: it no longer works."),
     "invoicing_saved": N_("How the place invoices is saved."),
     "booking_approved": N_("The booking is approved."),
     "booking_refused": N_("The booking is refused."),

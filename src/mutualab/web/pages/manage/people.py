@@ -1,5 +1,6 @@
-"""People at the front desk: find someone by e-mail, certify a training, grant a reduced rate;
-the people whose bookings were released because nobody came."""
+"""People at the front desk: find someone by e-mail, certify a training, grant a reduced rate,
+answer the rate they asked for (approve or refuse); the people whose bookings were released
+because nobody came."""
 
 from __future__ import annotations
 
@@ -43,6 +44,14 @@ class CertifyForm:
     email: str = ""
     training_id: str = ""
     granted_on: str = ""
+
+
+@dataclass
+class RateRequestForm:
+    """The answer to the rate a person asked for."""
+
+    email: str = ""
+    decision: str = ""
 
 
 @dataclass
@@ -236,3 +245,48 @@ class PeoplePages(Controller):
         return see_other(
             f"/manage/places/{place_id}/people", email=person.email, notice="rate_granted"
         )
+
+    @post("/rate-request", opt=PLACE_MANAGER)
+    async def answer_rate_request(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        catalogue: NamedDependency[CatalogueService],
+        staff: NamedDependency[StaffService],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+        place_id: FromPath[int],
+        data: URLEncodedBody[RateRequestForm],
+    ) -> Response[Any]:
+        """Grant here the rate a person asked for (after checking their proof), or refuse it."""
+        place, today = await self._setting(actor, catalogue, clock, place_id)
+        person = await self._person(actor, staff, data.email)
+        if person is None:
+            return see_other(f"/manage/places/{place_id}/people")
+        asked = person.requested_user_type
+        errors: Errors = {}
+        if data.decision not in ("approve", "refuse"):
+            errors["decision"] = FieldError(N_("Approve or refuse the request."))
+        elif asked is None:
+            errors["decision"] = FieldError(N_("This person asks for no rate any more."))
+        else:
+            try:
+                async with db_session.begin_nested():
+                    if data.decision == "approve":
+                        await staff.grant_user_type(actor, person.id, asked, place_id)
+                    else:
+                        await staff.refuse_rate_request(actor, person.id, place_id)
+            except AppError:
+                errors["decision"] = FieldError(
+                    N_("This rate is not offered here: grant another one below, or refuse.")
+                )
+            else:
+                notice = (
+                    "rate_request_approved"
+                    if data.decision == "approve"
+                    else "rate_request_refused"
+                )
+                return see_other(
+                    f"/manage/places/{place_id}/people", email=person.email, notice=notice
+                )
+        return await self._after_post(request, staff, place, today, person, errors)

@@ -1,8 +1,8 @@
 """The cancellation policy of a place: its deadline and approval (booking policies, place-wide)
-and its refund tiers (billing settings).
+and its refund tiers (billing settings); and its booking rules and quotas, for everyone and per
+user type (``rules``).
 
-Only the place-wide policy is edited here; policies for one equipment or one user type, and the
-other billing settings, are kept as they are.
+Policies for one equipment, and the other billing settings, are kept as they are.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from litestar.response import Template
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.schemas import UserTypeRead
+from accounts.staff import StaffService
+from accounts.staff_controllers import STAFF
 from billing.controllers import PRICES
 from billing.prices import PriceService
 from billing.schemas import BillingSettingsRead, BillingSettingsWrite
@@ -32,7 +35,14 @@ from kernel.errors import InvalidInputError
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, parse_whole, place_page
-from mutualab.web.rendering import see_other
+from mutualab.web.pages.manage.rules import (
+    RulesForm,
+    check_rules,
+    policies_with,
+    rule_rows,
+    rules_form_of,
+)
+from mutualab.web.rendering import i18n_of, see_other
 from resources.controllers import CATALOGUE
 from resources.service import CatalogueService
 
@@ -127,7 +137,7 @@ class PolicyPages(Controller):
     """The cancellation policy of the places I manage."""
 
     path = "/manage/places/{place_id:int}/policy"
-    dependencies = {**CATALOGUE, **AGENDA, **PRICES}
+    dependencies = {**CATALOGUE, **AGENDA, **PRICES, **STAFF}
     guards = [require_manager]
 
     async def _page(
@@ -138,6 +148,10 @@ class PolicyPages(Controller):
         form: PolicyForm,
         errors: Errors,
         status_code: int = 200,
+        *,
+        user_types: list[UserTypeRead],
+        rules: RulesForm,
+        rule_errors: Errors | None = None,
     ) -> Template:
         place = await catalogue.place_detail(place_id, include_inactive=True)
         return place_page(
@@ -150,6 +164,8 @@ class PolicyPages(Controller):
             tiers=rows_of(form),
             errors=errors,
             default_deadline=DEFAULT_CANCEL_DEADLINE_HOURS,
+            rules=rule_rows(rules, user_types, i18n_of(request).lang),
+            rule_errors=rule_errors or {},
         )
 
     @get("/", opt=PLACE_MANAGER)
@@ -160,12 +176,22 @@ class PolicyPages(Controller):
         catalogue: NamedDependency[CatalogueService],
         agenda: NamedDependency[PlaceAgenda],
         prices: NamedDependency[PriceService],
+        staff: NamedDependency[StaffService],
         place_id: FromPath[int],
     ) -> Template:
-        """The cancellation deadline, approval and refund tiers of a place, as a form."""
+        """The cancellation policy, and the booking rules and quotas per user type, as forms."""
         policies = await agenda.policies(actor, place_id)
         settings = await prices.get_settings(actor, place_id)
-        return await self._page(request, catalogue, place_id, form_of(policies, settings), {})
+        user_types = await staff.user_types(place_id)
+        return await self._page(
+            request,
+            catalogue,
+            place_id,
+            form_of(policies, settings),
+            {},
+            user_types=user_types,
+            rules=rules_form_of(policies, user_types),
+        )
 
     @post("/", opt=PLACE_MANAGER)
     async def save_policy(
@@ -175,6 +201,7 @@ class PolicyPages(Controller):
         catalogue: NamedDependency[CatalogueService],
         agenda: NamedDependency[PlaceAgenda],
         prices: NamedDependency[PriceService],
+        staff: NamedDependency[StaffService],
         db_session: NamedDependency[AsyncSession],
         clock: NamedDependency[Clock],
         place_id: FromPath[int],
@@ -183,6 +210,7 @@ class PolicyPages(Controller):
         """Save the place-wide policy and the refund tiers together, or show what to correct."""
         policies = await agenda.policies(actor, place_id)
         settings = await prices.get_settings(actor, place_id)
+        user_types = await staff.user_types(place_id)
         errors, deadline, tiers = check_form(data)
         if not errors:
             current = place_wide(policies)
@@ -223,4 +251,53 @@ class PolicyPages(Controller):
                 }
             else:
                 return see_other(f"/manage/places/{place_id}/policy", notice="policy_saved")
-        return await self._page(request, catalogue, place_id, data, errors, 422)
+        return await self._page(
+            request,
+            catalogue,
+            place_id,
+            data,
+            errors,
+            422,
+            user_types=user_types,
+            rules=rules_form_of(policies, user_types),
+        )
+
+    @post("/rules", opt=PLACE_MANAGER)
+    async def save_rules(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        catalogue: NamedDependency[CatalogueService],
+        agenda: NamedDependency[PlaceAgenda],
+        prices: NamedDependency[PriceService],
+        staff: NamedDependency[StaffService],
+        db_session: NamedDependency[AsyncSession],
+        place_id: FromPath[int],
+        data: URLEncodedBody[RulesForm],
+    ) -> Response[Any]:
+        """Save how far ahead, the notice and the weekly quota, for everyone and per user type."""
+        policies = await agenda.policies(actor, place_id)
+        settings = await prices.get_settings(actor, place_id)
+        user_types = await staff.user_types(place_id)
+        errors, rules = check_rules(data, user_types)
+        if not errors:
+            try:
+                async with db_session.begin_nested():
+                    await agenda.set_policies(
+                        actor, place_id, PoliciesUpdate(policies=policies_with(policies, rules))
+                    )
+            except (InvalidInputError, ValidationError):
+                errors = {"rules": FieldError(N_("These rules cannot be saved: check them."))}
+            else:
+                return see_other(f"/manage/places/{place_id}/policy", notice="rules_saved")
+        return await self._page(
+            request,
+            catalogue,
+            place_id,
+            form_of(policies, settings),
+            {},
+            422,
+            user_types=user_types,
+            rules=data,
+            rule_errors=errors,
+        )
