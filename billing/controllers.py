@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing.invoicing import DocumentService
+from billing.ledger_list import InvoiceState, LedgerFilter, month_of
 from billing.models import BillingDocument
 from billing.payments import SYSTEM, PaymentService, summary
 from billing.prices import PriceService
@@ -31,8 +32,8 @@ from billing.schemas import (
     BookingBilling,
     CheckoutRead,
     CheckoutRequest,
-    DocumentPage,
     DocumentRead,
+    LedgerPage,
     PaymentRead,
     PriceListRead,
     PriceListWrite,
@@ -45,12 +46,16 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
 from kernel.clock import Clock
-from kernel.errors import AppError, NotFoundError, is_database_unavailable
+from kernel.errors import AppError, InvalidInputError, NotFoundError, is_database_unavailable
 from kernel.idempotency import IDEMPOTENCY_OPT, JSON_HEADERS, claim_of, created_json, release
 
 Me = NamedDependency[Actor]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+Words = Annotated[
+    str, QueryParameter(max_length=100, description="client, e-mail, number or purchase order")
+]
+IssueMonth = Annotated[str, QueryParameter(max_length=7, description="month of issue, YYYY-MM")]
 
 
 class InvalidSignature(AppError):
@@ -348,9 +353,18 @@ class BillingManagerController(Controller):
         place_id: FromPath[int],
         limit: Limit = 50,
         offset: Offset = 0,
-    ) -> DocumentPage:
-        """The invoices and credit notes of the place, newest first."""
-        return await payments.place_documents(actor, place_id, limit, offset)
+        q: Words = "",
+        month: IssueMonth = "",
+        status: InvoiceState | None = None,
+    ) -> LedgerPage:
+        """The invoices and credit notes of the place, newest first: whom each bills, its
+        purchase order, where it stands; narrowed by words, month of issue and state."""
+        narrowed = LedgerFilter(q, month_of(month), status)
+        if month and narrowed.month is None:
+            raise InvalidInputError(
+                "Give the month of issue as YYYY-MM.", field="month", code="invalid_month"
+            )
+        return await payments.place_documents(actor, place_id, limit, offset, narrowed)
 
 
 class StripeWebhookController(Controller):

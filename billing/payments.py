@@ -20,6 +20,7 @@ from accounts.guests import person_rates
 from billing.events import payment_received
 from billing.grouped_invoices import GroupedInvoices, uses_grouping
 from billing.invoicing import DocumentService, Party, session_of
+from billing.ledger_list import LedgerFilter, ledger
 from billing.models import BillingDocument, Payment, PaymentStatus, Refund, RefundStatus
 from billing.prices import Priced, PriceService, methods_for, refuse_unverified_invoice, tiers_of
 from billing.providers.base import METHODS, IntentState
@@ -29,8 +30,9 @@ from billing.schemas import (
     BookingBilling,
     CancellationRefund,
     CheckoutRequest,
-    DocumentPage,
     DocumentSummary,
+    LedgerEntry,
+    LedgerPage,
     PaymentRead,
     RecordPayment,
     RefundRead,
@@ -339,14 +341,34 @@ class PaymentService:
         )
 
     async def place_documents(
-        self, actor: Actor, place_id: int, limit: int, offset: int
-    ) -> DocumentPage:
-        """The invoices and credit notes of a place its managers see, newest first."""
+        self,
+        actor: Actor,
+        place_id: int,
+        limit: int,
+        offset: int,
+        narrowed: LedgerFilter | None = None,
+    ) -> LedgerPage:
+        """The invoices and credit notes of a place its managers see, newest first: whom each
+        bills and where it stands, narrowed by words, month of issue and state."""
         await self.prices.catalogue.managed_place(actor, place_id)
-        rows, total = await self.repo.documents_of_place(place_id, limit, offset)
-        return DocumentPage(
-            items=[summary(r) for r in rows], total=total, limit=limit, offset=offset
+        session = self.repo.session
+        found, total = await ledger(
+            session, place_id, narrowed or LedgerFilter(), self.bookings.clock(), limit, offset
         )
+        documents = {
+            d.id: d for d in await self.repo.documents_by_ids([r.document_id for r in found])
+        }
+        items = [
+            LedgerEntry(
+                **summary(documents[r.document_id]).model_dump(),
+                client=r.client,
+                email=r.email,
+                purchase_order=r.purchase_order,
+                state=r.state,
+            )
+            for r in found
+        ]
+        return LedgerPage(items=items, total=total, limit=limit, offset=offset)
 
     # checkout -----------------------------------------------------------------------
     async def checkout(

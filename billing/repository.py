@@ -413,22 +413,11 @@ class BillingRepository:
         )
         return list(rows.all())
 
-    async def documents_of_place(
-        self, place_id: int, limit: int, offset: int
-    ) -> tuple[list[BillingDocument], int]:
-        """A page of a place's documents, newest first, and their total."""
-        total = (
-            await self.session.exec(
-                select(func.count())
-                .select_from(BillingDocument)
-                .where(BillingDocument.place_id == place_id)
-            )
-        ).one()
+    async def documents_by_ids(self, ids: Sequence[int]) -> list[BillingDocument]:
+        """The documents of these ids (in no particular order)."""
+        if not ids:
+            return []
         rows = await self.session.exec(
-            select(BillingDocument)
-            .where(BillingDocument.place_id == place_id)
-            .order_by(col(BillingDocument.issued_at).desc(), col(BillingDocument.id).desc())
-            .limit(limit)
-            .offset(offset)
+            select(BillingDocument).where(col(BillingDocument.id).in_(list(ids)))
         )
-        return list(rows.all()), int(total)
+        return list(rows.all())

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from billing.ledger_list import InvoiceState
 from billing.pricing import MAX_LINE_CENTS
 from booking.schemas import BookingRead, Items, Notes, OccurrenceRead, SeriesRead
 from kernel.types import UtcDatetime
@@ -346,6 +347,26 @@ class DocumentPage(BaseModel):
     """A page of documents."""
 
     items: list[DocumentSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class LedgerEntry(DocumentSummary):
+    """A document in its place's list: whom it bills, its purchase order, where it stands
+    (``paid``, ``unpaid``, ``overdue``, ``credited``: cancelled by a credit note;
+    ``credit_note``)."""
+
+    client: str
+    email: str
+    purchase_order: str | None
+    state: InvoiceState
+
+
+class LedgerPage(BaseModel):
+    """A page of a place's documents, as its list shows them."""
+
+    items: list[LedgerEntry]
     total: int
     limit: int
     offset: int

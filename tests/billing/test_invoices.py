@@ -8,7 +8,9 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -19,9 +21,9 @@ from sqlalchemy.exc import DBAPIError
 
 from billing.pricing import VatBreakdownLine, VatKind, credit_breakdown
 from kernel.db import Database
-from tests.billing.support import PricedLab, checkout
+from tests.billing.support import START, PricedLab, checkout
 from tests.support.accounts import Person, make_organisation, make_user
-from tests.support.booking import paris
+from tests.support.booking import MutableClock, paris
 
 Client = httpx.AsyncClient
 
@@ -198,3 +200,81 @@ def test_credit_breakdown_adds_up(groups: list[tuple[Decimal, int]], percent: in
         assert entry.vat_cents >= 0
     if percent == 100:
         assert credited == tuple(breakdown)
+
+
+async def test_the_invoice_list_says_who_owes_what_and_finds_it(
+    api: Client, lab: PricedLab, database: Database, clock: MutableClock
+) -> None:
+    """What a treasurer asks of the list: the client, the purchase order, the due date, paid
+    or not (or late, or cancelled by a credit note); found by client, number or purchase order,
+    by the month of issue and by that state."""
+    school = await make_organisation(database, "Collège Charles Le Goffic")
+    teacher = await make_user(database, "prof@college.fr", organisation_roles=((school, "admin"),))
+    ana = await make_user(database, "ana.bernard@example.fr")
+
+    async def on_invoice(start: datetime, order: str) -> dict[str, Any]:
+        booked = await checkout(
+            api,
+            teacher,
+            lab.lab.printer,
+            start,
+            start + timedelta(hours=2),
+            method="invoice",
+            organisation_id=school,
+            purchase_order=order,
+        )
+        assert booked.status_code == 201, booked.text
+        return dict(booked.json())
+
+    owed = await on_invoice(START, "BC-44")
+    dropped = await on_invoice(START + timedelta(days=1), "BC-45")
+    cancelled = await api.post(
+        f"/api/bookings/{dropped['booking']['id']}/cancel", json={}, headers=teacher.headers
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    paid = await checkout(
+        api, ana, lab.lab.printer, START + timedelta(days=2), START + timedelta(days=2, hours=1),
+        method="on_site",
+    )  # fmt: skip
+    assert paid.status_code == 201, paid.text
+    assert (await _record(api, lab, paid.json()["payment"]["id"])).status_code == 200
+
+    async def listed(**query: str) -> list[tuple[str, str, str | None, str]]:
+        response = await api.get(
+            f"/api/places/{lab.place_id}/invoices", params=query, headers=lab.manager.headers
+        )
+        assert response.status_code == 200, response.text
+        return [
+            (d["kind"], d["client"], d["purchase_order"], d["state"])
+            for d in response.json()["items"]
+        ]
+
+    school_name = "Collège Charles Le Goffic"
+    everything = await listed()
+    assert len(everything) == 4 and set(everything) == {
+        ("credit_note", school_name, "BC-45", "credit_note"),
+        ("invoice", "ana.bernard", None, "paid"),
+        ("invoice", school_name, "BC-44", "unpaid"),
+        ("invoice", school_name, "BC-45", "credited"),
+    }
+    assert await listed(status="unpaid") == [("invoice", school_name, "BC-44", "unpaid")]
+    assert await listed(q="bc-44") == [("invoice", school_name, "BC-44", "unpaid")]
+    assert len(await listed(q="le goffic")) == 3  # accents and case aside
+    assert await listed(q="ana.bernard@") == [("invoice", "ana.bernard", None, "paid")]
+    assert len(await listed(month="2027-03")) == 4
+    assert await listed(month="2027-04") == []
+    first = await api.get(f"/api/places/{lab.place_id}/invoices", headers=lab.manager.headers)
+    due = {d["number"]: d["due_on"] for d in first.json()["items"]}
+    assert due[owed["payment"]["documents"][0]["number"]] == "2027-03-31"  # 30 days after issue
+
+    # Past its due date, still unpaid: late.
+    clock.now = paris(2027, 4, 1, 9)
+    assert await listed(status="overdue") == [("invoice", school_name, "BC-44", "overdue")]
+    assert await listed(status="unpaid") == [("invoice", school_name, "BC-44", "overdue")]
+
+    for query, field in (({"month": "2027-13"}, "month"), ({"status": "lost"}, "status")):
+        wrong = await api.get(
+            f"/api/places/{lab.place_id}/invoices", params=query, headers=lab.manager.headers
+        )
+        assert wrong.status_code in (400, 422), wrong.text
+        assert field in wrong.text

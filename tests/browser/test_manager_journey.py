@@ -166,10 +166,24 @@ def test_a_manager_runs_the_place_from_the_back_office(
     expect(page.get_by_text("Payé (Chèque)")).to_be_visible()
     check_page(page, "manage-payment")
     menu.get_by_role("link", name="Factures").click()
-    expect(page.get_by_text("1 document émis.")).to_be_visible()
+    expect(page.get_by_text("1 document trouvé.")).to_be_visible()
     check_page(page, "manage-invoices")
     row = page.get_by_role("row", name=re.compile("^FAB-"))
     expect(row).to_contain_text("6,00")
+    expect(row).to_contain_text("Payée")
+    # A treasurer's questions: what is still to be paid (nothing), then what was paid.
+    page.get_by_label("État").select_option(label="À payer")
+    page.get_by_role("button", name="Trouver").click()
+    expect(page.get_by_text("0 document trouvé.")).to_be_visible()
+    page.get_by_label("État").select_option(label="Payée")
+    page.get_by_role("button", name="Trouver").click()
+    expect(page.get_by_text("1 document trouvé.")).to_be_visible()
+    check_page(page, "manage-invoices-paid")
+    # On a phone each document is a card whose links are on screen, not off to the side.
+    page.set_viewport_size({"width": 390, "height": 900})
+    box = row.get_by_role("link", name=re.compile("^PDF FAB-")).bounding_box()
+    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390, box
+    page.set_viewport_size({"width": 1280, "height": 900})
     row.get_by_role("link", name=re.compile("^Voir FAB-")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Facture n° FAB-"))
     # The invoice is billing's printable A4 document (billing/render.py), not one of these

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import httpx
 import pytest
 
 from kernel.db import Database
-from tests.web.conftest import FIXED_NOW
+from tests.support.booking import FIXED_NOW
 from tests.web.helpers import by_id, csrf, elements, log_in, submit, text
 from tests.web.manage_seed import BackOffice, seed_back_office
 from tests.web.seed import Town
@@ -116,7 +118,21 @@ async def test_recording_an_on_site_payment_issues_the_invoice(
     invoices = await web.get(f"/manage/places/{town.place_id}/invoices")
     assert invoices.status_code == 200
     listed = plain(invoices.text)
-    assert "1 document émis." in listed and "FAB-" in listed and "6,00 €" in listed
+    assert "1 document trouvé." in listed and "FAB-" in listed and "6,00 €" in listed
+    assert "Payée" in listed and "camille" in listed  # its state and its client
+    # Found by its client, its state and its month; not among the ones to be paid.
+    base = f"/manage/places/{town.place_id}/invoices"
+    issued = FIXED_NOW.astimezone(ZoneInfo("Europe/Paris"))  # the app's clock
+    this_month, last_year = issued.strftime("%Y-%m"), f"{issued.year - 1}-{issued:%m}"
+    for query in ({"q": "CAMILLE"}, {"status": "paid"}, {"month": this_month}):
+        assert "1 document trouvé." in plain((await web.get(base, params=query)).text), query
+    for query in ({"status": "unpaid"}, {"month": last_year}, {"q": "personne"}):
+        none = plain((await web.get(base, params=query)).text)
+        assert "0 document trouvé." in none and "FAB-" not in none, query
+    wrong = await web.get(base, params={"month": "mars", "status": "lost"})
+    assert wrong.status_code == 422
+    assert by_id(wrong.text, "month")["aria-invalid"] == "true"
+    assert by_id(wrong.text, "status")["aria-invalid"] == "true"
     printed = await web.get(links[0])
     assert printed.status_code == 200 and "Facture" in printed.text
 

@@ -108,6 +108,11 @@ class I18n:
         """``mardi 8 septembre 2026``."""
         return format_date(day, "full", locale=self.locale)
 
+    def date_short(self, day: date) -> str:
+        """``08/09/2026`` in French, ``8 Sep 2026`` in English (a column of dates)."""
+        pattern = "dd/MM/yyyy" if self.lang == "fr" else "d MMM yyyy"
+        return format_date(day, pattern, locale=self.locale)
+
     def day_short(self, day: date) -> str:
         """``mardi 8 septembre``."""
         return format_date(day, "EEEE d MMMM", locale=self.locale)

@@ -1,13 +1,15 @@
-"""The invoices and credit notes of a place, newest first, with links to their page and PDF;
-and how the place invoices what is paid on invoice (per booking, or grouped per purchase order
-and month or quarter; when; the payment terms; its VAT number), the rest of its billing settings
-kept as they are."""
+"""The invoices and credit notes of a place, newest first, as a treasurer reads them (whom each
+bills, its purchase order, its due date, paid or not; found by words, month of issue and state),
+with links to their page and PDF; and how the place invoices what is paid on invoice (per
+booking, or grouped per purchase order and month or quarter; when; the payment terms; its VAT
+number), the rest of its billing settings kept as they are."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Response, get, post
@@ -18,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing.controllers import PAYMENTS
 from billing.invoice_periods import InvoiceIssue, InvoicePeriod
+from billing.ledger_list import InvoiceState, LedgerFilter, month_of
 from billing.payments import PaymentService
 from billing.schemas import BillingSettingsRead, BillingSettingsWrite
 from kernel.auth.actor import Actor
@@ -34,6 +37,15 @@ from resources.service import CatalogueService
 
 PER_PAGE = 50
 PageNumber = Annotated[int, QueryParameter(ge=1, le=100_000)]
+Words = Annotated[str, QueryParameter(max_length=100)]
+Typed = Annotated[str, QueryParameter(max_length=20)]
+STATES = {
+    "unpaid": N_("To be paid"),
+    "overdue": N_("Late"),
+    "paid": N_("Paid in full"),
+    "credited": N_("Cancelled by a credit note"),
+    "credit_note": N_("Credit note"),
+}
 MAX_TERMS_DAYS = 60
 VAT_NUMBER = re.compile(r"^[A-Z]{2}[0-9A-Z]{2,13}$")
 PERIODS = {
@@ -106,8 +118,22 @@ class InvoicePages(Controller):
         form: InvoicingForm | None = None,
         errors: Errors | None = None,
         status_code: int = 200,
+        search: dict[str, str] | None = None,
     ) -> Template:
-        found = await payments.place_documents(actor, place_id, PER_PAGE, (page - 1) * PER_PAGE)
+        search = search or {"q": "", "month": "", "status": ""}
+        errors = dict(errors or {})
+        month = month_of(search["month"])
+        if search["month"] and month is None:
+            errors["month"] = FieldError(N_("Choose a month."))
+            status_code = 422
+        state = search["status"] if search["status"] in STATES else None
+        if search["status"] and state is None:
+            errors["status"] = FieldError(N_("Choose a state from the list."))
+            status_code = 422
+        narrowed = LedgerFilter(search["q"], month, cast("InvoiceState | None", state))
+        found = await payments.place_documents(
+            actor, place_id, PER_PAGE, (page - 1) * PER_PAGE, narrowed
+        )
         place = await catalogue.place_detail(place_id, include_inactive=True)
         if form is None:
             form = form_of(await payments.prices.get_settings(actor, place_id))
@@ -118,12 +144,16 @@ class InvoicePages(Controller):
             "/invoices",
             status_code=status_code,
             form=form,
-            errors=errors or {},
+            errors=errors,
+            search=search,
+            states=STATES,
             periods=PERIODS,
             issues=ISSUES,
             documents=found.items,
             page_number=page,
             has_next=page * PER_PAGE < found.total,
+            filtered=any(search.values()),
+            page_query=lambda number: urlencode({**search, "page": number}),
             total=found.total,
             local_day=lambda moment: moment.astimezone(ZoneInfo(place.timezone)).date(),
         )
@@ -137,9 +167,14 @@ class InvoicePages(Controller):
         payments: NamedDependency[PaymentService],
         place_id: FromPath[int],
         page: PageNumber = 1,
+        q: Words = "",
+        month: Typed = "",
+        status: Typed = "",
     ) -> Template:
-        """How the place invoices, and a page of its invoices and credit notes."""
-        return await self._page(request, actor, catalogue, payments, place_id, page)
+        """How the place invoices, and a page of its invoices and credit notes, found by
+        client, number or purchase order, month of issue and state."""
+        search = {"q": q.strip(), "month": month.strip(), "status": status}
+        return await self._page(request, actor, catalogue, payments, place_id, page, search=search)
 
     @post("/settings", opt=PLACE_MANAGER)
     async def save_invoicing(
