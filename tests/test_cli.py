@@ -143,11 +143,12 @@ def test_migrate_seed_and_downgrade(fresh_database_url: str) -> None:
     assert "fablab-tregor-lannion" in first.stdout
     assert "camille@demo.mutualab.example" in first.stdout  # demo people, password shown once
     assert "admin@demo.mutualab.example" in first.stdout  # reads the demo's e-mails
-    assert _bookings(fresh_database_url) == 14  # the demo's activity, at both places
+    # The demo's activity at both places: 14 to come, and 18 a place over the past three months.
+    assert _bookings(fresh_database_url) == 14 + 2 * 18
     again = mutualab(fresh_database_url, "seed-demo")
     assert "already loaded" in again.stdout
     assert "password" not in again.stdout
-    assert _bookings(fresh_database_url) == 14  # loaded once
+    assert _bookings(fresh_database_url) == 14 + 2 * 18  # loaded once
     reset = mutualab(fresh_database_url, "seed-demo", "--reset-passwords")
     assert reset.returncode == 0, reset.stderr
     assert "password for all" in reset.stdout and "camille@demo.mutualab.example" in reset.stdout
