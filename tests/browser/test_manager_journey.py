@@ -182,7 +182,7 @@ def test_a_manager_runs_the_place_from_the_back_office(
     # On a phone each document is a card whose links are on screen, not off to the side.
     page.set_viewport_size({"width": 390, "height": 900})
     box = row.get_by_role("link", name=re.compile("^PDF FAB-")).bounding_box()
-    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390, box
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
     page.set_viewport_size({"width": 1280, "height": 900})
     row.get_by_role("link", name=re.compile("^Voir FAB-")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Facture n° FAB-"))
