@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Litestar
 from litestar.enums import ParamType
 from litestar.openapi.spec import (
@@ -77,6 +79,18 @@ def _problem_response(description: str) -> OpenAPIResponse:
     )
 
 
+# Files offered as XLSX are offered as CSV too (``?format=csv``): both are documented.
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+
+
+def _document_csv(responses: dict[str, Any]) -> None:
+    ok = responses.get("200")
+    content = getattr(ok, "content", None)
+    if isinstance(content, dict) and XLSX in content and CSV not in content:
+        content[CSV] = content[XLSX]
+
+
 def document_problems(app: Litestar) -> None:
     """Declare the problem answers (400, 401, 403, 404, 409, 422, 429, 503 ...) of every operation.
 
@@ -99,6 +113,7 @@ def document_problems(app: Litestar) -> None:
                 "Refusal or failure as RFC 9457 problem details: "
                 "401, 403, 404, 409, 413, 422, 429, 503"
             )
+            _document_csv(responses)
             operation.responses = responses
             if method in UNSAFE_METHODS:
                 operation.parameters = [*(operation.parameters or []), IDEMPOTENCY_KEY]
