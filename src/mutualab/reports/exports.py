@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing.payments import PAID
 from mutualab.reports.facts import UNBILLED
 from mutualab.reports.sheets import Cell, Sheet, euros, hours
 
@@ -108,7 +109,6 @@ PAYMENT_STATUS = {
     "free": "Gratuit",
 }
 METHODS = {"card": "Carte", "on_site": "Sur place", "invoice": "Sur facture", "free": "Gratuit"}
-PAID = {"succeeded", "refunded", "partially_refunded"}
 
 
 class Exports:

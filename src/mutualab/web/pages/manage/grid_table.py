@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from billing.payments import PAID
 from booking.schemas import AgendaEntry
 from resources.schedule import Span
 
 DEFAULT_HOURS = (8, 20)  # a day the place is closed still shows a working day's columns
-PAID = frozenset({"succeeded", "partially_refunded", "refunded"})
 UNPAID = frozenset({"awaiting_on_site", "invoiced"})
 
 
