@@ -305,8 +305,46 @@ class VatBreakdownLine:
 
 
 @dataclass(frozen=True, slots=True)
+class AdjustmentLine:
+    """A discount of one VAT regime and rate (a member discount, a coupon): amounts negative.
+
+    The discount reduces the VAT base of its rate; its VAT is what the rate's VAT loses.
+    """
+
+    kind: str
+    label: str
+    vat_kind: VatKind
+    vat_rate: Decimal
+    total_excl_vat_cents: int
+    vat_cents: int
+    total_incl_vat_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Time of a quote line paid by something other than money: included hours, a pack."""
+
+    line: int
+    source: str
+    source_id: int | None
+    # Minutes of the booking's time covered; ``units`` x that is what the source gives.
+    minutes: int
+    units: int
+
+    @property
+    def unit_minutes(self) -> int:
+        """What the source gives: covered time x units booked."""
+        return self.minutes * self.units
+
+
+@dataclass(frozen=True, slots=True)
 class Quote:
-    """A priced request: lines, VAT per regime and rate, totals and legal mentions."""
+    """A priced request: lines, VAT per regime and rate, totals and legal mentions.
+
+    ``lines`` are priced on the minutes left after ``coverage``; ``adjustments`` (discounts)
+    follow them, and the breakdown and totals are net of both. ``wallet_cents`` of the total
+    is paid from the wallet, the rest (:attr:`due_cents`) by the payment method.
+    """
 
     lines: tuple[QuoteLine, ...]
     breakdown: tuple[VatBreakdownLine, ...]
@@ -315,16 +353,54 @@ class Quote:
     total_incl_vat_cents: int
     mentions: tuple[str, ...]
     currency: str = "EUR"
+    adjustments: tuple[AdjustmentLine, ...] = ()
+    coverage: tuple[Coverage, ...] = ()
+    wallet_cents: int = 0
 
     @property
     def is_free(self) -> bool:
         """Whether nothing is to be paid (free rates, or zero prices)."""
         return self.total_incl_vat_cents == 0
 
+    @property
+    def due_cents(self) -> int:
+        """What the payment method pays: the total less what the wallet covers."""
+        return self.total_incl_vat_cents - self.wallet_cents
+
     def canonical(self) -> dict[str, Any]:
-        """What the fingerprint covers: labels, quantities, durations, prices, VAT and totals."""
+        """What the fingerprint covers: labels, quantities, durations, prices, VAT and totals,
+        and the coverage, discounts and wallet share when there are any."""
         # Not the start and end: moving a booking at the same price is not a price change.
+        # A quote without coverage, discount or wallet keeps the form (and fingerprint) it had.
+        extra: dict[str, Any] = {}
+        if self.coverage:
+            extra["coverage"] = [
+                {
+                    "line": c.line,
+                    "source": c.source,
+                    "source_id": c.source_id,
+                    "minutes": c.minutes,
+                    "units": c.units,
+                }
+                for c in self.coverage
+            ]
+        if self.adjustments:
+            extra["adjustments"] = [
+                {
+                    "kind": a.kind,
+                    "label": a.label,
+                    "vat_kind": str(a.vat_kind),
+                    "vat_rate": f"{a.vat_rate:.2f}",
+                    "total_excl_vat_cents": a.total_excl_vat_cents,
+                    "vat_cents": a.vat_cents,
+                    "total_incl_vat_cents": a.total_incl_vat_cents,
+                }
+                for a in self.adjustments
+            ]
+        if self.wallet_cents:
+            extra["wallet_cents"] = self.wallet_cents
         return {
+            **extra,
             "currency": self.currency,
             "lines": [
                 {
@@ -374,11 +450,16 @@ class _Priced:
     minimum_applied: bool
 
 
-def _price_line(request: QuoteRequestLine) -> _Priced:
+def _price_line(request: QuoteRequestLine, charged: int | None = None) -> _Priced:
     rate = request.rate
     minutes = request.minutes
     if rate.free:
         return _Priced(request, minutes, 0, minimum_applied=False)
+    if charged is not None and charged < minutes:
+        if charged <= 0:
+            # Wholly covered (included hours, a pack): no fee, no minimum, nothing to pay.
+            return _Priced(request, minutes, 0, minimum_applied=False)
+        minutes = charged
     units = request.quantity if rate.per_unit else 1
     with localcontext(_CONTEXT):
         exact = Decimal(rate.hourly_cents * units * minutes) / 60 + rate.flat_fee_cents
@@ -389,7 +470,7 @@ def _price_line(request: QuoteRequestLine) -> _Priced:
             f"{request.label!r} would cost {total} cents excl. VAT, above the cap of "
             f"{MAX_LINE_CENTS} cents per line"
         )
-    return _Priced(request, minutes, total, minimum_applied=total > rounded)
+    return _Priced(request, request.minutes, total, minimum_applied=total > rounded)
 
 
 def _spread(total: int, bases: Sequence[int], rate: Decimal) -> list[int]:
@@ -415,16 +496,34 @@ def _breakdown_order(key: tuple[VatKind, Decimal]) -> tuple[int, Decimal]:
     return (list(VatKind).index(kind), -rate)
 
 
-def quote(lines: Sequence[QuoteRequestLine]) -> Quote:
-    """Price request lines: line totals, VAT per regime and rate, totals and legal mentions."""
+def vat_of_base(base_cents: int, kind: VatKind, rate: Decimal) -> int:
+    """The VAT of a base at one regime and rate, rounded half-up once."""
+    if kind is not VatKind.TAXABLE:
+        return 0
+    with localcontext(_CONTEXT):
+        return _round_cents(Decimal(base_cents) * rate / _HUNDRED)
+
+
+def quote(lines: Sequence[QuoteRequestLine], charged_minutes: Sequence[int] | None = None) -> Quote:
+    """Price request lines: line totals, VAT per regime and rate, totals and legal mentions.
+
+    ``charged_minutes`` (one per line) prices a line on fewer minutes than it lasts, the rest
+    being covered otherwise (:mod:`billing.adjustments`); its fee and minimum apply to what is
+    charged, and a line charged nothing costs nothing.
+    """
     if not lines:
         raise ValueError("a quote needs at least one line")
+    if charged_minutes is not None and len(charged_minutes) != len(lines):
+        raise ValueError("charged_minutes needs one value per line")
     kinds = {line.vat.kind for line in lines}
     if VatKind.FRANCHISE in kinds and VatKind.TAXABLE in kinds:
         # The franchise is the seller's status, not a resource's: it cannot also charge VAT.
         raise ValueError("a seller under the VAT franchise (art. 293 B) charges no VAT on any line")
 
-    priced = [_price_line(line) for line in lines]
+    priced = [
+        _price_line(line, None if charged_minutes is None else charged_minutes[i])
+        for i, line in enumerate(lines)
+    ]
     groups: dict[tuple[VatKind, Decimal], list[int]] = {}
     for index, line in enumerate(priced):
         groups.setdefault((line.request.vat.kind, line.request.vat.rate), []).append(index)
@@ -434,10 +533,8 @@ def quote(lines: Sequence[QuoteRequestLine]) -> Quote:
     for kind, vat_rate in sorted(groups, key=_breakdown_order):
         members = groups[(kind, vat_rate)]
         base = sum(priced[i].total_excl for i in members)
-        vat = 0
+        vat = vat_of_base(base, kind, vat_rate)
         if kind is VatKind.TAXABLE:
-            with localcontext(_CONTEXT):
-                vat = _round_cents(Decimal(base) * vat_rate / _HUNDRED)
             shares = _spread(vat, [priced[i].total_excl for i in members], vat_rate)
             for i, share in zip(members, shares, strict=True):
                 line_vat[i] = share
