@@ -238,13 +238,12 @@ def test_lines_and_adjustments_add_up_to_the_totals_and_vat_per_rate(
     lines, resource_ids = request
     priced = adjusted_quote(lines, resource_ids, applied)
 
-    assert priced.total_incl_vat_cents == sum(
-        x.total_incl_vat_cents for x in (*priced.lines, *priced.adjustments)
-    )
-    assert priced.total_excl_vat_cents == sum(
-        x.total_excl_vat_cents for x in (*priced.lines, *priced.adjustments)
-    )
-    assert priced.total_vat_cents == sum(x.vat_cents for x in (*priced.lines, *priced.adjustments))
+    lines_and_discounts = [
+        (x.total_excl_vat_cents, x.vat_cents, x.total_incl_vat_cents) for x in priced.lines
+    ] + [(a.total_excl_vat_cents, a.vat_cents, a.total_incl_vat_cents) for a in priced.adjustments]
+    assert priced.total_excl_vat_cents == sum(x[0] for x in lines_and_discounts)
+    assert priced.total_vat_cents == sum(x[1] for x in lines_and_discounts)
+    assert priced.total_incl_vat_cents == sum(x[2] for x in lines_and_discounts)
     per_rate: dict[tuple[VatKind, Decimal], list[int]] = defaultdict(lambda: [0, 0])
     for x in priced.lines:
         per_rate[(x.vat_kind, x.vat_rate)][0] += x.total_excl_vat_cents
