@@ -127,10 +127,21 @@ class PriceController(Controller):
         return await prices.set_price_list(actor, place_id, data, clock())
 
     @post("/quotes", status_code=HTTP_200_OK, opt=PUBLIC)
-    async def quote(self, prices: Prices, actor: Me, data: JSONBody[QuoteRequest]) -> QuoteRead:
-        """Price a booking: lines, VAT and totals, and the fingerprint checkout expects."""
+    async def quote(
+        self,
+        prices: Prices,
+        actor: Me,
+        clock: NamedDependency[Clock],
+        data: JSONBody[QuoteRequest],
+    ) -> QuoteRead:
+        """Price a booking: lines, discounts (a coupon), VAT and totals, and the fingerprint
+        checkout expects."""
         user_type = await prices.user_type_for(actor, data.organisation_id, data.user_type)
         priced = await prices.price(data.items, data.starts_at, data.ends_at, user_type)
+        if data.coupon_code is not None:
+            priced = await prices.apply_coupon(
+                priced, data.coupon_code, actor.user_id, clock(), strict=True
+            )
         return await prices.quote_read(priced)
 
 

@@ -159,6 +159,28 @@ def invoice_lines(quote: dict[str, Any]) -> list[dict[str, Any]]:
             "mention": line["mention"],
         }
         for line in quote["lines"]
+    ] + [
+        # A discount (member, coupon) reduces the base of its VAT rate: a line of its own.
+        {
+            "label": adjustment["label"],
+            "quantity": 1,
+            "minutes": 0,
+            "hours": "0.00",
+            "hours_text": "-",
+            "unit_price_excl_vat_cents": adjustment["total_excl_vat_cents"],
+            "per_unit": False,
+            "flat_fee_excl_vat_cents": 0,
+            "minimum_applied": False,
+            "free": False,
+            "total_excl_vat_cents": adjustment["total_excl_vat_cents"],
+            "vat_kind": adjustment["vat_kind"],
+            "vat_rate": adjustment["vat_rate"],
+            "vat_cents": adjustment["vat_cents"],
+            "total_incl_vat_cents": adjustment["total_incl_vat_cents"],
+            "mention": None,
+            "adjustment": adjustment["kind"],
+        }
+        for adjustment in quote.get("adjustments", [])
     ]
 
 

@@ -13,16 +13,25 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from accounts.guests import person_rates
+from billing.adjustments import Adjustments
+from billing.coupons import stored_terms, terms_from
 from billing.events import payment_received
 from billing.grouped_invoices import GroupedInvoices, uses_grouping
 from billing.invoicing import DocumentService, Party, session_of
 from billing.ledger_list import LedgerFilter, ledger
 from billing.models import BillingDocument, Payment, PaymentStatus, Refund, RefundStatus
-from billing.prices import Priced, PriceService, methods_for, refuse_unverified_invoice, tiers_of
+from billing.prices import (
+    Priced,
+    PriceService,
+    methods_for,
+    refuse_unverified_invoice,
+    tiers_of,
+    with_adjustments,
+)
 from billing.providers.base import METHODS, IntentState
 from billing.refunds import refund_cents
 from billing.repository import BillingRepository
@@ -81,8 +90,12 @@ def paid_start(payment: Payment, booking: BookingRead) -> datetime:
 
 
 def stored_quote(priced: Priced) -> dict[str, Any]:
-    """The quote as charged, kept on the payment (the invoice is built from it)."""
-    return {**priced.quote.canonical(), "mentions": list(priced.quote.mentions)}
+    """The quote as charged, kept on the payment (the invoice is built from it), with the
+    coupon it applied (a move re-prices with the same discount)."""
+    stored = {**priced.quote.canonical(), "mentions": list(priced.quote.mentions)}
+    if priced.coupon is not None:
+        stored["coupon"] = stored_terms(priced.coupon)
+    return stored
 
 
 def _live_invoices(
@@ -382,13 +395,13 @@ class PaymentService:
             )
         user_type = await self.prices.user_type_for(actor, data.organisation_id, None)
         priced = await self.prices.price(data.items, data.starts_at, data.ends_at, user_type)
-        if priced.quote.fingerprint() != data.quote_fingerprint:
-            current = await self.prices.quote_read(priced)
-            raise ConflictError(
-                "The price changed since it was quoted: check the new price and try again.",
-                code="price_changed",
-                extra={"quote": current.model_dump(mode="json")},
+        if data.coupon_code is not None:
+            # A coupon that can no longer be used is left out: the price then changed.
+            priced = await self.prices.apply_coupon(
+                priced, data.coupon_code, actor.user_id, now, strict=False
             )
+        if priced.quote.fingerprint() != data.quote_fingerprint:
+            await self._quote_moved(priced)
         place = priced.place
         assert place.id is not None
         settings = await self.prices.settings_of(place.id)
@@ -461,9 +474,28 @@ class PaymentService:
             purchase_order=data.purchase_order,
         )
         await self.repo.add(payment)
+        if priced.coupon is not None:
+            assert payment.id is not None
+            discount = -sum(
+                a.total_incl_vat_cents for a in priced.quote.adjustments if a.kind == "coupon"
+            )
+            if not await self.prices.coupons.redeem(
+                priced.coupon, actor.user_id, booking.id, payment.id, discount, now
+            ):
+                # Its last use went to someone else since the quote: nothing is booked.
+                await self._quote_moved(with_adjustments(priced, Adjustments()))
         if info.invoice_on == "confirmation" and booking.status == BookingStatus.CONFIRMED:
             await self._invoice(payment, booking, now)
         return payment, booking, priced
+
+    async def _quote_moved(self, priced: Priced) -> NoReturn:
+        """409 ``price_changed`` with the quote as it is now."""
+        current = await self.prices.quote_read(priced)
+        raise ConflictError(
+            "The price changed since it was quoted: check the new price and try again.",
+            code="price_changed",
+            extra={"quote": current.model_dump(mode="json")},
+        )
 
     # bookings made without checkout (booking.charging) -----------------------------------
     async def unpaid_charge(self, request: ChargeRequest) -> ManagerCharge | None:
@@ -759,6 +791,10 @@ class PaymentService:
                 await self._invoice(payment, booking, event.at)
             return
         payment.updated_at = event.at
+        if payment.status in (*OPEN_CARD, PaymentStatus.AWAITING_ON_SITE, PaymentStatus.FREE):
+            # Ended with nothing paid: its coupon use is given back.
+            assert payment.id is not None
+            await self.prices.coupons.release(payment.id, event.at)
         if payment.status in OPEN_CARD:
             payment.status_reason = f"booking_{event.status}"
             if payment.intent_id is not None:
@@ -861,6 +897,10 @@ class PaymentService:
             booking.ends_at,
             payment.user_type_code if payment is not None else booking.user_type_code,
         )
+        terms = terms_from(payment.quote.get("coupon")) if payment is not None else None
+        if terms is not None:
+            # The discount the booking was paid with stays (its use is already counted).
+            priced = with_adjustments(priced, Adjustments(coupon=terms))
         new_total = priced.quote.total_incl_vat_cents
         if payment is None:
             if new_total:

@@ -10,12 +10,15 @@ compares fingerprints, so what the user saw is what is charged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from accounts.verification import booking_rates
+from billing.adjustments import Adjustments, CouponTerms, adjusted_quote
+from billing.coupon_repository import CouponRepository
+from billing.coupons import Coupons
 from billing.invoice_periods import grouped
 from billing.models import PlaceBilling, PriceList, PriceRate
 from billing.pricing import (
@@ -34,6 +37,7 @@ from billing.pricing import (
 from billing.refunds import RefundTier, validate_tiers
 from billing.repository import BillingRepository
 from billing.schemas import (
+    AdjustmentRead,
     BillingSettingsRead,
     BillingSettingsWrite,
     PriceListRead,
@@ -148,6 +152,18 @@ class Priced:
     may_invoice: bool = False
     # Why not, when not (kernel.auth.rates.Rates.invoice_refusal).
     invoice_refusal: str | None = None
+    # The coupon the quote applies (kept with the payment, so a move keeps the discount).
+    coupon: CouponTerms | None = None
+
+
+def with_adjustments(priced: Priced, adjustments: Adjustments) -> Priced:
+    """The same request quoted through the pipeline (coverage, discounts, wallet)."""
+    resource_ids = [r.id or 0 for r in priced.resources]
+    return replace(
+        priced,
+        quote=adjusted_quote(priced.lines, resource_ids, adjustments),
+        coupon=adjustments.coupon,
+    )
 
 
 class PriceService:
@@ -159,6 +175,7 @@ class PriceService:
         self.repo = repository
         self.catalogue = catalogue
         self.card_available = card_available
+        self.coupons = Coupons(CouponRepository(repository.session), repository, catalogue)
 
     # settings ------------------------------------------------------------------
     async def settings_of(self, place_id: int) -> PlaceBilling:
@@ -442,6 +459,24 @@ class PriceService:
             raise ConflictError(str(exc), code="unpriceable") from exc
         return Priced(place, user_type, resources, priced, lines, refusal is None, refusal)
 
+    async def apply_coupon(
+        self, priced: Priced, code: str, user_id: int | None, now: datetime, *, strict: bool
+    ) -> Priced:
+        """The quote with the coupon ``code`` of its place; ``strict`` refuses a code that
+        cannot be used (a quote), else it is left out (checkout: the price then changed)."""
+        terms = await self.coupons.terms(
+            code,
+            priced.place,
+            priced.user_type,
+            user_id,
+            [r.id or 0 for r in priced.resources],
+            now,
+            strict=strict,
+        )
+        if terms is None:
+            return priced
+        return with_adjustments(priced, Adjustments(coupon=terms))
+
     async def quote_read(self, priced: Priced) -> QuoteRead:
         """A priced request as the API shows it."""
         assert priced.place.id is not None
@@ -483,6 +518,19 @@ class PriceService:
                 )
                 for line, resource in zip(priced.quote.lines, priced.resources, strict=True)
             ],
+            adjustments=[
+                AdjustmentRead(
+                    kind="coupon" if a.kind == "coupon" else "member_discount",
+                    label=a.label,
+                    vat_kind=a.vat_kind.value,
+                    vat_rate=_rate_text(a.vat_rate),
+                    total_excl_vat_cents=a.total_excl_vat_cents,
+                    vat_cents=a.vat_cents,
+                    total_incl_vat_cents=a.total_incl_vat_cents,
+                )
+                for a in priced.quote.adjustments
+            ],
+            coupon_code=priced.coupon.code if priced.coupon is not None else None,
             breakdown=[
                 VatBreakdownRead(
                     kind=b.kind.value,

@@ -125,7 +125,8 @@ du {{ c.booking.local_start|local_time }} au {{ c.booking.local_end|local_time }
 <tbody>{% for l in c.lines %}<tr><td>{{ l.label }}{% if l.minimum_applied %}
 (minimum de facturation){% endif %}{% if l.free %} (gratuit){% endif %}</td>
 <td class="n">{{ l.quantity }}</td><td class="n">{{ l.hours_text or (l.hours|hours) }}</td>
-<td class="n">{{ l.unit_price_excl_vat_cents|money }}{% if l.per_unit %} /unité{% endif %} /h</td>
+<td class="n">{{ l.unit_price_excl_vat_cents|money }}{% if l.adjustment %}{% else %}\
+{% if l.per_unit %} /unité{% endif %} /h{% endif %}</td>
 <td class="n">{{ l.flat_fee_excl_vat_cents|money }}</td>
 <td class="n">{{ l.total_excl_vat_cents|money }}</td>
 <td class="n">{{ vat_label(l.vat_kind, l.vat_rate) }}</td>

@@ -26,6 +26,7 @@ UserTypeKey = Annotated[
 VatKindName = Literal["taxable", "exempt", "franchise", "out_of_scope"]
 PayMethod = Literal["card", "on_site", "invoice"]
 Fingerprint = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+CouponCodeIn = Annotated[str, Field(min_length=1, max_length=32)]
 
 
 class Strict(BaseModel):
@@ -169,6 +170,7 @@ class QuoteRequest(Strict):
     user_type: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,39}$")] | None = Field(
         default=None, description="the rate to show (default: yours)"
     )
+    coupon_code: CouponCodeIn | None = Field(default=None, description="a coupon of the place")
 
 
 class QuoteLineRead(BaseModel):
@@ -205,6 +207,18 @@ class VatBreakdownRead(BaseModel):
     vat_cents: int
 
 
+class AdjustmentRead(BaseModel):
+    """A discount line of one VAT rate (member discount, coupon): amounts negative."""
+
+    kind: Literal["member_discount", "coupon"]
+    label: str
+    vat_kind: str
+    vat_rate: str
+    total_excl_vat_cents: int
+    vat_cents: int
+    total_incl_vat_cents: int
+
+
 class QuoteRead(BaseModel):
     """Lines, VAT and totals: exactly what checkout charges if the fingerprint still matches."""
 
@@ -212,6 +226,9 @@ class QuoteRead(BaseModel):
     user_type: str
     currency: str
     lines: list[QuoteLineRead]
+    # After the lines: the discounts, which the breakdown and totals are net of.
+    adjustments: list[AdjustmentRead] = []
+    coupon_code: str | None = None
     breakdown: list[VatBreakdownRead]
     total_excl_vat_cents: int
     total_vat_cents: int
@@ -234,6 +251,7 @@ class CheckoutRequest(Strict):
     method: PayMethod = "card"
     quote_fingerprint: Fingerprint
     purchase_order: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    coupon_code: CouponCodeIn | None = Field(default=None, description="the quote's coupon")
 
 
 class RefundRead(BaseModel):

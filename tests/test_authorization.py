@@ -11,6 +11,7 @@ slip in unguarded.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -291,6 +292,15 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         }
     ),
     ("POST", "/api/quotes"): Example(body=lambda w, r: _quote(w.resource_a, 10)),
+    ("GET", "/api/places/{place_id}/coupons"): Example(),
+    ("POST", "/api/places/{place_id}/coupons"): Example(
+        body=lambda w, r: {"code": f"NEW-{r}", "percent": "10"}
+    ),
+    ("GET", "/api/places/{place_id}/coupons/{coupon_id}"): Example(),
+    ("PUT", "/api/places/{place_id}/coupons/{coupon_id}"): Example(
+        body=lambda w, r: {"code": f"PUT-{r}", "amount_cents": 500, "max_uses": 3}
+    ),
+    ("GET", "/api/places/{place_id}/coupons/{coupon_id}/uses"): Example(),
     ("GET", "/api/places/{place_id}/billing-settings"): Example(),
     ("PUT", "/api/places/{place_id}/billing-settings"): Example(
         body=lambda w, r: {
@@ -505,6 +515,14 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
         world.ids["booking_id"] = (
             pending.json()["id"] if decided else booking.json()["booking"]["id"]
         )
+    if "{coupon_id" in op.template:
+        made = await http.post(
+            f"/api/places/{world.place_a}/coupons",
+            json={"code": f"MATRIX-{len(world.ids)}-{secrets.token_hex(3)}", "percent": "10"},
+            headers=world.people["manager_right_place"].headers,
+        )
+        assert made.status_code == 201, made.text
+        world.ids["coupon_id"] = made.json()["id"]
     if "{entry_id" in op.template:
         world.ids["entry_id"] = await _waitlist_entry(database, world)
     if "{receipt_id" in op.template:
