@@ -47,6 +47,11 @@ MEMBER_DISCOUNT = "member_discount"
 COUPON = "coupon"
 
 
+def percent_text(value: Decimal) -> str:
+    """A percentage as French labels write it: ``25``, ``12,5``."""
+    return f"{value.normalize():f}".replace(".", ",")
+
+
 def _percent(name: str, value: Decimal) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite():
         raise TypeError(f"{name} must be a finite Decimal, got {value!r}")
@@ -246,7 +251,9 @@ def adjusted_quote(
     percent = adjustments.benefits.discount_percent
     if percent:
         off = [_percent_off(n, percent) for n in net]
-        steps.append((MEMBER_DISCOUNT, f"{adjustments.benefits.label} ({percent:g} %)", off))
+        steps.append(
+            (MEMBER_DISCOUNT, f"{adjustments.benefits.label} ({percent_text(percent)} %)", off)
+        )
         net = [n - o for n, o in zip(net, off, strict=True)]
     coupon = adjustments.coupon
     if coupon is not None:
@@ -256,7 +263,7 @@ def adjusted_quote(
                 _percent_off(n, coupon.percent) if e else 0
                 for n, e in zip(net, eligible, strict=True)
             ]
-            label = f"{coupon.label} ({coupon.percent:g} %)"
+            label = f"{coupon.label} ({percent_text(coupon.percent)} %)"
         else:
             assert coupon.amount_cents is not None
             incl = [

@@ -22,9 +22,7 @@ class Coupon(SQLModel, table=True):
     __tablename__ = "coupon"
     __table_args__ = (
         UniqueConstraint("place_id", "code", name="uq_coupon_code"),
-        CheckConstraint(
-            "(percent_bp IS NULL) <> (amount_cents IS NULL)", name="ck_coupon_kind"
-        ),
+        CheckConstraint("(percent_bp IS NULL) <> (amount_cents IS NULL)", name="ck_coupon_kind"),
         CheckConstraint(
             "percent_bp IS NULL OR (percent_bp > 0 AND percent_bp <= 10000)",
             name="ck_coupon_percent",

@@ -71,13 +71,15 @@ class CouponRepository:
 
     async def take_use(self, coupon_id: int, now: datetime) -> tuple[bool, int | None]:
         """Count one more use if one is left: (taken, the per-person limit)."""
-        result = await self.session.execute(_TAKE_USE, {"coupon_id": coupon_id, "now": now})
+        connection = await self.session.connection()
+        result = await connection.execute(_TAKE_USE, {"coupon_id": coupon_id, "now": now})
         row = result.first()
         return (False, None) if row is None else (True, row[0])
 
     async def give_back(self, coupon_id: int, now: datetime) -> None:
         """One use less (its booking ended with nothing paid)."""
-        await self.session.execute(_GIVE_BACK, {"coupon_id": coupon_id, "now": now})
+        connection = await self.session.connection()
+        await connection.execute(_GIVE_BACK, {"coupon_id": coupon_id, "now": now})
 
     async def redemption_of_payment(
         self, payment_id: int, *, lock: bool = False
