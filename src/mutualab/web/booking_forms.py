@@ -13,7 +13,7 @@ from kernel.errors import AppError
 from mutualab.web.forms import Errors, FieldError, parse_time
 from mutualab.web.i18n import N_
 
-SLOT_FIELDS = ["day", "start", "end", "quantity", "method"]
+SLOT_FIELDS = ["day", "start", "end", "quantity", "coupon", "method"]
 # Words for the billing services' codes, given to the templates of bookings.
 WORDS: dict[str, Any] = {
     "METHOD_LABELS": {
@@ -55,6 +55,17 @@ REFUSALS: dict[str, tuple[str | None, str]] = {
         None,
         N_("The price changed since you reviewed it: check the new price below, then confirm."),
     ),
+    "coupon_changed": (
+        None,
+        N_("You changed the promo code: here is the price with it. Check it, then confirm."),
+    ),
+    "coupon_unknown": ("coupon", N_("This code is not a promo code of this place.")),
+    "coupon_not_started": ("coupon", N_("This code cannot be used yet.")),
+    "coupon_expired": ("coupon", N_("This code has expired.")),
+    "coupon_exhausted": ("coupon", N_("This code has been used as many times as it may be.")),
+    "coupon_limit_reached": ("coupon", N_("You have used this code as many times as you may.")),
+    "coupon_not_for_rate": ("coupon", N_("This code is not offered at your rate.")),
+    "coupon_not_for_resources": ("coupon", N_("This code does not apply to this equipment.")),
     "slot_unavailable": (
         None,
         N_("This time has just been booked by someone else: choose another time."),
@@ -101,6 +112,8 @@ class SlotForm:
     start: str = ""
     end: str = ""
     quantity: str = "1"
+    # A promo code, as typed.
+    coupon: str = ""
 
 
 @dataclass
@@ -116,13 +129,22 @@ class CheckoutForm:
     shown_start: str = ""
     shown_end: str = ""
     shown_quantity: str = ""
+    coupon: str = ""
+    # The code the shown quote applies ("" for none).
+    shown_coupon: str = ""
     method: str = ""
     fingerprint: str = ""
     intent: str = ""
 
     def typed(self) -> SlotForm:
         """The time in the visible fields."""
-        return SlotForm(day=self.day, start=self.start, end=self.end, quantity=self.quantity)
+        return SlotForm(
+            day=self.day,
+            start=self.start,
+            end=self.end,
+            quantity=self.quantity,
+            coupon=self.coupon,
+        )
 
     def shown(self) -> SlotForm:
         """The time the shown quote was made for."""
@@ -131,6 +153,7 @@ class CheckoutForm:
             start=self.shown_start,
             end=self.shown_end,
             quantity=self.shown_quantity,
+            coupon=self.shown_coupon,
         )
 
 
@@ -206,6 +229,8 @@ def subscribe_links(url: str, webcal_url: str) -> dict[str, str]:
 def review_url(resource_id: int, form: SlotForm) -> str:
     """The review page of ``resource_id`` for a time as typed."""
     query = {"day": form.day, "start": form.start, "end": form.end, "quantity": form.quantity}
+    if form.coupon.strip():
+        query["coupon"] = form.coupon.strip()
     return f"/resources/{resource_id}/book?{urlencode(query, safe=':')}"
 
 

@@ -134,6 +134,16 @@ class BookingPages(Controller):
                     slot.ends_at,
                     user_type,
                 )
+                if form.coupon.strip():
+                    try:
+                        priced = await payments.prices.apply_coupon(
+                            priced, form.coupon, actor.user_id, payments.bookings.clock(), strict=True
+                        )
+                    except AppError as exc:
+                        # The price without it is shown, and why the code is refused.
+                        coupon_errors, message = refusal(exc)
+                        errors = {**coupon_errors, **errors}
+                        problem = problem or message
                 quote = await payments.prices.quote_read(priced)
             except AppError as exc:
                 if isinstance(exc, NotFoundError):
@@ -186,9 +196,11 @@ class BookingPages(Controller):
         start: Text = "",
         end: Text = "",
         quantity: Text = "1",
+        coupon: Text = "",
     ) -> Template:
-        """Choose a time (local to the place) and review its quote and payment methods."""
-        form = SlotForm(day=day, start=start, end=end, quantity=quantity)
+        """Choose a time (local to the place) and review its quote, promo code and payment
+        methods."""
+        form = SlotForm(day=day, start=start, end=end, quantity=quantity, coupon=coupon)
         return await self._review(
             request, payments, staff, waitlist, availability, actor, resource_id, form
         )
@@ -237,6 +249,13 @@ class BookingPages(Controller):
                 method=data.method,
                 status_code=409,
             )
+        if data.coupon.strip().upper() != data.shown_coupon.strip().upper():
+            # A code typed (or removed) but not applied: show the price with it first.
+            return await show_again(
+                problem=REFUSALS["coupon_changed"][1],
+                method=data.method,
+                status_code=409,
+            )
         try:
             request_body = CheckoutRequest.model_validate(
                 {
@@ -245,6 +264,7 @@ class BookingPages(Controller):
                     "ends_at": slot.ends_at,
                     "method": data.method,
                     "quote_fingerprint": data.fingerprint,
+                    "coupon_code": data.shown_coupon.strip() or None,
                 }
             )
         except ValueError:

@@ -16,6 +16,9 @@
       const input = form.elements.namedItem(name);
       if (input) url.searchParams.set(name, input.value);
     }
+    // A promo code applied to the shown quote stays applied to the new time's.
+    const coupon = form.elements.namedItem("shown_coupon");
+    if (coupon && coupon.value) url.searchParams.set("coupon", coupon.value);
     const ticket = ++latest;
     form.setAttribute("aria-busy", "true");
     const chosen = form.querySelector("input[name=method]:checked");
