@@ -13,7 +13,7 @@ from sqlalchemy import text as text_sql
 from billing.coupon_models import Coupon
 from kernel.db import Database
 from tests.web.conftest import FIXED_NOW
-from tests.web.helpers import by_id, csrf, log_in, unlabelled_controls
+from tests.web.helpers import by_id, csrf, log_in, submit, unlabelled_controls
 from tests.web.seed import Town
 from tests.web.test_citizen_pages import SLOT, price_the_printer, text
 
@@ -32,7 +32,9 @@ def fields(page: httpx.Response, method: str) -> dict[str, str]:
         )
     }
     assert "fingerprint" in hidden and "_once" in hidden, "no quote on the review page"
-    return {**SLOT, **hidden, "method": method, "_csrf_token": csrf(page.text)}
+    # The promo code as its field shows it.
+    coupon = by_id(page.text, "coupon")["value"]
+    return {**SLOT, **hidden, "coupon": coupon, "method": method, "_csrf_token": csrf(page.text)}
 
 
 async def _coupon(database: Database, town: Town, code: str, percent_bp: int) -> None:
@@ -91,3 +93,75 @@ async def test_a_code_that_cannot_be_used_is_said_next_to_its_field(
     # The price without it is still shown.
     assert "Total à payer 12,00 €" in page
     assert re.search(r'<div class="field field-invalid">\s*<label for="coupon">', refused.text)
+
+
+async def test_a_manager_adds_a_promo_code_sees_who_used_it_and_withdraws_it(
+    web: httpx.AsyncClient, town: Town, database: Database
+) -> None:
+    await price_the_printer(database, town)
+    await log_in(web, town.manager_email)
+    url = f"/manage/places/{town.place_id}/coupons"
+    empty = await web.get(url)
+    assert empty.status_code == 200
+    assert unlabelled_controls(empty.text) == []
+    assert "Ce lieu n'a pas encore de code promo." in text(empty.text)
+
+    wrong = await submit(
+        web, url, url, {"code": "x", "kind": "percent", "value": "150", "max_uses": "0"}
+    )
+    assert wrong.status_code == 422
+    page = text(wrong.text)
+    assert "Saisissez de 3 à 32 lettres" in page
+    assert "Saisissez un pourcentage de 0,01 à 100" in page
+    added = await submit(
+        web,
+        url,
+        url,
+        {
+            "code": "atelier",
+            "kind": "amount",
+            "value": "5,00",
+            "valid_until": "2027-06-30",
+            "max_uses": "20",
+            "resource_ids": str(town.printer_id),
+        },
+    )
+    assert added.status_code == 303, text(added.text)[:400]
+    listing = text((await web.get(url)).text)
+    assert "ATELIER 5,00 €" in listing and "0 sur 20" in listing
+    taken = await submit(web, url, url, {"code": "Atelier", "kind": "percent", "value": "10"})
+    assert taken.status_code == 422 and "Ce lieu a déjà ce code." in text(taken.text)
+
+    # A citizen uses it; the manager sees who.
+    await _switch(web, town.citizen_email)
+    shown = await web.get(
+        f"/resources/{town.printer_id}/book", params={**SLOT, "coupon": "atelier"}
+    )
+    assert "Total à payer 7,00 €" in text(shown.text)
+    booked = await web.post(f"/resources/{town.printer_id}/book", data=fields(shown, "on_site"))
+    assert booked.status_code == 303, text(booked.text)[:400]
+    await _switch(web, town.manager_email)
+    listing = text((await web.get(url)).text)
+    assert "1 sur 20" in listing and "Qui a utilisé ATELIER" in listing
+
+    coupon_id = await _coupon_id(database, "ATELIER")
+    withdrawn = await submit(web, url, f"{url}/{coupon_id}/active", {"active": "0"})
+    assert withdrawn.status_code == 303
+    assert "Rétablir ATELIER" in text((await web.get(url)).text)
+    await _switch(web, town.citizen_email)
+    refused = await web.get(
+        f"/resources/{town.printer_id}/book",
+        params={**SLOT, "day": "2027-03-05", "coupon": "atelier"},
+    )
+    assert "Ce code n'est pas un code promo de ce lieu." in text(refused.text)
+
+
+async def _switch(web: httpx.AsyncClient, email: str) -> None:
+    await submit(web, "/account", "/logout", {})
+    await log_in(web, email)
+
+
+async def _coupon_id(database: Database, code: str) -> int:
+    async with database.engine.connect() as conn:
+        found = await conn.execute(text_sql("SELECT id FROM coupon WHERE code = :c"), {"c": code})
+        return int(found.scalar_one())

@@ -135,9 +135,10 @@ class BookingPages(Controller):
                     user_type,
                 )
                 if form.coupon.strip():
+                    now = payments.bookings.clock()
                     try:
                         priced = await payments.prices.apply_coupon(
-                            priced, form.coupon, actor.user_id, payments.bookings.clock(), strict=True
+                            priced, form.coupon, actor.user_id, now, strict=True
                         )
                     except AppError as exc:
                         # The price without it is shown, and why the code is refused.

@@ -1,7 +1,7 @@
 """The managers' back office, one module per part of a place: places, equipment, hours and
-closures, prices, cancellation policy, agenda and bookings, people, invoices, statistics and
-exports, webhooks; and the outbox of e-mails, new places, the verification of organisations
-and the platform's statistics, for platform administrators."""
+closures, prices, promo codes, cancellation policy, agenda and bookings, people, invoices,
+statistics and exports, webhooks; and the outbox of e-mails, new places, the verification of
+organisations and the platform's statistics, for platform administrators."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from mutualab.web.pages.manage.admin import AdminPages
 from mutualab.web.pages.manage.booking_desk import BookingDeskPages
 from mutualab.web.pages.manage.bookings import BookingPages
 from mutualab.web.pages.manage.closures import ClosurePages
+from mutualab.web.pages.manage.coupons import CouponPages
 from mutualab.web.pages.manage.desk import DeskPages
 from mutualab.web.pages.manage.grid import GridPages
 from mutualab.web.pages.manage.hours import ManagePages
@@ -34,6 +35,7 @@ MANAGE_PAGES = [
     ClosurePages,
     PricePages,
     PaymentPages,
+    CouponPages,
     PolicyPages,
     BookingPages,
     BookingDeskPages,
