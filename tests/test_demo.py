@@ -70,6 +70,16 @@ async def test_every_demo_place_sells_per_user_type_and_takes_on_site_and_invoic
     assert len(methods) == len(place_ids)
     for (by_type,) in methods:
         assert "on_site" in by_type["*"] and "invoice" in by_type["school"]
+    # A promo code at each place, for citizens, once each, until the end of next month.
+    coupons = await _rows(
+        database,
+        "SELECT place_id, code, percent_bp, max_uses_per_person, user_types, valid_until "
+        "FROM coupon ORDER BY place_id",
+    )
+    assert [(c[0], c[1], c[2], c[3], c[4]) for c in coupons] == [
+        (place_id, "BIENVENUE", 1000, 1, ["citizen"]) for place_id in place_ids
+    ]
+    assert {c[5] for c in coupons} == {date(2027, 1, 31)}
 
 
 # Whatever the weekday the demo starts on (the closure and the blackout move with it).

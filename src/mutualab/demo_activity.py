@@ -6,6 +6,8 @@ through the same services the API calls, so every booking is priced, paid or due
 
 - each place sells at a rate per user type (VAT 20 %), lets people pay on site, and lets
   schools, companies, associations and public bodies pay on invoice;
+- each place has a promo code, ``BIENVENUE``: 10 % off for citizens, once each, until the end
+  of the next month;
 - the laser cutter requires the place's safety training: Camille holds it, Léa does not;
 - the meeting room waits for a manager's approval: Léa's request is pending;
 - Camille (on site) and the school (on invoice, with a purchase order) have bookings over the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +34,7 @@ from accounts.models import OrganisationVerification
 from accounts.repository import AccountRepository
 from accounts.schemas import CertificationGrant, TrainingCreate
 from accounts.staff import StaffService
+from billing.coupon_schemas import CouponWrite
 from billing.payments import PaymentService
 from billing.receipts import Receipts
 from billing.schemas import (
@@ -93,6 +97,7 @@ REFUND_TIERS = [
     {"hours": 24, "percent": 50, "label": "entre 24 et 48 h avant"},
 ]
 PURCHASE_ORDER = "BC-2027-014"
+WELCOME_CODE = "BIENVENUE"
 
 
 @dataclass(frozen=True)
@@ -204,7 +209,7 @@ async def _arrivals_and_maintenance(
 
 
 async def _sell(services: PaymentService, demo: DemoPlace, index: int, now: datetime) -> None:
-    """Rates per user type on every resource; on-site and invoice payments."""
+    """Rates per user type on every resource; on-site and invoice payments; a promo code."""
     prices = services.prices
     await prices.set_settings(
         SYSTEM,
@@ -228,6 +233,27 @@ async def _sell(services: PaymentService, demo: DemoPlace, index: int, now: date
             ),
             now,
         )
+    await prices.coupons.save(
+        SYSTEM,
+        demo.place_id,
+        CouponWrite(
+            code=WELCOME_CODE,
+            description="Bienvenue au lieu : 10 % sur votre première réservation.",
+            percent=Decimal(10),
+            valid_until=_end_of_next_month(now.astimezone(demo.zone).date()),
+            max_uses=100,
+            max_uses_per_person=1,
+            user_types=["citizen"],
+        ),
+        now,
+    )
+
+
+def _end_of_next_month(today: date) -> date:
+    """The last day of the month after ``today``'s."""
+    first = today.replace(day=1)
+    after_next = (first + timedelta(days=62)).replace(day=1)
+    return after_next - timedelta(days=1)
 
 
 async def _rules(
