@@ -138,10 +138,20 @@ class PriceController(Controller):
         checkout expects."""
         user_type = await prices.user_type_for(actor, data.organisation_id, data.user_type)
         priced = await prices.price(data.items, data.starts_at, data.ends_at, user_type)
-        if data.coupon_code is not None:
-            priced = await prices.apply_coupon(
-                priced, data.coupon_code, actor.user_id, clock(), strict=True
+        if data.use_wallet and data.organisation_id is not None:
+            raise InvalidInputError(
+                "A wallet is a person's: it does not pay an organisation's booking.",
+                field="use_wallet",
+                code="wallet_not_for_organisations",
             )
+        priced = await prices.adjust(
+            priced,
+            coupon_code=data.coupon_code,
+            use_wallet=data.use_wallet,
+            user_id=actor.user_id,
+            now=clock(),
+            strict=True,
+        )
         return await prices.quote_read(priced)
 
 

@@ -106,6 +106,11 @@ def _french_day(day: date | None) -> str:
     return f"{day:%d/%m/%Y}" if day is not None else ""
 
 
+def _euros(cents: int) -> str:
+    """``1234`` -> ``12,34 €`` (as terms are printed)."""
+    return f"{cents // 100},{cents % 100:02d} €"
+
+
 def _hours(minutes: int) -> str:
     value = Decimal(minutes) / 60
     return f"{value.quantize(Decimal('0.01'))}"
@@ -298,6 +303,13 @@ class DocumentService:
             if payment.paid_at is not None
             else f"À payer au plus tard le {_french_day(payment.due_on)} ({method.label_fr})."
         )
+        if payment.wallet_cents:
+            # The wallet is a means of payment, not a discount: said with the terms.
+            terms += f" Réglé par le porte-monnaie : {_euros(payment.wallet_cents)}" + (
+                f" ; par {method.label_fr.lower()} : {_euros(payment.amount_cents)}."
+                if payment.amount_cents
+                else "."
+            )
         body = {
             "lines": invoice_lines(quote),
             "vat_breakdown": quote["breakdown"],
@@ -316,6 +328,7 @@ class DocumentService:
                 ),
                 "due_on": payment.due_on.isoformat() if payment.due_on is not None else None,
                 "purchase_order": payment.purchase_order,
+                "wallet_cents": payment.wallet_cents,
                 "terms": terms,
                 "late_penalties": LATE_PENALTIES,
                 "recovery_indemnity": (

@@ -19,7 +19,7 @@ from sqlmodel import Field, SQLModel
 from kernel.models import created_at_field, utc_column
 
 VAT_KINDS = ("taxable", "exempt", "franchise", "out_of_scope")
-PAYMENT_METHODS = ("card", "on_site", "invoice", "free")
+PAYMENT_METHODS = ("card", "on_site", "invoice", "free", "wallet")
 
 
 class PaymentStatus(StrEnum):
@@ -166,6 +166,10 @@ class Payment(SQLModel, table=True):
         CheckConstraint(
             "refunded_cents >= 0 AND refunded_cents <= amount_cents", name="ck_payment_refunded"
         ),
+        CheckConstraint(
+            "wallet_refunded_cents >= 0 AND wallet_refunded_cents <= wallet_cents",
+            name="ck_payment_wallet",
+        ),
         Index("ix_payment_cancel_pending", "cancel_pending"),
     )
 
@@ -179,8 +183,13 @@ class Payment(SQLModel, table=True):
     user_type_code: str = Field(max_length=40)
     method: str = Field(max_length=20)
     status: str = Field(max_length=20)
+    # What the method pays (the quote's total less the wallet's share).
     amount_cents: int
     refunded_cents: int = 0
+    # The quote's share paid from the person's wallet at the place, and given back since
+    # (migration 0036).
+    wallet_cents: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    wallet_refunded_cents: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     currency: str = Field(default="EUR", max_length=3)
     quote_fingerprint: str = Field(max_length=64)
     # The quote as charged (canonical form plus line labels): the invoice is built from it.

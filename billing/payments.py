@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from accounts.guests import person_rates
-from billing.adjustments import Adjustments
+from billing.adjustments import Adjustments, Paid, give_back
 from billing.coupons import stored_terms, terms_from
 from billing.events import payment_received
 from billing.grouped_invoices import GroupedInvoices, uses_grouping
@@ -152,13 +152,16 @@ def due_payment(
         user_type_code=priced.user_type,
         method=method,
         status=info.initial_status,
-        amount_cents=priced.quote.total_incl_vat_cents,
+        amount_cents=priced.quote.due_cents,
+        wallet_cents=priced.quote.wallet_cents,
         currency=priced.quote.currency,
         quote_fingerprint=priced.quote.fingerprint(),
         quote=stored_quote(priced),
         purchase_order=purchase_order,
         due_on=issued_on + timedelta(days=payment_terms_days) if method == "invoice" else None,
         status_reason=status_reason,
+        # The wallet paid it all at checkout.
+        paid_at=now if method == "wallet" else None,
         paid_starts_at=starts_at,
         created_at=now,
         updated_at=now,
@@ -244,6 +247,8 @@ class PaymentService:
             status=payment.status,
             amount_cents=payment.amount_cents,
             refunded_cents=payment.refunded_cents,
+            wallet_cents=payment.wallet_cents,
+            wallet_refunded_cents=payment.wallet_refunded_cents,
             currency=payment.currency,
             attempt=payment.attempt,
             intent_id=payment.intent_id,
@@ -334,8 +339,16 @@ class PaymentService:
         if booking.status not in ACTIVE_BOOKING:
             return None
         if payment is None or payment.status not in (*PAID, PaymentStatus.INVOICED):
+            # A share paid from the wallet comes back whole: the booking was never paid.
             return CancellationRefund(
-                outcome="nothing_paid", amount_cents=0, percent=0, reason="nothing_paid", tier=""
+                outcome="nothing_paid",
+                amount_cents=0,
+                percent=0,
+                reason="nothing_paid",
+                tier="",
+                wallet_cents=(
+                    payment.wallet_cents - payment.wallet_refunded_cents if payment else 0
+                ),
             )
         settings = await self.prices.settings_of(payment.place_id)
         decision = refund_cents(
@@ -345,12 +358,14 @@ class PaymentService:
             tiers_of(settings),
             by_place=by_place,
         )
+        wallet_left = payment.wallet_cents - payment.wallet_refunded_cents
         return CancellationRefund(
             outcome="less_to_pay" if payment.status == PaymentStatus.INVOICED else "refund",
             amount_cents=decision.amount_cents,
             percent=decision.percent,
             reason=decision.reason.value,
             tier=decision.tier_label,
+            wallet_cents=give_back(Paid(wallet_cents=wallet_left), decision.percent).wallet_cents,
         )
 
     async def place_documents(
@@ -393,21 +408,37 @@ class PaymentService:
                 "Bookings are made by a user account, not an admin token.",
                 code="user_account_required",
             )
-        user_type = await self.prices.user_type_for(actor, data.organisation_id, None)
-        priced = await self.prices.price(data.items, data.starts_at, data.ends_at, user_type)
-        if data.coupon_code is not None:
-            # A coupon that can no longer be used is left out: the price then changed.
-            priced = await self.prices.apply_coupon(
-                priced, data.coupon_code, actor.user_id, now, strict=False
+        if data.use_wallet and data.organisation_id is not None:
+            raise InvalidInputError(
+                "A wallet is a person's: it does not pay an organisation's booking.",
+                field="use_wallet",
+                code="wallet_not_for_organisations",
             )
+        user_type = await self.prices.user_type_for(actor, data.organisation_id, None)
+        base = await self.prices.price(data.items, data.starts_at, data.ends_at, user_type)
+        # A coupon that can no longer be used is left out, a wallet's share follows its
+        # balance: either way the price then changed.
+        priced = await self.prices.adjust(
+            base,
+            coupon_code=data.coupon_code,
+            use_wallet=data.use_wallet,
+            user_id=actor.user_id,
+            now=now,
+            strict=False,
+        )
         if priced.quote.fingerprint() != data.quote_fingerprint:
             await self._quote_moved(priced)
         place = priced.place
         assert place.id is not None
         settings = await self.prices.settings_of(place.id)
-        method = "free" if priced.quote.is_free else data.method
+        if priced.quote.is_free:
+            method = "free"
+        elif not priced.quote.due_cents:
+            method = "wallet"  # the wallet pays it all
+        else:
+            method = data.method
         refuse_unverified_invoice(method, settings, priced.user_type, priced.invoice_refusal)
-        if method != "free":
+        if method not in ("free", "wallet"):
             allowed = [
                 m
                 for m in methods_for(settings, priced.user_type)
@@ -474,8 +505,9 @@ class PaymentService:
             purchase_order=data.purchase_order,
         )
         await self.repo.add(payment)
+        assert payment.id is not None
+        wallets = self.prices.wallets
         if priced.coupon is not None:
-            assert payment.id is not None
             discount = -sum(
                 a.total_incl_vat_cents for a in priced.quote.adjustments if a.kind == "coupon"
             )
@@ -483,7 +515,16 @@ class PaymentService:
                 priced.coupon, actor.user_id, booking.id, payment.id, discount, now
             ):
                 # Its last use went to someone else since the quote: nothing is booked.
-                await self._quote_moved(with_adjustments(priced, Adjustments()))
+                balance = await wallets.balance(place.id, actor.user_id) if data.use_wallet else 0
+                await self._quote_moved(with_adjustments(base, Adjustments(wallet_cents=balance)))
+        if priced.quote.wallet_cents and not await wallets.spend(
+            place.id, actor.user_id, priced.quote.wallet_cents, booking.id, payment.id, now
+        ):
+            # The wallet was spent elsewhere since the quote: nothing is booked.
+            balance = await wallets.balance(place.id, actor.user_id)
+            await self._quote_moved(
+                with_adjustments(base, Adjustments(coupon=priced.coupon, wallet_cents=balance))
+            )
         if info.invoice_on == "confirmation" and booking.status == BookingStatus.CONFIRMED:
             await self._invoice(payment, booking, now)
         return payment, booking, priced
@@ -592,7 +633,7 @@ class PaymentService:
 
     async def _invoice(self, payment: Payment, booking: BookingRead, now: datetime) -> None:
         documents = await self.repo.documents_of_booking(booking.id)
-        if _live_invoices(documents) or payment.amount_cents == 0:
+        if _live_invoices(documents) or quoted_total(payment) == 0:
             return
         if await self.invoiced_later(payment):
             # The place groups its invoices, or issues them later: due once issued.
@@ -792,9 +833,12 @@ class PaymentService:
             return
         payment.updated_at = event.at
         if payment.status in (*OPEN_CARD, PaymentStatus.AWAITING_ON_SITE, PaymentStatus.FREE):
-            # Ended with nothing paid: its coupon use is given back.
+            # Ended with nothing paid: its coupon use and its wallet share are given back.
             assert payment.id is not None
             await self.prices.coupons.release(payment.id, event.at)
+            await self._wallet_back(
+                payment, payment.wallet_cents - payment.wallet_refunded_cents, event.at
+            )
         if payment.status in OPEN_CARD:
             payment.status_reason = f"booking_{event.status}"
             if payment.intent_id is not None:
@@ -812,6 +856,22 @@ class PaymentService:
             await self._refund_on_cancel(payment, booking, event)
         await self.repo.add(payment)
 
+    async def _wallet_back(self, payment: Payment, cents: int, now: datetime) -> None:
+        """Put ``cents`` of what the wallet paid back into it (nothing for 0)."""
+        if cents <= 0:
+            return
+        assert payment.id is not None
+        await self.prices.wallets.give_back(
+            payment.place_id,
+            payment.payer_user_id,
+            cents,
+            payment.booking_id,
+            payment.id,
+            "Annulation de la réservation",
+            now,
+        )
+        payment.wallet_refunded_cents += cents
+
     async def _refund_on_cancel(
         self, payment: Payment, booking: BookingRead, event: BookingEvent
     ) -> None:
@@ -824,6 +884,9 @@ class PaymentService:
             tiers_of(settings),
             by_place=event.by_place,
         )
+        # What the wallet paid comes back by the same tier (a means of payment like any other).
+        wallet_left = payment.wallet_cents - payment.wallet_refunded_cents
+        wallet_back = give_back(Paid(wallet_cents=wallet_left), decision.percent).wallet_cents
         invoice = await self._invoice_of(payment)
         if (
             invoice is None
@@ -834,10 +897,11 @@ class PaymentService:
             payment.status = PaymentStatus.CANCELLED
             payment.status_reason = "cancelled_before_invoice"
             payment.status_detail = "Annulée avant l'émission de la facture : rien n'est dû."
+            await self._wallet_back(payment, wallet_left, event.at)
             return
         payment.status_reason = f"cancelled_{decision.reason.value}"
         payment.status_detail = f"{decision.percent} % ({decision.tier_label})"
-        if decision.amount_cents == 0:
+        if decision.amount_cents == 0 and wallet_back == 0:
             return
         credit_note_id = None
         if invoice is not None:
@@ -845,24 +909,29 @@ class PaymentService:
                 await self._party(payment, booking),
                 payment,
                 invoice,
-                decision.amount_cents,
+                decision.amount_cents + wallet_back,
                 f"Annulation de la réservation {booking.reference} : remboursement "
                 f"{decision.percent} % ({decision.tier_label}).",
                 event.at,
             )
             credit_note_id = credit.id
+        await self._wallet_back(payment, wallet_back, event.at)
         unpaid_invoice = payment.status == PaymentStatus.INVOICED
         payment.refunded_cents += decision.amount_cents
+        everything_back = (
+            payment.refunded_cents == payment.amount_cents
+            and payment.wallet_refunded_cents == payment.wallet_cents
+        )
         if unpaid_invoice:
             # Nothing was paid: the credit note reduces what is due.
-            if payment.refunded_cents == payment.amount_cents:
+            if everything_back:
                 payment.status = PaymentStatus.CANCELLED
             return
         payment.status = (
-            PaymentStatus.REFUNDED
-            if payment.refunded_cents == payment.amount_cents
-            else PaymentStatus.PARTIALLY_REFUNDED
+            PaymentStatus.REFUNDED if everything_back else PaymentStatus.PARTIALLY_REFUNDED
         )
+        if decision.amount_cents == 0:
+            return
         await self.repo.add(
             Refund(
                 payment_id=payment.id,
@@ -910,6 +979,9 @@ class PaymentService:
         current = quoted_total(payment)
         difference = new_total - current
         refunded = 0
+        if difference and payment.wallet_cents:
+            # Paid partly from the wallet: cancel and book the new range through checkout.
+            await self._price_changed(priced, difference, [])
         if difference > 0:
             allowed = (
                 [payment.method]

@@ -49,6 +49,8 @@ from billing.schemas import (
     VatBreakdownRead,
     VatRead,
 )
+from billing.wallet_repository import WalletRepository
+from billing.wallets import Wallets
 from booking.schemas import ItemRequest
 from kernel.auth.actor import Actor
 from kernel.auth.rates import EMAIL_NOT_VERIFIED, Rates
@@ -176,6 +178,7 @@ class PriceService:
         self.catalogue = catalogue
         self.card_available = card_available
         self.coupons = Coupons(CouponRepository(repository.session), repository, catalogue)
+        self.wallets = Wallets(WalletRepository(repository.session), catalogue)
 
     # settings ------------------------------------------------------------------
     async def settings_of(self, place_id: int) -> PlaceBilling:
@@ -459,23 +462,37 @@ class PriceService:
             raise ConflictError(str(exc), code="unpriceable") from exc
         return Priced(place, user_type, resources, priced, lines, refusal is None, refusal)
 
-    async def apply_coupon(
-        self, priced: Priced, code: str, user_id: int | None, now: datetime, *, strict: bool
+    async def adjust(
+        self,
+        priced: Priced,
+        *,
+        coupon_code: str | None,
+        use_wallet: bool,
+        user_id: int | None,
+        now: datetime,
+        strict: bool,
     ) -> Priced:
-        """The quote with the coupon ``code`` of its place; ``strict`` refuses a code that
-        cannot be used (a quote), else it is left out (checkout: the price then changed)."""
-        terms = await self.coupons.terms(
-            code,
-            priced.place,
-            priced.user_type,
-            user_id,
-            [r.id or 0 for r in priced.resources],
-            now,
-            strict=strict,
-        )
-        if terms is None:
+        """The quote with a coupon of its place and the share the person's wallet there pays.
+
+        ``strict`` refuses a code that cannot be used (a quote); otherwise it is left out
+        (checkout: the price then changed).
+        """
+        assert priced.place.id is not None
+        terms = None
+        if coupon_code is not None and coupon_code.strip():
+            terms = await self.coupons.terms(
+                coupon_code,
+                priced.place,
+                priced.user_type,
+                user_id,
+                [r.id or 0 for r in priced.resources],
+                now,
+                strict=strict,
+            )
+        wallet = await self.wallets.balance(priced.place.id, user_id) if use_wallet else 0
+        if terms is None and not wallet:
             return priced
-        return with_adjustments(priced, Adjustments(coupon=terms))
+        return with_adjustments(priced, Adjustments(coupon=terms, wallet_cents=wallet))
 
     async def quote_read(self, priced: Priced) -> QuoteRead:
         """A priced request as the API shows it."""
@@ -531,6 +548,8 @@ class PriceService:
                 for a in priced.quote.adjustments
             ],
             coupon_code=priced.coupon.code if priced.coupon is not None else None,
+            wallet_cents=priced.quote.wallet_cents,
+            due_cents=priced.quote.due_cents,
             breakdown=[
                 VatBreakdownRead(
                     kind=b.kind.value,
@@ -545,6 +564,12 @@ class PriceService:
             total_incl_vat_cents=priced.quote.total_incl_vat_cents,
             mentions=list(priced.quote.mentions),
             display="both" if user_type is not None and user_type.for_organisations else "incl_vat",
-            payment_methods=methods if not priced.quote.is_free else ["free"],
+            payment_methods=(
+                ["free"]
+                if priced.quote.is_free
+                else ["wallet"]
+                if not priced.quote.due_cents
+                else methods
+            ),
             fingerprint=priced.quote.fingerprint(),
         )

@@ -171,6 +171,7 @@ class QuoteRequest(Strict):
         default=None, description="the rate to show (default: yours)"
     )
     coupon_code: CouponCodeIn | None = Field(default=None, description="a coupon of the place")
+    use_wallet: bool = Field(default=False, description="pay what it can from my wallet there")
 
 
 class QuoteLineRead(BaseModel):
@@ -229,6 +230,9 @@ class QuoteRead(BaseModel):
     # After the lines: the discounts, which the breakdown and totals are net of.
     adjustments: list[AdjustmentRead] = []
     coupon_code: str | None = None
+    # Of the total, what the wallet pays, and what is left to pay by the method.
+    wallet_cents: int = 0
+    due_cents: int
     breakdown: list[VatBreakdownRead]
     total_excl_vat_cents: int
     total_vat_cents: int
@@ -252,6 +256,7 @@ class CheckoutRequest(Strict):
     quote_fingerprint: Fingerprint
     purchase_order: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     coupon_code: CouponCodeIn | None = Field(default=None, description="the quote's coupon")
+    use_wallet: bool = Field(default=False, description="as in the quote")
 
 
 class RefundRead(BaseModel):
@@ -295,6 +300,9 @@ class PaymentRead(BaseModel):
     status: str
     amount_cents: int
     refunded_cents: int
+    # Paid from the wallet, and given back to it since.
+    wallet_cents: int = 0
+    wallet_refunded_cents: int = 0
     currency: str
     attempt: int
     intent_id: str | None
@@ -339,6 +347,8 @@ class CancellationRefund(BaseModel):
     percent: int
     reason: Literal["tier", "no_tier", "started", "place_cancelled", "nothing_paid"]
     tier: str
+    # What goes back to the wallet the booking was partly or wholly paid from.
+    wallet_cents: int = 0
 
 
 class BookingBilling(BaseModel):

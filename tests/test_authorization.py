@@ -301,6 +301,12 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         body=lambda w, r: {"code": f"PUT-{r}", "amount_cents": 500, "max_uses": 3}
     ),
     ("GET", "/api/places/{place_id}/coupons/{coupon_id}/uses"): Example(),
+    ("GET", "/api/places/{place_id}/wallets"): Example(),
+    ("POST", "/api/places/{place_id}/wallets/credits"): Example(
+        body=lambda w, r: {"email": w.booker_email, "amount_cents": 500, "reason": "Geste"}
+    ),
+    ("GET", "/api/places/{place_id}/wallets/{wallet_id}"): Example(),
+    ("GET", "/api/me/wallets"): Example(),
     ("GET", "/api/places/{place_id}/billing-settings"): Example(),
     ("PUT", "/api/places/{place_id}/billing-settings"): Example(
         body=lambda w, r: {
@@ -526,6 +532,14 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
         )
         assert made.status_code == 201, made.text
         world.ids["coupon_id"] = made.json()["id"]
+    if "{wallet_id" in op.template:
+        credited = await http.post(
+            f"/api/places/{world.place_a}/wallets/credits",
+            json={"email": world.booker_email, "amount_cents": 100, "reason": "Matrice"},
+            headers=world.people["manager_right_place"].headers,
+        )
+        assert credited.status_code == 201, credited.text
+        world.ids["wallet_id"] = credited.json()["id"]
     if "{entry_id" in op.template:
         world.ids["entry_id"] = await _waitlist_entry(database, world)
     if "{receipt_id" in op.template:

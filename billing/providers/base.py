@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 
 from billing.models import PaymentStatus
 
-Method = Literal["card", "on_site", "invoice", "free"]
+Method = Literal["card", "on_site", "invoice", "free", "wallet"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,8 @@ METHODS: dict[str, MethodInfo] = {
         "invoice", "Paiement sur facture", False, "confirmation", PaymentStatus.INVOICED
     ),
     "free": MethodInfo("free", "Gratuit", False, "never", PaymentStatus.FREE),
+    # The person's wallet at the place pays the whole quote at checkout.
+    "wallet": MethodInfo("wallet", "Porte-monnaie", False, "confirmation", PaymentStatus.SUCCEEDED),
 }
 
 

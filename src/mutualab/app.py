@@ -28,6 +28,7 @@ from billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
 from billing.coupon_controllers import CONTROLLERS as COUPON_CONTROLLERS
 from billing.runtime import after_response as billing_after_response
 from billing.series_controllers import CONTROLLERS as SERIES_BILLING_CONTROLLERS
+from billing.wallet_controllers import CONTROLLERS as WALLET_CONTROLLERS
 from booking.attendance_controllers import CONTROLLERS as ATTENDANCE_CONTROLLERS
 from booking.closure_controllers import CONTROLLERS as CLOSURE_CONTROLLERS
 from booking.controllers import CONTROLLERS as BOOKING_CONTROLLERS
@@ -144,6 +145,7 @@ def create_app(
             *BILLING_CONTROLLERS,
             *SERIES_BILLING_CONTROLLERS,
             *COUPON_CONTROLLERS,
+            *WALLET_CONTROLLERS,
             *WEBHOOK_CONTROLLERS,
             JobAdminController,
             UnsubscribeController,

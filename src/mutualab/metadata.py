@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 # Each import registers its domain's tables on SQLModel.metadata; alembic compares against it.
 import billing.coupon_models
 import billing.models
+import billing.wallet_models
 import booking.feeds.models
 import booking.models
 import booking.waitlist
@@ -28,6 +29,7 @@ REGISTERED = (
     booking.waitlist,
     billing.models,
     billing.coupon_models,
+    billing.wallet_models,
     notifications.models,
     webhook_models,
 )

@@ -137,8 +137,13 @@ class BookingPages(Controller):
                 if form.coupon.strip():
                     now = payments.bookings.clock()
                     try:
-                        priced = await payments.prices.apply_coupon(
-                            priced, form.coupon, actor.user_id, now, strict=True
+                        priced = await payments.prices.adjust(
+                            priced,
+                            coupon_code=form.coupon,
+                            use_wallet=False,
+                            user_id=actor.user_id,
+                            now=now,
+                            strict=True,
                         )
                     except AppError as exc:
                         # The price without it is shown, and why the code is refused.
