@@ -32,9 +32,21 @@ def fields(page: httpx.Response, method: str) -> dict[str, str]:
         )
     }
     assert "fingerprint" in hidden and "_once" in hidden, "no quote on the review page"
-    # The promo code as its field shows it.
+    # The promo code as its field shows it, and "pay from my wallet" when ticked.
     coupon = by_id(page.text, "coupon")["value"]
-    return {**SLOT, **hidden, "coupon": coupon, "method": method, "_csrf_token": csrf(page.text)}
+    wallet = (
+        {"wallet": "1"}
+        if re.search(r'id="wallet" name="wallet" value="1" checked', page.text)
+        else {}
+    )
+    return {
+        **SLOT,
+        **hidden,
+        **wallet,
+        "coupon": coupon,
+        "method": method,
+        "_csrf_token": csrf(page.text),
+    }
 
 
 async def _coupon(database: Database, town: Town, code: str, percent_bp: int) -> None:

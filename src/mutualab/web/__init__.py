@@ -23,6 +23,7 @@ from mutualab.web.pages.recovery import RecoveryPages
 from mutualab.web.pages.series import SeriesPages
 from mutualab.web.pages.tokens import TokenPages
 from mutualab.web.pages.waitlist import WaitlistPages
+from mutualab.web.pages.wallet import WalletPages
 from mutualab.web.rendering import STATIC_DIR, STATIC_PATH, template_config
 
 __all__ = ["negotiated_http_exception", "pages_router", "static_files", "template_config"]
@@ -44,6 +45,7 @@ def pages_router() -> Router:
             KioskPages,
             SeriesPages,
             WaitlistPages,
+            WalletPages,
             set_language,
         ],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,

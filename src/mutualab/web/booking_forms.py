@@ -21,6 +21,7 @@ WORDS: dict[str, Any] = {
         "on_site": N_("On site, at the place"),
         "invoice": N_("On invoice"),
         "free": N_("Free"),
+        "wallet": N_("From my wallet"),
     },
     "PAYMENT_STATUSES": {
         "pending": N_("awaiting the card payment"),
@@ -58,6 +59,10 @@ REFUSALS: dict[str, tuple[str | None, str]] = {
     "coupon_changed": (
         None,
         N_("You changed the promo code: here is the price with it. Check it, then confirm."),
+    ),
+    "wallet_changed": (
+        None,
+        N_("You changed how you pay: here is the price to pay now. Check it, then confirm."),
     ),
     "coupon_unknown": ("coupon", N_("This code is not a promo code of this place.")),
     "coupon_not_started": ("coupon", N_("This code cannot be used yet.")),
@@ -114,6 +119,8 @@ class SlotForm:
     quantity: str = "1"
     # A promo code, as typed.
     coupon: str = ""
+    # "1": pay what the wallet holds at the place first.
+    wallet: str = ""
 
 
 @dataclass
@@ -132,6 +139,9 @@ class CheckoutForm:
     coupon: str = ""
     # The code the shown quote applies ("" for none).
     shown_coupon: str = ""
+    wallet: str = ""
+    # "1" when the shown quote is paid from the wallet first.
+    shown_wallet: str = ""
     method: str = ""
     fingerprint: str = ""
     intent: str = ""
@@ -144,6 +154,7 @@ class CheckoutForm:
             end=self.end,
             quantity=self.quantity,
             coupon=self.coupon,
+            wallet=self.wallet,
         )
 
     def shown(self) -> SlotForm:
@@ -154,6 +165,7 @@ class CheckoutForm:
             end=self.shown_end,
             quantity=self.shown_quantity,
             coupon=self.shown_coupon,
+            wallet=self.shown_wallet,
         )
 
 
@@ -231,6 +243,8 @@ def review_url(resource_id: int, form: SlotForm) -> str:
     query = {"day": form.day, "start": form.start, "end": form.end, "quantity": form.quantity}
     if form.coupon.strip():
         query["coupon"] = form.coupon.strip()
+    if form.wallet == "1":
+        query["wallet"] = "1"
     return f"/resources/{resource_id}/book?{urlencode(query, safe=':')}"
 
 

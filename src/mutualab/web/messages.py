@@ -87,6 +87,7 @@ NOTICES = {
     "coupon_created": N_("The promo code is added: people enter it when they book."),
     "coupon_withdrawn": N_("The promo code is withdrawn: it can no longer be entered."),
     "coupon_restored": N_("The promo code can be entered again."),
+    "wallet_credited": N_("The wallet is credited: the person sees it, with the reason."),
     "training_linked": N_("The equipment that requires the training is saved."),
     "manager_added": N_("The manager is named: they see this place in their back office."),
     "manager_removed": N_("The manager is removed from this place."),

@@ -121,6 +121,8 @@ class BookingPages(Controller):
         tz = ZoneInfo(place.timezone)
         errors = dict(errors or {})
         quote: QuoteRead | None = None
+        wallet_balance = 0
+        use_wallet = False
         slot: Slot | None = None
         if form.day or form.start or form.end:
             slot, slot_errors = parse_slot(form, tz, resource.capacity)
@@ -134,22 +136,33 @@ class BookingPages(Controller):
                     slot.ends_at,
                     user_type,
                 )
-                if form.coupon.strip():
-                    now = payments.bookings.clock()
-                    try:
-                        priced = await payments.prices.adjust(
-                            priced,
-                            coupon_code=form.coupon,
-                            use_wallet=False,
-                            user_id=actor.user_id,
-                            now=now,
-                            strict=True,
-                        )
-                    except AppError as exc:
-                        # The price without it is shown, and why the code is refused.
-                        coupon_errors, message = refusal(exc)
-                        errors = {**coupon_errors, **errors}
-                        problem = problem or message
+                wallet_balance = await payments.prices.wallets.balance(
+                    place.id or 0, actor.user_id
+                )
+                use_wallet = form.wallet == "1" and wallet_balance > 0
+                now = payments.bookings.clock()
+                try:
+                    priced = await payments.prices.adjust(
+                        priced,
+                        coupon_code=form.coupon,
+                        use_wallet=use_wallet,
+                        user_id=actor.user_id,
+                        now=now,
+                        strict=True,
+                    )
+                except AppError as exc:
+                    # The price without it is shown, and why the code is refused.
+                    coupon_errors, message = refusal(exc)
+                    errors = {**coupon_errors, **errors}
+                    problem = problem or message
+                    priced = await payments.prices.adjust(
+                        priced,
+                        coupon_code=None,
+                        use_wallet=use_wallet,
+                        user_id=actor.user_id,
+                        now=now,
+                        strict=True,
+                    )
                 quote = await payments.prices.quote_read(priced)
             except AppError as exc:
                 if isinstance(exc, NotFoundError):
@@ -184,6 +197,8 @@ class BookingPages(Controller):
             full=full,
             request_only=await availability.needs_approval(actor, resource_id),
             shown=form if slot is not None else None,
+            wallet_balance=wallet_balance,
+            use_wallet=use_wallet,
         )
         # booking.js re-quotes a changed time without a reload.
         return with_policy(response, OWN_SCRIPTS)
@@ -203,10 +218,13 @@ class BookingPages(Controller):
         end: Text = "",
         quantity: Text = "1",
         coupon: Text = "",
+        wallet: Text = "",
     ) -> Template:
         """Choose a time (local to the place) and review its quote, promo code and payment
         methods."""
-        form = SlotForm(day=day, start=start, end=end, quantity=quantity, coupon=coupon)
+        form = SlotForm(
+            day=day, start=start, end=end, quantity=quantity, coupon=coupon, wallet=wallet
+        )
         return await self._review(
             request, payments, staff, waitlist, availability, actor, resource_id, form
         )
@@ -262,6 +280,13 @@ class BookingPages(Controller):
                 method=data.method,
                 status_code=409,
             )
+        if (data.wallet == "1") != (data.shown_wallet == "1"):
+            # "Pay from my wallet" ticked or unticked but not applied: show that price first.
+            return await show_again(
+                problem=REFUSALS["wallet_changed"][1],
+                method=data.method,
+                status_code=409,
+            )
         try:
             request_body = CheckoutRequest.model_validate(
                 {
@@ -271,6 +296,7 @@ class BookingPages(Controller):
                     "method": data.method,
                     "quote_fingerprint": data.fingerprint,
                     "coupon_code": data.shown_coupon.strip() or None,
+                    "use_wallet": data.shown_wallet == "1",
                 }
             )
         except ValueError:

@@ -16,6 +16,8 @@
       const input = form.elements.namedItem(name);
       if (input) url.searchParams.set(name, input.value);
     }
+    const wallet = form.elements.namedItem("wallet");
+    if (wallet && wallet.checked) url.searchParams.set("wallet", "1");
     // A promo code applied to the shown quote stays applied to the new time's.
     const coupon = form.elements.namedItem("shown_coupon");
     if (coupon && coupon.value) url.searchParams.set("coupon", coupon.value);
@@ -57,4 +59,8 @@
       input.addEventListener("input", later);
     }
   }
+  // "Pay from my wallet" is re-rendered with the quote: listen on the form for it.
+  form.addEventListener("change", (event) => {
+    if (event.target && event.target.name === "wallet") later();
+  });
 })();

@@ -1,5 +1,5 @@
 """The managers' back office, one module per part of a place: places, equipment, hours and
-closures, prices, promo codes, cancellation policy, agenda and bookings, people, invoices,
+closures, prices, promo codes, wallets, cancellation policy, agenda and bookings, people, invoices,
 statistics and exports, webhooks; and the outbox of e-mails, new places, the verification of
 organisations and the platform's statistics, for platform administrators."""
 
@@ -25,6 +25,7 @@ from mutualab.web.pages.manage.prices import PricePages
 from mutualab.web.pages.manage.resources import ResourcePages
 from mutualab.web.pages.manage.statistics import StatisticsPages
 from mutualab.web.pages.manage.trainings import TrainingPages
+from mutualab.web.pages.manage.wallets import WalletPages
 from mutualab.web.pages.manage.webhooks import WebhookPages
 
 MANAGE_PAGES = [
@@ -36,6 +37,7 @@ MANAGE_PAGES = [
     PricePages,
     PaymentPages,
     CouponPages,
+    WalletPages,
     PolicyPages,
     BookingPages,
     BookingDeskPages,

@@ -35,6 +35,7 @@ SECTIONS = [
     ("/prices", N_("Prices")),
     ("/payments", N_("Payment methods")),
     ("/coupons", N_("Promo codes")),
+    ("/wallets", N_("Wallets")),
     ("/policy", N_("Cancellation policy")),
     ("/grid", N_("Planning")),
     ("/desk", N_("Front desk")),
