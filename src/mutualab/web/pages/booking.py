@@ -136,9 +136,7 @@ class BookingPages(Controller):
                     slot.ends_at,
                     user_type,
                 )
-                wallet_balance = await payments.prices.wallets.balance(
-                    place.id or 0, actor.user_id
-                )
+                wallet_balance = await payments.prices.wallets.balance(place.id or 0, actor.user_id)
                 use_wallet = form.wallet == "1" and wallet_balance > 0
                 now = payments.bookings.clock()
                 try:
