@@ -835,7 +835,8 @@ class PaymentService:
         if payment.status in (*OPEN_CARD, PaymentStatus.AWAITING_ON_SITE, PaymentStatus.FREE):
             # Ended with nothing paid: its coupon use and its wallet share are given back.
             assert payment.id is not None
-            await self.prices.coupons.release(payment.id, event.at)
+            if payment.quote.get("coupon"):
+                await self.prices.coupons.release(payment.id, event.at)
             await self._wallet_back(
                 payment, payment.wallet_cents - payment.wallet_refunded_cents, event.at
             )
