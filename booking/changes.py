@@ -50,6 +50,7 @@ class StateChanges:
         by_place: bool = False,
         moved_from: tuple[datetime, datetime] | None = None,
         pay_difference: str | None = None,
+        refund_to: str | None = None,
     ) -> BookingEvent:
         """Change a booking's status, store it, free its units if it ended (or stop them
         expiring if it left ``held``), and tell the listeners; the event they heard.
@@ -66,6 +67,8 @@ class StateChanges:
         )
         if moved_from is not None:
             event = replace(event, moved_from=moved_from, pay_difference=pay_difference)
+        if refund_to is not None:
+            event = replace(event, refund_to=refund_to)
         if to not in ACTIVE_STATUSES:
             await self.repo.deactivate_allocations(event.booking_id)
         elif event.previous == BookingStatus.HELD:
@@ -74,8 +77,16 @@ class StateChanges:
         await self._deliver([event])
         return event
 
-    async def cancel(self, actor: Actor, booking: Booking, now: datetime, reason: str) -> None:
-        """Cancel a booking for ``actor``: by the place when a manager cancels another's."""
+    async def cancel(
+        self,
+        actor: Actor,
+        booking: Booking,
+        now: datetime,
+        reason: str,
+        refund_to: str | None = None,
+    ) -> None:
+        """Cancel a booking for ``actor``: by the place when a manager cancels another's;
+        ``refund_to`` is where the booker wants the refund (billing's to honour)."""
         await self.move(
             booking,
             BookingStatus.CANCELLED,
@@ -83,6 +94,7 @@ class StateChanges:
             reason=reason,
             actor=actor,
             by_place=by_place(actor, booking),
+            refund_to=refund_to,
         )
 
     async def expire_if_lapsed(self, booking: Booking, now: datetime) -> None:

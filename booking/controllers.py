@@ -296,7 +296,12 @@ class BookingController(Controller):
         data: JSONBody[CancelRequest | None] = None,
     ) -> BookingRead:
         """Cancel a booking (users: until the place's cancellation deadline)."""
-        return await bookings.cancel(actor_of(request), booking_id, data.reason if data else "")
+        return await bookings.cancel(
+            actor_of(request),
+            booking_id,
+            data.reason if data else "",
+            refund_to=data.refund_to if data else None,
+        )
 
     @post("/bookings/{booking_id:int}/reschedule", status_code=HTTP_200_OK, opt=BOOKING)
     async def reschedule(

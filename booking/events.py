@@ -49,6 +49,8 @@ class BookingEvent:
     moved_from: tuple[datetime, datetime] | None = None
     # How the booker pays a dearer move's difference, if they said (a reschedule's request).
     pay_difference: str | None = None
+    # Where the booker asked a cancellation's refund to go ("wallet"), if they said.
+    refund_to: str | None = None
     # The booking's place (None: not at hand, as in a bulk expiry; subscribers read it).
     place_id: int | None = None
 

@@ -73,6 +73,10 @@ class CancelRequest(Strict):
     """Why the booking is cancelled (optional)."""
 
     reason: Annotated[str, Field(max_length=500)] = ""
+    refund_to: Literal["wallet"] | None = Field(
+        default=None,
+        description="wallet: what is refunded goes to my wallet at the place, not to the card",
+    )
 
 
 class ItemRead(BaseModel):

@@ -257,10 +257,17 @@ class Bookings:
         raise AlreadyBooked(record.booking_id)
 
     async def cancel(
-        self, actor: Actor, booking_id: int, reason: str = "", *, enforce_deadline: bool = True
+        self,
+        actor: Actor,
+        booking_id: int,
+        reason: str = "",
+        *,
+        enforce_deadline: bool = True,
+        refund_to: str | None = None,
     ) -> BookingRead:
         """Cancel a booking and free its units (users: before the place's deadline, unless
-        their account is being erased: ``enforce_deadline`` False)."""
+        their account is being erased: ``enforce_deadline`` False); ``refund_to`` "wallet":
+        the refund goes to the booker's wallet at the place."""
         now = self.clock()
         booking = await self.reader.visible(actor, booking_id, lock=True)
         require_may_change(actor, booking)
@@ -268,7 +275,7 @@ class Bookings:
         require_active(booking)
         if enforce_deadline:
             await self.admission.check_deadline(actor, booking, now)
-        await self.changes.cancel(actor, booking, now, reason)
+        await self.changes.cancel(actor, booking, now, reason, refund_to)
         return await self.reader.read(booking)
 
     async def reschedule(self, actor: Actor, booking_id: int, data: Reschedule) -> BookingRead:

@@ -14,9 +14,10 @@ import httpx
 from sqlalchemy import text
 
 from kernel.db import Database
-from tests.billing.support import PricedLab, checkout
+from tests.billing.support import PricedLab, checkout, paid_booking
 from tests.support.accounts import Person, make_organisation, make_user
 from tests.support.booking import booking_body, paris
+from tests.support.stripe import LocalStripe
 
 Client = httpx.AsyncClient
 
@@ -312,3 +313,37 @@ async def test_an_organisation_s_booking_is_not_paid_from_a_person_s_wallet(
     )
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "use_wallet"
+
+
+async def test_the_booker_may_take_a_cancellation_s_refund_in_the_wallet(
+    api: Client, lab: PricedLab, database: Database, stripe_peer: LocalStripe
+) -> None:
+    ana = await make_user(database, "ana@example.fr")
+    paid = await paid_booking(api, stripe_peer, ana, lab.lab.printer)  # 8 March: 100 %
+    booking_id = paid["booking"]["id"]
+    cancelled = await api.post(
+        f"/api/bookings/{booking_id}/cancel", json={"refund_to": "wallet"}, headers=ana.headers
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    billing = (await api.get(f"/api/bookings/{booking_id}/billing", headers=ana.headers)).json()
+    [refund] = billing["payment"]["refunds"]
+    # Credited at once to the wallet: nothing is sent back to the card.
+    assert (refund["amount_cents"], refund["status"]) == (2400, "succeeded")
+    assert billing["payment"]["status"] == "refunded"
+    assert await _balance(database, ana) == 2400
+    mine = (await api.get("/api/me/wallets", headers=ana.headers)).json()
+    assert [(m["kind"], m["amount_cents"]) for m in mine[0]["movements"]] == [
+        ("refund_credit", 2400)
+    ]
+
+    # A cancellation by the place refunds the card, whatever is asked.
+    other = await paid_booking(
+        api, stripe_peer, ana, lab.lab.printer, paris(2027, 3, 9, 10), paris(2027, 3, 9, 12)
+    )
+    by_place = await api.post(
+        f"/api/bookings/{other['booking']['id']}/cancel",
+        json={"refund_to": "wallet"},
+        headers=lab.manager.headers,
+    )
+    assert by_place.status_code == 200, by_place.text
+    assert await _balance(database, ana) == 2400

@@ -68,3 +68,12 @@ async def test_a_manager_credits_a_wallet_and_the_person_pays_a_booking_from_it(
     assert await _payments(database) == [("on_site", 700, 500)]
     after = text((await web.get("/account/wallet")).text)
     assert "Solde : 0,00 €" in after and "Réservation payée" in after
+    # Cancelled before paying on site: the page says the wallet's share comes back, and it does.
+    booking_url = booked.headers["location"].split("?")[0]
+    cancel_page = await web.get(f"{booking_url}/cancel")
+    assert "5,00 € reviennent dans votre porte-monnaie du lieu." in text(cancel_page.text)
+    assert unlabelled_controls(cancel_page.text) == []
+    cancelled = await submit(web, f"{booking_url}/cancel", f"{booking_url}/cancel", {})
+    assert cancelled.status_code == 303, text(cancelled.text)[:400]
+    back = text((await web.get("/account/wallet")).text)
+    assert "Solde : 5,00 €" in back and "Rendu (réservation annulée)" in back

@@ -106,9 +106,11 @@ MESSAGE_LANGUAGES = {"fr": "Français", "en": "English"}
 
 @dataclass
 class CancelForm:
-    """The confirmation of a cancellation, with an optional reason."""
+    """The confirmation of a cancellation, with an optional reason, and where the refund goes
+    (``wallet``: the booker's wallet at the place)."""
 
     reason: str = ""
+    refund_to: str = ""
 
 
 def _password_error(detail: str) -> FieldError:
@@ -532,7 +534,12 @@ class AccountPages(Controller):
             )
         try:
             async with db_session.begin_nested():
-                await bookings.cancel(actor, booking_id, reason)
+                await bookings.cancel(
+                    actor,
+                    booking_id,
+                    reason,
+                    refund_to="wallet" if data.refund_to == "wallet" else None,
+                )
         except ConflictError as exc:
             errors = {"reason": FieldError(_cancel_error(exc))}
             booking = await bookings.get(actor, booking_id)
