@@ -18,7 +18,9 @@ from sqlalchemy import update
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing.coupon_models import CouponRedemption
 from billing.models import BillingDocument, Payment, Refund
+from billing.wallet_models import Wallet, WalletMovement
 from booking.feeds.models import CalendarFeed
 from booking.models import ACTIVE_STATUSES, Booking, BookingItem, BookingSeries
 from booking.service import BookingServices
@@ -126,7 +128,8 @@ class BillingData:
     """Payments, refunds and invoice references of a person; invoices are kept."""
 
     async def export(self, session: AsyncSession, user_id: int) -> dict[str, Any]:
-        """The person's payments (with refunds) and the references of their invoices."""
+        """The person's payments (with refunds), the references of their invoices, their wallets
+        (with movements) and the coupons they used."""
         payments = (
             await session.exec(
                 select(Payment).where(Payment.payer_user_id == user_id).order_by(col(Payment.id))
@@ -138,6 +141,30 @@ class BillingData:
             if ids
             else []
         )
+        wallets = (
+            await session.exec(
+                select(Wallet).where(Wallet.user_id == user_id).order_by(col(Wallet.id))
+            )
+        ).all()
+        wallet_ids = [w.id for w in wallets if w.id is not None]
+        movements = (
+            (
+                await session.exec(
+                    select(WalletMovement)
+                    .where(col(WalletMovement.wallet_id).in_(wallet_ids))
+                    .order_by(col(WalletMovement.id))
+                )
+            ).all()
+            if wallet_ids
+            else []
+        )
+        coupon_uses = (
+            await session.exec(
+                select(CouponRedemption)
+                .where(CouponRedemption.user_id == user_id)
+                .order_by(col(CouponRedemption.id))
+            )
+        ).all()
         documents = (
             await session.exec(
                 select(BillingDocument)
@@ -165,6 +192,14 @@ class BillingData:
                 }
                 for d in documents
             ],
+            "wallets": [
+                {
+                    **_plain(w),
+                    "movements": [_plain(m) for m in movements if m.wallet_id == w.id],
+                }
+                for w in wallets
+            ],
+            "coupon_uses": [_plain(u) for u in coupon_uses],
         }
 
     async def erase(self, session: AsyncSession, actor: Actor, user_id: int, now: datetime) -> None:

@@ -39,6 +39,13 @@ async def test_export_holds_everything_and_erase_ends_it(
         organisation_roles=((school, "admin"),),
         password_hash=stored_hash(PASSWORD),
     )
+    # Money the place put in her wallet there, with its reason.
+    credited = await api.post(
+        f"/api/places/{lab.place_id}/wallets/credits",
+        json={"email": person.email, "amount_cents": 700, "reason": "Atelier annulé"},
+        headers=lab.manager.headers,
+    )
+    assert credited.status_code == 201, credited.text
     # A future booking paid on site, with a note; an invoiced booking for the school.
     own = await checkout(api, person, lab.lab.printer, method="on_site", notes=NOTE)
     assert own.status_code == 201, own.text
@@ -79,6 +86,10 @@ async def test_export_holds_everything_and_erase_ends_it(
     assert {p["method"] for p in data["payments"]} == {"on_site", "invoice"}
     assert [i["kind"] for i in data["invoices"]] == ["invoice"]
     assert [o["name"] for o in data["organisations"]] == ["École du Port"]
+    assert [
+        (w["balance_cents"], [m["reason"] for m in w["movements"]]) for w in data["wallets"]
+    ] == [(700, ["Atelier annulé"])]
+    assert data["coupon_uses"] == []
     assert len(data["calendar_feeds"]) == 1 and "token_sha256" not in data["calendar_feeds"][0]
     assert [t["name"] for t in data["api_tokens"]] == ["test"]
     assert {"booking_series", "rate_grants", "exported_at"} <= set(data)
