@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from accounts.verification import booking_rates
-from billing.adjustments import Adjustments, CouponTerms, adjusted_quote
+from billing.adjustments import Adjustments, Benefits, CouponTerms, adjusted_quote
 from billing.coupon_repository import CouponRepository
 from billing.coupons import Coupons
 from billing.invoice_periods import grouped
@@ -471,8 +471,10 @@ class PriceService:
         user_id: int | None,
         now: datetime,
         strict: bool,
+        benefits: Benefits | None = None,
     ) -> Priced:
-        """The quote with a coupon of its place and the share the person's wallet there pays.
+        """The quote with a membership's ``benefits`` (none yet: plans are to give them), a
+        coupon of its place and the share the person's wallet there pays.
 
         ``strict`` refuses a code that cannot be used (a quote); otherwise it is left out
         (checkout: the price then changed).
@@ -490,9 +492,10 @@ class PriceService:
                 strict=strict,
             )
         wallet = await self.wallets.balance(priced.place.id, user_id) if use_wallet else 0
-        if terms is None and not wallet:
-            return priced
-        return with_adjustments(priced, Adjustments(coupon=terms, wallet_cents=wallet))
+        adjustments = Adjustments(
+            benefits=benefits or Benefits(), coupon=terms, wallet_cents=wallet
+        )
+        return priced if adjustments.none else with_adjustments(priced, adjustments)
 
     async def quote_read(self, priced: Priced) -> QuoteRead:
         """A priced request as the API shows it."""

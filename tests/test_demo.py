@@ -80,6 +80,14 @@ async def test_every_demo_place_sells_per_user_type_and_takes_on_site_and_invoic
         (place_id, "BIENVENUE", 1000, 1, ["citizen"]) for place_id in place_ids
     ]
     assert {c[5] for c in coupons} == {date(2027, 1, 31)}
+    # Camille has 10 EUR in her wallet at each place, with the reason.
+    wallets = await _rows(
+        database,
+        "SELECT w.place_id, w.balance_cents, m.reason FROM wallet w "
+        "JOIN wallet_movement m ON m.wallet_id = w.id ORDER BY w.place_id",
+    )
+    assert [(w[0], w[1]) for w in wallets] == [(place_id, 1000) for place_id in place_ids]
+    assert {w[2] for w in wallets} == {"Atelier d'initiation annulé par le lieu"}
 
 
 # Whatever the weekday the demo starts on (the closure and the blackout move with it).

@@ -7,7 +7,7 @@ through the same services the API calls, so every booking is priced, paid or due
 - each place sells at a rate per user type (VAT 20 %), lets people pay on site, and lets
   schools, companies, associations and public bodies pay on invoice;
 - each place has a promo code, ``BIENVENUE``: 10 % off for citizens, once each, until the end
-  of the next month;
+  of the next month; Camille has 10 EUR in her wallet there (a workshop the place cancelled);
 - the laser cutter requires the place's safety training: Camille holds it, Léa does not;
 - the meeting room waits for a manager's approval: Léa's request is pending;
 - Camille (on site) and the school (on invoice, with a purchase order) have bookings over the
@@ -43,6 +43,7 @@ from billing.schemas import (
     PriceListWrite,
     RecordPayment,
 )
+from billing.wallet_schemas import WalletCredit
 from booking.schemas import BookingCreate, ItemRequest
 from kernel import jobs
 from kernel.auth.actor import Actor
@@ -98,6 +99,7 @@ REFUND_TIERS = [
 ]
 PURCHASE_ORDER = "BC-2027-014"
 WELCOME_CODE = "BIENVENUE"
+WALLET_REASON = "Atelier d'initiation annulé par le lieu"
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,7 @@ async def seed_activity(
         )
         await _sell(services, demo, index, now)
         await _rules(services, staff, accounts, demo, cast, today)
+        await _wallet(services, accounts, demo, cast, now)
         made += await _history(runtime, session, demo, cast, today)
         # Each place's bookings start a week after the previous place's.
         monday = next_monday(today) + timedelta(weeks=index)
@@ -289,6 +292,25 @@ async def _rules(
     )
     await accounts.add(
         OrganisationVerification(organisation_id=cast.school_id, place_id=demo.place_id)
+    )
+
+
+async def _wallet(
+    services: PaymentService,
+    accounts: AccountRepository,
+    demo: DemoPlace,
+    cast: DemoCast,
+    now: datetime,
+) -> None:
+    """Camille has 10 EUR in her wallet at the place: a workshop the place cancelled."""
+    assert cast.citizen.user_id is not None
+    camille = await accounts.user(cast.citizen.user_id)
+    assert camille is not None
+    await services.prices.wallets.credit(
+        SYSTEM,
+        demo.place_id,
+        WalletCredit(email=camille.email, amount_cents=1000, reason=WALLET_REASON),
+        now,
     )
 
 
