@@ -21,7 +21,7 @@ from billing.events import payment_received
 from billing.grouped_invoices import GroupedInvoices, uses_grouping
 from billing.invoicing import DocumentService, Party, session_of
 from billing.ledger_list import LedgerFilter, ledger
-from billing.models import BillingDocument, Payment, PaymentStatus, Refund, RefundStatus
+from billing.models import PAID, BillingDocument, Payment, PaymentStatus, Refund, RefundStatus
 from billing.prices import Priced, PriceService, methods_for, refuse_unverified_invoice, tiers_of
 from billing.providers.base import METHODS, IntentState
 from billing.refunds import refund_cents
@@ -48,7 +48,6 @@ logger = logging.getLogger("mutualab.billing")
 
 # Billing reads and confirms bookings on its own account, not on a caller's.
 SYSTEM = Actor(is_admin=True, via="system")
-PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 OPEN_CARD = (
     PaymentStatus.PENDING,
     PaymentStatus.REQUIRES_ACTION,
