@@ -108,7 +108,13 @@ PAYMENT_STATUS = {
     "awaiting_on_site": "À régler sur place",
     "free": "Gratuit",
 }
-METHODS = {"card": "Carte", "on_site": "Sur place", "invoice": "Sur facture", "free": "Gratuit"}
+METHODS = {
+    "card": "Carte",
+    "on_site": "Sur place",
+    "invoice": "Sur facture",
+    "free": "Gratuit",
+    "wallet": "Porte-monnaie",
+}
 
 
 class Exports:

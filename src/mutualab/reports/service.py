@@ -24,6 +24,7 @@ METHOD_LABELS = {
     "on_site": "Sur place",
     "invoice": "Sur facture",
     "free": "Gratuit",
+    "wallet": "Porte-monnaie",
 }
 
 

@@ -38,6 +38,7 @@ METHODS = {
     "on_site": N_("On site"),
     "invoice": N_("On invoice"),
     "free": N_("Free"),
+    "wallet": N_("Wallet"),
 }
 KIND_LABELS = {"month": N_("month"), "quarter": N_("quarter"), "year": N_("year")}
 
