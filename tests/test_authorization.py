@@ -21,6 +21,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from sqlalchemy import text
 
+from accounts.guests import walk_in
 from booking.waitlist import WaitlistEntry
 from kernel.db import Database
 from kernel.settings import Settings
@@ -161,6 +162,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ),
     ("GET", "/api/me/export"): Example(),
     ("POST", "/api/me/erase"): Example(body=lambda w, r: {}),
+    ("GET", "/api/places/{place_id}/guests/{user_id}/export"): Example(),
+    ("POST", "/api/places/{place_id}/guests/{user_id}/erase"): Example(),
     ("GET", "/api/me/tokens"): Example(),
     ("POST", "/api/me/tokens"): Example(body=lambda w, r: {"name": "script"}),
     ("DELETE", "/api/me/tokens/{token_id}"): Example(),
@@ -414,6 +417,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/kiosk/places/{place_id}"): Example(),
     ("POST", "/manage/bookings/{booking_id}/refuse"): Example(),
     ("POST", "/manage/bookings/{booking_id}/receive"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/erase-guest"): Example(),
     ("POST", "/manage/bookings/{booking_id}/receipts/{receipt_id}/reverse"): Example(),
     ("POST", "/manage/bookings/{booking_id}/move"): Example(),
     ("POST", "/manage/bookings/{booking_id}/cancel"): Example(),
@@ -504,6 +508,11 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
         world.ids["booking_id"] = (
             pending.json()["id"] if decided else booking.json()["booking"]["id"]
         )
+    if "/guests/" in op.template:
+        async with database.writer() as session, session.begin():
+            guest = await walk_in(session, world.place_a, "Yann", "", "", datetime.now(UTC))
+        assert guest.id is not None
+        world.ids["guest_id"] = guest.id
     if "{entry_id" in op.template:
         world.ids["entry_id"] = await _waitlist_entry(database, world)
     if "{receipt_id" in op.template:
@@ -592,6 +601,8 @@ async def _receipt(database: Database, booking_id: int) -> int:
 def _path_value(name: str, path: str, world: World, role: str) -> str:
     """The id of the world's 'right' object for a path parameter."""
     if name == "user_id":
+        if "/guests/" in path:
+            return str(world.ids["guest_id"])
         if "/organisations/" in path:
             return str(world.booker_of_x)
         if "/managers/" in path:

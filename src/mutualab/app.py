@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from accounts.controllers import (
     AuthController,
+    GuestDataController,
     MeController,
     OrganisationController,
     PlaceVerificationController,
@@ -60,6 +61,7 @@ from webhooks.controllers import CONTROLLERS as WEBHOOK_CONTROLLERS
 
 ACCOUNT_CONTROLLERS = [
     AuthController,
+    GuestDataController,
     MeController,
     OrganisationController,
     PlaceVerificationController,

@@ -106,6 +106,11 @@ NOTICES = {
     "desk_booked": N_("The booking is made. Receive its payment below if it has a price."),
     "booking_moved": N_("The booking is moved."),
     "booking_cancelled": N_("The booking is cancelled; what was paid is refunded."),
+    "guest_not_erased": N_("Nothing was erased: tick the confirmation first."),
+    "guest_erased": N_(
+        "The walk-in's personal data are erased: their future bookings are cancelled, their "
+        "invoices kept without their name."
+    ),
     "certified": N_("The certification is recorded."),
     "rate_granted": N_("The rate is granted."),
     "test_mail_queued": N_("The test message is queued: it appears below, then as sent."),
