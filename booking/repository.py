@@ -357,14 +357,16 @@ class BookingRepository:
     async def unattended(
         self, place_id: int, started_by: datetime, ended_after: datetime, limit: int
     ) -> list[int]:
-        """Confirmed bookings of a place nobody checked in, started by ``started_by`` and not
-        ended before ``ended_after`` (locked, skipping those another worker holds)."""
+        """Confirmed bookings (not the place's own) of a place nobody checked in, started by
+        ``started_by`` and not ended before ``ended_after`` (locked, skipping those another
+        worker holds)."""
         rows = await self.session.exec(
             select(Booking.id)
             .where(
                 Booking.place_id == place_id,
                 Booking.status == BookingStatus.CONFIRMED,
                 col(Booking.checked_in_at).is_(None),
+                col(Booking.place_use).is_(False),  # a session's room is not a no-show
                 col(Booking.starts_at) <= started_by,
                 col(Booking.ends_at) > ended_after,
             )
