@@ -354,6 +354,12 @@ class BookingRepository:
             query = query.with_for_update().execution_options(populate_existing=True)
         return (await self.session.exec(query)).first()
 
+    async def mark_place_use(self, booking_id: int) -> None:
+        """Say that a booking just stored is the place's own (a session's resources)."""
+        await self.session.exec(  # type: ignore[call-overload]
+            update(Booking).where(col(Booking.id) == booking_id).values(place_use=True)
+        )
+
     async def unattended(
         self, place_id: int, started_by: datetime, ended_after: datetime, limit: int
     ) -> list[int]:

@@ -93,8 +93,9 @@ class Occupancy:
             updated_at=now,
         )
         new = await self.allocator.book(ctx, booking, wanted, now)
+        assert new.booking.id is not None
+        await self.repo.mark_place_use(new.booking.id)
         new.booking.place_use = True
-        await self.repo.add(new.booking)
         return new.booking
 
     async def release(self, booking_id: int, reason: str, actor: Actor | None = None) -> None:
