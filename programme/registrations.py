@@ -99,7 +99,7 @@ class Registrations:
         row = await self.repo.get(registration.session_id, lock=True)
         assert row is not None
         if registration.status == RegistrationStatus.CANCELLED:
-            return await self._read(registration, row)
+            return await self._read(registration)
         now = self.clock()
         if now >= row.starts_at and not actor.manages(row.place_id):
             raise ConflictError(
@@ -126,7 +126,7 @@ class Registrations:
 
     async def get(self, actor: Actor, registration_id: int) -> RegistrationRead:
         """A registration its person, or the place's managers, may see."""
-        return await self._read(await self._own(actor, registration_id))
+        return await self._read(await self._own(actor, registration_id, lock=False))
 
     # the place --------------------------------------------------------------------------
     async def registrants(self, actor: Actor, session_id: int) -> list[Registrant]:
@@ -190,7 +190,7 @@ class Registrations:
                     self.repo.session, registration.user_id, row.training_id, row.id or 0
                 )
         await self.repo.add(registration)
-        return await self._read(registration, row)
+        return await self._read(registration)
 
     # helpers ----------------------------------------------------------------------------
     async def _promote(self, row: ProgrammeSession, now: datetime) -> None:
@@ -219,8 +219,10 @@ class Registrations:
             key=f"registration.{registration.id}.registered",
         )
 
-    async def _own(self, actor: Actor, registration_id: int) -> Registration:
-        registration = await self.repo.registration(registration_id, lock=True)
+    async def _own(
+        self, actor: Actor, registration_id: int, *, lock: bool = True
+    ) -> Registration:
+        registration = await self.repo.registration(registration_id, lock=lock)
         if registration is None:
             raise registration_not_found(registration_id)
         if registration.user_id != actor.user_id:
@@ -236,10 +238,8 @@ class Registrations:
         await self.catalogue.managed_place(actor, row.place_id)
         return row
 
-    async def _read(
-        self, registration: Registration, row: ProgrammeSession | None = None
-    ) -> RegistrationRead:
-        row = row or await self.repo.get(registration.session_id)
+    async def _read(self, registration: Registration) -> RegistrationRead:
+        row = await self.repo.get(registration.session_id)
         assert row is not None
         places = await self.repo.places([row.place_id])
         return _read(registration, session_read(row, places[row.place_id], self.clock()))

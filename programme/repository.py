@@ -42,10 +42,15 @@ class ProgrammeRepository:
         await self.session.flush()
 
     async def get(self, session_id: int, *, lock: bool = False) -> ProgrammeSession | None:
-        """A session by id; ``lock`` takes its row lock and reads it again."""
-        query = select(ProgrammeSession).where(ProgrammeSession.id == session_id)
+        """A session by id, read again (its seats are counted in SQL); ``lock`` takes its row
+        lock."""
+        query = (
+            select(ProgrammeSession)
+            .where(ProgrammeSession.id == session_id)
+            .execution_options(populate_existing=True)
+        )
         if lock:
-            query = query.with_for_update().execution_options(populate_existing=True)
+            query = query.with_for_update()
         return (await self.session.exec(query)).first()
 
     async def take_seats(self, session_id: int, seats: int) -> bool:

@@ -38,7 +38,8 @@ async def test_a_session_refuses_a_booking_of_its_machine_and_frees_it_when_canc
     assert refused.json()["code"] == "slot_unavailable"
 
     cancelled = await api.post(
-        f"/api/sessions/{made['id']}/cancel", json={"reason": "formateur malade"},
+        f"/api/sessions/{made['id']}/cancel",
+        json={"reason": "formateur malade"},
         headers=manager.headers,
     )
     assert cancelled.status_code == 200, cancelled.text
@@ -56,7 +57,10 @@ async def test_a_booked_machine_refuses_the_session_and_nothing_is_published(
     assert booked.status_code == 201, booked.text
     body = session_body(paris(2027, 3, 6, 10), paris(2027, 3, 6, 12), resources=(lab.printer,))
     body["dates"].append(
-        {"starts_at": paris(2027, 3, 13, 10).isoformat(), "ends_at": paris(2027, 3, 13, 12).isoformat()}
+        {
+            "starts_at": paris(2027, 3, 13, 10).isoformat(),
+            "ends_at": paris(2027, 3, 13, 12).isoformat(),
+        }
     )
     refused = await api.post(
         f"/api/places/{lab.place_id}/sessions", json=body, headers=manager.headers
@@ -111,8 +115,17 @@ async def test_publishing_is_for_the_place_managers_and_bad_input_names_its_fiel
     )
     assert missing.status_code == 422, missing.text
     assert missing.json()["errors"][0]["field"] == "training_id"
-    both = {**body, "recurrence": {"first_month": "2027-03-01", "weekday": 5, "nth": 1,
-                                   "count": 2, "starts": "10:00", "ends": "12:00"}}
+    both = {
+        **body,
+        "recurrence": {
+            "first_month": "2027-03-01",
+            "weekday": 5,
+            "nth": 1,
+            "count": 2,
+            "starts": "10:00",
+            "ends": "12:00",
+        },
+    }
     twice = await api.post(
         f"/api/places/{lab.place_id}/sessions", json=both, headers=manager.headers
     )
