@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kernel.auth.actor import actor_of
 from kernel.auth.guards import require_manager, require_user
-from kernel.auth.rules import BEARER, PLACE_MANAGER, PUBLIC, USER
+from kernel.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
 from kernel.errors import InvalidInputError
 from programme.schemas import (
     AttendanceMark,
@@ -195,14 +195,15 @@ class RegistrationController(Controller):
         """My registrations, latest session first."""
         return await registrations.mine(actor_of(request))
 
-    @get("/registrations/{registration_id:int}", opt=USER)
+    # "booking" scope: the registration's person, or a manager of its session's place.
+    @get("/registrations/{registration_id:int}", opt=BOOKING)
     async def get_registration(
         self, registrations: RegistrationsDep, request: Caller, registration_id: FromPath[int]
     ) -> RegistrationRead:
         """A registration (its person, or the place's managers)."""
         return await registrations.get(actor_of(request), registration_id)
 
-    @post("/registrations/{registration_id:int}/cancel", status_code=HTTP_200_OK, opt=USER)
+    @post("/registrations/{registration_id:int}/cancel", status_code=HTTP_200_OK, opt=BOOKING)
     async def cancel_registration(
         self, registrations: RegistrationsDep, request: Caller, registration_id: FromPath[int]
     ) -> RegistrationRead:
