@@ -356,7 +356,7 @@ class BookingRepository:
 
     async def mark_place_use(self, booking_id: int) -> None:
         """Say that a booking just stored is the place's own (a session's resources)."""
-        await self.session.exec(  # type: ignore[call-overload]
+        await self.session.exec(
             update(Booking).where(col(Booking.id) == booking_id).values(place_use=True)
         )
 

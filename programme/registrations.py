@@ -219,9 +219,7 @@ class Registrations:
             key=f"registration.{registration.id}.registered",
         )
 
-    async def _own(
-        self, actor: Actor, registration_id: int, *, lock: bool = True
-    ) -> Registration:
+    async def _own(self, actor: Actor, registration_id: int, *, lock: bool = True) -> Registration:
         registration = await self.repo.registration(registration_id, lock=lock)
         if registration is None:
             raise registration_not_found(registration_id)
