@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import httpx
 
 from kernel.db import Database
+from tests.programme.support import publish, session_body
 from tests.support.accounts import make_user
 from tests.support.booking import Fablab, book, paris, utc_text
-from tests.programme.support import publish, session_body
 
 Client = httpx.AsyncClient
 
