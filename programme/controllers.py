@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -31,6 +31,7 @@ from programme.schemas import (
 from programme.service import ProgrammeServices, Registrations, Sessions
 
 Caller = Request[Any, Any, Any]
+CALENDAR = "text/calendar; charset=utf-8"
 
 
 def programme_services(state: State) -> ProgrammeServices:
@@ -104,6 +105,16 @@ class ProgrammeController(Controller):
             free=free,
             limit=limit,
             offset=offset,
+        )
+
+    @get("/places/{place_id:int}/sessions.ics", media_type=CALENDAR, opt=PUBLIC)
+    async def feed(
+        self, sessions: SessionsDep, state: State, place_id: FromPath[int]
+    ) -> Response[str]:
+        """A place's programme as an iCalendar feed (subscribe to it in a calendar)."""
+        body = await sessions.feed(place_id, state.settings.public_base_url)
+        return Response(
+            body, media_type=CALENDAR, headers={"Cache-Control": "public, max-age=300"}
         )
 
     @get("/sessions/{session_id:int}", opt=PUBLIC)

@@ -20,6 +20,7 @@ from kernel.auth.actor import Actor
 from kernel.clock import Clock
 from kernel.errors import AppError, InvalidInputError, NotFoundError
 from kernel.events import publish
+from programme.calendar import programme_feed
 from programme.dates import local_span, monthly
 from programme.models import ProgrammeSession, RegistrationStatus, SessionStatus
 from programme.reads import session_read, session_reads
@@ -27,6 +28,9 @@ from programme.repository import ProgrammeRepository
 from programme.schemas import SessionCreate, SessionPage, SessionRead
 from resources.service import CatalogueService
 
+# A feed shows the month gone by and what is to come, up to this many sessions.
+FEED_PAST = timedelta(days=31)
+FEED_LIMIT = 500
 LIVE = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
 CANCELLED_EVENT = "session.cancelled"
 
@@ -83,6 +87,23 @@ class Sessions:
         )
         items = await session_reads(self.repo, rows, now)
         return SessionPage(items=items, total=total, limit=limit, offset=offset)
+
+    async def feed(self, place_id: int, base_url: str) -> str:
+        """A place's programme as iCalendar: from a month ago on (cancelled ones marked)."""
+        place = await self.catalogue.active_place(place_id)
+        rows, _ = await self.repo.page(
+            place_id=place_id,
+            town=None,
+            kind=None,
+            start=self.clock() - FEED_PAST,
+            end=None,
+            free=None,
+            include_cancelled=True,
+            limit=FEED_LIMIT,
+            offset=0,
+        )
+        location = f"{place.name}, {place.address}, {place.postcode} {place.town}"
+        return programme_feed(rows, place_name=place.name, location=location, base_url=base_url)
 
     # writes -----------------------------------------------------------------------------
     async def publish(self, actor: Actor, place_id: int, data: SessionCreate) -> list[SessionRead]:

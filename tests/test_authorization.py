@@ -79,6 +79,17 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/api/registrations/{registration_id}/attendance"): Example(
         body=lambda w, r: {"attended": True}
     ),
+    ("GET", "/api/places/{place_id}/sessions.ics"): Example(),
+    ("GET", "/programme"): Example(query=lambda w, r: "kind=workshop&price=free"),
+    ("GET", "/places/{place_id}/programme"): Example(),
+    ("GET", "/sessions/{session_id}"): Example(),
+    ("POST", "/sessions/{session_id}/register"): Example(),
+    ("GET", "/account/registrations"): Example(),
+    ("POST", "/account/registrations/{registration_id}/cancel"): Example(),
+    ("GET", "/manage/places/{place_id}/programme"): Example(),
+    ("GET", "/manage/sessions/{session_id}"): Example(),
+    ("GET", "/manage/sessions/{session_id}/registrants.csv"): Example(),
+    ("POST", "/manage/registrations/{registration_id}/attendance"): Example(),
     ("GET", "/api/admin/jobs/failed"): Example(),
     ("POST", "/api/admin/jobs/{job_id}/retry"): Example(),
     # Public: the signed link is the credential (a forged one is refused, 422).
