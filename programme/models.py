@@ -75,7 +75,7 @@ class ProgrammeSession(SQLModel, table=True):
     seats: int
     seats_taken: int = 0
     min_attendance: int = 0
-    # Registrations close then (and the person's own cancellations with them).
+    # Registrations close then (a person may still give up their seats until the start).
     registration_deadline: datetime = utc_column()
     # When the minimum is checked: below it then, the session is cancelled by the workers.
     minimum_check_at: datetime = utc_column()
