@@ -113,9 +113,7 @@ class ProgrammeController(Controller):
     ) -> Response[str]:
         """A place's programme as an iCalendar feed (subscribe to it in a calendar)."""
         body = await sessions.feed(place_id, state.settings.public_base_url)
-        return Response(
-            body, media_type=CALENDAR, headers={"Cache-Control": "public, max-age=300"}
-        )
+        return Response(body, media_type=CALENDAR, headers={"Cache-Control": "public, max-age=300"})
 
     @get("/sessions/{session_id:int}", opt=PUBLIC)
     async def get_session(self, sessions: SessionsDep, session_id: FromPath[int]) -> SessionRead:
