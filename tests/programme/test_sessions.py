@@ -12,7 +12,7 @@ import httpx
 
 from kernel.db import Database
 from tests.programme.support import publish, session_body
-from tests.support.accounts import make_user
+from tests.support.accounts import make_user, stored_hash
 from tests.support.booking import Fablab, book, paris, utc_text
 
 Client = httpx.AsyncClient
@@ -137,3 +137,25 @@ async def test_publishing_is_for_the_place_managers_and_bad_input_names_its_fiel
     )
     assert over.status_code == 422, over.text
     assert over.json()["errors"][0]["field"] == "min_attendance"
+
+
+async def test_a_session_keeps_its_machine_when_its_publisher_erases_their_account(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    password = "violet-harbour-compass-42"
+    manager = await make_user(
+        database, "gerante@fablab.fr", manages=(lab.place_id,), password_hash=stored_hash(password)
+    )
+    citizen = await make_user(database, "camille@example.fr")
+    start, end = paris(2027, 3, 6, 10), paris(2027, 3, 6, 13)
+    [made] = await publish(
+        api, manager, lab.place_id, session_body(start, end, resources=(lab.laser,))
+    )
+    erased = await api.post("/api/me/erase", json={"password": password}, headers=manager.headers)
+    assert erased.status_code == 204, erased.text
+    # The place's booking of its machine is the place's, not the person's: it stays.
+    refused = await book(api, citizen, lab.laser, paris(2027, 3, 6, 11), paris(2027, 3, 6, 12))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "slot_unavailable"
+    shown = await api.get(f"/api/sessions/{made['id']}")
+    assert shown.status_code == 200 and shown.json()["status"] != "cancelled"
