@@ -46,8 +46,8 @@ from tests.billing.facturx_rules import assert_valid, problems
 from tests.support.booking import paris
 
 FX = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
-SIRET = "21220113800016"  # a commune's (Luhn-valid)
-SCHOOL_SIRET = "19220001400010"
+SIRET = "21220113100001"  # a commune's (Luhn-valid)
+SCHOOL_SIRET = "19220001200008"
 
 
 def place(*, siret: str | None = SIRET) -> Place:
@@ -316,7 +316,7 @@ def test_chorus_pro_reads_the_service_code_engagement_number_and_siret() -> None
 
 def test_a_buyer_known_by_its_siren_only_is_named_with_scheme_0002() -> None:
     content = school_invoice(VatRegime.taxable(20))
-    content["buyer"] = {**content["buyer"], "siret": None, "siren": "192200014"}
+    content["buyer"] = {**content["buyer"], "siret": None, "siren": "192200012"}
     xml = facturx_xml(content)
     path = "//ram:BuyerTradeParty/ram:SpecifiedLegalOrganization/ram:ID"
     assert xpath(xml, f"{path}/@schemeID") == ["0002"]
