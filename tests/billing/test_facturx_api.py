@@ -4,7 +4,9 @@ EN 16931 rules and carries what Chorus Pro reads; only those who may see the inv
 
 from __future__ import annotations
 
+import hashlib
 import io
+import zipfile
 from datetime import timedelta
 from typing import Any
 
@@ -143,6 +145,59 @@ async def test_a_public_buyer_gets_valid_facturx_invoices_and_credit_notes(
     assert hidden.json()["code"] == "invoice_not_found"
     missing = await api.get("/api/invoices/999999/facturx", headers=clerk.headers)
     assert missing.status_code == 404
+
+    # A citizen's invoice of the same days is not for Chorus Pro.
+    ana = await make_user(database, "ana@example.fr")
+    paid_on_site = await checkout(
+        api, ana, lab.lab.printer, START, START + timedelta(hours=1), method="on_site"
+    )
+    assert paid_on_site.status_code == 201, paid_on_site.text
+    recorded = await api.post(
+        f"/api/payments/{paid_on_site.json()['payment']['id']}/record",
+        json={"means": "cash"},
+        headers=lab.manager.headers,
+    )
+    assert recorded.status_code == 200, recorded.text
+
+    export = f"/api/places/{lab.place_id}/facturx-export"
+    zipped = await api.get(
+        export, params={"from": "2027-03-01", "to": "2027-04-01"}, headers=lab.manager.headers
+    )
+    assert zipped.status_code == 200, zipped.text
+    assert zipped.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
+        names = archive.namelist()
+        assert names == [
+            f"{invoice['number']}.pdf",
+            f"{credit_note['number']}.pdf",
+            "bordereau.csv",
+            "SHA256SUMS",
+        ]
+        for name in names[:2]:
+            pdf = archive.read(name)
+            assert_valid(embedded_xml(pdf))
+            assert (
+                f"{hashlib.sha256(pdf).hexdigest()}  {name}" in archive.read("SHA256SUMS").decode()
+            )
+        slip = archive.read("bordereau.csv").decode("utf-8-sig").splitlines()
+        assert slip[1].split(";")[4:8] == [
+            TOWN_HALL["name"], TOWN_HALL["siret"], "SERVICE-JEUNESSE", "ENG-2027-000123"
+        ]  # fmt: skip
+    before = await api.get(
+        export, params={"from": "2027-01-01", "to": "2027-03-01"}, headers=lab.manager.headers
+    )
+    with zipfile.ZipFile(io.BytesIO(before.content)) as archive:
+        assert archive.namelist() == ["bordereau.csv", "SHA256SUMS"]
+    backwards = await api.get(
+        export, params={"from": "2027-04-01", "to": "2027-03-01"}, headers=lab.manager.headers
+    )
+    assert backwards.status_code == 422
+    assert backwards.json()["errors"][0]["field"] == "to"
+    too_long = await api.get(
+        export, params={"from": "2026-01-01", "to": "2027-03-01"}, headers=lab.manager.headers
+    )
+    assert too_long.status_code == 422
+    assert too_long.json()["code"] == "period_too_long"
 
 
 async def test_a_public_body_keeps_its_siret_and_may_change_its_service_code(
