@@ -8,15 +8,15 @@ purchase order reference (BT-13).
 
 Amounts are the stored integer cents written with two decimals. A line states its billed hours
 (unit ``HUR``) at its hourly net price, its flat fee as a line charge; a line whose total is not
-that product (a minimum charge, a free rate, a per-seat price written per hour, a share credited
-by a credit note) states one unit (``C62``) at its total.
+that product to the cent (a minimum charge, a free rate, hours times price not in whole cents, a
+share credited by a credit note) states one unit (``C62``) at its total.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
@@ -32,7 +32,6 @@ EN16931 = "urn:cen.eu:en16931:2017"
 TYPE_CODES = {"invoice": "380", "credit_note": "381"}
 SIRET_SCHEME = "0009"
 SIREN_SCHEME = "0002"
-_CENT = Decimal("0.01")
 
 
 def amount(cents: int) -> str:
@@ -44,24 +43,20 @@ def _day(text: str) -> str:
     return date.fromisoformat(text).strftime("%Y%m%d")
 
 
-class _Builder:
-    """Appends CII elements under a parent, in the order the schema wants them."""
+def _add(parent: Any, name: str, text: str | None = None, **attrs: str) -> Any:
+    """Append ``prefix:Name`` under ``parent`` (callers append in the schema's order)."""
+    prefix, local = name.split(":")
+    element = etree.SubElement(parent, f"{{{NSMAP[prefix]}}}{local}", attrs)
+    if text is not None:
+        element.text = text
+    return element
 
-    def __init__(self, root: etree._Element) -> None:
-        self.root = root
 
-    @staticmethod
-    def add(parent: etree._Element, name: str, text: str | None = None, **attrs: str) -> Any:
-        prefix, local = name.split(":")
-        element = etree.SubElement(parent, f"{{{NSMAP[prefix]}}}{local}", attrs)
-        if text is not None:
-            element.text = text
-        return element
-
-    def date(self, parent: etree._Element, name: str, day: str, *, qualified: bool = False) -> None:
-        holder = self.add(parent, name)
-        self.add(holder, "qdt:DateTimeString" if qualified else "udt:DateTimeString", _day(day))
-        holder[0].set("format", "102")
+def _date(parent: Any, name: str, day: str, *, qualified: bool = False) -> None:
+    """Append a date element holding ``YYYY-MM-DD`` in format 102 (``YYYYMMDD``)."""
+    holder = _add(parent, name)
+    kind = "qdt:DateTimeString" if qualified else "udt:DateTimeString"
+    _add(holder, kind, _day(day), format="102")
 
 
 def _line_quantity(line: Mapping[str, Any]) -> tuple[str, str, int, int]:
@@ -77,52 +72,50 @@ def _line_quantity(line: Mapping[str, Any]) -> tuple[str, str, int, int]:
         and not line.get("minimum_applied")
         and not line.get("free")
         and hours == hours.quantize(Decimal("0.0001"))
-        and (hours * price).quantize(Decimal(1), ROUND_HALF_UP) + fee == total
-        and hours * price == (hours * price).quantize(Decimal(1))
+        and hours * price == (hours * price).to_integral_value()
+        and hours * price + fee == total
     ):
         return f"{hours.normalize():f}", "HUR", price, fee
     return "1", "C62", total, 0
 
 
-def _tax(b: _Builder, parent: etree._Element, cat: Category) -> None:
-    tax = b.add(parent, "ram:ApplicableTradeTax")
-    b.add(tax, "ram:TypeCode", "VAT")
-    b.add(tax, "ram:CategoryCode", cat.code)
+def _tax(parent: Any, cat: Category) -> None:
+    tax = _add(parent, "ram:ApplicableTradeTax")
+    _add(tax, "ram:TypeCode", "VAT")
+    _add(tax, "ram:CategoryCode", cat.code)
     if cat.percent is not None:
-        b.add(tax, "ram:RateApplicablePercent", cat.percent)
+        _add(tax, "ram:RateApplicablePercent", cat.percent)
 
 
-def _party(
-    b: _Builder, parent: etree._Element, name: str, party: Mapping[str, Any], *, trade: str | None
-) -> None:
-    node = b.add(parent, name)
-    b.add(node, "ram:Name", party["name"])
+def _party(parent: Any, name: str, party: Mapping[str, Any], *, trade: str | None) -> None:
+    node = _add(parent, name)
+    _add(node, "ram:Name", party["name"])
     siret, siren = party.get("siret"), party.get("siren")
     if siret or siren:
-        legal = b.add(node, "ram:SpecifiedLegalOrganization")
-        b.add(legal, "ram:ID", siret or siren, schemeID=SIRET_SCHEME if siret else SIREN_SCHEME)
+        legal = _add(node, "ram:SpecifiedLegalOrganization")
+        _add(legal, "ram:ID", siret or siren, schemeID=SIRET_SCHEME if siret else SIREN_SCHEME)
         if trade:
-            b.add(legal, "ram:TradingBusinessName", trade)
+            _add(legal, "ram:TradingBusinessName", trade)
     if party.get("contact"):
-        contact = b.add(node, "ram:DefinedTradeContact")
-        b.add(contact, "ram:PersonName", party["contact"])
-    address = b.add(node, "ram:PostalTradeAddress")
+        contact = _add(node, "ram:DefinedTradeContact")
+        _add(contact, "ram:PersonName", party["contact"])
+    address = _add(node, "ram:PostalTradeAddress")
     if party.get("postcode"):
-        b.add(address, "ram:PostcodeCode", party["postcode"])
+        _add(address, "ram:PostcodeCode", party["postcode"])
     if party.get("address"):
-        b.add(address, "ram:LineOne", party["address"])
+        _add(address, "ram:LineOne", party["address"])
     if party.get("town"):
-        b.add(address, "ram:CityName", party["town"])
-    b.add(address, "ram:CountryID", "FR")
+        _add(address, "ram:CityName", party["town"])
+    _add(address, "ram:CountryID", "FR")
     if party.get("email"):
-        uri = b.add(node, "ram:URIUniversalCommunication")
-        b.add(uri, "ram:URIID", party["email"], schemeID="EM")
+        uri = _add(node, "ram:URIUniversalCommunication")
+        _add(uri, "ram:URIID", party["email"], schemeID="EM")
     if party.get("vat_number"):
-        reg = b.add(node, "ram:SpecifiedTaxRegistration")
-        b.add(reg, "ram:ID", party["vat_number"], schemeID="VA")
+        reg = _add(node, "ram:SpecifiedTaxRegistration")
+        _add(reg, "ram:ID", party["vat_number"], schemeID="VA")
     elif party.get("tax_registration"):
-        reg = b.add(node, "ram:SpecifiedTaxRegistration")
-        b.add(reg, "ram:ID", party["tax_registration"], schemeID="FC")
+        reg = _add(node, "ram:SpecifiedTaxRegistration")
+        _add(reg, "ram:ID", party["tax_registration"], schemeID="FC")
 
 
 def _categories(content: Mapping[str, Any]) -> list[tuple[Category, int]]:
@@ -175,17 +168,16 @@ def _breakdown(
 def facturx_xml(content: Mapping[str, Any]) -> bytes:
     """The Factur-X EN 16931 XML (CII) of a sealed invoice or credit note's content."""
     root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap=NSMAP)
-    b = _Builder(root)
-    context = b.add(root, "rsm:ExchangedDocumentContext")
-    guideline = b.add(context, "ram:GuidelineSpecifiedDocumentContextParameter")
-    b.add(guideline, "ram:ID", EN16931)
+    context = _add(root, "rsm:ExchangedDocumentContext")
+    guideline = _add(context, "ram:GuidelineSpecifiedDocumentContextParameter")
+    _add(guideline, "ram:ID", EN16931)
 
     kind = content["type"]
     payment = content["payment"]
-    document = b.add(root, "rsm:ExchangedDocument")
-    b.add(document, "ram:ID", content["number"])
-    b.add(document, "ram:TypeCode", TYPE_CODES[kind])
-    b.date(document, "ram:IssueDateTime", content["issued_on"])
+    document = _add(root, "rsm:ExchangedDocument")
+    _add(document, "ram:ID", content["number"])
+    _add(document, "ram:TypeCode", TYPE_CODES[kind])
+    _date(document, "ram:IssueDateTime", content["issued_on"])
     notes: list[tuple[str, str | None]] = [(m, None) for m in content.get("mentions") or []]
     if content.get("reason"):
         notes.append((f"Motif : {content['reason']}", "AAI"))
@@ -196,37 +188,37 @@ def facturx_xml(content: Mapping[str, Any]) -> bytes:
     if payment.get("recovery_indemnity"):
         notes.append((payment["recovery_indemnity"], "PMT"))
     for text, subject in notes:
-        note = b.add(document, "ram:IncludedNote")
-        b.add(note, "ram:Content", text)
+        note = _add(document, "ram:IncludedNote")
+        _add(note, "ram:Content", text)
         if subject:
-            b.add(note, "ram:SubjectCode", subject)
+            _add(note, "ram:SubjectCode", subject)
 
-    transaction = b.add(root, "rsm:SupplyChainTradeTransaction")
+    transaction = _add(root, "rsm:SupplyChainTradeTransaction")
     categories = _categories(content)
     for position, (line, (cat, _)) in enumerate(
         zip(content["lines"], categories, strict=True), start=1
     ):
-        item = b.add(transaction, "ram:IncludedSupplyChainTradeLineItem")
-        line_doc = b.add(item, "ram:AssociatedDocumentLineDocument")
-        b.add(line_doc, "ram:LineID", str(position))
-        product = b.add(item, "ram:SpecifiedTradeProduct")
-        b.add(product, "ram:Name", line["label"])
+        item = _add(transaction, "ram:IncludedSupplyChainTradeLineItem")
+        line_doc = _add(item, "ram:AssociatedDocumentLineDocument")
+        _add(line_doc, "ram:LineID", str(position))
+        product = _add(item, "ram:SpecifiedTradeProduct")
+        _add(product, "ram:Name", line["label"])
         quantity, unit, price, fee = _line_quantity(line)
-        agreement = b.add(item, "ram:SpecifiedLineTradeAgreement")
-        net = b.add(agreement, "ram:NetPriceProductTradePrice")
-        b.add(net, "ram:ChargeAmount", amount(price))
-        delivery = b.add(item, "ram:SpecifiedLineTradeDelivery")
-        b.add(delivery, "ram:BilledQuantity", quantity, unitCode=unit)
-        settlement = b.add(item, "ram:SpecifiedLineTradeSettlement")
-        _tax(b, settlement, cat)
+        agreement = _add(item, "ram:SpecifiedLineTradeAgreement")
+        net = _add(agreement, "ram:NetPriceProductTradePrice")
+        _add(net, "ram:ChargeAmount", amount(price))
+        delivery = _add(item, "ram:SpecifiedLineTradeDelivery")
+        _add(delivery, "ram:BilledQuantity", quantity, unitCode=unit)
+        settlement = _add(item, "ram:SpecifiedLineTradeSettlement")
+        _tax(settlement, cat)
         if fee:
-            charge = b.add(settlement, "ram:SpecifiedTradeAllowanceCharge")
-            indicator = b.add(charge, "ram:ChargeIndicator")
-            b.add(indicator, "udt:Indicator", "true")
-            b.add(charge, "ram:ActualAmount", amount(fee))
-            b.add(charge, "ram:Reason", "Forfait de réservation")
-        summation = b.add(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
-        b.add(summation, "ram:LineTotalAmount", amount(line["total_excl_vat_cents"]))
+            charge = _add(settlement, "ram:SpecifiedTradeAllowanceCharge")
+            indicator = _add(charge, "ram:ChargeIndicator")
+            _add(indicator, "udt:Indicator", "true")
+            _add(charge, "ram:ActualAmount", amount(fee))
+            _add(charge, "ram:Reason", "Forfait de réservation")
+        summation = _add(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
+        _add(summation, "ram:LineTotalAmount", amount(line["total_excl_vat_cents"]))
 
     seller = dict(content["seller"])
     if not seller.get("vat_number") and seller.get("siren"):
@@ -240,70 +232,70 @@ def facturx_xml(content: Mapping[str, Any]) -> bytes:
         seller.pop("vat_number", None)
         seller.pop("tax_registration", None)
         buyer = {**buyer, "vat_number": None}
-    agreement = b.add(transaction, "ram:ApplicableHeaderTradeAgreement")
+    agreement = _add(transaction, "ram:ApplicableHeaderTradeAgreement")
     if buyer.get("service_code"):
-        b.add(agreement, "ram:BuyerReference", buyer["service_code"])
-    _party(b, agreement, "ram:SellerTradeParty", seller, trade=seller.get("trade_name"))
-    _party(b, agreement, "ram:BuyerTradeParty", buyer, trade=None)
+        _add(agreement, "ram:BuyerReference", buyer["service_code"])
+    _party(agreement, "ram:SellerTradeParty", seller, trade=seller.get("trade_name"))
+    _party(agreement, "ram:BuyerTradeParty", buyer, trade=None)
     if payment.get("purchase_order"):
-        order = b.add(agreement, "ram:BuyerOrderReferencedDocument")
-        b.add(order, "ram:IssuerAssignedID", payment["purchase_order"])
+        order = _add(agreement, "ram:BuyerOrderReferencedDocument")
+        _add(order, "ram:IssuerAssignedID", payment["purchase_order"])
 
-    delivery = b.add(transaction, "ram:ApplicableHeaderTradeDelivery")
+    delivery = _add(transaction, "ram:ApplicableHeaderTradeDelivery")
     if content.get("service_date"):
-        event = b.add(delivery, "ram:ActualDeliverySupplyChainEvent")
-        b.date(event, "ram:OccurrenceDateTime", content["service_date"])
+        event = _add(delivery, "ram:ActualDeliverySupplyChainEvent")
+        _date(event, "ram:OccurrenceDateTime", content["service_date"])
 
-    settlement = b.add(transaction, "ram:ApplicableHeaderTradeSettlement")
-    b.add(settlement, "ram:InvoiceCurrencyCode", content.get("currency") or "EUR")
-    means = b.add(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
-    b.add(means, "ram:TypeCode", PAYMENT_MEANS.get(payment.get("method") or "", "1"))
+    settlement = _add(transaction, "ram:ApplicableHeaderTradeSettlement")
+    _add(settlement, "ram:InvoiceCurrencyCode", content.get("currency") or "EUR")
+    means = _add(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
+    _add(means, "ram:TypeCode", PAYMENT_MEANS.get(payment.get("method") or "", "1"))
     if payment.get("method_label"):
-        b.add(means, "ram:Information", payment["method_label"])
+        _add(means, "ram:Information", payment["method_label"])
     breakdown = _breakdown(content, categories)
     for cat, base, vat in breakdown:
-        tax = b.add(settlement, "ram:ApplicableTradeTax")
-        b.add(tax, "ram:CalculatedAmount", amount(vat))
-        b.add(tax, "ram:TypeCode", "VAT")
+        tax = _add(settlement, "ram:ApplicableTradeTax")
+        _add(tax, "ram:CalculatedAmount", amount(vat))
+        _add(tax, "ram:TypeCode", "VAT")
         if cat.reason_text:
-            b.add(tax, "ram:ExemptionReason", cat.reason_text)
-        b.add(tax, "ram:BasisAmount", amount(base))
-        b.add(tax, "ram:CategoryCode", cat.code)
+            _add(tax, "ram:ExemptionReason", cat.reason_text)
+        _add(tax, "ram:BasisAmount", amount(base))
+        _add(tax, "ram:CategoryCode", cat.code)
         if cat.reason_code:
-            b.add(tax, "ram:ExemptionReasonCode", cat.reason_code)
+            _add(tax, "ram:ExemptionReasonCode", cat.reason_code)
         if cat.percent is not None:
-            b.add(tax, "ram:RateApplicablePercent", cat.percent)
+            _add(tax, "ram:RateApplicablePercent", cat.percent)
     period = content.get("period")
     if period:
-        billing_period = b.add(settlement, "ram:BillingSpecifiedPeriod")
-        b.date(billing_period, "ram:StartDateTime", period["first"])
-        b.date(billing_period, "ram:EndDateTime", period["last"])
-    terms = b.add(settlement, "ram:SpecifiedTradePaymentTerms")
+        billing_period = _add(settlement, "ram:BillingSpecifiedPeriod")
+        _date(billing_period, "ram:StartDateTime", period["first"])
+        _date(billing_period, "ram:EndDateTime", period["last"])
+    terms = _add(settlement, "ram:SpecifiedTradePaymentTerms")
     if payment.get("terms"):
-        b.add(terms, "ram:Description", payment["terms"])
+        _add(terms, "ram:Description", payment["terms"])
     if payment.get("due_on"):
-        b.date(terms, "ram:DueDateDateTime", payment["due_on"])
+        _date(terms, "ram:DueDateDateTime", payment["due_on"])
 
     lines_total = sum(cents for _, cents in categories)
     tax_total = sum(vat for _, _, vat in breakdown)
     grand = lines_total + tax_total  # line charges are inside the line totals
     paid = grand if payment.get("status") == "paid" else 0
-    summation = b.add(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
-    b.add(summation, "ram:LineTotalAmount", amount(lines_total))
-    b.add(summation, "ram:TaxBasisTotalAmount", amount(lines_total))
-    b.add(
+    summation = _add(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
+    _add(summation, "ram:LineTotalAmount", amount(lines_total))
+    _add(summation, "ram:TaxBasisTotalAmount", amount(lines_total))
+    _add(
         summation,
         "ram:TaxTotalAmount",
         amount(tax_total),
         currencyID=content.get("currency") or "EUR",
     )
-    b.add(summation, "ram:GrandTotalAmount", amount(grand))
-    b.add(summation, "ram:TotalPrepaidAmount", amount(paid))
-    b.add(summation, "ram:DuePayableAmount", amount(grand - paid))
+    _add(summation, "ram:GrandTotalAmount", amount(grand))
+    _add(summation, "ram:TotalPrepaidAmount", amount(paid))
+    _add(summation, "ram:DuePayableAmount", amount(grand - paid))
     corrects = content.get("corrects")
     if corrects:
-        referenced = b.add(settlement, "ram:InvoiceReferencedDocument")
-        b.add(referenced, "ram:IssuerAssignedID", corrects["number"])
+        referenced = _add(settlement, "ram:InvoiceReferencedDocument")
+        _add(referenced, "ram:IssuerAssignedID", corrects["number"])
         if corrects.get("issued_on"):
-            b.date(referenced, "ram:FormattedIssueDateTime", corrects["issued_on"], qualified=True)
+            _date(referenced, "ram:FormattedIssueDateTime", corrects["issued_on"], qualified=True)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
