@@ -94,7 +94,9 @@ class OrganisationService:
                 field="vat_number",
                 code="company_identity_required",
             )
-        if data.user_type == "public_body" and data.siret is None:
+        if data.user_type == "public_body":
+            data.public_buyer = True
+        if data.public_buyer and data.siret is None:
             raise InvalidInputError(
                 "A public body needs its SIRET: Chorus Pro identifies public buyers by it.",
                 field="siret",
@@ -120,7 +122,10 @@ class OrganisationService:
         organisation = await self._administered(actor, organisation_id)
         nullable = {"siret", "vat_number", "billing_email", "chorus_service_code"}
         changes = changes_of(data, nullable)
-        if organisation.user_type_code == "public_body" and changes.get("siret", True) is None:
+        if organisation.user_type_code == "public_body":
+            changes.pop("public_buyer", None)  # a public body stays one
+        public = changes.get("public_buyer", organisation.public_buyer)
+        if public and changes.get("siret", organisation.siret) is None:
             raise InvalidInputError(
                 "A public body needs its SIRET: Chorus Pro identifies public buyers by it.",
                 field="siret",

@@ -268,6 +268,8 @@ class OrganisationCreate(Strict):
     billing_town: Annotated[str, Field(min_length=1, max_length=120)]
     billing_email: Email | None = None
     requires_purchase_order: bool = False
+    # A public body invoiced through Chorus Pro (always so for the type public_body).
+    public_buyer: bool = False
     chorus_service_code: ServiceCode | None = None
 
     @model_validator(mode="after")
@@ -290,6 +292,7 @@ class OrganisationUpdate(Strict):
     billing_town: Annotated[str, Field(min_length=1, max_length=120)] | None = None
     billing_email: Email | None = None
     requires_purchase_order: bool | None = None
+    public_buyer: bool | None = None
     chorus_service_code: ServiceCode | None = None
 
 
@@ -309,6 +312,7 @@ class OrganisationRead(BaseModel):
     # A public buyer's engagement number (Chorus Pro) is its purchase order; its service code
     # is the buyer reference of its invoices.
     requires_purchase_order: bool
+    public_buyer: bool = False
     chorus_service_code: str | None = None
     # Until verified (by an admin, or by a place for its own prices) members book at their own
     # rate and cannot pay on invoice.

@@ -416,14 +416,14 @@ class BillingRepository:
     async def public_buyer_documents(
         self, place_id: int, since: datetime, until: datetime
     ) -> list[BillingDocument]:
-        """The place's invoices and credit notes to public bodies issued in [since, until), in
-        issue order."""
+        """The place's invoices and credit notes to public buyers (organisations invoiced through
+        Chorus Pro) issued in [since, until), in issue order."""
         rows = await self.session.exec(
             select(BillingDocument)
             .join(Organisation, col(Organisation.id) == col(BillingDocument.organisation_id))
             .where(
                 BillingDocument.place_id == place_id,
-                Organisation.user_type_code == "public_body",
+                col(Organisation.public_buyer).is_(True),
                 col(BillingDocument.issued_at) >= since,
                 col(BillingDocument.issued_at) < until,
             )

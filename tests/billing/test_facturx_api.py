@@ -56,6 +56,7 @@ async def _town_hall(api: Client, lab: PricedLab, database: Database, admin: dic
     assert created.status_code == 201, created.text
     organisation = created.json()
     assert organisation["chorus_service_code"] == "SERVICE-JEUNESSE"
+    assert organisation["public_buyer"] is True  # a public body always is
     verified = await api.post(
         f"/api/organisations/{organisation['id']}/verification", headers=admin
     )
@@ -200,10 +201,32 @@ async def test_a_public_buyer_gets_valid_facturx_invoices_and_credit_notes(
     assert too_long.json()["code"] == "period_too_long"
 
 
-async def test_a_public_body_keeps_its_siret_and_may_change_its_service_code(
+async def test_a_public_buyer_keeps_its_siret_and_may_change_its_service_code(
     api: Client, lab: PricedLab, database: Database, admin_headers: dict[str, str]
 ) -> None:
     clerk, town_hall = await _town_hall(api, lab, database, admin_headers)
+    kept = await api.patch(
+        f"/api/organisations/{town_hall}", json={"public_buyer": False}, headers=clerk.headers
+    )
+    assert kept.status_code == 200 and kept.json()["public_buyer"] is True
+    # A public school books at the school rate and is a public buyer: its SIRET is required.
+    school = {**TOWN_HALL, "name": "Collège Yves Coppens", "user_type": "school"}
+    anonymous = {k: v for k, v in school.items() if k != "siret"}
+    refused = await api.post(
+        "/api/organisations", json={**anonymous, "public_buyer": True}, headers=clerk.headers
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "siret"
+    private = await api.post("/api/organisations", json=anonymous, headers=clerk.headers)
+    assert private.status_code == 201, private.text
+    assert private.json()["public_buyer"] is False
+    becoming = await api.patch(
+        f"/api/organisations/{private.json()['id']}",
+        json={"public_buyer": True},
+        headers=clerk.headers,
+    )
+    assert becoming.status_code == 422
+    assert becoming.json()["code"] == "public_body_siret_required"
     dropped = await api.patch(
         f"/api/organisations/{town_hall}", json={"siret": None}, headers=clerk.headers
     )
