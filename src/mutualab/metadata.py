@@ -13,6 +13,7 @@ import booking.feeds.models
 import booking.models
 import booking.waitlist
 import notifications.models
+import programme.models
 import resources.models
 from accounts import models as accounts_models
 from kernel import idempotency
@@ -27,6 +28,7 @@ REGISTERED = (
     booking.models,
     booking.feeds.models,
     booking.waitlist,
+    programme.models,
     billing.models,
     billing.coupon_models,
     billing.wallet_models,
