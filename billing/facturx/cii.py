@@ -65,6 +65,10 @@ def _line_quantity(line: Mapping[str, Any]) -> tuple[str, str, int, int]:
     price = int(line.get("unit_price_excl_vat_cents") or 0)
     fee = int(line.get("flat_fee_excl_vat_cents") or 0)
     minutes = int(line.get("minutes") or 0)
+    if total < 0:
+        # A discount line (a coupon, a member discount): a negative quantity at a positive net
+        # price, as EN 16931 wants it (BR-27: an item's net price is never negative).
+        return "-1", "C62", -total, 0
     units = int(line.get("quantity") or 1) if line.get("per_unit") else 1
     hours = Decimal(minutes * units) / 60
     if (
@@ -279,7 +283,8 @@ def facturx_xml(content: Mapping[str, Any]) -> bytes:
     lines_total = sum(cents for _, cents in categories)
     tax_total = sum(vat for _, _, vat in breakdown)
     grand = lines_total + tax_total  # line charges are inside the line totals
-    paid = grand if payment.get("status") == "paid" else 0
+    # What the person's wallet paid is paid already, whatever is still due by the method.
+    paid = grand if payment.get("status") == "paid" else int(payment.get("wallet_cents") or 0)
     summation = _add(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
     _add(summation, "ram:LineTotalAmount", amount(lines_total))
     _add(summation, "ram:TaxBasisTotalAmount", amount(lines_total))
