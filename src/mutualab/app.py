@@ -24,6 +24,7 @@ from accounts.staff_controllers import (
     PlaceStaffController,
     UserTypeController,
 )
+from billing.accounting_controllers import CONTROLLERS as ACCOUNTING_CONTROLLERS
 from billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
 from billing.runtime import after_response as billing_after_response
 from billing.series_controllers import CONTROLLERS as SERIES_BILLING_CONTROLLERS
@@ -141,6 +142,7 @@ def create_app(
             OverviewController,
             *REPORT_CONTROLLERS,
             *BILLING_CONTROLLERS,
+            *ACCOUNTING_CONTROLLERS,
             *SERIES_BILLING_CONTROLLERS,
             *WEBHOOK_CONTROLLERS,
             JobAdminController,
