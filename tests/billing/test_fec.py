@@ -215,7 +215,9 @@ async def test_the_fec_books_every_document_and_payment_balanced(
     sales = [r for r in rows if r["JournalCode"] == "VE"]
     assert {r["PieceRef"] for r in sales} == {d["number"] for d in documents}
     for document in documents:
-        customer = [r for r in sales if r["PieceRef"] == document["number"] and r["CompteNum"] == "411"]
+        customer = [
+            r for r in sales if r["PieceRef"] == document["number"] and r["CompteNum"] == "411"
+        ]
         side = "Debit" if document["kind"] == "invoice" else "Credit"
         assert [cents(r[side]) for r in customer] == [document["total_incl_vat_cents"]]
     # Sales at 20 % and 10 % VAT and exempt ones; VAT collected per rate.
