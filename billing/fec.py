@@ -209,8 +209,8 @@ def amount(cents: int) -> str:
 
 
 def clean(text: str) -> str:
-    """A text cell: no separator, tab or line break inside it."""
-    return _UNSAFE_TEXT.sub(" ", text).strip()
+    """A text cell: no separator, tab or line break inside it, spaces collapsed."""
+    return " ".join(_UNSAFE_TEXT.sub(" ", text).split())
 
 
 def file_name(siren: str, closing_day: date) -> str:
