@@ -42,6 +42,12 @@ def provide_closing(db_session: NamedDependency[AsyncSession], state: State) -> 
     return billing_of(state).closing(db_session)
 
 
+DEPENDENCIES = {
+    "accounting": Provide(provide_accounting, sync_to_thread=False),
+    "closing": Provide(provide_closing, sync_to_thread=False),
+}
+
+
 def attachment(name: str) -> dict[str, str]:
     """The header that saves a download under its name."""
     return {"Content-Disposition": f'attachment; filename="{name}"'}
@@ -52,10 +58,7 @@ class AccountingController(Controller):
 
     path = "/api/places/{place_id:int}"
     tags = ["accounting"]
-    dependencies = {
-        "accounting": Provide(provide_accounting, sync_to_thread=False),
-        "closing": Provide(provide_closing, sync_to_thread=False),
-    }
+    dependencies = DEPENDENCIES
     guards = [require_manager]
     security = BEARER
     opt = PLACE_MANAGER

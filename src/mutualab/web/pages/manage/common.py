@@ -42,6 +42,7 @@ SECTIONS = [
     ("/trainings", N_("Trainings")),
     ("/managers", N_("Managers")),
     ("/invoices", N_("Invoices")),
+    ("/accounting", N_("Accounting")),
     ("/statistics", N_("Statistics")),
     ("/webhooks", N_("Webhooks")),
 ]
