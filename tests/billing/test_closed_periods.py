@@ -1,7 +1,7 @@
 """Closed periods: a manager closes an ended month, nothing is issued inside it any more
-(invoice, credit note: 409 ``period_closed``), the closing is recorded, and its archive (documents,
-FEC, chain heads, SHA-256 manifest) is kept, verified by ``mutualab invoices verify``, and an
-altered byte is caught."""
+(invoice, credit note: 409 ``period_closed``; grouped invoices wait), the closing is recorded,
+and its archive (documents, FEC, chain heads, SHA-256 manifest) is kept, verified by
+``mutualab invoices verify``, and an altered byte is caught."""
 
 from __future__ import annotations
 
@@ -21,11 +21,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from billing import grouped_job
 from kernel.db import Database
 from tests.billing.support import PricedLab, checkout
 from tests.billing.test_fec import check_balanced, parse_fec
 from tests.billing.test_invoices import database_url_of
-from tests.support.accounts import Person, make_user
+from tests.support.accounts import Person, make_organisation, make_user
+from tests.support.apps import runtime_on
 from tests.support.booking import FIXED_NOW, MutableClock, paris
 
 Client = httpx.AsyncClient
@@ -226,3 +228,62 @@ async def test_the_archive_is_verified_and_an_altered_byte_is_caught(
     assert tampered.returncode == 1
     assert closed["archive_name"] in tampered.stderr
     assert "archive_altered" in tampered.stderr
+
+
+async def test_grouped_invoices_wait_while_their_day_is_in_a_closed_month(
+    api: Client, lab: PricedLab, database: Database, clock: MutableClock
+) -> None:
+    school = await make_organisation(database, "Collège Le Goffic")
+    teacher = await make_user(
+        database, "prof@college.test", organisation_roles=((school, "booker"),)
+    )
+    settings = await api.put(
+        f"/api/places/{lab.place_id}/billing-settings",
+        json={
+            "invoice_prefix": "FLT",
+            "seller_vat_number": "FR40732829320",
+            "payment_methods": {"school": ["invoice"], "*": ["card"]},
+            "refund_tiers": [{"hours": 48, "percent": 100}],
+            # One invoice per session, issued on its day by the hourly job.
+            "invoice_period": "booking",
+            "invoice_issue": "period_start",
+        },
+        headers=lab.manager.headers,
+    )
+    assert settings.status_code == 200, settings.text
+    clock.now = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
+    body = {
+        "items": [{"resource_id": lab.lab.seats, "quantity": 12}],
+        "rule": "FREQ=WEEKLY;BYDAY=TU;UNTIL=20270216",
+        "first_date": "2027-02-09",
+        "start_time": "14:00",
+        "duration_minutes": 120,
+        "organisation_id": school,
+    }
+    quote = await api.post("/api/series/quote", json=body, headers=teacher.headers)
+    assert quote.status_code == 200, quote.text
+    booked = await api.post(
+        "/api/series/checkout",
+        json=body
+        | {
+            "method": "invoice",
+            "purchase_order": "BC-7",
+            "quote_fingerprint": quote.json()["fingerprint"],
+        },
+        headers=teacher.headers,
+    )
+    assert booked.status_code == 201, booked.text
+    assert await _documents(api, lab) == []  # each waits for its session's day
+
+    clock.now = FIXED_NOW
+    assert (await _close(api, lab, "month", "2027-02")).status_code == 201
+    async with runtime_on(database, clock) as runtime:
+        # The job's clock set back into February: the place is skipped, nothing is issued.
+        clock.now = LATE_FEBRUARY
+        report = await grouped_job.issue_due_invoices(runtime.billing)
+        assert (report.issued, report.failed) == ([], [lab.place_id])
+        assert await _documents(api, lab) == []
+        # On 1 March they are issued, dated that day.
+        clock.now = FIXED_NOW
+        report = await grouped_job.issue_due_invoices(runtime.billing)
+    assert report.issued == ["FLT-2027-000001", "FLT-2027-000002"]
