@@ -442,6 +442,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/statistics"): Example(query=lambda w, r: "at=2027-03"),
     ("GET", "/manage/statistics"): Example(query=lambda w, r: "period=year&at=2027"),
     ("POST", "/manage/places/{place_id}/invoices/settings"): Example(),
+    ("GET", "/manage/places/{place_id}/accounting"): Example(),
+    ("POST", "/manage/places/{place_id}/accounting/settings"): Example(),
+    ("POST", "/manage/places/{place_id}/accounting/close"): Example(),
     ("GET", "/manage/places/{place_id}/webhooks"): Example(),
     # webhooks (the subscription is place A's; https: loopback http is not allowed here)
     ("GET", "/api/webhooks"): Example(),

@@ -180,7 +180,7 @@ class AccountingPages(Controller):
         if not errors and start is not None:
             write = AccountingSettingsWrite(
                 fiscal_year_start_month=start,
-                accounts=accounts,  # type: ignore[arg-type]
+                accounts=accounts,
                 vat_rates=settings.vat_rates,
             )
             try:
