@@ -5,6 +5,7 @@ and its archive (documents, FEC, chain heads, SHA-256 manifest) is kept, verifie
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -22,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from billing import grouped_job
+from billing.accounting_repository import CLOSING_LOCK
 from kernel.db import Database
 from tests.billing.support import PricedLab, checkout
 from tests.billing.test_fec import check_balanced, parse_fec
@@ -287,3 +289,44 @@ async def test_grouped_invoices_wait_while_their_day_is_in_a_closed_month(
         clock.now = FIXED_NOW
         report = await grouped_job.issue_due_invoices(runtime.billing)
     assert report.issued == ["FLT-2027-000001", "FLT-2027-000002"]
+
+
+async def test_an_issue_under_way_is_waited_for_and_one_after_a_closing_is_refused(
+    api: Client, lab: PricedLab, database: Database, clock: MutableClock
+) -> None:
+    bob = await make_user(database, "bob@example.fr")
+    clock.now = FEBRUARY
+    due = await _on_site(api, bob, lab, 6)
+    clock.now = FIXED_NOW
+    # An issue under way at the place (its transaction holds the closing lock shared): the
+    # closing waits for it to end.
+    async with database.writer() as session, session.begin():
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock_shared(:k, :p)"),
+            {"k": CLOSING_LOCK, "p": lab.place_id},
+        )
+        closing = asyncio.create_task(_close(api, lab, "month", "2027-02"))
+        await asyncio.sleep(0.5)
+        assert not closing.done()
+    assert (await closing).status_code == 201
+
+    # A closing under way (the lock held alone, its row written): an issue dated in the period
+    # waits for it, then sees the closed period and is refused.
+    clock.now = datetime(2027, 3, 31, 8, 0, tzinfo=UTC)
+    async with database.writer() as session, session.begin():
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:k, :p)"), {"k": CLOSING_LOCK, "p": lab.place_id}
+        )
+        await session.execute(
+            text(
+                "INSERT INTO closed_period (place_id, kind, first_day, last_day, closed_at, "
+                "archive_name, archive, archive_sha256) VALUES (:p, 'month', '2027-03-01', "
+                "'2027-03-31', now(), 'mars.zip', '\\x00', :h)"
+            ),
+            {"p": lab.place_id, "h": "0" * 64},
+        )
+        recording = asyncio.create_task(_record(api, lab, due["id"]))
+        await asyncio.sleep(0.5)
+        assert not recording.done()
+    refused = await recording
+    assert refused.status_code == 409 and refused.json()["period"] == "2027-03", refused.text
