@@ -5,8 +5,9 @@ credited) and per credit note (the reverse), dated on its issue day. Receipts jo
 means: ``BQ`` (card, card terminal, transfer: the bank), ``CA`` (cash), ``CH`` (cheques): one
 entry per amount received (bank or cash debited, customer credited) or given back (the
 reverse), dated on the day the money moved. Each entry balances; entries are numbered 1, 2, …
-per journal in date order, with no gap. The customer account carries an auxiliary account per
-buyer (an organisation, else a person), so the accountant can letter invoices with receipts.
+per journal in date order, with no gap; the file lists them in chronological order. The
+customers' account carries an auxiliary account per buyer (an organisation, else a person), so
+the accountant can letter invoices with receipts.
 
 Format: the 18 legal columns in order under a header line, separated by tabs, dates
 ``YYYYMMDD``, amounts with a comma and two decimals and no thousands separator, one side of
@@ -323,8 +324,8 @@ def _money_lines(move: MoneyMove, plan: AccountPlan, entry: int) -> list[Line]:
 def entries(
     documents: Iterable[SaleDocument], moves: Iterable[MoneyMove], plan: AccountPlan
 ) -> list[Line]:
-    """Every line of the period: the sales journal, then each receipts journal, each numbered
-    from 1 in date order."""
+    """Every line of the period in chronological order (of validation, which is the entry's
+    day), each journal's entries numbered from 1 in that order."""
     lines: list[Line] = []
     ordered = sorted(documents, key=lambda d: (d.issued_on, d.kind, d.number))
     for entry, document in enumerate(ordered, start=1):
@@ -337,7 +338,9 @@ def entries(
         chosen = sorted(by_journal.get(journal, []), key=lambda m: (m.day, m.order))
         for entry, move in enumerate(chosen, start=1):
             lines += _money_lines(move, plan, entry)
-    return lines
+    # Stable: the lines of an entry stay together and in their order.
+    order = [SALES[0], *(code for code, _ in JOURNALS.values())]
+    return sorted(lines, key=lambda line: (line.day, order.index(line.journal), line.entry))
 
 
 def render(lines: Sequence[Line]) -> bytes:

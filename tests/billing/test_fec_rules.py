@@ -95,6 +95,8 @@ def test_any_ledger_makes_balanced_gap_free_entries(
         if not per_journal[row[0]] or per_journal[row[0]][-1] != row[2]:
             per_journal[row[0]].append(row[2])
     assert set(per_entry.values()) <= {0}
+    days = [row[3] for row in rows[1:]]
+    assert days == sorted(days)  # chronological, whichever the journal
     for journal, numbers in per_journal.items():
         assert numbers == [f"{journal}{n:06d}" for n in range(1, len(numbers) + 1)]
     assert len(per_journal.get("VE", [])) == len(docs)
