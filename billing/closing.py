@@ -5,7 +5,8 @@ administrator; from then on nothing is issued with a date inside it
 (:mod:`billing.open_periods`). Closing takes the place's closing lock alone, so the issues under
 way are committed first, then builds the archive in the same transaction as the record of who
 closed what and when: every invoice and credit note of the period, the FEC of the period, the
-heads of the hash chains, and a manifest of SHA-256 sums (:mod:`billing.archive`).
+heads of the hash chains, and a manifest of SHA-256 sums (:mod:`billing.archive`). Each
+document is its Factur-X (:func:`document_file`).
 
 The archive is kept in the database (``closed_period.archive``) rather than in the file store
 the photos use: it is written in the closing's own transaction (no closed period without its
@@ -27,9 +28,9 @@ from billing.accounting_periods import AccountingPeriod, parse
 from billing.accounting_repository import AccountingRepository
 from billing.accounting_schemas import ClosedPeriodRead
 from billing.archive import build, sha256, verify
+from billing.facturx import facturx_pdf
 from billing.invoicing import Finding
 from billing.models import BillingDocument, DocumentSeries
-from billing.render import invoice_pdf
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, InvalidInputError, NotFoundError
 from resources.models import Place
@@ -39,8 +40,9 @@ CHAIN_FILE = "chaine.json"
 
 
 def document_file(document: BillingDocument) -> tuple[str, bytes]:
-    """An invoice or credit note as a file of the archive: the one place that says which."""
-    return f"documents/{document.number}.pdf", invoice_pdf(document.content, document.hash)
+    """An invoice or credit note as a file of the archive: its Factur-X (PDF/A-3 carrying the
+    EN 16931 XML), the one place that says which."""
+    return f"documents/{document.number}.pdf", facturx_pdf(document.content, document.hash)
 
 
 def period_of(row: ClosedPeriod) -> AccountingPeriod:

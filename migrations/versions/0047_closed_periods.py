@@ -1,7 +1,7 @@
 """Accounting: a place's chart of accounts and fiscal year; closed periods with their archives
 
 Revision ID: 0047
-Revises: 0034
+Revises: 0044
 Create Date: 2026-12-05 13:00:00.000000
 
 accounting_settings: the first month of the place's fiscal year and its account numbers (the
@@ -19,7 +19,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision: str = "0047"
-down_revision: str | None = "0034"
+down_revision: str | None = "0044"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

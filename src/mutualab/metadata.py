@@ -12,6 +12,7 @@ import booking.feeds.models
 import booking.models
 import booking.waitlist
 import notifications.models
+import programme.models
 import resources.models
 from accounts import models as accounts_models
 from kernel import idempotency
@@ -26,6 +27,7 @@ REGISTERED = (
     booking.models,
     booking.feeds.models,
     booking.waitlist,
+    programme.models,
     billing.models,
     billing.accounting_models,
     notifications.models,

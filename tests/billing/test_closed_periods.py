@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pikepdf
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -170,7 +171,12 @@ async def test_the_archive_is_verified_and_an_altered_byte_is_caught(
         "chaine.json",
         "SHA256SUMS",
     }
-    assert files["documents/FLT-2027-000001.pdf"].startswith(b"%PDF")
+    for number in ("FLT-2027-000001", "FLT-2027-000002"):
+        # Each document is its Factur-X: the PDF carries its EN 16931 XML.
+        with pikepdf.open(io.BytesIO(files[f"documents/{number}.pdf"])) as pdf:
+            assert pdf.attachments.keys() == {"factur-x.xml"}
+            xml = pdf.attachments["factur-x.xml"].get_file().read_bytes()
+        assert f"<ram:ID>{number}</ram:ID>".encode() in xml
     sums = dict(reversed(line.split("  ", 1)) for line in files["SHA256SUMS"].decode().splitlines())
     assert set(sums) == set(files) - {"SHA256SUMS"}
     for name, expected in sums.items():

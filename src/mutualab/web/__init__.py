@@ -18,6 +18,7 @@ from mutualab.web.pages.booking import BookingPages
 from mutualab.web.pages.invitations import InvitationPages
 from mutualab.web.pages.language import set_language
 from mutualab.web.pages.manage import MANAGE_PAGES
+from mutualab.web.pages.programme import ProgrammePages, RegistrationPages, SheetPages
 from mutualab.web.pages.public import PublicPages
 from mutualab.web.pages.recovery import RecoveryPages
 from mutualab.web.pages.series import SeriesPages
@@ -44,6 +45,9 @@ def pages_router() -> Router:
             KioskPages,
             SeriesPages,
             WaitlistPages,
+            ProgrammePages,
+            RegistrationPages,
+            SheetPages,
             set_language,
         ],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,
