@@ -1,7 +1,7 @@
 """Coupons: codes a place offers (a percentage or an amount off), and their uses
 
 Revision ID: 0035
-Revises: 0044
+Revises: 0047
 Create Date: 2026-12-05 12:40:00.000000
 
 coupon: per place, unique code; validity days, overall and per-person limits, user types and
@@ -19,7 +19,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision: str = "0035"
-down_revision: str | None = "0044"
+down_revision: str | None = "0047"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

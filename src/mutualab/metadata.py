@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 # Each import registers its domain's tables on SQLModel.metadata; alembic compares against it.
+import billing.accounting_models
 import billing.coupon_models
 import billing.models
 import billing.wallet_models
@@ -30,6 +31,7 @@ REGISTERED = (
     booking.waitlist,
     programme.models,
     billing.models,
+    billing.accounting_models,
     billing.coupon_models,
     billing.wallet_models,
     notifications.models,

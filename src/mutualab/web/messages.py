@@ -115,6 +115,10 @@ NOTICES = {
     "rate_request_refused": N_("The request is refused."),
     "token_revoked": N_("The token is revoked: it no longer works."),
     "invoicing_saved": N_("How the place invoices is saved."),
+    "accounting_saved": N_("The fiscal year and the account numbers are saved."),
+    "period_closed": N_(
+        "The period is closed: nothing can be issued in it any more. Its archive is below."
+    ),
     "booking_approved": N_("The booking is approved."),
     "booking_refused": N_("The booking is refused."),
     "payment_recorded": N_("The payment is recorded."),
