@@ -899,10 +899,10 @@ class PaymentService:
         )
         if decision.amount_cents == 0:
             return
-        # The booker may ask for the refund in their wallet at the place: it is then given
-        # there at once, and nothing goes back to the card or the desk.
-        to_wallet = event.refund_to == "wallet" and event.actor_user_id == payment.payer_user_id
-        if to_wallet:
+        # The booker may ask for the refund in their wallet at the place: it is given there at
+        # once and no money moves (no refund to the card or at the desk): the credit note
+        # leaves the customer a credit, which the wallet holds.
+        if event.refund_to == "wallet" and event.actor_user_id == payment.payer_user_id:
             await self.prices.wallets.give_back(
                 payment.place_id,
                 payment.payer_user_id,
@@ -913,26 +913,20 @@ class PaymentService:
                 event.at,
                 kind="refund_credit",
             )
+            return
         await self.repo.add(
             Refund(
                 payment_id=payment.id,
                 amount_cents=decision.amount_cents,
                 percent=decision.percent,
                 reason=f"cancellation_{decision.reason.value}",
-                detail=decision.tier_label + (" (porte-monnaie)" if to_wallet else ""),
+                detail=decision.tier_label,
                 # Card payments are refunded by the provider after commit; money received on
-                # site or by transfer is given back by the place; a wallet is credited now.
-                status=(
-                    RefundStatus.SUCCEEDED
-                    if to_wallet
-                    else RefundStatus.PENDING
-                    if payment.method == "card"
-                    else RefundStatus.MANUAL
-                ),
+                # site or by transfer is given back by the place.
+                status=RefundStatus.PENDING if payment.method == "card" else RefundStatus.MANUAL,
                 idempotency_key=f"mutualab-refund-payment-{payment.id}-{payment.refunded_cents}",
                 credit_note_id=credit_note_id,
                 created_at=event.at,
-                completed_at=event.at if to_wallet else None,
             )
         )
 
