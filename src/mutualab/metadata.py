@@ -13,6 +13,7 @@ import booking.waitlist
 import notifications.models
 import resources.models
 from accounts import models as accounts_models
+from accounts import plans as accounts_plans
 from kernel import idempotency
 from webhooks import models as webhook_models
 
@@ -21,6 +22,7 @@ metadata: MetaData = SQLModel.metadata
 REGISTERED = (
     idempotency,
     accounts_models,
+    accounts_plans,
     resources.models,
     booking.models,
     booking.feeds.models,
