@@ -25,6 +25,7 @@ from accounts.staff_controllers import (
     UserTypeController,
 )
 from billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
+from billing.plan_controllers import CONTROLLERS as PLAN_CONTROLLERS
 from billing.runtime import after_response as billing_after_response
 from billing.series_controllers import CONTROLLERS as SERIES_BILLING_CONTROLLERS
 from booking.attendance_controllers import CONTROLLERS as ATTENDANCE_CONTROLLERS
@@ -142,6 +143,7 @@ def create_app(
             *REPORT_CONTROLLERS,
             *BILLING_CONTROLLERS,
             *SERIES_BILLING_CONTROLLERS,
+            *PLAN_CONTROLLERS,
             *WEBHOOK_CONTROLLERS,
             JobAdminController,
             UnsubscribeController,
