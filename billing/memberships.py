@@ -544,7 +544,7 @@ class MembershipService:
         """A PaymentIntent as the provider reports it: a paid one pays its charge (once)."""
         charge = await self.repo.charge_of_intent(intent.id)
         if charge is None:
-            return "unknown_intent"
+            return "unknown_payment_intent"
         if charge.status in PAID:
             return "already_paid"
         if intent.status == "succeeded" and intent.amount == charge.amount_cents:

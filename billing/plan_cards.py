@@ -13,26 +13,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from billing.memberships import START_INTENT_JOB, MembershipService
+from billing.memberships import START_INTENT_JOB
 from billing.plan_repository import PlanRepository
 from billing.providers.base import ProviderError
 from billing.runtime import Billing, transaction
 from kernel.jobs import JobRegistry
-from resources.repository import CatalogueRepository
-from resources.service import CatalogueService
 
 logger = logging.getLogger(__name__)
-
-
-def memberships(billing: Billing, session: Any) -> MembershipService:
-    """The membership service on ``session``."""
-    return MembershipService(
-        PlanRepository(session),
-        billing.prices(session),
-        billing.documents(session),
-        CatalogueService(CatalogueRepository(session)),
-        card_available=billing.config.card_available,
-    )
 
 
 class MembershipCards:
@@ -52,13 +39,17 @@ class MembershipCards:
                 return
             amount, currency = charge.amount_cents, charge.currency
             metadata = {"plan_charge_id": str(charge.id), "place_id": str(charge.place_id)}
-        # One key per charge: a retried job never creates a second intent.
-        intent = await gateway.create_intent(
-            amount_cents=amount,
-            currency=currency,
-            idempotency_key=f"mutualab-plan-charge-{charge_id}",
-            metadata=metadata,
-        )
+        try:
+            # One key per charge: a retried job never creates a second intent.
+            intent = await gateway.create_intent(
+                amount_cents=amount,
+                currency=currency,
+                idempotency_key=f"mutualab-plan-charge-{charge_id}",
+                metadata=metadata,
+            )
+        except ProviderError as exc:
+            logger.warning("could not create the PaymentIntent of plan charge %s: %s", charge_id, exc)
+            return
         async with transaction(self.billing.database) as session:
             repo = PlanRepository(session)
             charge = await repo.charge(charge_id, lock=True)
@@ -80,14 +71,14 @@ class MembershipCards:
             logger.warning("could not fetch PaymentIntent %s: %s", intent_id, exc)
             return "provider_unavailable"
         async with transaction(self.billing.database) as session:
-            return await memberships(self.billing, session).apply_intent(
+            return await self.billing.memberships(session).apply_intent(
                 intent, self.billing.clock()
             )
 
     async def renew(self) -> None:
         """The renewal job: next periods of renewing memberships, unpaid ones lapsed."""
         async with transaction(self.billing.database) as session:
-            done = await memberships(self.billing, session).renew_and_lapse(self.billing.clock())
+            done = await self.billing.memberships(session).renew_and_lapse(self.billing.clock())
         if done.renewed or done.lapsed:
             logger.info("%s membership(s) renewed, %s period(s) lapsed", done.renewed, done.lapsed)
 

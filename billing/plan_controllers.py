@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing.controllers import billing_of
 from billing.memberships import MembershipService
-from billing.plan_cards import MembershipCards, memberships
+from billing.plan_cards import MembershipCards
 from billing.plan_schemas import (
     MembershipRead,
     PlanRead,
@@ -33,7 +33,7 @@ def provide_memberships(
     db_session: NamedDependency[AsyncSession], state: State
 ) -> MembershipService:
     """Memberships in this request's transaction."""
-    return memberships(billing_of(state), db_session)
+    return billing_of(state).memberships(db_session)
 
 
 DEPENDENCIES = {"memberships": Provide(provide_memberships, sync_to_thread=False)}
@@ -155,22 +155,27 @@ class MembershipController(Controller):
     async def refresh(
         self, state: State, actor: Me, clock: Now, membership_id: FromPath[int]
     ) -> MembershipRead:
-        """Fetch the card payments of the membership back from Stripe and apply them."""
+        """Create the PaymentIntent of a period due by card, or fetch it back from Stripe and
+        apply it (a paid period counts and is invoiced)."""
         billing = billing_of(state)
         async with transaction(billing.database, write=False) as session:
-            read = await memberships(billing, session).read(actor, membership_id, clock())
-        intents = []
+            read = await billing.memberships(session).read(actor, membership_id, clock())
+        pending: list[tuple[int, str | None]] = []
         async with transaction(billing.database, write=False) as session:
-            repo = memberships(billing, session).repo
+            repo = billing.memberships(session).repo
             for period in read.periods:
                 charge = await repo.charge(period.charge.id) if period.charge else None
-                if charge is not None and charge.intent_id and charge.status == "pending":
-                    intents.append(charge.intent_id)
+                if charge is not None and charge.id and charge.status == "pending":
+                    pending.append((charge.id, charge.intent_id))
+        # Stripe is called here, between transactions: never inside one.
         cards = MembershipCards(billing)
-        for intent_id in intents:
-            await cards.sync(intent_id)
+        for charge_id, intent_id in pending:
+            if intent_id is None:
+                await cards.start_intent(charge_id)
+            else:
+                await cards.sync(intent_id)
         async with transaction(billing.database, write=False) as session:
-            return await memberships(billing, session).read(actor, membership_id, clock())
+            return await billing.memberships(session).read(actor, membership_id, clock())
 
     @get("/places/{place_id:int}/memberships", guards=[require_manager], opt=PLACE_MANAGER)
     async def at_place(
