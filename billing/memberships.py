@@ -43,12 +43,16 @@ from billing.repository import BillingRepository
 from billing.schemas import VatRead
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from kernel.events import publish
 from kernel.jobs import enqueue
 from resources.service import CatalogueService
 
 START_INTENT_JOB = "memberships.start_intent"
 # A renewal's period (and its charge) is made this long before the current one ends.
 RENEW_AHEAD = timedelta(days=7)
+# The member is reminded this long before their last period ends.
+REMIND_AHEAD = timedelta(days=14)
+RENEWAL_DUE = "membership.renewal_due"
 # A period still unpaid by card or on site this long after it started lapses.
 LAPSE_AFTER = timedelta(days=14)
 _INITIAL = {
@@ -86,6 +90,7 @@ class Renewals:
 
     renewed: int = 0
     lapsed: int = 0
+    reminded: int = 0
 
 
 class MembershipService:
@@ -643,7 +648,7 @@ class MembershipService:
     async def renew_and_lapse(self, now: datetime) -> Renewals:
         """Renew the memberships whose last period ends within :data:`RENEW_AHEAD`, and lapse
         the periods still unpaid :data:`LAPSE_AFTER` after they started."""
-        renewed = lapsed = 0
+        renewed = lapsed = reminded = 0
         for membership in await self.repo.live_memberships():
             assert membership.id is not None
             periods = (await self.repo.periods([membership.id]))[membership.id]
@@ -663,6 +668,8 @@ class MembershipService:
                     await self.repo.add(period, charge)
                     lapsed += 1
             last = periods[-1] if periods else None
+            if await self._remind(membership, last, now):
+                reminded += 1
             if (
                 last is None
                 or not membership.auto_renew
@@ -678,7 +685,40 @@ class MembershipService:
             first = periods[0].starts_at.astimezone(ZoneInfo(place.timezone)).date()
             await self._new_period(plan, membership, first, last.sequence + 1, now)
             renewed += 1
-        return Renewals(renewed, lapsed)
+        return Renewals(renewed, lapsed, reminded)
+
+    async def _remind(
+        self, membership: PlanSubscription, last: SubscriptionPeriod | None, now: datetime
+    ) -> bool:
+        """Publish the renewal reminder of the last period, once, :data:`REMIND_AHEAD`
+        before it ends (the message is queued by its subscriber, after commit)."""
+        if (
+            last is None
+            or last.reminded_at is not None
+            or last.status != PeriodStatus.ACTIVE
+            or not now < last.ends_at <= now + REMIND_AHEAD
+        ):
+            return False
+        plan = await self.repo.plan(membership.plan_id)
+        assert plan is not None and last.id is not None
+        last.reminded_at = now
+        await self.repo.add(last)
+        await publish(
+            self.repo.session,
+            RENEWAL_DUE,
+            {
+                "membership_id": membership.id,
+                "period_id": last.id,
+                "user_id": membership.user_id,
+                "place_id": membership.place_id,
+                "plan": plan.name,
+                "ends_at": last.ends_at.isoformat(),
+                "auto_renew": membership.auto_renew and plan.active,
+                "price_cents": incl_vat_cents(plan.price_cents, _vat_of(plan)),
+            },
+            key=f"membership.renewal_due.{last.id}",
+        )
+        return True
 
 
 def state_of(

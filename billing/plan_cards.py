@@ -48,7 +48,9 @@ class MembershipCards:
                 metadata=metadata,
             )
         except ProviderError as exc:
-            logger.warning("could not create the PaymentIntent of plan charge %s: %s", charge_id, exc)
+            logger.warning(
+                "could not create the PaymentIntent of plan charge %s: %s", charge_id, exc
+            )
             return
         async with transaction(self.billing.database) as session:
             repo = PlanRepository(session)
@@ -79,8 +81,13 @@ class MembershipCards:
         """The renewal job: next periods of renewing memberships, unpaid ones lapsed."""
         async with transaction(self.billing.database) as session:
             done = await self.billing.memberships(session).renew_and_lapse(self.billing.clock())
-        if done.renewed or done.lapsed:
-            logger.info("%s membership(s) renewed, %s period(s) lapsed", done.renewed, done.lapsed)
+        if done.renewed or done.lapsed or done.reminded:
+            logger.info(
+                "%s membership(s) renewed, %s period(s) lapsed, %s reminder(s)",
+                done.renewed,
+                done.lapsed,
+                done.reminded,
+            )
 
 
 def register(registry: JobRegistry, billing: Billing, hourly: str) -> None:

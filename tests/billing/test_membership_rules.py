@@ -15,7 +15,11 @@ from mutualab.composition import build_runtime
 from tests.billing.memberships_support import define_plan, member, subscribe
 from tests.billing.support import PricedLab, checkout
 from tests.support.accounts import make_organisation, make_user
+from tests.support.apps import runtime_on
 from tests.support.booking import MutableClock, booking_body, paris
+from tests.support.jobs import empty_queue
+from tests.support.mailbox import messages_to, text_of
+from tests.support.waitlist import dispatched
 
 Client = httpx.AsyncClient
 
@@ -259,3 +263,35 @@ async def test_periods_across_the_end_of_october_follow_local_midnights(
     [year] = joined.json()["periods"]
     assert (year["first_day"], year["last_day"]) == ("2027-11-10", "2028-08-31")
     assert datetime.fromisoformat(year["ends_at"]) == datetime(2028, 8, 31, 22, tzinfo=UTC)
+
+
+async def test_the_member_is_reminded_once_before_the_period_ends(
+    api: Client, lab: PricedLab, database: Database, clock: MutableClock
+) -> None:
+    await empty_queue(database)
+    plan = await define_plan(api, lab.manager, lab.place_id, price_cents=1000)
+    citizen = await make_user(database, "ana@example.fr")
+    made = await subscribe(api, citizen, plan["id"], auto_renew=True)
+    assert made.status_code == 201, made.text
+    received = await api.post(
+        f"/api/memberships/{made.json()['id']}/receive",
+        json={"means": "cash"},
+        headers=lab.manager.headers,
+    )
+    assert received.status_code == 200, received.text
+    async with runtime_on(database, clock) as runtime:
+        cards = MembershipCards(runtime.billing)
+        clock.now = paris(2027, 3, 10, 9)  # three weeks before the end: not yet
+        await cards.renew()
+        await dispatched(runtime)
+        assert await messages_to(database, citizen.email, "membership_renewal") == []
+        clock.now = paris(2027, 3, 18, 9)
+        await cards.renew()
+        await cards.renew()
+        await dispatched(runtime)
+        [reminder] = await messages_to(database, citizen.email, "membership_renewal")
+        body = text_of(reminder)
+        assert "mercredi 31 mars 2027" in body and "Adhésion mensuelle" in body
+        assert "se renouvelle d'elle-même" in body and "12,00\xa0€" in body
+        assert "/account/memberships" in body
+    await empty_queue(database)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from billing.invoicing import verify_documents
+from billing.render import invoice_html, invoice_pdf
 from billing.repository import BillingRepository
 from kernel.db import Database
 from tests.billing.memberships_support import define_plan, member, plan_body, subscribe
@@ -153,6 +154,10 @@ async def test_on_site_membership_is_invoiced_once_paid_in_the_places_chain(
         "Adhésion « Adhésion mensuelle » du 01/03/2027 au 31/03/2027"
     )
     assert content["total_vat_cents"] == 400
+    # Printed and mailed like any invoice: the plan and its days instead of a booking.
+    page = invoice_html(content, document.json()["hash"])
+    assert "Adhésion « Adhésion mensuelle » : du 01/03/2027\nau 31/03/2027 inclus." in page
+    assert invoice_pdf(content, document.json()["hash"]).startswith(b"%PDF")
     stranger = await make_user(database, "bob@example.fr")
     hidden = await api.get(f"/api/invoices/{invoice['id']}", headers=stranger.headers)
     assert hidden.status_code == 404
