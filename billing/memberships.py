@@ -574,6 +574,26 @@ class MembershipService:
         """One membership."""
         return (await self._reads([await self.visible(actor, membership_id)], now))[0]
 
+    async def organisation_names(self, organisation_ids: list[int]) -> dict[int, str]:
+        """The names of organisations, by id."""
+        names = {}
+        for organisation_id in organisation_ids:
+            organisation = await self.billing.organisation(organisation_id)
+            if organisation is not None:
+                names[organisation_id] = organisation.name
+        return names
+
+    async def place_names(self, place_ids: list[int]) -> dict[int, str]:
+        """The names of places, by id."""
+        return {pid: (await self.catalogue.require_place(pid)).name for pid in place_ids}
+
+    async def _holder_name(self, membership: PlanSubscription) -> str:
+        if membership.organisation_id is not None:
+            organisation = await self.billing.organisation(membership.organisation_id)
+            return organisation.name if organisation is not None else ""
+        user = await self.billing.user(membership.user_id)
+        return user.display_name if user is not None else ""
+
     async def _reads(
         self, memberships: list[PlanSubscription], now: datetime
     ) -> list[MembershipRead]:
@@ -590,6 +610,7 @@ class MembershipService:
         reads = []
         for membership in memberships:
             assert membership.id is not None
+            holder_name = await self._holder_name(membership)
             place = await self.catalogue.require_place(membership.place_id)
             tz = ZoneInfo(place.timezone)
             own = periods[membership.id]
@@ -635,6 +656,7 @@ class MembershipService:
                     place_id=membership.place_id,
                     user_id=membership.user_id,
                     organisation_id=membership.organisation_id,
+                    holder_name=holder_name,
                     payment_method=membership.payment_method,
                     auto_renew=membership.auto_renew,
                     cancelled_at=membership.cancelled_at,

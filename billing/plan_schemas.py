@@ -130,6 +130,8 @@ class MembershipRead(BaseModel):
     place_id: int
     user_id: int
     organisation_id: int | None
+    # Who holds it, as a manager reads it: the organisation's name, else the person's.
+    holder_name: str
     payment_method: str
     auto_renew: bool
     cancelled_at: datetime | None

@@ -460,6 +460,13 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         body=lambda w, r: {"means": "cash"}
     ),
     ("GET", "/api/places/{place_id}/memberships"): Example(),
+    ("GET", "/places/{place_id}/plans"): Example(),
+    ("POST", "/places/{place_id}/plans/{plan_id}/subscribe"): Example(),
+    ("GET", "/account/memberships"): Example(),
+    ("POST", "/account/memberships/{membership_id}/cancel"): Example(),
+    ("GET", "/manage/places/{place_id}/plans"): Example(),
+    ("POST", "/manage/places/{place_id}/plans"): Example(),
+    ("POST", "/manage/places/{place_id}/plans/memberships/{membership_id}/receive"): Example(),
 }
 
 

@@ -19,6 +19,7 @@ from mutualab.web.pages.manage.payments import PaymentPages
 from mutualab.web.pages.manage.people import PeoplePages
 from mutualab.web.pages.manage.photos import PhotoPages
 from mutualab.web.pages.manage.places import PlacePages
+from mutualab.web.pages.manage.plans import PlanPages
 from mutualab.web.pages.manage.policy import PolicyPages
 from mutualab.web.pages.manage.prices import PricePages
 from mutualab.web.pages.manage.resources import ResourcePages
@@ -34,6 +35,7 @@ MANAGE_PAGES = [
     ClosurePages,
     PricePages,
     PaymentPages,
+    PlanPages,
     PolicyPages,
     BookingPages,
     BookingDeskPages,

@@ -34,6 +34,7 @@ SECTIONS = [
     ("/closures", N_("Closures")),
     ("/prices", N_("Prices")),
     ("/payments", N_("Payment methods")),
+    ("/plans", N_("Memberships")),
     ("/policy", N_("Cancellation policy")),
     ("/grid", N_("Planning")),
     ("/desk", N_("Front desk")),
