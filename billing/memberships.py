@@ -316,6 +316,10 @@ class MembershipService:
                 "Card payments are not available on this instance.",
                 code="card_payments_unavailable",
             )
+        holder = (
+            f"org:{organisation_id}" if organisation_id is not None else f"user:{actor.user_id}"
+        )
+        await self.repo.lock_holder(f"{plan_id}:{place_id}:{holder}")
         for held in await self.repo.holder_memberships(
             plan_id, place_id, actor.user_id, organisation_id
         ):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 
+from sqlalchemy import text
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +23,14 @@ class PlanRepository:
         """Insert or update rows and learn their ids."""
         self.session.add_all(rows)
         await self.session.flush()
+
+    async def lock_holder(self, key: str) -> None:
+        """Serialise the subscriptions of one holder to one plan (a transaction-level
+        advisory lock): two at once make one membership."""
+        number = zlib.crc32(f"membership:{key}".encode()) - 2**31
+        await self.session.exec(  # type: ignore[call-overload]
+            text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=number)
+        )
 
     async def plan(self, plan_id: int, *, lock: bool = False) -> MembershipPlan | None:
         """One plan."""

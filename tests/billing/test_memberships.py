@@ -4,6 +4,7 @@ one chain, cancelled at the end of the period."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -293,3 +294,18 @@ async def test_cancelling_ends_the_membership_at_the_end_of_its_period(
     assert holders.status_code == 200
     assert [(m["user_id"], m["state"]) for m in holders.json()] == [(citizen.user_id, "cancelled")]
     assert datetime.fromisoformat(body["cancelled_at"]).astimezone(UTC).date() == date(2027, 3, 1)
+
+
+async def test_two_subscriptions_at_once_make_one_membership(
+    api: Client, lab: PricedLab, database: Database
+) -> None:
+    plan = await define_plan(api, lab.manager, lab.place_id)
+    citizen = await make_user(database, "ana@example.fr")
+    first, second = await asyncio.gather(
+        subscribe(api, citizen, plan["id"]), subscribe(api, citizen, plan["id"])
+    )
+    assert sorted([first.status_code, second.status_code]) == [201, 409]
+    loser = first if first.status_code == 409 else second
+    assert loser.json()["code"] == "already_subscribed"
+    mine = await api.get("/api/me/memberships", headers=citizen.headers)
+    assert len(mine.json()) == 1
