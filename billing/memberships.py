@@ -53,6 +53,8 @@ RENEW_AHEAD = timedelta(days=7)
 # The member is reminded this long before their last period ends.
 REMIND_AHEAD = timedelta(days=14)
 RENEWAL_DUE = "membership.renewal_due"
+# A member renews by hand (a plan that does not renew itself) this long before the end.
+RENEW_WINDOW = timedelta(days=30)
 # A period still unpaid by card or on site this long after it started lapses.
 LAPSE_AFTER = timedelta(days=14)
 _INITIAL = {
@@ -549,6 +551,43 @@ class MembershipService:
         await self.repo.add(membership)
         return (await self._reads([membership], now))[0]
 
+    async def renew(self, actor: Actor, membership_id: int, now: datetime) -> MembershipRead:
+        """Take the next period now (a membership that does not renew itself), from
+        :data:`RENEW_WINDOW` before the current one ends; charged as the first was."""
+        membership = await self.visible(actor, membership_id, lock=True)
+        if (
+            membership.organisation_id is not None
+            and not actor.administers(membership.organisation_id)
+            and not actor.manages(membership.place_id)
+        ):
+            raise ForbiddenError(
+                "Only an administrator of the organisation renews its membership.",
+                code="not_organisation_admin",
+            )
+        assert membership.id is not None
+        periods = (await self.repo.periods([membership.id]))[membership.id]
+        last = periods[-1]
+        if membership.cancelled_at is not None or last.status != PeriodStatus.ACTIVE:
+            raise ConflictError(
+                "This membership is cancelled or lapsed: subscribe again.",
+                code="not_renewable",
+            )
+        if last.starts_at > now:
+            raise ConflictError("The next period is already there.", code="already_renewed")
+        if last.ends_at - RENEW_WINDOW > now:
+            raise ConflictError(
+                "It is too early to renew.",
+                code="too_early_to_renew",
+                extra={"renewable_from": (last.ends_at - RENEW_WINDOW).isoformat()},
+            )
+        plan = await self.repo.plan(membership.plan_id)
+        if plan is None or not plan.active:
+            raise ConflictError("The place no longer offers this plan.", code="plan_not_offered")
+        place = await self.catalogue.require_place(membership.place_id)
+        first = periods[0].starts_at.astimezone(ZoneInfo(place.timezone)).date()
+        await self._new_period(plan, membership, first, last.sequence + 1, now)
+        return (await self._reads([membership], now))[0]
+
     async def apply_intent(self, intent: IntentState, now: datetime) -> str:
         """A PaymentIntent as the provider reports it: a paid one pays its charge (once)."""
         charge = await self.repo.charge_of_intent(intent.id)
@@ -665,6 +704,13 @@ class MembershipService:
                     auto_renew=membership.auto_renew,
                     cancelled_at=membership.cancelled_at,
                     state=state_of(membership, own, now),
+                    renewable=bool(
+                        own
+                        and membership.cancelled_at is None
+                        and own[-1].status == PeriodStatus.ACTIVE
+                        and own[-1].starts_at <= now < own[-1].ends_at
+                        and own[-1].ends_at - RENEW_WINDOW <= now
+                    ),
                     periods=period_reads,
                 )
             )

@@ -133,6 +133,13 @@ class MembershipController(Controller):
         """Cancel at the end of the current period (no renewal)."""
         return await memberships.cancel(actor, membership_id, clock())
 
+    @post("/memberships/{membership_id:int}/renew", status_code=HTTP_200_OK, opt=MEMBERSHIP)
+    async def renew(
+        self, memberships: Memberships, actor: Me, clock: Now, membership_id: FromPath[int]
+    ) -> MembershipRead:
+        """Take the next period now (from 30 days before the current one ends)."""
+        return await memberships.renew(actor, membership_id, clock())
+
     @post(
         "/memberships/{membership_id:int}/receive",
         status_code=HTTP_200_OK,

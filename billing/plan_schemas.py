@@ -136,4 +136,6 @@ class MembershipRead(BaseModel):
     auto_renew: bool
     cancelled_at: datetime | None
     state: MembershipState
+    # Whether the member may take the next period now (POST .../renew).
+    renewable: bool = False
     periods: list[PeriodRead]

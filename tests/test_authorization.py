@@ -455,6 +455,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/api/me/memberships"): Example(),
     ("GET", "/api/memberships/{membership_id}"): Example(),
     ("POST", "/api/memberships/{membership_id}/cancel"): Example(),
+    ("POST", "/api/memberships/{membership_id}/renew"): Example(),
     ("POST", "/api/memberships/{membership_id}/refresh"): Example(),
     ("POST", "/api/memberships/{membership_id}/receive"): Example(
         body=lambda w, r: {"means": "cash"}
@@ -464,6 +465,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/places/{place_id}/plans/{plan_id}/subscribe"): Example(),
     ("GET", "/account/memberships"): Example(),
     ("POST", "/account/memberships/{membership_id}/cancel"): Example(),
+    ("POST", "/account/memberships/{membership_id}/renew"): Example(),
     ("GET", "/manage/places/{place_id}/plans"): Example(),
     ("POST", "/manage/places/{place_id}/plans"): Example(),
     ("POST", "/manage/places/{place_id}/plans/memberships/{membership_id}/receive"): Example(),

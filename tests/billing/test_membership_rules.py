@@ -295,3 +295,31 @@ async def test_the_member_is_reminded_once_before_the_period_ends(
         assert "se renouvelle d'elle-même" in body and "12,00\xa0€" in body
         assert "/account/memberships" in body
     await empty_queue(database)
+
+
+async def test_a_member_renews_by_hand_in_the_last_month(
+    api: Client, lab: PricedLab, database: Database, clock: MutableClock
+) -> None:
+    plan = await define_plan(api, lab.manager, lab.place_id, period="year")
+    citizen = await make_user(database, "ana@example.fr")
+    held = await member(api, citizen, plan["id"], lab.manager)
+    assert held["renewable"] is False
+    url = f"/api/memberships/{held['id']}/renew"
+    early = await api.post(url, headers=citizen.headers)
+    assert early.status_code == 409 and early.json()["code"] == "too_early_to_renew"
+    assert early.json()["renewable_from"].startswith("2028-01-30")
+    clock.now = paris(2028, 2, 10, 9)
+    read = await api.get(f"/api/memberships/{held['id']}", headers=citizen.headers)
+    assert read.json()["renewable"] is True
+    renewed = await api.post(url, headers=citizen.headers)
+    assert renewed.status_code == 200, renewed.text
+    periods = renewed.json()["periods"]
+    assert [(p["first_day"], p["last_day"]) for p in periods] == [
+        ("2027-03-01", "2028-02-29"),
+        ("2028-03-01", "2029-02-28"),
+    ]
+    assert periods[1]["charge"]["status"] == "awaiting_on_site"
+    twice = await api.post(url, headers=citizen.headers)
+    assert twice.status_code == 409 and twice.json()["code"] == "already_renewed"
+    stranger = await make_user(database, "bob@example.fr")
+    assert (await api.post(url, headers=stranger.headers)).status_code == 404

@@ -39,10 +39,14 @@ def test_a_manager_offers_a_plan_and_a_citizen_joins_then_cancels_it(
     expect(page.get_by_role("alert")).to_contain_text("Nommez la formule")
     check_page(page, "plans-errors")
     page.get_by_label("Nom de la formule").fill("Carte lecteur-maker")
-    page.get_by_label("Période", exact=True).select_option(label="Un an à partir du jour de l'adhésion")
+    page.get_by_label("Période", exact=True).select_option(
+        label="Un an à partir du jour de l'adhésion"
+    )
     page.get_by_label("Prix par période, hors taxes (€)").fill("15,00")
     page.get_by_label("Heures incluses par période").fill("6")
-    page.get_by_label("Équipement des heures incluses").select_option(label="Machines (imprimantes 3D, découpeuses laser…)")
+    page.get_by_label("Équipement des heures incluses").select_option(
+        label="Machines (imprimantes 3D, découpeuses laser…)"
+    )
     page.get_by_label("Donne accès aux équipements réservés aux adhérents").check()
     page.get_by_role("button", name="Ajouter la formule").click()
     expect(page.get_by_role("status")).to_have_text("La formule est ajoutée.")

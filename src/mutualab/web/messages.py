@@ -101,6 +101,7 @@ NOTICES = {
     "plan_saved": N_("The plan is added."),
     "membership_paid": N_("The payment is recorded: the invoice is issued."),
     "membership_made": N_("You are a member. Pay the period as shown below."),
+    "membership_renewed": N_("The membership is renewed: its next period is below."),
     "membership_cancelled": N_("The membership is cancelled: it ends with its period."),
     "invoicing_saved": N_("How the place invoices is saved."),
     "booking_approved": N_("The booking is approved."),

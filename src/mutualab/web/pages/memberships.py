@@ -159,6 +159,18 @@ class MembershipPages(Controller):
             charges=CHARGES,
         )
 
+    @post("/{membership_id:int}/renew", opt=MEMBERSHIP)
+    async def renew(
+        self,
+        memberships: NamedDependency[MembershipService],
+        actor: NamedDependency[Actor],
+        clock: NamedDependency[Clock],
+        membership_id: FromPath[int],
+    ) -> Response[Any]:
+        """Take the next period now (paid as the first was)."""
+        await memberships.renew(actor, membership_id, clock())
+        return see_other("/account/memberships", notice="membership_renewed")
+
     @post("/{membership_id:int}/cancel", opt=MEMBERSHIP)
     async def cancel(
         self,
