@@ -327,12 +327,10 @@ class MembershipService:
         ):
             assert held.id is not None
             periods = (await self.repo.periods([held.id]))[held.id]
-            if (
-                any(
-                    p.ends_at > now and p.status in (PeriodStatus.ACTIVE, PeriodStatus.PENDING)
-                    for p in periods
-                )
-                and held.cancelled_at is None
+            # A cancelled membership still runs to the end of its period: not a second one.
+            if any(
+                p.ends_at > now and p.status in (PeriodStatus.ACTIVE, PeriodStatus.PENDING)
+                for p in periods
             ):
                 raise ConflictError(
                     "You already hold this plan here.",

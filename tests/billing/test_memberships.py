@@ -289,6 +289,9 @@ async def test_cancelling_ends_the_membership_at_the_end_of_its_period(
     assert body["periods"][0]["status"] == "active"
     twice = await api.post(f"/api/memberships/{held['id']}/cancel", headers=citizen.headers)
     assert twice.status_code == 409 and twice.json()["code"] == "already_cancelled"
+    # Still running to the end of its period: not subscribed a second time meanwhile.
+    again = await subscribe(api, citizen, plan["id"])
+    assert again.status_code == 409 and again.json()["code"] == "already_subscribed"
     # The manager sees who holds what.
     holders = await api.get(f"/api/places/{lab.place_id}/memberships", headers=lab.manager.headers)
     assert holders.status_code == 200
