@@ -23,6 +23,7 @@ from billing.models import BillingDocument
 from billing.payments import SYSTEM, PaymentService, summary
 from billing.prices import PriceService
 from billing.providers.base import ProviderError, WebhookSignatureError
+from billing.receipts import Receipts
 from billing.render import PRINT_POLICY, invoice_html, invoice_pdf
 from billing.repository import BillingRepository
 from billing.runtime import Billing, transaction
@@ -345,8 +346,9 @@ class BillingManagerController(Controller):
         payment_id: FromPath[int],
         data: JSONBody[RecordPayment],
     ) -> PaymentRead:
-        """Record money received on site or by transfer (on-site payments are invoiced then)."""
-        payment = await payments.record(actor, payment_id, data, clock())
+        """Record that what is still due was received today, on site or by transfer (on-site
+        payments are invoiced then); a receipt keeps it."""
+        payment = await Receipts(payments).receive_rest(actor, payment_id, data.means, clock())
         return await payments.read(payment, actor)
 
     @get("/places/{place_id:int}/invoices", opt=PLACE_MANAGER)

@@ -12,6 +12,8 @@ from typing import Any, Literal, get_args
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing.models import PAID, PaymentStatus
+
 InvoiceState = Literal["paid", "unpaid", "overdue", "credited", "credit_note"]
 INVOICE_STATES: tuple[str, ...] = get_args(InvoiceState)
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -26,12 +28,12 @@ WITH listed AS (
          CASE
            WHEN d.kind = 'credit_note' THEN 'credit_note'
            WHEN COALESCE(
-                  (SELECT bool_and(lp.status IN ('succeeded', 'partially_refunded', 'refunded'))
+                  (SELECT bool_and(lp.status = ANY(CAST(:paid AS text[])))
                    FROM invoice_line l JOIN payment lp ON lp.id = l.payment_id
                    WHERE l.document_id = d.id),
-                  pay.status IN ('succeeded', 'partially_refunded', 'refunded'))
+                  pay.status = ANY(CAST(:paid AS text[])))
              THEN 'paid'
-           WHEN pay.status = 'cancelled' THEN 'credited'
+           WHEN pay.status = CAST(:cancelled AS text) THEN 'credited'
            WHEN CAST(d.content -> 'payment' ->> 'due_on' AS date)
                 < CAST(CAST(:now AS timestamptz) AT TIME ZONE p.timezone AS date)
              THEN 'overdue'
@@ -114,6 +116,8 @@ async def ledger(
         "pattern": _pattern(narrowed.words),
         "month": narrowed.month,
         "state": narrowed.state,
+        "paid": [str(status) for status in PAID],
+        "cancelled": str(PaymentStatus.CANCELLED),
     }
     total = (await session.execute(_COUNT, params)).scalar_one()
     rows = await session.execute(_PAGE, {**params, "limit": limit, "offset": offset})

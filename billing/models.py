@@ -40,6 +40,10 @@ class PaymentStatus(StrEnum):
     FREE = "free"
 
 
+# The statuses of a payment whose money came in (whatever was given back since).
+PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+
+
 class RefundStatus(StrEnum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"

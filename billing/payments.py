@@ -21,7 +21,7 @@ from billing.events import payment_received
 from billing.grouped_invoices import GroupedInvoices, uses_grouping
 from billing.invoicing import DocumentService, Party, session_of
 from billing.ledger_list import LedgerFilter, ledger
-from billing.models import BillingDocument, Payment, PaymentStatus, Refund, RefundStatus
+from billing.models import PAID, BillingDocument, Payment, PaymentStatus, Refund, RefundStatus
 from billing.prices import Priced, PriceService, methods_for, refuse_unverified_invoice, tiers_of
 from billing.providers.base import METHODS, IntentState
 from billing.refunds import refund_cents
@@ -34,7 +34,6 @@ from billing.schemas import (
     LedgerEntry,
     LedgerPage,
     PaymentRead,
-    RecordPayment,
     RefundRead,
 )
 from booking.charging import ChargeRequest
@@ -49,7 +48,6 @@ logger = logging.getLogger("mutualab.billing")
 
 # Billing reads and confirms bookings on its own account, not on a caller's.
 SYSTEM = Actor(is_admin=True, via="system")
-PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 OPEN_CARD = (
     PaymentStatus.PENDING,
     PaymentStatus.REQUIRES_ACTION,
@@ -715,38 +713,6 @@ class PaymentService:
         await payment_received(self.repo.session, payment)
         await self._invoice(payment, booking, now)
         return "confirmed"
-
-    # on site and on invoice --------------------------------------------------------------
-    async def record(
-        self, actor: Actor, payment_id: int, data: RecordPayment, now: datetime
-    ) -> Payment:
-        """A manager records money received on site or by transfer; on-site payments are
-        invoiced then."""
-        payment = await self.visible_payment(actor, payment_id, lock=True)
-        if not actor.manages(payment.place_id):
-            raise ForbiddenError(
-                "Only the managers of the place record payments.", code="not_a_manager"
-            )
-        if payment.status not in (PaymentStatus.AWAITING_ON_SITE, PaymentStatus.INVOICED):
-            raise ConflictError(
-                f"This payment is {payment.status.replace('_', ' ')}: nothing to record.",
-                code="payment_not_due",
-                extra={"payment_status": payment.status},
-            )
-        booking = await self.bookings.get(SYSTEM, payment.booking_id)
-        if booking.status != BookingStatus.CONFIRMED:
-            raise ConflictError(
-                f"The booking is {booking.status.replace('_', ' ')}.", code="booking_not_confirmed"
-            )
-        payment.status = PaymentStatus.SUCCEEDED
-        payment.on_site_means = data.means
-        payment.paid_at = now
-        payment.updated_at = now
-        await self.repo.add(payment)
-        await payment_received(self.repo.session, payment)
-        if METHODS[payment.method].invoice_on == "payment":
-            await self._invoice(payment, booking, now)
-        return payment
 
     # booking events (called inside the booking's transaction) ----------------------------
     async def booking_changed(self, event: BookingEvent) -> None:

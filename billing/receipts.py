@@ -156,6 +156,34 @@ class Receipts:
                 await self.payments.invoice(payment, booking, now)
         return receipt
 
+    async def receive_rest(
+        self, actor: Actor, payment_id: int, means: str, now: datetime
+    ) -> Payment:
+        """Record that all that is still due came in today (the place's day) by ``means``: the
+        API's one-call record, kept as a receipt like any other and so reversible."""
+        payment = await self._managed(actor, payment_id)
+        if payment.status in DUE:
+            left = outstanding(payment, await self.received(payment_id))
+            if left == 0:  # credit notes took it all off: nothing is to be received
+                raise ConflictError(
+                    "Nothing is left to receive for this payment.",
+                    code="payment_not_due",
+                    extra={"payment_status": payment.status},
+                )
+        else:
+            left = 0  # receive() refuses it with the payment's status
+        booking = await self.payments.bookings.get(SYSTEM, payment.booking_id)
+        await self.receive(
+            actor,
+            payment_id,
+            amount_cents=left,
+            means=means,
+            reference="",
+            received_on=now.astimezone(ZoneInfo(booking.timezone)).date(),
+            now=now,
+        )
+        return payment
+
     async def reverse(
         self, actor: Actor, payment_id: int, receipt_id: int, note: str, now: datetime
     ) -> PaymentReceipt:

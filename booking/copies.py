@@ -74,6 +74,25 @@ class CatalogueCopies:
                 return found
         return await self._load(await self.catalogue.active_place(place_id), revision)
 
+    async def of_places(self, place_ids: Sequence[int]) -> dict[int, PlaceSnapshot]:
+        """The catalogues of these places that are still active, with one read of the counter
+        (a search spans the places of a town)."""
+        revision = await self.revision()
+        found: dict[int, PlaceSnapshot] = {}
+        for place_id in place_ids:
+            kept = (
+                self.cache.find_place(place_id, revision)
+                if self.cache is not None and revision is not None
+                else None
+            )
+            if kept is None:
+                place = await self.catalogue.place_if_active(place_id)
+                if place is None:
+                    continue  # closed since the search found it
+                kept = await self._load(place, revision)
+            found[place_id] = kept
+        return found
+
     async def _load(self, place: Place, revision: int | None) -> PlaceSnapshot:
         """A place as it is now: all its active resources, their units, rules and hours.
 

@@ -156,7 +156,7 @@ class PlaceAvailability(msgspec.Struct, frozen=True):
     resources: list[ResourceAvailability]
 
 
-class FreeTime(BaseModel):
+class FreeTime(msgspec.Struct, frozen=True):
     """A time a search found free, in UTC and in the place's local time."""
 
     starts_at: datetime
@@ -166,7 +166,8 @@ class FreeTime(BaseModel):
     free_units: int
 
 
-class SearchHit(BaseModel):
+# A struct too: a town's search answers dozens of hits, each built here from typed values.
+class SearchHit(msgspec.Struct, frozen=True, kw_only=True):
     """A resource free for the whole requested range, or at the free times listed in it."""
 
     resource_id: int
@@ -183,16 +184,20 @@ class SearchHit(BaseModel):
     requires_approval: bool
     local_starts_at: datetime
     local_ends_at: datetime
-    distance_km: float | None = Field(
-        default=None,
-        description="from the point or the town searched around, when a radius is (or the 20 "
-        "km a town with no place is searched around)",
-    )
-    free_times: list[FreeTime] = Field(
-        default_factory=list,
-        description="the free times of the asked length inside the range, soonest first "
-        "(free_times=true); else the range itself",
-    )
+    distance_km: Annotated[
+        float | None,
+        msgspec.Meta(
+            description="from the point or the town searched around, when a radius is (or the "
+            "20 km a town with no place is searched around)"
+        ),
+    ] = None
+    free_times: Annotated[
+        list[FreeTime],
+        msgspec.Meta(
+            description="the free times of the asked length inside the range, soonest first "
+            "(free_times=true); else the range itself"
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class SeriesCreate(Strict):

@@ -35,7 +35,12 @@ from resources.schedule import DayException, Span, WeeklyOpening
 from resources.service import open_spans_of
 
 MAX_PLACES = 2_000  # copies kept per worker; the least recently used goes first
-MAX_SLOT_ANSWERS = 512  # computed availabilities kept per worker (a week: ~100 kB)
+# Computed availabilities kept per worker, bounded by answers and by slots (about 170 bytes
+# each, so ~40 MB): a term opening reads every place's next fortnight, a few thousand answers
+# of a day or a week; at 512 answers they pushed each other out and were computed again and
+# again (bench/mixed.py).
+MAX_SLOT_ANSWERS = 16_384
+MAX_KEPT_SLOTS = 250_000
 MAX_OPEN_RANGES = 64  # opening spans kept per copy (a few hundred bytes each)
 
 _Row = TypeVar("_Row", bound=SQLModel)
@@ -103,9 +108,13 @@ class SlotMemo:
     (notice, horizon) is made per request, as it changes by the second.
     """
 
-    def __init__(self, max_answers: int = MAX_SLOT_ANSWERS) -> None:
+    def __init__(
+        self, max_answers: int = MAX_SLOT_ANSWERS, max_slots: int = MAX_KEPT_SLOTS
+    ) -> None:
         self.max_answers = max_answers
+        self.max_slots = max_slots
         self._answers: OrderedDict[Hashable, tuple[SlotRead, ...]] = OrderedDict()
+        self._slots = 0  # slots held by the kept answers
 
     def find(self, key: Hashable) -> tuple[SlotRead, ...] | None:
         """The slots computed for ``key``, if kept."""
@@ -116,10 +125,17 @@ class SlotMemo:
 
     def keep(self, key: Hashable, slots: tuple[SlotRead, ...]) -> None:
         """Remember the slots computed for ``key``; the least recently used go first."""
+        replaced = self._answers.get(key)
+        if replaced is not None:
+            self._slots -= len(replaced)
         self._answers[key] = slots
         self._answers.move_to_end(key)
-        while len(self._answers) > self.max_answers:
-            self._answers.popitem(last=False)
+        self._slots += len(slots)
+        while len(self._answers) > self.max_answers or (
+            self._slots > self.max_slots and len(self._answers) > 1
+        ):
+            _, dropped = self._answers.popitem(last=False)
+            self._slots -= len(dropped)
 
     def __len__(self) -> int:
         return len(self._answers)

@@ -463,10 +463,15 @@ class CatalogueService:
 
     async def active_place(self, place_id: int) -> Place:
         """An active place, or ``place_not_found``."""
-        place = await self.repo.get_place(place_id)
-        if place is None or not place.active:
+        place = await self.place_if_active(place_id)
+        if place is None:
             raise NotFoundError(f"No place with id {place_id}.", code="place_not_found")
         return place
+
+    async def place_if_active(self, place_id: int) -> Place | None:
+        """The place if it exists and is active, else None."""
+        place = await self.repo.get_place(place_id)
+        return place if place is not None and place.active else None
 
     async def no_show_release(self) -> dict[int, int]:
         """Places that release bookings nobody checked in: id -> minutes after the start."""
@@ -535,6 +540,12 @@ class CatalogueService:
     ) -> list[tuple[Resource, Place, float | None]]:
         """Active resources where the person looks, of a kind or holding a word, with their
         place and distance (nearest first when there is a centre)."""
+        if not where.has_point and not where.radius_km and (where.text or "").strip():
+            # A town typed: its places' resources, found without first asking whether it has
+            # places (the commune's surroundings are searched only when it has none).
+            found = await self.repo.search_resources(where, Located(), kind, text, limit)
+            if found or await self.repo.any_place_in(where):
+                return found
         located = await self.locate(where)
         return await self.repo.search_resources(where, located, kind, text, limit)
 

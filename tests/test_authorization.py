@@ -414,7 +414,6 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/kiosk/places/{place_id}"): Example(),
     ("POST", "/kiosk/places/{place_id}"): Example(),
     ("POST", "/manage/bookings/{booking_id}/refuse"): Example(),
-    ("POST", "/manage/bookings/{booking_id}/payment"): Example(),
     ("POST", "/manage/bookings/{booking_id}/receive"): Example(),
     ("POST", "/manage/bookings/{booking_id}/receipts/{receipt_id}/reverse"): Example(),
     ("POST", "/manage/bookings/{booking_id}/move"): Example(),

@@ -342,27 +342,49 @@ class Availability:
                 code="range_too_long",
             )
         candidates = await self.catalogue.search_resources(where, kind, text, MAX_SEARCH_RESOURCES)
-        by_place: dict[int, list[Resource]] = defaultdict(list)
-        places: dict[int, Place] = {}
+        by_place: dict[int, list[int]] = defaultdict(list)
         distances: dict[int, float | None] = {}
-        for resource, place, distance in candidates:
-            by_place[resource.place_id].append(resource)
-            places[resource.place_id] = place
+        for resource, _, distance in candidates:
+            assert resource.id is not None
+            by_place[resource.place_id].append(resource.id)
             distances[resource.place_id] = distance
+        # The places' kept copies (resources, units, hours, rules) as the other reads use them;
+        # a resource changed since the search found it is judged by its copy.
+        snapshots = await self.copies.of_places(list(by_place))
+        listed_at = {
+            place_id: [
+                snapshot.resources[rid] for rid in by_place[place_id] if rid in snapshot.resources
+            ]
+            for place_id, snapshot in snapshots.items()
+        }
+        now = self.clock()
+        # Whole-range search: one read of the bookings of every candidate, whatever its place.
+        busy: dict[int, list[tuple[int, datetime, datetime]]] = defaultdict(list)
+        if not free_times:
+            ids = [r.id for listed in listed_at.values() for r in listed if r.id is not None]
+            for rid, unit, s, e in await self.repo.busy(ids, start, end + _DAY, now):
+                busy[rid].append((unit, s, e))
         hits: list[SearchHit] = []
-        for place_id, resources in by_place.items():
+        for place_id, snapshot in snapshots.items():
+            listed = listed_at[place_id]
             found = (
                 await self._free_times_at(
-                    actor, places[place_id], resources, start, end, quantity, duration_minutes
+                    actor,
+                    snapshot,
+                    listed,
+                    start,
+                    end,
+                    quantity,
+                    duration_minutes,
+                    now,
+                    distances[place_id],
                 )
                 if free_times
-                else await self._free_for_all_of(
-                    actor, places[place_id], resources, start, end, quantity
+                else self._free_for_all_of(
+                    actor, snapshot, listed, start, end, quantity, busy, now, distances[place_id]
                 )
             )
-            hits.extend(
-                hit.model_copy(update={"distance_km": distances[place_id]}) for hit in found
-            )
+            hits.extend(found)
         hits.sort(
             key=lambda h: (
                 h.free_times[0].starts_at if h.free_times else h.local_starts_at,
@@ -382,6 +404,7 @@ class Availability:
         start: datetime,
         end: datetime,
         free: list[FreeTime],
+        distance_km: float | None,
     ) -> SearchHit:
         assert resource.id is not None and place.id is not None
         return SearchHit(
@@ -400,29 +423,33 @@ class Availability:
             local_starts_at=start.astimezone(tz),
             local_ends_at=end.astimezone(tz),
             free_times=free,
+            distance_km=distance_km,
         )
 
-    async def _free_for_all_of(
+    def _free_for_all_of(
         self,
         actor: Actor,
-        place: Place,
+        snapshot: PlaceSnapshot,
         resources: list[Resource],
         start: datetime,
         end: datetime,
         quantity: int,
+        busy: dict[int, list[tuple[int, datetime, datetime]]],
+        now: datetime,
+        distance_km: float | None,
     ) -> list[SearchHit]:
-        """The resources of one place free for the whole range."""
+        """The resources of one place free for the whole range (``busy``: their bookings'
+        units and ranges, by resource)."""
+        place = snapshot.place
         assert place.id is not None
-        now = self.clock()
         tz = ZoneInfo(place.timezone)
         ids = [r.id for r in resources if r.id is not None]
-        spans = await self.catalogue.open_spans_utc(
-            place, start.astimezone(tz).date() - _DAY, end.astimezone(tz).date() + 2 * _DAY
+        spans = snapshot.open_spans(
+            start.astimezone(tz).date() - _DAY, end.astimezone(tz).date() + 2 * _DAY
         )
-        policies = await self.repo.policies_of(place.id)
-        units = await self.catalogue.units_of(ids)
-        blackouts = await self.catalogue.blackout_spans(ids, start, end)
-        busy = await self.repo.busy(ids, start, end + timedelta(days=1), now)
+        policies = snapshot.policies
+        units = snapshot.units
+        blackouts = snapshot.blackouts_between(ids, start, end)
         hits: list[SearchHit] = []
         for resource in resources:
             assert resource.id is not None
@@ -444,7 +471,7 @@ class Availability:
                 continue
             free = free_units(
                 [u.id for u in units[resource.id] if u.id is not None],
-                [(u, s, e) for r, u, s, e in busy if r == resource.id],
+                busy.get(resource.id, ()),
                 start,
                 end + rules.buffer_after,
             )
@@ -457,25 +484,35 @@ class Availability:
                     free_units=len(free),
                 )
                 hits.append(
-                    self._hit(resource, place, tz, policy.requires_approval, start, end, [whole])
+                    self._hit(
+                        resource,
+                        place,
+                        tz,
+                        policy.requires_approval,
+                        start,
+                        end,
+                        [whole],
+                        distance_km,
+                    )
                 )
         return hits
 
     async def _free_times_at(
         self,
         actor: Actor,
-        place: Place,
+        snapshot: PlaceSnapshot,
         resources: list[Resource],
         start: datetime,
         end: datetime,
         quantity: int,
         duration_minutes: int | None,
+        now: datetime,
+        distance_km: float | None,
     ) -> list[SearchHit]:
         """The resources of one place with free times of the length asked (each resource's
         shortest by default) inside the range; a resource the length does not suit is left out."""
+        place = snapshot.place
         assert place.id is not None
-        now = self.clock()
-        snapshot = await self.copies.of_place(place.id)
         tz = ZoneInfo(place.timezone)
         first = start.astimezone(tz).date()
         last = (end - timedelta(microseconds=1)).astimezone(tz).date() + _DAY
@@ -507,6 +544,15 @@ class Availability:
                 resource = snapshot.resources[found.resource_id]
                 policy = effective_policy(snapshot.policies, resource, user_type)
                 hits.append(
-                    self._hit(resource, place, tz, policy.requires_approval, start, end, fitting)
+                    self._hit(
+                        resource,
+                        place,
+                        tz,
+                        policy.requires_approval,
+                        start,
+                        end,
+                        fitting,
+                        distance_km,
+                    )
                 )
         return hits

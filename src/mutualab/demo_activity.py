@@ -39,7 +39,6 @@ from billing.schemas import (
     BillingSettingsWrite,
     CheckoutRequest,
     PriceListWrite,
-    RecordPayment,
 )
 from booking.schemas import BookingCreate, ItemRequest
 from kernel import jobs
@@ -456,7 +455,7 @@ async def _history(
             for ended, payment_id, means in sorted(to_record):
                 assert payment_id is not None
                 clock.now = ended + timedelta(minutes=15)
-                await services.record(SYSTEM, payment_id, RecordPayment(means=means), clock.now)
+                await Receipts(services).receive_rest(SYSTEM, payment_id, means, clock.now)
         await jobs.forget_queued_since(session, queued_before)
     finally:
         await past.close()

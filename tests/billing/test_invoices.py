@@ -11,6 +11,7 @@ import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -61,6 +62,33 @@ async def test_twenty_concurrent_issues_get_twenty_consecutive_numbers(
     )
     assert listed.json()["total"] == 20
     assert _verify(database_url_of(database)).returncode == 0
+
+
+async def test_the_api_record_keeps_a_receipt_of_all_that_was_due(
+    api: Client, lab: PricedLab, database: Database, clock: MutableClock
+) -> None:
+    ana = await make_user(database, "ana@example.fr")
+    [payment_id] = await _on_site_bookings(api, lab, ana, 1)
+    recorded = await _record(api, lab, payment_id)
+    assert recorded.status_code == 200, recorded.text
+    assert recorded.json()["status"] == "succeeded"
+    async with database.engine.connect() as conn:
+        receipts = (
+            await conn.execute(
+                text(
+                    "SELECT r.amount_cents, r.means, r.received_on, p.amount_cents"
+                    " FROM payment_receipt r JOIN payment p ON p.id = r.payment_id"
+                    " WHERE r.payment_id = :id"
+                ),
+                {"id": payment_id},
+            )
+        ).all()
+    # One receipt, as the front desk leaves: the whole amount, its means, the place's day.
+    [(amount, means, received_on, due)] = receipts
+    assert (amount, means) == (due, "cash") and due > 0
+    assert received_on == clock().astimezone(ZoneInfo("Europe/Paris")).date()
+    again = await _record(api, lab, payment_id)
+    assert again.status_code == 409 and again.json()["code"] == "payment_not_due"
 
 
 def database_url_of(database: Database) -> str:

@@ -7,12 +7,14 @@ A kept answer must be the answer a new computation would give: each test changes
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
 
+from booking.schemas import SlotRead
 from booking.snapshots import SlotMemo
 from kernel.db import Database
 from kernel.settings import Settings
@@ -143,3 +145,22 @@ def test_the_memo_forgets_the_least_recently_used() -> None:
     memo.keep("c", ())
     assert memo.find("b") is None and memo.find("a") == () and memo.find("c") == ()
     assert len(memo) == 2
+
+
+def test_the_memo_holds_at_most_its_slots() -> None:
+    slot = SlotRead(
+        starts_at=datetime(2026, 3, 2, 8, tzinfo=UTC),
+        ends_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
+        local_starts_at=datetime(2026, 3, 2, 8, tzinfo=UTC),
+        local_ends_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
+        free_units=1,
+    )
+    memo = SlotMemo(max_answers=10, max_slots=5)
+    memo.keep("a", (slot,) * 2)
+    memo.keep("b", (slot,) * 3)
+    memo.keep("a", (slot,) * 2)  # kept again: counted once, and now the most recently used
+    assert memo.find("b") is not None and memo.find("a") is not None
+    memo.keep("c", (slot,) * 1)  # 6 slots: "b", the least recently used, goes
+    assert memo.find("b") is None and memo.find("a") is not None and memo.find("c") is not None
+    memo.keep("d", (slot,) * 9)  # bigger than the whole budget: kept alone
+    assert len(memo) == 1 and memo.find("d") is not None

@@ -102,17 +102,21 @@ async def test_recording_an_on_site_payment_issues_the_invoice(
     shown = plain((await web.get(url)).text)
     assert "6,00 €" in shown  # 1 h at 5,00 € excl. VAT (not per seat), 20 % VAT
     assert "À régler sur place" in shown
-    missing = await submit(web, url, f"{url}/payment", {"means": ""})
+    today = FIXED_NOW.astimezone(ZoneInfo("Europe/Paris")).date().isoformat()
+    receipt = {"amount": "6,00", "reference": "", "received_on": today}
+    missing = await submit(web, url, f"{url}/receive", {**receipt, "means": ""})
     assert missing.status_code == 422
     assert "Indiquez comment la réservation a été payée." in text(missing.text)
-    paid = await submit(web, url, f"{url}/payment", {"means": "cheque"})
+    paid = await submit(web, url, f"{url}/receive", {**receipt, "means": "cheque"})
     assert paid.status_code == 303
     page = await web.get(paid.headers["location"])
     assert "Le paiement est enregistré." in text(page.text)
     assert "Payé (Chèque)" in text(page.text)
     links = [a["href"] for a in elements(page.text, "a") if a["href"].startswith("/api/invoices")]
     assert len(links) == 2  # the page and the PDF of the invoice
-    twice = await web.post(f"{url}/payment", data={"means": "cash", "_csrf_token": csrf(page.text)})
+    twice = await web.post(
+        f"{url}/receive", data={**receipt, "means": "cash", "_csrf_token": csrf(page.text)}
+    )
     assert twice.status_code == 409
 
     invoices = await web.get(f"/manage/places/{town.place_id}/invoices")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from billing.payments import PAID
+from billing.models import PAID
 from mutualab.reports.facts import UNBILLED
 from mutualab.reports.sheets import Cell, Sheet, euros, hours
 

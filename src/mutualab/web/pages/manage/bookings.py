@@ -15,13 +15,12 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
-from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing.controllers import PAYMENTS
 from billing.payments import PaymentService
 from billing.receipts import Receipts
-from billing.schemas import PaymentRead, RecordPayment
+from billing.schemas import PaymentRead
 from booking.controllers import AGENDA, BOOKINGS
 from booking.models import BookingStatus
 from booking.schemas import AgendaEntry, BookingRead
@@ -64,10 +63,6 @@ DECISION_ERRORS = {
     "booking_not_pending": N_("This booking is no longer awaiting approval."),
     "slot_unavailable": N_("Some units of this booking are no longer held: refuse it."),
 }
-PAYMENT_ERRORS = {
-    "payment_not_due": N_("Nothing is due on this booking."),
-    "booking_not_confirmed": N_("Approve the booking before recording its payment."),
-}
 
 
 @dataclass
@@ -75,13 +70,6 @@ class DecisionForm:
     """An approval or refusal, with an optional reason for the booker."""
 
     reason: str = ""
-
-
-@dataclass
-class PaymentForm:
-    """Money received at the place: how it was paid."""
-
-    means: str = ""
 
 
 def week_start(day: date) -> date:
@@ -259,54 +247,6 @@ class BookingPages(Controller):
             booking_id,
             data,
             False,
-        )
-
-    @post("/bookings/{booking_id:int}/payment", opt=PLACE_MANAGER)
-    async def record_payment(
-        self,
-        request: AnyRequest,
-        actor: NamedDependency[Actor],
-        catalogue: NamedDependency[CatalogueService],
-        bookings: NamedDependency[Bookings],
-        agenda: NamedDependency[PlaceAgenda],
-        payments: NamedDependency[PaymentService],
-        db_session: NamedDependency[AsyncSession],
-        clock: NamedDependency[Clock],
-        booking_id: FromPath[int],
-        data: URLEncodedBody[PaymentForm],
-    ) -> Response[Any]:
-        """Record money received at the place for a booking (its invoice is issued then)."""
-        booking = await self._managed_booking(actor, catalogue, bookings, booking_id)
-        billing = await payments.booking_billing(actor, booking_id)
-        errors: Errors = {}
-        status = 422
-        try:
-            means = RecordPayment.model_validate({"means": data.means})
-        except ValidationError:
-            errors["means"] = FieldError(N_("Choose how it was paid."))
-        else:
-            if billing.payment is None:
-                errors["means"] = FieldError(PAYMENT_ERRORS["payment_not_due"])
-                status = 409
-            else:
-                try:
-                    async with db_session.begin_nested():
-                        await payments.record(actor, billing.payment.id, means, clock())
-                except ConflictError as exc:
-                    errors["means"] = FieldError(_error(PAYMENT_ERRORS, exc))
-                    status = 409
-                else:
-                    return see_other(f"/manage/bookings/{booking_id}", notice="payment_recorded")
-        return await booking_page(
-            request,
-            actor,
-            catalogue,
-            agenda,
-            payments,
-            booking,
-            chosen_means=data.means,
-            errors=errors,
-            status_code=status,
         )
 
 

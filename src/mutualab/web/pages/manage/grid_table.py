@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from billing.payments import PAID
+from billing.models import PAID, PaymentStatus
 from booking.schemas import AgendaEntry
 from resources.schedule import Span
 
 DEFAULT_HOURS = (8, 20)  # a day the place is closed still shows a working day's columns
-UNPAID = frozenset({"awaiting_on_site", "invoiced"})
+UNPAID = frozenset({PaymentStatus.AWAITING_ON_SITE, PaymentStatus.INVOICED})
 
 
 @dataclass(frozen=True, slots=True)
