@@ -232,6 +232,41 @@ class AuthController(Controller):
         request.clear_session()
 
 
+class GuestDataController(Controller):
+    """A walk-in's personal data, for the managers of the place that recorded them: a walk-in
+    has no account to log in to and ask for it."""
+
+    path = "/api/places/{place_id:int}/guests/{user_id:int}"
+    tags = ["accounts"]
+    dependencies = ACCOUNTS
+    guards = [require_manager]
+    security = BEARER
+    opt = PLACE_MANAGER
+
+    @get("/export")
+    async def export_guest(
+        self,
+        accounts: NamedDependency[AccountService],
+        actor: NamedDependency[Actor],
+        place_id: FromPath[int],
+        user_id: FromPath[int],
+    ) -> dict[str, Any]:
+        """Download everything held about a walk-in the place recorded (JSON)."""
+        return await accounts.export_guest(actor, place_id, user_id)
+
+    @post("/erase", status_code=HTTP_204_NO_CONTENT)
+    async def erase_guest(
+        self,
+        accounts: NamedDependency[AccountService],
+        actor: NamedDependency[Actor],
+        place_id: FromPath[int],
+        user_id: FromPath[int],
+    ) -> None:
+        """Erase a walk-in's personal data (future bookings cancelled and refunded by the
+        place's policy; invoices kept, the buyer anonymised)."""
+        await accounts.erase_guest(actor, place_id, user_id)
+
+
 class MeController(Controller):
     """The logged-in user's own account, tokens and personal data."""
 

@@ -196,6 +196,9 @@ class Certification(SQLModel, table=True):
     granted_by_user_id: int | None = Field(
         default=None, foreign_key="user_account.id", ondelete="SET NULL"
     )
+    # Where it came from: recorded by a manager (None), or the session of the place's
+    # programme the person attended (migration 0041; the id only: accounts sits below it).
+    source_session_id: int | None = None
     created_at: datetime = created_at_field()
 
 

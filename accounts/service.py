@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from accounts.email_tokens import EmailTokens, Purpose
+from accounts.guests import is_placeholder
 from accounts.identity import SessionLimits
 from accounts.mail import AccountMail
 from accounts.messages import AccountMessages
@@ -399,6 +400,49 @@ class AccountService:
         data["exported_at"] = self.clock().isoformat()
         return data
 
+    # walk-ins' personal data: they cannot log in, so the place that recorded them answers
+    async def _guest(self, actor: Actor, place_id: int, user_id: int) -> User:
+        """A walk-in recorded at a place ``actor`` manages (``guest_not_found`` for anyone
+        else: people with an account export and erase their data themselves)."""
+        if not actor.manages(place_id):
+            raise ForbiddenError(
+                "Only the managers of the place may do this.", code="not_a_manager"
+            )
+        user = await self.repo.session.get(User, user_id)
+        if (
+            user is None
+            or user.guest_place_id != place_id
+            or user.password_hash is not None
+            or user.deleted_at is not None
+        ):
+            raise NotFoundError(
+                f"No walk-in with id {user_id} recorded at this place.", code="guest_not_found"
+            )
+        return user
+
+    async def export_guest(self, actor: Actor, place_id: int, user_id: int) -> dict[str, Any]:
+        """Everything held about a walk-in, as :meth:`export` gives a person their own."""
+        user = await self._guest(actor, place_id, user_id)
+        assert user.id is not None
+        data: dict[str, Any] = {
+            "account": {
+                "id": user.id,
+                "display_name": user.display_name,
+                "email": None if is_placeholder(user.email) else user.email,
+                "phone": user.phone,
+                "recorded_at_place_id": place_id,
+                "created_at": user.created_at.isoformat(),
+            }
+        }
+        for part in self.personal_data:
+            data.update(await part.export(self.repo.session, user.id))
+        data["exported_at"] = self.clock().isoformat()
+        return data
+
+    async def erase_guest(self, actor: Actor, place_id: int, user_id: int) -> None:
+        """Erase a walk-in's personal data as :meth:`delete_account` erases a person's own."""
+        await self._erase(actor, await self._guest(actor, place_id, user_id))
+
     async def delete_account(self, actor: Actor, password: str | None) -> None:
         """Erase personal data; the row stays as an anonymous tombstone so invoices keep a buyer.
 
@@ -408,6 +452,11 @@ class AccountService:
         user = await self.require_user(actor)
         assert user.id is not None
         await self._confirm(user, password or "", "password")
+        await self._erase(actor, user)
+
+    async def _erase(self, actor: Actor, user: User) -> None:
+        """Erase what is held about ``user``, ``actor`` asking; the row stays as a tombstone."""
+        assert user.id is not None
         now = self.clock()
         # Future bookings cancelled (refunded by each place's policy), notes blanked, feeds
         # revoked; invoices are kept (legal retention).

@@ -256,6 +256,7 @@ class StaffService:
             )
         row.granted_on, row.expires_on = data.granted_on, expires_on
         row.granted_by_user_id = actor.user_id
+        row.source_session_id = None  # recorded by a manager now
         await self.repo.add(row)
         return CertificationHolder(
             id=row.id or 0,

@@ -29,7 +29,12 @@ async def agenda_entries(
             AgendaEntry(
                 booking=read,
                 booker=PersonRead(
-                    user_id=row.booker_user_id, display_name=user.display_name, email=user.email
+                    user_id=row.booker_user_id,
+                    display_name=user.display_name,
+                    email=user.email,
+                    walk_in=user.guest_place_id == row.place_id
+                    and user.password_hash is None
+                    and user.deleted_at is None,
                 ),
                 organisation=(
                     OrganisationRef(id=row.organisation_id, name=organisation.name)

@@ -145,6 +145,9 @@ class Booking(SQLModel, table=True):
     checked_in_by_user_id: int | None = Field(
         default=None, foreign_key="user_account.id", ondelete="SET NULL"
     )
+    # The place occupies its own resources (a session of its programme, migration 0041):
+    # booked by one of its managers through the same units, never priced, never a no-show.
+    place_use: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
 
 
 class BookingItem(SQLModel, table=True):

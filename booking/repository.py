@@ -354,17 +354,25 @@ class BookingRepository:
             query = query.with_for_update().execution_options(populate_existing=True)
         return (await self.session.exec(query)).first()
 
+    async def mark_place_use(self, booking_id: int) -> None:
+        """Say that a booking just stored is the place's own (a session's resources)."""
+        await self.session.exec(
+            update(Booking).where(col(Booking.id) == booking_id).values(place_use=True)
+        )
+
     async def unattended(
         self, place_id: int, started_by: datetime, ended_after: datetime, limit: int
     ) -> list[int]:
-        """Confirmed bookings of a place nobody checked in, started by ``started_by`` and not
-        ended before ``ended_after`` (locked, skipping those another worker holds)."""
+        """Confirmed bookings (not the place's own) of a place nobody checked in, started by
+        ``started_by`` and not ended before ``ended_after`` (locked, skipping those another
+        worker holds)."""
         rows = await self.session.exec(
             select(Booking.id)
             .where(
                 Booking.place_id == place_id,
                 Booking.status == BookingStatus.CONFIRMED,
                 col(Booking.checked_in_at).is_(None),
+                col(Booking.place_use).is_(False),  # a session's room is not a no-show
                 col(Booking.starts_at) <= started_by,
                 col(Booking.ends_at) > ended_after,
             )

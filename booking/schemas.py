@@ -315,6 +315,11 @@ class PersonRead(BaseModel):
     user_id: int
     display_name: str
     email: str
+    walk_in: bool = Field(
+        default=False,
+        description="recorded at this place's desk without an account: the place exports and "
+        "erases their personal data (/api/places/{place_id}/guests/{user_id})",
+    )
 
 
 class OrganisationRef(BaseModel):

@@ -131,7 +131,8 @@ def _reachable(user: User) -> bool:
 
 
 async def booking_facts(session: AsyncSession, booking_id: int) -> BookingFacts | None:
-    """The booking ``booking_id`` with what its messages show (None: gone, or its booker is)."""
+    """The booking ``booking_id`` with what its messages show (None: gone, or its booker is;
+    or the place's own, a session's resources: the programme's messages tell its people)."""
     row = (
         await session.exec(
             select(Booking, User, Place)
@@ -143,7 +144,7 @@ async def booking_facts(session: AsyncSession, booking_id: int) -> BookingFacts 
     if row is None:
         return None
     booking, user, place = row
-    if not _reachable(user):
+    if not _reachable(user) or booking.place_use:
         return None
     names = await session.exec(
         select(Resource.name)

@@ -13,6 +13,7 @@ from notifications.billing_messages import BillingMessages
 from notifications.booking_messages import BookingMessages
 from notifications.hold_warnings import warn_lapsing_holds
 from notifications.membership_messages import RenewalDue
+from notifications.programme_messages import ProgrammeMessages
 from notifications.reminders import send_reminders
 from notifications.series_messages import SeriesBooked, SeriesDateLost
 from notifications.waitlist_messages import WaitlistOffers
@@ -39,6 +40,9 @@ def subscribe(subscribers: Subscribers, parts: MessageParts) -> None:
     subscribers.on("payment.refunded", billing)
     subscribers.on("invoice.issued", billing)
     subscribers.on("waitlist.offered", WaitlistOffers(parts.database, base_url))
+    programme = ProgrammeMessages(parts.database, base_url)
+    subscribers.on("session.registered", programme)
+    subscribers.on("session.cancelled", programme)
     subscribers.on("series.booked", SeriesBooked(parts.database, base_url))
     subscribers.on("series.date_lost", SeriesDateLost(parts.database, base_url))
     subscribers.on("membership.renewal_due", RenewalDue(parts.database, base_url))

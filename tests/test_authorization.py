@@ -21,6 +21,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from sqlalchemy import text
 
+from accounts.guests import walk_in
 from booking.waitlist import WaitlistEntry
 from kernel.db import Database
 from kernel.settings import Settings
@@ -67,6 +68,30 @@ def _range(_w: World, _r: str) -> str:
 
 EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/health"): Example(),
+    # the programme: sessions, registrations, the sign-in sheet
+    ("GET", "/api/sessions"): Example(query=lambda w, r: "town=Lannion&kind=workshop"),
+    ("GET", "/api/sessions/{session_id}"): Example(),
+    ("POST", "/api/places/{place_id}/sessions"): Example(body=lambda w, r: _session()),
+    ("POST", "/api/sessions/{session_id}/cancel"): Example(body=lambda w, r: {"reason": "x"}),
+    ("GET", "/api/sessions/{session_id}/registrations"): Example(),
+    ("POST", "/api/sessions/{session_id}/registrations"): Example(body=lambda w, r: {}),
+    ("GET", "/api/me/registrations"): Example(),
+    ("GET", "/api/registrations/{registration_id}"): Example(),
+    ("POST", "/api/registrations/{registration_id}/cancel"): Example(),
+    ("POST", "/api/registrations/{registration_id}/attendance"): Example(
+        body=lambda w, r: {"attended": True}
+    ),
+    ("GET", "/api/places/{place_id}/sessions.ics"): Example(),
+    ("GET", "/programme"): Example(query=lambda w, r: "kind=workshop&price=free"),
+    ("GET", "/places/{place_id}/programme"): Example(),
+    ("GET", "/sessions/{session_id}"): Example(),
+    ("POST", "/sessions/{session_id}/register"): Example(),
+    ("GET", "/account/registrations"): Example(),
+    ("POST", "/account/registrations/{registration_id}/cancel"): Example(),
+    ("GET", "/manage/places/{place_id}/programme"): Example(),
+    ("GET", "/manage/sessions/{session_id}"): Example(),
+    ("GET", "/manage/sessions/{session_id}/registrants.csv"): Example(),
+    ("POST", "/manage/registrations/{registration_id}/attendance"): Example(),
     ("GET", "/api/admin/jobs/failed"): Example(),
     ("POST", "/api/admin/jobs/{job_id}/retry"): Example(),
     # Public: the signed link is the credential (a forged one is refused, 422).
@@ -162,6 +187,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ),
     ("GET", "/api/me/export"): Example(),
     ("POST", "/api/me/erase"): Example(body=lambda w, r: {}),
+    ("GET", "/api/places/{place_id}/guests/{user_id}/export"): Example(),
+    ("POST", "/api/places/{place_id}/guests/{user_id}/erase"): Example(),
     ("GET", "/api/me/tokens"): Example(),
     ("POST", "/api/me/tokens"): Example(body=lambda w, r: {"name": "script"}),
     ("DELETE", "/api/me/tokens/{token_id}"): Example(),
@@ -415,6 +442,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/kiosk/places/{place_id}"): Example(),
     ("POST", "/manage/bookings/{booking_id}/refuse"): Example(),
     ("POST", "/manage/bookings/{booking_id}/receive"): Example(),
+    ("POST", "/manage/bookings/{booking_id}/erase-guest"): Example(),
     ("POST", "/manage/bookings/{booking_id}/receipts/{receipt_id}/reverse"): Example(),
     ("POST", "/manage/bookings/{booking_id}/move"): Example(),
     ("POST", "/manage/bookings/{booking_id}/cancel"): Example(),
@@ -491,6 +519,15 @@ def _booking(resource_id: int, day: int) -> dict[str, Any]:
     }
 
 
+def _session() -> dict[str, Any]:
+    return {
+        "title": "Atelier",
+        "kind": "workshop",
+        "dates": [{"starts_at": "2027-03-20T10:00:00Z", "ends_at": "2027-03-20T12:00:00Z"}],
+        "seats": 12,
+    }
+
+
 def _quote(resource_id: int, day: int) -> dict[str, Any]:
     return _booking(resource_id, day)
 
@@ -533,6 +570,24 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
         world.ids["booking_id"] = (
             pending.json()["id"] if decided else booking.json()["booking"]["id"]
         )
+    if "/guests/" in op.template:
+        async with database.writer() as session, session.begin():
+            guest = await walk_in(session, world.place_a, "Yann", "", "", datetime.now(UTC))
+        assert guest.id is not None
+        world.ids["guest_id"] = guest.id
+    if "{session_id" in op.template or "{registration_id" in op.template:
+        # A workshop of place A, published by its manager; the citizen registered for it.
+        publisher = world.people["manager_right_place"].headers
+        made = await http.post(
+            f"/api/places/{world.place_a}/sessions", json=_session(), headers=publisher
+        )
+        assert made.status_code == 201, made.text
+        world.ids["session_id"] = made.json()[0]["id"]
+        registered = await http.post(
+            f"/api/sessions/{world.ids['session_id']}/registrations", json={}, headers=citizen
+        )
+        assert registered.status_code == 201, registered.text
+        world.ids["registration_id"] = registered.json()["id"]
     if "{entry_id" in op.template:
         world.ids["entry_id"] = await _waitlist_entry(database, world)
     if "{receipt_id" in op.template:
@@ -634,6 +689,8 @@ async def _receipt(database: Database, booking_id: int) -> int:
 def _path_value(name: str, path: str, world: World, role: str) -> str:
     """The id of the world's 'right' object for a path parameter."""
     if name == "user_id":
+        if "/guests/" in path:
+            return str(world.ids["guest_id"])
         if "/organisations/" in path:
             return str(world.booker_of_x)
         if "/managers/" in path:

@@ -16,6 +16,7 @@ import pytest
 
 from kernel.settings import Settings
 from mutualab.cli import demo_environment
+from mutualab.demo_programme import OCCUPYING_SESSIONS
 from mutualab.geo import SOURCES
 from tests.support.jobs import periodic_task_names
 from tests.support.net import free_port
@@ -143,12 +144,13 @@ def test_migrate_seed_and_downgrade(fresh_database_url: str) -> None:
     assert "fablab-tregor-lannion" in first.stdout
     assert "camille@demo.mutualab.example" in first.stdout  # demo people, password shown once
     assert "admin@demo.mutualab.example" in first.stdout  # reads the demo's e-mails
-    # The demo's activity at both places: 14 to come, and 18 a place over the past three months.
-    assert _bookings(fresh_database_url) == 14 + 2 * 18
+    # The demo's activity at both places: 14 to come, 18 a place over the past three months,
+    # and each place's own bookings of the machines its programme's sessions occupy.
+    assert _bookings(fresh_database_url) == 14 + 2 * 18 + 2 * OCCUPYING_SESSIONS
     again = mutualab(fresh_database_url, "seed-demo")
     assert "already loaded" in again.stdout
     assert "password" not in again.stdout
-    assert _bookings(fresh_database_url) == 14 + 2 * 18  # loaded once
+    assert _bookings(fresh_database_url) == 14 + 2 * 18 + 2 * OCCUPYING_SESSIONS  # loaded once
     reset = mutualab(fresh_database_url, "seed-demo", "--reset-passwords")
     assert reset.returncode == 0, reset.stderr
     assert "password for all" in reset.stdout and "camille@demo.mutualab.example" in reset.stdout

@@ -17,6 +17,7 @@ from kernel.db import Database
 from kernel.errors import ConflictError, ForbiddenError
 from mutualab.demo import demo_place_ids, seed_demo
 from mutualab.demo_activity import LASER, cast_of, next_monday, seed_activity
+from mutualab.demo_programme import OCCUPYING_SESSIONS
 from tests.support.apps import runtime_on
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -39,7 +40,10 @@ async def _seeded(database: Database, today: date = TODAY) -> list[int]:
         await seed_demo(session, today)
         place_ids = await demo_place_ids(session)
         await ensure_demo_people(session, place_ids, "first-demo-password")
-        assert await seed_activity(runtime, session, place_ids, today) == 14 + 2 * 18
+        assert (
+            await seed_activity(runtime, session, place_ids, today)
+            == 14 + 2 * 18 + 2 * OCCUPYING_SESSIONS
+        )
     return place_ids
 
 
@@ -211,3 +215,27 @@ async def test_the_three_months_before_have_their_activity_and_last_month_s_stat
     figures = stats.json()
     assert (figures["bookings"], figures["cancelled"], figures["unique_people"]) == (5, 1, 3)
     assert figures["revenue_cents"] > 0 and figures["by_user_type"]
+
+
+async def test_each_demo_place_has_a_programme_whose_machines_are_booked_for_it(
+    database: Database,
+) -> None:
+    place_ids = await _seeded(database)
+    rows = await _rows(
+        database,
+        "SELECT s.place_id, s.kind, s.booking_id IS NOT NULL AS occupies, "
+        "(SELECT count(*) FROM programme_registration r WHERE r.session_id = s.id) AS people "
+        "FROM programme_session s ORDER BY s.place_id, s.starts_at",
+    )
+    for place_id in place_ids:
+        these = sorted((r.kind, r.occupies) for r in rows if r.place_id == place_id)
+        assert these == [
+            ("event", False),
+            ("training", True),
+            ("training", True),
+            ("training", True),
+            ("workshop", True),
+        ]
+        assert sum(r.people for r in rows if r.place_id == place_id) == 2  # Léa, and Camille
+    placed = await _rows(database, "SELECT count(*) FROM booking WHERE place_use")
+    assert placed[0][0] == len(place_ids) * OCCUPYING_SESSIONS

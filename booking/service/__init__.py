@@ -12,6 +12,8 @@
 - :class:`~booking.service.closures.Closures`: closures and blackouts that handle the bookings
   they hit (preview, then cancel for the place or refuse).
 - :class:`~booking.service.waitlist.Waitlist`: waitlists of full slots and their offers.
+- :class:`~booking.service.occupancy.Occupancy`: the place occupies its own resources (the
+  sessions of its programme).
 
 None inherits from another: each is handed the collaborators it needs, built once per session
 by :meth:`BookingServices.parts`: the repository, the catalogue, the catalogue copies
@@ -44,6 +46,7 @@ from booking.service.attendance import Attendance
 from booking.service.availability import Availability
 from booking.service.bookings import Bookings
 from booking.service.closures import Closures
+from booking.service.occupancy import Occupancy
 from booking.service.series import Series
 from booking.service.waitlist import Waitlist
 from booking.snapshots import SnapshotCache
@@ -60,6 +63,7 @@ __all__ = [
     "BookingServices",
     "Bookings",
     "Closures",
+    "Occupancy",
     "PlaceAgenda",
     "Series",
     "Waitlist",
@@ -154,6 +158,11 @@ class BookingServices:
         """Closures and blackouts on ``session``."""
         p = self.parts(session)
         return Closures(p.repository, p.catalogue, p.reader, p.changes, self.clock)
+
+    def occupancy(self, session: AsyncSession) -> Occupancy:
+        """The place's own bookings (sessions of its programme) on ``session``."""
+        p = self.parts(session)
+        return Occupancy(p.repository, p.admission, p.allocator, p.changes, self.clock)
 
     def series(self, session: AsyncSession) -> Series:
         """Series on ``session``."""

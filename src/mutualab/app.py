@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from accounts.controllers import (
     AuthController,
+    GuestDataController,
     MeController,
     OrganisationController,
     PlaceVerificationController,
@@ -56,11 +57,13 @@ from mutualab.web.maps import leaflet_files
 from mutualab.web.photos import photo_files
 from notifications.controllers import OutboxAdminController
 from notifications.unsubscribe_controller import UnsubscribeController
+from programme.controllers import CONTROLLERS as PROGRAMME_CONTROLLERS
 from resources.controllers import CONTROLLERS as CATALOGUE_CONTROLLERS
 from webhooks.controllers import CONTROLLERS as WEBHOOK_CONTROLLERS
 
 ACCOUNT_CONTROLLERS = [
     AuthController,
+    GuestDataController,
     MeController,
     OrganisationController,
     PlaceVerificationController,
@@ -139,6 +142,7 @@ def create_app(
             *ATTENDANCE_CONTROLLERS,
             *FEED_CONTROLLERS,
             *WAITLIST_CONTROLLERS,
+            *PROGRAMME_CONTROLLERS,
             OverviewController,
             *REPORT_CONTROLLERS,
             *BILLING_CONTROLLERS,

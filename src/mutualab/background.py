@@ -24,6 +24,7 @@ from mutualab.photo_store import photo_store
 from notifications import messages
 from notifications import wiring as notifications
 from notifications.sealing import BodySeal
+from programme.minimum import cancel_below_minimum
 from resources import photo_service
 from webhooks import wiring as webhooks
 from webhooks.notice import disabled_notice
@@ -82,6 +83,11 @@ def job_registry(
         if released:
             logger.info("%s booking(s) nobody checked in released as no-shows", released)
 
+    async def cancel_sessions_below_minimum() -> None:
+        cancelled = await cancel_below_minimum(runtime.database, runtime.programme)
+        if cancelled:
+            logger.info("%s session(s) below their minimum attendance cancelled", cancelled)
+
     async def book_pending_series_dates() -> None:
         report = await series_horizon.book_pending_dates(runtime.billing)
         if report.series:
@@ -106,6 +112,8 @@ def job_registry(
     registry.every("bookings.expire_holds", every_minute, expire_holds)
     # Bookings nobody checked in, at places that release them (place.no_show_release_minutes).
     registry.every("bookings.release_no_shows", every_minute, release_no_shows)
+    # Sessions below their minimum attendance when their check time comes (programme.minimum).
+    registry.every("programme.cancel_below_minimum", every_minute, cancel_sessions_below_minimum)
     registry.every("series.book_pending", hourly, book_pending_series_dates)
     # After the horizon's bookings: the dates it just booked are invoiced in the same hour.
     registry.every("invoices.issue_grouped", hourly, issue_grouped_invoices)

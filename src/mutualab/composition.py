@@ -3,7 +3,8 @@
 A :class:`Runtime` holds the database, the clock, the card gateway (Stripe when configured),
 the catalogue snapshot cache (with its availability memo), the mailer (SMTP), the booking
 listeners, the booking services (:class:`booking.service.BookingServices`: bookings,
-availability, agenda, series, each built on a session) and billing.
+availability, agenda, series, each built on a session), billing and the programme
+(:class:`programme.service.ProgrammeServices`).
 The app (``mutualab.app.create_app``), the CLI's maintenance commands, the benches and the tests
 all build it with :func:`build_runtime`; the app installs it on ``app.state``
 (:meth:`Runtime.install`), where the handlers and dependencies read what they need.
@@ -30,6 +31,7 @@ from kernel.mail import Mailer
 from kernel.settings import Settings, get_settings
 from mutualab.account_mail import outbox_mail
 from mutualab.personal_data import BillingData, BookingData
+from programme.service import ProgrammeServices
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class Runtime:
     # The booking services (bookings, availability, agenda, series) on a session.
     booking: BookingServices
     billing: Billing
+    # The places' programmes: sessions (their resources booked through ``booking``) and
+    # registrations.
+    programme: ProgrammeServices
     # What booking and billing hold about a person: exported and erased with their account.
     personal_data: tuple[PersonalDataPart, ...]
     # Where accounts' messages go (verify an address, reset a password, invitations).
@@ -63,6 +68,7 @@ class Runtime:
         state.clock = self.clock
         state.booking = self.booking
         state.billing = self.billing
+        state.programme = self.programme
         state.personal_data = self.personal_data
         state.account_mail = self.account_mail
         state.mailer = self.mailer
@@ -128,6 +134,7 @@ def build_runtime(
         listeners=listeners,
         booking=booking,
         billing=billing,
+        programme=ProgrammeServices(booking, clock),
         personal_data=(BookingData(booking), BillingData()),
         account_mail=outbox_mail(settings),
         mailer=mailer or Mailer.from_settings(settings),

@@ -45,6 +45,7 @@ from kernel import jobs
 from kernel.auth.actor import Actor
 from mutualab.composition import Runtime, build_runtime
 from mutualab.demo import RESOURCES, SYSTEM
+from mutualab.demo_programme import seed_programme
 from mutualab.reports.periods import containing
 from resources.hours import french_public_holidays
 from resources.repository import CatalogueRepository
@@ -157,8 +158,8 @@ ROOM = "Salle de réunion"
 async def seed_activity(
     runtime: Runtime, session: AsyncSession, place_ids: list[int], today: date
 ) -> int:
-    """Prices, payment methods, a training and bookings at the demo places created just now;
-    returns how many bookings were made."""
+    """Prices, payment methods, a training, bookings and a programme at the demo places created
+    just now; returns how many bookings were made (the places' own for their sessions too)."""
     cast = await cast_of(session)
     catalogue = CatalogueRepository(session)
     services = runtime.billing.services(session)
@@ -184,6 +185,20 @@ async def seed_activity(
         monday = next_monday(today) + timedelta(weeks=index)
         made += await _book(services, demo, cast, monday, now)
         await _arrivals_and_maintenance(CatalogueService(catalogue), demo, monday)
+        # Its programme, after its bookings' three weeks (and the next place's).
+        made += await seed_programme(
+            runtime,
+            session,
+            index=index,
+            place_id=place_id,
+            zone=demo.zone,
+            laser_id=demo.resources[LASER],
+            printer_id=demo.resources[PRINTER],
+            holidays=demo.holidays,
+            after=next_monday(today) + timedelta(weeks=len(place_ids) + 3),
+            citizen=cast.citizen,
+            student=cast.student,
+        )
     return made
 
 

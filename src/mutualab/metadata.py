@@ -11,6 +11,7 @@ import booking.feeds.models
 import booking.models
 import booking.waitlist
 import notifications.models
+import programme.models
 import resources.models
 from accounts import models as accounts_models
 from accounts import plans as accounts_plans
@@ -27,6 +28,7 @@ REGISTERED = (
     booking.models,
     booking.feeds.models,
     booking.waitlist,
+    programme.models,
     billing.models,
     notifications.models,
     webhook_models,

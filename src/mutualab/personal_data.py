@@ -88,13 +88,15 @@ class BookingData:
 
     async def erase(self, session: AsyncSession, actor: Actor, user_id: int, now: datetime) -> None:
         """Cancel the person's own future bookings, blank their notes, revoke their feeds,
-        leave their waitlists."""
+        leave their waitlists (the bookings a manager made for the place stay)."""
         future = (
             await session.exec(
                 select(Booking.id)
                 .where(
                     Booking.booker_user_id == user_id,
                     col(Booking.organisation_id).is_(None),
+                    # A session's machines, booked by a manager for the place, are the place's.
+                    col(Booking.place_use).is_(False),
                     col(Booking.status).in_(ACTIVE_STATUSES),
                     Booking.starts_at > now,
                 )
@@ -110,7 +112,9 @@ class BookingData:
             if entry.status in LIVE_STATUSES and entry.id is not None:
                 await waitlist.leave(actor, entry.id)
         statements: list[Any] = [
-            update(Booking).where(col(Booking.booker_user_id) == user_id).values(notes=""),
+            update(Booking)
+            .where(col(Booking.booker_user_id) == user_id, col(Booking.place_use).is_(False))
+            .values(notes=""),
             update(BookingSeries)
             .where(col(BookingSeries.booker_user_id) == user_id)
             .values(notes=""),

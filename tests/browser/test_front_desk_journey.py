@@ -136,7 +136,11 @@ def test_a_manager_books_a_walk_in_on_the_grid_and_records_a_cheque(
     expect(page.get_by_role("status")).to_have_text(
         "La réservation est faite. Encaissez son paiement ci-dessous si elle est payante."
     )
-    expect(page.get_by_text("Yann Le Goff")).to_be_visible()
+    expect(page.get_by_text("Yann Le Goff", exact=True)).to_be_visible()
+    # A walk-in: the place answers for their data (export, or erase behind a confirmation).
+    expect(
+        page.get_by_role("heading", name="Données personnelles de cette personne accueillie")
+    ).to_be_visible()
     expect(page.get_by_text("À régler sur place")).to_be_visible()
     expect(page.get_by_label("Montant reçu (€)")).to_have_value("24,00")
     page.get_by_label("Payé par").select_option(label="Chèque")

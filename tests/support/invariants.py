@@ -4,7 +4,8 @@ Issue 16: a priced booking exists only with a payment. An active booking (held, 
 approval or confirmed) of a resource whose price list charges the booking's user type must
 have a payment row: the same choice of list and rate as :meth:`billing.prices.PriceService.price`
 (the resource's own list, else its kind's; the user type's rate, else ``*``), and a rate
-charges unless it is free or all zero.
+charges unless it is free or all zero. The place's own bookings (``booking.place_use``: the
+resources a session of its programme occupies) are not sold, so not counted.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ UNPAID_PRICED_BOOKINGS = text(
         LIMIT 1
     ) rate ON TRUE
     WHERE b.status IN ('held', 'pending_approval', 'confirmed')
+      AND NOT b.place_use
       AND NOT rate.free
       AND (rate.hourly_cents > 0 OR rate.flat_fee_cents > 0 OR rate.minimum_cents > 0)
       AND NOT EXISTS (SELECT 1 FROM payment p WHERE p.booking_id = b.id)

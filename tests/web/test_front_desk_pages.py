@@ -423,3 +423,92 @@ async def test_the_manager_of_another_place_changes_nothing(
     )
     assert state == "confirmed/awaiting_on_site"
     assert await _one(database, "SELECT count(*) FROM payment_receipt") == 0
+
+
+async def _walk_in_booking(
+    web: httpx.AsyncClient, database: Database, town: Town, desk: Desk, name: str
+) -> tuple[str, int]:
+    """A walk-in booked at the desk by the logged-in manager: the booking's page, their id."""
+    booked = await _desk(
+        web,
+        town,
+        {
+            "who": "walk_in",
+            "name": name,
+            "phone": "06 98 76 54 32",
+            "resource_id": str(desk.machine_id),
+            "day": "2027-03-04",
+            "start": "14:00",
+            "end": "15:00",
+        },
+    )
+    assert booked.status_code == 303, text(booked.text)[:800]
+    guest_id = await _one(database, "SELECT id FROM user_account WHERE display_name = :n", n=name)
+    assert isinstance(guest_id, int)
+    return booked.headers["location"].split("?")[0], guest_id
+
+
+async def test_the_place_exports_then_erases_a_walk_ins_data(
+    web: httpx.AsyncClient, database: Database, town: Town, desk: Desk
+) -> None:
+    await log_in(web, town.manager_email)
+    _, guest_id = await _walk_in_booking(web, database, town, desk, "Maëlle Guivarc'h")
+    base = f"/api/places/{town.place_id}/guests/{guest_id}"
+    token = {"x-csrf-token": csrf((await web.get(f"/manage/places/{town.place_id}/desk")).text)}
+
+    exported = await web.get(f"{base}/export", headers=API)
+    assert exported.status_code == 200, exported.text
+    data = exported.json()
+    assert data["account"]["phone"] == "06 98 76 54 32"
+    assert data["account"]["email"] is None  # the placeholder address is not theirs
+    [booking] = data["bookings"]
+    assert booking["status"] == "confirmed"
+    # A person with an account is not a walk-in: they export and erase their data themselves.
+    citizen = await web.get(f"/api/places/{town.place_id}/guests/{town.citizen_id}/export")
+    assert citizen.status_code == 404 and citizen.json()["code"] == "guest_not_found"
+    # Nor is a walk-in another place's to hand out.
+    elsewhere = await web.get(f"/api/places/{town.other_place_id}/guests/{guest_id}/export")
+    assert elsewhere.status_code == 403
+
+    erased = await web.post(f"{base}/erase", headers={**API, **token})
+    assert erased.status_code == 204, erased.text
+    row = await _one(
+        database,
+        "SELECT display_name || '|' || coalesce(phone, '') || '|' || active::text"
+        " FROM user_account WHERE id = :id",
+        id=guest_id,
+    )
+    assert row == "Compte supprimé||false"
+    status = await _one(
+        database, "SELECT status FROM booking WHERE booker_user_id = :id", id=guest_id
+    )
+    assert status == "cancelled"  # the future booking ends with the data
+    again = await web.get(f"{base}/export", headers=API)
+    assert again.status_code == 404
+
+
+async def test_the_booking_page_erases_a_walk_ins_data_once_confirmed(
+    web: httpx.AsyncClient, database: Database, town: Town, desk: Desk
+) -> None:
+    await log_in(web, town.manager_email)
+    url, guest_id = await _walk_in_booking(web, database, town, desk, "Gwenn Le Bras")
+    page = await web.get(url)
+    assert "Données personnelles de cette personne accueillie" in text(page.text)
+    export = f"/api/places/{town.place_id}/guests/{guest_id}/export"
+    assert export in [a["href"] for a in elements(page.text, "a")]
+    # Not on a booking of someone with an account.
+    other = await web.get(f"/manage/bookings/{desk.office.on_site_booking_id}")
+    assert "Données personnelles de cette personne accueillie" not in text(other.text)
+
+    unconfirmed = await submit(web, url, f"{url}/erase-guest", {})
+    assert unconfirmed.status_code == 303
+    assert "Rien n'a été effacé" in text((await web.get(unconfirmed.headers["location"])).text)
+    assert await _one(database, "SELECT active FROM user_account WHERE id = :id", id=guest_id)
+
+    erased = await submit(web, url, f"{url}/erase-guest", {"confirm": "yes"})
+    assert erased.status_code == 303
+    assert "/agenda?" in erased.headers["location"]
+    shown = text((await web.get(erased.headers["location"])).text)
+    assert "Les données personnelles de la personne accueillie sont effacées" in shown
+    assert not await _one(database, "SELECT active FROM user_account WHERE id = :id", id=guest_id)
+    assert "Données personnelles de cette personne" not in text((await web.get(url)).text)

@@ -1,6 +1,7 @@
 """What statistics are counted from, read in a few plain statements: the bookings of a
 period (by their local start, in each place's own zone), their payments, the resources and
-their units, and when each person first booked.
+their units, and when each person first booked. A place's own bookings of the resources its
+sessions occupy (``booking.place_use``) are not people's activity: left out.
 
 ``place_ids`` None means every place (the platform's administrators).
 """
@@ -35,6 +36,7 @@ SELECT b.id, b.place_id, b.booker_user_id, b.user_type_code, b.status, b.starts_
                  FROM booking_item i WHERE i.booking_id = b.id), '[]') AS items
 FROM booking b JOIN place p ON p.id = b.place_id
 WHERE (CAST(:all_places AS boolean) OR b.place_id = ANY(:place_ids))
+  AND NOT b.place_use
   AND CAST(b.starts_at AT TIME ZONE p.timezone AS date) >= :start
   AND CAST(b.starts_at AT TIME ZONE p.timezone AS date) < :end
 ORDER BY b.starts_at, b.id
@@ -56,6 +58,7 @@ SELECT b.booker_user_id, MIN(CAST(b.starts_at AT TIME ZONE p.timezone AS date)) 
 FROM booking b JOIN place p ON p.id = b.place_id
 WHERE (CAST(:all_places AS boolean) OR b.place_id = ANY(:place_ids))
   AND b.status = 'confirmed'
+  AND NOT b.place_use
   AND b.booker_user_id = ANY(:user_ids)
 GROUP BY b.booker_user_id
 """)

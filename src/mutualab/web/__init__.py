@@ -19,6 +19,7 @@ from mutualab.web.pages.invitations import InvitationPages
 from mutualab.web.pages.language import set_language
 from mutualab.web.pages.manage import MANAGE_PAGES
 from mutualab.web.pages.memberships import MembershipPages, PlanPublicPages
+from mutualab.web.pages.programme import ProgrammePages, RegistrationPages, SheetPages
 from mutualab.web.pages.public import PublicPages
 from mutualab.web.pages.recovery import RecoveryPages
 from mutualab.web.pages.series import SeriesPages
@@ -47,6 +48,9 @@ def pages_router() -> Router:
             KioskPages,
             SeriesPages,
             WaitlistPages,
+            ProgrammePages,
+            RegistrationPages,
+            SheetPages,
             set_language,
         ],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,

@@ -56,7 +56,19 @@ NOTICES = {
     "waitlist_left": N_("You have left the waitlist."),
     "waitlist_closed": N_("This waitlist entry is no longer waiting or offered."),
     "waitlist_no": N_("This time cannot be waited for: book it if it is free, or choose another."),
+    "registered": N_("You are registered: a confirmation with the calendar file is on its way."),
+    "waitlisted": N_(
+        "The session is full: you are on its waitlist, and registered if seats free up."
+    ),
+    "session_full": N_("Not enough seats are left: join the waitlist instead."),
+    "already_registered": N_("You are registered at this session already."),
+    "registration_closed": N_("Registrations to this session are closed."),
+    "registration_seats": N_("Choose between 1 and 100 seats."),
+    "registration_cancelled": N_("Your registration is cancelled."),
+    "registration_not_cancelled": N_("The session has started: it can no longer be cancelled."),
     # back office
+    "attendance_marked": N_("The sign-in sheet is saved."),
+    "attendance_refused": N_("The sign-in sheet opens two hours before the session."),
     "place_saved": N_("The details of the place are saved."),
     "photo_saved": N_("The photo is saved: it shows on the public pages."),
     "photo_removed": N_("The photo is removed from the public pages."),
@@ -111,6 +123,11 @@ NOTICES = {
     "desk_booked": N_("The booking is made. Receive its payment below if it has a price."),
     "booking_moved": N_("The booking is moved."),
     "booking_cancelled": N_("The booking is cancelled; what was paid is refunded."),
+    "guest_not_erased": N_("Nothing was erased: tick the confirmation first."),
+    "guest_erased": N_(
+        "The walk-in's personal data are erased: their future bookings are cancelled, their "
+        "invoices kept without their name."
+    ),
     "certified": N_("The certification is recorded."),
     "rate_granted": N_("The rate is granted."),
     "test_mail_queued": N_("The test message is queued: it appears below, then as sent."),

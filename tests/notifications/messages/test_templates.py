@@ -64,6 +64,18 @@ EXTRA: dict[str, dict[str, Any]] = {
         "deadline": "lundi 1 mars 2027, 11:00",
         "offer_url": "https://mutualab.test/account/bookings",
     },
+    "session_registered": {
+        "title": "Formation découpeuse laser",
+        "when": "samedi 6 mars 2027, 10:00\u201312:00",
+        "below_minimum": False,
+        "session_url": "https://mutualab.test/sessions/3",
+    },
+    "session_cancelled": {
+        "title": "Formation découpeuse laser",
+        "when": "samedi 6 mars 2027, 10:00\u201312:00",
+        "below_minimum": True,
+        "session_url": "https://mutualab.test/sessions/3",
+    },
     "booking_reminder": {"unsubscribe_url": "https://mutualab.test/api/unsubscribe/reminders"},
 }
 

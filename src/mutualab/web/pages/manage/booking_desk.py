@@ -18,6 +18,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.controllers import ACCOUNTS
+from accounts.service import AccountService
 from billing.controllers import PAYMENTS
 from billing.payments import PaymentService
 from billing.receipts import Receipts
@@ -89,6 +91,13 @@ class CancelForm:
     """Why the place cancels a booking."""
 
     reason: str = ""
+
+
+@dataclass
+class EraseGuestForm:
+    """The manager's confirmation that the walk-in asked for their data to be erased."""
+
+    confirm: str = ""
 
 
 class BookingDeskPages(Controller):
@@ -325,4 +334,27 @@ class BookingDeskPages(Controller):
             errors=errors,
             status_code=status,
             cancel_reason=data.reason,
+        )
+
+    @post("/erase-guest", opt=PLACE_MANAGER, dependencies=ACCOUNTS)
+    async def erase_guest(
+        self,
+        actor: NamedDependency[Actor],
+        catalogue: NamedDependency[CatalogueService],
+        bookings: NamedDependency[Bookings],
+        accounts: NamedDependency[AccountService],
+        booking_id: FromPath[int],
+        data: URLEncodedBody[EraseGuestForm],
+    ) -> Response[Any]:
+        """Erase the personal data of the walk-in who made this booking (on their request)."""
+        booking = await self._managed(actor, catalogue, bookings, booking_id)
+        if data.confirm != "yes":
+            return see_other(f"/manage/bookings/{booking_id}", notice="guest_not_erased")
+        await accounts.erase_guest(actor, booking.place_id, booking.booker_user_id)
+        day = booking.local_starts_at.date().isoformat()
+        return see_other(
+            f"/manage/places/{booking.place_id}/agenda",
+            view="day",
+            notice="guest_erased",
+            **{"from": day},
         )

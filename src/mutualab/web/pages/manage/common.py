@@ -41,6 +41,7 @@ SECTIONS = [
     ("/agenda", N_("Agenda")),
     ("/people", N_("People")),
     ("/trainings", N_("Trainings")),
+    ("/programme", N_("Programme")),
     ("/managers", N_("Managers")),
     ("/invoices", N_("Invoices")),
     ("/statistics", N_("Statistics")),

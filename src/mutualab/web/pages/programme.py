@@ -1,0 +1,350 @@
+"""The programme pages: every place's programme and each place's (filtered), a session's page
+with its seats left and "register", my registrations, and for the place's managers its
+sessions, each with its registrants (printable sign-in sheet, "present" on a phone) and CSV.
+
+The rules are the programme's services' (:mod:`programme.sessions`,
+:mod:`programme.registrations`); these handlers parse, call one service and render.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Template
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_manager, require_user
+from kernel.auth.rules import BOOKING, PLACE_MANAGER, PUBLIC, USER
+from kernel.errors import AppError, NotFoundError
+from kernel.spreadsheets import inert
+from mutualab.web.i18n import N_
+from mutualab.web.pages.manage.common import AnyRequest, place_page
+from mutualab.web.rendering import page, see_other
+from programme.controllers import DEPENDENCIES
+from programme.schemas import AttendanceMark, RegistrationCreate, SessionRead
+from programme.service import Registrations, Sessions
+from resources.controllers import CATALOGUE
+from resources.service import CatalogueService
+
+KINDS = {"workshop": N_("Workshop"), "training": N_("Training"), "event": N_("Event")}
+REGISTRATION_STATUSES = {
+    "registered": N_("Registered"),
+    "waitlisted": N_("On the waitlist"),
+    "cancelled": N_("Cancelled"),
+}
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Dated:
+    """A session with its start and end on its place's clock."""
+
+    session: SessionRead
+    starts: datetime
+    ends: datetime
+
+
+def dated(session: SessionRead) -> Dated:
+    """``session`` on its place's clock."""
+    zone = ZoneInfo(session.timezone)
+    return Dated(session, session.starts_at.astimezone(zone), session.ends_at.astimezone(zone))
+
+
+@dataclass
+class ProgrammeFilter:
+    """The filters of a programme page, as typed."""
+
+    town: str = ""
+    kind: str = ""
+    day: str = ""
+    price: str = ""
+
+
+@dataclass
+class RegisterForm:
+    """A registration, as posted from the session's page."""
+
+    seats: str = "1"
+    waitlist: str = ""
+
+
+@dataclass
+class MarkForm:
+    """A line of the sign-in sheet."""
+
+    attended: str = "1"
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+class ProgrammePages(Controller):
+    """Everyone reads the programmes and the sessions."""
+
+    path = "/"
+    dependencies = {**CATALOGUE, **DEPENDENCIES}
+    opt = PUBLIC
+
+    async def _programme(
+        self,
+        request: AnyRequest,
+        sessions: Sessions,
+        place: Any,
+        town: str | None,
+        kind: str | None,
+        day: str | None,
+        price: str | None,
+    ) -> Template:
+        form = ProgrammeFilter(town or "", kind or "", day or "", price or "")
+        first = _day(form.day)
+        start = datetime.combine(first, time(), tzinfo=UTC) if first else None
+        found = await sessions.page(
+            place_id=place.id if place is not None else None,
+            town=form.town or None,
+            kind=form.kind if form.kind in KINDS else None,
+            start=start,
+            free={"free": True, "paid": False}.get(form.price),
+            limit=PAGE_SIZE,
+        )
+        return page(
+            request,
+            "programme/list.html",
+            place=place,
+            form=form,
+            sessions=[dated(s) for s in found.items],
+            total=found.total,
+            KINDS=KINDS,
+        )
+
+    @get("/programme", opt=PUBLIC)
+    async def programme(
+        self,
+        request: AnyRequest,
+        sessions: NamedDependency[Sessions],
+        town: FromQuery[str | None] = None,
+        kind: FromQuery[str | None] = None,
+        day: FromQuery[str | None] = None,
+        price: FromQuery[str | None] = None,
+    ) -> Template:
+        """Every place's sessions to come, by town, kind, date, free or paid."""
+        return await self._programme(request, sessions, None, town, kind, day, price)
+
+    @get("/places/{place_id:int}/programme", opt=PUBLIC)
+    async def place_programme(
+        self,
+        request: AnyRequest,
+        catalogue: NamedDependency[CatalogueService],
+        sessions: NamedDependency[Sessions],
+        place_id: FromPath[int],
+        kind: FromQuery[str | None] = None,
+        day: FromQuery[str | None] = None,
+        price: FromQuery[str | None] = None,
+    ) -> Template:
+        """A place's sessions to come, with its calendar feed."""
+        place = await catalogue.active_place(place_id)
+        return await self._programme(request, sessions, place, None, kind, day, price)
+
+    @get("/sessions/{session_id:int}", opt=PUBLIC)
+    async def session_page(
+        self,
+        request: AnyRequest,
+        sessions: NamedDependency[Sessions],
+        session_id: FromPath[int],
+    ) -> Template:
+        """A session: what, when, where, seats left; register (logged in)."""
+        session = await sessions.get(session_id)
+        return page(request, "programme/session.html", item=dated(session), KINDS=KINDS)
+
+
+class RegistrationPages(Controller):
+    """People register, see and cancel their registrations."""
+
+    path = "/"
+    dependencies = DEPENDENCIES
+    guards = [require_user]
+    opt = USER
+
+    @post("/sessions/{session_id:int}/register", opt=USER)
+    async def register(
+        self,
+        actor: NamedDependency[Actor],
+        registrations: NamedDependency[Registrations],
+        db_session: NamedDependency[AsyncSession],
+        session_id: FromPath[int],
+        data: URLEncodedBody[RegisterForm],
+    ) -> Response[Any]:
+        """Register (or wait), then see my registrations; refused: back, saying why."""
+        seats = int(data.seats) if data.seats.strip().isdigit() else 0
+        back = f"/sessions/{session_id}"
+        if not 1 <= seats <= 100:
+            return see_other(back, notice="registration_seats")
+        asked = RegistrationCreate(seats=seats, waitlist=bool(data.waitlist))
+        try:
+            async with db_session.begin_nested():
+                made = await registrations.register(actor, session_id, asked)
+        except AppError as exc:
+            if isinstance(exc, NotFoundError):
+                raise
+            notices = {"session_full": "session_full", "already_registered": "already_registered"}
+            return see_other(back, notice=notices.get(exc.code, "registration_closed"))
+        notice = "registered" if made.status == "registered" else "waitlisted"
+        return see_other("/account/registrations", notice=notice)
+
+    @get("/account/registrations", opt=USER)
+    async def mine(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        registrations: NamedDependency[Registrations],
+    ) -> Template:
+        """My registrations, latest session first."""
+        mine = await registrations.mine(actor)
+        return page(
+            request,
+            "programme/mine.html",
+            private=True,
+            registrations=[(r, dated(r.session)) for r in mine],
+            STATUSES=REGISTRATION_STATUSES,
+        )
+
+    @post("/account/registrations/{registration_id:int}/cancel", opt=BOOKING)
+    async def cancel(
+        self,
+        actor: NamedDependency[Actor],
+        registrations: NamedDependency[Registrations],
+        db_session: NamedDependency[AsyncSession],
+        registration_id: FromPath[int],
+    ) -> Response[Any]:
+        """Give up my seats, then back to my registrations."""
+        try:
+            async with db_session.begin_nested():
+                await registrations.cancel(actor, registration_id)
+        except AppError as exc:
+            if isinstance(exc, NotFoundError):
+                raise
+            return see_other("/account/registrations", notice="registration_not_cancelled")
+        return see_other("/account/registrations", notice="registration_cancelled")
+
+
+class SheetPages(Controller):
+    """A place's sessions for its managers: registrants, sign-in sheet, CSV."""
+
+    path = "/manage"
+    dependencies = {**CATALOGUE, **DEPENDENCIES}
+    guards = [require_manager]
+    opt = PLACE_MANAGER
+
+    @get("/places/{place_id:int}/programme", opt=PLACE_MANAGER)
+    async def place_sessions(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        catalogue: NamedDependency[CatalogueService],
+        sessions: NamedDependency[Sessions],
+        place_id: FromPath[int],
+    ) -> Template:
+        """The place's sessions from a week ago on, each with its sign-in sheet."""
+        place = await catalogue.managed_place(actor, place_id)
+        found = await sessions.page(
+            place_id=place_id,
+            start=sessions.clock() - timedelta(days=7),
+            include_cancelled=True,
+            limit=PAGE_SIZE,
+        )
+        return place_page(
+            request,
+            "manage/programme.html",
+            await catalogue.place_detail(place.id or place_id),
+            "/programme",
+            sessions=[dated(s) for s in found.items],
+            KINDS=KINDS,
+        )
+
+    @get("/sessions/{session_id:int}", opt=PLACE_MANAGER)
+    async def sheet(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        sessions: NamedDependency[Sessions],
+        registrations: NamedDependency[Registrations],
+        session_id: FromPath[int],
+    ) -> Template:
+        """The registrants, then those waiting: mark who came (a phone), or print it."""
+        registrants = await registrations.registrants(actor, session_id)
+        session = await sessions.get(session_id)
+        return page(
+            request,
+            "programme/sheet.html",
+            private=True,
+            item=dated(session),
+            registrants=registrants,
+            STATUSES=REGISTRATION_STATUSES,
+            KINDS=KINDS,
+        )
+
+    @get("/sessions/{session_id:int}/registrants.csv", opt=PLACE_MANAGER)
+    async def registrants_csv(
+        self,
+        actor: NamedDependency[Actor],
+        registrations: NamedDependency[Registrations],
+        session_id: FromPath[int],
+    ) -> Response[bytes]:
+        """The registrants as CSV (UTF-8 with a BOM, formula-safe cells)."""
+        registrants = await registrations.registrants(actor, session_id)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["nom", "email", "places", "statut", "inscrit le", "présent"])
+        for r in registrants:
+            writer.writerow(
+                [
+                    inert(r.display_name),
+                    inert(r.email),
+                    r.seats,
+                    r.status,
+                    r.created_at.isoformat(),
+                    "oui" if r.attended_at is not None else "",
+                ]
+            )
+        return Response(
+            ("\ufeff" + out.getvalue()).encode(),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="seance-{session_id}.csv"',
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    @post("/registrations/{registration_id:int}/attendance", opt=PLACE_MANAGER)
+    async def mark(
+        self,
+        actor: NamedDependency[Actor],
+        registrations: NamedDependency[Registrations],
+        db_session: NamedDependency[AsyncSession],
+        registration_id: FromPath[int],
+        data: URLEncodedBody[MarkForm],
+    ) -> Response[Any]:
+        """Mark a person present (or not), then back to the sheet."""
+        session_id = (await registrations.get(actor, registration_id)).session_id
+        try:
+            async with db_session.begin_nested():
+                done = await registrations.mark(
+                    actor, registration_id, AttendanceMark(attended=data.attended == "1")
+                )
+        except AppError as exc:
+            if isinstance(exc, NotFoundError) or exc.status_code == 403:
+                raise
+            return see_other(f"/manage/sessions/{session_id}", notice="attendance_refused")
+        return see_other(f"/manage/sessions/{done.session_id}", notice="attendance_marked")

@@ -1,0 +1,161 @@
+"""Sessions occupy their resources through the booking engine: a session never overlaps a
+booking, nor a booking a session; a recurrence keeps its wall-clock hours across DST.
+
+Now is Monday 1 March 2027, 09:00 in Paris; the fablab is open 08:00-20:00 every day.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+
+from kernel.db import Database
+from tests.programme.support import publish, session_body
+from tests.support.accounts import make_user, stored_hash
+from tests.support.booking import Fablab, book, paris, utc_text
+
+Client = httpx.AsyncClient
+
+
+async def test_a_session_refuses_a_booking_of_its_machine_and_frees_it_when_cancelled(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    manager = await make_user(database, "gerante@fablab.fr", manages=(lab.place_id,))
+    citizen = await make_user(database, "camille@example.fr")
+    start, end = paris(2027, 3, 6, 10), paris(2027, 3, 6, 13)
+    [made] = await publish(
+        api, manager, lab.place_id, session_body(start, end, resources=(lab.laser, lab.room))
+    )
+    assert made["seats_left"] == 12
+    assert made["resources"] == [
+        {"resource_id": lab.laser, "quantity": 1},
+        {"resource_id": lab.room, "quantity": 1},
+    ]
+
+    refused = await book(api, citizen, lab.laser, paris(2027, 3, 6, 11), paris(2027, 3, 6, 12))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "slot_unavailable"
+
+    cancelled = await api.post(
+        f"/api/sessions/{made['id']}/cancel",
+        json={"reason": "formateur malade"},
+        headers=manager.headers,
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    booked = await book(api, citizen, lab.laser, paris(2027, 3, 6, 11), paris(2027, 3, 6, 12))
+    assert booked.status_code == 201, booked.text
+
+
+async def test_a_booked_machine_refuses_the_session_and_nothing_is_published(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    manager = await make_user(database, "gerante@fablab.fr", manages=(lab.place_id,))
+    citizen = await make_user(database, "camille@example.fr")
+    booked = await book(api, citizen, lab.printer, paris(2027, 3, 13, 11), paris(2027, 3, 13, 12))
+    assert booked.status_code == 201, booked.text
+    body = session_body(paris(2027, 3, 6, 10), paris(2027, 3, 6, 12), resources=(lab.printer,))
+    body["dates"].append(
+        {
+            "starts_at": paris(2027, 3, 13, 10).isoformat(),
+            "ends_at": paris(2027, 3, 13, 12).isoformat(),
+        }
+    )
+    refused = await api.post(
+        f"/api/places/{lab.place_id}/sessions", json=body, headers=manager.headers
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "slot_unavailable"
+    assert refused.json()["starts_at"] == paris(2027, 3, 13, 10).astimezone(UTC).isoformat()
+    listed = await api.get(f"/api/sessions?place_id={lab.place_id}")
+    assert listed.json()["total"] == 0  # the first date was not kept either
+    # Its printer stays free on the first date: the refused publication booked nothing.
+    free = await book(api, citizen, lab.printer, paris(2027, 3, 6, 10), paris(2027, 3, 6, 11))
+    assert free.status_code == 201, free.text
+
+
+async def test_every_first_saturday_keeps_its_hours_across_the_change_to_summer_time(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    manager = await make_user(database, "gerante@fablab.fr", manages=(lab.place_id,))
+    body = session_body(paris(2027, 3, 6, 10), paris(2027, 3, 6, 12), resources=(lab.room,))
+    del body["dates"]
+    body["recurrence"] = {
+        "first_month": "2027-03-01",
+        "weekday": 5,
+        "nth": 1,
+        "count": 3,
+        "starts": "10:00",
+        "ends": "12:00",
+    }
+    made = await publish(api, manager, lab.place_id, body)
+    # 6 March in winter time (UTC+1), 3 April and 1 May in summer time (UTC+2): 10:00 each.
+    assert [m["starts_at"] for m in made] == [
+        utc_text(datetime(2027, 3, 6, 9, tzinfo=UTC)),
+        utc_text(datetime(2027, 4, 3, 8, tzinfo=UTC)),
+        utc_text(datetime(2027, 5, 1, 8, tzinfo=UTC)),
+    ]
+    assert len({m["series_key"] for m in made}) == 1
+
+
+async def test_publishing_is_for_the_place_managers_and_bad_input_names_its_field(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    citizen = await make_user(database, "camille@example.fr")
+    manager = await make_user(database, "gerante@fablab.fr", manages=(lab.place_id,))
+    body = session_body(paris(2027, 3, 6, 10), paris(2027, 3, 6, 12))
+    denied = await api.post(
+        f"/api/places/{lab.place_id}/sessions", json=body, headers=citizen.headers
+    )
+    assert denied.status_code == 403, denied.text
+    training = {**body, "kind": "training"}
+    missing = await api.post(
+        f"/api/places/{lab.place_id}/sessions", json=training, headers=manager.headers
+    )
+    assert missing.status_code == 422, missing.text
+    assert missing.json()["errors"][0]["field"] == "training_id"
+    both = {
+        **body,
+        "recurrence": {
+            "first_month": "2027-03-01",
+            "weekday": 5,
+            "nth": 1,
+            "count": 2,
+            "starts": "10:00",
+            "ends": "12:00",
+        },
+    }
+    twice = await api.post(
+        f"/api/places/{lab.place_id}/sessions", json=both, headers=manager.headers
+    )
+    assert twice.status_code == 422, twice.text
+    assert twice.json()["errors"][0]["field"] == "dates"
+    minimum = {**body, "seats": 4, "min_attendance": 6}
+    over = await api.post(
+        f"/api/places/{lab.place_id}/sessions", json=minimum, headers=manager.headers
+    )
+    assert over.status_code == 422, over.text
+    assert over.json()["errors"][0]["field"] == "min_attendance"
+
+
+async def test_a_session_keeps_its_machine_when_its_publisher_erases_their_account(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    password = "violet-harbour-compass-42"
+    manager = await make_user(
+        database, "gerante@fablab.fr", manages=(lab.place_id,), password_hash=stored_hash(password)
+    )
+    citizen = await make_user(database, "camille@example.fr")
+    start, end = paris(2027, 3, 6, 10), paris(2027, 3, 6, 13)
+    [made] = await publish(
+        api, manager, lab.place_id, session_body(start, end, resources=(lab.laser,))
+    )
+    erased = await api.post("/api/me/erase", json={"password": password}, headers=manager.headers)
+    assert erased.status_code == 204, erased.text
+    # The place's booking of its machine is the place's, not the person's: it stays.
+    refused = await book(api, citizen, lab.laser, paris(2027, 3, 6, 11), paris(2027, 3, 6, 12))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "slot_unavailable"
+    shown = await api.get(f"/api/sessions/{made['id']}")
+    assert shown.status_code == 200 and shown.json()["status"] != "cancelled"
