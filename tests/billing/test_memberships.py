@@ -312,3 +312,35 @@ async def test_two_subscriptions_at_once_make_one_membership(
     assert loser.json()["code"] == "already_subscribed"
     mine = await api.get("/api/me/memberships", headers=citizen.headers)
     assert len(mine.json()) == 1
+
+
+async def test_membership_invoices_are_listed_and_exported_with_the_others(
+    api: Client, lab: PricedLab, database: Database
+) -> None:
+    plan = await define_plan(api, lab.manager, lab.place_id, for_organisations=True)
+    school = await make_organisation(database)
+    teacher = await make_user(database, "prof@ecole.fr", organisation_roles=((school, "admin"),))
+    made = await subscribe(
+        api, teacher, plan["id"], "invoice", organisation_id=school, purchase_order="BC-9"
+    )
+    assert made.status_code == 201, made.text
+    [invoice] = made.json()["periods"][0]["charge"]["documents"]
+    listed = await api.get(
+        f"/api/places/{lab.place_id}/invoices",
+        params={"q": "BC-9", "state": "unpaid"},
+        headers=lab.manager.headers,
+    )
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    rows = body["items"] if isinstance(body, dict) else body
+    assert [(r["number"], r["purchase_order"], r["state"]) for r in rows] == [
+        (invoice["number"], "BC-9", "unpaid")
+    ]
+    exported = await api.get(
+        f"/api/places/{lab.place_id}/exports/invoices",
+        params={"from": "2027-03-01", "to": "2027-03-31", "format": "csv"},
+        headers=lab.manager.headers,
+    )
+    assert exported.status_code == 200, exported.text
+    [line] = [row for row in exported.text.splitlines() if invoice["number"] in row]
+    assert line.endswith(",Adhésion mensuelle,24.00,Sur facture,Non payée,2027-03-31,BC-9,")
