@@ -106,13 +106,19 @@ async def ensure_demo_people(
     teacher = await person("prof@demo.mutualab.example", "M. Lefèvre", "teacher, admin of a school")
     assert teacher.id is not None
     if not await repo.memberships_of_user(teacher.id):
+        # A public collège: it books at the school rate and is invoiced through Chorus Pro, its
+        # purchase orders being its engagement numbers.
         school = Organisation(
             name="Collège Jean Jaurès (démo)",
             user_type_code="school",
+            siret=DEMO_SCHOOL_SIRET,
+            siren=DEMO_SCHOOL_SIRET[:9],
             billing_address="5 rue des Écoles",
             billing_postcode="22300",
             billing_town="Lannion",
             requires_purchase_order=True,
+            public_buyer=True,
+            chorus_service_code="INTENDANCE",
         )
         await repo.add(school)
         assert school.id is not None
@@ -121,6 +127,7 @@ async def ensure_demo_people(
 
 
 DEMO_DOMAIN = "@demo.mutualab.example"
+DEMO_SCHOOL_SIRET = "19220001200008"  # made up, with valid check digits
 
 
 async def reset_demo_passwords(session: AsyncSession, password: str) -> list[str]:

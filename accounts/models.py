@@ -73,7 +73,13 @@ class Organisation(SQLModel, table=True):
     billing_postcode: str = Field(max_length=10)
     billing_town: str = Field(max_length=120)
     billing_email: str | None = Field(default=None, max_length=254)
+    # A public buyer's engagement number (Chorus Pro) is its purchase order: required when this
+    # is set. Its service code, when it has one, is the buyer reference of its invoices.
     requires_purchase_order: bool = False
+    # A public body invoiced through Chorus Pro (a town hall, a public school: its rate is its
+    # user type's); it carries its SIRET (migration 0044).
+    public_buyer: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    chorus_service_code: str | None = Field(default=None, max_length=100)
     created_at: datetime = created_at_field()
     # Its type, legal identity and invoice payment apply everywhere once an admin verified it
     # (places may verify it for their own prices: OrganisationVerification). A change of legal

@@ -94,6 +94,14 @@ class OrganisationService:
                 field="vat_number",
                 code="company_identity_required",
             )
+        if data.user_type == "public_body":
+            data.public_buyer = True
+        if data.public_buyer and data.siret is None:
+            raise InvalidInputError(
+                "A public body needs its SIRET: Chorus Pro identifies public buyers by it.",
+                field="siret",
+                code="public_body_siret_required",
+            )
         values = data.model_dump(mode="json", exclude={"user_type"})
         organisation = Organisation(**values, user_type_code=data.user_type)
         await self.repo.add(organisation)
@@ -112,8 +120,17 @@ class OrganisationService:
     ) -> OrganisationRead:
         """Change an organisation's details (its admins)."""
         organisation = await self._administered(actor, organisation_id)
-        nullable = {"siret", "vat_number", "billing_email"}
+        nullable = {"siret", "vat_number", "billing_email", "chorus_service_code"}
         changes = changes_of(data, nullable)
+        if organisation.user_type_code == "public_body":
+            changes.pop("public_buyer", None)  # a public body stays one
+        public = changes.get("public_buyer", organisation.public_buyer)
+        if public and changes.get("siret", organisation.siret) is None:
+            raise InvalidInputError(
+                "A public body needs its SIRET: Chorus Pro identifies public buyers by it.",
+                field="siret",
+                code="public_body_siret_required",
+            )
         new_identity = any(
             getattr(organisation, f) != v for f, v in changes.items() if f in IDENTITY_FIELDS
         )

@@ -244,6 +244,17 @@ class UserTypeGrant(Strict):
     place_id: int | None = None
 
 
+ServiceCode = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/-]*$",
+        description="Chorus Pro service code of a public buyer (the invoices' buyer reference)",
+    ),
+]
+
+
 class OrganisationCreate(Strict):
     """A school, company, association or public body."""
 
@@ -257,6 +268,9 @@ class OrganisationCreate(Strict):
     billing_town: Annotated[str, Field(min_length=1, max_length=120)]
     billing_email: Email | None = None
     requires_purchase_order: bool = False
+    # A public body invoiced through Chorus Pro (always so for the type public_body).
+    public_buyer: bool = False
+    chorus_service_code: ServiceCode | None = None
 
     @model_validator(mode="after")
     def _siren_matches_siret(self) -> OrganisationCreate:
@@ -278,6 +292,8 @@ class OrganisationUpdate(Strict):
     billing_town: Annotated[str, Field(min_length=1, max_length=120)] | None = None
     billing_email: Email | None = None
     requires_purchase_order: bool | None = None
+    public_buyer: bool | None = None
+    chorus_service_code: ServiceCode | None = None
 
 
 class OrganisationRead(BaseModel):
@@ -293,7 +309,11 @@ class OrganisationRead(BaseModel):
     billing_postcode: str
     billing_town: str
     billing_email: str | None
+    # A public buyer's engagement number (Chorus Pro) is its purchase order; its service code
+    # is the buyer reference of its invoices.
     requires_purchase_order: bool
+    public_buyer: bool = False
+    chorus_service_code: str | None = None
     # Until verified (by an admin, or by a place for its own prices) members book at their own
     # rate and cannot pay on invoice.
     verified_at: datetime | None = None

@@ -8,8 +8,10 @@ creates the PaymentIntent (idempotency key per booking and attempt) and records 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
+import anyio.to_thread
 from litestar import Controller, MediaType, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -17,6 +19,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing.facturx import facturx_pdf
+from billing.facturx.export import export_public_buyers
+from billing.facturx.senders import DownloadSender
 from billing.invoicing import DocumentService
 from billing.ledger_list import InvoiceState, LedgerFilter, month_of
 from billing.models import BillingDocument
@@ -56,6 +61,8 @@ Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 Words = Annotated[
     str, QueryParameter(max_length=100, description="client, e-mail, number or purchase order")
 ]
+FromDate = Annotated[date, QueryParameter(name="from", description="first local date of issue")]
+ToDate = Annotated[date, QueryParameter(name="to", description="local date after the last one")]
 IssueMonth = Annotated[str, QueryParameter(max_length=7, description="month of issue, YYYY-MM")]
 
 
@@ -326,6 +333,28 @@ class PaymentController(Controller):
             headers={"Content-Disposition": f'attachment; filename="{document.number}.pdf"'},
         )
 
+    @get(
+        "/invoices/{invoice_id:int}/facturx",
+        opt=BOOKING,
+        dependencies=PAYMENTS,
+        media_type="application/pdf",
+        response_description="The Factur-X PDF/A-3 (application/pdf) with factur-x.xml inside",
+    )
+    async def invoice_facturx(
+        self, payments: Payments, actor: Me, invoice_id: FromPath[int]
+    ) -> Response[bytes]:
+        """The invoice or credit note as Factur-X: a PDF/A-3 carrying its EN 16931 XML."""
+        document = await _document(payments, actor, invoice_id)
+        # Embedding fonts and the XML takes a tenth of a second: not on the event loop.
+        pdf = await anyio.to_thread.run_sync(facturx_pdf, document.content, document.hash)
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="{document.number}-facturx.pdf"'
+            },
+        )
+
 
 class BillingManagerController(Controller):
     """What the managers of a place do with payments and invoices."""
@@ -371,6 +400,30 @@ class BillingManagerController(Controller):
                 "Give the month of issue as YYYY-MM.", field="month", code="invalid_month"
             )
         return await payments.place_documents(actor, place_id, limit, offset, narrowed)
+
+    @get(
+        "/places/{place_id:int}/facturx-export",
+        opt=PLACE_MANAGER,
+        media_type="application/zip",
+        response_description="A ZIP of Factur-X PDFs with a slip (bordereau.csv) and SHA256SUMS",
+    )
+    async def facturx_export(
+        self,
+        payments: Payments,
+        actor: Me,
+        place_id: FromPath[int],
+        start: FromDate,
+        end: ToDate,
+    ) -> Response[bytes]:
+        """The place's invoices and credit notes to public bodies issued over a period, as
+        Factur-X files ready to deposit on Chorus Pro (a ZIP)."""
+        place = await payments.prices.catalogue.managed_place(actor, place_id)
+        delivery = await export_public_buyers(payments.repo, place, start, end, DownloadSender())
+        return Response(
+            delivery.content,
+            media_type=delivery.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{delivery.filename}"'},
+        )
 
 
 class StripeWebhookController(Controller):

@@ -87,6 +87,8 @@ def buyer_of(user: User, organisation: Organisation | None) -> dict[str, Any]:
             "vat_number": organisation.vat_number,
             "email": organisation.billing_email,
             "contact": user.display_name,
+            # Chorus Pro's "code service" (EN 16931 BT-10), for a public buyer that has one.
+            "service_code": organisation.chorus_service_code,
         }
     return {
         "kind": "person",
@@ -159,6 +161,41 @@ def invoice_lines(quote: dict[str, Any]) -> list[dict[str, Any]]:
             "mention": line["mention"],
         }
         for line in quote["lines"]
+    ]
+
+
+def credit_lines(
+    basis: dict[str, Any],
+    credited: list[VatBreakdownLine] | tuple[VatBreakdownLine, ...],
+    label: str,
+    *,
+    whole: bool,
+) -> list[dict[str, Any]]:
+    """A credit note's lines: the credited invoice's (or session's) own when all of it is
+    credited, else one line per VAT regime and rate of the share credited."""
+    if whole:
+        return list(basis["lines"])
+    return [
+        {
+            "label": label,
+            "quantity": 1,
+            "minutes": 0,
+            "hours": "0.00",
+            "hours_text": "",
+            "unit_price_excl_vat_cents": entry.base_cents,
+            "per_unit": False,
+            "flat_fee_excl_vat_cents": 0,
+            "minimum_applied": False,
+            "free": False,
+            "total_excl_vat_cents": entry.base_cents,
+            "vat_kind": entry.kind.value,
+            "vat_rate": f"{entry.rate:.2f}",
+            "vat_cents": entry.vat_cents,
+            "total_incl_vat_cents": entry.base_cents + entry.vat_cents,
+            "mention": None,
+        }
+        for entry in credited
+        if entry.base_cents + entry.vat_cents
     ]
 
 
@@ -505,31 +542,7 @@ class DocumentService:
             if session is not None
             else f"Remboursement partiel de la facture {invoice.number}"
         )
-        if whole:
-            lines = basis["lines"]
-        else:
-            lines = [
-                {
-                    "label": partial,
-                    "quantity": 1,
-                    "minutes": 0,
-                    "hours": "0.00",
-                    "hours_text": "",
-                    "unit_price_excl_vat_cents": entry.base_cents,
-                    "per_unit": False,
-                    "flat_fee_excl_vat_cents": 0,
-                    "minimum_applied": False,
-                    "free": False,
-                    "total_excl_vat_cents": entry.base_cents,
-                    "vat_kind": entry.kind.value,
-                    "vat_rate": f"{entry.rate:.2f}",
-                    "vat_cents": entry.vat_cents,
-                    "total_incl_vat_cents": entry.base_cents + entry.vat_cents,
-                    "mention": None,
-                }
-                for entry in credited
-                if entry.base_cents + entry.vat_cents
-            ]
+        lines = credit_lines(basis, credited, partial, whole=whole)
         body = {
             "lines": lines,
             "vat_breakdown": _breakdown_json(credited),

@@ -4,6 +4,11 @@ The PDF uses fpdf2 (pure Python): WeasyPrint would render the HTML itself but ne
 friends installed on the host, and the project promises that Python and ``make`` are enough.
 fpdf2's built-in fonts cover Latin-1 (all of French); other characters are replaced by ``?`` in
 the PDF only, and the sealed content and the HTML keep them exactly.
+
+The archival variant (``archival=True``, the PDF of a Factur-X) is a PDF/A-3B: fpdf2's
+compliance mode writes its XMP identification and the sRGB output intent, and refuses anything
+PDF/A forbids; PDF/A wants every font embedded, so it sets the text in Source Sans Pro (SIL OFL)
+from the ``font-source-sans-pro`` wheel instead of the built-in Helvetica.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import font_source_sans_pro
 from fpdf import FPDF
 from jinja2 import Environment, select_autoescape
 
@@ -174,16 +180,29 @@ def _latin1(text: object) -> str:
     return value.encode("latin-1", "replace").decode("latin-1")
 
 
-def invoice_pdf(content: dict[str, Any], document_hash: str) -> bytes:
-    """The PDF of a document (A4, fpdf2's Helvetica)."""
-    pdf = FPDF(format="A4")
+_ARCHIVAL_FAMILY = "SourceSansPro"
+
+
+def _archival_pdf() -> FPDF:
+    """An fpdf2 document that must stay PDF/A-3B, with its embedded fonts."""
+    pdf = FPDF(format="A4", enforce_compliance="PDFA_3B")
+    fonts = font_source_sans_pro.font_files_ttf
+    pdf.add_font(_ARCHIVAL_FAMILY, "", fonts["SourceSansPro"])
+    pdf.add_font(_ARCHIVAL_FAMILY, "B", fonts["SourceSansProBold"])
+    return pdf
+
+
+def invoice_pdf(content: dict[str, Any], document_hash: str, *, archival: bool = False) -> bytes:
+    """The PDF of a document (A4; fpdf2's Helvetica, or an embedded font for PDF/A-3)."""
+    pdf = _archival_pdf() if archival else FPDF(format="A4")
+    family = _ARCHIVAL_FAMILY if archival else "Helvetica"
     pdf.set_title(_latin1(f"{content['title']} {content['number']}"))
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
 
     def text(value: object, size: float = 9, style: str = "", height: float = 5) -> None:
-        pdf.set_font("Helvetica", style, size)
+        pdf.set_font(family, style, size)
         pdf.multi_cell(width, height, _latin1(value), new_x="LMARGIN", new_y="NEXT")
 
     text(f"{content['title']} n° {content['number']}", 16, "B", 9)
@@ -261,7 +280,7 @@ def invoice_pdf(content: dict[str, Any], document_hash: str) -> bytes:
             + (f" Bon de commande n° {order}." if order else "")
         )
     pdf.ln(2)
-    pdf.set_font("Helvetica", "", 8)
+    pdf.set_font(family, "", 8)
     headings = (
         "Désignation",
         "Qté",

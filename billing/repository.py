@@ -413,6 +413,24 @@ class BillingRepository:
         )
         return list(rows.all())
 
+    async def public_buyer_documents(
+        self, place_id: int, since: datetime, until: datetime
+    ) -> list[BillingDocument]:
+        """The place's invoices and credit notes to public buyers (organisations invoiced through
+        Chorus Pro) issued in [since, until), in issue order."""
+        rows = await self.session.exec(
+            select(BillingDocument)
+            .join(Organisation, col(Organisation.id) == col(BillingDocument.organisation_id))
+            .where(
+                BillingDocument.place_id == place_id,
+                col(Organisation.public_buyer).is_(True),
+                col(BillingDocument.issued_at) >= since,
+                col(BillingDocument.issued_at) < until,
+            )
+            .order_by(col(BillingDocument.issued_at), col(BillingDocument.id))
+        )
+        return list(rows.all())
+
     async def documents_by_ids(self, ids: Sequence[int]) -> list[BillingDocument]:
         """The documents of these ids (in no particular order)."""
         if not ids:

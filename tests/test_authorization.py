@@ -342,7 +342,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/api/invoices/{invoice_id}"): Example(),
     ("GET", "/api/invoices/{invoice_id}/print"): Example(),
     ("GET", "/api/invoices/{invoice_id}/pdf"): Example(),
+    ("GET", "/api/invoices/{invoice_id}/facturx"): Example(),
     ("GET", "/api/places/{place_id}/invoices"): Example(),
+    ("GET", "/api/places/{place_id}/facturx-export"): Example(query=_range),
     ("POST", "/api/series/quote"): Example(body=lambda w, r: _series(w.resource_a)),
     # A stale fingerprint: every caller allowed to try gets 409 price_changed, nothing is booked.
     ("POST", "/api/series/checkout"): Example(

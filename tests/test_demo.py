@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pikepdf
 import pytest
 from sqlalchemy import Row, text
 
 from accounts.bootstrap import ensure_demo_people, reset_demo_passwords
 from accounts.passwords import passwords
+from billing.facturx import facturx_pdf, facturx_xml
 from booking.schemas import BookingCreate, ItemRequest
 from kernel.db import Database
 from kernel.errors import ConflictError, ForbiddenError
 from mutualab.demo import demo_place_ids, seed_demo
 from mutualab.demo_activity import LASER, cast_of, next_monday, seed_activity
 from mutualab.demo_programme import OCCUPYING_SESSIONS
+from tests.billing.facturx_rules import problems
 from tests.support.apps import runtime_on
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -239,3 +243,24 @@ async def test_each_demo_place_has_a_programme_whose_machines_are_booked_for_it(
         assert sum(r.people for r in rows if r.place_id == place_id) == 2  # Léa, and Camille
     placed = await _rows(database, "SELECT count(*) FROM booking WHERE place_use")
     assert placed[0][0] == len(place_ids) * OCCUPYING_SESSIONS
+
+
+async def test_every_demo_invoice_is_valid_facturx(database: Database) -> None:
+    # Each checked against the Factur-X EN 16931 XSD and the EN 16931 rules (any credit note
+    # too; the demo issues none: tests/billing/test_facturx*.py check theirs).
+    await _seeded(database)
+    documents = await _rows(
+        database, "SELECT number, kind, content, hash FROM billing_document ORDER BY id"
+    )
+    kinds = {row.kind for row in documents}
+    assert len(documents) > 10 and "invoice" in kinds, kinds
+    for row in documents:
+        xml = facturx_xml(row.content)
+        found = problems(xml)
+        assert not found, f"{row.number}: " + "\n".join(found)
+    # The PDF/A-3 of one of each kind carries exactly that XML.
+    for kind in sorted(kinds):
+        row = next(r for r in documents if r.kind == kind)
+        with pikepdf.open(io.BytesIO(facturx_pdf(row.content, row.hash))) as pdf:
+            attached = pdf.attachments["factur-x.xml"].get_file().read_bytes()
+        assert attached == facturx_xml(row.content)

@@ -197,7 +197,8 @@ async def test_a_walk_in_books_a_priced_machine_at_the_desk_and_pays_by_cheque(
     invoices = [
         a for a in elements((await web.get(url)).text, "a") if "/api/invoices/" in a["href"]
     ]
-    assert len(invoices) == 2  # the invoice, its page and its PDF
+    # The invoice: its page, its PDF and its Factur-X.
+    assert [a["href"].rsplit("/", 1)[1] for a in invoices] == ["print", "pdf", "facturx"]
 
     # The second cheque was a mistake: reversed, due again, and a credit note cancels the
     # invoice its recording issued.

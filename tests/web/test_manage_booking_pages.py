@@ -113,7 +113,8 @@ async def test_recording_an_on_site_payment_issues_the_invoice(
     assert "Le paiement est enregistré." in text(page.text)
     assert "Payé (Chèque)" in text(page.text)
     links = [a["href"] for a in elements(page.text, "a") if a["href"].startswith("/api/invoices")]
-    assert len(links) == 2  # the page and the PDF of the invoice
+    # The page, the PDF and the Factur-X of the invoice.
+    assert [link.rsplit("/", 1)[1] for link in links] == ["print", "pdf", "facturx"]
     twice = await web.post(
         f"{url}/receive", data={**receipt, "means": "cash", "_csrf_token": csrf(page.text)}
     )
