@@ -159,6 +159,8 @@ async def test_on_site_membership_is_invoiced_once_paid_in_the_places_chain(
     page = invoice_html(content, document.json()["hash"])
     assert "Adhésion « Adhésion mensuelle » : du 01/03/2027\nau 31/03/2027 inclus." in page
     assert invoice_pdf(content, document.json()["hash"]).startswith(b"%PDF")
+    facturx = await api.get(f"/api/invoices/{invoice['id']}/facturx", headers=citizen.headers)
+    assert facturx.status_code == 200 and facturx.content.startswith(b"%PDF")
     stranger = await make_user(database, "bob@example.fr")
     hidden = await api.get(f"/api/invoices/{invoice['id']}", headers=stranger.headers)
     assert hidden.status_code == 404
