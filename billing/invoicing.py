@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from accounts.models import Organisation, User
+from billing.accounting_repository import AccountingRepository
 from billing.events import document_issued
 from billing.invoice_periods import Period, french_date, hours_text, session_text
 from billing.ledger import (
@@ -29,6 +30,7 @@ from billing.ledger import (
     verify_chain,
 )
 from billing.models import BillingDocument, DocumentSeries, Payment, PlaceBilling, PlanCharge
+from billing.open_periods import ensure_open
 from billing.pricing import VatBreakdownLine, VatKind, credit_breakdown
 from billing.providers.base import METHODS
 from billing.repository import BillingRepository
@@ -292,6 +294,8 @@ class DocumentService:
         genesis = previous_year.last_hash if previous_year is not None else GENESIS_HASH
         series = await self.repo.lock_series(place.id, kind, issued_on.year, prefix, genesis)
         assert series.id is not None
+        # Every issuing path (invoices, grouped invoices, credit notes, memberships) passes here.
+        await ensure_open(AccountingRepository(self.repo.session), place.id, issued_on)
         sequence = series.last_sequence + 1
         number = format_number(series.prefix, series.year, sequence)
         content: dict[str, Any] = {

@@ -24,6 +24,9 @@ from typing import Any
 from litestar import Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing.accounting import Accounting
+from billing.accounting_repository import AccountingRepository
+from billing.closing import Closing
 from billing.events import payment_refunded
 from billing.invoicing import DocumentService
 from billing.memberships import MembershipService
@@ -123,6 +126,18 @@ class Billing:
     def documents(self, session: AsyncSession) -> DocumentService:
         """Invoices and credit notes on ``session``."""
         return DocumentService(BillingRepository(session))
+
+    def accounting(self, session: AsyncSession) -> Accounting:
+        """A place's accounts, fiscal year and FEC on ``session``."""
+        return Accounting(
+            AccountingRepository(session), CatalogueService(CatalogueRepository(session))
+        )
+
+    def closing(self, session: AsyncSession) -> Closing:
+        """Closed periods and their archives on ``session``."""
+        catalogue = CatalogueService(CatalogueRepository(session))
+        repo = AccountingRepository(session)
+        return Closing(repo, Accounting(repo, catalogue), catalogue)
 
     def services(self, session: AsyncSession) -> PaymentService:
         """Payments on ``session``."""

@@ -49,8 +49,8 @@ def database_url(postgres_url: str) -> str:
     return postgres_url
 
 
-# Tables whose trigger refuses DELETE (issued documents are immutable): emptied by TRUNCATE.
-TRUNCATED_TABLES = ("billing_document",)
+# Tables whose trigger refuses DELETE (issued documents, closed periods): emptied by TRUNCATE.
+TRUNCATED_TABLES = ("billing_document", "closed_period")
 
 
 def _probe() -> CompoundSelect:

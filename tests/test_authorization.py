@@ -345,6 +345,17 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/api/invoices/{invoice_id}/facturx"): Example(),
     ("GET", "/api/places/{place_id}/invoices"): Example(),
     ("GET", "/api/places/{place_id}/facturx-export"): Example(query=_range),
+    # the place's books: accounts, FEC, closed periods (closing an ended month)
+    ("GET", "/api/places/{place_id}/accounting"): Example(),
+    ("PUT", "/api/places/{place_id}/accounting"): Example(
+        body=lambda w, r: {"fiscal_year_start_month": 7, "accounts": {"sales": "706100"}}
+    ),
+    ("GET", "/api/places/{place_id}/fec"): Example(query=lambda w, r: "year=2027"),
+    ("GET", "/api/places/{place_id}/closed-periods"): Example(),
+    ("POST", "/api/places/{place_id}/closed-periods"): Example(
+        body=lambda w, r: {"kind": "month", "period": "2027-02"}
+    ),
+    ("GET", "/api/places/{place_id}/closed-periods/{period_id}/archive"): Example(),
     ("POST", "/api/series/quote"): Example(body=lambda w, r: _series(w.resource_a)),
     # A stale fingerprint: every caller allowed to try gets 409 price_changed, nothing is booked.
     ("POST", "/api/series/checkout"): Example(
@@ -461,6 +472,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/statistics"): Example(query=lambda w, r: "at=2027-03"),
     ("GET", "/manage/statistics"): Example(query=lambda w, r: "period=year&at=2027"),
     ("POST", "/manage/places/{place_id}/invoices/settings"): Example(),
+    ("GET", "/manage/places/{place_id}/accounting"): Example(),
+    ("POST", "/manage/places/{place_id}/accounting/settings"): Example(),
+    ("POST", "/manage/places/{place_id}/accounting/close"): Example(),
     ("GET", "/manage/places/{place_id}/webhooks"): Example(),
     # webhooks (the subscription is place A's; https: loopback http is not allowed here)
     ("GET", "/api/webhooks"): Example(),
@@ -610,6 +624,20 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
         assert paid.status_code == 201, paid.text
         world.ids["payment_id"] = paid.json()["payment"]["id"]
         world.ids["invoice_id"] = paid.json()["payment"]["documents"][0]["id"]
+    if "{period_id" in op.template:
+        # Place A's January, closed by its manager: its archive (named by the SIREN).
+        async with database.writer() as session, session.begin():
+            await session.execute(
+                text("UPDATE place SET operator_siret = '73282932000074' WHERE id = :id"),
+                {"id": world.place_a},
+            )
+        closed = await http.post(
+            f"/api/places/{world.place_a}/closed-periods",
+            json={"kind": "month", "period": "2027-01"},
+            headers=world.people["manager_right_place"].headers,
+        )
+        assert closed.status_code == 201, closed.text
+        world.ids["period_id"] = closed.json()["id"]
     if "{subscription_id" in op.template:
         # Place A's subscription, made by its manager (only they and administrators change
         # it); a delivery of it that failed.

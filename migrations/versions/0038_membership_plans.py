@@ -1,7 +1,7 @@
 """Membership plans, their subscriptions and periods, and what each period is charged
 
 Revision ID: 0038
-Revises: 0044
+Revises: 0047
 Create Date: 2026-12-05 13:00:00.000000
 
 membership_plan, plan_allowance: what a place (or the platform) offers its members.
@@ -20,7 +20,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision: str = "0038"
-down_revision: str | None = "0044"
+down_revision: str | None = "0047"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -25,6 +25,7 @@ from accounts.staff_controllers import (
     PlaceStaffController,
     UserTypeController,
 )
+from billing.accounting_controllers import CONTROLLERS as ACCOUNTING_CONTROLLERS
 from billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
 from billing.plan_controllers import CONTROLLERS as PLAN_CONTROLLERS
 from billing.runtime import after_response as billing_after_response
@@ -146,6 +147,7 @@ def create_app(
             OverviewController,
             *REPORT_CONTROLLERS,
             *BILLING_CONTROLLERS,
+            *ACCOUNTING_CONTROLLERS,
             *SERIES_BILLING_CONTROLLERS,
             *PLAN_CONTROLLERS,
             *WEBHOOK_CONTROLLERS,

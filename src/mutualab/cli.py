@@ -15,6 +15,7 @@ import uvicorn
 from accounts.bootstrap import ensure_admin, ensure_demo_people, reset_demo_passwords
 from accounts.passwords import WeakPasswordError, check_strength
 from billing import grouped_job, maintenance
+from billing.archive import verify as verify_archive
 from kernel import embedded, idempotency
 from kernel.clock import system_clock
 from kernel.db import Database
@@ -439,14 +440,35 @@ def invoices() -> None:
 
 @invoices.command("verify")
 @click.option("--place", "place_id", type=int, default=None, help="Only this place.")
-def invoices_verify(place_id: int | None) -> None:
-    """Recompute every invoice chain; exit 1 naming each document that was tampered with."""
+@click.option(
+    "--archive",
+    "archives",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Check this downloaded archive of a closed period against its manifest (repeatable); "
+    "the database is not read then.",
+)
+def invoices_verify(place_id: int | None, archives: tuple[Path, ...]) -> None:
+    """Recompute every invoice chain and check every closed period's archive; exit 1 naming
+    each document or file that was tampered with."""
+    if archives:
+        problems = [
+            f"{path.name}: {problem}"
+            for path in archives
+            for problem in verify_archive(path.read_bytes())
+        ]
+        for problem in problems:
+            click.echo(problem, err=True)
+        if problems:
+            raise SystemExit(1)
+        click.echo("Every file of the archive matches its manifest.")
+        return
     findings = asyncio.run(_verify_invoices(_configured(), place_id))
     if findings:
         for finding in findings:
             click.echo(finding, err=True)
         raise SystemExit(1)
-    click.echo("All invoices and credit notes are intact.")
+    click.echo("All invoices, credit notes and archives of closed periods are intact.")
 
 
 @invoices.command("issue-grouped")

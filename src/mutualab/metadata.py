@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 # Each import registers its domain's tables on SQLModel.metadata; alembic compares against it.
+import billing.accounting_models
 import billing.models
 import booking.feeds.models
 import booking.models
@@ -30,6 +31,7 @@ REGISTERED = (
     booking.waitlist,
     programme.models,
     billing.models,
+    billing.accounting_models,
     notifications.models,
     webhook_models,
 )

@@ -116,6 +116,10 @@ NOTICES = {
     "membership_renewed": N_("The membership is renewed: its next period is below."),
     "membership_cancelled": N_("The membership is cancelled: it ends with its period."),
     "invoicing_saved": N_("How the place invoices is saved."),
+    "accounting_saved": N_("The fiscal year and the account numbers are saved."),
+    "period_closed": N_(
+        "The period is closed: nothing can be issued in it any more. Its archive is below."
+    ),
     "booking_approved": N_("The booking is approved."),
     "booking_refused": N_("The booking is refused."),
     "payment_recorded": N_("The payment is recorded."),

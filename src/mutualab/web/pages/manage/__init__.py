@@ -5,6 +5,7 @@ and the platform's statistics, for platform administrators."""
 
 from __future__ import annotations
 
+from mutualab.web.pages.manage.accounting import AccountingPages
 from mutualab.web.pages.manage.admin import AdminPages
 from mutualab.web.pages.manage.booking_desk import BookingDeskPages
 from mutualab.web.pages.manage.bookings import BookingPages
@@ -45,6 +46,7 @@ MANAGE_PAGES = [
     TrainingPages,
     ManagerPages,
     InvoicePages,
+    AccountingPages,
     StatisticsPages,
     WebhookPages,
     OutboxPages,

@@ -44,6 +44,7 @@ SECTIONS = [
     ("/programme", N_("Programme")),
     ("/managers", N_("Managers")),
     ("/invoices", N_("Invoices")),
+    ("/accounting", N_("Accounting")),
     ("/statistics", N_("Statistics")),
     ("/webhooks", N_("Webhooks")),
 ]
