@@ -198,7 +198,11 @@ async def _document(payments: PaymentService, actor: Actor, document_id: int) ->
     if document is None:
         raise NotFoundError(f"No invoice with id {document_id}.", code="invoice_not_found")
     try:
-        await payments.visible_booking(actor, document.booking_id)
+        if document.booking_id is None:
+            # A membership's invoice: its subscriber, or a manager of its place.
+            await payments.visible_plan_document(actor, document)
+        else:
+            await payments.visible_booking(actor, document.booking_id)
     except NotFoundError:
         raise NotFoundError(
             f"No invoice with id {document_id}.", code="invoice_not_found"

@@ -29,7 +29,7 @@ from billing.ledger import (
     parse_number,
     verify_chain,
 )
-from billing.models import BillingDocument, DocumentSeries, Payment, PlaceBilling
+from billing.models import BillingDocument, DocumentSeries, Payment, PlaceBilling, PlanCharge
 from billing.open_periods import ensure_open
 from billing.pricing import VatBreakdownLine, VatKind, credit_breakdown
 from billing.providers.base import METHODS
@@ -229,6 +229,15 @@ def credit_lines(
 
 
 @dataclass(frozen=True, slots=True)
+class Subject:
+    """What a document bills: a booking's payment, or a membership's plan charge."""
+
+    booking_id: int | None = None
+    payment_id: int | None = None
+    plan_charge_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Party:
     """Who sells and who buys, with the booking the document is about."""
 
@@ -255,21 +264,8 @@ class DocumentService:
         body: dict[str, Any],
         corrects: BillingDocument | None = None,
     ) -> BillingDocument:
-        place = party.place
-        assert place.id is not None and payment.id is not None
-        tz = ZoneInfo(place.timezone)
-        issued_on = now.astimezone(tz).date()
-        prefix = party.settings.invoice_prefix
-        if kind == "credit_note":
-            prefix = credit_prefix(prefix)
-        previous_year = await self.repo.last_series_before(place.id, kind, issued_on.year)
-        genesis = previous_year.last_hash if previous_year is not None else GENESIS_HASH
-        series = await self.repo.lock_series(place.id, kind, issued_on.year, prefix, genesis)
-        assert series.id is not None
-        # Every issuing path (invoices, grouped invoices, credit notes) passes here.
-        await ensure_open(AccountingRepository(self.repo.session), place.id, issued_on)
-        sequence = series.last_sequence + 1
-        number = format_number(series.prefix, series.year, sequence)
+        assert payment.id is not None
+        tz = ZoneInfo(party.place.timezone)
         booking = party.booking
         local_start = booking.starts_at.astimezone(tz)
         local_end = booking.ends_at.astimezone(tz)
@@ -286,18 +282,60 @@ class DocumentService:
         if "sessions" in body:
             # A grouped invoice: its sessions and period say what and when, not one booking.
             booking_block = service_date = None
+        return await self._seal(
+            kind=kind,
+            seller=(party.place, party.settings),
+            buyer=(party.buyer, party.organisation),
+            subject=Subject(booking_id=booking.id, payment_id=payment.id),
+            currency=payment.currency,
+            about={"booking": booking_block, "service_date": service_date},
+            now=now,
+            body=body,
+            corrects=corrects,
+        )
+
+    async def _seal(
+        self,
+        *,
+        kind: str,
+        seller: tuple[Place, PlaceBilling],
+        buyer: tuple[User, Organisation | None],
+        subject: Subject,
+        currency: str,
+        about: dict[str, Any],
+        now: datetime,
+        body: dict[str, Any],
+        corrects: BillingDocument | None = None,
+    ) -> BillingDocument:
+        """Number ``body`` in the place's series of ``kind``, seal it after the series' last
+        hash and store it: the one way every document is issued."""
+        place, settings = seller
+        user, organisation = buyer
+        assert place.id is not None
+        tz = ZoneInfo(place.timezone)
+        issued_on = now.astimezone(tz).date()
+        prefix = settings.invoice_prefix
+        if kind == "credit_note":
+            prefix = credit_prefix(prefix)
+        previous_year = await self.repo.last_series_before(place.id, kind, issued_on.year)
+        genesis = previous_year.last_hash if previous_year is not None else GENESIS_HASH
+        series = await self.repo.lock_series(place.id, kind, issued_on.year, prefix, genesis)
+        assert series.id is not None
+        # Every issuing path (invoices, grouped invoices, credit notes, memberships) passes here.
+        await ensure_open(AccountingRepository(self.repo.session), place.id, issued_on)
+        sequence = series.last_sequence + 1
+        number = format_number(series.prefix, series.year, sequence)
         content: dict[str, Any] = {
             "type": kind,
             "title": TITLES[kind],
             "number": number,
             "issued_on": issued_on.isoformat(),
             "issued_at": utc_text(now),
-            "currency": payment.currency,
+            "currency": currency,
             "operation_category": "Prestation de services",
-            "seller": seller_of(place, party.settings),
-            "buyer": buyer_of(party.buyer, party.organisation),
-            "booking": booking_block,
-            "service_date": service_date,
+            "seller": seller_of(place, settings),
+            "buyer": buyer_of(user, organisation),
+            **about,
             "corrects": (
                 {
                     "number": corrects.number,
@@ -316,10 +354,11 @@ class DocumentService:
             number=number,
             sequence=sequence,
             issued_at=now,
-            booking_id=booking.id,
-            payment_id=payment.id,
-            buyer_user_id=party.buyer.id or 0,
-            organisation_id=party.organisation.id if party.organisation is not None else None,
+            booking_id=subject.booking_id,
+            payment_id=subject.payment_id,
+            plan_charge_id=subject.plan_charge_id,
+            buyer_user_id=user.id or 0,
+            organisation_id=organisation.id if organisation is not None else None,
             corrects_id=corrects.id if corrects is not None else None,
             total_incl_vat_cents=int(body["total_incl_vat_cents"]),
             content=content,
@@ -331,6 +370,64 @@ class DocumentService:
         await self.repo.add(document, series)
         await document_issued(self.repo.session, document)
         return document
+
+    async def issue_plan_invoice(
+        self,
+        seller: tuple[Place, PlaceBilling],
+        buyer: tuple[User, Organisation | None],
+        charge: PlanCharge,
+        membership: dict[str, Any],
+        now: datetime,
+    ) -> BillingDocument:
+        """Invoice one period of a membership at the price its charge recorded."""
+        assert charge.id is not None
+        place = seller[0]
+        tz = ZoneInfo(place.timezone)
+        quote = charge.quote
+        method = METHODS[charge.method]
+        terms = (
+            f"Payée le {charge.paid_at.astimezone(tz):%d/%m/%Y} ({method.label_fr})."
+            if charge.paid_at is not None
+            else f"À payer au plus tard le {_french_day(charge.due_on)} ({method.label_fr})."
+        )
+        body = {
+            "lines": invoice_lines(quote),
+            "vat_breakdown": quote["breakdown"],
+            "total_excl_vat_cents": quote["total_excl_vat_cents"],
+            "total_vat_cents": quote["total_vat_cents"],
+            "total_incl_vat_cents": quote["total_incl_vat_cents"],
+            "mentions": quote.get("mentions", []),
+            "payment": {
+                "method": charge.method,
+                "method_label": method.label_fr,
+                "status": "paid" if charge.paid_at is not None else "due",
+                "paid_on": (
+                    charge.paid_at.astimezone(tz).date().isoformat()
+                    if charge.paid_at is not None
+                    else None
+                ),
+                "due_on": charge.due_on.isoformat() if charge.due_on is not None else None,
+                "purchase_order": charge.purchase_order,
+                "terms": terms,
+                "late_penalties": LATE_PENALTIES,
+                "recovery_indemnity": RECOVERY_INDEMNITY if buyer[1] is not None else None,
+            },
+            "reason": None,
+        }
+        return await self._seal(
+            kind="invoice",
+            seller=seller,
+            buyer=buyer,
+            subject=Subject(plan_charge_id=charge.id),
+            currency=charge.currency,
+            about={
+                "booking": None,
+                "membership": membership,
+                "service_date": membership["first_day"],
+            },
+            now=now,
+            body=body,
+        )
 
     async def issue_invoice(self, party: Party, payment: Payment, now: datetime) -> BillingDocument:
         """Invoice a booking at the price of its payment's quote."""

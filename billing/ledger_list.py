@@ -44,7 +44,13 @@ WITH listed AS (
          date_trunc('month', d.issued_at AT TIME ZONE p.timezone) AS issued_month
   FROM billing_document d
   JOIN place p ON p.id = d.place_id
-  JOIN payment pay ON pay.id = d.payment_id
+  LEFT JOIN payment bp ON bp.id = d.payment_id
+  LEFT JOIN plan_charge pc ON pc.id = d.plan_charge_id
+  -- A document bills a booking's payment or a membership period's charge (migration 0038).
+  CROSS JOIN LATERAL (
+    SELECT COALESCE(bp.purchase_order, pc.purchase_order) AS purchase_order,
+           COALESCE(bp.status, pc.status) AS status
+  ) pay
   JOIN user_account u ON u.id = d.buyer_user_id
   LEFT JOIN organisation o ON o.id = d.organisation_id
   WHERE d.place_id = :place_id

@@ -284,6 +284,38 @@ class PaymentReceipt(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
+class PlanCharge(SQLModel, table=True):
+    """What one period of a membership costs and how it is paid (one row per period)."""
+
+    __tablename__ = "plan_charge"
+    __table_args__ = (
+        CheckConstraint(_in("method", PAYMENT_METHODS), name="ck_plan_charge_method"),
+        CheckConstraint(_in("status", PAYMENT_STATUSES), name="ck_plan_charge_status"),
+        CheckConstraint("amount_cents >= 0", name="ck_plan_charge_amount"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="subscription_period.id", ondelete="RESTRICT", unique=True)
+    place_id: int = Field(foreign_key="place.id", ondelete="RESTRICT", index=True)
+    payer_user_id: int = Field(foreign_key="user_account.id", ondelete="RESTRICT", index=True)
+    organisation_id: int | None = Field(
+        default=None, foreign_key="organisation.id", ondelete="RESTRICT"
+    )
+    method: str = Field(max_length=20)
+    status: str = Field(max_length=20)
+    amount_cents: int
+    currency: str = Field(default="EUR", max_length=3)
+    # The plan's price as charged (lines, VAT breakdown, totals, mentions): the invoice's source.
+    quote: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    intent_id: str | None = Field(default=None, max_length=255, unique=True)
+    client_secret: str | None = Field(default=None, max_length=255)
+    purchase_order: str | None = Field(default=None, max_length=100)
+    due_on: date | None = None
+    paid_at: datetime | None = utc_column(nullable=True)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
 class StripeEvent(SQLModel, table=True):
     """A verified webhook event, stored by id so a replay changes nothing."""
 
@@ -329,6 +361,11 @@ class BillingDocument(SQLModel, table=True):
         UniqueConstraint("series_id", "sequence", name="uq_billing_document_sequence"),
         UniqueConstraint("place_id", "number", name="uq_billing_document_number"),
         CheckConstraint(_in("kind", DOCUMENT_KINDS), name="ck_billing_document_kind"),
+        CheckConstraint(
+            "(payment_id IS NULL) <> (plan_charge_id IS NULL) "
+            "AND (booking_id IS NULL) = (payment_id IS NULL)",
+            name="ck_billing_document_subject",
+        ),
         Index("ix_billing_document_booking", "booking_id"),
     )
 
@@ -339,8 +376,15 @@ class BillingDocument(SQLModel, table=True):
     number: str = Field(max_length=40)
     sequence: int
     issued_at: datetime = utc_column()
-    booking_id: int = Field(foreign_key="booking.id", ondelete="RESTRICT")
-    payment_id: int = Field(foreign_key="payment.id", ondelete="RESTRICT", index=True)
+    # A booking's document names its booking and payment; a membership's, its plan charge
+    # (migration 0038).
+    booking_id: int | None = Field(default=None, foreign_key="booking.id", ondelete="RESTRICT")
+    payment_id: int | None = Field(
+        default=None, foreign_key="payment.id", ondelete="RESTRICT", index=True
+    )
+    plan_charge_id: int | None = Field(
+        default=None, foreign_key="plan_charge.id", ondelete="RESTRICT", index=True
+    )
     buyer_user_id: int = Field(foreign_key="user_account.id", ondelete="RESTRICT", index=True)
     organisation_id: int | None = Field(
         default=None, foreign_key="organisation.id", ondelete="RESTRICT", index=True

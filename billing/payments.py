@@ -179,6 +179,7 @@ def summary(document: BillingDocument) -> DocumentSummary:
         issued_at=document.issued_at,
         booking_id=document.booking_id,
         payment_id=document.payment_id,
+        plan_charge_id=document.plan_charge_id,
         total_incl_vat_cents=document.total_incl_vat_cents,
         corrects_id=document.corrects_id,
         period=(content.get("period") or {}).get("label"),
@@ -282,6 +283,17 @@ class PaymentService:
     async def visible_booking(self, actor: Actor, booking_id: int) -> BookingRead:
         """A booking the actor may see (its booker, its organisation, its place's managers)."""
         return await self.bookings.get(actor, booking_id)
+
+    async def visible_plan_document(self, actor: Actor, document: BillingDocument) -> None:
+        """A membership's document: its buyer, a member of the organisation it bills, or a
+        manager of its place; 404 otherwise."""
+        if (
+            actor.manages(document.place_id)
+            or (actor.user_id is not None and document.buyer_user_id == actor.user_id)
+            or (document.organisation_id is not None and actor.member_of(document.organisation_id))
+        ):
+            return
+        raise NotFoundError(f"No invoice with id {document.id}.", code="invoice_not_found")
 
     async def visible_payment(
         self, actor: Actor, payment_id: int, *, lock: bool = False

@@ -123,6 +123,9 @@ du {{ c.corrects.issued_on|day }}.</p>{% endif %}
 du {{ c.booking.local_start|local_time }} au {{ c.booking.local_end|local_time }}
 (heure locale, {{ c.booking.timezone }}).
 {% if c.payment.purchase_order %}Bon de commande n° {{ c.payment.purchase_order }}.{% endif %}</p>
+{% elif c.membership %}<p>Adhésion « {{ c.membership.plan }} » : du {{ c.membership.first_day|day }}
+au {{ c.membership.last_day|day }} inclus.
+{% if c.payment.purchase_order %}Bon de commande n° {{ c.payment.purchase_order }}.{% endif %}</p>
 {% endif %}
 <div class="scroll" role="region" aria-label="Lignes" tabindex="0"><table>
 <thead><tr><th>Désignation</th><th class="n">Qté</th><th class="n">Heures</th>
@@ -264,10 +267,17 @@ def invoice_pdf(content: dict[str, Any], document_hash: str, *, archival: bool =
             f"heure locale, {period['timezone']})."
             + (f" Bon de commande n° {order}." if order else "")
         )
-    else:
+    elif booking:
         text(
             f"Réservation {booking['reference']} : du {local_time(booking['local_start'])} au "
             f"{local_time(booking['local_end'])} (heure locale, {booking['timezone']})."
+            + (f" Bon de commande n° {order}." if order else "")
+        )
+    elif content.get("membership"):
+        membership = content["membership"]
+        text(
+            f"Adhésion « {membership['plan']} » : du {day(membership['first_day'])} au "
+            f"{day(membership['last_day'])} inclus."
             + (f" Bon de commande n° {order}." if order else "")
         )
     pdf.ln(2)

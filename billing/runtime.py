@@ -29,8 +29,10 @@ from billing.accounting_repository import AccountingRepository
 from billing.closing import Closing
 from billing.events import payment_refunded
 from billing.invoicing import DocumentService
+from billing.memberships import MembershipService
 from billing.models import PaymentStatus, RefundStatus, StripeEvent
 from billing.payments import BillingConfig, PaymentService
+from billing.plan_repository import PlanRepository
 from billing.prices import PriceService
 from billing.providers.base import CardGateway, ProviderError, WebhookEvent
 from billing.repository import BillingRepository
@@ -146,6 +148,16 @@ class Billing:
             DocumentService(repo),
             self.booking.bookings(session),
             self.config,
+        )
+
+    def memberships(self, session: AsyncSession) -> MembershipService:
+        """Membership plans and memberships on ``session``."""
+        return MembershipService(
+            PlanRepository(session),
+            self.prices(session),
+            self.documents(session),
+            CatalogueService(CatalogueRepository(session)),
+            card_available=self.config.card_available,
         )
 
     def series(self, session: AsyncSession) -> SeriesBillingService:
@@ -344,6 +356,9 @@ class Billing:
                 outcome = "unknown_payment_intent"
             else:
                 outcome = await self.services(session).apply_intent(intent, now)
+                if outcome == "unknown_payment_intent":
+                    # Not a booking's: perhaps a membership period's.
+                    outcome = await self.memberships(session).apply_intent(intent, now)
             if outcome == "unknown_payment_intent":
                 logger.warning(
                     "webhook %s about unknown PaymentIntent %s", event.id, event.object_id

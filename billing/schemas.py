@@ -280,10 +280,12 @@ class DocumentSummary(BaseModel):
     kind: Literal["invoice", "credit_note"]
     number: str
     issued_at: datetime
-    booking_id: int
-    payment_id: int
+    # A booking's document names its booking and payment; a membership's, its plan charge.
+    booking_id: int | None
+    payment_id: int | None
     total_incl_vat_cents: int
     corrects_id: int | None
+    plan_charge_id: int | None = None
     # A grouped invoice: the period it bills (``mars 2027``) and its sessions; else None, 1.
     period: str | None = None
     sessions: int = 1

@@ -8,12 +8,13 @@ and resources, then the rules, then (the allocator's job) availability.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from accounts.certifications import holds_valid_certification
 from accounts.guests import person_rates
+from accounts.plan_standing import Standing, standing
 from accounts.verification import booking_rates
 from booking.availability import Problem, Reason, check_booking
 from booking.copies import CatalogueCopies, mixed_places
@@ -265,8 +266,11 @@ class Admission:
         end: datetime,
         now: datetime,
     ) -> None:
-        """The request's shape, the trainings the resources need, then every other rule."""
+        """The request's shape, the trainings the resources need, members-only resources, then
+        every other rule (a member's plan may lengthen the horizon)."""
         checked = self.problems(ctx, items, start, end, now)
+        if any(p.code == Reason.TOO_FAR_AHEAD for _, _, found in checked for p in found):
+            checked = await self._member_horizon(ctx, booker, items, start, end, now) or checked
         day = start.astimezone(ctx.tz).date()
         for rid, _ in items:
             training = ctx.resources[rid].required_training_id
@@ -279,11 +283,57 @@ class Admission:
                     code="training_required",
                     extra={"resource_id": rid, "training_id": training},
                 )
+        await self._check_members_only(ctx, booker, items, start)
         for _, rid, problems in checked:
             if problems:
                 raise problem_error(
                     problems[0], extra={"resource_id": rid, "problems": _problems(problems)}
                 )
+
+    async def _standing(self, ctx: Context, booker: Booker, at: datetime) -> Standing:
+        assert ctx.place.id is not None
+        return await standing(
+            self.repo.session,
+            user_id=booker.user_id,
+            organisation_id=booker.organisation_id,
+            place_id=ctx.place.id,
+            at=at,
+        )
+
+    async def _check_members_only(
+        self, ctx: Context, booker: Booker, items: Items, start: datetime
+    ) -> None:
+        """Members-only resources need a plan with members' access covering the start (the
+        place's managers book them for anyone)."""
+        reserved = [rid for rid, _ in items if ctx.resources[rid].members_only]
+        if not reserved or ctx.manager:
+            return
+        if not (await self._standing(ctx, booker, start)).members_access:
+            raise ForbiddenError(
+                f"{ctx.resources[reserved[0]].name} is for members of {ctx.place.name}: "
+                "subscribe to one of its plans first.",
+                code="members_only",
+                extra={"resource_id": reserved[0], "place_id": ctx.place.id},
+            )
+
+    async def _member_horizon(
+        self,
+        ctx: Context,
+        booker: Booker,
+        items: Items,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> list[tuple[int, int, list[Problem]]] | None:
+        """The rules again with the horizon a member's plan adds (held now), if any."""
+        extra = (await self._standing(ctx, booker, now)).extra_horizon_days
+        if not extra:
+            return None
+        ctx.policies = {
+            rid: replace(policy, max_advance_days=policy.max_advance_days + extra)
+            for rid, policy in ctx.policies.items()
+        }
+        return self.problems(ctx, items, start, end, now)
 
     async def check_quota(
         self,

@@ -492,6 +492,38 @@ class BookingRepository:
         rows = (await self.session.exec(query)).all()
         return sum(int((e - s).total_seconds() // 60) for s, e in rows)
 
+    async def booked_items(
+        self,
+        *,
+        place_id: int,
+        booker_user_id: int,
+        organisation_id: int | None,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> list[tuple[int, int, int]]:
+        """(booking id, resource id, minutes) of the live bookings of one scope (a user alone,
+        or an organisation) at the place starting in [start, end)."""
+        query = (
+            select(Booking.id, BookingItem.resource_id, Booking.starts_at, Booking.ends_at)
+            .join(BookingItem, col(BookingItem.booking_id) == Booking.id)
+            .where(
+                col(Booking.place_id) == place_id,
+                col(Booking.starts_at) >= start,
+                col(Booking.starts_at) < end,
+                _live_booking(now),
+            )
+        )
+        if organisation_id is not None:
+            query = query.where(col(Booking.organisation_id) == organisation_id)
+        else:
+            query = query.where(
+                col(Booking.booker_user_id) == booker_user_id,
+                col(Booking.organisation_id).is_(None),
+            )
+        rows = (await self.session.exec(query)).all()
+        return [(int(b or 0), r, int((e - s).total_seconds() // 60)) for b, r, s, e in rows]
+
     async def lock_quota(self, key: str) -> None:
         """Serialise quota checks of one booker scope (a transaction-level advisory lock)."""
         number = zlib.crc32(key.encode()) - 2**31

@@ -12,6 +12,7 @@ from kernel.settings import Settings
 from notifications.billing_messages import BillingMessages
 from notifications.booking_messages import BookingMessages
 from notifications.hold_warnings import warn_lapsing_holds
+from notifications.membership_messages import RenewalDue
 from notifications.programme_messages import ProgrammeMessages
 from notifications.reminders import send_reminders
 from notifications.series_messages import SeriesBooked, SeriesDateLost
@@ -44,6 +45,7 @@ def subscribe(subscribers: Subscribers, parts: MessageParts) -> None:
     subscribers.on("session.cancelled", programme)
     subscribers.on("series.booked", SeriesBooked(parts.database, base_url))
     subscribers.on("series.date_lost", SeriesDateLost(parts.database, base_url))
+    subscribers.on("membership.renewal_due", RenewalDue(parts.database, base_url))
 
 
 def schedule(registry: JobRegistry, parts: MessageParts) -> None:

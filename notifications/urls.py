@@ -16,3 +16,8 @@ def booking_url(base_url: str, booking_id: int) -> str:
 def series_url(base_url: str, series_id: int) -> str:
     """The booker's page of a weekly series (its dates, invoices, purchase order)."""
     return f"{base_url.rstrip('/')}/series/{series_id}"
+
+
+def memberships_url(base_url: str) -> str:
+    """The member's memberships (renew, pay a period by card, cancel)."""
+    return f"{base_url.rstrip('/')}/account/memberships"

@@ -147,6 +147,8 @@ class Resource(SQLModel, table=True):
     )
     # Bookings of this resource wait for a manager's approval.
     requires_approval: bool = False
+    # Booked only by members of the place (a plan with members' access; migration 0038).
+    members_only: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     created_at: datetime = created_at_field()
 
 

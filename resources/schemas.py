@@ -170,6 +170,9 @@ class ResourceCreate(Strict):
         default=None, description="a training of the same place that bookers must hold"
     )
     requires_approval: bool = False
+    members_only: bool = Field(
+        default=False, description="only members of the place (a plan with members' access)"
+    )
 
     @model_validator(mode="after")
     def _durations_consistent(self) -> ResourceCreate:
@@ -194,6 +197,7 @@ class ResourceUpdate(Strict):
     max_advance_days: Annotated[int, Field(ge=1, le=730)] | None = None
     required_training_id: int | None = None
     requires_approval: bool | None = None
+    members_only: bool | None = None
 
 
 def check_durations(slot: int, minimum: int, maximum: int | None) -> None:
@@ -223,6 +227,7 @@ class ResourceRead(BaseModel):
     max_advance_days: int
     required_training_id: int | None
     requires_approval: bool
+    members_only: bool = False
 
 
 class PlaceSummary(BaseModel):

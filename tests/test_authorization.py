@@ -43,6 +43,7 @@ ALLOWED: dict[tuple[str, str | None], frozenset[str]] = {
     ("user", "self"): LOGGED_IN,
     ("user", "organisation"): frozenset({"member_right_org", "admin"}),
     ("user", "booking"): frozenset({"citizen", "manager_right_place", "admin"}),
+    ("user", "membership"): frozenset({"citizen", "manager_right_place", "admin"}),
     ("manager", None): MANAGERS,
     ("manager", "place"): frozenset({"manager_right_place", "admin"}),
     ("admin", None): frozenset({"admin"}),
@@ -509,7 +510,35 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/api/webhooks/{subscription_id}/deliveries"): Example(),
     ("POST", "/api/webhooks/{subscription_id}/deliveries/{delivery_id}/replay"): Example(),
     ("POST", "/api/webhooks/{subscription_id}/ping"): Example(),
+    ("GET", "/api/places/{place_id}/plans"): Example(),
+    ("POST", "/api/places/{place_id}/plans"): Example(body=lambda w, r: _plan()),
+    ("POST", "/api/plans"): Example(body=lambda w, r: _plan()),
+    ("PUT", "/api/plans/{plan_id}"): Example(body=lambda w, r: _plan()),
+    ("POST", "/api/plans/{plan_id}/memberships"): Example(
+        body=lambda w, r: {"payment_method": "on_site"}
+    ),
+    ("GET", "/api/me/memberships"): Example(),
+    ("GET", "/api/memberships/{membership_id}"): Example(),
+    ("POST", "/api/memberships/{membership_id}/cancel"): Example(),
+    ("POST", "/api/memberships/{membership_id}/renew"): Example(),
+    ("POST", "/api/memberships/{membership_id}/refresh"): Example(),
+    ("POST", "/api/memberships/{membership_id}/receive"): Example(
+        body=lambda w, r: {"means": "cash"}
+    ),
+    ("GET", "/api/places/{place_id}/memberships"): Example(),
+    ("GET", "/places/{place_id}/plans"): Example(),
+    ("POST", "/places/{place_id}/plans/{plan_id}/subscribe"): Example(),
+    ("GET", "/account/memberships"): Example(),
+    ("POST", "/account/memberships/{membership_id}/cancel"): Example(),
+    ("POST", "/account/memberships/{membership_id}/renew"): Example(),
+    ("GET", "/manage/places/{place_id}/plans"): Example(),
+    ("POST", "/manage/places/{place_id}/plans"): Example(),
+    ("POST", "/manage/places/{place_id}/plans/memberships/{membership_id}/receive"): Example(),
 }
+
+
+def _plan() -> dict[str, Any]:
+    return {"name": "Adhésion", "period": "year", "price_cents": 1500}
 
 
 def _subscription(place_id: int) -> dict[str, Any]:
@@ -662,6 +691,19 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
                 "UPDATE webhook_delivery SET status = 'failed', attempts = 1 WHERE id = :id"
             )
             await session.exec(failed.bindparams(id=pinged.json()["id"]))  # type: ignore[call-overload]
+    if "{plan_id" in op.template or "{membership_id" in op.template:
+        # Place A's plan; the citizen holds it (to pay on site).
+        manager = world.people["manager_right_place"].headers
+        plan = await http.post(f"/api/places/{world.place_a}/plans", json=_plan(), headers=manager)
+        assert plan.status_code == 201, plan.text
+        world.ids["plan_id"] = plan.json()["id"]
+        held = await http.post(
+            f"/api/plans/{plan.json()['id']}/memberships",
+            json={"payment_method": "on_site"},
+            headers=citizen,
+        )
+        assert held.status_code == 201, held.text
+        world.ids["membership_id"] = held.json()["id"]
     if "{series_id" in op.template:
         # A priced series: quoted, then checked out (paid on site).
         quote = await http.post(

@@ -67,6 +67,12 @@ async def test_every_demo_place_sells_per_user_type_and_takes_on_site_and_invoic
         laser = next(p for p in lists if p["resource_id"] == laser_id)
         hourly = {r["user_type"]: r["hourly_cents"] for r in laser["rates"]}
         assert hourly["*"] > hourly["student"] > 0 and hourly["company"] > hourly["*"]
+        # A membership plan at each place, with hours of the laser cutter included.
+        [plan] = (await client.get(f"/api/places/{place_id}/plans")).json()
+        assert (plan["name"], plan["price_incl_vat_cents"]) == ("Adhésion annuelle", 3000)
+        assert plan["allowances"] == [
+            {"resource_id": laser_id, "resource_kind": None, "minutes": 240}
+        ]
     # Someone waits for the rate they asked for (the administrators' rate requests page).
     asking = await _rows(
         database,

@@ -6,6 +6,7 @@ checked by the service with the :class:`~kernel.auth.actor.Actor`:
 - ``self``: the caller's own account;
 - ``organisation``: an organisation the caller belongs to (its admins for changes);
 - ``booking``: the booker, a member of the booking's organisation, or a manager of its place;
+- ``membership``: its holder, a member of its organisation, or a manager of its place;
 - ``place``: a place the caller manages (trainings and resources follow their place);
 - none: any caller that passes ``auth``.
 """
@@ -20,6 +21,7 @@ USER: dict[str, Any] = {"auth": "user", "scope": None}
 SELF: dict[str, Any] = {"auth": "user", "scope": "self"}
 ORGANISATION: dict[str, Any] = {"auth": "user", "scope": "organisation"}
 BOOKING: dict[str, Any] = {"auth": "user", "scope": "booking"}
+MEMBERSHIP: dict[str, Any] = {"auth": "user", "scope": "membership"}
 MANAGER: dict[str, Any] = {"auth": "manager", "scope": None}  # any manager (front-desk look-ups)
 PLACE_MANAGER: dict[str, Any] = {"auth": "manager", "scope": "place"}
 ADMIN: dict[str, Any] = {"auth": "admin", "scope": None}

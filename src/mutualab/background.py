@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from accounts import jobs as accounts_jobs
-from billing import grouped_job, maintenance, series_horizon
+from billing import grouped_job, maintenance, plan_cards, series_horizon
 from booking import waitlist_events
 from booking.feeds.repository import FeedRepository
 from kernel import idempotency, jobs
@@ -117,6 +117,8 @@ def job_registry(
     registry.every("series.book_pending", hourly, book_pending_series_dates)
     # After the horizon's bookings: the dates it just booked are invoiced in the same hour.
     registry.every("invoices.issue_grouped", hourly, issue_grouped_invoices)
+    # Memberships: a card period's PaymentIntent after commit; renewals and lapses hourly.
+    plan_cards.register(registry, runtime.billing, hourly)
     registry.every("idempotency.purge", nightly, purge_idempotency)
     registry.every("jobs.prune_history", nightly, prune_job_history)
     registry.every("feeds.purge_revoked", nightly, purge_revoked_feeds)

@@ -35,7 +35,9 @@ from accounts.repository import AccountRepository
 from accounts.schemas import CertificationGrant, TrainingCreate
 from accounts.staff import StaffService
 from billing.coupon_schemas import CouponWrite
+from billing.memberships import MembershipService
 from billing.payments import PaymentService
+from billing.plan_schemas import PlanWrite
 from billing.receipts import Receipts
 from billing.schemas import (
     BillingSettingsWrite,
@@ -183,6 +185,7 @@ async def seed_activity(
             french_public_holidays(today, today + timedelta(days=180), place.holiday_subdivision),
         )
         await _sell(services, demo, index, now)
+        await _plan(runtime.billing.memberships(session), demo, now)
         await _rules(services, staff, accounts, demo, cast, today)
         await _wallet(services, accounts, demo, cast, now)
         made += await _history(runtime, session, demo, cast, today)
@@ -271,6 +274,29 @@ def _end_of_next_month(today: date) -> date:
     first = today.replace(day=1)
     after_next = (first + timedelta(days=62)).replace(day=1)
     return after_next - timedelta(days=1)
+
+
+async def _plan(memberships: MembershipService, demo: DemoPlace, now: datetime) -> None:
+    """A yearly membership: 10 % off, 4 hours of the laser cutter included, access to
+    members-only equipment, a month more of booking horizon; schools may join on invoice."""
+    await memberships.save_plan(
+        SYSTEM,
+        demo.place_id,
+        PlanWrite.model_validate(
+            {
+                "name": "Adhésion annuelle",
+                "description": "Soutenez le lieu et réservez plus tôt, à prix réduit.",
+                "period": "year",
+                "price_cents": 2500,
+                "for_organisations": True,
+                "discount_percent": 10,
+                "members_access": True,
+                "extra_horizon_days": 30,
+                "allowances": [{"resource_id": demo.resources[LASER], "minutes": 240}],
+            }
+        ),
+        now,
+    )
 
 
 async def _rules(

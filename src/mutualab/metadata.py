@@ -17,6 +17,7 @@ import notifications.models
 import programme.models
 import resources.models
 from accounts import models as accounts_models
+from accounts import plans as accounts_plans
 from kernel import idempotency
 from webhooks import models as webhook_models
 
@@ -25,6 +26,7 @@ metadata: MetaData = SQLModel.metadata
 REGISTERED = (
     idempotency,
     accounts_models,
+    accounts_plans,
     resources.models,
     booking.models,
     booking.feeds.models,

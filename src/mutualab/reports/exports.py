@@ -58,12 +58,21 @@ ORDER BY u.display_name, u.id
 
 _INVOICES = text("""
 SELECT d.number, d.kind, d.issued_at, corrected.number AS corrects,
-       COALESCE(o.name, u.display_name) AS client, u.email, b.reference,
+       COALESCE(o.name, u.display_name) AS client, u.email,
+       COALESCE(b.reference, d.content -> 'membership' ->> 'plan') AS reference,
        d.total_incl_vat_cents, pay.method, pay.status AS payment_status, pay.due_on,
        pay.purchase_order, pay.paid_at
 FROM billing_document d JOIN place p ON p.id = d.place_id
-JOIN booking b ON b.id = d.booking_id
-JOIN payment pay ON pay.id = d.payment_id
+LEFT JOIN booking b ON b.id = d.booking_id
+LEFT JOIN payment bp ON bp.id = d.payment_id
+LEFT JOIN plan_charge pc ON pc.id = d.plan_charge_id
+-- A document bills a booking's payment or a membership period's charge (migration 0038).
+CROSS JOIN LATERAL (
+  SELECT COALESCE(bp.method, pc.method) AS method, COALESCE(bp.status, pc.status) AS status,
+         COALESCE(bp.due_on, pc.due_on) AS due_on,
+         COALESCE(bp.purchase_order, pc.purchase_order) AS purchase_order,
+         COALESCE(bp.paid_at, pc.paid_at) AS paid_at
+) pay
 JOIN user_account u ON u.id = d.buyer_user_id
 LEFT JOIN organisation o ON o.id = d.organisation_id
 LEFT JOIN billing_document corrected ON corrected.id = d.corrects_id

@@ -18,6 +18,7 @@ from mutualab.web.pages.booking import BookingPages
 from mutualab.web.pages.invitations import InvitationPages
 from mutualab.web.pages.language import set_language
 from mutualab.web.pages.manage import MANAGE_PAGES
+from mutualab.web.pages.memberships import MembershipPages, PlanPublicPages
 from mutualab.web.pages.programme import ProgrammePages, RegistrationPages, SheetPages
 from mutualab.web.pages.public import PublicPages
 from mutualab.web.pages.recovery import RecoveryPages
@@ -40,6 +41,8 @@ def pages_router() -> Router:
             RecoveryPages,
             InvitationPages,
             TokenPages,
+            PlanPublicPages,
+            MembershipPages,
             BookingPages,
             *MANAGE_PAGES,
             CheckInPages,

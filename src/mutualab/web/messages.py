@@ -114,6 +114,11 @@ NOTICES = {
     ),
     "rate_request_refused": N_("The request is refused."),
     "token_revoked": N_("The token is revoked: it no longer works."),
+    "plan_saved": N_("The plan is added."),
+    "membership_paid": N_("The payment is recorded: the invoice is issued."),
+    "membership_made": N_("You are a member. Pay the period as shown below."),
+    "membership_renewed": N_("The membership is renewed: its next period is below."),
+    "membership_cancelled": N_("The membership is cancelled: it ends with its period."),
     "invoicing_saved": N_("How the place invoices is saved."),
     "accounting_saved": N_("The fiscal year and the account numbers are saved."),
     "period_closed": N_(

@@ -16,6 +16,7 @@ from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.certifications import holds_valid_certification
+from accounts.plan_standing import standing
 from accounts.staff import StaffService
 from accounts.staff_controllers import STAFF
 from billing.controllers import PRICES
@@ -334,6 +335,20 @@ class PublicPages(Controller):
                 certified = await holds_valid_certification(
                     db_session, actor.user_id, row.required_training_id, today
                 )
+        # Members-only equipment says whether the visitor may book it (their own plans).
+        member = (
+            row.members_only
+            and actor.user_id is not None
+            and (
+                await standing(
+                    db_session,
+                    user_id=actor.user_id,
+                    organisation_id=None,
+                    place_id=resource.place_id,
+                    at=clock(),
+                )
+            ).members_access
+        )
         previous = first - timedelta(days=WEEK_DAYS)
         price_minutes = max(60, resource.min_minutes)
         price = await price_for(prices, actor, resource_id, clock(), price_minutes)
@@ -355,6 +370,8 @@ class PublicPages(Controller):
             training=training,
             certified=certified,
             requires_approval=row.requires_approval,
+            members_only=row.members_only,
+            member=member,
             offer_series=offers_series(actor, resource.place_id),
             week=week_grid(first, WEEK_DAYS, free.slots, open_days),
             slot_length=free.duration_minutes,

@@ -21,6 +21,7 @@ from mutualab.web.pages.manage.payments import PaymentPages
 from mutualab.web.pages.manage.people import PeoplePages
 from mutualab.web.pages.manage.photos import PhotoPages
 from mutualab.web.pages.manage.places import PlacePages
+from mutualab.web.pages.manage.plans import PlanPages
 from mutualab.web.pages.manage.policy import PolicyPages
 from mutualab.web.pages.manage.prices import PricePages
 from mutualab.web.pages.manage.resources import ResourcePages
@@ -39,6 +40,7 @@ MANAGE_PAGES = [
     PaymentPages,
     CouponPages,
     WalletPages,
+    PlanPages,
     PolicyPages,
     BookingPages,
     BookingDeskPages,

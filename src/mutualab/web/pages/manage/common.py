@@ -36,6 +36,7 @@ SECTIONS = [
     ("/payments", N_("Payment methods")),
     ("/coupons", N_("Promo codes")),
     ("/wallets", N_("Wallets")),
+    ("/plans", N_("Memberships")),
     ("/policy", N_("Cancellation policy")),
     ("/grid", N_("Planning")),
     ("/desk", N_("Front desk")),

@@ -70,6 +70,7 @@ class ResourceForm:
     buffer_minutes: str = "0"
     required_training_id: str = ""
     requires_approval: str = ""
+    members_only: str = ""
     active: str = ""
 
 
@@ -86,6 +87,7 @@ def form_of(resource: ResourceRead) -> ResourceForm:
         buffer_minutes=str(resource.buffer_minutes),
         required_training_id=str(resource.required_training_id or ""),
         requires_approval="on" if resource.requires_approval else "",
+        members_only="on" if resource.members_only else "",
         active="on" if resource.active else "",
     )
 
@@ -103,6 +105,7 @@ def values_of(form: ResourceForm) -> dict[str, Any]:
         "buffer_minutes": form.buffer_minutes.strip(),
         "required_training_id": form.required_training_id.strip() or None,
         "requires_approval": form.requires_approval == "on",
+        "members_only": form.members_only == "on",
     }
 
 

@@ -1,0 +1,807 @@
+"""Membership plans and memberships: defined by a place's managers (or the platform's
+administrators), subscribed, paid and invoiced period by period, renewed, lapsed, cancelled.
+
+A period is charged once (``plan_charge``) and invoiced in the place's one chain: on invoice,
+when the period is created (organisations only); on site or by card, once paid. On site and on
+invoice, the benefits start at once; by card, when the PaymentIntent is paid (fetched back from
+Stripe, never a browser's word). Stripe is called after commit (:mod:`billing.plan_cards`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from accounts.plans import (
+    MembershipPlan,
+    PeriodStatus,
+    PlanAllowance,
+    PlanSubscription,
+    SubscriptionPeriod,
+)
+from billing.invoicing import DocumentService
+from billing.models import PaymentStatus, PlanCharge
+from billing.payments import summary
+from billing.plan_periods import LocalPeriod, period_of
+from billing.plan_quote import plan_quote, plan_vat
+from billing.plan_repository import PlanRepository
+from billing.plan_schemas import (
+    AllowanceRead,
+    ChargeRead,
+    MembershipRead,
+    MembershipState,
+    PeriodRead,
+    PlanRead,
+    PlanWrite,
+    SubscribeRequest,
+)
+from billing.prices import _DEFAULT_MENTIONS, PriceService
+from billing.pricing import VatKind, VatRegime, incl_vat_cents
+from billing.providers.base import IntentState
+from billing.repository import BillingRepository
+from billing.schemas import VatRead
+from kernel.auth.actor import Actor
+from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from kernel.events import publish
+from kernel.jobs import enqueue
+from resources.service import CatalogueService
+
+START_INTENT_JOB = "memberships.start_intent"
+# A renewal's period (and its charge) is made this long before the current one ends.
+RENEW_AHEAD = timedelta(days=7)
+# The member is reminded this long before their last period ends.
+REMIND_AHEAD = timedelta(days=14)
+RENEWAL_DUE = "membership.renewal_due"
+# A member renews by hand (a plan that does not renew itself) this long before the end.
+RENEW_WINDOW = timedelta(days=30)
+# A period still unpaid by card or on site this long after it started lapses.
+LAPSE_AFTER = timedelta(days=14)
+_INITIAL = {
+    "card": PaymentStatus.PENDING,
+    "on_site": PaymentStatus.AWAITING_ON_SITE,
+    "invoice": PaymentStatus.INVOICED,
+}
+PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.FREE)
+
+
+def _vat_of(plan: MembershipPlan) -> VatRegime:
+    kind = VatKind(plan.vat_kind)
+    return plan_vat(
+        plan.vat_kind, plan.vat_rate_bp, plan.vat_mention, _DEFAULT_MENTIONS.get(kind, "")
+    )
+
+
+def _local(period: SubscriptionPeriod, tz: ZoneInfo) -> tuple[date, date]:
+    first = period.starts_at.astimezone(tz).date()
+    last = (period.ends_at.astimezone(tz) - timedelta(days=1)).date()
+    return first, last
+
+
+def _not_found(plan_id: int) -> NotFoundError:
+    return NotFoundError(f"No plan with id {plan_id}.", code="plan_not_found")
+
+
+def _membership_not_found(membership_id: int) -> NotFoundError:
+    return NotFoundError(f"No membership with id {membership_id}.", code="membership_not_found")
+
+
+@dataclass(frozen=True, slots=True)
+class Renewals:
+    """What one pass of the renewal job did."""
+
+    renewed: int = 0
+    lapsed: int = 0
+    reminded: int = 0
+
+
+class MembershipService:
+    """Plans, memberships, their periods and charges on one session."""
+
+    def __init__(
+        self,
+        repository: PlanRepository,
+        prices: PriceService,
+        documents: DocumentService,
+        catalogue: CatalogueService,
+        *,
+        card_available: bool,
+    ) -> None:
+        self.repo = repository
+        self.prices = prices
+        self.documents = documents
+        self.catalogue = catalogue
+        self.billing = BillingRepository(repository.session)
+        self.card_available = card_available
+
+    # plans ------------------------------------------------------------------------------
+    async def plan_reads(self, plans: list[MembershipPlan]) -> list[PlanRead]:
+        """Plans as the API shows them."""
+        allowances = await self.repo.allowances([p.id for p in plans if p.id is not None])
+        reads = []
+        for plan in plans:
+            assert plan.id is not None
+            vat = _vat_of(plan)
+            reads.append(
+                PlanRead(
+                    id=plan.id,
+                    place_id=plan.place_id,
+                    name=plan.name,
+                    description=plan.description,
+                    user_types=list(plan.user_types),
+                    for_organisations=plan.for_organisations,
+                    period=plan.period,
+                    school_year_month=plan.school_year_month,
+                    school_year_day=plan.school_year_day,
+                    price_cents=plan.price_cents,
+                    price_incl_vat_cents=incl_vat_cents(plan.price_cents, vat),
+                    vat=VatRead(kind=vat.kind.value, rate=f"{vat.rate:.2f}", mention=vat.mention),
+                    auto_renew=plan.auto_renew,
+                    discount_percent=plan.discount_percent,
+                    members_access=plan.members_access,
+                    extra_horizon_days=plan.extra_horizon_days,
+                    allowances=[
+                        AllowanceRead(
+                            resource_id=a.resource_id,
+                            resource_kind=a.resource_kind,
+                            minutes=a.minutes,
+                        )
+                        for a in allowances[plan.id]
+                    ],
+                    active=plan.active,
+                )
+            )
+        return reads
+
+    async def plans_at(self, place_id: int) -> list[PlanRead]:
+        """The plans offered at a place (its own and the platform's), active ones."""
+        await self.catalogue.require_place(place_id)
+        return await self.plan_reads(await self.repo.plans_at(place_id, active_only=True))
+
+    async def save_plan(
+        self,
+        actor: Actor,
+        place_id: int | None,
+        data: PlanWrite,
+        now: datetime,
+        plan_id: int | None = None,
+    ) -> PlanRead:
+        """Create a plan of ``place_id`` (None: the platform's, administrators only), or
+        replace plan ``plan_id``."""
+        plan: MembershipPlan | None = None
+        if plan_id is not None:
+            plan = await self.repo.plan(plan_id, lock=True)
+            if plan is None:
+                raise _not_found(plan_id)
+            place_id = plan.place_id
+        if place_id is None:
+            if not actor.is_admin:
+                if plan_id is not None:
+                    raise _not_found(plan_id)
+                raise ForbiddenError(
+                    "Only platform administrators define platform-wide plans.",
+                    code="not_an_admin",
+                )
+        else:
+            try:
+                await self.catalogue.managed_place(actor, place_id)
+            except NotFoundError:
+                if plan_id is not None:
+                    raise _not_found(plan_id) from None
+                raise
+        try:
+            if data.vat.kind == "taxable":
+                vat = VatRegime.taxable(data.vat.rate if data.vat.rate is not None else 20)
+            else:
+                if data.vat.rate is not None:
+                    raise ValueError(f"a {data.vat.kind} regime has no VAT rate")
+                kind = VatKind(data.vat.kind)
+                vat = VatRegime(kind, mention=data.vat.mention or _DEFAULT_MENTIONS[kind])
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), field="vat", code="invalid_vat") from exc
+        codes = await self.billing.user_type_codes()
+        for index, code in enumerate(data.user_types):
+            if code not in codes:
+                raise InvalidInputError(
+                    f"Unknown user type {code!r}.",
+                    field=f"user_types[{index}]",
+                    code="unknown_user_type",
+                )
+        allowances = await self._allowances(place_id, data)
+        plan = plan or MembershipPlan(place_id=place_id, name=data.name, period=data.period)
+        plan.name = data.name
+        plan.description = data.description
+        plan.user_types = list(dict.fromkeys(data.user_types))
+        plan.for_organisations = data.for_organisations
+        plan.period = data.period
+        plan.school_year_month = data.school_year_month
+        plan.school_year_day = data.school_year_day
+        plan.price_cents = data.price_cents
+        plan.vat_kind = vat.kind.value
+        plan.vat_rate_bp = int(vat.rate.scaleb(2))
+        plan.vat_mention = vat.mention
+        plan.auto_renew = data.auto_renew
+        plan.discount_percent = data.discount_percent
+        plan.members_access = data.members_access
+        plan.extra_horizon_days = data.extra_horizon_days
+        plan.active = data.active
+        plan.updated_at = now
+        await self.repo.add(plan)
+        assert plan.id is not None
+        for row in allowances:
+            row.plan_id = plan.id
+        await self.repo.replace_allowances(plan.id, allowances)
+        return (await self.plan_reads([plan]))[0]
+
+    async def _allowances(self, place_id: int | None, data: PlanWrite) -> list[PlanAllowance]:
+        rows = []
+        for index, item in enumerate(data.allowances):
+            field = f"allowances[{index}]"
+            if (item.resource_id is None) == (item.resource_kind is None):
+                raise InvalidInputError(
+                    "Give either resource_id or resource_kind.",
+                    field=f"{field}.resource_id",
+                    code="allowance_target",
+                )
+            if item.resource_id is not None:
+                resource = await self.catalogue.resources_by_ids([item.resource_id])
+                found = resource.get(item.resource_id)
+                if found is None or found.place_id != place_id:
+                    raise InvalidInputError(
+                        f"Resource {item.resource_id} is not a resource of this place.",
+                        field=f"{field}.resource_id",
+                        code="resource_not_found",
+                    )
+            rows.append(
+                PlanAllowance(
+                    plan_id=0,
+                    resource_id=item.resource_id,
+                    resource_kind=item.resource_kind,
+                    minutes=item.minutes,
+                )
+            )
+        return rows
+
+    # memberships ------------------------------------------------------------------------
+    async def subscribe(
+        self, actor: Actor, plan_id: int, data: SubscribeRequest, now: datetime
+    ) -> MembershipRead:
+        """Hold a plan from today: its first period, charged and (on invoice) invoiced."""
+        if actor.user_id is None:
+            raise ForbiddenError(
+                "Memberships are held by a user account, not an admin token.",
+                code="user_account_required",
+            )
+        plan = await self.repo.plan(plan_id)
+        if plan is None or not plan.active:
+            raise _not_found(plan_id)
+        place_id = plan.place_id if plan.place_id is not None else data.place_id
+        if place_id is None:
+            raise InvalidInputError(
+                "Say at which place to hold this platform-wide plan.",
+                field="place_id",
+                code="place_required",
+            )
+        if plan.place_id is not None and data.place_id not in (None, plan.place_id):
+            raise InvalidInputError(
+                "This plan is held at its own place.", field="place_id", code="plan_place"
+            )
+        place = await self.catalogue.require_place(place_id)
+        organisation_id = data.organisation_id
+        user_type = actor.user_type_at(place_id)
+        if organisation_id is not None:
+            if not actor.administers(organisation_id):
+                raise ForbiddenError(
+                    "Only an administrator of the organisation subscribes for it.",
+                    code="not_organisation_admin",
+                )
+            if not plan.for_organisations:
+                raise ConflictError(
+                    "This plan is for people, not organisations.", code="plan_not_for_you"
+                )
+            organisation = await self.billing.organisation(organisation_id)
+            user_type = organisation.user_type_code if organisation is not None else user_type
+        elif plan.user_types and user_type not in plan.user_types:
+            raise ConflictError(
+                f"This plan is for {', '.join(plan.user_types)}; your rate here is {user_type}.",
+                code="plan_not_for_you",
+                extra={"user_types": list(plan.user_types), "user_type": user_type},
+            )
+        method = data.payment_method
+        if method == "invoice" and organisation_id is None:
+            raise ConflictError(
+                "Paying on invoice is for organisations.",
+                code="invoice_not_allowed",
+            )
+        if method == "card" and not self.card_available and plan.price_cents > 0:
+            raise ConflictError(
+                "Card payments are not available on this instance.",
+                code="card_payments_unavailable",
+            )
+        holder = (
+            f"org:{organisation_id}" if organisation_id is not None else f"user:{actor.user_id}"
+        )
+        await self.repo.lock_holder(f"{plan_id}:{place_id}:{holder}")
+        for held in await self.repo.holder_memberships(
+            plan_id, place_id, actor.user_id, organisation_id
+        ):
+            assert held.id is not None
+            periods = (await self.repo.periods([held.id]))[held.id]
+            # A cancelled membership still runs to the end of its period: not a second one.
+            if any(
+                p.ends_at > now and p.status in (PeriodStatus.ACTIVE, PeriodStatus.PENDING)
+                for p in periods
+            ):
+                raise ConflictError(
+                    "You already hold this plan here.",
+                    code="already_subscribed",
+                    extra={"membership_id": held.id},
+                )
+        membership = PlanSubscription(
+            plan_id=plan_id,
+            place_id=place_id,
+            user_id=actor.user_id,
+            organisation_id=organisation_id,
+            user_type_code=user_type,
+            payment_method=method,
+            purchase_order=data.purchase_order,
+            auto_renew=data.auto_renew and plan.auto_renew,
+            created_at=now,
+        )
+        await self.repo.add(membership)
+        tz = ZoneInfo(place.timezone)
+        start_day = now.astimezone(tz).date()
+        await self._new_period(plan, membership, start_day, 0, now)
+        return (await self._reads([membership], now))[0]
+
+    async def _new_period(
+        self,
+        plan: MembershipPlan,
+        membership: PlanSubscription,
+        start_day: date,
+        sequence: int,
+        now: datetime,
+    ) -> SubscriptionPeriod:
+        """Period ``sequence`` of the membership begun on ``start_day``, with its charge."""
+        assert membership.id is not None
+        place = await self.catalogue.require_place(membership.place_id)
+        tz = ZoneInfo(place.timezone)
+        local: LocalPeriod = period_of(
+            plan.period,
+            start_day,
+            sequence,
+            school_month=plan.school_year_month,
+            school_day=plan.school_year_day,
+        )
+        starts_at, ends_at = local.instants(tz)
+        free = plan.price_cents == 0
+        method = membership.payment_method
+        period = SubscriptionPeriod(
+            subscription_id=membership.id,
+            sequence=sequence,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            status=PeriodStatus.PENDING if method == "card" and not free else PeriodStatus.ACTIVE,
+            created_at=now,
+            updated_at=now,
+        )
+        await self.repo.add(period)
+        assert period.id is not None
+        last = local.after - timedelta(days=1)
+        label = f"Adhésion « {plan.name} » du {local.first:%d/%m/%Y} au {last:%d/%m/%Y}"
+        quote = plan_quote(label, plan.price_cents, _vat_of(plan))
+        settings = await self.prices.settings_of(membership.place_id)
+        charge = PlanCharge(
+            period_id=period.id,
+            place_id=membership.place_id,
+            payer_user_id=membership.user_id,
+            organisation_id=membership.organisation_id,
+            method="free" if free else method,
+            status=PaymentStatus.FREE if free else _INITIAL[method],
+            amount_cents=int(quote["total_incl_vat_cents"]),
+            quote=quote,
+            purchase_order=membership.purchase_order,
+            due_on=(
+                now.astimezone(tz).date() + timedelta(days=settings.payment_terms_days)
+                if method == "invoice" and not free
+                else None
+            ),
+            created_at=now,
+            updated_at=now,
+        )
+        await self.repo.add(charge)
+        if method == "invoice" and not free:
+            await self._invoice(plan, membership, charge, local, now)
+        elif method == "card" and not free:
+            await enqueue(
+                self.repo.session,
+                START_INTENT_JOB,
+                {"charge_id": charge.id},
+                dedupe_key=f"membership-intent-{charge.id}",
+            )
+        return period
+
+    async def _invoice(
+        self,
+        plan: MembershipPlan,
+        membership: PlanSubscription,
+        charge: PlanCharge,
+        local: LocalPeriod,
+        now: datetime,
+    ) -> None:
+        place = await self.catalogue.require_place(membership.place_id)
+        settings = await self.prices.settings_of(membership.place_id)
+        buyer = await self.billing.user(membership.user_id)
+        assert buyer is not None
+        organisation = (
+            await self.billing.organisation(membership.organisation_id)
+            if membership.organisation_id is not None
+            else None
+        )
+        await self.documents.issue_plan_invoice(
+            (place, settings),
+            (buyer, organisation),
+            charge,
+            {
+                "id": membership.id,
+                "plan_id": plan.id,
+                "plan": plan.name,
+                "first_day": local.first.isoformat(),
+                "last_day": (local.after - timedelta(days=1)).isoformat(),
+                "timezone": place.timezone,
+            },
+            now,
+        )
+
+    async def _paid(self, charge: PlanCharge, status: PaymentStatus, now: datetime) -> None:
+        """The charge is paid: its period counts, and it is invoiced."""
+        period = await self.repo.period(charge.period_id, lock=True)
+        assert period is not None
+        membership = await self.repo.membership(period.subscription_id)
+        assert membership is not None
+        plan = await self.repo.plan(membership.plan_id)
+        assert plan is not None
+        charge.status = status
+        charge.paid_at = now
+        charge.updated_at = now
+        if period.status == PeriodStatus.PENDING:
+            period.status = PeriodStatus.ACTIVE
+            period.updated_at = now
+        await self.repo.add(charge, period)
+        if charge.method != "invoice":
+            place = await self.catalogue.require_place(membership.place_id)
+            tz = ZoneInfo(place.timezone)
+            first, last = _local(period, tz)
+            await self._invoice(
+                plan, membership, charge, LocalPeriod(first, last + timedelta(days=1)), now
+            )
+
+    async def visible(
+        self, actor: Actor, membership_id: int, *, lock: bool = False
+    ) -> PlanSubscription:
+        """A membership its holder, its organisation's members or its place's managers see."""
+        membership = await self.repo.membership(membership_id, lock=lock)
+        if membership is None or not (
+            actor.manages(membership.place_id)
+            or (membership.organisation_id is None and membership.user_id == actor.user_id)
+            or (
+                membership.organisation_id is not None
+                and actor.member_of(membership.organisation_id)
+            )
+        ):
+            raise _membership_not_found(membership_id)
+        return membership
+
+    async def receive(self, actor: Actor, membership_id: int, now: datetime) -> MembershipRead:
+        """A manager records the money of the membership's period due on site."""
+        membership = await self.repo.membership(membership_id, lock=True)
+        if membership is None or not actor.manages(membership.place_id):
+            raise _membership_not_found(membership_id)
+        assert membership.id is not None
+        periods = (await self.repo.periods([membership.id]))[membership.id]
+        charges = await self.repo.charges([p.id for p in periods if p.id is not None])
+        due = [
+            charges[p.id]
+            for p in periods
+            if p.id in charges and charges[p.id].status == PaymentStatus.AWAITING_ON_SITE
+        ]
+        if not due:
+            raise ConflictError("Nothing is due on site.", code="nothing_due")
+        locked = await self.repo.charge(due[0].id or 0, lock=True)
+        assert locked is not None
+        await self._paid(locked, PaymentStatus.SUCCEEDED, now)
+        return (await self._reads([membership], now))[0]
+
+    async def cancel(self, actor: Actor, membership_id: int, now: datetime) -> MembershipRead:
+        """End the membership at the end of its current period: no renewal; a renewed period
+        not started, not paid and not invoiced is withdrawn."""
+        membership = await self.visible(actor, membership_id, lock=True)
+        if (
+            membership.organisation_id is not None
+            and not actor.administers(membership.organisation_id)
+            and not actor.manages(membership.place_id)
+        ):
+            raise ForbiddenError(
+                "Only an administrator of the organisation cancels its membership.",
+                code="not_organisation_admin",
+            )
+        if membership.cancelled_at is not None:
+            raise ConflictError("This membership is already cancelled.", code="already_cancelled")
+        membership.cancelled_at = now
+        membership.auto_renew = False
+        assert membership.id is not None
+        periods = (await self.repo.periods([membership.id]))[membership.id]
+        charges = await self.repo.charges([p.id for p in periods if p.id is not None])
+        documents = await self.repo.documents([c.id for c in charges.values() if c.id is not None])
+        for period in periods:
+            charge = charges.get(period.id or 0)
+            if (
+                period.starts_at > now
+                and charge is not None
+                and charge.status not in PAID
+                and not documents.get(charge.id or 0)
+            ):
+                period.status = PeriodStatus.CANCELLED
+                period.updated_at = now
+                charge.status = PaymentStatus.CANCELLED
+                charge.updated_at = now
+                await self.repo.add(period, charge)
+        await self.repo.add(membership)
+        return (await self._reads([membership], now))[0]
+
+    async def renew(self, actor: Actor, membership_id: int, now: datetime) -> MembershipRead:
+        """Take the next period now (a membership that does not renew itself), from
+        :data:`RENEW_WINDOW` before the current one ends; charged as the first was."""
+        membership = await self.visible(actor, membership_id, lock=True)
+        if (
+            membership.organisation_id is not None
+            and not actor.administers(membership.organisation_id)
+            and not actor.manages(membership.place_id)
+        ):
+            raise ForbiddenError(
+                "Only an administrator of the organisation renews its membership.",
+                code="not_organisation_admin",
+            )
+        assert membership.id is not None
+        periods = (await self.repo.periods([membership.id]))[membership.id]
+        last = periods[-1]
+        if membership.cancelled_at is not None or last.status != PeriodStatus.ACTIVE:
+            raise ConflictError(
+                "This membership is cancelled or lapsed: subscribe again.",
+                code="not_renewable",
+            )
+        if last.starts_at > now:
+            raise ConflictError("The next period is already there.", code="already_renewed")
+        if last.ends_at - RENEW_WINDOW > now:
+            raise ConflictError(
+                "It is too early to renew.",
+                code="too_early_to_renew",
+                extra={"renewable_from": (last.ends_at - RENEW_WINDOW).isoformat()},
+            )
+        plan = await self.repo.plan(membership.plan_id)
+        if plan is None or not plan.active:
+            raise ConflictError("The place no longer offers this plan.", code="plan_not_offered")
+        place = await self.catalogue.require_place(membership.place_id)
+        first = periods[0].starts_at.astimezone(ZoneInfo(place.timezone)).date()
+        await self._new_period(plan, membership, first, last.sequence + 1, now)
+        return (await self._reads([membership], now))[0]
+
+    async def apply_intent(self, intent: IntentState, now: datetime) -> str:
+        """A PaymentIntent as the provider reports it: a paid one pays its charge (once)."""
+        charge = await self.repo.charge_of_intent(intent.id)
+        if charge is None:
+            return "unknown_payment_intent"
+        if charge.status in PAID:
+            return "already_paid"
+        if intent.status == "succeeded" and intent.amount == charge.amount_cents:
+            await self._paid(charge, PaymentStatus.SUCCEEDED, now)
+            return "paid"
+        return intent.status
+
+    # reads ------------------------------------------------------------------------------
+    async def mine(self, actor: Actor, now: datetime) -> list[MembershipRead]:
+        """The memberships of the caller and of their organisations."""
+        if actor.user_id is None:
+            return []
+        found = await self.repo.memberships_of(actor.user_id, list(actor.organisation_roles))
+        return await self._reads(found, now)
+
+    async def at_place(self, actor: Actor, place_id: int, now: datetime) -> list[MembershipRead]:
+        """Who holds which plan at a place, for its managers."""
+        await self.catalogue.managed_place(actor, place_id)
+        return await self._reads(await self.repo.memberships_at(place_id), now)
+
+    async def read(self, actor: Actor, membership_id: int, now: datetime) -> MembershipRead:
+        """One membership."""
+        return (await self._reads([await self.visible(actor, membership_id)], now))[0]
+
+    async def organisation_names(self, organisation_ids: list[int]) -> dict[int, str]:
+        """The names of organisations, by id."""
+        names = {}
+        for organisation_id in organisation_ids:
+            organisation = await self.billing.organisation(organisation_id)
+            if organisation is not None:
+                names[organisation_id] = organisation.name
+        return names
+
+    async def place_names(self, place_ids: list[int]) -> dict[int, str]:
+        """The names of places, by id."""
+        return {pid: (await self.catalogue.require_place(pid)).name for pid in place_ids}
+
+    async def _holder_name(self, membership: PlanSubscription) -> str:
+        if membership.organisation_id is not None:
+            organisation = await self.billing.organisation(membership.organisation_id)
+            return organisation.name if organisation is not None else ""
+        user = await self.billing.user(membership.user_id)
+        return user.display_name if user is not None else ""
+
+    async def _reads(
+        self, memberships: list[PlanSubscription], now: datetime
+    ) -> list[MembershipRead]:
+        ids = [m.id for m in memberships if m.id is not None]
+        periods = await self.repo.periods(ids)
+        charges = await self.repo.charges([p.id for ps in periods.values() for p in ps if p.id])
+        documents = await self.repo.documents([c.id for c in charges.values() if c.id])
+        plans: dict[int, PlanRead] = {}
+        for membership in memberships:
+            if membership.plan_id not in plans:
+                plan = await self.repo.plan(membership.plan_id)
+                assert plan is not None
+                plans[membership.plan_id] = (await self.plan_reads([plan]))[0]
+        reads = []
+        for membership in memberships:
+            assert membership.id is not None
+            holder_name = await self._holder_name(membership)
+            place = await self.catalogue.require_place(membership.place_id)
+            tz = ZoneInfo(place.timezone)
+            own = periods[membership.id]
+            period_reads = []
+            for period in own:
+                assert period.id is not None
+                first, last = _local(period, tz)
+                charge = charges.get(period.id)
+                period_reads.append(
+                    PeriodRead(
+                        id=period.id,
+                        sequence=period.sequence,
+                        starts_at=period.starts_at,
+                        ends_at=period.ends_at,
+                        first_day=first,
+                        last_day=last,
+                        status=period.status,
+                        charge=(
+                            ChargeRead(
+                                id=charge.id or 0,
+                                method=charge.method,
+                                status=charge.status,
+                                amount_cents=charge.amount_cents,
+                                currency=charge.currency,
+                                due_on=charge.due_on,
+                                paid_at=charge.paid_at,
+                                client_secret=(
+                                    charge.client_secret
+                                    if charge.status == PaymentStatus.PENDING
+                                    else None
+                                ),
+                                documents=[summary(d) for d in documents.get(charge.id or 0, [])],
+                            )
+                            if charge is not None
+                            else None
+                        ),
+                    )
+                )
+            reads.append(
+                MembershipRead(
+                    id=membership.id,
+                    plan=plans[membership.plan_id],
+                    place_id=membership.place_id,
+                    user_id=membership.user_id,
+                    organisation_id=membership.organisation_id,
+                    holder_name=holder_name,
+                    payment_method=membership.payment_method,
+                    auto_renew=membership.auto_renew,
+                    cancelled_at=membership.cancelled_at,
+                    state=state_of(membership, own, now),
+                    renewable=bool(
+                        own
+                        and membership.cancelled_at is None
+                        and own[-1].status == PeriodStatus.ACTIVE
+                        and own[-1].starts_at <= now < own[-1].ends_at
+                        and own[-1].ends_at - RENEW_WINDOW <= now
+                    ),
+                    periods=period_reads,
+                )
+            )
+        return reads
+
+    # renewals ---------------------------------------------------------------------------
+    async def renew_and_lapse(self, now: datetime) -> Renewals:
+        """Renew the memberships whose last period ends within :data:`RENEW_AHEAD`, and lapse
+        the periods still unpaid :data:`LAPSE_AFTER` after they started."""
+        renewed = lapsed = reminded = 0
+        for membership in await self.repo.live_memberships():
+            assert membership.id is not None
+            periods = (await self.repo.periods([membership.id]))[membership.id]
+            charges = await self.repo.charges([p.id for p in periods if p.id is not None])
+            for period in periods:
+                charge = charges.get(period.id or 0)
+                if (
+                    charge is not None
+                    and period.status in (PeriodStatus.PENDING, PeriodStatus.ACTIVE)
+                    and charge.status in (PaymentStatus.PENDING, PaymentStatus.AWAITING_ON_SITE)
+                    and period.starts_at + LAPSE_AFTER <= now
+                ):
+                    period.status = PeriodStatus.LAPSED
+                    period.updated_at = now
+                    charge.status = PaymentStatus.CANCELLED
+                    charge.updated_at = now
+                    await self.repo.add(period, charge)
+                    lapsed += 1
+            last = periods[-1] if periods else None
+            if await self._remind(membership, last, now):
+                reminded += 1
+            if (
+                last is None
+                or not membership.auto_renew
+                or last.status != PeriodStatus.ACTIVE
+                or last.ends_at - RENEW_AHEAD > now
+                or last.ends_at <= now
+            ):
+                continue
+            plan = await self.repo.plan(membership.plan_id)
+            if plan is None or not plan.active:
+                continue
+            place = await self.catalogue.require_place(membership.place_id)
+            first = periods[0].starts_at.astimezone(ZoneInfo(place.timezone)).date()
+            await self._new_period(plan, membership, first, last.sequence + 1, now)
+            renewed += 1
+        return Renewals(renewed, lapsed, reminded)
+
+    async def _remind(
+        self, membership: PlanSubscription, last: SubscriptionPeriod | None, now: datetime
+    ) -> bool:
+        """Publish the renewal reminder of the last period, once, :data:`REMIND_AHEAD`
+        before it ends (the message is queued by its subscriber, after commit)."""
+        if (
+            last is None
+            or last.reminded_at is not None
+            or last.status != PeriodStatus.ACTIVE
+            or not now < last.ends_at <= now + REMIND_AHEAD
+        ):
+            return False
+        plan = await self.repo.plan(membership.plan_id)
+        assert plan is not None and last.id is not None
+        last.reminded_at = now
+        await self.repo.add(last)
+        await publish(
+            self.repo.session,
+            RENEWAL_DUE,
+            {
+                "membership_id": membership.id,
+                "period_id": last.id,
+                "user_id": membership.user_id,
+                "place_id": membership.place_id,
+                "plan": plan.name,
+                "ends_at": last.ends_at.isoformat(),
+                "auto_renew": membership.auto_renew and plan.active,
+                "price_cents": incl_vat_cents(plan.price_cents, _vat_of(plan)),
+            },
+            key=f"membership.renewal_due.{last.id}",
+        )
+        return True
+
+
+def state_of(
+    membership: PlanSubscription, periods: list[SubscriptionPeriod], now: datetime
+) -> MembershipState:
+    """A membership's state at ``now`` from its periods."""
+    if not periods or periods[-1].ends_at <= now:
+        return "lapsed" if periods and periods[-1].status == PeriodStatus.LAPSED else "ended"
+    last = periods[-1]
+    if membership.cancelled_at is not None:
+        return "cancelled"
+    if last.status == PeriodStatus.LAPSED:
+        return "lapsed"
+    if last.status == PeriodStatus.PENDING:
+        return "renewing" if len(periods) > 1 else "pending"
+    return "active"

@@ -1,0 +1,101 @@
+"""Membership periods paid by card: one PaymentIntent per period, created and fetched back
+after commit, never inside a transaction.
+
+We create a PaymentIntent for each period rather than a Stripe Subscription: the period's
+invoice must be numbered in the place's own chain (Stripe Subscriptions issue Stripe's own
+invoices), periods follow the place's calendar (a school year with fixed dates, local
+midnights across DST), and the local Stripe peer the tests use does not carry Subscriptions
+far enough to rely on. A renewal's intent is paid by the member from their account page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from billing.memberships import START_INTENT_JOB
+from billing.plan_repository import PlanRepository
+from billing.providers.base import ProviderError
+from billing.runtime import Billing, transaction
+from kernel.jobs import JobRegistry
+
+logger = logging.getLogger(__name__)
+
+
+class MembershipCards:
+    """The Stripe side of memberships, after commit."""
+
+    def __init__(self, billing: Billing) -> None:
+        self.billing = billing
+
+    async def start_intent(self, charge_id: int) -> None:
+        """Create the PaymentIntent of a card charge that has none yet."""
+        gateway = self.billing.gateway
+        if gateway is None:
+            return
+        async with transaction(self.billing.database, write=False) as session:
+            charge = await PlanRepository(session).charge(charge_id)
+            if charge is None or charge.intent_id is not None or charge.status != "pending":
+                return
+            amount, currency = charge.amount_cents, charge.currency
+            metadata = {"plan_charge_id": str(charge.id), "place_id": str(charge.place_id)}
+        try:
+            # One key per charge: a retried job never creates a second intent.
+            intent = await gateway.create_intent(
+                amount_cents=amount,
+                currency=currency,
+                idempotency_key=f"mutualab-plan-charge-{charge_id}",
+                metadata=metadata,
+            )
+        except ProviderError as exc:
+            logger.warning(
+                "could not create the PaymentIntent of plan charge %s: %s", charge_id, exc
+            )
+            return
+        async with transaction(self.billing.database) as session:
+            repo = PlanRepository(session)
+            charge = await repo.charge(charge_id, lock=True)
+            if charge is None or charge.intent_id is not None:
+                return
+            charge.intent_id = intent.id
+            charge.client_secret = intent.client_secret
+            charge.updated_at = self.billing.clock()
+            await repo.add(charge)
+
+    async def sync(self, intent_id: str) -> str:
+        """Fetch a PaymentIntent back from Stripe and apply it to its charge."""
+        gateway = self.billing.gateway
+        if gateway is None:
+            return "card_payments_unavailable"
+        try:
+            intent = await gateway.retrieve_intent(intent_id)
+        except ProviderError as exc:
+            logger.warning("could not fetch PaymentIntent %s: %s", intent_id, exc)
+            return "provider_unavailable"
+        async with transaction(self.billing.database) as session:
+            return await self.billing.memberships(session).apply_intent(
+                intent, self.billing.clock()
+            )
+
+    async def renew(self) -> None:
+        """The renewal job: next periods of renewing memberships, unpaid ones lapsed."""
+        async with transaction(self.billing.database) as session:
+            done = await self.billing.memberships(session).renew_and_lapse(self.billing.clock())
+        if done.renewed or done.lapsed or done.reminded:
+            logger.info(
+                "%s membership(s) renewed, %s period(s) lapsed, %s reminder(s)",
+                done.renewed,
+                done.lapsed,
+                done.reminded,
+            )
+
+
+def register(registry: JobRegistry, billing: Billing, hourly: str) -> None:
+    """The membership jobs: a card period's intent, and the hourly renewals."""
+    cards = MembershipCards(billing)
+
+    async def start_intent(payload: dict[str, Any]) -> None:
+        await cards.start_intent(int(payload["charge_id"]))
+
+    registry.job(START_INTENT_JOB, start_intent)
+    registry.every("memberships.renew", hourly, cards.renew)

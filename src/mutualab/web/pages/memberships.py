@@ -1,0 +1,184 @@
+"""Memberships for people: a place's plans (and subscribing to one, paid on site or, for an
+organisation one administers, on invoice), my memberships with their periods and invoices,
+cancelling one at the end of its period.
+
+Paying a period by card goes through the API (``POST /api/memberships/{id}/refresh`` gives
+the PaymentIntent's client secret); these pages offer on site and on invoice. The rules are
+billing's (:mod:`billing.memberships`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Template
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from billing.memberships import MembershipService
+from billing.plan_controllers import DEPENDENCIES as MEMBERSHIPS
+from billing.plan_schemas import SubscribeRequest
+from kernel.auth.actor import Actor
+from kernel.auth.guards import require_user
+from kernel.auth.rules import MEMBERSHIP, PUBLIC, SELF, USER
+from kernel.clock import Clock
+from kernel.errors import AppError
+from mutualab.web.forms import FieldError
+from mutualab.web.i18n import N_
+from mutualab.web.pages.manage.plans import CHARGES, PERIODS, STATES
+from mutualab.web.rendering import page, see_other
+from resources.controllers import CATALOGUE
+from resources.service import CatalogueService
+
+AnyRequest = Request[Any, Any, Any]
+REFUSALS = {
+    "already_subscribed": N_("You already hold this plan here."),
+    "plan_not_for_you": N_("This plan is not offered at your rate."),
+    "invoice_not_allowed": N_("Paying on invoice is for organisations."),
+    "not_organisation_admin": N_("Only an administrator of the organisation subscribes for it."),
+}
+
+
+@dataclass
+class SubscribeForm:
+    """A subscription, as chosen: for oneself or an organisation, renewing or not."""
+
+    organisation_id: str = ""
+    auto_renew: str = ""
+
+
+class PlanPublicPages(Controller):
+    """A place's plans, for everyone; subscribing, for people logged in."""
+
+    path = "/places/{place_id:int}/plans"
+    dependencies = {**CATALOGUE, **MEMBERSHIPS}
+
+    async def _page(
+        self,
+        request: AnyRequest,
+        catalogue: CatalogueService,
+        memberships: MembershipService,
+        actor: Actor,
+        place_id: int,
+        *,
+        error: FieldError | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        place = await catalogue.place_detail(place_id)
+        plans = await memberships.plans_at(place_id)
+        administered = [oid for oid, role in actor.organisation_roles.items() if role == "admin"]
+        return page(
+            request,
+            "plans.html",
+            status_code=status_code,
+            place=place,
+            plans=plans,
+            periods=PERIODS,
+            names={r.id: r.name for r in place.resources},
+            organisations=await memberships.organisation_names(administered),
+            error=error,
+        )
+
+    @get("/", name="place_plans", opt=PUBLIC)
+    async def plans(
+        self,
+        request: AnyRequest,
+        catalogue: NamedDependency[CatalogueService],
+        memberships: NamedDependency[MembershipService],
+        actor: NamedDependency[Actor],
+        place_id: FromPath[int],
+    ) -> Template:
+        """The membership plans of a place: price, period, benefits; subscribe."""
+        return await self._page(request, catalogue, memberships, actor, place_id)
+
+    @post("/{plan_id:int}/subscribe", guards=[require_user], opt=USER)
+    async def subscribe(
+        self,
+        request: AnyRequest,
+        catalogue: NamedDependency[CatalogueService],
+        memberships: NamedDependency[MembershipService],
+        actor: NamedDependency[Actor],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+        place_id: FromPath[int],
+        plan_id: FromPath[int],
+        data: URLEncodedBody[SubscribeForm],
+    ) -> Response[Any]:
+        """Subscribe: on site for oneself, on invoice for an organisation one administers."""
+        organisation = data.organisation_id.strip()
+        try:
+            request_body = SubscribeRequest.model_validate(
+                {
+                    "place_id": place_id,
+                    "organisation_id": int(organisation) if organisation.isdigit() else None,
+                    "payment_method": "invoice" if organisation else "on_site",
+                    "auto_renew": data.auto_renew == "on",
+                }
+            )
+            async with db_session.begin_nested():
+                await memberships.subscribe(actor, plan_id, request_body, clock())
+        except (ValidationError, AppError) as exc:
+            if isinstance(exc, AppError) and exc.status_code == 404:
+                raise
+            code = exc.code if isinstance(exc, AppError) else ""
+            error = FieldError(REFUSALS.get(code, N_("This plan cannot be subscribed.")))
+            return await self._page(
+                request, catalogue, memberships, actor, place_id, error=error, status_code=409
+            )
+        return see_other("/account/memberships", notice="membership_made")
+
+
+class MembershipPages(Controller):
+    """My memberships."""
+
+    path = "/account/memberships"
+    dependencies = MEMBERSHIPS
+    guards = [require_user]
+
+    @get("/", name="my_memberships", opt=SELF)
+    async def mine(
+        self,
+        request: AnyRequest,
+        memberships: NamedDependency[MembershipService],
+        actor: NamedDependency[Actor],
+        clock: NamedDependency[Clock],
+    ) -> Template:
+        """My memberships and my organisations': periods, payments, invoices."""
+        held = await memberships.mine(actor, clock())
+        return page(
+            request,
+            "account/memberships.html",
+            private=True,
+            memberships=held,
+            places=await memberships.place_names(sorted({m.place_id for m in held})),
+            states=STATES,
+            charges=CHARGES,
+        )
+
+    @post("/{membership_id:int}/renew", opt=MEMBERSHIP)
+    async def renew(
+        self,
+        memberships: NamedDependency[MembershipService],
+        actor: NamedDependency[Actor],
+        clock: NamedDependency[Clock],
+        membership_id: FromPath[int],
+    ) -> Response[Any]:
+        """Take the next period now (paid as the first was)."""
+        await memberships.renew(actor, membership_id, clock())
+        return see_other("/account/memberships", notice="membership_renewed")
+
+    @post("/{membership_id:int}/cancel", opt=MEMBERSHIP)
+    async def cancel(
+        self,
+        memberships: NamedDependency[MembershipService],
+        actor: NamedDependency[Actor],
+        clock: NamedDependency[Clock],
+        membership_id: FromPath[int],
+    ) -> Response[Any]:
+        """Cancel a membership: it ends with its current period."""
+        await memberships.cancel(actor, membership_id, clock())
+        return see_other("/account/memberships", notice="membership_cancelled")
