@@ -36,7 +36,7 @@ def test_a_citizen_books_with_a_promo_code_and_pays_the_rest_from_the_wallet(
     page: Page, server: LiveServer, check_page: PageChecker
 ) -> None:
     _price_room(server, 1000)
-    citizen = f"nolwenn-{server.backend}@example.fr"
+    citizen = f"klervi-{server.backend}@example.fr"
     _sign_up(page, server, "Nolwenn Kerjean", citizen)
     _log_out(page)
 
