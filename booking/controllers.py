@@ -124,7 +124,8 @@ SeriesDep = NamedDependency[Series]
 Caller = Request[Any, Any, Any]
 
 
-def _aware(value: datetime | None, field: str) -> datetime | None:
+def aware_or_refused(value: datetime | None, field: str) -> datetime | None:
+    """A query's instant, refused (422 naming ``field``) when it has no time zone offset."""
     if value is not None and value.utcoffset() is None:
         raise InvalidInputError(
             "Give a time zone offset (e.g. 2027-03-02T14:00:00Z).",
@@ -223,8 +224,8 @@ class AvailabilityController(Controller):
     ) -> list[SearchHit]:
         """Resources free for a whole time range, or free times inside it, e.g. machines near
         Lannion next Tuesday afternoon, soonest first."""
-        start = _aware(starts_at, "starts_at")
-        end = _aware(ends_at, "ends_at")
+        start = aware_or_refused(starts_at, "starts_at")
+        end = aware_or_refused(ends_at, "ends_at")
         assert start is not None and end is not None
         if (latitude is None) != (longitude is None):
             missing = "longitude" if longitude is None else "latitude"
@@ -327,7 +328,12 @@ class BookingController(Controller):
     ) -> BookingPage:
         """Your bookings, personal and on behalf of organisations, by start."""
         return await bookings.list_mine(
-            actor_of(request), _aware(from_, "from"), _aware(to, "to"), status, limit, offset
+            actor_of(request),
+            aware_or_refused(from_, "from"),
+            aware_or_refused(to, "to"),
+            status,
+            limit,
+            offset,
         )
 
     @get("/organisations/{organisation_id:int}/bookings", opt=ORGANISATION)
@@ -346,8 +352,8 @@ class BookingController(Controller):
         return await bookings.list_organisation(
             actor_of(request),
             organisation_id,
-            _aware(from_, "from"),
-            _aware(to, "to"),
+            aware_or_refused(from_, "from"),
+            aware_or_refused(to, "to"),
             status,
             limit,
             offset,

@@ -13,10 +13,10 @@ from litestar.params import Parameter as QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.controllers import aware_or_refused
 from kernel.auth.actor import actor_of
 from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
-from kernel.errors import InvalidInputError
 from programme.schemas import (
     AttendanceMark,
     Kind,
@@ -60,16 +60,6 @@ Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Offset = Annotated[int, QueryParameter(ge=0, le=100_000)]
 
 
-def _aware(value: datetime | None, field: str) -> datetime | None:
-    if value is not None and value.utcoffset() is None:
-        raise InvalidInputError(
-            "Give a time zone offset (e.g. 2027-03-02T14:00:00Z).",
-            field=field,
-            code="naive_datetime",
-        )
-    return value
-
-
 class ProgrammeController(Controller):
     """Everyone reads the programmes: a place's, or every place's, filtered."""
 
@@ -100,8 +90,8 @@ class ProgrammeController(Controller):
             place_id=place_id,
             town=town,
             kind=kind,
-            start=_aware(starts_after, "starts_after"),
-            end=_aware(starts_before, "starts_before"),
+            start=aware_or_refused(starts_after, "starts_after"),
+            end=aware_or_refused(starts_before, "starts_before"),
             free=free,
             limit=limit,
             offset=offset,
