@@ -53,6 +53,17 @@ class ProgrammeRepository:
             query = query.with_for_update()
         return (await self.session.exec(query)).first()
 
+    async def by_booking(self, booking_id: int, *, lock: bool = False) -> ProgrammeSession | None:
+        """The session whose resources ``booking_id`` holds, if any."""
+        query = (
+            select(ProgrammeSession)
+            .where(ProgrammeSession.booking_id == booking_id)
+            .execution_options(populate_existing=True)
+        )
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.exec(query)).first()
+
     async def take_seats(self, session_id: int, seats: int) -> bool:
         """Count ``seats`` more taken, if the scheduled session has them: one statement, so two
         registrations at once never both get the last seat (the second waits for the first's

@@ -35,7 +35,7 @@ async def cancelled_events(database: Database) -> list[dict[str, Any]]:
     async with database.engine.connect() as connection:
         rows = await connection.execute(
             text(
-                "SELECT convert_from(payload, 'UTF8')::jsonb -> 'payload' FROM jobs.pgqueuer "
+                "SELECT convert_from(payload, 'UTF8')::jsonb -> 'data' FROM jobs.pgqueuer "
                 "WHERE entrypoint = 'events.dispatch' "
                 "AND convert_from(payload, 'UTF8')::jsonb ->> 'event' = 'session.cancelled'"
             )
