@@ -19,6 +19,7 @@ from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
 from programme.schemas import (
     AttendanceMark,
+    DeskRegistrationCreate,
     Kind,
     Registrant,
     RegistrationCreate,
@@ -149,6 +150,21 @@ class SessionAdminController(Controller):
     ) -> list[Registrant]:
         """Who registered, then who waits (the sign-in sheet)."""
         return await registrations.registrants(actor_of(request), session_id)
+
+    @post(
+        "/sessions/{session_id:int}/desk-registrations",
+        status_code=HTTP_201_CREATED,
+        opt=PLACE_MANAGER,
+    )
+    async def register_at_desk(
+        self,
+        registrations: RegistrationsDep,
+        request: Caller,
+        session_id: FromPath[int],
+        data: JSONBody[DeskRegistrationCreate],
+    ) -> RegistrationRead:
+        """Register a person of the place or a walk-in at the front desk (seats counted)."""
+        return await registrations.register_at_desk(actor_of(request), session_id, data)
 
     @post(
         "/registrations/{registration_id:int}/attendance",

@@ -76,6 +76,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/api/sessions/{session_id}/cancel"): Example(body=lambda w, r: {"reason": "x"}),
     ("GET", "/api/sessions/{session_id}/registrations"): Example(),
     ("POST", "/api/sessions/{session_id}/registrations"): Example(body=lambda w, r: {}),
+    ("POST", "/api/sessions/{session_id}/desk-registrations"): Example(
+        body=lambda w, r: {"name": "Yann Le Goff", "phone": "06 12 34 56 78"}
+    ),
     ("GET", "/api/me/registrations"): Example(),
     ("GET", "/api/registrations/{registration_id}"): Example(),
     ("POST", "/api/registrations/{registration_id}/cancel"): Example(),
