@@ -96,6 +96,10 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/sessions/{session_id}"): Example(),
     ("GET", "/manage/sessions/{session_id}/registrants.csv"): Example(),
     ("POST", "/manage/registrations/{registration_id}/attendance"): Example(),
+    ("GET", "/manage/places/{place_id}/sessions/new"): Example(),
+    ("POST", "/manage/places/{place_id}/sessions/new"): Example(),
+    ("POST", "/manage/sessions/{session_id}/registrations"): Example(),
+    ("POST", "/manage/sessions/{session_id}/cancel"): Example(),
     ("GET", "/api/admin/jobs/failed"): Example(),
     ("POST", "/api/admin/jobs/{job_id}/retry"): Example(),
     # Public: the signed link is the credential (a forged one is refused, 422).
