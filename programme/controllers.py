@@ -17,6 +17,7 @@ from booking.controllers import aware_or_refused
 from kernel.auth.actor import actor_of
 from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
+from programme import opendata
 from programme.schemas import (
     AttendanceMark,
     DeskRegistrationCreate,
@@ -33,6 +34,7 @@ from programme.service import ProgrammeServices, Registrations, Sessions
 
 Caller = Request[Any, Any, Any]
 CALENDAR = "text/calendar; charset=utf-8"
+CSV = "text/csv; charset=utf-8"
 
 
 def programme_services(state: State) -> ProgrammeServices:
@@ -226,4 +228,36 @@ class RegistrationController(Controller):
         return await registrations.cancel(actor_of(request), registration_id)
 
 
-CONTROLLERS = [ProgrammeController, SessionAdminController, RegistrationController]
+class ProgrammeOpenDataController(Controller):
+    """The places' public programmes as an open data set ("séances"; see programme.opendata
+    for why it is not in the national place schema)."""
+
+    path = "/api/opendata"
+    tags = ["open data"]
+    dependencies = DEPENDENCIES
+    opt = PUBLIC
+
+    @get("/seances.csv", media_type=CSV, opt=PUBLIC)
+    async def sessions_csv(self, sessions: SessionsDep, state: State) -> Response[str]:
+        """Sessions to come of every place, as CSV (one row per session)."""
+        table = await sessions.open_data(state.settings.public_base_url)
+        return Response(
+            opendata.to_csv(table),
+            media_type=CSV,
+            headers={"Content-Disposition": 'inline; filename="seances.csv"'},
+        )
+
+    @get("/seances.json", opt=PUBLIC)
+    async def sessions_json(
+        self, sessions: SessionsDep, state: State
+    ) -> list[dict[str, str | int | float | None]]:
+        """Sessions to come of every place, as JSON (the CSV's columns)."""
+        return await sessions.open_data(state.settings.public_base_url)
+
+
+CONTROLLERS = [
+    ProgrammeController,
+    SessionAdminController,
+    RegistrationController,
+    ProgrammeOpenDataController,
+]

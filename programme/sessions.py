@@ -11,7 +11,7 @@ every registration and tells each registrant once (``session.cancelled``).
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from accounts.models import Training
@@ -20,6 +20,7 @@ from kernel.auth.actor import Actor
 from kernel.clock import Clock
 from kernel.errors import AppError, InvalidInputError, NotFoundError
 from kernel.events import publish
+from programme import opendata
 from programme.calendar import programme_feed
 from programme.dates import local_span, monthly
 from programme.models import ProgrammeSession, RegistrationStatus, SessionStatus
@@ -31,6 +32,8 @@ from resources.service import CatalogueService
 # A feed shows the month gone by and what is to come, up to this many sessions.
 FEED_PAST = timedelta(days=31)
 FEED_LIMIT = 500
+# The open data set lists at most this many sessions to come.
+OPEN_DATA_LIMIT = 5000
 LIVE = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
 CANCELLED_EVENT = "session.cancelled"
 
@@ -104,6 +107,38 @@ class Sessions:
         )
         location = f"{place.name}, {place.address}, {place.postcode} {place.town}"
         return programme_feed(rows, place_name=place.name, location=location, base_url=base_url)
+
+    async def open_data(self, base_url: str) -> list[dict[str, opendata.Cell]]:
+        """The public programme of every active place from now on (cancelled ones marked),
+        as the rows of the "séances" open data set."""
+        rows, _ = await self.repo.page(
+            place_id=None,
+            town=None,
+            kind=None,
+            start=self.clock(),
+            end=None,
+            free=None,
+            include_cancelled=True,
+            limit=OPEN_DATA_LIMIT,
+            offset=0,
+        )
+        now = self.clock()
+        places = await self.repo.places([r.place_id for r in rows])
+        facts = {
+            pid: opendata.PlaceFacts(
+                id=pid,
+                name=p.name,
+                address=p.address,
+                postcode=p.postcode,
+                town=p.town,
+                latitude=p.latitude,
+                longitude=p.longitude,
+            )
+            for pid, p in places.items()
+        }
+        reads = [session_read(r, places[r.place_id], now) for r in rows]
+        # The day of the export, in UTC: the data set spans places of several zones.
+        return opendata.rows(reads, facts, base_url, now.astimezone(UTC).date())
 
     # writes -----------------------------------------------------------------------------
     async def publish(self, actor: Actor, place_id: int, data: SessionCreate) -> list[SessionRead]:

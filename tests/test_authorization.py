@@ -163,6 +163,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("DELETE", "/api/resources/{resource_id}/blackouts/{blackout_id}"): Example(),
     ("GET", "/api/opendata/lieux.csv"): Example(),
     ("GET", "/api/opendata/lieux.json"): Example(),
+    ("GET", "/api/opendata/seances.csv"): Example(),
+    ("GET", "/api/opendata/seances.json"): Example(),
     ("GET", "/api/auth/csrf"): Example(),
     ("POST", "/api/auth/signup"): Example(
         body=lambda w, r: {
