@@ -95,6 +95,14 @@ async def test_a_manager_publishes_a_session_and_is_told_what_is_wrong_field_by_
     assert [s[1] for s in await _sessions(database, town.place_id)] == ["Atelier découpe laser"]
     assert session_id
 
+    # The place's statistics count it among the sessions to come.
+    stats = await web.get(f"/manage/places/{town.place_id}/statistics?period=month&at=2027-03")
+    assert stats.status_code == 200
+    assert "Type Tenues Annulées À venir Places proposées Places prises Présents Présence" in text(
+        stats.text
+    )
+    assert "Atelier 0 0 1 0 0 0 -" in text(stats.text)
+
 
 async def test_the_desk_registers_a_walk_in_counting_seats_and_the_session_is_cancelled(
     web: httpx.AsyncClient, town: Town, database: Database
