@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -29,6 +29,7 @@ from programme.schemas import (
     SessionCreate,
     SessionPage,
     SessionRead,
+    SessionUpdate,
 )
 from programme.service import ProgrammeServices, Registrations, Sessions
 
@@ -134,6 +135,17 @@ class SessionAdminController(Controller):
     ) -> list[SessionRead]:
         """Publish a session on each date; the resources it occupies are booked for the place."""
         return await sessions.publish(actor_of(request), place_id, data)
+
+    @put("/sessions/{session_id:int}", opt=PLACE_MANAGER)
+    async def update(
+        self,
+        sessions: SessionsDep,
+        request: Caller,
+        session_id: FromPath[int],
+        data: JSONBody[SessionUpdate],
+    ) -> SessionRead:
+        """Change a session's title, description, seats or minimum before it starts."""
+        return await sessions.update(actor_of(request), session_id, data)
 
     @post("/sessions/{session_id:int}/cancel", status_code=HTTP_200_OK, opt=PLACE_MANAGER)
     async def cancel(

@@ -138,7 +138,7 @@ class Registrations:
         await self.repo.add(registration)
         if seats_freed:
             await self.repo.give_seats(row.id or 0, registration.seats)
-            await self._promote(row, now)
+            await self.promote(row, now)
         return await self._read(registration)
 
     async def mine(self, actor: Actor) -> list[RegistrationRead]:
@@ -218,7 +218,7 @@ class Registrations:
         return await self._read(registration)
 
     # helpers ----------------------------------------------------------------------------
-    async def _promote(self, row: ProgrammeSession, now: datetime) -> None:
+    async def promote(self, row: ProgrammeSession, now: datetime) -> None:
         """Seats freed: those waiting are registered, first come first, while seats last."""
         if now >= row.registration_deadline:
             return

@@ -101,6 +101,16 @@ class SessionPage(BaseModel):
     offset: int
 
 
+class SessionUpdate(Strict):
+    """What a place's managers change of a session before it starts (its dates and
+    resources are its booking's: cancel and publish again to move it)."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=4000)] = ""
+    seats: int = Field(ge=1, le=1000, description="at least the seats registered")
+    min_attendance: int = Field(default=0, ge=0, le=1000)
+
+
 class SessionCancel(Strict):
     """Why the place cancels a session."""
 

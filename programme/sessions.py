@@ -11,6 +11,7 @@ every registration and tells each registrant once (``session.cancelled``).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from accounts.models import Training
 from booking.service import Occupancy
 from kernel.auth.actor import Actor
 from kernel.clock import Clock
-from kernel.errors import AppError, InvalidInputError, NotFoundError
+from kernel.errors import AppError, ConflictError, InvalidInputError, NotFoundError
 from kernel.events import publish
 from programme import opendata
 from programme.calendar import programme_feed
@@ -26,7 +27,7 @@ from programme.dates import local_span, monthly
 from programme.models import ProgrammeSession, RegistrationStatus, SessionStatus
 from programme.reads import session_read, session_reads
 from programme.repository import ProgrammeRepository
-from programme.schemas import SessionCreate, SessionPage, SessionRead
+from programme.schemas import SessionCreate, SessionPage, SessionRead, SessionUpdate
 from resources.service import CatalogueService
 
 # A feed shows the month gone by and what is to come, up to this many sessions.
@@ -36,6 +37,7 @@ FEED_LIMIT = 500
 OPEN_DATA_LIMIT = 5000
 LIVE = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
 CANCELLED_EVENT = "session.cancelled"
+SeatsFreed = Callable[[ProgrammeSession, datetime], Awaitable[None]]
 
 
 class Sessions:
@@ -47,11 +49,14 @@ class Sessions:
         catalogue: CatalogueService,
         occupancy: Occupancy,
         clock: Clock,
+        seats_freed: SeatsFreed,
     ) -> None:
         self.repo = repository
         self.catalogue = catalogue
         self.occupancy = occupancy
         self.clock = clock
+        # Gives seats freed (or added) to those waiting (Registrations.promote).
+        self.seats_freed = seats_freed
 
     # reads ------------------------------------------------------------------------------
     async def get(self, session_id: int) -> SessionRead:
@@ -223,6 +228,38 @@ class Sessions:
         training = await self.repo.session.get(Training, data.training_id)
         if training is None or training.place_id != place_id:
             raise InvalidInputError("No training of this place has this id.", field="training_id")
+
+    async def update(self, actor: Actor, session_id: int, data: SessionUpdate) -> SessionRead:
+        """Change a session's title, description, seats or minimum before it starts; seats
+        added go to those waiting."""
+        row = await self.repo.get(session_id, lock=True)
+        if row is None:
+            raise not_found(session_id)
+        await self.catalogue.managed_place(actor, row.place_id)
+        now = self.clock()
+        if row.status == SessionStatus.CANCELLED:
+            raise ConflictError("This session is cancelled.", code="session_cancelled")
+        if now >= row.starts_at:
+            raise ConflictError(
+                "The session has started: it can no longer be changed.", code="session_started"
+            )
+        if data.min_attendance > data.seats:
+            raise InvalidInputError(
+                "The minimum attendance cannot exceed the seats.", field="min_attendance"
+            )
+        if data.seats < row.seats_taken:
+            raise ConflictError(
+                f"{row.seats_taken} seat(s) are registered: keep at least as many.",
+                code="seats_below_registered",
+                extra={"seats_taken": row.seats_taken},
+            )
+        added = data.seats > row.seats
+        row.title, row.description = data.title, data.description
+        row.seats, row.min_attendance = data.seats, data.min_attendance
+        await self.repo.add(row)
+        if added:
+            await self.seats_freed(row, now)
+        return await self.get(session_id)
 
     async def cancel(self, actor: Actor, session_id: int, reason: str) -> SessionRead:
         """Cancel a session for the place (its managers): resources released, registrants told."""

@@ -74,6 +74,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/api/sessions/{session_id}"): Example(),
     ("POST", "/api/places/{place_id}/sessions"): Example(body=lambda w, r: _session()),
     ("POST", "/api/sessions/{session_id}/cancel"): Example(body=lambda w, r: {"reason": "x"}),
+    ("PUT", "/api/sessions/{session_id}"): Example(
+        body=lambda w, r: {"title": "Atelier", "seats": 12, "min_attendance": 0}
+    ),
     ("GET", "/api/sessions/{session_id}/registrations"): Example(),
     ("POST", "/api/sessions/{session_id}/registrations"): Example(body=lambda w, r: {}),
     ("POST", "/api/sessions/{session_id}/desk-registrations"): Example(
@@ -100,6 +103,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/manage/places/{place_id}/sessions/new"): Example(),
     ("POST", "/manage/sessions/{session_id}/registrations"): Example(),
     ("POST", "/manage/sessions/{session_id}/cancel"): Example(),
+    ("POST", "/manage/sessions/{session_id}/edit"): Example(),
     ("GET", "/api/admin/jobs/failed"): Example(),
     ("POST", "/api/admin/jobs/{job_id}/retry"): Example(),
     # Public: the signed link is the credential (a forged one is refused, 422).

@@ -166,6 +166,29 @@ async def test_the_desk_registers_a_walk_in_counting_seats_and_the_session_is_ca
         ).one()
     assert tuple(waiting) == (town.citizen_id, "waitlisted")  # the account of the address
 
+    edit = {
+        "_csrf_token": token,
+        "edit_title": "Atelier découpe laser",
+        "edit_description": "",
+        "edit_seats": "1",
+        "edit_min_attendance": "0",
+    }
+    fewer = await web.post(f"{sheet_url}/edit", data=edit)
+    assert fewer.status_code == 409
+    assert by_id(fewer.text, "edit_seats").get("aria-invalid") == "true"
+    assert "2 places sont prises : gardez-en au moins autant." in text(fewer.text)
+    more = await web.post(f"{sheet_url}/edit", data={**edit, "edit_seats": "3"})
+    assert more.status_code == 303
+    assert more.headers["location"] == f"{sheet_url}?notice=session_saved"
+    async with database.engine.connect() as connection:
+        promoted = (
+            await connection.execute(
+                sql("SELECT status FROM programme_registration WHERE user_id = :u"),
+                {"u": town.citizen_id},
+            )
+        ).scalar_one()
+    assert promoted == "registered"  # the seat added went to her
+
     cancelled = await web.post(
         f"{sheet_url}/cancel", data={"_csrf_token": token, "reason": "formateur malade"}
     )

@@ -68,6 +68,7 @@ NOTICES = {
     "registration_not_cancelled": N_("The session has started: it can no longer be cancelled."),
     # back office
     "sessions_published": N_("The session is published: it is in the place's programme."),
+    "session_saved": N_("The session is saved."),
     "session_cancelled": N_("The session is cancelled: its registrants are told."),
     "desk_registered": N_("The person is registered."),
     "desk_waitlisted": N_("The person is on the waitlist."),

@@ -20,6 +20,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
+from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kernel.auth.actor import Actor
@@ -37,6 +38,7 @@ from programme.schemas import (
     DeskRegistrationCreate,
     RegistrationCreate,
     SessionRead,
+    SessionUpdate,
 )
 from programme.service import Registrations, Sessions
 from resources.controllers import CATALOGUE
@@ -100,6 +102,28 @@ class DeskForm:
     phone: str = ""
     seats: str = "1"
     waitlist: str = ""
+
+
+@dataclass
+class EditForm:
+    """What a manager changes of a session, as typed (ids prefixed: the sheet has other forms)."""
+
+    edit_title: str = ""
+    edit_description: str = ""
+    edit_seats: str = ""
+    edit_min_attendance: str = "0"
+
+
+EDIT_MESSAGES = {
+    "edit_title": FieldError(N_("Enter a title (at most 200 characters).")),
+    "edit_description": FieldError(N_("Use at most %(n)s characters."), {"n": 4000}),
+    "edit_seats": FieldError(N_("Enter a number of seats from 1 to 1000.")),
+    "edit_min_attendance": FieldError(N_("Enter a minimum from 0 up to the number of seats.")),
+    "seats_below_registered": FieldError(
+        N_("%(num)s seats are registered: keep at least as many."), {}
+    ),
+    "session_started": FieldError(N_("The session has started: it can no longer be changed.")),
+}
 
 
 DESK_MESSAGES = {
@@ -320,9 +344,13 @@ class SheetPages(Controller):
         form: DeskForm | None = None,
         errors: Errors | None = None,
         status_code: int = 200,
+        edit: EditForm | None = None,
     ) -> Template:
         registrants = await registrations.registrants(actor, session_id)
         session = await sessions.get(session_id)
+        edit = edit or EditForm(
+            session.title, session.description, str(session.seats), str(session.min_attendance)
+        )
         return page(
             request,
             "programme/sheet.html",
@@ -333,6 +361,7 @@ class SheetPages(Controller):
             STATUSES=REGISTRATION_STATUSES,
             KINDS=KINDS,
             form=form or DeskForm(),
+            edit=edit,
             errors=errors or {},
             live=session.status == "scheduled" and sessions.clock() < session.ends_at,
         )
@@ -391,6 +420,56 @@ class SheetPages(Controller):
                 return see_other(f"/manage/sessions/{session_id}", notice=notice)
         return await self._sheet(
             request, actor, sessions, registrations, session_id, data, errors, status
+        )
+
+    @post("/sessions/{session_id:int}/edit", opt=PLACE_MANAGER)
+    async def edit(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        sessions: NamedDependency[Sessions],
+        registrations: NamedDependency[Registrations],
+        db_session: NamedDependency[AsyncSession],
+        session_id: FromPath[int],
+        data: URLEncodedBody[EditForm],
+    ) -> Response[Any]:
+        """Change the title, description, seats or minimum; errors said next to the fields."""
+        errors: Errors = {}
+        status = 422
+        try:
+            change = SessionUpdate(
+                title=data.edit_title,
+                description=data.edit_description,
+                seats=int(data.edit_seats) if data.edit_seats.strip().isdigit() else 0,
+                min_attendance=int(data.edit_min_attendance)
+                if data.edit_min_attendance.strip().isdigit()
+                else -1,
+            )
+        except ValidationError as exc:
+            for item in exc.errors():
+                name = f"edit_{item['loc'][0]}" if item["loc"] else "edit_title"
+                errors.setdefault(name, EDIT_MESSAGES.get(name, EDIT_MESSAGES["edit_title"]))
+        else:
+            try:
+                async with db_session.begin_nested():
+                    await sessions.update(actor, session_id, change)
+            except AppError as exc:
+                if isinstance(exc, NotFoundError) or exc.status_code == 403:
+                    raise
+                status = exc.status_code
+                if exc.code == "seats_below_registered":
+                    taken = exc.extra.get("seats_taken", 0)
+                    errors["edit_seats"] = FieldError(
+                        EDIT_MESSAGES[exc.code].message, {"num": taken}
+                    )
+                elif exc.code == "session_started":
+                    errors["edit_title"] = EDIT_MESSAGES[exc.code]
+                else:
+                    errors["edit_min_attendance"] = EDIT_MESSAGES["edit_min_attendance"]
+            else:
+                return see_other(f"/manage/sessions/{session_id}", notice="session_saved")
+        return await self._sheet(
+            request, actor, sessions, registrations, session_id, None, errors, status, data
         )
 
     @get("/sessions/{session_id:int}/registrants.csv", opt=PLACE_MANAGER)
