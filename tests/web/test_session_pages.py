@@ -95,6 +95,19 @@ async def test_a_manager_publishes_a_session_and_is_told_what_is_wrong_field_by_
     assert [s[1] for s in await _sessions(database, town.place_id)] == ["Atelier découpe laser"]
     assert session_id
 
+    # Its printer's booking is the session's: the booking page refuses to cancel it alone.
+    async with database.engine.connect() as connection:
+        booking_id = (
+            await connection.execute(
+                sql("SELECT booking_id FROM programme_session WHERE id = :s"), {"s": session_id}
+            )
+        ).scalar_one()
+    alone = await web.post(
+        f"/manage/bookings/{booking_id}/cancel", data={"_csrf_token": token, "reason": ""}
+    )
+    assert alone.status_code == 409
+    assert "tient l'équipement d'une séance" in text(alone.text)
+
     # The place's statistics count it among the sessions to come.
     stats = await web.get(f"/manage/places/{town.place_id}/statistics?period=month&at=2027-03")
     assert stats.status_code == 200
