@@ -31,6 +31,7 @@ from kernel.spreadsheets import inert
 from mutualab.web.forms import Errors, FieldError, app_error_field
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, place_page
+from mutualab.web.pages.manage.sessions import MESSAGES as SESSION_MESSAGES
 from mutualab.web.rendering import page, see_other
 from programme.controllers import DEPENDENCIES
 from programme.schemas import (
@@ -115,10 +116,10 @@ class EditForm:
 
 
 EDIT_MESSAGES = {
-    "edit_title": FieldError(N_("Enter a title (at most 200 characters).")),
-    "edit_description": FieldError(N_("Use at most %(n)s characters."), {"n": 4000}),
-    "edit_seats": FieldError(N_("Enter a number of seats from 1 to 1000.")),
-    "edit_min_attendance": FieldError(N_("Enter a minimum from 0 up to the number of seats.")),
+    **{
+        f"edit_{name}": SESSION_MESSAGES[name]
+        for name in ("title", "description", "seats", "min_attendance")
+    },
     "seats_below_registered": FieldError(
         N_("%(num)s seats are registered: keep at least as many."), {}
     ),
