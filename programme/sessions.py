@@ -247,6 +247,13 @@ class Sessions:
             raise InvalidInputError(
                 "The minimum attendance cannot exceed the seats.", field="min_attendance"
             )
+        if data.min_attendance > row.min_attendance and now >= row.minimum_check_at:
+            # The workers would cancel it at once: a minimum is raised before it is checked.
+            raise ConflictError(
+                "The minimum was checked already: it can no longer be raised.",
+                code="minimum_checked",
+                extra={"minimum_check_at": row.minimum_check_at.isoformat()},
+            )
         if data.seats < row.seats_taken:
             raise ConflictError(
                 f"{row.seats_taken} seat(s) are registered: keep at least as many.",

@@ -199,6 +199,12 @@ async def test_a_manager_changes_a_session_seats_added_go_to_those_waiting(
     [mine] = (await api.get("/api/me/registrations", headers=c.headers)).json()
     assert mine["status"] == "registered"
 
+    clock.now = paris(2027, 3, 4, 11)  # past the check, 48 hours before
+    raised = await api.put(
+        url, json={**change, "seats": 3, "min_attendance": 3}, headers=manager.headers
+    )
+    assert raised.status_code == 409, raised.text
+    assert raised.json()["code"] == "minimum_checked"
     clock.now = paris(2027, 3, 6, 10, 30)
     started = await api.put(url, json={**change, "seats": 4}, headers=manager.headers)
     assert started.status_code == 409, started.text

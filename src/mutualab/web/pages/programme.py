@@ -124,6 +124,7 @@ EDIT_MESSAGES = {
         N_("%(num)s seats are registered: keep at least as many."), {}
     ),
     "session_started": FieldError(N_("The session has started: it can no longer be changed.")),
+    "minimum_checked": FieldError(N_("The minimum was checked already: it cannot be raised.")),
 }
 
 
@@ -465,6 +466,8 @@ class SheetPages(Controller):
                     )
                 elif exc.code == "session_started":
                     errors["edit_title"] = EDIT_MESSAGES[exc.code]
+                elif exc.code == "minimum_checked":
+                    errors["edit_min_attendance"] = EDIT_MESSAGES[exc.code]
                 else:
                     errors["edit_min_attendance"] = EDIT_MESSAGES["edit_min_attendance"]
             else:
