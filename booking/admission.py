@@ -132,6 +132,19 @@ def require_may_change(actor: Actor, booking: Booking) -> None:
     )
 
 
+def require_not_place_use(booking: Booking) -> None:
+    """A place's own booking (a session's room and machine) changes only with its session:
+    cancelling or moving it here would leave the session on without its resources."""
+    if booking.place_use:
+        raise ConflictError(
+            "This booking holds the resources of a session of the place's programme: cancel "
+            "the session instead (POST /api/sessions/{id}/cancel), which releases them and "
+            "tells its registrants.",
+            code="session_booking",
+            extra={"booking_id": booking.id},
+        )
+
+
 def require_active(booking: Booking) -> None:
     """An ended booking (cancelled, refused, expired) changes no more."""
     if booking.status not in ACTIVE_STATUSES:

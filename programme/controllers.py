@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -17,8 +17,10 @@ from booking.controllers import aware_or_refused
 from kernel.auth.actor import actor_of
 from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
+from programme import opendata
 from programme.schemas import (
     AttendanceMark,
+    DeskRegistrationCreate,
     Kind,
     Registrant,
     RegistrationCreate,
@@ -27,11 +29,13 @@ from programme.schemas import (
     SessionCreate,
     SessionPage,
     SessionRead,
+    SessionUpdate,
 )
 from programme.service import ProgrammeServices, Registrations, Sessions
 
 Caller = Request[Any, Any, Any]
 CALENDAR = "text/calendar; charset=utf-8"
+CSV = "text/csv; charset=utf-8"
 
 
 def programme_services(state: State) -> ProgrammeServices:
@@ -132,6 +136,17 @@ class SessionAdminController(Controller):
         """Publish a session on each date; the resources it occupies are booked for the place."""
         return await sessions.publish(actor_of(request), place_id, data)
 
+    @put("/sessions/{session_id:int}", opt=PLACE_MANAGER)
+    async def update(
+        self,
+        sessions: SessionsDep,
+        request: Caller,
+        session_id: FromPath[int],
+        data: JSONBody[SessionUpdate],
+    ) -> SessionRead:
+        """Change a session's title, description, seats or minimum before it starts."""
+        return await sessions.update(actor_of(request), session_id, data)
+
     @post("/sessions/{session_id:int}/cancel", status_code=HTTP_200_OK, opt=PLACE_MANAGER)
     async def cancel(
         self,
@@ -149,6 +164,21 @@ class SessionAdminController(Controller):
     ) -> list[Registrant]:
         """Who registered, then who waits (the sign-in sheet)."""
         return await registrations.registrants(actor_of(request), session_id)
+
+    @post(
+        "/sessions/{session_id:int}/desk-registrations",
+        status_code=HTTP_201_CREATED,
+        opt=PLACE_MANAGER,
+    )
+    async def register_at_desk(
+        self,
+        registrations: RegistrationsDep,
+        request: Caller,
+        session_id: FromPath[int],
+        data: JSONBody[DeskRegistrationCreate],
+    ) -> RegistrationRead:
+        """Register a person of the place or a walk-in at the front desk (seats counted)."""
+        return await registrations.register_at_desk(actor_of(request), session_id, data)
 
     @post(
         "/registrations/{registration_id:int}/attendance",
@@ -210,4 +240,36 @@ class RegistrationController(Controller):
         return await registrations.cancel(actor_of(request), registration_id)
 
 
-CONTROLLERS = [ProgrammeController, SessionAdminController, RegistrationController]
+class ProgrammeOpenDataController(Controller):
+    """The places' public programmes as an open data set ("séances"; see programme.opendata
+    for why it is not in the national place schema)."""
+
+    path = "/api/opendata"
+    tags = ["open data"]
+    dependencies = DEPENDENCIES
+    opt = PUBLIC
+
+    @get("/seances.csv", media_type=CSV, opt=PUBLIC)
+    async def sessions_csv(self, sessions: SessionsDep, state: State) -> Response[str]:
+        """Sessions to come of every place, as CSV (one row per session)."""
+        table = await sessions.open_data(state.settings.public_base_url)
+        return Response(
+            opendata.to_csv(table),
+            media_type=CSV,
+            headers={"Content-Disposition": 'inline; filename="seances.csv"'},
+        )
+
+    @get("/seances.json", opt=PUBLIC)
+    async def sessions_json(
+        self, sessions: SessionsDep, state: State
+    ) -> list[dict[str, str | int | float | None]]:
+        """Sessions to come of every place, as JSON (the CSV's columns)."""
+        return await sessions.open_data(state.settings.public_base_url)
+
+
+CONTROLLERS = [
+    ProgrammeController,
+    SessionAdminController,
+    RegistrationController,
+    ProgrammeOpenDataController,
+]

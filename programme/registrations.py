@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 
 from accounts.certifications import grant_attended, withdraw_attended
+from accounts.guests import walk_in
+from booking.desk_people import DeskPeople
 from kernel.auth.actor import Actor
 from kernel.clock import Clock
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError
@@ -28,6 +30,7 @@ from programme.reads import session_read
 from programme.repository import ProgrammeRepository
 from programme.schemas import (
     AttendanceMark,
+    DeskRegistrationCreate,
     Registrant,
     RegistrationCreate,
     RegistrationRead,
@@ -63,25 +66,47 @@ class Registrations:
         if row is None:
             raise not_found(session_id)
         if row.status != SessionStatus.SCHEDULED or now >= row.registration_deadline:
-            raise ConflictError(
-                "Registrations to this session are closed.",
-                code="registration_closed",
-                extra={"registration_deadline": row.registration_deadline.isoformat()},
+            raise closed(row)
+        return await self._take(row, user_id, data.seats, data.waitlist, now)
+
+    async def register_at_desk(
+        self, actor: Actor, session_id: int, data: DeskRegistrationCreate
+    ) -> RegistrationRead:
+        """A manager registers a person of the place, or a walk-in, at the front desk: seats
+        counted as anyone's; past the registration deadline too, until the session ends."""
+        row = await self._managed(actor, session_id)
+        now = self.clock()
+        if row.status != SessionStatus.SCHEDULED or now >= row.ends_at:
+            raise closed(row)
+        if data.user_id is not None:
+            user_id = (await DeskPeople(self.repo.session).person(row.place_id, data.user_id)).id
+        else:
+            guest = await walk_in(
+                self.repo.session, row.place_id, data.name, data.email, data.phone, now
             )
+            assert guest.id is not None
+            user_id = guest.id
+        return await self._take(row, user_id, data.seats, data.waitlist, now)
+
+    async def _take(
+        self, row: ProgrammeSession, user_id: int, seats: int, waitlist: bool, now: datetime
+    ) -> RegistrationRead:
+        """Seats for ``user_id`` (counted in SQL), or a place in the waitlist if asked."""
+        session_id = row.id or 0
         if await self.repo.live_registration(session_id, user_id) is not None:
             raise already(session_id)
-        if await self.repo.take_seats(session_id, data.seats):
+        if await self.repo.take_seats(session_id, seats):
             status = RegistrationStatus.REGISTERED
-        elif data.waitlist:
+        elif waitlist:
             status = RegistrationStatus.WAITLISTED
         else:
             raise ConflictError(
-                f"Fewer than {data.seats} seat(s) left at this session.",
+                f"Fewer than {seats} seat(s) left at this session.",
                 code="session_full",
                 extra={"waitlist": True},
             )
         registration = Registration(
-            session_id=session_id, user_id=user_id, seats=data.seats, status=status, created_at=now
+            session_id=session_id, user_id=user_id, seats=seats, status=status, created_at=now
         )
         try:
             async with self.repo.session.begin_nested():
@@ -113,7 +138,7 @@ class Registrations:
         await self.repo.add(registration)
         if seats_freed:
             await self.repo.give_seats(row.id or 0, registration.seats)
-            await self._promote(row, now)
+            await self.promote(row, now)
         return await self._read(registration)
 
     async def mine(self, actor: Actor) -> list[RegistrationRead]:
@@ -193,7 +218,7 @@ class Registrations:
         return await self._read(registration)
 
     # helpers ----------------------------------------------------------------------------
-    async def _promote(self, row: ProgrammeSession, now: datetime) -> None:
+    async def promote(self, row: ProgrammeSession, now: datetime) -> None:
         """Seats freed: those waiting are registered, first come first, while seats last."""
         if now >= row.registration_deadline:
             return
@@ -264,6 +289,15 @@ def _person(actor: Actor) -> int:
             code="user_account_required",
         )
     return actor.user_id
+
+
+def closed(row: ProgrammeSession) -> ConflictError:
+    """Registrations to the session are closed (cancelled, past its deadline, or over)."""
+    return ConflictError(
+        "Registrations to this session are closed.",
+        code="registration_closed",
+        extra={"registration_deadline": row.registration_deadline.isoformat()},
+    )
 
 
 def already(session_id: int) -> ConflictError:

@@ -44,11 +44,14 @@ class ProgrammeRepository:
     async def get(self, session_id: int, *, lock: bool = False) -> ProgrammeSession | None:
         """A session by id, read again (its seats are counted in SQL); ``lock`` takes its row
         lock."""
-        query = (
-            select(ProgrammeSession)
-            .where(ProgrammeSession.id == session_id)
-            .execution_options(populate_existing=True)
-        )
+        return await self._session(ProgrammeSession.id == session_id, lock)
+
+    async def by_booking(self, booking_id: int, *, lock: bool = False) -> ProgrammeSession | None:
+        """The session whose resources ``booking_id`` holds, if any."""
+        return await self._session(ProgrammeSession.booking_id == booking_id, lock)
+
+    async def _session(self, condition: Any, lock: bool) -> ProgrammeSession | None:
+        query = select(ProgrammeSession).where(condition).execution_options(populate_existing=True)
         if lock:
             query = query.with_for_update()
         return (await self.session.exec(query)).first()

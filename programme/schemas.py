@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kernel.types import UtcDatetime
 
@@ -101,6 +101,16 @@ class SessionPage(BaseModel):
     offset: int
 
 
+class SessionUpdate(Strict):
+    """What a place's managers change of a session before it starts (its dates and
+    resources are its booking's: cancel and publish again to move it)."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=4000)] = ""
+    seats: int = Field(ge=1, le=1000, description="at least the seats registered")
+    min_attendance: int = Field(default=0, ge=0, le=1000)
+
+
 class SessionCancel(Strict):
     """Why the place cancels a session."""
 
@@ -114,6 +124,28 @@ class RegistrationCreate(Strict):
     waitlist: bool = Field(
         default=False, description="when the session is full, wait for seats instead of a 409"
     )
+
+
+class DeskRegistrationCreate(Strict):
+    """A manager registers someone at the front desk: a person of the place (``user_id``, as
+    the desk's search finds them), or a walk-in (``name``; an account's address finds it)."""
+
+    user_id: int | None = Field(default=None, description="a person related to the place")
+    name: Annotated[str, Field(max_length=120)] = Field(
+        default="", description="a walk-in's name (when no user_id)"
+    )
+    email: Annotated[str, Field(max_length=254)] = ""
+    phone: Annotated[str, Field(max_length=30)] = ""
+    seats: int = Field(default=1, ge=1, le=100)
+    waitlist: bool = Field(
+        default=False, description="when the session is full, wait for seats instead of a 409"
+    )
+
+    @model_validator(mode="after")
+    def _one_person(self) -> DeskRegistrationCreate:
+        if (self.user_id is None) == (not self.name):
+            raise ValueError("give user_id, or a walk-in's name (one of the two)")
+        return self
 
 
 class RegistrationRead(BaseModel):

@@ -30,6 +30,7 @@ class ProgrammeServices:
             CatalogueService(CatalogueRepository(session)),
             self.booking.occupancy(session),
             self.clock,
+            self.registrations(session).promote,
         )
 
     def registrations(self, session: AsyncSession) -> Registrations:

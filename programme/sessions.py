@@ -11,28 +11,33 @@ every registration and tells each registrant once (``session.cancelled``).
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from accounts.models import Training
 from booking.service import Occupancy
 from kernel.auth.actor import Actor
 from kernel.clock import Clock
-from kernel.errors import AppError, InvalidInputError, NotFoundError
+from kernel.errors import AppError, ConflictError, InvalidInputError, NotFoundError
 from kernel.events import publish
+from programme import opendata
 from programme.calendar import programme_feed
 from programme.dates import local_span, monthly
 from programme.models import ProgrammeSession, RegistrationStatus, SessionStatus
 from programme.reads import session_read, session_reads
 from programme.repository import ProgrammeRepository
-from programme.schemas import SessionCreate, SessionPage, SessionRead
+from programme.schemas import SessionCreate, SessionPage, SessionRead, SessionUpdate
 from resources.service import CatalogueService
 
 # A feed shows the month gone by and what is to come, up to this many sessions.
 FEED_PAST = timedelta(days=31)
 FEED_LIMIT = 500
+# The open data set lists at most this many sessions to come.
+OPEN_DATA_LIMIT = 5000
 LIVE = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
 CANCELLED_EVENT = "session.cancelled"
+SeatsFreed = Callable[[ProgrammeSession, datetime], Awaitable[None]]
 
 
 class Sessions:
@@ -44,11 +49,14 @@ class Sessions:
         catalogue: CatalogueService,
         occupancy: Occupancy,
         clock: Clock,
+        seats_freed: SeatsFreed,
     ) -> None:
         self.repo = repository
         self.catalogue = catalogue
         self.occupancy = occupancy
         self.clock = clock
+        # Gives seats freed (or added) to those waiting (Registrations.promote).
+        self.seats_freed = seats_freed
 
     # reads ------------------------------------------------------------------------------
     async def get(self, session_id: int) -> SessionRead:
@@ -104,6 +112,38 @@ class Sessions:
         )
         location = f"{place.name}, {place.address}, {place.postcode} {place.town}"
         return programme_feed(rows, place_name=place.name, location=location, base_url=base_url)
+
+    async def open_data(self, base_url: str) -> list[dict[str, opendata.Cell]]:
+        """The public programme of every active place from now on (cancelled ones marked),
+        as the rows of the "séances" open data set."""
+        rows, _ = await self.repo.page(
+            place_id=None,
+            town=None,
+            kind=None,
+            start=self.clock(),
+            end=None,
+            free=None,
+            include_cancelled=True,
+            limit=OPEN_DATA_LIMIT,
+            offset=0,
+        )
+        now = self.clock()
+        places = await self.repo.places([r.place_id for r in rows])
+        facts = {
+            pid: opendata.PlaceFacts(
+                id=pid,
+                name=p.name,
+                address=p.address,
+                postcode=p.postcode,
+                town=p.town,
+                latitude=p.latitude,
+                longitude=p.longitude,
+            )
+            for pid, p in places.items()
+        }
+        reads = [session_read(r, places[r.place_id], now) for r in rows]
+        # The day of the export, in UTC: the data set spans places of several zones.
+        return opendata.rows(reads, facts, base_url, now.astimezone(UTC).date())
 
     # writes -----------------------------------------------------------------------------
     async def publish(self, actor: Actor, place_id: int, data: SessionCreate) -> list[SessionRead]:
@@ -188,6 +228,45 @@ class Sessions:
         training = await self.repo.session.get(Training, data.training_id)
         if training is None or training.place_id != place_id:
             raise InvalidInputError("No training of this place has this id.", field="training_id")
+
+    async def update(self, actor: Actor, session_id: int, data: SessionUpdate) -> SessionRead:
+        """Change a session's title, description, seats or minimum before it starts; seats
+        added go to those waiting."""
+        row = await self.repo.get(session_id, lock=True)
+        if row is None:
+            raise not_found(session_id)
+        await self.catalogue.managed_place(actor, row.place_id)
+        now = self.clock()
+        if row.status == SessionStatus.CANCELLED:
+            raise ConflictError("This session is cancelled.", code="session_cancelled")
+        if now >= row.starts_at:
+            raise ConflictError(
+                "The session has started: it can no longer be changed.", code="session_started"
+            )
+        if data.min_attendance > data.seats:
+            raise InvalidInputError(
+                "The minimum attendance cannot exceed the seats.", field="min_attendance"
+            )
+        if data.min_attendance > row.min_attendance and now >= row.minimum_check_at:
+            # The workers would cancel it at once: a minimum is raised before it is checked.
+            raise ConflictError(
+                "The minimum was checked already: it can no longer be raised.",
+                code="minimum_checked",
+                extra={"minimum_check_at": row.minimum_check_at.isoformat()},
+            )
+        if data.seats < row.seats_taken:
+            raise ConflictError(
+                f"{row.seats_taken} seat(s) are registered: keep at least as many.",
+                code="seats_below_registered",
+                extra={"seats_taken": row.seats_taken},
+            )
+        added = data.seats > row.seats
+        row.title, row.description = data.title, data.description
+        row.seats, row.min_attendance = data.seats, data.min_attendance
+        await self.repo.add(row)
+        if added:
+            await self.seats_freed(row, now)
+        return await self.get(session_id)
 
     async def cancel(self, actor: Actor, session_id: int, reason: str) -> SessionRead:
         """Cancel a session for the place (its managers): resources released, registrants told."""

@@ -50,6 +50,7 @@ __all__ = [
     "UNKNOWN_PIVOT",
     "PlaceRecord",
     "Row",
+    "place_schema_id",
     "schema_id",
     "services_for",
     "to_csv",
@@ -218,11 +219,17 @@ def services_for(equipment_kinds: Iterable[str]) -> tuple[str, ...]:
 
 def schema_id(place: PlaceRecord) -> str:
     """Return the place's id in the national data set: ``mutualab-<instance>-<id>``."""
+    return place_schema_id(place.id, place.base_url)
+
+
+def place_schema_id(place_id: int, base_url: str) -> str:
+    """A place's id in the national data set, from its database id and our public URL (other
+    data sets, such as the programme's, name the place by it)."""
     # The instance slug (host and path of our public URL) keeps two Mutualab instances from
     # publishing the same id once aggregators merge their files; the database id keeps it
     # stable across exports. Without a base URL it is only unique within this instance.
-    instance = _instance_slug(place.base_url)
-    return f"mutualab-{instance}-{place.id}" if instance else f"mutualab-{place.id}"
+    instance = _instance_slug(base_url)
+    return f"mutualab-{instance}-{place_id}" if instance else f"mutualab-{place_id}"
 
 
 def to_schema_rows(places: Iterable[PlaceRecord], source: str = "Mutualab") -> list[Row]:

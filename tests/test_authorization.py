@@ -74,8 +74,14 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/api/sessions/{session_id}"): Example(),
     ("POST", "/api/places/{place_id}/sessions"): Example(body=lambda w, r: _session()),
     ("POST", "/api/sessions/{session_id}/cancel"): Example(body=lambda w, r: {"reason": "x"}),
+    ("PUT", "/api/sessions/{session_id}"): Example(
+        body=lambda w, r: {"title": "Atelier", "seats": 12, "min_attendance": 0}
+    ),
     ("GET", "/api/sessions/{session_id}/registrations"): Example(),
     ("POST", "/api/sessions/{session_id}/registrations"): Example(body=lambda w, r: {}),
+    ("POST", "/api/sessions/{session_id}/desk-registrations"): Example(
+        body=lambda w, r: {"name": "Yann Le Goff", "phone": "06 12 34 56 78"}
+    ),
     ("GET", "/api/me/registrations"): Example(),
     ("GET", "/api/registrations/{registration_id}"): Example(),
     ("POST", "/api/registrations/{registration_id}/cancel"): Example(),
@@ -93,6 +99,11 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/sessions/{session_id}"): Example(),
     ("GET", "/manage/sessions/{session_id}/registrants.csv"): Example(),
     ("POST", "/manage/registrations/{registration_id}/attendance"): Example(),
+    ("GET", "/manage/places/{place_id}/sessions/new"): Example(),
+    ("POST", "/manage/places/{place_id}/sessions/new"): Example(),
+    ("POST", "/manage/sessions/{session_id}/registrations"): Example(),
+    ("POST", "/manage/sessions/{session_id}/cancel"): Example(),
+    ("POST", "/manage/sessions/{session_id}/edit"): Example(),
     ("GET", "/api/admin/jobs/failed"): Example(),
     ("POST", "/api/admin/jobs/{job_id}/retry"): Example(),
     # Public: the signed link is the credential (a forged one is refused, 422).
@@ -156,6 +167,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("DELETE", "/api/resources/{resource_id}/blackouts/{blackout_id}"): Example(),
     ("GET", "/api/opendata/lieux.csv"): Example(),
     ("GET", "/api/opendata/lieux.json"): Example(),
+    ("GET", "/api/opendata/seances.csv"): Example(),
+    ("GET", "/api/opendata/seances.json"): Example(),
     ("GET", "/api/auth/csrf"): Example(),
     ("POST", "/api/auth/signup"): Example(
         body=lambda w, r: {

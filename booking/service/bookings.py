@@ -15,6 +15,7 @@ from booking.admission import (
     parse_items,
     require_active,
     require_may_change,
+    require_not_place_use,
 )
 from booking.allocation import Allocator, AlreadyBooked, NewBooking, StaleCopy
 from booking.availability import Reason
@@ -271,6 +272,7 @@ class Bookings:
         now = self.clock()
         booking = await self.reader.visible(actor, booking_id, lock=True)
         require_may_change(actor, booking)
+        require_not_place_use(booking)
         await self.changes.expire_if_lapsed(booking, now)
         require_active(booking)
         if enforce_deadline:
@@ -283,6 +285,7 @@ class Bookings:
         now = self.clock()
         booking = await self.reader.visible(actor, booking_id)
         require_may_change(actor, booking)
+        require_not_place_use(booking)
         require_active(booking)
         check_range(data.starts_at, data.ends_at)
         assert booking.id is not None

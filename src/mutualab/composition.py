@@ -31,6 +31,7 @@ from kernel.mail import Mailer
 from kernel.settings import Settings, get_settings
 from mutualab.account_mail import outbox_mail
 from mutualab.personal_data import BillingData, BookingData
+from programme.listener import SessionBookingListener
 from programme.service import ProgrammeServices
 
 
@@ -43,7 +44,7 @@ class Runtime:
     clock: Clock
     gateway: CardGateway | None
     snapshots: SnapshotCache
-    # Who hears about booking changes (billing), in the transaction of each change.
+    # Who hears about booking changes (billing, the programme), in the transaction of each change.
     listeners: tuple[BookingListener, ...]
     # The booking services (bookings, availability, agenda, series) on a session.
     booking: BookingServices
@@ -119,12 +120,16 @@ def build_runtime(
     # exists first, and is attached to billing once billing exists.
     # So is the charge gate (no priced booking without a payment, booking.charging).
     billing_listener = BillingListener()
+    # The programme hears them too: a closure that cancels a session's booking cancels it.
+    session_listener = SessionBookingListener()
     charges = Charges()
-    listeners: tuple[BookingListener, ...] = (billing_listener,)
+    listeners: tuple[BookingListener, ...] = (billing_listener, session_listener)
     booking = BookingServices(clock, snapshots, listeners=listeners, charges=charges)
     billing = Billing(db, clock, gateway, config, booking)
     billing_listener.attach(billing)
     charges.attach(billing)
+    programme = ProgrammeServices(booking, clock)
+    session_listener.attach(programme)
     return Runtime(
         settings=settings,
         database=db,
@@ -134,7 +139,7 @@ def build_runtime(
         listeners=listeners,
         booking=booking,
         billing=billing,
-        programme=ProgrammeServices(booking, clock),
+        programme=programme,
         personal_data=(BookingData(booking), BillingData()),
         account_mail=outbox_mail(settings),
         mailer=mailer or Mailer.from_settings(settings),

@@ -199,3 +199,55 @@ async def test_the_sign_in_sheet_is_the_place_managers_and_opens_before_the_star
     assert self_marked.status_code == 403
     sheet = await api.get(f"/api/sessions/{made['id']}/registrations", headers=manager.headers)
     assert [(r["email"], r["status"]) for r in sheet.json()] == [("lea@example.fr", "registered")]
+
+
+async def test_the_front_desk_registers_a_person_of_the_place_and_a_walk_in_counting_seats(
+    api: Client, lab: Fablab, database: Database
+) -> None:
+    manager = await make_user(database, "gerante@fablab.fr", manages=(lab.place_id,))
+    other = await make_user(database, "autre@lab.fr")
+    camille = await make_user(database, "camille@example.fr")
+    stranger = await make_user(database, "inconnu@example.fr")
+    # Camille is the place's: she booked here once.
+    booked = await book(api, camille, lab.printer, paris(2027, 3, 2, 10), paris(2027, 3, 2, 11))
+    assert booked.status_code == 201, booked.text
+    body = session_body(paris(2027, 3, 6, 10), paris(2027, 3, 6, 12), seats=3)
+    [made] = await publish(api, manager, lab.place_id, body)
+    desk = f"/api/sessions/{made['id']}/desk-registrations"
+
+    denied = await api.post(desk, json={"name": "Yann"}, headers=other.headers)
+    assert denied.status_code == 403, denied.text
+    unknown = await api.post(desk, json={"user_id": stranger.user_id}, headers=manager.headers)
+    assert unknown.status_code == 404, unknown.text  # never a stranger's account
+    neither = await api.post(desk, json={"seats": 1}, headers=manager.headers)
+    assert neither.status_code == 422, neither.text
+
+    hers = await api.post(desk, json={"user_id": camille.user_id}, headers=manager.headers)
+    assert hers.status_code == 201, hers.text
+    assert (hers.json()["user_id"], hers.json()["status"]) == (camille.user_id, "registered")
+    again = await api.post(desk, json={"user_id": camille.user_id}, headers=manager.headers)
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "already_registered"
+    walk = await api.post(
+        desk,
+        json={"name": "Yann Le Goff", "phone": "06 12 34 56 78", "seats": 2},
+        headers=manager.headers,
+    )
+    assert walk.status_code == 201, walk.text
+    assert walk.json()["session"]["seats_left"] == 0
+
+    full = await api.post(desk, json={"name": "Anne"}, headers=manager.headers)
+    assert full.status_code == 409, full.text
+    assert full.json()["code"] == "session_full"
+    waits = await api.post(desk, json={"name": "Anne", "waitlist": True}, headers=manager.headers)
+    assert waits.status_code == 201, waits.text
+    assert waits.json()["status"] == "waitlisted"
+    sheet = (
+        await api.get(f"/api/sessions/{made['id']}/registrations", headers=manager.headers)
+    ).json()
+    assert [(r["user_id"], r["seats"], r["status"]) for r in sheet] == [
+        (camille.user_id, 1, "registered"),
+        (walk.json()["user_id"], 2, "registered"),
+        (waits.json()["user_id"], 1, "waitlisted"),
+    ]
+    assert walk.json()["user_id"] != waits.json()["user_id"]  # each walk-in is a new guest

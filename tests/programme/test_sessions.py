@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import httpx
 
 from kernel.db import Database
-from tests.programme.support import publish, session_body
+from tests.programme.support import publish, register, session_body
 from tests.support.accounts import make_user, stored_hash
-from tests.support.booking import Fablab, book, paris, utc_text
+from tests.support.booking import Fablab, MutableClock, book, paris, utc_text
 
 Client = httpx.AsyncClient
 
@@ -159,3 +159,53 @@ async def test_a_session_keeps_its_machine_when_its_publisher_erases_their_accou
     assert refused.json()["code"] == "slot_unavailable"
     shown = await api.get(f"/api/sessions/{made['id']}")
     assert shown.status_code == 200 and shown.json()["status"] != "cancelled"
+
+
+async def test_a_manager_changes_a_session_seats_added_go_to_those_waiting(
+    api: Client, lab: Fablab, database: Database, clock: MutableClock
+) -> None:
+    manager = await make_user(database, "gerante@fablab.fr", manages=(lab.place_id,))
+    other = await make_user(database, "autre@lab.fr", manages=())
+    a, b, c = [await make_user(database, f"{n}@example.fr") for n in "abc"]
+    start, end = paris(2027, 3, 6, 10), paris(2027, 3, 6, 12)
+    [made] = await publish(api, manager, lab.place_id, session_body(start, end, seats=2))
+    url = f"/api/sessions/{made['id']}"
+    for person in (a, b):
+        assert (await register(api, person, made["id"])).status_code == 201
+    waiting = await register(api, c, made["id"], waitlist=True)
+    assert waiting.json()["status"] == "waitlisted"
+
+    change = {"title": "Atelier découpe laser (complet)", "seats": 1, "min_attendance": 0}
+    fewer = await api.put(url, json=change, headers=manager.headers)
+    assert fewer.status_code == 409, fewer.text
+    assert (fewer.json()["code"], fewer.json()["seats_taken"]) == ("seats_below_registered", 2)
+    over = await api.put(
+        url, json={**change, "seats": 3, "min_attendance": 4}, headers=manager.headers
+    )
+    assert over.status_code == 422, over.text
+    assert over.json()["errors"][0]["field"] == "min_attendance"
+    denied = await api.put(url, json={**change, "seats": 3}, headers=other.headers)
+    assert denied.status_code == 403, denied.text
+
+    more = await api.put(
+        url, json={**change, "seats": 3, "description": "Trois places"}, headers=manager.headers
+    )
+    assert more.status_code == 200, more.text
+    assert (more.json()["title"], more.json()["seats"], more.json()["seats_left"]) == (
+        "Atelier découpe laser (complet)",
+        3,
+        0,  # the third seat went to the person waiting
+    )
+    [mine] = (await api.get("/api/me/registrations", headers=c.headers)).json()
+    assert mine["status"] == "registered"
+
+    clock.now = paris(2027, 3, 4, 11)  # past the check, 48 hours before
+    raised = await api.put(
+        url, json={**change, "seats": 3, "min_attendance": 3}, headers=manager.headers
+    )
+    assert raised.status_code == 409, raised.text
+    assert raised.json()["code"] == "minimum_checked"
+    clock.now = paris(2027, 3, 6, 10, 30)
+    started = await api.put(url, json={**change, "seats": 4}, headers=manager.headers)
+    assert started.status_code == 409, started.text
+    assert started.json()["code"] == "session_started"

@@ -73,14 +73,8 @@ def activity_pdf(place_name: str, town: str, stats: Statistics, made_on: date) -
             ("dont nouvelles personnes", str(stats.new_people)),
             ("Réservations", str(stats.bookings)),
             ("Heures réservées", _number(hours(stats.booked_minutes))),
-            (
-                "Ateliers tenus",
-                "pas encore suivis" if stats.sessions is None else str(stats.sessions),
-            ),
-            (
-                "Participants aux ateliers",
-                "pas encore suivis" if stats.attendees is None else str(stats.attendees),
-            ),
+            ("Ateliers, formations et événements tenus", str(stats.sessions)),
+            ("Participants présents", str(stats.attendees)),
             (
                 "Taux d'annulation",
                 "-"

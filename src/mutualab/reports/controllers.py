@@ -39,9 +39,11 @@ ToDate = Annotated[date, QueryParameter(name="to", description="local date after
 Year = Annotated[int, QueryParameter(ge=2000, le=2100)]
 
 
-def provide_statistics(db_session: NamedDependency[AsyncSession]) -> StatisticsService:
-    """Statistics read in this request's transaction."""
-    return StatisticsService(db_session)
+def provide_statistics(
+    db_session: NamedDependency[AsyncSession], clock: NamedDependency[Clock]
+) -> StatisticsService:
+    """Statistics read in this request's transaction (sessions held: ended by ``clock``)."""
+    return StatisticsService(db_session, clock)
 
 
 def provide_exports(db_session: NamedDependency[AsyncSession]) -> Exports:

@@ -1,7 +1,8 @@
 """What statistics are counted from, read in a few plain statements: the bookings of a
 period (by their local start, in each place's own zone), their payments, the resources and
-their units, and when each person first booked. A place's own bookings of the resources its
-sessions occupy (``booking.place_use``) are not people's activity: left out.
+their units, when each person first booked, and the programme's sessions with their seats. A
+place's own bookings of the resources its sessions occupy (``booking.place_use``) are not
+people's activity: left out of the bookings (the sessions are counted as sessions).
 
 ``place_ids`` None means every place (the platform's administrators).
 """
@@ -63,6 +64,22 @@ WHERE (CAST(:all_places AS boolean) OR b.place_id = ANY(:place_ids))
 GROUP BY b.booker_user_id
 """)
 
+# The sessions of the programme whose local start day is in the period, with the seats
+# registered (live registrations) and the seats marked present on the sign-in sheet.
+_SESSIONS = text("""
+SELECT s.id, s.place_id, s.kind, s.status, s.starts_at, s.ends_at, s.seats,
+       COALESCE(SUM(r.seats) FILTER (WHERE r.status = 'registered'), 0) AS registered,
+       COALESCE(SUM(r.seats) FILTER (WHERE r.status = 'registered'
+                                       AND r.attended_at IS NOT NULL), 0) AS attended
+FROM programme_session s JOIN place p ON p.id = s.place_id
+LEFT JOIN programme_registration r ON r.session_id = s.id
+WHERE (CAST(:all_places AS boolean) OR s.place_id = ANY(:place_ids))
+  AND CAST(s.starts_at AT TIME ZONE p.timezone AS date) >= :start
+  AND CAST(s.starts_at AT TIME ZONE p.timezone AS date) < :end
+GROUP BY s.id
+ORDER BY s.starts_at, s.id
+""")
+
 _RESOURCES = text("""
 SELECT r.id, r.place_id, p.name AS place_name, r.name, r.kind, r.active,
        (SELECT count(*) FROM resource_unit u WHERE u.resource_id = r.id AND u.active) AS units
@@ -117,6 +134,21 @@ class ResourceFact:
     kind: str
     active: bool
     units: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFact:
+    """A session of the programme in the period: its seats, those registered and present."""
+
+    id: int
+    place_id: int
+    kind: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    seats: int
+    registered: int
+    attended: int
 
 
 def _scope(place_ids: Sequence[int] | None) -> dict[str, Any]:
@@ -181,6 +213,26 @@ class Facts:
         return {
             row.booker_user_id: row.first_day for row in await self._rows(_FIRST_BOOKINGS, params)
         }
+
+    async def sessions(
+        self, place_ids: Sequence[int] | None, start: date, end: date
+    ) -> list[SessionFact]:
+        """Sessions whose local start day is in ``[start, end)``, cancelled ones too."""
+        rows = await self._rows(_SESSIONS, {**_scope(place_ids), "start": start, "end": end})
+        return [
+            SessionFact(
+                id=row.id,
+                place_id=row.place_id,
+                kind=row.kind,
+                status=row.status,
+                starts_at=row.starts_at,
+                ends_at=row.ends_at,
+                seats=row.seats,
+                registered=int(row.registered),
+                attended=int(row.attended),
+            )
+            for row in rows
+        ]
 
     async def resources(self, place_ids: Sequence[int] | None) -> list[ResourceFact]:
         """Every resource of the scope, with its units in service."""

@@ -12,6 +12,11 @@ What counts (docs/architecture.md, "Statistics and exports", says the same):
 - the *cancellation rate* is cancelled ÷ (confirmed + cancelled + no-show) bookings of the
   period; the *no-show rate*, no-show ÷ (confirmed + no-show), once bookings can be released
   for want of a check-in (the status ``no_show``; until then the figure is ``None``);
+- a *session* of the programme counts in the period of its local start: *held* once it has
+  ended and was not cancelled, *to come* before its end, *cancelled* (by the place, a
+  closure, or below its minimum); *seats offered* and *taken* are a held session's seats and
+  those registered; the *attendance rate* is the seats marked present ÷ those taken, the
+  *fill rate* taken ÷ offered, both over held sessions, in all and per kind;
 - *revenue* is what the period's bookings were billed, net of refunds (integer cents incl.
   VAT): paid, invoiced or due on site; a booking of several resources shares it out by its
   quote's lines.
@@ -21,14 +26,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from pydantic import BaseModel
 
 from booking.models import BOOKING_STATUSES, BookingStatus
-from mutualab.reports.facts import BookingFact, PaymentFact, ResourceFact
+from mutualab.reports.facts import BookingFact, PaymentFact, ResourceFact, SessionFact
 from mutualab.reports.periods import Period, containing
 
 TENTH = Decimal("0.1")
@@ -70,6 +75,20 @@ class MonthFigures(BaseModel):
     people: int
 
 
+class SessionKindFigures(BaseModel):
+    """The sessions of one kind (workshop, training, event) in the period."""
+
+    kind: str
+    held: int
+    cancelled: int
+    to_come: int
+    seats_offered: int  # by the held sessions
+    seats_taken: int  # registered at the held sessions
+    attendees: int  # marked present at the held sessions
+    attendance_percent: Decimal | None  # attendees ÷ seats taken
+    fill_percent: Decimal | None  # seats taken ÷ offered
+
+
 class Amount(BaseModel):
     """A share of the revenue: by resource, user type or payment method."""
 
@@ -96,9 +115,16 @@ class Statistics(BaseModel):
     # None where no-shows are not recorded (no check-in on this instance).
     no_shows: int | None
     no_show_percent: Decimal | None
-    # Sessions (workshops with attendees) do not exist yet: None.
-    sessions: int | None
-    attendees: int | None
+    # The programme's sessions: held (ended, not cancelled), and those present at them.
+    sessions: int
+    attendees: int
+    sessions_cancelled: int
+    sessions_to_come: int
+    session_seats_offered: int
+    session_seats_taken: int
+    attendance_percent: Decimal | None
+    fill_percent: Decimal | None
+    sessions_by_kind: list[SessionKindFigures]
     occupancy: list[ResourceOccupancy]
     by_user_type: list[UserTypeFigures]
     by_month: list[MonthFigures]  # every month of a quarter or a year; empty for a month
@@ -142,6 +168,8 @@ def compute(
     user_type_labels: Mapping[str, str],
     method_labels: Mapping[str, str],
     records_no_shows: bool = RECORDS_NO_SHOWS,
+    sessions: Sequence[SessionFact] = (),
+    now: datetime | None = None,
 ) -> Statistics:
     """The figures of ``period`` from its facts (``open_minutes``: per resource, one unit)."""
     confirmed = [b for b in bookings if b.status == BookingStatus.CONFIRMED]
@@ -187,13 +215,54 @@ def compute(
         cancellation_percent=percent(cancelled, len(confirmed) + cancelled + no_shows),
         no_shows=no_shows if records_no_shows else None,
         no_show_percent=percent(no_shows, len(confirmed) + no_shows) if records_no_shows else None,
-        sessions=None,
-        attendees=None,
+        **_session_totals(sessions, now),
         occupancy=occupancy,
         by_user_type=_by_user_type(confirmed, user_type_labels),
         by_month=_by_month(confirmed, period),
         **_revenue(bookings, payments, resources, user_type_labels, method_labels, scope),
     )
+
+
+SESSION_KINDS = ("workshop", "training", "event")
+
+
+def _kind_figures(kind: str, sessions: Sequence[SessionFact], now: datetime) -> SessionKindFigures:
+    held = [s for s in sessions if s.status != "cancelled" and s.ends_at <= now]
+    offered = sum(s.seats for s in held)
+    taken = sum(s.registered for s in held)
+    attendees = sum(s.attended for s in held)
+    return SessionKindFigures(
+        kind=kind,
+        held=len(held),
+        cancelled=sum(1 for s in sessions if s.status == "cancelled"),
+        to_come=sum(1 for s in sessions if s.status != "cancelled" and s.ends_at > now),
+        seats_offered=offered,
+        seats_taken=taken,
+        attendees=attendees,
+        attendance_percent=percent(attendees, taken),
+        fill_percent=percent(taken, offered),
+    )
+
+
+def _session_totals(sessions: Sequence[SessionFact], now: datetime | None) -> dict[str, object]:
+    """The period's session figures, in all and per kind (kinds with no session left out)."""
+    at = now or datetime.max.replace(tzinfo=UTC)
+    total = _kind_figures("all", sessions, at)
+    return {
+        "sessions": total.held,
+        "attendees": total.attendees,
+        "sessions_cancelled": total.cancelled,
+        "sessions_to_come": total.to_come,
+        "session_seats_offered": total.seats_offered,
+        "session_seats_taken": total.seats_taken,
+        "attendance_percent": total.attendance_percent,
+        "fill_percent": total.fill_percent,
+        "sessions_by_kind": [
+            _kind_figures(kind, [s for s in sessions if s.kind == kind], at)
+            for kind in SESSION_KINDS
+            if any(s.kind == kind for s in sessions)
+        ],
+    }
 
 
 def _by_user_type(

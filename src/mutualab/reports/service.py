@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.repository import AccountRepository
 from kernel.auth.actor import Actor
+from kernel.clock import Clock, system_clock
 from kernel.errors import ForbiddenError
 from mutualab.reports.facts import Facts, ResourceFact
 from mutualab.reports.figures import Statistics, compute
@@ -31,7 +32,8 @@ METHOD_LABELS = {
 class StatisticsService:
     """Counts a period's activity from the bookings, payments and the catalogue."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock = system_clock) -> None:
+        self.clock = clock
         self.facts = Facts(session)
         self.catalogue = CatalogueService(CatalogueRepository(session))
         self.accounts = AccountRepository(session)
@@ -72,6 +74,8 @@ class StatisticsService:
             first_days=await self.facts.first_days(place_ids, people),
             user_type_labels=await self.user_type_labels(place_id),
             method_labels=METHOD_LABELS,
+            sessions=await self.facts.sessions(place_ids, period.start, period.end),
+            now=self.clock(),
         )
 
     async def _open_minutes(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from mutualab.reports.figures import Statistics
 from mutualab.reports.sheets import Cell, Sheet, euros, hours
 
+SESSION_KIND_NAMES = {"workshop": "Atelier", "training": "Formation", "event": "Événement"}
+
 
 def summary(stats: Statistics) -> Sheet:
     """The period's headline figures, one per row."""
@@ -18,8 +20,14 @@ def summary(stats: Statistics) -> Sheet:
         ("Taux d'annulation (%)", stats.cancellation_percent),
         ("Absences", "non relevées" if stats.no_shows is None else stats.no_shows),
         ("Taux d'absence (%)", stats.no_show_percent),
-        ("Ateliers", "pas encore" if stats.sessions is None else stats.sessions),
-        ("Participants", "pas encore" if stats.attendees is None else stats.attendees),
+        ("Séances tenues", stats.sessions),
+        ("Séances annulées", stats.sessions_cancelled),
+        ("Séances à venir", stats.sessions_to_come),
+        ("Places offertes", stats.session_seats_offered),
+        ("Places prises", stats.session_seats_taken),
+        ("Présents", stats.attendees),
+        ("Taux de présence (%)", stats.attendance_percent),
+        ("Taux de remplissage (%)", stats.fill_percent),
         ("Recettes TTC (€)", euros(stats.revenue_cents)),
     ]
     return Sheet("Synthèse", ("Indicateur", "Valeur"), rows)
@@ -47,6 +55,34 @@ def sheets(stats: Statistics) -> list[Sheet]:
         ("Mois", "Réservations", "Heures", "Personnes"),
         [(m.month, m.bookings, hours(m.booked_minutes), m.people) for m in stats.by_month],
     )
+    sessions = Sheet(
+        "Séances",
+        (
+            "Type",
+            "Tenues",
+            "Annulées",
+            "À venir",
+            "Places offertes",
+            "Places prises",
+            "Présents",
+            "Taux de présence (%)",
+            "Taux de remplissage (%)",
+        ),
+        [
+            (
+                SESSION_KIND_NAMES.get(k.kind, k.kind),
+                k.held,
+                k.cancelled,
+                k.to_come,
+                k.seats_offered,
+                k.seats_taken,
+                k.attendees,
+                k.attendance_percent,
+                k.fill_percent,
+            )
+            for k in stats.sessions_by_kind
+        ],
+    )
     by_type = Sheet(
         "Catégories",
         ("Catégorie", "Réservations", "Heures", "Personnes"),
@@ -61,6 +97,7 @@ def sheets(stats: Statistics) -> list[Sheet]:
         occupancy,
         *([by_month] if stats.by_month else []),
         by_type,
+        *([sessions] if stats.sessions_by_kind else []),
         revenue(
             "Recettes par équipement",
             "Équipement",

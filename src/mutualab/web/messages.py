@@ -67,6 +67,11 @@ NOTICES = {
     "registration_cancelled": N_("Your registration is cancelled."),
     "registration_not_cancelled": N_("The session has started: it can no longer be cancelled."),
     # back office
+    "sessions_published": N_("The session is published: it is in the place's programme."),
+    "session_saved": N_("The session is saved."),
+    "session_cancelled": N_("The session is cancelled: its registrants are told."),
+    "desk_registered": N_("The person is registered."),
+    "desk_waitlisted": N_("The person is on the waitlist."),
     "attendance_marked": N_("The sign-in sheet is saved."),
     "attendance_refused": N_("The sign-in sheet opens two hours before the session."),
     "place_saved": N_("The details of the place are saved."),

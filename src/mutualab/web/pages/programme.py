@@ -1,6 +1,7 @@
 """The programme pages: every place's programme and each place's (filtered), a session's page
 with its seats left and "register", my registrations, and for the place's managers its
-sessions, each with its registrants (printable sign-in sheet, "present" on a phone) and CSV.
+sessions, each with its registrants (printable sign-in sheet, "present" on a phone), CSV, a
+front-desk registration form and "cancel the session".
 
 The rules are the programme's services' (:mod:`programme.sessions`,
 :mod:`programme.registrations`); these handlers parse, call one service and render.
@@ -19,6 +20,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
+from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kernel.auth.actor import Actor
@@ -26,11 +28,19 @@ from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BOOKING, PLACE_MANAGER, PUBLIC, USER
 from kernel.errors import AppError, NotFoundError
 from kernel.spreadsheets import inert
+from mutualab.web.forms import Errors, FieldError, app_error_field
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, place_page
+from mutualab.web.pages.manage.sessions import MESSAGES as SESSION_MESSAGES
 from mutualab.web.rendering import page, see_other
 from programme.controllers import DEPENDENCIES
-from programme.schemas import AttendanceMark, RegistrationCreate, SessionRead
+from programme.schemas import (
+    AttendanceMark,
+    DeskRegistrationCreate,
+    RegistrationCreate,
+    SessionRead,
+    SessionUpdate,
+)
 from programme.service import Registrations, Sessions
 from resources.controllers import CATALOGUE
 from resources.service import CatalogueService
@@ -82,6 +92,59 @@ class MarkForm:
     """A line of the sign-in sheet."""
 
     attended: str = "1"
+
+
+@dataclass
+class DeskForm:
+    """A registration at the front desk: a walk-in (or the account of the address typed)."""
+
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    seats: str = "1"
+    waitlist: str = ""
+
+
+@dataclass
+class EditForm:
+    """What a manager changes of a session, as typed (ids prefixed: the sheet has other forms)."""
+
+    edit_title: str = ""
+    edit_description: str = ""
+    edit_seats: str = ""
+    edit_min_attendance: str = "0"
+
+
+EDIT_MESSAGES = {
+    **{
+        f"edit_{name}": SESSION_MESSAGES[name]
+        for name in ("title", "description", "seats", "min_attendance")
+    },
+    "seats_below_registered": FieldError(
+        N_("%(num)s seats are registered: keep at least as many."), {}
+    ),
+    "session_started": FieldError(N_("The session has started: it can no longer be changed.")),
+    "minimum_checked": FieldError(N_("The minimum was checked already: it cannot be raised.")),
+}
+
+
+DESK_MESSAGES = {
+    "name": FieldError(N_("Enter the person's name.")),
+    "email": FieldError(N_("This is not an e-mail address.")),
+    "phone": FieldError(N_("This is not a phone number.")),
+    "seats": FieldError(N_("Enter a number of seats from 1 to 100.")),
+    "session_full": FieldError(N_("Not enough seats are left: tick the waitlist instead.")),
+    "already_registered": FieldError(N_("This person is registered at this session already.")),
+    "account_closed": FieldError(N_("This address belongs to a closed account.")),
+    "registration_closed": FieldError(N_("This session is cancelled or over.")),
+}
+DESK_FIELDS = {
+    "session_full": "seats",
+    "already_registered": "email",
+    "account_closed": "email",
+    "registration_closed": "name",
+}
+DESK_FALLBACK = FieldError(N_("This value is not valid."))
 
 
 def _day(text: str) -> date | None:
@@ -273,6 +336,38 @@ class SheetPages(Controller):
             KINDS=KINDS,
         )
 
+    async def _sheet(
+        self,
+        request: AnyRequest,
+        actor: Actor,
+        sessions: Sessions,
+        registrations: Registrations,
+        session_id: int,
+        form: DeskForm | None = None,
+        errors: Errors | None = None,
+        status_code: int = 200,
+        edit: EditForm | None = None,
+    ) -> Template:
+        registrants = await registrations.registrants(actor, session_id)
+        session = await sessions.get(session_id)
+        edit = edit or EditForm(
+            session.title, session.description, str(session.seats), str(session.min_attendance)
+        )
+        return page(
+            request,
+            "programme/sheet.html",
+            private=True,
+            status_code=status_code,
+            item=dated(session),
+            registrants=registrants,
+            STATUSES=REGISTRATION_STATUSES,
+            KINDS=KINDS,
+            form=form or DeskForm(),
+            edit=edit,
+            errors=errors or {},
+            live=session.status == "scheduled" and sessions.clock() < session.ends_at,
+        )
+
     @get("/sessions/{session_id:int}", opt=PLACE_MANAGER)
     async def sheet(
         self,
@@ -282,17 +377,103 @@ class SheetPages(Controller):
         registrations: NamedDependency[Registrations],
         session_id: FromPath[int],
     ) -> Template:
-        """The registrants, then those waiting: mark who came (a phone), or print it."""
-        registrants = await registrations.registrants(actor, session_id)
-        session = await sessions.get(session_id)
-        return page(
-            request,
-            "programme/sheet.html",
-            private=True,
-            item=dated(session),
-            registrants=registrants,
-            STATUSES=REGISTRATION_STATUSES,
-            KINDS=KINDS,
+        """The registrants, then those waiting: mark who came (a phone), or print it;
+        register someone at the desk; cancel the session."""
+        return await self._sheet(request, actor, sessions, registrations, session_id)
+
+    @post("/sessions/{session_id:int}/registrations", opt=PLACE_MANAGER)
+    async def register_at_desk(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        sessions: NamedDependency[Sessions],
+        registrations: NamedDependency[Registrations],
+        db_session: NamedDependency[AsyncSession],
+        session_id: FromPath[int],
+        data: URLEncodedBody[DeskForm],
+    ) -> Response[Any]:
+        """Register a walk-in, or the account of the address typed, at the front desk."""
+        errors: Errors = {}
+        status = 422
+        seats = int(data.seats) if data.seats.strip().isdigit() else 0
+        if not data.name.strip():
+            errors["name"] = DESK_MESSAGES["name"]
+        if not 1 <= seats <= 100:
+            errors["seats"] = DESK_MESSAGES["seats"]
+        if not errors:
+            asked = DeskRegistrationCreate(
+                name=data.name.strip()[:120],
+                email=data.email.strip()[:254],
+                phone=data.phone.strip()[:30],
+                seats=seats,
+                waitlist=bool(data.waitlist),
+            )
+            try:
+                async with db_session.begin_nested():
+                    made = await registrations.register_at_desk(actor, session_id, asked)
+            except AppError as exc:
+                if isinstance(exc, NotFoundError) or exc.status_code == 403:
+                    raise
+                name = DESK_FIELDS.get(exc.code, app_error_field(exc) or "name")
+                errors[name] = DESK_MESSAGES.get(exc.code, DESK_MESSAGES.get(name, DESK_FALLBACK))
+                status = exc.status_code
+            else:
+                notice = "desk_registered" if made.status == "registered" else "desk_waitlisted"
+                return see_other(f"/manage/sessions/{session_id}", notice=notice)
+        return await self._sheet(
+            request, actor, sessions, registrations, session_id, data, errors, status
+        )
+
+    @post("/sessions/{session_id:int}/edit", opt=PLACE_MANAGER)
+    async def edit(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        sessions: NamedDependency[Sessions],
+        registrations: NamedDependency[Registrations],
+        db_session: NamedDependency[AsyncSession],
+        session_id: FromPath[int],
+        data: URLEncodedBody[EditForm],
+    ) -> Response[Any]:
+        """Change the title, description, seats or minimum; errors said next to the fields."""
+        errors: Errors = {}
+        status = 422
+        try:
+            change = SessionUpdate(
+                title=data.edit_title,
+                description=data.edit_description,
+                seats=int(data.edit_seats) if data.edit_seats.strip().isdigit() else 0,
+                min_attendance=int(data.edit_min_attendance)
+                if data.edit_min_attendance.strip().isdigit()
+                else -1,
+            )
+        except ValidationError as exc:
+            for item in exc.errors():
+                name = f"edit_{item['loc'][0]}" if item["loc"] else "edit_title"
+                errors.setdefault(name, EDIT_MESSAGES.get(name, EDIT_MESSAGES["edit_title"]))
+        else:
+            try:
+                async with db_session.begin_nested():
+                    await sessions.update(actor, session_id, change)
+            except AppError as exc:
+                if isinstance(exc, NotFoundError) or exc.status_code == 403:
+                    raise
+                status = exc.status_code
+                if exc.code == "seats_below_registered":
+                    taken = exc.extra.get("seats_taken", 0)
+                    errors["edit_seats"] = FieldError(
+                        EDIT_MESSAGES[exc.code].message, {"num": taken}
+                    )
+                elif exc.code == "session_started":
+                    errors["edit_title"] = EDIT_MESSAGES[exc.code]
+                elif exc.code == "minimum_checked":
+                    errors["edit_min_attendance"] = EDIT_MESSAGES[exc.code]
+                else:
+                    errors["edit_min_attendance"] = EDIT_MESSAGES["edit_min_attendance"]
+            else:
+                return see_other(f"/manage/sessions/{session_id}", notice="session_saved")
+        return await self._sheet(
+            request, actor, sessions, registrations, session_id, None, errors, status, data
         )
 
     @get("/sessions/{session_id:int}/registrants.csv", opt=PLACE_MANAGER)

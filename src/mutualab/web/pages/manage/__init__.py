@@ -1,5 +1,6 @@
 """The managers' back office, one module per part of a place: places, equipment, hours and
-closures, prices, promo codes, wallets, cancellation policy, agenda and bookings, people, invoices,
+closures, prices, promo codes, wallets, cancellation policy, agenda and bookings, people, publishing
+sessions, invoices,
 statistics and exports, webhooks; and the outbox of e-mails, new places, the verification of
 organisations and the platform's statistics, for platform administrators."""
 
@@ -25,6 +26,7 @@ from mutualab.web.pages.manage.plans import PlanPages
 from mutualab.web.pages.manage.policy import PolicyPages
 from mutualab.web.pages.manage.prices import PricePages
 from mutualab.web.pages.manage.resources import ResourcePages
+from mutualab.web.pages.manage.sessions import SessionPages
 from mutualab.web.pages.manage.statistics import StatisticsPages
 from mutualab.web.pages.manage.trainings import TrainingPages
 from mutualab.web.pages.manage.wallets import WalletPages
@@ -48,6 +50,7 @@ MANAGE_PAGES = [
     DeskPages,
     PeoplePages,
     TrainingPages,
+    SessionPages,
     ManagerPages,
     InvoicePages,
     AccountingPages,

@@ -57,6 +57,10 @@ MOVE_REFUSALS: dict[str, tuple[str | None, str]] = {
         N_("This time has another price, and the payment cannot follow: cancel and rebook."),
     ),
     "booking_not_active": (None, N_("This booking is no longer active.")),
+    "session_booking": (
+        None,
+        N_("This booking holds a session's equipment: change or cancel the session instead."),
+    ),
 }
 
 

@@ -41,6 +41,7 @@ METHODS = {
     "wallet": N_("Wallet"),
 }
 KIND_LABELS = {"month": N_("month"), "quarter": N_("quarter"), "year": N_("year")}
+SESSION_KINDS = {"workshop": N_("Workshop"), "training": N_("Training"), "event": N_("Event")}
 
 
 def _period(kind: str, at: str | None, today: date) -> tuple[Period, str | None]:
@@ -132,6 +133,7 @@ def _context(stats: Statistics, chosen: Period, i18n: I18n, today: date) -> dict
         "hours": lambda minutes: _hours(i18n, minutes),
         "resource_name": lambda row: resource_name(stats, row),
         "methods": METHODS,
+        "session_kinds": SESSION_KINDS,
         "last_month": last_month,
         "period_last_day": chosen.end - timedelta(days=1),
         "label_of": lambda period: period_label(i18n, period),
