@@ -54,14 +54,28 @@ class Registrations:
 
     # people -----------------------------------------------------------------------------
     async def register(
-        self, actor: Actor, session_id: int, data: RegistrationCreate
+        self,
+        actor: Actor,
+        session_id: int,
+        data: RegistrationCreate,
+        *,
+        ticketed: bool = False,
+        tell: bool = True,
     ) -> RegistrationRead:
-        """Take seats at a session, or a place in its waitlist."""
+        """Take seats at a session, or a place in its waitlist. A priced session is registered
+        through its ticket (``ticketed``: billing charges it in the same transaction); ``tell``
+        False leaves the confirmation until :meth:`confirmed` (a card not paid yet)."""
         user_id = _person(actor)
         now = self.clock()
         row = await self.repo.get(session_id)
         if row is None:
             raise not_found(session_id)
+        if row.priced and not ticketed:
+            raise ConflictError(
+                "This session has ticket prices: register through its ticket.",
+                code="ticket_required",
+                extra={"quote": f"/api/sessions/{session_id}/quote"},
+            )
         if row.status != SessionStatus.SCHEDULED or now >= row.registration_deadline:
             raise ConflictError(
                 "Registrations to this session are closed.",
@@ -88,9 +102,34 @@ class Registrations:
                 await self.repo.add(registration)
         except IntegrityError as twice:
             raise already(session_id) from twice  # the same person, at the same moment
-        if status == RegistrationStatus.REGISTERED:
+        if status == RegistrationStatus.REGISTERED and tell:
             await self._told(registration)
         return await self._read(registration)
+
+    async def confirmed(self, registration_id: int) -> None:
+        """The ticket of a registration is paid: the person is told (once)."""
+        registration = await self.repo.registration(registration_id)
+        if registration is not None and registration.status == RegistrationStatus.REGISTERED:
+            await self._told(registration)
+
+    async def release(self, registration_id: int, reason: str) -> bool:
+        """Cancel a registration whose ticket was not paid in time: its seats go back (to
+        those waiting); False when it was no longer live."""
+        registration = await self.repo.registration(registration_id, lock=True)
+        if registration is None or registration.status == RegistrationStatus.CANCELLED:
+            return False
+        row = await self.repo.get(registration.session_id, lock=True)
+        assert row is not None
+        now = self.clock()
+        seats_freed = registration.status == RegistrationStatus.REGISTERED
+        registration.status = RegistrationStatus.CANCELLED
+        registration.cancelled_at = now
+        registration.cancel_reason = reason
+        await self.repo.add(registration)
+        if seats_freed and row.status == SessionStatus.SCHEDULED:
+            await self.repo.give_seats(row.id or 0, registration.seats)
+            await self._promote(row, now)
+        return True
 
     async def cancel(self, actor: Actor, registration_id: int) -> RegistrationRead:
         """Give up one's seats (or waitlist place) before the session starts; again: no change.
