@@ -352,3 +352,42 @@ async def test_card_ticket_holds_its_seats_is_paid_then_refunded_in_full_by_stri
     await api.post(f"/api/registrations/{ana_id}/ticket", headers=ana.headers)
     assert await documents_of(database, ana_id) == [("invoice", 1500), ("credit_note", 1500)]
     assert await refunds_of(database, ana_id) == [(1500, "succeeded")]
+
+
+async def test_twenty_people_at_once_for_six_seats_card_and_on_site_never_oversold(
+    api: Client, lab: PricedLab, database: Database
+) -> None:
+    [made] = await publish(
+        api, lab.manager, lab.place_id, session_body(START, END, title="Laser", seats=6)
+    )
+    await api.put(f"/api/sessions/{made['id']}/prices", json=PRICES, headers=lab.manager.headers)
+    people = [await make_user(database, f"p{i}@example.fr") for i in range(20)]
+    fingerprint = (await quote(api, people[0], made["id"]))["fingerprint"]
+    answers = await asyncio.gather(
+        *(
+            api.post(
+                f"/api/sessions/{made['id']}/tickets",
+                json={
+                    "fingerprint": fingerprint,
+                    "payment_method": "card" if i % 2 else "on_site",
+                },
+                headers=p.headers,
+            )
+            for i, p in enumerate(people)
+        )
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201] * 6 + [409] * 14, [a.text for a in answers if a.status_code >= 500]
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {"session_full"}
+    async with database.reader() as session:
+        counted = (
+            await session.execute(
+                text(
+                    "SELECT s.seats_taken, count(c.id) FROM programme_session s "
+                    "JOIN programme_registration r ON r.session_id = s.id "
+                    "JOIN plan_charge c ON c.registration_id = r.id "
+                    "WHERE s.id = :id AND r.status = 'registered' GROUP BY s.seats_taken"
+                ).bindparams(id=made["id"])
+            )
+        ).one()
+    assert tuple(counted) == (6, 6)  # one charge per registration, pending cards included
