@@ -48,6 +48,10 @@ class TicketOrder(Strict):
     fingerprint: Fingerprint = Field(description="the quote's: a moved price is 409")
     payment_method: Literal["card", "on_site", "invoice"] = "on_site"
     purchase_order: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    waitlist: bool = Field(
+        default=False,
+        description="when the session is full, wait for seats (paid on site once registered)",
+    )
 
 
 class TicketRead(BaseModel):

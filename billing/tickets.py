@@ -247,10 +247,17 @@ class TicketService:
             raise ConflictError(
                 "Paying on invoice is for organisations.", code="invoice_not_allowed"
             )
+        if data.waitlist and not free and method != "on_site":
+            # A place in the waitlist is paid once seats come: at the desk, not in advance.
+            raise InvalidInputError(
+                "Waiting for seats of a paid session is paid on site.",
+                field="payment_method",
+                code="waitlist_on_site_only",
+            )
         registered = await self.registrations.register(
             actor,
             session_id,
-            RegistrationCreate(seats=data.seats),
+            RegistrationCreate(seats=data.seats, waitlist=data.waitlist),
             ticketed=True,
             tell=free or method != "card",
         )

@@ -391,3 +391,33 @@ async def test_twenty_people_at_once_for_six_seats_card_and_on_site_never_overso
             )
         ).one()
     assert tuple(counted) == (6, 6)  # one charge per registration, pending cards included
+
+
+async def test_a_full_paid_session_offers_its_waitlist_paid_on_site_once_seated(
+    api: Client, lab: PricedLab, database: Database, clock: MutableClock
+) -> None:
+    [made] = await publish(
+        api, lab.manager, lab.place_id, session_body(START, END, title="Laser", seats=1)
+    )
+    await api.put(f"/api/sessions/{made['id']}/prices", json=PRICES, headers=lab.manager.headers)
+    ana = await make_user(database, "ana@example.fr")
+    bob = await make_user(database, "bob@example.fr")
+    first = await order(api, ana, made["id"])
+    assert first.status_code == 201, first.text
+    by_card = await order(api, bob, made["id"], "card", waitlist=True)
+    assert by_card.status_code == 422 and "payment_method" in by_card.text
+    waiting = await order(api, bob, made["id"], waitlist=True)
+    assert waiting.status_code == 201, waiting.text
+    bob_id = waiting.json()["registration"]["id"]
+    assert waiting.json()["registration"]["status"] == "waitlisted"
+    assert waiting.json()["charge"]["status"] == "awaiting_on_site"
+    # Ana gives up before paying: Bob has her seat, to pay at the desk; nothing to refund.
+    ana_id = first.json()["registration"]["id"]
+    assert (await api.post(f"/api/registrations/{ana_id}/cancel", headers=ana.headers)).is_success
+    await settle_twice_at_once(database, clock)
+    seated = await api.post(f"/api/registrations/{bob_id}/ticket", headers=bob.headers)
+    assert seated.json()["registration"]["status"] == "registered"
+    assert seated.json()["charge"]["status"] == "awaiting_on_site"
+    ana_ticket = await api.post(f"/api/registrations/{ana_id}/ticket", headers=ana.headers)
+    assert ana_ticket.json()["charge"]["status"] == "cancelled"
+    assert await documents_of(database, ana_id) == [] and await refunds_of(database, ana_id) == []

@@ -92,6 +92,7 @@ class TicketForm:
     seats: str = "1"
     fingerprint: str = ""
     payment_method: str = "on_site"
+    waitlist: str = ""
 
 
 async def charges_of(
@@ -251,6 +252,7 @@ class RegistrationPages(Controller):
         db_session: NamedDependency[AsyncSession],
         session_id: FromPath[int],
         seats: FromQuery[str] = "1",
+        waitlist: FromQuery[str] = "",
     ) -> Template | Response[Any]:
         """The quote of a priced registration, and how to pay it."""
         count = int(seats) if seats.strip().isdigit() else 0
@@ -268,7 +270,9 @@ class RegistrationPages(Controller):
             if isinstance(exc, NotFoundError):
                 raise
             return see_other(back, notice="registration_closed")
-        methods = [m for m in quote.payment_methods if m in PAGE_METHODS]
+        # Waiting for seats is paid at the desk once registered.
+        allowed = ("on_site",) if waitlist else PAGE_METHODS
+        methods = [m for m in quote.payment_methods if m in allowed]
         return page(
             request,
             "programme/ticket.html",
@@ -276,6 +280,7 @@ class RegistrationPages(Controller):
             item=dated(session),
             quote=quote,
             seats=count,
+            waitlist=bool(waitlist),
             methods=methods,
             METHODS=WORDS["METHOD_LABELS"],
         )
@@ -297,12 +302,13 @@ class RegistrationPages(Controller):
                 seats=int(data.seats),
                 fingerprint=data.fingerprint,
                 payment_method=data.payment_method,
+                waitlist=bool(data.waitlist),
             )
         except ValueError:
             return see_other(back, notice="registration_seats")
         try:
             async with db_session.begin_nested():
-                await billing_of(state).tickets(db_session).order(actor, session_id, asked)
+                made = await billing_of(state).tickets(db_session).order(actor, session_id, asked)
         except AppError as exc:
             if isinstance(exc, NotFoundError):
                 raise
@@ -312,7 +318,8 @@ class RegistrationPages(Controller):
                 )
             notices = {"session_full": "session_full", "already_registered": "already_registered"}
             return see_other(back, notice=notices.get(exc.code, "registration_closed"))
-        return see_other("/account/registrations", notice="registered")
+        waiting = made.registration.status == "waitlisted"
+        return see_other("/account/registrations", notice="waitlisted" if waiting else "registered")
 
     @get("/account/registrations", opt=USER)
     async def mine(
