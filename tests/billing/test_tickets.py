@@ -421,3 +421,26 @@ async def test_a_full_paid_session_offers_its_waitlist_paid_on_site_once_seated(
     ana_ticket = await api.post(f"/api/registrations/{ana_id}/ticket", headers=ana.headers)
     assert ana_ticket.json()["charge"]["status"] == "cancelled"
     assert await documents_of(database, ana_id) == [] and await refunds_of(database, ana_id) == []
+
+
+async def test_a_user_type_without_its_price_nor_any_others_is_not_offered_the_session(
+    api: Client, lab: PricedLab, database: Database
+) -> None:
+    [made] = await publish(api, lab.manager, lab.place_id, session_body(START, END))
+    only_schools = {"prices": [{"user_type": "school", "price_cents": 500}]}
+    await api.put(
+        f"/api/sessions/{made['id']}/prices", json=only_schools, headers=lab.manager.headers
+    )
+    citizen = await make_user(database, "ana@example.fr")
+    refused = await api.post(
+        f"/api/sessions/{made['id']}/quote", json={"seats": 1}, headers=citizen.headers
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "no_rate"
+    # Every price at 0: the session is free again, and registered plainly.
+    await api.put(
+        f"/api/sessions/{made['id']}/prices",
+        json={"prices": [{"user_type": "*", "price_cents": 0}]},
+        headers=lab.manager.headers,
+    )
+    assert (await api.get(f"/api/sessions/{made['id']}")).json()["free"] is True
+    assert (await register(api, citizen, made["id"])).status_code == 201
