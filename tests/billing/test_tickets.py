@@ -222,6 +222,14 @@ async def test_on_site_ticket_is_invoiced_once_received_and_refunded_by_tier(
         headers=lab.manager.headers,
     )
     assert twice.status_code == 409 and twice.json()["code"] == "nothing_due"
+    # The buyer reads the invoice (PDF and page), which names the session.
+    pdf = await api.get(f"/api/invoices/{invoice['id']}/pdf", headers=citizen.headers)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    printed = await api.get(f"/api/invoices/{invoice['id']}/print", headers=citizen.headers)
+    assert printed.status_code == 200 and "Inscription à « Impression 3D »" in printed.text
+    other = await make_user(database, "other@example.fr")
+    hidden = await api.get(f"/api/invoices/{invoice['id']}/pdf", headers=other.headers)
+    assert hidden.status_code == 404
     # Cancelled 30 hours before the start: the 50 % tier.
     clock.now = START - timedelta(hours=30)
     cancelled = await api.post(
