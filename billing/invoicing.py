@@ -380,6 +380,19 @@ class DocumentService:
         now: datetime,
     ) -> BillingDocument:
         """Invoice one period of a membership at the price its charge recorded."""
+        about = {"booking": None, "membership": membership, "service_date": membership["first_day"]}
+        return await self.issue_charge_invoice(seller, buyer, charge, about, now)
+
+    async def issue_charge_invoice(
+        self,
+        seller: tuple[Place, PlaceBilling],
+        buyer: tuple[User, Organisation | None],
+        charge: PlanCharge,
+        about: dict[str, Any],
+        now: datetime,
+    ) -> BillingDocument:
+        """Invoice a charge (a membership's period, a session's ticket) at the price it
+        recorded; ``about`` says what it is for."""
         assert charge.id is not None
         place = seller[0]
         tz = ZoneInfo(place.timezone)
@@ -420,13 +433,65 @@ class DocumentService:
             buyer=buyer,
             subject=Subject(plan_charge_id=charge.id),
             currency=charge.currency,
-            about={
-                "booking": None,
-                "membership": membership,
-                "service_date": membership["first_day"],
-            },
+            about=about,
             now=now,
             body=body,
+        )
+
+    async def issue_charge_credit_note(
+        self,
+        seller: tuple[Place, PlaceBilling],
+        buyer: tuple[User, Organisation | None],
+        charge: PlanCharge,
+        invoice: BillingDocument,
+        amount_incl_cents: int,
+        reason: str,
+        now: datetime,
+    ) -> BillingDocument:
+        """Credit ``amount_incl_cents`` of a charge's invoice (all of it, or a share per rate)."""
+        basis = invoice.content
+        credited = credit_breakdown(
+            breakdown_of({"breakdown": basis["vat_breakdown"]}), amount_incl_cents
+        )
+        whole = amount_incl_cents == int(basis["total_incl_vat_cents"])
+        lines = credit_lines(
+            basis, credited, f"Remboursement partiel de la facture {invoice.number}", whole=whole
+        )
+        body = {
+            "lines": lines,
+            "vat_breakdown": _breakdown_json(credited),
+            "total_excl_vat_cents": sum(b.base_cents for b in credited),
+            "total_vat_cents": sum(b.vat_cents for b in credited),
+            "total_incl_vat_cents": amount_incl_cents,
+            "mentions": basis.get("mentions", []),
+            "payment": {
+                "method": charge.method,
+                "method_label": METHODS[charge.method].label_fr,
+                "status": "credit",
+                "paid_on": None,
+                "due_on": None,
+                "purchase_order": charge.purchase_order,
+                "terms": (
+                    "Remboursé sur la carte de paiement."
+                    if charge.method == "card"
+                    else "Vient en déduction du montant dû, ou remboursé par le lieu."
+                ),
+                "late_penalties": None,
+                "recovery_indemnity": None,
+            },
+            "reason": reason,
+        }
+        about = {key: basis.get(key) for key in ("booking", "membership", "ticket", "service_date")}
+        return await self._seal(
+            kind="credit_note",
+            seller=seller,
+            buyer=buyer,
+            subject=Subject(plan_charge_id=charge.id),
+            currency=charge.currency,
+            about={k: v for k, v in about.items() if v is not None or k == "booking"},
+            now=now,
+            body=body,
+            corrects=invoice,
         )
 
     async def issue_invoice(self, party: Party, payment: Payment, now: datetime) -> BillingDocument:

@@ -24,7 +24,7 @@ from billing.invoicing import DocumentService
 from billing.models import PaymentStatus, PlanCharge
 from billing.payments import summary
 from billing.plan_periods import LocalPeriod, period_of
-from billing.plan_quote import plan_quote, plan_vat
+from billing.plan_quote import plan_quote, plan_vat, regime_of
 from billing.plan_repository import PlanRepository
 from billing.plan_schemas import (
     AllowanceRead,
@@ -189,16 +189,7 @@ class MembershipService:
                 if plan_id is not None:
                     raise _not_found(plan_id) from None
                 raise
-        try:
-            if data.vat.kind == "taxable":
-                vat = VatRegime.taxable(data.vat.rate if data.vat.rate is not None else 20)
-            else:
-                if data.vat.rate is not None:
-                    raise ValueError(f"a {data.vat.kind} regime has no VAT rate")
-                kind = VatKind(data.vat.kind)
-                vat = VatRegime(kind, mention=data.vat.mention or _DEFAULT_MENTIONS[kind])
-        except ValueError as exc:
-            raise InvalidInputError(str(exc), field="vat", code="invalid_vat") from exc
+        vat = regime_of(data.vat, _DEFAULT_MENTIONS)
         codes = await self.billing.user_type_codes()
         for index, code in enumerate(data.user_types):
             if code not in codes:
@@ -455,6 +446,7 @@ class MembershipService:
 
     async def _paid(self, charge: PlanCharge, status: PaymentStatus, now: datetime) -> None:
         """The charge is paid: its period counts, and it is invoiced."""
+        assert charge.period_id is not None
         period = await self.repo.period(charge.period_id, lock=True)
         assert period is not None
         membership = await self.repo.membership(period.subscription_id)
@@ -589,7 +581,8 @@ class MembershipService:
     async def apply_intent(self, intent: IntentState, now: datetime) -> str:
         """A PaymentIntent as the provider reports it: a paid one pays its charge (once)."""
         charge = await self.repo.charge_of_intent(intent.id)
-        if charge is None:
+        if charge is None or charge.period_id is None:
+            # None, or a registration's ticket (billing.tickets applies those).
             return "unknown_payment_intent"
         if charge.status in PAID:
             return "already_paid"

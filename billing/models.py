@@ -13,7 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from kernel.models import created_at_field, utc_column
@@ -227,11 +227,20 @@ class Refund(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(_in("status", REFUND_STATUSES), name="ck_refund_status"),
         CheckConstraint("amount_cents > 0", name="ck_refund_amount"),
+        CheckConstraint(
+            "(payment_id IS NULL) <> (plan_charge_id IS NULL)", name="ck_refund_subject"
+        ),
         Index("ix_refund_status", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    payment_id: int = Field(foreign_key="payment.id", ondelete="RESTRICT", index=True)
+    # Of a booking's payment, or of a charge (a registration's ticket).
+    payment_id: int | None = Field(
+        default=None, foreign_key="payment.id", ondelete="RESTRICT", index=True
+    )
+    plan_charge_id: int | None = Field(
+        default=None, foreign_key="plan_charge.id", ondelete="RESTRICT", index=True
+    )
     amount_cents: int
     percent: int = 100
     reason: str = Field(max_length=60)
@@ -292,10 +301,23 @@ class PlanCharge(SQLModel, table=True):
         CheckConstraint(_in("method", PAYMENT_METHODS), name="ck_plan_charge_method"),
         CheckConstraint(_in("status", PAYMENT_STATUSES), name="ck_plan_charge_status"),
         CheckConstraint("amount_cents >= 0", name="ck_plan_charge_amount"),
+        CheckConstraint(
+            "(period_id IS NULL) <> (registration_id IS NULL)", name="ck_plan_charge_subject"
+        ),
+        CheckConstraint(
+            "refunded_cents >= 0 AND refunded_cents <= amount_cents",
+            name="ck_plan_charge_refunded",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    period_id: int = Field(foreign_key="subscription_period.id", ondelete="RESTRICT", unique=True)
+    # What is charged: one period of a membership, or the ticket of a registration.
+    period_id: int | None = Field(
+        default=None, foreign_key="subscription_period.id", ondelete="RESTRICT", unique=True
+    )
+    registration_id: int | None = Field(
+        default=None, foreign_key="programme_registration.id", ondelete="RESTRICT", unique=True
+    )
     place_id: int = Field(foreign_key="place.id", ondelete="RESTRICT", index=True)
     payer_user_id: int = Field(foreign_key="user_account.id", ondelete="RESTRICT", index=True)
     organisation_id: int | None = Field(
@@ -312,6 +334,10 @@ class PlanCharge(SQLModel, table=True):
     purchase_order: str | None = Field(default=None, max_length=100)
     due_on: date | None = None
     paid_at: datetime | None = utc_column(nullable=True)
+    # Given back so far (credit notes of a cancelled ticket).
+    refunded_cents: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    # When the cancellation of a ticket was settled (credit note, refund): exactly once.
+    settled_at: datetime | None = utc_column(nullable=True)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 

@@ -39,6 +39,8 @@ class MembershipCards:
                 return
             amount, currency = charge.amount_cents, charge.currency
             metadata = {"plan_charge_id": str(charge.id), "place_id": str(charge.place_id)}
+            if charge.registration_id is not None:
+                metadata["registration_id"] = str(charge.registration_id)
         try:
             # One key per charge: a retried job never creates a second intent.
             intent = await gateway.create_intent(
@@ -73,9 +75,7 @@ class MembershipCards:
             logger.warning("could not fetch PaymentIntent %s: %s", intent_id, exc)
             return "provider_unavailable"
         async with transaction(self.billing.database) as session:
-            return await self.billing.memberships(session).apply_intent(
-                intent, self.billing.clock()
-            )
+            return await self.billing.apply_charge_intent(session, intent, self.billing.clock())
 
     async def renew(self) -> None:
         """The renewal job: next periods of renewing memberships, unpaid ones lapsed."""
@@ -90,12 +90,19 @@ class MembershipCards:
             )
 
 
-def register(registry: JobRegistry, billing: Billing, hourly: str) -> None:
-    """The membership jobs: a card period's intent, and the hourly renewals."""
+def register(registry: JobRegistry, billing: Billing, hourly: str, every_minute: str) -> None:
+    """The charge jobs: a card charge's intent, the hourly renewals of memberships, and each
+    minute the tickets unpaid in time released and the cancelled ones settled."""
     cards = MembershipCards(billing)
+
+    async def settle_tickets() -> None:
+        settled = await billing.settle_tickets()
+        if settled:
+            logger.info("%s ticket(s) released or settled", settled)
 
     async def start_intent(payload: dict[str, Any]) -> None:
         await cards.start_intent(int(payload["charge_id"]))
 
     registry.job(START_INTENT_JOB, start_intent)
     registry.every("memberships.renew", hourly, cards.renew)
+    registry.every("tickets.settle", every_minute, settle_tickets)

@@ -168,6 +168,11 @@ def with_adjustments(priced: Priced, adjustments: Adjustments) -> Priced:
     )
 
 
+def _line_ids(priced: Priced) -> list[int]:
+    """The resource of each line (0: a line of no resource, a session's ticket)."""
+    return [r.id or 0 for r in priced.resources] or [0] * len(priced.quote.lines)
+
+
 class PriceService:
     """Price lists, billing settings and quotes of places."""
 
@@ -513,7 +518,7 @@ class PriceService:
             currency=priced.quote.currency,
             lines=[
                 QuoteLineRead(
-                    resource_id=resource.id or 0,
+                    resource_id=resource_id,
                     label=line.label,
                     quantity=line.quantity,
                     minutes=line.minutes,
@@ -536,7 +541,7 @@ class PriceService:
                     total_incl_vat_cents=line.total_incl_vat_cents,
                     mention=line.mention,
                 )
-                for line, resource in zip(priced.quote.lines, priced.resources, strict=True)
+                for line, resource_id in zip(priced.quote.lines, _line_ids(priced), strict=True)
             ],
             adjustments=[
                 AdjustmentRead(

@@ -126,6 +126,10 @@ du {{ c.booking.local_start|local_time }} au {{ c.booking.local_end|local_time }
 {% elif c.membership %}<p>Adhésion « {{ c.membership.plan }} » : du {{ c.membership.first_day|day }}
 au {{ c.membership.last_day|day }} inclus.
 {% if c.payment.purchase_order %}Bon de commande n° {{ c.payment.purchase_order }}.{% endif %}</p>
+{% elif c.ticket %}<p>Inscription à « {{ c.ticket.title }} »
+le {{ c.ticket.local_start|local_time }} (heure locale, {{ c.ticket.timezone }}) :
+{{ c.ticket.seats }} place(s).
+{% if c.payment.purchase_order %}Bon de commande n° {{ c.payment.purchase_order }}.{% endif %}</p>
 {% endif %}
 <div class="scroll" role="region" aria-label="Lignes" tabindex="0"><table>
 <thead><tr><th>Désignation</th><th class="n">Qté</th><th class="n">Heures</th>
@@ -278,6 +282,13 @@ def invoice_pdf(content: dict[str, Any], document_hash: str, *, archival: bool =
         text(
             f"Adhésion « {membership['plan']} » : du {day(membership['first_day'])} au "
             f"{day(membership['last_day'])} inclus."
+            + (f" Bon de commande n° {order}." if order else "")
+        )
+    elif content.get("ticket"):
+        ticket = content["ticket"]
+        text(
+            f"Inscription à « {ticket['title']} » le {local_time(ticket['local_start'])} "
+            f"(heure locale, {ticket['timezone']}) : {ticket['seats']} place(s)."
             + (f" Bon de commande n° {order}." if order else "")
         )
     pdf.ln(2)

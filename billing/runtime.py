@@ -19,6 +19,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from litestar import Request
@@ -34,13 +35,16 @@ from billing.models import PaymentStatus, RefundStatus, StripeEvent
 from billing.payments import BillingConfig, PaymentService
 from billing.plan_repository import PlanRepository
 from billing.prices import PriceService
-from billing.providers.base import CardGateway, ProviderError, WebhookEvent
+from billing.providers.base import CardGateway, IntentState, ProviderError, WebhookEvent
 from billing.repository import BillingRepository
 from billing.series import SeriesBillingService
+from billing.tickets import TicketService
 from booking.events import BookingEvent
 from booking.service import BookingServices
 from kernel.clock import Clock
 from kernel.db import SAFE_METHODS, Database, commit
+from programme.registrations import Registrations
+from programme.repository import ProgrammeRepository
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 
@@ -160,6 +164,33 @@ class Billing:
             card_available=self.config.card_available,
         )
 
+    def tickets(self, session: AsyncSession) -> TicketService:
+        """Session tickets on ``session``."""
+        catalogue = CatalogueService(CatalogueRepository(session))
+        return TicketService(
+            self.prices(session),
+            self.documents(session),
+            Registrations(ProgrammeRepository(session), catalogue, self.clock),
+            catalogue,
+            card_available=self.config.card_available,
+        )
+
+    async def apply_charge_intent(
+        self, session: AsyncSession, intent: IntentState, now: datetime
+    ) -> str:
+        """A PaymentIntent of a charge: a membership's period, else a session's ticket."""
+        outcome = await self.memberships(session).apply_intent(intent, now)
+        if outcome == "unknown_payment_intent":
+            outcome = await self.tickets(session).apply_intent(intent, now)
+        return outcome
+
+    async def settle_tickets(self) -> int:
+        """Release card tickets unpaid in time, settle cancelled ones (each once)."""
+        async with transaction(self.database) as session:
+            tickets = self.tickets(session)
+            now = self.clock()
+            return await tickets.release_unpaid(now) + await tickets.settle(now)
+
     def series(self, session: AsyncSession) -> SeriesBillingService:
         """Series quotes, checkout and billing views on ``session``."""
         return SeriesBillingService(self.services(session), self.booking.series(session))
@@ -254,9 +285,18 @@ class Billing:
             refund = await repo.refund(refund_id)
             if refund is None or refund.status != RefundStatus.PENDING:
                 return
-            payment = await repo.payment(refund.payment_id)
-            assert payment is not None
-            intent_id, amount, key = payment.intent_id, refund.amount_cents, refund.idempotency_key
+            paid = (
+                await repo.payment(refund.payment_id)
+                if refund.payment_id is not None
+                else await PlanRepository(session).charge(refund.plan_charge_id or 0)
+            )
+            assert paid is not None
+            intent_id, amount, key = paid.intent_id, refund.amount_cents, refund.idempotency_key
+            subject = (
+                {"payment_id": str(refund.payment_id)}
+                if refund.payment_id is not None
+                else {"plan_charge_id": str(refund.plan_charge_id)}
+            )
         failure: str | None = None
         result = None
         if intent_id is None:
@@ -267,7 +307,7 @@ class Billing:
                     intent_id,
                     amount,
                     idempotency_key=key,
-                    metadata={"refund_id": str(refund_id), "payment_id": str(payment.id)},
+                    metadata={"refund_id": str(refund_id), **subject},
                 )
             except ProviderError as exc:
                 if exc.status is None or exc.status >= 500 or exc.status == 429:
@@ -284,7 +324,9 @@ class Billing:
                     RefundStatus.SUCCEEDED if result.status != "failed" else RefundStatus.FAILED
                 )
                 refund.provider_ref = result.id
-                refunded = await repo.payment(refund.payment_id)
+                refunded = (
+                    await repo.payment(refund.payment_id) if refund.payment_id is not None else None
+                )
                 if refund.status == RefundStatus.SUCCEEDED and refunded is not None:
                     await payment_refunded(session, refund, refunded)
             else:
@@ -299,6 +341,8 @@ class Billing:
         report = DispatchReport()
         if self.gateway is None:
             return report
+        # Cancelled tickets first: their card refunds are then sent below.
+        await self.settle_tickets()
         async with transaction(self.database, write=False) as session:
             repo = BillingRepository(session)
             to_start = await repo.payments_to_start()
@@ -357,8 +401,8 @@ class Billing:
             else:
                 outcome = await self.services(session).apply_intent(intent, now)
                 if outcome == "unknown_payment_intent":
-                    # Not a booking's: perhaps a membership period's.
-                    outcome = await self.memberships(session).apply_intent(intent, now)
+                    # Not a booking's: perhaps a membership period's or a ticket's.
+                    outcome = await self.apply_charge_intent(session, intent, now)
             if outcome == "unknown_payment_intent":
                 logger.warning(
                     "webhook %s about unknown PaymentIntent %s", event.id, event.object_id

@@ -88,6 +88,20 @@ class ProgrammeSession(SQLModel, table=True):
     booking_id: int | None = Field(
         default=None, foreign_key="booking.id", ondelete="RESTRICT", unique=True
     )
+    # Ticket prices per user type ("*": any other), excl. VAT, with the VAT-included price
+    # shown: [{"user_type": "citizen", "price_cents": 1250, "price_incl_vat_cents": 1500}].
+    # Written by billing (which computes VAT); none, or all at 0: the session is free.
+    ticket_prices: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default=text("'[]'")),
+    )
+    ticket_vat_kind: str = Field(
+        default="taxable", max_length=20, sa_column_kwargs={"server_default": text("'taxable'")}
+    )
+    ticket_vat_rate_bp: int = Field(default=2000, sa_column_kwargs={"server_default": text("2000")})
+    ticket_vat_mention: str | None = Field(default=None, max_length=300)
+    # Some ticket costs money (the programme's free/paid filter).
+    priced: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
     status: str = Field(
         default=SessionStatus.SCHEDULED,
         max_length=20,

@@ -8,7 +8,7 @@ from typing import cast
 
 from programme.models import ProgrammeSession, SessionStatus
 from programme.repository import ProgrammeRepository
-from programme.schemas import Kind, ResourceUse, SessionRead
+from programme.schemas import Kind, ResourceUse, SessionRead, TicketPrice
 from resources.models import Place
 
 
@@ -38,6 +38,8 @@ def session_read(row: ProgrammeSession, place: Place, now: datetime) -> SessionR
         resources=[ResourceUse.model_validate(r) for r in row.resources],
         status="scheduled" if scheduled else "cancelled",
         status_reason=row.status_reason,
+        free=not row.priced,
+        prices=[TicketPrice.model_validate(p) for p in row.ticket_prices],
     )
 
 

@@ -57,17 +57,31 @@ class Registrations:
 
     # people -----------------------------------------------------------------------------
     async def register(
-        self, actor: Actor, session_id: int, data: RegistrationCreate
+        self,
+        actor: Actor,
+        session_id: int,
+        data: RegistrationCreate,
+        *,
+        ticketed: bool = False,
+        tell: bool = True,
     ) -> RegistrationRead:
-        """Take seats at a session, or a place in its waitlist."""
+        """Take seats at a session, or a place in its waitlist. A priced session is registered
+        through its ticket (``ticketed``: billing charges it in the same transaction); ``tell``
+        False leaves the confirmation until :meth:`confirmed` (a card not paid yet)."""
         user_id = _person(actor)
         now = self.clock()
         row = await self.repo.get(session_id)
         if row is None:
             raise not_found(session_id)
+        if row.priced and not ticketed:
+            raise ConflictError(
+                "This session has ticket prices: register through its ticket.",
+                code="ticket_required",
+                extra={"quote": f"/api/sessions/{session_id}/quote"},
+            )
         if row.status != SessionStatus.SCHEDULED or now >= row.registration_deadline:
             raise closed(row)
-        return await self._take(row, user_id, data.seats, data.waitlist, now)
+        return await self._take(row, user_id, data.seats, data.waitlist, now, tell=tell)
 
     async def register_at_desk(
         self, actor: Actor, session_id: int, data: DeskRegistrationCreate
@@ -78,6 +92,13 @@ class Registrations:
         now = self.clock()
         if row.status != SessionStatus.SCHEDULED or now >= row.ends_at:
             raise closed(row)
+        if row.priced:
+            # Its ticket is charged by billing, which the desk's registration does not reach yet.
+            raise ConflictError(
+                "This session has ticket prices: the person registers through its ticket.",
+                code="ticket_required",
+                extra={"quote": f"/api/sessions/{session_id}/quote"},
+            )
         if data.user_id is not None:
             user_id = (await DeskPeople(self.repo.session).person(row.place_id, data.user_id)).id
         else:
@@ -89,7 +110,14 @@ class Registrations:
         return await self._take(row, user_id, data.seats, data.waitlist, now)
 
     async def _take(
-        self, row: ProgrammeSession, user_id: int, seats: int, waitlist: bool, now: datetime
+        self,
+        row: ProgrammeSession,
+        user_id: int,
+        seats: int,
+        waitlist: bool,
+        now: datetime,
+        *,
+        tell: bool = True,
     ) -> RegistrationRead:
         """Seats for ``user_id`` (counted in SQL), or a place in the waitlist if asked."""
         session_id = row.id or 0
@@ -113,9 +141,34 @@ class Registrations:
                 await self.repo.add(registration)
         except IntegrityError as twice:
             raise already(session_id) from twice  # the same person, at the same moment
-        if status == RegistrationStatus.REGISTERED:
+        if status == RegistrationStatus.REGISTERED and tell:
             await self._told(registration)
         return await self._read(registration)
+
+    async def confirmed(self, registration_id: int) -> None:
+        """The ticket of a registration is paid: the person is told (once)."""
+        registration = await self.repo.registration(registration_id)
+        if registration is not None and registration.status == RegistrationStatus.REGISTERED:
+            await self._told(registration)
+
+    async def release(self, registration_id: int, reason: str) -> bool:
+        """Cancel a registration whose ticket was not paid in time: its seats go back (to
+        those waiting); False when it was no longer live."""
+        registration = await self.repo.registration(registration_id, lock=True)
+        if registration is None or registration.status == RegistrationStatus.CANCELLED:
+            return False
+        row = await self.repo.get(registration.session_id, lock=True)
+        assert row is not None
+        now = self.clock()
+        seats_freed = registration.status == RegistrationStatus.REGISTERED
+        registration.status = RegistrationStatus.CANCELLED
+        registration.cancelled_at = now
+        registration.cancel_reason = reason
+        await self.repo.add(registration)
+        if seats_freed and row.status == SessionStatus.SCHEDULED:
+            await self.repo.give_seats(row.id or 0, registration.seats)
+            await self.promote(row, now)
+        return True
 
     async def cancel(self, actor: Actor, registration_id: int) -> RegistrationRead:
         """Give up one's seats (or waitlist place) before the session starts; again: no change.

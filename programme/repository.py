@@ -102,9 +102,8 @@ class ProgrammeRepository:
             query = query.where(col(ProgrammeSession.ends_at) > start)
         if end is not None:
             query = query.where(col(ProgrammeSession.starts_at) < end)
-        if free is False:
-            # Every session is free until tickets are priced: a "paid" filter finds none.
-            query = query.where(text("false"))
+        if free is not None:
+            query = query.where(col(ProgrammeSession.priced).is_(not free))
         if not include_cancelled:
             query = query.where(ProgrammeSession.status == SessionStatus.SCHEDULED)
         total = (await self.session.exec(select(func.count()).select_from(query.subquery()))).one()

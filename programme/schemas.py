@@ -66,6 +66,14 @@ class SessionCreate(Strict):
     resources: Annotated[list[ResourceUse], Field(max_length=10)] = []
 
 
+class TicketPrice(BaseModel):
+    """The ticket of one user type ("*": any other), per seat."""
+
+    user_type: str
+    price_cents: int = Field(description="excl. VAT")
+    price_incl_vat_cents: int
+
+
 class SessionRead(BaseModel):
     """A session as everyone sees it."""
 
@@ -90,6 +98,10 @@ class SessionRead(BaseModel):
     resources: list[ResourceUse]
     status: Literal["scheduled", "cancelled"]
     status_reason: str
+    free: bool = Field(description="no ticket costs money")
+    prices: list[TicketPrice] = Field(
+        description="ticket prices per user type (* any other); empty: free for everyone"
+    )
 
 
 class SessionPage(BaseModel):

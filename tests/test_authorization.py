@@ -89,10 +89,25 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         body=lambda w, r: {"attended": True}
     ),
     ("GET", "/api/places/{place_id}/sessions.ics"): Example(),
+    # tickets: prices, quote, paid registration, money received, the card's intent
+    ("PUT", "/api/sessions/{session_id}/prices"): Example(
+        body=lambda w, r: {"prices": [{"user_type": "*", "price_cents": 0}]}
+    ),
+    ("POST", "/api/sessions/{session_id}/quote"): Example(body=lambda w, r: {"seats": 1}),
+    ("POST", "/api/sessions/{session_id}/tickets"): Example(
+        body=lambda w, r: {"fingerprint": "0" * 64, "payment_method": "on_site"}
+    ),
+    ("POST", "/api/registrations/{registration_id}/receive"): Example(
+        body=lambda w, r: {"means": "cash"}
+    ),
+    ("POST", "/api/registrations/{registration_id}/ticket"): Example(),
     ("GET", "/programme"): Example(query=lambda w, r: "kind=workshop&price=free"),
     ("GET", "/places/{place_id}/programme"): Example(),
     ("GET", "/sessions/{session_id}"): Example(),
     ("POST", "/sessions/{session_id}/register"): Example(),
+    ("GET", "/sessions/{session_id}/ticket"): Example(query=lambda w, r: "seats=1"),
+    ("POST", "/sessions/{session_id}/ticket"): Example(),
+    ("POST", "/manage/registrations/{registration_id}/receive"): Example(),
     ("GET", "/account/registrations"): Example(),
     ("POST", "/account/registrations/{registration_id}/cancel"): Example(),
     ("GET", "/manage/places/{place_id}/programme"): Example(),

@@ -259,6 +259,15 @@ async def test_each_demo_place_has_a_programme_whose_machines_are_booked_for_it(
             ("workshop", True),
         ]
         assert sum(r.people for r in rows if r.place_id == place_id) == 2  # Léa, and Camille
+    # The workshop is paid: Camille's two seats at 15 EUR, paid at the desk and invoiced.
+    tickets = await _rows(
+        database,
+        "SELECT s.place_id, c.status, c.amount_cents, "
+        "(SELECT count(*) FROM billing_document d WHERE d.plan_charge_id = c.id) AS invoices "
+        "FROM plan_charge c JOIN programme_registration r ON r.id = c.registration_id "
+        "JOIN programme_session s ON s.id = r.session_id ORDER BY s.place_id",
+    )
+    assert [tuple(t) for t in tickets] == [(p, "succeeded", 3000, 1) for p in sorted(place_ids)]
     placed = await _rows(database, "SELECT count(*) FROM booking WHERE place_use")
     assert placed[0][0] == len(place_ids) * OCCUPYING_SESSIONS
 

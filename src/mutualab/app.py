@@ -31,6 +31,7 @@ from billing.coupon_controllers import CONTROLLERS as COUPON_CONTROLLERS
 from billing.plan_controllers import CONTROLLERS as PLAN_CONTROLLERS
 from billing.runtime import after_response as billing_after_response
 from billing.series_controllers import CONTROLLERS as SERIES_BILLING_CONTROLLERS
+from billing.ticket_controllers import CONTROLLERS as TICKET_CONTROLLERS
 from billing.wallet_controllers import CONTROLLERS as WALLET_CONTROLLERS
 from booking.attendance_controllers import CONTROLLERS as ATTENDANCE_CONTROLLERS
 from booking.closure_controllers import CONTROLLERS as CLOSURE_CONTROLLERS
@@ -154,6 +155,7 @@ def create_app(
             *COUPON_CONTROLLERS,
             *WALLET_CONTROLLERS,
             *PLAN_CONTROLLERS,
+            *TICKET_CONTROLLERS,
             *WEBHOOK_CONTROLLERS,
             JobAdminController,
             UnsubscribeController,

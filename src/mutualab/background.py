@@ -117,8 +117,9 @@ def job_registry(
     registry.every("series.book_pending", hourly, book_pending_series_dates)
     # After the horizon's bookings: the dates it just booked are invoiced in the same hour.
     registry.every("invoices.issue_grouped", hourly, issue_grouped_invoices)
-    # Memberships: a card period's PaymentIntent after commit; renewals and lapses hourly.
-    plan_cards.register(registry, runtime.billing, hourly)
+    # Memberships and tickets: a card charge's PaymentIntent after commit; renewals and lapses
+    # hourly; tickets unpaid in time released, cancelled ones refunded (each minute).
+    plan_cards.register(registry, runtime.billing, hourly, every_minute)
     registry.every("idempotency.purge", nightly, purge_idempotency)
     registry.every("jobs.prune_history", nightly, prune_job_history)
     registry.every("feeds.purge_revoked", nightly, purge_revoked_feeds)

@@ -1,6 +1,7 @@
 """The demo's programme at each place: the laser cutter's safety training on a Saturday morning
 each month (it grants the certification Léa lacks; she is registered for the first one), a 3-D
-printing workshop for teenagers (Camille registered), and an open evening. The training and
+printing workshop for teenagers (15 EUR a seat, free for schools: Camille registered two and
+paid at the desk), and an open evening. The training and
 the workshop occupy their machines through the booking engine, as any session does."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from accounts.identity import actor_for_user
 from accounts.models import Training
 from accounts.repository import AccountRepository
+from billing.ticket_schemas import TicketOrder, TicketPricesWrite
 from kernel.auth.actor import Actor
 from mutualab.composition import Runtime
 from programme.dates import monthly
@@ -113,5 +115,27 @@ async def seed_programme(
         ),
     )
     await registrations.register(student, first.id, RegistrationCreate())
-    await registrations.register(citizen, workshop.id, RegistrationCreate(seats=2))
+    # The workshop is paid: 15 EUR a seat VAT included, free for schools; Camille's two seats
+    # are paid at the desk (and so invoiced).
+    tickets = runtime.billing.tickets(session)
+    await tickets.set_prices(
+        manager,
+        workshop.id,
+        TicketPricesWrite.model_validate(
+            {
+                "amounts_include_vat": True,
+                "prices": [
+                    {"user_type": "school", "price_cents": 0},
+                    {"user_type": "*", "price_cents": 1500},
+                ],
+            }
+        ),
+    )
+    quote = await tickets.quote(citizen, workshop.id, 2, None)
+    ticket = await tickets.order(
+        citizen,
+        workshop.id,
+        TicketOrder(seats=2, fingerprint=quote.fingerprint, payment_method="on_site"),
+    )
+    await tickets.receive(manager, ticket.registration.id)
     return OCCUPYING_SESSIONS

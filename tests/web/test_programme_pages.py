@@ -142,8 +142,9 @@ async def test_a_person_registers_and_the_manager_marks_the_sheet_and_exports_it
     exported = await web.get(f"/manage/sessions/{training}/registrants.csv")
     assert exported.headers["content-type"].startswith("text/csv")
     rows = exported.content.decode("utf-8-sig").splitlines()
-    assert rows[0] == "nom,email,places,statut,inscrit le,présent"
-    assert any(r.startswith("camille,") and r.endswith(",oui") for r in rows[1:]), rows
+    assert rows[0] == "nom,email,places,statut,inscrit le,présent,montant,paiement"
+    # A free session: nothing to pay.
+    assert any(r.startswith("camille,") and r.endswith(',oui,"0,00",free') for r in rows[1:]), rows
     assert any(r.startswith("'=cmd,'=cmd@example.fr,1,registered,") for r in rows[1:]), rows
 
     # Another place's manager learns nothing of this sheet.

@@ -66,6 +66,7 @@ NOTICES = {
     "registration_seats": N_("Choose between 1 and 100 seats."),
     "registration_cancelled": N_("Your registration is cancelled."),
     "registration_not_cancelled": N_("The session has started: it can no longer be cancelled."),
+    "price_changed": N_("The price changed since it was quoted: here is the new price."),
     # back office
     "sessions_published": N_("The session is published: it is in the place's programme."),
     "session_saved": N_("The session is saved."),
@@ -74,6 +75,8 @@ NOTICES = {
     "desk_waitlisted": N_("The person is on the waitlist."),
     "attendance_marked": N_("The sign-in sheet is saved."),
     "attendance_refused": N_("The sign-in sheet opens two hours before the session."),
+    "ticket_paid": N_("The money is recorded: the invoice is issued."),
+    "nothing_due": N_("Nothing is due at the desk for this registration."),
     "place_saved": N_("The details of the place are saved."),
     "photo_saved": N_("The photo is saved: it shows on the public pages."),
     "photo_removed": N_("The photo is removed from the public pages."),

@@ -17,17 +17,22 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from kernel.auth.actor import Actor
+from billing.controllers import billing_of
+from billing.plan_schemas import ChargeRead
+from billing.ticket_schemas import TicketOrder
+from kernel.auth.actor import Actor, actor_of
 from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BOOKING, PLACE_MANAGER, PUBLIC, USER
 from kernel.errors import AppError, NotFoundError
 from kernel.spreadsheets import inert
+from mutualab.web.booking_forms import WORDS
 from mutualab.web.forms import Errors, FieldError, app_error_field
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, place_page
@@ -52,6 +57,9 @@ REGISTRATION_STATUSES = {
     "cancelled": N_("Cancelled"),
 }
 PAGE_SIZE = 100
+CHARGE_STATUSES: dict[str, str] = WORDS["PAYMENT_STATUSES"]
+# Paying a ticket by card on the page (Stripe's Payment Element) is not offered yet: the API.
+PAGE_METHODS = ("on_site", "invoice")
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,23 @@ class RegisterForm:
 
     seats: str = "1"
     waitlist: str = ""
+
+
+@dataclass
+class TicketForm:
+    """A priced registration, as posted from its quote."""
+
+    seats: str = "1"
+    fingerprint: str = ""
+    payment_method: str = "on_site"
+    waitlist: str = ""
+
+
+async def charges_of(
+    state: State, db_session: AsyncSession, ids: list[int]
+) -> dict[int, ChargeRead]:
+    """The tickets' charges of registrations (none: free), by registration."""
+    return await billing_of(state).tickets(db_session).charges_of(ids)
 
 
 @dataclass
@@ -225,11 +250,26 @@ class ProgrammePages(Controller):
         self,
         request: AnyRequest,
         sessions: NamedDependency[Sessions],
+        db_session: NamedDependency[AsyncSession],
         session_id: FromPath[int],
     ) -> Template:
-        """A session: what, when, where, seats left; register (logged in)."""
+        """A session: what, when, where, price, seats left; register (logged in)."""
         session = await sessions.get(session_id)
-        return page(request, "programme/session.html", item=dated(session), KINDS=KINDS)
+        my_price = None
+        actor = actor_of(request)
+        if not session.free and actor.user_id is not None:
+            try:
+                priced = (
+                    await billing_of(request.app.state)
+                    .tickets(db_session)
+                    .priced(actor, session_id, 1, None)
+                )
+                my_price = priced.quote.total_incl_vat_cents
+            except AppError:
+                my_price = None  # not offered to this user type: the lowest price is shown
+        return page(
+            request, "programme/session.html", item=dated(session), KINDS=KINDS, my_price=my_price
+        )
 
 
 class RegistrationPages(Controller):
@@ -266,21 +306,103 @@ class RegistrationPages(Controller):
         notice = "registered" if made.status == "registered" else "waitlisted"
         return see_other("/account/registrations", notice=notice)
 
+    @get("/sessions/{session_id:int}/ticket", opt=USER)
+    async def ticket(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[Actor],
+        sessions: NamedDependency[Sessions],
+        db_session: NamedDependency[AsyncSession],
+        session_id: FromPath[int],
+        seats: FromQuery[str] = "1",
+        waitlist: FromQuery[str] = "",
+    ) -> Template | Response[Any]:
+        """The quote of a priced registration, and how to pay it."""
+        count = int(seats) if seats.strip().isdigit() else 0
+        back = f"/sessions/{session_id}"
+        if not 1 <= count <= 100:
+            return see_other(back, notice="registration_seats")
+        session = await sessions.get(session_id)
+        try:
+            quote = (
+                await billing_of(request.app.state)
+                .tickets(db_session)
+                .quote(actor, session_id, count, None)
+            )
+        except AppError as exc:
+            if isinstance(exc, NotFoundError):
+                raise
+            return see_other(back, notice="registration_closed")
+        # Waiting for seats is paid at the desk once registered.
+        allowed = ("on_site",) if waitlist else PAGE_METHODS
+        methods = [m for m in quote.payment_methods if m in allowed]
+        return page(
+            request,
+            "programme/ticket.html",
+            private=True,
+            item=dated(session),
+            quote=quote,
+            seats=count,
+            waitlist=bool(waitlist),
+            methods=methods,
+            METHODS=WORDS["METHOD_LABELS"],
+        )
+
+    @post("/sessions/{session_id:int}/ticket", opt=USER)
+    async def order(
+        self,
+        state: State,
+        actor: NamedDependency[Actor],
+        db_session: NamedDependency[AsyncSession],
+        session_id: FromPath[int],
+        data: URLEncodedBody[TicketForm],
+    ) -> Response[Any]:
+        """Register at the quoted price, then see my registrations; a moved price: quoted
+        again; refused: back, saying why."""
+        back = f"/sessions/{session_id}"
+        try:
+            asked = TicketOrder(
+                seats=int(data.seats),
+                fingerprint=data.fingerprint,
+                payment_method=data.payment_method,
+                waitlist=bool(data.waitlist),
+            )
+        except ValueError:
+            return see_other(back, notice="registration_seats")
+        try:
+            async with db_session.begin_nested():
+                made = await billing_of(state).tickets(db_session).order(actor, session_id, asked)
+        except AppError as exc:
+            if isinstance(exc, NotFoundError):
+                raise
+            if exc.code == "price_changed":
+                return see_other(
+                    f"/sessions/{session_id}/ticket?seats={asked.seats}", notice="price_changed"
+                )
+            notices = {"session_full": "session_full", "already_registered": "already_registered"}
+            return see_other(back, notice=notices.get(exc.code, "registration_closed"))
+        waiting = made.registration.status == "waitlisted"
+        return see_other("/account/registrations", notice="waitlisted" if waiting else "registered")
+
     @get("/account/registrations", opt=USER)
     async def mine(
         self,
         request: AnyRequest,
         actor: NamedDependency[Actor],
         registrations: NamedDependency[Registrations],
+        db_session: NamedDependency[AsyncSession],
     ) -> Template:
-        """My registrations, latest session first."""
+        """My registrations (with what each ticket costs, its payment and invoices)."""
         mine = await registrations.mine(actor)
+        charges = await charges_of(request.app.state, db_session, [r.id for r in mine])
         return page(
             request,
             "programme/mine.html",
             private=True,
             registrations=[(r, dated(r.session)) for r in mine],
             STATUSES=REGISTRATION_STATUSES,
+            charges=charges,
+            CHARGE_STATUSES=CHARGE_STATUSES,
         )
 
     @post("/account/registrations/{registration_id:int}/cancel", opt=BOOKING)
@@ -342,6 +464,7 @@ class SheetPages(Controller):
         actor: Actor,
         sessions: Sessions,
         registrations: Registrations,
+        db_session: AsyncSession,
         session_id: int,
         form: DeskForm | None = None,
         errors: Errors | None = None,
@@ -350,6 +473,7 @@ class SheetPages(Controller):
     ) -> Template:
         registrants = await registrations.registrants(actor, session_id)
         session = await sessions.get(session_id)
+        charges = await charges_of(request.app.state, db_session, [r.id for r in registrants])
         edit = edit or EditForm(
             session.title, session.description, str(session.seats), str(session.min_attendance)
         )
@@ -362,6 +486,8 @@ class SheetPages(Controller):
             registrants=registrants,
             STATUSES=REGISTRATION_STATUSES,
             KINDS=KINDS,
+            charges=charges,
+            CHARGE_STATUSES=CHARGE_STATUSES,
             form=form or DeskForm(),
             edit=edit,
             errors=errors or {},
@@ -375,11 +501,12 @@ class SheetPages(Controller):
         actor: NamedDependency[Actor],
         sessions: NamedDependency[Sessions],
         registrations: NamedDependency[Registrations],
+        db_session: NamedDependency[AsyncSession],
         session_id: FromPath[int],
     ) -> Template:
-        """The registrants, then those waiting: mark who came (a phone), or print it;
-        register someone at the desk; cancel the session."""
-        return await self._sheet(request, actor, sessions, registrations, session_id)
+        """The registrants, then those waiting: mark who came (a phone), or print it; what
+        each paid or owes (money received at the desk); register someone; cancel the session."""
+        return await self._sheet(request, actor, sessions, registrations, db_session, session_id)
 
     @post("/sessions/{session_id:int}/registrations", opt=PLACE_MANAGER)
     async def register_at_desk(
@@ -421,7 +548,7 @@ class SheetPages(Controller):
                 notice = "desk_registered" if made.status == "registered" else "desk_waitlisted"
                 return see_other(f"/manage/sessions/{session_id}", notice=notice)
         return await self._sheet(
-            request, actor, sessions, registrations, session_id, data, errors, status
+            request, actor, sessions, registrations, db_session, session_id, data, errors, status
         )
 
     @post("/sessions/{session_id:int}/edit", opt=PLACE_MANAGER)
@@ -473,22 +600,38 @@ class SheetPages(Controller):
             else:
                 return see_other(f"/manage/sessions/{session_id}", notice="session_saved")
         return await self._sheet(
-            request, actor, sessions, registrations, session_id, None, errors, status, data
+            request,
+            actor,
+            sessions,
+            registrations,
+            db_session,
+            session_id,
+            None,
+            errors,
+            status,
+            data,
         )
 
     @get("/sessions/{session_id:int}/registrants.csv", opt=PLACE_MANAGER)
     async def registrants_csv(
         self,
+        state: State,
         actor: NamedDependency[Actor],
         registrations: NamedDependency[Registrations],
+        db_session: NamedDependency[AsyncSession],
         session_id: FromPath[int],
     ) -> Response[bytes]:
-        """The registrants as CSV (UTF-8 with a BOM, formula-safe cells)."""
+        """The registrants as CSV (UTF-8 with a BOM, formula-safe cells), with what each
+        ticket costs and whether it is paid."""
         registrants = await registrations.registrants(actor, session_id)
+        charges = await charges_of(state, db_session, [r.id for r in registrants])
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["nom", "email", "places", "statut", "inscrit le", "présent"])
+        writer.writerow(
+            ["nom", "email", "places", "statut", "inscrit le", "présent", "montant", "paiement"]
+        )
         for r in registrants:
+            charge = charges.get(r.id)
             writer.writerow(
                 [
                     inert(r.display_name),
@@ -497,6 +640,8 @@ class SheetPages(Controller):
                     r.status,
                     r.created_at.isoformat(),
                     "oui" if r.attended_at is not None else "",
+                    f"{charge.amount_cents / 100:.2f}".replace(".", ",") if charge else "0,00",
+                    charge.status if charge else "free",
                 ]
             )
         return Response(
@@ -529,3 +674,23 @@ class SheetPages(Controller):
                 raise
             return see_other(f"/manage/sessions/{session_id}", notice="attendance_refused")
         return see_other(f"/manage/sessions/{done.session_id}", notice="attendance_marked")
+
+    @post("/registrations/{registration_id:int}/receive", opt=PLACE_MANAGER)
+    async def receive(
+        self,
+        state: State,
+        actor: NamedDependency[Actor],
+        registrations: NamedDependency[Registrations],
+        db_session: NamedDependency[AsyncSession],
+        registration_id: FromPath[int],
+    ) -> Response[Any]:
+        """Record a ticket's money received at the desk (invoiced), then back to the sheet."""
+        session_id = (await registrations.get(actor, registration_id)).session_id
+        try:
+            async with db_session.begin_nested():
+                await billing_of(state).tickets(db_session).receive(actor, registration_id)
+        except AppError as exc:
+            if isinstance(exc, NotFoundError) or exc.status_code == 403:
+                raise
+            return see_other(f"/manage/sessions/{session_id}", notice="nothing_due")
+        return see_other(f"/manage/sessions/{session_id}", notice="ticket_paid")
