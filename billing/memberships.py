@@ -455,6 +455,7 @@ class MembershipService:
 
     async def _paid(self, charge: PlanCharge, status: PaymentStatus, now: datetime) -> None:
         """The charge is paid: its period counts, and it is invoiced."""
+        assert charge.period_id is not None
         period = await self.repo.period(charge.period_id, lock=True)
         assert period is not None
         membership = await self.repo.membership(period.subscription_id)
@@ -589,8 +590,8 @@ class MembershipService:
     async def apply_intent(self, intent: IntentState, now: datetime) -> str:
         """A PaymentIntent as the provider reports it: a paid one pays its charge (once)."""
         charge = await self.repo.charge_of_intent(intent.id)
-        if charge is None:
-            return "unknown_payment_intent"
+        if charge is None or charge.period_id is None:
+            return "unknown_payment_intent"  # not a period's (a pack's: billing.packs)
         if charge.status in PAID:
             return "already_paid"
         if intent.status == "succeeded" and intent.amount == charge.amount_cents:

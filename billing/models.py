@@ -285,17 +285,27 @@ class PaymentReceipt(SQLModel, table=True):
 
 
 class PlanCharge(SQLModel, table=True):
-    """What one period of a membership costs and how it is paid (one row per period)."""
+    """What one period of a membership, or one pack of prepaid hours, costs and how it is paid
+    (one row per period or pack bought)."""
 
     __tablename__ = "plan_charge"
     __table_args__ = (
         CheckConstraint(_in("method", PAYMENT_METHODS), name="ck_plan_charge_method"),
         CheckConstraint(_in("status", PAYMENT_STATUSES), name="ck_plan_charge_status"),
         CheckConstraint("amount_cents >= 0", name="ck_plan_charge_amount"),
+        CheckConstraint(
+            "(period_id IS NULL) <> (pack_holding_id IS NULL)", name="ck_plan_charge_subject"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    period_id: int = Field(foreign_key="subscription_period.id", ondelete="RESTRICT", unique=True)
+    period_id: int | None = Field(
+        default=None, foreign_key="subscription_period.id", ondelete="RESTRICT", unique=True
+    )
+    # A pack of prepaid hours bought (migration 0037), instead of a period.
+    pack_holding_id: int | None = Field(
+        default=None, foreign_key="pack_holding.id", ondelete="RESTRICT", unique=True
+    )
     place_id: int = Field(foreign_key="place.id", ondelete="RESTRICT", index=True)
     payer_user_id: int = Field(foreign_key="user_account.id", ondelete="RESTRICT", index=True)
     organisation_id: int | None = Field(

@@ -137,7 +137,7 @@ class PlanRepository:
         rows = await self.session.exec(
             select(PlanCharge).where(col(PlanCharge.period_id).in_(period_ids))
         )
-        return {row.period_id: row for row in rows.all()}
+        return {row.period_id: row for row in rows.all() if row.period_id is not None}
 
     async def charge(self, charge_id: int, *, lock: bool = False) -> PlanCharge | None:
         """One charge."""
