@@ -378,8 +378,11 @@ class DocumentService:
         charge: PlanCharge,
         membership: dict[str, Any],
         now: datetime,
+        *,
+        what: str = "membership",
     ) -> BillingDocument:
-        """Invoice one period of a membership at the price its charge recorded."""
+        """Invoice one period of a membership (or, ``what`` "pack", a pack of prepaid hours:
+        ``membership`` then describes the pack) at the price its charge recorded."""
         assert charge.id is not None
         place = seller[0]
         tz = ZoneInfo(place.timezone)
@@ -422,7 +425,7 @@ class DocumentService:
             currency=charge.currency,
             about={
                 "booking": None,
-                "membership": membership,
+                what: membership,
                 "service_date": membership["first_day"],
             },
             now=now,

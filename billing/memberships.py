@@ -9,6 +9,7 @@ Stripe, never a browser's word). Stripe is called after commit (:mod:`billing.pl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from accounts.plans import (
     SubscriptionPeriod,
 )
 from billing.invoicing import DocumentService
-from billing.models import PaymentStatus, PlanCharge
+from billing.models import BillingDocument, PaymentStatus, PlanCharge
 from billing.payments import summary
 from billing.plan_periods import LocalPeriod, period_of
 from billing.plan_quote import plan_quote, plan_vat
@@ -76,6 +77,21 @@ def _local(period: SubscriptionPeriod, tz: ZoneInfo) -> tuple[date, date]:
     first = period.starts_at.astimezone(tz).date()
     last = (period.ends_at.astimezone(tz) - timedelta(days=1)).date()
     return first, last
+
+
+def charge_read(charge: PlanCharge, documents: Sequence[BillingDocument]) -> ChargeRead:
+    """A charge (a period's, a pack's) as the API shows it (the client secret while due)."""
+    return ChargeRead(
+        id=charge.id or 0,
+        method=charge.method,
+        status=charge.status,
+        amount_cents=charge.amount_cents,
+        currency=charge.currency,
+        due_on=charge.due_on,
+        paid_at=charge.paid_at,
+        client_secret=charge.client_secret if charge.status == PaymentStatus.PENDING else None,
+        documents=[summary(d) for d in documents],
+    )
 
 
 def _not_found(plan_id: int) -> NotFoundError:
@@ -671,21 +687,7 @@ class MembershipService:
                         last_day=last,
                         status=period.status,
                         charge=(
-                            ChargeRead(
-                                id=charge.id or 0,
-                                method=charge.method,
-                                status=charge.status,
-                                amount_cents=charge.amount_cents,
-                                currency=charge.currency,
-                                due_on=charge.due_on,
-                                paid_at=charge.paid_at,
-                                client_secret=(
-                                    charge.client_secret
-                                    if charge.status == PaymentStatus.PENDING
-                                    else None
-                                ),
-                                documents=[summary(d) for d in documents.get(charge.id or 0, [])],
-                            )
+                            charge_read(charge, documents.get(charge.id or 0, []))
                             if charge is not None
                             else None
                         ),

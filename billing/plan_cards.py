@@ -73,9 +73,15 @@ class MembershipCards:
             logger.warning("could not fetch PaymentIntent %s: %s", intent_id, exc)
             return "provider_unavailable"
         async with transaction(self.billing.database) as session:
-            return await self.billing.memberships(session).apply_intent(
+            outcome = await self.billing.memberships(session).apply_intent(
                 intent, self.billing.clock()
             )
+            if outcome == "unknown_payment_intent":
+                # The same charges pay packs of prepaid hours (billing.packs).
+                outcome = await self.billing.packs(session).apply_intent(
+                    intent, self.billing.clock()
+                )
+            return outcome
 
     async def renew(self) -> None:
         """The renewal job: next periods of renewing memberships, unpaid ones lapsed."""
@@ -90,12 +96,25 @@ class MembershipCards:
             )
 
 
+async def expire_packs(billing: Billing) -> None:
+    """The expiry job: packs past their validity are expired (their minutes are over)."""
+    async with transaction(billing.database) as session:
+        done = await billing.packs(session).expire(billing.clock())
+    if done:
+        logger.info("%s pack(s) of prepaid hours expired", done)
+
+
 def register(registry: JobRegistry, billing: Billing, hourly: str) -> None:
-    """The membership jobs: a card period's intent, and the hourly renewals."""
+    """The membership jobs: a card period's (or pack's) intent, the hourly renewals, and the
+    hourly expiry of packs."""
     cards = MembershipCards(billing)
+
+    async def expire() -> None:
+        await expire_packs(billing)
 
     async def start_intent(payload: dict[str, Any]) -> None:
         await cards.start_intent(int(payload["charge_id"]))
 
     registry.job(START_INTENT_JOB, start_intent)
     registry.every("memberships.renew", hourly, cards.renew)
+    registry.every("packs.expire", hourly, expire)

@@ -126,6 +126,9 @@ du {{ c.booking.local_start|local_time }} au {{ c.booking.local_end|local_time }
 {% elif c.membership %}<p>Adhésion « {{ c.membership.plan }} » : du {{ c.membership.first_day|day }}
 au {{ c.membership.last_day|day }} inclus.
 {% if c.payment.purchase_order %}Bon de commande n° {{ c.payment.purchase_order }}.{% endif %}</p>
+{% elif c.pack %}<p>Heures prépayées « {{ c.pack.name }} » : {{ c.pack.hours }} h, utilisables
+du {{ c.pack.first_day|day }} au {{ c.pack.last_day|day }} inclus.
+{% if c.payment.purchase_order %}Bon de commande n° {{ c.payment.purchase_order }}.{% endif %}</p>
 {% endif %}
 <div class="scroll" role="region" aria-label="Lignes" tabindex="0"><table>
 <thead><tr><th>Désignation</th><th class="n">Qté</th><th class="n">Heures</th>
@@ -278,6 +281,13 @@ def invoice_pdf(content: dict[str, Any], document_hash: str, *, archival: bool =
         text(
             f"Adhésion « {membership['plan']} » : du {day(membership['first_day'])} au "
             f"{day(membership['last_day'])} inclus."
+            + (f" Bon de commande n° {order}." if order else "")
+        )
+    elif content.get("pack"):
+        pack = content["pack"]
+        text(
+            f"Heures prépayées « {pack['name']} » : {pack['hours']} h, utilisables du "
+            f"{day(pack['first_day'])} au {day(pack['last_day'])} inclus."
             + (f" Bon de commande n° {order}." if order else "")
         )
     pdf.ln(2)

@@ -31,6 +31,8 @@ from billing.events import payment_refunded
 from billing.invoicing import DocumentService
 from billing.memberships import MembershipService
 from billing.models import PaymentStatus, RefundStatus, StripeEvent
+from billing.pack_repository import PackRepository
+from billing.packs import PackService
 from billing.payments import BillingConfig, PaymentService
 from billing.plan_repository import PlanRepository
 from billing.prices import PriceService
@@ -154,6 +156,16 @@ class Billing:
         """Membership plans and memberships on ``session``."""
         return MembershipService(
             PlanRepository(session),
+            self.prices(session),
+            self.documents(session),
+            CatalogueService(CatalogueRepository(session)),
+            card_available=self.config.card_available,
+        )
+
+    def packs(self, session: AsyncSession) -> PackService:
+        """Packs of prepaid hours on ``session``."""
+        return PackService(
+            PackRepository(session),
             self.prices(session),
             self.documents(session),
             CatalogueService(CatalogueRepository(session)),
@@ -357,8 +369,10 @@ class Billing:
             else:
                 outcome = await self.services(session).apply_intent(intent, now)
                 if outcome == "unknown_payment_intent":
-                    # Not a booking's: perhaps a membership period's.
+                    # Not a booking's: perhaps a membership period's, or a pack's.
                     outcome = await self.memberships(session).apply_intent(intent, now)
+                if outcome == "unknown_payment_intent":
+                    outcome = await self.packs(session).apply_intent(intent, now)
             if outcome == "unknown_payment_intent":
                 logger.warning(
                     "webhook %s about unknown PaymentIntent %s", event.id, event.object_id
