@@ -547,6 +547,13 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/plans"): Example(),
     ("POST", "/manage/places/{place_id}/plans"): Example(),
     ("POST", "/manage/places/{place_id}/plans/memberships/{membership_id}/receive"): Example(),
+    ("GET", "/places/{place_id}/packs"): Example(),
+    ("POST", "/places/{place_id}/packs/{pack_id}/buy"): Example(),
+    ("GET", "/account/packs"): Example(),
+    ("GET", "/manage/places/{place_id}/packs"): Example(),
+    ("POST", "/manage/places/{place_id}/packs"): Example(),
+    ("POST", "/manage/places/{place_id}/packs/{pack_id}/active"): Example(),
+    ("POST", "/manage/places/{place_id}/packs/holdings/{holding_id}/receive"): Example(),
 }
 
 
