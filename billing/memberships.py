@@ -37,7 +37,7 @@ from billing.plan_schemas import (
     PlanWrite,
     SubscribeRequest,
 )
-from billing.prices import _DEFAULT_MENTIONS, PriceService
+from billing.prices import _DEFAULT_MENTIONS, PriceService, check_user_types, regime_of
 from billing.pricing import VatKind, VatRegime, incl_vat_cents
 from billing.providers.base import IntentState
 from billing.repository import BillingRepository
@@ -205,24 +205,8 @@ class MembershipService:
                 if plan_id is not None:
                     raise _not_found(plan_id) from None
                 raise
-        try:
-            if data.vat.kind == "taxable":
-                vat = VatRegime.taxable(data.vat.rate if data.vat.rate is not None else 20)
-            else:
-                if data.vat.rate is not None:
-                    raise ValueError(f"a {data.vat.kind} regime has no VAT rate")
-                kind = VatKind(data.vat.kind)
-                vat = VatRegime(kind, mention=data.vat.mention or _DEFAULT_MENTIONS[kind])
-        except ValueError as exc:
-            raise InvalidInputError(str(exc), field="vat", code="invalid_vat") from exc
-        codes = await self.billing.user_type_codes()
-        for index, code in enumerate(data.user_types):
-            if code not in codes:
-                raise InvalidInputError(
-                    f"Unknown user type {code!r}.",
-                    field=f"user_types[{index}]",
-                    code="unknown_user_type",
-                )
+        vat = regime_of(data.vat)
+        await check_user_types(self.billing, data.user_types)
         allowances = await self._allowances(place_id, data)
         plan = plan or MembershipPlan(place_id=place_id, name=data.name, period=data.period)
         plan.name = data.name

@@ -29,7 +29,7 @@ from billing.pack_schemas import (
 from billing.plan_periods import LocalPeriod
 from billing.plan_quote import plan_quote, plan_vat
 from billing.plan_repository import PlanRepository
-from billing.prices import _DEFAULT_MENTIONS, PriceService
+from billing.prices import _DEFAULT_MENTIONS, PriceService, check_user_types, regime_of
 from billing.pricing import VatKind, VatRegime, excl_vat_cents, incl_vat_cents
 from billing.providers.base import IntentState
 from billing.repository import BillingRepository
@@ -160,24 +160,8 @@ class PackService:
                 field="validity_days",
                 code="pack_validity",
             )
-        try:
-            if data.vat.kind == "taxable":
-                vat = VatRegime.taxable(data.vat.rate if data.vat.rate is not None else 20)
-            else:
-                if data.vat.rate is not None:
-                    raise ValueError(f"a {data.vat.kind} regime has no VAT rate")
-                kind = VatKind(data.vat.kind)
-                vat = VatRegime(kind, mention=data.vat.mention or _DEFAULT_MENTIONS[kind])
-        except ValueError as exc:
-            raise InvalidInputError(str(exc), field="vat", code="invalid_vat") from exc
-        codes = await self.billing.user_type_codes()
-        for index, code in enumerate(data.user_types):
-            if code not in codes:
-                raise InvalidInputError(
-                    f"Unknown user type {code!r}.",
-                    field=f"user_types[{index}]",
-                    code="unknown_user_type",
-                )
+        vat = regime_of(data.vat)
+        await check_user_types(self.billing, data.user_types)
         pack = pack or Pack(place_id=place_id, name=data.name, minutes=data.minutes)
         pack.name = data.name
         pack.description = data.description

@@ -58,6 +58,7 @@ from billing.schemas import (
     RefundTierIO,
     VatBreakdownRead,
     VatRead,
+    VatWrite,
 )
 from billing.wallet_repository import WalletRepository
 from billing.wallets import Wallets
@@ -82,6 +83,31 @@ _DEFAULT_MENTIONS = {
 FREE = Rate(free=True)
 PACK_LABEL = "Heures prépayées"
 DEFAULT_VAT = VatRegime.taxable(20)
+
+
+def regime_of(written: VatWrite) -> VatRegime:
+    """The VAT regime a request gives (taxable at 20 % by default); ``422 invalid_vat``."""
+    try:
+        if written.kind == "taxable":
+            return VatRegime.taxable(written.rate if written.rate is not None else 20)
+        if written.rate is not None:
+            raise ValueError(f"a {written.kind} regime has no VAT rate")
+        kind = VatKind(written.kind)
+        return VatRegime(kind, mention=written.mention or _DEFAULT_MENTIONS[kind])
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), field="vat", code="invalid_vat") from exc
+
+
+async def check_user_types(repository: BillingRepository, codes: Sequence[str]) -> None:
+    """``422 unknown_user_type`` naming the first code that is not a user type."""
+    known = await repository.user_type_codes()
+    for index, code in enumerate(codes):
+        if code not in known:
+            raise InvalidInputError(
+                f"Unknown user type {code!r}.",
+                field=f"user_types[{index}]",
+                code="unknown_user_type",
+            )
 
 
 def vat_of(row: PriceList) -> VatRegime:
@@ -337,16 +363,7 @@ class PriceService:
             scope = f"resource:{data.resource_id}"
         else:
             scope = f"kind:{data.resource_kind}"
-        try:
-            if data.vat.kind == "taxable":
-                vat = VatRegime.taxable(data.vat.rate if data.vat.rate is not None else 20)
-            else:
-                if data.vat.rate is not None:
-                    raise ValueError(f"a {data.vat.kind} regime has no VAT rate")
-                kind = VatKind(data.vat.kind)
-                vat = VatRegime(kind, mention=data.vat.mention or _DEFAULT_MENTIONS[kind])
-        except ValueError as exc:
-            raise InvalidInputError(str(exc), field="vat", code="invalid_vat") from exc
+        vat = regime_of(data.vat)
         codes = await self.repo.user_type_codes()
         seen: set[str] = set()
         rates: list[PriceRate] = []
