@@ -20,7 +20,7 @@ from billing.plan_cards import expire_packs
 from kernel.db import Database
 from kernel.settings import Settings
 from mutualab.composition import build_runtime
-from tests.billing.support import PricedLab, checkout, deliver
+from tests.billing.support import PricedLab, checkout, deliver, until_waiting_for
 from tests.support.accounts import Person, make_organisation, make_user
 from tests.support.booking import MutableClock, booking_body, iso, paris
 from tests.support.stripe import LocalStripe
@@ -439,29 +439,13 @@ async def test_a_checkout_waiting_for_the_pack_finds_its_minutes_gone(
         pending = asyncio.create_task(
             book_laser(api, ana, lab, paris(2027, 3, 8, 10), fingerprint=quoted["fingerprint"])
         )
-        await _until_waiting_for(database, "UPDATE pack_holding")
+        await until_waiting_for(database, "UPDATE pack_holding")
         await transaction.commit()
         late = await pending
     assert late.status_code == 409 and late.json()["code"] == "price_changed", late.text
     assert [c["minutes"] for c in late.json()["quote"]["pack_coverage"]] == [30]
     assert await balance(database, holding) == 30
     assert await bookings(database) == 0
-
-
-async def _until_waiting_for(database: Database, statement: str) -> None:
-    for _ in range(200):
-        async with database.engine.connect() as conn:
-            waiting = await conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND query LIKE :q"
-                ),
-                {"q": f"%{statement}%"},
-            )
-            if waiting.scalar_one():
-                return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"nothing waited for a lock in {statement}")
 
 
 # cancellations, moves, expiry --------------------------------------------------------------
