@@ -25,7 +25,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
 from kernel.auth.rules import PUBLIC, SELF, USER
 from kernel.clock import Clock
-from kernel.errors import AppError
+from kernel.errors import AppError, NotFoundError
 from mutualab.web.forms import FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.plans import CHARGES
@@ -134,7 +134,7 @@ class PackPublicPages(Controller):
             )
             pack = await packs.repo.pack(pack_id)
             if pack is None or pack.place_id != place_id:
-                await packs.purchase(actor, 0, request_body, clock())  # 404, as the API says
+                raise NotFoundError(f"No pack with id {pack_id}.", code="pack_not_found")
             async with db_session.begin_nested():
                 await packs.purchase(actor, pack_id, request_body, clock())
         except (ValidationError, AppError) as exc:
