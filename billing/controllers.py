@@ -159,6 +159,8 @@ class PriceController(Controller):
             user_id=actor.user_id,
             now=clock(),
             strict=True,
+            use_packs=data.use_packs,
+            organisation_id=data.organisation_id,
         )
         return await prices.quote_read(priced)
 

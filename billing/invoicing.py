@@ -378,9 +378,12 @@ class DocumentService:
         charge: PlanCharge,
         membership: dict[str, Any],
         now: datetime,
+        *,
+        what: str = "membership",
     ) -> BillingDocument:
-        """Invoice one period of a membership at the price its charge recorded."""
-        about = {"booking": None, "membership": membership, "service_date": membership["first_day"]}
+        """Invoice one period of a membership (or, ``what`` "pack", a pack of prepaid hours:
+        ``membership`` then describes the pack) at the price its charge recorded."""
+        about = {"booking": None, what: membership, "service_date": membership["first_day"]}
         return await self.issue_charge_invoice(seller, buyer, charge, about, now)
 
     async def issue_charge_invoice(
@@ -481,7 +484,10 @@ class DocumentService:
             },
             "reason": reason,
         }
-        about = {key: basis.get(key) for key in ("booking", "membership", "ticket", "service_date")}
+        about = {
+            key: basis.get(key)
+            for key in ("booking", "membership", "pack", "ticket", "service_date")
+        }
         return await self._seal(
             kind="credit_note",
             seller=seller,

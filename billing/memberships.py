@@ -9,6 +9,7 @@ Stripe, never a browser's word). Stripe is called after commit (:mod:`billing.pl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,10 +22,10 @@ from accounts.plans import (
     SubscriptionPeriod,
 )
 from billing.invoicing import DocumentService
-from billing.models import PaymentStatus, PlanCharge
+from billing.models import BillingDocument, PaymentStatus, PlanCharge
 from billing.payments import summary
 from billing.plan_periods import LocalPeriod, period_of
-from billing.plan_quote import plan_quote, plan_vat, regime_of
+from billing.plan_quote import plan_quote, plan_vat
 from billing.plan_repository import PlanRepository
 from billing.plan_schemas import (
     AllowanceRead,
@@ -36,7 +37,7 @@ from billing.plan_schemas import (
     PlanWrite,
     SubscribeRequest,
 )
-from billing.prices import _DEFAULT_MENTIONS, PriceService
+from billing.prices import _DEFAULT_MENTIONS, PriceService, check_user_types, regime_of
 from billing.pricing import VatKind, VatRegime, incl_vat_cents
 from billing.providers.base import IntentState
 from billing.repository import BillingRepository
@@ -76,6 +77,21 @@ def _local(period: SubscriptionPeriod, tz: ZoneInfo) -> tuple[date, date]:
     first = period.starts_at.astimezone(tz).date()
     last = (period.ends_at.astimezone(tz) - timedelta(days=1)).date()
     return first, last
+
+
+def charge_read(charge: PlanCharge, documents: Sequence[BillingDocument]) -> ChargeRead:
+    """A charge (a period's, a pack's) as the API shows it (the client secret while due)."""
+    return ChargeRead(
+        id=charge.id or 0,
+        method=charge.method,
+        status=charge.status,
+        amount_cents=charge.amount_cents,
+        currency=charge.currency,
+        due_on=charge.due_on,
+        paid_at=charge.paid_at,
+        client_secret=charge.client_secret if charge.status == PaymentStatus.PENDING else None,
+        documents=[summary(d) for d in documents],
+    )
 
 
 def _not_found(plan_id: int) -> NotFoundError:
@@ -189,15 +205,8 @@ class MembershipService:
                 if plan_id is not None:
                     raise _not_found(plan_id) from None
                 raise
-        vat = regime_of(data.vat, _DEFAULT_MENTIONS)
-        codes = await self.billing.user_type_codes()
-        for index, code in enumerate(data.user_types):
-            if code not in codes:
-                raise InvalidInputError(
-                    f"Unknown user type {code!r}.",
-                    field=f"user_types[{index}]",
-                    code="unknown_user_type",
-                )
+        vat = regime_of(data.vat)
+        await check_user_types(self.billing, data.user_types)
         allowances = await self._allowances(place_id, data)
         plan = plan or MembershipPlan(place_id=place_id, name=data.name, period=data.period)
         plan.name = data.name
@@ -582,7 +591,7 @@ class MembershipService:
         """A PaymentIntent as the provider reports it: a paid one pays its charge (once)."""
         charge = await self.repo.charge_of_intent(intent.id)
         if charge is None or charge.period_id is None:
-            # None, or a registration's ticket (billing.tickets applies those).
+            # None, or a ticket's or a pack's (billing.tickets, billing.packs apply those).
             return "unknown_payment_intent"
         if charge.status in PAID:
             return "already_paid"
@@ -663,21 +672,7 @@ class MembershipService:
                         last_day=last,
                         status=period.status,
                         charge=(
-                            ChargeRead(
-                                id=charge.id or 0,
-                                method=charge.method,
-                                status=charge.status,
-                                amount_cents=charge.amount_cents,
-                                currency=charge.currency,
-                                due_on=charge.due_on,
-                                paid_at=charge.paid_at,
-                                client_secret=(
-                                    charge.client_secret
-                                    if charge.status == PaymentStatus.PENDING
-                                    else None
-                                ),
-                                documents=[summary(d) for d in documents.get(charge.id or 0, [])],
-                            )
+                            charge_read(charge, documents.get(charge.id or 0, []))
                             if charge is not None
                             else None
                         ),

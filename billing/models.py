@@ -294,7 +294,8 @@ class PaymentReceipt(SQLModel, table=True):
 
 
 class PlanCharge(SQLModel, table=True):
-    """What one period of a membership costs and how it is paid (one row per period)."""
+    """What one period of a membership, one session's ticket or one pack of prepaid hours costs
+    and how it is paid (one row per period, registration or pack bought)."""
 
     __tablename__ = "plan_charge"
     __table_args__ = (
@@ -302,7 +303,8 @@ class PlanCharge(SQLModel, table=True):
         CheckConstraint(_in("status", PAYMENT_STATUSES), name="ck_plan_charge_status"),
         CheckConstraint("amount_cents >= 0", name="ck_plan_charge_amount"),
         CheckConstraint(
-            "(period_id IS NULL) <> (registration_id IS NULL)", name="ck_plan_charge_subject"
+            "num_nonnulls(period_id, registration_id, pack_holding_id) = 1",
+            name="ck_plan_charge_subject",
         ),
         CheckConstraint(
             "refunded_cents >= 0 AND refunded_cents <= amount_cents",
@@ -311,12 +313,16 @@ class PlanCharge(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    # What is charged: one period of a membership, or the ticket of a registration.
+    # What is charged: one period of a membership, the ticket of a registration, or a pack of
+    # prepaid hours bought.
     period_id: int | None = Field(
         default=None, foreign_key="subscription_period.id", ondelete="RESTRICT", unique=True
     )
     registration_id: int | None = Field(
         default=None, foreign_key="programme_registration.id", ondelete="RESTRICT", unique=True
+    )
+    pack_holding_id: int | None = Field(
+        default=None, foreign_key="pack_holding.id", ondelete="RESTRICT", unique=True
     )
     place_id: int = Field(foreign_key="place.id", ondelete="RESTRICT", index=True)
     payer_user_id: int = Field(foreign_key="user_account.id", ondelete="RESTRICT", index=True)

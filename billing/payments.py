@@ -24,6 +24,7 @@ from billing.grouped_invoices import GroupedInvoices, uses_grouping
 from billing.invoicing import DocumentService, Party, session_of
 from billing.ledger_list import LedgerFilter, ledger
 from billing.models import PAID, BillingDocument, Payment, PaymentStatus, Refund, RefundStatus
+from billing.pack_holdings import pack_minutes
 from billing.prices import (
     Priced,
     PriceService,
@@ -348,6 +349,13 @@ class PaymentService:
         """
         if booking.status not in ACTIVE_BOOKING:
             return None
+        packs_back = 0
+        used = await self.prices.packs.used_by(booking.id)
+        if payment is not None and used:
+            percent = await self._pack_percent(
+                payment, booking, BookingStatus.CANCELLED, now, by_place=by_place
+            )
+            packs_back = sum(v * percent // 100 for v in used.values())
         if payment is None or payment.status not in (*PAID, PaymentStatus.INVOICED):
             # A share paid from the wallet comes back whole: the booking was never paid.
             return CancellationRefund(
@@ -359,6 +367,7 @@ class PaymentService:
                 wallet_cents=(
                     payment.wallet_cents - payment.wallet_refunded_cents if payment else 0
                 ),
+                pack_minutes=packs_back,
             )
         settings = await self.prices.settings_of(payment.place_id)
         decision = refund_cents(
@@ -376,6 +385,7 @@ class PaymentService:
             reason=decision.reason.value,
             tier=decision.tier_label,
             wallet_cents=give_back(Paid(wallet_cents=wallet_left), decision.percent).wallet_cents,
+            pack_minutes=packs_back,
         )
 
     async def place_documents(
@@ -435,6 +445,8 @@ class PaymentService:
             user_id=actor.user_id,
             now=now,
             strict=False,
+            use_packs=data.use_packs,
+            organisation_id=data.organisation_id,
         )
         if priced.quote.fingerprint() != data.quote_fingerprint:
             await self._quote_moved(priced)
@@ -517,6 +529,26 @@ class PaymentService:
         await self.repo.add(payment)
         assert payment.id is not None
         wallets = self.prices.wallets
+        taken = pack_minutes(priced.quote)
+        if taken:
+            # Under each pack's row lock; a savepoint, so the new quote sees the packs as they
+            # are if one was used elsewhere since the quote (then nothing is booked).
+            savepoint = await self.repo.session.begin_nested()
+            if not await self.prices.packs.take(taken, booking.id, booking.starts_at, now):
+                await savepoint.rollback()
+                await self._quote_moved(
+                    await self.prices.adjust(
+                        base,
+                        coupon_code=data.coupon_code,
+                        use_wallet=data.use_wallet,
+                        user_id=actor.user_id,
+                        now=now,
+                        strict=False,
+                        use_packs=True,
+                        organisation_id=data.organisation_id,
+                    )
+                )
+            await savepoint.commit()
         if priced.coupon is not None:
             discount = -sum(
                 a.total_incl_vat_cents for a in priced.quote.adjustments if a.kind == "coupon"
@@ -526,14 +558,19 @@ class PaymentService:
             ):
                 # Its last use went to someone else since the quote: nothing is booked.
                 balance = await wallets.balance(place.id, actor.user_id) if data.use_wallet else 0
-                await self._quote_moved(with_adjustments(base, Adjustments(wallet_cents=balance)))
+                await self._quote_moved(
+                    with_adjustments(base, Adjustments(packs=priced.packs, wallet_cents=balance))
+                )
         if priced.quote.wallet_cents and not await wallets.spend(
             place.id, actor.user_id, priced.quote.wallet_cents, booking.id, payment.id, now
         ):
             # The wallet was spent elsewhere since the quote: nothing is booked.
             balance = await wallets.balance(place.id, actor.user_id)
             await self._quote_moved(
-                with_adjustments(base, Adjustments(coupon=priced.coupon, wallet_cents=balance))
+                with_adjustments(
+                    base,
+                    Adjustments(packs=priced.packs, coupon=priced.coupon, wallet_cents=balance),
+                )
             )
         if info.invoice_on == "confirmation" and booking.status == BookingStatus.CONFIRMED:
             await self._invoice(payment, booking, now)
@@ -809,6 +846,7 @@ class PaymentService:
             if METHODS[payment.method].invoice_on == "confirmation":
                 await self._invoice(payment, booking, event.at)
             return
+        await self._packs_back(payment, booking, event)
         payment.updated_at = event.at
         if payment.status in (*OPEN_CARD, PaymentStatus.AWAITING_ON_SITE, PaymentStatus.FREE):
             # Ended with nothing paid: its coupon use and its wallet share are given back.
@@ -834,6 +872,41 @@ class PaymentService:
         ):
             await self._refund_on_cancel(payment, booking, event)
         await self.repo.add(payment)
+
+    async def _pack_percent(
+        self,
+        payment: Payment,
+        booking: BookingRead,
+        status: BookingStatus,
+        at: datetime,
+        *,
+        by_place: bool,
+    ) -> int:
+        """The share of its pack minutes an ended booking gives back: whole when it ended
+        before it was ever confirmed (hold expired, refused, a card hold never paid), else by
+        the place's refund tiers, as money."""
+        if status != BookingStatus.CANCELLED or payment.status in OPEN_CARD:
+            return 100
+        settings = await self.prices.settings_of(payment.place_id)
+        return refund_cents(
+            0, paid_start(payment, booking), at, tiers_of(settings), by_place=by_place
+        ).percent
+
+    async def _packs_back(
+        self, payment: Payment, booking: BookingRead, event: BookingEvent
+    ) -> None:
+        """Give back the pack minutes an ended booking took (a movement per pack)."""
+        if not await self.prices.packs.used_by(event.booking_id):
+            return
+        percent = await self._pack_percent(
+            payment, booking, event.status, event.at, by_place=event.by_place
+        )
+        await self.prices.packs.give_back(
+            event.booking_id,
+            percent,
+            f"Annulation de la réservation {booking.reference} ({percent} %)",
+            event.at,
+        )
 
     async def _wallet_back(self, payment: Payment, cents: int, now: datetime) -> None:
         """Put ``cents`` of what the wallet paid back into it (nothing for 0)."""
@@ -952,6 +1025,13 @@ class PaymentService:
         or on invoice). An invoice already issued is never changed: a credit note cancels what
         it still bills for, and a new invoice bills the new times.
         """
+        if await self.prices.packs.used_by(event.booking_id):
+            # Its hours came from packs valid at the old start: cancel (they come back by the
+            # refund tiers) and book the new time through checkout.
+            raise ConflictError(
+                "This booking was paid with prepaid hours: cancel it and book the new time.",
+                code="paid_with_packs",
+            )
         booking = await self.bookings.get(SYSTEM, event.booking_id)
         payment = await self.repo.payment_of_booking(event.booking_id, lock=True)
         priced = await self.prices.price(

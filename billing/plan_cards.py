@@ -90,9 +90,17 @@ class MembershipCards:
             )
 
 
+async def expire_packs(billing: Billing) -> None:
+    """The expiry job: packs past their validity are expired (their minutes are over)."""
+    async with transaction(billing.database) as session:
+        done = await billing.packs(session).expire(billing.clock())
+    if done:
+        logger.info("%s pack(s) of prepaid hours expired", done)
+
+
 def register(registry: JobRegistry, billing: Billing, hourly: str, every_minute: str) -> None:
-    """The charge jobs: a card charge's intent, the hourly renewals of memberships, and each
-    minute the tickets unpaid in time released and the cancelled ones settled."""
+    """The charge jobs: a card charge's intent, the hourly renewals of memberships and expiry of
+    packs, and each minute the tickets unpaid in time released and the cancelled ones settled."""
     cards = MembershipCards(billing)
 
     async def settle_tickets() -> None:
@@ -100,9 +108,13 @@ def register(registry: JobRegistry, billing: Billing, hourly: str, every_minute:
         if settled:
             logger.info("%s ticket(s) released or settled", settled)
 
+    async def expire() -> None:
+        await expire_packs(billing)
+
     async def start_intent(payload: dict[str, Any]) -> None:
         await cards.start_intent(int(payload["charge_id"]))
 
     registry.job(START_INTENT_JOB, start_intent)
     registry.every("memberships.renew", hourly, cards.renew)
     registry.every("tickets.settle", every_minute, settle_tickets)
+    registry.every("packs.expire", hourly, expire)

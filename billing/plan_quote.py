@@ -10,8 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from billing.pricing import VatKind, VatRegime, incl_vat_cents
-from billing.schemas import VatWrite
-from kernel.errors import InvalidInputError
 
 
 def plan_vat(kind: str, rate_bp: int, mention: str | None, default_mention: str) -> VatRegime:
@@ -20,19 +18,6 @@ def plan_vat(kind: str, rate_bp: int, mention: str | None, default_mention: str)
     if vat_kind is VatKind.TAXABLE:
         return VatRegime(vat_kind, Decimal(rate_bp).scaleb(-2))
     return VatRegime(vat_kind, mention=mention or default_mention)
-
-
-def regime_of(vat: VatWrite, default_mentions: dict[VatKind, str]) -> VatRegime:
-    """The VAT regime a request names (a plan's, a session's tickets'), or 422 naming ``vat``."""
-    try:
-        if vat.kind == "taxable":
-            return VatRegime.taxable(vat.rate if vat.rate is not None else 20)
-        if vat.rate is not None:
-            raise ValueError(f"a {vat.kind} regime has no VAT rate")
-        kind = VatKind(vat.kind)
-        return VatRegime(kind, mention=vat.mention or default_mentions[kind])
-    except ValueError as exc:
-        raise InvalidInputError(str(exc), field="vat", code="invalid_vat") from exc
 
 
 def plan_quote(label: str, price_cents: int, vat: VatRegime) -> dict[str, Any]:

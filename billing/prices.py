@@ -16,11 +16,20 @@ from decimal import Decimal
 from typing import Any
 
 from accounts.verification import booking_rates
-from billing.adjustments import Adjustments, Benefits, CouponTerms, adjusted_quote
+from billing.adjustments import (
+    PACK,
+    Adjustments,
+    Benefits,
+    CouponTerms,
+    PackHours,
+    adjusted_quote,
+)
 from billing.coupon_repository import CouponRepository
 from billing.coupons import Coupons
 from billing.invoice_periods import grouped
 from billing.models import PlaceBilling, PriceList, PriceRate
+from billing.pack_holdings import PackLedger
+from billing.pack_repository import PackRepository
 from billing.pricing import (
     BARE_PREMISES_MENTION,
     FRANCHISE_MENTION,
@@ -40,6 +49,7 @@ from billing.schemas import (
     AdjustmentRead,
     BillingSettingsRead,
     BillingSettingsWrite,
+    PackCoverageRead,
     PriceListRead,
     PriceListWrite,
     QuoteLineRead,
@@ -48,6 +58,7 @@ from billing.schemas import (
     RefundTierIO,
     VatBreakdownRead,
     VatRead,
+    VatWrite,
 )
 from billing.wallet_repository import WalletRepository
 from billing.wallets import Wallets
@@ -70,7 +81,33 @@ _DEFAULT_MENTIONS = {
     VatKind.OUT_OF_SCOPE: PUBLIC_BODY_MENTION,
 }
 FREE = Rate(free=True)
+PACK_LABEL = "Heures prépayées"
 DEFAULT_VAT = VatRegime.taxable(20)
+
+
+def regime_of(written: VatWrite) -> VatRegime:
+    """The VAT regime a request gives (taxable at 20 % by default); ``422 invalid_vat``."""
+    try:
+        if written.kind == "taxable":
+            return VatRegime.taxable(written.rate if written.rate is not None else 20)
+        if written.rate is not None:
+            raise ValueError(f"a {written.kind} regime has no VAT rate")
+        kind = VatKind(written.kind)
+        return VatRegime(kind, mention=written.mention or _DEFAULT_MENTIONS[kind])
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), field="vat", code="invalid_vat") from exc
+
+
+async def check_user_types(repository: BillingRepository, codes: Sequence[str]) -> None:
+    """``422 unknown_user_type`` naming the first code that is not a user type."""
+    known = await repository.user_type_codes()
+    for index, code in enumerate(codes):
+        if code not in known:
+            raise InvalidInputError(
+                f"Unknown user type {code!r}.",
+                field=f"user_types[{index}]",
+                code="unknown_user_type",
+            )
 
 
 def vat_of(row: PriceList) -> VatRegime:
@@ -99,6 +136,11 @@ def _incl(cents: int, kind: VatKind, rate: Decimal) -> int:
 
 def _rate_text(rate: Decimal) -> str:
     return f"{rate:.2f}"
+
+
+def _hours_text(minutes: int) -> str:
+    """Minutes as hours, as the quote's lines show them ("1", "1.5")."""
+    return format((Decimal(minutes) / 60).quantize(Decimal("0.01")).normalize(), "f")
 
 
 def default_settings(place_id: int) -> PlaceBilling:
@@ -156,6 +198,8 @@ class Priced:
     invoice_refusal: str | None = None
     # The coupon the quote applies (kept with the payment, so a move keeps the discount).
     coupon: CouponTerms | None = None
+    # The packs held the quote may take minutes from (checkout re-quotes with them).
+    packs: tuple[PackHours, ...] = ()
 
 
 def with_adjustments(priced: Priced, adjustments: Adjustments) -> Priced:
@@ -165,6 +209,7 @@ def with_adjustments(priced: Priced, adjustments: Adjustments) -> Priced:
         priced,
         quote=adjusted_quote(priced.lines, resource_ids, adjustments),
         coupon=adjustments.coupon,
+        packs=adjustments.packs,
     )
 
 
@@ -184,6 +229,7 @@ class PriceService:
         self.card_available = card_available
         self.coupons = Coupons(CouponRepository(repository.session), repository, catalogue)
         self.wallets = Wallets(WalletRepository(repository.session), catalogue)
+        self.packs = PackLedger(PackRepository(repository.session))
 
     # settings ------------------------------------------------------------------
     async def settings_of(self, place_id: int) -> PlaceBilling:
@@ -322,16 +368,7 @@ class PriceService:
             scope = f"resource:{data.resource_id}"
         else:
             scope = f"kind:{data.resource_kind}"
-        try:
-            if data.vat.kind == "taxable":
-                vat = VatRegime.taxable(data.vat.rate if data.vat.rate is not None else 20)
-            else:
-                if data.vat.rate is not None:
-                    raise ValueError(f"a {data.vat.kind} regime has no VAT rate")
-                kind = VatKind(data.vat.kind)
-                vat = VatRegime(kind, mention=data.vat.mention or _DEFAULT_MENTIONS[kind])
-        except ValueError as exc:
-            raise InvalidInputError(str(exc), field="vat", code="invalid_vat") from exc
+        vat = regime_of(data.vat)
         codes = await self.repo.user_type_codes()
         seen: set[str] = set()
         rates: list[PriceRate] = []
@@ -477,6 +514,8 @@ class PriceService:
         now: datetime,
         strict: bool,
         benefits: Benefits | None = None,
+        use_packs: bool = False,
+        organisation_id: int | None = None,
     ) -> Priced:
         """The quote with a membership's ``benefits`` (none yet: plans are to give them), a
         coupon of its place and the share the person's wallet there pays.
@@ -497,8 +536,20 @@ class PriceService:
                 strict=strict,
             )
         wallet = await self.wallets.balance(priced.place.id, user_id) if use_wallet else 0
+        # Packs held by the booker (or the organisation booked for), valid at the start.
+        packs = (
+            await self.packs.hours_for(
+                priced.place.id,
+                user_id,
+                organisation_id,
+                priced.resources,
+                priced.lines[0].start,
+            )
+            if use_packs and priced.lines
+            else ()
+        )
         adjustments = Adjustments(
-            benefits=benefits or Benefits(), coupon=terms, wallet_cents=wallet
+            benefits=benefits or Benefits(), packs=packs, coupon=terms, wallet_cents=wallet
         )
         return priced if adjustments.none else with_adjustments(priced, adjustments)
 
@@ -556,6 +607,18 @@ class PriceService:
                 for a in priced.quote.adjustments
             ],
             coupon_code=priced.coupon.code if priced.coupon is not None else None,
+            pack_coverage=[
+                PackCoverageRead(
+                    resource_id=priced.resources[c.line].id or 0,
+                    label=PACK_LABEL,
+                    pack_holding_id=c.source_id or 0,
+                    minutes=c.minutes,
+                    units=c.units,
+                    hours=_hours_text(c.minutes),
+                )
+                for c in priced.quote.coverage
+                if c.source == PACK
+            ],
             wallet_cents=priced.quote.wallet_cents,
             due_cents=priced.quote.due_cents,
             breakdown=[

@@ -130,6 +130,9 @@ au {{ c.membership.last_day|day }} inclus.
 le {{ c.ticket.local_start|local_time }} (heure locale, {{ c.ticket.timezone }}) :
 {{ c.ticket.seats }} place(s).
 {% if c.payment.purchase_order %}Bon de commande n° {{ c.payment.purchase_order }}.{% endif %}</p>
+{% elif c.pack %}<p>Heures prépayées « {{ c.pack.name }} » : {{ c.pack.hours }} h, utilisables
+du {{ c.pack.first_day|day }} au {{ c.pack.last_day|day }} inclus.
+{% if c.payment.purchase_order %}Bon de commande n° {{ c.payment.purchase_order }}.{% endif %}</p>
 {% endif %}
 <div class="scroll" role="region" aria-label="Lignes" tabindex="0"><table>
 <thead><tr><th>Désignation</th><th class="n">Qté</th><th class="n">Heures</th>
@@ -289,6 +292,13 @@ def invoice_pdf(content: dict[str, Any], document_hash: str, *, archival: bool =
         text(
             f"Inscription à « {ticket['title']} » le {local_time(ticket['local_start'])} "
             f"(heure locale, {ticket['timezone']}) : {ticket['seats']} place(s)."
+            + (f" Bon de commande n° {order}." if order else "")
+        )
+    elif content.get("pack"):
+        pack = content["pack"]
+        text(
+            f"Heures prépayées « {pack['name']} » : {pack['hours']} h, utilisables du "
+            f"{day(pack['first_day'])} au {day(pack['last_day'])} inclus."
             + (f" Bon de commande n° {order}." if order else "")
         )
     pdf.ln(2)

@@ -32,6 +32,8 @@ from billing.events import payment_refunded
 from billing.invoicing import DocumentService
 from billing.memberships import MembershipService
 from billing.models import PaymentStatus, RefundStatus, StripeEvent
+from billing.pack_repository import PackRepository
+from billing.packs import PackService
 from billing.payments import BillingConfig, PaymentService
 from billing.plan_repository import PlanRepository
 from billing.prices import PriceService
@@ -164,6 +166,16 @@ class Billing:
             card_available=self.config.card_available,
         )
 
+    def packs(self, session: AsyncSession) -> PackService:
+        """Packs of prepaid hours on ``session``."""
+        return PackService(
+            PackRepository(session),
+            self.prices(session),
+            self.documents(session),
+            CatalogueService(CatalogueRepository(session)),
+            card_available=self.config.card_available,
+        )
+
     def tickets(self, session: AsyncSession) -> TicketService:
         """Session tickets on ``session``."""
         catalogue = CatalogueService(CatalogueRepository(session))
@@ -178,10 +190,12 @@ class Billing:
     async def apply_charge_intent(
         self, session: AsyncSession, intent: IntentState, now: datetime
     ) -> str:
-        """A PaymentIntent of a charge: a membership's period, else a session's ticket."""
+        """A PaymentIntent of a charge: a membership's period, a session's ticket or a pack."""
         outcome = await self.memberships(session).apply_intent(intent, now)
         if outcome == "unknown_payment_intent":
             outcome = await self.tickets(session).apply_intent(intent, now)
+        if outcome == "unknown_payment_intent":
+            outcome = await self.packs(session).apply_intent(intent, now)
         return outcome
 
     async def settle_tickets(self) -> int:
@@ -401,7 +415,7 @@ class Billing:
             else:
                 outcome = await self.services(session).apply_intent(intent, now)
                 if outcome == "unknown_payment_intent":
-                    # Not a booking's: perhaps a membership period's or a ticket's.
+                    # Not a booking's: perhaps a membership period's, a ticket's or a pack's.
                     outcome = await self.apply_charge_intent(session, intent, now)
             if outcome == "unknown_payment_intent":
                 logger.warning(

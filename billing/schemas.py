@@ -172,6 +172,9 @@ class QuoteRequest(Strict):
     )
     coupon_code: CouponCodeIn | None = Field(default=None, description="a coupon of the place")
     use_wallet: bool = Field(default=False, description="pay what it can from my wallet there")
+    use_packs: bool = Field(
+        default=True, description="cover the time with my packs of prepaid hours there first"
+    )
 
 
 class QuoteLineRead(BaseModel):
@@ -220,6 +223,18 @@ class AdjustmentRead(BaseModel):
     total_incl_vat_cents: int
 
 
+class PackCoverageRead(BaseModel):
+    """Time of a line paid by a pack of prepaid hours held ("Heures prépayées")."""
+
+    resource_id: int
+    label: str
+    pack_holding_id: int
+    # Minutes of the booking covered; units x minutes is what the pack gives.
+    minutes: int
+    units: int
+    hours: str
+
+
 class QuoteRead(BaseModel):
     """Lines, VAT and totals: exactly what checkout charges if the fingerprint still matches."""
 
@@ -230,6 +245,8 @@ class QuoteRead(BaseModel):
     # After the lines: the discounts, which the breakdown and totals are net of.
     adjustments: list[AdjustmentRead] = []
     coupon_code: str | None = None
+    # Before money: the time paid by packs of prepaid hours held (lines are priced without it).
+    pack_coverage: list[PackCoverageRead] = []
     # Of the total, what the wallet pays, and what is left to pay by the method.
     wallet_cents: int = 0
     due_cents: int
@@ -257,6 +274,7 @@ class CheckoutRequest(Strict):
     purchase_order: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     coupon_code: CouponCodeIn | None = Field(default=None, description="the quote's coupon")
     use_wallet: bool = Field(default=False, description="as in the quote")
+    use_packs: bool = Field(default=True, description="as in the quote")
 
 
 class RefundRead(BaseModel):
@@ -351,6 +369,8 @@ class CancellationRefund(BaseModel):
     tier: str
     # What goes back to the wallet the booking was partly or wholly paid from.
     wallet_cents: int = 0
+    # Minutes given back to the packs of prepaid hours the booking used (by the same tier).
+    pack_minutes: int = 0
 
 
 class BookingBilling(BaseModel):

@@ -30,10 +30,10 @@ from billing.invoicing import DocumentService
 from billing.memberships import START_INTENT_JOB
 from billing.models import BillingDocument, PaymentStatus, PlanCharge, Refund, RefundStatus
 from billing.payments import summary
-from billing.plan_quote import plan_vat, regime_of
+from billing.plan_quote import plan_vat
 from billing.plan_repository import PlanRepository
 from billing.plan_schemas import ChargeRead
-from billing.prices import _DEFAULT_MENTIONS, Priced, PriceService, tiers_of
+from billing.prices import _DEFAULT_MENTIONS, Priced, PriceService, regime_of, tiers_of
 from billing.pricing import (
     QuoteRequestLine,
     Rate,
@@ -142,7 +142,7 @@ class TicketService:
         if row is None:
             raise not_found(session_id)
         place = await self.catalogue.managed_place(actor, row.place_id)
-        vat = regime_of(data.vat, _DEFAULT_MENTIONS)
+        vat = regime_of(data.vat)
         codes = await self.billing.user_type_codes()
         seen: set[str] = set()
         prices: list[dict[str, Any]] = []

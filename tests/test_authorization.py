@@ -554,6 +554,19 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         body=lambda w, r: {"means": "cash"}
     ),
     ("GET", "/api/places/{place_id}/memberships"): Example(),
+    ("GET", "/api/places/{place_id}/packs"): Example(),
+    ("POST", "/api/places/{place_id}/packs"): Example(body=lambda w, r: _pack(w)),
+    ("PUT", "/api/places/{place_id}/packs/{pack_id}"): Example(body=lambda w, r: _pack(w)),
+    ("GET", "/api/places/{place_id}/packs/holders"): Example(),
+    ("POST", "/api/packs/{pack_id}/purchases"): Example(
+        body=lambda w, r: {"payment_method": "on_site"}
+    ),
+    ("GET", "/api/me/packs"): Example(),
+    ("GET", "/api/pack-holdings/{holding_id}"): Example(),
+    ("POST", "/api/pack-holdings/{holding_id}/refresh"): Example(),
+    ("POST", "/api/pack-holdings/{holding_id}/receive"): Example(
+        body=lambda w, r: {"means": "cash"}
+    ),
     ("GET", "/places/{place_id}/plans"): Example(),
     ("POST", "/places/{place_id}/plans/{plan_id}/subscribe"): Example(),
     ("GET", "/account/memberships"): Example(),
@@ -562,11 +575,28 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/plans"): Example(),
     ("POST", "/manage/places/{place_id}/plans"): Example(),
     ("POST", "/manage/places/{place_id}/plans/memberships/{membership_id}/receive"): Example(),
+    ("GET", "/places/{place_id}/packs"): Example(),
+    ("POST", "/places/{place_id}/packs/{pack_id}/buy"): Example(),
+    ("GET", "/account/packs"): Example(),
+    ("GET", "/manage/places/{place_id}/packs"): Example(),
+    ("POST", "/manage/places/{place_id}/packs"): Example(),
+    ("POST", "/manage/places/{place_id}/packs/{pack_id}/active"): Example(),
+    ("POST", "/manage/places/{place_id}/packs/holdings/{holding_id}/receive"): Example(),
 }
 
 
 def _plan() -> dict[str, Any]:
     return {"name": "Adhésion", "period": "year", "price_cents": 1500}
+
+
+def _pack(world: World) -> dict[str, Any]:
+    return {
+        "name": "10 h",
+        "minutes": 600,
+        "resource_id": world.resource_a,
+        "price_cents": 15000,
+        "validity_days": 365,
+    }
 
 
 def _subscription(place_id: int) -> dict[str, Any]:
@@ -732,6 +762,21 @@ async def furnish(http: httpx.AsyncClient, op: Operation, world: World, database
         )
         assert held.status_code == 201, held.text
         world.ids["membership_id"] = held.json()["id"]
+    if "{pack_id" in op.template or "{holding_id" in op.template:
+        # Place A's pack; the citizen holds one (bought on site).
+        manager = world.people["manager_right_place"].headers
+        pack = await http.post(
+            f"/api/places/{world.place_a}/packs", json=_pack(world), headers=manager
+        )
+        assert pack.status_code == 201, pack.text
+        world.ids["pack_id"] = pack.json()["id"]
+        held = await http.post(
+            f"/api/packs/{pack.json()['id']}/purchases",
+            json={"payment_method": "on_site"},
+            headers=citizen,
+        )
+        assert held.status_code == 201, held.text
+        world.ids["holding_id"] = held.json()["id"]
     if "{series_id" in op.template:
         # A priced series: quoted, then checked out (paid on site).
         quote = await http.post(

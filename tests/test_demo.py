@@ -73,6 +73,14 @@ async def test_every_demo_place_sells_per_user_type_and_takes_on_site_and_invoic
         assert plan["allowances"] == [
             {"resource_id": laser_id, "resource_kind": None, "minutes": 240}
         ]
+        # A 10-hour pack of the laser cutter at each place, 150 EUR incl. VAT, a year.
+        [pack] = (await client.get(f"/api/places/{place_id}/packs")).json()
+        assert (pack["name"], pack["minutes"], pack["resource_id"]) == (
+            "10 h de découpe laser",
+            600,
+            laser_id,
+        )
+        assert (pack["price_incl_vat_cents"], pack["validity_days"]) == (15000, 365)
     # Someone waits for the rate they asked for (the administrators' rate requests page).
     asking = await _rows(
         database,
@@ -102,6 +110,14 @@ async def test_every_demo_place_sells_per_user_type_and_takes_on_site_and_invoic
     )
     assert [(w[0], w[1]) for w in wallets] == [(place_id, 1000) for place_id in place_ids]
     assert {w[2] for w in wallets} == {"Atelier d'initiation annulé par le lieu"}
+    # Camille holds one pack, at the first place, paid at the desk and invoiced.
+    held = await _rows(
+        database,
+        "SELECT h.place_id, h.balance_minutes, h.status, c.status, "
+        "(SELECT count(*) FROM billing_document d WHERE d.plan_charge_id = c.id) "
+        "FROM pack_holding h JOIN plan_charge c ON c.pack_holding_id = h.id",
+    )
+    assert [tuple(h) for h in held] == [(place_ids[0], 600, "active", "succeeded", 1)]
 
 
 # Whatever the weekday the demo starts on (the closure and the blackout move with it).

@@ -28,6 +28,7 @@ from accounts.staff_controllers import (
 from billing.accounting_controllers import CONTROLLERS as ACCOUNTING_CONTROLLERS
 from billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
 from billing.coupon_controllers import CONTROLLERS as COUPON_CONTROLLERS
+from billing.pack_controllers import CONTROLLERS as PACK_CONTROLLERS
 from billing.plan_controllers import CONTROLLERS as PLAN_CONTROLLERS
 from billing.runtime import after_response as billing_after_response
 from billing.series_controllers import CONTROLLERS as SERIES_BILLING_CONTROLLERS
@@ -156,6 +157,7 @@ def create_app(
             *WALLET_CONTROLLERS,
             *PLAN_CONTROLLERS,
             *TICKET_CONTROLLERS,
+            *PACK_CONTROLLERS,
             *WEBHOOK_CONTROLLERS,
             JobAdminController,
             UnsubscribeController,

@@ -8,6 +8,8 @@ through the same services the API calls, so every booking is priced, paid or due
   schools, companies, associations and public bodies pay on invoice;
 - each place has a promo code, ``BIENVENUE``: 10 % off for citizens, once each, until the end
   of the next month; Camille has 10 EUR in her wallet there (a workshop the place cancelled);
+- each place sells 10 hours of the laser cutter in advance (150 EUR incl. VAT, valid a year);
+  Camille holds such a pack at the first place (bought and paid at the desk);
 - the laser cutter requires the place's safety training: Camille holds it, Léa does not;
 - the meeting room waits for a manager's approval: Léa's request is pending;
 - Camille (on site) and the school (on invoice, with a purchase order) have bookings over the
@@ -36,6 +38,8 @@ from accounts.schemas import CertificationGrant, TrainingCreate
 from accounts.staff import StaffService
 from billing.coupon_schemas import CouponWrite
 from billing.memberships import MembershipService
+from billing.pack_schemas import PackWrite, PurchaseRequest
+from billing.packs import PackService
 from billing.payments import PaymentService
 from billing.plan_schemas import PlanWrite
 from billing.receipts import Receipts
@@ -193,6 +197,8 @@ async def seed_activity(
         monday = next_monday(today) + timedelta(weeks=index)
         made += await _book(services, demo, cast, monday, now)
         await _arrivals_and_maintenance(CatalogueService(catalogue), demo, monday)
+        # After the bookings: those were quoted without prepaid hours.
+        await _pack(runtime.billing.packs(session), demo, cast, now, held=index == 0)
         # Its programme, after its bookings' three weeks (and the next place's).
         made += await seed_programme(
             runtime,
@@ -297,6 +303,33 @@ async def _plan(memberships: MembershipService, demo: DemoPlace, now: datetime) 
         ),
         now,
     )
+
+
+async def _pack(
+    packs: PackService, demo: DemoPlace, cast: DemoCast, now: datetime, *, held: bool
+) -> None:
+    """10 hours of the laser cutter, 150 EUR incl. VAT, valid a year; Camille holds one
+    (``held``), bought on site and paid at the desk (invoiced)."""
+    pack = await packs.save(
+        SYSTEM,
+        demo.place_id,
+        PackWrite.model_validate(
+            {
+                "name": "10 h de découpe laser",
+                "description": "Dix heures de découpeuse laser, à utiliser dans l'année.",
+                "minutes": 600,
+                "resource_id": demo.resources[LASER],
+                "price_cents": 15000,
+                "validity_days": 365,
+            }
+        ),
+        now,
+    )
+    if held:
+        bought = await packs.purchase(
+            cast.citizen, pack.id, PurchaseRequest(payment_method="on_site"), now
+        )
+        await packs.receive(SYSTEM, bought.id, now)
 
 
 async def _rules(

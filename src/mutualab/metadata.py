@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 import billing.accounting_models
 import billing.coupon_models
 import billing.models
+import billing.pack_models
 import billing.wallet_models
 import booking.feeds.models
 import booking.models
@@ -35,6 +36,7 @@ REGISTERED = (
     billing.models,
     billing.accounting_models,
     billing.coupon_models,
+    billing.pack_models,
     billing.wallet_models,
     notifications.models,
     webhook_models,

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing.coupon_models import CouponRedemption
 from billing.models import BillingDocument, Payment, Refund
+from billing.pack_models import PackHolding, PackMovement
 from billing.wallet_models import Wallet, WalletMovement
 from booking.feeds.models import CalendarFeed
 from booking.models import ACTIVE_STATUSES, Booking, BookingItem, BookingSeries
@@ -133,7 +134,8 @@ class BillingData:
 
     async def export(self, session: AsyncSession, user_id: int) -> dict[str, Any]:
         """The person's payments (with refunds), the references of their invoices, their wallets
-        (with movements) and the coupons they used."""
+        (with movements), the coupons they used and the packs of prepaid hours they bought (with
+        movements)."""
         payments = (
             await session.exec(
                 select(Payment).where(Payment.payer_user_id == user_id).order_by(col(Payment.id))
@@ -169,6 +171,25 @@ class BillingData:
                 .order_by(col(CouponRedemption.id))
             )
         ).all()
+        packs = (
+            await session.exec(
+                select(PackHolding)
+                .where(PackHolding.user_id == user_id)
+                .order_by(col(PackHolding.id))
+            )
+        ).all()
+        pack_ids = [h.id for h in packs if h.id is not None]
+        pack_moves = (
+            (
+                await session.exec(
+                    select(PackMovement)
+                    .where(col(PackMovement.holding_id).in_(pack_ids))
+                    .order_by(col(PackMovement.id))
+                )
+            ).all()
+            if pack_ids
+            else []
+        )
         documents = (
             await session.exec(
                 select(BillingDocument)
@@ -204,6 +225,13 @@ class BillingData:
                 for w in wallets
             ],
             "coupon_uses": [_plain(u) for u in coupon_uses],
+            "packs": [
+                {
+                    **_plain(h),
+                    "movements": [_plain(m) for m in pack_moves if m.holding_id == h.id],
+                }
+                for h in packs
+            ],
         }
 
     async def erase(self, session: AsyncSession, actor: Actor, user_id: int, now: datetime) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
+from kernel.db import Database
 from tests.support.accounts import Person
 from tests.support.booking import Fablab, booking_body, paris
 from tests.support.stripe import LocalStripe, event, signed
@@ -158,3 +161,21 @@ async def paid_booking(
     assert delivered.json()["outcome"] == "confirmed", delivered.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def until_waiting_for(database: Database, statement: str) -> None:
+    """Return once another connection waits for a row lock in ``statement`` (a checkout made
+    to wait for a concurrent transaction's lock)."""
+    for _ in range(200):
+        async with database.engine.connect() as conn:
+            waiting = await conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND query LIKE :q"
+                ),
+                {"q": f"%{statement}%"},
+            )
+            if waiting.scalar_one():
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing waited for a lock in {statement}")

@@ -46,6 +46,25 @@ async def test_export_holds_everything_and_erase_ends_it(
         headers=lab.manager.headers,
     )
     assert credited.status_code == 201, credited.text
+    # Prepaid hours of the laser cutter, bought on site.
+    pack = await api.post(
+        f"/api/places/{lab.place_id}/packs",
+        json={
+            "name": "5 h laser",
+            "minutes": 300,
+            "resource_id": lab.lab.laser,
+            "price_cents": 9000,
+            "validity_days": 90,
+        },
+        headers=lab.manager.headers,
+    )
+    assert pack.status_code == 201, pack.text
+    bought = await api.post(
+        f"/api/packs/{pack.json()['id']}/purchases",
+        json={"payment_method": "on_site"},
+        headers=person.headers,
+    )
+    assert bought.status_code == 201, bought.text
     # A future booking paid on site, with a note; an invoiced booking for the school.
     own = await checkout(api, person, lab.lab.printer, method="on_site", notes=NOTE)
     assert own.status_code == 201, own.text
@@ -90,6 +109,10 @@ async def test_export_holds_everything_and_erase_ends_it(
         (w["balance_cents"], [m["reason"] for m in w["movements"]]) for w in data["wallets"]
     ] == [(700, ["Atelier annulé"])]
     assert data["coupon_uses"] == []
+    assert [
+        (h["name"], h["balance_minutes"], [m["kind"] for m in h["movements"]])
+        for h in data["packs"]
+    ] == [("5 h laser", 300, ["bought"])]
     assert len(data["calendar_feeds"]) == 1 and "token_sha256" not in data["calendar_feeds"][0]
     assert [t["name"] for t in data["api_tokens"]] == ["test"]
     assert {"booking_series", "rate_grants", "exported_at"} <= set(data)

@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import text
 
 from kernel.db import Database
-from tests.billing.support import PricedLab, checkout, paid_booking
+from tests.billing.support import PricedLab, checkout, paid_booking, until_waiting_for
 from tests.support.accounts import Person, make_organisation, make_user
 from tests.support.booking import booking_body, paris
 from tests.support.stripe import LocalStripe
@@ -270,29 +270,13 @@ async def test_a_checkout_waiting_for_the_wallet_finds_its_euros_gone(
             {"id": wallet["id"]},
         )
         pending = asyncio.create_task(_checkout(api, ana, lab))
-        await _until_waiting_for(database, "UPDATE wallet")
+        await until_waiting_for(database, "UPDATE wallet")
         await transaction.commit()
         late = await pending
     assert late.status_code == 409 and late.json()["code"] == "price_changed", late.text
     assert late.json()["quote"]["wallet_cents"] == 400
     assert await _balance(database, ana) == 400
     assert await _bookings(database) == 0
-
-
-async def _until_waiting_for(database: Database, statement: str) -> None:
-    for _ in range(200):
-        async with database.engine.connect() as conn:
-            waiting = await conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND query LIKE :q"
-                ),
-                {"q": f"%{statement}%"},
-            )
-            if waiting.scalar_one():
-                return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"nothing waited for a lock in {statement}")
 
 
 async def test_an_organisation_s_booking_is_not_paid_from_a_person_s_wallet(

@@ -59,7 +59,8 @@ ORDER BY u.display_name, u.id
 _INVOICES = text("""
 SELECT d.number, d.kind, d.issued_at, corrected.number AS corrects,
        COALESCE(o.name, u.display_name) AS client, u.email,
-       COALESCE(b.reference, d.content -> 'membership' ->> 'plan') AS reference,
+       COALESCE(b.reference, d.content -> 'membership' ->> 'plan', d.content -> 'pack' ->> 'name')
+         AS reference,
        d.total_incl_vat_cents, pay.method, pay.status AS payment_status, pay.due_on,
        pay.purchase_order, pay.paid_at
 FROM billing_document d JOIN place p ON p.id = d.place_id

@@ -19,6 +19,7 @@ from mutualab.web.pages.invitations import InvitationPages
 from mutualab.web.pages.language import set_language
 from mutualab.web.pages.manage import MANAGE_PAGES
 from mutualab.web.pages.memberships import MembershipPages, PlanPublicPages
+from mutualab.web.pages.packs import PackPages, PackPublicPages
 from mutualab.web.pages.programme import ProgrammePages, RegistrationPages, SheetPages
 from mutualab.web.pages.public import PublicPages
 from mutualab.web.pages.recovery import RecoveryPages
@@ -43,6 +44,8 @@ def pages_router() -> Router:
             TokenPages,
             PlanPublicPages,
             MembershipPages,
+            PackPublicPages,
+            PackPages,
             BookingPages,
             *MANAGE_PAGES,
             CheckInPages,

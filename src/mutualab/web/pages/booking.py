@@ -147,6 +147,7 @@ class BookingPages(Controller):
                         user_id=actor.user_id,
                         now=now,
                         strict=True,
+                        use_packs=True,
                     )
                 except AppError as exc:
                     # The price without it is shown, and why the code is refused.
@@ -160,6 +161,7 @@ class BookingPages(Controller):
                         user_id=actor.user_id,
                         now=now,
                         strict=True,
+                        use_packs=True,
                     )
                 quote = await payments.prices.quote_read(priced)
             except AppError as exc:

@@ -1,8 +1,8 @@
 """The managers' back office, one module per part of a place: places, equipment, hours and
-closures, prices, promo codes, wallets, cancellation policy, agenda and bookings, people, publishing
-sessions, invoices,
-statistics and exports, webhooks; and the outbox of e-mails, new places, the verification of
-organisations and the platform's statistics, for platform administrators."""
+closures, prices, promo codes, wallets, memberships, prepaid hours, cancellation policy, agenda
+and bookings, people, publishing sessions, invoices, statistics and exports, webhooks; and the
+outbox of e-mails, new places, the verification of organisations and the platform's statistics,
+for platform administrators."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from mutualab.web.pages.manage.hours import ManagePages
 from mutualab.web.pages.manage.invoices import InvoicePages
 from mutualab.web.pages.manage.managers import ManagerPages
 from mutualab.web.pages.manage.outbox import OutboxPages
+from mutualab.web.pages.manage.packs import PackPages
 from mutualab.web.pages.manage.payments import PaymentPages
 from mutualab.web.pages.manage.people import PeoplePages
 from mutualab.web.pages.manage.photos import PhotoPages
@@ -43,6 +44,7 @@ MANAGE_PAGES = [
     CouponPages,
     WalletPages,
     PlanPages,
+    PackPages,
     PolicyPages,
     BookingPages,
     BookingDeskPages,

@@ -37,6 +37,7 @@ SECTIONS = [
     ("/coupons", N_("Promo codes")),
     ("/wallets", N_("Wallets")),
     ("/plans", N_("Memberships")),
+    ("/packs", N_("Prepaid hours")),
     ("/policy", N_("Cancellation policy")),
     ("/grid", N_("Planning")),
     ("/desk", N_("Front desk")),
