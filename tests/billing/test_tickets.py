@@ -452,3 +452,25 @@ async def test_a_user_type_without_its_price_nor_any_others_is_not_offered_the_s
     )
     assert (await api.get(f"/api/sessions/{made['id']}")).json()["free"] is True
     assert (await register(api, citizen, made["id"])).status_code == 201
+
+
+async def test_a_priced_session_is_not_registered_at_the_desk_without_its_ticket(
+    api: Client, lab: PricedLab, database: Database
+) -> None:
+    session = await priced_session(api, lab, seats=4)
+    desk = await api.post(
+        f"/api/sessions/{session['id']}/desk-registrations",
+        json={"name": "Yann Le Goff", "seats": 1},
+        headers=lab.manager.headers,
+    )
+    assert desk.status_code == 409, desk.text
+    assert desk.json()["code"] == "ticket_required"
+    read = await api.get(f"/api/sessions/{session['id']}", headers=lab.manager.headers)
+    assert read.json()["seats_left"] == 4  # nothing taken, no guest registered unpaid
+    async with database.reader() as reader:
+        count = await reader.scalar(
+            text("SELECT count(*) FROM programme_registration WHERE session_id = :s").bindparams(
+                s=session["id"]
+            )
+        )
+    assert count == 0
