@@ -147,30 +147,33 @@ async def held_plans(
     organisation_id: int | None,
     place_id: int,
     at: datetime,
+    lock: bool = False,
 ) -> list[HeldPlan]:
-    """The plans the holder holds at ``place_id`` at ``at`` (active periods covering it)."""
+    """The plans the holder holds at ``place_id`` at ``at`` (active periods covering it);
+    ``lock`` takes their periods' rows ``FOR UPDATE`` (serialises spending included minutes)."""
     holder = (
         col(PlanSubscription.organisation_id) == organisation_id
         if organisation_id is not None
         else (col(PlanSubscription.user_id) == user_id)
         & col(PlanSubscription.organisation_id).is_(None)
     )
-    rows = (
-        await session.exec(
-            select(MembershipPlan, SubscriptionPeriod)
-            .join(PlanSubscription, col(PlanSubscription.plan_id) == MembershipPlan.id)
-            .join(
-                SubscriptionPeriod, col(SubscriptionPeriod.subscription_id) == PlanSubscription.id
-            )
-            .where(
-                holder,
-                col(PlanSubscription.place_id) == place_id,
-                col(SubscriptionPeriod.status) == PeriodStatus.ACTIVE,
-                col(SubscriptionPeriod.starts_at) <= at,
-                col(SubscriptionPeriod.ends_at) > at,
-            )
+    query = (
+        select(MembershipPlan, SubscriptionPeriod)
+        .join(PlanSubscription, col(PlanSubscription.plan_id) == MembershipPlan.id)
+        .join(SubscriptionPeriod, col(SubscriptionPeriod.subscription_id) == PlanSubscription.id)
+        .where(
+            holder,
+            col(PlanSubscription.place_id) == place_id,
+            col(SubscriptionPeriod.status) == PeriodStatus.ACTIVE,
+            col(SubscriptionPeriod.starts_at) <= at,
+            col(SubscriptionPeriod.ends_at) > at,
         )
-    ).all()
+        .order_by(col(SubscriptionPeriod.id))
+    )
+    if lock:
+        # In id order, so two checkouts of one holder never wait for each other crosswise.
+        query = query.with_for_update(of=SubscriptionPeriod)
+    rows = (await session.exec(query)).all()
     plan_ids = sorted({plan.id for plan, _ in rows if plan.id is not None})
     allowances: dict[int, list[tuple[int | None, str | None, int]]] = {}
     if plan_ids:
@@ -206,12 +209,23 @@ async def benefits_for(
     place_id: int,
     at: datetime,
     now: datetime | None = None,
+    lock: bool = False,
+    excluding: int | None = None,
 ) -> Benefits:
     """The benefits a person (or an organisation, ``organisation_id``) holds at ``place_id``
-    at ``at``, with what their bookings (live at ``now``, default ``at``) used of the included
-    minutes of each period."""
+    at ``at``, with what their bookings (live at ``now``, default ``at``; but booking
+    ``excluding``, being re-priced) used of the included minutes of each period.
+
+    ``lock``: the periods' rows are locked first, so a checkout reads the minutes used only
+    once any other checkout spending them has committed (READ COMMITTED reads afresh).
+    """
     held = await held_plans(
-        session, user_id=user_id, organisation_id=organisation_id, place_id=place_id, at=at
+        session,
+        user_id=user_id,
+        organisation_id=organisation_id,
+        place_id=place_id,
+        at=at,
+        lock=lock,
     )
     if not held:
         return NO_BENEFITS
@@ -220,7 +234,7 @@ async def benefits_for(
     for plan in held:
         span = (plan.starts_at, plan.ends_at)
         if span not in items_of and plan.allowances:
-            items_of[span] = await bookings.booked_items(
+            items = await bookings.booked_items(
                 place_id=place_id,
                 booker_user_id=user_id,
                 organisation_id=organisation_id,
@@ -228,6 +242,7 @@ async def benefits_for(
                 end=plan.ends_at,
                 now=now or at,
             )
+            items_of[span] = [item for item in items if item[0] != excluding]
         items_of.setdefault(span, [])
     resource_ids = sorted({rid for items in items_of.values() for _, rid, _ in items})
     resources = await CatalogueRepository(session).resources_by_ids(resource_ids)

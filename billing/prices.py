@@ -40,6 +40,7 @@ from billing.schemas import (
     AdjustmentRead,
     BillingSettingsRead,
     BillingSettingsWrite,
+    CoverageRead,
     PriceListRead,
     PriceListWrite,
     QuoteLineRead,
@@ -70,6 +71,7 @@ _DEFAULT_MENTIONS = {
     VatKind.OUT_OF_SCOPE: PUBLIC_BODY_MENTION,
 }
 FREE = Rate(free=True)
+COVERAGE_LABELS = {"included": "Heures incluses (adhésion)", "pack": "Heures prépayées"}
 DEFAULT_VAT = VatRegime.taxable(20)
 
 
@@ -537,6 +539,17 @@ class PriceService:
                     mention=line.mention,
                 )
                 for line, resource in zip(priced.quote.lines, priced.resources, strict=True)
+            ],
+            coverage=[
+                CoverageRead(
+                    resource_id=priced.resources[c.line].id or 0,
+                    source="included" if c.source == "included" else "pack",
+                    source_id=c.source_id,
+                    minutes=c.minutes,
+                    units=c.units,
+                    label=COVERAGE_LABELS.get(c.source, c.source),
+                )
+                for c in priced.quote.coverage
             ],
             adjustments=[
                 AdjustmentRead(

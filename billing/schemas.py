@@ -220,6 +220,18 @@ class AdjustmentRead(BaseModel):
     total_incl_vat_cents: int
 
 
+class CoverageRead(BaseModel):
+    """Time of a line paid before money: a membership's included hours (or a pack's)."""
+
+    resource_id: int
+    source: Literal["included", "pack"]
+    source_id: int | None
+    # The booking's minutes covered; units x minutes is what the source gives.
+    minutes: int
+    units: int
+    label: str
+
+
 class QuoteRead(BaseModel):
     """Lines, VAT and totals: exactly what checkout charges if the fingerprint still matches."""
 
@@ -227,6 +239,8 @@ class QuoteRead(BaseModel):
     user_type: str
     currency: str
     lines: list[QuoteLineRead]
+    # Before the lines' prices: the time covered otherwise (the lines charge the rest).
+    coverage: list[CoverageRead] = []
     # After the lines: the discounts, which the breakdown and totals are net of.
     adjustments: list[AdjustmentRead] = []
     coupon_code: str | None = None
