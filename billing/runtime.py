@@ -37,6 +37,7 @@ from billing.prices import PriceService
 from billing.providers.base import CardGateway, ProviderError, WebhookEvent
 from billing.repository import BillingRepository
 from billing.series import SeriesBillingService
+from billing.wallet_top_ups import TopUps
 from booking.events import BookingEvent
 from booking.service import BookingServices
 from kernel.clock import Clock
@@ -159,6 +160,10 @@ class Billing:
             CatalogueService(CatalogueRepository(session)),
             card_available=self.config.card_available,
         )
+
+    def top_ups(self, session: AsyncSession) -> TopUps:
+        """Wallet top-ups on ``session``."""
+        return TopUps(session, CatalogueService(CatalogueRepository(session)))
 
     def series(self, session: AsyncSession) -> SeriesBillingService:
         """Series quotes, checkout and billing views on ``session``."""
@@ -357,8 +362,10 @@ class Billing:
             else:
                 outcome = await self.services(session).apply_intent(intent, now)
                 if outcome == "unknown_payment_intent":
-                    # Not a booking's: perhaps a membership period's.
+                    # Not a booking's: perhaps a membership period's, or a wallet top-up's.
                     outcome = await self.memberships(session).apply_intent(intent, now)
+                if outcome == "unknown_payment_intent":
+                    outcome = await self.top_ups(session).apply_intent(intent, now)
             if outcome == "unknown_payment_intent":
                 logger.warning(
                     "webhook %s about unknown PaymentIntent %s", event.id, event.object_id
