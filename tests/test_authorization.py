@@ -536,6 +536,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/places/{place_id}/plans"): Example(),
     ("POST", "/places/{place_id}/plans/{plan_id}/subscribe"): Example(),
     ("GET", "/account/memberships"): Example(),
+    ("GET", "/account/memberships/{membership_id}/pay"): Example(),
+    ("POST", "/account/memberships/{membership_id}/pay"): Example(),
     ("POST", "/account/memberships/{membership_id}/cancel"): Example(),
     ("POST", "/account/memberships/{membership_id}/renew"): Example(),
     ("GET", "/manage/places/{place_id}/plans"): Example(),
