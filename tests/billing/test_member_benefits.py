@@ -91,6 +91,21 @@ async def test_a_member_s_quote_uses_the_included_hour_then_the_discount_and_che
     booked = await _checkout(api, ana, lab, 8, seen["fingerprint"])
     assert booked.status_code == 201, booked.text
     assert booked.json()["payment"]["amount_cents"] == 1080
+    # Paid at the desk: the invoice says which time was included, then the member discount.
+    recorded = await api.post(
+        f"/api/payments/{booked.json()['payment']['id']}/record",
+        json={"means": "cash"},
+        headers=lab.manager.headers,
+    )
+    assert recorded.status_code == 200, recorded.text
+    billing = await api.get(
+        f"/api/bookings/{booked.json()['booking']['id']}/billing", headers=ana.headers
+    )
+    [invoice] = billing.json()["documents"]
+    assert invoice["total_incl_vat_cents"] == 1080
+    printed = await api.get(f"/api/invoices/{invoice['id']}/print", headers=ana.headers)
+    assert "(dont 1 h incluse(s) dans l&#39;adhésion)" in printed.text
+    assert "Remise adhérent (10 %)" in printed.text
     # The hour is spent: the next booking only has the discount.
     later = await _quote(api, ana, lab, 9)
     assert later["coverage"] == [] and later["total_incl_vat_cents"] == 2160
