@@ -12,7 +12,7 @@ booking of a resource with its own allowance and its kind's counts against both.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -210,11 +210,11 @@ async def benefits_for(
     at: datetime,
     now: datetime | None = None,
     lock: bool = False,
-    excluding: int | None = None,
+    excluding: Collection[int] = (),
 ) -> Benefits:
     """The benefits a person (or an organisation, ``organisation_id``) holds at ``place_id``
     at ``at``, with what their bookings (live at ``now``, default ``at``; but booking
-    ``excluding``, being re-priced) used of the included minutes of each period.
+    those ``excluding``, being priced) used of the included minutes of each period.
 
     ``lock``: the periods' rows are locked first, so a checkout reads the minutes used only
     once any other checkout spending them has committed (READ COMMITTED reads afresh).
@@ -242,7 +242,7 @@ async def benefits_for(
                 end=plan.ends_at,
                 now=now or at,
             )
-            items_of[span] = [item for item in items if item[0] != excluding]
+            items_of[span] = [item for item in items if item[0] not in excluding]
         items_of.setdefault(span, [])
     resource_ids = sorted({rid for items in items_of.values() for _, rid, _ in items})
     resources = await CatalogueRepository(session).resources_by_ids(resource_ids)

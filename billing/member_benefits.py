@@ -12,7 +12,8 @@ counts, so its included minutes come back whole, whatever its refund tier gave b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -43,6 +44,25 @@ def included_per_resource(held: Held, resources: Sequence[Resource]) -> dict[int
     return included
 
 
+def with_earlier(held: Held, earlier: Sequence[tuple[datetime, int, Sequence[Resource]]]) -> Held:
+    """``held`` with the minutes that earlier dates of one request (a series' dates, booked in
+    the same checkout) will use: each date (start, minutes, resources) counts once against every
+    allowance of its period that covers one of its resources, as ``benefits_for`` counts a
+    booking."""
+    if not earlier:
+        return held
+    allowances = []
+    for allowance in held.allowances:
+        extra = sum(
+            minutes
+            for start, minutes, resources in earlier
+            if allowance.period_starts_at <= start < allowance.period_ends_at
+            and any(allowance.applies_to(r.id or 0, r.kind) for r in resources)
+        )
+        allowances.append(replace(allowance, used_minutes=allowance.used_minutes + extra))
+    return replace(held, allowances=tuple(allowances))
+
+
 def quote_benefits(held: Held, resources: Sequence[Resource]) -> adjustments.Benefits:
     """The pipeline's input for a booking of ``resources`` by a holder of ``held``."""
     return adjustments.Benefits(
@@ -59,11 +79,12 @@ async def member_benefits(
     organisation_id: int | None,
     now: datetime,
     lock: bool = False,
-    excluding: int | None = None,
+    excluding: Collection[int] = (),
+    earlier: Sequence[tuple[datetime, int, Sequence[Resource]]] = (),
 ) -> adjustments.Benefits:
     """What the booker's (or their organisation's) memberships at the priced place give the
     priced booking (their periods covering its start); ``lock`` and ``excluding`` as in
-    :func:`billing.benefits.benefits_for`."""
+    :func:`billing.benefits.benefits_for`, ``earlier`` as in :func:`with_earlier`."""
     if user_id is None or priced.place.id is None:
         return adjustments.Benefits()
     held = await benefits_for(
@@ -76,7 +97,7 @@ async def member_benefits(
         lock=lock,
         excluding=excluding,
     )
-    return quote_benefits(held, priced.resources)
+    return quote_benefits(with_earlier(held, earlier), priced.resources)
 
 
 def with_benefits(priced: Priced, benefits: adjustments.Benefits) -> Priced:

@@ -986,7 +986,7 @@ class PaymentService:
             organisation_id=booking.organisation_id,
             now=event.at,
             lock=True,
-            excluding=booking.id,
+            excluding=(booking.id,),
         )
         terms = terms_from(payment.quote.get("coupon")) if payment is not None else None
         if terms is not None:

@@ -475,6 +475,9 @@ class SeriesOccurrenceQuote(BaseModel):
     # A pending date: the local day its booking opens.
     bookable_from: LocalDay | None = None
     lines: list[QuoteLineRead]
+    # A member's included time and discount on this date (as in a booking's quote).
+    coverage: list[CoverageRead] = []
+    adjustments: list[AdjustmentRead] = []
     total_excl_vat_cents: int
     total_vat_cents: int
     total_incl_vat_cents: int

@@ -218,3 +218,62 @@ async def test_a_move_re_prices_with_the_included_hour_the_booking_already_holds
     )
     assert longer.status_code == 409 and longer.json()["code"] == "price_changed", longer.text
     assert longer.json()["quote"]["total_incl_vat_cents"] == 2160
+
+
+async def test_a_series_for_an_organisation_uses_its_included_hours_date_after_date(
+    api: Client, lab: PricedLab, database: Database
+) -> None:
+    """The school's plan includes 3 hours of the room a month and 10 % off; its Tuesdays of
+    2 hours (the room: 25 EUR/h, VAT exempt) use them in date order: 2 h, then 1 h, then none."""
+    plan = await define_plan(
+        api,
+        lab.manager,
+        lab.place_id,
+        for_organisations=True,
+        discount_percent=10,
+        allowances=[{"resource_id": lab.lab.room, "minutes": 180}],
+    )
+    school = await make_organisation(database)
+    head = await make_user(database, "direction@ecole.fr", organisation_roles=((school, "admin"),))
+    teacher = await make_user(database, "prof@ecole.fr", organisation_roles=((school, "booker"),))
+    made = await subscribe(
+        api, head, plan["id"], "invoice", organisation_id=school, purchase_order="BC-1"
+    )
+    assert made.status_code == 201, made.text
+    body = {
+        "items": [{"resource_id": lab.lab.room, "quantity": 1}],
+        "rule": "FREQ=WEEKLY;BYDAY=TU;UNTIL=20270316",
+        "first_date": "2027-03-02",
+        "start_time": "14:00",
+        "duration_minutes": 120,
+        "organisation_id": school,
+    }
+    quoted = await api.post("/api/series/quote", json=body, headers=teacher.headers)
+    assert quoted.status_code == 200, quoted.text
+    dates = quoted.json()["occurrences"]
+    assert [[c["minutes"] for c in d["coverage"]] for d in dates] == [[120], [60], []]
+    assert [d["total_incl_vat_cents"] for d in dates] == [0, 2250, 4500]
+    assert quoted.json()["total_incl_vat_cents"] == 6750
+    booked = await api.post(
+        "/api/series/checkout",
+        json={
+            **body,
+            "method": "invoice",
+            "purchase_order": "BC-2",
+            "quote_fingerprint": quoted.json()["fingerprint"],
+        },
+        headers=teacher.headers,
+    )
+    assert booked.status_code == 201, booked.text
+    amounts = [o["amount_cents"] for o in booked.json()["billing"]["occurrences"]]
+    assert amounts == [0, 2250, 4500]
+    # Spent: a booking of the room the same month has only the discount.
+    later = await quote(
+        api,
+        teacher,
+        lab.lab.room,
+        paris(2027, 3, 25, 10),
+        paris(2027, 3, 25, 11),
+        organisation_id=school,
+    )
+    assert later["coverage"] == [] and later["total_incl_vat_cents"] == 2250
