@@ -978,14 +978,14 @@ class PaymentService:
             payment.user_type_code if payment is not None else booking.user_type_code,
         )
         # The booker's memberships at the new start, the booking's own time not counted as
-        # used (it is what is moved).
+        # used (it is what is moved). Not under the periods' lock: the move holds its booking's
+        # locks already, and checkout takes the periods' first (the other order could deadlock).
         benefits = await member_benefits(
             self.repo.session,
             priced,
             user_id=booking.booker_user_id,
             organisation_id=booking.organisation_id,
             now=event.at,
-            lock=True,
             excluding=(booking.id,),
         )
         terms = terms_from(payment.quote.get("coupon")) if payment is not None else None

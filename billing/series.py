@@ -401,7 +401,9 @@ class SeriesBillingService:
                     series.organisation_id,
                     await self.prices.price(items, occurrence.starts_at, occurrence.ends_at, rates),
                     earlier,
-                    lock=True,
+                    # Booked already (their locks held): the periods' lock after them could
+                    # deadlock with a checkout, which takes it first.
+                    lock=False,
                     excluding=batch,
                 )
                 free = priced.quote.total_incl_vat_cents == 0
