@@ -22,6 +22,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BEARER, PLACE_MANAGER, SELF, USER
 from kernel.clock import Clock
+from kernel.idempotency import IDEMPOTENCY_OPT
 
 Me = NamedDependency[Actor]
 WalletsDep = NamedDependency[Wallets]
@@ -134,7 +135,12 @@ class TopUpController(Controller):
         assert row is not None
         return top_up_read(row)
 
-    @post("/me/wallets/top-ups/refresh", status_code=HTTP_200_OK, opt=SELF)
+    # Repeats harmlessly and calls Stripe: no idempotency key is held across the call.
+    @post(
+        "/me/wallets/top-ups/refresh",
+        status_code=HTTP_200_OK,
+        opt={**SELF, IDEMPOTENCY_OPT: False},
+    )
     async def refresh(self, state: State, actor: Me) -> list[TopUpRead]:
         """My top-ups, the pending ones first brought in line with Stripe (a paid one is
         credited, once)."""
