@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing.coupon_models import CouponRedemption
 from billing.models import BillingDocument, Payment, Refund
-from billing.wallet_models import Wallet, WalletMovement
+from billing.wallet_models import Wallet, WalletMovement, WalletTopUp
 from booking.feeds.models import CalendarFeed
 from booking.models import ACTIVE_STATUSES, Booking, BookingItem, BookingSeries
 from booking.service import BookingServices
@@ -133,7 +133,7 @@ class BillingData:
 
     async def export(self, session: AsyncSession, user_id: int) -> dict[str, Any]:
         """The person's payments (with refunds), the references of their invoices, their wallets
-        (with movements) and the coupons they used."""
+        (with movements and top-ups) and the coupons they used."""
         payments = (
             await session.exec(
                 select(Payment).where(Payment.payer_user_id == user_id).order_by(col(Payment.id))
@@ -162,6 +162,13 @@ class BillingData:
             if wallet_ids
             else []
         )
+        top_ups = (
+            await session.exec(
+                select(WalletTopUp)
+                .where(WalletTopUp.user_id == user_id)
+                .order_by(col(WalletTopUp.id))
+            )
+        ).all()
         coupon_uses = (
             await session.exec(
                 select(CouponRedemption)
@@ -203,6 +210,8 @@ class BillingData:
                 }
                 for w in wallets
             ],
+            # The card payment's secret is Stripe's key to it, not the person's data.
+            "wallet_top_ups": [_plain(t, "client_secret") for t in top_ups],
             "coupon_uses": [_plain(u) for u in coupon_uses],
         }
 

@@ -73,6 +73,12 @@ async def test_a_top_up_is_credited_once_when_stripe_says_it_is_paid(
     assert (await _wallet(api, ana))["balance_cents"] == 2000
     # A receipt (the movement), no invoice: VAT is due when the wallet is spent.
     assert await _documents(database) == 0
+    # Ana's data export holds the top-up, not the card payment's secret.
+    exported = (await api.get("/api/me/export", headers=ana.headers)).json()
+    assert [(t["amount_cents"], t["status"]) for t in exported["wallet_top_ups"]] == [
+        (2000, "succeeded")
+    ]
+    assert "client_secret" not in str(exported["wallet_top_ups"])
 
 
 async def test_a_refresh_alone_credits_a_paid_top_up(
