@@ -2,8 +2,8 @@
 
 :func:`benefits_for` reads the plans held (their active periods covering the moment), their
 included minutes and what the holder's bookings have used of them in each period;
-:func:`combine` and :func:`usage` are the pure part. The quote (``billing.pricing``) is to
-take a :class:`Benefits` as input: included minutes first, then the member discount.
+:func:`combine` and :func:`usage` are the pure part. The quote takes them through
+:mod:`billing.member_benefits`: included minutes first, then the member discount.
 
 Included minutes are used by the holder's live bookings (held, awaiting approval, confirmed)
 that start in the period, in the order they were booked, whatever they were charged: a
@@ -213,8 +213,8 @@ async def benefits_for(
     excluding: Collection[int] = (),
 ) -> Benefits:
     """The benefits a person (or an organisation, ``organisation_id``) holds at ``place_id``
-    at ``at``, with what their bookings (live at ``now``, default ``at``; but booking
-    those ``excluding``, being priced) used of the included minutes of each period.
+    at ``at``, with what their bookings (live at ``now``, default ``at``; but not those
+    ``excluding``, being priced) used of the included minutes of each period.
 
     ``lock``: the periods' rows are locked first, so a checkout reads the minutes used only
     once any other checkout spending them has committed (READ COMMITTED reads afresh).
