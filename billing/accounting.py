@@ -2,7 +2,8 @@
 
 The FEC is read from what billing stored and never changes: the issued invoices and credit
 notes (sales), the receipts recorded at the desk and the payments paid at once (by card, or
-recorded in one go), and the refunds that moved money (by Stripe, or given back by the place).
+recorded in one go), the refunds that moved money (by Stripe, or given back by the place), and
+the wallets' movements (a top-up by card is money received; the others move no money).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from billing.fec import (
     Customer,
     MoneyMove,
     SaleDocument,
+    Transfer,
     VatShare,
     customer,
     entries,
@@ -33,6 +35,13 @@ from resources.models import Place
 from resources.service import CatalogueService
 
 MAX_VAT_RATES = 20
+# A wallet movement that moves no money: the accounts debited and credited, and its label.
+WALLET_ENTRIES = {
+    "spend": ("wallet", "customers", "Porte-monnaie utilisé, réservation"),
+    "give_back": ("customers", "wallet", "Porte-monnaie rendu, réservation"),
+    "refund_credit": ("customers", "wallet", "Remboursement au porte-monnaie, réservation"),
+    "manager_credit": ("wallet_gifts", "wallet", "Crédit offert au porte-monnaie :"),
+}
 
 
 def bounds(period: AccountingPeriod, zone: str) -> tuple[datetime, datetime]:
@@ -150,7 +159,55 @@ class Accounting:
             sale_document(d) for d in await self.repo.documents_between(place.id, start, end)
         ]
         moves = await self._moves(place, period, start, end)
-        return file_name(siren, period.last), render(entries(documents, moves, plan))
+        top_ups, transfers = await self._wallet_moves(place, start, end)
+        lines = entries(documents, moves + top_ups, plan, transfers)
+        return file_name(siren, period.last), render(lines)
+
+    async def _wallet_moves(
+        self, place: Place, start: datetime, end: datetime
+    ) -> tuple[list[MoneyMove], list[Transfer]]:
+        """The wallets' movements: top-ups as bank receipts to customers' advances, the rest as
+        miscellaneous entries (what the wallet holds is owed to its holder: 4191)."""
+        assert place.id is not None
+        tz = ZoneInfo(place.timezone)
+        found = await self.repo.wallet_movements_between(place.id, start, end)
+        _, people = await self.repo.buyer_names([], [user_id for _, user_id in found])
+        top_ups: list[MoneyMove] = []
+        transfers: list[Transfer] = []
+        for movement, user_id in found:
+            day = movement.created_at.astimezone(tz).date()
+            holder = customer(None, user_id, people.get(user_id, ""))
+            reference = f"PM-{movement.id}"
+            order = int(movement.created_at.timestamp())
+            cents = abs(movement.amount_cents)
+            if movement.kind == "top_up":
+                top_ups.append(
+                    MoneyMove(
+                        means="card",
+                        day=day,
+                        amount_cents=cents,
+                        customer=holder,
+                        reference=reference,
+                        label=f"Rechargement du porte-monnaie {movement.top_up_id}",
+                        order=order,
+                        counter="wallet",
+                    )
+                )
+                continue
+            debit, credit, label = WALLET_ENTRIES[movement.kind]
+            transfers.append(
+                Transfer(
+                    day=day,
+                    debit=debit,
+                    credit=credit,
+                    amount_cents=cents,
+                    customer=holder,
+                    reference=reference,
+                    label=f"{label} {movement.booking_id or movement.reason}".strip(),
+                    order=order,
+                )
+            )
+        return top_ups, transfers
 
     async def _moves(
         self, place: Place, period: AccountingPeriod, start: datetime, end: datetime

@@ -22,6 +22,7 @@ from billing.models import (
     Refund,
     RefundStatus,
 )
+from billing.wallet_models import Wallet, WalletMovement
 
 # The two-key advisory lock space (apart from the one-key space of idempotency keys): issuing
 # takes a place's lock shared, closing a period takes it alone, so a period is closed only
@@ -201,6 +202,22 @@ class AccountingRepository:
             .order_by(moved, col(Refund.id))
         )
         return [RefundRow(r, p) for r, p in rows.all()]
+
+    async def wallet_movements_between(
+        self, place_id: int, start: datetime, end: datetime
+    ) -> list[tuple[WalletMovement, int]]:
+        """The movements of the place's wallets in ``start``..``end``, with their holder."""
+        rows = await self.session.exec(
+            select(WalletMovement, Wallet.user_id)
+            .join(Wallet, col(Wallet.id) == col(WalletMovement.wallet_id))
+            .where(
+                Wallet.place_id == place_id,
+                col(WalletMovement.created_at) >= start,
+                col(WalletMovement.created_at) < end,
+            )
+            .order_by(col(WalletMovement.created_at), col(WalletMovement.id))
+        )
+        return [(m, int(u)) for m, u in rows.all()]
 
     async def buyer_names(
         self, organisation_ids: Sequence[int], user_ids: Sequence[int]

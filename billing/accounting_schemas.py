@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field, StringConstraints
 from billing.schemas import Strict
 
 AccountNumber = Annotated[str, StringConstraints(pattern=r"^[0-9][0-9A-Z]{2,19}$")]
-AccountKey = Literal["sales", "customers", "bank", "cash", "cheque", "vat"]
+AccountKey = Literal[
+    "sales", "customers", "bank", "cash", "cheque", "vat", "wallet", "wallet_gifts"
+]
 RateKey = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}\.[0-9]{2}$")]
 
 
@@ -23,7 +25,9 @@ class AccountingSettingsWrite(Strict):
     accounts: dict[AccountKey, AccountNumber] = Field(
         default_factory=dict,
         description="account numbers: sales (706), customers (411), bank (512), cash (530), "
-        "cheque (5112), vat (4457: VAT collected at a rate not in vat_rates)",
+        "cheque (5112), vat (4457: VAT collected at a rate not in vat_rates), wallet (4191: "
+        "customers' advances, what wallets hold), wallet_gifts (6718: wallet credits a place "
+        "gives)",
     )
     vat_rates: dict[RateKey, AccountNumber] = Field(
         default_factory=dict,

@@ -2,8 +2,8 @@
 
 :func:`benefits_for` reads the plans held (their active periods covering the moment), their
 included minutes and what the holder's bookings have used of them in each period;
-:func:`combine` and :func:`usage` are the pure part. The quote (``billing.pricing``) is to
-take a :class:`Benefits` as input: included minutes first, then the member discount.
+:func:`combine` and :func:`usage` are the pure part. The quote takes them through
+:mod:`billing.member_benefits`: included minutes first, then the member discount.
 
 Included minutes are used by the holder's live bookings (held, awaiting approval, confirmed)
 that start in the period, in the order they were booked, whatever they were charged: a
@@ -12,7 +12,7 @@ booking of a resource with its own allowance and its kind's counts against both.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -147,30 +147,33 @@ async def held_plans(
     organisation_id: int | None,
     place_id: int,
     at: datetime,
+    lock: bool = False,
 ) -> list[HeldPlan]:
-    """The plans the holder holds at ``place_id`` at ``at`` (active periods covering it)."""
+    """The plans the holder holds at ``place_id`` at ``at`` (active periods covering it);
+    ``lock`` takes their periods' rows ``FOR UPDATE`` (serialises spending included minutes)."""
     holder = (
         col(PlanSubscription.organisation_id) == organisation_id
         if organisation_id is not None
         else (col(PlanSubscription.user_id) == user_id)
         & col(PlanSubscription.organisation_id).is_(None)
     )
-    rows = (
-        await session.exec(
-            select(MembershipPlan, SubscriptionPeriod)
-            .join(PlanSubscription, col(PlanSubscription.plan_id) == MembershipPlan.id)
-            .join(
-                SubscriptionPeriod, col(SubscriptionPeriod.subscription_id) == PlanSubscription.id
-            )
-            .where(
-                holder,
-                col(PlanSubscription.place_id) == place_id,
-                col(SubscriptionPeriod.status) == PeriodStatus.ACTIVE,
-                col(SubscriptionPeriod.starts_at) <= at,
-                col(SubscriptionPeriod.ends_at) > at,
-            )
+    query = (
+        select(MembershipPlan, SubscriptionPeriod)
+        .join(PlanSubscription, col(PlanSubscription.plan_id) == MembershipPlan.id)
+        .join(SubscriptionPeriod, col(SubscriptionPeriod.subscription_id) == PlanSubscription.id)
+        .where(
+            holder,
+            col(PlanSubscription.place_id) == place_id,
+            col(SubscriptionPeriod.status) == PeriodStatus.ACTIVE,
+            col(SubscriptionPeriod.starts_at) <= at,
+            col(SubscriptionPeriod.ends_at) > at,
         )
-    ).all()
+        .order_by(col(SubscriptionPeriod.id))
+    )
+    if lock:
+        # In id order, so two checkouts of one holder never wait for each other crosswise.
+        query = query.with_for_update(of=SubscriptionPeriod)
+    rows = (await session.exec(query)).all()
     plan_ids = sorted({plan.id for plan, _ in rows if plan.id is not None})
     allowances: dict[int, list[tuple[int | None, str | None, int]]] = {}
     if plan_ids:
@@ -206,12 +209,23 @@ async def benefits_for(
     place_id: int,
     at: datetime,
     now: datetime | None = None,
+    lock: bool = False,
+    excluding: Collection[int] = (),
 ) -> Benefits:
     """The benefits a person (or an organisation, ``organisation_id``) holds at ``place_id``
-    at ``at``, with what their bookings (live at ``now``, default ``at``) used of the included
-    minutes of each period."""
+    at ``at``, with what their bookings (live at ``now``, default ``at``; but not those
+    ``excluding``, being priced) used of the included minutes of each period.
+
+    ``lock``: the periods' rows are locked first, so a checkout reads the minutes used only
+    once any other checkout spending them has committed (READ COMMITTED reads afresh).
+    """
     held = await held_plans(
-        session, user_id=user_id, organisation_id=organisation_id, place_id=place_id, at=at
+        session,
+        user_id=user_id,
+        organisation_id=organisation_id,
+        place_id=place_id,
+        at=at,
+        lock=lock,
     )
     if not held:
         return NO_BENEFITS
@@ -220,7 +234,7 @@ async def benefits_for(
     for plan in held:
         span = (plan.starts_at, plan.ends_at)
         if span not in items_of and plan.allowances:
-            items_of[span] = await bookings.booked_items(
+            items = await bookings.booked_items(
                 place_id=place_id,
                 booker_user_id=user_id,
                 organisation_id=organisation_id,
@@ -228,6 +242,7 @@ async def benefits_for(
                 end=plan.ends_at,
                 now=now or at,
             )
+            items_of[span] = [item for item in items if item[0] not in excluding]
         items_of.setdefault(span, [])
     resource_ids = sorted({rid for items in items_of.values() for _, rid, _ in items})
     resources = await CatalogueRepository(session).resources_by_ids(resource_ids)

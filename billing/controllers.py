@@ -24,6 +24,7 @@ from billing.facturx.export import export_public_buyers
 from billing.facturx.senders import DownloadSender
 from billing.invoicing import DocumentService
 from billing.ledger_list import InvoiceState, LedgerFilter, month_of
+from billing.member_benefits import member_benefits
 from billing.models import BillingDocument
 from billing.payments import SYSTEM, PaymentService, summary
 from billing.prices import PriceService
@@ -152,15 +153,29 @@ class PriceController(Controller):
                 field="use_wallet",
                 code="wallet_not_for_organisations",
             )
+        now = clock()
+        # A quote at a requested rate is anyone's; at the caller's own, their memberships count.
+        benefits = (
+            await member_benefits(
+                prices.repo.session,
+                priced,
+                user_id=actor.user_id,
+                organisation_id=data.organisation_id,
+                now=now,
+            )
+            if data.user_type is None or data.organisation_id is not None
+            else None
+        )
         priced = await prices.adjust(
             priced,
             coupon_code=data.coupon_code,
             use_wallet=data.use_wallet,
             user_id=actor.user_id,
-            now=clock(),
+            now=now,
             strict=True,
             use_packs=data.use_packs,
             organisation_id=data.organisation_id,
+            benefits=benefits,
         )
         return await prices.quote_read(priced)
 

@@ -4,7 +4,11 @@ Sales journal ``VE``: one entry per invoice (customer debited incl. VAT, sales a
 credited) and per credit note (the reverse), dated on its issue day. Receipts journals, one per
 means: ``BQ`` (card, card terminal, transfer: the bank), ``CA`` (cash), ``CH`` (cheques): one
 entry per amount received (bank or cash debited, customer credited) or given back (the
-reverse), dated on the day the money moved. Each entry balances; entries are numbered 1, 2, …
+reverse), dated on the day the money moved; a wallet top-up paid by card is a bank receipt
+credited to customers' advances (4191), not to the customer's account. Miscellaneous journal
+``OD``: the wallet's other movements — spent on a booking (advances debited, customer credited),
+given back or credited by a refund (the reverse), credited by the place as a gift (an expense
+debited, advances credited). Each entry balances; entries are numbered 1, 2, …
 per journal in date order, with no gap; the file lists them in chronological order. The
 customers' account carries an auxiliary account per buyer (an organisation, else a person), so
 the accountant can letter invoices with receipts.
@@ -48,6 +52,7 @@ COLUMNS = (
 SEPARATOR = "\t"
 ENCODING = "iso8859_15"
 SALES = ("VE", "Ventes")
+TRANSFERS = ("OD", "Opérations diverses")
 JOURNALS = {"bank": ("BQ", "Banque"), "cash": ("CA", "Caisse"), "cheque": ("CH", "Chèques")}
 # How each way of paying reaches the accounts: which receipts journal and account.
 MEANS_JOURNAL = {
@@ -57,7 +62,9 @@ MEANS_JOURNAL = {
     "cash": "cash",
     "cheque": "cheque",
 }
-ACCOUNT_KEYS = ("sales", "customers", "bank", "cash", "cheque", "vat")
+ACCOUNT_KEYS = ("sales", "customers", "bank", "cash", "cheque", "vat", "wallet", "wallet_gifts")
+# Accounts that carry the buyer's auxiliary account.
+CUSTOMER_ACCOUNTS = ("customers", "wallet")
 DEFAULT_ACCOUNTS: dict[str, str] = {
     "sales": "706",
     "customers": "411",
@@ -66,6 +73,9 @@ DEFAULT_ACCOUNTS: dict[str, str] = {
     "cheque": "5112",
     # VAT collected at a rate not listed in ``vat_rates``.
     "vat": "4457",
+    # Wallets: money held for customers (advances received), and what places give.
+    "wallet": "4191",
+    "wallet_gifts": "6718",
 }
 DEFAULT_VAT_RATES: dict[str, str] = {
     "20.00": "445710",
@@ -80,6 +90,8 @@ ACCOUNT_LABELS = {
     "cash": "Caisse",
     "cheque": "Chèques à encaisser",
     "vat": "TVA collectée",
+    "wallet": "Clients - avances reçues (porte-monnaie)",
+    "wallet_gifts": "Crédits de porte-monnaie offerts",
 }
 ACCOUNT_RE = re.compile(r"[0-9][0-9A-Z]{2,19}")
 _UNSAFE_TEXT = re.compile(r"[\t\r\n|]+")
@@ -152,6 +164,23 @@ class MoneyMove:
     reference: str
     label: str
     order: int = 0  # ties on one day keep the order the money was recorded in
+    # The account the money settles: the customer's, or their advances (a wallet top-up).
+    counter: str = "customers"
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """A movement between accounts with no money moving (a wallet spent, given back, given):
+    ``debit`` and ``credit`` are account keys."""
+
+    day: date
+    debit: str
+    credit: str
+    amount_cents: int
+    customer: Customer
+    reference: str
+    label: str
+    order: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,8 +337,8 @@ def _money_lines(move: MoneyMove, plan: AccountPlan, entry: int) -> list[Line]:
         journal_label,
         entry,
         move.day,
-        plan.accounts["customers"],
-        ACCOUNT_LABELS["customers"],
+        plan.accounts[move.counter],
+        ACCOUNT_LABELS[move.counter],
         move.customer.code,
         clean(move.customer.name),
         clean(move.reference),
@@ -321,8 +350,37 @@ def _money_lines(move: MoneyMove, plan: AccountPlan, entry: int) -> list[Line]:
     return [treasury, customers]
 
 
+def _transfer_lines(move: Transfer, plan: AccountPlan, entry: int) -> list[Line]:
+    if move.amount_cents <= 0:
+        raise ValueError("a transfer moves a positive amount from its credit to its debit")
+    label = clean(move.label)[:200]
+
+    def line(key: str, debit: bool) -> Line:
+        aux = key in CUSTOMER_ACCOUNTS
+        return Line(
+            TRANSFERS[0],
+            TRANSFERS[1],
+            entry,
+            move.day,
+            plan.accounts[key],
+            ACCOUNT_LABELS[key],
+            move.customer.code if aux else "",
+            clean(move.customer.name) if aux else "",
+            clean(move.reference),
+            move.day,
+            label,
+            move.amount_cents if debit else 0,
+            0 if debit else move.amount_cents,
+        )
+
+    return [line(move.debit, True), line(move.credit, False)]
+
+
 def entries(
-    documents: Iterable[SaleDocument], moves: Iterable[MoneyMove], plan: AccountPlan
+    documents: Iterable[SaleDocument],
+    moves: Iterable[MoneyMove],
+    plan: AccountPlan,
+    transfers: Iterable[Transfer] = (),
 ) -> list[Line]:
     """Every line of the period in chronological order (of validation, which is the entry's
     day), each journal's entries numbered from 1 in that order."""
@@ -338,8 +396,11 @@ def entries(
         chosen = sorted(by_journal.get(journal, []), key=lambda m: (m.day, m.order))
         for entry, move in enumerate(chosen, start=1):
             lines += _money_lines(move, plan, entry)
+    chosen_transfers = sorted(transfers, key=lambda t: (t.day, t.order))
+    for entry, transfer in enumerate(chosen_transfers, start=1):
+        lines += _transfer_lines(transfer, plan, entry)
     # Stable: the lines of an entry stay together and in their order.
-    order = [SALES[0], *(code for code, _ in JOURNALS.values())]
+    order = [SALES[0], *(code for code, _ in JOURNALS.values()), TRANSFERS[0]]
     return sorted(lines, key=lambda line: (line.day, order.index(line.journal), line.entry))
 
 

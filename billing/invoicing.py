@@ -146,11 +146,26 @@ def _breakdown_json(lines: list[VatBreakdownLine] | tuple[VatBreakdownLine, ...]
     ]
 
 
+# How an invoice line says the time something other than money paid (its coverage).
+COVERED = {"included": "incluse(s) dans l'adhésion", "pack": "prépayée(s)"}
+
+
+def _covered_label(quote: dict[str, Any], index: int, label: str) -> str:
+    """A line's label with the time its coverage paid: ``Imprimante 3D (dont 1 h incluse(s)
+    dans l'adhésion)`` (the line's total is the rest's price)."""
+    notes = [
+        f"dont {hours_text(int(c['minutes']))} {COVERED.get(c['source'], c['source'])}"
+        for c in quote.get("coverage", [])
+        if c["line"] == index
+    ]
+    return f"{label} ({', '.join(notes)})" if notes else label
+
+
 def invoice_lines(quote: dict[str, Any]) -> list[dict[str, Any]]:
     """Invoice lines from the quote that was charged."""
     return [
         {
-            "label": line["label"],
+            "label": _covered_label(quote, index, line["label"]),
             "quantity": line["quantity"],
             "minutes": line["minutes"],
             "hours": _hours(line["minutes"]),
@@ -167,7 +182,7 @@ def invoice_lines(quote: dict[str, Any]) -> list[dict[str, Any]]:
             "total_incl_vat_cents": line["total_incl_vat_cents"],
             "mention": line["mention"],
         }
-        for line in quote["lines"]
+        for index, line in enumerate(quote["lines"])
     ] + [
         # A discount (member, coupon) reduces the base of its VAT rate: a line of its own.
         {

@@ -23,6 +23,7 @@ from billing.events import payment_received
 from billing.grouped_invoices import GroupedInvoices, uses_grouping
 from billing.invoicing import DocumentService, Party, session_of
 from billing.ledger_list import LedgerFilter, ledger
+from billing.member_benefits import member_benefits, with_benefits
 from billing.models import PAID, BillingDocument, Payment, PaymentStatus, Refund, RefundStatus
 from billing.pack_holdings import pack_minutes
 from billing.prices import (
@@ -436,8 +437,18 @@ class PaymentService:
             )
         user_type = await self.prices.user_type_for(actor, data.organisation_id, None)
         base = await self.prices.price(data.items, data.starts_at, data.ends_at, user_type)
+        # The holder's periods are locked before their included minutes are counted: a
+        # checkout racing for the same minutes counts them once this one has committed.
+        benefits = await member_benefits(
+            self.repo.session,
+            base,
+            user_id=actor.user_id,
+            organisation_id=data.organisation_id,
+            now=now,
+            lock=True,
+        )
         # A coupon that can no longer be used is left out, a wallet's share follows its
-        # balance: either way the price then changed.
+        # balance, included minutes follow what other bookings used: the price then changed.
         priced = await self.prices.adjust(
             base,
             coupon_code=data.coupon_code,
@@ -447,6 +458,7 @@ class PaymentService:
             strict=False,
             use_packs=data.use_packs,
             organisation_id=data.organisation_id,
+            benefits=benefits,
         )
         if priced.quote.fingerprint() != data.quote_fingerprint:
             await self._quote_moved(priced)
@@ -546,6 +558,7 @@ class PaymentService:
                         strict=False,
                         use_packs=True,
                         organisation_id=data.organisation_id,
+                        benefits=benefits,
                     )
                 )
             await savepoint.commit()
@@ -559,7 +572,10 @@ class PaymentService:
                 # Its last use went to someone else since the quote: nothing is booked.
                 balance = await wallets.balance(place.id, actor.user_id) if data.use_wallet else 0
                 await self._quote_moved(
-                    with_adjustments(base, Adjustments(packs=priced.packs, wallet_cents=balance))
+                    with_adjustments(
+                        base,
+                        Adjustments(benefits=benefits, packs=priced.packs, wallet_cents=balance),
+                    )
                 )
         if priced.quote.wallet_cents and not await wallets.spend(
             place.id, actor.user_id, priced.quote.wallet_cents, booking.id, payment.id, now
@@ -569,7 +585,12 @@ class PaymentService:
             await self._quote_moved(
                 with_adjustments(
                     base,
-                    Adjustments(packs=priced.packs, coupon=priced.coupon, wallet_cents=balance),
+                    Adjustments(
+                        benefits=benefits,
+                        packs=priced.packs,
+                        coupon=priced.coupon,
+                        wallet_cents=balance,
+                    ),
                 )
             )
         if info.invoice_on == "confirmation" and booking.status == BookingStatus.CONFIRMED:
@@ -1040,10 +1061,23 @@ class PaymentService:
             booking.ends_at,
             payment.user_type_code if payment is not None else booking.user_type_code,
         )
+        # The booker's memberships at the new start, the booking's own time not counted as
+        # used (it is what is moved). Not under the periods' lock: the move holds its booking's
+        # locks already, and checkout takes the periods' first (the other order could deadlock).
+        benefits = await member_benefits(
+            self.repo.session,
+            priced,
+            user_id=booking.booker_user_id,
+            organisation_id=booking.organisation_id,
+            now=event.at,
+            excluding=(booking.id,),
+        )
         terms = terms_from(payment.quote.get("coupon")) if payment is not None else None
         if terms is not None:
             # The discount the booking was paid with stays (its use is already counted).
-            priced = with_adjustments(priced, Adjustments(coupon=terms))
+            priced = with_adjustments(priced, Adjustments(benefits=benefits, coupon=terms))
+        else:
+            priced = with_benefits(priced, benefits)
         new_total = priced.quote.total_incl_vat_cents
         if payment is None:
             if new_total:

@@ -15,8 +15,10 @@ from typing import Any
 
 from billing.memberships import START_INTENT_JOB
 from billing.plan_repository import PlanRepository
+from billing.plan_schemas import MembershipRead
 from billing.providers.base import ProviderError
 from billing.runtime import Billing, transaction
+from kernel.auth.actor import Actor
 from kernel.jobs import JobRegistry
 
 logger = logging.getLogger(__name__)
@@ -76,6 +78,27 @@ class MembershipCards:
             return "provider_unavailable"
         async with transaction(self.billing.database) as session:
             return await self.billing.apply_charge_intent(session, intent, self.billing.clock())
+
+    async def refresh(self, actor: Actor, membership_id: int) -> MembershipRead:
+        """A membership visible to ``actor``, its periods due by card first brought in line
+        with Stripe: an intent created where none is, a paid one applied (counted, invoiced)."""
+        billing = self.billing
+        async with transaction(billing.database, write=False) as session:
+            read = await billing.memberships(session).read(actor, membership_id, billing.clock())
+            repo = billing.memberships(session).repo
+            pending: list[tuple[int, str | None]] = []
+            for period in read.periods:
+                charge = await repo.charge(period.charge.id) if period.charge else None
+                if charge is not None and charge.id and charge.status == "pending":
+                    pending.append((charge.id, charge.intent_id))
+        # Stripe is called here, between transactions: never inside one.
+        for charge_id, intent_id in pending:
+            if intent_id is None:
+                await self.start_intent(charge_id)
+            else:
+                await self.sync(intent_id)
+        async with transaction(billing.database, write=False) as session:
+            return await billing.memberships(session).read(actor, membership_id, billing.clock())
 
     async def renew(self) -> None:
         """The renewal job: next periods of renewing memberships, unpaid ones lapsed."""

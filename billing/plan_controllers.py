@@ -19,7 +19,6 @@ from billing.plan_schemas import (
     ReceiveRequest,
     SubscribeRequest,
 )
-from billing.runtime import transaction
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_admin, require_manager, require_user
 from kernel.auth.rules import ADMIN, BEARER, MEMBERSHIP, PLACE_MANAGER, PUBLIC, USER
@@ -160,29 +159,11 @@ class MembershipController(Controller):
 
     @post("/memberships/{membership_id:int}/refresh", status_code=HTTP_200_OK, opt=MEMBERSHIP)
     async def refresh(
-        self, state: State, actor: Me, clock: Now, membership_id: FromPath[int]
+        self, state: State, actor: Me, membership_id: FromPath[int]
     ) -> MembershipRead:
         """Create the PaymentIntent of a period due by card, or fetch it back from Stripe and
         apply it (a paid period counts and is invoiced)."""
-        billing = billing_of(state)
-        async with transaction(billing.database, write=False) as session:
-            read = await billing.memberships(session).read(actor, membership_id, clock())
-        pending: list[tuple[int, str | None]] = []
-        async with transaction(billing.database, write=False) as session:
-            repo = billing.memberships(session).repo
-            for period in read.periods:
-                charge = await repo.charge(period.charge.id) if period.charge else None
-                if charge is not None and charge.id and charge.status == "pending":
-                    pending.append((charge.id, charge.intent_id))
-        # Stripe is called here, between transactions: never inside one.
-        cards = MembershipCards(billing)
-        for charge_id, intent_id in pending:
-            if intent_id is None:
-                await cards.start_intent(charge_id)
-            else:
-                await cards.sync(intent_id)
-        async with transaction(billing.database, write=False) as session:
-            return await billing.memberships(session).read(actor, membership_id, clock())
+        return await MembershipCards(billing_of(state)).refresh(actor, membership_id)
 
     @get("/places/{place_id:int}/memberships", guards=[require_manager], opt=PLACE_MANAGER)
     async def at_place(

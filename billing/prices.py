@@ -17,7 +17,6 @@ from typing import Any
 
 from accounts.verification import booking_rates
 from billing.adjustments import (
-    PACK,
     Adjustments,
     Benefits,
     CouponTerms,
@@ -49,7 +48,7 @@ from billing.schemas import (
     AdjustmentRead,
     BillingSettingsRead,
     BillingSettingsWrite,
-    PackCoverageRead,
+    CoverageRead,
     PriceListRead,
     PriceListWrite,
     QuoteLineRead,
@@ -81,7 +80,7 @@ _DEFAULT_MENTIONS = {
     VatKind.OUT_OF_SCOPE: PUBLIC_BODY_MENTION,
 }
 FREE = Rate(free=True)
-PACK_LABEL = "Heures prépayées"
+COVERAGE_LABELS = {"included": "Heures incluses (adhésion)", "pack": "Heures prépayées"}
 DEFAULT_VAT = VatRegime.taxable(20)
 
 
@@ -517,8 +516,8 @@ class PriceService:
         use_packs: bool = False,
         organisation_id: int | None = None,
     ) -> Priced:
-        """The quote with a membership's ``benefits`` (none yet: plans are to give them), a
-        coupon of its place and the share the person's wallet there pays.
+        """The quote with a membership's ``benefits``, the packs of prepaid hours held
+        (``use_packs``), a coupon of its place and the share the person's wallet there pays.
 
         ``strict`` refuses a code that cannot be used (a quote); otherwise it is left out
         (checkout: the price then changed).
@@ -594,6 +593,18 @@ class PriceService:
                 )
                 for line, resource_id in zip(priced.quote.lines, _line_ids(priced), strict=True)
             ],
+            coverage=[
+                CoverageRead(
+                    resource_id=priced.resources[c.line].id or 0,
+                    source="included" if c.source == "included" else "pack",
+                    source_id=c.source_id,
+                    minutes=c.minutes,
+                    units=c.units,
+                    hours=_hours_text(c.minutes),
+                    label=COVERAGE_LABELS.get(c.source, c.source),
+                )
+                for c in priced.quote.coverage
+            ],
             adjustments=[
                 AdjustmentRead(
                     kind="coupon" if a.kind == "coupon" else "member_discount",
@@ -607,18 +618,6 @@ class PriceService:
                 for a in priced.quote.adjustments
             ],
             coupon_code=priced.coupon.code if priced.coupon is not None else None,
-            pack_coverage=[
-                PackCoverageRead(
-                    resource_id=priced.resources[c.line].id or 0,
-                    label=PACK_LABEL,
-                    pack_holding_id=c.source_id or 0,
-                    minutes=c.minutes,
-                    units=c.units,
-                    hours=_hours_text(c.minutes),
-                )
-                for c in priced.quote.coverage
-                if c.source == PACK
-            ],
             wallet_cents=priced.quote.wallet_cents,
             due_cents=priced.quote.due_cents,
             breakdown=[

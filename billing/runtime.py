@@ -41,6 +41,7 @@ from billing.providers.base import CardGateway, IntentState, ProviderError, Webh
 from billing.repository import BillingRepository
 from billing.series import SeriesBillingService
 from billing.tickets import TicketService
+from billing.wallet_top_ups import TopUps
 from booking.events import BookingEvent
 from booking.service import BookingServices
 from kernel.clock import Clock
@@ -190,12 +191,15 @@ class Billing:
     async def apply_charge_intent(
         self, session: AsyncSession, intent: IntentState, now: datetime
     ) -> str:
-        """A PaymentIntent of a charge: a membership's period, a session's ticket or a pack."""
+        """A PaymentIntent of a charge: a membership's period, a session's ticket, a pack or
+        a wallet top-up."""
         outcome = await self.memberships(session).apply_intent(intent, now)
         if outcome == "unknown_payment_intent":
             outcome = await self.tickets(session).apply_intent(intent, now)
         if outcome == "unknown_payment_intent":
             outcome = await self.packs(session).apply_intent(intent, now)
+        if outcome == "unknown_payment_intent":
+            outcome = await self.top_ups(session).apply_intent(intent, now)
         return outcome
 
     async def settle_tickets(self) -> int:
@@ -204,6 +208,10 @@ class Billing:
             tickets = self.tickets(session)
             now = self.clock()
             return await tickets.release_unpaid(now) + await tickets.settle(now)
+
+    def top_ups(self, session: AsyncSession) -> TopUps:
+        """Wallet top-ups on ``session``."""
+        return TopUps(session, CatalogueService(CatalogueRepository(session)))
 
     def series(self, session: AsyncSession) -> SeriesBillingService:
         """Series quotes, checkout and billing views on ``session``."""
@@ -415,7 +423,8 @@ class Billing:
             else:
                 outcome = await self.services(session).apply_intent(intent, now)
                 if outcome == "unknown_payment_intent":
-                    # Not a booking's: perhaps a membership period's, a ticket's or a pack's.
+                    # Not a booking's: perhaps a membership period's, a ticket's, a pack's or a
+                    # wallet top-up's.
                     outcome = await self.apply_charge_intent(session, intent, now)
             if outcome == "unknown_payment_intent":
                 logger.warning(

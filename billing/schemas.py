@@ -223,16 +223,17 @@ class AdjustmentRead(BaseModel):
     total_incl_vat_cents: int
 
 
-class PackCoverageRead(BaseModel):
-    """Time of a line paid by a pack of prepaid hours held ("Heures prépayées")."""
+class CoverageRead(BaseModel):
+    """Time of a line paid before money: a membership's included hours (or a pack's)."""
 
     resource_id: int
-    label: str
-    pack_holding_id: int
-    # Minutes of the booking covered; units x minutes is what the pack gives.
+    source: Literal["included", "pack"]
+    source_id: int | None
+    # The booking's minutes covered; units x minutes is what the source gives.
     minutes: int
     units: int
     hours: str
+    label: str
 
 
 class QuoteRead(BaseModel):
@@ -242,11 +243,11 @@ class QuoteRead(BaseModel):
     user_type: str
     currency: str
     lines: list[QuoteLineRead]
+    # Before the lines' prices: the time covered otherwise (the lines charge the rest).
+    coverage: list[CoverageRead] = []
     # After the lines: the discounts, which the breakdown and totals are net of.
     adjustments: list[AdjustmentRead] = []
     coupon_code: str | None = None
-    # Before money: the time paid by packs of prepaid hours held (lines are priced without it).
-    pack_coverage: list[PackCoverageRead] = []
     # Of the total, what the wallet pays, and what is left to pay by the method.
     wallet_cents: int = 0
     due_cents: int
@@ -481,6 +482,9 @@ class SeriesOccurrenceQuote(BaseModel):
     # A pending date: the local day its booking opens.
     bookable_from: LocalDay | None = None
     lines: list[QuoteLineRead]
+    # A member's included time and discount on this date (as in a booking's quote).
+    coverage: list[CoverageRead] = []
+    adjustments: list[AdjustmentRead] = []
     total_excl_vat_cents: int
     total_vat_cents: int
     total_incl_vat_cents: int

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from billing.ledger import canonical_json
+from billing.member_benefits import member_benefits, with_benefits
 from billing.models import BillingDocument, PaymentStatus
 from billing.payments import PaymentService, due_payment, summary
 from billing.prices import Priced, methods_for, refuse_unverified_invoice
@@ -43,6 +44,7 @@ from booking.service import Series
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError
 from kernel.events import publish
+from resources.models import Resource
 
 # Payments that no longer ask for money (their credit notes are already deducted).
 ENDED = (PaymentStatus.CANCELLED, PaymentStatus.REFUNDED)
@@ -82,10 +84,39 @@ class SeriesBillingService:
         read, _ = await self._priced(actor, data)
         return read
 
+    async def _with_benefits(
+        self,
+        actor: Actor,
+        organisation_id: int | None,
+        priced: Priced,
+        earlier: list[tuple[datetime, int, list[Resource]]],
+        *,
+        lock: bool,
+        excluding: frozenset[int] = frozenset(),
+    ) -> Priced:
+        """A date priced with the booker's (or organisation's) memberships, the dates before it
+        in the series counted as using their included minutes; the date then joins them."""
+        line = priced.lines[0]
+        benefits = await member_benefits(
+            self.repo.session,
+            priced,
+            user_id=actor.user_id,
+            organisation_id=organisation_id,
+            now=self.payments.bookings.clock(),
+            lock=lock,
+            excluding=excluding,
+            earlier=earlier,
+        )
+        earlier.append((line.start, line.minutes, list(priced.resources)))
+        return with_benefits(priced, benefits)
+
     async def _priced(
-        self, actor: Actor, data: SeriesQuoteRequest
+        self, actor: Actor, data: SeriesQuoteRequest, *, lock: bool = False
     ) -> tuple[SeriesQuoteRead, dict[date, Priced]]:
+        """The series quoted; ``lock``: the holder's membership periods locked first (checkout
+        then counts their included minutes alone)."""
         rates = await self.prices.user_type_for(actor, data.organisation_id, None)
+        earlier: list[tuple[datetime, int, list[Resource]]] = []
         occurrences = await self.series.preview(
             actor, series_request(data, "skip_conflicts", list(data.exdates))
         )
@@ -108,14 +139,27 @@ class SeriesBillingService:
                     later.quote.total_vat_cents,
                     later.quote.total_incl_vat_cents,
                 )
+            coverage, adjustments = [], []
             if occurrence.status == "free":
-                one = await self.prices.price(
-                    data.items, occurrence.starts_at, occurrence.ends_at, rates
+                one = await self._with_benefits(
+                    actor,
+                    data.organisation_id,
+                    await self.prices.price(
+                        data.items, occurrence.starts_at, occurrence.ends_at, rates
+                    ),
+                    earlier,
+                    # Each date's periods, in date order (as any checkout takes them).
+                    lock=lock,
                 )
                 one_read = await self.prices.quote_read(one)
-                sample = sample or one_read
+                if sample is None or (
+                    not sample.total_incl_vat_cents and one_read.total_incl_vat_cents
+                ):
+                    # A priced date says how it may be paid (one wholly included says "free").
+                    sample = one_read
                 priced[occurrence.date] = one
                 lines = one_read.lines
+                coverage, adjustments = one_read.coverage, one_read.adjustments
                 totals = (
                     one.quote.total_excl_vat_cents,
                     one.quote.total_vat_cents,
@@ -142,6 +186,8 @@ class SeriesBillingService:
                     resource_id=occurrence.resource_id,
                     bookable_from=occurrence.bookable_from,
                     lines=lines,
+                    coverage=coverage,
+                    adjustments=adjustments,
                     total_excl_vat_cents=totals[0],
                     total_vat_cents=totals[1],
                     total_incl_vat_cents=totals[2],
@@ -215,7 +261,7 @@ class SeriesBillingService:
                 "Bookings are made by a user account, not an admin token.",
                 code="user_account_required",
             )
-        quote, priced = await self._priced(actor, data)
+        quote, priced = await self._priced(actor, data, lock=True)
         if quote.fingerprint != data.quote_fingerprint:
             raise ConflictError(
                 "The series changed since it was quoted (a date was taken, or a price moved): "
@@ -344,10 +390,21 @@ class SeriesBillingService:
                 for i in series.items
             ]
             billed: list[int] = []
-            for occurrence in booked:
+            # The dates booked now count against included minutes in date order, not as
+            # bookings already made.
+            batch = frozenset(d.booking_id for d in booked if d.booking_id is not None)
+            earlier: list[tuple[datetime, int, list[Resource]]] = []
+            for occurrence in sorted(booked, key=lambda d: d.starts_at):
                 assert occurrence.booking_id is not None
-                priced = await self.prices.price(
-                    items, occurrence.starts_at, occurrence.ends_at, rates
+                priced = await self._with_benefits(
+                    actor,
+                    series.organisation_id,
+                    await self.prices.price(items, occurrence.starts_at, occurrence.ends_at, rates),
+                    earlier,
+                    # Booked already (their locks held): the periods' lock after them could
+                    # deadlock with a checkout, which takes it first.
+                    lock=False,
+                    excluding=batch,
                 )
                 free = priced.quote.total_incl_vat_cents == 0
                 billed += await self._bill(

@@ -44,3 +44,22 @@ class WalletRead(BaseModel):
     currency: str
     updated_at: datetime
     movements: list[WalletMovementRead] = []
+
+
+class TopUpWrite(Strict):
+    """Money to pay by card into my wallet at the place (1 to 500 EUR)."""
+
+    amount_cents: Annotated[int, Field(ge=100, le=50_000)]
+
+
+class TopUpRead(BaseModel):
+    """A top-up of my wallet: its card payment's client secret while it is pending."""
+
+    id: int
+    place_id: int
+    amount_cents: int
+    currency: str
+    status: str
+    client_secret: str | None
+    created_at: datetime
+    paid_at: datetime | None

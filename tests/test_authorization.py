@@ -363,6 +363,10 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ),
     ("GET", "/api/places/{place_id}/wallets/{wallet_id}"): Example(),
     ("GET", "/api/me/wallets"): Example(),
+    ("POST", "/api/places/{place_id}/wallets/top-ups"): Example(
+        body=lambda w, r: {"amount_cents": 1000}
+    ),
+    ("POST", "/api/me/wallets/top-ups/refresh"): Example(),
     ("GET", "/api/places/{place_id}/billing-settings"): Example(),
     ("PUT", "/api/places/{place_id}/billing-settings"): Example(
         body=lambda w, r: {
@@ -519,6 +523,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/manage/places/{place_id}/wallets"): Example(),
     ("POST", "/manage/places/{place_id}/wallets/credits"): Example(),
     ("GET", "/account/wallet"): Example(),
+    ("POST", "/account/wallet/top-ups"): Example(),
+    ("GET", "/account/wallet/pay"): Example(),
+    ("POST", "/account/wallet/pay"): Example(),
     ("GET", "/manage/places/{place_id}/statistics"): Example(query=lambda w, r: "at=2027-03"),
     ("GET", "/manage/statistics"): Example(query=lambda w, r: "period=year&at=2027"),
     ("POST", "/manage/places/{place_id}/invoices/settings"): Example(),
@@ -570,6 +577,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/places/{place_id}/plans"): Example(),
     ("POST", "/places/{place_id}/plans/{plan_id}/subscribe"): Example(),
     ("GET", "/account/memberships"): Example(),
+    ("GET", "/account/memberships/{membership_id}/pay"): Example(),
+    ("POST", "/account/memberships/{membership_id}/pay"): Example(),
     ("POST", "/account/memberships/{membership_id}/cancel"): Example(),
     ("POST", "/account/memberships/{membership_id}/renew"): Example(),
     ("GET", "/manage/places/{place_id}/plans"): Example(),

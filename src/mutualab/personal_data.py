@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from billing.coupon_models import CouponRedemption
 from billing.models import BillingDocument, Payment, Refund
 from billing.pack_models import PackHolding, PackMovement
-from billing.wallet_models import Wallet, WalletMovement
+from billing.wallet_models import Wallet, WalletMovement, WalletTopUp
 from booking.feeds.models import CalendarFeed
 from booking.models import ACTIVE_STATUSES, Booking, BookingItem, BookingSeries
 from booking.service import BookingServices
@@ -134,8 +134,8 @@ class BillingData:
 
     async def export(self, session: AsyncSession, user_id: int) -> dict[str, Any]:
         """The person's payments (with refunds), the references of their invoices, their wallets
-        (with movements), the coupons they used and the packs of prepaid hours they bought (with
-        movements)."""
+        (with movements and top-ups), the coupons they used and the packs of prepaid hours they
+        bought (with movements)."""
         payments = (
             await session.exec(
                 select(Payment).where(Payment.payer_user_id == user_id).order_by(col(Payment.id))
@@ -164,6 +164,13 @@ class BillingData:
             if wallet_ids
             else []
         )
+        top_ups = (
+            await session.exec(
+                select(WalletTopUp)
+                .where(WalletTopUp.user_id == user_id)
+                .order_by(col(WalletTopUp.id))
+            )
+        ).all()
         coupon_uses = (
             await session.exec(
                 select(CouponRedemption)
@@ -224,6 +231,8 @@ class BillingData:
                 }
                 for w in wallets
             ],
+            # The card payment's secret is Stripe's key to it, not the person's data.
+            "wallet_top_ups": [_plain(t, "client_secret") for t in top_ups],
             "coupon_uses": [_plain(u) for u in coupon_uses],
             "packs": [
                 {

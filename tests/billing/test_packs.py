@@ -40,6 +40,11 @@ def pack_body(lab: PricedLab, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def packs_of(quote: dict[str, Any]) -> list[dict[str, Any]]:
+    """The quote's time paid by packs of prepaid hours."""
+    return [c for c in quote["coverage"] if c["source"] == "pack"]
+
+
 async def define_pack(api: Client, lab: PricedLab, **overrides: Any) -> dict[str, Any]:
     made = await api.post(
         f"/api/places/{lab.place_id}/packs",
@@ -283,9 +288,9 @@ async def test_who_may_buy_and_how(api: Client, lab: PricedLab, database: Databa
     assert not_admin.status_code == 403
     # The organisation's pack pays its bookings, not its members' own.
     own = await laser_quote(api, max_, lab, paris(2027, 3, 8, 10))
-    assert own["pack_coverage"] == []
+    assert packs_of(own) == []
     for_it = await laser_quote(api, max_, lab, paris(2027, 3, 8, 10), organisation_id=company)
-    assert [c["minutes"] for c in for_it["pack_coverage"]] == [60]
+    assert [c["minutes"] for c in packs_of(for_it)] == [60]
 
 
 async def test_a_pack_bought_by_card_is_credited_once_stripe_says_it_is_paid(
@@ -298,7 +303,7 @@ async def test_a_pack_bought_by_card_is_credited_once_stripe_says_it_is_paid(
     held = bought.json()
     assert (held["state"], held["balance_minutes"], held["movements"]) == ("pending", 0, [])
     # Nothing to use before it is paid.
-    assert (await laser_quote(api, ana, lab, paris(2027, 3, 8, 10)))["pack_coverage"] == []
+    assert packs_of(await laser_quote(api, ana, lab, paris(2027, 3, 8, 10))) == []
     started = await api.post(f"/api/pack-holdings/{held['id']}/refresh", headers=ana.headers)
     assert started.status_code == 200, started.text
     secret = started.json()["charge"]["client_secret"]
@@ -325,20 +330,21 @@ async def test_pack_hours_pay_the_booking_before_money(
     ana = await make_user(database, "ana@example.fr")
     holding = await holding_of(api, lab, ana)
     quoted = await laser_quote(api, ana, lab, paris(2027, 3, 8, 10), hours=2)
-    assert quoted["pack_coverage"] == [
+    assert packs_of(quoted) == [
         {
             "resource_id": lab.lab.laser,
-            "label": "Heures prépayées",
-            "pack_holding_id": holding,
+            "source": "pack",
+            "source_id": holding,
             "minutes": 120,
             "units": 1,
             "hours": "2",
+            "label": "Heures prépayées",
         }
     ]
     assert (quoted["total_incl_vat_cents"], quoted["payment_methods"]) == (0, ["free"])
     # Opting out: the plain price.
     plain = await laser_quote(api, ana, lab, paris(2027, 3, 8, 10), hours=2, use_packs=False)
-    assert (plain["pack_coverage"], plain["total_incl_vat_cents"]) == ([], 7200)
+    assert (packs_of(plain), plain["total_incl_vat_cents"]) == ([], 7200)
 
     booked = await book_laser(api, ana, lab, paris(2027, 3, 8, 10), 2, quoted["fingerprint"])
     assert booked.status_code == 201, booked.text
@@ -351,7 +357,7 @@ async def test_pack_hours_pay_the_booking_before_money(
     bob = await make_user(database, "bob@example.fr")
     small = await holding_of(api, lab, bob, minutes=60)
     partly = await laser_quote(api, bob, lab, paris(2027, 3, 9, 10), hours=2)
-    assert [c["minutes"] for c in partly["pack_coverage"]] == [60]
+    assert [c["minutes"] for c in packs_of(partly)] == [60]
     assert partly["total_incl_vat_cents"] == 3600
     paid = await book_laser(api, bob, lab, paris(2027, 3, 9, 10), 2, partly["fingerprint"])
     assert paid.status_code == 201, paid.text
@@ -363,7 +369,7 @@ async def test_pack_hours_pay_the_booking_before_money(
         json=booking_body(lab.lab.printer, paris(2027, 3, 10, 10), paris(2027, 3, 10, 12)),
         headers=ana.headers,
     )
-    assert printed.json()["pack_coverage"] == []
+    assert packs_of(printed.json()) == []
 
 
 async def test_earliest_expiry_first_and_never_a_pack_expired_at_the_start(
@@ -375,13 +381,13 @@ async def test_earliest_expiry_first_and_never_a_pack_expired_at_the_start(
     soon = (await buy(api, ana, soon_pack["id"])).json()["id"]
     # 8 March: the pack ending on 10 March goes first, then the year's.
     quoted = await laser_quote(api, ana, lab, paris(2027, 3, 8, 10), hours=2)
-    assert [(c["pack_holding_id"], c["minutes"]) for c in quoted["pack_coverage"]] == [
+    assert [(c["source_id"], c["minutes"]) for c in packs_of(quoted)] == [
         (soon, 60),
         (late, 60),
     ]
     # 15 March: the short pack is over by then.
     later = await laser_quote(api, ana, lab, paris(2027, 3, 15, 10), hours=2)
-    assert [(c["pack_holding_id"], c["minutes"]) for c in later["pack_coverage"]] == [(late, 120)]
+    assert [(c["source_id"], c["minutes"]) for c in packs_of(later)] == [(late, 120)]
 
 
 async def test_pack_hours_used_since_the_quote_are_a_price_change_and_book_nothing(
@@ -394,7 +400,7 @@ async def test_pack_hours_used_since_the_quote_are_a_price_change_and_book_nothi
     assert first.status_code == 201, first.text
     late = await book_laser(api, ana, lab, paris(2027, 3, 8, 10), fingerprint=seen["fingerprint"])
     assert late.status_code == 409 and late.json()["code"] == "price_changed", late.text
-    assert late.json()["quote"]["pack_coverage"] == []
+    assert packs_of(late.json()["quote"]) == []
     assert late.json()["quote"]["total_incl_vat_cents"] == 3600
     assert await bookings(database) == 1
     assert await balance(database, holding) == 0
@@ -443,7 +449,7 @@ async def test_a_checkout_waiting_for_the_pack_finds_its_minutes_gone(
         await transaction.commit()
         late = await pending
     assert late.status_code == 409 and late.json()["code"] == "price_changed", late.text
-    assert [c["minutes"] for c in late.json()["quote"]["pack_coverage"]] == [30]
+    assert [c["minutes"] for c in packs_of(late.json()["quote"])] == [30]
     assert await balance(database, holding) == 30
     assert await bookings(database) == 0
 
@@ -559,4 +565,4 @@ async def test_the_expiry_job_ends_packs_past_their_validity(
     assert mine[unpaid]["charge"]["status"] == "cancelled"
     # Expired minutes are never used.
     later = await laser_quote(api, ana, lab, paris(2027, 3, 8, 10))
-    assert later["pack_coverage"] == [] and later["total_incl_vat_cents"] == 3600
+    assert packs_of(later) == [] and later["total_incl_vat_cents"] == 3600

@@ -27,6 +27,8 @@ async def test_accounts_are_saved_or_refused_by_field(web: httpx.AsyncClient, to
         "cash": "530",
         "cheque": "5112",
         "vat": "4457",
+        "wallet": "4191",
+        "wallet_gifts": "6718",
     }
     wrong = await submit(
         web, url, f"{url}/settings", {**fields, "bank": "banque", "fiscal_year_start_month": "13"}

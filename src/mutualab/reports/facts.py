@@ -45,7 +45,8 @@ ORDER BY b.starts_at, b.id
 
 _PAYMENTS = text("""
 SELECT pay.booking_id, pay.method, pay.user_type_code, pay.status, pay.amount_cents,
-       pay.refunded_cents, pay.quote -> 'lines' AS lines
+       pay.refunded_cents, pay.wallet_cents, pay.wallet_refunded_cents,
+       pay.quote -> 'lines' AS lines
 FROM payment pay JOIN booking b ON b.id = pay.booking_id JOIN place p ON p.id = b.place_id
 WHERE (CAST(:all_places AS boolean) OR b.place_id = ANY(:place_ids))
   AND CAST(b.starts_at AT TIME ZONE p.timezone AS date) >= :start
@@ -118,7 +119,10 @@ class PaymentFact:
     method: str
     user_type_code: str
     status: str
+    # Net of refunds, whatever paid it: the method and the wallet (a means of payment too).
     net_cents: int
+    # Of ``net_cents``, what the person's wallet paid (net of what it got back).
+    wallet_cents: int
     # Each quote line's total incl. VAT, in the order of the booking's items.
     line_totals: tuple[int, ...]
 
@@ -197,7 +201,11 @@ class Facts:
                 method=row.method,
                 user_type_code=row.user_type_code,
                 status=row.status,
-                net_cents=row.amount_cents - row.refunded_cents,
+                net_cents=row.amount_cents
+                - row.refunded_cents
+                + row.wallet_cents
+                - row.wallet_refunded_cents,
+                wallet_cents=row.wallet_cents - row.wallet_refunded_cents,
                 line_totals=tuple(int(line["total_incl_vat_cents"]) for line in row.lines or []),
             )
             for row in await self._rows(_PAYMENTS, params)

@@ -18,8 +18,9 @@ What counts (docs/architecture.md, "Statistics and exports", says the same):
   those registered; the *attendance rate* is the seats marked present ÷ those taken, the
   *fill rate* taken ÷ offered, both over held sessions, in all and per kind;
 - *revenue* is what the period's bookings were billed, net of refunds (integer cents incl.
-  VAT): paid, invoiced or due on site; a booking of several resources shares it out by its
-  quote's lines.
+  VAT): paid, invoiced or due on site, whether by the method or from the person's wallet (a
+  means of payment, counted under "wallet" by method); a booking of several resources shares
+  it out by its quote's lines.
 """
 
 from __future__ import annotations
@@ -323,7 +324,11 @@ def _revenue(
     by_method: Counter[str] = Counter()
     for payment in payments:
         by_type[payment.user_type_code] += payment.net_cents
-        by_method[payment.method] += payment.net_cents
+        # The wallet is a means of payment of its own; a method paid the rest.
+        if payment.net_cents - payment.wallet_cents:
+            by_method[payment.method] += payment.net_cents - payment.wallet_cents
+        if payment.wallet_cents:
+            by_method["wallet"] += payment.wallet_cents
         taken = items.get(payment.booking_id, ())
         weights = (
             list(payment.line_totals)

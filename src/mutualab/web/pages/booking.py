@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from accounts.staff import StaffService
 from accounts.staff_controllers import STAFF
 from billing.controllers import PAYMENTS, billing_of
+from billing.member_benefits import member_benefits
 from billing.models import PaymentStatus
 from billing.payments import PaymentService
 from billing.prices import tiers_of
@@ -139,6 +140,13 @@ class BookingPages(Controller):
                 wallet_balance = await payments.prices.wallets.balance(place.id or 0, actor.user_id)
                 use_wallet = form.wallet == "1" and wallet_balance > 0
                 now = payments.bookings.clock()
+                benefits = await member_benefits(
+                    payments.repo.session,
+                    priced,
+                    user_id=actor.user_id,
+                    organisation_id=None,
+                    now=now,
+                )
                 try:
                     priced = await payments.prices.adjust(
                         priced,
@@ -148,6 +156,7 @@ class BookingPages(Controller):
                         now=now,
                         strict=True,
                         use_packs=True,
+                        benefits=benefits,
                     )
                 except AppError as exc:
                     # The price without it is shown, and why the code is refused.
@@ -162,6 +171,7 @@ class BookingPages(Controller):
                         now=now,
                         strict=True,
                         use_packs=True,
+                        benefits=benefits,
                     )
                 quote = await payments.prices.quote_read(priced)
             except AppError as exc:

@@ -1,25 +1,29 @@
-"""Memberships for people: a place's plans (and subscribing to one, paid on site or, for an
-organisation one administers, on invoice), my memberships with their periods and invoices,
-cancelling one at the end of its period.
+"""Memberships for people: a place's plans (and subscribing to one, paid on site or by card,
+or, for an organisation one administers, on invoice), my memberships with their periods and
+invoices, paying a period due by card, cancelling one at the end of its period.
 
-Paying a period by card goes through the API (``POST /api/memberships/{id}/refresh`` gives
-the PaymentIntent's client secret); these pages offer on site and on invoice. The rules are
-billing's (:mod:`billing.memberships`).
+A period by card is paid through Stripe's Payment Element, as a booking is (``payment.js``);
+the period counts once Stripe says it is paid (its webhook, or the check on return), never on
+the browser's word. The rules are billing's (:mod:`billing.memberships`,
+:mod:`billing.plan_cards`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing.controllers import billing_of
 from billing.memberships import MembershipService
+from billing.plan_cards import MembershipCards
 from billing.plan_controllers import DEPENDENCIES as MEMBERSHIPS
 from billing.plan_schemas import SubscribeRequest
 from kernel.auth.actor import Actor
@@ -29,12 +33,15 @@ from kernel.clock import Clock
 from kernel.errors import AppError
 from mutualab.web.forms import FieldError
 from mutualab.web.i18n import N_
+from mutualab.web.pages.booking import STRIPE_POLICY
 from mutualab.web.pages.manage.plans import CHARGES, PERIODS, STATES
 from mutualab.web.rendering import page, see_other
+from mutualab.web.scripts import with_policy
 from resources.controllers import CATALOGUE
 from resources.service import CatalogueService
 
 AnyRequest = Request[Any, Any, Any]
+Text = Annotated[str, QueryParameter(max_length=200)]
 REFUSALS = {
     "already_subscribed": N_("You already hold this plan here."),
     "plan_not_for_you": N_("This plan is not offered at your rate."),
@@ -49,6 +56,8 @@ class SubscribeForm:
 
     organisation_id: str = ""
     auto_renew: str = ""
+    # For oneself: "on_site" or "card" (where the instance takes cards).
+    method: str = "on_site"
 
 
 class PlanPublicPages(Controller):
@@ -80,6 +89,7 @@ class PlanPublicPages(Controller):
             periods=PERIODS,
             names={r.id: r.name for r in place.resources},
             organisations=await memberships.organisation_names(administered),
+            card_available=memberships.card_available,
             error=error,
         )
 
@@ -110,17 +120,18 @@ class PlanPublicPages(Controller):
     ) -> Response[Any]:
         """Subscribe: on site for oneself, on invoice for an organisation one administers."""
         organisation = data.organisation_id.strip()
+        method = "card" if data.method == "card" and memberships.card_available else "on_site"
         try:
             request_body = SubscribeRequest.model_validate(
                 {
                     "place_id": place_id,
                     "organisation_id": int(organisation) if organisation.isdigit() else None,
-                    "payment_method": "invoice" if organisation else "on_site",
+                    "payment_method": "invoice" if organisation else method,
                     "auto_renew": data.auto_renew == "on",
                 }
             )
             async with db_session.begin_nested():
-                await memberships.subscribe(actor, plan_id, request_body, clock())
+                made = await memberships.subscribe(actor, plan_id, request_body, clock())
         except (ValidationError, AppError) as exc:
             if isinstance(exc, AppError) and exc.status_code == 404:
                 raise
@@ -129,6 +140,8 @@ class PlanPublicPages(Controller):
             return await self._page(
                 request, catalogue, memberships, actor, place_id, error=error, status_code=409
             )
+        if request_body.payment_method == "card":
+            return see_other(f"/account/memberships/{made.id}/pay")
         return see_other("/account/memberships", notice="membership_made")
 
 
@@ -158,6 +171,48 @@ class MembershipPages(Controller):
             states=STATES,
             charges=CHARGES,
         )
+
+    @get("/{membership_id:int}/pay", opt=MEMBERSHIP)
+    async def pay_form(
+        self,
+        request: AnyRequest,
+        state: State,
+        actor: NamedDependency[Actor],
+        membership_id: FromPath[int],
+        payment_intent: Text = "",
+    ) -> Response[Any]:
+        """Pay a period due by card, through Stripe's Payment Element."""
+        cards = MembershipCards(billing_of(state))
+        held = await cards.refresh(actor, membership_id)
+        if payment_intent:
+            # Back from Stripe: the refresh above asked Stripe itself how it went.
+            return see_other("/account/memberships", notice="payment_checked")
+        due = [
+            p.charge
+            for p in held.periods
+            if p.charge is not None and p.charge.method == "card" and p.charge.status == "pending"
+        ]
+        if not due or actor.user_id != held.user_id:
+            return see_other("/account/memberships")
+        public = state.settings.public_base_url.rstrip("/")
+        response = page(
+            request,
+            "account/membership_pay.html",
+            private=True,
+            held=held,
+            charge=due[0],
+            publishable_key=billing_of(state).config.publishable_key,
+            return_url=f"{public}/account/memberships/{membership_id}/pay",
+        )
+        return with_policy(response, STRIPE_POLICY)
+
+    @post("/{membership_id:int}/pay", opt=MEMBERSHIP)
+    async def pay_check(
+        self, state: State, actor: NamedDependency[Actor], membership_id: FromPath[int]
+    ) -> Response[Any]:
+        """Ask Stripe how the period's card payment went (never the browser)."""
+        await MembershipCards(billing_of(state)).refresh(actor, membership_id)
+        return see_other("/account/memberships", notice="payment_checked")
 
     @post("/{membership_id:int}/renew", opt=MEMBERSHIP)
     async def renew(

@@ -19,8 +19,10 @@ from accounts.certifications import holds_valid_certification
 from accounts.plan_standing import standing
 from accounts.staff import StaffService
 from accounts.staff_controllers import STAFF
+from billing.benefits import benefits_for
 from billing.controllers import PRICES
-from billing.prices import PriceService
+from billing.member_benefits import quote_benefits
+from billing.prices import Priced, PriceService
 from billing.schemas import QuoteRead
 from booking.controllers import AVAILABILITY
 from booking.schemas import ItemRequest
@@ -62,12 +64,13 @@ FirstDay = Annotated[date | None, QueryParameter(name="from")]
 Part = Annotated[str | None, QueryParameter(max_length=10)]
 
 
-async def price_for(
+async def _priced(
     prices: PriceService, actor: Actor, resource_id: int, now: datetime, minutes: int
-) -> QuoteRead | None:
-    """What ``minutes`` of the resource cost at the actor's rate (None: not offered to it)."""
+) -> Priced | None:
+    """``minutes`` of the resource from ``now`` priced at the actor's rate (None: not offered
+    to it)."""
     try:
-        priced = await prices.price(
+        return await prices.price(
             [ItemRequest(resource_id=resource_id)],
             now,
             now + timedelta(minutes=minutes),
@@ -75,7 +78,46 @@ async def price_for(
         )
     except ConflictError:
         return None
-    return await prices.quote_read(priced)
+
+
+async def price_for(
+    prices: PriceService, actor: Actor, resource_id: int, now: datetime, minutes: int
+) -> QuoteRead | None:
+    """What ``minutes`` of the resource cost at the actor's rate (None: not offered to it)."""
+    priced = await _priced(prices, actor, resource_id, now, minutes)
+    return None if priced is None else await prices.quote_read(priced)
+
+
+async def member_price_for(
+    prices: PriceService, actor: Actor, resource_id: int, now: datetime, minutes: int
+) -> tuple[QuoteRead, int] | None:
+    """What ``minutes`` of the resource cost a member after their benefits, through the quote
+    checkout charges, and the minutes still included (None: no membership here, or no rate)."""
+    if actor.user_id is None:
+        return None
+    priced = await _priced(prices, actor, resource_id, now, minutes)
+    if priced is None:
+        return None
+    held = await benefits_for(
+        prices.repo.session,
+        user_id=actor.user_id,
+        organisation_id=None,
+        place_id=priced.place.id or 0,
+        at=now,
+    )
+    if not held.plan_ids:
+        return None
+    benefits = quote_benefits(held, priced.resources)
+    adjusted = await prices.adjust(
+        priced,
+        coupon_code=None,
+        use_wallet=False,
+        user_id=actor.user_id,
+        now=now,
+        strict=True,
+        benefits=benefits,
+    )
+    return await prices.quote_read(adjusted), benefits.included_minutes.get(resource_id, 0)
 
 
 def hhmm(value: time, *, closing: bool = False) -> str:
@@ -352,6 +394,7 @@ class PublicPages(Controller):
         previous = first - timedelta(days=WEEK_DAYS)
         price_minutes = max(60, resource.min_minutes)
         price = await price_for(prices, actor, resource_id, clock(), price_minutes)
+        member_price = await member_price_for(prices, actor, resource_id, clock(), price_minutes)
         shortest = timedelta(minutes=resource.min_minutes)
 
         def choose(period: Period) -> str:
@@ -364,6 +407,8 @@ class PublicPages(Controller):
             photo=(await photos.of_resources([resource_id])).get(resource_id),
             price=price,
             price_minutes=price_minutes,
+            member_price=member_price[0] if member_price else None,
+            included_left=member_price[1] if member_price else 0,
             rate=await rate_label(request, staff, actor.user_type_at(resource.place_id)),
             choose=choose,
             place=place,

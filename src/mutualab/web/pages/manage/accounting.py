@@ -50,6 +50,8 @@ ACCOUNT_LABELS = {
     "cash": N_("Cash"),
     "cheque": N_("Cheques"),
     "vat": N_("VAT collected (rates without their own account)"),
+    "wallet": N_("Customers' advances (wallets)"),
+    "wallet_gifts": N_("Wallet credits the place gives"),
 }
 CLOSING_REFUSALS = {
     "period_not_ended": N_("This period has not ended yet: close it from the day after."),
@@ -69,6 +71,8 @@ class AccountsForm:
     cash: str = ""
     cheque: str = ""
     vat: str = ""
+    wallet: str = ""
+    wallet_gifts: str = ""
 
 
 @dataclass
