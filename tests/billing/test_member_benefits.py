@@ -79,6 +79,7 @@ async def test_a_member_s_quote_uses_the_included_hour_then_the_discount_and_che
             "source_id": None,
             "minutes": 60,
             "units": 1,
+            "hours": "1",
             "label": "Heures incluses (adhésion)",
         }
     ]
