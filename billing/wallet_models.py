@@ -35,7 +35,7 @@ class Wallet(SQLModel, table=True):
 
 class WalletMovement(SQLModel, table=True):
     """One movement of a wallet: credited by a manager (with a reason) or a refund, spent on a
-    booking, given back when the booking is cancelled."""
+    booking or a membership's period, given back when it is cancelled or lapses unpaid."""
 
     __tablename__ = "wallet_movement"
     __table_args__ = (
@@ -56,5 +56,9 @@ class WalletMovement(SQLModel, table=True):
     reason: str = Field(default="", max_length=300)
     booking_id: int | None = Field(default=None, foreign_key="booking.id", ondelete="RESTRICT")
     payment_id: int | None = Field(default=None, foreign_key="payment.id", ondelete="RESTRICT")
+    # A membership's period paid from the wallet (migration 0043).
+    plan_charge_id: int | None = Field(
+        default=None, foreign_key="plan_charge.id", ondelete="RESTRICT"
+    )
     by_user_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
     created_at: datetime = created_at_field()
