@@ -32,9 +32,7 @@ SUBJECT = (
 
 
 def upgrade() -> None:
-    op.add_column(
-        "coupon", sa.Column("plan_ids", sa.JSON(), server_default="[]", nullable=False)
-    )
+    op.add_column("coupon", sa.Column("plan_ids", sa.JSON(), server_default="[]", nullable=False))
     op.alter_column("coupon_redemption", "booking_id", existing_type=sa.Integer(), nullable=True)
     op.alter_column("coupon_redemption", "payment_id", existing_type=sa.Integer(), nullable=True)
     op.add_column("coupon_redemption", sa.Column("plan_charge_id", sa.Integer(), nullable=True))

@@ -1,0 +1,93 @@
+"""A membership with a promo code and the wallet, in Chromium, axe-checked: the Médiathèque
+offers a yearly plan (20,00 EUR excl. VAT, 24,00 EUR with VAT) and a code for it (50 %); a
+citizen holding 5,00 EUR in her wallet types the code, ticks "pay from my wallet", sees the price
+of the first period (24,00 - 12,00 = 12,00, 5,00 from the wallet, 7,00 left), then joins.
+
+The plan, the code and the wallet are seeded on the served database (the coupon page has no
+plan field yet); each run names them after its backend, as the server is shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from playwright.sync_api import Page, expect
+
+from accounts.plans import MembershipPlan
+from billing.coupon_models import Coupon
+from billing.wallet_models import WalletMovement
+from billing.wallet_repository import WalletRepository
+from kernel.db import Database
+from kernel.settings import Settings
+from tests.browser.support import LiveServer, PageChecker
+from tests.browser.test_citizen_journey import _sign_up
+from tests.browser.test_coupon_wallet_journey import _log_out
+
+
+def _seed(server: LiveServer, plan_name: str, code: str, email: str) -> None:
+    """The plan, its code and 5,00 EUR in the citizen's wallet, on the served database."""
+
+    async def seed() -> None:
+        settings = Settings(database_url=server.database_url, database_pool_size=2)
+        database = Database.from_settings(settings)
+        now = datetime.now(UTC)
+        place_id = server.town.other_place_id
+        try:
+            async with database.writer() as session, session.begin():
+                plan = MembershipPlan(
+                    place_id=place_id, name=plan_name, period="year", price_cents=2000
+                )
+                session.add(plan)
+                await session.flush()
+                session.add(
+                    Coupon(place_id=place_id, code=code, percent_bp=5000, plan_ids=[plan.id])
+                )
+                wallets = WalletRepository(session)
+                user = await wallets.user_by_email(email)
+                assert user is not None and user.id is not None
+                wallet_id = await wallets.ensure(place_id, user.id, now)
+                balance = await wallets.credit(wallet_id, 500, now)
+                session.add(
+                    WalletMovement(
+                        wallet_id=wallet_id,
+                        kind="manager_credit",
+                        amount_cents=500,
+                        balance_after_cents=balance,
+                        reason="Atelier annulé",
+                    )
+                )
+        finally:
+            await database.dispose()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, seed()).result()
+
+
+def test_a_citizen_joins_with_a_promo_code_and_her_wallet_after_seeing_the_price(
+    page: Page, server: LiveServer, check_page: PageChecker
+) -> None:
+    citizen = f"maiwenn-{server.backend}@example.fr"
+    plan_name = f"Pass maker {server.backend}"
+    code = f"MAKER{server.backend.upper()[:5]}"
+    _sign_up(page, server, "Maïwenn Le Goff", citizen)
+    _seed(server, plan_name, code, citizen)
+
+    page.goto(f"/places/{server.town.other_place_id}/plans")
+    card = page.locator("li.panel", has=page.get_by_role("heading", name=plan_name))
+    card.get_by_label("Code promo").fill(code.lower())
+    card.get_by_label(re.compile("Payer d'abord avec mon porte-monnaie")).check()
+    card.get_by_role("button", name=re.compile("Voir le prix")).click()
+    card = page.locator("li.panel", has=page.get_by_role("heading", name=plan_name))
+    expect(card.get_by_role("row", name=re.compile(f"Code promo {code}"))).to_contain_text("-12,00")
+    expect(card.get_by_role("row", name=re.compile("Total à payer"))).to_contain_text("12,00")
+    expect(card.get_by_role("row", name=re.compile("Reste à payer"))).to_contain_text("7,00")
+    check_page(page, "plans-coupon-wallet")
+    card.get_by_role("button", name=re.compile("Adhérer")).click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Vous êtes adhérent. Réglez la période comme indiqué ci-dessous."
+    )
+    expect(page.get_by_role("heading", level=2, name=re.compile(plan_name))).to_be_visible()
+    _log_out(page)
