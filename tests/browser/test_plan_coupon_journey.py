@@ -1,10 +1,11 @@
 """A membership with a promo code and the wallet, in Chromium, axe-checked: the Médiathèque
-offers a yearly plan (20,00 EUR excl. VAT, 24,00 EUR with VAT) and a code for it (50 %); a
-citizen holding 5,00 EUR in her wallet types the code, ticks "pay from my wallet", sees the price
-of the first period (24,00 - 12,00 = 12,00, 5,00 from the wallet, 7,00 left), then joins.
+offers a yearly plan (20,00 EUR excl. VAT, 24,00 EUR with VAT); its manager adds a code for it
+(50 %), withdraws and restores it; a citizen holding 5,00 EUR in her wallet types the code, ticks
+"pay from my wallet", sees the price of the first period (24,00 - 12,00 = 12,00, 5,00 from the
+wallet, 7,00 left), then joins; the manager sees the code used for a membership.
 
-The plan, the code and the wallet are seeded on the served database (the coupon page has no
-plan field yet); each run names them after its backend, as the server is shared.
+The plan and the wallet are seeded on the served database; each run names the plan and the code
+after its backend, as the server is shared.
 """
 
 from __future__ import annotations
@@ -17,18 +18,18 @@ from datetime import UTC, datetime
 from playwright.sync_api import Page, expect
 
 from accounts.plans import MembershipPlan
-from billing.coupon_models import Coupon
 from billing.wallet_models import WalletMovement
 from billing.wallet_repository import WalletRepository
 from kernel.db import Database
 from kernel.settings import Settings
 from tests.browser.support import LiveServer, PageChecker
+from tests.browser.test_citizen_journey import PASSWORD as CITIZEN_PASSWORD
 from tests.browser.test_citizen_journey import _sign_up
-from tests.browser.test_coupon_wallet_journey import _log_out
+from tests.browser.test_coupon_wallet_journey import _log_in, _log_out
 
 
-def _seed(server: LiveServer, plan_name: str, code: str, email: str) -> None:
-    """The plan, its code and 5,00 EUR in the citizen's wallet, on the served database."""
+def _seed(server: LiveServer, plan_name: str, email: str) -> None:
+    """The plan and 5,00 EUR in the citizen's wallet, on the served database."""
 
     async def seed() -> None:
         settings = Settings(database_url=server.database_url, database_pool_size=2)
@@ -41,10 +42,6 @@ def _seed(server: LiveServer, plan_name: str, code: str, email: str) -> None:
                     place_id=place_id, name=plan_name, period="year", price_cents=2000
                 )
                 session.add(plan)
-                await session.flush()
-                session.add(
-                    Coupon(place_id=place_id, code=code, percent_bp=5000, plan_ids=[plan.id])
-                )
                 wallets = WalletRepository(session)
                 user = await wallets.user_by_email(email)
                 assert user is not None and user.id is not None
@@ -73,8 +70,28 @@ def test_a_citizen_joins_with_a_promo_code_and_her_wallet_after_seeing_the_price
     plan_name = f"Pass maker {server.backend}"
     code = f"MAKER{server.backend.upper()[:5]}"
     _sign_up(page, server, "Maïwenn Le Goff", citizen)
-    _seed(server, plan_name, code, citizen)
+    _log_out(page)
+    _seed(server, plan_name, citizen)
 
+    _log_in(page, server.town.other_manager_email)
+    page.goto(f"/manage/places/{server.town.other_place_id}/coupons")
+    page.get_by_label("Code", exact=True).fill(code)
+    page.get_by_label("Pourcentage ou montant").fill("50")
+    page.get_by_label(plan_name).check()
+    page.get_by_role("button", name="Ajouter le code promo").click()
+    expect(page.get_by_role("status")).to_contain_text("Le code promo est ajouté")
+    row = page.get_by_role("row", name=re.compile(code))
+    expect(row).to_contain_text(plan_name)
+    check_page(page, "manage-coupons-plans")
+    # Withdrawn and restored, it is still for the plan.
+    row.get_by_role("button", name=f"Retirer {code}").click()
+    page.get_by_role("row", name=re.compile(code)).get_by_role(
+        "button", name=f"Rétablir {code}"
+    ).click()
+    expect(page.get_by_role("row", name=re.compile(code))).to_contain_text(plan_name)
+    _log_out(page)
+
+    _log_in(page, citizen, CITIZEN_PASSWORD)
     page.goto(f"/places/{server.town.other_place_id}/plans")
     card = page.locator("li.panel", has=page.get_by_role("heading", name=plan_name))
     card.get_by_label("Code promo").fill(code.lower())
@@ -91,3 +108,9 @@ def test_a_citizen_joins_with_a_promo_code_and_her_wallet_after_seeing_the_price
     )
     expect(page.get_by_role("heading", level=2, name=re.compile(plan_name))).to_be_visible()
     _log_out(page)
+
+    _log_in(page, server.town.other_manager_email)
+    page.goto(f"/manage/places/{server.town.other_place_id}/coupons")
+    used = page.get_by_role("region", name=f"Qui a utilisé {code}")
+    expect(used).to_contain_text("une adhésion")
+    check_page(page, "manage-coupons-plan-used")
