@@ -66,7 +66,7 @@ _INITIAL = {
     "card": PaymentStatus.PENDING,
     "on_site": PaymentStatus.AWAITING_ON_SITE,
     "invoice": PaymentStatus.INVOICED,
-    # Paid as soon as the subscription has taken the wallet's share, in the same transaction.
+    # Paid as soon as the wallet's share is taken, in the same transaction.
     "wallet": PaymentStatus.PENDING,
 }
 PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.FREE)
@@ -121,6 +121,10 @@ class FirstPeriod:
     def coupon_cents(self) -> int:
         """What the coupon takes off, VAT included."""
         return -sum(a.total_incl_vat_cents for a in self.quote.adjustments if a.kind == COUPON)
+
+
+class _Moved(Exception):
+    """The coupon's last use or the wallet's euros went elsewhere since the quote."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -517,25 +521,14 @@ class MembershipService:
             created_at=now,
         )
         await self.repo.add(membership)
-        period = await self._new_period(plan, membership, first.local.first, 0, now, first)
-        charge = (await self.repo.charges([period.id or 0]))[period.id or 0]
-        assert charge.id is not None
-        if first.coupon is not None and not await self.prices.coupons.redeem(
-            first.coupon, user_id, None, None, first.coupon_cents, now, plan_charge_id=charge.id
-        ):
-            # Its last use went to someone else since the quote: nothing is subscribed.
+        try:
+            await self._new_period(plan, membership, first.local.first, 0, now, first)
+        except _Moved:
+            # The coupon's last use or the wallet's euros went elsewhere since the quote:
+            # nothing is subscribed (the request's transaction is rolled back).
             raise self._price_changed(
                 who, await self._first_period(user_id, who, data, now, strict=False)
-            )
-        if first.quote.wallet_cents and not await self.prices.wallets.spend(
-            place_id, user_id, first.quote.wallet_cents, None, None, now, plan_charge_id=charge.id
-        ):
-            # The wallet was spent elsewhere since the quote: nothing is subscribed.
-            raise self._price_changed(
-                who, await self._first_period(user_id, who, data, now, strict=False)
-            )
-        if charge.method == "wallet":
-            await self._paid(charge, PaymentStatus.SUCCEEDED, now)
+            ) from None
         return (await self._reads([membership], now))[0]
 
     async def _new_period(
@@ -548,9 +541,9 @@ class MembershipService:
         first: FirstPeriod | None = None,
     ) -> SubscriptionPeriod:
         """Period ``sequence`` of the membership begun on ``start_day``, with its charge: at the
-        plan's price, or the first period as quoted (``first``: after a coupon and the wallet;
-        the caller takes the coupon's use and the wallet's share, then a period the wallet paid
-        whole is paid)."""
+        plan's price, or the first period as quoted (``first``: after a coupon and the wallet,
+        whose use and share are taken here; a period the wallet pays whole is paid and
+        invoiced at once)."""
         assert membership.id is not None
         place = await self.catalogue.require_place(membership.place_id)
         tz = ZoneInfo(place.timezone)
@@ -602,7 +595,11 @@ class MembershipService:
             updated_at=now,
         )
         await self.repo.add(charge)
-        if method == "invoice" and not free:
+        if first is not None:
+            await self._take(first, charge, now)
+        if method == "wallet":
+            await self._paid(charge, PaymentStatus.SUCCEEDED, now)
+        elif method == "invoice" and not free:
             await self._invoice(plan, membership, charge, local, now)
         elif method == "card" and not free:
             await enqueue(
@@ -612,6 +609,32 @@ class MembershipService:
                 dedupe_key=f"membership-intent-{charge.id}",
             )
         return period
+
+    async def _take(self, first: FirstPeriod, charge: PlanCharge, now: datetime) -> None:
+        """Take the coupon's use and the wallet's share of the first period, each by its
+        conditional UPDATE (the last use, the last euros: one taker wins); :class:`_Moved`
+        when either is gone."""
+        assert charge.id is not None
+        if first.coupon is not None and not await self.prices.coupons.redeem(
+            first.coupon,
+            charge.payer_user_id,
+            None,
+            None,
+            first.coupon_cents,
+            now,
+            plan_charge_id=charge.id,
+        ):
+            raise _Moved
+        if first.quote.wallet_cents and not await self.prices.wallets.spend(
+            charge.place_id,
+            charge.payer_user_id,
+            first.quote.wallet_cents,
+            None,
+            None,
+            now,
+            plan_charge_id=charge.id,
+        ):
+            raise _Moved
 
     async def _invoice(
         self,

@@ -22,6 +22,7 @@ from tests.billing.facturx_rules import assert_valid
 from tests.billing.memberships_support import define_plan, subscribe
 from tests.billing.support import PricedLab, checkout, deliver
 from tests.billing.test_facturx_api import embedded_xml, first
+from tests.billing.test_wallet import _until_waiting_for
 from tests.support.accounts import Person, make_user
 from tests.support.booking import MutableClock, booking_body, paris
 from tests.support.stripe import LocalStripe
@@ -367,6 +368,32 @@ async def test_two_subscriptions_racing_for_the_last_coupon_use_one_wins(
     assert await _uses(database, coupon["id"]) == 1
     assert await _memberships(database) == 1
     assert await _scalar(database, "SELECT count(*) FROM coupon_redemption") == 1
+
+
+async def test_a_subscription_waiting_for_the_last_use_finds_it_gone(
+    api: Client, lab: PricedLab, database: Database
+) -> None:
+    """The use is decided under the coupon's row lock: a subscription that quoted the last use,
+    then waited for another transaction taking it, finds none left and subscribes nothing."""
+    plan = await define_plan(api, lab.manager, lab.place_id)
+    coupon = await _coupon(
+        api, lab, code="DERNIER", percent="50", max_uses=1, plan_ids=[plan["id"]]
+    )
+    ana = await make_user(database, "ana@example.fr")
+    async with database.engine.connect() as other:
+        transaction = await other.begin()
+        await other.execute(
+            text("UPDATE coupon SET uses = uses + 1 WHERE id = :id"), {"id": coupon["id"]}
+        )
+        pending = asyncio.create_task(
+            _subscribe_as_quoted(api, ana, plan["id"], coupon_code="DERNIER")
+        )
+        await _until_waiting_for(database, "UPDATE coupon")
+        await transaction.commit()
+        late = await pending
+    assert late.status_code == 409 and late.json()["code"] == "price_changed", late.text
+    assert late.json()["quote"]["total_incl_vat_cents"] == 2400
+    assert await _uses(database, coupon["id"]) == 1 and await _memberships(database) == 0
 
 
 async def test_a_subscription_and_a_booking_spending_the_last_euros_at_once_one_wins(
