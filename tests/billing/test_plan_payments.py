@@ -23,7 +23,7 @@ from tests.billing.memberships_support import define_plan, subscribe
 from tests.billing.support import PricedLab, checkout, deliver
 from tests.billing.test_facturx_api import embedded_xml, first
 from tests.billing.test_wallet import _until_waiting_for
-from tests.support.accounts import Person, make_user
+from tests.support.accounts import Person, make_organisation, make_user
 from tests.support.booking import MutableClock, booking_body, paris
 from tests.support.stripe import LocalStripe
 
@@ -282,6 +282,23 @@ async def test_the_wallet_pays_a_whole_period_which_is_active_and_invoiced_at_on
     xml = embedded_xml(facturx.content)
     assert_valid(xml)
     assert first(xml, "//ram:TotalPrepaidAmount/text()") == "24.00"
+
+
+async def test_an_organisation_s_membership_is_not_paid_from_a_person_s_wallet(
+    api: Client, lab: PricedLab, database: Database
+) -> None:
+    plan = await define_plan(api, lab.manager, lab.place_id, for_organisations=True)
+    company = await make_organisation(database, "Atelier Bois SARL", user_type="company")
+    max_ = await make_user(database, "max@atelier.fr", organisation_roles=((company, "admin"),))
+    await _credit(api, lab, max_, 3000)
+    refused = await _quote(api, max_, plan["id"], organisation_id=company, use_wallet=True)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "use_wallet"
+    also = await subscribe(
+        api, max_, plan["id"], "invoice", organisation_id=company, use_wallet=True
+    )
+    assert also.status_code == 422 and also.json()["errors"][0]["field"] == "use_wallet"
+    assert await _balance(database, max_) == 3000 and await _memberships(database) == 0
 
 
 async def test_the_wallet_pays_part_and_the_card_the_rest_with_a_coupon(
