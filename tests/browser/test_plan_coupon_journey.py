@@ -107,6 +107,10 @@ def test_a_citizen_joins_with_a_promo_code_and_her_wallet_after_seeing_the_price
         "Vous êtes adhérent. Réglez la période comme indiqué ci-dessous."
     )
     expect(page.get_by_role("heading", level=2, name=re.compile(plan_name))).to_be_visible()
+    expect(page.locator("td", has_text="par le porte-monnaie")).to_contain_text(
+        re.compile(r"7,00.*à payer sur place \(et 5,00.*par le porte-monnaie\)")
+    )
+    check_page(page, "memberships-mine-wallet")
     _log_out(page)
 
     _log_in(page, server.town.other_manager_email)
