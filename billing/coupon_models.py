@@ -61,22 +61,39 @@ class Coupon(SQLModel, table=True):
     # Empty: every user type, every resource.
     user_types: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     resource_ids: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The plans it discounts (migration 0043); a coupon naming plans is for subscribing to
+    # them, not for bookings; one naming none is not for plans.
+    plan_ids: list[Any] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     active: bool = True
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 
 
 class CouponRedemption(SQLModel, table=True):
-    """One use of a coupon, by the payment of one booking; given back (``released_at``) when
-    the booking ended with nothing paid."""
+    """One use of a coupon, by the payment of one booking or by the charge of a membership's
+    first period; given back (``released_at``) when it ended with nothing paid."""
 
     __tablename__ = "coupon_redemption"
+    __table_args__ = (
+        CheckConstraint(
+            "(payment_id IS NULL) <> (plan_charge_id IS NULL) "
+            "AND (booking_id IS NULL) = (payment_id IS NULL)",
+            name="ck_coupon_redemption_subject",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     coupon_id: int = Field(foreign_key="coupon.id", ondelete="RESTRICT", index=True)
     user_id: int = Field(foreign_key="user_account.id", ondelete="RESTRICT", index=True)
-    booking_id: int = Field(foreign_key="booking.id", ondelete="RESTRICT")
-    payment_id: int = Field(foreign_key="payment.id", ondelete="RESTRICT", unique=True)
+    booking_id: int | None = Field(default=None, foreign_key="booking.id", ondelete="RESTRICT")
+    payment_id: int | None = Field(
+        default=None, foreign_key="payment.id", ondelete="RESTRICT", unique=True
+    )
+    plan_charge_id: int | None = Field(
+        default=None, foreign_key="plan_charge.id", ondelete="RESTRICT", unique=True
+    )
     # What the coupon took off, VAT included.
     discount_cents: int
     created_at: datetime = created_at_field()

@@ -89,6 +89,14 @@ class CouponRepository:
         rows = await self.session.exec(query.with_for_update() if lock else query)
         return rows.first()
 
+    async def redemption_of_plan_charge(
+        self, plan_charge_id: int, *, lock: bool = False
+    ) -> CouponRedemption | None:
+        """The coupon use of a membership period's charge, if any."""
+        query = select(CouponRedemption).where(CouponRedemption.plan_charge_id == plan_charge_id)
+        rows = await self.session.exec(query.with_for_update() if lock else query)
+        return rows.first()
+
     async def redemptions(
         self, coupon_id: int, limit: int = 200
     ) -> Sequence[tuple[CouponRedemption, User]]:

@@ -38,6 +38,13 @@ class CouponWrite(Strict):
     resource_ids: Annotated[list[int], Field(max_length=200)] = Field(
         default_factory=list, description="empty: every resource of the place"
     )
+    plan_ids: Annotated[list[int], Field(max_length=200)] = Field(
+        default_factory=list,
+        description=(
+            "membership plans it discounts (the first period of a subscription); a coupon "
+            "naming plans is not for bookings, one naming none is not for plans"
+        ),
+    )
     active: bool = True
 
 
@@ -57,20 +64,22 @@ class CouponRead(BaseModel):
     uses: int
     user_types: list[str]
     resource_ids: list[int]
+    plan_ids: list[int]
     active: bool
     created_at: datetime
     updated_at: datetime
 
 
 class CouponUseRead(BaseModel):
-    """One use of a coupon: who, which booking, how much it took off."""
+    """One use of a coupon: who, which booking (or membership period), how much it took off."""
 
     id: int
     user_id: int
     display_name: str
     email: str
-    booking_id: int
-    payment_id: int
+    booking_id: int | None
+    payment_id: int | None
+    plan_charge_id: int | None = None
     discount_cents: int
     created_at: datetime
     released_at: datetime | None

@@ -6,6 +6,10 @@ these resources: 409 with its own code). Checkout applies the coupon only if it 
 used; if not, the quote it computes differs from the one the person saw, and checkout answers
 ``409 price_changed``. The use itself is counted by one conditional UPDATE in the checkout's
 transaction (:meth:`CouponRepository.take_use`): the last use cannot be spent twice.
+
+A coupon naming plans (``plan_ids``) discounts the first period of a subscription to one of
+them, and no booking (``coupon_only_for_plans``); one naming no plan discounts bookings only
+(``coupon_not_for_plan``), so a place's welcome code for bookings does not discount memberships.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from billing.adjustments import CouponTerms
 from billing.coupon_models import Coupon, CouponRedemption
 from billing.coupon_repository import CouponRepository
 from billing.coupon_schemas import CouponRead, CouponUseRead, CouponWrite
+from billing.plan_repository import PlanRepository
 from billing.repository import BillingRepository
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, InvalidInputError, NotFoundError
@@ -32,6 +37,8 @@ _REFUSALS = {
     "coupon_limit_reached": "You have used this code as many times as you may.",
     "coupon_not_for_rate": "This code is not offered at your rate.",
     "coupon_not_for_resources": "This code does not apply to what you are booking.",
+    "coupon_only_for_plans": "This code is for memberships, not bookings.",
+    "coupon_not_for_plan": "This code does not apply to this membership.",
 }
 
 
@@ -78,9 +85,15 @@ def terms_from(stored: object) -> CouponTerms | None:
 
 
 def refusal(
-    coupon: Coupon, place: Place, user_type: str, resource_ids: Sequence[int], now: datetime
+    coupon: Coupon,
+    place: Place,
+    user_type: str,
+    resource_ids: Sequence[int],
+    now: datetime,
+    plan_id: int | None = None,
 ) -> str | None:
-    """Why a coupon cannot be used for this booking now, as a code (None: it can)."""
+    """Why a coupon cannot be used now for this booking (or, given ``plan_id``, for
+    subscribing to that plan), as a code (None: it can)."""
     today = now.astimezone(ZoneInfo(place.timezone)).date()
     if coupon.valid_from is not None and today < coupon.valid_from:
         return "coupon_not_started"
@@ -90,6 +103,10 @@ def refusal(
         return "coupon_exhausted"
     if coupon.user_types and user_type not in coupon.user_types:
         return "coupon_not_for_rate"
+    if plan_id is not None:
+        return None if plan_id in {int(p) for p in coupon.plan_ids} else "coupon_not_for_plan"
+    if coupon.plan_ids:
+        return "coupon_only_for_plans"
     if coupon.resource_ids and not set(resource_ids) & {int(r) for r in coupon.resource_ids}:
         return "coupon_not_for_resources"
     return None
@@ -128,6 +145,7 @@ class Coupons:
             uses=coupon.uses,
             user_types=[str(t) for t in coupon.user_types],
             resource_ids=[int(r) for r in coupon.resource_ids],
+            plan_ids=[int(p) for p in coupon.plan_ids],
             active=coupon.active,
             created_at=coupon.created_at,
             updated_at=coupon.updated_at,
@@ -179,6 +197,7 @@ class Coupons:
         coupon.max_uses_per_person = data.max_uses_per_person
         coupon.user_types = sorted(set(data.user_types))
         coupon.resource_ids = sorted(set(data.resource_ids))
+        coupon.plan_ids = sorted(set(data.plan_ids))
         coupon.active = data.active
         coupon.updated_at = now
         await self.repo.add(coupon)
@@ -220,6 +239,23 @@ class Coupons:
                     field=f"resource_ids[{index}]",
                     code="resource_not_found",
                 )
+        if data.plan_ids and data.resource_ids:
+            raise InvalidInputError(
+                "A code is for memberships or for equipment, not both.",
+                field="plan_ids",
+                code="coupon_plans_and_resources",
+            )
+        offered = {
+            p.id
+            for p in await PlanRepository(self.repo.session).plans_at(place_id, active_only=False)
+        }
+        for index, plan_id in enumerate(data.plan_ids):
+            if plan_id not in offered:
+                raise InvalidInputError(
+                    f"Plan {plan_id} is not offered at this place.",
+                    field=f"plan_ids[{index}]",
+                    code="plan_not_found",
+                )
 
     async def uses(self, actor: Actor, place_id: int, coupon_id: int) -> list[CouponUseRead]:
         """Who used a coupon, newest first."""
@@ -233,6 +269,7 @@ class Coupons:
                 email=user.email,
                 booking_id=use.booking_id,
                 payment_id=use.payment_id,
+                plan_charge_id=use.plan_charge_id,
                 discount_cents=use.discount_cents,
                 created_at=use.created_at,
                 released_at=use.released_at,
@@ -251,9 +288,11 @@ class Coupons:
         now: datetime,
         *,
         strict: bool,
+        plan_id: int | None = None,
     ) -> CouponTerms | None:
-        """The coupon a code names for this booking; ``strict`` refuses one that cannot be
-        used (a quote), otherwise it is None (checkout: the price then changed)."""
+        """The coupon a code names for this booking (or subscribing to ``plan_id``); ``strict``
+        refuses one that cannot be used (a quote), otherwise it is None (checkout: the price
+        then changed)."""
         assert place.id is not None
         coupon = await self.repo.by_code(place.id, normalise(code))
         if coupon is None or not coupon.active:
@@ -264,7 +303,7 @@ class Coupons:
                 field="coupon_code",
                 code="coupon_unknown",
             )
-        why = refusal(coupon, place, user_type, resource_ids, now)
+        why = refusal(coupon, place, user_type, resource_ids, now, plan_id)
         if why is None and user_id is not None and coupon.max_uses_per_person is not None:
             assert coupon.id is not None
             if await self.repo.uses_of_person(coupon.id, user_id) >= coupon.max_uses_per_person:
@@ -279,13 +318,15 @@ class Coupons:
         self,
         terms: CouponTerms,
         user_id: int,
-        booking_id: int,
-        payment_id: int,
+        booking_id: int | None,
+        payment_id: int | None,
         discount_cents: int,
         now: datetime,
+        *,
+        plan_charge_id: int | None = None,
     ) -> bool:
-        """Spend one use for a booking's payment; False when none is left (for anyone, or for
-        this person)."""
+        """Spend one use for a booking's payment (or a membership period's charge); False when
+        none is left (for anyone, or for this person)."""
         taken, per_person = await self.repo.take_use(terms.coupon_id, now)
         if not taken:
             return False
@@ -301,15 +342,23 @@ class Coupons:
                 user_id=user_id,
                 booking_id=booking_id,
                 payment_id=payment_id,
+                plan_charge_id=plan_charge_id,
                 discount_cents=discount_cents,
                 created_at=now,
             )
         )
         return True
 
-    async def release(self, payment_id: int, now: datetime) -> None:
-        """Give back the use of a payment whose booking ended with nothing paid (once)."""
-        use = await self.repo.redemption_of_payment(payment_id, lock=True)
+    async def release(
+        self, payment_id: int | None, now: datetime, *, plan_charge_id: int | None = None
+    ) -> None:
+        """Give back the use of a payment whose booking (or of a membership period's charge
+        that) ended with nothing paid (once)."""
+        if plan_charge_id is not None:
+            use = await self.repo.redemption_of_plan_charge(plan_charge_id, lock=True)
+        else:
+            assert payment_id is not None
+            use = await self.repo.redemption_of_payment(payment_id, lock=True)
         if use is None or use.released_at is not None:
             return
         use.released_at = now

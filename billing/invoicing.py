@@ -115,6 +115,15 @@ def _euros(cents: int) -> str:
     return f"{cents // 100},{cents % 100:02d} €"
 
 
+def _wallet_terms(wallet_cents: int, amount_cents: int, method_label: str) -> str:
+    """What the wallet paid, said with the terms (a means of payment, not a discount)."""
+    if not wallet_cents:
+        return ""
+    return f" Réglé par le porte-monnaie : {_euros(wallet_cents)}" + (
+        f" ; par {method_label.lower()} : {_euros(amount_cents)}." if amount_cents else "."
+    )
+
+
 def _hours(minutes: int) -> str:
     value = Decimal(minutes) / 60
     return f"{value.quantize(Decimal('0.01'))}"
@@ -420,7 +429,7 @@ class DocumentService:
             f"Payée le {charge.paid_at.astimezone(tz):%d/%m/%Y} ({method.label_fr})."
             if charge.paid_at is not None
             else f"À payer au plus tard le {_french_day(charge.due_on)} ({method.label_fr})."
-        )
+        ) + _wallet_terms(charge.wallet_cents, charge.amount_cents, method.label_fr)
         body = {
             "lines": invoice_lines(quote),
             "vat_breakdown": quote["breakdown"],
@@ -439,6 +448,7 @@ class DocumentService:
                 ),
                 "due_on": charge.due_on.isoformat() if charge.due_on is not None else None,
                 "purchase_order": charge.purchase_order,
+                "wallet_cents": charge.wallet_cents,
                 "terms": terms,
                 "late_penalties": LATE_PENALTIES,
                 "recovery_indemnity": RECOVERY_INDEMNITY if buyer[1] is not None else None,
@@ -527,13 +537,7 @@ class DocumentService:
             if payment.paid_at is not None
             else f"À payer au plus tard le {_french_day(payment.due_on)} ({method.label_fr})."
         )
-        if payment.wallet_cents:
-            # The wallet is a means of payment, not a discount: said with the terms.
-            terms += f" Réglé par le porte-monnaie : {_euros(payment.wallet_cents)}" + (
-                f" ; par {method.label_fr.lower()} : {_euros(payment.amount_cents)}."
-                if payment.amount_cents
-                else "."
-            )
+        terms += _wallet_terms(payment.wallet_cents, payment.amount_cents, method.label_fr)
         body = {
             "lines": invoice_lines(quote),
             "vat_breakdown": quote["breakdown"],

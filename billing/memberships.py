@@ -21,11 +21,13 @@ from accounts.plans import (
     PlanSubscription,
     SubscriptionPeriod,
 )
+from billing.adjustments import COUPON, Adjustments, CouponTerms
+from billing.coupons import terms_from
 from billing.invoicing import DocumentService
 from billing.models import BillingDocument, PaymentStatus, PlanCharge
 from billing.payments import summary
 from billing.plan_periods import LocalPeriod, period_of
-from billing.plan_quote import plan_quote, plan_vat
+from billing.plan_quote import period_quote, plan_vat, stored_period_quote
 from billing.plan_repository import PlanRepository
 from billing.plan_schemas import (
     AllowanceRead,
@@ -33,19 +35,22 @@ from billing.plan_schemas import (
     MembershipRead,
     MembershipState,
     PeriodRead,
+    PlanQuoteRead,
+    PlanQuoteRequest,
     PlanRead,
     PlanWrite,
     SubscribeRequest,
 )
 from billing.prices import _DEFAULT_MENTIONS, PriceService, check_user_types, regime_of
-from billing.pricing import VatKind, VatRegime, incl_vat_cents
+from billing.pricing import Quote, VatKind, VatRegime, incl_vat_cents
 from billing.providers.base import IntentState
 from billing.repository import BillingRepository
-from billing.schemas import VatRead
+from billing.schemas import AdjustmentRead, VatBreakdownRead, VatRead
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from kernel.events import publish
 from kernel.jobs import enqueue
+from resources.models import Place
 from resources.service import CatalogueService
 
 START_INTENT_JOB = "memberships.start_intent"
@@ -62,6 +67,8 @@ _INITIAL = {
     "card": PaymentStatus.PENDING,
     "on_site": PaymentStatus.AWAITING_ON_SITE,
     "invoice": PaymentStatus.INVOICED,
+    # Paid as soon as the wallet's share is taken, in the same transaction.
+    "wallet": PaymentStatus.PENDING,
 }
 PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.FREE)
 
@@ -80,12 +87,14 @@ def _local(period: SubscriptionPeriod, tz: ZoneInfo) -> tuple[date, date]:
 
 
 def charge_read(charge: PlanCharge, documents: Sequence[BillingDocument]) -> ChargeRead:
-    """A charge (a period's, a pack's) as the API shows it (the client secret while due)."""
+    """A charge (a period's, a ticket's, a pack's) as the API shows it (the client secret
+    while due)."""
     return ChargeRead(
         id=charge.id or 0,
         method=charge.method,
         status=charge.status,
         amount_cents=charge.amount_cents,
+        wallet_cents=charge.wallet_cents,
         currency=charge.currency,
         due_on=charge.due_on,
         paid_at=charge.paid_at,
@@ -100,6 +109,40 @@ def _not_found(plan_id: int) -> NotFoundError:
 
 def _membership_not_found(membership_id: int) -> NotFoundError:
     return NotFoundError(f"No membership with id {membership_id}.", code="membership_not_found")
+
+
+def _label(plan: MembershipPlan, local: LocalPeriod) -> str:
+    last = local.after - timedelta(days=1)
+    return f"Adhésion « {plan.name} » du {local.first:%d/%m/%Y} au {last:%d/%m/%Y}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Subscriber:
+    """Who subscribes to which plan where, once allowed to."""
+
+    plan: MembershipPlan
+    place: Place
+    organisation_id: int | None
+    user_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class FirstPeriod:
+    """The first period of a subscription as quoted: its days and its price after a coupon
+    and the wallet (renewals are at the plan's full price)."""
+
+    local: LocalPeriod
+    quote: Quote
+    coupon: CouponTerms | None
+
+    @property
+    def coupon_cents(self) -> int:
+        """What the coupon takes off, VAT included."""
+        return -sum(a.total_incl_vat_cents for a in self.quote.adjustments if a.kind == COUPON)
+
+
+class _Moved(Exception):
+    """The coupon's last use or the wallet's euros went elsewhere since the quote."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,10 +306,10 @@ class MembershipService:
         return rows
 
     # memberships ------------------------------------------------------------------------
-    async def subscribe(
-        self, actor: Actor, plan_id: int, data: SubscribeRequest, now: datetime
-    ) -> MembershipRead:
-        """Hold a plan from today: its first period, charged and (on invoice) invoiced."""
+    async def _subscriber(
+        self, actor: Actor, plan_id: int, data: PlanQuoteRequest
+    ) -> tuple[int, _Subscriber]:
+        """The caller's user id and what they subscribe to, or why they may not."""
         if actor.user_id is None:
             raise ForbiddenError(
                 "Memberships are held by a user account, not an admin token.",
@@ -307,24 +350,155 @@ class MembershipService:
                 code="plan_not_for_you",
                 extra={"user_types": list(plan.user_types), "user_type": user_type},
             )
+        if data.use_wallet and organisation_id is not None:
+            raise InvalidInputError(
+                "A wallet is a person's: it does not pay an organisation's membership.",
+                field="use_wallet",
+                code="wallet_not_for_organisations",
+            )
+        return actor.user_id, _Subscriber(plan, place, organisation_id, user_type)
+
+    async def _first_period(
+        self,
+        user_id: int,
+        who: _Subscriber,
+        data: PlanQuoteRequest,
+        now: datetime,
+        *,
+        strict: bool,
+    ) -> FirstPeriod:
+        """The first period's price through the quote pipeline (:func:`period_quote`): the
+        coupon a discount line, the wallet a means of payment. ``strict`` refuses a code that
+        cannot be used (a quote); otherwise it is left out (subscribing: the price changed)."""
+        plan, place = who.plan, who.place
+        assert plan.id is not None and place.id is not None
+        tz = ZoneInfo(place.timezone)
+        local = period_of(
+            plan.period,
+            now.astimezone(tz).date(),
+            0,
+            school_month=plan.school_year_month,
+            school_day=plan.school_year_day,
+        )
+        terms = None
+        if data.coupon_code is not None and data.coupon_code.strip():
+            terms = await self.prices.coupons.terms(
+                data.coupon_code,
+                place,
+                who.user_type,
+                user_id,
+                [],
+                now,
+                strict=strict,
+                plan_id=plan.id,
+            )
+        wallet = await self.prices.wallets.balance(place.id, user_id) if data.use_wallet else 0
+        quote = period_quote(
+            _label(plan, local),
+            plan.price_cents,
+            _vat_of(plan),
+            local.instants(tz)[0],
+            Adjustments(coupon=terms, wallet_cents=wallet),
+        )
+        return FirstPeriod(local, quote, terms)
+
+    def _quote_read(self, who: _Subscriber, first: FirstPeriod) -> PlanQuoteRead:
+        quote = first.quote
+        assert who.plan.id is not None and who.place.id is not None
+        line = quote.lines[0]
+        return PlanQuoteRead(
+            plan_id=who.plan.id,
+            place_id=who.place.id,
+            user_type=who.user_type,
+            currency=quote.currency,
+            label=line.label,
+            first_day=first.local.first,
+            last_day=first.local.after - timedelta(days=1),
+            price_excl_vat_cents=line.total_excl_vat_cents,
+            price_incl_vat_cents=line.total_incl_vat_cents,
+            adjustments=[
+                AdjustmentRead(
+                    kind="coupon" if a.kind == COUPON else "member_discount",
+                    label=a.label,
+                    vat_kind=a.vat_kind.value,
+                    vat_rate=f"{a.vat_rate:.2f}",
+                    total_excl_vat_cents=a.total_excl_vat_cents,
+                    vat_cents=a.vat_cents,
+                    total_incl_vat_cents=a.total_incl_vat_cents,
+                )
+                for a in quote.adjustments
+            ],
+            coupon_code=first.coupon.code if first.coupon is not None else None,
+            breakdown=[
+                VatBreakdownRead(
+                    kind=b.kind.value,
+                    rate=f"{b.rate:.2f}",
+                    base_cents=b.base_cents,
+                    vat_cents=b.vat_cents,
+                )
+                for b in quote.breakdown
+            ],
+            total_excl_vat_cents=quote.total_excl_vat_cents,
+            total_vat_cents=quote.total_vat_cents,
+            total_incl_vat_cents=quote.total_incl_vat_cents,
+            wallet_cents=quote.wallet_cents,
+            due_cents=quote.due_cents,
+            mentions=list(quote.mentions),
+            fingerprint=quote.fingerprint(),
+        )
+
+    async def quote(
+        self, actor: Actor, plan_id: int, data: PlanQuoteRequest, now: datetime
+    ) -> PlanQuoteRead:
+        """The first period's price for the caller, after a coupon and their wallet."""
+        user_id, who = await self._subscriber(actor, plan_id, data)
+        return self._quote_read(who, await self._first_period(user_id, who, data, now, strict=True))
+
+    def _price_changed(self, who: _Subscriber, first: FirstPeriod) -> ConflictError:
+        """409 ``price_changed`` with the first period's price as it is now."""
+        return ConflictError(
+            "The price changed since it was quoted: check the new price and try again.",
+            code="price_changed",
+            extra={"quote": self._quote_read(who, first).model_dump(mode="json")},
+        )
+
+    async def subscribe(
+        self, actor: Actor, plan_id: int, data: SubscribeRequest, now: datetime
+    ) -> MembershipRead:
+        """Hold a plan from today: its first period, priced as quoted (a coupon, the wallet),
+        charged and (paid by the wallet, or on invoice) invoiced."""
+        user_id, who = await self._subscriber(actor, plan_id, data)
+        plan, organisation_id, user_type = who.plan, who.organisation_id, who.user_type
+        place_id = who.place.id
+        assert place_id is not None
+        if (data.coupon_code or data.use_wallet) and data.quote_fingerprint is None:
+            raise InvalidInputError(
+                "Quote the price first (POST /api/plans/{id}/quote) and send its fingerprint.",
+                field="quote_fingerprint",
+                code="quote_required",
+            )
+        # A coupon that can no longer be used is left out, the wallet's share follows its
+        # balance: either way the price then changed.
+        first = await self._first_period(user_id, who, data, now, strict=False)
+        if (
+            data.quote_fingerprint is not None
+            and first.quote.fingerprint() != data.quote_fingerprint
+        ):
+            raise self._price_changed(who, first)
         method = data.payment_method
         if method == "invoice" and organisation_id is None:
             raise ConflictError(
                 "Paying on invoice is for organisations.",
                 code="invoice_not_allowed",
             )
-        if method == "card" and not self.card_available and plan.price_cents > 0:
+        if method == "card" and not self.card_available and first.quote.due_cents > 0:
             raise ConflictError(
                 "Card payments are not available on this instance.",
                 code="card_payments_unavailable",
             )
-        holder = (
-            f"org:{organisation_id}" if organisation_id is not None else f"user:{actor.user_id}"
-        )
+        holder = f"org:{organisation_id}" if organisation_id is not None else f"user:{user_id}"
         await self.repo.lock_holder(f"{plan_id}:{place_id}:{holder}")
-        for held in await self.repo.holder_memberships(
-            plan_id, place_id, actor.user_id, organisation_id
-        ):
+        for held in await self.repo.holder_memberships(plan_id, place_id, user_id, organisation_id):
             assert held.id is not None
             periods = (await self.repo.periods([held.id]))[held.id]
             # A cancelled membership still runs to the end of its period: not a second one.
@@ -340,7 +514,7 @@ class MembershipService:
         membership = PlanSubscription(
             plan_id=plan_id,
             place_id=place_id,
-            user_id=actor.user_id,
+            user_id=user_id,
             organisation_id=organisation_id,
             user_type_code=user_type,
             payment_method=method,
@@ -349,9 +523,14 @@ class MembershipService:
             created_at=now,
         )
         await self.repo.add(membership)
-        tz = ZoneInfo(place.timezone)
-        start_day = now.astimezone(tz).date()
-        await self._new_period(plan, membership, start_day, 0, now)
+        try:
+            await self._new_period(plan, membership, first.local.first, 0, now, first)
+        except _Moved:
+            # The coupon's last use or the wallet's euros went elsewhere since the quote:
+            # nothing is subscribed (the request's transaction is rolled back).
+            raise self._price_changed(
+                who, await self._first_period(user_id, who, data, now, strict=False)
+            ) from None
         return (await self._reads([membership], now))[0]
 
     async def _new_period(
@@ -361,8 +540,12 @@ class MembershipService:
         start_day: date,
         sequence: int,
         now: datetime,
+        first: FirstPeriod | None = None,
     ) -> SubscriptionPeriod:
-        """Period ``sequence`` of the membership begun on ``start_day``, with its charge."""
+        """Period ``sequence`` of the membership begun on ``start_day``, with its charge: at the
+        plan's price, or the first period as quoted (``first``: after a coupon and the wallet,
+        whose use and share are taken here; a period the wallet pays whole is paid and
+        invoiced at once)."""
         assert membership.id is not None
         place = await self.catalogue.require_place(membership.place_id)
         tz = ZoneInfo(place.timezone)
@@ -374,8 +557,13 @@ class MembershipService:
             school_day=plan.school_year_day,
         )
         starts_at, ends_at = local.instants(tz)
-        free = plan.price_cents == 0
-        method = membership.payment_method
+        if first is not None:
+            quote, coupon = first.quote, first.coupon
+        else:
+            quote = period_quote(_label(plan, local), plan.price_cents, _vat_of(plan), starts_at)
+            coupon = None
+        free = quote.is_free
+        method = "wallet" if not free and not quote.due_cents else membership.payment_method
         period = SubscriptionPeriod(
             subscription_id=membership.id,
             sequence=sequence,
@@ -387,9 +575,6 @@ class MembershipService:
         )
         await self.repo.add(period)
         assert period.id is not None
-        last = local.after - timedelta(days=1)
-        label = f"Adhésion « {plan.name} » du {local.first:%d/%m/%Y} au {last:%d/%m/%Y}"
-        quote = plan_quote(label, plan.price_cents, _vat_of(plan))
         settings = await self.prices.settings_of(membership.place_id)
         charge = PlanCharge(
             period_id=period.id,
@@ -397,9 +582,11 @@ class MembershipService:
             payer_user_id=membership.user_id,
             organisation_id=membership.organisation_id,
             method="free" if free else method,
+            # The wallet's share is taken by the caller, in this transaction.
             status=PaymentStatus.FREE if free else _INITIAL[method],
-            amount_cents=int(quote["total_incl_vat_cents"]),
-            quote=quote,
+            amount_cents=quote.due_cents,
+            wallet_cents=quote.wallet_cents,
+            quote=stored_period_quote(quote, coupon),
             purchase_order=membership.purchase_order,
             due_on=(
                 now.astimezone(tz).date() + timedelta(days=settings.payment_terms_days)
@@ -410,7 +597,11 @@ class MembershipService:
             updated_at=now,
         )
         await self.repo.add(charge)
-        if method == "invoice" and not free:
+        if first is not None:
+            await self._take(first, charge, now)
+        if method == "wallet":
+            await self._paid(charge, PaymentStatus.SUCCEEDED, now)
+        elif method == "invoice" and not free:
             await self._invoice(plan, membership, charge, local, now)
         elif method == "card" and not free:
             await enqueue(
@@ -420,6 +611,32 @@ class MembershipService:
                 dedupe_key=f"membership-intent-{charge.id}",
             )
         return period
+
+    async def _take(self, first: FirstPeriod, charge: PlanCharge, now: datetime) -> None:
+        """Take the coupon's use and the wallet's share of the first period, each by its
+        conditional UPDATE (the last use, the last euros: one taker wins); :class:`_Moved`
+        when either is gone."""
+        assert charge.id is not None
+        if first.coupon is not None and not await self.prices.coupons.redeem(
+            first.coupon,
+            charge.payer_user_id,
+            None,
+            None,
+            first.coupon_cents,
+            now,
+            plan_charge_id=charge.id,
+        ):
+            raise _Moved
+        if first.quote.wallet_cents and not await self.prices.wallets.spend(
+            charge.place_id,
+            charge.payer_user_id,
+            first.quote.wallet_cents,
+            None,
+            None,
+            now,
+            plan_charge_id=charge.id,
+        ):
+            raise _Moved
 
     async def _invoice(
         self,
@@ -476,6 +693,28 @@ class MembershipService:
             await self._invoice(
                 plan, membership, charge, LocalPeriod(first, last + timedelta(days=1)), now
             )
+
+    async def _give_back(self, charge: PlanCharge, reason: str, now: datetime) -> None:
+        """A period that ended with nothing paid gives back its coupon use and what the wallet
+        paid (each once: the use is marked released, the wallet's share counted given back)."""
+        assert charge.id is not None
+        if terms_from(charge.quote.get("coupon")) is not None:
+            await self.prices.coupons.release(None, now, plan_charge_id=charge.id)
+        left = charge.wallet_cents - charge.wallet_refunded_cents
+        if left > 0:
+            await self.prices.wallets.give_back(
+                charge.place_id,
+                charge.payer_user_id,
+                left,
+                None,
+                None,
+                reason,
+                now,
+                plan_charge_id=charge.id,
+            )
+            charge.wallet_refunded_cents += left
+            charge.updated_at = now
+            await self.repo.add(charge)
 
     async def visible(
         self, actor: Actor, membership_id: int, *, lock: bool = False
@@ -547,6 +786,7 @@ class MembershipService:
                 charge.status = PaymentStatus.CANCELLED
                 charge.updated_at = now
                 await self.repo.add(period, charge)
+                await self._give_back(charge, "Adhésion annulée avant paiement", now)
         await self.repo.add(membership)
         return (await self._reads([membership], now))[0]
 
@@ -724,6 +964,7 @@ class MembershipService:
                     charge.status = PaymentStatus.CANCELLED
                     charge.updated_at = now
                     await self.repo.add(period, charge)
+                    await self._give_back(charge, "Adhésion non payée", now)
                     lapsed += 1
             last = periods[-1] if periods else None
             if await self._remind(membership, last, now):

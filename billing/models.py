@@ -310,6 +310,10 @@ class PlanCharge(SQLModel, table=True):
             "refunded_cents >= 0 AND refunded_cents <= amount_cents",
             name="ck_plan_charge_refunded",
         ),
+        CheckConstraint(
+            "wallet_refunded_cents >= 0 AND wallet_refunded_cents <= wallet_cents",
+            name="ck_plan_charge_wallet",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -331,7 +335,12 @@ class PlanCharge(SQLModel, table=True):
     )
     method: str = Field(max_length=20)
     status: str = Field(max_length=20)
+    # What the method pays: the period's total less the wallet's share.
     amount_cents: int
+    # The share paid from the holder's wallet at the place, and given back since (a period
+    # that ended unpaid; migration 0043).
+    wallet_cents: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    wallet_refunded_cents: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     currency: str = Field(default="EUR", max_length=3)
     # The plan's price as charged (lines, VAT breakdown, totals, mentions): the invoice's source.
     quote: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -255,7 +255,7 @@ class PackService:
             await self._credit(holding, now)
         settings = await self.prices.settings_of(pack.place_id)
         label = f"Heures prépayées « {pack.name} » ({_hours(pack.minutes)} h)"
-        quote = plan_quote(label, pack.price_cents, _vat_of(pack))
+        quote = plan_quote(label, pack.price_cents, _vat_of(pack), now)
         charge = PlanCharge(
             pack_holding_id=holding.id,
             place_id=pack.place_id,

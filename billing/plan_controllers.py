@@ -14,6 +14,8 @@ from billing.memberships import MembershipService
 from billing.plan_cards import MembershipCards
 from billing.plan_schemas import (
     MembershipRead,
+    PlanQuoteRead,
+    PlanQuoteRequest,
     PlanRead,
     PlanWrite,
     ReceiveRequest,
@@ -100,6 +102,18 @@ class MembershipController(Controller):
     security = BEARER
     opt = USER
 
+    @post("/plans/{plan_id:int}/quote", status_code=HTTP_200_OK, opt=USER)
+    async def quote(
+        self,
+        memberships: Memberships,
+        actor: Me,
+        clock: Now,
+        plan_id: FromPath[int],
+        data: JSONBody[PlanQuoteRequest],
+    ) -> PlanQuoteRead:
+        """The first period's price for me, after a coupon and my wallet (nothing is kept)."""
+        return await memberships.quote(actor, plan_id, data, clock())
+
     @post("/plans/{plan_id:int}/memberships", status_code=HTTP_201_CREATED, opt=USER)
     async def subscribe(
         self,
@@ -110,7 +124,8 @@ class MembershipController(Controller):
         data: JSONBody[SubscribeRequest],
     ) -> MembershipRead:
         """Subscribe to a plan: card (pay the period's PaymentIntent), on site, or on invoice
-        (organisations)."""
+        (organisations); the first period maybe after a coupon and paid partly or wholly from
+        the wallet, at the quoted price (``409 price_changed`` else)."""
         return await memberships.subscribe(actor, plan_id, data, clock())
 
     @get("/me/memberships", opt=USER)

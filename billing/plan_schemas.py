@@ -7,7 +7,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from billing.schemas import Cents, DocumentSummary, Strict, UserTypeKey, VatRead, VatWrite
+from billing.schemas import (
+    AdjustmentRead,
+    Cents,
+    CouponCodeIn,
+    DocumentSummary,
+    Fingerprint,
+    Strict,
+    UserTypeKey,
+    VatBreakdownRead,
+    VatRead,
+    VatWrite,
+)
 from resources.schemas import ResourceKind
 
 PeriodKind = Literal["month", "year", "school_year"]
@@ -77,16 +88,62 @@ class PlanRead(BaseModel):
     active: bool
 
 
-class SubscribeRequest(Strict):
-    """Subscribe to a plan, for oneself or for an organisation one administers."""
+class PlanQuoteRequest(Strict):
+    """The price of a plan's first period for me (or an organisation I administer)."""
 
     place_id: int | None = Field(
         default=None, description="where to hold a platform-wide plan (the plan's place else)"
     )
     organisation_id: int | None = None
-    payment_method: PlanMethod
+    coupon_code: CouponCodeIn | None = Field(
+        default=None, description="a code of the place naming this plan (first period only)"
+    )
+    use_wallet: bool = Field(
+        default=False, description="pay first from my wallet at the place (not for organisations)"
+    )
+
+
+class SubscribeRequest(PlanQuoteRequest):
+    """Subscribe to a plan, for oneself or for an organisation one administers."""
+
+    payment_method: PlanMethod = Field(
+        description="pays what the wallet does not (ignored when nothing is left to pay)"
+    )
     purchase_order: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     auto_renew: bool = False
+    quote_fingerprint: Fingerprint | None = Field(
+        default=None,
+        description=(
+            "the quote's fingerprint (POST /api/plans/{id}/quote); required with a coupon or "
+            "the wallet: 409 price_changed if the price moved since"
+        ),
+    )
+
+
+class PlanQuoteRead(BaseModel):
+    """The first period's price: the plan's line, the coupon's discount lines, VAT, totals,
+    and what the wallet pays; exactly what subscribing charges if the fingerprint matches."""
+
+    plan_id: int
+    place_id: int
+    user_type: str
+    currency: str
+    label: str
+    first_day: date
+    last_day: date
+    price_excl_vat_cents: int
+    price_incl_vat_cents: int
+    adjustments: list[AdjustmentRead]
+    coupon_code: str | None
+    breakdown: list[VatBreakdownRead]
+    total_excl_vat_cents: int
+    total_vat_cents: int
+    total_incl_vat_cents: int
+    # Of the total, what the wallet pays, and what is left to pay by the method.
+    wallet_cents: int
+    due_cents: int
+    mentions: list[str]
+    fingerprint: str
 
 
 class ReceiveRequest(Strict):
@@ -102,6 +159,8 @@ class ChargeRead(BaseModel):
     method: str
     status: str
     amount_cents: int
+    # Paid from the holder's wallet, besides ``amount_cents`` by the method.
+    wallet_cents: int = 0
     currency: str
     due_on: date | None
     paid_at: datetime | None

@@ -27,9 +27,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from billing.invoicing import DocumentService
-from billing.memberships import START_INTENT_JOB
-from billing.models import BillingDocument, PaymentStatus, PlanCharge, Refund, RefundStatus
-from billing.payments import summary
+from billing.memberships import START_INTENT_JOB, charge_read
+from billing.models import PaymentStatus, PlanCharge, Refund, RefundStatus
 from billing.plan_quote import plan_vat
 from billing.plan_repository import PlanRepository
 from billing.plan_schemas import ChargeRead
@@ -94,21 +93,6 @@ def ticket_line(
     label = f"Inscription « {row.title} » du {day:%d/%m/%Y à %H:%M} ({seats} place(s))"
     rate = Rate(flat_fee_cents=price_cents * seats, free=price_cents == 0)
     return QuoteRequestLine(label, rate, session_vat(row), row.starts_at, row.ends_at, seats)
-
-
-def charge_read(charge: PlanCharge, documents: list[BillingDocument]) -> ChargeRead:
-    """A charge as the API shows it."""
-    return ChargeRead(
-        id=charge.id or 0,
-        method=charge.method,
-        status=charge.status,
-        amount_cents=charge.amount_cents,
-        currency=charge.currency,
-        due_on=charge.due_on,
-        paid_at=charge.paid_at,
-        client_secret=charge.client_secret if charge.status == PaymentStatus.PENDING else None,
-        documents=[summary(d) for d in documents],
-    )
 
 
 class TicketService:

@@ -36,7 +36,8 @@ class Wallet(SQLModel, table=True):
 
 class WalletMovement(SQLModel, table=True):
     """One movement of a wallet: credited by a manager (with a reason), a refund or a top-up
-    paid by card, spent on a booking, given back when the booking is cancelled."""
+    paid by card, spent on a booking or a membership's period, given back when it is cancelled or
+    lapses unpaid."""
 
     __tablename__ = "wallet_movement"
     __table_args__ = (
@@ -57,6 +58,10 @@ class WalletMovement(SQLModel, table=True):
     reason: str = Field(default="", max_length=300)
     booking_id: int | None = Field(default=None, foreign_key="booking.id", ondelete="RESTRICT")
     payment_id: int | None = Field(default=None, foreign_key="payment.id", ondelete="RESTRICT")
+    # A membership's period paid from the wallet (migration 0043).
+    plan_charge_id: int | None = Field(
+        default=None, foreign_key="plan_charge.id", ondelete="RESTRICT"
+    )
     by_user_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
     # The top-up this movement credited: unique, so a top-up is credited once at most.
     top_up_id: int | None = Field(

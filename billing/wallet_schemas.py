@@ -28,6 +28,7 @@ class WalletMovementRead(BaseModel):
     reason: str
     booking_id: int | None
     payment_id: int | None
+    plan_charge_id: int | None = None
     created_at: datetime
 
 

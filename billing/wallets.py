@@ -28,6 +28,7 @@ def movement_read(row: WalletMovement) -> WalletMovementRead:
         reason=row.reason,
         booking_id=row.booking_id,
         payment_id=row.payment_id,
+        plan_charge_id=row.plan_charge_id,
         created_at=row.created_at,
     )
 
@@ -126,11 +127,14 @@ class Wallets:
         place_id: int,
         user_id: int,
         cents: int,
-        booking_id: int,
-        payment_id: int,
+        booking_id: int | None,
+        payment_id: int | None,
         now: datetime,
+        *,
+        plan_charge_id: int | None = None,
     ) -> bool:
-        """Pay ``cents`` of a booking from the wallet; False when it no longer holds them."""
+        """Pay ``cents`` of a booking (or of a membership period's charge) from the wallet;
+        False when it no longer holds them."""
         wallet = await self.repo.of(place_id, user_id)
         if wallet is None or wallet.id is None:
             return False
@@ -145,6 +149,7 @@ class Wallets:
                 balance_after_cents=balance,
                 booking_id=booking_id,
                 payment_id=payment_id,
+                plan_charge_id=plan_charge_id,
                 created_at=now,
             )
         )
@@ -155,14 +160,16 @@ class Wallets:
         place_id: int,
         user_id: int,
         cents: int,
-        booking_id: int,
-        payment_id: int,
+        booking_id: int | None,
+        payment_id: int | None,
         reason: str,
         now: datetime,
         *,
         kind: str = "give_back",
+        plan_charge_id: int | None = None,
     ) -> None:
-        """Put ``cents`` back in the wallet a booking was paid from (cancelled, refunded)."""
+        """Put ``cents`` back in the wallet a booking (or a membership period) was paid from
+        (cancelled, refunded, lapsed unpaid)."""
         wallet_id = await self.repo.ensure(place_id, user_id, now)
         balance = await self.repo.credit(wallet_id, cents, now)
         await self.repo.add(
@@ -174,6 +181,7 @@ class Wallets:
                 reason=reason,
                 booking_id=booking_id,
                 payment_id=payment_id,
+                plan_charge_id=plan_charge_id,
                 created_at=now,
             )
         )

@@ -549,6 +549,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/api/places/{place_id}/plans"): Example(body=lambda w, r: _plan()),
     ("POST", "/api/plans"): Example(body=lambda w, r: _plan()),
     ("PUT", "/api/plans/{plan_id}"): Example(body=lambda w, r: _plan()),
+    ("POST", "/api/plans/{plan_id}/quote"): Example(body=lambda w, r: {}),
     ("POST", "/api/plans/{plan_id}/memberships"): Example(
         body=lambda w, r: {"payment_method": "on_site"}
     ),

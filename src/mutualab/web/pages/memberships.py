@@ -1,6 +1,7 @@
 """Memberships for people: a place's plans (and subscribing to one, paid on site or by card,
-or, for an organisation one administers, on invoice), my memberships with their periods and
-invoices, paying a period due by card, cancelling one at the end of its period.
+or, for an organisation one administers, on invoice; the first period maybe after a promo code
+and paid first from my wallet, its price shown before subscribing), my memberships with their
+periods and invoices, paying a period due by card, cancelling one at the end of its period.
 
 A period by card is paid through Stripe's Payment Element, as a booking is (``payment.js``);
 the period counts once Stripe says it is paid (its webhook, or the check on return), never on
@@ -25,7 +26,7 @@ from billing.controllers import billing_of
 from billing.memberships import MembershipService
 from billing.plan_cards import MembershipCards
 from billing.plan_controllers import DEPENDENCIES as MEMBERSHIPS
-from billing.plan_schemas import SubscribeRequest
+from billing.plan_schemas import PlanQuoteRead, PlanQuoteRequest, SubscribeRequest
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
 from kernel.auth.rules import MEMBERSHIP, PUBLIC, SELF, USER
@@ -47,6 +48,20 @@ REFUSALS = {
     "plan_not_for_you": N_("This plan is not offered at your rate."),
     "invoice_not_allowed": N_("Paying on invoice is for organisations."),
     "not_organisation_admin": N_("Only an administrator of the organisation subscribes for it."),
+    "coupon_unknown": N_("This code is not a promo code of this place."),
+    "coupon_not_started": N_("This code cannot be used yet."),
+    "coupon_expired": N_("This code has expired."),
+    "coupon_exhausted": N_("This code has been used as many times as it may be."),
+    "coupon_limit_reached": N_("You have used this code as many times as you may."),
+    "coupon_not_for_rate": N_("This code is not offered at your rate."),
+    "coupon_not_for_plan": N_("This code does not apply to this membership."),
+    "wallet_not_for_organisations": N_("A wallet pays its holder's memberships only."),
+    "quote_required": N_(
+        "Here is the price with your code or your wallet: check it, then confirm."
+    ),
+    "price_changed": N_(
+        "The price changed since you reviewed it: check the new price below, then confirm."
+    ),
 }
 
 
@@ -58,6 +73,11 @@ class SubscribeForm:
     auto_renew: str = ""
     # For oneself: "on_site" or "card" (where the instance takes cards).
     method: str = "on_site"
+    coupon_code: str = ""
+    use_wallet: str = ""
+    # The price on screen (its fingerprint), and whether the button asked for the price only.
+    quote_fingerprint: str = ""
+    intent: str = ""
 
 
 class PlanPublicPages(Controller):
@@ -76,6 +96,8 @@ class PlanPublicPages(Controller):
         *,
         error: FieldError | None = None,
         status_code: int = 200,
+        quoted: PlanQuoteRead | None = None,
+        chosen: SubscribeForm | None = None,
     ) -> Template:
         place = await catalogue.place_detail(place_id)
         plans = await memberships.plans_at(place_id)
@@ -90,7 +112,10 @@ class PlanPublicPages(Controller):
             names={r.id: r.name for r in place.resources},
             organisations=await memberships.organisation_names(administered),
             card_available=memberships.card_available,
+            wallet_balance=await memberships.prices.wallets.balance(place_id, actor.user_id),
             error=error,
+            quoted=quoted,
+            chosen=chosen,
         )
 
     @get("/", name="place_plans", opt=PUBLIC)
@@ -118,31 +143,72 @@ class PlanPublicPages(Controller):
         plan_id: FromPath[int],
         data: URLEncodedBody[SubscribeForm],
     ) -> Response[Any]:
-        """Subscribe: on site for oneself, on invoice for an organisation one administers."""
+        """Subscribe: on site for oneself, on invoice for an organisation one administers;
+        with a promo code or the wallet, the price is shown first, then confirmed."""
         organisation = data.organisation_id.strip()
         method = "card" if data.method == "card" and memberships.card_available else "on_site"
+        asked = {
+            "place_id": place_id,
+            "organisation_id": int(organisation) if organisation.isdigit() else None,
+            "coupon_code": data.coupon_code.strip() or None,
+            "use_wallet": data.use_wallet == "on",
+        }
+        code = ""
         try:
-            request_body = SubscribeRequest.model_validate(
-                {
-                    "place_id": place_id,
-                    "organisation_id": int(organisation) if organisation.isdigit() else None,
-                    "payment_method": "invoice" if organisation else method,
-                    "auto_renew": data.auto_renew == "on",
-                }
-            )
-            async with db_session.begin_nested():
-                made = await memberships.subscribe(actor, plan_id, request_body, clock())
+            if data.intent == "quote" or (
+                (asked["coupon_code"] or asked["use_wallet"]) and not data.quote_fingerprint
+            ):
+                # The price first: subscribing then charges exactly what was shown.
+                code = "" if data.intent == "quote" else "quote_required"
+            else:
+                request_body = SubscribeRequest.model_validate(
+                    {
+                        **asked,
+                        "payment_method": "invoice" if organisation else method,
+                        "auto_renew": data.auto_renew == "on",
+                        "quote_fingerprint": data.quote_fingerprint or None,
+                    }
+                )
+                async with db_session.begin_nested():
+                    made = await memberships.subscribe(actor, plan_id, request_body, clock())
+                if any(
+                    p.charge is not None and p.charge.method == "card" and p.charge.client_secret
+                    for p in made.periods
+                ):
+                    return see_other(f"/account/memberships/{made.id}/pay")
+                return see_other("/account/memberships", notice="membership_made")
         except (ValidationError, AppError) as exc:
             if isinstance(exc, AppError) and exc.status_code == 404:
                 raise
             code = exc.code if isinstance(exc, AppError) else ""
-            error = FieldError(REFUSALS.get(code, N_("This plan cannot be subscribed.")))
+            if code != "price_changed":
+                error = FieldError(REFUSALS.get(code, N_("This plan cannot be subscribed.")))
+                return await self._page(
+                    request, catalogue, memberships, actor, place_id, error=error, status_code=409
+                )
+        try:
+            quoted = await memberships.quote(
+                actor, plan_id, PlanQuoteRequest.model_validate(asked), clock()
+            )
+        except (ValidationError, AppError) as exc:
+            if isinstance(exc, AppError) and exc.status_code == 404:
+                raise
+            refused = exc.code if isinstance(exc, AppError) else ""
+            error = FieldError(REFUSALS.get(refused, N_("This plan cannot be subscribed.")))
             return await self._page(
                 request, catalogue, memberships, actor, place_id, error=error, status_code=409
             )
-        if request_body.payment_method == "card":
-            return see_other(f"/account/memberships/{made.id}/pay")
-        return see_other("/account/memberships", notice="membership_made")
+        return await self._page(
+            request,
+            catalogue,
+            memberships,
+            actor,
+            place_id,
+            error=FieldError(REFUSALS[code]) if code else None,
+            status_code=409 if code == "price_changed" else 200,
+            quoted=quoted,
+            chosen=data,
+        )
 
 
 class MembershipPages(Controller):

@@ -1,5 +1,5 @@
 """The promo codes of a place: add one (a percentage or an amount off, dates, limits, the
-equipment it is for), withdraw or restore it, and see who used it.
+equipment or the memberships it is for), withdraw or restore it, and see who used it.
 
 Coupons are billing's (``billing.coupons.Coupons``); the page only turns the form into its
 request model and its refusals into field errors.
@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from billing.controllers import billing_of
 from billing.coupon_schemas import CouponRead, CouponUseRead, CouponWrite
 from billing.coupons import Coupons
+from billing.plan_repository import PlanRepository
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
@@ -45,6 +46,7 @@ FIELDS = [
     "max_uses",
     "max_uses_per_person",
     "resource_ids",
+    "plan_ids",
 ]
 MESSAGES = {
     "code": FieldError(N_("Enter 3 to 32 letters, digits, dashes or underscores.")),
@@ -57,6 +59,7 @@ MESSAGES = {
     "max_uses": FieldError(N_("Enter a whole number from 1, at least the uses so far, or none.")),
     "max_uses_per_person": FieldError(N_("Enter a whole number from 1, or leave it empty.")),
     "resource_ids": FieldError(N_("Choose equipment of this place.")),
+    "plan_ids": FieldError(N_("Choose memberships of this place, or equipment, not both.")),
     "coupon_code_taken": FieldError(N_("This place already has this code.")),
 }
 # The request model's names of the form's fields.
@@ -75,6 +78,7 @@ class CouponForm:
     max_uses: str = ""
     max_uses_per_person: str = ""
     resource_ids: Repeated = field(default_factory=list)
+    plan_ids: Repeated = field(default_factory=list)
 
 
 @dataclass
@@ -89,6 +93,14 @@ def provide_coupons(db_session: NamedDependency[AsyncSession], state: State) -> 
     return billing_of(state).prices(db_session).coupons
 
 
+def _plan_ids(data: CouponForm) -> list[int] | None:
+    """The memberships ticked (None: something that is not an id)."""
+    raw = [data.plan_ids] if isinstance(data.plan_ids, str) else data.plan_ids
+    if not all(str(v).strip().isdigit() for v in raw):
+        return None
+    return sorted({int(v) for v in raw})
+
+
 def _write(data: CouponForm, ids: set[int], errors: Errors) -> CouponWrite | None:
     """The request model of a form, or None with ``errors`` filled."""
     value = data.value.strip()
@@ -99,7 +111,10 @@ def _write(data: CouponForm, ids: set[int], errors: Errors) -> CouponWrite | Non
         "max_uses": data.max_uses.strip() or None,
         "max_uses_per_person": data.max_uses_per_person.strip() or None,
         "resource_ids": sorted(ids),
+        "plan_ids": _plan_ids(data) or [],
     }
+    if _plan_ids(data) is None:
+        errors["plan_ids"] = MESSAGES["plan_ids"]
     if data.kind == "percent":
         try:
             body["percent"] = Decimal(value.replace(",", ".").removesuffix("%").strip())
@@ -140,6 +155,7 @@ class CouponPages(Controller):
         status_code: int = 200,
     ) -> Template:
         found: list[CouponRead] = await coupons.of_place(actor, place.id)
+        plans = await PlanRepository(coupons.repo.session).plans_at(place.id, active_only=False)
         uses: dict[int, list[CouponUseRead]] = {
             c.id: await coupons.uses(actor, place.id, c.id) for c in found if c.uses
         }
@@ -152,6 +168,8 @@ class CouponPages(Controller):
             coupons=found,
             uses=uses,
             names={r.id: r.name for r in place.resources},
+            plans=[p for p in plans if p.active],
+            plan_names={p.id: p.name for p in plans},
             form=form or CouponForm(),
             errors=errors or {},
         )
@@ -237,6 +255,7 @@ class CouponPages(Controller):
                         "max_uses_per_person",
                         "user_types",
                         "resource_ids",
+                        "plan_ids",
                     }
                 ),
                 "percent": current.percent,
