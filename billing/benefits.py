@@ -7,7 +7,9 @@ included minutes and what the holder's bookings have used of them in each period
 
 Included minutes are used by the holder's live bookings (held, awaiting approval, confirmed)
 that start in the period, in the order they were booked, whatever they were charged: a
-booking of a resource with its own allowance and its kind's counts against both.
+booking of a resource with its own allowance and its kind's counts against both. A cancelled
+booking uses what its refund tier kept of its included minutes (``payment.included_kept_minutes``,
+0 when they came back whole).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from accounts.plans import (
     PlanSubscription,
     SubscriptionPeriod,
 )
+from billing.models import Payment
+from booking.models import Booking, BookingItem
 from booking.repository import BookingRepository
 from resources.repository import CatalogueRepository
 
@@ -201,6 +205,37 @@ async def held_plans(
     ]
 
 
+async def kept_items(
+    session: AsyncSession,
+    *,
+    place_id: int,
+    booker_user_id: int,
+    organisation_id: int | None,
+    start: datetime,
+    end: datetime,
+) -> list[tuple[int, int, int]]:
+    """(booking id, resource id, minutes kept) of one scope's cancelled bookings starting in
+    [start, end) whose refund tier kept some of their included minutes."""
+    query = (
+        select(Booking.id, BookingItem.resource_id, Payment.included_kept_minutes)
+        .join(BookingItem, col(BookingItem.booking_id) == Booking.id)
+        .join(Payment, col(Payment.booking_id) == Booking.id)
+        .where(
+            col(Payment.included_kept_minutes) > 0,
+            col(Booking.place_id) == place_id,
+            col(Booking.starts_at) >= start,
+            col(Booking.starts_at) < end,
+        )
+    )
+    if organisation_id is not None:
+        query = query.where(col(Booking.organisation_id) == organisation_id)
+    else:
+        query = query.where(
+            col(Booking.booker_user_id) == booker_user_id, col(Booking.organisation_id).is_(None)
+        )
+    return [(int(b or 0), r, m) for b, r, m in (await session.exec(query)).all()]
+
+
 async def benefits_for(
     session: AsyncSession,
     *,
@@ -242,7 +277,15 @@ async def benefits_for(
                 end=plan.ends_at,
                 now=now or at,
             )
-            items_of[span] = [item for item in items if item[0] not in excluding]
+            kept = await kept_items(
+                session,
+                place_id=place_id,
+                booker_user_id=user_id,
+                organisation_id=organisation_id,
+                start=plan.starts_at,
+                end=plan.ends_at,
+            )
+            items_of[span] = [item for item in items + kept if item[0] not in excluding]
         items_of.setdefault(span, [])
     resource_ids = sorted({rid for items in items_of.values() for _, rid, _ in items})
     resources = await CatalogueRepository(session).resources_by_ids(resource_ids)

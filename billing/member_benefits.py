@@ -6,8 +6,9 @@ minutes per resource of the booking. :func:`included_per_resource` hands each al
 minutes left to one resource of the booking only (its own resource first, then the first of
 its kind), so one allowance is never spent twice by a booking of several resources.
 
-Included minutes are counted from the holder's live bookings: a cancelled booking no longer
-counts, so its included minutes come back whole, whatever its refund tier gave back of money.
+Included minutes are counted from the holder's live bookings, and from what a cancelled
+booking's refund tier kept of them (``payment.included_kept_minutes``): they come back in the
+same proportion as money.
 """
 
 from __future__ import annotations

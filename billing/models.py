@@ -174,6 +174,7 @@ class Payment(SQLModel, table=True):
             "wallet_refunded_cents >= 0 AND wallet_refunded_cents <= wallet_cents",
             name="ck_payment_wallet",
         ),
+        CheckConstraint("included_kept_minutes >= 0", name="ck_payment_included_kept"),
         Index("ix_payment_cancel_pending", "cancel_pending"),
     )
 
@@ -194,6 +195,9 @@ class Payment(SQLModel, table=True):
     # (migration 0036).
     wallet_cents: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     wallet_refunded_cents: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Of the minutes a membership included, those a cancellation kept by the refund tiers: the
+    # allowance still counts them as used (migration 0045).
+    included_kept_minutes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     currency: str = Field(default="EUR", max_length=3)
     quote_fingerprint: str = Field(max_length=64)
     # The quote as charged (canonical form plus line labels): the invoice is built from it.

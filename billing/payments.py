@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from accounts.guests import person_rates
-from billing.adjustments import Adjustments, Paid, give_back
+from billing.adjustments import INCLUDED, Adjustments, Paid, give_back
 from billing.coupons import stored_terms, terms_from
 from billing.events import payment_received
 from billing.grouped_invoices import GroupedInvoices, uses_grouping
@@ -353,7 +353,7 @@ class PaymentService:
         packs_back = 0
         used = await self.prices.packs.used_by(booking.id)
         if payment is not None and used:
-            percent = await self._pack_percent(
+            percent = await self._time_back_percent(
                 payment, booking, BookingStatus.CANCELLED, now, by_place=by_place
             )
             packs_back = sum(v * percent // 100 for v in used.values())
@@ -868,6 +868,7 @@ class PaymentService:
                 await self._invoice(payment, booking, event.at)
             return
         await self._packs_back(payment, booking, event)
+        await self._included_kept(payment, booking, event)
         payment.updated_at = event.at
         if payment.status in (*OPEN_CARD, PaymentStatus.AWAITING_ON_SITE, PaymentStatus.FREE):
             # Ended with nothing paid: its coupon use and its wallet share are given back.
@@ -894,7 +895,7 @@ class PaymentService:
             await self._refund_on_cancel(payment, booking, event)
         await self.repo.add(payment)
 
-    async def _pack_percent(
+    async def _time_back_percent(
         self,
         payment: Payment,
         booking: BookingRead,
@@ -903,9 +904,9 @@ class PaymentService:
         *,
         by_place: bool,
     ) -> int:
-        """The share of its pack minutes an ended booking gives back: whole when it ended
-        before it was ever confirmed (hold expired, refused, a card hold never paid), else by
-        the place's refund tiers, as money."""
+        """The share of its pack minutes and included minutes an ended booking gives back:
+        whole when it ended before it was ever confirmed (hold expired, refused, a card hold
+        never paid), else by the place's refund tiers, as money."""
         if status != BookingStatus.CANCELLED or payment.status in OPEN_CARD:
             return 100
         settings = await self.prices.settings_of(payment.place_id)
@@ -919,7 +920,7 @@ class PaymentService:
         """Give back the pack minutes an ended booking took (a movement per pack)."""
         if not await self.prices.packs.used_by(event.booking_id):
             return
-        percent = await self._pack_percent(
+        percent = await self._time_back_percent(
             payment, booking, event.status, event.at, by_place=event.by_place
         )
         await self.prices.packs.give_back(
@@ -928,6 +929,26 @@ class PaymentService:
             f"Annulation de la réservation {booking.reference} ({percent} %)",
             event.at,
         )
+
+    async def _included_kept(
+        self, payment: Payment, booking: BookingRead, event: BookingEvent
+    ) -> None:
+        """Keep, on the payment, the included minutes the refund tier does not give back: the
+        holder's allowance counts them as used (:func:`billing.benefits.benefits_for`)."""
+        covered = max(
+            (
+                int(c["minutes"])
+                for c in payment.quote.get("coverage", [])
+                if c.get("source") == INCLUDED
+            ),
+            default=0,
+        )
+        if not covered:
+            return
+        percent = await self._time_back_percent(
+            payment, booking, event.status, event.at, by_place=event.by_place
+        )
+        payment.included_kept_minutes = covered - covered * percent // 100
 
     async def _wallet_back(self, payment: Payment, cents: int, now: datetime) -> None:
         """Put ``cents`` of what the wallet paid back into it (nothing for 0)."""

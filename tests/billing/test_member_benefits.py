@@ -146,6 +146,26 @@ async def test_a_cancelled_booking_gives_its_included_hour_back_whole(
     assert [c["minutes"] for c in (await _quote(api, ana, lab, 9))["coverage"]] == [60]
 
 
+async def test_a_late_cancellation_keeps_its_included_hour_by_the_refund_tier(
+    api: Client, lab: PricedLab, database: Database
+) -> None:
+    # The place refunds 100 % up to 48 h before and 50 % up to 24 h: included hours come back
+    # in the same proportion as money. Cancelled 25 h before, half the included hour is kept.
+    ben = await _member(api, lab, database, "ben@example.fr")
+    start, end = paris(2027, 3, 2, 10), paris(2027, 3, 2, 12)
+    quoted = await quote(api, ben, lab.lab.printer, start, end)
+    assert [c["minutes"] for c in quoted["coverage"]] == [60]
+    booked = await checkout(
+        api, ben, lab.lab.printer, start, end, method="on_site", fingerprint=quoted["fingerprint"]
+    )
+    assert booked.status_code == 201, booked.text
+    cancelled = await api.post(
+        f"/api/bookings/{booked.json()['booking']['id']}/cancel", json={}, headers=ben.headers
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert [c["minutes"] for c in (await _quote(api, ben, lab, 9))["coverage"]] == [30]
+
+
 async def test_two_checkouts_racing_for_the_last_included_hour_one_wins(
     api: Client, lab: PricedLab, database: Database
 ) -> None:

@@ -20,9 +20,8 @@ from kernel.settings import Settings
 from mutualab.composition import build_runtime
 from tests.billing.facturx_rules import assert_valid
 from tests.billing.memberships_support import define_plan, subscribe
-from tests.billing.support import PricedLab, checkout, deliver
+from tests.billing.support import PricedLab, checkout, deliver, until_waiting_for
 from tests.billing.test_facturx_api import embedded_xml, first
-from tests.billing.test_wallet import _until_waiting_for
 from tests.support.accounts import Person, make_organisation, make_user
 from tests.support.booking import MutableClock, booking_body, paris
 from tests.support.stripe import LocalStripe
@@ -405,7 +404,7 @@ async def test_a_subscription_waiting_for_the_last_use_finds_it_gone(
         pending = asyncio.create_task(
             _subscribe_as_quoted(api, ana, plan["id"], coupon_code="DERNIER")
         )
-        await _until_waiting_for(database, "UPDATE coupon")
+        await until_waiting_for(database, "UPDATE coupon")
         await transaction.commit()
         late = await pending
     assert late.status_code == 409 and late.json()["code"] == "price_changed", late.text
