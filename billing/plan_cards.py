@@ -18,6 +18,7 @@ from billing.plan_repository import PlanRepository
 from billing.plan_schemas import MembershipRead
 from billing.providers.base import ProviderError
 from billing.runtime import Billing, transaction
+from billing.ticket_schemas import TicketRead
 from kernel.auth.actor import Actor
 from kernel.jobs import JobRegistry
 
@@ -111,6 +112,27 @@ class MembershipCards:
                 done.lapsed,
                 done.reminded,
             )
+
+
+async def refresh_ticket(billing: Billing, actor: Actor, registration_id: int) -> TicketRead:
+    """A registration's ticket visible to ``actor``, its card payment first brought in line
+    with Stripe: an intent created where none is, a paid one applied (invoiced, confirmed)."""
+    async with transaction(billing.database, write=False) as session:
+        read = await billing.tickets(session).read(actor, registration_id)
+    charge = read.charge
+    if charge is None or charge.status != "pending":
+        return read
+    async with transaction(billing.database, write=False) as session:
+        stored = await PlanRepository(session).charge(charge.id)
+        intent_id = stored.intent_id if stored is not None else None
+    # Stripe is called here, between transactions: never inside one.
+    cards = MembershipCards(billing)
+    if intent_id is None:
+        await cards.start_intent(charge.id)
+    else:
+        await cards.sync(intent_id)
+    async with transaction(billing.database, write=False) as session:
+        return await billing.tickets(session).read(actor, registration_id)
 
 
 async def expire_packs(billing: Billing) -> None:

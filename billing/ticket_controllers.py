@@ -10,9 +10,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing.controllers import billing_of
-from billing.plan_cards import MembershipCards
+from billing.plan_cards import refresh_ticket
 from billing.plan_schemas import ReceiveRequest
-from billing.runtime import transaction
 from billing.schemas import QuoteRead
 from billing.ticket_schemas import (
     TicketOrder,
@@ -116,23 +115,7 @@ class TicketController(Controller):
     async def ticket(self, state: State, actor: Me, registration_id: FromPath[int]) -> TicketRead:
         """A registration's ticket: create its PaymentIntent when due by card, or fetch it
         back from Stripe and apply it (paid: invoiced, confirmed)."""
-        billing = billing_of(state)
-        async with transaction(billing.database, write=False) as session:
-            read = await billing.tickets(session).read(actor, registration_id)
-        charge = read.charge
-        if charge is not None and charge.status == "pending":
-            async with transaction(billing.database, write=False) as session:
-                stored = await billing.tickets(session).plans.charge(charge.id)
-                intent_id = stored.intent_id if stored is not None else None
-            # Stripe is called here, between transactions: never inside one.
-            cards = MembershipCards(billing)
-            if intent_id is None:
-                await cards.start_intent(charge.id)
-            else:
-                await cards.sync(intent_id)
-            async with transaction(billing.database, write=False) as session:
-                read = await billing.tickets(session).read(actor, registration_id)
-        return read
+        return await refresh_ticket(billing_of(state), actor, registration_id)
 
 
 CONTROLLERS = [TicketPriceController, TicketController]

@@ -110,6 +110,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/manage/registrations/{registration_id}/receive"): Example(),
     ("GET", "/account/registrations"): Example(),
     ("POST", "/account/registrations/{registration_id}/cancel"): Example(),
+    ("GET", "/account/registrations/{registration_id}/pay"): Example(),
+    ("POST", "/account/registrations/{registration_id}/pay"): Example(),
     ("GET", "/manage/places/{place_id}/programme"): Example(),
     ("GET", "/manage/sessions/{session_id}"): Example(),
     ("GET", "/manage/sessions/{session_id}/registrants.csv"): Example(),

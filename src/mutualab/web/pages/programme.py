@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing.controllers import billing_of
+from billing.plan_cards import refresh_ticket
 from billing.plan_schemas import ChargeRead
 from billing.ticket_schemas import TicketOrder
 from kernel.auth.actor import Actor, actor_of
@@ -35,9 +36,11 @@ from kernel.spreadsheets import inert
 from mutualab.web.booking_forms import WORDS
 from mutualab.web.forms import Errors, FieldError, app_error_field
 from mutualab.web.i18n import N_
+from mutualab.web.pages.booking import STRIPE_POLICY
 from mutualab.web.pages.manage.common import AnyRequest, place_page
 from mutualab.web.pages.manage.sessions import MESSAGES as SESSION_MESSAGES
 from mutualab.web.rendering import page, see_other
+from mutualab.web.scripts import with_policy
 from programme.controllers import DEPENDENCIES
 from programme.schemas import (
     AttendanceMark,
@@ -58,8 +61,8 @@ REGISTRATION_STATUSES = {
 }
 PAGE_SIZE = 100
 CHARGE_STATUSES: dict[str, str] = WORDS["PAYMENT_STATUSES"]
-# Paying a ticket by card on the page (Stripe's Payment Element) is not offered yet: the API.
-PAGE_METHODS = ("on_site", "invoice")
+# A ticket by card is paid on /account/registrations/{id}/pay (Stripe's Payment Element).
+PAGE_METHODS = ("on_site", "invoice", "card")
 
 
 @dataclass(frozen=True)
@@ -382,7 +385,52 @@ class RegistrationPages(Controller):
             notices = {"session_full": "session_full", "already_registered": "already_registered"}
             return see_other(back, notice=notices.get(exc.code, "registration_closed"))
         waiting = made.registration.status == "waitlisted"
+        if made.charge is not None and made.charge.method == "card" and not waiting:
+            return see_other(f"/account/registrations/{made.registration.id}/pay")
         return see_other("/account/registrations", notice="waitlisted" if waiting else "registered")
+
+    @get("/account/registrations/{registration_id:int}/pay", opt=BOOKING)
+    async def pay_form(
+        self,
+        request: AnyRequest,
+        state: State,
+        actor: NamedDependency[Actor],
+        registration_id: FromPath[int],
+        payment_intent: FromQuery[str] = "",
+    ) -> Response[Any]:
+        """Pay a ticket due by card, through Stripe's Payment Element."""
+        ticket = await refresh_ticket(billing_of(state), actor, registration_id)
+        if payment_intent:
+            # Back from Stripe: the refresh above asked Stripe itself how it went.
+            return see_other("/account/registrations", notice="payment_checked")
+        charge = ticket.charge
+        if (
+            charge is None
+            or charge.method != "card"
+            or charge.status != "pending"
+            or not charge.client_secret
+            or ticket.registration.user_id != actor.user_id
+        ):
+            return see_other("/account/registrations")
+        public = state.settings.public_base_url.rstrip("/")
+        response = page(
+            request,
+            "programme/ticket_pay.html",
+            private=True,
+            ticket=ticket,
+            charge=charge,
+            publishable_key=billing_of(state).config.publishable_key,
+            return_url=f"{public}/account/registrations/{registration_id}/pay",
+        )
+        return with_policy(response, STRIPE_POLICY)
+
+    @post("/account/registrations/{registration_id:int}/pay", opt=BOOKING)
+    async def pay_check(
+        self, state: State, actor: NamedDependency[Actor], registration_id: FromPath[int]
+    ) -> Response[Any]:
+        """Ask Stripe how the ticket's card payment went (never the browser)."""
+        await refresh_ticket(billing_of(state), actor, registration_id)
+        return see_other("/account/registrations", notice="payment_checked")
 
     @get("/account/registrations", opt=USER)
     async def mine(
