@@ -12,8 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from billing.controllers import billing_of
 from billing.pack_schemas import HoldingRead, PackRead, PackReceive, PackWrite, PurchaseRequest
 from billing.packs import PackService
-from billing.plan_cards import MembershipCards
-from billing.runtime import transaction
+from billing.plan_cards import refresh_pack
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BEARER, MEMBERSHIP, PLACE_MANAGER, PUBLIC, USER
@@ -121,22 +120,7 @@ class PackHoldingController(Controller):
     async def refresh(self, state: State, actor: Me, holding_id: FromPath[int]) -> HoldingRead:
         """Create the PaymentIntent of a pack bought by card, or fetch it back from Stripe and
         apply it (a paid pack is credited and invoiced)."""
-        billing = billing_of(state)
-        async with transaction(billing.database, write=False) as session:
-            read = await billing.packs(session).read(actor, holding_id)
-        charge = read.charge
-        if charge is not None and charge.status == "pending":
-            async with transaction(billing.database, write=False) as session:
-                stored = await billing.packs(session).repo.charges([holding_id])
-            intent_id = stored[holding_id].intent_id if holding_id in stored else None
-            # Stripe is called here, between transactions: never inside one.
-            cards = MembershipCards(billing)
-            if intent_id is None:
-                await cards.start_intent(charge.id)
-            else:
-                await cards.sync(intent_id)
-        async with transaction(billing.database, write=False) as session:
-            return await billing.packs(session).read(actor, holding_id)
+        return await refresh_pack(billing_of(state), actor, holding_id)
 
     @post(
         "/pack-holdings/{holding_id:int}/receive",

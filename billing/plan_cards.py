@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from billing.memberships import START_INTENT_JOB
+from billing.pack_schemas import HoldingRead
 from billing.plan_repository import PlanRepository
 from billing.plan_schemas import MembershipRead
 from billing.providers.base import ProviderError
@@ -114,25 +115,41 @@ class MembershipCards:
             )
 
 
-async def refresh_ticket(billing: Billing, actor: Actor, registration_id: int) -> TicketRead:
-    """A registration's ticket visible to ``actor``, its card payment first brought in line
-    with Stripe: an intent created where none is, a paid one applied (invoiced, confirmed)."""
+async def _in_line_with_stripe(billing: Billing, charge_id: int) -> None:
+    """A charge due by card brought in line with Stripe: its intent created where none is, a
+    paid one applied. Stripe is called between transactions, never inside one."""
     async with transaction(billing.database, write=False) as session:
-        read = await billing.tickets(session).read(actor, registration_id)
-    charge = read.charge
-    if charge is None or charge.status != "pending":
-        return read
-    async with transaction(billing.database, write=False) as session:
-        stored = await PlanRepository(session).charge(charge.id)
+        stored = await PlanRepository(session).charge(charge_id)
         intent_id = stored.intent_id if stored is not None else None
-    # Stripe is called here, between transactions: never inside one.
     cards = MembershipCards(billing)
     if intent_id is None:
-        await cards.start_intent(charge.id)
+        await cards.start_intent(charge_id)
     else:
         await cards.sync(intent_id)
+
+
+async def refresh_ticket(billing: Billing, actor: Actor, registration_id: int) -> TicketRead:
+    """A registration's ticket visible to ``actor``, its card payment first brought in line
+    with Stripe (paid: invoiced, the registration confirmed)."""
+    async with transaction(billing.database, write=False) as session:
+        read = await billing.tickets(session).read(actor, registration_id)
+    if read.charge is None or read.charge.status != "pending":
+        return read
+    await _in_line_with_stripe(billing, read.charge.id)
     async with transaction(billing.database, write=False) as session:
         return await billing.tickets(session).read(actor, registration_id)
+
+
+async def refresh_pack(billing: Billing, actor: Actor, holding_id: int) -> HoldingRead:
+    """A pack held visible to ``actor``, its card payment first brought in line with Stripe
+    (paid: the pack credited and invoiced)."""
+    async with transaction(billing.database, write=False) as session:
+        read = await billing.packs(session).read(actor, holding_id)
+    if read.charge is None or read.charge.status != "pending":
+        return read
+    await _in_line_with_stripe(billing, read.charge.id)
+    async with transaction(billing.database, write=False) as session:
+        return await billing.packs(session).read(actor, holding_id)
 
 
 async def expire_packs(billing: Billing) -> None:

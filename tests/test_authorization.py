@@ -111,6 +111,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/account/registrations"): Example(),
     ("POST", "/account/registrations/{registration_id}/cancel"): Example(),
     ("GET", "/account/registrations/{registration_id}/pay"): Example(),
+    ("GET", "/account/packs/{holding_id}/pay"): Example(),
+    ("POST", "/account/packs/{holding_id}/pay"): Example(),
     ("POST", "/account/registrations/{registration_id}/pay"): Example(),
     ("GET", "/manage/places/{place_id}/programme"): Example(),
     ("GET", "/manage/sessions/{session_id}"): Example(),

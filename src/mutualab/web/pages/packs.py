@@ -1,9 +1,10 @@
-"""Packs of prepaid hours for people: a place's packs (and buying one, paid on site or, for an
-organisation one administers, on invoice), and my packs with their balance and history.
+"""Packs of prepaid hours for people: a place's packs (and buying one, paid on site or by card,
+or, for an organisation one administers, on invoice), and my packs with their balance and
+history; paying a pack due by card.
 
-Paying a pack by card goes through the API (``POST /api/pack-holdings/{id}/refresh`` gives the
-PaymentIntent's client secret); these pages offer on site and on invoice. The rules are
-billing's (:mod:`billing.packs`).
+A pack by card is paid through Stripe's Payment Element, as a booking is (``payment.js``); it
+is credited once Stripe says it is paid (its webhook, or the check on return), never on the
+browser's word. The rules are billing's (:mod:`billing.packs`).
 """
 
 from __future__ import annotations
@@ -12,24 +13,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing.controllers import billing_of
 from billing.pack_controllers import DEPENDENCIES as PACKS
 from billing.pack_schemas import PurchaseRequest
 from billing.packs import PackService
+from billing.plan_cards import refresh_pack
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
-from kernel.auth.rules import PUBLIC, SELF, USER
+from kernel.auth.rules import MEMBERSHIP, PUBLIC, SELF, USER
 from kernel.clock import Clock
 from kernel.errors import AppError, NotFoundError
 from mutualab.web.forms import FieldError
 from mutualab.web.i18n import N_
+from mutualab.web.pages.booking import STRIPE_POLICY
 from mutualab.web.pages.manage.plans import CHARGES
 from mutualab.web.rendering import page, see_other
+from mutualab.web.scripts import with_policy
 from resources.controllers import CATALOGUE
 from resources.service import CatalogueService
 
@@ -57,9 +63,12 @@ STATES = {
 
 @dataclass
 class BuyForm:
-    """A pack bought for oneself (on site) or an organisation one administers (on invoice)."""
+    """A pack bought for oneself (on site or by card) or an organisation one administers (on
+    invoice)."""
 
     organisation_id: str = ""
+    # For oneself: "on_site" or "card" (where the instance takes cards).
+    method: str = "on_site"
 
 
 class PackPublicPages(Controller):
@@ -95,6 +104,7 @@ class PackPublicPages(Controller):
             packs=offered,
             names={r.id: r.name for r in place.resources},
             organisations=organisations,
+            card_available=packs.card_available,
             error=error,
         )
 
@@ -123,20 +133,22 @@ class PackPublicPages(Controller):
         pack_id: FromPath[int],
         data: URLEncodedBody[BuyForm],
     ) -> Response[Any]:
-        """Buy a pack: on site for oneself, on invoice for an organisation one administers."""
+        """Buy a pack: on site or by card for oneself, on invoice for an organisation one
+        administers."""
         organisation = data.organisation_id.strip()
+        method = "card" if data.method == "card" and packs.card_available else "on_site"
         try:
             request_body = PurchaseRequest.model_validate(
                 {
                     "organisation_id": int(organisation) if organisation.isdigit() else None,
-                    "payment_method": "invoice" if organisation else "on_site",
+                    "payment_method": "invoice" if organisation else method,
                 }
             )
             pack = await packs.repo.pack(pack_id)
             if pack is None or pack.place_id != place_id:
                 raise NotFoundError(f"No pack with id {pack_id}.", code="pack_not_found")
             async with db_session.begin_nested():
-                await packs.purchase(actor, pack_id, request_body, clock())
+                bought = await packs.purchase(actor, pack_id, request_body, clock())
         except (ValidationError, AppError) as exc:
             if isinstance(exc, AppError) and exc.status_code == 404:
                 raise
@@ -145,6 +157,8 @@ class PackPublicPages(Controller):
             return await self._page(
                 request, catalogue, packs, actor, place_id, error=error, status_code=409
             )
+        if bought.charge is not None and bought.charge.method == "card":
+            return see_other(f"/account/packs/{bought.id}/pay")
         return see_other("/account/packs", notice="pack_bought")
 
 
@@ -172,3 +186,46 @@ class PackPages(Controller):
             states=STATES,
             charges=CHARGES,
         )
+
+    @get("/{holding_id:int}/pay", opt=MEMBERSHIP)
+    async def pay_form(
+        self,
+        request: AnyRequest,
+        state: State,
+        actor: NamedDependency[Actor],
+        holding_id: FromPath[int],
+        payment_intent: FromQuery[str] = "",
+    ) -> Response[Any]:
+        """Pay a pack bought by card, through Stripe's Payment Element."""
+        held = await refresh_pack(billing_of(state), actor, holding_id)
+        if payment_intent:
+            # Back from Stripe: the refresh above asked Stripe itself how it went.
+            return see_other("/account/packs", notice="payment_checked")
+        charge = held.charge
+        if (
+            charge is None
+            or charge.method != "card"
+            or charge.status != "pending"
+            or not charge.client_secret
+            or held.user_id != actor.user_id
+        ):
+            return see_other("/account/packs")
+        public = state.settings.public_base_url.rstrip("/")
+        response = page(
+            request,
+            "account/pack_pay.html",
+            private=True,
+            held=held,
+            charge=charge,
+            publishable_key=billing_of(state).config.publishable_key,
+            return_url=f"{public}/account/packs/{holding_id}/pay",
+        )
+        return with_policy(response, STRIPE_POLICY)
+
+    @post("/{holding_id:int}/pay", opt=MEMBERSHIP)
+    async def pay_check(
+        self, state: State, actor: NamedDependency[Actor], holding_id: FromPath[int]
+    ) -> Response[Any]:
+        """Ask Stripe how the pack's card payment went (never the browser)."""
+        await refresh_pack(billing_of(state), actor, holding_id)
+        return see_other("/account/packs", notice="payment_checked")
