@@ -231,6 +231,14 @@ class TicketService:
             raise ConflictError(
                 "Paying on invoice is for organisations.", code="invoice_not_allowed"
             )
+        if not free and method == "invoice" and not data.purchase_order:
+            organisation = await self.prices.repo.organisation(data.organisation_id or 0)
+            if organisation is not None and organisation.requires_purchase_order:
+                raise InvalidInputError(
+                    f"{organisation.name} pays on a purchase order: give its reference.",
+                    field="purchase_order",
+                    code="purchase_order_required",
+                )
         if data.waitlist and not free and method != "on_site":
             # A place in the waitlist is paid once seats come: at the desk, not in advance.
             raise InvalidInputError(

@@ -64,6 +64,9 @@ NOTICES = {
     "already_registered": N_("You are registered at this session already."),
     "registration_closed": N_("Registrations to this session are closed."),
     "registration_seats": N_("Choose between 1 and 100 seats."),
+    "purchase_order_required": N_(
+        "Your organisation pays on a purchase order: give its reference."
+    ),
     "registration_cancelled": N_("Your registration is cancelled."),
     "registration_not_cancelled": N_("The session has started: it can no longer be cancelled."),
     "price_changed": N_("The price changed since it was quoted: here is the new price."),

@@ -167,8 +167,10 @@ def local_target(value: str | None, default: str = "/") -> str:
 
 
 def see_other(path: str, **query: str) -> Redirect:
-    """A 303 redirect (the answer to a form post), with an optional query string."""
-    target = f"{path}?{urlencode(query)}" if query else path
+    """A 303 redirect (the answer to a form post), with an optional query string (added to
+    the one ``path`` may have)."""
+    joiner = "&" if "?" in path else "?"
+    target = f"{path}{joiner}{urlencode(query)}" if query else path
     return Redirect(path=target, status_code=HTTP_303_SEE_OTHER)
 
 

@@ -106,6 +106,22 @@ class TicketForm:
     fingerprint: str = ""
     payment_method: str = "on_site"
     waitlist: str = ""
+    organisation_id: str = ""
+    purchase_order: str = ""
+
+
+async def my_organisations(state: State, db_session: AsyncSession, actor: Actor) -> dict[int, str]:
+    """The organisations the actor belongs to, by id (a teacher registers their school's group
+    at its rate, on invoice)."""
+    repo = billing_of(state).tickets(db_session).prices.repo
+    found = {oid: await repo.organisation(oid) for oid in sorted(actor.organisation_roles)}
+    return {oid: o.name for oid, o in found.items() if o is not None}
+
+
+def organisation_of(text: str, organisations: dict[int, str]) -> int | None:
+    """The organisation a form names, if the actor belongs to it (else: the person)."""
+    chosen = int(text) if text.strip().isdigit() else None
+    return chosen if chosen in organisations else None
 
 
 async def charges_of(
@@ -270,8 +286,18 @@ class ProgrammePages(Controller):
                 my_price = priced.quote.total_incl_vat_cents
             except AppError:
                 my_price = None  # not offered to this user type: the lowest price is shown
+        organisations = (
+            await my_organisations(request.app.state, db_session, actor)
+            if not session.free and actor.user_id is not None
+            else {}
+        )
         return page(
-            request, "programme/session.html", item=dated(session), KINDS=KINDS, my_price=my_price
+            request,
+            "programme/session.html",
+            item=dated(session),
+            KINDS=KINDS,
+            my_price=my_price,
+            organisations=organisations,
         )
 
 
@@ -319,18 +345,21 @@ class RegistrationPages(Controller):
         session_id: FromPath[int],
         seats: FromQuery[str] = "1",
         waitlist: FromQuery[str] = "",
+        organisation_id: FromQuery[str] = "",
     ) -> Template | Response[Any]:
-        """The quote of a priced registration, and how to pay it."""
+        """The quote of a priced registration (mine, or my organisation's), and how to pay it."""
         count = int(seats) if seats.strip().isdigit() else 0
         back = f"/sessions/{session_id}"
         if not 1 <= count <= 100:
             return see_other(back, notice="registration_seats")
         session = await sessions.get(session_id)
+        organisations = await my_organisations(request.app.state, db_session, actor)
+        organisation = organisation_of(organisation_id, organisations)
         try:
             quote = (
                 await billing_of(request.app.state)
                 .tickets(db_session)
-                .quote(actor, session_id, count, None)
+                .quote(actor, session_id, count, organisation)
             )
         except AppError as exc:
             if isinstance(exc, NotFoundError):
@@ -348,6 +377,8 @@ class RegistrationPages(Controller):
             seats=count,
             waitlist=bool(waitlist),
             methods=methods,
+            organisation_id=organisation,
+            organisation_name=organisations.get(organisation) if organisation else None,
             METHODS=WORDS["METHOD_LABELS"],
         )
 
@@ -363,12 +394,16 @@ class RegistrationPages(Controller):
         """Register at the quoted price, then see my registrations; a moved price: quoted
         again; refused: back, saying why."""
         back = f"/sessions/{session_id}"
+        organisations = await my_organisations(state, db_session, actor)
+        organisation = organisation_of(data.organisation_id, organisations)
         try:
             asked = TicketOrder(
                 seats=int(data.seats),
                 fingerprint=data.fingerprint,
                 payment_method=data.payment_method,
                 waitlist=bool(data.waitlist),
+                organisation_id=organisation,
+                purchase_order=data.purchase_order.strip() or None,
             )
         except ValueError:
             return see_other(back, notice="registration_seats")
@@ -378,10 +413,13 @@ class RegistrationPages(Controller):
         except AppError as exc:
             if isinstance(exc, NotFoundError):
                 raise
+            quoted = f"/sessions/{session_id}/ticket?seats={asked.seats}" + (
+                f"&organisation_id={organisation}" if organisation else ""
+            )
             if exc.code == "price_changed":
-                return see_other(
-                    f"/sessions/{session_id}/ticket?seats={asked.seats}", notice="price_changed"
-                )
+                return see_other(quoted, notice="price_changed")
+            if exc.code == "purchase_order_required":
+                return see_other(quoted, notice="purchase_order_required")
             notices = {"session_full": "session_full", "already_registered": "already_registered"}
             return see_other(back, notice=notices.get(exc.code, "registration_closed"))
         waiting = made.registration.status == "waitlisted"
