@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 import uvicorn
+from sqlalchemy.exc import IntegrityError
 
 from accounts.bootstrap import ensure_admin, ensure_demo_people, reset_demo_passwords
 from accounts.passwords import WeakPasswordError, check_strength
@@ -283,7 +284,15 @@ def geo_load_communes(force: bool) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION (`base` removes every table)."""
-    migrate.downgrade(_configured().require_database_url(), revision)
+    try:
+        migrate.downgrade(_configured().require_database_url(), revision)
+    except IntegrityError as refused:
+        # The downgrade runs in one transaction: refused, it leaves the database as it was.
+        raise click.ClickException(
+            f"The database holds what the schema of {revision} cannot (memberships', packs' or "
+            "tickets' charges and their invoices, which are never deleted): nothing was "
+            f"changed. ({refused.orig})"
+        ) from refused
     click.echo(f"Database downgraded to {revision}.")
 
 

@@ -172,7 +172,9 @@ class PlanPublicPages(Controller):
                 async with db_session.begin_nested():
                     made = await memberships.subscribe(actor, plan_id, request_body, clock())
                 if any(
-                    p.charge is not None and p.charge.method == "card" and p.charge.client_secret
+                    p.charge is not None
+                    and p.charge.method == "card"
+                    and p.charge.status == "pending"
                     for p in made.periods
                 ):
                     return see_other(f"/account/memberships/{made.id}/pay")
