@@ -48,7 +48,16 @@ def _price_room(server: LiveServer, hourly_cents: int) -> None:
         pool.submit(asyncio.run, price()).result()
 
 
+# The addresses signed up in this run: the journeys share one server, and a second sign-up
+# with an address is mailed no new link (the first journey's account holds it).
+_SIGNED_UP: set[str] = set()
+
+
 def _sign_up(page: Page, server: LiveServer, name: str, email: str) -> None:
+    assert email not in _SIGNED_UP, (
+        f"{email} is signed up by another journey on this shared server: give each its own"
+    )
+    _SIGNED_UP.add(email)
     page.goto("/signup")
     page.get_by_label("Votre nom").fill(name)
     page.get_by_label("Adresse e-mail").fill(email)

@@ -66,10 +66,10 @@ def _seed(server: LiveServer, plan_name: str, email: str) -> None:
 def test_a_citizen_joins_with_a_promo_code_and_her_wallet_after_seeing_the_price(
     page: Page, server: LiveServer, check_page: PageChecker
 ) -> None:
-    citizen = f"maiwenn-{server.backend}@example.fr"
+    citizen = f"morgane-{server.backend}@example.fr"
     plan_name = f"Pass maker {server.backend}"
     code = f"MAKER{server.backend.upper()[:5]}"
-    _sign_up(page, server, "Maïwenn Le Goff", citizen)
+    _sign_up(page, server, "Morgane Le Goff", citizen)
     _log_out(page)
     _seed(server, plan_name, citizen)
 
