@@ -260,9 +260,7 @@ class ProgrammeOpenDataController(Controller):
         )
 
     @get("/seances.json", opt=PUBLIC)
-    async def sessions_json(
-        self, sessions: SessionsDep, state: State
-    ) -> list[dict[str, str | int | float | None]]:
+    async def sessions_json(self, sessions: SessionsDep, state: State) -> list[opendata.SessionRow]:
         """Sessions to come of every place, as JSON (the CSV's columns)."""
         return await sessions.open_data(state.settings.public_base_url)
 

@@ -32,6 +32,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from kernel.spreadsheets import inert
@@ -62,7 +63,30 @@ FIELDS: tuple[str, ...] = (
 KINDS = {"workshop": "atelier", "training": "formation", "event": "evenement"}
 STATUSES = {"scheduled": "programmee", "cancelled": "annulee"}
 TEXT_FIELDS = frozenset({"titre", "description", "lieu_nom", "adresse", "commune"})
-Cell = str | int | float | None
+
+
+class SessionRow(TypedDict):
+    """One session of the data set (the CSV's columns, typed as the JSON gives them)."""
+
+    id: str
+    titre: str
+    description: str
+    type: str
+    debut: str
+    fin: str
+    fuseau_horaire: str
+    lieu_id: str
+    lieu_nom: str
+    adresse: str
+    code_postal: str
+    commune: str
+    latitude: float | None
+    longitude: float | None
+    places: int
+    places_restantes: int
+    statut: str
+    url: str
+    date_maj: str
 
 
 @dataclass(frozen=True)
@@ -83,11 +107,11 @@ def rows(
     places: dict[int, PlaceFacts],
     base_url: str,
     today: date,
-) -> list[dict[str, Cell]]:
+) -> list[SessionRow]:
     """One row per session, every column in :data:`FIELDS` order."""
     base = base_url.strip().rstrip("/")
     instance = place_schema_id(0, base_url).removesuffix("-0")
-    made: list[dict[str, Cell]] = []
+    made: list[SessionRow] = []
     for s in sessions:
         place = places[s.place_id]
         zone = ZoneInfo(s.timezone)
@@ -117,7 +141,7 @@ def rows(
     return made
 
 
-def to_csv(table: Iterable[dict[str, Cell]]) -> str:
+def to_csv(table: Iterable[SessionRow]) -> str:
     """The CSV file (header in :data:`FIELDS` order, RFC 4180 quoting, CRLF), formula-safe."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\r\n")

@@ -113,7 +113,7 @@ class Sessions:
         location = f"{place.name}, {place.address}, {place.postcode} {place.town}"
         return programme_feed(rows, place_name=place.name, location=location, base_url=base_url)
 
-    async def open_data(self, base_url: str) -> list[dict[str, opendata.Cell]]:
+    async def open_data(self, base_url: str) -> list[opendata.SessionRow]:
         """The public programme of every active place from now on (cancelled ones marked),
         as the rows of the "séances" open data set."""
         rows, _ = await self.repo.page(

@@ -41,7 +41,16 @@ from resources.service import CatalogueService
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
-Text = Annotated[str | None, QueryParameter(max_length=100, description="text to look for")]
+# PostgreSQL text holds no NUL character: one in a search is refused here (422), not by the
+# database (500).
+WITHOUT_NUL = r"^[^\x00]*$"
+Text = Annotated[
+    str | None,
+    QueryParameter(max_length=100, pattern=WITHOUT_NUL, description="text to look for"),
+]
+Town = Annotated[
+    str | None, QueryParameter(max_length=100, pattern=WITHOUT_NUL, description="a town")
+]
 FromDate = Annotated[date, QueryParameter(name="from", description="first local date")]
 ToDate = Annotated[date, QueryParameter(name="to", description="local date after the last one")]
 
@@ -67,7 +76,7 @@ class PlaceController(Controller):
     async def list_places(
         self,
         catalogue: NamedDependency[CatalogueService],
-        town: FromQuery[str | None] = None,
+        town: Town = None,
         postcode: FromQuery[str | None] = None,
         kind: FromQuery[ResourceKind | None] = None,
         q: Text = None,
@@ -212,7 +221,7 @@ class ResourceController(Controller):
         self,
         catalogue: NamedDependency[CatalogueService],
         place_id: FromQuery[int | None] = None,
-        town: FromQuery[str | None] = None,
+        town: Town = None,
         kind: FromQuery[ResourceKind | None] = None,
         q: Text = None,
         limit: Limit = 50,

@@ -162,3 +162,12 @@ async def test_required_training_belongs_to_the_place(
         f"/api/resources/{laser['id']}", json={"required_training_id": None}, headers=admin_headers
     )
     assert cleared.json()["required_training_id"] is None
+
+
+async def test_a_nul_character_in_a_search_is_refused_not_a_server_error(client: Client) -> None:
+    # PostgreSQL text holds no NUL: the fuzzer's GET /api/resources?q=%00 answered 500.
+    for path in ("/api/resources", "/api/places"):
+        for name in ("q", "town"):
+            answer = await client.get(path, params={name: "d\x00e"})
+            assert answer.status_code in (400, 422), (path, name, answer.text)
+            assert answer.json()["status"] == answer.status_code
