@@ -10,9 +10,6 @@ seats 53.00 EUR + 10 % VAT; tests.billing.support.price_fablab).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import re
-import zlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -35,6 +32,7 @@ from tests.support.apps import runtime_on
 from tests.support.booking import MutableClock, make_fablab, paris
 from tests.support.jobs import empty_queue
 from tests.support.mailbox import messages_to, text_of
+from tests.support.pdf import pdf_text
 from tests.support.waitlist import dispatched
 
 Client = httpx.AsyncClient
@@ -135,16 +133,6 @@ async def _documents(database: Database, place_id: int) -> list[BillingDocument]
             .order_by(BillingDocument.id)  # type: ignore[arg-type]
         )
         return list(rows.all())
-
-
-def pdf_text(pdf: bytes) -> str:
-    """The text drawn by fpdf2's content streams (Latin-1, deflated)."""
-    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
-    text = b""
-    for stream in streams:
-        with contextlib.suppress(zlib.error):
-            text += zlib.decompress(stream)
-    return text.decode("latin-1")
 
 
 async def _intact(database: Database, place_id: int) -> None:
