@@ -157,3 +157,40 @@ def spread(
             yield Seeded(
                 place, resource, unit, users[(number + k) % len(users)], start, start + length
             )
+
+
+# A running instance's idempotency records: a day's worth is kept (kernel.idempotency purges
+# older ones). Schemas before migration 0021 have no such table, and none before 0025 the
+# booking_id column; these rows leave it empty.
+_PAST_KEYS = """
+INSERT INTO idempotency_record (caller, key, fingerprint, status_code, headers, body, created_at)
+SELECT 'user:' || (g % 32 + 1), md5(g::text), md5(g::text), 201, '[]'::jsonb, ''::bytea,
+       now() - (g % 86400) * interval '1 second'
+FROM generate_series(1, $1) AS g
+"""
+
+
+async def seed_history(url_dsn: str, per_unit: int, keys: int, *, now: datetime) -> int:
+    """The past of a running instance: ``per_unit`` bookings of every unit, one a day ending
+    before ``now``, and ``keys`` idempotency records of the last day (where the schema has
+    them); how many bookings. Run before ANALYZE, so that the planner sees tables that hold
+    rows, as on a live instance: planned on empty tables, each pooled connection keeps plans
+    that scan them whole (book_units()'s statements and the foreign-key checks), and those
+    cost more with every booking the run adds.
+    """
+    conn = await asyncpg.connect(url_dsn)
+    try:
+        units = await conn.fetch(
+            "SELECT r.place_id, r.id, u.id FROM resource r JOIN resource_unit u"
+            " ON u.resource_id = r.id ORDER BY r.id, u.id"
+        )
+        users = [r[0] for r in await conn.fetch("SELECT id FROM user_account ORDER BY id")]
+        every, length = timedelta(days=1), timedelta(hours=1)
+        first = now.replace(minute=0, second=0, microsecond=0) - (per_unit + 1) * every
+        rows = spread([(p, r, u) for p, r, u in units], users, per_unit, first, every, length)
+        written = await copy_bookings(conn, rows, now=now)
+        if await conn.fetchval("SELECT to_regclass('idempotency_record') IS NOT NULL"):
+            await conn.execute(_PAST_KEYS, keys)
+    finally:
+        await conn.close()
+    return written

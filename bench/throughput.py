@@ -1,7 +1,8 @@
 """Booking throughput without contention: the HTTP API against raw asyncpg inserts, on PostgreSQL.
 
 Creates a fresh PostgreSQL database, seeds a place open around the clock with MACHINES
-single-unit machines and one user (API token) per client, then for each worker count (1, 2)
+single-unit machines, one user (API token) per client and a year of past bookings (analysed
+with them, as a running instance's tables are), then for each worker count (1, 2)
 and each client count (8, 32): serves the app (``mutualab serve --workers N``), warms it, and
 times REQUESTS ``POST /api/bookings``, every one for a distinct (machine, hour) so no request
 waits for another's locks. Every answer must be 201. Every phase (the SQL capture, each run's
@@ -38,6 +39,7 @@ from litestar.testing import AsyncTestClient
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from bench import wrk
+from bench.bulk import seed_history
 from bench.harness import (
     LoadResult,
     add_common_arguments,
@@ -75,6 +77,10 @@ WRK_WARMUP = 3  # seconds of untimed wrk requests before each timed wrk run
 # duration (plus one second), or more: far above what two Python workers can serve (about 700
 # a second on the 2-core machine of the records), so no phase runs out of its own slots.
 MIN_WRK_RATE = 10_000
+# The database holds a year of past bookings and a day of idempotency keys before the runs
+# (bench.bulk.seed_history), as a running instance does, and is analysed with them.
+PAST_DAYS = 365
+PAST_KEYS = 20_000
 
 
 class Slots:
@@ -395,6 +401,8 @@ def main() -> int:
         _, more = asyncio.run(add_machines(url, "stress", MACHINES - 1))
         machines = [printer, *more]
         asyncio.run(allow_ahead(url, machines, HORIZON_DAYS))
+        past = asyncio.run(seed_history(dsn(url), PAST_DAYS, PAST_KEYS, now=datetime.now(UTC)))
+        print(f"history: {past:,} past bookings (a year of every unit), {PAST_KEYS:,} keys")
         # Whole UTC hours from tomorrow: aligned on the 30-minute grid, past the 60-min notice.
         tomorrow = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
         # Every phase below books its own hours from `plan`, in this order: the SQL capture,

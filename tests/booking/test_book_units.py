@@ -243,3 +243,13 @@ def test_references_are_short_unambiguous_and_use_every_letter() -> None:
     assert all(re.fullmatch(r"MLB-[2-9A-HJ-NP-Z]{6}", reference) for reference in drawn)
     # 12,000 letters from 32: each is missing with a chance of about 1e-164.
     assert {letter for reference in drawn for letter in reference[4:]} == set(REFERENCE_ALPHABET)
+
+
+async def test_its_statements_keep_one_plan_per_connection(database: Database) -> None:
+    # Its statements take arrays and time ranges: left to choose, PL/pgSQL planned most of them
+    # anew on every call (migration 0046). A later CREATE OR REPLACE must state this again.
+    async with database.reader() as session:
+        settings = await session.execute(
+            text("SELECT proconfig FROM pg_proc WHERE proname = 'book_units'")
+        )
+        assert settings.scalar_one() == ["plan_cache_mode=force_generic_plan"]
