@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import sys
 import time
@@ -79,8 +80,10 @@ WRK_WARMUP = 3  # seconds of untimed wrk requests before each timed wrk run
 MIN_WRK_RATE = 10_000
 # The database holds a year of past bookings and a day of idempotency keys before the runs
 # (bench.bulk.seed_history), as a running instance does, and is analysed with them.
-PAST_DAYS = 365
-PAST_KEYS = 20_000
+# MUTUALAB_BENCH_PAST_DAYS=0 leaves it empty, as this script did before and as older trees'
+# scripts still do (bench/compare.sh passes the environment to both sides).
+PAST_DAYS = int(os.environ.get("MUTUALAB_BENCH_PAST_DAYS", "365"))
+PAST_KEYS = 20_000 if PAST_DAYS else 0
 
 
 class Slots:
@@ -401,8 +404,15 @@ def main() -> int:
         _, more = asyncio.run(add_machines(url, "stress", MACHINES - 1))
         machines = [printer, *more]
         asyncio.run(allow_ahead(url, machines, HORIZON_DAYS))
-        past = asyncio.run(seed_history(dsn(url), PAST_DAYS, PAST_KEYS, now=datetime.now(UTC)))
-        print(f"history: {past:,} past bookings (a year of every unit), {PAST_KEYS:,} keys")
+        if PAST_DAYS:
+            now = datetime.now(UTC)
+            past = asyncio.run(seed_history(dsn(url), PAST_DAYS, PAST_KEYS, now=now))
+            print(
+                f"history: {past:,} past bookings ({PAST_DAYS} days of every unit), "
+                f"{PAST_KEYS:,} keys"
+            )
+        else:
+            print("history: none (MUTUALAB_BENCH_PAST_DAYS=0: the tables are analysed empty)")
         # Whole UTC hours from tomorrow: aligned on the 30-minute grid, past the 60-min notice.
         tomorrow = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
         # Every phase below books its own hours from `plan`, in this order: the SQL capture,
