@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from billing.memberships import START_INTENT_JOB
+from billing.charge_setup import START_INTENT_JOB
 from billing.pack_schemas import HoldingRead
 from billing.plan_repository import PlanRepository
 from billing.plan_schemas import MembershipRead
