@@ -44,6 +44,7 @@ from billing.pricing import (
     quote,
 )
 from billing.providers.base import IntentState
+from billing.refund_rows import decided_refund
 from billing.refunds import refund_cents
 from billing.repository import BillingRepository
 from billing.schemas import QuoteRead
@@ -504,17 +505,13 @@ class TicketService:
         charge.status = PaymentStatus.REFUNDED if whole else PaymentStatus.PARTIALLY_REFUNDED
         await self.plans.add(charge)
         await self.plans.add(
-            Refund(
+            decided_refund(
+                decision,
+                "cancellation",
+                charge.method,
+                f"mutualab-refund-charge-{charge.id}",
+                now,
                 plan_charge_id=charge.id,
-                amount_cents=decision.amount_cents,
-                percent=decision.percent,
-                reason=f"cancellation_{decision.reason.value}",
-                detail=decision.tier_label,
-                # Card tickets are refunded by the provider after commit; money received at
-                # the desk is given back by the place.
-                status=RefundStatus.PENDING if charge.method == "card" else RefundStatus.MANUAL,
-                idempotency_key=f"mutualab-refund-charge-{charge.id}",
                 credit_note_id=credit.id if credit is not None else None,
-                created_at=now,
             )
         )
