@@ -1,5 +1,5 @@
-"""What the forms of a place's offers (packs, plans) share: the equipment they cover, and
-saving a checked form inside its own savepoint.
+"""What the forms of a place's offers (packs, plans) share: the price and its VAT, the
+equipment they cover, and saving a checked form inside its own savepoint.
 
 The rules stay billing's; these helpers only read the form and say where an error goes.
 """
@@ -16,11 +16,30 @@ from kernel.errors import InvalidInputError
 from mutualab.web import messages
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
+from mutualab.web.pages.manage.common import parse_cents
+from mutualab.web.pages.manage.prices import VAT_CHOICES
 from resources.schemas import PlaceRead
 
 W = TypeVar("W")
 
 PRICE_REFUSED = N_("This price cannot be saved: check it.")
+
+
+def checked_price(price: str, vat: str, errors: Errors) -> int | None:
+    """The price typed, in cents, or None; what is wrong with it or with the VAT code chosen
+    is put in ``errors``."""
+    cents = parse_cents(price)
+    if cents is None:
+        errors["price"] = FieldError(N_("Enter an amount in euros, like 12,50."))
+    if vat not in VAT_CHOICES:
+        errors["vat"] = FieldError(N_("Choose a VAT regime from the list."))
+    return cents
+
+
+def vat_of(code: str) -> dict[str, Any]:
+    """A checked VAT choice as billing stores it."""
+    kind, rate = VAT_CHOICES[code]
+    return {"kind": kind, "rate": rate}
 
 
 def equipment_targets(place: PlaceRead) -> set[str]:

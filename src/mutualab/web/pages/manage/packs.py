@@ -26,8 +26,14 @@ from kernel.clock import Clock
 from kernel.errors import NotFoundError
 from mutualab.web.forms import Errors, FieldError, ordered
 from mutualab.web.i18n import N_
-from mutualab.web.pages.manage.common import AnyRequest, parse_cents, parse_whole, place_page
-from mutualab.web.pages.manage.offers import equipment_of, equipment_targets, save_checked
+from mutualab.web.pages.manage.common import AnyRequest, parse_whole, place_page
+from mutualab.web.pages.manage.offers import (
+    checked_price,
+    equipment_of,
+    equipment_targets,
+    save_checked,
+    vat_of,
+)
 from mutualab.web.pages.manage.plans import CHARGES
 from mutualab.web.pages.manage.prices import VAT_CHOICES, VAT_LABELS
 from mutualab.web.pages.packs import MOVEMENTS, STATES
@@ -61,17 +67,12 @@ def check_form(form: PackForm, place: PlaceRead) -> tuple[Errors, PackWrite | No
         errors["hours"] = FieldError(N_("Enter a whole number of hours, at least 1."))
     if form.target not in equipment_targets(place):
         errors["target"] = FieldError(N_("Choose equipment or a kind of equipment."))
-    price = parse_cents(form.price)
-    if price is None:
-        errors["price"] = FieldError(N_("Enter an amount in euros, like 12,50."))
-    if form.vat not in VAT_CHOICES:
-        errors["vat"] = FieldError(N_("Choose a VAT regime from the list."))
+    price = checked_price(form.price, form.vat, errors)
     days = parse_whole(form.days, 1, 3660)
     if days is None:
         errors["days"] = FieldError(N_("Enter a whole number of days from 1 to 3660."))
     if errors or price is None or hours is None:
         return ordered(errors, FIELDS), None
-    kind, rate = VAT_CHOICES[form.vat]
     write = PackWrite.model_validate(
         {
             "name": form.name.strip(),
@@ -79,7 +80,7 @@ def check_form(form: PackForm, place: PlaceRead) -> tuple[Errors, PackWrite | No
             **equipment_of(form.target),
             "price_cents": price,
             "amounts_include_vat": True,
-            "vat": {"kind": kind, "rate": rate},
+            "vat": vat_of(form.vat),
             "validity_days": days,
         }
     )

@@ -25,8 +25,14 @@ from kernel.auth.rules import PLACE_MANAGER
 from kernel.clock import Clock
 from mutualab.web.forms import Errors, FieldError, ordered
 from mutualab.web.i18n import N_
-from mutualab.web.pages.manage.common import AnyRequest, parse_cents, parse_whole, place_page
-from mutualab.web.pages.manage.offers import equipment_of, equipment_targets, save_checked
+from mutualab.web.pages.manage.common import AnyRequest, parse_whole, place_page
+from mutualab.web.pages.manage.offers import (
+    checked_price,
+    equipment_of,
+    equipment_targets,
+    save_checked,
+    vat_of,
+)
 from mutualab.web.pages.manage.prices import VAT_CHOICES, VAT_LABELS
 from mutualab.web.rendering import see_other
 from resources.controllers import CATALOGUE
@@ -81,11 +87,7 @@ def check_form(form: PlanForm, place: PlaceRead) -> tuple[Errors, PlanWrite | No
         errors["name"] = FieldError(N_("Name the plan (120 characters at most)."))
     if form.period not in PERIODS:
         errors["period"] = FieldError(N_("Choose a period from the list."))
-    price = parse_cents(form.price)
-    if price is None:
-        errors["price"] = FieldError(N_("Enter an amount in euros, like 12,50."))
-    if form.vat not in VAT_CHOICES:
-        errors["vat"] = FieldError(N_("Choose a VAT regime from the list."))
+    price = checked_price(form.price, form.vat, errors)
     discount = parse_whole(form.discount or "0", 0, 100)
     if discount is None:
         errors["discount"] = FieldError(N_("Enter a whole percentage from 0 to 100."))
@@ -99,14 +101,13 @@ def check_form(form: PlanForm, place: PlaceRead) -> tuple[Errors, PlanWrite | No
         errors["target"] = FieldError(N_("Choose equipment or a kind of equipment."))
     if errors or price is None:
         return ordered(errors, FIELDS), None
-    kind, rate = VAT_CHOICES[form.vat]
     allowances = [{**equipment_of(form.target), "minutes": hours * 60}] if hours else []
     write = PlanWrite.model_validate(
         {
             "name": form.name.strip(),
             "period": form.period,
             "price_cents": price,
-            "vat": {"kind": kind, "rate": rate},
+            "vat": vat_of(form.vat),
             "discount_percent": discount,
             "extra_horizon_days": horizon,
             "members_access": form.members_access == "on",
