@@ -42,8 +42,8 @@ from billing.plan_schemas import (
     PlanWrite,
     SubscribeRequest,
 )
-from billing.prices import _DEFAULT_MENTIONS, PriceService, check_user_types, regime_of
-from billing.pricing import Quote, VatKind, VatRegime, incl_vat_cents
+from billing.prices import PriceService, check_user_types, regime_of
+from billing.pricing import Quote, VatRegime, incl_vat_cents
 from billing.providers.base import IntentState
 from billing.repository import BillingRepository
 from billing.schemas import AdjustmentRead, VatBreakdownRead, VatRead
@@ -71,10 +71,7 @@ PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.FREE)
 
 
 def _vat_of(plan: MembershipPlan) -> VatRegime:
-    kind = VatKind(plan.vat_kind)
-    return plan_vat(
-        plan.vat_kind, plan.vat_rate_bp, plan.vat_mention, _DEFAULT_MENTIONS.get(kind, "")
-    )
+    return plan_vat(plan.vat_kind, plan.vat_rate_bp, plan.vat_mention)
 
 
 def _local(period: SubscriptionPeriod, tz: ZoneInfo) -> tuple[date, date]:

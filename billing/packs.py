@@ -30,8 +30,8 @@ from billing.pack_schemas import (
 from billing.plan_periods import LocalPeriod
 from billing.plan_quote import plan_quote, plan_vat
 from billing.plan_repository import PlanRepository
-from billing.prices import _DEFAULT_MENTIONS, PriceService, check_user_types, regime_of
-from billing.pricing import VatKind, VatRegime, excl_vat_cents, incl_vat_cents
+from billing.prices import PriceService, check_user_types, regime_of
+from billing.pricing import VatRegime, excl_vat_cents, incl_vat_cents
 from billing.providers.base import IntentState
 from billing.repository import BillingRepository
 from billing.schemas import VatRead
@@ -43,12 +43,7 @@ PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.FREE)
 
 
 def _vat_of(pack: Pack) -> VatRegime:
-    return plan_vat(
-        pack.vat_kind,
-        pack.vat_rate_bp,
-        pack.vat_mention,
-        _DEFAULT_MENTIONS.get(VatKind(pack.vat_kind), ""),
-    )
+    return plan_vat(pack.vat_kind, pack.vat_rate_bp, pack.vat_mention)
 
 
 def _hours(minutes: int) -> str:

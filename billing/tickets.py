@@ -33,11 +33,10 @@ from billing.models import PaymentStatus, PlanCharge, Refund, RefundStatus
 from billing.plan_quote import plan_vat
 from billing.plan_repository import PlanRepository
 from billing.plan_schemas import ChargeRead
-from billing.prices import _DEFAULT_MENTIONS, Priced, PriceService, regime_of, tiers_of
+from billing.prices import Priced, PriceService, regime_of, tiers_of
 from billing.pricing import (
     QuoteRequestLine,
     Rate,
-    VatKind,
     VatRegime,
     excl_vat_cents,
     incl_vat_cents,
@@ -68,8 +67,7 @@ BATCH = 200
 
 def session_vat(row: ProgrammeSession) -> VatRegime:
     """The VAT regime of a session's tickets."""
-    default = _DEFAULT_MENTIONS.get(VatKind(row.ticket_vat_kind), "")
-    return plan_vat(row.ticket_vat_kind, row.ticket_vat_rate_bp, row.ticket_vat_mention, default)
+    return plan_vat(row.ticket_vat_kind, row.ticket_vat_rate_bp, row.ticket_vat_mention)
 
 
 def price_of(row: ProgrammeSession, user_type: str) -> int | None:
