@@ -22,6 +22,7 @@ from accounts.plans import (
     SubscriptionPeriod,
 )
 from billing.adjustments import COUPON, Adjustments, CouponTerms
+from billing.charge_setup import INITIAL_STATUS, due_on, invoice_parties, start_card_intent
 from billing.coupons import terms_from
 from billing.invoicing import DocumentService
 from billing.models import BillingDocument, PaymentStatus, PlanCharge
@@ -41,19 +42,17 @@ from billing.plan_schemas import (
     PlanWrite,
     SubscribeRequest,
 )
-from billing.prices import _DEFAULT_MENTIONS, PriceService, check_user_types, regime_of
-from billing.pricing import Quote, VatKind, VatRegime, incl_vat_cents
+from billing.prices import PriceService, check_user_types, regime_of
+from billing.pricing import Quote, VatRegime, incl_vat_cents
 from billing.providers.base import IntentState
 from billing.repository import BillingRepository
 from billing.schemas import AdjustmentRead, VatBreakdownRead, VatRead
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from kernel.events import publish
-from kernel.jobs import enqueue
 from resources.models import Place
 from resources.service import CatalogueService
 
-START_INTENT_JOB = "memberships.start_intent"
 # A renewal's period (and its charge) is made this long before the current one ends.
 RENEW_AHEAD = timedelta(days=7)
 # The member is reminded this long before their last period ends.
@@ -64,9 +63,7 @@ RENEW_WINDOW = timedelta(days=30)
 # A period still unpaid by card or on site this long after it started lapses.
 LAPSE_AFTER = timedelta(days=14)
 _INITIAL = {
-    "card": PaymentStatus.PENDING,
-    "on_site": PaymentStatus.AWAITING_ON_SITE,
-    "invoice": PaymentStatus.INVOICED,
+    **INITIAL_STATUS,
     # Paid as soon as the wallet's share is taken, in the same transaction.
     "wallet": PaymentStatus.PENDING,
 }
@@ -74,10 +71,7 @@ PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.FREE)
 
 
 def _vat_of(plan: MembershipPlan) -> VatRegime:
-    kind = VatKind(plan.vat_kind)
-    return plan_vat(
-        plan.vat_kind, plan.vat_rate_bp, plan.vat_mention, _DEFAULT_MENTIONS.get(kind, "")
-    )
+    return plan_vat(plan.vat_kind, plan.vat_rate_bp, plan.vat_mention)
 
 
 def _local(period: SubscriptionPeriod, tz: ZoneInfo) -> tuple[date, date]:
@@ -576,23 +570,20 @@ class MembershipService:
         await self.repo.add(period)
         assert period.id is not None
         settings = await self.prices.settings_of(membership.place_id)
+        charged = "free" if free else method
         charge = PlanCharge(
             period_id=period.id,
             place_id=membership.place_id,
             payer_user_id=membership.user_id,
             organisation_id=membership.organisation_id,
-            method="free" if free else method,
+            method=charged,
             # The wallet's share is taken by the caller, in this transaction.
             status=PaymentStatus.FREE if free else _INITIAL[method],
             amount_cents=quote.due_cents,
             wallet_cents=quote.wallet_cents,
             quote=stored_period_quote(quote, coupon),
             purchase_order=membership.purchase_order,
-            due_on=(
-                now.astimezone(tz).date() + timedelta(days=settings.payment_terms_days)
-                if method == "invoice" and not free
-                else None
-            ),
+            due_on=due_on(charged, now.astimezone(tz).date(), settings.payment_terms_days),
             created_at=now,
             updated_at=now,
         )
@@ -604,12 +595,7 @@ class MembershipService:
         elif method == "invoice" and not free:
             await self._invoice(plan, membership, charge, local, now)
         elif method == "card" and not free:
-            await enqueue(
-                self.repo.session,
-                START_INTENT_JOB,
-                {"charge_id": charge.id},
-                dedupe_key=f"membership-intent-{charge.id}",
-            )
+            await start_card_intent(self.repo.session, charge.id, f"membership-intent-{charge.id}")
         return period
 
     async def _take(self, first: FirstPeriod, charge: PlanCharge, now: datetime) -> None:
@@ -646,18 +632,17 @@ class MembershipService:
         local: LocalPeriod,
         now: datetime,
     ) -> None:
-        place = await self.catalogue.require_place(membership.place_id)
-        settings = await self.prices.settings_of(membership.place_id)
-        buyer = await self.billing.user(membership.user_id)
-        assert buyer is not None
-        organisation = (
-            await self.billing.organisation(membership.organisation_id)
-            if membership.organisation_id is not None
-            else None
+        seller, buyer = await invoice_parties(
+            self.catalogue,
+            self.prices,
+            self.billing,
+            membership.place_id,
+            membership.user_id,
+            membership.organisation_id,
         )
         await self.documents.issue_plan_invoice(
-            (place, settings),
-            (buyer, organisation),
+            seller,
+            buyer,
             charge,
             {
                 "id": membership.id,
@@ -665,7 +650,7 @@ class MembershipService:
                 "plan": plan.name,
                 "first_day": local.first.isoformat(),
                 "last_day": (local.after - timedelta(days=1)).isoformat(),
-                "timezone": place.timezone,
+                "timezone": seller[0].timezone,
             },
             now,
         )

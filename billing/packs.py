@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from billing.charge_setup import INITIAL_STATUS, due_on, invoice_parties, start_card_intent
 from billing.invoicing import DocumentService
-from billing.memberships import START_INTENT_JOB, charge_read
+from billing.memberships import charge_read
 from billing.models import PaymentStatus, PlanCharge
 from billing.pack_holdings import PackLedger
 from billing.pack_models import HoldingStatus, Pack, PackHolding, PackMovement
@@ -29,31 +30,20 @@ from billing.pack_schemas import (
 from billing.plan_periods import LocalPeriod
 from billing.plan_quote import plan_quote, plan_vat
 from billing.plan_repository import PlanRepository
-from billing.prices import _DEFAULT_MENTIONS, PriceService, check_user_types, regime_of
-from billing.pricing import VatKind, VatRegime, excl_vat_cents, incl_vat_cents
+from billing.prices import PriceService, check_user_types, regime_of
+from billing.pricing import VatRegime, excl_vat_cents, incl_vat_cents
 from billing.providers.base import IntentState
 from billing.repository import BillingRepository
 from billing.schemas import VatRead
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from kernel.jobs import enqueue
 from resources.service import CatalogueService
 
-_INITIAL = {
-    "card": PaymentStatus.PENDING,
-    "on_site": PaymentStatus.AWAITING_ON_SITE,
-    "invoice": PaymentStatus.INVOICED,
-}
 PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.FREE)
 
 
 def _vat_of(pack: Pack) -> VatRegime:
-    return plan_vat(
-        pack.vat_kind,
-        pack.vat_rate_bp,
-        pack.vat_mention,
-        _DEFAULT_MENTIONS.get(VatKind(pack.vat_kind), ""),
-    )
+    return plan_vat(pack.vat_kind, pack.vat_rate_bp, pack.vat_mention)
 
 
 def _hours(minutes: int) -> str:
@@ -256,21 +246,18 @@ class PackService:
         settings = await self.prices.settings_of(pack.place_id)
         label = f"Heures prépayées « {pack.name} » ({_hours(pack.minutes)} h)"
         quote = plan_quote(label, pack.price_cents, _vat_of(pack), now)
+        charged = "free" if free else method
         charge = PlanCharge(
             pack_holding_id=holding.id,
             place_id=pack.place_id,
             payer_user_id=actor.user_id,
             organisation_id=organisation_id,
-            method="free" if free else method,
-            status=PaymentStatus.FREE if free else _INITIAL[method],
+            method=charged,
+            status=PaymentStatus.FREE if free else INITIAL_STATUS[method],
             amount_cents=int(quote["total_incl_vat_cents"]),
             quote=quote,
             purchase_order=data.purchase_order,
-            due_on=(
-                today + timedelta(days=settings.payment_terms_days)
-                if method == "invoice" and not free
-                else None
-            ),
+            due_on=due_on(charged, today, settings.payment_terms_days),
             created_at=now,
             updated_at=now,
         )
@@ -278,12 +265,7 @@ class PackService:
         if method == "invoice" and not free:
             await self._invoice(holding, charge, now)
         elif method == "card" and not free:
-            await enqueue(
-                self.repo.session,
-                START_INTENT_JOB,
-                {"charge_id": charge.id},
-                dedupe_key=f"pack-intent-{charge.id}",
-            )
+            await start_card_intent(self.repo.session, charge.id, f"pack-intent-{charge.id}")
         return (await self._reads([holding]))[0]
 
     async def _credit(self, holding: PackHolding, now: datetime) -> None:
@@ -305,19 +287,19 @@ class PackService:
         await self.repo.session.refresh(holding)
 
     async def _invoice(self, holding: PackHolding, charge: PlanCharge, now: datetime) -> None:
-        place = await self.catalogue.require_place(holding.place_id)
-        settings = await self.prices.settings_of(holding.place_id)
-        buyer = await self.billing.user(holding.user_id)
-        assert buyer is not None
-        organisation = (
-            await self.billing.organisation(holding.organisation_id)
-            if holding.organisation_id is not None
-            else None
+        seller, buyer = await invoice_parties(
+            self.catalogue,
+            self.prices,
+            self.billing,
+            holding.place_id,
+            holding.user_id,
+            holding.organisation_id,
         )
+        place = seller[0]
         tz = ZoneInfo(place.timezone)
         await self.documents.issue_plan_invoice(
-            (place, settings),
-            (buyer, organisation),
+            seller,
+            buyer,
             charge,
             {
                 "id": holding.id,

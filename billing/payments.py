@@ -35,6 +35,7 @@ from billing.prices import (
     with_adjustments,
 )
 from billing.providers.base import METHODS, IntentState
+from billing.refund_rows import decided_refund
 from billing.refunds import refund_cents
 from billing.repository import BillingRepository
 from billing.schemas import (
@@ -1042,18 +1043,14 @@ class PaymentService:
             )
             return
         await self.repo.add(
-            Refund(
+            decided_refund(
+                decision,
+                "cancellation",
+                payment.method,
+                f"mutualab-refund-payment-{payment.id}-{payment.refunded_cents}",
+                event.at,
                 payment_id=payment.id,
-                amount_cents=decision.amount_cents,
-                percent=decision.percent,
-                reason=f"cancellation_{decision.reason.value}",
-                detail=decision.tier_label,
-                # Card payments are refunded by the provider after commit; money received on
-                # site or by transfer is given back by the place.
-                status=RefundStatus.PENDING if payment.method == "card" else RefundStatus.MANUAL,
-                idempotency_key=f"mutualab-refund-payment-{payment.id}-{payment.refunded_cents}",
                 credit_note_id=credit_note_id,
-                created_at=event.at,
             )
         )
 
@@ -1172,15 +1169,13 @@ class PaymentService:
             return decision.amount_cents  # nothing paid: the credit note reduces what is due
         payment.status = PaymentStatus.PARTIALLY_REFUNDED
         await self.repo.add(
-            Refund(
+            decided_refund(
+                decision,
+                "move",
+                payment.method,
+                f"mutualab-refund-payment-{payment.id}-{payment.refunded_cents}",
+                event.at,
                 payment_id=payment.id,
-                amount_cents=decision.amount_cents,
-                percent=decision.percent,
-                reason=f"move_{decision.reason.value}",
-                detail=decision.tier_label,
-                status=RefundStatus.PENDING if payment.method == "card" else RefundStatus.MANUAL,
-                idempotency_key=f"mutualab-refund-payment-{payment.id}-{payment.refunded_cents}",
-                created_at=event.at,
             )
         )
         return decision.amount_cents

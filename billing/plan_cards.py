@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from billing.memberships import START_INTENT_JOB
+from billing.card_intents import bring_in_line, create_once, fetch_and_apply
+from billing.charge_setup import START_INTENT_JOB
 from billing.pack_schemas import HoldingRead
 from billing.plan_repository import PlanRepository
 from billing.plan_schemas import MembershipRead
-from billing.providers.base import ProviderError
 from billing.runtime import Billing, transaction
 from billing.ticket_schemas import TicketRead
 from kernel.auth.actor import Actor
@@ -45,18 +45,10 @@ class MembershipCards:
             metadata = {"plan_charge_id": str(charge.id), "place_id": str(charge.place_id)}
             if charge.registration_id is not None:
                 metadata["registration_id"] = str(charge.registration_id)
-        try:
-            # One key per charge: a retried job never creates a second intent.
-            intent = await gateway.create_intent(
-                amount_cents=amount,
-                currency=currency,
-                idempotency_key=f"mutualab-plan-charge-{charge_id}",
-                metadata=metadata,
-            )
-        except ProviderError as exc:
-            logger.warning(
-                "could not create the PaymentIntent of plan charge %s: %s", charge_id, exc
-            )
+        key = f"mutualab-plan-charge-{charge_id}"
+        log = (logger, "plan charge", charge_id)
+        intent = await create_once(gateway, amount, currency, key, metadata, log)
+        if intent is None:
             return
         async with transaction(self.billing.database) as session:
             repo = PlanRepository(session)
@@ -70,16 +62,9 @@ class MembershipCards:
 
     async def sync(self, intent_id: str) -> str:
         """Fetch a PaymentIntent back from Stripe and apply it to its charge."""
-        gateway = self.billing.gateway
-        if gateway is None:
-            return "card_payments_unavailable"
-        try:
-            intent = await gateway.retrieve_intent(intent_id)
-        except ProviderError as exc:
-            logger.warning("could not fetch PaymentIntent %s: %s", intent_id, exc)
-            return "provider_unavailable"
-        async with transaction(self.billing.database) as session:
-            return await self.billing.apply_charge_intent(session, intent, self.billing.clock())
+        return await fetch_and_apply(
+            self.billing, intent_id, self.billing.apply_charge_intent, logger
+        )
 
     async def refresh(self, actor: Actor, membership_id: int) -> MembershipRead:
         """A membership visible to ``actor``, its periods due by card first brought in line
@@ -94,11 +79,7 @@ class MembershipCards:
                 if charge is not None and charge.id and charge.status == "pending":
                     pending.append((charge.id, charge.intent_id))
         # Stripe is called here, between transactions: never inside one.
-        for charge_id, intent_id in pending:
-            if intent_id is None:
-                await self.start_intent(charge_id)
-            else:
-                await self.sync(intent_id)
+        await bring_in_line(pending, self.start_intent, self.sync)
         async with transaction(billing.database, write=False) as session:
             return await billing.memberships(session).read(actor, membership_id, billing.clock())
 
@@ -122,10 +103,7 @@ async def _in_line_with_stripe(billing: Billing, charge_id: int) -> None:
         stored = await PlanRepository(session).charge(charge_id)
         intent_id = stored.intent_id if stored is not None else None
     cards = MembershipCards(billing)
-    if intent_id is None:
-        await cards.start_intent(charge_id)
-    else:
-        await cards.sync(intent_id)
+    await bring_in_line([(charge_id, intent_id)], cards.start_intent, cards.sync)
 
 
 async def refresh_ticket(billing: Billing, actor: Actor, registration_id: int) -> TicketRead:

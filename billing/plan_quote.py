@@ -16,18 +16,20 @@ from typing import Any
 
 from billing.adjustments import NOTHING, Adjustments, CouponTerms, adjusted_quote
 from billing.coupons import stored_terms
+from billing.prices import _DEFAULT_MENTIONS
 from billing.pricing import Quote, QuoteRequestLine, Rate, VatKind, VatRegime
 
 # The pipeline prices a span of time; a period's line is a flat price over a nominal minute.
 _NOMINAL = timedelta(minutes=1)
 
 
-def plan_vat(kind: str, rate_bp: int, mention: str | None, default_mention: str) -> VatRegime:
-    """A plan's stored VAT regime."""
+def plan_vat(kind: str, rate_bp: int, mention: str | None) -> VatRegime:
+    """The stored VAT regime of a plan, a pack or a session's tickets (an exemption without a
+    mention of its own takes the usual one)."""
     vat_kind = VatKind(kind)
     if vat_kind is VatKind.TAXABLE:
         return VatRegime(vat_kind, Decimal(rate_bp).scaleb(-2))
-    return VatRegime(vat_kind, mention=mention or default_mention)
+    return VatRegime(vat_kind, mention=mention or _DEFAULT_MENTIONS.get(vat_kind, ""))
 
 
 def period_quote(

@@ -26,30 +26,30 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
+from billing.charge_setup import INITIAL_STATUS, due_on, invoice_parties, start_card_intent
 from billing.invoicing import DocumentService
-from billing.memberships import START_INTENT_JOB, charge_read
+from billing.memberships import charge_read
 from billing.models import PaymentStatus, PlanCharge, Refund, RefundStatus
 from billing.plan_quote import plan_vat
 from billing.plan_repository import PlanRepository
 from billing.plan_schemas import ChargeRead
-from billing.prices import _DEFAULT_MENTIONS, Priced, PriceService, regime_of, tiers_of
+from billing.prices import Priced, PriceService, regime_of, tiers_of
 from billing.pricing import (
     QuoteRequestLine,
     Rate,
-    VatKind,
     VatRegime,
     excl_vat_cents,
     incl_vat_cents,
     quote,
 )
 from billing.providers.base import IntentState
+from billing.refund_rows import decided_refund
 from billing.refunds import refund_cents
 from billing.repository import BillingRepository
 from billing.schemas import QuoteRead
 from billing.ticket_schemas import TicketOrder, TicketPricesWrite, TicketRead
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, InvalidInputError
-from kernel.jobs import enqueue
 from programme.models import ProgrammeSession, Registration, RegistrationStatus
 from programme.reads import session_read
 from programme.registrations import Registrations, registration_not_found
@@ -61,19 +61,13 @@ from resources.service import CatalogueService
 ANY = "*"
 # A ticket awaiting its card payment holds its seats this long.
 CARD_HOLD = timedelta(minutes=20)
-_INITIAL = {
-    "card": PaymentStatus.PENDING,
-    "on_site": PaymentStatus.AWAITING_ON_SITE,
-    "invoice": PaymentStatus.INVOICED,
-}
 UNPAID = (PaymentStatus.PENDING, PaymentStatus.AWAITING_ON_SITE)
 BATCH = 200
 
 
 def session_vat(row: ProgrammeSession) -> VatRegime:
     """The VAT regime of a session's tickets."""
-    default = _DEFAULT_MENTIONS.get(VatKind(row.ticket_vat_kind), "")
-    return plan_vat(row.ticket_vat_kind, row.ticket_vat_rate_bp, row.ticket_vat_mention, default)
+    return plan_vat(row.ticket_vat_kind, row.ticket_vat_rate_bp, row.ticket_vat_mention)
 
 
 def price_of(row: ProgrammeSession, user_type: str) -> int | None:
@@ -265,15 +259,11 @@ class TicketService:
             payer_user_id=registered.user_id,
             organisation_id=data.organisation_id,
             method=method,
-            status=_INITIAL[method],
+            status=INITIAL_STATUS[method],
             amount_cents=priced.quote.total_incl_vat_cents,
             quote=stored,
             purchase_order=data.purchase_order,
-            due_on=(
-                now.astimezone(tz).date() + timedelta(days=settings.payment_terms_days)
-                if method == "invoice"
-                else None
-            ),
+            due_on=due_on(method, now.astimezone(tz).date(), settings.payment_terms_days),
             created_at=now,
             updated_at=now,
         )
@@ -281,12 +271,7 @@ class TicketService:
         if method == "invoice":
             await self._invoice(charge, now)
         elif method == "card":
-            await enqueue(
-                self.plans.session,
-                START_INTENT_JOB,
-                {"charge_id": charge.id},
-                dedupe_key=f"membership-intent-{charge.id}",
-            )
+            await start_card_intent(self.plans.session, charge.id, f"membership-intent-{charge.id}")
         return await self.read(actor, registered.id)
 
     async def _invoice(self, charge: PlanCharge, now: datetime) -> None:
@@ -295,16 +280,15 @@ class TicketService:
         assert registration is not None
         row = await self.programme.get(registration.session_id)
         assert row is not None
-        place = await self.catalogue.require_place(charge.place_id)
-        settings = await self.prices.settings_of(charge.place_id)
-        buyer = await self.billing.user(charge.payer_user_id)
-        assert buyer is not None
-        organisation = (
-            await self.billing.organisation(charge.organisation_id)
-            if charge.organisation_id is not None
-            else None
+        seller, buyer = await invoice_parties(
+            self.catalogue,
+            self.prices,
+            self.billing,
+            charge.place_id,
+            charge.payer_user_id,
+            charge.organisation_id,
         )
-        tz = ZoneInfo(place.timezone)
+        tz = ZoneInfo(seller[0].timezone)
         local = row.starts_at.astimezone(tz)
         about = {
             "booking": None,
@@ -318,9 +302,7 @@ class TicketService:
             },
             "service_date": local.date().isoformat(),
         }
-        await self.documents.issue_charge_invoice(
-            (place, settings), (buyer, organisation), charge, about, now
-        )
+        await self.documents.issue_charge_invoice(seller, buyer, charge, about, now)
 
     async def _paid(self, charge: PlanCharge, now: datetime) -> None:
         """The ticket is paid: invoiced (on invoice it was already), the person told."""
@@ -521,17 +503,13 @@ class TicketService:
         charge.status = PaymentStatus.REFUNDED if whole else PaymentStatus.PARTIALLY_REFUNDED
         await self.plans.add(charge)
         await self.plans.add(
-            Refund(
+            decided_refund(
+                decision,
+                "cancellation",
+                charge.method,
+                f"mutualab-refund-charge-{charge.id}",
+                now,
                 plan_charge_id=charge.id,
-                amount_cents=decision.amount_cents,
-                percent=decision.percent,
-                reason=f"cancellation_{decision.reason.value}",
-                detail=decision.tier_label,
-                # Card tickets are refunded by the provider after commit; money received at
-                # the desk is given back by the place.
-                status=RefundStatus.PENDING if charge.method == "card" else RefundStatus.MANUAL,
-                idempotency_key=f"mutualab-refund-charge-{charge.id}",
                 credit_note_id=credit.id if credit is not None else None,
-                created_at=now,
             )
         )

@@ -4,10 +4,12 @@ created after the top-up is committed, fetched back and applied (:mod:`billing.w
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from billing.providers.base import ProviderError
+from billing.card_intents import bring_in_line, create_once, fetch_and_apply
+from billing.providers.base import IntentState
 from billing.runtime import Billing, transaction
 from billing.wallet_top_ups import TopUps
 
@@ -34,16 +36,10 @@ class TopUpCards:
                 return
             amount, currency = top_up.amount_cents, top_up.currency
             metadata = {"wallet_top_up_id": str(top_up_id), "place_id": str(top_up.place_id)}
-        try:
-            # One key per top-up: a retry never creates a second intent.
-            intent = await gateway.create_intent(
-                amount_cents=amount,
-                currency=currency,
-                idempotency_key=f"mutualab-wallet-top-up-{top_up_id}",
-                metadata=metadata,
-            )
-        except ProviderError as exc:
-            logger.warning("could not create the PaymentIntent of top-up %s: %s", top_up_id, exc)
+        key = f"mutualab-wallet-top-up-{top_up_id}"
+        log = (logger, "top-up", top_up_id)
+        intent = await create_once(gateway, amount, currency, key, metadata, log)
+        if intent is None:
             return
         async with transaction(self.billing.database) as session:
             top_up = await self._top_ups(session).get(top_up_id, lock=True)
@@ -56,16 +52,11 @@ class TopUpCards:
 
     async def sync(self, intent_id: str) -> str:
         """Fetch a PaymentIntent back from Stripe and apply it to its top-up."""
-        gateway = self.billing.gateway
-        if gateway is None:
-            return "card_payments_unavailable"
-        try:
-            intent = await gateway.retrieve_intent(intent_id)
-        except ProviderError as exc:
-            logger.warning("could not fetch PaymentIntent %s: %s", intent_id, exc)
-            return "provider_unavailable"
-        async with transaction(self.billing.database) as session:
-            return await self._top_ups(session).apply_intent(intent, self.billing.clock())
+
+        async def apply(session: AsyncSession, intent: IntentState, now: datetime) -> str:
+            return await self._top_ups(session).apply_intent(intent, now)
+
+        return await fetch_and_apply(self.billing, intent_id, apply, logger)
 
     async def refresh_mine(self, user_id: int) -> None:
         """Bring a person's pending top-ups in line with Stripe (intents made, paid ones
@@ -76,8 +67,4 @@ class TopUpCards:
                 for t in await self._top_ups(session).mine(user_id)
                 if t.status == "pending"
             ]
-        for top_up_id, intent_id in pending:
-            if intent_id is None:
-                await self.start_intent(top_up_id)
-            else:
-                await self.sync(intent_id)
+        await bring_in_line(pending, self.start_intent, self.sync)

@@ -17,11 +17,9 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import Browser, Page, expect
 
 from billing.schemas import BillingSettingsWrite
-from billing.ticket_schemas import TicketPricesWrite
 from kernel.auth.actor import Actor
 from kernel.db import Database
 from kernel.settings import Settings
-from programme.schemas import SessionCreate, SessionDate
 from resources.repository import CatalogueRepository
 from resources.schemas import PlaceCreate
 from resources.service import CatalogueService
@@ -30,6 +28,7 @@ from tests.browser.test_citizen_journey import _sign_up
 from tests.browser.test_closure_journey import _log_in
 from tests.support.accounts import make_user, stored_hash
 from tests.support.apps import runtime_on
+from tests.support.tickets import priced_workshop
 from tests.web.seed import ADMIN, PASSWORD
 
 MANAGER = "accueil@tregastel.example"
@@ -71,32 +70,16 @@ async def _seed(database_url: str) -> int:
         )
         assert manager.user_id is not None
         actor = Actor(user_id=manager.user_id, managed_place_ids=frozenset({place.id}))
-        async with (
-            runtime_on(database, lambda: now) as runtime,
-            database.writer() as session,
-            session.begin(),
-        ):
-            [made] = await runtime.programme.sessions(session).publish(
-                actor,
-                place.id,
-                SessionCreate(
-                    title="Atelier impression 3D",
-                    kind="workshop",
-                    dates=[SessionDate(starts_at=starts, ends_at=starts + timedelta(hours=2))],
-                    seats=8,
-                ),
-            )
-            await runtime.billing.tickets(session).set_prices(
-                actor,
-                made.id,
-                TicketPricesWrite.model_validate(
-                    {
-                        "amounts_include_vat": True,
-                        "prices": [{"user_type": "*", "price_cents": 1500}],
-                    }
-                ),
-            )
-            return made.id
+        return await priced_workshop(
+            database,
+            actor,
+            place.id,
+            now,
+            title="Atelier impression 3D",
+            starts=starts,
+            seats=8,
+            prices={"*": 1500},
+        )
     finally:
         await database.dispose()
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from kernel.db import Database
 from kernel.settings import Settings
 from tests.support.apps import leased_app
+from tests.support.stripe import SECRET_KEY, WEBHOOK_SECRET, LocalStripe, local_stripe
 from tests.web.seed import Town, seed_town
 
 # Monday 1 March 2027, 09:00 in Paris: tomorrow is closed, the booking is on Wednesday 3 March.
@@ -32,6 +34,37 @@ async def web(settings: Settings, database: Database) -> AsyncIterator[httpx.Asy
             transport=httpx.ASGITransport(app=app),
             base_url="https://127.0.0.1",
             headers={"accept": "text/html,application/xhtml+xml", "accept-language": "fr-FR,fr"},
+        ) as http,
+    ):
+        yield http
+
+
+@pytest.fixture(scope="module")
+def stripe_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
+    """localstripe on 127.0.0.1: the card path against a real local Stripe peer."""
+    with local_stripe(tmp_path_factory.mktemp("localstripe")) as peer:
+        yield peer
+
+
+@pytest.fixture
+async def card_web(
+    settings: Settings, database: Database, stripe_peer: LocalStripe
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Like ``web``, on an instance whose card payments go to the local Stripe peer."""
+    with_stripe = settings.model_copy(
+        update={
+            "stripe_secret_key": SecretStr(SECRET_KEY),
+            "stripe_webhook_secret": SecretStr(WEBHOOK_SECRET),
+            "stripe_publishable_key": "pk_test_mutualab",
+            "stripe_api_base": stripe_peer.api_base,
+        }
+    )
+    async with (
+        leased_app(with_stripe, database, lambda: FIXED_NOW) as app,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="https://127.0.0.1",
+            headers={"accept": "text/html", "accept-language": "fr-FR,fr"},
         ) as http,
     ):
         yield http

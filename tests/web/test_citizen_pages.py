@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, time, timedelta
 from urllib.parse import quote, urlsplit
 
 import httpx
-import pytest
 from icalendar import Calendar
-from pydantic import SecretStr
 from sqlalchemy import text as text_sql
 
 from billing.prices import PriceService
@@ -25,13 +22,12 @@ from billing.schemas import BillingSettingsWrite, PriceListWrite
 from booking.schemas import BookingCreate, ItemRequest
 from kernel.auth.actor import Actor
 from kernel.db import Database
-from kernel.settings import Settings
 from resources.repository import CatalogueRepository
 from resources.schemas import ResourceUpdate
 from resources.service import CatalogueService
 from tests.support.accounts import make_user
-from tests.support.apps import leased_app, runtime_on
-from tests.support.stripe import SECRET_KEY, WEBHOOK_SECRET, LocalStripe, local_stripe
+from tests.support.apps import runtime_on
+from tests.support.stripe import LocalStripe
 from tests.web.conftest import FIXED_NOW
 from tests.web.helpers import by_id, csrf, elements, log_in, unlabelled_controls
 from tests.web.helpers import text as spaced_text
@@ -433,37 +429,6 @@ async def test_an_unknown_address_shows_who_is_logged_in(
     header = text(missing.text)
     assert "Mes réservations" in header and "Se déconnecter" in header
     assert "Se connecter" not in header
-
-
-@pytest.fixture(scope="module")
-def stripe_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
-    """localstripe on 127.0.0.1: the card path against a real local Stripe peer."""
-    with local_stripe(tmp_path_factory.mktemp("localstripe")) as peer:
-        yield peer
-
-
-@pytest.fixture
-async def card_web(
-    settings: Settings, database: Database, stripe_peer: LocalStripe
-) -> AsyncIterator[httpx.AsyncClient]:
-    """Like ``web``, on an instance whose card payments go to the local Stripe peer."""
-    with_stripe = settings.model_copy(
-        update={
-            "stripe_secret_key": SecretStr(SECRET_KEY),
-            "stripe_webhook_secret": SecretStr(WEBHOOK_SECRET),
-            "stripe_publishable_key": "pk_test_mutualab",
-            "stripe_api_base": stripe_peer.api_base,
-        }
-    )
-    async with (
-        leased_app(with_stripe, database, lambda: FIXED_NOW) as app,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="https://127.0.0.1",
-            headers={"accept": "text/html", "accept-language": "fr-FR,fr"},
-        ) as http,
-    ):
-        yield http
 
 
 async def test_the_card_path_holds_the_time_then_confirms_what_stripe_says(

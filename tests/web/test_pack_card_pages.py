@@ -8,13 +8,9 @@ import httpx
 
 from kernel.db import Database
 from tests.support.stripe import LocalStripe
-from tests.web import test_citizen_pages as citizen_pages
 from tests.web.helpers import by_id, csrf, log_in, submit, unlabelled_controls
 from tests.web.seed import Town
 from tests.web.test_citizen_pages import text
-
-card_web = citizen_pages.card_web
-stripe_peer = citizen_pages.stripe_peer
 
 
 async def test_a_citizen_buys_a_pack_by_card_and_gets_the_hours_once_stripe_says_so(

@@ -9,12 +9,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from billing.ticket_schemas import TicketPricesWrite
 from kernel.auth.actor import Actor
 from kernel.db import Database
-from programme.schemas import SessionCreate, SessionDate
 from tests.support.accounts import make_user
-from tests.support.apps import runtime_on
+from tests.support.tickets import priced_workshop
 from tests.web.conftest import FIXED_NOW
 from tests.web.helpers import by_id, csrf, log_in, text, unlabelled_controls
 from tests.web.school import SCHOOL_NAME, School, seed_school
@@ -33,36 +31,16 @@ async def _workshop(database: Database, school: School) -> int:
     manager = await make_user(database, "animatrice@morlaix.example", manages=(school.place_id,))
     assert manager.user_id is not None
     actor = Actor(user_id=manager.user_id, managed_place_ids=frozenset({school.place_id}))
-    starts = FIXED_NOW + timedelta(days=10)
-    async with (
-        runtime_on(database, lambda: FIXED_NOW) as runtime,
-        database.writer() as session,
-        session.begin(),
-    ):
-        [made] = await runtime.programme.sessions(session).publish(
-            actor,
-            school.place_id,
-            SessionCreate(
-                title="Atelier robotique",
-                kind="workshop",
-                dates=[SessionDate(starts_at=starts, ends_at=starts + timedelta(hours=2))],
-                seats=30,
-            ),
-        )
-        await runtime.billing.tickets(session).set_prices(
-            actor,
-            made.id,
-            TicketPricesWrite.model_validate(
-                {
-                    "amounts_include_vat": True,
-                    "prices": [
-                        {"user_type": "school", "price_cents": 600},
-                        {"user_type": "*", "price_cents": 1500},
-                    ],
-                }
-            ),
-        )
-        return made.id
+    return await priced_workshop(
+        database,
+        actor,
+        school.place_id,
+        FIXED_NOW,
+        title="Atelier robotique",
+        starts=FIXED_NOW + timedelta(days=10),
+        seats=30,
+        prices={"school": 600, "*": 1500},
+    )
 
 
 async def test_a_teacher_registers_a_class_at_the_school_s_rate_on_invoice(

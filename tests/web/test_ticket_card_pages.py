@@ -9,20 +9,14 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import text as sql
 
-from billing.ticket_schemas import TicketPricesWrite
 from kernel.auth.actor import Actor
 from kernel.db import Database
-from programme.schemas import SessionCreate, SessionDate
-from tests.support.apps import runtime_on
 from tests.support.stripe import LocalStripe
-from tests.web import test_citizen_pages as citizen_pages
+from tests.support.tickets import priced_workshop
 from tests.web.conftest import FIXED_NOW
 from tests.web.helpers import by_id, csrf, log_in, unlabelled_controls
 from tests.web.seed import Town
 from tests.web.test_citizen_pages import price_for_everyone, text
-
-card_web = citizen_pages.card_web
-stripe_peer = citizen_pages.stripe_peer
 
 
 async def _priced_workshop(database: Database, town: Town) -> int:
@@ -34,30 +28,16 @@ async def _priced_workshop(database: Database, town: Town) -> int:
             )
         ).scalar_one()
     manager = Actor(user_id=manager_id, managed_place_ids=frozenset({town.place_id}))
-    starts = FIXED_NOW + timedelta(days=10)
-    async with (
-        runtime_on(database, lambda: FIXED_NOW) as runtime,
-        database.writer() as session,
-        session.begin(),
-    ):
-        [made] = await runtime.programme.sessions(session).publish(
-            manager,
-            town.place_id,
-            SessionCreate(
-                title="Atelier impression 3D",
-                kind="workshop",
-                dates=[SessionDate(starts_at=starts, ends_at=starts + timedelta(hours=2))],
-                seats=8,
-            ),
-        )
-        await runtime.billing.tickets(session).set_prices(
-            manager,
-            made.id,
-            TicketPricesWrite.model_validate(
-                {"amounts_include_vat": True, "prices": [{"user_type": "*", "price_cents": 1500}]}
-            ),
-        )
-        return made.id
+    return await priced_workshop(
+        database,
+        manager,
+        town.place_id,
+        FIXED_NOW,
+        title="Atelier impression 3D",
+        starts=FIXED_NOW + timedelta(days=10),
+        seats=8,
+        prices={"*": 1500},
+    )
 
 
 async def test_a_citizen_pays_a_ticket_by_card_and_it_is_paid_once_stripe_says_so(

@@ -7,14 +7,9 @@ import httpx
 
 from kernel.db import Database
 from tests.support.stripe import LocalStripe
-from tests.web import test_citizen_pages as citizen_pages
 from tests.web.helpers import by_id, csrf, log_in, submit, unlabelled_controls
 from tests.web.seed import Town
 from tests.web.test_citizen_pages import text
-
-# The card-payment instance and its Stripe peer, as the booking's card journey uses them.
-card_web = citizen_pages.card_web
-stripe_peer = citizen_pages.stripe_peer
 
 
 async def test_a_citizen_tops_up_their_wallet_by_card(

@@ -14,7 +14,6 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
-from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing.pack_controllers import DEPENDENCIES as PACKS
@@ -24,11 +23,17 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
 from kernel.clock import Clock
-from kernel.errors import InvalidInputError, NotFoundError
-from mutualab.web import messages
+from kernel.errors import NotFoundError
 from mutualab.web.forms import Errors, FieldError, ordered
 from mutualab.web.i18n import N_
-from mutualab.web.pages.manage.common import AnyRequest, parse_cents, parse_whole, place_page
+from mutualab.web.pages.manage.common import AnyRequest, parse_whole, place_page
+from mutualab.web.pages.manage.offers import (
+    checked_price,
+    equipment_of,
+    equipment_targets,
+    save_checked,
+    vat_of,
+)
 from mutualab.web.pages.manage.plans import CHARGES
 from mutualab.web.pages.manage.prices import VAT_CHOICES, VAT_LABELS
 from mutualab.web.pages.packs import MOVEMENTS, STATES
@@ -60,32 +65,22 @@ def check_form(form: PackForm, place: PlaceRead) -> tuple[Errors, PackWrite | No
     hours = parse_whole(form.hours, 1, 8784)
     if hours is None:
         errors["hours"] = FieldError(N_("Enter a whole number of hours, at least 1."))
-    targets = {f"resource:{r.id}" for r in place.resources} | {
-        f"kind:{k}" for k in messages.KIND_SHORT
-    }
-    if form.target not in targets:
+    if form.target not in equipment_targets(place):
         errors["target"] = FieldError(N_("Choose equipment or a kind of equipment."))
-    price = parse_cents(form.price)
-    if price is None:
-        errors["price"] = FieldError(N_("Enter an amount in euros, like 12,50."))
-    if form.vat not in VAT_CHOICES:
-        errors["vat"] = FieldError(N_("Choose a VAT regime from the list."))
+    price = checked_price(form.price, form.vat, errors)
     days = parse_whole(form.days, 1, 3660)
     if days is None:
         errors["days"] = FieldError(N_("Enter a whole number of days from 1 to 3660."))
     if errors or price is None or hours is None:
         return ordered(errors, FIELDS), None
-    kind, rate = VAT_CHOICES[form.vat]
-    scope, _, value = form.target.partition(":")
     write = PackWrite.model_validate(
         {
             "name": form.name.strip(),
             "minutes": hours * 60,
-            "resource_id": int(value) if scope == "resource" else None,
-            "resource_kind": value if scope == "kind" else None,
+            **equipment_of(form.target),
             "price_cents": price,
             "amounts_include_vat": True,
-            "vat": {"kind": kind, "rate": rate},
+            "vat": vat_of(form.vat),
             "validity_days": days,
         }
     )
@@ -181,18 +176,13 @@ class PackPages(Controller):
         """Add a pack, or show what to correct."""
         await catalogue.managed_place(actor, place_id)
         place = await catalogue.place_detail(place_id, include_inactive=True)
-        try:
-            errors, write = check_form(data, place)
-        except ValidationError:
-            errors, write = {"price": FieldError(N_("This price cannot be saved: check it."))}, None
-        if write is not None:
-            try:
-                async with db_session.begin_nested():
-                    await packs.save(actor, place_id, write, clock())
-            except InvalidInputError:
-                errors = {"price": FieldError(N_("This price cannot be saved: check it."))}
-            else:
-                return see_other(f"/manage/places/{place_id}/packs", notice="pack_saved")
+        errors = await save_checked(
+            db_session,
+            lambda: check_form(data, place),
+            lambda write: packs.save(actor, place_id, write, clock()),
+        )
+        if errors is None:
+            return see_other(f"/manage/places/{place_id}/packs", notice="pack_saved")
         return await self._page(request, actor, catalogue, packs, place_id, data, errors, 422)
 
     @post("/{pack_id:int}/active", opt=PLACE_MANAGER)

@@ -14,7 +14,6 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
-from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing.memberships import MembershipService
@@ -24,11 +23,16 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
 from kernel.clock import Clock
-from kernel.errors import InvalidInputError
-from mutualab.web import messages
 from mutualab.web.forms import Errors, FieldError, ordered
 from mutualab.web.i18n import N_
-from mutualab.web.pages.manage.common import AnyRequest, parse_cents, parse_whole, place_page
+from mutualab.web.pages.manage.common import AnyRequest, parse_whole, place_page
+from mutualab.web.pages.manage.offers import (
+    checked_price,
+    equipment_of,
+    equipment_targets,
+    save_checked,
+    vat_of,
+)
 from mutualab.web.pages.manage.prices import VAT_CHOICES, VAT_LABELS
 from mutualab.web.rendering import see_other
 from resources.controllers import CATALOGUE
@@ -83,11 +87,7 @@ def check_form(form: PlanForm, place: PlaceRead) -> tuple[Errors, PlanWrite | No
         errors["name"] = FieldError(N_("Name the plan (120 characters at most)."))
     if form.period not in PERIODS:
         errors["period"] = FieldError(N_("Choose a period from the list."))
-    price = parse_cents(form.price)
-    if price is None:
-        errors["price"] = FieldError(N_("Enter an amount in euros, like 12,50."))
-    if form.vat not in VAT_CHOICES:
-        errors["vat"] = FieldError(N_("Choose a VAT regime from the list."))
+    price = checked_price(form.price, form.vat, errors)
     discount = parse_whole(form.discount or "0", 0, 100)
     if discount is None:
         errors["discount"] = FieldError(N_("Enter a whole percentage from 0 to 100."))
@@ -97,32 +97,17 @@ def check_form(form: PlanForm, place: PlaceRead) -> tuple[Errors, PlanWrite | No
     hours = parse_whole(form.hours, 1, 8784) if form.hours.strip() else 0
     if hours is None:
         errors["hours"] = FieldError(N_("Enter a whole number of hours, or leave it empty."))
-    targets = {f"resource:{r.id}" for r in place.resources} | {
-        f"kind:{k}" for k in messages.KIND_SHORT
-    }
-    if hours and form.target not in targets:
+    if hours and form.target not in equipment_targets(place):
         errors["target"] = FieldError(N_("Choose equipment or a kind of equipment."))
     if errors or price is None:
         return ordered(errors, FIELDS), None
-    kind, rate = VAT_CHOICES[form.vat]
-    scope, _, value = form.target.partition(":")
-    allowances = (
-        [
-            {
-                "resource_id": int(value) if scope == "resource" else None,
-                "resource_kind": value if scope == "kind" else None,
-                "minutes": (hours or 0) * 60,
-            }
-        ]
-        if hours
-        else []
-    )
+    allowances = [{**equipment_of(form.target), "minutes": hours * 60}] if hours else []
     write = PlanWrite.model_validate(
         {
             "name": form.name.strip(),
             "period": form.period,
             "price_cents": price,
-            "vat": {"kind": kind, "rate": rate},
+            "vat": vat_of(form.vat),
             "discount_percent": discount,
             "extra_horizon_days": horizon,
             "members_access": form.members_access == "on",
@@ -201,18 +186,13 @@ class PlanPages(Controller):
         """Add a plan, or show what to correct."""
         holders = await memberships.at_place(actor, place_id, clock())
         place = await catalogue.place_detail(place_id, include_inactive=True)
-        try:
-            errors, write = check_form(data, place)
-        except ValidationError:
-            errors, write = {"price": FieldError(N_("This price cannot be saved: check it."))}, None
-        if write is not None:
-            try:
-                async with db_session.begin_nested():
-                    await memberships.save_plan(actor, place_id, write, clock())
-            except InvalidInputError:
-                errors = {"price": FieldError(N_("This price cannot be saved: check it."))}
-            else:
-                return see_other(f"/manage/places/{place_id}/plans", notice="plan_saved")
+        errors = await save_checked(
+            db_session,
+            lambda: check_form(data, place),
+            lambda write: memberships.save_plan(actor, place_id, write, clock()),
+        )
+        if errors is None:
+            return see_other(f"/manage/places/{place_id}/plans", notice="plan_saved")
         plans = await memberships.plans_at(place_id)
         return await self._page(request, place, plans, holders, data, errors, 422)
 
