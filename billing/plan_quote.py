@@ -16,7 +16,7 @@ from typing import Any
 
 from billing.adjustments import NOTHING, Adjustments, CouponTerms, adjusted_quote
 from billing.coupons import stored_terms
-from billing.prices import _DEFAULT_MENTIONS
+from billing.prices import DEFAULT_MENTIONS
 from billing.pricing import Quote, QuoteRequestLine, Rate, VatKind, VatRegime
 
 # The pipeline prices a span of time; a period's line is a flat price over a nominal minute.
@@ -29,7 +29,7 @@ def plan_vat(kind: str, rate_bp: int, mention: str | None) -> VatRegime:
     vat_kind = VatKind(kind)
     if vat_kind is VatKind.TAXABLE:
         return VatRegime(vat_kind, Decimal(rate_bp).scaleb(-2))
-    return VatRegime(vat_kind, mention=mention or _DEFAULT_MENTIONS.get(vat_kind, ""))
+    return VatRegime(vat_kind, mention=mention or DEFAULT_MENTIONS.get(vat_kind, ""))
 
 
 def period_quote(

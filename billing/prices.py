@@ -74,7 +74,7 @@ DEFAULT_TIERS: list[dict[str, Any]] = [
     {"hours": 48, "percent": 100, "label": ""},
     {"hours": 24, "percent": 50, "label": ""},
 ]
-_DEFAULT_MENTIONS = {
+DEFAULT_MENTIONS = {
     VatKind.EXEMPT: BARE_PREMISES_MENTION,
     VatKind.FRANCHISE: FRANCHISE_MENTION,
     VatKind.OUT_OF_SCOPE: PUBLIC_BODY_MENTION,
@@ -92,7 +92,7 @@ def regime_of(written: VatWrite) -> VatRegime:
         if written.rate is not None:
             raise ValueError(f"a {written.kind} regime has no VAT rate")
         kind = VatKind(written.kind)
-        return VatRegime(kind, mention=written.mention or _DEFAULT_MENTIONS[kind])
+        return VatRegime(kind, mention=written.mention or DEFAULT_MENTIONS[kind])
     except ValueError as exc:
         raise InvalidInputError(str(exc), field="vat", code="invalid_vat") from exc
 
@@ -114,7 +114,7 @@ def vat_of(row: PriceList) -> VatRegime:
     kind = VatKind(row.vat_kind)
     if kind is VatKind.TAXABLE:
         return VatRegime(kind, Decimal(row.vat_rate_bp).scaleb(-2))
-    return VatRegime(kind, mention=row.vat_mention or _DEFAULT_MENTIONS[kind])
+    return VatRegime(kind, mention=row.vat_mention or DEFAULT_MENTIONS[kind])
 
 
 def rate_of(row: PriceRate) -> Rate:
