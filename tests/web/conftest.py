@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -25,17 +26,25 @@ async def town(database: Database) -> Town:
     return await seed_town(database, FIXED_NOW)
 
 
-@pytest.fixture
-async def web(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that asks for pages like a browser, on an app whose clock is FIXED_NOW."""
+@asynccontextmanager
+async def _pages(
+    settings: Settings, database: Database, accept: str
+) -> AsyncIterator[httpx.AsyncClient]:
     async with (
         leased_app(settings, database, lambda: FIXED_NOW) as app,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
             base_url="https://127.0.0.1",
-            headers={"accept": "text/html,application/xhtml+xml", "accept-language": "fr-FR,fr"},
+            headers={"accept": accept, "accept-language": "fr-FR,fr"},
         ) as http,
     ):
+        yield http
+
+
+@pytest.fixture
+async def web(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that asks for pages like a browser, on an app whose clock is FIXED_NOW."""
+    async with _pages(settings, database, "text/html,application/xhtml+xml") as http:
         yield http
 
 
@@ -59,12 +68,5 @@ async def card_web(
             "stripe_api_base": stripe_peer.api_base,
         }
     )
-    async with (
-        leased_app(with_stripe, database, lambda: FIXED_NOW) as app,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="https://127.0.0.1",
-            headers={"accept": "text/html", "accept-language": "fr-FR,fr"},
-        ) as http,
-    ):
+    async with _pages(with_stripe, database, "text/html") as http:
         yield http
