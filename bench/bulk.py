@@ -160,7 +160,7 @@ def spread(
 
 
 # A running instance's idempotency records: a day's worth is kept (kernel.idempotency purges
-# older ones). Schemas before migration 0021 have no such table, and none before 0025 the
+# older ones). Schemas before migration 0011 have no such table, and none before 0025 the
 # booking_id column; these rows leave it empty.
 _PAST_KEYS = """
 INSERT INTO idempotency_record (caller, key, fingerprint, status_code, headers, body, created_at)
