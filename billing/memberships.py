@@ -42,11 +42,17 @@ from billing.plan_schemas import (
     PlanWrite,
     SubscribeRequest,
 )
-from billing.prices import PriceService, check_user_types, regime_of
+from billing.prices import (
+    PriceService,
+    adjustment_reads,
+    breakdown_reads,
+    check_user_types,
+    regime_of,
+)
 from billing.pricing import Quote, VatRegime, incl_vat_cents
 from billing.providers.base import IntentState
 from billing.repository import BillingRepository
-from billing.schemas import AdjustmentRead, VatBreakdownRead, VatRead
+from billing.schemas import VatRead
 from kernel.auth.actor import Actor
 from kernel.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from kernel.events import publish
@@ -410,28 +416,9 @@ class MembershipService:
             last_day=first.local.after - timedelta(days=1),
             price_excl_vat_cents=line.total_excl_vat_cents,
             price_incl_vat_cents=line.total_incl_vat_cents,
-            adjustments=[
-                AdjustmentRead(
-                    kind="coupon" if a.kind == COUPON else "member_discount",
-                    label=a.label,
-                    vat_kind=a.vat_kind.value,
-                    vat_rate=f"{a.vat_rate:.2f}",
-                    total_excl_vat_cents=a.total_excl_vat_cents,
-                    vat_cents=a.vat_cents,
-                    total_incl_vat_cents=a.total_incl_vat_cents,
-                )
-                for a in quote.adjustments
-            ],
+            adjustments=adjustment_reads(quote),
             coupon_code=first.coupon.code if first.coupon is not None else None,
-            breakdown=[
-                VatBreakdownRead(
-                    kind=b.kind.value,
-                    rate=f"{b.rate:.2f}",
-                    base_cents=b.base_cents,
-                    vat_cents=b.vat_cents,
-                )
-                for b in quote.breakdown
-            ],
+            breakdown=breakdown_reads(quote),
             total_excl_vat_cents=quote.total_excl_vat_cents,
             total_vat_cents=quote.total_vat_cents,
             total_incl_vat_cents=quote.total_incl_vat_cents,
@@ -844,12 +831,7 @@ class MembershipService:
 
     async def organisation_names(self, organisation_ids: list[int]) -> dict[int, str]:
         """The names of organisations, by id."""
-        names = {}
-        for organisation_id in organisation_ids:
-            organisation = await self.billing.organisation(organisation_id)
-            if organisation is not None:
-                names[organisation_id] = organisation.name
-        return names
+        return await self.billing.organisation_names(organisation_ids)
 
     async def place_names(self, place_ids: list[int]) -> dict[int, str]:
         """The names of places, by id."""

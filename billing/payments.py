@@ -35,6 +35,7 @@ from billing.prices import (
     with_adjustments,
 )
 from billing.providers.base import METHODS, IntentState
+from billing.purchase_orders import require_purchase_order
 from billing.refund_rows import decided_refund
 from billing.refunds import refund_cents
 from billing.repository import BillingRepository
@@ -493,22 +494,7 @@ class PaymentService:
                     "Card payments are not available on this instance.",
                     code="card_payments_unavailable",
                 )
-        organisation = (
-            await self.repo.organisation(data.organisation_id)
-            if data.organisation_id is not None
-            else None
-        )
-        if (
-            method == "invoice"
-            and organisation is not None
-            and organisation.requires_purchase_order
-            and not data.purchase_order
-        ):
-            raise InvalidInputError(
-                f"{organisation.name} pays on a purchase order: give its reference.",
-                field="purchase_order",
-                code="purchase_order_required",
-            )
+        await require_purchase_order(self.repo, data.organisation_id, method, data.purchase_order)
         info = METHODS[method]
         booking = await self.bookings.create(
             actor,

@@ -11,17 +11,22 @@ far enough to rely on. A renewal's intent is paid by the member from their accou
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing.card_intents import bring_in_line, create_once, fetch_and_apply
 from billing.charge_setup import START_INTENT_JOB
 from billing.pack_schemas import HoldingRead
 from billing.plan_repository import PlanRepository
-from billing.plan_schemas import MembershipRead
+from billing.plan_schemas import ChargeRead, MembershipRead
 from billing.runtime import Billing, transaction
 from billing.ticket_schemas import TicketRead
 from kernel.auth.actor import Actor
 from kernel.jobs import JobRegistry
+
+ChargedRead = TypeVar("ChargedRead", bound="_Charged")
 
 logger = logging.getLogger(__name__)
 
@@ -96,38 +101,52 @@ class MembershipCards:
             )
 
 
-async def _in_line_with_stripe(billing: Billing, charge_id: int) -> None:
-    """A charge due by card brought in line with Stripe: its intent created where none is, a
-    paid one applied. Stripe is called between transactions, never inside one."""
+class _Charged(Protocol):
+    """A read with the charge it is paid by (a ticket, a pack held)."""
+
+    @property
+    def charge(self) -> ChargeRead | None:
+        """Its charge (None: free)."""
+
+
+async def _in_line_with_stripe(
+    billing: Billing, read: Callable[[AsyncSession], Awaitable[ChargedRead]]
+) -> ChargedRead:
+    """What ``read`` gives, its charge due by card first brought in line with Stripe (its intent
+    created where none is, a paid one applied). Stripe is called between transactions, never
+    inside one."""
     async with transaction(billing.database, write=False) as session:
-        stored = await PlanRepository(session).charge(charge_id)
+        first = await read(session)
+    charge = first.charge
+    if charge is None or charge.status != "pending":
+        return first
+    async with transaction(billing.database, write=False) as session:
+        stored = await PlanRepository(session).charge(charge.id)
         intent_id = stored.intent_id if stored is not None else None
     cards = MembershipCards(billing)
-    await bring_in_line([(charge_id, intent_id)], cards.start_intent, cards.sync)
+    await bring_in_line([(charge.id, intent_id)], cards.start_intent, cards.sync)
+    async with transaction(billing.database, write=False) as session:
+        return await read(session)
 
 
 async def refresh_ticket(billing: Billing, actor: Actor, registration_id: int) -> TicketRead:
     """A registration's ticket visible to ``actor``, its card payment first brought in line
     with Stripe (paid: invoiced, the registration confirmed)."""
-    async with transaction(billing.database, write=False) as session:
-        read = await billing.tickets(session).read(actor, registration_id)
-    if read.charge is None or read.charge.status != "pending":
-        return read
-    await _in_line_with_stripe(billing, read.charge.id)
-    async with transaction(billing.database, write=False) as session:
+
+    async def read(session: AsyncSession) -> TicketRead:
         return await billing.tickets(session).read(actor, registration_id)
+
+    return await _in_line_with_stripe(billing, read)
 
 
 async def refresh_pack(billing: Billing, actor: Actor, holding_id: int) -> HoldingRead:
     """A pack held visible to ``actor``, its card payment first brought in line with Stripe
     (paid: the pack credited and invoiced)."""
-    async with transaction(billing.database, write=False) as session:
-        read = await billing.packs(session).read(actor, holding_id)
-    if read.charge is None or read.charge.status != "pending":
-        return read
-    await _in_line_with_stripe(billing, read.charge.id)
-    async with transaction(billing.database, write=False) as session:
+
+    async def read(session: AsyncSession) -> HoldingRead:
         return await billing.packs(session).read(actor, holding_id)
+
+    return await _in_line_with_stripe(billing, read)
 
 
 async def expire_packs(billing: Billing) -> None:

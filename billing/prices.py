@@ -137,6 +137,35 @@ def _rate_text(rate: Decimal) -> str:
     return f"{rate:.2f}"
 
 
+def adjustment_reads(quote: Quote) -> list[AdjustmentRead]:
+    """A quote's discount lines (coupon, member discount) as the API shows them."""
+    return [
+        AdjustmentRead(
+            kind="coupon" if a.kind == "coupon" else "member_discount",
+            label=a.label,
+            vat_kind=a.vat_kind.value,
+            vat_rate=_rate_text(a.vat_rate),
+            total_excl_vat_cents=a.total_excl_vat_cents,
+            vat_cents=a.vat_cents,
+            total_incl_vat_cents=a.total_incl_vat_cents,
+        )
+        for a in quote.adjustments
+    ]
+
+
+def breakdown_reads(quote: Quote) -> list[VatBreakdownRead]:
+    """A quote's VAT per kind and rate as the API shows it."""
+    return [
+        VatBreakdownRead(
+            kind=b.kind.value,
+            rate=_rate_text(b.rate),
+            base_cents=b.base_cents,
+            vat_cents=b.vat_cents,
+        )
+        for b in quote.breakdown
+    ]
+
+
 def _hours_text(minutes: int) -> str:
     """Minutes as hours, as the quote's lines show them ("1", "1.5")."""
     return format((Decimal(minutes) / 60).quantize(Decimal("0.01")).normalize(), "f")
@@ -605,30 +634,11 @@ class PriceService:
                 )
                 for c in priced.quote.coverage
             ],
-            adjustments=[
-                AdjustmentRead(
-                    kind="coupon" if a.kind == "coupon" else "member_discount",
-                    label=a.label,
-                    vat_kind=a.vat_kind.value,
-                    vat_rate=_rate_text(a.vat_rate),
-                    total_excl_vat_cents=a.total_excl_vat_cents,
-                    vat_cents=a.vat_cents,
-                    total_incl_vat_cents=a.total_incl_vat_cents,
-                )
-                for a in priced.quote.adjustments
-            ],
+            adjustments=adjustment_reads(priced.quote),
             coupon_code=priced.coupon.code if priced.coupon is not None else None,
             wallet_cents=priced.quote.wallet_cents,
             due_cents=priced.quote.due_cents,
-            breakdown=[
-                VatBreakdownRead(
-                    kind=b.kind.value,
-                    rate=_rate_text(b.rate),
-                    base_cents=b.base_cents,
-                    vat_cents=b.vat_cents,
-                )
-                for b in priced.quote.breakdown
-            ],
+            breakdown=breakdown_reads(priced.quote),
             total_excl_vat_cents=priced.quote.total_excl_vat_cents,
             total_vat_cents=priced.quote.total_vat_cents,
             total_incl_vat_cents=priced.quote.total_incl_vat_cents,

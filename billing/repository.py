@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -100,6 +100,18 @@ class BillingRepository:
     async def organisation(self, organisation_id: int) -> Organisation | None:
         """An organisation by id."""
         return await self.session.get(Organisation, organisation_id)
+
+    async def organisation_names(self, organisation_ids: Iterable[int]) -> dict[int, str]:
+        """The names of these organisations (those that exist), by id in the order asked, in
+        one read."""
+        ids = list(dict.fromkeys(organisation_ids))
+        if not ids:
+            return {}
+        rows = await self.session.exec(
+            select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(ids))
+        )
+        names = {int(oid or 0): name for oid, name in rows.all()}
+        return {oid: names[oid] for oid in ids if oid in names}
 
     async def user(self, user_id: int) -> User | None:
         """A user by id."""

@@ -43,6 +43,7 @@ from billing.pricing import (
     quote,
 )
 from billing.providers.base import IntentState
+from billing.purchase_orders import require_purchase_order
 from billing.refund_rows import decided_refund
 from billing.refunds import refund_cents
 from billing.repository import BillingRepository
@@ -225,14 +226,10 @@ class TicketService:
             raise ConflictError(
                 "Paying on invoice is for organisations.", code="invoice_not_allowed"
             )
-        if not free and method == "invoice" and not data.purchase_order:
-            organisation = await self.prices.repo.organisation(data.organisation_id or 0)
-            if organisation is not None and organisation.requires_purchase_order:
-                raise InvalidInputError(
-                    f"{organisation.name} pays on a purchase order: give its reference.",
-                    field="purchase_order",
-                    code="purchase_order_required",
-                )
+        if not free:
+            await require_purchase_order(
+                self.billing, data.organisation_id, method, data.purchase_order
+            )
         if data.waitlist and not free and method != "on_site":
             # A place in the waitlist is paid once seats come: at the desk, not in advance.
             raise InvalidInputError(

@@ -6,7 +6,12 @@ from typing import Any
 
 import httpx
 
+from billing.plan_cards import MembershipCards
+from kernel.db import Database
+from kernel.settings import Settings
+from mutualab.composition import build_runtime
 from tests.support.accounts import Person
+from tests.support.booking import MutableClock
 
 
 def plan_body(**overrides: Any) -> dict[str, Any]:
@@ -51,3 +56,12 @@ async def member(
     assert paid.status_code == 200, paid.text
     body: dict[str, Any] = paid.json()
     return body
+
+
+async def renew(settings: Settings, database: Database, clock: MutableClock) -> None:
+    """One pass of the hourly renewal job (renewals, reminders, lapses) at ``clock``'s time."""
+    runtime = build_runtime(settings, database, clock)
+    try:
+        await MembershipCards(runtime.billing).renew()
+    finally:
+        await runtime.close()

@@ -179,3 +179,27 @@ async def until_waiting_for(database: Database, statement: str) -> None:
                 return
         await asyncio.sleep(0.05)
     raise AssertionError(f"nothing waited for a lock in {statement}")
+
+
+async def make_coupon(api: httpx.AsyncClient, lab: PricedLab, **body: Any) -> dict[str, Any]:
+    """A promo code of the lab's place, made by its manager."""
+    response = await api.post(
+        f"/api/places/{lab.place_id}/coupons", json=body, headers=lab.manager.headers
+    )
+    assert response.status_code == 201, response.text
+    made: dict[str, Any] = response.json()
+    return made
+
+
+async def credit_wallet(
+    api: httpx.AsyncClient, lab: PricedLab, person: Person, cents: int, reason: str
+) -> dict[str, Any]:
+    """Put ``cents`` in ``person``'s wallet at the lab's place, as its manager does."""
+    response = await api.post(
+        f"/api/places/{lab.place_id}/wallets/credits",
+        json={"email": person.email, "amount_cents": cents, "reason": reason},
+        headers=lab.manager.headers,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body

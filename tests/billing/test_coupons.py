@@ -14,20 +14,11 @@ import httpx
 from sqlalchemy import text
 
 from kernel.db import Database
-from tests.billing.support import END, START, PricedLab, checkout, quote
+from tests.billing.support import END, START, PricedLab, checkout, make_coupon, quote
 from tests.support.accounts import Person, make_user
 from tests.support.booking import booking_body, iso, paris
 
 Client = httpx.AsyncClient
-
-
-async def _coupon(api: Client, lab: PricedLab, **body: Any) -> dict[str, Any]:
-    response = await api.post(
-        f"/api/places/{lab.place_id}/coupons", json=body, headers=lab.manager.headers
-    )
-    assert response.status_code == 201, response.text
-    made: dict[str, Any] = response.json()
-    return made
 
 
 async def _quote(api: Client, person: Person, lab: PricedLab, code: str) -> httpx.Response:
@@ -80,7 +71,7 @@ async def test_a_coupon_is_a_discount_line_that_reduces_the_vat_base_and_is_invo
     api: Client, lab: PricedLab, database: Database
 ) -> None:
     ana = await make_user(database, "ana@example.fr")
-    coupon = await _coupon(api, lab, code="rentree25", percent="25", max_uses=10)
+    coupon = await make_coupon(api, lab, code="rentree25", percent="25", max_uses=10)
     assert coupon["code"] == "RENTREE25" and coupon["uses"] == 0
 
     priced = await _quote(api, ana, lab, "Rentree25")
@@ -131,11 +122,11 @@ async def test_codes_that_cannot_be_used_are_refused_at_quote_time(
     api: Client, lab: PricedLab, database: Database
 ) -> None:
     ana = await make_user(database, "ana@example.fr")
-    await _coupon(api, lab, code="OLD", amount_cents=500, valid_until="2027-02-28")
-    await _coupon(api, lab, code="SOON", amount_cents=500, valid_from="2027-03-02")
-    await _coupon(api, lab, code="SCHOOLS", percent="10", user_types=["school"])
-    await _coupon(api, lab, code="ROOM", percent="10", resource_ids=[lab.lab.room])
-    await _coupon(api, lab, code="OFF", percent="10", active=False)
+    await make_coupon(api, lab, code="OLD", amount_cents=500, valid_until="2027-02-28")
+    await make_coupon(api, lab, code="SOON", amount_cents=500, valid_from="2027-03-02")
+    await make_coupon(api, lab, code="SCHOOLS", percent="10", user_types=["school"])
+    await make_coupon(api, lab, code="ROOM", percent="10", resource_ids=[lab.lab.room])
+    await make_coupon(api, lab, code="OFF", percent="10", active=False)
 
     unknown = await _quote(api, ana, lab, "NOPE")
     assert unknown.status_code == 422
@@ -157,7 +148,7 @@ async def test_a_coupon_used_up_since_the_quote_is_a_price_change_and_books_noth
 ) -> None:
     ana = await make_user(database, "ana@example.fr")
     bob = await make_user(database, "bob@example.fr")
-    coupon = await _coupon(api, lab, code="ONCE", amount_cents=1000, max_uses=1)
+    coupon = await make_coupon(api, lab, code="ONCE", amount_cents=1000, max_uses=1)
     seen = await _quote(api, ana, lab, "ONCE")
     assert seen.json()["total_incl_vat_cents"] == 1400
 
@@ -184,7 +175,7 @@ async def test_the_last_use_cannot_be_spent_twice_by_concurrent_checkouts(
 ) -> None:
     ana = await make_user(database, "ana@example.fr")
     bob = await make_user(database, "bob@example.fr")
-    coupon = await _coupon(api, lab, code="LAST", percent="50", max_uses=1)
+    coupon = await make_coupon(api, lab, code="LAST", percent="50", max_uses=1)
     responses = await asyncio.gather(
         _checkout(api, ana, lab, "LAST", day=8), _checkout(api, bob, lab, "LAST", day=9)
     )
@@ -201,7 +192,7 @@ async def test_a_checkout_waiting_for_the_last_use_finds_it_gone(
     """The use is decided under the coupon's row lock: a checkout that read the coupon as
     usable, then waited for another transaction spending the last use, finds none left."""
     ana = await make_user(database, "ana@example.fr")
-    coupon = await _coupon(api, lab, code="LASTONE", percent="50", max_uses=1)
+    coupon = await make_coupon(api, lab, code="LASTONE", percent="50", max_uses=1)
     async with database.engine.connect() as other:
         transaction = await other.begin()
         await other.execute(
@@ -235,7 +226,7 @@ async def test_a_person_limit_and_unpaid_bookings_give_their_use_back(
     api: Client, lab: PricedLab, database: Database
 ) -> None:
     ana = await make_user(database, "ana@example.fr")
-    coupon = await _coupon(api, lab, code="ONEEACH", percent="10", max_uses_per_person=1)
+    coupon = await make_coupon(api, lab, code="ONEEACH", percent="10", max_uses_per_person=1)
     first = await _checkout(api, ana, lab, "ONEEACH", day=8)
     assert first.status_code == 201, first.text
     again = await _quote(api, ana, lab, "ONEEACH")
@@ -256,7 +247,7 @@ async def test_a_discounted_booking_is_refunded_from_what_was_paid_and_moves_kee
     api: Client, lab: PricedLab, database: Database
 ) -> None:
     ana = await make_user(database, "ana@example.fr")
-    await _coupon(api, lab, code="HALF", percent="50")
+    await make_coupon(api, lab, code="HALF", percent="50")
     booked = await _checkout(api, ana, lab, "HALF", day=8)
     assert booked.status_code == 201, booked.text
     booking_id = booked.json()["booking"]["id"]
@@ -310,7 +301,7 @@ async def test_managers_define_coupons_within_rules(
         headers=headers,
     )
     assert dates.status_code == 422
-    made = await _coupon(api, lab, code="TWICE", percent="5", max_uses=2)
+    made = await make_coupon(api, lab, code="TWICE", percent="5", max_uses=2)
     taken = await api.post(url, json={"code": "twice", "percent": "5"}, headers=headers)
     assert (taken.status_code, taken.json()["code"]) == (409, "coupon_code_taken")
 

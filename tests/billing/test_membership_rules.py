@@ -11,8 +11,7 @@ from billing.benefits import HeldPlan, benefits_for, combine, usage
 from billing.plan_cards import MembershipCards
 from kernel.db import Database
 from kernel.settings import Settings
-from mutualab.composition import build_runtime
-from tests.billing.memberships_support import define_plan, member, subscribe
+from tests.billing.memberships_support import define_plan, member, renew, subscribe
 from tests.billing.support import PricedLab, checkout
 from tests.support.accounts import make_organisation, make_user
 from tests.support.apps import runtime_on
@@ -22,14 +21,6 @@ from tests.support.mailbox import messages_to, text_of
 from tests.support.waitlist import dispatched
 
 Client = httpx.AsyncClient
-
-
-async def _renew(settings: Settings, database: Database, clock: MutableClock) -> None:
-    runtime = build_runtime(settings, database, clock)
-    try:
-        await MembershipCards(runtime.billing).renew()
-    finally:
-        await runtime.close()
 
 
 async def test_members_only_resources_are_booked_by_members_only(
@@ -187,12 +178,12 @@ async def test_renewal_then_lapse_of_an_unpaid_period(
         headers=lab.manager.headers,
     )
     clock.now = paris(2027, 3, 20, 9)  # more than a week before the end: nothing yet
-    await _renew(stripe_settings, database, clock)
+    await renew(stripe_settings, database, clock)
     read = (await api.get(f"/api/memberships/{membership_id}", headers=citizen.headers)).json()
     assert len(read["periods"]) == 1
     clock.now = paris(2027, 3, 26, 9)
-    await _renew(stripe_settings, database, clock)
-    await _renew(stripe_settings, database, clock)  # twice: one renewal
+    await renew(stripe_settings, database, clock)
+    await renew(stripe_settings, database, clock)  # twice: one renewal
     read = (await api.get(f"/api/memberships/{membership_id}", headers=citizen.headers)).json()
     assert [(p["first_day"], p["last_day"]) for p in read["periods"]] == [
         ("2027-03-01", "2027-03-31"),
@@ -201,12 +192,12 @@ async def test_renewal_then_lapse_of_an_unpaid_period(
     assert read["periods"][1]["charge"]["status"] == "awaiting_on_site"
     # Unpaid two weeks into the period: it lapses, and is not renewed.
     clock.now = paris(2027, 4, 15, 9)
-    await _renew(stripe_settings, database, clock)
+    await renew(stripe_settings, database, clock)
     read = (await api.get(f"/api/memberships/{membership_id}", headers=citizen.headers)).json()
     assert read["periods"][1]["status"] == "lapsed" and read["state"] == "lapsed"
     assert read["periods"][1]["charge"]["status"] == "cancelled"
     clock.now = paris(2027, 4, 26, 9)
-    await _renew(stripe_settings, database, clock)
+    await renew(stripe_settings, database, clock)
     read = (await api.get(f"/api/memberships/{membership_id}", headers=citizen.headers)).json()
     assert len(read["periods"]) == 2
 
@@ -224,7 +215,7 @@ async def test_a_cancelled_membership_is_not_renewed(
     membership_id = made.json()["id"]
     await api.post(f"/api/memberships/{membership_id}/cancel", headers=citizen.headers)
     clock.now = paris(2027, 3, 28, 9)
-    await _renew(stripe_settings, database, clock)
+    await renew(stripe_settings, database, clock)
     read = (await api.get(f"/api/memberships/{membership_id}", headers=citizen.headers)).json()
     assert len(read["periods"]) == 1 and read["state"] == "cancelled"
 
@@ -253,7 +244,7 @@ async def test_periods_across_the_end_of_october_follow_local_midnights(
         headers=lab.manager.headers,
     )
     clock.now = paris(2027, 11, 10, 9)
-    await _renew(stripe_settings, database, clock)
+    await renew(stripe_settings, database, clock)
     read = (await api.get(f"/api/memberships/{made.json()['id']}", headers=citizen.headers)).json()
     second = read["periods"][1]
     assert datetime.fromisoformat(second["starts_at"]) == datetime(2027, 11, 14, 23, tzinfo=UTC)

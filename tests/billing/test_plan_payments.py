@@ -14,45 +14,24 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from billing.plan_cards import MembershipCards
 from kernel.db import Database
 from kernel.settings import Settings
-from mutualab.composition import build_runtime
 from tests.billing.facturx_rules import assert_valid
-from tests.billing.memberships_support import define_plan, subscribe
-from tests.billing.support import PricedLab, checkout, deliver, until_waiting_for
+from tests.billing.memberships_support import define_plan, renew, subscribe
+from tests.billing.support import (
+    PricedLab,
+    checkout,
+    credit_wallet,
+    deliver,
+    make_coupon,
+    until_waiting_for,
+)
 from tests.billing.test_facturx_api import embedded_xml, first
 from tests.support.accounts import Person, make_organisation, make_user
 from tests.support.booking import MutableClock, booking_body, paris
 from tests.support.stripe import LocalStripe
 
 Client = httpx.AsyncClient
-
-
-async def _renew(settings: Settings, database: Database, clock: MutableClock) -> None:
-    runtime = build_runtime(settings, database, clock)
-    try:
-        await MembershipCards(runtime.billing).renew()
-    finally:
-        await runtime.close()
-
-
-async def _coupon(api: Client, lab: PricedLab, **body: Any) -> dict[str, Any]:
-    response = await api.post(
-        f"/api/places/{lab.place_id}/coupons", json=body, headers=lab.manager.headers
-    )
-    assert response.status_code == 201, response.text
-    made: dict[str, Any] = response.json()
-    return made
-
-
-async def _credit(api: Client, lab: PricedLab, person: Person, cents: int) -> None:
-    response = await api.post(
-        f"/api/places/{lab.place_id}/wallets/credits",
-        json={"email": person.email, "amount_cents": cents, "reason": "Atelier annulé"},
-        headers=lab.manager.headers,
-    )
-    assert response.status_code == 201, response.text
 
 
 async def _quote(api: Client, person: Person, plan_id: int, **body: Any) -> httpx.Response:
@@ -103,7 +82,7 @@ async def test_a_coupon_for_plans_discounts_the_first_period_and_is_invoiced(
     api: Client, lab: PricedLab, database: Database
 ) -> None:
     plan = await define_plan(api, lab.manager, lab.place_id, auto_renew=True)
-    coupon = await _coupon(api, lab, code="adhesion50", percent="50", plan_ids=[plan["id"]])
+    coupon = await make_coupon(api, lab, code="adhesion50", percent="50", plan_ids=[plan["id"]])
     assert coupon["plan_ids"] == [plan["id"]] and coupon["resource_ids"] == []
     ana = await make_user(database, "ana@example.fr")
 
@@ -179,8 +158,8 @@ async def test_a_coupon_is_for_the_plans_it_names_and_a_booking_code_is_not_for_
 ) -> None:
     plan = await define_plan(api, lab.manager, lab.place_id)
     other = await define_plan(api, lab.manager, lab.place_id, name="Adhésion annuelle")
-    await _coupon(api, lab, code="ADHESION", amount_cents=500, plan_ids=[plan["id"]])
-    await _coupon(api, lab, code="BIENVENUE", percent="10")
+    await make_coupon(api, lab, code="ADHESION", amount_cents=500, plan_ids=[plan["id"]])
+    await make_coupon(api, lab, code="BIENVENUE", percent="10")
     ana = await make_user(database, "ana@example.fr")
 
     wrong_plan = await _quote(api, ana, other["id"], coupon_code="ADHESION")
@@ -220,7 +199,7 @@ async def test_managers_name_only_plans_offered_at_their_place(
         headers=admin_headers,
     )
     assert platform.status_code == 201, platform.text
-    both = await _coupon(
+    both = await make_coupon(
         api, lab, code="RESEAU", percent="20", plan_ids=[plan["id"], platform.json()["id"]]
     )
     assert both["plan_ids"] == sorted([plan["id"], platform.json()["id"]])
@@ -242,7 +221,7 @@ async def test_the_wallet_pays_a_whole_period_which_is_active_and_invoiced_at_on
 ) -> None:
     plan = await define_plan(api, lab.manager, lab.place_id)
     ana = await make_user(database, "ana@example.fr")
-    await _credit(api, lab, ana, 3000)
+    await credit_wallet(api, lab, ana, 3000, "Atelier annulé")
     quoted = (await _quote(api, ana, plan["id"], use_wallet=True)).json()
     assert (quoted["total_incl_vat_cents"], quoted["wallet_cents"], quoted["due_cents"]) == (
         2400,
@@ -289,7 +268,7 @@ async def test_an_organisation_s_membership_is_not_paid_from_a_person_s_wallet(
     plan = await define_plan(api, lab.manager, lab.place_id, for_organisations=True)
     company = await make_organisation(database, "Atelier Bois SARL", user_type="company")
     max_ = await make_user(database, "max@atelier.fr", organisation_roles=((company, "admin"),))
-    await _credit(api, lab, max_, 3000)
+    await credit_wallet(api, lab, max_, 3000, "Atelier annulé")
     refused = await _quote(api, max_, plan["id"], organisation_id=company, use_wallet=True)
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "use_wallet"
@@ -304,9 +283,9 @@ async def test_the_wallet_pays_part_and_the_card_the_rest_with_a_coupon(
     api: Client, lab: PricedLab, database: Database, stripe_peer: LocalStripe
 ) -> None:
     plan = await define_plan(api, lab.manager, lab.place_id)
-    await _coupon(api, lab, code="MOITIE", percent="50", plan_ids=[plan["id"]])
+    await make_coupon(api, lab, code="MOITIE", percent="50", plan_ids=[plan["id"]])
     ana = await make_user(database, "ana@example.fr")
-    await _credit(api, lab, ana, 500)
+    await credit_wallet(api, lab, ana, 500, "Atelier annulé")
     made = await _subscribe_as_quoted(
         api, ana, plan["id"], "card", coupon_code="MOITIE", use_wallet=True
     )
@@ -339,7 +318,9 @@ async def test_a_coupon_used_up_or_a_wallet_moved_since_the_quote_is_a_price_cha
     api: Client, lab: PricedLab, database: Database
 ) -> None:
     plan = await define_plan(api, lab.manager, lab.place_id)
-    coupon = await _coupon(api, lab, code="UNIQUE", percent="50", max_uses=1, plan_ids=[plan["id"]])
+    coupon = await make_coupon(
+        api, lab, code="UNIQUE", percent="50", max_uses=1, plan_ids=[plan["id"]]
+    )
     ana = await make_user(database, "ana@example.fr")
     bob = await make_user(database, "bob@example.fr")
     seen = (await _quote(api, bob, plan["id"], coupon_code="UNIQUE")).json()
@@ -353,10 +334,10 @@ async def test_a_coupon_used_up_or_a_wallet_moved_since_the_quote_is_a_price_cha
     assert late.json()["quote"]["coupon_code"] is None
     assert await _uses(database, coupon["id"]) == 1 and await _memberships(database) == 1
 
-    await _credit(api, lab, bob, 1000)
+    await credit_wallet(api, lab, bob, 1000, "Atelier annulé")
     seen = (await _quote(api, bob, plan["id"], use_wallet=True)).json()
     assert seen["wallet_cents"] == 1000
-    await _credit(api, lab, bob, 500)
+    await credit_wallet(api, lab, bob, 500, "Atelier annulé")
     moved = await subscribe(
         api, bob, plan["id"], use_wallet=True, quote_fingerprint=seen["fingerprint"]
     )
@@ -369,7 +350,7 @@ async def test_two_subscriptions_racing_for_the_last_coupon_use_one_wins(
     api: Client, lab: PricedLab, database: Database
 ) -> None:
     plan = await define_plan(api, lab.manager, lab.place_id)
-    coupon = await _coupon(
+    coupon = await make_coupon(
         api, lab, code="DERNIER", percent="50", max_uses=1, plan_ids=[plan["id"]]
     )
     people = [await make_user(database, f"p{i}@example.fr") for i in range(2)]
@@ -392,7 +373,7 @@ async def test_a_subscription_waiting_for_the_last_use_finds_it_gone(
     """The use is decided under the coupon's row lock: a subscription that quoted the last use,
     then waited for another transaction taking it, finds none left and subscribes nothing."""
     plan = await define_plan(api, lab.manager, lab.place_id)
-    coupon = await _coupon(
+    coupon = await make_coupon(
         api, lab, code="DERNIER", percent="50", max_uses=1, plan_ids=[plan["id"]]
     )
     ana = await make_user(database, "ana@example.fr")
@@ -417,7 +398,7 @@ async def test_a_subscription_and_a_booking_spending_the_last_euros_at_once_one_
 ) -> None:
     plan = await define_plan(api, lab.manager, lab.place_id)
     ana = await make_user(database, "ana@example.fr")
-    await _credit(api, lab, ana, 1000)
+    await credit_wallet(api, lab, ana, 1000, "Atelier annulé")
     start, end = paris(2027, 3, 8, 10), paris(2027, 3, 8, 12)
     for_booking = await api.post(
         "/api/quotes",
@@ -455,17 +436,17 @@ async def test_a_card_period_never_paid_gives_back_its_coupon_use_and_wallet_sha
     stripe_settings: Settings,
 ) -> None:
     plan = await define_plan(api, lab.manager, lab.place_id, auto_renew=True)
-    coupon = await _coupon(api, lab, code="MOITIE", percent="50", plan_ids=[plan["id"]])
+    coupon = await make_coupon(api, lab, code="MOITIE", percent="50", plan_ids=[plan["id"]])
     ana = await make_user(database, "ana@example.fr")
-    await _credit(api, lab, ana, 500)
+    await credit_wallet(api, lab, ana, 500, "Atelier annulé")
     made = await _subscribe_as_quoted(
         api, ana, plan["id"], "card", coupon_code="MOITIE", use_wallet=True, auto_renew=True
     )
     assert made.status_code == 201, made.text
     assert await _uses(database, coupon["id"]) == 1 and await _balance(database, ana) == 0
     clock.now = paris(2027, 3, 15, 9)  # unpaid two weeks into the period: it lapses
-    await _renew(stripe_settings, database, clock)
-    await _renew(stripe_settings, database, clock)  # twice: given back once
+    await renew(stripe_settings, database, clock)
+    await renew(stripe_settings, database, clock)  # twice: given back once
     read = (await api.get(f"/api/memberships/{made.json()['id']}", headers=ana.headers)).json()
     assert read["periods"][0]["status"] == "lapsed"
     assert read["periods"][0]["charge"]["status"] == "cancelled"
@@ -490,7 +471,7 @@ async def test_renewals_are_at_the_full_price(
     stripe_settings: Settings,
 ) -> None:
     plan = await define_plan(api, lab.manager, lab.place_id, auto_renew=True)
-    await _coupon(api, lab, code="MOITIE", percent="50", plan_ids=[plan["id"]])
+    await make_coupon(api, lab, code="MOITIE", percent="50", plan_ids=[plan["id"]])
     ana = await make_user(database, "ana@example.fr")
     made = await _subscribe_as_quoted(api, ana, plan["id"], coupon_code="MOITIE", auto_renew=True)
     assert made.status_code == 201, made.text
@@ -501,6 +482,6 @@ async def test_renewals_are_at_the_full_price(
     )
     assert received.status_code == 200, received.text
     clock.now = paris(2027, 3, 26, 9)
-    await _renew(stripe_settings, database, clock)
+    await renew(stripe_settings, database, clock)
     read = (await api.get(f"/api/memberships/{made.json()['id']}", headers=ana.headers)).json()
     assert [p["charge"]["amount_cents"] for p in read["periods"]] == [1200, 2400]

@@ -14,23 +14,18 @@ import httpx
 from sqlalchemy import text
 
 from kernel.db import Database
-from tests.billing.support import PricedLab, checkout, paid_booking, until_waiting_for
+from tests.billing.support import (
+    PricedLab,
+    checkout,
+    credit_wallet,
+    paid_booking,
+    until_waiting_for,
+)
 from tests.support.accounts import Person, make_organisation, make_user
 from tests.support.booking import booking_body, paris
 from tests.support.stripe import LocalStripe
 
 Client = httpx.AsyncClient
-
-
-async def _credit(api: Client, lab: PricedLab, person: Person, cents: int) -> dict[str, Any]:
-    response = await api.post(
-        f"/api/places/{lab.place_id}/wallets/credits",
-        json={"email": person.email, "amount_cents": cents, "reason": "Geste commercial"},
-        headers=lab.manager.headers,
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def _quote(api: Client, person: Person, lab: PricedLab, day: int = 8) -> dict[str, Any]:
@@ -80,7 +75,7 @@ async def test_a_manager_credits_a_wallet_with_a_reason_and_both_see_it(
     api: Client, lab: PricedLab, database: Database
 ) -> None:
     ana = await make_user(database, "ana@example.fr")
-    credited = await _credit(api, lab, ana, 1000)
+    credited = await credit_wallet(api, lab, ana, 1000, "Geste commercial")
     assert credited["balance_cents"] == 1000
     [movement] = credited["movements"]
     assert (movement["kind"], movement["amount_cents"], movement["reason"]) == (
@@ -88,7 +83,7 @@ async def test_a_manager_credits_a_wallet_with_a_reason_and_both_see_it(
         1000,
         "Geste commercial",
     )
-    again = await _credit(api, lab, ana, 250)
+    again = await credit_wallet(api, lab, ana, 250, "Geste commercial")
     assert again["id"] == credited["id"] and again["balance_cents"] == 1250
 
     mine = (await api.get("/api/me/wallets", headers=ana.headers)).json()
@@ -123,7 +118,7 @@ async def test_the_wallet_pays_part_of_a_booking_and_the_rest_is_due_on_site(
     api: Client, lab: PricedLab, database: Database
 ) -> None:
     ana = await make_user(database, "ana@example.fr")
-    await _credit(api, lab, ana, 1000)
+    await credit_wallet(api, lab, ana, 1000, "Geste commercial")
     quoted = await _quote(api, ana, lab)
     assert (quoted["total_incl_vat_cents"], quoted["wallet_cents"], quoted["due_cents"]) == (
         2400,
@@ -163,7 +158,7 @@ async def test_a_wallet_that_pays_it_all_is_the_means_of_payment_on_the_invoice(
 ) -> None:
     ana = await make_user(database, "ana@example.fr")
     await _late_cancellations_allowed(api, lab)
-    await _credit(api, lab, ana, 3000)
+    await credit_wallet(api, lab, ana, 3000, "Geste commercial")
     # Tuesday 10:00, 25 hours ahead: cancelling now gives back 50 %.
     quoted = await _quote(api, ana, lab, day=2)
     assert quoted["due_cents"] == 0 and quoted["payment_methods"] == ["wallet"]
@@ -211,7 +206,7 @@ async def test_a_wallet_spent_since_the_quote_is_a_price_change_and_books_nothin
     api: Client, lab: PricedLab, database: Database
 ) -> None:
     ana = await make_user(database, "ana@example.fr")
-    await _credit(api, lab, ana, 1000)
+    await credit_wallet(api, lab, ana, 1000, "Geste commercial")
     seen = await _quote(api, ana, lab, day=8)
     first = await _checkout(api, ana, lab, day=9)
     assert first.status_code == 201, first.text
@@ -234,7 +229,7 @@ async def test_two_bookings_spending_the_last_euros_at_once_one_wins(
     api: Client, lab: PricedLab, database: Database
 ) -> None:
     ana = await make_user(database, "ana@example.fr")
-    await _credit(api, lab, ana, 1000)
+    await credit_wallet(api, lab, ana, 1000, "Geste commercial")
     quotes = [await _quote(api, ana, lab, day) for day in (8, 9)]
     responses = await asyncio.gather(
         *(
@@ -262,7 +257,7 @@ async def test_a_checkout_waiting_for_the_wallet_finds_its_euros_gone(
     """Spending is decided under the wallet's row lock: a checkout that quoted the balance,
     then waited for another transaction spending it, finds too little and books nothing."""
     ana = await make_user(database, "ana@example.fr")
-    wallet = await _credit(api, lab, ana, 1000)
+    wallet = await credit_wallet(api, lab, ana, 1000, "Geste commercial")
     async with database.engine.connect() as other:
         transaction = await other.begin()
         await other.execute(

@@ -24,6 +24,7 @@ from billing.controllers import PAYMENTS, billing_of
 from billing.member_benefits import member_benefits
 from billing.models import PaymentStatus
 from billing.payments import PaymentService
+from billing.plan_schemas import ChargeRead
 from billing.prices import tiers_of
 from billing.providers.base import ProviderError
 from billing.runtime import transaction
@@ -73,6 +74,29 @@ STRIPE_POLICY = {
     "frame-src": f"{STRIPE_JS} https://hooks.stripe.com",
     "connect-src": "'self' https://api.stripe.com",
 }
+
+
+def payment_element_page(
+    request: AnyRequest, state: State, template: str, path: str, **context: Any
+) -> Response[Any]:
+    """A page paying by card through Stripe's Payment Element, under the policy that lets it
+    talk to Stripe. Stripe sends the card holder back to ``path`` (after 3-D Secure) at our
+    public address, never at the request's Host header."""
+    public = state.settings.public_base_url.rstrip("/")
+    response = page(request, template, private=True, return_url=f"{public}{path}", **context)
+    return with_policy(response, STRIPE_POLICY)
+
+
+def card_due_here(charge: ChargeRead | None, payer_id: int | None, actor: Actor) -> bool:
+    """Whether ``actor`` pays ``charge`` by card on our page now: theirs, due by card, with
+    the PaymentIntent's client secret."""
+    return (
+        charge is not None
+        and charge.method == "card"
+        and charge.status == "pending"
+        and bool(charge.client_secret)
+        and payer_id == actor.user_id
+    )
 
 
 async def rate_label(request: AnyRequest, staff: StaffService, code: str) -> str:
@@ -418,18 +442,14 @@ class BookingPages(Controller):
             or booking.status != BookingStatus.HELD
         ):
             return see_other(f"/account/bookings/{booking_id}")
-        # From our public address, never from the request's Host header: Stripe sends the card
-        # holder to this address after 3-D Secure.
-        public = state.settings.public_base_url.rstrip("/")
-        response = page(
+        return payment_element_page(
             request,
+            state,
             "booking/pay.html",
-            private=True,
+            f"/account/bookings/{booking_id}/pay",
             booking=booking,
             payment=payment,
-            return_url=f"{public}/account/bookings/{booking_id}/pay",
         )
-        return with_policy(response, STRIPE_POLICY)
 
     @post("/account/bookings/{booking_id:int}/pay", opt=BOOKING)
     async def pay_check(

@@ -34,10 +34,9 @@ from kernel.clock import Clock
 from kernel.errors import AppError
 from mutualab.web.forms import FieldError
 from mutualab.web.i18n import N_
-from mutualab.web.pages.booking import STRIPE_POLICY
+from mutualab.web.pages.booking import payment_element_page
 from mutualab.web.pages.manage.plans import CHARGES, PERIODS, STATES
 from mutualab.web.rendering import page, see_other
-from mutualab.web.scripts import with_policy
 from resources.controllers import CATALOGUE
 from resources.service import CatalogueService
 
@@ -262,17 +261,15 @@ class MembershipPages(Controller):
         ]
         if not due or actor.user_id != held.user_id:
             return see_other("/account/memberships")
-        public = state.settings.public_base_url.rstrip("/")
-        response = page(
+        return payment_element_page(
             request,
+            state,
             "account/membership_pay.html",
-            private=True,
+            f"/account/memberships/{membership_id}/pay",
             held=held,
             charge=due[0],
             publishable_key=billing_of(state).config.publishable_key,
-            return_url=f"{public}/account/memberships/{membership_id}/pay",
         )
-        return with_policy(response, STRIPE_POLICY)
 
     @post("/{membership_id:int}/pay", opt=MEMBERSHIP)
     async def pay_check(

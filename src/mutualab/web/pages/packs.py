@@ -32,10 +32,9 @@ from kernel.clock import Clock
 from kernel.errors import AppError, NotFoundError
 from mutualab.web.forms import FieldError
 from mutualab.web.i18n import N_
-from mutualab.web.pages.booking import STRIPE_POLICY
+from mutualab.web.pages.booking import card_due_here, payment_element_page
 from mutualab.web.pages.manage.plans import CHARGES
 from mutualab.web.rendering import page, see_other
-from mutualab.web.scripts import with_policy
 from resources.controllers import CATALOGUE
 from resources.service import CatalogueService
 
@@ -90,11 +89,7 @@ class PackPublicPages(Controller):
     ) -> Template:
         place = await catalogue.place_detail(place_id)
         administered = [oid for oid, role in actor.organisation_roles.items() if role == "admin"]
-        organisations = {}
-        for oid in administered:
-            found = await packs.billing.organisation(oid)
-            if found is not None:
-                organisations[oid] = found.name
+        organisations = await packs.billing.organisation_names(administered)
         offered = [p for p in await packs.offered(actor, place_id) if p.active]
         return page(
             request,
@@ -201,26 +196,17 @@ class PackPages(Controller):
         if payment_intent:
             # Back from Stripe: the refresh above asked Stripe itself how it went.
             return see_other("/account/packs", notice="payment_checked")
-        charge = held.charge
-        if (
-            charge is None
-            or charge.method != "card"
-            or charge.status != "pending"
-            or not charge.client_secret
-            or held.user_id != actor.user_id
-        ):
+        if not card_due_here(held.charge, held.user_id, actor):
             return see_other("/account/packs")
-        public = state.settings.public_base_url.rstrip("/")
-        response = page(
+        return payment_element_page(
             request,
+            state,
             "account/pack_pay.html",
-            private=True,
+            f"/account/packs/{holding_id}/pay",
             held=held,
-            charge=charge,
+            charge=held.charge,
             publishable_key=billing_of(state).config.publishable_key,
-            return_url=f"{public}/account/packs/{holding_id}/pay",
         )
-        return with_policy(response, STRIPE_POLICY)
 
     @post("/{holding_id:int}/pay", opt=MEMBERSHIP)
     async def pay_check(

@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from billing.controllers import billing_of
 from billing.plan_cards import refresh_ticket
 from billing.plan_schemas import ChargeRead
+from billing.repository import BillingRepository
 from billing.ticket_schemas import TicketOrder
 from kernel.auth.actor import Actor, actor_of
 from kernel.auth.guards import require_manager, require_user
@@ -36,11 +37,10 @@ from kernel.spreadsheets import inert
 from mutualab.web.booking_forms import WORDS
 from mutualab.web.forms import Errors, FieldError, app_error_field
 from mutualab.web.i18n import N_
-from mutualab.web.pages.booking import STRIPE_POLICY
+from mutualab.web.pages.booking import card_due_here, payment_element_page
 from mutualab.web.pages.manage.common import AnyRequest, place_page
 from mutualab.web.pages.manage.sessions import MESSAGES as SESSION_MESSAGES
 from mutualab.web.rendering import page, see_other
-from mutualab.web.scripts import with_policy
 from programme.controllers import DEPENDENCIES
 from programme.schemas import (
     AttendanceMark,
@@ -110,12 +110,10 @@ class TicketForm:
     purchase_order: str = ""
 
 
-async def my_organisations(state: State, db_session: AsyncSession, actor: Actor) -> dict[int, str]:
+async def my_organisations(db_session: AsyncSession, actor: Actor) -> dict[int, str]:
     """The organisations the actor belongs to, by id (a teacher registers their school's group
     at its rate, on invoice)."""
-    repo = billing_of(state).tickets(db_session).prices.repo
-    found = {oid: await repo.organisation(oid) for oid in sorted(actor.organisation_roles)}
-    return {oid: o.name for oid, o in found.items() if o is not None}
+    return await BillingRepository(db_session).organisation_names(sorted(actor.organisation_roles))
 
 
 def organisation_of(text: str, organisations: dict[int, str]) -> int | None:
@@ -287,7 +285,7 @@ class ProgrammePages(Controller):
             except AppError:
                 my_price = None  # not offered to this user type: the lowest price is shown
         organisations = (
-            await my_organisations(request.app.state, db_session, actor)
+            await my_organisations(db_session, actor)
             if not session.free and actor.user_id is not None
             else {}
         )
@@ -353,7 +351,7 @@ class RegistrationPages(Controller):
         if not 1 <= count <= 100:
             return see_other(back, notice="registration_seats")
         session = await sessions.get(session_id)
-        organisations = await my_organisations(request.app.state, db_session, actor)
+        organisations = await my_organisations(db_session, actor)
         organisation = organisation_of(organisation_id, organisations)
         try:
             quote = (
@@ -394,7 +392,7 @@ class RegistrationPages(Controller):
         """Register at the quoted price, then see my registrations; a moved price: quoted
         again; refused: back, saying why."""
         back = f"/sessions/{session_id}"
-        organisations = await my_organisations(state, db_session, actor)
+        organisations = await my_organisations(db_session, actor)
         organisation = organisation_of(data.organisation_id, organisations)
         try:
             asked = TicketOrder(
@@ -441,26 +439,17 @@ class RegistrationPages(Controller):
         if payment_intent:
             # Back from Stripe: the refresh above asked Stripe itself how it went.
             return see_other("/account/registrations", notice="payment_checked")
-        charge = ticket.charge
-        if (
-            charge is None
-            or charge.method != "card"
-            or charge.status != "pending"
-            or not charge.client_secret
-            or ticket.registration.user_id != actor.user_id
-        ):
+        if not card_due_here(ticket.charge, ticket.registration.user_id, actor):
             return see_other("/account/registrations")
-        public = state.settings.public_base_url.rstrip("/")
-        response = page(
+        return payment_element_page(
             request,
+            state,
             "programme/ticket_pay.html",
-            private=True,
+            f"/account/registrations/{registration_id}/pay",
             ticket=ticket,
-            charge=charge,
+            charge=ticket.charge,
             publishable_key=billing_of(state).config.publishable_key,
-            return_url=f"{public}/account/registrations/{registration_id}/pay",
         )
-        return with_policy(response, STRIPE_POLICY)
 
     @post("/account/registrations/{registration_id:int}/pay", opt=BOOKING)
     async def pay_check(

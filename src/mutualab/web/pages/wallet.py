@@ -26,10 +26,9 @@ from kernel.auth.rules import SELF
 from kernel.errors import AppError, NotFoundError
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
-from mutualab.web.pages.booking import STRIPE_POLICY
+from mutualab.web.pages.booking import payment_element_page
 from mutualab.web.pages.manage.common import parse_cents
 from mutualab.web.rendering import page, see_other
-from mutualab.web.scripts import with_policy
 
 AnyRequest = Request[Any, Any, Any]
 # Words for the kinds of movements.
@@ -171,17 +170,15 @@ class WalletPages(Controller):
                 top_up = await billing.top_ups(session).get(top_up.id or 0) or top_up
         async with transaction(billing.database, write=False) as session:
             place = await billing.prices(session).catalogue.require_place(top_up.place_id)
-        public = state.settings.public_base_url.rstrip("/")
-        response = page(
+        return payment_element_page(
             request,
+            state,
             "account/top_up_pay.html",
-            private=True,
+            "/account/wallet/pay",
             top_up=top_up,
             place_name=place.name,
             publishable_key=billing.config.publishable_key,
-            return_url=f"{public}/account/wallet/pay",
         )
-        return with_policy(response, STRIPE_POLICY)
 
     @post("/pay", opt=SELF)
     async def pay_check(self, state: State, actor: NamedDependency[Actor]) -> Response[Any]:
