@@ -21,6 +21,7 @@ from sqlalchemy import Update, and_, bindparam, literal, or_, select, union_all,
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.credential_cache import CredentialCache, Remembered
 from accounts.models import ApiToken, BrowserSession, Membership, PlaceManager, RateGrant, User
 from kernel.auth.actor import Actor
 from kernel.auth.tokens import digest
@@ -67,6 +68,7 @@ _BY_TOKEN = (
         _tokens.scope,
         _tokens.id.label("credential_id"),
         _tokens.last_used_at.label("used_at"),
+        _tokens.expires_at,
         *_ROLE_COLUMNS,
     )
     .select_from(ApiToken.__table__.join(_WITH_ROLES, _tokens.user_id == _users.id))  # type: ignore[attr-defined]
@@ -205,16 +207,36 @@ class SessionLimits:
 
 
 async def actor_for_api_token(
-    session: AsyncSession | AsyncConnection, token: str, now: datetime
+    session: AsyncSession | AsyncConnection,
+    token: str,
+    now: datetime,
+    cache: CredentialCache | None = None,
 ) -> tuple[Actor, Use] | None:
     """The actor behind an API token, or None if it is unknown, revoked, expired or its user
-    gone."""
+    gone; remembered by ``cache`` for a few seconds (accounts.credential_cache)."""
+    key = digest(token)
+    if cache is not None and (known := cache.get(key, now)) is not None:
+        last = known.last_used
+        if last is None or now - last >= RECORD_USE_EVERY:
+            known.last_used = now  # this request writes it down: the next ones need not
+        return known.actor, Use(_TOUCH_TOKEN, known.credential_id, last)
+    generation = cache.generation if cache is not None else 0
     connection = await _connection(session)
-    rows = await fetch(connection, _BY_TOKEN_DRIVER, {"digest": digest(token), "now": now})
+    rows = await fetch(connection, _BY_TOKEN_DRIVER, {"digest": key, "now": now})
     if not rows:
         return None
     actor = _actor_of_rows(rows, can_write=rows[0]["scope"] == "read_write", via="api_token")
-    return actor, Use(_TOUCH_TOKEN, rows[0]["credential_id"], rows[0]["used_at"])
+    use = Use(_TOUCH_TOKEN, rows[0]["credential_id"], rows[0]["used_at"])
+    if cache is not None and cache.enabled:
+        remembered = Remembered(
+            actor,
+            use.credential_id,
+            now if use.due(now) else use.last,
+            now,
+            cache.remembered_for(now),
+        )
+        cache.put(key, generation, remembered, rows[0]["expires_at"])
+    return actor, use
 
 
 async def actor_for_session(

@@ -7,11 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import Receive, Scope, Send
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.credential_cache import CredentialCache
 from accounts.identity import (
     SessionLimits,
     Use,
@@ -55,6 +57,12 @@ def session_limits(settings: Settings) -> SessionLimits:
         max_age=timedelta(days=settings.session_max_age_days),
         idle=timedelta(minutes=settings.session_idle_minutes),
     )
+
+
+def credential_cache(state: State) -> CredentialCache | None:
+    """The application's memory of accepted tokens (None when the runtime keeps none)."""
+    cache: CredentialCache | None = getattr(state, "credentials", None)
+    return cache
 
 
 class ActorMiddleware(AbstractAuthenticationMiddleware):
@@ -107,10 +115,10 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
         now = clock()
         session = connection.scope.get(REQUEST_SESSION)
         if isinstance(session, AsyncSession):
-            found = await self._resolve(state.settings, session, token, session_data, now)
+            found = await self._resolve(state, session, token, session_data, now)
         else:  # not opened by __call__ (not an HTTP request): a short one of its own
             async with get_database(state).reader() as own:
-                found = await self._resolve(state.settings, own, token, session_data, now)
+                found = await self._resolve(state, own, token, session_data, now)
         if found is None:
             return AuthenticationResult(user=ANONYMOUS, auth=None)
         actor, use = found
@@ -120,19 +128,20 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
 
     async def _resolve(
         self,
-        settings: Settings,
+        state: State,
         session: AsyncSession,
         token: str | None,
         session_data: Any,
         now: datetime,
     ) -> tuple[Actor, Use] | None:
         if token is not None:
-            found = await actor_for_api_token(session, token, now)
+            found = await actor_for_api_token(session, token, now, credential_cache(state))
             if found is None:
                 raise UnauthenticatedError(
                     "The token is not valid (unknown, expired or revoked).", code="invalid_token"
                 )
             return found
         if isinstance(session_data, dict):
-            return await actor_for_session(session, session_data, now, session_limits(settings))
+            limits = session_limits(state.settings)
+            return await actor_for_session(session, session_data, now, limits)
         return None

@@ -37,8 +37,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the scripts run from anywhere and use the tests' helpers
 
-from kernel.db import Database  # noqa: E402
-from kernel.settings import Settings  # noqa: E402
+try:
+    from kernel.db import Database
+    from kernel.settings import Settings
+except ImportError:  # a tree from before the kernel package (7742dd8), measured with --bench-here
+    from mutualab.db import Database  # type: ignore[no-redef]
+    from mutualab.settings import Settings  # type: ignore[no-redef]
 from mutualab import migrate  # noqa: E402
 from mutualab.app import create_app  # noqa: E402
 from resources.models import OpeningHour, Place, Resource  # noqa: E402
@@ -504,6 +508,15 @@ async def add_machines(
     return place_id, made["machine"]
 
 
+def _connect(url: str) -> Database:
+    """Two connections to ``url`` (by the older trees' API too: ``--bench-here``)."""
+    if hasattr(Database, "connect"):
+        return Database.connect(url, pool_size=2)
+    from mutualab.db import create_engine  # type: ignore[attr-defined,unused-ignore]
+
+    return Database.from_engine(create_engine(url, pool_size=2))  # type: ignore[attr-defined,unused-ignore]
+
+
 async def add_resources(
     url: str,
     place_slug: str,
@@ -516,7 +529,7 @@ async def add_resources(
     """Resources at a place (created open around the clock in ``town`` if ``new_place``, else
     the seeded one): for each kind (``machine``, ``space``, ``software_seats``...), how many and
     their capacity in units. The place's id and the resources' ids by kind."""
-    database = Database.connect(url, pool_size=2)
+    database = _connect(url)
     try:
         async with database.writer() as session, session.begin():
             if new_place:
@@ -600,6 +613,16 @@ async def booked_and_queued(url: str) -> tuple[int, int, int, int]:
         await conn.close()
     assert row is not None
     return int(row["made"]), int(row["queued"]), int(row["missing"]), int(row["orphans"])
+
+
+async def has_job_queue(url: str) -> bool:
+    """Whether the schema holds the job queue (trees from before the events had none)."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        found: bool = await conn.fetchval("SELECT to_regclass('jobs.pgqueuer') IS NOT NULL")
+    finally:
+        await conn.close()
+    return found
 
 
 def jobs_line(made: int, queued: int, missing: int, orphans: int) -> str:

@@ -50,6 +50,7 @@ from bench.harness import (
     booked_and_queued,
     dsn,
     fresh_database,
+    has_job_queue,
     in_process_app,
     jobs_line,
     local_socket,
@@ -444,9 +445,12 @@ def main() -> int:
         elif args.wrk_seconds > 0:
             print("wrk not installed (apt-get install wrk): the wrk runs are skipped")
         # Counted once every timed run is over, so the count does not weigh on the timings.
-        made, queued, missing, orphans = asyncio.run(booked_and_queued(url))
-        say(jobs_line(made, queued, missing, orphans))
-        ok = ok and made == queued and not missing and not orphans
+        if asyncio.run(has_job_queue(url)):
+            made, queued, missing, orphans = asyncio.run(booked_and_queued(url))
+            say(jobs_line(made, queued, missing, orphans))
+            ok = ok and made == queued and not missing and not orphans
+        else:  # an older tree measured with --bench-here
+            say("no job queue in this tree's schema: no booking.created jobs to count")
         say(
             "result: OK (every request 201, a job per booking)"
             if ok

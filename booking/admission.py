@@ -18,7 +18,7 @@ from accounts.plan_standing import Standing, standing
 from accounts.verification import booking_rates
 from booking.availability import Problem, Reason, check_booking
 from booking.copies import CatalogueCopies, mixed_places
-from booking.models import ACTIVE_STATUSES, Booking, BookingStatus
+from booking.models import ACTIVE_STATUSES, Booking, BookingStatus, draft_booking
 from booking.repository import BookingRepository
 from booking.rules import (
     MAX_BOOKING,
@@ -434,7 +434,7 @@ class Admission:
         else:
             status, hold = BookingStatus.CONFIRMED, None
         assert ctx.place.id is not None
-        return Booking(
+        return draft_booking(
             reference="",  # the allocator draws it (book_units() tries several)
             place_id=ctx.place.id,
             booker_user_id=booker.user_id,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from inspect import getmro
 from typing import Any, Protocol
 
+import asyncpg
 from litestar import Request
 from litestar.datastructures import State
 from litestar.types import HTTPResponseStartEvent, Message, Receive, Scope, Send
@@ -143,6 +144,20 @@ async def commit(session: AsyncSession) -> None:
         raise
 
 
+def nothing_to_commit(session: AsyncSession) -> bool:
+    """Whether a commit would send nothing: no change of ORM objects waits, and the session's
+    connection, if it took one, is in no transaction (its statements committed on their own,
+    as ``kernel.driver`` runs them). Closing the session then ends it as well: SQLAlchemy's
+    commit of such a session cost about a tenth of a booking request's CPU for nothing."""
+    sync = session.sync_session
+    if sync.new or sync.dirty or sync.deleted:
+        return False
+    if not sync.in_transaction():
+        return True
+    driver = sync.connection().connection.driver_connection  # taken already: no I/O
+    return isinstance(driver, asyncpg.Connection) and not driver.is_in_transaction()
+
+
 class AnswerKeeper(Protocol):
     """Stores a committed answer in the transaction that commits it (kernel.idempotency)."""
 
@@ -232,7 +247,8 @@ class EdgeTransaction:
     async def end(self, status: int) -> None:
         """Commit for a 2xx/3xx status, roll back for any other."""
         if commits(status):
-            await commit(self.session)
+            if not nothing_to_commit(self.session):
+                await commit(self.session)
             return
         try:
             await self.session.rollback()

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         "Unset: the commands start an embedded PostgreSQL kept in var/pgdata.",
     )
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    # How long a worker remembers an API token it accepted (its user and roles with it), so
+    # that an API request is one statement less; changes made through the same worker are
+    # seen at once, others within this many seconds (accounts.credential_cache). 0: never.
+    credential_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     database_echo: bool = False
     # How long a writer waits for a row lock (a unit, an invoice counter) before the request is
     # answered 503 busy with Retry-After, instead of queueing up to the command timeout.

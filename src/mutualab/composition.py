@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from litestar.datastructures import State
 
+from accounts.credential_cache import CredentialCache
 from accounts.mail import AccountMail
 from accounts.personal_data import PersonalDataPart
 from billing.charges import Charges
@@ -60,6 +61,8 @@ class Runtime:
     mailer: Mailer
     # Whether closing the runtime disposes of the database (it built it).
     owns_database: bool
+    # API tokens accepted lately, forgotten when credentials change (accounts.credential_cache).
+    credentials: CredentialCache
 
     def install(self, state: State) -> None:
         """Put the runtime, and the parts handlers read, on an application's state."""
@@ -74,10 +77,12 @@ class Runtime:
         state.account_mail = self.account_mail
         state.mailer = self.mailer
         state.catalogue_snapshots = self.snapshots
+        state.credentials = self.credentials
 
     async def close(self) -> None:
         """Release the provider's connections, and the database's when the runtime owns it."""
         await self.billing.close()
+        self.credentials.unwatch()
         if self.owns_database:
             await self.database.dispose()
 
@@ -144,4 +149,14 @@ def build_runtime(
         account_mail=outbox_mail(settings),
         mailer=mailer or Mailer.from_settings(settings),
         owns_database=database is None,
+        credentials=credential_cache(settings, db),
     )
+
+
+def credential_cache(settings: Settings, database: Database) -> CredentialCache:
+    """The memory of accepted API tokens, forgetting them when the writer engine changes
+    credentials."""
+    cache = CredentialCache(settings.credential_cache_seconds)
+    if cache.enabled:
+        cache.watch(database.engine)
+    return cache

@@ -65,6 +65,7 @@ def _retire(app: Litestar) -> None:
         "booking",
         "billing",
         "catalogue_snapshots",
+        "credentials",
     ):
         app.state.pop(name, None)
 
