@@ -410,7 +410,7 @@ def main() -> int:
             past = asyncio.run(seed_history(dsn(url), PAST_DAYS, PAST_KEYS, now=now))
             print(
                 f"history: {past:,} past bookings ({PAST_DAYS} days of every unit), "
-                f"{PAST_KEYS:,} keys"
+                f"{PAST_KEYS:,} idempotency keys where the schema has their table"
             )
         else:
             print("history: none (MUTUALAB_BENCH_PAST_DAYS=0: the tables are analysed empty)")
