@@ -161,6 +161,11 @@ class SnapshotCache:
         wait for it: after a catalogue change, a term's opening morning would otherwise read a
         big place's catalogue once per waiting request). A request whose reader failed reads
         it itself."""
+        # Kept meanwhile: the caller looked for a copy, then awaited another read (which place,
+        # which resources) while the request that read this one kept it.
+        kept = self.find_place(place_id, revision)
+        if kept is not None:
+            return kept
         key = (place_id, revision)
         pending = self._loading.get(key)
         if pending is not None:

@@ -219,3 +219,21 @@ def test_the_cache_answers_only_for_its_revision_and_forgets_the_oldest() -> Non
     cache.keep(_snapshot(3, revision=7, resource_ids=[30]))
     assert cache.find([10], 7) is None  # place 1 was the least recently used
     assert cache.find([20], 7) is not None and cache.find([30], 7) is not None
+
+
+async def test_a_copy_kept_while_a_request_looked_elsewhere_is_not_read_again() -> None:
+    # A request found no copy, then awaited another read (which place the resources are in);
+    # meanwhile a second request read the copy and kept it. The first must take that copy,
+    # not read the catalogue a second time.
+    cache = SnapshotCache()
+    kept = _snapshot(1, revision=7, resource_ids=[10])
+    assert cache.find([10], 7) is None
+    cache.keep(kept)
+    reads: list[int] = []
+
+    async def read() -> PlaceSnapshot:
+        reads.append(1)
+        return _snapshot(1, revision=7, resource_ids=[10])
+
+    assert await cache.load_once(1, 7, read) is kept
+    assert reads == []
