@@ -23,6 +23,7 @@ from mutualab.migrate import alembic_config
 from tests.support.jobs import periodic_task_names
 from tests.support.net import free_port
 from tests.support.postgres import PostgresServer
+from tests.support.sql import connect
 
 
 @pytest.fixture
@@ -120,7 +121,7 @@ def test_help_lists_every_command() -> None:
 
 def _bookings(url: str) -> int:
     async def count() -> int:
-        connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        connection = await connect(url)
         try:
             return int(await connection.fetchval("SELECT count(*) FROM booking"))
         finally:
@@ -131,7 +132,7 @@ def _bookings(url: str) -> int:
 
 def _revision(url: str) -> str:
     async def read() -> str:
-        connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        connection = await connect(url)
         try:
             return str(await connection.fetchval("SELECT version_num FROM alembic_version"))
         finally:
@@ -349,8 +350,6 @@ def test_the_access_log_keeps_no_feed_token_nor_query_string(
 
 def _scheduled_tasks(database_url: str) -> list[str]:
     import asyncio
-
-    import asyncpg
 
     from kernel.worker import libpq_dsn
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import asyncpg
+import httpx
 
 from accounts.credential_cache import CredentialCache, Remembered
 from accounts.models import PlaceManager
@@ -17,12 +17,21 @@ from tests.accounts.test_sessions import csrf, sign_up
 from tests.accounts.test_throttle import app_client
 from tests.accounts.test_tokens import make_token
 from tests.support.booking import MutableClock
+from tests.support.sql import connect
+
+
+async def program_token(http: httpx.AsyncClient) -> dict[str, str]:
+    """Sign up, make an API token, and go on as a program: the token, no cookies."""
+    assert (await sign_up(http)).status_code == 200
+    bearer = await make_token(http)
+    http.cookies.clear()
+    return bearer
 
 
 async def revoke_elsewhere(database: Database, bearer: dict[str, str]) -> None:
     """Revoke every token, as another worker or a script would: past this process's engine."""
     url = database.engine.url.render_as_string(hide_password=False)
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    connection = await connect(url)
     try:
         revoked = await connection.execute("UPDATE api_token SET revoked_at = now()")
     finally:
@@ -35,9 +44,7 @@ async def test_a_token_revoked_elsewhere_is_refused_once_the_seconds_are_over(
 ) -> None:
     clock = MutableClock()
     async with app_client(settings, database, clock) as http:
-        assert (await sign_up(http)).status_code == 200
-        bearer = await make_token(http)
-        http.cookies.clear()
+        bearer = await program_token(http)
         assert (await http.get("/api/me", headers=bearer)).status_code == 200
         await revoke_elsewhere(database, bearer)
         # Remembered: the revocation reached this worker's database, not its memory.
@@ -54,9 +61,7 @@ async def test_without_the_cache_a_token_revoked_elsewhere_is_refused_at_once(
 ) -> None:
     uncached = settings.model_copy(update={"credential_cache_seconds": 0})
     async with app_client(uncached, database, MutableClock()) as http:
-        assert (await sign_up(http)).status_code == 200
-        bearer = await make_token(http)
-        http.cookies.clear()
+        bearer = await program_token(http)
         assert (await http.get("/api/me", headers=bearer)).status_code == 200
         await revoke_elsewhere(database, bearer)
         assert (await http.get("/api/me", headers=bearer)).status_code == 401
@@ -81,9 +86,7 @@ async def test_a_role_given_through_this_worker_is_seen_at_once(
     settings: Settings, database: Database
 ) -> None:
     async with app_client(settings, database, MutableClock()) as http:
-        assert (await sign_up(http)).status_code == 200
-        bearer = await make_token(http)
-        http.cookies.clear()
+        bearer = await program_token(http)
         user_id = (await http.get("/api/me", headers=bearer)).json()["id"]
         async with database.writer() as session, session.begin():
             place = Place(

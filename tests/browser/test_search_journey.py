@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
@@ -31,6 +30,7 @@ from resources.repository import CatalogueRepository
 from resources.schemas import ResourceCreate
 from resources.service import CatalogueService
 from tests.browser.support import ARTIFACTS, LiveServer, PageChecker
+from tests.support.sql import connect
 from tests.web.seed import ADMIN, PASSWORD
 
 ON_SITE = "À l'accueil du fablab, avant la séance : carte, espèces ou chèque."
@@ -72,8 +72,7 @@ def _in_use(server: LiveServer, place_id: int, day: date, tz: ZoneInfo) -> bool:
     start = datetime.combine(day, datetime.min.time(), tz)
 
     async def look() -> bool:
-        url = server.database_url.replace("postgresql+asyncpg", "postgresql")
-        connection = await asyncpg.connect(url)
+        connection = await connect(server.database_url)
         try:
             found: bool = await connection.fetchval(
                 _IN_USE, place_id, start, start + timedelta(days=1), day

@@ -11,6 +11,8 @@ import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from kernel.worker import libpq_dsn
+
 # asyncpg's query methods: the driver's statements past SQLAlchemy (kernel.driver) go through
 # them; SQLAlchemy's own go through prepared statements, seen by its cursor event instead.
 _QUERY_METHODS = ("fetch", "execute", "fetchrow", "fetchval")
@@ -41,3 +43,9 @@ def sent_statements() -> Iterator[list[str]]:
         event.remove(Engine, "before_cursor_execute", listen)
         for name, original in originals.items():
             setattr(asyncpg.Connection, name, original)
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """A connection of asyncpg's own to the database of a SQLAlchemy ``url``: past the app's
+    engines, as another process or a script reaches it."""
+    return await asyncpg.connect(libpq_dsn(url))
