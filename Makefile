@@ -68,8 +68,10 @@ browser-tests: $(INSTALLED) browser-tools
 
 test: lint typecheck pytest browser-tests ## Lint, type-check, run the suite (PostgreSQL) and the browser tests
 
-soak: $(INSTALLED) ## Longer checks: schemathesis fuzzes every operation of the served OpenAPI document
-	$(BIN)/python -m pytest tests/soak -m soak
+# The tests marked soak, wherever they are: schemathesis, and the fault injection (a worker
+# killed mid-load or mid-sending, PostgreSQL restarted under load).
+soak: $(INSTALLED) web-assets ## Longer checks: fuzzing of every operation, fault injection
+	$(BIN)/python -m pytest --ignore=tests/browser -m soak
 
 LOCALES := src/mutualab/web/locale
 messages: $(INSTALLED) ## Extract the pages' texts into the .pot and merge them into each language's .po

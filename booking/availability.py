@@ -9,13 +9,15 @@ The slot grid is local wall-clock time counted from local midnight (see :func:`o
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TypeVar
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from resources.hours import local_to_utc, merge_spans
 from resources.schedule import Span
@@ -98,9 +100,9 @@ class SlotRules:
         return self.granularity * steps
 
 
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """A bookable range and the units still free over its blocked range."""
+class Slot(msgspec.Struct, frozen=True):
+    """A bookable range and the units still free over its blocked range (a struct: slots are
+    made by the thousand per read)."""
 
     start: datetime
     end: datetime
@@ -218,14 +220,20 @@ def bookable_slots(
         earliest, latest = reach(now, rules)
         first = max(first, earliest)
         last = last if latest is None else min(last, latest)
+    if capacity == 1:
+        # One unit (how unit_slots asks): a start is bookable unless it lies where some
+        # busy range or closure refuses every start, found by one bisection.
+        refused = _RefusedStarts(busy, closed, length, rules.buffer_after)
+        return [] if units > 1 else refused.slots(opening, first, last, length, rules, tz)
     slots: list[Slot] = []
     for span in opening.spans:
         lo, hi = max(first, span.start), min(last, span.end - length)
         for start, plain_until in _grid(lo, hi, tz, rules.granularity):
             end = start + length
             # Whole grid steps from an on-grid start stay on the grid until the local day
-            # changes offset, so only ends past that point need a zone lookup.
-            if end > plain_until and not on_grid(end, tz, rules.granularity):
+            # changes offset, so only ends from that point on need a zone lookup (the next
+            # midnight itself: a spring gap at midnight leaves a day without it).
+            if end >= plain_until and not on_grid(end, tz, rules.granularity):
                 continue
             if closed.overlaps(start, end):
                 continue
@@ -417,6 +425,118 @@ class _Load:
         return peak
 
 
+class _RefusedStarts:
+    """Where a single unit's slot of a given length may not start, as merged open ranges.
+
+    A slot [s, s + length) holds the unit over [s, s + length + buffer_after), so a busy range
+    [a, b) refuses every start in (a - length - buffer_after, b); a closure [a, b) refuses
+    (a - length, b), the cool-down being exempt from closures. Open ranges: a slot may end
+    where a booking starts, or start where one ends.
+    """
+
+    __slots__ = ("_ends", "_starts")
+
+    def __init__(
+        self, busy: Sequence[Busy], closed: _Spans, length: timedelta, buffer_after: timedelta
+    ) -> None:
+        reach = length + buffer_after
+        ranges = sorted(
+            [(b.start.astimezone(UTC) - reach, b.end.astimezone(UTC)) for b in busy]
+            + [(span.start - length, span.end) for span in closed.spans]
+        )
+        self._starts: list[datetime] = []
+        self._ends: list[datetime] = []
+        for start, end in ranges:
+            if self._ends and start < self._ends[-1]:
+                self._ends[-1] = max(self._ends[-1], end)
+            else:
+                self._starts.append(start)
+                self._ends.append(end)
+
+    def refuse(self, start: datetime) -> bool:
+        """Tell whether no slot may start at ``start``."""
+        # The last range opening before ``start`` is the only one that can hold it: the
+        # ranges are disjoint and sorted.
+        i = bisect_left(self._starts, start) - 1
+        return i >= 0 and start < self._ends[i]
+
+    def slots(
+        self,
+        opening: _Spans,
+        first: datetime,
+        last: datetime,
+        length: timedelta,
+        rules: SlotRules,
+        tz: ZoneInfo,
+    ) -> list[Slot]:
+        """The grid starts in [first, last] of slots inside an opening span and not refused."""
+        slots: list[Slot] = []
+        granularity = rules.granularity
+        transitions = False
+        for span in opening.spans:
+            lo, hi = max(first, span.start), min(last, span.end - length)
+            if lo > hi:
+                continue
+            # A day early: a fall-back transition at midnight gives instants after ``lo`` an
+            # earlier local date.
+            day = lo.astimezone(tz).date() - _DAY
+            final = hi.astimezone(tz).date()
+            while day <= final:
+                midnight = local_to_utc(datetime.combine(day, time()), tz)
+                next_midnight = local_to_utc(datetime.combine(day + _DAY, time()), tz)
+                if next_midnight - midnight == _DAY:
+                    self._plain_day(slots, midnight, lo, hi, length, granularity, tz)
+                else:
+                    transitions = True
+                    for start, _ in _day_grid(day, tz, granularity, lo, hi):
+                        end = start + length
+                        if on_grid(end, tz, granularity) and not self.refuse(start):
+                            slots.append(Slot(start, end, 1))
+                day += _DAY
+        if transitions:  # a fall-back transition at local midnight can interleave two days
+            slots.sort(key=_start_of)
+        return slots
+
+    def _plain_day(
+        self,
+        slots: list[Slot],
+        midnight: datetime,
+        lo: datetime,
+        hi: datetime,
+        length: timedelta,
+        granularity: timedelta,
+        tz: ZoneInfo,
+    ) -> None:
+        """Append the slots starting on a local day without offset change: its grid is plain
+        UTC steps from ``midnight``, and a refused range is skipped in one step."""
+        next_midnight = midnight + _DAY
+        k = max(0, -(-(lo - midnight) // granularity))
+        last_k = min(-(-_DAY // granularity) - 1, (hi - midnight) // granularity)
+        starts, ends = self._starts, self._ends
+        while k <= last_k:
+            start = midnight + granularity * k
+            i = bisect_left(starts, start) - 1
+            if i >= 0 and start < ends[i]:
+                k = max(k + 1, -(-(ends[i] - midnight) // granularity))
+                continue
+            # Free up to the next refused range's opening, that instant included.
+            top = last_k
+            if i + 1 < len(starts):
+                top = min(top, (starts[i + 1] - midnight) // granularity)
+            for _ in range(k, top + 1):
+                end = start + length
+                # Whole grid steps stay on the grid until the local day changes offset (an
+                # end at the next midnight is checked: a spring gap can skip that midnight).
+                if end < next_midnight or on_grid(end, tz, granularity):
+                    slots.append(Slot(start, end, 1))
+                start += granularity
+            k = top + 1
+
+
+def _start_of(slot: Slot) -> datetime:
+    return slot.start
+
+
 class _Spans:
     """Merged, sorted UTC spans answering containment and overlap queries by bisection."""
 
@@ -459,7 +579,8 @@ def _day_grid(
     """Yield (instant, plain_until) for the on-grid instants of one local date in [lo, hi].
 
     ``plain_until`` is the next local midnight on a day without offset change (UTC steps
-    equal wall-clock steps up to it), else the instant itself.
+    equal wall-clock steps before it; that instant itself may be past a spring gap), else
+    the instant itself.
     """
     midnight = local_to_utc(datetime.combine(day, time()), tz)
     next_midnight = local_to_utc(datetime.combine(day + _DAY, time()), tz)

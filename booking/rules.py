@@ -238,13 +238,11 @@ def unit_slots(
         [(ranges, how_many)] = groups.items()
         if how_many < quantity:
             return []
-        return sorted(
-            (
-                slot if slot.free_units == how_many else Slot(slot.start, slot.end, how_many)
-                for slot in one_unit(ranges)
-            ),
-            key=lambda slot: (slot.start, slot.end),
-        )
+        # In time order already, all of one length: (start, end) order.
+        slots = one_unit(ranges)
+        if how_many == 1:
+            return slots
+        return [Slot(slot.start, slot.end, how_many) for slot in slots]
     counts: Counter[tuple[datetime, datetime]] = Counter()
     for ranges, how_many in groups.items():
         for slot in one_unit(ranges):

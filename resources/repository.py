@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, func, or_, true
 from sqlalchemy import select as sa_select
@@ -73,6 +73,17 @@ class ResourceFilter:
     kind: str | None = None
     text: str | None = None
     include_inactive: bool = False
+
+
+class FoundResource(NamedTuple):
+    """A resource a search found, with its place's town and distance (km, None without a
+    centre)."""
+
+    resource_id: int
+    place_id: int
+    name: str
+    town: str
+    distance_km: float | None
 
 
 def _contains(column: Any, text: str) -> ColumnElement[bool]:
@@ -237,9 +248,10 @@ class CatalogueRepository:
         kind: str | None,
         text: str | None,
         limit: int,
-    ) -> list[tuple[Resource, Place, float | None]]:
+    ) -> list[FoundResource]:
         """Active resources of active places where the person looks, of a kind or holding a
-        word, with their place and its distance from the centre (nearest first)."""
+        word, with their place and its distance from the centre (nearest first): plain rows,
+        no loaded entities (the availability search judges them by its catalogue copies)."""
         centre = located.centre
         conditions = self._resource_conditions(ResourceFilter(kind=kind))
         conditions += self._location(where, located)
@@ -256,7 +268,8 @@ class CatalogueRepository:
             if centre is not None
             else None
         )
-        columns: list[Any] = [Resource, Place]
+        columns: list[Any] = [col(Resource.id), col(Resource.place_id), col(Resource.name)]
+        columns.append(col(Place.town))
         if distance is not None:
             columns.append(distance)
         rows = await self.session.exec(
@@ -271,16 +284,16 @@ class CatalogueRepository:
             )
             .limit(limit)
         )
-        found: list[tuple[Resource, Place, float | None]] = []
-        for row in rows.all():
-            found.append(
-                (
-                    row[0],
-                    row[1],
-                    float(row[2]) if distance is not None and row[2] is not None else None,
-                )
+        return [
+            FoundResource(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                float(row[4]) if distance is not None and row[4] is not None else None,
             )
-        return found
+            for row in rows.all()
+        ]
 
     async def photos_of(self, place_id: int) -> list[Photo]:
         """The photos of a place and of its resources."""

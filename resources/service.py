@@ -22,7 +22,12 @@ from resources.models import (
 )
 from resources.opendata import PlaceRecord
 from resources.place_search import DEFAULT_RADIUS_KM, Located, Where
-from resources.repository import CatalogueRepository, PlaceFilter, ResourceFilter
+from resources.repository import (
+    CatalogueRepository,
+    FoundResource,
+    PlaceFilter,
+    ResourceFilter,
+)
 from resources.schedule import DayException, Span, WeeklyOpening
 from resources.schemas import (
     BlackoutCreate,
@@ -537,7 +542,7 @@ class CatalogueService:
 
     async def search_resources(
         self, where: Where, kind: str | None, text: str | None, limit: int
-    ) -> list[tuple[Resource, Place, float | None]]:
+    ) -> list[FoundResource]:
         """Active resources where the person looks, of a kind or holding a word, with their
         place and distance (nearest first when there is a centre)."""
         if not where.has_point and not where.radius_km and (where.text or "").strip():

@@ -12,15 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import CompoundSelect, exists, literal, select, text, union_all
 
 from kernel.db import Database
 from kernel.settings import Settings
 from mutualab import migrate
-from mutualab.metadata import metadata
 from tests.support import communes
 from tests.support.accounts import TEST_PASSWORD_HASHING, make_user
 from tests.support.apps import leased_app
+from tests.support.emptying import empty_tables
 from tests.support.invariants import unpaid_priced_bookings
 from tests.support.mailbox import TEST_SECRET_KEY
 from tests.support.postgres import PostgresServer, find_server
@@ -49,62 +48,11 @@ def database_url(postgres_url: str) -> str:
     return postgres_url
 
 
-# Tables whose trigger refuses DELETE (issued documents, closed periods): emptied by TRUNCATE.
-TRUNCATED_TABLES = ("billing_document", "closed_period")
-
-
-def _probe() -> CompoundSelect:
-    """One query naming the tables that hold a row."""
-    return union_all(
-        *(
-            select(literal(t.name)).where(exists(select(literal(1)).select_from(t)))
-            for t in metadata.sorted_tables
-        )
-    )
-
-
-async def _empty_tables(database: Database) -> None:
-    """Back to the migrated state: only the tables a test filled are emptied, by DELETE (a
-    TRUNCATE of every table cost ~80 ms a test; this costs a few), children first; every
-    sequence a test used starts again at 1. The reference rows stay: the user types shared by
-    all places, the communes loaded once a run, and the catalogue revision counter (set back
-    to 0)."""
-    async with database.engine.begin() as conn:
-        filled = {name for (name,) in await conn.execute(_probe())}
-        truncated = [name for name in TRUNCATED_TABLES if name in filled]
-        if truncated:
-            names = ", ".join(f'"{name}"' for name in truncated)
-            await conn.execute(text(f"TRUNCATE {names} CASCADE"))
-        for table in reversed(metadata.sorted_tables):
-            if table.name not in filled or table.name in truncated or table.name == "commune":
-                continue
-            if table.name == "user_type":
-                await conn.execute(table.delete().where(table.c.place_id.is_not(None)))
-            elif table.name != "catalogue_revision":
-                await conn.execute(table.delete())
-        # The queue: every booking queues its event, and a test's ids start again at 1 (a
-        # leftover event of booking 1 would be taken for the next test's).
-        await conn.execute(text("DELETE FROM jobs.pgqueuer"))
-        await conn.execute(text("DELETE FROM jobs.pgqueuer_log"))
-        # The migration's single counter row (booking.snapshots reads it), after the deletes
-        # (their triggers bump it).
-        await conn.execute(text("DELETE FROM catalogue_revision"))
-        await conn.execute(text("INSERT INTO catalogue_revision (id, value) VALUES (1, 0)"))
-        await conn.execute(
-            text(
-                "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false) "
-                # The queue's ids (schema jobs) go on: its rows outlive a test unless it
-                # empties the queue (tests.support.jobs), and must never meet a reused id.
-                "FROM pg_sequences WHERE last_value IS NOT NULL AND schemaname <> 'jobs'"
-            )
-        )
-
-
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The database of one test, emptied, with its engine closed afterwards."""
     db = Database.from_settings(Settings(database_url=database_url, database_pool_size=20))
-    await _empty_tables(db)
+    await empty_tables(db)
     yield db
     try:
         # After the test's scenario, before the next test empties the tables: every active

@@ -32,7 +32,7 @@ from tests.support.apps import leased_app
 from tests.support.booking import MutableClock
 from tests.support.jobs import failed_job
 from tests.support.unchanged import changed_tables, table_state
-from tests.support.world import EXCEPTION_DAY, LOGIN_PASSWORD, ROLES, World, build_world
+from tests.support.world import EXCEPTION_DAY, LOGIN_PASSWORD, ROLES, World, fresh_world
 
 LOGGED_IN = frozenset(ROLES) - {"anonymous"}
 MANAGERS = frozenset({"manager_other_place", "manager_right_place", "admin"})
@@ -971,7 +971,7 @@ async def test_authorization_matrix(database: Database, settings: Settings) -> N
     ):
         for op in operations(app):
             allowed_roles = ALLOWED[(op.auth, op.scope)]
-            world = await build_world(database)
+            world = await fresh_world(database)
             await furnish(http, op, world, database)
             # Refused roles first: they must change nothing, so one world serves them all.
             for role in [r for r in ROLES if r not in allowed_roles]:
@@ -988,7 +988,7 @@ async def test_authorization_matrix(database: Database, settings: Settings) -> N
                     failures.append(f"{op.method} {op.template} as {role}: {problem}")
             for role in [r for r in ROLES if r in allowed_roles]:
                 if op.method in UNSAFE:
-                    world = await build_world(database)  # a change must not spoil the next role
+                    world = await fresh_world(database)  # a change must not spoil the next role
                     await furnish(http, op, world, database)
                 problem = _outcome_problem(op, role, True, await _call(http, op, world, role))
                 checked += 1

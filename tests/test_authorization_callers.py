@@ -23,7 +23,7 @@ from kernel.settings import Settings
 from tests.support.apps import leased_app
 from tests.support.booking import MutableClock
 from tests.support.unchanged import changed_tables, table_state
-from tests.support.world import LOGIN_PASSWORD, ROLES, World, build_world
+from tests.support.world import LOGIN_PASSWORD, ROLES, World, build_world, fresh_world
 from tests.test_authorization import (
     EXAMPLES,
     UNSAFE,
@@ -258,7 +258,7 @@ async def test_read_only_and_revoked_tokens_change_nothing(
     for op in await _operations(http):
         if op.auth == "public":
             continue
-        world = await build_world(database)
+        world = await fresh_world(database)
         await furnish(http, op, world, database)
         url, body = _url(op, world)
         revoked = world.callers["admin_revoked"].headers
@@ -317,7 +317,7 @@ async def test_browser_sessions_need_their_csrf_token(
     for op in await _operations(http):
         if op.method not in UNSAFE or op.template.startswith("/api/auth/login"):
             continue
-        world = await build_world(database)
+        world = await fresh_world(database)
         await furnish(http, op, world, database)
         example = EXAMPLES[op.key]
         url = op.url(world, "citizen", example)

@@ -344,10 +344,9 @@ class Availability:
         candidates = await self.catalogue.search_resources(where, kind, text, MAX_SEARCH_RESOURCES)
         by_place: dict[int, list[int]] = defaultdict(list)
         distances: dict[int, float | None] = {}
-        for resource, _, distance in candidates:
-            assert resource.id is not None
-            by_place[resource.place_id].append(resource.id)
-            distances[resource.place_id] = distance
+        for candidate in candidates:
+            by_place[candidate.place_id].append(candidate.resource_id)
+            distances[candidate.place_id] = candidate.distance_km
         # The places' kept copies (resources, units, hours, rules) as the other reads use them;
         # a resource changed since the search found it is judged by its copy.
         snapshots = await self.copies.of_places(list(by_place))

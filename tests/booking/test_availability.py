@@ -633,6 +633,7 @@ class World:
     now: datetime
     duration: timedelta | None
     units: int
+    tz: ZoneInfo = PARIS
 
     @property
     def length(self) -> timedelta:
@@ -649,7 +650,7 @@ class World:
             rules=self.rules,
             window=self.window,
             now=self.now,
-            tz=PARIS,
+            tz=self.tz,
             duration=self.duration,
             units=self.units,
         )
@@ -666,20 +667,28 @@ class World:
             blackouts=self.blackouts,
             rules=self.rules,
             now=self.now,
-            tz=PARIS,
+            tz=self.tz,
         )
 
 
+CAPACITIES = st.integers(min_value=1, max_value=12)
+
+
 @st.composite
-def worlds(draw: st.DrawFn) -> World:
+def worlds(
+    draw: st.DrawFn,
+    capacities: st.SearchStrategy[int] = CAPACITIES,
+    zones: tuple[tuple[ZoneInfo, list[date]], ...] = ((PARIS, ORIGINS),),
+) -> World:
     """A resource over three local days: hours, bookings, closures, rules and a request."""
-    origin_day = draw(st.sampled_from(ORIGINS))
-    origin = paris(origin_day.year, origin_day.month, origin_day.day, 0)
+    tz, origins = draw(st.sampled_from(zones))
+    origin_day = draw(st.sampled_from(origins))
+    origin = local_to_utc(datetime.combine(origin_day, time()), tz)
     round_the_clock = [WeeklyOpening(d, time(0), time(0)) for d in range(7)]
     weekly = draw(
         st.one_of(weekly_hours(), weekly_hours(), weekly_hours(), st.just(round_the_clock))
     )
-    capacity = draw(st.integers(min_value=1, max_value=12))
+    capacity = draw(capacities)
     rules = draw(rules_())
     moment = st.integers(min_value=-6 * 12, max_value=3 * 24 * 12).map(
         lambda n: origin + n * 5 * MINUTE
@@ -697,7 +706,7 @@ def worlds(draw: st.DrawFn) -> World:
     if rules.max_duration is not None and duration is not None:
         duration = min(duration, rules.max_duration)
     return World(
-        open_spans=open_spans(weekly, [], PARIS, origin_day, origin_day + 3 * DAY),
+        open_spans=open_spans(weekly, [], tz, origin_day, origin_day + 3 * DAY),
         busy=tuple(Busy(s, s + n, u) for s, n, u in busy),
         blackouts=tuple(Span(s, s + n) for s, n in blackouts),
         capacity=capacity,
@@ -706,6 +715,7 @@ def worlds(draw: st.DrawFn) -> World:
         now=origin + draw(st.integers(min_value=-12, max_value=36)) * HOUR,
         duration=duration,
         units=draw(st.integers(min_value=1, max_value=capacity)),
+        tz=tz,
     )
 
 
@@ -715,18 +725,43 @@ def _peak(busy: tuple[Busy, ...], start: datetime, end: datetime) -> int:
     return max(sum(b.units for b in busy if b.start <= p < b.end) for p in points)
 
 
-@settings(max_examples=150, deadline=None)
-@given(world=worlds())
-def test_slots_are_exactly_the_grid_starts_that_check_booking_accepts(world: World) -> None:
-    # Oracle: Paris offsets are whole hours and grids are multiples of 15 minutes, so every
-    # local grid instant is a multiple of 15 minutes in UTC too.
+def _accepted_grid_starts(world: World) -> list[datetime]:
+    """Oracle: the zones' offsets are whole hours and grids are multiples of 15 minutes, so
+    every local grid instant is a multiple of 15 minutes in UTC too."""
     expected = []
     instant = world.window.start + (utc(2026, 1, 1) - world.window.start) % (15 * MINUTE)
     while instant < world.window.end:
         if not world.problems(instant, instant + world.length):
             expected.append(instant)
         instant += 15 * MINUTE
-    assert starts(world.slots()) == expected
+    return expected
+
+
+# Zones whose clocks change at local midnight: Santiago falls back from 00:00 to 23:00 on
+# 2026-04-05 and springs from 00:00 to 01:00 on 2026-09-06 (that day has no midnight); Havana
+# springs from 00:00 to 01:00 on 2026-03-08 and falls back from 01:00 to 00:00 on 2026-11-01.
+MIDNIGHT_ZONES = (
+    (PARIS, ORIGINS),
+    (ZoneInfo("America/Santiago"), [date(2026, 4, 3), date(2026, 9, 4), date(2026, 6, 2)]),
+    (ZoneInfo("America/Havana"), [date(2026, 10, 30), date(2026, 3, 6)]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(world=worlds(zones=MIDNIGHT_ZONES))
+def test_slots_are_exactly_the_grid_starts_that_check_booking_accepts(world: World) -> None:
+    assert starts(world.slots()) == _accepted_grid_starts(world)
+
+
+@settings(max_examples=300, deadline=None)
+@given(world=worlds(capacities=st.just(1), zones=MIDNIGHT_ZONES))
+def test_single_unit_slots_are_exactly_the_grid_starts_that_check_booking_accepts(
+    world: World,
+) -> None:
+    # One unit takes its own path (bisection over the ranges where no slot may start).
+    found = world.slots()
+    assert starts(found) == _accepted_grid_starts(world)
+    assert all(slot.free_units == 1 and slot.end - slot.start == world.length for slot in found)
 
 
 @settings(max_examples=150, deadline=None)

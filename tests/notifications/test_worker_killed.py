@@ -19,6 +19,9 @@ from tests.notifications.test_sending import _all_sent, _queue, _registry, _url
 from tests.support.jobs import DEADLINE_SECONDS, empty_queue, eventually, workers
 from tests.support.smtp import Inbox, smtp_server
 
+# Fault injection (a worker killed): `make soak`, which CI runs.
+pytestmark = pytest.mark.soak
+
 
 @pytest.fixture
 async def queue(database: Database) -> AsyncIterator[Database]:

@@ -32,6 +32,9 @@ from tests.support.net import free_port
 from tests.support.postgres import PostgresServer, start_private_cluster
 from tests.support.served import OVERLAPS, seed, start_server, wait_ready
 
+# Fault injection (a worker killed, the database restarted): `make soak`, which CI runs.
+pytestmark = pytest.mark.soak
+
 PARIS = ZoneInfo("Europe/Paris")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DAYS_PER_USER = 3  # 24 users x 3 days stay within the 90 days one may book ahead

@@ -74,7 +74,7 @@ async def _resources(database: Database, where: Where, text: str | None = None) 
         found = await CatalogueService(CatalogueRepository(session)).search_resources(
             where, None, text, 50
         )
-    return [f"{resource.name} @ {place.town}" for resource, place, _ in found]
+    return [f"{resource.name} @ {resource.town}" for resource in found]
 
 
 @pytest.mark.parametrize(

@@ -13,15 +13,24 @@ from mutualab.metadata import metadata
 USAGE_COLUMNS = {"api_token": "last_used_at", "browser_session": "last_seen_at"}
 
 
+# The communes of France (35,000 rows loaded once a run): hashing each row's text cost 35 ms
+# of the 45 a fingerprint took. Any insert or update gives a row a newer transaction id
+# (xmin), and a delete lowers the count, so the newest xmin and the count fingerprint them.
+BY_ROW_VERSION = {"commune"}
+
+
 # Per table: how many rows, and a sum of a hash of each whole row (an insert, update or
 # delete changes it, bar a collision).
 def _state_of(name: str) -> str:
     # Table and column names come from our own metadata and code, never from input.
-    row = f"(to_jsonb(t) - '{USAGE_COLUMNS[name]}')::text" if name in USAGE_COLUMNS else "t::text"
-    return (
-        f"SELECT '{name}', count(*), coalesce(sum(hashtext({row})::bigint), 0) "  # noqa: S608
-        f'FROM "{name}" t'
-    )
+    if name in BY_ROW_VERSION:
+        digest = "coalesce(max(xmin::text::bigint), 0)"
+    else:
+        row = (
+            f"(to_jsonb(t) - '{USAGE_COLUMNS[name]}')::text" if name in USAGE_COLUMNS else "t::text"
+        )
+        digest = f"coalesce(sum(hashtext({row})::bigint), 0)"
+    return f"SELECT '{name}', count(*), {digest} FROM \"{name}\" t"  # noqa: S608
 
 
 _STATE = text(" UNION ALL ".join(_state_of(table.name) for table in metadata.sorted_tables))

@@ -28,6 +28,7 @@ from kernel.db import Database
 from resources.models import Blackout, OpeningHour, Place, PlaceException, Resource
 from resources.repository import CatalogueRepository
 from tests.support.accounts import Person, add_organisation, add_user, stored_hash
+from tests.support.emptying import empty_tables
 
 _counter = itertools.count(1)
 EXCEPTION_DAY = date(2027, 3, 2)
@@ -121,6 +122,14 @@ async def _place(session: AsyncSession, slug: str) -> tuple[int, int, int, int]:
     await session.flush()
     assert blackout.id is not None and room.id is not None
     return place.id, resource.id, blackout.id, room.id
+
+
+async def fresh_world(database: Database) -> World:
+    """A new world in a database holding nothing else, for tests that build one per step:
+    what earlier steps wrote is removed first (ids and the catalogue revision go on), so every
+    step reads and fingerprints small tables instead of all the worlds before it."""
+    await empty_tables(database, restart_counters=False)
+    return await build_world(database)
 
 
 async def build_world(database: Database) -> World:

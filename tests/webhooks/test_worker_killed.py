@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from kernel.db import Database
 from kernel.settings import Settings
@@ -22,6 +23,9 @@ from tests.support.jobs import eventually, queued_count, workers
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.support import hook_registry, subscribe, url_of
 from webhooks.queue import DELIVER_JOB
+
+# Fault injection (a worker killed): `make soak`, which CI runs.
+pytestmark = pytest.mark.soak
 
 
 async def _count(database: Database, query: str) -> int:
