@@ -222,14 +222,13 @@ class Admission:
         first = start.astimezone(tz).date() - _DAY
         last = end.astimezone(tz).date() + 2 * _DAY
         by_id = {rid: snapshot.resources[rid] for rid in resource_ids}
-        policies = snapshot.policies
         user_type = rates if isinstance(rates, str) else rates.at(place.id)
         return Context(
             place=place,
             tz=tz,
             resources=by_id,
             units={rid: snapshot.units[rid] for rid in by_id},
-            policies={rid: effective_policy(policies, r, user_type) for rid, r in by_id.items()},
+            policies={rid: snapshot.rules_for(rid, user_type)[0] for rid in by_id},
             open_spans=snapshot.open_spans(first, last),
             blackouts=snapshot.blackouts_between(list(by_id), start, end),
             manager=actor.manages(place.id),

@@ -14,6 +14,7 @@ from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -482,8 +483,7 @@ class _RefusedStarts:
             day = lo.astimezone(tz).date() - _DAY
             final = hi.astimezone(tz).date()
             while day <= final:
-                midnight = local_to_utc(datetime.combine(day, time()), tz)
-                next_midnight = local_to_utc(datetime.combine(day + _DAY, time()), tz)
+                midnight, next_midnight = _midnight(day, tz), _midnight(day + _DAY, tz)
                 if next_midnight - midnight == _DAY:
                     self._plain_day(slots, midnight, lo, hi, length, granularity, tz)
                 else:
@@ -573,6 +573,13 @@ def _grid(
         day += _DAY
 
 
+@lru_cache(maxsize=8192)
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant of a local date's midnight (see local_to_utc for a day without one):
+    every slot computation asks for the same few days again."""
+    return local_to_utc(datetime.combine(day, time()), tz)
+
+
 def _day_grid(
     day: date, tz: ZoneInfo, granularity: timedelta, lo: datetime, hi: datetime
 ) -> Iterator[tuple[datetime, datetime]]:
@@ -582,8 +589,7 @@ def _day_grid(
     equal wall-clock steps before it; that instant itself may be past a spring gap), else
     the instant itself.
     """
-    midnight = local_to_utc(datetime.combine(day, time()), tz)
-    next_midnight = local_to_utc(datetime.combine(day + _DAY, time()), tz)
+    midnight, next_midnight = _midnight(day, tz), _midnight(day + _DAY, tz)
     steps = -(-_DAY // granularity)
     if next_midnight - midnight == _DAY:
         # No transition that day (two opposite ones on the same day do not occur in tzdata),

@@ -28,7 +28,9 @@ from typing import TypeVar
 
 from sqlmodel import SQLModel
 
+from booking.availability import SlotRules
 from booking.models import BookingPolicy
+from booking.rules import EffectivePolicy, effective_policy, slot_rules
 from booking.schemas import SlotRead
 from resources.models import Place, Resource, ResourceUnit
 from resources.schedule import DayException, Span, WeeklyOpening
@@ -66,6 +68,11 @@ class PlaceSnapshot:
     # Opening spans already worked out, by local date range: bookings of a day ask again and
     # again, and working them out (holidays, time zone) cost a booking ~3% of its time.
     _open: dict[tuple[date, date], list[Span]] = field(default_factory=dict, compare=False)
+    # Each resource's rules for a kind of booker: every read and booking asks for them, and
+    # working them out (policies matched field by field) cost a place's day 17 times a read.
+    _rules: dict[tuple[int, str], tuple[EffectivePolicy, SlotRules]] = field(
+        default_factory=dict, compare=False
+    )
 
     def open_spans(self, first: date, last: date) -> list[Span]:
         """When the place is open on local dates [first, last), as UTC spans (do not change)."""
@@ -77,6 +84,17 @@ class PlaceSnapshot:
                 self.place, self.weekly, self.exceptions, first, last
             )
         return spans
+
+    def rules_for(self, resource_id: int, user_type: str) -> tuple[EffectivePolicy, SlotRules]:
+        """The policy in effect for a resource of this copy and a kind of booker, and its slot
+        rules (do not change)."""
+        key = (resource_id, user_type)
+        found = self._rules.get(key)
+        if found is None:
+            resource = self.resources[resource_id]
+            policy = effective_policy(self.policies, resource, user_type)
+            found = self._rules[key] = (policy, slot_rules(resource, policy))
+        return found
 
     def blackouts_between(
         self, resource_ids: Sequence[int], start: datetime, end: datetime

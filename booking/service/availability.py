@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from booking.admission import Admission, check_range
@@ -14,10 +15,8 @@ from booking.copies import CatalogueCopies
 from booking.repository import BookingRepository, BusyRow
 from booking.rules import (
     day_window,
-    effective_policy,
     free_units,
     problem_error,
-    slot_rules,
     unit_slots,
 )
 from booking.schemas import (
@@ -96,6 +95,41 @@ def _slot_reads(
     return tuple(reads)
 
 
+# Lengths are judged alone (too short, too long, off the grid): any instant serves to ask.
+_ANY_INSTANT = datetime(2000, 1, 3, tzinfo=UTC)
+
+
+@lru_cache(maxsize=4096)
+def _slot_length(rules: SlotRules, duration_minutes: int | None, slot_minutes: int) -> timedelta:
+    """The slot length asked for (or the rules' default), within the rules: worked out once
+    per rules and length, as every resource of a place's day asks again on every read."""
+    duration = rules.default_duration
+    if duration_minutes is not None:
+        duration = timedelta(minutes=duration_minutes)
+    length_problems = check_booking(
+        _ANY_INSTANT,
+        _ANY_INSTANT + duration,
+        1,
+        capacity=1,
+        open_spans=[],
+        busy=(),
+        blackouts=(),
+        rules=rules,
+        now=_ANY_INSTANT,
+        tz=ZoneInfo("UTC"),
+    )
+    for problem in length_problems:
+        if problem.code in (Reason.TOO_SHORT, Reason.TOO_LONG):
+            raise problem_error(problem, field="duration_minutes")
+    if duration % rules.granularity:
+        raise InvalidInputError(
+            f"The duration must be a multiple of {slot_minutes} minutes.",
+            field="duration_minutes",
+            code=Reason.NOT_ALIGNED,
+        )
+    return duration
+
+
 class Availability:
     """When resources can be booked."""
 
@@ -128,39 +162,6 @@ class Availability:
                 code="range_too_long",
             )
         return first, last
-
-    @staticmethod
-    def _duration(
-        resource: Resource, rules: SlotRules, duration_minutes: int | None, now: datetime
-    ) -> timedelta:
-        """The slot length asked for (or the resource's default), within its rules."""
-        duration = (
-            timedelta(minutes=duration_minutes)
-            if duration_minutes is not None
-            else rules.default_duration
-        )
-        length_problems = check_booking(
-            now,
-            now + duration,
-            1,
-            capacity=1,
-            open_spans=[],
-            busy=(),
-            blackouts=(),
-            rules=rules,
-            now=now,
-            tz=ZoneInfo("UTC"),
-        )
-        for problem in length_problems:
-            if problem.code in (Reason.TOO_SHORT, Reason.TOO_LONG):
-                raise problem_error(problem, field="duration_minutes")
-        if duration % rules.granularity:
-            raise InvalidInputError(
-                f"The duration must be a multiple of {resource.slot_minutes} minutes.",
-                field="duration_minutes",
-                code=Reason.NOT_ALIGNED,
-            )
-        return duration
 
     @staticmethod
     def _check_units(units: Sequence[ResourceUnit], quantity: int) -> None:
@@ -213,14 +214,13 @@ class Availability:
         user_type: str,
         first: date,
         last: date,
-        now: datetime,
         duration_minutes: int | None,
         quantity: int,
     ) -> SlotPlan:
         assert resource.id is not None
         tz = ZoneInfo(snapshot.place.timezone)
-        rules = slot_rules(resource, effective_policy(snapshot.policies, resource, user_type))
-        duration = self._duration(resource, rules, duration_minutes, now)
+        _, rules = snapshot.rules_for(resource.id, user_type)
+        duration = _slot_length(rules, duration_minutes, resource.slot_minutes)
         self._check_units(snapshot.units[resource.id], quantity)
         window = day_window(first, last, tz)
         return SlotPlan(tz, window, rules, duration, quantity)
@@ -277,9 +277,7 @@ class Availability:
         user_type = rates.at(snapshot.place.id)
         first, last = self._days(ZoneInfo(snapshot.place.timezone), now, first, last, 7)
         resource = snapshot.resources[resource_id]
-        plan = self._plan(
-            snapshot, resource, user_type, first, last, now, duration_minutes, quantity
-        )
+        plan = self._plan(snapshot, resource, user_type, first, last, duration_minutes, quantity)
         [found] = await self._slots_of(snapshot, {resource_id: plan}, first, last, now)
         return found
 
@@ -292,8 +290,7 @@ class Availability:
         if actor.manages(snapshot.place.id):
             return False
         rates = await self.admission.viewer_rates(actor, organisation_id)
-        resource = snapshot.resources[resource_id]
-        policy = effective_policy(snapshot.policies, resource, rates.at(snapshot.place.id))
+        policy, _ = snapshot.rules_for(resource_id, rates.at(snapshot.place.id))
         return policy.requires_approval
 
     async def place_availability(
@@ -307,7 +304,7 @@ class Availability:
         tz = ZoneInfo(snapshot.place.timezone)
         first, last = self._days(tz, now, day, None, 1)
         plans = {
-            rid: self._plan(snapshot, resource, user_type, first, last, now, None, 1)
+            rid: self._plan(snapshot, resource, user_type, first, last, None, 1)
             for rid, resource in snapshot.resources.items()
         }
         resources = await self._slots_of(snapshot, plans, first, last, now)
@@ -446,14 +443,13 @@ class Availability:
         spans = snapshot.open_spans(
             start.astimezone(tz).date() - _DAY, end.astimezone(tz).date() + 2 * _DAY
         )
-        policies = snapshot.policies
         units = snapshot.units
         blackouts = snapshot.blackouts_between(ids, start, end)
+        user_type = actor.user_type_at(place.id)
         hits: list[SearchHit] = []
         for resource in resources:
             assert resource.id is not None
-            policy = effective_policy(policies, resource, actor.user_type_at(place.id))
-            rules = slot_rules(resource, policy)
+            policy, rules = snapshot.rules_for(resource.id, user_type)
             problems = check_booking(
                 start,
                 end,
@@ -522,7 +518,7 @@ class Availability:
                 continue
             try:
                 plans[resource.id] = self._plan(
-                    snapshot, resource, user_type, first, last, now, duration_minutes, quantity
+                    snapshot, resource, user_type, first, last, duration_minutes, quantity
                 )
             except InvalidInputError:
                 continue  # the length or the number of units does not suit this resource
@@ -541,7 +537,7 @@ class Availability:
             ][:MAX_FREE_TIMES]
             if fitting:
                 resource = snapshot.resources[found.resource_id]
-                policy = effective_policy(snapshot.policies, resource, user_type)
+                policy, _ = snapshot.rules_for(found.resource_id, user_type)
                 hits.append(
                     self._hit(
                         resource,
