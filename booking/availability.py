@@ -215,7 +215,7 @@ def bookable_slots(
     _require_units(units)
     length = _slot_length(rules, duration)
     window = _utc_span(window)
-    opening, closed, load = _Spans(open_spans), _Spans(blackouts), _Load(busy)
+    opening, closed = _Spans(open_spans), _Spans(blackouts)
     first, last = window.start, window.end - _TICK
     if now is not None:
         earliest, latest = reach(now, rules)
@@ -226,6 +226,7 @@ def bookable_slots(
         # busy range or closure refuses every start, found by one bisection.
         refused = _RefusedStarts(busy, closed, length, rules.buffer_after)
         return [] if units > 1 else refused.slots(opening, first, last, length, rules, tz)
+    load = _Load(busy)
     slots: list[Slot] = []
     for span in opening.spans:
         lo, hi = max(first, span.start), min(last, span.end - length)
@@ -534,6 +535,7 @@ class _RefusedStarts:
 
 
 def _start_of(slot: Slot) -> datetime:
+    """A slot's start (the sort key of slots)."""
     return slot.start
 
 

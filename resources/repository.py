@@ -268,8 +268,12 @@ class CatalogueRepository:
             if centre is not None
             else None
         )
-        columns: list[Any] = [col(Resource.id), col(Resource.place_id), col(Resource.name)]
-        columns.append(col(Place.town))
+        columns: list[Any] = [
+            col(Resource.id),
+            col(Resource.place_id),
+            col(Resource.name),
+            col(Place.town),
+        ]
         if distance is not None:
             columns.append(distance)
         rows = await self.session.exec(
