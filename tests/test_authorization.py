@@ -31,8 +31,8 @@ from tests.notifications.support import queued_message
 from tests.support.apps import leased_app
 from tests.support.booking import MutableClock
 from tests.support.jobs import failed_job
-from tests.support.unchanged import changed_tables, table_state
-from tests.support.world import EXCEPTION_DAY, LOGIN_PASSWORD, ROLES, World, fresh_world
+from tests.support.unchanged import changed_tables, reference_rows_unchanged, table_state
+from tests.support.world import EXCEPTION_DAY, LOGIN_PASSWORD, ROLES, SavedWorld, World
 
 LOGGED_IN = frozenset(ROLES) - {"anonymous"}
 MANAGERS = frozenset({"manager_other_place", "manager_right_place", "admin"})
@@ -964,14 +964,16 @@ async def test_authorization_matrix(database: Database, settings: Settings) -> N
     failures: list[str] = []
     checked = 0
     async with (
+        reference_rows_unchanged(database),
         leased_app(settings, database, MutableClock()) as app,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="https://127.0.0.1"
         ) as http,
     ):
+        saved = await SavedWorld.build(database)
         for op in operations(app):
             allowed_roles = ALLOWED[(op.auth, op.scope)]
-            world = await fresh_world(database)
+            world = await saved.restore(database)
             await furnish(http, op, world, database)
             # Refused roles first: they must change nothing, so one world serves them all.
             for role in [r for r in ROLES if r not in allowed_roles]:
@@ -988,7 +990,7 @@ async def test_authorization_matrix(database: Database, settings: Settings) -> N
                     failures.append(f"{op.method} {op.template} as {role}: {problem}")
             for role in [r for r in ROLES if r in allowed_roles]:
                 if op.method in UNSAFE:
-                    world = await fresh_world(database)  # a change must not spoil the next role
+                    world = await saved.restore(database)  # a change must not spoil the next role
                     await furnish(http, op, world, database)
                 problem = _outcome_problem(op, role, True, await _call(http, op, world, role))
                 checked += 1

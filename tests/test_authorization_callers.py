@@ -22,8 +22,8 @@ from kernel.db import Database
 from kernel.settings import Settings
 from tests.support.apps import leased_app
 from tests.support.booking import MutableClock
-from tests.support.unchanged import changed_tables, table_state
-from tests.support.world import LOGIN_PASSWORD, ROLES, World, build_world, fresh_world
+from tests.support.unchanged import changed_tables, reference_rows_unchanged, table_state
+from tests.support.world import LOGIN_PASSWORD, ROLES, SavedWorld, World, build_world
 from tests.test_authorization import (
     EXAMPLES,
     UNSAFE,
@@ -40,8 +40,9 @@ Build = Callable[[World], Any]
 
 @pytest.fixture
 async def http(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on the world's clock, over ASGI."""
+    """The app on the world's clock, over ASGI (the communes untouched, whoever calls)."""
     async with (
+        reference_rows_unchanged(database),
         leased_app(settings, database, MutableClock()) as app,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="https://127.0.0.1"
@@ -255,10 +256,11 @@ async def test_read_only_and_revoked_tokens_change_nothing(
     http: httpx.AsyncClient, database: Database
 ) -> None:
     failures: list[str] = []
+    saved = await SavedWorld.build(database)
     for op in await _operations(http):
         if op.auth == "public":
             continue
-        world = await fresh_world(database)
+        world = await saved.restore(database)
         await furnish(http, op, world, database)
         url, body = _url(op, world)
         revoked = world.callers["admin_revoked"].headers
@@ -314,10 +316,11 @@ async def test_browser_sessions_need_their_csrf_token(
     http: httpx.AsyncClient, database: Database
 ) -> None:
     failures: list[str] = []
+    saved = await SavedWorld.build(database)
     for op in await _operations(http):
         if op.method not in UNSAFE or op.template.startswith("/api/auth/login"):
             continue
-        world = await fresh_world(database)
+        world = await saved.restore(database)
         await furnish(http, op, world, database)
         example = EXAMPLES[op.key]
         url = op.url(world, "citizen", example)

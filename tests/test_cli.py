@@ -119,6 +119,18 @@ def test_help_lists_every_command() -> None:
     assert "--host" in serve_help and "--port" in serve_help
 
 
+def test_the_command_line_loads_the_app_only_for_the_commands_that_run_it() -> None:
+    # `mutualab --help`, a refused option or a small task need not import the whole app.
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, mutualab.cli; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for heavy in ("'litestar'", "'mutualab.app'", "'billing.models'", "'uvicorn'"):
+        assert heavy not in loaded
+
+
 def _bookings(url: str) -> int:
     async def count() -> int:
         connection = await connect(url)

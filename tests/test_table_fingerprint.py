@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from kernel.db import Database
 from tests.support import communes
 from tests.support.accounts import make_user
-from tests.support.unchanged import changed_tables, table_state
+from tests.support.unchanged import changed_tables, reference_rows_unchanged, table_state
 
 
 async def _run(database: Database, statement: str, **values: object) -> int:
@@ -19,12 +20,15 @@ async def test_any_write_to_a_commune_shows_even_one_that_rewrites_the_same_valu
     database: Database,
 ) -> None:
     communes.required()
-    before = await table_state(database)
-    # The same name written again: a new row version, which a refused call must not make.
-    await _run(
-        database, "UPDATE commune SET name = name WHERE code = (SELECT min(code) FROM commune)"
-    )
-    assert changed_tables(before, await table_state(database)) == ["commune"]
+    async with reference_rows_unchanged(database):
+        await _run(database, "SELECT count(*) FROM commune")
+    with pytest.raises(AssertionError, match="commune"):
+        async with reference_rows_unchanged(database):
+            # The same name written again: a new row version, which no request may make.
+            await _run(
+                database,
+                "UPDATE commune SET name = name WHERE code = (SELECT min(code) FROM commune)",
+            )
 
 
 async def test_rows_written_show_and_a_credential_s_last_use_does_not(database: Database) -> None:

@@ -8,29 +8,18 @@ import secrets
 import signal
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import uvicorn
-from sqlalchemy.exc import IntegrityError
 
-from accounts.bootstrap import ensure_admin, ensure_demo_people, reset_demo_passwords
-from accounts.passwords import WeakPasswordError, check_strength
-from billing import grouped_job, maintenance
-from billing.archive import verify as verify_archive
-from kernel import embedded, idempotency
-from kernel.clock import system_clock
-from kernel.db import Database
-from kernel.mail import smtp_server
+from kernel import embedded
 from kernel.settings import Settings, get_settings
-from kernel.worker import run_worker
-from mutualab import migrate
-from mutualab.background import job_registry
-from mutualab.composition import build_runtime
-from mutualab.demo import PLACES, demo_place_ids, seed_demo
-from mutualab.demo_activity import seed_activity
-from mutualab.geo import load_communes
-from mutualab.logs import log_config
-from notifications.catcher import SmtpCatcher
+
+if TYPE_CHECKING:
+    from notifications.catcher import SmtpCatcher
+
+# Each command imports what it runs when it runs: the whole app takes ~2.5 s to import, which
+# `mutualab --help`, a refused option or `idempotency purge` need not wait for.
 
 host_option = click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to bind."
@@ -88,6 +77,10 @@ def _require_worker_key(settings: Settings) -> None:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int, access_log: bool = True) -> None:
+    import uvicorn
+
+    from mutualab.logs import log_config
+
     settings.resolved_secret_key()  # a missing or unusable key stops us here, not in a worker
     proxies = ",".join(str(network) for network in settings.trusted_proxies)
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the handler
@@ -129,6 +122,11 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
 async def _seed(settings: Settings, reset_passwords: bool = False) -> tuple[list[str], list[str]]:
     """Demo places, people and activity; the people are printed with their password the first
     time, or with a fresh one when ``reset_passwords``."""
+    from accounts.bootstrap import ensure_demo_people, reset_demo_passwords
+    from mutualab.composition import build_runtime
+    from mutualab.demo import PLACES, demo_place_ids, seed_demo
+    from mutualab.demo_activity import seed_activity
+
     runtime = build_runtime(settings)
     database = runtime.database
     password = secrets.token_urlsafe(9)
@@ -155,6 +153,9 @@ async def _seed(settings: Settings, reset_passwords: bool = False) -> tuple[list
 
 
 async def _admin(settings: Settings, email: str, name: str, password: str | None) -> str:
+    from accounts.bootstrap import ensure_admin
+    from mutualab.composition import build_runtime
+
     runtime = build_runtime(settings)
     try:
         async with runtime.database.writer() as session, session.begin():
@@ -166,6 +167,9 @@ async def _admin(settings: Settings, email: str, name: str, password: str | None
 def demo_mail(settings: Settings) -> SmtpCatcher | None:
     """With no SMTP server configured, a local catcher receives the demo's e-mails (read on the
     outbox page); the environment points the app and its worker at it."""
+    from kernel.mail import smtp_server
+    from notifications.catcher import SmtpCatcher
+
     if smtp_server(settings) is not None:
         return None
     catcher = SmtpCatcher()
@@ -198,6 +202,8 @@ def demo_environment(host: str, port: int) -> None:
 )
 def demo(host: str, port: int, reset_passwords: bool) -> None:
     """Migrate the database (the embedded PostgreSQL by default), load demo data and serve."""
+    from mutualab import migrate
+
     demo_environment(host, port)
     get_settings.cache_clear()
     catcher = demo_mail(get_settings())
@@ -224,6 +230,11 @@ def demo(host: str, port: int, reset_passwords: bool) -> None:
 
 
 async def _work(settings: Settings) -> None:
+    from kernel.clock import system_clock
+    from kernel.worker import run_worker
+    from mutualab.background import job_registry
+    from mutualab.composition import build_runtime
+
     runtime = build_runtime(settings, clock=system_clock)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -253,6 +264,8 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Migrate the database up (to the latest schema by default)."""
+    from mutualab import migrate
+
     settings = _configured()
     migrate.upgrade(settings.require_database_url(), revision)
     click.echo(f"Database upgraded to {revision}.")
@@ -261,6 +274,9 @@ def db_upgrade(revision: str) -> None:
 
 
 async def _load_communes(settings: Settings, force: bool) -> str:
+    from kernel.db import Database
+    from mutualab.geo import load_communes
+
     database = Database.from_settings(settings)
     try:
         return (await load_communes(database, force=force)).message
@@ -284,6 +300,10 @@ def geo_load_communes(force: bool) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION (`base` removes every table)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from mutualab import migrate
+
     try:
         migrate.downgrade(_configured().require_database_url(), revision)
     except IntegrityError as refused:
@@ -355,6 +375,8 @@ def db_restore(file: Path) -> None:
 )
 def create_admin(email: str, name: str, password: str) -> None:
     """Create or promote a platform administrator; print an API token once (stored hashed)."""
+    from accounts.passwords import WeakPasswordError, check_strength
+
     try:
         check_strength(password, (email, name), get_settings().password_min_score)
     except WeakPasswordError as exc:
@@ -375,6 +397,10 @@ def seed_demo_command(reset_passwords: bool) -> None:
 
 # billing (issue 5) -------------------------------------------------------------------------
 async def _expire_holds(settings: Settings) -> str:
+    from billing import maintenance
+    from kernel.clock import system_clock
+    from mutualab.composition import build_runtime
+
     runtime = build_runtime(settings, clock=system_clock)
     try:
         released, report = await maintenance.expire_holds(runtime.billing)
@@ -389,6 +415,10 @@ async def _expire_holds(settings: Settings) -> str:
 
 
 async def _verify_invoices(settings: Settings, place_id: int | None) -> list[str]:
+    from billing import maintenance
+    from kernel.clock import system_clock
+    from mutualab.composition import build_runtime
+
     runtime = build_runtime(settings, clock=system_clock)
     try:
         return [str(finding) for finding in await maintenance.verify(runtime.billing, place_id)]
@@ -397,6 +427,10 @@ async def _verify_invoices(settings: Settings, place_id: int | None) -> list[str
 
 
 async def _issue_grouped(settings: Settings) -> str:
+    from billing import grouped_job
+    from kernel.clock import system_clock
+    from mutualab.composition import build_runtime
+
     runtime = build_runtime(settings, clock=system_clock)
     try:
         report = await grouped_job.issue_due_invoices(runtime.billing)
@@ -422,6 +456,10 @@ def expire_holds() -> None:
 
 
 async def _purge_idempotency(settings: Settings) -> int:
+    from kernel import idempotency
+    from kernel.clock import system_clock
+    from kernel.db import Database
+
     database = Database.from_settings(settings)
     try:
         return await idempotency.purge_stale(database, system_clock())
@@ -460,6 +498,8 @@ def invoices() -> None:
 def invoices_verify(place_id: int | None, archives: tuple[Path, ...]) -> None:
     """Recompute every invoice chain and check every closed period's archive; exit 1 naming
     each document or file that was tampered with."""
+    from billing.archive import verify as verify_archive
+
     if archives:
         problems = [
             f"{path.name}: {problem}"

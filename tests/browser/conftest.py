@@ -3,7 +3,8 @@
 Run them in their own pytest invocation (``make test`` does): ``pytest tests/browser -p
 no:asyncio``. A migrated PostgreSQL database is seeded and ``uvicorn`` serves the app from a
 subprocess on 127.0.0.1 and a free port, like production. Pages are checked with axe-core (from
-npm, ``npm ci``) and photographed at 360 and 1280 px into ``tests/artifacts/browser/``.
+npm, ``npm ci``) at 360 and 1280 px, and photographed at both widths into
+``tests/artifacts/browser/`` when ``MUTUALAB_SCREENSHOTS=1``.
 
 Without Chromium or axe-core these tests are skipped with a loud notice, except
 when ``CI=true``: there a missing tool is a failure.

@@ -26,6 +26,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 WIDTHS = (360, 1280)
+# Every checked page photographed at each width, for people reviewing the pages: about a sixth
+# of the browser tests' time, and nothing a test asserts, so only on demand.
+SCREENSHOTS = os.environ.get("MUTUALAB_SCREENSHOTS", "") not in ("", "0")
 BLOCKING_IMPACTS = ("serious", "critical")
 # Lesser axe findings (moderate, minor): reported at the end of the run, not failures.
 NOTES: set[str] = set()
@@ -58,7 +61,8 @@ class LiveServer:
 
 
 class PageChecker:
-    """Runs axe-core and takes the screenshots of every page a journey visits."""
+    """Runs axe-core on every page a journey visits (and photographs it, with
+    ``MUTUALAB_SCREENSHOTS=1``)."""
 
     def __init__(self, backend: str) -> None:
         self.folder = ARTIFACTS / backend
@@ -67,7 +71,7 @@ class PageChecker:
         self.seen: list[str] = []
 
     def __call__(self, page: Page, name: str) -> None:
-        """Check the current page at each width: accessibility, layout, screenshot."""
+        """Check the current page at each width: accessibility, layout (and a screenshot)."""
         original = page.viewport_size or {"width": 1280, "height": 900}
         problems: list[str] = []
         for width in WIDTHS:
@@ -77,7 +81,8 @@ class PageChecker:
             )
             if overflow > 0:
                 problems.append(f"{name} at {width} px scrolls sideways by {overflow} px")
-            page.screenshot(path=str(self.folder / f"{name}-{width}.png"), full_page=True)
+            if SCREENSHOTS:
+                page.screenshot(path=str(self.folder / f"{name}-{width}.png"), full_page=True)
             problems += [f"{name} at {width} px: {v}" for v in self._axe(page)]
         page.set_viewport_size(original)
         self.seen.append(name)
