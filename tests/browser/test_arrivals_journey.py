@@ -3,18 +3,61 @@ told about other bookings), then a manager sets the release delay and reads the 
 the people page. (Checking in itself depends on the hour: tests/web/test_attendance_pages.py
 does it on a fixed clock.)
 
-Each page is checked by axe-core and photographed (also at 390 and 1280 px in
+Each page is checked by axe-core and photographed on demand (also at 390 and 1280 px in
 /work/shots/closures/ when that folder exists).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
+from booking.schemas import BookingCreate, ItemRequest
+from kernel.auth.actor import Actor
+from kernel.db import Database
+from kernel.settings import Settings
 from tests.browser.support import LiveServer, PageChecker
 from tests.browser.test_closure_journey import _log_in, _shoot
+from tests.support.apps import runtime_on
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _confirmed_booking(server: LiveServer) -> int:
+    """A booking of the citizen's for this journey alone: another journey cancels the town's
+    (in a thread: Playwright's loop owns this one)."""
+
+    async def book() -> int:
+        town = server.town
+        database = Database.from_settings(
+            Settings(database_url=server.database_url, database_pool_size=2)
+        )
+        try:
+            async with (
+                runtime_on(database) as runtime,
+                database.writer() as session,
+                session.begin(),
+            ):
+                booking = await runtime.booking.bookings(session).create(
+                    Actor(user_id=town.citizen_id, via="session"),
+                    BookingCreate(
+                        items=[ItemRequest(resource_id=town.seats_id, quantity=1)],
+                        starts_at=datetime.combine(town.booking_day, time(14), PARIS),
+                        ends_at=datetime.combine(town.booking_day, time(15), PARIS),
+                    ),
+                )
+        finally:
+            await database.dispose()
+        assert booking.id is not None
+        return booking.id
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, book()).result()
 
 
 def test_the_kiosk_refuses_a_wrong_reference_and_managers_set_the_release_delay(
@@ -44,6 +87,6 @@ def test_the_kiosk_refuses_a_wrong_reference_and_managers_set_the_release_delay(
     page.goto(f"/manage/places/{town.place_id}/people")
     expect(page.get_by_role("heading", name="Absences", exact=True)).to_be_visible()
     _shoot(page, check_page, "people-no-shows")
-    page.goto(f"/manage/bookings/{town.booking_id}")
+    page.goto(f"/manage/bookings/{_confirmed_booking(server)}")
     expect(page.get_by_role("button", name="Pointer l'arrivée")).to_be_visible()
     _shoot(page, check_page, "booking-mark-arrived")

@@ -4,8 +4,8 @@ what comes back; and a price that changes between the review and the confirmatio
 
 The meeting room of the Médiathèque des Capucins costs 10 EUR an hour excluding VAT (12 EUR
 with VAT); the place takes payments on site or on invoice. Each page visited is checked by
-axe-core (nothing serious or critical), must not scroll sideways at 360 px, and is photographed
-at 360 and 1280 px (tests/artifacts/browser/).
+axe-core (nothing serious or critical), must not scroll sideways at 360 px, and is photographed on
+demand at 360 and 1280 px (tests/artifacts/browser/).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ invoiced), one to pay on site. The closure lists them first; once confirmed both
 cancelled by the place, the cheque refunded in full with a credit note correcting its invoice.
 Then a maintenance of the laser cutter is added and removed from the same page.
 
-Each page is checked by axe-core and photographed (tests/artifacts/browser/, and at 390 and
-1280 px in /work/shots/closures/ when that folder exists).
+Each page is checked by axe-core and photographed on demand (tests/artifacts/browser/, and at 390
+and 1280 px in /work/shots/closures/ when that folder exists).
 """
 
 from __future__ import annotations

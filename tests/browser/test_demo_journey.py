@@ -3,7 +3,7 @@ served on another port than 8000, its fresh passwords printed; Léa's pending re
 request and the laser's training she lacks; Camille's rate, training and bookings, whose
 calendar file, the page it links to and her private feed all answer on the demo's own port.
 
-Each page visited is checked by axe-core and photographed at 360 and 1280 px.
+Each page visited is checked by axe-core and photographed on demand at 360 and 1280 px.
 """
 
 from __future__ import annotations

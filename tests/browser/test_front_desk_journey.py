@@ -2,8 +2,8 @@
 
 The grid (day and week, desktop table and phone list, printed), the front-desk form opened
 from a free cell, the booking's page where the cheque is received; each page checked by
-axe-core and photographed at 360 and 1280 px (tests/artifacts/browser/), and the new pages at
-390 and 1280 px, and printed, into /work/shots/grid/ when that folder exists.
+axe-core and photographed on demand at 360 and 1280 px (tests/artifacts/browser/), and the new pages
+at 390 and 1280 px, and printed, into /work/shots/grid/ when that folder exists.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ for February, shown on the series' page, on "Mes réservations" under each date,
 printable page, with the sessions' French dates, hours as "2 h", the due date 30 days after
 issue and the seller's VAT number.
 
-Each page is checked by axe-core and photographed at 360 and 1280 px (tests/artifacts/browser/),
-and at 390 and 1280 px into ``MUTUALAB_SHOTS`` when set.
+Each page is checked by axe-core and photographed on demand at 360 and 1280 px
+(tests/artifacts/browser/), and at 390 and 1280 px into ``MUTUALAB_SHOTS`` when set.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The journeys of this slice, in Chromium.
 
 Each page visited is checked by axe-core (nothing serious or critical), must not scroll
-sideways at 360 px, and is photographed at 360 and 1280 px (tests/artifacts/browser/).
+sideways at 360 px, and is photographed on demand at 360 and 1280 px (tests/artifacts/browser/).
 Tests run in this order: the last one cancels the seeded booking.
 """
 

@@ -3,7 +3,7 @@ schools, the cancellation policy, the week agenda with requests to approve and r
 certification, an on-site payment, the invoices; and another place's manager kept out.
 
 Each page visited is checked by axe-core (nothing serious or critical), must not scroll
-sideways at 360 px, and is photographed at 360 and 1280 px (tests/artifacts/browser/).
+sideways at 360 px, and is photographed on demand at 360 and 1280 px (tests/artifacts/browser/).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 a form sent without a title shows the error next to the field; sent again, the training is
 published with the laser cutter and is in the place's programme, public and back office.
 
-Each page is checked by axe-core and photographed (tests/artifacts/browser/).
+Each page is checked by axe-core and photographed on demand (tests/artifacts/browser/).
 """
 
 from __future__ import annotations

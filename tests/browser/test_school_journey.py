@@ -3,7 +3,7 @@
 on invoice and finds the invoices on the series' page.
 
 Each page visited is checked by axe-core (nothing serious or critical), must not scroll
-sideways at 360 px, and is photographed at 360 and 1280 px (tests/artifacts/browser/).
+sideways at 360 px, and is photographed on demand at 360 and 1280 px (tests/artifacts/browser/).
 """
 
 from __future__ import annotations

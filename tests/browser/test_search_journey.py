@@ -3,7 +3,7 @@ equipment free then, with its price and free times; the place page shows where i
 when Leaflet and the tiles load, always the address and an OpenStreetMap link); a seat pool
 priced per seat with a booking fee shows those parts, and the VAT they include, in its quote.
 
-Pages are checked by axe-core and photographed at 360, 390 and 1280 px.
+Pages are checked by axe-core and photographed on demand at 360, 390 and 1280 px.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ form states the booking horizon, the March Tuesdays beyond it are to be booked w
 the series' page shows the purchase order, the invoices and the waiting dates, "My bookings"
 leads to it, and it cancels from a date on.
 
-Each page is checked by axe-core and photographed at 360 and 1280 px (tests/artifacts/browser/),
-and at 390 and 1280 px into ``MUTUALAB_SHOTS`` when set.
+Each page is checked by axe-core and photographed on demand at 360 and 1280 px
+(tests/artifacts/browser/), and at 390 and 1280 px into ``MUTUALAB_SHOTS`` when set.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ the registration with its amount in "Mes inscriptions"; the manager sees it due 
 sheet, records the money, and the citizen then has its invoice.
 
 The workshop is at a place of its own (its invoices and payment methods are not the other
-journeys'). Each page is checked by axe-core and photographed.
+journeys'). Each page is checked by axe-core and photographed on demand.
 """
 
 from __future__ import annotations

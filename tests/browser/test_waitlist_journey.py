@@ -1,6 +1,6 @@
 """The waitlist in Chromium: a full time of the printer offers its waitlist on the booking
 page; joining it lists it among my bookings, where I may leave it. Each page is checked by
-axe-core and photographed (tests/artifacts/browser/)."""
+axe-core and photographed on demand (tests/artifacts/browser/)."""
 
 from __future__ import annotations
 
