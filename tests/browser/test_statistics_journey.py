@@ -1,7 +1,8 @@
 """A manager opens the statistics of their place and downloads the XLSX of last month's
 bookings (issue 20): the figures of last month, each chart with its table, checked by axe-core
 at 360 and 1280 px and photographed on demand (also at 390 px, into /work/shots/stats when it
-exists). """
+exists).
+"""
 
 from __future__ import annotations
 
