@@ -95,12 +95,13 @@ def _slot_reads(
     return tuple(reads)
 
 
+_MINUTE = timedelta(minutes=1)
 # Lengths are judged alone (too short, too long, off the grid): any instant serves to ask.
 _ANY_INSTANT = datetime(2000, 1, 3, tzinfo=UTC)
 
 
 @lru_cache(maxsize=4096)
-def _slot_length(rules: SlotRules, duration_minutes: int | None, slot_minutes: int) -> timedelta:
+def _slot_length(rules: SlotRules, duration_minutes: int | None) -> timedelta:
     """The slot length asked for (or the rules' default), within the rules: worked out once
     per rules and length, as every resource of a place's day asks again on every read."""
     duration = rules.default_duration
@@ -123,7 +124,7 @@ def _slot_length(rules: SlotRules, duration_minutes: int | None, slot_minutes: i
             raise problem_error(problem, field="duration_minutes")
     if duration % rules.granularity:
         raise InvalidInputError(
-            f"The duration must be a multiple of {slot_minutes} minutes.",
+            f"The duration must be a multiple of {rules.granularity // _MINUTE} minutes.",
             field="duration_minutes",
             code=Reason.NOT_ALIGNED,
         )
@@ -220,7 +221,7 @@ class Availability:
         assert resource.id is not None
         tz = ZoneInfo(snapshot.place.timezone)
         _, rules = snapshot.rules_for(resource.id, user_type)
-        duration = _slot_length(rules, duration_minutes, resource.slot_minutes)
+        duration = _slot_length(rules, duration_minutes)
         self._check_units(snapshot.units[resource.id], quantity)
         window = day_window(first, last, tz)
         return SlotPlan(tz, window, rules, duration, quantity)

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from playwright.sync_api import Page
 
+from kernel.db import Database
+from kernel.settings import Settings
+from tests.support.mailbox import link_in, messages_to, path_of
 from tests.web.seed import Town
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
@@ -105,25 +113,30 @@ class PageChecker:
         return found
 
 
-def mailed_link(server: LiveServer, to: str, template: str, path: str) -> str:
-    """The latest link to ``path`` mailed to ``to`` (read from the served database's outbox,
-    in a thread: Playwright's event loop runs in this one), as a path on the server."""
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
+def on_served_database(server: LiveServer, work: Callable[[Database], Awaitable[T]]) -> T:
+    """``work`` done on the served database, in a thread (Playwright's event loop runs in this
+    one), its connections closed afterwards."""
 
-    from kernel.db import Database
-    from kernel.settings import Settings
-    from tests.support.mailbox import link_in, messages_to, path_of
-
-    async def read() -> str:
-        settings = Settings(database_url=server.database_url, database_pool_size=2)
-        database = Database.from_settings(settings)
+    async def run() -> T:
+        database = Database.from_settings(
+            Settings(database_url=server.database_url, database_pool_size=2)
+        )
         try:
-            found = await messages_to(database, to, template)
+            return await work(database)
         finally:
             await database.dispose()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
+def mailed_link(server: LiveServer, to: str, template: str, path: str) -> str:
+    """The latest link to ``path`` mailed to ``to`` (read from the served database's outbox),
+    as a path on the server."""
+
+    async def read(database: Database) -> str:
+        found = await messages_to(database, to, template)
         assert found, f"nothing mailed to {to} with {template}"
         return path_of(link_in(found[-1], path))
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, read()).result()
+    return on_served_database(server, read)

@@ -9,55 +9,27 @@ Each page is checked by axe-core and photographed on demand (also at 390 and 128
 
 from __future__ import annotations
 
-import asyncio
 import re
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import time
 
 from playwright.sync_api import Page, expect
 
-from booking.schemas import BookingCreate, ItemRequest
-from kernel.auth.actor import Actor
 from kernel.db import Database
-from kernel.settings import Settings
-from tests.browser.support import LiveServer, PageChecker
+from tests.browser.support import LiveServer, PageChecker, on_served_database
 from tests.browser.test_closure_journey import _log_in, _shoot
-from tests.support.apps import runtime_on
-
-PARIS = ZoneInfo("Europe/Paris")
+from tests.web.seed import citizen_books_seats
 
 
 def _confirmed_booking(server: LiveServer) -> int:
-    """A booking of the citizen's for this journey alone: another journey cancels the town's
-    (in a thread: Playwright's loop owns this one)."""
+    """A booking of the citizen's for this journey alone: another journey cancels the
+    town's."""
+    town = server.town
 
-    async def book() -> int:
-        town = server.town
-        database = Database.from_settings(
-            Settings(database_url=server.database_url, database_pool_size=2)
-        )
-        try:
-            async with (
-                runtime_on(database) as runtime,
-                database.writer() as session,
-                session.begin(),
-            ):
-                booking = await runtime.booking.bookings(session).create(
-                    Actor(user_id=town.citizen_id, via="session"),
-                    BookingCreate(
-                        items=[ItemRequest(resource_id=town.seats_id, quantity=1)],
-                        starts_at=datetime.combine(town.booking_day, time(14), PARIS),
-                        ends_at=datetime.combine(town.booking_day, time(15), PARIS),
-                    ),
-                )
-        finally:
-            await database.dispose()
-        assert booking.id is not None
+    async def book(database: Database) -> int:
+        booking = await citizen_books_seats(database, town, town.booking_day, (time(14), time(15)))
         return booking.id
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, book()).result()
+    return on_served_database(server, book)
 
 
 def test_the_kiosk_refuses_a_wrong_reference_and_managers_set_the_release_delay(

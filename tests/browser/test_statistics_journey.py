@@ -17,16 +17,13 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from booking.schemas import BookingCreate, ItemRequest
-from kernel.auth.actor import Actor
 from kernel.db import Database
 from kernel.settings import Settings
 from mutualab.reports.periods import containing
 from resources.hours import french_public_holidays
 from tests.browser.support import LiveServer, PageChecker
 from tests.support.accounts import make_user, stored_hash
-from tests.support.apps import runtime_on
-from tests.web.seed import OPEN_DAYS, PARIS, PASSWORD, Town
+from tests.web.seed import OPEN_DAYS, PARIS, PASSWORD, Town, citizen_books_seats
 
 SHOTS = Path("/work/shots/stats")
 ADMIN_EMAIL = "stats-admin@example.org"
@@ -50,20 +47,10 @@ async def _seed(database_url: str, town: Town) -> str:
     then = datetime.combine(day - timedelta(days=3), time(9), PARIS).astimezone(UTC)
     database = Database.from_settings(Settings(database_url=database_url, database_pool_size=2))
     try:
-        async with (
-            runtime_on(database, lambda: then) as runtime,
-            database.writer() as session,
-            session.begin(),
-        ):
-            booking = await runtime.booking.bookings(session).create(
-                Actor(user_id=town.citizen_id, via="session"),
-                BookingCreate(
-                    items=[ItemRequest(resource_id=town.seats_id, quantity=2)],
-                    starts_at=datetime.combine(day, time(10), PARIS),
-                    ends_at=datetime.combine(day, time(12), PARIS),
-                ),
-            )
-            reference = booking.reference
+        booking = await citizen_books_seats(
+            database, town, day, (time(10), time(12)), quantity=2, clock=lambda: then
+        )
+        reference = booking.reference
         await make_user(database, ADMIN_EMAIL, admin=True, password_hash=stored_hash(PASSWORD))
         return reference
     finally:

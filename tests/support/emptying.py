@@ -11,8 +11,17 @@ from mutualab.metadata import metadata
 # when they hold a row (a TRUNCATE costs milliseconds: new files for every table it empties).
 TRUNCATED_TABLES = ("billing_document", "closed_period")
 # Reference rows, kept: the communes loaded once a run and the revision counter (reset below,
-# or moved on by the deletes' triggers); the user types shared by all places stay too.
+# or moved on by the deletes' triggers), whole; of the user types, those shared by all places.
 _REFERENCE = {"commune", "catalogue_revision"}
+
+
+def written_rows(table: str) -> str | None:
+    """The condition of the rows of ``table`` a test may have written ("" for all of them), or
+    None for a table of reference rows only."""
+    if table in _REFERENCE:
+        return None
+    return " WHERE place_id IS NOT NULL" if table == "user_type" else ""
+
 
 # The API tokens go first, in a statement of their own: the app's credential cache forgets what
 # it kept when it sees a write of that table on its engine (accounts.credential_cache).
@@ -22,10 +31,9 @@ _TOKENS = text("DELETE FROM api_token")
 def _deletes() -> str:
     deletes = []
     for table in reversed(metadata.sorted_tables):  # children first
-        if table.name == "user_type":
-            deletes.append("DELETE FROM user_type WHERE place_id IS NOT NULL;")
-        elif table.name not in {*_REFERENCE, *TRUNCATED_TABLES, "api_token"}:
-            deletes.append(f'DELETE FROM "{table.name}";')  # noqa: S608 (our metadata's names)
+        rows = written_rows(table.name)
+        if rows is not None and table.name not in {*TRUNCATED_TABLES, "api_token"}:
+            deletes.append(f'DELETE FROM "{table.name}"{rows};')  # noqa: S608 (our metadata's names)
     return "\n".join(deletes)
 
 

@@ -31,7 +31,7 @@ from mutualab.metadata import metadata
 from resources.models import Blackout, OpeningHour, Place, PlaceException, Resource
 from resources.repository import CatalogueRepository
 from tests.support.accounts import Person, add_organisation, add_user, stored_hash
-from tests.support.emptying import empty_tables
+from tests.support.emptying import empty_tables, written_rows
 
 _counter = itertools.count(1)
 EXCEPTION_DAY = date(2027, 3, 2)
@@ -135,11 +135,6 @@ async def fresh_world(database: Database) -> World:
     return await build_world(database)
 
 
-# Rows no world writes: the reference communes and shared user types, and the revision
-# counter (its triggers count every change, a put-back world's included).
-_NOT_SAVED = {"commune", "catalogue_revision"}
-
-
 @dataclass(frozen=True)
 class SavedWorld:
     """A world and its rows, to start each step of a test from the same world.
@@ -161,10 +156,12 @@ class SavedWorld:
         inserts = []
         async with database.engine.connect() as conn:
             for table in metadata.sorted_tables:
-                if table.name in _NOT_SAVED:
+                # The rows a test may write: not the reference rows, which stay, nor the
+                # revision counter, whose triggers count every change (a put-back included).
+                written = written_rows(table.name)
+                if written is None:
                     continue
-                only = " WHERE place_id IS NOT NULL" if table.name == "user_type" else ""
-                found = f'SELECT jsonb_agg(t)::text FROM "{table.name}" t{only}'  # noqa: S608
+                found = f'SELECT jsonb_agg(t)::text FROM "{table.name}" t{written}'  # noqa: S608
                 rows = (await conn.execute(text(found))).scalar_one()
                 if rows is not None:
                     # The world's own rows, as PostgreSQL wrote them, between dollar quotes.

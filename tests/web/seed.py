@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 
 from accounts.models import Certification, Training
-from booking.schemas import BookingCreate, ItemRequest
+from booking.schemas import BookingCreate, BookingRead, ItemRequest
 from kernel.auth.actor import Actor
+from kernel.clock import Clock, system_clock
 from kernel.db import Database
 from resources.hours import french_public_holidays
 from resources.models import Resource
@@ -58,6 +59,31 @@ class Town:
     booking_reference: str
     booking_day: date
     closed_day: date
+
+
+async def citizen_books_seats(
+    database: Database,
+    town: Town,
+    day: date,
+    hours: tuple[time, time],
+    quantity: int = 1,
+    clock: Clock = system_clock,
+) -> BookingRead:
+    """The town's citizen books ``quantity`` CAD seats of the fablab on ``day``, through the
+    booking service (on ``clock``)."""
+    async with (
+        runtime_on(database, clock) as runtime,
+        database.writer() as session,
+        session.begin(),
+    ):
+        return await runtime.booking.bookings(session).create(
+            Actor(user_id=town.citizen_id, via="session"),
+            BookingCreate(
+                items=[ItemRequest(resource_id=town.seats_id, quantity=quantity)],
+                starts_at=datetime.combine(day, hours[0], PARIS),
+                ends_at=datetime.combine(day, hours[1], PARIS),
+            ),
+        )
 
 
 def _booking_day(today: date) -> date:
