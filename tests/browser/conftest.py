@@ -38,6 +38,7 @@ from tests.browser.support import (
     chromium_path,
 )
 from tests.support import communes
+from tests.support.accounts import TEST_PASSWORD_HASHING
 from tests.support.mailbox import TEST_SECRET_KEY
 from tests.support.net import free_port
 from tests.support.postgres import PostgresServer
@@ -136,6 +137,10 @@ def server(
         "MUTUALAB_PHOTOS_DIR": str(work / "photos"),
         # The tests' key: they read the sealed links of the outbox (tests.support.mailbox).
         "MUTUALAB_SECRET_KEY": TEST_SECRET_KEY,
+        # The seeds' cheap argon2 cost, as in the suite's apps: with the production cost every
+        # log-in and sign-up of a journey hashed for 170 ms (the first log-in of a seeded
+        # person twice, verifying then rehashing).
+        **{f"MUTUALAB_{name.upper()}": str(value) for name, value in TEST_PASSWORD_HASHING.items()},
     }
     log = work / "server.log"
     with log.open("wb") as output:

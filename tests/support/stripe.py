@@ -58,14 +58,12 @@ class LocalStripe:
 
     api_base: str
     process: subprocess.Popen[bytes]
+    # One client for the run: a new one per call builds an SSL context each time (about 15 ms
+    # of CPU), a twentieth of the billing tests' time.
+    http: httpx.Client
 
     def _post(self, path: str, data: dict[str, Any]) -> httpx.Response:
-        return httpx.post(
-            f"{self.api_base}{path}",
-            data=data,
-            headers={"Authorization": f"Bearer {SECRET_KEY}"},
-            timeout=10,
-        )
+        return self.http.post(path, data=data)
 
     def pay(self, intent_id: str, payment_method: str = VISA) -> dict[str, Any]:
         """What Stripe.js does in the browser: attach a card and confirm the PaymentIntent."""
@@ -104,32 +102,21 @@ class LocalStripe:
 
     def intent(self, intent_id: str) -> dict[str, Any]:
         """The PaymentIntent as Stripe has it."""
-        response = httpx.get(
-            f"{self.api_base}/v1/payment_intents/{intent_id}",
-            headers={"Authorization": f"Bearer {SECRET_KEY}"},
-            timeout=10,
-        )
+        response = self.http.get(f"/v1/payment_intents/{intent_id}")
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
 
     def refunds(self, intent_id: str) -> list[dict[str, Any]]:
         """Refunds of a PaymentIntent."""
-        response = httpx.get(
-            f"{self.api_base}/v1/refunds",
-            params={"payment_intent": intent_id},
-            headers={"Authorization": f"Bearer {SECRET_KEY}"},
-            timeout=10,
-        )
+        response = self.http.get("/v1/refunds", params={"payment_intent": intent_id})
         assert response.status_code == 200, response.text
         data: list[dict[str, Any]] = response.json()["data"]
         return data
 
     def register_webhook(self, url: str, secret: str = WEBHOOK_SECRET) -> None:
         """Make localstripe POST signed events to ``url`` (one endpoint at a time)."""
-        response = httpx.post(
-            f"{self.api_base}/_config/webhooks/mutualab", data={"url": url, "secret": secret}
-        )
+        response = self.http.post("/_config/webhooks/mutualab", data={"url": url, "secret": secret})
         assert response.status_code == 200, response.text
 
 
@@ -153,7 +140,11 @@ def local_stripe(state_dir: Path) -> Iterator[LocalStripe]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("localstripe did not start") from None
                 time.sleep(0.1)
-        yield LocalStripe(f"http://127.0.0.1:{port}", process)
+        api_base = f"http://127.0.0.1:{port}"
+        with httpx.Client(
+            base_url=api_base, headers={"Authorization": f"Bearer {SECRET_KEY}"}, timeout=10
+        ) as http:
+            yield LocalStripe(api_base, process, http)
     finally:
         process.terminate()
         try:
