@@ -23,6 +23,7 @@ from tests.support.emptying import empty_tables
 from tests.support.invariants import unpaid_priced_bookings
 from tests.support.mailbox import TEST_SECRET_KEY
 from tests.support.postgres import PostgresServer, find_server
+from tests.support.stripe import LocalStripe, local_stripe
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +74,14 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         await db.dispose()
     if unpaid:
         pytest.fail(f"Priced bookings without a payment after this test: {unpaid}")
+
+
+@pytest.fixture(scope="session")
+def stripe_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
+    """localstripe on 127.0.0.1, one per test process: each payment has its own ids, and the
+    one test that points its webhooks at a server points them away again afterwards."""
+    with local_stripe(tmp_path_factory.mktemp("localstripe")) as peer:
+        yield peer
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,14 +13,7 @@ from kernel.settings import Settings
 from tests.billing.support import PricedLab, price_fablab
 from tests.support.accounts import make_user
 from tests.support.booking import MutableClock, booking_client, make_fablab
-from tests.support.stripe import SECRET_KEY, WEBHOOK_SECRET, LocalStripe, local_stripe
-
-
-@pytest.fixture(scope="session")
-def stripe_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
-    """localstripe on 127.0.0.1, its state file in this run's temporary directory."""
-    with local_stripe(tmp_path_factory.mktemp("localstripe")) as peer:
-        yield peer
+from tests.support.stripe import SECRET_KEY, WEBHOOK_SECRET, LocalStripe
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from kernel.db import Database
 from kernel.settings import Settings
 from tests.support.apps import leased_app
-from tests.support.stripe import SECRET_KEY, WEBHOOK_SECRET, LocalStripe, local_stripe
+from tests.support.stripe import SECRET_KEY, WEBHOOK_SECRET, LocalStripe
 from tests.web.seed import Town, seed_town
 
 # Monday 1 March 2027, 09:00 in Paris: tomorrow is closed, the booking is on Wednesday 3 March.
@@ -46,13 +46,6 @@ async def web(settings: Settings, database: Database) -> AsyncIterator[httpx.Asy
     """A client that asks for pages like a browser, on an app whose clock is FIXED_NOW."""
     async with _pages(settings, database, "text/html,application/xhtml+xml") as http:
         yield http
-
-
-@pytest.fixture(scope="module")
-def stripe_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
-    """localstripe on 127.0.0.1: the card path against a real local Stripe peer."""
-    with local_stripe(tmp_path_factory.mktemp("localstripe")) as peer:
-        yield peer
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ subscriber once, with the payment as the place's managers see it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -17,16 +17,9 @@ from tests.billing.support import paid_booking, price_fablab
 from tests.support.accounts import Person, make_user
 from tests.support.booking import Fablab, MutableClock, booking_client
 from tests.support.jobs import eventually, queued_count, workers
-from tests.support.stripe import SECRET_KEY, WEBHOOK_SECRET, LocalStripe, local_stripe
+from tests.support.stripe import SECRET_KEY, WEBHOOK_SECRET, LocalStripe
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.support import hook_registry, subscribe, url_of
-
-
-@pytest.fixture(scope="module")
-def stripe_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
-    """localstripe on 127.0.0.1."""
-    with local_stripe(tmp_path_factory.mktemp("localstripe-webhooks")) as peer:
-        yield peer
 
 
 @pytest.fixture

@@ -1,13 +1,13 @@
-"""Paid bookings: billing's fixtures (a local Stripe peer, a priced fablab), an empty queue."""
+"""Paid bookings: billing's fixtures (a priced fablab on the local Stripe peer), an empty queue."""
 
 from __future__ import annotations
 
 import pytest
 
 from kernel.db import Database
-from tests.billing.conftest import api, clock, lab, stripe_peer, stripe_settings
+from tests.billing.conftest import api, clock, lab, stripe_settings
 
-__all__ = ["api", "clock", "lab", "stripe_peer", "stripe_settings"]
+__all__ = ["api", "clock", "lab", "stripe_settings"]
 
 
 @pytest.fixture(autouse=True)
