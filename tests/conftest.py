@@ -52,7 +52,7 @@ def database_url(postgres_url: str) -> str:
 # One Database per URL for the whole run of this process. Its engines keep what costs to
 # build and holds no test's data: the dialect, initialised on the first connection, and the
 # statements compiled for it (SQLAlchemy keys its cache by the engine's dialect, so a new
-# engine compiles each statement anew: a tenth of the suite's time). Each test's connections
+# engine compiles each statement anew: a tenth of the billing tests' time). Each test's connections
 # are closed after it (``dispose``): they belong to that test's event loop.
 _databases: dict[str, Database] = {}
 
