@@ -8,6 +8,7 @@ run with the embedded wheel's binaries (tests.support.postgres).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from functools import cache
 from pathlib import Path
 
 import httpx
@@ -49,21 +50,20 @@ def database_url(postgres_url: str) -> str:
     return postgres_url
 
 
-# One Database per URL for the whole run of this process. Its engines keep what costs to
-# build and holds no test's data: the dialect, initialised on the first connection, and the
-# statements compiled for it (SQLAlchemy keys its cache by the engine's dialect, so a new
-# engine compiles each statement anew: a tenth of the billing tests' time). Each test's connections
-# are closed after it (``dispose``): they belong to that test's event loop.
-_databases: dict[str, Database] = {}
+@cache
+def _kept_database(url: str) -> Database:
+    """One Database per URL for the whole run of this process. Its engines keep what costs to
+    build and holds no test's data: the dialect, initialised on the first connection, and the
+    statements compiled for it (SQLAlchemy keys its cache by the engine's dialect, so a new
+    engine compiled each statement anew: a tenth of the billing tests' time)."""
+    return Database.from_settings(Settings(database_url=url, database_pool_size=20))
 
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    """The database of one test, emptied, its connections closed afterwards."""
-    db = _databases.get(database_url)
-    if db is None:
-        db = Database.from_settings(Settings(database_url=database_url, database_pool_size=20))
-        _databases[database_url] = db
+    """The database of one test, emptied, its connections closed afterwards (they belong to
+    the test's event loop)."""
+    db = _kept_database(database_url)
     await empty_tables(db)
     yield db
     try:

@@ -6,9 +6,7 @@ exists).
 
 from __future__ import annotations
 
-import asyncio
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -18,10 +16,9 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from kernel.db import Database
-from kernel.settings import Settings
 from mutualab.reports.periods import containing
 from resources.hours import french_public_holidays
-from tests.browser.support import LiveServer, PageChecker
+from tests.browser.support import LiveServer, PageChecker, on_served_database
 from tests.support.accounts import make_user, stored_hash
 from tests.web.seed import OPEN_DAYS, PARIS, PASSWORD, Town, citizen_books_seats
 
@@ -40,30 +37,25 @@ def _last_month_day(today: date) -> date:
     return day
 
 
-async def _seed(database_url: str, town: Town) -> str:
+async def _seed(database: Database, town: Town) -> str:
     """Two seats booked by the citizen last month (booked three days before): its reference;
     and a platform administrator."""
     day = _last_month_day(datetime.now(PARIS).date())
     then = datetime.combine(day - timedelta(days=3), time(9), PARIS).astimezone(UTC)
-    database = Database.from_settings(Settings(database_url=database_url, database_pool_size=2))
-    try:
-        booking = await citizen_books_seats(
-            database, town, day, (time(10), time(12)), quantity=2, clock=lambda: then
-        )
-        reference = booking.reference
-        await make_user(database, ADMIN_EMAIL, admin=True, password_hash=stored_hash(PASSWORD))
-        return reference
-    finally:
-        await database.dispose()
+    booking = await citizen_books_seats(
+        database, town, day, (time(10), time(12)), quantity=2, clock=lambda: then
+    )
+    await make_user(database, ADMIN_EMAIL, admin=True, password_hash=stored_hash(PASSWORD))
+    return booking.reference
 
 
 @pytest.fixture
 def last_month_reference(server: LiveServer) -> str:
     """A booking of last month, seeded once per database."""
     if server.backend not in _seeded:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            seeding = pool.submit(asyncio.run, _seed(server.database_url, server.town))
-            _seeded[server.backend] = seeding.result()
+        _seeded[server.backend] = on_served_database(
+            server, lambda database: _seed(database, server.town)
+        )
     return _seeded[server.backend]
 
 

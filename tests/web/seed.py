@@ -71,15 +71,27 @@ async def citizen_books_seats(
 ) -> BookingRead:
     """The town's citizen books ``quantity`` CAD seats of the fablab on ``day``, through the
     booking service (on ``clock``)."""
+    return await _book_seats(database, clock, town.citizen_id, town.seats_id, day, hours, quantity)
+
+
+async def _book_seats(
+    database: Database,
+    clock: Clock,
+    booker_id: int,
+    seats_id: int,
+    day: date,
+    hours: tuple[time, time],
+    quantity: int,
+) -> BookingRead:
     async with (
         runtime_on(database, clock) as runtime,
         database.writer() as session,
         session.begin(),
     ):
         return await runtime.booking.bookings(session).create(
-            Actor(user_id=town.citizen_id, via="session"),
+            Actor(user_id=booker_id, via="session"),
             BookingCreate(
-                items=[ItemRequest(resource_id=town.seats_id, quantity=quantity)],
+                items=[ItemRequest(resource_id=seats_id, quantity=quantity)],
                 starts_at=datetime.combine(day, hours[0], PARIS),
                 ends_at=datetime.combine(day, hours[1], PARIS),
             ),
@@ -184,25 +196,15 @@ async def seed_town(database: Database, now: datetime) -> Town:
     )
     await make_user(database, "other@example.fr", manages=(other.id,), password_hash=password_hash)
     booking_day = _booking_day(today)
-    async with (
-        runtime_on(database, lambda: now) as runtime,
-        database.writer() as session,
-        session.begin(),
-    ):
+    async with database.writer() as session, session.begin():
         session.add(
             Certification(
                 user_id=citizen.user_id, training_id=training.id, granted_on=today - timedelta(30)
             )
         )
-        bookings = runtime.booking.bookings(session)
-        booking = await bookings.create(
-            Actor(user_id=citizen.user_id, via="session"),
-            BookingCreate(
-                items=[ItemRequest(resource_id=seats.id, quantity=3)],
-                starts_at=datetime.combine(booking_day, time(10), PARIS),
-                ends_at=datetime.combine(booking_day, time(11), PARIS),
-            ),
-        )
+    booking = await _book_seats(
+        database, lambda: now, citizen.user_id, seats.id, booking_day, (time(10), time(11)), 3
+    )
     return Town(
         place_id=place.id,
         other_place_id=other.id,
