@@ -80,6 +80,8 @@ class PageChecker:
 
     def __call__(self, page: Page, name: str) -> None:
         """Check the current page at each width: accessibility, layout (and a screenshot)."""
+        # A document committed but not yet parsed has no documentElement yet.
+        page.wait_for_load_state("load")
         original = page.viewport_size or {"width": 1280, "height": 900}
         problems: list[str] = []
         for width in WIDTHS:

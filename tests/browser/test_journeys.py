@@ -78,6 +78,8 @@ def test_signing_up_with_a_mistake_then_logging_out_and_in(
 ) -> None:
     page.goto("/")
     page.get_by_role("link", name="Créer un compte").first.click()
+    # The click only starts the navigation: the check must wait for the new page.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Créer un compte")
     check_page(page, "signup")
     page.get_by_label("Votre nom").fill("Alex Durand")
     page.get_by_label("Adresse e-mail").fill("alex@example.fr")
