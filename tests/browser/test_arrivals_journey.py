@@ -21,8 +21,8 @@ from tests.web.seed import citizen_books_seats
 
 
 def _confirmed_booking(server: LiveServer) -> int:
-    """A booking of the citizen's for this journey alone: another journey cancels the
-    town's."""
+    """A booking of the citizen's for this journey alone: checking in changes it, and other
+    journeys count on the town's as seeded."""
     town = server.town
 
     async def book(database: Database) -> int:

@@ -2,17 +2,20 @@
 
 Each page visited is checked by axe-core (nothing serious or critical), must not scroll
 sideways at 360 px, and is photographed on demand at 360 and 1280 px (tests/artifacts/browser/).
-Tests run in this order: the last one cancels the seeded booking.
+The seeded booking stays as it is (other journeys count on it): the one cancelled here is made
+for that journey alone.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import time
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.support import LiveServer, PageChecker, mailed_link
-from tests.web.seed import PASSWORD
+from kernel.db import Database
+from tests.browser.support import LiveServer, PageChecker, mailed_link, on_served_database
+from tests.web.seed import PASSWORD, citizen_books_seats
 
 
 def _log_in(page: Page, email: str, password: str = PASSWORD) -> None:
@@ -173,20 +176,25 @@ def test_a_manager_corrects_then_saves_opening_hours(
 def test_a_citizen_cancels_a_booking(
     page: Page, server: LiveServer, check_page: PageChecker
 ) -> None:
+    town = server.town
+
+    async def book(database: Database) -> str:
+        booking = await citizen_books_seats(database, town, town.booking_day, (time(16), time(17)))
+        return booking.reference
+
+    reference = on_served_database(server, book)
     page.goto("/login")
-    _log_in(page, server.town.citizen_email)
+    _log_in(page, town.citizen_email)
     expect(page.get_by_role("heading", level=1)).to_have_text("Mon compte")
     check_page(page, "account")
     page.get_by_role("link", name="Mes réservations", exact=True).click()
-    booking = page.get_by_role("listitem").filter(has_text=server.town.booking_reference)
+    booking = page.get_by_role("listitem").filter(has_text=reference)
     expect(booking).to_contain_text("Confirmée")
     check_page(page, "bookings")
-    booking.get_by_role("link", name=f"Annuler {server.town.booking_reference}").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text(server.town.booking_reference)
+    booking.get_by_role("link", name=f"Annuler {reference}").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
     check_page(page, "cancel")
     page.get_by_label("Motif").fill("Sortie scolaire déplacée")
     page.get_by_role("button", name="Annuler cette réservation").click()
     expect(page.get_by_role("status")).to_have_text("Votre réservation est annulée.")
-    expect(
-        page.get_by_role("listitem").filter(has_text=server.town.booking_reference)
-    ).to_contain_text("Annulée")
+    expect(page.get_by_role("listitem").filter(has_text=reference)).to_contain_text("Annulée")
