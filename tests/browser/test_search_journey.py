@@ -19,7 +19,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
-from billing.prices import PriceService
+from billing.prices import DEFAULT_TIERS, PriceService
 from billing.repository import BillingRepository
 from billing.schemas import BillingSettingsWrite, PriceListWrite, RateWrite, VatWrite
 from kernel.db import Database
@@ -135,7 +135,8 @@ def _furnish(server: LiveServer) -> int:
                         {
                             "invoice_prefix": "FT",
                             "payment_methods": {"*": ["on_site"]},
-                            "refund_tiers": [],
+                            # The fablab's refunds as they were: other journeys count on them.
+                            "refund_tiers": DEFAULT_TIERS,
                         }
                     ),
                     now,
