@@ -371,6 +371,7 @@ class PaymentService:
                     payment.wallet_cents - payment.wallet_refunded_cents if payment else 0
                 ),
                 pack_minutes=packs_back,
+                pack_minutes_used=sum(used.values()),
             )
         settings = await self.prices.settings_of(payment.place_id)
         decision = refund_cents(
@@ -389,6 +390,7 @@ class PaymentService:
             tier=decision.tier_label,
             wallet_cents=give_back(Paid(wallet_cents=wallet_left), decision.percent).wallet_cents,
             pack_minutes=packs_back,
+            pack_minutes_used=sum(used.values()),
         )
 
     async def place_documents(

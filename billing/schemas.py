@@ -372,6 +372,8 @@ class CancellationRefund(BaseModel):
     wallet_cents: int = 0
     # Minutes given back to the packs of prepaid hours the booking used (by the same tier).
     pack_minutes: int = 0
+    # Minutes of prepaid hours the booking used (what the policy keeps: used - given back).
+    pack_minutes_used: int = 0
 
 
 class BookingBilling(BaseModel):

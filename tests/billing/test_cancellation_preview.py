@@ -49,6 +49,7 @@ async def test_the_card_refund_announced_is_the_refund_made(
         "tier": "50 % jusqu'à 24 h avant le début",
         "wallet_cents": 0,  # nothing was paid from the wallet
         "pack_minutes": 0,  # no prepaid hours were used
+        "pack_minutes_used": 0,
     }
     cancelled = await api.post(f"/api/bookings/{booking_id}/cancel", json={}, headers=ana.headers)
     assert cancelled.status_code == 200, cancelled.text

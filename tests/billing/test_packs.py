@@ -21,9 +21,12 @@ from kernel.db import Database
 from kernel.settings import Settings
 from mutualab.composition import build_runtime
 from tests.billing.support import PricedLab, checkout, deliver, until_waiting_for
-from tests.support.accounts import Person, make_organisation, make_user
+from tests.support.accounts import Person, make_organisation, make_user, stored_hash
 from tests.support.booking import MutableClock, booking_body, iso, paris
 from tests.support.stripe import LocalStripe
+from tests.web.helpers import log_in
+from tests.web.helpers import text as page_text
+from tests.web.seed import PASSWORD
 
 Client = httpx.AsyncClient
 
@@ -475,7 +478,8 @@ async def test_cancelling_gives_pack_minutes_back_by_the_refund_tier(
     for booked, back in ((early, 120), (soon, 60)):
         booking_id = booked.json()["booking"]["id"]
         preview = await api.get(f"/api/bookings/{booking_id}/billing", headers=ana.headers)
-        assert preview.json()["if_cancelled_now"]["pack_minutes"] == back
+        refund = preview.json()["if_cancelled_now"]
+        assert (refund["pack_minutes"], refund["pack_minutes_used"]) == (back, 120)
         cancelled = await api.post(
             f"/api/bookings/{booking_id}/cancel", json={}, headers=ana.headers
         )
@@ -487,6 +491,45 @@ async def test_cancelling_gives_pack_minutes_back_by_the_refund_tier(
     ]
     mine = (await api.get("/api/me/packs", headers=ana.headers)).json()
     assert mine[0]["movements"][0]["kind"] == "given_back"
+
+
+async def test_hours_the_policy_keeps_are_said_so_on_the_cancel_page(
+    api: Client, lab: PricedLab, database: Database
+) -> None:
+    """A place that refunds nothing keeps the prepaid hours a cancelled booking used: the cancel
+    page says so, instead of "nothing was paid"."""
+    for path, body in (
+        ("booking-policies", {"policies": [{"cancel_deadline_hours": 0}]}),
+        (
+            "billing-settings",
+            {"invoice_prefix": "FLT", "payment_methods": {"*": ["on_site"]}, "refund_tiers": []},
+        ),
+    ):
+        changed = await api.put(
+            f"/api/places/{lab.place_id}/{path}", json=body, headers=lab.manager.headers
+        )
+        assert changed.status_code == 200, changed.text
+    ana = await make_user(database, "ana@example.fr", password_hash=stored_hash(PASSWORD))
+    await holding_of(api, lab, ana)
+    booked = await book_laser(api, ana, lab, paris(2027, 3, 8, 10), 2)
+    assert booked.status_code == 201, booked.text
+    booking_id = booked.json()["booking"]["id"]
+    preview = await api.get(f"/api/bookings/{booking_id}/billing", headers=ana.headers)
+    refund = preview.json()["if_cancelled_now"]
+    assert (refund["outcome"], refund["pack_minutes"], refund["pack_minutes_used"]) == (
+        "nothing_paid",
+        0,
+        120,
+    )
+    # A browser on the same app: over https, as the session cookie is Secure.
+    async with httpx.AsyncClient(
+        transport=api._transport, base_url="https://127.0.0.1", headers={"accept": "text/html"}
+    ) as browser:
+        await log_in(browser, ana.email)
+        page = page_text((await browser.get(f"/account/bookings/{booking_id}/cancel")).text)
+    assert "2 h des heures prépayées utilisées ne vous sont pas rendues" in page
+    assert "Rien n'a été payé" not in page
+    assert "Aucune somme n'a été payée pour cette réservation" in page
 
 
 async def test_a_hold_that_expires_gives_its_pack_minutes_back_whole(
