@@ -143,7 +143,6 @@ def main() -> int:
     old_commit = clone(args.old, old_tree)
     new_commit = clone("HEAD", new_tree)
     figures: list[str] = []
-    all_passed = True
 
     old_seconds: dict[str, float] = {}
     old_passed = True
