@@ -82,6 +82,18 @@ def timed(command: Sequence[str], cwd: Path, log: Path) -> tuple[float, bool]:
     return time.monotonic() - began, done.returncode == 0
 
 
+def timed_parts(
+    commands: dict[str, list[str]], cwd: Path, log: Path
+) -> tuple[dict[str, float], bool]:
+    """Seconds each named command took, one after the other, and whether all passed."""
+    seconds: dict[str, float] = {}
+    passed = True
+    for part, command in commands.items():
+        seconds[part], ok = timed(command, cwd, log)
+        passed &= ok
+    return seconds, passed
+
+
 def forget_caches(tree: Path) -> None:
     """Empty the linters' and type checker's caches, as a fresh clone has none."""
     for cache in (".mypy_cache", ".ruff_cache", ".pytest_cache"):
@@ -108,7 +120,7 @@ def same_tests(old: Path, new: Path) -> tuple[list[str], list[str], list[str]]:
     have = {name for _, name in here}
     lost = sorted({name for _, name in test_functions(old) if RENAMED.get(name, name) not in have})
     browser = [i for i in ids if i.startswith("tests/browser/")]
-    return [i for i in ids if i not in set(browser)], browser, lost
+    return [i for i in ids if not i.startswith("tests/browser/")], browser, lost
 
 
 def makefile_command(tree: Path, target: str) -> list[str]:
@@ -144,22 +156,21 @@ def main() -> int:
     new_commit = clone("HEAD", new_tree)
     figures: list[str] = []
 
-    old_seconds: dict[str, float] = {}
-    old_passed = True
-    for part in PARTS:
-        old_seconds[part], ok = timed(["make", part], old_tree, log)
-        old_passed &= ok
+    make_test = {part: ["make", part] for part in PARTS}
+    old_seconds, old_passed = timed_parts(make_test, old_tree, log)
     figures.append(parts_line(f"{old_commit} make test", old_seconds, old_passed))
 
     python_ids, browser_ids, lost = same_tests(old_tree, new_tree)
-    like: dict[str, float] = {}
-    like_passed = True
-    for part in ("lint", "typecheck"):
-        like[part], ok = timed(["make", part], new_tree, log)
-        like_passed &= ok
-    for part, ids in (("pytest", python_ids), ("browser-tests", browser_ids)):
-        like[part], ok = timed([*makefile_command(new_tree, part), *ids], new_tree, log)
-        like_passed &= ok
+    like, like_passed = timed_parts(
+        {
+            "lint": make_test["lint"],
+            "typecheck": make_test["typecheck"],
+            "pytest": [*makefile_command(new_tree, "pytest"), *python_ids],
+            "browser-tests": [*makefile_command(new_tree, "browser-tests"), *browser_ids],
+        },
+        new_tree,
+        log,
+    )
     label = f"{new_commit} on {old_commit}'s tests"
     figures.append(parts_line(label, like, like_passed))
     figures.append(
@@ -168,11 +179,7 @@ def main() -> int:
     )
 
     forget_caches(new_tree)
-    new_seconds: dict[str, float] = {}
-    new_passed = True
-    for part in PARTS:
-        new_seconds[part], ok = timed(["make", part], new_tree, log)
-        new_passed &= ok
+    new_seconds, new_passed = timed_parts(make_test, new_tree, log)
     figures.append(parts_line(f"{new_commit} make test", new_seconds, new_passed))
     ratio = sum(like.values()) / sum(old_seconds.values())
     figures.append(f"like for like: {ratio:.2f} of {old_commit}'s make test")

@@ -354,6 +354,7 @@ class PaymentService:
             return None
         packs_back = 0
         used = await self.prices.packs.used_by(booking.id)
+        used_minutes = sum(used.values())
         if payment is not None and used:
             percent = await self._time_back_percent(
                 payment, booking, BookingStatus.CANCELLED, now, by_place=by_place
@@ -371,7 +372,7 @@ class PaymentService:
                     payment.wallet_cents - payment.wallet_refunded_cents if payment else 0
                 ),
                 pack_minutes=packs_back,
-                pack_minutes_used=sum(used.values()),
+                pack_minutes_used=used_minutes,
             )
         settings = await self.prices.settings_of(payment.place_id)
         decision = refund_cents(
@@ -390,7 +391,7 @@ class PaymentService:
             tier=decision.tier_label,
             wallet_cents=give_back(Paid(wallet_cents=wallet_left), decision.percent).wallet_cents,
             pack_minutes=packs_back,
-            pack_minutes_used=sum(used.values()),
+            pack_minutes_used=used_minutes,
         )
 
     async def place_documents(

@@ -24,7 +24,7 @@ from tests.billing.support import PricedLab, checkout, deliver, until_waiting_fo
 from tests.support.accounts import Person, make_organisation, make_user, stored_hash
 from tests.support.booking import MutableClock, booking_body, iso, paris
 from tests.support.stripe import LocalStripe
-from tests.web.helpers import log_in
+from tests.web.helpers import another_browser, log_in
 from tests.web.helpers import text as page_text
 from tests.web.seed import PASSWORD
 
@@ -521,9 +521,9 @@ async def test_hours_the_policy_keeps_are_said_so_on_the_cancel_page(
         0,
         120,
     )
-    # A browser on the same app: over https, as the session cookie is Secure.
-    async with httpx.AsyncClient(
-        transport=api._transport, base_url="https://127.0.0.1", headers={"accept": "text/html"}
+    # A browser on the same app, as the web tests' (api's address is plain http).
+    async with another_browser(
+        api, origin="https://127.0.0.1", headers={"accept": "text/html"}
     ) as browser:
         await log_in(browser, ana.email)
         page = page_text((await browser.get(f"/account/bookings/{booking_id}/cancel")).text)

@@ -64,6 +64,18 @@ async def submit(
     return await client.post(action, data={**fields, "_csrf_token": csrf(page.text)})
 
 
+def another_browser(
+    client: httpx.AsyncClient, *, origin: str | None = None, headers: dict[str, str] | None = None
+) -> httpx.AsyncClient:
+    """A second browser (its own cookies) on the app ``client`` talks to, at the same address
+    with the same headers unless given (pages need https: the session cookie is Secure)."""
+    return httpx.AsyncClient(
+        transport=client._transport,
+        base_url=origin or str(client.base_url),
+        headers=client.headers if headers is None else headers,
+    )
+
+
 async def log_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> None:
     """Log in through the form."""
     response = await submit(client, "/login", "/login", {"email": email, "password": password})

@@ -12,7 +12,15 @@ from sqlalchemy import update
 from accounts.models import User
 from kernel.db import Database
 from tests.support.accounts import make_organisation, make_user, stored_hash
-from tests.web.helpers import by_id, csrf, log_in, submit, text, unlabelled_controls
+from tests.web.helpers import (
+    another_browser,
+    by_id,
+    csrf,
+    log_in,
+    submit,
+    text,
+    unlabelled_controls,
+)
 from tests.web.seed import PASSWORD, Town
 
 API = {"accept": "application/json"}
@@ -24,13 +32,6 @@ async def admin(database: Database, town: Town) -> str:
     """A platform administrator who logs in with the town's password."""
     await make_user(database, ADMIN_EMAIL, admin=True, password_hash=stored_hash(PASSWORD))
     return ADMIN_EMAIL
-
-
-def _another_browser(web: httpx.AsyncClient) -> httpx.AsyncClient:
-    """A second browser (its own cookies) on the same app."""
-    return httpx.AsyncClient(
-        transport=web._transport, base_url=str(web.base_url), headers=web.headers
-    )
 
 
 async def _api(web: httpx.AsyncClient, path: str) -> Any:
@@ -154,7 +155,7 @@ async def test_a_token_of_someone_else_cannot_be_revoked(
     created = await submit(web, url, url, {"name": "Agenda", "scope": "read_write"})
     assert created.status_code == 201
     token_id = max(t["id"] for t in await _api(web, "/api/me/tokens"))
-    async with _another_browser(web) as other:
+    async with another_browser(web) as other:
         await log_in(other, town.citizen_email)
         page = await other.get(url)
         refused = await other.post(
@@ -358,7 +359,7 @@ async def test_another_manager_cannot_set_the_booking_rules_here(
         data={**fields, "_csrf_token": csrf(own.text)},
     )
     assert posted.status_code == 403
-    async with _another_browser(web) as manager:
+    async with another_browser(web) as manager:
         await log_in(manager, town.manager_email)
         assert await _api(manager, f"/api/places/{town.place_id}/booking-policies") == []
 
@@ -409,7 +410,7 @@ async def test_managers_see_their_colleagues_but_only_admins_name_them(
     token = csrf(page.text)
     added = await web.post(url, data={"email": town.citizen_email, "_csrf_token": token})
     assert added.status_code == 403
-    async with _another_browser(web) as other:
+    async with another_browser(web) as other:
         await log_in(other, town.other_manager_email)
         assert (await other.get(url)).status_code == 403
     managers = await _api(web, f"/api/places/{town.place_id}/managers")

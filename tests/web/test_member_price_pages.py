@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 
 from kernel.db import Database
-from tests.web.helpers import csrf, log_in, submit
+from tests.web.helpers import another_browser, csrf, log_in, submit
 from tests.web.seed import Town
 from tests.web.test_citizen_pages import SLOT, price_the_printer, text
 
@@ -45,9 +45,7 @@ async def test_the_resource_page_and_the_quote_show_a_member_s_price_after_benef
     web: httpx.AsyncClient, town: Town, database: Database
 ) -> None:
     await price_the_printer(database, town)
-    async with httpx.AsyncClient(
-        transport=web._transport, base_url=str(web.base_url), headers=web.headers
-    ) as citizen:
+    async with another_browser(web) as citizen:
         await log_in(citizen, town.citizen_email)
         before = text((await citizen.get(f"/resources/{town.printer_id}")).text)
         assert "Avec votre adhésion" not in before

@@ -8,14 +8,8 @@ import httpx
 
 from kernel.db import Database
 from tests.support.booking import set_resource
-from tests.web.helpers import csrf, log_in, submit, text, unlabelled_controls
+from tests.web.helpers import another_browser, csrf, log_in, submit, text, unlabelled_controls
 from tests.web.seed import Town
-
-
-def _another_browser(web: httpx.AsyncClient) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=web._transport, base_url=str(web.base_url), headers=web.headers
-    )
 
 
 async def test_a_plan_is_added_subscribed_paid_and_cancelled_on_pages(
@@ -53,7 +47,7 @@ async def test_a_plan_is_added_subscribed_paid_and_cancelled_on_pages(
     assert "Adhésion annuelle" in listed and "30,00 €" in listed.replace("\u00a0", " ")
     assert "10 h incluses par période" in listed
 
-    async with _another_browser(web) as citizen:
+    async with another_browser(web) as citizen:
         await log_in(citizen, town.citizen_email)
         plans = await citizen.get(f"/places/{town.place_id}/plans")
         assert plans.status_code == 200 and unlabelled_controls(plans.text) == []

@@ -7,14 +7,8 @@ from __future__ import annotations
 import httpx
 
 from kernel.db import Database
-from tests.web.helpers import csrf, log_in, submit, text, unlabelled_controls
+from tests.web.helpers import another_browser, csrf, log_in, submit, text, unlabelled_controls
 from tests.web.seed import Town
-
-
-def _another_browser(web: httpx.AsyncClient) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=web._transport, base_url=str(web.base_url), headers=web.headers
-    )
 
 
 async def test_a_pack_is_added_bought_and_paid_on_pages(
@@ -56,7 +50,7 @@ async def test_a_pack_is_added_bought_and_paid_on_pages(
     again = await web.post(f"{url}/{pack_id}/active", data={"_csrf_token": csrf(listed.text)})
     assert again.status_code == 303
 
-    async with _another_browser(web) as citizen:
+    async with another_browser(web) as citizen:
         await log_in(citizen, town.citizen_email)
         offered = await citizen.get(f"/places/{town.place_id}/packs")
         assert offered.status_code == 200 and unlabelled_controls(offered.text) == []
@@ -104,7 +98,7 @@ async def test_a_pack_for_another_rate_is_refused_with_its_reason(
         headers={"x-csrf-token": csrf((await web.get("/account")).text)},
     )
     assert made.status_code == 201, made.text
-    async with _another_browser(web) as citizen:
+    async with another_browser(web) as citizen:
         await log_in(citizen, town.citizen_email)
         offered = await citizen.get(f"/places/{town.place_id}/packs")
         refused = await citizen.post(

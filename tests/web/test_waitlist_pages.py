@@ -15,7 +15,7 @@ from tests.support.accounts import make_user
 from tests.support.apps import runtime_on
 from tests.support.booking import set_resource
 from tests.web.conftest import FIXED_NOW
-from tests.web.helpers import csrf, log_in, text
+from tests.web.helpers import another_browser, csrf, log_in, text
 from tests.web.seed import PARIS, Town
 
 
@@ -73,9 +73,7 @@ async def test_a_full_time_offers_its_waitlist_which_my_bookings_list(
     assert "Mes listes d'attente" in page
     assert "14:00-15:00" in page and "En attente, numéro 1 dans la file" in page
 
-    manager = httpx.AsyncClient(transport=web._transport, base_url=str(web.base_url))
-    async with manager:
-        manager.headers.update(web.headers)
+    async with another_browser(web) as manager:
         await log_in(manager, town.manager_email)
         home_page = await manager.get("/manage")
         home = text(home_page.text)
