@@ -6,6 +6,7 @@ A kept answer must be the answer a new computation would give: each test changes
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -147,14 +148,19 @@ def test_the_memo_forgets_the_least_recently_used() -> None:
     assert len(memo) == 2
 
 
-def test_the_memo_holds_at_most_its_slots() -> None:
-    slot = SlotRead(
+def a_slot() -> SlotRead:
+    """A slot of an hour."""
+    return SlotRead(
         starts_at=datetime(2026, 3, 2, 8, tzinfo=UTC),
         ends_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
         local_starts_at=datetime(2026, 3, 2, 8, tzinfo=UTC),
         local_ends_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
         free_units=1,
     )
+
+
+def test_the_memo_holds_at_most_its_slots() -> None:
+    slot = a_slot()
     memo = SlotMemo(max_answers=10, max_slots=5)
     memo.keep("a", (slot,) * 2)
     memo.keep("b", (slot,) * 3)
@@ -164,3 +170,14 @@ def test_the_memo_holds_at_most_its_slots() -> None:
     assert memo.find("b") is None and memo.find("a") is not None and memo.find("c") is not None
     memo.keep("d", (slot,) * 9)  # bigger than the whole budget: kept alone
     assert len(memo) == 1 and memo.find("d") is not None
+
+
+def test_kept_answers_are_left_out_of_the_collectors_rounds() -> None:
+    # Answers live long and are many (a week of one machine: 336 slots); were they tracked,
+    # every full collection would walk them, a pause of tens of milliseconds for whichever
+    # requests were running (bench/availability.py, "machines in turn").
+    memo = SlotMemo()
+    memo.keep("week", tuple(a_slot() for _ in range(336)))
+    gc.collect()
+    answer = memo.find("week")
+    assert answer is not None and not gc.is_tracked(answer)
