@@ -440,7 +440,7 @@ def log_size() -> int:
 def served(url: str, workers: int, pool_size: int = 20) -> Iterator[tuple[str, int]]:
     """``mutualab serve --workers N`` on a free local port; yields its base URL and pid.
 
-    Each worker keeps ``pool_size`` database connections (and as many overflow ones).
+    Each worker keeps up to twice ``pool_size`` database connections per pool (kernel.db).
 
     The server's log goes to MUTUALAB_SERVER_LOG, else to a temporary file shown on failure.
     """
