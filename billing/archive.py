@@ -13,6 +13,7 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,8 +82,9 @@ def verify(data: bytes, expected_sha256: str | None = None) -> list[ArchiveProbl
         for name in archive.namelist():
             try:
                 contents[name] = archive.read(name)
-            except (zipfile.BadZipFile, OSError, ValueError) as error:
-                # A changed byte in a stored file fails its CRC-32 before any manifest check.
+            except (zipfile.BadZipFile, OSError, ValueError, zlib.error) as error:
+                # A changed byte in a stored file fails its CRC-32 before any manifest check,
+                # or breaks its deflated stream.
                 problems.append(ArchiveProblem("file_altered", name, str(error)))
     listed = contents.pop(MANIFEST, None)
     if listed is None:
