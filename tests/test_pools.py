@@ -23,15 +23,15 @@ async def test_every_connection_opened_is_kept_for_the_next_requests(database_ur
         all_in, release = asyncio.Event(), asyncio.Event()
         backends: list[int] = []
 
+        async def backend_of(connection: AsyncConnection) -> int:
+            return int((await connection.execute(BACKEND)).scalar_one())
+
         async def request() -> None:
             async with engine.connect() as connection:
-                backends.append((await connection.execute(BACKEND)).scalar_one())
+                backends.append(await backend_of(connection))
                 if len(backends) == 4:
                     all_in.set()
                 await release.wait()
-
-        async def backend_of(connection: AsyncConnection) -> int:
-            return int((await connection.execute(BACKEND)).scalar_one())
 
         # Twice the pool size at once: all served, each on its own connection.
         running = [asyncio.create_task(request()) for _ in range(4)]

@@ -186,9 +186,12 @@ def test_any_byte_changed_in_a_compressed_file_is_named_not_raised() -> None:
     data = archive.build([("journal.txt", text)], when)
     with zipfile.ZipFile(io.BytesIO(data)) as opened:
         info = opened.getinfo("journal.txt")
-    local_name = data[info.header_offset + 26 : info.header_offset + 30]
-    start = info.header_offset + 30 + int.from_bytes(local_name[:2], "little")
-    start += int.from_bytes(local_name[2:], "little")
+    # Its compressed bytes follow its local header: 30 bytes, then its name and extra field,
+    # whose lengths the header's last four bytes give.
+    lengths = data[info.header_offset + 26 : info.header_offset + 30]
+    name_length, extra_length = lengths[:2], lengths[2:]
+    start = info.header_offset + 30 + int.from_bytes(name_length, "little")
+    start += int.from_bytes(extra_length, "little")
     named = 0
     for at in range(start, start + info.compress_size):
         altered = bytearray(data)
