@@ -23,10 +23,13 @@ from inspect import getmro
 from typing import Any, Protocol
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from litestar import Request
 from litestar.datastructures import State
 from litestar.types import HTTPResponseStartEvent, Message, Receive, Scope, Send
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,6 +42,11 @@ REQUEST_SESSION = "mutualab.db_session"
 DEFAULT_LOCK_TIMEOUT_MS = 3000
 # ASGI scope key of what must be stored with the request's changes (an idempotency claim).
 ANSWER_KEEPER = "mutualab.idempotency"
+# Key in a session's ``info`` of the DirectPool beside its engine (kernel.driver).
+DIRECT_POOL = "mutualab.direct_pool"
+POOL_TIMEOUT_S = 10  # waiting for a free pooled connection; then 503 busy
+CONNECT_TIMEOUT_S = 5
+COMMAND_TIMEOUT_S = 30
 
 logger = logging.getLogger("mutualab.db")
 
@@ -65,23 +73,97 @@ def create_engine(
         # database restart fails its next statement with a disconnect error instead; SQLAlchemy
         # then throws away every connection opened before it, the request answers 503
         # (kernel.errors), and the next ones get fresh connections.
-        pool_timeout=10,
+        pool_timeout=POOL_TIMEOUT_S,
         connect_args={
-            "timeout": 5,
-            "command_timeout": 30,
+            "timeout": CONNECT_TIMEOUT_S,
+            "command_timeout": COMMAND_TIMEOUT_S,
             "server_settings": server_settings or {},
         },
     )
 
 
+async def _keep_as_is(_connection: asyncpg.Connection) -> None:
+    """A DirectPool's connection needs no reset on return (see DirectPool)."""
+
+
+class DirectPool:
+    """asyncpg connections lent to one statement at a time (``kernel.driver``), past SQLAlchemy.
+
+    A session that only runs such statements (a booking, an availability read, the credentials)
+    need not take a connection of its engine at all: SQLAlchemy's lending and taking back cost
+    a request about 180 µs of the worker's CPU, asyncpg's pool about 40 (docs/deploy.md). Same
+    server, settings and timeouts as the engine it stands beside; up to ``max_size``
+    connections, each opened as needed and kept. None is reset on return: its statements run on
+    their own (each commits by itself) and leave no transaction, setting or listener behind.
+    """
+
+    def __init__(self, url: URL, *, max_size: int, server_settings: dict[str, str]) -> None:
+        _, params = asyncpg_dialect().create_connect_args(url)  # type: ignore[no-untyped-call]
+        for adapter_only in ("prepared_statement_cache_size", "prepared_statement_name_func"):
+            params.pop(adapter_only, None)  # read by SQLAlchemy's adapter, unknown to asyncpg
+        self._connect_args: dict[str, Any] = {
+            **params,
+            "timeout": CONNECT_TIMEOUT_S,
+            "command_timeout": COMMAND_TIMEOUT_S,
+            "server_settings": server_settings,
+        }
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[PoolConnectionProxy]:
+        """A pooled connection for one statement; not reaching the server is a disconnect
+        (answered 503 by :mod:`kernel.errors`), as SQLAlchemy's pool reports it."""
+        pool = self._pool or await self._open()
+        try:
+            connection = await pool.acquire(timeout=POOL_TIMEOUT_S)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise DBAPIError("connect", None, error, connection_invalidated=True) from error
+        try:
+            yield connection
+        finally:
+            await pool.release(connection)
+
+    async def _open(self) -> asyncpg.Pool:
+        # No connection is opened here (min_size 0), so this does not wait: two requests cannot
+        # both find the pool missing and make one each.
+        pool = asyncpg.create_pool(
+            min_size=0,
+            max_size=self._max_size,
+            # Kept, not replaced after a number of queries or a while idle: a replacement
+            # is a new PostgreSQL backend in the middle of someone's request.
+            max_queries=2**62,
+            max_inactive_connection_lifetime=0,
+            reset=_keep_as_is,
+            **self._connect_args,
+        )
+        self._pool = pool
+        await pool
+        return pool
+
+    async def expire(self) -> None:
+        """Replace every connection opened so far as it is next used (the server restarted)."""
+        if self._pool is not None:
+            await self._pool.expire_connections()
+
+    async def close(self) -> None:
+        """Close its connections (they belong to the event loop that opened them)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+
 @dataclass
 class Database:
-    """The two engines and their session factories (read and write) of one application."""
+    """The two engines, the direct pools beside them and their session factories (read and
+    write) of one application."""
 
     engine: AsyncEngine
     read_engine: AsyncEngine
     reader: async_sessionmaker[AsyncSession]
     writer: async_sessionmaker[AsyncSession]
+    direct_writes: DirectPool
+    direct_reads: DirectPool
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -103,33 +185,36 @@ class Database:
         lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
     ) -> Database:
         """Engines for the database at ``url``: one for writers, one for readers."""
-        engine = create_engine(
-            url,
-            pool_size=pool_size,
-            echo=echo,
-            server_settings={"lock_timeout": str(lock_timeout_ms)},
-        )
+        url = make_url(url)
+        write_settings = {"lock_timeout": str(lock_timeout_ms)}
+        read_settings = {"default_transaction_read_only": "on"}
+        engine = create_engine(url, pool_size=pool_size, echo=echo, server_settings=write_settings)
         read_engine = create_engine(
-            url,
-            pool_size=pool_size,
-            echo=echo,
-            server_settings={"default_transaction_read_only": "on"},
+            url, pool_size=pool_size, echo=echo, server_settings=read_settings
         ).execution_options(isolation_level="AUTOCOMMIT")
+        direct_writes = DirectPool(url, max_size=2 * pool_size, server_settings=write_settings)
+        direct_reads = DirectPool(url, max_size=2 * pool_size, server_settings=read_settings)
 
-        def factory(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-            return async_sessionmaker(bind=bind, class_=AsyncSession, expire_on_commit=False)
+        def factory(bind: AsyncEngine, direct: DirectPool) -> async_sessionmaker[AsyncSession]:
+            return async_sessionmaker(
+                bind=bind, class_=AsyncSession, expire_on_commit=False, info={DIRECT_POOL: direct}
+            )
 
         return cls(
             engine=engine,
             read_engine=read_engine,
-            reader=factory(read_engine),
-            writer=factory(engine),
+            reader=factory(read_engine, direct_reads),
+            writer=factory(engine, direct_writes),
+            direct_writes=direct_writes,
+            direct_reads=direct_reads,
         )
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
         await self.read_engine.dispose()
+        await self.direct_writes.close()
+        await self.direct_reads.close()
 
 
 def get_database(state: State) -> Database:

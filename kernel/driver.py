@@ -15,17 +15,19 @@ with the rest of the request (credentials), and calls that are atomic by themsel
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from sqlalchemy import Select, TextClause
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from kernel.db import DIRECT_POOL, DirectPool
 from kernel.errors import OutcomeUnknownError
 
 _POSTGRESQL = asyncpg_dialect()  # type: ignore[no-untyped-call]
@@ -67,12 +69,20 @@ async def fetch(
     A statement that writes runs on its own (committing by itself when no transaction was
     begun) only if the caller says it is the request's whole change (``alone``); otherwise it
     goes through SQLAlchemy, which begins the request's transaction first, so that it is
-    stored with the rest of the change or not at all.
+    stored with the rest of the change or not at all. One that runs on its own before the
+    session began anything takes a connection of the session's direct pool
+    (:class:`kernel.db.DirectPool`), not one of its engine.
 
     Errors come out as SQLAlchemy's would: ``IntegrityError`` for a violated constraint, and a
     lost connection as a disconnect error (answered 503 by :mod:`kernel.errors`), that
     connection and every older pooled one thrown away.
     """
+    direct: DirectPool | None = None
+    if isinstance(session, AsyncSession):
+        direct = session.info.get(DIRECT_POOL)
+        on_its_own = alone or not statement.writes
+        if direct is not None and on_its_own and not session.sync_session.in_transaction():
+            return await _direct(session, direct, statement, params)
     connection = session if isinstance(session, AsyncConnection) else await session.connection()
     if statement.writes and not alone:
         result = await connection.execute(statement.statement, dict(params))
@@ -84,6 +94,42 @@ async def fetch(
     pooled = sync.connection if not sync.invalidated else await connection.get_raw_connection()
     driver = pooled.driver_connection
     assert isinstance(driver, asyncpg.Connection)
+
+    async def drop_pooled(error: Exception) -> None:
+        # What SQLAlchemy does on a disconnect: this connection is dropped (its transaction, if
+        # any, is over) and so is every pooled one opened before, which died with it.
+        await connection.invalidate(error)
+        await connection.engine.dispose(close=False)
+        if direct is not None:
+            await direct.expire()
+
+    return await _run(driver, statement, params, lost=drop_pooled)
+
+
+async def _direct(
+    session: AsyncSession, direct: DirectPool, statement: Statement, params: Mapping[str, Any]
+) -> list[Any]:
+    """``statement`` on a connection of the session's direct pool (it runs on its own)."""
+
+    async def drop_pooled(_error: Exception) -> None:
+        await direct.expire()
+        engine = session.bind
+        if isinstance(engine, AsyncEngine):  # its connections died with the server too
+            await engine.dispose(close=False)
+
+    async with direct.connection() as driver:
+        return await _run(driver, statement, params, lost=drop_pooled)
+
+
+async def _run(
+    driver: asyncpg.Connection | PoolConnectionProxy,
+    statement: Statement,
+    params: Mapping[str, Any],
+    *,
+    lost: Callable[[Exception], Awaitable[None]],
+) -> list[Any]:
+    """``statement`` on ``driver``, its errors as SQLAlchemy's; ``lost`` is called when the
+    connection turns out dead, so that the next requests get fresh connections."""
     on_its_own = not driver.is_in_transaction()
     try:
         rows: list[Any] = await driver.fetch(statement.sql, *statement.arguments(params))
@@ -92,11 +138,8 @@ async def fetch(
             raise IntegrityError(statement.sql, None, error) from error
         if not driver.is_closed():
             raise DBAPIError(statement.sql, None, error) from error
-        # The database went away (restart, crash): what SQLAlchemy does on a disconnect. This
-        # connection is dropped (its transaction, if any, is over) and so is every pooled one
-        # opened before, which died with it; the next requests get fresh connections.
-        await connection.invalidate(error)
-        await connection.engine.dispose(close=False)
+        # The database went away (restart, crash): the next requests get fresh connections.
+        await lost(error)
         if statement.writes and on_its_own:
             # It committed on its own, and may have done so before the connection was lost.
             raise OutcomeUnknownError from error

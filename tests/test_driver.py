@@ -7,8 +7,12 @@ the session's transaction once SQLAlchemy began one, on their own before that.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+
 import pytest
-from sqlalchemy import Integer, bindparam, literal, select, text
+from sqlalchemy import Integer, bindparam, event, literal, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from kernel.db import Database
@@ -73,3 +77,55 @@ async def test_a_lost_connection_is_a_disconnect_and_the_pool_recovers(
     async with database.reader() as session:
         rows = await fetch(session, SQUARE, {"number": 4})
     assert rows[0]["square"] == 16
+
+
+BACKEND = Statement.of(text("SELECT pg_backend_pid() AS pid"))
+
+
+@contextmanager
+def _checkouts(database: Database) -> Iterator[list[str]]:
+    """The engines whose pools lend a connection while the block runs, in order."""
+    lent: list[str] = []
+    listeners = [
+        (engine.sync_engine.pool, partial(lambda name, *_: lent.append(name), name))
+        for name, engine in (("writer", database.engine), ("reader", database.read_engine))
+    ]
+    for pool, listener in listeners:
+        event.listen(pool, "checkout", listener)
+    try:
+        yield lent
+    finally:
+        for pool, listener in listeners:
+            event.remove(pool, "checkout", listener)
+
+
+async def test_a_statement_on_its_own_takes_no_connection_of_the_engines(
+    database: Database,
+) -> None:
+    """A session that runs only such statements (a booking, an availability read) leaves the
+    engines' pools alone: lending one costs more than the statement's own work."""
+    with _checkouts(database) as lent:
+        async with database.writer() as session:
+            assert (await fetch(session, SQUARE, {"number": 5}))[0]["square"] == 25
+            await fetch(session, BUMP, {})
+        async with database.reader() as session:
+            assert (await fetch(session, SQUARE, {"number": 6}))[0]["square"] == 36
+        assert lent == []
+        async with database.writer() as session:  # once the session began, it lends its own
+            await (await session.connection()).execute(text("SELECT 1"))
+            await fetch(session, SQUARE, {"number": 2})
+        assert lent == ["writer"]
+
+
+async def test_a_lost_direct_connection_is_replaced(database: Database) -> None:
+    async with database.writer() as session:
+        first = (await fetch(session, BACKEND, {}))[0]["pid"]
+    async with database.engine.connect() as other:
+        await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    async with database.writer() as session:
+        try:  # the pool may have seen it go already; otherwise this statement finds out
+            await fetch(session, BACKEND, {})
+        except DBAPIError as lost:
+            assert is_database_unavailable(lost) and lost.connection_invalidated
+    async with database.writer() as session:
+        assert (await fetch(session, BACKEND, {}))[0]["pid"] != first
