@@ -1,12 +1,12 @@
-"""The hottest statements, run on the session's own asyncpg connection (PostgreSQL).
+"""The hottest statements, run on asyncpg connections past SQLAlchemy (PostgreSQL).
 
 Every booking request runs two statements: its credentials and the ``book_units()`` call;
 every availability read two others: the catalogue counter and the busy ranges.
 Through SQLAlchemy's execution layer each cost the worker about as much as in the database,
 and the adapter sends a ``BEGIN`` before the first and a ``COMMIT`` after the last. Run on
-the driver's connection of the same session, they skip that layer; and as the adapter begins
-its transaction lazily, at SQLAlchemy's first statement, a request whose only statements are
-these needs neither ``BEGIN`` nor ``COMMIT``.
+the driver's connection, they skip that layer and need neither ``BEGIN`` nor ``COMMIT``: on a
+connection of the session's direct pool (:class:`kernel.db.DirectPool`) while the session has
+begun nothing, else on the session's own connection.
 
 So only statements that are right on their own belong here: reads that need no snapshot shared
 with the rest of the request (credentials), and calls that are atomic by themselves
