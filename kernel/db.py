@@ -15,6 +15,7 @@ transaction of its own (``accounts.throttle``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
@@ -89,9 +90,9 @@ async def _keep_as_is(_connection: asyncpg.Connection) -> None:
 class DirectPool:
     """asyncpg connections lent to one statement at a time (``kernel.driver``), past SQLAlchemy.
 
-    A session that only runs such statements (a booking, an availability read, the credentials)
-    need not take a connection of its engine at all: SQLAlchemy's lending and taking back cost
-    a request about 180 µs of the worker's CPU, asyncpg's pool about 40 (docs/deploy.md). Same
+    A write session that only runs such statements (a plain booking and its credentials) need
+    not take a connection of its engine at all: SQLAlchemy's lending and taking back cost a
+    request about 180 µs of the worker's CPU, asyncpg's pool about 40 (docs/deploy.md). Same
     server, settings and timeouts as the engine it stands beside; up to ``max_size``
     connections, each opened as needed and kept. None is reset on return: its statements run on
     their own (each commits by itself) and leave no transaction, setting or listener behind.
@@ -109,6 +110,7 @@ class DirectPool:
         }
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
+        self._returning: set[asyncio.Future[None]] = set()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[PoolConnectionProxy]:
@@ -116,13 +118,28 @@ class DirectPool:
         (answered 503 by :mod:`kernel.errors`), as SQLAlchemy's pool reports it."""
         pool = self._pool or await self._open()
         try:
-            connection = await pool.acquire(timeout=POOL_TIMEOUT_S)
+            # Not ``acquire(timeout=…)``: asyncpg runs a timed acquire as a task of its own,
+            # which waits a turn of the event loop behind every ready request even when a
+            # connection is free (in the term-opening mix, tens of milliseconds).
+            async with asyncio.timeout(POOL_TIMEOUT_S):
+                connection = await pool.acquire()
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             raise DBAPIError("connect", None, error, connection_invalidated=True) from error
         try:
             yield connection
         finally:
-            await pool.release(connection)
+            # Given back without waiting: asyncpg's release is a shielded task of its own, so
+            # awaiting it would cost the request another turn of the loop. Kept referenced
+            # until done (the loop holds tasks weakly).
+            returning = asyncio.ensure_future(pool.release(connection))
+            self._returning.add(returning)
+            returning.add_done_callback(self._returned)
+
+    def _returned(self, task: asyncio.Future[None]) -> None:
+        self._returning.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # asyncpg terminated that connection; the pool opens another when needed.
+            logger.warning("a direct connection was not given back: %s", failure_summary(error))
 
     async def _open(self) -> asyncpg.Pool:
         # No connection is opened here (min_size 0), so this does not wait: two requests cannot
@@ -150,20 +167,20 @@ class DirectPool:
         """Close its connections (they belong to the event loop that opened them)."""
         pool, self._pool = self._pool, None
         if pool is not None:
+            await asyncio.gather(*self._returning, return_exceptions=True)
             await pool.close()
 
 
 @dataclass
 class Database:
-    """The two engines, the direct pools beside them and their session factories (read and
-    write) of one application."""
+    """The two engines, the writers' direct pool and their session factories (read and write)
+    of one application."""
 
     engine: AsyncEngine
     read_engine: AsyncEngine
     reader: async_sessionmaker[AsyncSession]
     writer: async_sessionmaker[AsyncSession]
     direct_writes: DirectPool
-    direct_reads: DirectPool
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -192,21 +209,26 @@ class Database:
         read_engine = create_engine(
             url, pool_size=pool_size, echo=echo, server_settings=read_settings
         ).execution_options(isolation_level="AUTOCOMMIT")
+        # Writers only: a read request often runs ORM statements between its two driver ones,
+        # and lending per statement put it behind the event loop's other work twice more per
+        # statement under the term-opening mix (asyncpg's timed acquire and its release are tasks
+        # of their own): the reads' median doubled there (docs/deploy.md, connection pools).
         direct_writes = DirectPool(url, max_size=2 * pool_size, server_settings=write_settings)
-        direct_reads = DirectPool(url, max_size=2 * pool_size, server_settings=read_settings)
 
-        def factory(bind: AsyncEngine, direct: DirectPool) -> async_sessionmaker[AsyncSession]:
+        def factory(
+            bind: AsyncEngine, direct: DirectPool | None
+        ) -> async_sessionmaker[AsyncSession]:
+            info = {DIRECT_POOL: direct} if direct is not None else {}
             return async_sessionmaker(
-                bind=bind, class_=AsyncSession, expire_on_commit=False, info={DIRECT_POOL: direct}
+                bind=bind, class_=AsyncSession, expire_on_commit=False, info=info
             )
 
         return cls(
             engine=engine,
             read_engine=read_engine,
-            reader=factory(read_engine, direct_reads),
+            reader=factory(read_engine, None),
             writer=factory(engine, direct_writes),
             direct_writes=direct_writes,
-            direct_reads=direct_reads,
         )
 
     async def dispose(self) -> None:
@@ -214,7 +236,6 @@ class Database:
         await self.engine.dispose()
         await self.read_engine.dispose()
         await self.direct_writes.close()
-        await self.direct_reads.close()
 
 
 def get_database(state: State) -> Database:

@@ -99,22 +99,23 @@ def _checkouts(database: Database) -> Iterator[list[str]]:
             event.remove(pool, "checkout", listener)
 
 
-async def test_a_statement_on_its_own_takes_no_connection_of_the_engines(
+async def test_a_writers_statement_on_its_own_takes_no_connection_of_the_engine(
     database: Database,
 ) -> None:
-    """A session that runs only such statements (a booking, an availability read) leaves the
-    engines' pools alone: lending one costs more than the statement's own work."""
+    """A write session that runs only such statements (a plain booking) leaves the engine's
+    pool alone: lending one cost more than the statement's own work. Readers lend their own."""
     with _checkouts(database) as lent:
         async with database.writer() as session:
             assert (await fetch(session, SQUARE, {"number": 5}))[0]["square"] == 25
             await fetch(session, BUMP, {})
-        async with database.reader() as session:
-            assert (await fetch(session, SQUARE, {"number": 6}))[0]["square"] == 36
         assert lent == []
         async with database.writer() as session:  # once the session began, it lends its own
             await (await session.connection()).execute(text("SELECT 1"))
             await fetch(session, SQUARE, {"number": 2})
         assert lent == ["writer"]
+        async with database.reader() as session:
+            assert (await fetch(session, SQUARE, {"number": 6}))[0]["square"] == 36
+        assert lent == ["writer", "reader"]
 
 
 async def test_a_lost_direct_connection_is_replaced(database: Database) -> None:

@@ -7,6 +7,7 @@ import io
 
 import httpx
 
+from kernel.auth.tokens import TOKEN_PREFIX
 from kernel.db import Database
 from kernel.settings import Settings
 from mutualab.app import create_app
@@ -82,6 +83,25 @@ async def test_database_down_gives_503_not_500() -> None:
         assert listing.headers["content-type"].startswith("application/problem+json")
         assert listing.headers["retry-after"] == "5"
         assert "Traceback" not in listing.text
+
+
+async def test_a_plain_booking_and_a_read_answer_503_when_the_database_is_down() -> None:
+    """A plain booking runs on the writers' direct pool (kernel.db.DirectPool), a read on the
+    reader engine: a server neither can reach is a 503 on both."""
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"
+    app = create_app(Settings(database_url=url, secret_key="x" * 40))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        week = await http.get("/api/resources/1/availability?from=2027-03-01&to=2027-03-08")
+        booking = await http.post(
+            "/api/bookings",
+            json={"place_id": 1, "items": [{"resource_id": 1, "quantity": 1}]},
+            headers={"Authorization": f"Bearer {TOKEN_PREFIX}{'a' * 43}", "Idempotency-Key": "k"},
+        )
+    for answer in (week, booking):
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["code"] == "database_unavailable"
+        assert answer.headers["retry-after"] == "5"
 
 
 async def test_open_data_export(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
