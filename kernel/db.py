@@ -20,6 +20,7 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from inspect import getmro
 from typing import Any, Protocol
 
@@ -75,12 +76,37 @@ def create_engine(
         # then throws away every connection opened before it, the request answers 503
         # (kernel.errors), and the next ones get fresh connections.
         pool_timeout=POOL_TIMEOUT_S,
-        connect_args={
-            "timeout": CONNECT_TIMEOUT_S,
-            "command_timeout": COMMAND_TIMEOUT_S,
-            "server_settings": server_settings or {},
-        },
+        async_creator=partial(connect, connect_arguments(make_url(url), server_settings or {})),
     )
+
+
+def connect_arguments(url: URL, server_settings: dict[str, str]) -> dict[str, Any]:
+    """What ``asyncpg.connect`` needs for ``url`` (as SQLAlchemy's dialect reads it), with our
+    timeouts and the pool's server settings."""
+    _, params = asyncpg_dialect().create_connect_args(url)  # type: ignore[no-untyped-call]
+    for adapter_only in ("prepared_statement_cache_size", "prepared_statement_name_func"):
+        params.pop(adapter_only, None)  # read by SQLAlchemy's adapter, unknown to asyncpg
+    return {
+        **params,
+        "timeout": CONNECT_TIMEOUT_S,
+        "command_timeout": COMMAND_TIMEOUT_S,
+        "server_settings": server_settings,
+    }
+
+
+async def connect(arguments: dict[str, Any]) -> asyncpg.Connection:
+    """A new connection. A server that cannot be reached at all is a ``ConnectionError`` (what
+    a refused port raises), so that every pool and :mod:`kernel.errors` answer 503: with no
+    socket file where the settings point (PostgreSQL is not running), asyncpg raises
+    ``FileNotFoundError``, which the service answered 500."""
+    try:
+        return await asyncpg.connect(**arguments)
+    except ConnectionError:
+        raise
+    except OSError as error:
+        raise ConnectionRefusedError(
+            error.errno, f"PostgreSQL cannot be reached: {error}"
+        ) from error
 
 
 async def _keep_as_is(_connection: asyncpg.Connection) -> None:
@@ -99,15 +125,7 @@ class DirectPool:
     """
 
     def __init__(self, url: URL, *, max_size: int, server_settings: dict[str, str]) -> None:
-        _, params = asyncpg_dialect().create_connect_args(url)  # type: ignore[no-untyped-call]
-        for adapter_only in ("prepared_statement_cache_size", "prepared_statement_name_func"):
-            params.pop(adapter_only, None)  # read by SQLAlchemy's adapter, unknown to asyncpg
-        self._connect_args: dict[str, Any] = {
-            **params,
-            "timeout": CONNECT_TIMEOUT_S,
-            "command_timeout": COMMAND_TIMEOUT_S,
-            "server_settings": server_settings,
-        }
+        self._connect_args = connect_arguments(url, server_settings)
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self._returning: set[asyncio.Future[None]] = set()

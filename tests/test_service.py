@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import httpx
+import pytest
 
 from kernel.auth.tokens import TOKEN_PREFIX
 from kernel.db import Database
@@ -85,10 +87,16 @@ async def test_database_down_gives_503_not_500() -> None:
         assert "Traceback" not in listing.text
 
 
-async def test_a_plain_booking_and_a_read_answer_503_when_the_database_is_down() -> None:
+@pytest.mark.parametrize("where", ["closed port", "missing socket"])
+async def test_a_plain_booking_and_a_read_answer_503_when_the_database_is_down(
+    where: str, tmp_path: Path
+) -> None:
     """A plain booking runs on the writers' direct pool (kernel.db.DirectPool), a read on the
-    reader engine: a server neither can reach is a 503 on both."""
-    url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"
+    reader engine: a server neither can reach is a 503 on both, whether its port refuses or
+    its socket file is missing (a single-box install whose PostgreSQL is stopped)."""
+    host = f"127.0.0.1:{free_port()}" if where == "closed port" else ""
+    query = f"?host={tmp_path / 'no-server'}" if where == "missing socket" else ""
+    url = f"postgresql+asyncpg://postgres@{host}/nowhere{query}"
     app = create_app(Settings(database_url=url, secret_key="x" * 40))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
