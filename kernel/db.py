@@ -61,8 +61,9 @@ def create_engine(
     server_settings: dict[str, str] | None = None,
 ) -> AsyncEngine:
     """An async engine on the PostgreSQL server at ``url``."""
+    url = make_url(url)
     return create_async_engine(
-        make_url(url),
+        url,
         echo=echo,
         # Up to twice ``pool_size`` connections, each kept once opened (opened as needed): an
         # overflow connection is closed when it comes back to a full pool, so more requests at
@@ -76,7 +77,7 @@ def create_engine(
         # then throws away every connection opened before it, the request answers 503
         # (kernel.errors), and the next ones get fresh connections.
         pool_timeout=POOL_TIMEOUT_S,
-        async_creator=partial(connect, connect_arguments(make_url(url), server_settings or {})),
+        async_creator=partial(connect, **connect_arguments(url, server_settings or {})),
     )
 
 
@@ -94,13 +95,14 @@ def connect_arguments(url: URL, server_settings: dict[str, str]) -> dict[str, An
     }
 
 
-async def connect(arguments: dict[str, Any]) -> asyncpg.Connection:
+async def connect(dsn: str | None = None, **arguments: Any) -> asyncpg.Connection:
     """A new connection. A server that cannot be reached at all is a ``ConnectionError`` (what
     a refused port raises), so that every pool and :mod:`kernel.errors` answer 503: with no
     socket file where the settings point (PostgreSQL is not running), asyncpg raises
-    ``FileNotFoundError``, which the service answered 500."""
+    ``FileNotFoundError``, which the service answered 500. The engines and the direct pool
+    make every connection here."""
     try:
-        return await asyncpg.connect(**arguments)
+        return await asyncpg.connect(dsn, **arguments)
     except ConnectionError:
         raise
     except OSError as error:
@@ -170,6 +172,7 @@ class DirectPool:
             max_queries=2**62,
             max_inactive_connection_lifetime=0,
             reset=_keep_as_is,
+            connect=connect,
             **self._connect_args,
         )
         self._pool = pool

@@ -97,13 +97,19 @@ async def fetch(
 
     async def drop_pooled(error: Exception) -> None:
         # What SQLAlchemy does on a disconnect: this connection is dropped (its transaction, if
-        # any, is over) and so is every pooled one opened before, which died with it.
+        # any, is over), and so is every pooled one opened before.
         await connection.invalidate(error)
-        await connection.engine.dispose(close=False)
-        if direct is not None:
-            await direct.expire()
+        await _forget_opened(connection.engine, direct)
 
     return await _run(driver, statement, params, lost=drop_pooled)
+
+
+async def _forget_opened(engine: AsyncEngine | None, direct: DirectPool | None) -> None:
+    """Every connection the pools opened so far died with the server: fresh ones next time."""
+    if engine is not None:
+        await engine.dispose(close=False)
+    if direct is not None:
+        await direct.expire()
 
 
 async def _direct(
@@ -112,10 +118,8 @@ async def _direct(
     """``statement`` on a connection of the session's direct pool (it runs on its own)."""
 
     async def drop_pooled(_error: Exception) -> None:
-        await direct.expire()
         engine = session.bind
-        if isinstance(engine, AsyncEngine):  # its connections died with the server too
-            await engine.dispose(close=False)
+        await _forget_opened(engine if isinstance(engine, AsyncEngine) else None, direct)
 
     async with direct.connection() as driver:
         return await _run(driver, statement, params, lost=drop_pooled)

@@ -14,8 +14,9 @@ from functools import partial
 import pytest
 from sqlalchemy import Integer, bindparam, event, literal, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from kernel.db import Database
+from kernel.db import DIRECT_POOL, Database, DirectPool
 from kernel.driver import Statement, fetch
 from kernel.errors import is_database_unavailable
 
@@ -119,14 +120,25 @@ async def test_a_writers_statement_on_its_own_takes_no_connection_of_the_engine(
 
 
 async def test_a_lost_direct_connection_is_replaced(database: Database) -> None:
-    async with database.writer() as session:
-        first = (await fetch(session, BACKEND, {}))[0]["pid"]
-    async with database.engine.connect() as other:
-        await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-    async with database.writer() as session:
-        try:  # the pool may have seen it go already; otherwise this statement finds out
-            await fetch(session, BACKEND, {})
-        except DBAPIError as lost:
-            assert is_database_unavailable(lost) and lost.connection_invalidated
-    async with database.writer() as session:
-        assert (await fetch(session, BACKEND, {}))[0]["pid"] != first
+    # A pool of one connection, so that every statement is lent the same one until it dies.
+    one = DirectPool(database.engine.url, max_size=1, server_settings={})
+
+    def session() -> AsyncSession:
+        return AsyncSession(database.engine, info={DIRECT_POOL: one})
+
+    try:
+        async with session() as first_session:
+            first = (await fetch(first_session, BACKEND, {}))[0]["pid"]
+        async with session() as again:
+            assert (await fetch(again, BACKEND, {}))[0]["pid"] == first  # kept and lent again
+        async with database.engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        async with session() as after:
+            try:  # the pool may have seen it go already; otherwise this statement finds out
+                await fetch(after, BACKEND, {})
+            except DBAPIError as lost:
+                assert is_database_unavailable(lost) and lost.connection_invalidated
+        async with session() as later:
+            assert (await fetch(later, BACKEND, {}))[0]["pid"] != first
+    finally:
+        await one.close()
