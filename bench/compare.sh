@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One bench script on an older revision, then on this checkout, in one run (bench/README.md).
 #
-#   bench/compare.sh [--record] [--note TEXT] [--keep] [--bench-here] REVISION SCRIPT [ARGS...]
-#   bench/compare.sh 7742dd8 throughput.py --quick
+#   bench/compare.sh [--record] [--note TEXT] [--keep] [--bench-here] [--rounds N]
+#                    REVISION SCRIPT [ARGS...]
+#   bench/compare.sh --rounds 3 7742dd8 throughput.py --quick
 #
 # Makes a git worktree of REVISION in a temporary directory, installs it into its own virtual
 # environment there (python3 -m venv, pip install -e '.[test]'), runs bench/SCRIPT of that
@@ -12,19 +13,24 @@
 # block to stdout. Exit status: that of this checkout's run (the old one's is in the block).
 # --bench-here: the old tree is measured with this checkout's bench/ (its code, these
 # scripts); so it is, with a note, when REVISION has no bench/SCRIPT (a new script).
+# --rounds N: run each side N times, alternating which goes first (old new, new old, old new,
+# ...), so a machine that drifts during the run weighs on both; the block starts with the
+# median of each figure per side and a count of figures better, the same and worse
+# (bench/medians.py), then every run's output.
 #
 # The bench scripts serve on 127.0.0.1 and reach PostgreSQL as the test suite does; this
 # refuses a MUTUALAB_TEST_DATABASE_URL that is not on 127.0.0.1, localhost or a Unix socket.
 set -euo pipefail
 
 usage() {
-    sed -n '2,18s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,21s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 
 record=0
 keep=0
 bench_here=0
+rounds=1
 note=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -32,6 +38,11 @@ while [[ $# -gt 0 ]]; do
         --keep) keep=1; shift ;;
         --bench-here) bench_here=1; shift ;;
         --note) [[ $# -ge 2 ]] || usage; note="$2"; shift 2 ;;
+        --rounds)
+            [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*$ ]] || usage
+            rounds="$2"
+            shift 2
+            ;;
         -h|--help) usage ;;
         --) shift; break ;;
         -*) echo "compare.sh: unknown option $1" >&2; usage ;;
@@ -128,38 +139,78 @@ for pair in "$old/.venv/bin/python:$old" "$new_python:$root"; do
     fi
 done
 
-command="bench/compare.sh $revision $script${*:+ $*}"
-echo "compare.sh: old ($old_short): $script $*" >&2
+options="$([[ "$bench_here" == 1 ]] && echo "--bench-here ")$([[ "$rounds" -gt 1 ]] && echo "--rounds $rounds ")"
+command="bench/compare.sh $options$revision $script${*:+ $*}"
 old_status=0
-(cd "$old" && "$old/.venv/bin/python" "bench/$script" "$@") | tee "$work/old.out" >&2 \
-    || old_status="${PIPESTATUS[0]}"
-echo "compare.sh: new ($new_short): $script $*" >&2
 new_status=0
-(cd "$root" && "$new_python" "bench/$script" "$@") | tee "$work/new.out" >&2 \
-    || new_status="${PIPESTATUS[0]}"
+order=()
+run_side() {
+    # One run of SCRIPT on one side: its stdout kept as $work/SIDE.ROUND.out.
+    local side="$1" round="$2" tree python label status=0
+    shift 2
+    if [[ "$side" == old ]]; then
+        tree="$old" python="$old/.venv/bin/python" label="$old_short"
+    else
+        tree="$root" python="$new_python" label="$new_short"
+    fi
+    echo "compare.sh: $side ($label), run $round of $rounds: $script $*" >&2
+    (cd "$tree" && "$python" "bench/$script" "$@") | tee "$work/$side.$round.out" >&2 \
+        || status="${PIPESTATUS[0]}"
+    if [[ "$status" != 0 ]]; then
+        if [[ "$side" == old ]]; then old_status="$status"; else new_status="$status"; fi
+    fi
+    order+=("$side")
+}
+for ((round = 1; round <= rounds; round++)); do
+    if ((round % 2)); then
+        run_side old "$round" "$@"
+        run_side new "$round" "$@"
+    else
+        run_side new "$round" "$@"
+        run_side old "$round" "$@"
+    fi
+done
+
+old_outputs=()
+new_outputs=()
+for ((round = 1; round <= rounds; round++)); do
+    old_outputs+=("$work/old.$round.out")
+    new_outputs+=("$work/new.$round.out")
+done
 
 block="$work/block.md"
 {
     echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — $script, $old_short against $new_short${note:+ — $note}"
     echo
-    echo "- command: \`$command\` (one after the other, same PostgreSQL, same machine)"
+    if [[ "$rounds" == 1 ]]; then
+        echo "- command: \`$command\` (one after the other, same PostgreSQL, same machine)"
+    else
+        echo "- command: \`$command\` ($rounds runs per side, in this order: ${order[*]};" \
+            "same PostgreSQL, same machine)"
+    fi
     subject="$(git -C "$root" log -1 --format=%s "$old_commit")"
     [[ ${#subject} -le 80 ]] || subject="${subject:0:79}…"
     echo "- old: $old_short ($subject), measured with $old_bench, exit status $old_status"
     echo "- new: $new_short, exit status $new_status"
     echo
-    echo "old, $old_short:"
+    echo "$([[ "$rounds" == 1 ]] && echo "figures" || echo "medians"), old → new (bench/medians.py):"
     echo
     echo '```'
-    cat "$work/old.out"
+    "$new_python" "$root/bench/medians.py" --old "${old_outputs[@]}" --new "${new_outputs[@]}" \
+        --order "${order[@]}"
     echo '```'
     echo
-    echo "new, $new_short:"
-    echo
-    echo '```'
-    cat "$work/new.out"
-    echo '```'
-    echo
+    for ((round = 1; round <= rounds; round++)); do
+        for side in old new; do
+            if [[ "$side" == old ]]; then label="$old_short"; else label="$new_short"; fi
+            echo "$side, $label$([[ "$rounds" == 1 ]] || echo ", run $round"):"
+            echo
+            echo '```'
+            cat "$work/$side.$round.out"
+            echo '```'
+            echo
+        done
+    done
 } >"$block"
 cat "$block"
 if [[ "$record" == 1 ]]; then

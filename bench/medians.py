@@ -1,0 +1,134 @@
+"""Median figures of several runs of one bench script, an older revision beside this one.
+
+    python bench/medians.py --old OLD.out [OLD.out ...] --new NEW.out [NEW.out ...]
+
+Reads the outputs that ``compare.sh --rounds N`` keeps (a bench script's stdout per run), takes
+every figure line (``label  R req/s  p50 A  p95 B  p99 C ms``), and prints one table: per label,
+the median of each side's runs for throughput, p50, p95 and p99, and whether the new median is
+better, the same or worse. Throughput, p50 and p99 are counted (what the issues compare); p95 is
+shown. Labels starting with "raw " measure the machine (asyncpg with no app in between), not the
+code: shown, not counted. Exit status 0 whatever the figures say (they are not asserted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+FIGURE = re.compile(
+    r"^(?P<label>\S.*?)\s+(?P<rate>\d+(?:\.\d+)?) req/s\s+p50\s+(?P<p50>\d+(?:\.\d+)?)"
+    r"\s+p95\s+(?P<p95>\d+(?:\.\d+)?)\s+p99\s+(?P<p99>\d+(?:\.\d+)?) ms"
+)
+PROBE = re.compile(r"CPU probe: (\d+) ms")
+# Figure name -> whether a higher value is better.
+FIGURES = {"req/s": True, "p50": False, "p95": False, "p99": False}
+COUNTED = ("req/s", "p50", "p99")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run's figures by label, and its CPU probe."""
+
+    figures: dict[str, dict[str, float]]
+    probe: int | None
+
+
+def read_run(path: Path) -> Run:
+    """The figure lines and CPU probe of one bench output."""
+    figures: dict[str, dict[str, float]] = {}
+    probe = None
+    for line in path.read_text().splitlines():
+        if probe is None and (found := PROBE.search(line)):
+            probe = int(found.group(1))
+        if match := FIGURE.match(line):
+            figures[match["label"]] = {
+                "req/s": float(match["rate"]),
+                "p50": float(match["p50"]),
+                "p95": float(match["p95"]),
+                "p99": float(match["p99"]),
+            }
+    return Run(figures, probe)
+
+
+def medians(runs: list[Run], label: str) -> dict[str, float] | None:
+    """Each figure's median over the runs that have ``label`` (None if none has it)."""
+    present = [run.figures[label] for run in runs if label in run.figures]
+    if not present:
+        return None
+    return {name: statistics.median(figures[name] for figures in present) for name in FIGURES}
+
+
+def verdict(name: str, old: float, new: float) -> str:
+    """'better', 'same' or 'worse' for one figure."""
+    if new == old:
+        return "same"
+    return "better" if (new > old) == FIGURES[name] else "worse"
+
+
+def table(old_runs: list[Run], new_runs: list[Run]) -> list[str]:
+    """The medians side by side, then the count of counted figures better / same / worse."""
+    labels = list(dict.fromkeys(label for run in old_runs + new_runs for label in run.figures))
+    width = max((len(label) for label in labels), default=5)
+    lines = [
+        f"{'figure':<{width}}  " + "  ".join(f"{name:>22}" for name in FIGURES),
+        f"{'':<{width}}  " + "  ".join(f"{'old → new':>22}" for _ in FIGURES),
+    ]
+    tally = {"better": 0, "same": 0, "worse": 0}
+    worse: list[str] = []
+    for label in labels:
+        old, new = medians(old_runs, label), medians(new_runs, label)
+        if old is None or new is None:
+            lines.append(f"{label:<{width}}  (only on the {'new' if old is None else 'old'} side)")
+            continue
+        cells = []
+        counted = not label.startswith("raw ")
+        for name in FIGURES:
+            found = verdict(name, old[name], new[name])
+            mark = {"better": "+", "same": "=", "worse": "-"}[found]
+            cells.append(f"{old[name]:9.1f} → {new[name]:7.1f} {mark}")
+            if counted and name in COUNTED:
+                tally[found] += 1
+                if found == "worse":
+                    worse.append(f"{label} {name} {old[name]:.1f} → {new[name]:.1f}")
+        lines.append(
+            f"{label:<{width}}  "
+            + "  ".join(f"{cell:>22}" for cell in cells)
+            + ("" if counted else "  (the machine, not counted)")
+        )
+    counted_total = sum(tally.values())
+    lines.append("")
+    lines.append(
+        f"medians of {len(old_runs)} old and {len(new_runs)} new runs; of {counted_total} "
+        f"figures counted ({', '.join(COUNTED)}): {tally['better']} better, {tally['same']} "
+        f"the same, {tally['worse']} worse (+ better, = same, - worse)"
+    )
+    lines.extend(f"worse: {item}" for item in worse)
+    return lines
+
+
+def main() -> int:
+    """Print the table of medians for the runs given."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", nargs="+", type=Path, required=True, help="old runs' outputs")
+    parser.add_argument("--new", nargs="+", type=Path, required=True, help="new runs' outputs")
+    parser.add_argument(
+        "--order", nargs="*", default=[], help="the runs' sides in the order they ran (old/new)"
+    )
+    arguments = parser.parse_args()
+    old_runs = [read_run(path) for path in arguments.old]
+    new_runs = [read_run(path) for path in arguments.new]
+    for line in table(old_runs, new_runs):
+        print(line)
+    probes = {"old": iter(old_runs), "new": iter(new_runs)}
+    if arguments.order:
+        order = ", ".join(f"{side} {next(probes[side]).probe or '?'}" for side in arguments.order)
+        print(f"CPU probe (ms) at each run's start, in the order they ran: {order}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
