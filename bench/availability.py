@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from bench import wrk
 from bench.bulk import copy_bookings, spread
 from bench.harness import (
+    CpuUse,
     add_common_arguments,
     add_machines,
     analyze,
@@ -175,13 +176,17 @@ def timed_runs(
                     )
                     name = f"{label}, {workers}w, {clients} clients"
                     say(result.line(name))
+                    say(f"{'':<28} {result.cpu}")
                     ok = ok and result.only(200)
             if args.wrk_seconds > 0 and wrk.available():
                 # The same reads with a C client, which leaves the cores to the server.
                 for clients in CLIENTS:
                     for label, rotation in paths.items():
+                        spent = CpuUse.now(pid)
                         found = wrk.get_each(base, rotation, clients, args.wrk_seconds)
+                        cpu = spent.per_request(CpuUse.now(pid), found.requests)
                         say(found.line(f"{label}, {workers}w, {clients} conns"))
+                        say(f"{'':<28} {cpu}")
                         ok = ok and found.only(200)
     return ok
 

@@ -132,6 +132,8 @@ class LoadResult:
     seconds: float = 0.0
     # Server pid -> client connections it held when the clock started.
     per_worker: dict[int, int] = field(default_factory=dict)
+    # CPU of the server and of PostgreSQL per timed request (with the server's pid only).
+    cpu: str = ""
 
     @property
     def requests(self) -> int:
@@ -213,9 +215,12 @@ async def run_load(
             result.per_worker = connections_per_worker(server_pid, make_url_port(base))
         timed, deadline = True, time.monotonic() + budget
         tickets = iter(range(total))
+        spent = CpuUse.now(server_pid) if server_pid is not None else None
         started = time.monotonic()
         await asyncio.gather(*(drive(n, c, tickets) for n, c in enumerate(clients.http)))
         result.seconds = time.monotonic() - started
+        if spent is not None and server_pid is not None:
+            result.cpu = spent.per_request(CpuUse.now(server_pid), result.requests)
     finally:
         await clients.aclose()
     return result
@@ -350,6 +355,47 @@ def _descendants(pid: int) -> list[int]:
         found += children
         frontier = children
     return found
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds spent so far by the served app's processes and by PostgreSQL's (Linux /proc).
+
+    Read before and after a timed run, it gives what each side spent per request, whatever the
+    load generator's share of the cores: a figure that a drifting or shared box moves less than
+    throughput. PostgreSQL's processes are all those named ``postgres`` on the machine (its
+    backends, WAL writer, checkpointer, autovacuum): the benches' server is used by nothing else.
+    """
+
+    app: float
+    database: float
+
+    @classmethod
+    def now(cls, server_pid: int) -> CpuUse:
+        """What the server ``server_pid`` (with its workers) and PostgreSQL have spent so far."""
+        tick = os.sysconf("SC_CLK_TCK")
+        app = {server_pid, *_descendants(server_pid)}
+        spent = {"app": 0, "database": 0}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                head, tail = stat.read_text().rsplit(")", 1)
+            except OSError:
+                continue
+            fields = tail.split()
+            used = int(fields[11]) + int(fields[12])  # utime, stime
+            if int(stat.parent.name) in app:
+                spent["app"] += used
+            elif head.split("(", 1)[1] == "postgres":
+                spent["database"] += used
+        return cls(spent["app"] / tick, spent["database"] / tick)
+
+    def per_request(self, later: CpuUse, requests: int) -> str:
+        """The CPU each side spent per request between this reading and ``later``."""
+        if not requests:
+            return "CPU per request -"
+        app = (later.app - self.app) / requests * 1000
+        database = (later.database - self.database) / requests * 1000
+        return f"CPU per request: app {app:.2f} ms, PostgreSQL {database:.2f} ms"
 
 
 def _established(port: int) -> dict[str, int]:

@@ -7,7 +7,9 @@ every figure line (``label  R req/s  p50 A  p95 B  p99 C ms``), and prints one t
 the median of each side's runs for throughput, p50, p95 and p99, and whether the new median is
 better, the same or worse. Throughput, p50 and p99 are counted (what the issues compare); p95 is
 shown. Labels starting with "raw " measure the machine (asyncpg with no app in between), not the
-code: shown, not counted. Exit status 0 whatever the figures say (they are not asserted).
+code: shown, not counted. Where a run prints the CPU per request under a figure line (the app's
+and PostgreSQL's, ``bench.harness.CpuUse``), their medians are shown too, not counted. Exit
+status 0 whatever the figures say (they are not asserted).
 """
 
 from __future__ import annotations
@@ -24,8 +26,14 @@ FIGURE = re.compile(
     r"\s+p95\s+(?P<p95>\d+(?:\.\d+)?)\s+p99\s+(?P<p99>\d+(?:\.\d+)?) ms"
 )
 PROBE = re.compile(r"CPU probe: (\d+) ms")
+# The line the benches print under a figure line (bench.harness.CpuUse).
+CPU = re.compile(
+    r"CPU per request: app (?P<app>\d+(?:\.\d+)?) ms, PostgreSQL (?P<pg>\d+(?:\.\d+)?) ms"
+)
 # Figure name -> whether a higher value is better.
 FIGURES = {"req/s": True, "p50": False, "p95": False, "p99": False}
+# Shown when the runs print them, never counted: CPU per request, of the app and of PostgreSQL.
+CPU_FIGURES = {"app CPU": False, "PG CPU": False}
 COUNTED = ("req/s", "p50", "p99")
 
 
@@ -41,16 +49,20 @@ def read_run(path: Path) -> Run:
     """The figure lines and CPU probe of one bench output."""
     figures: dict[str, dict[str, float]] = {}
     probe = None
+    label = None
     for line in path.read_text().splitlines():
         if probe is None and (found := PROBE.search(line)):
             probe = int(found.group(1))
         if match := FIGURE.match(line):
-            figures[match["label"]] = {
+            label = match["label"]
+            figures[label] = {
                 "req/s": float(match["rate"]),
                 "p50": float(match["p50"]),
                 "p95": float(match["p95"]),
                 "p99": float(match["p99"]),
             }
+        elif label is not None and (cpu := CPU.search(line)):
+            figures[label] |= {"app CPU": float(cpu["app"]), "PG CPU": float(cpu["pg"])}
     return Run(figures, probe)
 
 
@@ -59,14 +71,18 @@ def medians(runs: list[Run], label: str) -> dict[str, float] | None:
     present = [run.figures[label] for run in runs if label in run.figures]
     if not present:
         return None
-    return {name: statistics.median(figures[name] for figures in present) for name in FIGURES}
+    found = {name: statistics.median(figures[name] for figures in present) for name in FIGURES}
+    for name in CPU_FIGURES:
+        if all(name in figures for figures in present):
+            found[name] = statistics.median(figures[name] for figures in present)
+    return found
 
 
 def verdict(name: str, old: float, new: float) -> str:
     """'better', 'same' or 'worse' for one figure."""
     if new == old:
         return "same"
-    return "better" if (new > old) == FIGURES[name] else "worse"
+    return "better" if (new > old) == (FIGURES | CPU_FIGURES)[name] else "worse"
 
 
 def table(old_runs: list[Run], new_runs: list[Run]) -> list[str]:
@@ -94,6 +110,12 @@ def table(old_runs: list[Run], new_runs: list[Run]) -> list[str]:
                 tally[found] += 1
                 if found == "worse":
                     worse.append(f"{label} {name} {old[name]:.1f} → {new[name]:.1f}")
+        for name in CPU_FIGURES:
+            if name in old and name in new:
+                mark = {"better": "+", "same": "=", "worse": "-"}[
+                    verdict(name, old[name], new[name])
+                ]
+                cells.append(f"{name} {old[name]:.2f} → {new[name]:.2f} {mark}")
         lines.append(
             f"{label:<{width}}  "
             + "  ".join(f"{cell:>22}" for cell in cells)

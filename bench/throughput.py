@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from bench import wrk
 from bench.bulk import seed_history
 from bench.harness import (
+    CpuUse,
     LoadResult,
     add_common_arguments,
     add_machines,
@@ -332,10 +333,11 @@ def wrk_runs(
         # a second: no slot is asked for twice, by this run or any other.
         warm = plan.take(rate * (WRK_WARMUP + 1))
         timed = plan.take(rate * (args.wrk_seconds + 1))
-        with served(url, workers, args.pool) as (base, _):
+        with served(url, workers, args.pool) as (base, pid):
             wrk.run(
                 base, plan.machines, tokens[:clients], warm.first, clients, WRK_WARMUP, warm.count
             )
+            spent = CpuUse.now(pid)
             result = wrk.run(
                 base,
                 plan.machines,
@@ -345,9 +347,10 @@ def wrk_runs(
                 args.wrk_seconds,
                 timed.count,
             )
+            cpu = spent.per_request(CpuUse.now(pid), result.requests)
         label = f"API {workers} worker{'s' if workers > 1 else ''}, {clients} conns"
         say(result.line(label))
-        say(f"{'':<28} API/raw: {result.rate / raw[clients].rate:.2f}, {result.tail}")
+        say(f"{'':<28} API/raw: {result.rate / raw[clients].rate:.2f}, {result.tail}; {cpu}")
         if result.overflow:
             # Not a conflict of the service: the run outran the slots planned for it.
             say(
@@ -437,7 +440,10 @@ def main() -> int:
                 result = api_run(url, tokens, slots, workers, clients, args)
                 label = f"API {workers} worker{'s' if workers > 1 else ''}, {clients} clients"
                 say(result.line(label))
-                say(f"{'':<28} API/raw: {result.rate / raw[clients].rate:.2f}, {result.tail}")
+                say(
+                    f"{'':<28} API/raw: {result.rate / raw[clients].rate:.2f}, {result.tail}; "
+                    + result.cpu
+                )
                 ok = ok and result.only(201)
         if args.wrk_seconds > 0 and wrk.available():
             say("the same API runs with wrk (a C client) instead of httpx:")
