@@ -363,8 +363,9 @@ class CpuUse:
 
     Read before and after a timed run, it gives what each side spent per request, whatever the
     load generator's share of the cores: a figure that a drifting or shared box moves less than
-    throughput. PostgreSQL's processes are all those named ``postgres`` on the machine (its
-    backends, WAL writer, checkpointer, autovacuum): the benches' server is used by nothing else.
+    throughput (not the box's own drift: a slower core spends more CPU on the same work).
+    PostgreSQL's processes are all those named ``postgres`` on the machine (its backends, WAL
+    writer, checkpointer, autovacuum): the benches' server is used by nothing else.
     """
 
     app: float
@@ -382,7 +383,9 @@ class CpuUse:
             except OSError:
                 continue
             fields = tail.split()
-            used = int(fields[11]) + int(fields[12])  # utime, stime
+            # utime and stime, then cutime and cstime: a backend that exits during the run
+            # (a pool closing a connection) leaves its CPU to the postmaster that reaps it.
+            used = sum(int(ticks) for ticks in fields[11:15])
             if int(stat.parent.name) in app:
                 spent["app"] += used
             elif head.split("(", 1)[1] == "postgres":
