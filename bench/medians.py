@@ -35,6 +35,7 @@ FIGURES = {"req/s": True, "p50": False, "p95": False, "p99": False}
 # Shown when the runs print them, never counted: CPU per request, of the app and of PostgreSQL.
 CPU_FIGURES = {"app CPU": False, "PG CPU": False}
 COUNTED = ("req/s", "p50", "p99")
+MARKS = {"better": "+", "same": "=", "worse": "-"}
 
 
 @dataclass(frozen=True)
@@ -104,17 +105,14 @@ def table(old_runs: list[Run], new_runs: list[Run]) -> list[str]:
         counted = not label.startswith("raw ")
         for name in FIGURES:
             found = verdict(name, old[name], new[name])
-            mark = {"better": "+", "same": "=", "worse": "-"}[found]
-            cells.append(f"{old[name]:9.1f} → {new[name]:7.1f} {mark}")
+            cells.append(f"{old[name]:9.1f} → {new[name]:7.1f} {MARKS[found]}")
             if counted and name in COUNTED:
                 tally[found] += 1
                 if found == "worse":
                     worse.append(f"{label} {name} {old[name]:.1f} → {new[name]:.1f}")
         for name in CPU_FIGURES:
             if name in old and name in new:
-                mark = {"better": "+", "same": "=", "worse": "-"}[
-                    verdict(name, old[name], new[name])
-                ]
+                mark = MARKS[verdict(name, old[name], new[name])]
                 cells.append(f"{name} {old[name]:.2f} → {new[name]:.2f} {mark}")
         lines.append(
             f"{label:<{width}}  "
