@@ -341,14 +341,32 @@ def connections_per_worker(server_pid: int, port: int) -> dict[int, int]:
     return dict(Counter(_owners(server_pid, port).values()))
 
 
-def _descendants(pid: int) -> list[int]:
-    parents: dict[int, int] = {}
+@dataclass(frozen=True)
+class _Process:
+    """What /proc/PID/stat says of one process."""
+
+    parent: int
+    name: str
+    # utime, stime, cutime and cstime, in clock ticks.
+    ticks: int
+
+
+def _processes() -> dict[int, _Process]:
+    """Every process on the machine, by pid (one pass over /proc)."""
+    found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            head, tail = stat.read_text().rsplit(")", 1)
         except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
+            continue  # it exited while we looked
+        fields = tail.split()
+        ticks = sum(int(n) for n in fields[11:15])
+        found[int(stat.parent.name)] = _Process(int(fields[1]), head.split("(", 1)[1], ticks)
+    return found
+
+
+def _descendants(pid: int, processes: dict[int, _Process] | None = None) -> list[int]:
+    parents = {child: p.parent for child, p in (processes or _processes()).items()}
     found, frontier = [], [pid]
     while frontier:
         children = [child for child, parent in parents.items() if parent in frontier]
@@ -374,23 +392,16 @@ class CpuUse:
     @classmethod
     def now(cls, server_pid: int) -> CpuUse:
         """What the server ``server_pid`` (with its workers) and PostgreSQL have spent so far."""
+        processes = _processes()
+        app = {server_pid, *_descendants(server_pid, processes)}
+        # Children's CPU counts too (cutime, cstime): a backend that exits during the run (a
+        # pool closing a connection) leaves its CPU to the postmaster that reaps it.
+        spent_app = sum(p.ticks for pid, p in processes.items() if pid in app)
+        spent_database = sum(
+            p.ticks for pid, p in processes.items() if pid not in app and p.name == "postgres"
+        )
         tick = os.sysconf("SC_CLK_TCK")
-        app = {server_pid, *_descendants(server_pid)}
-        spent = {"app": 0, "database": 0}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                head, tail = stat.read_text().rsplit(")", 1)
-            except OSError:
-                continue
-            fields = tail.split()
-            # utime and stime, then cutime and cstime: a backend that exits during the run
-            # (a pool closing a connection) leaves its CPU to the postmaster that reaps it.
-            used = sum(int(ticks) for ticks in fields[11:15])
-            if int(stat.parent.name) in app:
-                spent["app"] += used
-            elif head.split("(", 1)[1] == "postgres":
-                spent["database"] += used
-        return cls(spent["app"] / tick, spent["database"] / tick)
+        return cls(spent_app / tick, spent_database / tick)
 
     def per_request(self, later: CpuUse, requests: int) -> str:
         """The CPU each side spent per request between this reading and ``later``."""

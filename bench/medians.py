@@ -35,6 +35,7 @@ FIGURES = {"req/s": True, "p50": False, "p95": False, "p99": False}
 # Shown when the runs print them, never counted: CPU per request, of the app and of PostgreSQL.
 CPU_FIGURES = {"app CPU": False, "PG CPU": False}
 COUNTED = ("req/s", "p50", "p99")
+HIGHER_IS_BETTER = FIGURES | CPU_FIGURES
 MARKS = {"better": "+", "same": "=", "worse": "-"}
 
 
@@ -83,7 +84,7 @@ def verdict(name: str, old: float, new: float) -> str:
     """'better', 'same' or 'worse' for one figure."""
     if new == old:
         return "same"
-    return "better" if (new > old) == (FIGURES | CPU_FIGURES)[name] else "worse"
+    return "better" if (new > old) == HIGHER_IS_BETTER[name] else "worse"
 
 
 def table(old_runs: list[Run], new_runs: list[Run]) -> list[str]:
