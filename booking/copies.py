@@ -48,6 +48,10 @@ class CatalogueCopies:
         revision under the unit locks (``book_units()``) or starts over from a fresh copy."""
         return None if self.cache is None else self.cache.latest(resource_ids)
 
+    def latest_of_place(self, place_id: int) -> PlaceSnapshot | None:
+        """The kept copy of a place, whatever its revision (its user confirms the revision)."""
+        return None if self.cache is None else self.cache.latest_of_place(place_id)
+
     async def revision(self) -> int | None:
         """The catalogue counter, when copies are kept and the row is there."""
         return None if self.cache is None else await self.catalogue.revision()

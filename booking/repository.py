@@ -42,6 +42,7 @@ from booking.rules import MAX_BLOCKED
 from booking.state import EXPIRABLE
 from kernel.driver import Statement, fetch
 from kernel.idempotency import Claim
+from resources.models import CatalogueRevision
 
 Row = Booking | BookingItem | BookingAllocation | BookingPolicy | BookingSeries
 # (resource_id, unit_id, starts_at, blocked_until) of an allocation that blocks its unit.
@@ -67,12 +68,27 @@ _OVERLAP = (
 _NOT_LAPSED = or_(_A.hold_expires_at.is_(None), _A.hold_expires_at > bindparam("now"))
 # Busy ranges, on the driver's connection (kernel.driver): the resources as one array
 # parameter (= ANY, which the index serves as the IN list does).
-_BUSY_DRIVER = Statement.of(
-    sa_select(_A.resource_id, _A.unit_id, _A.starts_at, _A.blocked_until).where(
-        _A.resource_id == any_(bindparam("resource_ids", type_=ARRAY(Integer))),
-        *_OVERLAP,
-        _NOT_LAPSED,
+_BUSY = sa_select(_A.resource_id, _A.unit_id, _A.starts_at, _A.blocked_until).where(
+    _A.resource_id == any_(bindparam("resource_ids", type_=ARRAY(Integer))),
+    *_OVERLAP,
+    _NOT_LAPSED,
+)
+_BUSY_DRIVER = Statement.of(_BUSY)
+# The same ranges beside the catalogue counter, read in one statement (one snapshot, one round
+# trip): the counter's row comes back once with no range when nothing is busy, and no row at
+# all when the counter's row is missing.
+_REVISION = CatalogueRevision.__table__  # type: ignore[attr-defined]
+_BUSY_RANGES = _BUSY.lateral("busy")
+_BUSY_AT_REVISION_DRIVER = Statement.of(
+    sa_select(
+        _REVISION.c.value,
+        _BUSY_RANGES.c.resource_id,
+        _BUSY_RANGES.c.unit_id,
+        _BUSY_RANGES.c.starts_at,
+        _BUSY_RANGES.c.blocked_until,
     )
+    .select_from(_REVISION.outerjoin(_BUSY_RANGES, true()))
+    .where(_REVISION.c.id == 1)
 )
 
 
@@ -293,6 +309,22 @@ class BookingRepository:
         # Every availability read runs it: on the driver's connection, past SQLAlchemy.
         found = await fetch(self.session, _BUSY_DRIVER, params)
         return [(r["resource_id"], r["unit_id"], r["starts_at"], r["blocked_until"]) for r in found]
+
+    async def busy_at_revision(
+        self, resource_ids: Sequence[int], start: datetime, end: datetime, now: datetime
+    ) -> tuple[int | None, list[BusyRow]]:
+        """The catalogue counter (None if its row is missing) and the blocking allocations of
+        the resources that overlap [start, end), as of one moment."""
+        params = {**_overlap_params(resource_ids, start, end, None), "now": now}
+        # A read served from a kept copy runs only this: on the driver's connection.
+        found = await fetch(self.session, _BUSY_AT_REVISION_DRIVER, params)
+        revision = found[0]["value"] if found else None
+        busy = [
+            (r["resource_id"], r["unit_id"], r["starts_at"], r["blocked_until"])
+            for r in found
+            if r["resource_id"] is not None
+        ]
+        return revision, busy
 
     async def lapsed_holds(self, now: datetime) -> list[int]:
         """The bookings whose hold has lapsed (not yet marked expired)."""

@@ -221,10 +221,14 @@ class SnapshotCache:
 
     def find_place(self, place_id: int, revision: int) -> PlaceSnapshot | None:
         """The copy of a place, if it is of ``revision``."""
+        snapshot = self.latest_of_place(place_id)
+        return snapshot if snapshot is not None and snapshot.revision == revision else None
+
+    def latest_of_place(self, place_id: int) -> PlaceSnapshot | None:
+        """The kept copy of a place, whatever its revision: the caller must confirm it."""
         snapshot = self._places.get(place_id)
-        if snapshot is None or snapshot.revision != revision:
-            return None
-        self._places.move_to_end(place_id)
+        if snapshot is not None:
+            self._places.move_to_end(place_id)
         return snapshot
 
     def keep(self, snapshot: PlaceSnapshot) -> None:

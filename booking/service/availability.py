@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -29,9 +29,7 @@ from booking.schemas import (
 from booking.snapshots import PlaceSnapshot
 from kernel.auth.actor import Actor
 from kernel.clock import Clock
-from kernel.errors import (
-    InvalidInputError,
-)
+from kernel.errors import AppError, InvalidInputError
 from resources.models import Place, Resource, ResourceUnit
 from resources.place_search import Where
 from resources.schedule import Span
@@ -131,6 +129,18 @@ def _slot_length(rules: SlotRules, duration_minutes: int | None) -> timedelta:
     return duration
 
 
+# The plans of the resources asked for, and the local days they span.
+_Plans = tuple[dict[int, SlotPlan], date, date]
+
+
+def _reach_of(plans: dict[int, SlotPlan]) -> tuple[datetime, datetime]:
+    """From the first window's start to the last slot's end with its buffer: the bookings
+    that can shape these slots overlap it."""
+    start = min(p.window.start for p in plans.values())
+    horizon = max(p.window.end + p.duration + p.rules.buffer_after for p in plans.values())
+    return start, horizon
+
+
 class Availability:
     """When resources can be booked."""
 
@@ -226,27 +236,23 @@ class Availability:
         window = day_window(first, last, tz)
         return SlotPlan(tz, window, rules, duration, quantity)
 
-    async def _slots_of(
+    def _computed(
         self,
         snapshot: PlaceSnapshot,
         plans: dict[int, SlotPlan],
         first: date,
         last: date,
+        busy: Sequence[BusyRow],
         now: datetime,
     ) -> list[ResourceAvailability]:
-        """Slots of several resources of a place: one read of bookings."""
-        if not plans:
-            return []
+        """Slots of several resources of a place, from the bookings read for all of them."""
 
         # Only a computation the memo does not hold needs them (the copy keeps them too).
         def open_spans() -> list[Span]:
             return snapshot.open_spans(first - _DAY, last + _DAY)
 
-        start = min(p.window.start for p in plans.values())
-        horizon = max(p.window.end + p.duration + p.rules.buffer_after for p in plans.values())
-        ids = list(plans)
-        blackouts = snapshot.blackouts_between(ids, start, horizon)
-        busy = await self.repo.busy(ids, start, horizon, now)
+        start, horizon = _reach_of(plans)
+        blackouts = snapshot.blackouts_between(list(plans), start, horizon)
         return [
             self._availability(
                 snapshot,
@@ -259,6 +265,44 @@ class Availability:
             )
             for rid, plan in plans.items()
         ]
+
+    async def _slots(
+        self,
+        kept: PlaceSnapshot | None,
+        fresh: Callable[[], Awaitable[PlaceSnapshot]],
+        plan: Callable[[PlaceSnapshot], _Plans],
+        now: datetime,
+    ) -> tuple[PlaceSnapshot, list[ResourceAvailability]]:
+        """The slots ``plan`` asks for, computed on the worker's kept copy of the place when the
+        catalogue counter, read in the same statement as the bookings, shows it is current
+        (one statement in all); else on a ``fresh`` copy (the counter, then the bookings)."""
+        if kept is not None and kept.dated:
+            try:
+                plans, first, last = plan(kept)
+            except AppError:
+                plans = {}  # judged again on a current copy: the refusal may be out of date
+            if plans:
+                start, horizon = _reach_of(plans)
+                revision, busy = await self.repo.busy_at_revision(list(plans), start, horizon, now)
+                if revision == kept.revision:
+                    return kept, self._computed(kept, plans, first, last, busy, now)
+        snapshot = await fresh()
+        return snapshot, await self._slots_of(snapshot, *plan(snapshot), now)
+
+    async def _slots_of(
+        self,
+        snapshot: PlaceSnapshot,
+        plans: dict[int, SlotPlan],
+        first: date,
+        last: date,
+        now: datetime,
+    ) -> list[ResourceAvailability]:
+        """Slots of several resources of a current copy of their place: one read of bookings."""
+        if not plans:
+            return []
+        start, horizon = _reach_of(plans)
+        busy = await self.repo.busy(list(plans), start, horizon, now)
+        return self._computed(snapshot, plans, first, last, busy, now)
 
     async def resource_availability(
         self,
@@ -273,13 +317,22 @@ class Availability:
         """Bookable slots of a resource between two local dates (7 days by default)."""
         now = self.clock()
         rates = await self.admission.viewer_rates(actor, organisation_id)
-        snapshot = await self.copies.of_resources([resource_id])
-        assert snapshot.place.id is not None
-        user_type = rates.at(snapshot.place.id)
-        first, last = self._days(ZoneInfo(snapshot.place.timezone), now, first, last, 7)
-        resource = snapshot.resources[resource_id]
-        plan = self._plan(snapshot, resource, user_type, first, last, duration_minutes, quantity)
-        [found] = await self._slots_of(snapshot, {resource_id: plan}, first, last, now)
+
+        def plan(snapshot: PlaceSnapshot) -> _Plans:
+            assert snapshot.place.id is not None
+            user_type = rates.at(snapshot.place.id)
+            tz = ZoneInfo(snapshot.place.timezone)
+            days = self._days(tz, now, first, last, 7)
+            resource = snapshot.resources[resource_id]
+            one = self._plan(snapshot, resource, user_type, *days, duration_minutes, quantity)
+            return {resource_id: one}, *days
+
+        _, [found] = await self._slots(
+            self.copies.latest([resource_id]),
+            lambda: self.copies.of_resources([resource_id]),
+            plan,
+            now,
+        )
         return found
 
     async def needs_approval(
@@ -300,15 +353,24 @@ class Availability:
         """Bookable slots (shortest duration, one unit) of every resource of a place on a day."""
         now = self.clock()
         rates = await self.admission.viewer_rates(actor, organisation_id)
-        snapshot = await self.copies.of_place(place_id)
         user_type = rates.at(place_id)
+
+        def plan(snapshot: PlaceSnapshot) -> _Plans:
+            first, last = self._days(ZoneInfo(snapshot.place.timezone), now, day, None, 1)
+            plans = {
+                rid: self._plan(snapshot, resource, user_type, first, last, None, 1)
+                for rid, resource in snapshot.resources.items()
+            }
+            return plans, first, last
+
+        snapshot, resources = await self._slots(
+            self.copies.latest_of_place(place_id),
+            lambda: self.copies.of_place(place_id),
+            plan,
+            now,
+        )
         tz = ZoneInfo(snapshot.place.timezone)
-        first, last = self._days(tz, now, day, None, 1)
-        plans = {
-            rid: self._plan(snapshot, resource, user_type, first, last, None, 1)
-            for rid, resource in snapshot.resources.items()
-        }
-        resources = await self._slots_of(snapshot, plans, first, last, now)
+        first, _ = self._days(tz, now, day, None, 1)
         return PlaceAvailability(
             place_id=place_id, date=first, timezone=tz.key, resources=resources
         )

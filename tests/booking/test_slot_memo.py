@@ -29,6 +29,7 @@ from tests.support.booking import (
     open_every_day,
     paris,
 )
+from tests.support.sql import sent_statements
 
 DAY = {"from": "2027-03-02", "to": "2027-03-03"}
 
@@ -119,6 +120,54 @@ async def test_notice_is_cut_at_each_request_from_a_kept_answer(
     clock.advance(hours=3)
     assert (await starts(api, lab.printer, **today))[0] == "13:00"
     assert len(memo) == kept  # the same computed day, cut later
+
+
+async def test_a_read_from_a_kept_copy_sends_one_statement(
+    served: tuple[httpx.AsyncClient, SlotMemo], lab: Fablab
+) -> None:
+    api, _ = served
+    place_day = f"/api/places/{lab.place_id}/availability"
+    await starts(api, lab.printer, **DAY)  # the place's copy is kept from here on
+    with sent_statements() as seen:
+        await starts(api, lab.printer, **DAY)
+        answer = await api.get(place_day, params={"date": DAY["from"]})
+    assert answer.status_code == 200, answer.text
+    # Each read: the catalogue counter and the bookings in one statement.
+    assert len(seen) == 2, seen
+    assert all("catalogue_revision" in s and "booking_allocation" in s for s in seen), seen
+
+
+async def test_a_place_day_shows_new_hours_at_once(
+    served: tuple[httpx.AsyncClient, SlotMemo], lab: Fablab, admin_headers: dict[str, str]
+) -> None:
+    api, _ = served
+
+    async def last_start() -> str:
+        answer = await api.get(
+            f"/api/places/{lab.place_id}/availability", params={"date": DAY["from"]}
+        )
+        assert answer.status_code == 200, answer.text
+        [printer] = [r for r in answer.json()["resources"] if r["resource_id"] == lab.printer]
+        return str(printer["slots"][-1]["local_starts_at"][11:16])
+
+    assert await last_start() == "19:30"
+    await open_every_day(api, admin_headers, lab.place_id, closes="12:00")
+    assert await last_start() == "11:30"
+
+
+async def test_a_refusal_by_an_out_of_date_copy_is_judged_again(
+    served: tuple[httpx.AsyncClient, SlotMemo], lab: Fablab, admin_headers: dict[str, str]
+) -> None:
+    api, _ = served
+    four_hours = {"duration_minutes": 240, **DAY}
+    too_long = await api.get(f"/api/resources/{lab.laser}/availability", params=four_hours)
+    assert (too_long.status_code, too_long.json()["code"]) == (422, "too_long")
+    longer = await api.patch(
+        f"/api/resources/{lab.laser}", json={"max_minutes": 240}, headers=admin_headers
+    )
+    assert longer.status_code == 200, longer.text
+    # The worker's copy still says three hours at most; the current catalogue says four.
+    assert (await starts(api, lab.laser, **four_hours))[0] == "08:00"
 
 
 async def test_nothing_is_kept_without_the_counter_row(
