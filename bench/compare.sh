@@ -139,7 +139,11 @@ for pair in "$old/.venv/bin/python:$old" "$new_python:$root"; do
     fi
 done
 
-options="$([[ "$bench_here" == 1 ]] && echo "--bench-here ")$([[ "$rounds" -gt 1 ]] && echo "--rounds $rounds ")"
+# Spelled with if: a false [[ ]] as the last command of a substitution would end the script
+# under set -e (it did, for every run without --rounds).
+options=""
+if [[ "$bench_here" == 1 ]]; then options+="--bench-here "; fi
+if [[ "$rounds" -gt 1 ]]; then options+="--rounds $rounds "; fi
 command="bench/compare.sh $options$revision $script${*:+ $*}"
 old_status=0
 new_status=0
