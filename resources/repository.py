@@ -558,7 +558,7 @@ class CatalogueRepository:
     async def catalogue_revision(self) -> int | None:
         """The catalogue's change counter (None if its row is missing: then nothing is kept).
 
-        Every availability read asks for it first: on the driver's connection (PostgreSQL).
+        A read without a current copy asks for it first: on the driver's connection.
         """
         rows = await fetch(self.session, _REVISION_DRIVER, {})
         return rows[0]["value"] if rows else None
