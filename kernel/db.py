@@ -118,9 +118,10 @@ async def _keep_as_is(_connection: asyncpg.Connection) -> None:
 class DirectPool:
     """asyncpg connections lent to one statement at a time (``kernel.driver``), past SQLAlchemy.
 
-    A write session that only runs such statements (a plain booking and its credentials) need
-    not take a connection of its engine at all: SQLAlchemy's lending and taking back cost a
-    request about 180 µs of the worker's CPU, asyncpg's pool about 40 (docs/deploy.md). Same
+    A session that only runs such statements (a plain booking and its credentials, an
+    availability read from a kept copy) need not take a connection of its engine at all:
+    SQLAlchemy's lending and taking back cost a request about 180 µs of the worker's CPU,
+    asyncpg's pool about 40 (docs/deploy.md). Same
     server, settings and timeouts as the engine it stands beside; up to ``max_size``
     connections, each opened as needed and kept. None is reset on return: its statements run on
     their own (each commits by itself) and leave no transaction, setting or listener behind.
@@ -202,6 +203,7 @@ class Database:
     reader: async_sessionmaker[AsyncSession]
     writer: async_sessionmaker[AsyncSession]
     direct_writes: DirectPool
+    direct_reads: DirectPool
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -230,11 +232,12 @@ class Database:
         read_engine = create_engine(
             url, pool_size=pool_size, echo=echo, server_settings=read_settings
         ).execution_options(isolation_level="AUTOCOMMIT")
-        # Writers only: a read request often runs ORM statements between its two driver ones,
-        # and lending per statement put it behind the event loop's other work twice more per
-        # statement under the term-opening mix (asyncpg's timed acquire and its release are tasks
-        # of their own): the reads' median doubled there (docs/deploy.md, connection pools).
+        # A direct pool each for writers and readers: a plain booking is one or two statements
+        # on their own, an availability read from a kept copy one, and lending them a connection
+        # of the session's engine cost more than their own work (docs/deploy.md, connection
+        # pools: measured under the term-opening mix as well).
         direct_writes = DirectPool(url, max_size=2 * pool_size, server_settings=write_settings)
+        direct_reads = DirectPool(url, max_size=2 * pool_size, server_settings=read_settings)
 
         def factory(
             bind: AsyncEngine, direct: DirectPool | None
@@ -247,9 +250,10 @@ class Database:
         return cls(
             engine=engine,
             read_engine=read_engine,
-            reader=factory(read_engine, None),
+            reader=factory(read_engine, direct_reads),
             writer=factory(engine, direct_writes),
             direct_writes=direct_writes,
+            direct_reads=direct_reads,
         )
 
     async def dispose(self) -> None:
@@ -257,6 +261,7 @@ class Database:
         await self.engine.dispose()
         await self.read_engine.dispose()
         await self.direct_writes.close()
+        await self.direct_reads.close()
 
 
 def get_database(state: State) -> Database:

@@ -100,11 +100,12 @@ def _checkouts(database: Database) -> Iterator[list[str]]:
             event.remove(pool, "checkout", listener)
 
 
-async def test_a_writers_statement_on_its_own_takes_no_connection_of_the_engine(
+async def test_a_statement_on_its_own_takes_no_connection_of_the_engine(
     database: Database,
 ) -> None:
-    """A write session that runs only such statements (a plain booking) leaves the engine's
-    pool alone: lending one cost more than the statement's own work. Readers lend their own."""
+    """A session that runs only such statements (a plain booking, an availability read from a
+    kept copy) leaves its engine's pool alone: lending one cost more than the statement's own
+    work."""
     with _checkouts(database) as lent:
         async with database.writer() as session:
             assert (await fetch(session, SQUARE, {"number": 5}))[0]["square"] == 25
@@ -116,6 +117,10 @@ async def test_a_writers_statement_on_its_own_takes_no_connection_of_the_engine(
         assert lent == ["writer"]
         async with database.reader() as session:
             assert (await fetch(session, SQUARE, {"number": 6}))[0]["square"] == 36
+        assert lent == ["writer"]
+        async with database.reader() as session:  # a reader that began lends its own too
+            await (await session.connection()).execute(text("SELECT 1"))
+            await fetch(session, SQUARE, {"number": 3})
         assert lent == ["writer", "reader"]
 
 

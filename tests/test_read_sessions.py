@@ -80,10 +80,19 @@ async def test_the_driver_connection_of_a_read_session_is_read_only_too(
         await (await session.connection()).execute(WRITING_FUNCTION)
         await session.commit()
     async with database.reader() as session:
+        # On a connection of the readers' direct pool: the session has begun nothing.
         with pytest.raises(DBAPIError) as refused:
             await fetch(session, Statement.of(text("SELECT test_bump_counter() AS value")), {})
         assert _refused_as_read_only(refused.value), refused.value
+        writing = Statement.of(text("SELECT test_bump_counter() AS value"), writes=True)
+        with pytest.raises(DBAPIError) as refused:
+            await fetch(session, writing, {}, alone=True)
+        assert _refused_as_read_only(refused.value), refused.value
         assert (await (await session.connection()).execute(COUNTER)).scalar_one() == 0
+        # On the session's own connection, once it has begun.
+        with pytest.raises(DBAPIError) as refused:
+            await fetch(session, Statement.of(text("SELECT test_bump_counter() AS value")), {})
+        assert _refused_as_read_only(refused.value), refused.value
     async with database.writer() as session:  # the same call on a writer goes through
         rows = await fetch(session, Statement.of(text("SELECT test_bump_counter() AS value")), {})
         assert rows[0]["value"] == 1
