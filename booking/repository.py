@@ -134,6 +134,15 @@ def _overlap_params(
     }
 
 
+def _busy_rows(found: Sequence[Any]) -> list[BusyRow]:
+    """Busy ranges as read by column name, leaving out a row without one."""
+    return [
+        (r["resource_id"], r["unit_id"], r["starts_at"], r["blocked_until"])
+        for r in found
+        if r["resource_id"] is not None
+    ]
+
+
 def is_exclusion_violation(exc: IntegrityError) -> bool:
     """Whether a failed insert hit the no-overlap exclusion constraint (SQLSTATE 23P01)."""
     orig = exc.orig
@@ -307,8 +316,7 @@ class BookingRepository:
             return []
         params = {**_overlap_params(resource_ids, start, end, exclude_booking_id), "now": now}
         # Every availability read runs it: on the driver's connection, past SQLAlchemy.
-        found = await fetch(self.session, _BUSY_DRIVER, params)
-        return [(r["resource_id"], r["unit_id"], r["starts_at"], r["blocked_until"]) for r in found]
+        return _busy_rows(await fetch(self.session, _BUSY_DRIVER, params))
 
     async def busy_at_revision(
         self, resource_ids: Sequence[int], start: datetime, end: datetime, now: datetime
@@ -318,13 +326,8 @@ class BookingRepository:
         params = {**_overlap_params(resource_ids, start, end, None), "now": now}
         # A read served from a kept copy runs only this: on the driver's connection.
         found = await fetch(self.session, _BUSY_AT_REVISION_DRIVER, params)
-        revision = found[0]["value"] if found else None
-        busy = [
-            (r["resource_id"], r["unit_id"], r["starts_at"], r["blocked_until"])
-            for r in found
-            if r["resource_id"] is not None
-        ]
-        return revision, busy
+        # The counter's row with no range (resource_id null) stands for "nothing busy".
+        return (found[0]["value"] if found else None), _busy_rows(found)
 
     async def lapsed_holds(self, now: datetime) -> list[int]:
         """The bookings whose hold has lapsed (not yet marked expired)."""

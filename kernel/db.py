@@ -121,10 +121,10 @@ class DirectPool:
     A session that only runs such statements (a plain booking and its credentials, an
     availability read from a kept copy) need not take a connection of its engine at all:
     SQLAlchemy's lending and taking back cost a request about 180 µs of the worker's CPU,
-    asyncpg's pool about 40 (docs/deploy.md). Same
-    server, settings and timeouts as the engine it stands beside; up to ``max_size``
-    connections, each opened as needed and kept. None is reset on return: its statements run on
-    their own (each commits by itself) and leave no transaction, setting or listener behind.
+    asyncpg's pool about 40 (docs/deploy.md). Same server, settings and timeouts as the engine
+    it stands beside; up to ``max_size`` connections, each opened as needed and kept. None is
+    reset on return: its statements run on their own (each commits by itself) and leave no
+    transaction, setting or listener behind.
     """
 
     def __init__(self, url: URL, *, max_size: int, server_settings: dict[str, str]) -> None:

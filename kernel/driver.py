@@ -1,11 +1,10 @@
 """The hottest statements, run on asyncpg connections past SQLAlchemy (PostgreSQL).
 
 Every booking request runs two statements: its credentials and the ``book_units()`` call;
-every availability read from a kept catalogue copy one: the catalogue counter beside the busy
-ranges.
-Through SQLAlchemy's execution layer each cost the worker about as much as in the database,
-and the adapter sends a ``BEGIN`` before the first and a ``COMMIT`` after the last. Run on
-the driver's connection, they skip that layer and need neither ``BEGIN`` nor ``COMMIT``: on a
+every availability read from a kept catalogue copy one: the catalogue counter beside the
+busy ranges. Through SQLAlchemy's execution layer each cost the worker about as much as in the
+database, and the adapter sends a ``BEGIN`` before the first and a ``COMMIT`` after the last.
+Run on the driver's connection, they skip that layer and need neither ``BEGIN`` nor ``COMMIT``: on a
 connection of the session's direct pool (:class:`kernel.db.DirectPool`) while the session has
 begun nothing, else on the session's own connection.
 

@@ -242,17 +242,17 @@ class Availability:
         plans: dict[int, SlotPlan],
         first: date,
         last: date,
+        reach: tuple[datetime, datetime],
         busy: Sequence[BusyRow],
         now: datetime,
     ) -> list[ResourceAvailability]:
-        """Slots of several resources of a place, from the bookings read for all of them."""
+        """Slots of several resources of a place, from the bookings read over their ``reach``."""
 
         # Only a computation the memo does not hold needs them (the copy keeps them too).
         def open_spans() -> list[Span]:
             return snapshot.open_spans(first - _DAY, last + _DAY)
 
-        start, horizon = _reach_of(plans)
-        blackouts = snapshot.blackouts_between(list(plans), start, horizon)
+        blackouts = snapshot.blackouts_between(list(plans), *reach)
         return [
             self._availability(
                 snapshot,
@@ -272,22 +272,24 @@ class Availability:
         fresh: Callable[[], Awaitable[PlaceSnapshot]],
         plan: Callable[[PlaceSnapshot], _Plans],
         now: datetime,
-    ) -> tuple[PlaceSnapshot, list[ResourceAvailability]]:
-        """The slots ``plan`` asks for, computed on the worker's kept copy of the place when the
-        catalogue counter, read in the same statement as the bookings, shows it is current
-        (one statement in all); else on a ``fresh`` copy (the counter, then the bookings)."""
+    ) -> tuple[PlaceSnapshot, date, list[ResourceAvailability]]:
+        """The slots ``plan`` asks for and the first day they span, computed on the worker's
+        kept copy of the place when the catalogue counter, read in the same statement as the
+        bookings, shows it is current (one statement in all); else on a ``fresh`` copy (the
+        counter, then the bookings)."""
         if kept is not None and kept.dated:
             try:
                 plans, first, last = plan(kept)
             except AppError:
                 plans = {}  # judged again on a current copy: the refusal may be out of date
             if plans:
-                start, horizon = _reach_of(plans)
-                revision, busy = await self.repo.busy_at_revision(list(plans), start, horizon, now)
+                reach = _reach_of(plans)
+                revision, busy = await self.repo.busy_at_revision(list(plans), *reach, now)
                 if revision == kept.revision:
-                    return kept, self._computed(kept, plans, first, last, busy, now)
+                    return kept, first, self._computed(kept, plans, first, last, reach, busy, now)
         snapshot = await fresh()
-        return snapshot, await self._slots_of(snapshot, *plan(snapshot), now)
+        plans, first, last = plan(snapshot)
+        return snapshot, first, await self._slots_of(snapshot, plans, first, last, now)
 
     async def _slots_of(
         self,
@@ -300,9 +302,9 @@ class Availability:
         """Slots of several resources of a current copy of their place: one read of bookings."""
         if not plans:
             return []
-        start, horizon = _reach_of(plans)
-        busy = await self.repo.busy(list(plans), start, horizon, now)
-        return self._computed(snapshot, plans, first, last, busy, now)
+        reach = _reach_of(plans)
+        busy = await self.repo.busy(list(plans), *reach, now)
+        return self._computed(snapshot, plans, first, last, reach, busy, now)
 
     async def resource_availability(
         self,
@@ -327,7 +329,7 @@ class Availability:
             one = self._plan(snapshot, resource, user_type, *days, duration_minutes, quantity)
             return {resource_id: one}, *days
 
-        _, [found] = await self._slots(
+        _, _, [found] = await self._slots(
             self.copies.latest([resource_id]),
             lambda: self.copies.of_resources([resource_id]),
             plan,
@@ -363,16 +365,14 @@ class Availability:
             }
             return plans, first, last
 
-        snapshot, resources = await self._slots(
+        snapshot, first, resources = await self._slots(
             self.copies.latest_of_place(place_id),
             lambda: self.copies.of_place(place_id),
             plan,
             now,
         )
-        tz = ZoneInfo(snapshot.place.timezone)
-        first, _ = self._days(tz, now, day, None, 1)
         return PlaceAvailability(
-            place_id=place_id, date=first, timezone=tz.key, resources=resources
+            place_id=place_id, date=first, timezone=snapshot.place.timezone, resources=resources
         )
 
     async def search(
