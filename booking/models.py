@@ -189,9 +189,9 @@ class BookingAllocation(SQLModel, table=True):
     __tablename__ = "booking_allocation"
     __table_args__ = (
         CheckConstraint("blocked_until > starts_at", name="ck_booking_allocation_range"),
-        # Availability: active allocations of a resource by start. On PostgreSQL a partial,
-        # covering index; elsewhere a plain one. Queries bound starts_at from below (a booking
-        # never blocks longer than MAX_BLOCKED), so this stays a range scan with a million rows.
+        # Availability: active allocations of a resource by start, a partial, covering index.
+        # Queries bound starts_at from below (a booking never blocks longer than MAX_BLOCKED),
+        # so this stays a range scan with a million rows.
         Index(
             "ix_booking_allocation_resource_start",
             "resource_id",
@@ -200,7 +200,14 @@ class BookingAllocation(SQLModel, table=True):
             postgresql_where=text("active"),
         ),
         Index("ix_booking_allocation_unit_start", "unit_id", "starts_at"),
-        Index("ix_booking_allocation_hold", "hold_expires_at"),
+        # Live holds of a resource by start: the few rows book_units() reads to find the
+        # lapsed holds in a new booking's way (migration 0048).
+        Index(
+            "ix_booking_allocation_hold",
+            "resource_id",
+            "starts_at",
+            postgresql_where=text("active AND hold_expires_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

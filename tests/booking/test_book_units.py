@@ -253,3 +253,78 @@ async def test_its_statements_keep_one_plan_per_connection(database: Database) -
             text("SELECT proconfig FROM pg_proc WHERE proname = 'book_units'")
         )
         assert settings.scalar_one() == ["plan_cache_mode=force_generic_plan"]
+
+
+# Thirty days of the printer's hours, booked back to back before TUESDAY_2PM: a busy month.
+_A_BUSY_MONTH = """
+WITH hours AS (
+    SELECT n, CAST(:start AS timestamptz) - make_interval(hours => n) AS starts_at
+    FROM generate_series(1, 720) AS n
+), made AS (
+    INSERT INTO booking (
+        reference, place_id, booker_user_id, user_type_code, status, starts_at, ends_at,
+        sequence, notes, status_reason, created_at, updated_at
+    )
+    SELECT 'MLB-M' || lpad(n::text, 5, '0'), :place, :user, 'citizen', 'confirmed', starts_at,
+        starts_at + interval '1 hour', 0, '', '', now(), now()
+    FROM hours
+    RETURNING id, starts_at
+), items AS (
+    INSERT INTO booking_item (booking_id, resource_id, quantity)
+    SELECT id, :printer, 1 FROM made
+    RETURNING id, booking_id
+)
+INSERT INTO booking_allocation (
+    booking_id, item_id, resource_id, unit_id, starts_at, blocked_until, active
+)
+SELECT made.id, items.id, :printer, :unit, made.starts_at, made.starts_at + interval '1 hour', true
+FROM made JOIN items ON items.booking_id = made.id
+"""
+
+_SCANS = """
+SELECT pg_stat_get_xact_numscans('ix_booking_allocation_unit_start'::regclass),
+       pg_stat_get_xact_numscans('ix_booking_allocation_resource_start'::regclass),
+       pg_stat_get_xact_numscans('ix_booking_allocation_hold'::regclass)
+"""
+
+
+async def test_a_busy_month_is_not_read_to_book_the_next_hour(
+    lab: Fablab, database: Database
+) -> None:
+    """A unit's overlaps are found by the exclusion constraint's index and the lapsed holds by
+    the live holds' index (migration 0048): the month of bookings before the new one, which
+    the month-long scans of ``ix_booking_allocation_unit_start`` and ``…_resource_start``
+    walked row by row, is not read, so a booking costs the same however busy its unit is."""
+    alice = await make_user(database, "alice@example.org")
+    async with database.writer() as session, session.begin():
+        unit = (
+            await session.execute(
+                text("SELECT id FROM resource_unit WHERE resource_id = :r"), {"r": lab.printer}
+            )
+        ).scalar_one()
+        await session.execute(
+            text(_A_BUSY_MONTH),
+            {
+                "start": TUESDAY_2PM,
+                "place": lab.place_id,
+                "user": alice.user_id,
+                "printer": lab.printer,
+                "unit": unit,
+            },
+        )
+    async with database.writer() as session:
+        await session.execute(text("ANALYZE booking_allocation"))
+        await session.commit()
+    async with database.writer() as session, session.begin():
+        outcome = await BookingRepository(session).book_units(
+            new_booking(lab, alice),
+            [(lab.printer, 1)],
+            {lab.printer: TUESDAY_3PM},
+            paris(2027, 3, 1, 9),
+            None,
+            ["MLB-AAAAAA"],
+        )
+        assert outcome.outcome == "booked"
+        unit_start, resource_start, live_holds = (await session.execute(text(_SCANS))).one()
+    assert (unit_start, resource_start) == (0, 0)
+    assert live_holds == 1
