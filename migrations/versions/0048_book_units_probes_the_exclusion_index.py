@@ -14,9 +14,10 @@ booking, fetching each row to test it:
   (``ex_allocation_no_overlap``, partial on ``active``), which finds the few rows that
   overlap whatever the month holds;
 - the lapsed holds in the way were found among the resource's active allocations of that month
-  (``ix_booking_allocation_resource_start``). ``ix_booking_allocation_hold`` indexed every
-  allocation's expiry and served no query; it now holds the live holds only (``active AND
-  hold_expires_at IS NOT NULL``) by resource and start, and that read walks those few rows.
+  (``ix_booking_allocation_resource_start``), or by ``ix_booking_allocation_hold``, which
+  indexed every allocation's expiry, of every resource. That index now holds the live holds
+  only (``active AND hold_expires_at IS NOT NULL``), by resource and start: the read walks
+  those few rows.
 
 Measured by calling the two functions side by side (their own connections and machines, at
 once, so the box's drift weighs on both) on a database holding a year of bookings: with about
