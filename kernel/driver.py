@@ -4,9 +4,9 @@ Every booking request runs two statements: its credentials and the ``book_units(
 every availability read from a kept catalogue copy one: the catalogue counter beside the
 busy ranges. Through SQLAlchemy's execution layer each cost the worker about as much as in the
 database, and the adapter sends a ``BEGIN`` before the first and a ``COMMIT`` after the last.
-Run on the driver's connection, they skip that layer and need neither ``BEGIN`` nor ``COMMIT``: on a
-connection of the session's direct pool (:class:`kernel.db.DirectPool`) while the session has
-begun nothing, else on the session's own connection.
+Run on the driver's connection, they skip that layer and need neither ``BEGIN`` nor
+``COMMIT``: on a connection of the session's direct pool (:class:`kernel.db.DirectPool`) while
+the session has begun nothing, else on the session's own connection.
 
 So only statements that are right on their own belong here: reads that need no snapshot shared
 with the rest of the request (credentials), and calls that are atomic by themselves
