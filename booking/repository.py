@@ -42,6 +42,7 @@ from booking.rules import MAX_BLOCKED
 from booking.state import EXPIRABLE
 from kernel.driver import Statement, fetch
 from kernel.idempotency import Claim
+from kernel.together import Together, fetch_together
 from resources.models import CatalogueRevision
 
 Row = Booking | BookingItem | BookingAllocation | BookingPolicy | BookingSeries
@@ -102,6 +103,38 @@ _BOOK_UNITS = Statement.of(
         ":once_caller, :once_key, :once_fingerprint)"
     ),
     writes=True,
+)
+
+# Plain bookings that come at once go as one call of book_units_together() (migration 0049);
+# a call that commits on its own never releases lapsed holds nor moves a booking.
+_BOOK_UNITS_TOGETHER = Together(
+    single=_BOOK_UNITS,
+    many=(
+        "SELECT call, outcome, booking_id, reference, resource_id, unit_id, free_units"
+        " FROM book_units_together($1::book_units_call[])"
+    ),
+    fields=(
+        "resource_ids",
+        "quantities",
+        "blocked_until",
+        "earliest",
+        "now",
+        "revision",
+        "references",
+        "place_id",
+        "booker_user_id",
+        "organisation_id",
+        "user_type_code",
+        "status",
+        "hold_expires_at",
+        "starts_at",
+        "ends_at",
+        "series_id",
+        "notes",
+        "once_caller",
+        "once_key",
+        "once_fingerprint",
+    ),
 )
 
 
@@ -208,36 +241,35 @@ class BookingRepository:
         when booked. The exclusion constraint guards the allocations as in every other path.
         ``alone``: the booking is the request's whole change, so the call may commit by itself.
         """
-        rows = await fetch(
-            self.session,
-            _BOOK_UNITS,
-            {
-                "resource_ids": [rid for rid, _ in items],
-                "quantities": [quantity for _, quantity in items],
-                "blocked_until": [blocked_until[rid] for rid, _ in items],
-                "earliest": booking.starts_at - MAX_BLOCKED,
-                "now": now,
-                "revision": revision,
-                "references": list(references),
-                "place_id": booking.place_id,
-                "booker_user_id": booking.booker_user_id,
-                "organisation_id": booking.organisation_id,
-                "user_type_code": booking.user_type_code,
-                "status": booking.status,
-                "hold_expires_at": booking.hold_expires_at,
-                "starts_at": booking.starts_at,
-                "ends_at": booking.ends_at,
-                "series_id": booking.series_id,
-                "notes": booking.notes,
-                # On its own it commits before any listener could hear of an expiry.
-                "release_lapsed": not alone,
-                "move": move,
-                "once_caller": once.caller if once else None,
-                "once_key": once.key if once else None,
-                "once_fingerprint": once.fingerprint if once else None,
-            },
-            alone=alone,
-        )
+        params = {
+            "resource_ids": [rid for rid, _ in items],
+            "quantities": [quantity for _, quantity in items],
+            "blocked_until": [blocked_until[rid] for rid, _ in items],
+            "earliest": booking.starts_at - MAX_BLOCKED,
+            "now": now,
+            "revision": revision,
+            "references": list(references),
+            "place_id": booking.place_id,
+            "booker_user_id": booking.booker_user_id,
+            "organisation_id": booking.organisation_id,
+            "user_type_code": booking.user_type_code,
+            "status": booking.status,
+            "hold_expires_at": booking.hold_expires_at,
+            "starts_at": booking.starts_at,
+            "ends_at": booking.ends_at,
+            "series_id": booking.series_id,
+            "notes": booking.notes,
+            # On its own it commits before any listener could hear of an expiry.
+            "release_lapsed": not alone,
+            "move": move,
+            "once_caller": once.caller if once else None,
+            "once_key": once.key if once else None,
+            "once_fingerprint": once.fingerprint if once else None,
+        }
+        if alone and move is None:  # with other requests' plain bookings when they come at once
+            rows = await fetch_together(self.session, _BOOK_UNITS_TOGETHER, params)
+        else:
+            rows = await fetch(self.session, _BOOK_UNITS, params, alone=alone)
         expired = tuple(row["booking_id"] for row in rows if row["outcome"] == "expired")
         rows = [row for row in rows if row["outcome"] != "expired"]
         first = rows[0]

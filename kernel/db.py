@@ -132,6 +132,8 @@ class DirectPool:
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self._returning: set[asyncio.Future[None]] = set()
+        # Calls sent together on this pool (kernel.together), by statement and event loop.
+        self.lanes: dict[tuple[object, asyncio.AbstractEventLoop], object] = {}
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[PoolConnectionProxy]:
@@ -188,6 +190,7 @@ class DirectPool:
     async def close(self) -> None:
         """Close its connections (they belong to the event loop that opened them)."""
         pool, self._pool = self._pool, None
+        self.lanes.clear()
         if pool is not None:
             await asyncio.gather(*self._returning, return_exceptions=True)
             await pool.close()

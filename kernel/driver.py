@@ -99,12 +99,12 @@ async def fetch(
         # What SQLAlchemy does on a disconnect: this connection is dropped (its transaction, if
         # any, is over), and so is every pooled one opened before.
         await connection.invalidate(error)
-        await _forget_opened(connection.engine, direct)
+        await forget_opened(connection.engine, direct)
 
-    return await _run(driver, statement, params, lost=drop_pooled)
+    return await run_statement(driver, statement, params, lost=drop_pooled)
 
 
-async def _forget_opened(engine: AsyncEngine | None, direct: DirectPool | None) -> None:
+async def forget_opened(engine: AsyncEngine | None, direct: DirectPool | None) -> None:
     """Every connection the pools opened so far died with the server: fresh ones next time."""
     if engine is not None:
         await engine.dispose(close=False)
@@ -119,13 +119,22 @@ async def _direct(
 
     async def drop_pooled(_error: Exception) -> None:
         engine = session.bind
-        await _forget_opened(engine if isinstance(engine, AsyncEngine) else None, direct)
+        await forget_opened(engine if isinstance(engine, AsyncEngine) else None, direct)
 
     async with direct.connection() as driver:
-        return await _run(driver, statement, params, lost=drop_pooled)
+        return await run_statement(driver, statement, params, lost=drop_pooled)
 
 
-async def _run(
+def is_closed(driver: asyncpg.Connection | PoolConnectionProxy) -> bool:
+    """Whether ``driver``'s connection is gone. asyncpg's pool takes back a lent connection
+    (detaching it from its proxy, which then refuses every call) as soon as it closes."""
+    try:
+        return driver.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+
+
+async def run_statement(
     driver: asyncpg.Connection | PoolConnectionProxy,
     statement: Statement,
     params: Mapping[str, Any],
@@ -140,7 +149,7 @@ async def _run(
     except Exception as error:
         if str(getattr(error, "sqlstate", "")).startswith(_INTEGRITY_CLASS):
             raise IntegrityError(statement.sql, None, error) from error
-        if not driver.is_closed():
+        if not is_closed(driver):
             raise DBAPIError(statement.sql, None, error) from error
         # The database went away (restart, crash): the next requests get fresh connections.
         await lost(error)
