@@ -129,9 +129,10 @@ def is_closed(driver: asyncpg.Connection | PoolConnectionProxy) -> bool:
     """Whether ``driver``'s connection is gone. asyncpg's pool takes back a lent connection
     (detaching it from its proxy, which then refuses every call) as soon as it closes."""
     try:
-        return driver.is_closed()
+        closed: bool = driver.is_closed()
     except asyncpg.InterfaceError:
         return True
+    return closed
 
 
 async def run_statement(
