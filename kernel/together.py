@@ -7,7 +7,7 @@ booking and a good part of the worker's (docs/deploy.md). So each worker keeps a
 such statement and pool:
 
 - a call that finds a free place (fewer than ``lanes`` calls or batches running) and nobody
-  waiting runs at once, in its own task, exactly as :func:`kernel.driver.fetch` runs it;
+  waiting runs at once, in its caller's task, exactly as :func:`kernel.driver.fetch` runs it;
 - otherwise it waits, and as soon as a running one ends, the calls waiting (up to ``most``)
   go as one statement (``many``): one round trip, one transaction, one commit. A worker at
   ease never batches; a busy one batches as much as it is busy, and no call waits for a timer.
@@ -116,8 +116,13 @@ class Lane:
             try:
                 rows = await self._many([call.params for call in batch])
             except _EachOnItsOwn:
+                # Nothing was stored: each again on its own, but for callers who gave up.
                 await asyncio.gather(
-                    *(_settle(call.answer, self._alone(call.params)) for call in batch)
+                    *(
+                        _settle(call.answer, self._alone(call.params))
+                        for call in batch
+                        if not call.answer.done()
+                    )
                 )
                 return
             except Exception as error:  # each caller gets it (see _fail)
