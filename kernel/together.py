@@ -18,6 +18,11 @@ When the database refuses the whole (an error, which a refusal of a booking is n
 was stored and each call runs again on its own, so that each request gets its own answer. When
 the connection is lost, or the statement timed out, during a batch, it may have been stored:
 each call's outcome is unknown, as a call on its own would be.
+
+A batch holds what its calls lock until it commits: a call waiting for a lock held elsewhere
+(a slow transaction on the same unit) holds up the calls batched with it, for at most the
+writers' ``lock_timeout``, after which the database refuses the batch and each call is sent
+again on its own.
 """
 
 from __future__ import annotations
