@@ -51,7 +51,8 @@ class Together:
     ``many`` takes one argument: the calls, each a tuple of its parameters named by ``fields``
     (in the order of the database type of the array's elements); each row it returns starts
     with the call's position (from 1). ``lanes``: calls or batches running at once per pool;
-    ``most``: calls per batch.
+    ``most``: calls per batch; ``overdue``: seconds a call waits for a lane at most before the
+    calls waiting go on a lane of their own.
     """
 
     single: Statement
@@ -59,6 +60,7 @@ class Together:
     fields: tuple[str, ...]
     lanes: int = 2
     most: int = 32
+    overdue: float = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,7 @@ class Lane:
         self.running = 0
         self.batches: Counter[int] = Counter()  # batches sent, by their number of calls
         self._tasks: set[asyncio.Task[None]] = set()
+        self._overdue: asyncio.TimerHandle | None = None
 
     async def call(self, params: Mapping[str, Any]) -> Rows:
         """The rows of the statement for ``params``, run alone or in a batch."""
@@ -94,13 +97,16 @@ class Lane:
             finally:
                 self.running -= 1
                 self._send_waiting()
-        answer: asyncio.Future[Rows] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Rows] = loop.create_future()
         self.waiting.append(_Waiting(params, answer))
         self._send_waiting()
+        if self.waiting and self._overdue is None:
+            self._overdue = loop.call_later(self.together.overdue, self._send_overdue)
         return await answer
 
-    def _send_waiting(self) -> None:
-        while self.waiting and self.running < self.together.lanes:
+    def _send_waiting(self, *, lanes: int | None = None) -> None:
+        while self.waiting and self.running < (lanes or self.together.lanes):
             taken = self.waiting[: self.together.most]
             del self.waiting[: self.together.most]
             batch = [call for call in taken if not call.answer.done()]  # not given up
@@ -111,6 +117,19 @@ class Lane:
             # Kept referenced until done (the loop holds tasks weakly).
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        if not self.waiting and self._overdue is not None:
+            self._overdue.cancel()
+            self._overdue = None
+
+    def _send_overdue(self) -> None:
+        """The lanes stayed taken (their calls waiting on locks, say) while calls waited: those
+        go now on a lane of their own, so that one unit's wait does not hold up the others."""
+        self._overdue = None
+        self._send_waiting(lanes=self.running + 1)
+        if self.waiting:  # more than one batch was waiting
+            self._overdue = asyncio.get_running_loop().call_later(
+                self.together.overdue, self._send_overdue
+            )
 
     async def _send(self, batch: list[_Waiting]) -> None:
         try:

@@ -309,3 +309,24 @@ async def test_a_call_on_its_own_whose_connection_is_lost_has_an_unknown_outcome
             await call
     assert the_lane(database).batches == {}  # it ran alone, as a call does when nobody waits
     assert await count(database, Booking) == 0
+
+
+async def test_a_call_does_not_wait_long_for_lanes_held_by_calls_waiting_on_a_lock(
+    lab: Fablab, database: Database
+) -> None:
+    """Both lanes wait on the printer's locks: a booking of the room, which nobody holds, goes
+    on a lane of its own once it has waited ``overdue``, and is booked while they still wait."""
+    alice = await make_user(database, "alice@example.org")
+    async with units_locked(database, lab.printer):
+        taking = await lanes_taken(database, lab, alice)
+        [room] = await queued(
+            database,
+            [alone(database, draft(lab, alice, TUESDAY_2PM, "MLB-FFFFF1"), [(lab.room, 1)])],
+        )
+        # Well within the writers' lock_timeout (3 s), after which the lanes' calls give up.
+        outcome = await asyncio.wait_for(room, timeout=2)
+        assert outcome.outcome == "booked"
+        assert not any(task.done() for task in taking)  # still waiting on the printer
+    assert [outcome.outcome for outcome in await asyncio.gather(*taking)] == ["booked"] * len(
+        taking
+    )
