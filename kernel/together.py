@@ -60,7 +60,7 @@ class Together:
     fields: tuple[str, ...]
     lanes: int = 2
     most: int = 32
-    overdue: float = 0.02
+    overdue: float = 0.2
 
 
 @dataclass(frozen=True, slots=True)
