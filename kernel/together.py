@@ -10,7 +10,9 @@ such statement and pool:
   waiting runs at once, in its caller's task, exactly as :func:`kernel.driver.fetch` runs it;
 - otherwise it waits, and as soon as a running one ends, the calls waiting (up to ``most``)
   go as one statement (``many``): one round trip, one transaction, one commit. A worker at
-  ease never batches; a busy one batches as much as it is busy, and no call waits for a timer.
+  ease never batches; a busy one batches as much as it is busy;
+- calls that waited ``overdue`` for a lane (its calls waiting on locks, say) go on a lane of
+  their own, so that one unit's lock wait does not hold up the worker's other calls.
 
 The statement's batch form must give each call the answer it would have had on its own, tag
 each answer row with the call's position (its first column, from 1) and write all or nothing.
