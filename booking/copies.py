@@ -10,6 +10,8 @@ from booking.repository import BookingRepository
 from booking.snapshots import PlaceSnapshot, SlotMemo, SnapshotCache, detached
 from kernel.errors import InvalidInputError
 from resources.models import Place
+from resources.place_search import Where
+from resources.repository import FoundResource
 from resources.service import CatalogueService
 
 
@@ -78,10 +80,28 @@ class CatalogueCopies:
                 return found
         return await self._load(await self.catalogue.active_place(place_id), revision)
 
-    async def of_places(self, place_ids: Sequence[int]) -> dict[int, PlaceSnapshot]:
-        """The catalogues of these places that are still active, with one read of the counter
-        (a search spans the places of a town)."""
+    async def search(
+        self, where: Where, kind: str | None, text: str | None, limit: int
+    ) -> tuple[int | None, list[FoundResource]]:
+        """The counter, then the resources a search finds (``CatalogueService.search_resources``)
+        as kept at that counter, or read and kept: a term's opening asks the same towns again
+        and again, and the query, built and run, cost a town search half its time."""
         revision = await self.revision()
+        if self.cache is None or revision is None:
+            return revision, await self.catalogue.search_resources(where, kind, text, limit)
+        key = (where, kind, text, limit)
+        kept = self.cache.found.find(revision, key)
+        if kept is None:
+            read = await self.catalogue.search_resources(where, kind, text, limit)
+            self.cache.found.keep(revision, key, read)
+            return revision, read
+        return revision, list(kept)
+
+    async def of_places(
+        self, place_ids: Sequence[int], revision: int | None
+    ) -> dict[int, PlaceSnapshot]:
+        """The catalogues of these places that are still active, at the ``revision`` the
+        caller read (a search spans the places of a town)."""
         found: dict[int, PlaceSnapshot] = {}
         for place_id in place_ids:
             kept = (

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -261,8 +262,10 @@ def week_of(instant: datetime, tz: ZoneInfo) -> tuple[date, Span]:
     return monday, Span(start, end)
 
 
+@lru_cache(maxsize=1024)
 def day_window(first: date, last_exclusive: date, tz: ZoneInfo) -> Span:
-    """The UTC span of local dates [first, last_exclusive)."""
+    """The UTC span of local dates [first, last_exclusive) (worked out once per dates and zone:
+    a place's day asks it again for each of its resources, on every read)."""
     return Span(
         local_to_utc(datetime.combine(first, time()), tz),
         local_to_utc(datetime.combine(last_exclusive, time()), tz),

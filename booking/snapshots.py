@@ -33,6 +33,7 @@ from booking.models import BookingPolicy
 from booking.rules import EffectivePolicy, effective_policy, slot_rules
 from booking.schemas import SlotRead
 from resources.models import Place, Resource, ResourceUnit
+from resources.repository import FoundResource
 from resources.schedule import DayException, Span, WeeklyOpening
 from resources.service import open_spans_of
 
@@ -44,6 +45,9 @@ MAX_PLACES = 2_000  # copies kept per worker; the least recently used goes first
 MAX_SLOT_ANSWERS = 16_384
 MAX_KEPT_SLOTS = 250_000
 MAX_OPEN_RANGES = 64  # opening spans kept per copy (a few hundred bytes each)
+# Searches' findings kept per worker (at most MAX_SEARCH_RESOURCES resources each): the towns,
+# kinds and words people search a region for.
+MAX_SEARCH_ANSWERS = 1_024
 
 _Row = TypeVar("_Row", bound=SQLModel)
 
@@ -159,12 +163,55 @@ class SlotMemo:
         return len(self._answers)
 
 
+class FoundMemo:
+    """The resources searches found, by what they asked, at one catalogue revision.
+
+    What a search finds (resources of a kind, of a word, in a town, near a point) depends on
+    the catalogue and the communes only: the triggers move the counter with any change to
+    them, so the findings kept at the counter a request has just read are the ones a new
+    query would return. Findings of another revision are dropped as soon as it is read.
+    """
+
+    def __init__(self, max_answers: int = MAX_SEARCH_ANSWERS) -> None:
+        self.max_answers = max_answers
+        self.revision: int | None = None
+        self._answers: OrderedDict[Hashable, tuple[FoundResource, ...]] = OrderedDict()
+
+    def find(self, revision: int, key: Hashable) -> tuple[FoundResource, ...] | None:
+        """The resources found for ``key`` at ``revision``, if kept."""
+        if revision != self.revision:
+            return None
+        found = self._answers.get(key)
+        if found is not None:
+            self._answers.move_to_end(key)
+        return found
+
+    def keep(self, revision: int, key: Hashable, found: Sequence[FoundResource]) -> None:
+        """Remember what a search read after reading ``revision``; the least recently used
+        go first. A newer revision forgets the others; an older one is not kept (a slower
+        request that read it before a change)."""
+        if self.revision is not None and revision < self.revision:
+            return
+        if revision != self.revision:
+            self._answers.clear()
+            self.revision = revision
+        self._answers[key] = tuple(found)
+        self._answers.move_to_end(key)
+        while len(self._answers) > self.max_answers:
+            self._answers.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+
 class SnapshotCache:
-    """Per-worker copies of place catalogues, looked up by resource id, and computed slots."""
+    """Per-worker copies of place catalogues, looked up by resource id, computed slots and
+    what searches found."""
 
     def __init__(self, max_places: int = MAX_PLACES) -> None:
         self.max_places = max_places
         self.slots = SlotMemo()
+        self.found = FoundMemo()
         self._places: OrderedDict[int, PlaceSnapshot] = OrderedDict()
         self._place_of: dict[int, int] = {}  # resource id -> place id
         # Copies being read, by (place id, revision): the requests that want one meanwhile

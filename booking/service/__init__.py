@@ -141,7 +141,7 @@ class BookingServices:
         catalogue = CatalogueService(CatalogueRepository(session))
         copies = CatalogueCopies(catalogue, repository, self.snapshots)
         admission = Admission(repository, catalogue, copies)
-        return Availability(repository, catalogue, copies, admission, self.clock)
+        return Availability(repository, copies, admission, self.clock)
 
     def agenda(self, session: AsyncSession) -> PlaceAgenda:
         """A place's agenda and policies on ``session``."""

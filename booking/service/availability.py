@@ -33,7 +33,6 @@ from kernel.errors import AppError, InvalidInputError
 from resources.models import Place, Resource, ResourceUnit
 from resources.place_search import Where
 from resources.schedule import Span
-from resources.service import CatalogueService
 
 MAX_AVAILABILITY_DAYS = 31
 MAX_SEARCH_RESOURCES = 200
@@ -147,13 +146,11 @@ class Availability:
     def __init__(
         self,
         repository: BookingRepository,
-        catalogue: CatalogueService,
         copies: CatalogueCopies,
         admission: Admission,
         clock: Clock,
     ) -> None:
         self.repo = repository
-        self.catalogue = catalogue
         self.copies = copies
         self.admission = admission
         self.clock = clock
@@ -187,13 +184,13 @@ class Availability:
         plan: SlotPlan,
         open_spans: Callable[[], list[Span]],
         blackouts: list[Span],
-        busy: Sequence[BusyRow],
+        ranges: tuple[tuple[int, datetime, datetime], ...],
         now: datetime,
     ) -> ResourceAvailability:
-        """The slots of one resource, from what was read for it (computed once per inputs)."""
+        """The slots of one resource, from what was read for it (computed once per inputs):
+        ``ranges``, its busy units and ranges."""
         assert resource.id is not None
         units = snapshot.units[resource.id]
-        ranges = tuple((u, s, e) for r, u, s, e in busy if r == resource.id)
         # Opening hours are not in the key: the revision and the plan's window decide them.
         key = (snapshot.revision, resource.id, plan, tuple(blackouts), ranges)
         memo = self.copies.slots if snapshot.dated else None
@@ -253,6 +250,10 @@ class Availability:
             return snapshot.open_spans(first - _DAY, last + _DAY)
 
         blackouts = snapshot.blackouts_between(list(plans), *reach)
+        # Each resource's rows in the order read, in one pass over them all (not one per resource).
+        ranges: dict[int, list[tuple[int, datetime, datetime]]] = defaultdict(list)
+        for rid, unit, start, end in busy:
+            ranges[rid].append((unit, start, end))
         return [
             self._availability(
                 snapshot,
@@ -260,7 +261,7 @@ class Availability:
                 plan,
                 open_spans,
                 blackouts.get(rid, []),
-                busy,
+                tuple(ranges.get(rid, ())),
                 now,
             )
             for rid, plan in plans.items()
@@ -401,7 +402,7 @@ class Availability:
                 field="ends_at",
                 code="range_too_long",
             )
-        candidates = await self.catalogue.search_resources(where, kind, text, MAX_SEARCH_RESOURCES)
+        revision, candidates = await self.copies.search(where, kind, text, MAX_SEARCH_RESOURCES)
         by_place: dict[int, list[int]] = defaultdict(list)
         distances: dict[int, float | None] = {}
         for candidate in candidates:
@@ -409,7 +410,7 @@ class Availability:
             distances[candidate.place_id] = candidate.distance_km
         # The places' kept copies (resources, units, hours, rules) as the other reads use them;
         # a resource changed since the search found it is judged by its copy.
-        snapshots = await self.copies.of_places(list(by_place))
+        snapshots = await self.copies.of_places(list(by_place), revision)
         listed_at = {
             place_id: [
                 snapshot.resources[rid] for rid in by_place[place_id] if rid in snapshot.resources

@@ -10,7 +10,7 @@ from sqlmodel import select
 from kernel.db import Database
 from mutualab.geo import SOURCES, load_communes
 from resources.commune_data import build
-from resources.models import Commune
+from resources.models import CatalogueRevision, Commune
 from resources.place_search import DEFAULT_RADIUS_KM, Where, kilometres
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
@@ -63,12 +63,23 @@ async def test_the_packages_give_every_commune_with_its_postcodes_and_centre(
     assert len(total) > 34_000 and len(with_centre) / len(total) > 0.95
 
 
+async def catalogue_counter(database: Database) -> int:
+    async with database.reader() as session:
+        revision = await session.get(CatalogueRevision, 1)
+    assert revision is not None
+    return revision.value
+
+
 async def test_loading_again_costs_nothing_until_forced(database: Database) -> None:
     communes.required()
+    before = await catalogue_counter(database)
     again = await load_communes(database)
     assert again.count == 0 and "up to date" in again.message
+    assert await catalogue_counter(database) == before
     forced = await load_communes(database, force=True)
     assert forced.count > 34_000
+    # What searches around a town find may change: the workers' kept findings are dropped.
+    assert await catalogue_counter(database) > before
     async with database.reader() as session:
         perros = await session.get(Commune, "22168")
     assert perros is not None and perros.search_name == "perros guirec"
