@@ -96,18 +96,31 @@ def _openapi_config() -> OpenAPIConfig:
     )
 
 
+# The collector's first threshold while serving: how many more container objects may be alive
+# than at its last round before it runs again. At CPython's 700, the objects of the requests
+# under way passed it every few requests: under the term-opening mix a worker ran about 60
+# rounds a second, 6 to 7 % of its time, pauses up to 90 ms; at 10,000 it runs about once in
+# two seconds, as garbage rather than requests in flight fills it (bench/RESULTS.md, 7 December).
+SERVING_GC_THRESHOLD = 10_000
+_STARTUP_GC_THRESHOLDS = gc.get_threshold()
+
+
 def freeze_startup_heap() -> None:
     """Take what the worker built before serving (the app, the models, the metadata: most of
     the heap, and alive until exit) out of the garbage collector's rounds: a full collection
-    no longer walks it, which took tens of milliseconds from whichever requests were running."""
+    no longer walks it, which took tens of milliseconds from whichever requests were running.
+    Then let the collector run when garbage has piled up, not at every few requests."""
     gc.collect()
     gc.freeze()
+    _, middle, oldest = _STARTUP_GC_THRESHOLDS
+    gc.set_threshold(SERVING_GC_THRESHOLD, middle, oldest)
 
 
 def unfreeze_heap() -> None:
-    """Give the frozen objects back to the collector (an app stopped inside a longer-lived
-    process, as in the tests, leaves nothing behind that could never be collected)."""
+    """Give the frozen objects back to the collector and its thresholds back (an app stopped
+    inside a longer-lived process, as in the tests, leaves it as it found it)."""
     gc.unfreeze()
+    gc.set_threshold(*_STARTUP_GC_THRESHOLDS)
 
 
 def create_app(
