@@ -98,7 +98,7 @@ def _openapi_config() -> OpenAPIConfig:
 
 # The collector's first threshold while serving: how many more container objects may be alive
 # than at its last round before it runs again. At CPython's 700, the objects of the requests
-# under way passed it every few requests: under the term-opening mix a worker ran about 60
+# under way passed it every few requests: under the term-opening mix a worker ran about 55
 # rounds a second, 6 to 7 % of its time, pauses up to 90 ms; at 10,000 it runs about once in
 # two seconds, as garbage rather than requests in flight fills it (bench/RESULTS.md, 7 December).
 SERVING_GC_THRESHOLD = 10_000
