@@ -45,9 +45,9 @@ MAX_PLACES = 2_000  # copies kept per worker; the least recently used goes first
 MAX_SLOT_ANSWERS = 16_384
 MAX_KEPT_SLOTS = 250_000
 MAX_OPEN_RANGES = 64  # opening spans kept per copy (a few hundred bytes each)
-# Searches' findings kept per worker (at most MAX_SEARCH_RESOURCES resources each): the towns,
-# kinds and words people search a region for.
-MAX_SEARCH_ANSWERS = 1_024
+# Searches' findings kept per worker: the towns, kinds and words people search a region for.
+# Each holds at most 200 resources (MAX_SEARCH_RESOURCES), about 50 kB: 26 MB at most.
+MAX_SEARCH_ANSWERS = 512
 
 _Row = TypeVar("_Row", bound=SQLModel)
 
