@@ -16,8 +16,7 @@ from kernel.db import Database
 from kernel.settings import Settings
 from resources.repository import FoundResource
 from tests.factories import make_resource
-from tests.support.apps import leased_app
-from tests.support.booking import Fablab, MutableClock, make_fablab
+from tests.support.booking import Fablab, MutableClock, make_fablab, served_app
 from tests.support.sql import sent_statements
 
 # The laser cutter and the printer are free then (the lab opens at 08:00).
@@ -34,12 +33,7 @@ async def served(
     settings: Settings, database: Database, clock: MutableClock
 ) -> AsyncIterator[tuple[httpx.AsyncClient, FoundMemo]]:
     """The app on a fixed clock, and the findings its worker keeps."""
-    async with (
-        leased_app(settings, database, clock) as app,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
-        ) as http,
-    ):
+    async with served_app(settings, database, clock) as (http, app):
         yield http, app.state.catalogue_snapshots.found
 
 

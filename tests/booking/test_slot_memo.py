@@ -20,7 +20,6 @@ from booking.snapshots import SlotMemo
 from kernel.db import Database
 from kernel.settings import Settings
 from tests.support.accounts import make_user
-from tests.support.apps import leased_app
 from tests.support.booking import (
     Fablab,
     MutableClock,
@@ -28,6 +27,7 @@ from tests.support.booking import (
     make_fablab,
     open_every_day,
     paris,
+    served_app,
 )
 from tests.support.sql import sent_statements
 
@@ -39,12 +39,7 @@ async def served(
     settings: Settings, database: Database, clock: MutableClock
 ) -> AsyncIterator[tuple[httpx.AsyncClient, SlotMemo]]:
     """The app on a fixed clock, and the memo of its worker."""
-    async with (
-        leased_app(settings, database, clock) as app,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
-        ) as http,
-    ):
+    async with served_app(settings, database, clock) as (http, app):
         yield http, app.state.catalogue_snapshots.slots
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from litestar import Litestar
 from sqlalchemy import update
 
 from accounts.models import Certification, Training
@@ -42,14 +43,24 @@ class MutableClock:
 
 
 @asynccontextmanager
+async def served_app(
+    settings: Settings, database: Database, clock: MutableClock
+) -> AsyncIterator[tuple[httpx.AsyncClient, Litestar]]:
+    """An HTTP client on the app, on a runtime bound to the test database and ``clock``, and
+    the app (its state holds what the worker keeps: catalogue copies, slots, findings)."""
+    async with leased_app(settings, database, clock) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            yield http, app
+
+
+@asynccontextmanager
 async def booking_client(
     settings: Settings, database: Database, clock: MutableClock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the app, on a runtime bound to the test database and ``clock``."""
-    async with leased_app(settings, database, clock) as app:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
-            yield http
+    async with served_app(settings, database, clock) as (http, _):
+        yield http
 
 
 def paris(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
