@@ -77,6 +77,9 @@ class PlaceSnapshot:
     _rules: dict[tuple[int, str], tuple[EffectivePolicy, SlotRules]] = field(
         default_factory=dict, compare=False
     )
+    # Each resource's unit ids: a town's search asks for them for every resource it finds,
+    # and reading them off the rows goes through the ORM's instrumented attributes each time.
+    _unit_ids: dict[int, tuple[int, ...]] = field(default_factory=dict, compare=False)
 
     def open_spans(self, first: date, last: date) -> list[Span]:
         """When the place is open on local dates [first, last), as UTC spans (do not change)."""
@@ -98,6 +101,14 @@ class PlaceSnapshot:
             resource = self.resources[resource_id]
             policy = effective_policy(self.policies, resource, user_type)
             found = self._rules[key] = (policy, slot_rules(resource, policy))
+        return found
+
+    def unit_ids(self, resource_id: int) -> tuple[int, ...]:
+        """The ids of a resource's active units in this copy."""
+        found = self._unit_ids.get(resource_id)
+        if found is None:
+            found = tuple(u.id for u in self.units[resource_id] if u.id is not None)
+            self._unit_ids[resource_id] = found
         return found
 
     def blackouts_between(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -90,6 +91,22 @@ def _slot_reads(
             )
         )
     return tuple(reads)
+
+
+def _starts_at(slot: SlotRead) -> datetime:
+    return slot.starts_at
+
+
+def _bookable_now(
+    slots: tuple[SlotRead, ...], earliest: datetime, latest: datetime | None
+) -> list[SlotRead]:
+    """The slots starting from ``earliest`` to ``latest`` (None: no end): they are in start
+    order, so two binary searches find them (a place's day filtered slot by slot cost 2 %
+    of a worker under the term-opening mix)."""
+    first = bisect_left(slots, earliest, key=_starts_at)
+    if latest is None:
+        return list(slots[first:])
+    return list(slots[first : bisect_right(slots, latest, lo=first, key=_starts_at)])
 
 
 _MINUTE = timedelta(minutes=1)
@@ -208,11 +225,7 @@ class Availability:
             capacity=len(units),
             duration_minutes=int(plan.duration.total_seconds() // 60),
             units=plan.quantity,
-            slots=[
-                slot
-                for slot in slots
-                if slot.starts_at >= earliest and (latest is None or slot.starts_at <= latest)
-            ],
+            slots=_bookable_now(slots, earliest, latest),
         )
 
     def _plan(
@@ -510,36 +523,45 @@ class Availability:
         units = snapshot.units
         blackouts = snapshot.blackouts_between(ids, start, end)
         user_type = actor.user_type_at(place.id)
+        local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+        # With no booking weighed, the verdict of check_booking depends on the rules, the
+        # capacity and the blackouts alone (range, hours and clock are the same for the whole
+        # place): alike resources, such as a place's machines, are judged once.
+        refused: dict[tuple[SlotRules, int, tuple[Span, ...]], bool] = {}
         hits: list[SearchHit] = []
         for resource in resources:
-            assert resource.id is not None
-            policy, rules = snapshot.rules_for(resource.id, user_type)
-            problems = check_booking(
-                start,
-                end,
-                quantity,
-                capacity=len(units[resource.id]),
-                open_spans=spans,
-                busy=(),
-                blackouts=blackouts[resource.id],
-                rules=rules,
-                now=now,
-                tz=tz,
-            )
-            if problems:
+            rid = resource.id
+            assert rid is not None
+            policy, rules = snapshot.rules_for(rid, user_type)
+            capacity = len(units[rid])
+            verdict_key = (rules, capacity, tuple(blackouts[rid]))
+            verdict = refused.get(verdict_key)
+            if verdict is None:
+                verdict = refused[verdict_key] = bool(
+                    check_booking(
+                        start,
+                        end,
+                        quantity,
+                        capacity=capacity,
+                        open_spans=spans,
+                        busy=(),
+                        blackouts=blackouts[rid],
+                        rules=rules,
+                        now=now,
+                        tz=tz,
+                    )
+                )
+            if verdict:
                 continue
             free = free_units(
-                [u.id for u in units[resource.id] if u.id is not None],
-                busy.get(resource.id, ()),
-                start,
-                end + rules.buffer_after,
+                snapshot.unit_ids(rid), busy.get(rid, ()), start, end + rules.buffer_after
             )
             if len(free) >= quantity:
                 whole = FreeTime(
                     starts_at=start,
                     ends_at=end,
-                    local_starts_at=start.astimezone(tz),
-                    local_ends_at=end.astimezone(tz),
+                    local_starts_at=local_start,
+                    local_ends_at=local_end,
                     free_units=len(free),
                 )
                 hits.append(

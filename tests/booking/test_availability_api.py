@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from kernel.db import Database
+from tests.factories import make_resource
 from tests.support import communes
 from tests.support.accounts import make_organisation, make_user
 from tests.support.booking import (
@@ -233,6 +234,32 @@ async def test_search_free_resources_by_town_and_kind(
         params={**params, "starts_at": "2027-03-02T14:00:00"},
     )
     assert naive.status_code == 422
+
+
+async def test_search_judges_alike_machines_each_by_its_blackouts(
+    api: Client, lab: Fablab, admin_headers: dict[str, str]
+) -> None:
+    # A second printer made as the first: the same rules, which the search judges once.
+    twin = await make_resource(api, admin_headers, lab.place_id, name="Imprimante 3D bis")
+    blackout = await api.post(
+        f"/api/resources/{lab.printer}/blackouts",
+        json={
+            "starts_at": paris(2027, 3, 2, 13).isoformat(),
+            "ends_at": paris(2027, 3, 2, 15).isoformat(),
+            "reason": "maintenance",
+        },
+        headers=admin_headers,
+    )
+    assert blackout.status_code == 201, blackout.text
+    params = {"town": "Lannion", "kind": "machine", "ends_at": "2027-03-02T16:00:00+01:00"}
+    during = await api.get(
+        "/api/availability/search", params={**params, "starts_at": "2027-03-02T14:00:00+01:00"}
+    )
+    assert {h["resource_id"] for h in during.json()} == {twin["id"], lab.laser}
+    after = await api.get(
+        "/api/availability/search", params={**params, "starts_at": "2027-03-02T15:00:00+01:00"}
+    )
+    assert {h["resource_id"] for h in after.json()} == {lab.printer, twin["id"], lab.laser}
 
 
 async def test_search_lists_the_free_times_that_fit_soonest_first(
