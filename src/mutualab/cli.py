@@ -100,6 +100,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int, access_log: b
         log_level="info",
         log_config=log_config(),
         access_log=access_log,
+        # httptools, each answer's head and body in one write (mutualab.http_protocol).
+        http="mutualab.http_protocol:OneWriteHttpProtocol",
     )
 
 
