@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from mutualab.http_protocol import OneWriteHttpProtocol, StepWrites
+from mutualab.http_protocol import HeldWrites, OneWriteHttpProtocol
 from tests.support.net import free_port
 
 
@@ -133,12 +133,12 @@ async def test_a_streamed_body_leaves_chunk_by_chunk(served: int) -> None:
     assert head.startswith(b"HTTP/1.1 200 OK\r\n")
     assert body == b"one,two,three"
     [recorded] = RECORDED
-    # The head goes with the first chunk; each later chunk was sent a step apart.
+    # The head goes with the first chunk; each later chunk, sent a turn apart, on its own.
     assert len(recorded.writes) == 4
     assert recorded.writes[0].endswith(b"one,\r\n")
 
 
-async def test_what_a_step_wrote_goes_out_at_its_end_and_before_a_close() -> None:
+async def test_a_held_write_leaves_with_the_next_at_once_or_at_the_turns_end() -> None:
     loop = asyncio.get_running_loop()
     received = bytearray()
     closed = asyncio.Event()
@@ -154,34 +154,37 @@ async def test_what_a_step_wrote_goes_out_at_its_end_and_before_a_close() -> Non
     port = server.sockets[0].getsockname()[1]
     transport, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
     recorded = RecordedTransport(transport)
-    stepped = StepWrites(recorded, loop)  # type: ignore[arg-type]
-    stepped.write(b"head|")
-    stepped.write(b"")
-    stepped.write(bytearray(b"body|"))
-    assert recorded.writes == []  # not before the end of this step
-    assert stepped.get_write_buffer_size() == 10
+    held = HeldWrites(recorded, loop)  # type: ignore[arg-type]
+    held.write(b"head|")
+    held.write(b"")
+    assert recorded.writes == []  # held back
+    held.write(bytearray(b"body|"))
+    assert recorded.writes == [b"head|body|"]  # at once, not at the end of the turn
+    held.write(b"alone|")
+    assert held.get_write_buffer_size() >= 6
     await asyncio.sleep(0)
-    assert recorded.writes == [b"head|body|"]
-    stepped.writelines([b"last|", b"words"])
-    stepped.close()  # the close sends what this step kept first
+    assert recorded.writes == [b"head|body|", b"alone|"]  # no other came: at the turn's end
+    held.writelines([b"last|", b"words|"])
+    held.write(b"bye")
+    held.close()  # the close sends what is held first
     await asyncio.wait_for(closed.wait(), 5)
-    assert recorded.writes == [b"head|body|", b"last|words"]
-    assert bytes(received) == b"head|body|last|words"
+    assert recorded.writes == [b"head|body|", b"alone|", b"last|words|", b"bye"]
+    assert bytes(received) == b"head|body|alone|last|words|bye"
     server.close()
     with contextlib.suppress(Exception):
         await server.wait_closed()
 
 
-async def test_an_abort_drops_what_the_step_kept() -> None:
+async def test_an_abort_drops_what_is_held() -> None:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     transport, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
     recorded = RecordedTransport(transport)
-    stepped = StepWrites(recorded, loop)  # type: ignore[arg-type]
-    stepped.write(b"never sent")
-    stepped.abort()
+    held = HeldWrites(recorded, loop)  # type: ignore[arg-type]
+    held.write(b"never sent")
+    held.abort()
     await asyncio.sleep(0)
     assert recorded.writes == []
-    assert stepped.is_closing()
+    assert held.is_closing()
     server.close()

@@ -4,10 +4,14 @@ uvicorn writes a response's status line and headers as soon as the app sends the
 body with the next message: two ``write`` system calls per answer, each waking the client. On
 a two-core machine shared with PostgreSQL, waking another process is what a write costs most
 (py-spy --native under bench/mixed.py: the workers' writes to their clients took 7.6 % of
-their time, a tenth of their work). The transport handed to uvicorn here keeps what is written
-during one step of the event loop and writes it all at the end of that step: an answer whose
-head and body the app sends together (every JSON answer) goes out in one write. A streamed body
-still goes out chunk by chunk, each at the end of the step that made it.
+their time). The transport handed to uvicorn here holds a write back, and sends it with the
+next one the moment that one comes: the head of an answer leaves with its body, when the body
+would have left anyway. A write that no other follows in the same turn of the event loop
+leaves at the end of that turn.
+
+Holding every write to the end of the turn instead (the first form of this) made answers wait
+behind every request's work ready in that turn: keyed bookings 671 → 537 per second with wrk
+(bench/RESULTS.md, 7 December 13:12).
 """
 
 from __future__ import annotations
@@ -18,54 +22,55 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
-class StepWrites:
-    """A transport whose writes of one event-loop step go out together at its end."""
+class HeldWrites:
+    """A transport that holds a write back until the next one, or the end of the loop's turn."""
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
-        self._pending: list[bytes] = []
+        self._held: bytes | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Keep ``data`` until the end of this step (an empty write is a no-op, as asyncio's)."""
+        """Hold ``data``, or send it at once after what was held (an empty write: a no-op)."""
         if not data:
             return
-        if not self._pending:
+        if self._held is None:
+            self._held = bytes(data)
             self._loop.call_soon(self.flush)
-        self._pending.append(bytes(data))
+            return
+        held, self._held = self._held, None
+        if not self._transport.is_closing():
+            self._transport.write(held + data)
 
     def writelines(self, chunks: Any) -> None:
-        """Keep every chunk until the end of this step."""
+        """Write each chunk in turn."""
         for chunk in chunks:
             self.write(chunk)
 
     def flush(self) -> None:
-        """Write what was kept, in one call (nothing once the connection is closing)."""
-        if not self._pending:
-            return
-        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-        self._pending = []
-        if not self._transport.is_closing():
-            self._transport.write(data)
+        """Send what is held (nothing once the connection is closing)."""
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held)
 
     def get_write_buffer_size(self) -> int:
-        """The transport's buffer and what this step kept."""
-        kept = sum(len(chunk) for chunk in self._pending)
-        return int(self._transport.get_write_buffer_size()) + kept
+        """The transport's buffer and what is held."""
+        held = 0 if self._held is None else len(self._held)
+        return int(self._transport.get_write_buffer_size()) + held
 
     def write_eof(self) -> None:
-        """Write what was kept, then end the stream."""
+        """Send what is held, then end the stream."""
         self.flush()
         self._transport.write_eof()
 
     def close(self) -> None:
-        """Write what was kept, then close (as asyncio's close sends what is buffered)."""
+        """Send what is held, then close (as asyncio's close sends what is buffered)."""
         self.flush()
         self._transport.close()
 
     def abort(self) -> None:
-        """Drop what was kept and close at once."""
-        self._pending = []
+        """Drop what is held and close at once."""
+        self._held = None
         self._transport.abort()
 
     def __getattr__(self, name: str) -> Any:
@@ -74,9 +79,9 @@ class StepWrites:
 
 
 class OneWriteHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol over a transport that writes once per event-loop step."""
+    """uvicorn's httptools protocol over a transport that sends an answer's head with its body."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Serve the connection through :class:`StepWrites`."""
-        stepped = StepWrites(transport, self.loop)
-        super().connection_made(stepped)  # type: ignore[arg-type]
+        """Serve the connection through :class:`HeldWrites`."""
+        held = HeldWrites(transport, self.loop)
+        super().connection_made(held)  # type: ignore[arg-type]
