@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 
 from mutualab.http_protocol import HeldWrites, OneWriteHttpProtocol
-from tests.support.net import free_port
+from tests.support.net import free_port, serving
 
 
 class RecordedTransport:
@@ -73,18 +73,8 @@ async def served() -> AsyncIterator[int]:
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, http=RecordedProtocol, log_level="warning", lifespan="off"
     )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
-        assert server.started
+    async with serving(config):
         yield port
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def _ask(

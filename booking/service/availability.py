@@ -53,7 +53,7 @@ class SlotPlan:
 
 
 def _slot_reads(
-    units: Sequence[ResourceUnit],
+    unit_ids: Sequence[int],
     plan: SlotPlan,
     open_spans: list[Span],
     blackouts: list[Span],
@@ -61,7 +61,7 @@ def _slot_reads(
 ) -> tuple[SlotRead, ...]:
     """Every slot of the plan's window whatever the time, ready to be sent."""
     slots = unit_slots(
-        units=[u.id for u in units if u.id is not None],
+        units=unit_ids,
         busy=busy,
         open_spans=open_spans,
         blackouts=blackouts,
@@ -213,7 +213,9 @@ class Availability:
         memo = self.copies.slots if snapshot.dated else None
         slots = memo.find(key) if memo is not None else None
         if slots is None:
-            slots = _slot_reads(units, plan, open_spans(), blackouts, ranges)
+            slots = _slot_reads(
+                snapshot.unit_ids(resource.id), plan, open_spans(), blackouts, ranges
+            )
             if memo is not None:
                 memo.keep(key, slots)
         earliest, latest = reach(now, plan.rules)

@@ -22,7 +22,7 @@ from mutualab.composition import build_runtime
 from tests.billing.support import PricedLab, checkout, deliver
 from tests.support.accounts import make_user
 from tests.support.booking import MutableClock
-from tests.support.net import free_port
+from tests.support.net import free_port, serving
 from tests.support.stripe import (
     DECLINED,
     THREE_D_SECURE_CARD,
@@ -271,27 +271,21 @@ async def test_localstripe_delivers_signed_webhooks_to_the_served_app(
 ) -> None:
     port = free_port()
     served = create_app(stripe_settings, database=database, clock=clock)
-    server = uvicorn.Server(
-        uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        served, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
     )
-    task = asyncio.create_task(server.serve())
     try:
-        for _ in range(200):
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
-        url = f"http://127.0.0.1:{port}/api/stripe/webhook"
-        stripe_peer.register_webhook(url, WEBHOOK_SECRET)
-        citizen = await make_user(database, "ana@example.fr")
-        body = (await checkout(api, citizen, lab.lab.printer, method="card")).json()
-        stripe_peer.pay(body["payment"]["intent_id"])
-        deadline = time.monotonic() + 20
-        status = "held"
-        while status != "confirmed" and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-            status = (await _state(api, citizen, body))[0]
-        assert status == "confirmed"
+        async with serving(config):
+            url = f"http://127.0.0.1:{port}/api/stripe/webhook"
+            stripe_peer.register_webhook(url, WEBHOOK_SECRET)
+            citizen = await make_user(database, "ana@example.fr")
+            body = (await checkout(api, citizen, lab.lab.printer, method="card")).json()
+            stripe_peer.pay(body["payment"]["intent_id"])
+            deadline = time.monotonic() + 20
+            status = "held"
+            while status != "confirmed" and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+                status = (await _state(api, citizen, body))[0]
+            assert status == "confirmed"
     finally:
         stripe_peer.register_webhook("http://127.0.0.1:9/nowhere", WEBHOOK_SECRET)
-        server.should_exit = True
-        await task

@@ -13,6 +13,7 @@ from tests.support.accounts import make_organisation, make_user
 from tests.support.booking import (
     Fablab,
     MutableClock,
+    add_blackout,
     book,
     make_fablab,
     paris,
@@ -241,14 +242,8 @@ async def test_search_judges_alike_machines_each_by_its_blackouts(
 ) -> None:
     # A second printer made as the first: the same rules, which the search judges once.
     twin = await make_resource(api, admin_headers, lab.place_id, name="Imprimante 3D bis")
-    blackout = await api.post(
-        f"/api/resources/{lab.printer}/blackouts",
-        json={
-            "starts_at": paris(2027, 3, 2, 13).isoformat(),
-            "ends_at": paris(2027, 3, 2, 15).isoformat(),
-            "reason": "maintenance",
-        },
-        headers=admin_headers,
+    blackout = await add_blackout(
+        api, admin_headers, lab.printer, paris(2027, 3, 2, 13), paris(2027, 3, 2, 15), "maintenance"
     )
     assert blackout.status_code == 201, blackout.text
     params = {"town": "Lannion", "kind": "machine", "ends_at": "2027-03-02T16:00:00+01:00"}

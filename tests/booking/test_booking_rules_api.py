@@ -10,6 +10,7 @@ from kernel.db import Database
 from tests.support.accounts import make_organisation, make_user
 from tests.support.booking import (
     Fablab,
+    add_blackout,
     book,
     certify,
     make_fablab,
@@ -230,14 +231,8 @@ async def test_blackouts_refuse_bookings(
     api: Client, lab: Fablab, database: Database, admin_headers: dict[str, str]
 ) -> None:
     alice = await make_user(database, "alice@example.org")
-    response = await api.post(
-        f"/api/resources/{lab.printer}/blackouts",
-        json={
-            "starts_at": TUESDAY_2PM.isoformat(),
-            "ends_at": TUESDAY_4PM.isoformat(),
-            "reason": "maintenance",
-        },
-        headers=admin_headers,
+    response = await add_blackout(
+        api, admin_headers, lab.printer, TUESDAY_2PM, TUESDAY_4PM, "maintenance"
     )
     assert response.status_code == 201
     refused = await book(api, alice, lab.printer, TUESDAY_3PM, TUESDAY_4PM)

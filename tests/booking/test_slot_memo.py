@@ -23,6 +23,7 @@ from tests.support.accounts import make_user
 from tests.support.booking import (
     Fablab,
     MutableClock,
+    add_blackout,
     book,
     make_fablab,
     open_every_day,
@@ -90,13 +91,8 @@ async def test_a_blackout_and_new_hours_show_at_once(
     api, _ = served
     before = await starts(api, lab.printer, **DAY)
     assert {"10:00", "19:30"} <= set(before)
-    blackout = await api.post(
-        f"/api/resources/{lab.printer}/blackouts",
-        json={
-            "starts_at": paris(2027, 3, 2, 10).isoformat(),
-            "ends_at": paris(2027, 3, 2, 11).isoformat(),
-        },
-        headers=admin_headers,
+    blackout = await add_blackout(
+        api, admin_headers, lab.printer, paris(2027, 3, 2, 10), paris(2027, 3, 2, 11)
     )
     assert blackout.status_code == 201, blackout.text
     assert not {"10:00", "10:30"} & set(await starts(api, lab.printer, **DAY))

@@ -16,7 +16,7 @@ from booking.snapshots import PlaceSnapshot, SnapshotCache
 from kernel.db import Database
 from resources.models import Blackout, Place, Resource
 from tests.support.accounts import make_user
-from tests.support.booking import Fablab, book, paris
+from tests.support.booking import Fablab, add_blackout, book, paris
 from tests.support.sql import sent_statements
 
 Client = httpx.AsyncClient
@@ -106,14 +106,8 @@ async def test_the_next_booking_sees_every_change(
     assert accepted.status_code == 201, accepted.text
 
     # A maintenance window through the API, then one behind its back (SQL).
-    maintenance = await api.post(
-        f"/api/resources/{lab.printer}/blackouts",
-        json={
-            "starts_at": paris(2027, 3, 9, 14).isoformat(),
-            "ends_at": paris(2027, 3, 9, 16).isoformat(),
-            "reason": "Révision",
-        },
-        headers=admin_headers,
+    maintenance = await add_blackout(
+        api, admin_headers, lab.printer, paris(2027, 3, 9, 14), paris(2027, 3, 9, 16), "Révision"
     )
     assert maintenance.status_code == 201, maintenance.text
     blocked = await book(api, alice, lab.printer, paris(2027, 3, 9, 15), paris(2027, 3, 9, 16))

@@ -174,6 +174,21 @@ async def book(
     )
 
 
+async def add_blackout(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    resource_id: int,
+    start: datetime,
+    end: datetime,
+    reason: str | None = None,
+) -> httpx.Response:
+    """POST a blackout of a resource over [start, end) (``reason`` sent only when given)."""
+    body: dict[str, Any] = {"starts_at": start.isoformat(), "ends_at": end.isoformat()}
+    if reason is not None:
+        body["reason"] = reason
+    return await client.post(f"/api/resources/{resource_id}/blackouts", json=body, headers=headers)
+
+
 async def set_resource(database: Database, resource_id: int, **columns: Any) -> None:
     """Set catalogue columns the API does not expose yet (training, approval)."""
     async with database.writer() as session, session.begin():
