@@ -38,10 +38,10 @@ from resources.schedule import DayException, Span, WeeklyOpening
 from resources.service import open_spans_of
 
 MAX_PLACES = 2_000  # copies kept per worker; the least recently used goes first
-# Computed availabilities kept per worker, bounded by answers and by slots (about 170 bytes
-# each, so ~40 MB): a term opening reads every place's next fortnight, a few thousand answers
-# of a day or a week; at 512 answers they pushed each other out and were computed again and
-# again (bench/mixed.py).
+# Computed availabilities kept per worker, one resource's local day each, bounded by answers
+# and by slots (about 170 bytes each, so ~40 MB): a term opening reads every place's next
+# fortnight, a few thousand resource-days that weeks and places' days share; at 512 answers
+# they pushed each other out and were computed again and again (bench/mixed.py).
 MAX_SLOT_ANSWERS = 16_384
 MAX_KEPT_SLOTS = 250_000
 MAX_OPEN_RANGES = 64  # opening spans kept per copy (a few hundred bytes each)
@@ -135,8 +135,9 @@ class SlotMemo:
     """Computed slots of a resource, kept while what they are computed from does not change.
 
     The caller's key holds every input of the computation: the catalogue revision (hours,
-    units, rules), the plan (window, the booker's rules, duration, units), the resource's
-    blackouts and its busy ranges as just read in the request's transaction. A kept answer is
+    units, rules), the plan (the local day, the booker's rules, duration, units), the
+    resource's blackouts and busy ranges that reach into that day, as just read in the
+    request's transaction (booking.service.availability.shaping). A kept answer is
     therefore the answer a new computation would give; only the cut by the current time
     (notice, horizon) is made per request, as it changes by the second.
     """

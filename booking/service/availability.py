@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -27,7 +27,7 @@ from booking.schemas import (
     SearchHit,
     SlotRead,
 )
-from booking.snapshots import PlaceSnapshot
+from booking.snapshots import PlaceSnapshot, SlotMemo
 from kernel.auth.actor import Actor
 from kernel.clock import Clock
 from kernel.errors import AppError, InvalidInputError
@@ -43,30 +43,40 @@ _DAY = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class SlotPlan:
-    """What the slots of one resource are computed over: its rules and the local window."""
+    """What the slots of one resource are computed over: its rules and the local dates
+    [first, last), whose UTC span is ``window``."""
 
     tz: ZoneInfo
     window: Span
     rules: SlotRules
     duration: timedelta
     quantity: int
+    first: date
+    last: date
+
+    @property
+    def reach(self) -> timedelta:
+        """How far past a window's end a booking can still shape its slots: a slot starting
+        at the end's last instant, and the buffer kept free after it."""
+        return self.duration + self.rules.buffer_after
 
 
 def _slot_reads(
     unit_ids: Sequence[int],
     plan: SlotPlan,
+    window: Span,
     open_spans: list[Span],
-    blackouts: list[Span],
-    busy: Sequence[tuple[int, datetime, datetime]],
+    blackouts: Sequence[Span],
+    busy: Iterable[tuple[int, datetime, datetime]],
 ) -> tuple[SlotRead, ...]:
-    """Every slot of the plan's window whatever the time, ready to be sent."""
+    """Every slot of the plan starting in ``window`` whatever the time, ready to be sent."""
     slots = unit_slots(
         units=unit_ids,
         busy=busy,
         open_spans=open_spans,
         blackouts=blackouts,
         rules=plan.rules,
-        window=plan.window,
+        window=window,
         now=None,
         tz=plan.tz,
         duration=plan.duration,
@@ -98,7 +108,7 @@ def _starts_at(slot: SlotRead) -> datetime:
 
 
 def _bookable_now(
-    slots: tuple[SlotRead, ...], earliest: datetime, latest: datetime | None
+    slots: Sequence[SlotRead], earliest: datetime, latest: datetime | None
 ) -> list[SlotRead]:
     """The slots starting from ``earliest`` to ``latest`` (None: no end): they are in start
     order, so two binary searches find them (a place's day filtered slot by slot cost 2 %
@@ -153,8 +163,40 @@ def _reach_of(plans: dict[int, SlotPlan]) -> tuple[datetime, datetime]:
     """From the first window's start to the last slot's end with its buffer: the bookings
     that can shape these slots overlap it."""
     start = min(p.window.start for p in plans.values())
-    horizon = max(p.window.end + p.duration + p.rules.buffer_after for p in plans.values())
+    horizon = max(p.window.end + p.reach for p in plans.values())
     return start, horizon
+
+
+# A day's kept slots, by what they are computed from (booking.snapshots.SlotMemo): the copy's
+# revision (hours, units, rules), the resource, the zone, the rules, the length, the units
+# asked for, the local date, and the blackouts and busy ranges that reach into that day.
+_DayKey = tuple[
+    int,
+    int,
+    ZoneInfo,
+    SlotRules,
+    timedelta,
+    int,
+    date,
+    tuple[Span, ...],
+    frozenset[tuple[int, datetime, datetime]],
+]
+
+
+def shaping(
+    window: Span,
+    reach: timedelta,
+    blackouts: Sequence[Span],
+    busy: Sequence[tuple[int, datetime, datetime]],
+) -> tuple[tuple[Span, ...], frozenset[tuple[int, datetime, datetime]]]:
+    """The blackouts and busy ranges (unit, start, end) that can shape the slots starting in
+    ``window``: those overlapping it extended by ``reach``. The ranges as a set, so that two
+    reads that got them in another order find the same kept day."""
+    start, end = window.start, window.end + reach
+    return (
+        tuple(b for b in blackouts if b.start < end and b.end > start),
+        frozenset(r for r in busy if r[1] < end and r[2] > start),
+    )
 
 
 class Availability:
@@ -199,28 +241,31 @@ class Availability:
         snapshot: PlaceSnapshot,
         resource: Resource,
         plan: SlotPlan,
-        open_spans: Callable[[], list[Span]],
         blackouts: list[Span],
-        ranges: tuple[tuple[int, datetime, datetime], ...],
+        ranges: list[tuple[int, datetime, datetime]],
         now: datetime,
     ) -> ResourceAvailability:
-        """The slots of one resource, from what was read for it (computed once per inputs):
-        ``ranges``, its busy units and ranges."""
-        assert resource.id is not None
-        units = snapshot.units[resource.id]
-        # Opening hours are not in the key: the revision and the plan's window decide them.
-        key = (snapshot.revision, resource.id, plan, tuple(blackouts), ranges)
-        memo = self.copies.slots if snapshot.dated else None
-        slots = memo.find(key) if memo is not None else None
-        if slots is None:
-            slots = _slot_reads(
-                snapshot.unit_ids(resource.id), plan, open_spans(), blackouts, ranges
-            )
-            if memo is not None:
-                memo.keep(key, slots)
+        """The slots of one resource, from what was read for it (``ranges``: its busy units
+        and ranges), computed and kept local day by day.
+
+        A week and a place's day then share the days they both show, and a booking makes
+        only the days it reaches be computed again, not the whole week around it.
+        """
+        rid = resource.id
+        assert rid is not None
+        units = snapshot.units[rid]
         earliest, latest = reach(now, plan.rules)
+        memo = self.copies.slots if snapshot.dated else None
+        slots: list[SlotRead] = []
+        day = plan.first
+        while day < plan.last:
+            window = day_window(day, day + _DAY, plan.tz)
+            # A day none of whose slots can be booked now is not even looked up.
+            if window.end > earliest and (latest is None or window.start <= latest):
+                slots.extend(self._day(snapshot, rid, plan, day, window, blackouts, ranges, memo))
+            day += _DAY
         return ResourceAvailability(
-            resource_id=resource.id,
+            resource_id=rid,
             resource_name=resource.name,
             place_id=resource.place_id,
             timezone=plan.tz.key,
@@ -229,6 +274,41 @@ class Availability:
             units=plan.quantity,
             slots=_bookable_now(slots, earliest, latest),
         )
+
+    @staticmethod
+    def _day(
+        snapshot: PlaceSnapshot,
+        rid: int,
+        plan: SlotPlan,
+        day: date,
+        window: Span,
+        blackouts: list[Span],
+        ranges: list[tuple[int, datetime, datetime]],
+        memo: SlotMemo | None,
+    ) -> tuple[SlotRead, ...]:
+        """The slots of one resource starting on one local day, kept or computed."""
+        closed, busy = shaping(window, plan.reach, blackouts, ranges)
+        key: _DayKey = (
+            snapshot.revision,
+            rid,
+            plan.tz,
+            plan.rules,
+            plan.duration,
+            plan.quantity,
+            day,
+            closed,
+            busy,
+        )
+        slots = memo.find(key) if memo is not None else None
+        if slots is None:
+            # Opening hours are not in the key: the revision and the day decide them. From the
+            # day before (a span that opened then) to the last day a slot can end on.
+            last = day + _DAY * (2 + plan.duration.days)
+            open_spans = snapshot.open_spans(day - _DAY, last)
+            slots = _slot_reads(snapshot.unit_ids(rid), plan, window, open_spans, closed, busy)
+            if memo is not None:
+                memo.keep(key, slots)
+        return slots
 
     def _plan(
         self,
@@ -246,24 +326,17 @@ class Availability:
         duration = _slot_length(rules, duration_minutes)
         self._check_units(snapshot.units[resource.id], quantity)
         window = day_window(first, last, tz)
-        return SlotPlan(tz, window, rules, duration, quantity)
+        return SlotPlan(tz, window, rules, duration, quantity, first, last)
 
     def _computed(
         self,
         snapshot: PlaceSnapshot,
         plans: dict[int, SlotPlan],
-        first: date,
-        last: date,
         reach: tuple[datetime, datetime],
         busy: Sequence[BusyRow],
         now: datetime,
     ) -> list[ResourceAvailability]:
         """Slots of several resources of a place, from the bookings read over their ``reach``."""
-
-        # Only a computation the memo does not hold needs them (the copy keeps them too).
-        def open_spans() -> list[Span]:
-            return snapshot.open_spans(first - _DAY, last + _DAY)
-
         blackouts = snapshot.blackouts_between(list(plans), *reach)
         # Each resource's rows in the order read, in one pass over them all (not one per resource).
         ranges: dict[int, list[tuple[int, datetime, datetime]]] = defaultdict(list)
@@ -274,9 +347,8 @@ class Availability:
                 snapshot,
                 snapshot.resources[rid],
                 plan,
-                open_spans,
                 blackouts.get(rid, []),
-                tuple(ranges.get(rid, ())),
+                ranges.get(rid, []),
                 now,
             )
             for rid, plan in plans.items()
@@ -295,24 +367,22 @@ class Availability:
         counter, then the bookings)."""
         if kept is not None and kept.dated:
             try:
-                plans, first, last = plan(kept)
+                plans, first, _ = plan(kept)
             except AppError:
                 plans = {}  # judged again on a current copy: the refusal may be out of date
             if plans:
                 reach = _reach_of(plans)
                 revision, busy = await self.repo.busy_at_revision(list(plans), *reach, now)
                 if revision == kept.revision:
-                    return kept, first, self._computed(kept, plans, first, last, reach, busy, now)
+                    return kept, first, self._computed(kept, plans, reach, busy, now)
         snapshot = await fresh()
-        plans, first, last = plan(snapshot)
-        return snapshot, first, await self._slots_of(snapshot, plans, first, last, now)
+        plans, first, _ = plan(snapshot)
+        return snapshot, first, await self._slots_of(snapshot, plans, now)
 
     async def _slots_of(
         self,
         snapshot: PlaceSnapshot,
         plans: dict[int, SlotPlan],
-        first: date,
-        last: date,
         now: datetime,
     ) -> list[ResourceAvailability]:
         """Slots of several resources of a current copy of their place: one read of bookings."""
@@ -320,7 +390,7 @@ class Availability:
             return []
         reach = _reach_of(plans)
         busy = await self.repo.busy(list(plans), *reach, now)
-        return self._computed(snapshot, plans, first, last, reach, busy, now)
+        return self._computed(snapshot, plans, reach, busy, now)
 
     async def resource_availability(
         self,
@@ -611,7 +681,7 @@ class Availability:
             except InvalidInputError:
                 continue  # the length or the number of units does not suit this resource
         hits: list[SearchHit] = []
-        for found in await self._slots_of(snapshot, plans, first, last, now):
+        for found in await self._slots_of(snapshot, plans, now):
             fitting = [
                 FreeTime(
                     starts_at=slot.starts_at,

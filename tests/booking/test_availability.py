@@ -27,6 +27,9 @@ from booking.availability import (
     place_slots,
     reach,
 )
+from booking.rules import day_window as days_span
+from booking.rules import unit_slots
+from booking.service.availability import SlotPlan, shaping
 from resources.hours import local_to_utc, open_spans
 from resources.schedule import Span, WeeklyOpening
 
@@ -762,6 +765,83 @@ def test_single_unit_slots_are_exactly_the_grid_starts_that_check_booking_accept
     found = world.slots()
     assert starts(found) == _accepted_grid_starts(world)
     assert all(slot.free_units == 1 and slot.end - slot.start == world.length for slot in found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(world=worlds(zones=MIDNIGHT_ZONES))
+def test_days_computed_apart_make_the_slots_of_their_whole_window(world: World) -> None:
+    # Reads keep slots day by day, each day from the closures and unit ranges that reach into
+    # it (booking.service.availability.shaping): three days so kept must be the slots of the
+    # three days computed at once, with every unit's ranges.
+    tz, rules = world.tz, world.rules
+    first = world.window.start.astimezone(tz).date()
+    days = [first + n * DAY for n in range(3)]
+    plan = SlotPlan(
+        tz,
+        days_span(days[0], days[-1] + DAY, tz),
+        rules,
+        world.length,
+        world.units,
+        days[0],
+        days[-1] + DAY,
+    )
+    units = list(range(1, world.capacity + 1))
+    ranges = [(b.units, b.start, b.end) for b in world.busy]  # here: the unit a range holds
+
+    def slots(
+        window: Span,
+        closed: tuple[Span, ...],
+        busy: frozenset[tuple[int, datetime, datetime]] | list[tuple[int, datetime, datetime]],
+    ) -> list[Slot]:
+        return unit_slots(
+            units=units,
+            busy=busy,
+            open_spans=world.open_spans,
+            blackouts=closed,
+            rules=rules,
+            window=window,
+            now=None,
+            tz=tz,
+            duration=world.length,
+            quantity=world.units,
+        )
+
+    by_day = []
+    for day in days:
+        window = days_span(day, day + DAY, tz)
+        by_day += slots(window, *shaping(window, plan.reach, world.blackouts, ranges))
+    assert by_day == slots(plan.window, world.blackouts, ranges)
+
+
+def test_a_range_past_midnight_shapes_the_day_before_through_its_buffer() -> None:
+    # An hour's slots on a 15-minute grid, 90 minutes kept free after each, open around the
+    # clock. Tuesday's 23:45-00:45 slot needs its unit free until 02:15 on Wednesday: a booking
+    # from 01:50 makes 23:15 Tuesday's last slot, though it starts after they have all ended.
+    rules = SlotRules(granularity=15 * MINUTE, min_duration=HOUR, buffer_after=90 * MINUTE)
+    tuesday, wednesday = date(2026, 6, 2), date(2026, 6, 3)
+    plan = SlotPlan(PARIS, days_span(tuesday, wednesday, PARIS), rules, HOUR, 1, tuesday, wednesday)
+    wednesday_night = local_to_utc(datetime.combine(wednesday, time(1, 50)), PARIS)
+    ranges = [(1, wednesday_night, wednesday_night + HOUR)]
+    closed, busy = shaping(plan.window, plan.reach, [], ranges)
+    assert busy == frozenset(ranges) and closed == ()
+    found = unit_slots(
+        units=[1],
+        busy=busy,
+        open_spans=open_spans(
+            [WeeklyOpening(d, time(0), time(0)) for d in range(7)],
+            [],
+            PARIS,
+            tuesday,
+            wednesday + 2 * DAY,
+        ),
+        blackouts=closed,
+        rules=rules,
+        window=plan.window,
+        now=None,
+        tz=PARIS,
+        duration=HOUR,
+    )
+    assert [s.start.astimezone(PARIS).strftime("%H:%M") for s in found[-2:]] == ["23:00", "23:15"]
 
 
 @settings(max_examples=150, deadline=None)

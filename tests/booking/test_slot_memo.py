@@ -85,6 +85,61 @@ async def test_a_new_booking_shows_at_once(
     assert "14:00" in await starts(api, lab.printer, **DAY)
 
 
+def day_starts(answer: httpx.Response, day: str) -> list[str]:
+    """The local start times (HH:MM) of the slots of one local date in an availability answer."""
+    assert answer.status_code == 200, answer.text
+    slots = answer.json()["slots"]
+    return [s["local_starts_at"][11:16] for s in slots if s["local_starts_at"].startswith(day)]
+
+
+async def test_a_week_is_kept_day_by_day(
+    served: tuple[httpx.AsyncClient, SlotMemo], lab: Fablab, database: Database
+) -> None:
+    api, memo = served
+    week = {"from": "2027-03-02", "to": "2027-03-09"}
+    kept = len(memo)
+    await starts(api, lab.printer, **week)
+    assert len(memo) == kept + 7  # each of its days on its own
+    place_day = await api.get(
+        f"/api/places/{lab.place_id}/availability", params={"date": "2027-03-04"}
+    )
+    assert place_day.status_code == 200, place_day.text
+    others = len(place_day.json()["resources"]) - 1
+    assert len(memo) == kept + 7 + others  # the printer's Thursday is the week's
+    alice = await make_user(database, "alice@example.org")
+    made = await book(api, alice, lab.printer, paris(2027, 3, 5, 14), paris(2027, 3, 5, 15))
+    assert made.status_code == 201, made.text
+    before = len(memo)
+    again = await api.get(f"/api/resources/{lab.printer}/availability", params=week)
+    assert len(memo) == before + 1  # the booked Friday only is computed again
+    friday = day_starts(again, "2027-03-05")
+    assert "14:30" not in friday and {"13:30", "15:00"} <= set(friday)
+
+
+async def test_a_booking_after_midnight_shapes_the_day_before(
+    served: tuple[httpx.AsyncClient, SlotMemo],
+    lab: Fablab,
+    admin_headers: dict[str, str],
+    database: Database,
+) -> None:
+    api, _ = served
+    await open_every_day(api, admin_headers, lab.place_id, opens="00:00", closes="00:00")
+    # Two hours of the laser, whose bookings keep 15 minutes free after them.
+    two_hours = {"duration_minutes": 120}
+    thursday = {"from": "2027-03-04", "to": "2027-03-05", **two_hours}
+    assert {"22:00", "22:30", "23:30"} <= set(await starts(api, lab.laser, **thursday))
+    alice = await make_user(database, "alice@example.org")
+    made = await book(api, alice, lab.laser, paris(2027, 3, 5, 0, 30), paris(2027, 3, 5, 1, 30))
+    assert made.status_code == 201, made.text
+    week = await api.get(
+        f"/api/resources/{lab.laser}/availability",
+        params={"from": "2027-03-02", "to": "2027-03-09", **two_hours},
+    )
+    # Thursday's kept day ended at midnight; Friday's booking at 00:30 reaches back into it.
+    after = day_starts(week, "2027-03-04")
+    assert "22:00" in after and not {"22:30", "23:00", "23:30"} & set(after)
+
+
 async def test_a_blackout_and_new_hours_show_at_once(
     served: tuple[httpx.AsyncClient, SlotMemo], lab: Fablab, admin_headers: dict[str, str]
 ) -> None:
