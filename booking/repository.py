@@ -6,9 +6,10 @@ import zlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from asyncpg.pool import PoolConnectionProxy
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
@@ -53,6 +54,7 @@ _ITEMS = BookingItem.__table__  # type: ignore[attr-defined]
 _ALLOCATIONS = BookingAllocation.__table__  # type: ignore[attr-defined]
 _A = _ALLOCATIONS.c
 _NO_BOOKING = -1  # an id no booking has: "exclude nothing" without a second statement
+_NO_RESOURCE = -1  # an id no resource has
 
 # The statements every booking and availability request runs, built once. The lower bound on
 # starts_at keeps them index range scans: no allocation blocks longer than MAX_BLOCKED.
@@ -165,6 +167,17 @@ def _overlap_params(
         "end": end,
         "exclude": _NO_BOOKING if exclude is None else exclude,
     }
+
+
+async def prime_availability(connection: PoolConnectionProxy) -> None:
+    """Run an availability read on a connection opened ahead of the requests, for a resource
+    that does not exist: its PostgreSQL backend then holds the tables, indexes and plan the
+    reads need, and asyncpg the prepared statement (kernel.db.DirectPool.open_ahead)."""
+    now = datetime.now(UTC)
+    params = {**_overlap_params([_NO_RESOURCE], now, now + timedelta(days=7), None), "now": now}
+    await connection.fetch(
+        _BUSY_AT_REVISION_DRIVER.sql, *_BUSY_AT_REVISION_DRIVER.arguments(params)
+    )
 
 
 def _busy_rows(found: Sequence[Any]) -> list[BusyRow]:

@@ -8,11 +8,17 @@ request's path every few requests.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
+import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kernel.db import create_engine
+from kernel.db import Database, DirectPool, create_engine
+from kernel.settings import Settings
+from mutualab.app import create_app
+from tests.support.net import free_port
 
 BACKEND = text("SELECT pg_backend_pid()")
 
@@ -51,3 +57,88 @@ async def test_every_connection_opened_is_kept_for_the_next_requests(database_ur
         assert again == set(backends)
     finally:
         await engine.dispose()
+
+
+async def test_direct_connections_opened_ahead_serve_the_first_requests(
+    database_url: str,
+) -> None:
+    pool = Database.connect(database_url, pool_size=4).direct_reads
+    try:
+        await pool.open_ahead(4)
+        assert pool.size == 4
+        came = datetime.now(UTC)
+        # Four requests at once: each on a connection that was open before they came.
+        started = await _backends_started(pool)
+        assert len(started) == 4 and all(at < came for at in started.values())
+        assert pool.size == 4
+    finally:
+        await pool.close()
+
+
+async def _backends_started(pool: DirectPool) -> dict[int, datetime]:
+    """The backends that four statements at once ran on, and when each started."""
+    all_in = asyncio.Event()
+    found: dict[int, datetime] = {}
+
+    async def request() -> None:
+        async with pool.connection() as connection:
+            row = await connection.fetchrow(
+                "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+            )
+            assert row is not None
+            found[row["pid"]] = row["backend_start"]
+            if len(found) == 4:
+                all_in.set()
+            await asyncio.wait_for(all_in.wait(), timeout=10)
+
+    await asyncio.gather(*(request() for _ in range(4)))
+    return found
+
+
+async def _prepared_on_each(pool: DirectPool, count: int) -> list[list[str]]:
+    """The statements prepared on each of ``count`` connections taken at once."""
+    all_in = asyncio.Event()
+    found: list[list[str]] = []
+
+    async def request() -> None:
+        async with pool.connection() as connection:
+            rows = await connection.fetch("SELECT statement FROM pg_prepared_statements")
+            found.append([row["statement"] for row in rows])
+            if len(found) == count:
+                all_in.set()
+            await asyncio.wait_for(all_in.wait(), timeout=10)
+
+    await asyncio.gather(*(request() for _ in range(count)))
+    return found
+
+
+async def test_a_served_app_opens_its_direct_connections_at_start(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"database_pool_size": 3}))
+    async with app.lifespan():  # its start-up and shut-down hooks
+        database: Database = app.state.database
+        for pool in (database.direct_reads, database.direct_writes):
+            assert pool.opening is not None
+            await asyncio.wait_for(pool.opening, timeout=30)
+            assert pool.size == 3
+        # Each reader's backend has prepared the availability read already.
+        prepared = await _prepared_on_each(database.direct_reads, 3)
+        assert len(prepared) == 3
+        assert all(any("catalogue_revision" in p for p in each) for each in prepared)
+    # Stopping the app closed them.
+    assert database.direct_reads.size == database.direct_writes.size == 0
+
+
+async def test_a_database_out_of_reach_at_start_does_not_stop_the_app(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    nowhere = f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/nothing"
+    app = create_app(settings.model_copy(update={"database_url": nowhere}))
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        database: Database = app.state.database
+        assert database.direct_reads.opening is not None
+        await asyncio.wait_for(database.direct_reads.opening, timeout=30)
+        assert (await client.get("/health")).status_code == 503
+    assert "opening 10 connections ahead: 10 failed (ConnectionRefusedError" in caplog.text

@@ -38,6 +38,7 @@ from booking.attendance_controllers import CONTROLLERS as ATTENDANCE_CONTROLLERS
 from booking.closure_controllers import CONTROLLERS as CLOSURE_CONTROLLERS
 from booking.controllers import CONTROLLERS as BOOKING_CONTROLLERS
 from booking.feeds.controllers import CONTROLLERS as FEED_CONTROLLERS
+from booking.repository import prime_availability
 from booking.waitlist_controllers import CONTROLLERS as WAITLIST_CONTROLLERS
 from kernel import idempotency
 from kernel.auth.actor import provide_actor
@@ -144,6 +145,15 @@ def create_app(
     # A trial instance (demo, embedded database) runs its background jobs itself.
     worker = InProcessWorker(runtime) if settings.in_process_worker else None
 
+    async def open_connections() -> None:
+        """Open the connections the worker's requests use at once, in the background, when the
+        database is the app's own (kernel.db.DirectPool.open_ahead)."""
+        installed: Runtime = app.state.runtime
+        if installed.owns_database:
+            installed.database.open_ahead(
+                installed.settings.database_pool_size, prime_reads=prime_availability
+            )
+
     async def close_runtime() -> None:
         if worker is not None:
             await worker.stop()
@@ -203,7 +213,11 @@ def create_app(
         exception_handlers={**EXCEPTION_HANDLERS, HTTPException: negotiated_http_exception},
         template_config=template_config(),
         openapi_config=_openapi_config(),
-        on_startup=[freeze_startup_heap, *([worker.start] if worker is not None else [])],
+        on_startup=[
+            freeze_startup_heap,
+            open_connections,
+            *([worker.start] if worker is not None else []),
+        ],
         on_shutdown=[close_runtime, unfreeze_heap],
         # Provider calls queued by a request (refunds, cancelled PaymentIntents) run after it.
         after_response=billing_after_response,
