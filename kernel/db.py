@@ -161,16 +161,24 @@ class DirectPool:
     async def _open_ahead(self, count: int, prime: Prime | None) -> None:
         pool = self._pool or await self._open()
         # Taken all at once, so that each is a connection of its own (idle ones included),
-        # then given straight back.
-        taken = await asyncio.gather(
-            *(pool.acquire() for _ in range(count)), return_exceptions=True
-        )
-        opened = [t for t in taken if not isinstance(t, BaseException)]
-        failures = [t for t in taken if isinstance(t, BaseException)]
-        if prime is not None:
-            primed = await asyncio.gather(*(prime(c) for c in opened), return_exceptions=True)
-            failures += [p for p in primed if isinstance(p, BaseException)]
-        await asyncio.gather(*(pool.release(c) for c in opened))
+        # then given back, even when the opening is cancelled (a worker stopping as it starts):
+        # the pool's close waits for every connection taken from it.
+        taking = [asyncio.ensure_future(pool.acquire()) for _ in range(count)]
+        failures: list[BaseException] = []
+        try:
+            taken = await asyncio.gather(*taking, return_exceptions=True)
+            opened = [t for t in taken if not isinstance(t, BaseException)]
+            failures += [t for t in taken if isinstance(t, BaseException)]
+            if prime is not None:
+                primed = await asyncio.gather(*(prime(c) for c in opened), return_exceptions=True)
+                failures += [p for p in primed if isinstance(p, BaseException)]
+        finally:
+            for task in taking:
+                task.cancel()  # one still connecting gives its place back itself
+            done = [
+                t.result() for t in taking if t.done() and not t.cancelled() and not t.exception()
+            ]
+            await asyncio.gather(*(pool.release(c) for c in done), return_exceptions=True)
         if failures:
             logger.warning(
                 "opening %d connections ahead: %d failed (%s)",
@@ -307,11 +315,12 @@ class Database:
             direct_reads=direct_reads,
         )
 
-    def open_ahead(self, count: int, prime_reads: Prime | None = None) -> None:
-        """Start opening ``count`` connections of each direct pool (:meth:`DirectPool.open_ahead`):
-        those a worker's requests use at once; ``prime_reads`` runs on each of the readers'."""
-        self.direct_writes.open_ahead(count)
-        self.direct_reads.open_ahead(count, prime_reads)
+    def open_ahead(self, count: int, prime: Prime | None = None) -> None:
+        """Start opening ``count`` connections of the readers' direct pool, those a worker's
+        reads use at once, and run ``prime`` on each (:meth:`DirectPool.open_ahead`). Not the
+        writers': a booking cannot be primed for nothing, and only the reads' first burst was
+        measured to need it; so a worker starts with half the connections."""
+        self.direct_reads.open_ahead(count, prime)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

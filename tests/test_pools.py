@@ -116,16 +116,16 @@ async def test_a_served_app_opens_its_direct_connections_at_start(settings: Sett
     app = create_app(settings.model_copy(update={"database_pool_size": 3}))
     async with app.lifespan():  # its start-up and shut-down hooks
         database: Database = app.state.database
-        for pool in (database.direct_reads, database.direct_writes):
-            assert pool.opening is not None
-            await asyncio.wait_for(pool.opening, timeout=30)
-            assert pool.size == 3
+        pool = database.direct_reads
+        assert pool.opening is not None
+        await asyncio.wait_for(pool.opening, timeout=30)
+        assert pool.size == 3
+        assert database.direct_writes.opening is None  # the writers' are opened as needed
         # Each reader's backend has prepared the availability read already.
         prepared = await _prepared_on_each(database.direct_reads, 3)
         assert len(prepared) == 3
         assert all(any("catalogue_revision" in p for p in each) for each in prepared)
-    # Stopping the app closed them.
-    assert database.direct_reads.size == database.direct_writes.size == 0
+    assert database.direct_reads.size == 0  # stopping the app closed them
 
 
 async def test_a_database_out_of_reach_at_start_does_not_stop_the_app(
@@ -142,3 +142,20 @@ async def test_a_database_out_of_reach_at_start_does_not_stop_the_app(
         await asyncio.wait_for(database.direct_reads.opening, timeout=30)
         assert (await client.get("/health")).status_code == 503
     assert "opening 10 connections ahead: 10 failed (ConnectionRefusedError" in caplog.text
+
+
+async def test_a_pool_stopped_while_opening_ahead_closes(database_url: str) -> None:
+    # A worker told to stop as it starts: its opening is cancelled with connections taken
+    # (here, held by their priming), and the pool's close, which waits for every connection
+    # taken from it, still ends.
+    pool = Database.connect(database_url, pool_size=4).direct_reads
+    priming, never = asyncio.Event(), asyncio.Event()
+
+    async def stuck(connection: object) -> None:
+        priming.set()
+        await never.wait()
+
+    pool.open_ahead(4, stuck)
+    await asyncio.wait_for(priming.wait(), timeout=10)
+    await asyncio.wait_for(pool.close(), timeout=10)
+    assert pool.size == 0

@@ -146,12 +146,12 @@ def create_app(
     worker = InProcessWorker(runtime) if settings.in_process_worker else None
 
     async def open_connections() -> None:
-        """Open the connections the worker's requests use at once, in the background, when the
-        database is the app's own (kernel.db.DirectPool.open_ahead)."""
+        """Open and prime the connections the worker's reads use at once, in the background,
+        when the database is the app's own (kernel.db.Database.open_ahead)."""
         installed: Runtime = app.state.runtime
         if installed.owns_database:
             installed.database.open_ahead(
-                installed.settings.database_pool_size, prime_reads=prime_availability
+                installed.settings.database_pool_size, prime=prime_availability
             )
 
     async def close_runtime() -> None:
