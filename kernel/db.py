@@ -124,9 +124,9 @@ class DirectPool:
     availability read from a kept copy) need not take a connection of its engine at all:
     SQLAlchemy's lending and taking back cost a request about 180 µs of the worker's CPU,
     asyncpg's pool about 40 (docs/deploy.md). Same server, settings and timeouts as the engine
-    it stands beside; up to ``max_size`` connections, each opened as needed and kept. None is
-    reset on return: its statements run on their own (each commits by itself) and leave no
-    transaction, setting or listener behind.
+    it stands beside; up to ``max_size`` connections, each opened as needed (or ahead of the
+    first requests, :meth:`open_ahead`) and kept. None is reset on return: its statements run
+    on their own (each commits by itself) and leave no transaction, setting or listener behind.
     """
 
     def __init__(self, url: URL, *, max_size: int, server_settings: dict[str, str]) -> None:
