@@ -9,8 +9,8 @@
 # environment there (python3 -m venv, pip install -e '.[test]'), runs bench/SCRIPT of that
 # worktree, then bench/SCRIPT of this checkout with its .venv (or $COMPARE_PYTHON), one after
 # the other with the same arguments, and prints both outputs one after the other as a block
-# for bench/RESULTS.md (--record appends it there). The scripts' progress goes to stderr, the
-# block to stdout. Exit status: that of this checkout's run (the old one's is in the block).
+# for bench/results/ (--record files it by day, bench/RESULTS.md indexes it). Progress goes to
+# stderr, the block to stdout. Exit status: this checkout's run's (the old one's is in it).
 # --bench-here: the old tree is measured with this checkout's bench/ (its code, these
 # scripts); so it is, with a note, when REVISION has no bench/SCRIPT (a new script).
 # --rounds N: run each side N times, alternating which goes first (old new, new old, old new,
@@ -218,7 +218,6 @@ block="$work/block.md"
 } >"$block"
 cat "$block"
 if [[ "$record" == 1 ]]; then
-    cat "$block" >>"$root/bench/RESULTS.md"
-    echo "compare.sh: recorded in bench/RESULTS.md" >&2
+    "$new_python" "$root/bench/results_files.py" "$block" >&2
 fi
 exit "$new_status"

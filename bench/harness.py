@@ -43,6 +43,7 @@ try:
 except ImportError:  # a tree from before the kernel package (7742dd8), measured with --bench-here
     from mutualab.db import Database  # type: ignore[no-redef]
     from mutualab.settings import Settings  # type: ignore[no-redef]
+from bench.results_files import file_block  # noqa: E402
 from mutualab import migrate  # noqa: E402
 from mutualab.app import create_app  # noqa: E402
 from resources.models import OpeningHour, Place, Resource  # noqa: E402
@@ -51,7 +52,6 @@ from tests.support.net import free_port  # noqa: E402
 from tests.support.postgres import PostgresServer, find_server  # noqa: E402
 from tests.support.served import OVERLAPS, start_server  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 MIDNIGHT = datetime.min.time()  # opens at 00:00, closes at 00:00: open around the clock
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 # Resource names by kind ("Machine 007": availability.py finds its machines by that name).
@@ -757,7 +757,9 @@ def sql_log() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """--record and --quick, shared by every script."""
     parser.add_argument(
-        "--record", action="store_true", help=f"append a dated block to {RESULTS.name}"
+        "--record",
+        action="store_true",
+        help="file a dated block in bench/results/",
     )
     parser.add_argument("--quick", action="store_true", help="small parameters: a smoke run")
     parser.add_argument("--note", default="", help="a remark recorded with the block")
@@ -840,7 +842,7 @@ def machine(url: str | None = None) -> list[str]:
 
 
 def record(title: str, context: list[str], parameters: str, figures: list[str], note: str) -> None:
-    """Append a dated block to bench/RESULTS.md."""
+    """Append a dated block to its day's file in bench/results/ (bench/results_files.py)."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = shlex.join(
         ["python", *(f"bench/{Path(a).name}" if a.endswith(".py") else a for a in sys.argv)]
@@ -857,6 +859,5 @@ def record(title: str, context: list[str], parameters: str, figures: list[str], 
         "```",
         "",
     ]
-    with RESULTS.open("a", encoding="utf-8") as out:
-        out.write("\n".join(lines) + "\n")
-    print(f"recorded in {RESULTS.relative_to(ROOT)}")
+    for path in file_block("\n".join(lines) + "\n"):
+        print(f"recorded in {path.relative_to(ROOT)}")
