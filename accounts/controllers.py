@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Controller, Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -55,6 +55,7 @@ from kernel.auth.rules import ADMIN, BEARER, ORGANISATION, PLACE_MANAGER, PUBLIC
 from kernel.clock import Clock
 from kernel.db import get_database
 from kernel.net import client_of
+from kernel.routes import delete, get, patch, post, put
 from kernel.settings import Settings
 
 

@@ -24,7 +24,13 @@ from accounts.identity import (
 from kernel.auth.actor import ANONYMOUS, Actor
 from kernel.auth.tokens import TOKEN_PATTERN
 from kernel.clock import Clock
-from kernel.db import REQUEST_SESSION, SAFE_METHODS, EdgeTransaction, get_database
+from kernel.db import (
+    REQUEST_SESSION,
+    SAFE_METHODS,
+    EdgeTransaction,
+    close_if_used,
+    get_database,
+)
 from kernel.errors import UnauthenticatedError
 from kernel.settings import Settings
 
@@ -91,10 +97,13 @@ class ActorMiddleware(AbstractAuthenticationMiddleware):
             return
         database = get_database(scope["app"].state)
         write = scope["method"] not in SAFE_METHODS
-        async with (database.writer if write else database.reader)() as session:
+        session = (database.writer if write else database.reader)()
+        try:
             scope[REQUEST_SESSION] = session  # type: ignore[literal-required]
             edge = EdgeTransaction(session, scope, receive, send)
             await super().__call__(scope, receive, edge.send)
+        finally:
+            await close_if_used(session)
         due: tuple[Use, datetime] | None = scope.get(_USE_DUE)  # type: ignore[assignment]
         if due is not None:
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, post, put
+from litestar import Controller
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -29,6 +29,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_admin, require_manager
 from kernel.auth.rules import ADMIN, BEARER, MANAGER, PLACE_MANAGER, PUBLIC
 from kernel.clock import Clock
+from kernel.routes import delete, get, post, put
 
 EmailQuery = Annotated[str, QueryParameter(min_length=3, max_length=254)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, get, post, put
+from litestar import Controller, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -24,6 +24,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import BEARER, PLACE_MANAGER
 from kernel.clock import Clock
+from kernel.routes import get, post, put
 
 Me = NamedDependency[Actor]
 FiscalYear = Annotated[

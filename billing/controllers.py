@@ -12,7 +12,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import anyio.to_thread
-from litestar import Controller, MediaType, Request, Response, get, post, put
+from litestar import Controller, MediaType, Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -55,6 +55,7 @@ from kernel.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
 from kernel.clock import Clock
 from kernel.errors import AppError, InvalidInputError, NotFoundError, is_database_unavailable
 from kernel.idempotency import IDEMPOTENCY_OPT, JSON_HEADERS, claim_of, created_json, release
+from kernel.routes import get, post, put
 
 Me = NamedDependency[Actor]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]

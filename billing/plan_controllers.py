@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post, put
+from litestar import Controller
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -25,6 +25,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_admin, require_manager, require_user
 from kernel.auth.rules import ADMIN, BEARER, MEMBERSHIP, PLACE_MANAGER, PUBLIC, USER
 from kernel.clock import Clock
+from kernel.routes import get, post, put
 
 Me = NamedDependency[Actor]
 Now = NamedDependency[Clock]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import Controller
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -22,6 +22,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BEARER, BOOKING, USER
 from kernel.clock import Clock
+from kernel.routes import get, post
 
 Me = NamedDependency[Actor]
 

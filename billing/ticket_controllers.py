@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, post, put
+from litestar import Controller
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -24,6 +24,7 @@ from billing.tickets import TicketService
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BEARER, BOOKING, PLACE_MANAGER, USER
+from kernel.routes import post, put
 from programme.schemas import SessionRead
 
 Me = NamedDependency[Actor]

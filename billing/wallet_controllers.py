@@ -5,7 +5,7 @@ Thin handlers: parse, authorize, call the service.
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import Controller
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -23,6 +23,7 @@ from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BEARER, PLACE_MANAGER, SELF, USER
 from kernel.clock import Clock
 from kernel.idempotency import IDEMPOTENCY_OPT
+from kernel.routes import get, post
 
 Me = NamedDependency[Actor]
 WalletsDep = NamedDependency[Wallets]

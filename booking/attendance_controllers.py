@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -19,6 +19,7 @@ from booking.service import Attendance
 from kernel.auth.actor import actor_of
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import BEARER, PLACE_MANAGER, PUBLIC
+from kernel.routes import get, post
 
 
 def provide_attendance(db_session: NamedDependency[AsyncSession], state: State) -> Attendance:

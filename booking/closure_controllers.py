@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from litestar import Controller, Request, post, put
+from litestar import Controller, Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -32,6 +32,7 @@ from booking.service import Closures
 from kernel.auth.actor import actor_of
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import BEARER, PLACE_MANAGER
+from kernel.routes import post, put
 from resources.schemas import BlackoutRead, PlaceExceptionRead
 
 

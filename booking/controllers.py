@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, cast
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -56,6 +56,7 @@ from kernel.idempotency import (
     inline_claim,
     stored_answer,
 )
+from kernel.routes import get, post, put
 from resources.place_search import MAX_RADIUS_KM, Where
 from resources.schemas import ResourceKind
 

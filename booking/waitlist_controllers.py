@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -17,6 +17,7 @@ from booking.waitlist_schemas import WaitlistEntryRead, WaitlistJoin
 from kernel.auth.actor import actor_of
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BEARER, BOOKING, SELF, USER
+from kernel.routes import delete, get, post
 
 
 def provide_waitlist(db_session: NamedDependency[AsyncSession], state: State) -> Waitlist:

@@ -484,6 +484,18 @@ class EdgeTransaction:
         )
 
 
+async def close_if_used(session: AsyncSession) -> None:
+    """Close a request's session, unless it never began a transaction nor took an object.
+
+    Such a session holds no connection (one is taken when a transaction begins) and nothing to
+    let go of. Closing it anyway runs SQLAlchemy's close in a greenlet: about 30 µs of a request
+    that never uses its session, such as a keyed booking, whose one statement goes through a
+    direct pool (session 29's measurement, 3 % of a worker's CPU per booking).
+    """
+    if session.in_transaction() or session.identity_map or session.new:
+        await session.close()
+
+
 @asynccontextmanager
 async def _request_session(
     state: State, request: Request[Any, Any, Any]

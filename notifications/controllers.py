@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from litestar import Controller, Response, get
+from litestar import Controller, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from pydantic import BaseModel
@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kernel.auth.guards import require_admin
 from kernel.auth.rules import ADMIN, BEARER
 from kernel.errors import NotFoundError
+from kernel.routes import get
 from notifications import reads
 from notifications.reads import PER_PAGE, OutboxMessageRead
 

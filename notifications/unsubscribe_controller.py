@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
@@ -19,6 +19,7 @@ from accounts.models import User
 from kernel.auth.browser import csrf_token_of
 from kernel.auth.rules import PUBLIC
 from kernel.errors import InvalidInputError
+from kernel.routes import get, post
 from kernel.settings import Settings
 from notifications.unsubscribe import PATH, user_of
 from notifications.wording import language_of

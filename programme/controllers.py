@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -17,6 +17,7 @@ from booking.controllers import aware_or_refused
 from kernel.auth.actor import actor_of
 from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BEARER, BOOKING, PLACE_MANAGER, PUBLIC, USER
+from kernel.routes import get, post, put
 from programme import opendata
 from programme.schemas import (
     AttendanceMark,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, patch, post, put
+from litestar import Controller, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_admin, require_manager
 from kernel.auth.rules import ADMIN, BEARER, PLACE_MANAGER, PUBLIC
+from kernel.routes import delete, get, patch, post, put
 from resources import opendata
 from resources.repository import CatalogueRepository, PlaceFilter, ResourceFilter
 from resources.schemas import (

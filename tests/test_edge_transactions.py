@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from litestar import Litestar, Request, Response, post
+from litestar import Litestar, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from sqlalchemy import text
@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from accounts.models import Organisation
 from kernel.db import Database
 from kernel.errors import ConflictError
+from kernel.routes import post
 from kernel.settings import Settings
 from mutualab.app import create_app
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -21,6 +21,7 @@ from kernel.auth.guards import require_manager
 from kernel.auth.rules import BEARER, MANAGER, PLACE_MANAGER
 from kernel.clock import system_clock
 from kernel.idempotency import IDEMPOTENCY_OPT
+from kernel.routes import delete, get, patch, post
 from webhooks.keys import SecretBox
 from webhooks.repository import WebhookRepository
 from webhooks.schemas import (

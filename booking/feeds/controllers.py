@@ -6,7 +6,7 @@ from datetime import date
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
@@ -20,6 +20,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BEARER, BOOKING, ORGANISATION, PUBLIC, SELF
 from kernel.clock import Clock
+from kernel.routes import delete, get, post
 from resources.repository import CatalogueRepository
 from resources.service import CatalogueService
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Response, get
+from litestar import Response
 from litestar.datastructures import State
 from sqlalchemy import text
 
 from kernel.db import get_database
 from kernel.errors import PROBLEM_JSON, is_database_unavailable
+from kernel.routes import get
 
 
 @get("/health", opt={"auth": "public"}, tags=["service"], cache=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from pydantic import BaseModel
@@ -15,6 +15,7 @@ from kernel import jobs
 from kernel.auth.guards import require_admin
 from kernel.auth.rules import ADMIN, BEARER
 from kernel.errors import NotFoundError
+from kernel.routes import get, post
 
 
 class FailedJobRead(BaseModel):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request
 from litestar.di import NamedDependency
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +27,7 @@ from kernel import jobs
 from kernel.auth.actor import Actor, actor_of
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import BEARER, MANAGER
+from kernel.routes import get
 from notifications.models import FAILED
 from notifications.reads import list_messages
 from resources.controllers import CATALOGUE

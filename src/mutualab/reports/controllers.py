@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, get
+from litestar import Controller
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Response
@@ -18,6 +18,7 @@ from kernel.auth.guards import require_admin, require_manager
 from kernel.auth.rules import ADMIN, BEARER, PLACE_MANAGER
 from kernel.clock import Clock
 from kernel.errors import InvalidInputError
+from kernel.routes import get
 from mutualab.reports import periods
 from mutualab.reports.activity_report import activity_pdf
 from mutualab.reports.exports import Dataset, Exports

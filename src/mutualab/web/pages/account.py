@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -39,6 +39,7 @@ from kernel.auth.guards import require_user
 from kernel.auth.rules import BOOKING, PUBLIC, SELF
 from kernel.clock import Clock
 from kernel.errors import AppError, ConflictError, InvalidInputError, UnauthenticatedError
+from kernel.routes import get, post
 from kernel.settings import Settings
 from mutualab.web.booking_forms import WORDS
 from mutualab.web.forms import Errors, FieldError, app_error_field, first_errors, ordered

@@ -11,7 +11,7 @@ from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, URLEncodedBody
@@ -40,6 +40,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BOOKING, SELF, USER
 from kernel.errors import AppError, NotFoundError
+from kernel.routes import get, post
 from mutualab.web.booking_forms import (
     REFUSALS,
     SLOT_FIELDS,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
@@ -18,6 +18,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
 from kernel.auth.rules import SELF
 from kernel.errors import ConflictError
+from kernel.routes import get, post
 from mutualab.web.i18n import N_
 from mutualab.web.rendering import page, see_other
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, post
+from litestar import Request
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect
 
 from kernel.auth.rules import PUBLIC
+from kernel.routes import post
 from kernel.settings import Settings
 from mutualab.web.i18n import DEFAULT_LANG, LANG_COOKIE, LOCALES
 from mutualab.web.rendering import local_target, see_other

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, URLEncodedBody
@@ -32,6 +32,7 @@ from kernel.auth.guards import require_user
 from kernel.auth.rules import MEMBERSHIP, PUBLIC, SELF, USER
 from kernel.clock import Clock
 from kernel.errors import AppError
+from kernel.routes import get, post
 from mutualab.web.forms import FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.booking import payment_element_page

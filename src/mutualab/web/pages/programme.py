@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
@@ -33,6 +33,7 @@ from kernel.auth.actor import Actor, actor_of
 from kernel.auth.guards import require_manager, require_user
 from kernel.auth.rules import BOOKING, PLACE_MANAGER, PUBLIC, USER
 from kernel.errors import AppError, NotFoundError
+from kernel.routes import get, post
 from kernel.spreadsheets import inert
 from mutualab.web.booking_forms import WORDS
 from mutualab.web.forms import Errors, FieldError, app_error_field

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
@@ -31,6 +31,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.rules import PUBLIC
 from kernel.clock import Clock
 from kernel.errors import ConflictError, InvalidInputError
+from kernel.routes import get
 from mutualab.web.booking_forms import book_url
 from mutualab.web.forms import FieldError, app_error_field
 from mutualab.web.i18n import N_

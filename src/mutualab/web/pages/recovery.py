@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Template
@@ -23,6 +23,7 @@ from accounts.service import AccountService
 from accounts.throttle import TooManyAttemptsError
 from kernel.auth.rules import PUBLIC
 from kernel.errors import AppError, InvalidInputError
+from kernel.routes import get, post
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.account import _password_error, _wait_error

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
@@ -32,6 +32,7 @@ from kernel.auth.guards import require_user
 from kernel.auth.rules import BOOKING, USER
 from kernel.clock import Clock
 from kernel.errors import AppError, ConflictError, ForbiddenError, InvalidInputError
+from kernel.routes import get, post
 from mutualab.web.forms import Errors, FieldError, app_error_field, ordered, parse_time
 from mutualab.web.i18n import N_
 from mutualab.web.rendering import i18n_of, page, see_other, upper_first

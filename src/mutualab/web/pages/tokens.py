@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
@@ -23,6 +23,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
 from kernel.auth.rules import SELF
 from kernel.errors import AppError
+from kernel.routes import get, post
 from mutualab.web.forms import Errors, FieldError, first_errors, ordered
 from mutualab.web.i18n import N_
 from mutualab.web.rendering import page, see_other

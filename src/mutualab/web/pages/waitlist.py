@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +18,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
 from kernel.auth.rules import BOOKING, USER
 from kernel.errors import AppError, NotFoundError
+from kernel.routes import post
 from mutualab.web.booking_forms import SlotForm, parse_slot
 from mutualab.web.rendering import see_other
 from resources.controllers import CATALOGUE

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter, URLEncodedBody
@@ -24,6 +24,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_user
 from kernel.auth.rules import SELF
 from kernel.errors import AppError, NotFoundError
+from kernel.routes import get, post
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.booking import payment_element_page

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
@@ -28,6 +28,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_admin
 from kernel.auth.rules import ADMIN
 from kernel.errors import ConflictError, EmailNotVerifiedError, NotFoundError
+from kernel.routes import get, post
 from mutualab.web.forms import Errors, FieldError, first_errors, ordered
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Response, post
+from litestar import Controller, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,6 +31,7 @@ from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
 from kernel.clock import Clock
 from kernel.errors import AppError, InvalidInputError
+from kernel.routes import post
 from mutualab.web.booking_forms import FALLBACK_REFUSAL, REFUSALS
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_

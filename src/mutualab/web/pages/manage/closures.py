@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
@@ -28,6 +28,7 @@ from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
 from kernel.clock import Clock
 from kernel.errors import ConflictError, InvalidInputError, NotFoundError
+from kernel.routes import get, post
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.closure_forms import BlackoutForm, ClosureForm, chosen_ids

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, URLEncodedBody
@@ -28,6 +28,7 @@ from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
 from kernel.clock import Clock
 from kernel.errors import AppError, NotFoundError
+from kernel.routes import get, post
 from mutualab.web.forms import Errors, FieldError, app_error_field, first_errors, ordered
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, parse_cents, place_page

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
@@ -29,6 +29,7 @@ from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
 from kernel.clock import Clock
 from kernel.errors import AppError, InvalidInputError, NotFoundError
+from kernel.routes import get, post
 from mutualab.web.booking_forms import FALLBACK_REFUSAL, REFUSALS
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_

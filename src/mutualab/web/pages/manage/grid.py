@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, get
+from litestar import Controller
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
@@ -25,6 +25,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
 from kernel.clock import Clock
+from kernel.routes import get
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage import grid_table
 from mutualab.web.pages.manage.bookings import week_start

@@ -12,7 +12,7 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
@@ -24,6 +24,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import MANAGER, PLACE_MANAGER
 from kernel.errors import InvalidInputError
+from kernel.routes import get, post
 from mutualab.overview import overview
 from mutualab.web.errors import error_page
 from mutualab.web.forms import Errors, FieldError, parse_time

@@ -12,7 +12,7 @@ from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
@@ -28,6 +28,7 @@ from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
 from kernel.clock import Clock
 from kernel.errors import InvalidInputError
+from kernel.routes import get, post
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, parse_whole, place_page

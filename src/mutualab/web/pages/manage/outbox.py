@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
@@ -20,6 +20,7 @@ from kernel.auth.guards import require_admin
 from kernel.auth.rules import ADMIN
 from kernel.errors import NotFoundError
 from kernel.mail import Mailer
+from kernel.routes import get, post
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
@@ -18,6 +18,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
 from kernel.errors import InvalidInputError
+from kernel.routes import get, post
 from mutualab.web.forms import Errors, FieldError
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, place_page

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
@@ -23,6 +23,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
 from kernel.clock import Clock
+from kernel.routes import get, post
 from mutualab.web.forms import Errors, FieldError, ordered
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, parse_whole, place_page

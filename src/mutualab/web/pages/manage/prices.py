@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
@@ -28,6 +28,7 @@ from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
 from kernel.clock import Clock
 from kernel.errors import InvalidInputError
+from kernel.routes import get, post
 from mutualab.web import messages
 from mutualab.web.forms import Errors, FieldError, ordered
 from mutualab.web.i18n import N_

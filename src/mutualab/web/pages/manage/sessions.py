@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
@@ -28,6 +28,7 @@ from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
 from kernel.errors import AppError, ConflictError, NotFoundError
+from kernel.routes import get, post
 from mutualab.web.forms import Errors, FieldError, app_error_field, ordered, parse_time
 from mutualab.web.i18n import N_
 from mutualab.web.pages.manage.common import AnyRequest, place_page

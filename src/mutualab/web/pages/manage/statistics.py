@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from litestar import Controller, get
+from litestar import Controller
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
@@ -19,6 +19,7 @@ from kernel.auth.guards import require_admin, require_manager
 from kernel.auth.rules import ADMIN, PLACE_MANAGER
 from kernel.clock import Clock
 from kernel.errors import InvalidInputError
+from kernel.routes import get
 from mutualab.reports import periods
 from mutualab.reports.controllers import STATISTICS
 from mutualab.reports.figures import ResourceOccupancy, Statistics

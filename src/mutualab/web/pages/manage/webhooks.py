@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, get
+from litestar import Controller
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Template
@@ -13,6 +13,7 @@ from litestar.response import Template
 from kernel.auth.actor import Actor
 from kernel.auth.guards import require_manager
 from kernel.auth.rules import PLACE_MANAGER
+from kernel.routes import get
 from mutualab.web.pages.manage.common import AnyRequest, place_page
 from resources.controllers import CATALOGUE
 from resources.service import CatalogueService
