@@ -3,7 +3,8 @@
     python bench/medians.py --old OLD.out [OLD.out ...] --new NEW.out [NEW.out ...]
 
 Reads the outputs that ``compare.sh --rounds N`` keeps (a bench script's stdout per run), takes
-every figure line (``label  R req/s  p50 A  p95 B  p99 C ms``), and prints one table: per label,
+every figure line (``label  R req/s  p50 A  p95 B  p99 C ms``; growth.py's, indented under a
+stage's line, are labelled with that stage's bookings), and prints one table: per label,
 the median of each side's runs for throughput, p50, p95 and p99, and whether the new median is
 better, the same or worse. Throughput, p50 and p99 are counted (what the issues compare); p95 is
 shown. Labels starting with "raw " measure the machine (asyncpg with no app in between), not the
@@ -22,10 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FIGURE = re.compile(
-    r"^(?P<label>\S.*?)\s+(?P<rate>\d+(?:\.\d+)?) req/s\s+p50\s+(?P<p50>\d+(?:\.\d+)?)"
-    r"\s+p95\s+(?P<p95>\d+(?:\.\d+)?)\s+p99\s+(?P<p99>\d+(?:\.\d+)?) ms"
+    r"^(?P<indent>\s*)(?P<label>\S.*?)\s+(?P<rate>\d+(?:\.\d+)?) req/s"
+    r"\s+p50\s+(?P<p50>\d+(?:\.\d+)?)\s+p95\s+(?P<p95>\d+(?:\.\d+)?)"
+    r"\s+p99\s+(?P<p99>\d+(?:\.\d+)?) ms"
 )
 PROBE = re.compile(r"CPU probe: (\d+) ms")
+# growth.py prints each stage's figures indented under a line naming the bookings stored.
+STAGE = re.compile(r"^(?P<stage>\d[\d,]* bookings)\b")
 # The line the benches print under a figure line (bench.harness.CpuUse).
 CPU = re.compile(
     r"CPU per request: app (?P<app>\d+(?:\.\d+)?) ms, PostgreSQL (?P<pg>\d+(?:\.\d+)?) ms"
@@ -52,11 +56,16 @@ def read_run(path: Path) -> Run:
     figures: dict[str, dict[str, float]] = {}
     probe = None
     label = None
+    stage = None
     for line in path.read_text().splitlines():
         if probe is None and (found := PROBE.search(line)):
             probe = int(found.group(1))
+        if heading := STAGE.match(line):
+            stage = heading["stage"]
         if match := FIGURE.match(line):
             label = match["label"]
+            if match["indent"] and stage is not None:
+                label = f"{stage}: {label}"
             figures[label] = {
                 "req/s": float(match["rate"]),
                 "p50": float(match["p50"]),
