@@ -4,13 +4,14 @@
 
 Reads the outputs that ``compare.sh --rounds N`` keeps (a bench script's stdout per run), takes
 every figure line (``label  R req/s  p50 A  p95 B  p99 C ms``; growth.py's, indented under a
-stage's line, are labelled with that stage's bookings), and prints one table: per label,
-the median of each side's runs for throughput, p50, p95 and p99, and whether the new median is
-better, the same or worse. Throughput, p50 and p99 are counted (what the issues compare); p95 is
-shown. Labels starting with "raw " measure the machine (asyncpg with no app in between), not the
-code: shown, not counted. Where a run prints the CPU per request under a figure line (the app's
-and PostgreSQL's, ``bench.harness.CpuUse``), their medians are shown too, not counted. Exit
-status 0 whatever the figures say (they are not asserted).
+stage's line, are labelled with that stage's bookings; suite.py's with their script), and
+prints one table: per label, the median of each side's runs for throughput, p50, p95 and p99,
+and whether the new median is better, the same or worse. Throughput, p50 and p99 are counted
+(what the issues compare); p95 is shown. Labels starting with "raw " measure the machine
+(asyncpg with no app in between), not the code: shown, not counted. Where a run prints the CPU
+per request under a figure line (the app's and PostgreSQL's, ``bench.harness.CpuUse``), their
+medians are shown too, not counted. Exit status 0 whatever the figures say (they are not
+asserted).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ FIGURE = re.compile(
     r"\s+p99\s+(?P<p99>\d+(?:\.\d+)?) ms"
 )
 PROBE = re.compile(r"CPU probe: (\d+) ms")
+# suite.py prints each script's output under a line naming the script.
+SCRIPT = re.compile(r"^suite: (?P<script>\S+)\.py$")
 # growth.py prints each stage's figures indented under a line naming the bookings stored.
 STAGE = re.compile(r"^(?P<stage>\d[\d,]* bookings)\b")
 # The line the benches print under a figure line (bench.harness.CpuUse).
@@ -56,16 +59,20 @@ def read_run(path: Path) -> Run:
     figures: dict[str, dict[str, float]] = {}
     probe = None
     label = None
-    stage = None
+    script = stage = None
     for line in path.read_text().splitlines():
         if probe is None and (found := PROBE.search(line)):
             probe = int(found.group(1))
+        if section := SCRIPT.match(line):
+            script, stage = section["script"], None
         if heading := STAGE.match(line):
             stage = heading["stage"]
         if match := FIGURE.match(line):
             label = match["label"]
             if match["indent"] and stage is not None:
                 label = f"{stage}: {label}"
+            if script is not None:
+                label = f"{script}: {label}"
             figures[label] = {
                 "req/s": float(match["rate"]),
                 "p50": float(match["p50"]),
@@ -112,7 +119,7 @@ def table(old_runs: list[Run], new_runs: list[Run]) -> list[str]:
             lines.append(f"{label:<{width}}  (only on the {'new' if old is None else 'old'} side)")
             continue
         cells = []
-        counted = not label.startswith("raw ")
+        counted = not label.rpartition(": ")[2].startswith("raw ")  # after suite.py's prefix
         for name in FIGURES:
             found = verdict(name, old[name], new[name])
             cells.append(f"{old[name]:9.1f} → {new[name]:7.1f} {MARKS[found]}")

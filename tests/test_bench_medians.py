@@ -56,3 +56,31 @@ def test_a_figure_line_of_the_other_benches_keeps_its_label(tmp_path: Path) -> N
             "PG CPU": 0.71,
         }
     }
+
+
+SUITE = """\
+suite: throughput.py
+raw asyncpg, 8 clients         1500.0 req/s  p50     5.0  p95     7.0  p99     9.0 ms  (x)
+API 1 worker, 8 conns           {rate:.1f} req/s  p50     9.3  p95    14.1  p99    18.0 ms  (x)
+suite: growth.py
+10,000 bookings (+10 per machine); load average: 1.04
+  resource week                  2000.0 req/s  p50    13.8  p95    92.6  p99    50.0 ms  (x)
+suite: mixed.py
+resource week (64 conns)        300.0 req/s  p50    90.0  p95   150.0  p99   200.0 ms  (x)
+"""
+
+
+def test_a_suites_figures_are_labelled_with_their_script(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.out", tmp_path / "new.out"
+    old.write_text(SUITE.format(rate=800.0))
+    new.write_text(SUITE.format(rate=900.0))
+    assert list(read_run(old).figures) == [
+        "throughput: raw asyncpg, 8 clients",
+        "throughput: API 1 worker, 8 conns",
+        "growth: 10,000 bookings: resource week",
+        "mixed: resource week (64 conns)",
+    ]
+    summary = "\n".join(table([read_run(old)], [read_run(new)]))
+    # The machine's line is shown, not counted, behind the script's name too.
+    assert "throughput: raw asyncpg, 8 clients" in summary
+    assert "of 9 figures counted (req/s, p50, p99): 1 better, 8 the same, 0 worse" in summary
