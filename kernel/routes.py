@@ -18,7 +18,7 @@ from litestar.connection import ASGIConnection
 from litestar.enums import HttpMethod
 from litestar.handlers import HTTPRouteHandler
 
-Path = str | Sequence[str] | None
+RoutePath = str | Sequence[str] | None
 
 
 class GuardedRoute(HTTPRouteHandler):
@@ -32,26 +32,26 @@ class GuardedRoute(HTTPRouteHandler):
             await guard(connection, self)  # type: ignore[misc]
 
 
-def get(path: Path = None, **options: Any) -> GuardedRoute:
+def get(path: RoutePath = None, **options: Any) -> GuardedRoute:
     """A GET route; ``options`` are those of Litestar's ``get``."""
     return GuardedRoute(path, http_method=HttpMethod.GET, **options)
 
 
-def post(path: Path = None, **options: Any) -> GuardedRoute:
+def post(path: RoutePath = None, **options: Any) -> GuardedRoute:
     """A POST route (201 unless ``status_code`` says otherwise)."""
     return GuardedRoute(path, http_method=HttpMethod.POST, **options)
 
 
-def put(path: Path = None, **options: Any) -> GuardedRoute:
+def put(path: RoutePath = None, **options: Any) -> GuardedRoute:
     """A PUT route."""
     return GuardedRoute(path, http_method=HttpMethod.PUT, **options)
 
 
-def patch(path: Path = None, **options: Any) -> GuardedRoute:
+def patch(path: RoutePath = None, **options: Any) -> GuardedRoute:
     """A PATCH route."""
     return GuardedRoute(path, http_method=HttpMethod.PATCH, **options)
 
 
-def delete(path: Path = None, **options: Any) -> GuardedRoute:
+def delete(path: RoutePath = None, **options: Any) -> GuardedRoute:
     """A DELETE route (204 unless ``status_code`` says otherwise)."""
     return GuardedRoute(path, http_method=HttpMethod.DELETE, **options)

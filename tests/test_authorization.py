@@ -26,9 +26,8 @@ from accounts.guests import walk_in
 from booking.waitlist import WaitlistEntry
 from kernel.db import Database
 from kernel.settings import Settings
-from mutualab.app import create_app
 from tests.notifications.support import queued_message
-from tests.support.apps import leased_app
+from tests.support.apps import leased_app, route_table_app
 from tests.support.booking import MutableClock
 from tests.support.jobs import failed_job
 from tests.support.unchanged import changed_tables, reference_rows_unchanged, table_state
@@ -908,15 +907,9 @@ def operations(app: Litestar) -> Iterator[Operation]:
                 yield Operation(method, route.path, opt.get("auth"), opt.get("scope"))
 
 
-def _app() -> Litestar:
-    # The route table only: the app never connects to this address.
-    unused = "postgresql+asyncpg://nobody@127.0.0.1:9/unused"
-    return create_app(Settings(database_url=unused, secret_key="k" * 40))
-
-
 def test_every_operation_declares_a_known_rule_and_has_an_example() -> None:
     problems = []
-    for op in operations(_app()):
+    for op in operations(route_table_app()):
         if (op.auth, op.scope) not in ALLOWED:
             problems.append(f"{op.method} {op.template}: unknown rule {(op.auth, op.scope)}")
         if op.key not in EXAMPLES:
@@ -925,7 +918,7 @@ def test_every_operation_declares_a_known_rule_and_has_an_example() -> None:
 
 
 def test_examples_all_exist() -> None:
-    keys = {op.key for op in operations(_app())}
+    keys = {op.key for op in operations(route_table_app())}
     assert sorted(set(EXAMPLES) - keys) == []  # no stale example for a removed route
 
 

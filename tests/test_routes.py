@@ -13,8 +13,7 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from kernel.routes import GuardedRoute, delete, get, patch, post, put
-from kernel.settings import Settings
-from mutualab.app import create_app
+from tests.support.apps import route_table_app
 
 
 async def test_guards_run_in_order_on_the_handler_itself_and_can_refuse() -> None:
@@ -74,9 +73,7 @@ def test_every_decorator_declares_what_litestars_own_declares() -> None:
 
 
 def test_every_guarded_route_of_the_app_is_declared_with_these_decorators() -> None:
-    # The route table only: the app never connects to this address.
-    unused = "postgresql+asyncpg://nobody@127.0.0.1:9/unused"
-    app = create_app(Settings(database_url=unused, secret_key="k" * 40))
+    app = route_table_app()
     copying = [
         f"{sorted(handler.http_methods)} {route.path}"
         for route in app.routes

@@ -83,3 +83,9 @@ async def runtime_on(database: Database, clock: Clock = system_clock) -> AsyncIt
         yield runtime
     finally:
         await runtime.close()
+
+
+def route_table_app() -> Litestar:
+    """An app built for its route table only: it never connects to its database address."""
+    unused = "postgresql+asyncpg://nobody@127.0.0.1:9/unused"
+    return create_app(Settings(database_url=unused, secret_key="k" * 40))
