@@ -347,6 +347,12 @@ class Admission:
         }
         return self.problems(ctx, items, start, end, now)
 
+    @staticmethod
+    def counts_quota(ctx: Context, items: Items) -> bool:
+        """Whether a weekly quota bounds booking ``items``: each booking then counts the
+        minutes booked before it (:meth:`check_quota`)."""
+        return bool(_weekly_quotas(ctx, items))
+
     async def check_quota(
         self,
         ctx: Context,
@@ -358,14 +364,7 @@ class Admission:
         exclude_booking_id: int | None = None,
     ) -> None:
         """The booker's weekly quotas, serialised per booker scope (an advisory lock)."""
-        quotas: dict[int | None, int] = {}
-        for rid, _ in items:
-            policy = ctx.policies[rid]
-            if policy.weekly_quota_minutes is not None:
-                scope = policy.quota_resource_id
-                current = quotas.get(scope)
-                quota = policy.weekly_quota_minutes
-                quotas[scope] = quota if current is None else min(current, quota)
+        quotas = _weekly_quotas(ctx, items)
         if not quotas:
             return
         who = (
@@ -478,3 +477,16 @@ class Admission:
             ).cancel_deadline_hours
             for i in items
         )
+
+
+def _weekly_quotas(ctx: Context, items: Items) -> dict[int | None, int]:
+    """The smallest weekly quota (minutes) of each quota scope ``items`` fall under."""
+    quotas: dict[int | None, int] = {}
+    for rid, _ in items:
+        policy = ctx.policies[rid]
+        if policy.weekly_quota_minutes is not None:
+            scope = policy.quota_resource_id
+            current = quotas.get(scope)
+            quota = policy.weekly_quota_minutes
+            quotas[scope] = quota if current is None else min(current, quota)
+    return quotas

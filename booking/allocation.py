@@ -12,6 +12,7 @@ constraint of ``booking_allocation`` stays behind it: a violation is a 409
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,8 +22,8 @@ from booking.admission import Context, Items
 from booking.availability import Reason
 from booking.changes import StateChanges
 from booking.models import Booking
-from booking.repository import BookingRepository, is_exclusion_violation
-from kernel.errors import AppError, ConflictError
+from booking.repository import BookingRepository, BookOutcome, Draft, is_exclusion_violation
+from kernel.errors import AppError, ConflictError, ForbiddenError, InvalidInputError
 from kernel.idempotency import HEADER, Claim, in_progress, key_reused
 from resources.models import ResourceUnit
 from resources.service import CatalogueService
@@ -170,6 +171,53 @@ class Allocator:
                 move=move,
                 once=once,
             )
+        return await self._settle(ctx, booking, items, outcome, now)
+
+    async def book_each(
+        self, ctx: Context, bookings: Sequence[Booking], items: Items, now: datetime
+    ) -> list[NewBooking | AppError | None] | None:
+        """:meth:`book` for each of ``bookings`` (drafted by admission, in the request's
+        transaction), in one round trip: each stored or refused as :meth:`book` would, the
+        refusals leaving the others be.
+
+        An answer of None: a lapsed hold is in that booking's way, which this call does not
+        release: book it with :meth:`book`. None instead of the list: the database refused the
+        call as a whole (a lost race on the exclusion constraint, which the unit locks make
+        unlikely); it is rolled back to its savepoint, nothing stored: book each with
+        :meth:`book`.
+        """
+        rids = [rid for rid, _ in items]
+        drafts = [
+            Draft(
+                booking,
+                items,
+                ctx.blocked_until(booking.ends_at, rids),
+                [new_reference() for _ in range(REFERENCE_ATTEMPTS)],
+            )
+            for booking in bookings
+        ]
+        try:
+            async with self.repo.session.begin_nested():
+                outcomes = await self.repo.book_units_each(drafts, now, ctx.unconfirmed_revision)
+        except IntegrityError as exc:
+            lost_race(exc)  # re-raises anything but the exclusion constraint's refusal
+            return None
+        answers: list[NewBooking | AppError | None] = []
+        for booking, outcome in zip(bookings, outcomes, strict=True):
+            if outcome.outcome == "lapsed":
+                answers.append(None)
+                continue
+            try:
+                answers.append(await self._settle(ctx, booking, items, outcome, now))
+            except (ConflictError, ForbiddenError, InvalidInputError) as refusal:
+                answers.append(refusal)
+        return answers
+
+    async def _settle(
+        self, ctx: Context, booking: Booking, items: Items, outcome: BookOutcome, now: datetime
+    ) -> NewBooking:
+        """The booking ``book_units()`` stored, or its refusal raised. The holds it expired
+        are told to the listeners before its outcome is read."""
         await self.changes.expired_in_sql(outcome.expired, now)
         if outcome.outcome == "stale":
             raise StaleCopy

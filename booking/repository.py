@@ -140,6 +140,17 @@ _BOOK_UNITS_TOGETHER = Together(
 )
 
 
+# The dates of a series, booked in one call inside the request's transaction (migration 0049's
+# function: each call as book_units() decides it on its own, refusals leaving the others be).
+_BOOK_UNITS_EACH = Statement.of(
+    text(
+        "SELECT call, outcome, booking_id, reference, resource_id, unit_id, free_units"
+        " FROM book_units_together(CAST(:calls AS book_units_call[]))"
+    ),
+    writes=True,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class BookOutcome:
     """What ``book_units`` decided: ``booked``, ``stale``, ``unavailable``,
@@ -155,6 +166,78 @@ class BookOutcome:
     resource_id: int | None = None  # the resource short of units, when unavailable
     free_units: int = 0
     expired: tuple[int, ...] = ()  # bookings whose lapsed hold was in the way, now expired
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A booking drafted by admission, its items, how long each unit is blocked and the
+    references to try: one call of :meth:`BookingRepository.book_units_each`."""
+
+    booking: Booking
+    items: Sequence[tuple[int, int]]
+    blocked_until: Mapping[int, datetime]
+    references: Sequence[str]
+
+
+def _book_params(
+    booking: Booking,
+    items: Sequence[tuple[int, int]],
+    blocked_until: Mapping[int, datetime],
+    now: datetime,
+    revision: int | None,
+    references: Sequence[str],
+    *,
+    alone: bool = False,
+    move: int | None = None,
+) -> dict[str, Any]:
+    """The arguments of a ``book_units()`` call for ``booking`` (its key's apart)."""
+    return {
+        "resource_ids": [rid for rid, _ in items],
+        "quantities": [quantity for _, quantity in items],
+        "blocked_until": [blocked_until[rid] for rid, _ in items],
+        "earliest": booking.starts_at - MAX_BLOCKED,
+        "now": now,
+        "revision": revision,
+        "references": list(references),
+        "place_id": booking.place_id,
+        "booker_user_id": booking.booker_user_id,
+        "organisation_id": booking.organisation_id,
+        "user_type_code": booking.user_type_code,
+        "status": booking.status,
+        "hold_expires_at": booking.hold_expires_at,
+        "starts_at": booking.starts_at,
+        "ends_at": booking.ends_at,
+        "series_id": booking.series_id,
+        "notes": booking.notes,
+        # On its own it commits before any listener could hear of an expiry.
+        "release_lapsed": not alone,
+        "move": move,
+    }
+
+
+def _outcome(rows: Sequence[Any], booked: Booking | None) -> BookOutcome:
+    """What one ``book_units()`` call decided, from its rows; ``booked`` (not a move) gets
+    its id and reference when booked."""
+    expired = tuple(row["booking_id"] for row in rows if row["outcome"] == "expired")
+    rows = [row for row in rows if row["outcome"] != "expired"]
+    first = rows[0]
+    if first["outcome"] != "booked":
+        return BookOutcome(
+            first["outcome"],
+            booking_id=first["booking_id"],
+            resource_id=first["resource_id"],
+            free_units=first["free_units"] or 0,
+            expired=expired,
+        )
+    if booked is not None:
+        booked.id, booked.reference = first["booking_id"], first["reference"]
+    return BookOutcome(
+        "booked",
+        booking_id=first["booking_id"],
+        reference=first["reference"],
+        units=tuple((row["resource_id"], row["unit_id"]) for row in rows),
+        expired=expired,
+    )
 
 
 def _overlap_params(
@@ -254,55 +337,46 @@ class BookingRepository:
         when booked. The exclusion constraint guards the allocations as in every other path.
         ``alone``: the booking is the request's whole change, so the call may commit by itself.
         """
-        params = {
-            "resource_ids": [rid for rid, _ in items],
-            "quantities": [quantity for _, quantity in items],
-            "blocked_until": [blocked_until[rid] for rid, _ in items],
-            "earliest": booking.starts_at - MAX_BLOCKED,
-            "now": now,
-            "revision": revision,
-            "references": list(references),
-            "place_id": booking.place_id,
-            "booker_user_id": booking.booker_user_id,
-            "organisation_id": booking.organisation_id,
-            "user_type_code": booking.user_type_code,
-            "status": booking.status,
-            "hold_expires_at": booking.hold_expires_at,
-            "starts_at": booking.starts_at,
-            "ends_at": booking.ends_at,
-            "series_id": booking.series_id,
-            "notes": booking.notes,
-            # On its own it commits before any listener could hear of an expiry.
-            "release_lapsed": not alone,
-            "move": move,
-            "once_caller": once.caller if once else None,
-            "once_key": once.key if once else None,
-            "once_fingerprint": once.fingerprint if once else None,
-        }
+        params = _book_params(
+            booking, items, blocked_until, now, revision, references, alone=alone, move=move
+        )
+        params.update(
+            once_caller=once.caller if once else None,
+            once_key=once.key if once else None,
+            once_fingerprint=once.fingerprint if once else None,
+        )
         if alone and move is None:  # with other requests' plain bookings when they come at once
             rows = await fetch_together(self.session, _BOOK_UNITS_TOGETHER, params)
         else:
             rows = await fetch(self.session, _BOOK_UNITS, params, alone=alone)
-        expired = tuple(row["booking_id"] for row in rows if row["outcome"] == "expired")
-        rows = [row for row in rows if row["outcome"] != "expired"]
-        first = rows[0]
-        if first["outcome"] != "booked":
-            return BookOutcome(
-                first["outcome"],
-                booking_id=first["booking_id"],
-                resource_id=first["resource_id"],
-                free_units=first["free_units"] or 0,
-                expired=expired,
+        return _outcome(rows, booking if move is None else None)
+
+    async def book_units_each(
+        self, drafts: Sequence[Draft], now: datetime, revision: int | None
+    ) -> list[BookOutcome]:
+        """:meth:`book_units` for each draft, in order, in one call inside the request's
+        transaction (``book_units_together()``, migration 0049): what each call would have
+        decided on its own, a refusal writing nothing of its own and leaving the others be.
+
+        Such a call never releases a lapsed hold in its way (``lapsed``: book that draft on
+        its own). An error (no refusal raises one) comes out as from :meth:`book_units`, the
+        transaction then unusable: the caller wraps the call in a savepoint.
+        """
+        fields = _BOOK_UNITS_TOGETHER.fields
+        calls = []
+        for draft in drafts:
+            params = _book_params(
+                draft.booking, draft.items, draft.blocked_until, now, revision, draft.references
             )
-        if move is None:
-            booking.id, booking.reference = first["booking_id"], first["reference"]
-        return BookOutcome(
-            "booked",
-            booking_id=first["booking_id"],
-            reference=first["reference"],
-            units=tuple((row["resource_id"], row["unit_id"]) for row in rows),
-            expired=expired,
-        )
+            params.update(once_caller=None, once_key=None, once_fingerprint=None)
+            calls.append(tuple(params[name] for name in fields))
+        rows = await fetch(self.session, _BOOK_UNITS_EACH, {"calls": calls})
+        answers: list[list[Any]] = [[] for _ in drafts]
+        for row in rows:
+            answers[row["call"] - 1].append(row)
+        return [
+            _outcome(answer, draft.booking) for draft, answer in zip(drafts, answers, strict=True)
+        ]
 
     async def items_of(self, booking_ids: Sequence[int]) -> dict[int, list[BookingItem]]:
         """Items of each booking, by resource id."""

@@ -16,6 +16,7 @@ from tests.support.booking import (
     make_fablab,
     paris,
 )
+from tests.support.sql import sent_statements
 
 Client = httpx.AsyncClient
 
@@ -222,3 +223,70 @@ async def test_series_on_behalf_of_a_foreign_organisation(
     stranger = await make_user(database, "stranger@example.org")
     response = await api.post("/api/series", json=term(lab, school), headers=stranger.headers)
     assert (response.status_code, response.json()["code"]) == (403, "not_a_member")
+
+
+async def test_a_term_is_stored_in_one_call(
+    api: Client, lab: Fablab, school: int, teacher: Person
+) -> None:
+    """Every date in one round trip (book_units_together), not a savepoint and a call each."""
+    with sent_statements() as sent:
+        response = await api.post("/api/series", json=term(lab, school), headers=teacher.headers)
+    assert response.status_code == 201, response.text
+    assert len(response.json()["bookings"]) == 14
+    calls = [s for s in sent if "book_units" in s]
+    assert len(calls) == 1 and "book_units_together" in calls[0]
+    assert sum(s.startswith("SAVEPOINT") for s in sent) == 1
+
+
+async def test_a_lapsed_hold_in_the_way_of_one_date_is_expired_and_that_date_booked(
+    api: Client,
+    lab: Fablab,
+    school: int,
+    teacher: Person,
+    database: Database,
+    clock: MutableClock,
+) -> None:
+    other = await make_user(database, "other@example.org")
+    held = await book(
+        api, other, lab.room, paris(2027, 9, 21, 14), paris(2027, 9, 21, 15), hold_minutes=15
+    )
+    assert held.status_code == 201, held.text
+    clock.advance(minutes=16)  # the hold lapsed; nothing has swept it yet
+    response = await api.post("/api/series", json=term(lab, school), headers=teacher.headers)
+    assert response.status_code == 201, response.text
+    occurrences = response.json()["occurrences"]
+    assert {o["status"] for o in occurrences} == {"booked"}
+    assert len(occurrences) == 14
+    stale = await api.get(f"/api/bookings/{held.json()['id']}", headers=other.headers)
+    assert stale.json()["status"] == "expired"
+
+
+async def test_a_weekly_quota_counts_the_series_own_earlier_dates(
+    api: Client, lab: Fablab, school: int, teacher: Person, database: Database
+) -> None:
+    """Tuesday to Thursday of one week, two hours each, under a four-hour quota: the third
+    date is over it once the first two are booked."""
+    manager = await make_user(database, "quota-manager@example.org", manages=(lab.place_id,))
+    policy = {"user_type_code": "school", "max_advance_days": 120, "weekly_quota_minutes": 240}
+    response = await api.put(
+        f"/api/places/{lab.place_id}/booking-policies",
+        json={"policies": [policy]},
+        headers=manager.headers,
+    )
+    assert response.status_code == 200, response.text
+    body = term(
+        lab,
+        school,
+        rule="FREQ=DAILY;COUNT=3",
+        first_date="2027-09-14",
+        mode="skip_conflicts",
+        items=[{"resource_id": lab.room, "quantity": 1}],
+    )
+    response = await api.post("/api/series", json=body, headers=teacher.headers)
+    assert response.status_code == 201, response.text
+    statuses = [(o["date"], o["status"], o["reason"]) for o in response.json()["occurrences"]]
+    assert statuses == [
+        ("2027-09-14", "booked", None),
+        ("2027-09-15", "booked", None),
+        ("2027-09-16", "conflict", "quota_exceeded"),
+    ]
