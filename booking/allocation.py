@@ -200,7 +200,8 @@ class Allocator:
             async with self.repo.session.begin_nested():
                 outcomes = await self.repo.book_units_each(drafts, now, ctx.unconfirmed_revision)
         except IntegrityError as exc:
-            lost_race(exc)  # re-raises anything but the exclusion constraint's refusal
+            if not is_exclusion_violation(exc):
+                raise
             return None
         answers: list[NewBooking | AppError | None] = []
         for booking, outcome in zip(bookings, outcomes, strict=True):

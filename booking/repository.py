@@ -189,8 +189,9 @@ def _book_params(
     *,
     alone: bool = False,
     move: int | None = None,
+    once: Claim | None = None,
 ) -> dict[str, Any]:
-    """The arguments of a ``book_units()`` call for ``booking`` (its key's apart)."""
+    """The arguments of a ``book_units()`` call for ``booking``."""
     return {
         "resource_ids": [rid for rid, _ in items],
         "quantities": [quantity for _, quantity in items],
@@ -212,6 +213,9 @@ def _book_params(
         # On its own it commits before any listener could hear of an expiry.
         "release_lapsed": not alone,
         "move": move,
+        "once_caller": once.caller if once else None,
+        "once_key": once.key if once else None,
+        "once_fingerprint": once.fingerprint if once else None,
     }
 
 
@@ -338,12 +342,15 @@ class BookingRepository:
         ``alone``: the booking is the request's whole change, so the call may commit by itself.
         """
         params = _book_params(
-            booking, items, blocked_until, now, revision, references, alone=alone, move=move
-        )
-        params.update(
-            once_caller=once.caller if once else None,
-            once_key=once.key if once else None,
-            once_fingerprint=once.fingerprint if once else None,
+            booking,
+            items,
+            blocked_until,
+            now,
+            revision,
+            references,
+            alone=alone,
+            move=move,
+            once=once,
         )
         if alone and move is None:  # with other requests' plain bookings when they come at once
             rows = await fetch_together(self.session, _BOOK_UNITS_TOGETHER, params)
@@ -368,7 +375,6 @@ class BookingRepository:
             params = _book_params(
                 draft.booking, draft.items, draft.blocked_until, now, revision, draft.references
             )
-            params.update(once_caller=None, once_key=None, once_fingerprint=None)
             calls.append(tuple(params[name] for name in fields))
         rows = await fetch(self.session, _BOOK_UNITS_EACH, {"calls": calls})
         answers: list[list[Any]] = [[] for _ in drafts]
