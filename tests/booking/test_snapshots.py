@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from sqlalchemy import insert, text
+from sqlalchemy import insert, inspect, text
 
-from booking.snapshots import PlaceSnapshot, SnapshotCache
+from booking.snapshots import PlaceSnapshot, SnapshotCache, detached
 from kernel.db import Database
 from resources.models import Blackout, Place, Resource
 from tests.support.accounts import make_user
@@ -231,3 +231,20 @@ async def test_a_copy_kept_while_a_request_looked_elsewhere_is_not_read_again() 
 
     assert await cache.load_once(1, 7, read) is kept
     assert reads == []
+
+
+async def test_a_detached_copy_holds_the_row_as_loaded_and_belongs_to_no_session(
+    lab: Fablab, database: Database
+) -> None:
+    async with database.writer() as session:
+        loaded = await session.get(Resource, lab.printer)
+        assert loaded is not None
+        copy = detached(loaded)
+        assert type(copy) is Resource
+        assert inspect(copy).transient  # no session, no identity: never flushed or refreshed
+        assert copy.model_dump() == loaded.model_dump()
+        # The row changing in its session afterwards leaves the copy as it was.
+        loaded.name = "renamed in the request"
+        assert copy.name != loaded.name
+        await session.rollback()
+    assert copy.capacity == 1 and copy.place_id == lab.place_id
