@@ -75,6 +75,25 @@ async def test_direct_connections_opened_ahead_serve_the_first_requests(
         await pool.close()
 
 
+async def test_a_connection_on_its_way_back_is_waited_for_not_opened_again(
+    database_url: str,
+) -> None:
+    pool = Database.connect(database_url, pool_size=4).direct_reads
+    try:
+        await pool.open_ahead(1)
+        backends = set()
+        # One request after another, each coming before the last one's connection is back in
+        # the pool (it goes back in a task of its own, a turn of the event loop later): as a
+        # busy worker's next request does. Each must reuse it, not start a backend.
+        for _ in range(3):
+            async with pool.connection() as connection:
+                backends.add(await connection.fetchval("SELECT pg_backend_pid()"))
+        assert len(backends) == 1
+        assert pool.size == 1
+    finally:
+        await pool.close()
+
+
 async def _backends_started(pool: DirectPool) -> dict[int, datetime]:
     """The backends that four statements at once ran on, and when each started."""
     all_in = asyncio.Event()
