@@ -241,6 +241,10 @@ class SnapshotCache:
         # Copies being read, by (place id, revision): the requests that want one meanwhile
         # wait for it instead of reading it too.
         self._loading: dict[tuple[int, int], asyncio.Future[PlaceSnapshot]] = {}
+        # Held while a request finds which place resources of no kept copy are in, and reads
+        # that place's copy (booking.copies.CatalogueCopies.of_resources); one per event loop,
+        # as an asyncio lock belongs to the loop it first waited in.
+        self._finding: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
     async def load_once(
         self, place_id: int, revision: int, load: Callable[[], Awaitable[PlaceSnapshot]]
@@ -274,6 +278,14 @@ class SnapshotCache:
         future.set_result(snapshot)
         self.keep(snapshot)
         return snapshot
+
+    def finding(self) -> asyncio.Lock:
+        """The lock under which unknown resources' place is found and its copy read."""
+        loop = asyncio.get_running_loop()
+        lock = self._finding.get(loop)
+        if lock is None:
+            lock = self._finding[loop] = asyncio.Lock()
+        return lock
 
     def find(self, resource_ids: Sequence[int], revision: int) -> PlaceSnapshot | None:
         """The copy holding all these resources, if it is of ``revision``."""

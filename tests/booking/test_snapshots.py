@@ -203,6 +203,24 @@ async def test_requests_that_find_no_copy_at_once_read_the_catalogue_once(
     assert len(read_units) == 1, read_units
 
 
+async def test_requests_for_a_place_never_seen_look_for_it_once(api: Client, lab: Fablab) -> None:
+    # A worker's first reads of a place, all at once, each for other resources of it: as at
+    # start-up under load. One of them finds which place the resources are in and reads its
+    # copy; the others wait and take that copy (each looking on its own took a connection
+    # each, opened then and there: 18 at once in one worker under bench/growth.py).
+    week = {"from": "2027-03-02", "to": "2027-03-09"}
+    with sent_statements() as seen:
+        answers = await asyncio.gather(
+            *(
+                api.get(f"/api/resources/{rid}/availability", params=week)
+                for rid in (lab.printer, lab.laser, lab.seats, lab.room) * 3
+            )
+        )
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    by_ids = [s for s in seen if "FROM resource" in s and "resource.id IN" in s]
+    assert len(by_ids) == 1, by_ids
+
+
 def test_the_cache_answers_only_for_its_revision_and_forgets_the_oldest() -> None:
     cache = SnapshotCache(max_places=2)
     cache.keep(_snapshot(1, revision=7, resource_ids=[10, 11]))
