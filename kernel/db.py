@@ -129,9 +129,19 @@ class DirectPool:
     on their own (each commits by itself) and leave no transaction, setting or listener behind.
     """
 
-    def __init__(self, url: URL, *, max_size: int, server_settings: dict[str, str]) -> None:
+    def __init__(
+        self,
+        url: URL,
+        *,
+        max_size: int,
+        server_settings: dict[str, str],
+        wait_for_returning: bool = False,
+    ) -> None:
         self._connect_args = connect_arguments(url, server_settings)
         self._max_size = max_size
+        # Whether a request that finds no connection free waits for one on its way back rather
+        # than have a backend started (see connection()).
+        self._wait_for_returning = wait_for_returning
         self._pool: asyncpg.Pool | None = None
         self._returning: set[asyncio.Future[None]] = set()
         # Calls sent together on this pool (kernel.together), by statement and event loop.
@@ -192,7 +202,7 @@ class DirectPool:
         """A pooled connection for one statement; not reaching the server is a disconnect
         (answered 503 by :mod:`kernel.errors`), as SQLAlchemy's pool reports it."""
         pool = self._pool or await self._open()
-        if self._returning and not pool.get_idle_size():
+        if self._wait_for_returning and self._returning and not pool.get_idle_size():
             # None is free, but one is on its way back (see below): asyncpg would start a new
             # backend for this request, in the middle of a burst, and keep it. Seen at the
             # start of each timed read in bench/growth.py: 19 backends started in one worker
@@ -302,7 +312,12 @@ class Database:
         # of the session's engine cost more than their own work (docs/deploy.md, connection
         # pools: measured under the term-opening mix as well).
         direct_writes = DirectPool(url, max_size=2 * pool_size, server_settings=write_settings)
-        direct_reads = DirectPool(url, max_size=2 * pool_size, server_settings=read_settings)
+        # Only the readers' pool waits for a connection on its way back: that is where backends
+        # started mid-burst were seen (docs/deploy.md, session 31); the writers' pool, whose
+        # first bursts the benches warm up at full concurrency, opens as before.
+        direct_reads = DirectPool(
+            url, max_size=2 * pool_size, server_settings=read_settings, wait_for_returning=True
+        )
 
         def factory(
             bind: AsyncEngine, direct: DirectPool | None
