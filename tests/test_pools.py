@@ -8,6 +8,7 @@ request's path every few requests.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
@@ -59,39 +60,41 @@ async def test_every_connection_opened_is_kept_for_the_next_requests(database_ur
         await engine.dispose()
 
 
-async def test_direct_connections_opened_ahead_serve_the_first_requests(
-    database_url: str,
-) -> None:
+@pytest.fixture
+async def reads_pool(database_url: str) -> AsyncIterator[DirectPool]:
+    """The readers' direct pool of a database with a pool size of 4, closed afterwards."""
     pool = Database.connect(database_url, pool_size=4).direct_reads
     try:
-        await pool.open_ahead(4)
-        assert pool.size == 4
-        came = datetime.now(UTC)
-        # Four requests at once: each on a connection that was open before they came.
-        started = await _backends_started(pool)
-        assert len(started) == 4 and all(at < came for at in started.values())
-        assert pool.size == 4
+        yield pool
     finally:
         await pool.close()
+
+
+async def test_direct_connections_opened_ahead_serve_the_first_requests(
+    reads_pool: DirectPool,
+) -> None:
+    await reads_pool.open_ahead(4)
+    assert reads_pool.size == 4
+    came = datetime.now(UTC)
+    # Four requests at once: each on a connection that was open before they came.
+    started = await _backends_started(reads_pool)
+    assert len(started) == 4 and all(at < came for at in started.values())
+    assert reads_pool.size == 4
 
 
 async def test_a_connection_on_its_way_back_is_waited_for_not_opened_again(
-    database_url: str,
+    reads_pool: DirectPool,
 ) -> None:
-    pool = Database.connect(database_url, pool_size=4).direct_reads
-    try:
-        await pool.open_ahead(1)
-        backends = set()
-        # One request after another, each coming before the last one's connection is back in
-        # the pool (it goes back in a task of its own, a turn of the event loop later): as a
-        # busy worker's next request does. Each must reuse it, not start a backend.
-        for _ in range(3):
-            async with pool.connection() as connection:
-                backends.add(await connection.fetchval("SELECT pg_backend_pid()"))
-        assert len(backends) == 1
-        assert pool.size == 1
-    finally:
-        await pool.close()
+    await reads_pool.open_ahead(1)
+    backends = set()
+    # One request after another, each coming before the last one's connection is back in
+    # the pool (it goes back in a task of its own, a turn of the event loop later): as a
+    # busy worker's next request does. Each must reuse it, not start a backend.
+    for _ in range(3):
+        async with reads_pool.connection() as connection:
+            backends.add(await connection.fetchval("SELECT pg_backend_pid()"))
+    assert len(backends) == 1
+    assert reads_pool.size == 1
 
 
 async def _backends_started(pool: DirectPool) -> dict[int, datetime]:
